@@ -1,0 +1,116 @@
+# Leadloop build. `make` builds bin/leadloopd; `make SANITIZE=1` builds bin/leadloopd-san
+# with AddressSanitizer and UndefinedBehaviorSanitizer. See README.md for the rest.
+
+CC      ?= cc
+PKGS    := libmicrohttpd jansson libpq libcrypto
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
+        -Wmissing-prototypes -Wpointer-arith -Wvla -Wundef -Wcast-align \
+        -Wimplicit-fallthrough -Wno-missing-field-initializers
+CPPFLAGS += -D_GNU_SOURCE -Iinclude -DLEADLOOP_VERSION='"$(VERSION)"'
+
+ifeq ($(SANITIZE),1)
+MODE    := sanitize
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+BIN     := bin/leadloopd-san
+else
+MODE    := release
+OPT     := -O2 -g
+BIN     := bin/leadloopd
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  ?=
+CFLAGS  += -std=c11 $(OPT) $(WARN) -pthread -MMD -MP $(PKG_CFLAGS)
+LDFLAGS += -pthread $(filter -fsanitize%,$(OPT))
+LDLIBS  += $(PKG_LIBS)
+
+B        := build/$(MODE)
+SRCS     := $(wildcard server/*.c)
+OBJS     := $(SRCS:server/%.c=$(B)/%.o) $(B)/embedded.o
+LIBOBJS  := $(filter-out $(B)/main.o,$(OBJS))
+MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9][0-9]_*.sql))
+
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+API_SRCS  := $(wildcard tests/api/*.c)
+UNIT_BIN  := $(B)/unit-tests
+API_BIN   := $(B)/api-tests
+TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
+
+.PHONY: all run test test-unit test-api bench lint-api format format-check tidy \
+        db-stop db-clean deps clean valgrind-api
+
+all: $(BIN)
+
+$(BIN): $(OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/%.o: server/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Migrations and the API contract are compiled into the binary, so a deployed daemon
+# needs no files beside it.
+$(B)/embedded.c: scripts/embed.sh $(MIGRATIONS) openapi.yaml
+	@mkdir -p $(@D)
+	sh scripts/embed.sh openapi.yaml $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+
+$(B)/embedded.o: $(B)/embedded.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+$(UNIT_BIN): $(UNIT_SRCS) $(LIBOBJS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+$(API_BIN): $(API_SRCS) $(LIBOBJS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/api $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+
+deps:
+	@bash scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@bash scripts/run.sh
+
+db-stop:
+	@bash scripts/pg.sh stop
+
+db-clean:
+	@bash scripts/pg.sh clean
+
+test: deps
+	@$(MAKE) --no-print-directory test-unit test-api
+
+test-unit: $(UNIT_BIN)
+	$(UNIT_BIN)
+
+test-api: $(BIN) $(API_BIN)
+	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) bash tests/harness.sh $(API_BIN)
+
+# The HTTP tests with every daemon they start run under valgrind's leak checker.
+valgrind-api: $(BIN) $(API_BIN)
+	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) \
+	LL_DAEMON_WRAPPER="valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --log-file=$(abspath build)/valgrind.%p.log" \
+	bash tests/harness.sh $(API_BIN)
+
+lint-api:
+	@bash scripts/lint-api.sh
+
+format:
+	clang-format -i server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c tests/api/*.h
+
+format-check:
+	clang-format --dry-run --Werror server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c tests/api/*.h
+
+tidy:
+	clang-tidy server/*.c -- $(CPPFLAGS) -std=c11 $(PKG_CFLAGS)
+
+bench:
+	@bash bench/run.sh
+
+clean:
+	rm -rf build bin
+
+-include $(OBJS:.o=.d)

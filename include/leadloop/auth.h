@@ -1,0 +1,58 @@
+/* API keys: generation, hashing and resolution of `Authorization: Bearer` to a
+ * workspace, role and user. Only the SHA-256 of a key is ever stored. */
+#ifndef LEADLOOP_AUTH_H
+#define LEADLOOP_AUTH_H
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "leadloop/db.h"
+#include "leadloop/problem.h"
+
+struct db_conn;
+
+enum role { ROLE_ADMIN = 1, ROLE_MARKETING = 2, ROLE_SALES = 4, ROLE_READONLY = 8 };
+#define ROLES_ANY       (ROLE_ADMIN | ROLE_MARKETING | ROLE_SALES | ROLE_READONLY)
+#define ROLES_WRITERS   (ROLE_ADMIN | ROLE_MARKETING | ROLE_SALES)
+#define ROLES_MARKETING (ROLE_ADMIN | ROLE_MARKETING)
+#define ROLES_SALES     (ROLE_ADMIN | ROLE_SALES)
+#define ROLES_ADMIN     ROLE_ADMIN
+
+#define AUTH_SECRET_LEN 47 /* "llk_" + 43 base64url chars (32 random bytes) */
+#define AUTH_PREFIX_LEN 12
+
+struct auth_ctx {
+    char workspace_id[37];
+    char key_id[37];
+    char user_id[37]; /* "" when the key has no user */
+    char key_prefix[AUTH_PREFIX_LEN + 1];
+    int role;
+};
+
+/* Parses an Authorization header value; on success *secret points into header. */
+bool auth_parse_bearer(const char *header, const char **secret) __attribute__((warn_unused_result));
+
+/* Looks the key up: LL_OK, LL_E_UNAUTHORIZED (unknown or revoked) or a database error. */
+enum ll_err auth_resolve(struct db_conn *db, const char *secret, struct auth_ctx *out)
+    __attribute__((warn_unused_result));
+
+/* A new random key, its visible prefix and hash (hex, 65 bytes). */
+bool auth_key_new(char secret[AUTH_SECRET_LEN + 1], char prefix[AUTH_PREFIX_LEN + 1],
+                  char hash_hex[65]) __attribute__((warn_unused_result));
+void auth_key_hash_hex(const char *secret, char hash_hex[65]);
+
+/* Inserts a new key for a workspace (user_id may be NULL) and writes its secret, shown
+ * once. Returns the new PGresult of INSERT ... RETURNING AUTH_KEY_COLUMNS (PQclear it).
+ * On a prefix collision (one in 2^48) it retries once with a new key. */
+#include <libpq-fe.h>
+PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name, const char *role,
+                          const char *user_id, char secret[AUTH_SECRET_LEN + 1]);
+/* The columns an API key is shown with, in this order. */
+#define AUTH_KEY_COLUMNS                                                                           \
+    "id, name, prefix, role, user_id, " DB_TS("created_at") ", " DB_TS("last_used_at") ", "       \
+        DB_TS("revoked_at")
+
+/* 0 when unknown. */
+int auth_role_parse(const char *name);
+const char *auth_role_name(int role);
+
+#endif

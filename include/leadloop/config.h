@@ -1,0 +1,41 @@
+/* Configuration: one table of settings read from the environment and overridden by
+ * flags. --help is generated from the same table. */
+#ifndef LEADLOOP_CONFIG_H
+#define LEADLOOP_CONFIG_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum log_format { LOG_FORMAT_JSON, LOG_FORMAT_TEXT };
+
+struct config {
+    char listen[128]; /* host:port */
+    char listen_host[64];
+    unsigned short listen_port;
+    char database_url[1024];
+    long db_pool;
+    long db_acquire_timeout_ms;
+    long statement_timeout_ms;
+    long max_body;
+    long max_connections;
+    long max_connections_per_ip;
+    long connection_timeout_s;
+    long shutdown_timeout_s;
+    char cors_origins[1024]; /* comma-separated exact origins */
+    long log_level;          /* enum log_level */
+    long log_format;         /* enum log_format */
+    char migrations_dir[512]; /* empty: the embedded migrations */
+    bool no_migrate;
+};
+
+/* Fills cfg from defaults, then the environment, then the flags in argv. Flags the
+ * table does not know are moved, in order, to rest (borrowed pointers into argv);
+ * *nrest receives their count. On a bad value writes a message naming the variable and
+ * the allowed range to err and returns false. */
+bool config_load(struct config *cfg, int argc, char **argv, char **rest, int *nrest, char *err,
+                 size_t errlen) __attribute__((warn_unused_result));
+
+/* Writes the settings part of --help, generated from the table. */
+void config_help(FILE *out);
+
+#endif

@@ -1,0 +1,62 @@
+/* The bounded pool of libpq connections. A request takes one connection for its whole
+ * life (auth and handler), and gives it back in the request-completed path. Connections
+ * are opened lazily, reset when broken, and rolled back if left inside a transaction. */
+#ifndef LEADLOOP_DB_H
+#define LEADLOOP_DB_H
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "leadloop/problem.h"
+
+struct db_conn;
+
+/* A timestamptz column rendered as RFC 3339 UTC with microseconds (the API's format,
+ * exact enough to be a keyset cursor). */
+#define DB_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+struct db_stats {
+    long size, in_use, waiting;
+    unsigned long acquire_timeouts, errors;
+};
+
+/* Sets up the pool (no connection is opened yet). conninfo is copied. */
+bool db_init(const char *conninfo, long size, long acquire_timeout_ms, long statement_timeout_ms)
+    __attribute__((warn_unused_result));
+/* Closes every connection. No request may hold one. */
+void db_shutdown(void);
+/* Asks PostgreSQL to cancel whatever the connections in use are running (shutdown). */
+void db_cancel_all(void);
+
+/* Takes a connection, waiting at most the acquire timeout. LL_E_UNAVAILABLE when none
+ * came free in time or the database cannot be reached. *out is borrowed from the pool
+ * until db_release. */
+enum ll_err db_acquire(struct db_conn **out) __attribute__((warn_unused_result));
+/* Gives it back; NULL is fine. Rolls back an open transaction. */
+void db_release(struct db_conn *c);
+
+/* Runs one parameterised statement (text format). Returns a new PGresult (PQclear it),
+ * or NULL when out of memory. A failure on a lost connection marks it for reset. */
+PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values);
+
+/* LL_OK when res is a success; otherwise counts a database error, logs the SQLSTATE
+ * and maps it. res is borrowed. */
+enum ll_err db_check(struct db_conn *c, const PGresult *res);
+
+/* Opens a standalone connection with the pool's settings (for commands and migrations);
+ * NULL with a message in err on failure. Caller PQfinish()es it. */
+PGconn *db_connect_once(const char *conninfo, char *err, size_t errlen);
+
+void db_stats(struct db_stats *out);
+
+
+
+#include <jansson.h>
+/* The value at (row, col) as a JSON string, or JSON null for SQL NULL. New reference. */
+json_t *db_json_text(const PGresult *res, int row, int col);
+/* 't' -> true. */
+json_t *db_json_bool(const PGresult *res, int row, int col);
+/* An integer column; new reference. */
+json_t *db_json_int(const PGresult *res, int row, int col);
+/* The raw connection, for code shared with the command line. Borrowed. */
+PGconn *db_pg(struct db_conn *c);
+#endif

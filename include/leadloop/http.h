@@ -1,0 +1,113 @@
+/* The HTTP layer on libmicrohttpd (thread per connection): reads and limits bodies,
+ * assigns request ids, routes, authenticates, calls the handler, answers, and writes
+ * the access log. Handlers see a struct request and answer through reply_*(). */
+#ifndef LEADLOOP_HTTP_H
+#define LEADLOOP_HTTP_H
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "leadloop/auth.h"
+#include "leadloop/config.h"
+#include "leadloop/problem.h"
+#include "leadloop/router.h"
+
+struct MHD_Connection;
+struct db_conn;
+
+#define REQ_MAX_HEADERS 8
+
+struct request {
+    struct MHD_Connection *conn;
+    const struct config *cfg;
+    int method;
+    char method_name[16];
+    char *path; /* owned */
+    const struct route *route;
+    const char *params[ROUTER_MAX_PARAMS];
+    char param_buf[256];
+    char request_id[129];
+    uint64_t start_ns;
+
+    /* body: read whole, up to the limit */
+    char *body; /* owned, NUL-terminated */
+    size_t body_len, body_cap;
+    bool body_present, body_too_large;
+    enum ll_err early_err; /* decided from the headers; answered once the body is drained */
+    const char *early_detail;
+    int allowed; /* methods of the path, for 405 and OPTIONS */
+
+    struct auth_ctx auth;
+    bool authed;
+    struct db_conn *db; /* borrowed from the pool for the request's life */
+
+    /* the answer */
+    int status;
+    char *resp_body; /* owned */
+    size_t resp_len;
+    const char *content_type;
+    struct {
+        char name[32];
+        char value[480];
+    } headers[REQ_MAX_HEADERS];
+    int nheaders;
+    bool answered;
+};
+
+/* Starts the daemon (listening). */
+bool http_start(const struct config *cfg) __attribute__((warn_unused_result));
+/* Stops accepting, waits for requests in flight up to the deadline, then stops. */
+void http_stop(long deadline_s);
+
+/* --- for handlers --- */
+
+/* Answers with a JSON body; steals body. */
+void reply_json(struct request *r, int status, json_t *body);
+/* Answers with raw bytes (copied). */
+void reply_raw(struct request *r, int status, const char *content_type, const char *body,
+               size_t len);
+void reply_empty(struct request *r, int status);
+/* Answers with a problem; errors and extra are stolen (either may be NULL). */
+void reply_problem(struct request *r, enum ll_err err, const char *detail, json_t *errors,
+                   json_t *extra);
+/* A 503 from a failed statement when the database is the cause, else the mapped error. */
+void reply_db_error(struct request *r, enum ll_err err);
+/* Adds a response header (printf-style value). */
+void reply_header(struct request *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A request header or query argument; borrowed, NULL when absent. */
+const char *req_header(struct request *r, const char *name);
+const char *req_query(struct request *r, const char *name);
+
+/* Rejects (400, naming each) query parameters not in the NULL-terminated list.
+ * Returns false when it has answered. */
+bool req_query_allowed(struct request *r, const char *const *allowed)
+    __attribute__((warn_unused_result));
+
+/* Parses the body as a JSON object. Returns a new reference, or NULL after answering
+ * 400 (absent, malformed, not an object, duplicate keys). */
+json_t *req_json_object(struct request *r) __attribute__((warn_unused_result));
+
+/* If-Match: true when absent or matching version; answers 412 and returns false else. */
+bool req_if_match(struct request *r, long version) __attribute__((warn_unused_result));
+
+/* Keyset pagination. */
+struct page {
+    long limit;
+    bool has_cursor;
+    char after_ts[40]; /* RFC 3339 with microseconds, from the cursor */
+    char after_id[37];
+};
+/* Reads limit and cursor; answers 400 and returns false when bad. */
+bool req_page(struct request *r, struct page *p) __attribute__((warn_unused_result));
+/* Answers {"data": data, "next_cursor": ...} with a Link header when more; steals
+ * data. last_ts/last_id are the sort key of the last item (ignored when !more). */
+void reply_page(struct request *r, json_t *data, bool more, const char *last_ts,
+                const char *last_id);
+
+/* Sane X-Request-Id: 1..128 of [A-Za-z0-9._:-]. */
+bool http_request_id_ok(const char *s);
+
+#endif

@@ -1,0 +1,50 @@
+/* The route table: method + path pattern -> handler and the roles allowed. */
+#ifndef LEADLOOP_ROUTER_H
+#define LEADLOOP_ROUTER_H
+#include <stddef.h>
+
+struct request;
+typedef void (*route_handler)(struct request *r);
+
+enum http_method {
+    HTTP_GET = 1,
+    HTTP_POST = 2,
+    HTTP_PUT = 4,
+    HTTP_PATCH = 8,
+    HTTP_DELETE = 16,
+    HTTP_OPTIONS = 32,
+    HTTP_HEAD = 64,
+    HTTP_OTHER = 128
+};
+
+enum route_flags {
+    ROUTE_PUBLIC = 1, /* no API key */
+    ROUTE_NO_DB = 2,  /* answered without a pool connection */
+};
+
+struct route {
+    int method;
+    const char *pattern; /* "/v1/users/{id}": {name} matches one non-empty segment */
+    route_handler handler;
+    int roles; /* enum role bits allowed; 0 with ROUTE_PUBLIC */
+    unsigned flags;
+};
+
+#define ROUTER_MAX_PARAMS 4
+
+/* Finds the route for path and method. Captured segments are copied into buf (size
+ * buflen) and pointed to by params. When no route has this method but some route has
+ * this path, returns NULL with *allowed set to their methods (for 405 and OPTIONS). */
+const struct route *router_match(const char *path, int method, const char *params[ROUTER_MAX_PARAMS],
+                                 char *buf, size_t buflen, int *allowed);
+
+size_t router_count(void);
+const struct route *router_at(size_t i); /* borrowed */
+int router_index(const struct route *rt);
+
+int router_method_parse(const char *method);
+const char *router_method_name(int method);
+/* "GET, POST" for a set of methods; buf of at least 64 bytes. */
+void router_methods_list(int methods, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,395 @@
+/* Admin routes: the API keys and the users (marketers and sellers) of a workspace.
+ * Every statement is scoped by the caller's workspace, so another workspace's id is
+ * simply not found. */
+#include "leadloop/admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/jsonv.h"
+#include "leadloop/util.h"
+
+/* ------------------------------------------------------------------ API keys */
+
+static const char sql_keys_list[] =
+    "SELECT " AUTH_KEY_COLUMNS " FROM api_keys WHERE workspace_id = $1"
+    " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))"
+    " ORDER BY created_at DESC, id DESC LIMIT $4";
+static const char sql_key_revoke[] =
+    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+    " WHERE workspace_id = $1 AND id = $2 RETURNING id";
+
+static const char *const roles[] = {"admin", "marketing", "sales", "readonly", NULL};
+
+/* One API key as the API shows it (never its hash). New reference. */
+static json_t *key_json(const PGresult *res, int row)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, row, 0),
+                     "name", db_json_text(res, row, 1), "prefix", db_json_text(res, row, 2),
+                     "role", db_json_text(res, row, 3), "user_id", db_json_text(res, row, 4),
+                     "created_at", db_json_text(res, row, 5), "last_used_at",
+                     db_json_text(res, row, 6), "revoked_at", db_json_text(res, row, 7));
+}
+
+/* Runs a list statement whose first parameter is the workspace and last the limit (one
+ * more than the page, to know whether another follows) and answers the page. ts_col and
+ * id_col locate the cursor key in each row. */
+static void answer_list(struct request *r, const char *sql, int nparams, const char **vals,
+                        const struct page *p, json_t *(*row_json)(const PGresult *, int), int ts_col)
+{
+    char limit[24];
+    PGresult *res;
+    enum ll_err err;
+    snprintf(limit, sizeof limit, "%ld", p->limit + 1);
+    vals[nparams - 1] = limit;
+    res = db_exec(r->db, sql, nparams, vals);
+    err = db_check(r->db, res);
+    if (err) {
+        reply_db_error(r, err);
+    } else {
+        int n = PQntuples(res);
+        bool more = n > p->limit;
+        int shown = more ? (int)p->limit : n;
+        json_t *data = json_array();
+        for (int i = 0; i < shown; i++)
+            json_array_append_new(data, row_json(res, i));
+        reply_page(r, data, more, more ? PQgetvalue(res, shown - 1, ts_col) : NULL,
+                   more ? PQgetvalue(res, shown - 1, 0) : NULL);
+    }
+    PQclear(res);
+}
+
+void admin_keys_list(struct request *r)
+{
+    static const char *const allowed[] = {"limit", "cursor", NULL};
+    struct page p;
+    const char *vals[4];
+    if (!req_query_allowed(r, allowed) || !req_page(r, &p))
+        return;
+    vals[0] = r->auth.workspace_id;
+    vals[1] = p.has_cursor ? p.after_ts : NULL;
+    vals[2] = p.has_cursor ? p.after_id : NULL;
+    answer_list(r, sql_keys_list, 4, vals, &p, key_json, 5);
+}
+
+void admin_keys_create(struct request *r)
+{
+    static const char *const fields[] = {"name", "role", "user_id", NULL};
+    static const char *const readonly[] = {"id",         "prefix",       "secret",
+                                           "created_at", "last_used_at", "revoked_at", NULL};
+    json_t *body = NULL, *out = NULL;
+    PGresult *res = NULL;
+    const char *name = NULL, *role = NULL, *user_id = NULL;
+    bool user_null = false;
+    char secret[AUTH_SECRET_LEN + 1];
+    struct jv v;
+    enum ll_err err;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
+        goto out;
+    jv_known(&v, body, fields, readonly);
+    jv_string(&v, body, "name", true, 1, 200, &name);
+    jv_enum(&v, body, "role", true, roles, &role);
+    jv_uuid(&v, body, "user_id", false, true, &user_id, &user_null);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the API key is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    res = auth_key_insert(db_pg(r->db), r->auth.workspace_id, name, role,
+                          user_null ? NULL : user_id, secret);
+    err = db_check(r->db, res);
+    if (err == LL_E_VALIDATION && user_id) { /* the only foreign key */
+        reply_problem(r, err, "the API key is not valid",
+                      json_pack("[{s:s, s:s}]", "field", "user_id", "message",
+                                "is not a user of this workspace"),
+                      NULL);
+        goto out;
+    }
+    if (err) {
+        reply_db_error(r, err);
+        goto out;
+    }
+    out = key_json(res, 0);
+    json_object_set_new(out, "secret", json_string(secret));
+    reply_header(r, "Location", "/v1/api-keys/%s", PQgetvalue(res, 0, 0));
+    reply_json(r, 201, out);
+out:
+    memset(secret, 0, sizeof secret);
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}
+
+void admin_keys_revoke(struct request *r)
+{
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    PGresult *res;
+    enum ll_err err;
+    if (!req_query_allowed(r, NULL))
+        return;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
+        return;
+    }
+    res = db_exec(r->db, sql_key_revoke, 2, vals);
+    err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
+    else
+        reply_empty(r, 204);
+    PQclear(res);
+}
+
+/* ------------------------------------------------------------------ users */
+
+#define USER_COLUMNS                                                                               \
+    "id, name, email, team, active, version, " DB_TS("created_at") ", " DB_TS("updated_at")
+
+static const char sql_users_list[] =
+    "SELECT " USER_COLUMNS " FROM users WHERE workspace_id = $1"
+    " AND ($2::text IS NULL OR team = $2) AND ($3::boolean IS NULL OR active = $3)"
+    " AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))"
+    " ORDER BY created_at, id LIMIT $6";
+static const char sql_user_get[] =
+    "SELECT " USER_COLUMNS " FROM users WHERE workspace_id = $1 AND id = $2";
+static const char sql_user_insert[] =
+    "INSERT INTO users (workspace_id, name, email, team) VALUES ($1, $2, $3, $4)"
+    " RETURNING " USER_COLUMNS;
+static const char sql_user_by_email[] =
+    "SELECT id FROM users WHERE workspace_id = $1 AND lower(email) = lower($2)";
+/* $7: the version If-Match asked for, or NULL for any. */
+static const char sql_user_update[] =
+    "UPDATE users SET name = coalesce($3, name), email = coalesce($4, email),"
+    " team = coalesce($5, team), active = coalesce($6::boolean, active),"
+    " version = version + 1, updated_at = now()"
+    " WHERE workspace_id = $1 AND id = $2 AND ($7::integer IS NULL OR version = $7)"
+    " RETURNING " USER_COLUMNS;
+
+static const char *const teams[] = {"marketing", "sales", NULL};
+static const char *const user_fields[] = {"name", "email", "team", "active", NULL};
+static const char *const user_readonly[] = {"id", "version", "created_at", "updated_at", NULL};
+
+static json_t *user_json(const PGresult *res, int row)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, row, 0),
+                     "name", db_json_text(res, row, 1), "email", db_json_text(res, row, 2),
+                     "team", db_json_text(res, row, 3), "active", db_json_bool(res, row, 4),
+                     "version", db_json_int(res, row, 5), "created_at",
+                     db_json_text(res, row, 6), "updated_at", db_json_text(res, row, 7));
+}
+
+/* Answers one user row with its ETag. */
+static void answer_user(struct request *r, int status, const PGresult *res)
+{
+    reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, 5));
+    if (status == 201)
+        reply_header(r, "Location", "/v1/users/%s", PQgetvalue(res, 0, 0));
+    reply_json(r, status, user_json(res, 0));
+}
+
+/* 409 naming the user that already has this email. */
+static void answer_email_taken(struct request *r, const char *email)
+{
+    const char *vals[2] = {r->auth.workspace_id, email};
+    PGresult *res = db_exec(r->db, sql_user_by_email, 2, vals);
+    json_t *extra = NULL;
+    if (db_check(r->db, res) == LL_OK && PQntuples(res) == 1)
+        extra = json_pack("{s:o}", "existing_id", db_json_text(res, 0, 0));
+    reply_problem(r, LL_E_CONFLICT, "a user with this email already exists",
+                  json_pack("[{s:s, s:s}]", "field", "email", "message", "is already taken"),
+                  extra);
+    PQclear(res);
+}
+
+void admin_users_list(struct request *r)
+{
+    static const char *const allowed[] = {"limit", "cursor", "team", "active", NULL};
+    const char *team = req_query(r, "team"), *active = req_query(r, "active");
+    const char *vals[6];
+    struct page p;
+    if (!req_query_allowed(r, allowed) || !req_page(r, &p))
+        return;
+    if (team && strcmp(team, "marketing") && strcmp(team, "sales")) {
+        reply_problem(r, LL_E_PARAM, "team must be marketing or sales",
+                      json_pack("[{s:s, s:s}]", "field", "team", "message",
+                                "must be marketing or sales"),
+                      NULL);
+        return;
+    }
+    if (active && strcmp(active, "true") && strcmp(active, "false")) {
+        reply_problem(r, LL_E_PARAM, "active must be true or false",
+                      json_pack("[{s:s, s:s}]", "field", "active", "message",
+                                "must be true or false"),
+                      NULL);
+        return;
+    }
+    vals[0] = r->auth.workspace_id;
+    vals[1] = team;
+    vals[2] = active;
+    vals[3] = p.has_cursor ? p.after_ts : NULL;
+    vals[4] = p.has_cursor ? p.after_id : NULL;
+    answer_list(r, sql_users_list, 6, vals, &p, user_json, 6);
+}
+
+void admin_users_create(struct request *r)
+{
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    const char *name = NULL, *email = NULL, *team = NULL;
+    struct jv v;
+    enum ll_err err;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
+        goto out;
+    jv_known(&v, body, (const char *const[]){"name", "email", "team", NULL}, user_readonly);
+    if (json_object_get(body, "active"))
+        jv_add(&v, "active", "can only be changed with PATCH");
+    jv_string(&v, body, "name", true, 1, 200, &name);
+    jv_email(&v, body, "email", true, &email);
+    jv_enum(&v, body, "team", true, teams, &team);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the user is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    const char *vals[4] = {r->auth.workspace_id, name, email, team};
+    res = db_exec(r->db, sql_user_insert, 4, vals);
+    err = db_check(r->db, res);
+    if (err == LL_E_CONFLICT)
+        answer_email_taken(r, email);
+    else if (err)
+        reply_db_error(r, err);
+    else
+        answer_user(r, 201, res);
+out:
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}
+
+void admin_users_get(struct request *r)
+{
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    PGresult *res;
+    enum ll_err err;
+    if (!req_query_allowed(r, NULL))
+        return;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
+        return;
+    }
+    res = db_exec(r->db, sql_user_get, 2, vals);
+    err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
+    else
+        answer_user(r, 200, res);
+    PQclear(res);
+}
+
+/* Reads If-Match as a version: 0 when absent or "*", 1 with *version set, -1 when it
+ * can match no version (a weak or foreign tag). */
+static int if_match_version(struct request *r, long *version)
+{
+    const char *h = req_header(r, "If-Match");
+    char digits[24];
+    size_t n;
+    if (!h || !strcmp(h, "*"))
+        return 0;
+    n = strlen(h);
+    if (n < 3 || n > 22 || h[0] != '"' || h[n - 1] != '"')
+        return -1;
+    memcpy(digits, h + 1, n - 2);
+    digits[n - 2] = '\0';
+    return util_parse_long(digits, 1, 2147483647L, version) ? 1 : -1;
+}
+
+void admin_users_update(struct request *r)
+{
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    const char *name = NULL, *email = NULL, *team = NULL;
+    bool active = false, has_active = false;
+    long want = 0;
+    char want_s[24];
+    int im;
+    struct jv v;
+    enum ll_err err;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL))
+        goto out;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
+        goto out;
+    }
+    if (!(body = req_json_object(r)))
+        goto out;
+    jv_known(&v, body, user_fields, user_readonly);
+    for (const char *const *f = user_fields; *f; f++)
+        if (json_is_null(json_object_get(body, *f)))
+            jv_add(&v, *f, "cannot be removed (null)");
+    if (jv_ok(&v)) {
+        jv_string(&v, body, "name", false, 1, 200, &name);
+        jv_email(&v, body, "email", false, &email);
+        jv_enum(&v, body, "team", false, teams, &team);
+        has_active = jv_bool(&v, body, "active", false, &active);
+    }
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    im = if_match_version(r, &want);
+    snprintf(want_s, sizeof want_s, "%ld", want);
+    if (json_object_size(body) == 0) { /* nothing to change: no new version */
+        const char *gv[2] = {r->auth.workspace_id, r->params[0]};
+        res = db_exec(r->db, sql_user_get, 2, gv);
+        err = db_check(r->db, res);
+        if (err)
+            reply_db_error(r, err);
+        else if (PQntuples(res) == 0)
+            reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
+        else if (req_if_match(r, atol(PQgetvalue(res, 0, 5))))
+            answer_user(r, 200, res);
+        goto out;
+    }
+    const char *vals[7] = {r->auth.workspace_id,
+                           r->params[0],
+                           name,
+                           email,
+                           team,
+                           has_active ? (active ? "true" : "false") : NULL,
+                           im == 1 ? want_s : (im < 0 ? "0" : NULL)};
+    res = db_exec(r->db, sql_user_update, 7, vals);
+    err = db_check(r->db, res);
+    if (err == LL_E_CONFLICT && email) {
+        answer_email_taken(r, email);
+    } else if (err) {
+        reply_db_error(r, err);
+    } else if (PQntuples(res) == 1) {
+        answer_user(r, 200, res);
+    } else {
+        /* Nothing updated: either no such user or a stale If-Match. */
+        PQclear(res);
+        res = db_exec(r->db, sql_user_get, 2, vals);
+        err = db_check(r->db, res);
+        if (err)
+            reply_db_error(r, err);
+        else if (PQntuples(res) == 0)
+            reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
+        else if (req_if_match(r, atol(PQgetvalue(res, 0, 5))))
+            answer_user(r, 200, res); /* unreachable unless raced; the row is current */
+    }
+out:
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}

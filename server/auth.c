@@ -1,0 +1,135 @@
+/* API keys. A key is "llk_" + 32 random bytes in base64url; the database keeps only its
+ * SHA-256 (a fast hash is right here: the key has 256 bits of entropy, nothing to brute
+ * force) and its first 12 characters, shown in lists and logs to tell keys apart. */
+#include "leadloop/auth.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "leadloop/db.h"
+#include "leadloop/util.h"
+
+static const char sql_resolve[] =
+    "SELECT k.workspace_id, k.id, k.role, coalesce(k.user_id::text, ''), k.prefix,"
+    " k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds'"
+    " FROM api_keys k WHERE k.key_hash = decode($1, 'hex') AND k.revoked_at IS NULL";
+/* last_used_at is kept to the minute: a write per request would double the cost of reads. */
+static const char sql_touch[] =
+    "UPDATE api_keys SET last_used_at = now() WHERE workspace_id = $1 AND id = $2";
+
+static const char *const role_names[] = {"admin", "marketing", "sales", "readonly"};
+
+bool auth_parse_bearer(const char *h, const char **secret)
+{
+    size_t n;
+    if (!h || strncasecmp(h, "Bearer ", 7) != 0)
+        return false;
+    h += 7;
+    while (*h == ' ')
+        h++;
+    n = strlen(h);
+    while (n > 0 && h[n - 1] == ' ')
+        n--;
+    if (n != AUTH_SECRET_LEN || strncmp(h, "llk_", 4) != 0)
+        return false;
+    for (size_t i = 4; i < n; i++) {
+        char c = h[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return false;
+    }
+    *secret = h;
+    return true;
+}
+
+void auth_key_hash_hex(const char *secret, char hash_hex[65])
+{
+    unsigned char digest[32];
+    util_sha256(secret, AUTH_SECRET_LEN, digest);
+    util_hex(digest, 32, hash_hex);
+}
+
+bool auth_key_new(char secret[AUTH_SECRET_LEN + 1], char prefix[AUTH_PREFIX_LEN + 1],
+                  char hash_hex[65])
+{
+    unsigned char raw[32];
+    if (!util_random(raw, sizeof raw))
+        return false;
+    memcpy(secret, "llk_", 4);
+    util_b64url_encode(raw, sizeof raw, secret + 4);
+    memcpy(prefix, secret, AUTH_PREFIX_LEN);
+    prefix[AUTH_PREFIX_LEN] = '\0';
+    auth_key_hash_hex(secret, hash_hex);
+    return true;
+}
+
+int auth_role_parse(const char *name)
+{
+    for (int i = 0; i < 4; i++)
+        if (name && !strcmp(name, role_names[i]))
+            return 1 << i;
+    return 0;
+}
+
+const char *auth_role_name(int role)
+{
+    for (int i = 0; i < 4; i++)
+        if (role == 1 << i)
+            return role_names[i];
+    return "none";
+}
+
+enum ll_err auth_resolve(struct db_conn *db, const char *secret, struct auth_ctx *out)
+{
+    char hash[65];
+    char secret_copy[AUTH_SECRET_LEN + 1];
+    const char *params[1] = {hash};
+    PGresult *res;
+    enum ll_err err;
+
+    memcpy(secret_copy, secret, AUTH_SECRET_LEN);
+    secret_copy[AUTH_SECRET_LEN] = '\0';
+    auth_key_hash_hex(secret_copy, hash);
+    res = db_exec(db, sql_resolve, 1, params);
+    err = db_check(db, res);
+    if (err == LL_OK && PQntuples(res) != 1)
+        err = LL_E_UNAUTHORIZED;
+    if (err == LL_OK) {
+        snprintf(out->workspace_id, sizeof out->workspace_id, "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->key_id, sizeof out->key_id, "%s", PQgetvalue(res, 0, 1));
+        out->role = auth_role_parse(PQgetvalue(res, 0, 2));
+        snprintf(out->user_id, sizeof out->user_id, "%s", PQgetvalue(res, 0, 3));
+        snprintf(out->key_prefix, sizeof out->key_prefix, "%s", PQgetvalue(res, 0, 4));
+        if (PQgetvalue(res, 0, 5)[0] == 't') {
+            const char *tp[2] = {out->workspace_id, out->key_id};
+            PGresult *t = db_exec(db, sql_touch, 2, tp);
+            (void)db_check(db, t); /* best effort: a failed touch must not fail the request */
+            PQclear(t);
+        }
+    }
+    PQclear(res);
+    return err;
+}
+
+PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name, const char *role,
+                          const char *user_id, char secret[AUTH_SECRET_LEN + 1])
+{
+    static const char sql[] =
+        "INSERT INTO api_keys (workspace_id, name, prefix, key_hash, role, user_id)"
+        " VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6) RETURNING " AUTH_KEY_COLUMNS;
+    PGresult *res = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        char prefix[AUTH_PREFIX_LEN + 1], hash[65];
+        const char *vals[6] = {workspace_id, name, prefix, hash, role, user_id};
+        if (!auth_key_new(secret, prefix, hash))
+            return NULL;
+        PQclear(res);
+        res = PQexecParams(pg, sql, 6, NULL, vals, NULL, NULL, 0);
+        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        if (!(state && !strcmp(state, "23505") && constraint &&
+              !strcmp(constraint, "api_keys_prefix_key")))
+            break;
+    }
+    return res;
+}

@@ -1,0 +1,203 @@
+/* Configuration: one table of settings (environment variable, flag, type, default,
+ * bounds, help). Defaults, then the environment, then flags; --help comes from here. */
+#include "leadloop/config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/log.h"
+#include "leadloop/util.h"
+
+enum setting_type { T_STR, T_LONG, T_ENUM, T_LISTEN };
+
+struct setting {
+    const char *env;
+    const char *flag;
+    enum setting_type type;
+    const char *def;
+    long min, max;                /* T_LONG */
+    const char *const *choices;   /* T_ENUM: index is the stored value */
+    size_t offset, size;          /* into struct config */
+    const char *help;
+};
+
+static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
+static const char *const log_formats[] = {"json", "text", NULL};
+
+#define STR(field) T_STR, NULL, 0, 0, NULL, offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define LNG(def, lo, hi, field) T_LONG, def, lo, hi, NULL, offsetof(struct config, field), sizeof(long)
+#define ENM(def, ch, field) T_ENUM, def, 0, 0, ch, offsetof(struct config, field), sizeof(long)
+
+static const struct setting settings[] = {
+    {"LEADLOOP_LISTEN", "--listen", T_LISTEN, "127.0.0.1:8080", 0, 0, NULL,
+     offsetof(struct config, listen), sizeof(((struct config *)0)->listen),
+     "address and port to serve on (host:port, IPv4)"},
+    {"DATABASE_URL", "--database-url", STR(database_url),
+     "PostgreSQL connection string or URI (libpq); empty: libpq's PG* environment"},
+    {"LEADLOOP_DB_POOL", "--db-pool", LNG("8", 1, 500, db_pool),
+     "PostgreSQL connections in the pool"},
+    {"LEADLOOP_DB_ACQUIRE_TIMEOUT_MS", "--db-acquire-timeout-ms",
+     LNG("2000", 1, 600000, db_acquire_timeout_ms),
+     "wait at most this long for a pool connection, then answer 503"},
+    {"LEADLOOP_STATEMENT_TIMEOUT_MS", "--statement-timeout-ms",
+     LNG("5000", 0, 3600000, statement_timeout_ms),
+     "PostgreSQL statement_timeout per connection (0: none)"},
+    {"LEADLOOP_MAX_BODY", "--max-body", LNG("1048576", 1024, 1073741824, max_body),
+     "largest request body in bytes; larger gets 413"},
+    {"LEADLOOP_MAX_CONNECTIONS", "--max-connections", LNG("512", 1, 65536, max_connections),
+     "open HTTP connections at most (each has a thread)"},
+    {"LEADLOOP_MAX_CONNECTIONS_PER_IP", "--max-connections-per-ip",
+     LNG("256", 1, 65536, max_connections_per_ip), "open HTTP connections per client address"},
+    {"LEADLOOP_CONNECTION_TIMEOUT_S", "--connection-timeout-s",
+     LNG("30", 1, 3600, connection_timeout_s), "idle HTTP connections are closed after this"},
+    {"LEADLOOP_SHUTDOWN_TIMEOUT_S", "--shutdown-timeout-s",
+     LNG("10", 0, 3600, shutdown_timeout_s),
+     "on SIGTERM, wait this long for requests in flight"},
+    {"LEADLOOP_CORS_ORIGINS", "--cors-origins", STR(cors_origins),
+     "comma-separated origins allowed by CORS (exact match, e.g. https://app.example.com)"},
+    {"LEADLOOP_LOG_LEVEL", "--log-level", ENM("info", log_levels, log_level),
+     "least level logged"},
+    {"LEADLOOP_LOG_FORMAT", "--log-format", ENM("json", log_formats, log_format),
+     "log lines as JSON objects or text"},
+    {"LEADLOOP_MIGRATIONS_DIR", "--migrations-dir", STR(migrations_dir),
+     "read migrations from this directory instead of the embedded ones"},
+};
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+static bool parse_listen(struct config *cfg, const char *v)
+{
+    const char *colon = strrchr(v, ':');
+    long port;
+    size_t hostlen;
+    if (!colon || colon == v)
+        return false;
+    hostlen = (size_t)(colon - v);
+    if (hostlen >= sizeof cfg->listen_host)
+        return false;
+    if (!util_parse_long(colon + 1, 1, 65535, &port))
+        return false;
+    memcpy(cfg->listen_host, v, hostlen);
+    cfg->listen_host[hostlen] = '\0';
+    cfg->listen_port = (unsigned short)port;
+    return true;
+}
+
+static bool apply(struct config *cfg, const struct setting *s, const char *v, const char *source,
+                  char *err, size_t errlen)
+{
+    char *field = (char *)cfg + s->offset;
+    switch (s->type) {
+    case T_LISTEN:
+        if (strlen(v) >= s->size || !parse_listen(cfg, v)) {
+            snprintf(err, errlen, "%s %s: '%s' is not HOST:PORT with a port in 1..65535", source,
+                     s->env, v);
+            return false;
+        }
+        /* fallthrough */
+    case T_STR:
+        if (strlen(v) >= s->size) {
+            snprintf(err, errlen, "%s %s: longer than %zu bytes", source, s->env, s->size - 1);
+            return false;
+        }
+        strcpy(field, v);
+        return true;
+    case T_LONG:
+        if (!util_parse_long(v, s->min, s->max, (long *)(void *)field)) {
+            snprintf(err, errlen, "%s %s: '%s' is not an integer in %ld..%ld", source, s->env, v,
+                     s->min, s->max);
+            return false;
+        }
+        return true;
+    case T_ENUM:
+        for (long i = 0; s->choices[i]; i++) {
+            if (!strcmp(v, s->choices[i])) {
+                *(long *)(void *)field = i;
+                return true;
+            }
+        }
+        {
+            char list[128] = "";
+            for (int i = 0; s->choices[i]; i++) {
+                if (i)
+                    strcat(list, ", ");
+                strcat(list, s->choices[i]);
+            }
+            snprintf(err, errlen, "%s %s: '%s' is not one of %s", source, s->env, v, list);
+        }
+        return false;
+    }
+    return false;
+}
+
+bool config_load(struct config *cfg, int argc, char **argv, char **rest, int *nrest, char *err,
+                 size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    *nrest = 0;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        if (s->def && !apply(cfg, s, s->def, "default", err, errlen))
+            return false;
+    }
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const char *v = getenv(s->env);
+        if (v && !apply(cfg, s, v, "environment variable", err, errlen))
+            return false;
+    }
+    for (int a = 0; a < argc; a++) {
+        const char *arg = argv[a];
+        const struct setting *found = NULL;
+        const char *value = NULL;
+        if (!strcmp(arg, "--no-migrate")) {
+            cfg->no_migrate = true;
+            continue;
+        }
+        for (size_t i = 0; i < NSETTINGS && !found; i++) {
+            size_t fl = strlen(settings[i].flag);
+            if (!strncmp(arg, settings[i].flag, fl) && (arg[fl] == '\0' || arg[fl] == '=')) {
+                found = &settings[i];
+                value = arg[fl] == '=' ? arg + fl + 1 : NULL;
+            }
+        }
+        if (!found) {
+            rest[(*nrest)++] = argv[a];
+            continue;
+        }
+        if (!value) {
+            if (a + 1 >= argc) {
+                snprintf(err, errlen, "flag %s (%s) needs a value", found->flag, found->env);
+                return false;
+            }
+            value = argv[++a];
+        }
+        if (!apply(cfg, found, value, "flag for", err, errlen))
+            return false;
+    }
+    return true;
+}
+
+void config_help(FILE *out)
+{
+    fprintf(out, "Settings (environment variable, or flag; flags win):\n");
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        char range[160] = "";
+        if (s->type == T_LONG) {
+            snprintf(range, sizeof range, " [%ld..%ld]", s->min, s->max);
+        } else if (s->type == T_ENUM) {
+            strcpy(range, " [");
+            for (int k = 0; s->choices[k]; k++) {
+                if (k)
+                    strcat(range, "|");
+                strcat(range, s->choices[k]);
+            }
+            strcat(range, "]");
+        }
+        fprintf(out, "  %-32s %s VALUE\n      %s%s%s%s%s\n", s->env, s->flag, s->help, range,
+                s->def ? " (default " : "", s->def ? s->def : "", s->def ? ")" : "");
+    }
+    fprintf(out, "  %-32s %s\n      %s\n", "", "--no-migrate",
+           "serve: do not apply migrations on start");
+}

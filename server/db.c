@@ -1,0 +1,307 @@
+/* The bounded libpq pool. Slots are handed out under a mutex; connecting, resetting and
+ * querying happen outside it. A connection is checked cheaply on every acquire (did the
+ * server close it?) so that a restarted PostgreSQL costs no failed request. */
+#include "leadloop/db.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leadloop/log.h"
+
+struct db_conn {
+    PGconn *pg;
+    PGcancel *cancel; /* replaced under pool.mu, used by db_cancel_all */
+    bool in_use;
+    bool needs_reset;
+};
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct db_conn *conns;
+    long size, in_use, waiting;
+    char *conninfo;
+    long acquire_ms, statement_ms;
+    atomic_ulong timeouts, errors;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void notice_quiet(void *arg, const PGresult *res)
+{
+    (void)arg;
+    (void)res;
+}
+
+/* Session settings every connection gets, after each (re)connect. */
+static bool conn_setup(PGconn *pg, char *err, size_t errlen)
+{
+    char sql[128];
+    PGresult *res;
+    bool ok;
+    PQsetNoticeReceiver(pg, notice_quiet, NULL);
+    snprintf(sql, sizeof sql,
+             "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'leadloopd'",
+             pool.statement_ms);
+    res = PQexec(pg, sql);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok && err)
+        snprintf(err, errlen, "%s", PQerrorMessage(pg));
+    PQclear(res);
+    return ok;
+}
+
+PGconn *db_connect_once(const char *conninfo, char *err, size_t errlen)
+{
+    const char *keys[] = {"dbname", "connect_timeout", NULL};
+    const char *vals[] = {conninfo, "5", NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    if (!pg) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    if (PQstatus(pg) != CONNECTION_OK) {
+        snprintf(err, errlen, "%s", PQerrorMessage(pg));
+        for (char *nl = strchr(err, '\n'); nl; nl = strchr(nl, '\n'))
+            *nl = ' ';
+        PQfinish(pg);
+        return NULL;
+    }
+    if (!conn_setup(pg, err, errlen)) {
+        PQfinish(pg);
+        return NULL;
+    }
+    return pg;
+}
+
+bool db_init(const char *conninfo, long size, long acquire_ms, long statement_ms)
+{
+    pool.conninfo = strdup(conninfo ? conninfo : "");
+    pool.conns = calloc((size_t)size, sizeof *pool.conns);
+    if (!pool.conninfo || !pool.conns) {
+        free(pool.conninfo);
+        free(pool.conns);
+        return false;
+    }
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&pool.cv, &attr);
+    pthread_condattr_destroy(&attr);
+    pool.size = size;
+    pool.acquire_ms = acquire_ms;
+    pool.statement_ms = statement_ms;
+    return true;
+}
+
+void db_shutdown(void)
+{
+    for (long i = 0; i < pool.size; i++) {
+        PQfreeCancel(pool.conns[i].cancel);
+        PQfinish(pool.conns[i].pg);
+    }
+    free(pool.conns);
+    free(pool.conninfo);
+    pool.conns = NULL;
+    pool.conninfo = NULL;
+    pool.size = 0;
+    pthread_cond_destroy(&pool.cv);
+}
+
+void db_cancel_all(void)
+{
+    char errbuf[256];
+    pthread_mutex_lock(&pool.mu);
+    for (long i = 0; i < pool.size; i++) {
+        if (pool.conns[i].in_use && pool.conns[i].cancel)
+            PQcancel(pool.conns[i].cancel, errbuf, sizeof errbuf);
+    }
+    pthread_mutex_unlock(&pool.mu);
+}
+
+/* True when the server has closed an idle connection (e.g. it restarted): its socket is
+ * readable, and reading it shows the end. */
+static bool idle_conn_dead(PGconn *pg)
+{
+    struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
+    if (pfd.fd < 0 || PQstatus(pg) != CONNECTION_OK)
+        return true;
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    if (!PQconsumeInput(pg))
+        return true;
+    return PQstatus(pg) != CONNECTION_OK;
+}
+
+static void set_cancel(struct db_conn *c)
+{
+    PGcancel *fresh = c->pg ? PQgetCancel(c->pg) : NULL;
+    pthread_mutex_lock(&pool.mu);
+    PGcancel *old = c->cancel;
+    c->cancel = fresh;
+    pthread_mutex_unlock(&pool.mu);
+    PQfreeCancel(old);
+}
+
+/* Makes c usable: connects, or resets a broken connection once. */
+static bool conn_ready(struct db_conn *c)
+{
+    char err[512];
+    if (c->pg && !c->needs_reset && !idle_conn_dead(c->pg))
+        return true;
+    if (c->pg) {
+        PQreset(c->pg);
+        if (PQstatus(c->pg) != CONNECTION_OK || !conn_setup(c->pg, err, sizeof err)) {
+            c->needs_reset = true;
+            log_warn("database connection reset failed");
+            return false;
+        }
+        log_info("database connection re-established");
+    } else {
+        c->pg = db_connect_once(pool.conninfo, err, sizeof err);
+        if (!c->pg) {
+            log_warn("database connection failed: %s", err);
+            return false;
+        }
+    }
+    c->needs_reset = false;
+    set_cancel(c);
+    return true;
+}
+
+enum ll_err db_acquire(struct db_conn **out)
+{
+    struct timespec deadline;
+    struct db_conn *c = NULL;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += pool.acquire_ms / 1000;
+    deadline.tv_nsec += (pool.acquire_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&pool.mu);
+    pool.waiting++;
+    for (;;) {
+        if (pool.in_use < pool.size) {
+            /* Prefer a slot that is already connected. */
+            for (long i = 0; i < pool.size; i++) {
+                struct db_conn *s = &pool.conns[i];
+                if (!s->in_use && (!c || (s->pg && !c->pg)))
+                    c = s;
+            }
+            break;
+        }
+        if (pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline) == ETIMEDOUT &&
+            pool.in_use >= pool.size)
+            break;
+    }
+    pool.waiting--;
+    if (c) {
+        c->in_use = true;
+        pool.in_use++;
+    }
+    pthread_mutex_unlock(&pool.mu);
+    if (!c) {
+        atomic_fetch_add(&pool.timeouts, 1);
+        return LL_E_UNAVAILABLE;
+    }
+    if (!conn_ready(c)) {
+        atomic_fetch_add(&pool.errors, 1);
+        db_release(c);
+        return LL_E_UNAVAILABLE;
+    }
+    *out = c;
+    return LL_OK;
+}
+
+void db_release(struct db_conn *c)
+{
+    if (!c)
+        return;
+    if (c->pg && !c->needs_reset) {
+        PGTransactionStatusType ts = PQtransactionStatus(c->pg);
+        if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
+            PGresult *res = PQexec(c->pg, "ROLLBACK");
+            if (PQresultStatus(res) != PGRES_COMMAND_OK)
+                c->needs_reset = true;
+            PQclear(res);
+        } else if (ts != PQTRANS_IDLE) {
+            c->needs_reset = true;
+        }
+    }
+    pthread_mutex_lock(&pool.mu);
+    c->in_use = false;
+    pool.in_use--;
+    pthread_cond_signal(&pool.cv);
+    pthread_mutex_unlock(&pool.mu);
+}
+
+PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values)
+{
+    PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
+    if (PQstatus(c->pg) != CONNECTION_OK)
+        c->needs_reset = true;
+    return res;
+}
+
+enum ll_err db_check(struct db_conn *c, const PGresult *res)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    const char *state;
+    enum ll_err err;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return LL_OK;
+    state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state || PQstatus(c->pg) != CONNECTION_OK)
+        c->needs_reset = true;
+    err = problem_from_sqlstate(state);
+    if (err == LL_E_UNAVAILABLE || err == LL_E_INTERNAL) {
+        const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        atomic_fetch_add(&pool.errors, 1);
+        log_warn("database error %s: %s", state ? state : "(none)",
+                 msg ? msg : "connection lost");
+    }
+    return err;
+}
+
+void db_stats(struct db_stats *out)
+{
+    pthread_mutex_lock(&pool.mu);
+    out->size = pool.size;
+    out->in_use = pool.in_use;
+    out->waiting = pool.waiting;
+    pthread_mutex_unlock(&pool.mu);
+    out->acquire_timeouts = atomic_load(&pool.timeouts);
+    out->errors = atomic_load(&pool.errors);
+}
+
+json_t *db_json_text(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    return json_stringn(PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
+}
+
+json_t *db_json_bool(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    return json_boolean(PQgetvalue(res, row, col)[0] == 't');
+}
+
+json_t *db_json_int(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return json_null();
+    return json_integer(strtoll(PQgetvalue(res, row, col), NULL, 10));
+}
+
+PGconn *db_pg(struct db_conn *c)
+{
+    return c->pg;
+}

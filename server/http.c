@@ -1,0 +1,740 @@
+/* The HTTP layer: libmicrohttpd in thread-per-connection mode (libpq blocks, and this is
+ * the one mode where blocking in a callback is allowed). Per-request state lives from
+ * the first access callback to the request-completed callback, which also runs on abort.
+ * The chain is: framing checks -> route -> body (limited) -> auth -> handler -> answer. */
+#include "leadloop/http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "leadloop/db.h"
+#include "leadloop/log.h"
+#include "leadloop/metrics.h"
+#include "leadloop/util.h"
+
+static struct MHD_Daemon *daemon_handle;
+static const struct config *conf;
+static atomic_long inflight;
+
+static const char cors_allow_headers[] =
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";
+static const char cors_expose_headers[] = "ETag, Link, Location, Retry-After, X-Request-Id";
+
+bool http_request_id_ok(const char *s)
+{
+    size_t n = 0;
+    if (!s)
+        return false;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (n >= 128 || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-'))
+            return false;
+    }
+    return n > 0;
+}
+
+const char *req_header(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *req_query(struct request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+/* ---------------------------------------------------------------- answers */
+
+void reply_header(struct request *r, const char *name, const char *fmt, ...)
+{
+    va_list ap;
+    if (r->nheaders >= REQ_MAX_HEADERS)
+        return;
+    snprintf(r->headers[r->nheaders].name, sizeof r->headers[0].name, "%s", name);
+    va_start(ap, fmt);
+    int n = vsnprintf(r->headers[r->nheaders].value, sizeof r->headers[0].value, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof r->headers[0].value)
+        return; /* a truncated header would lie; drop it */
+    r->nheaders++;
+}
+
+static void set_body(struct request *r, int status, const char *type, char *body, size_t len)
+{
+    free(r->resp_body);
+    r->status = status;
+    r->content_type = type;
+    r->resp_body = body;
+    r->resp_len = len;
+    r->answered = true;
+}
+
+void reply_json(struct request *r, int status, json_t *body)
+{
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    if (!text) {
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+        return;
+    }
+    set_body(r, status, "application/json", text, strlen(text));
+}
+
+void reply_raw(struct request *r, int status, const char *type, const char *body, size_t len)
+{
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+        return;
+    }
+    memcpy(copy, body, len);
+    copy[len] = '\0';
+    set_body(r, status, type, copy, len);
+}
+
+void reply_empty(struct request *r, int status)
+{
+    set_body(r, status, NULL, NULL, 0);
+}
+
+void reply_problem(struct request *r, enum ll_err err, const char *detail, json_t *errors,
+                   json_t *extra)
+{
+    const struct problem_kind *k = problem_kind(err);
+    json_t *p = problem_new(err, detail, r->request_id, errors, extra);
+    char *text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    if (err == LL_E_UNAUTHORIZED)
+        reply_header(r, "WWW-Authenticate", "Bearer realm=\"leadloop\"");
+    if (err == LL_E_UNAVAILABLE)
+        reply_header(r, "Retry-After", "1");
+    if (!text) { /* out of memory: a static body still tells the truth */
+        static const char oom[] = "{\"type\":\"" PROBLEM_TYPE_BASE "internal\",\"title\":"
+                                  "\"Internal error\",\"status\":500}";
+        text = strdup(oom);
+        k = problem_kind(LL_E_INTERNAL);
+    }
+    set_body(r, k->status, "application/problem+json", text, text ? strlen(text) : 0);
+}
+
+void reply_db_error(struct request *r, enum ll_err err)
+{
+    switch (err) {
+    case LL_E_UNAVAILABLE:
+        reply_problem(r, err, "the database is unavailable or too slow; retry shortly", NULL, NULL);
+        break;
+    case LL_E_CONFLICT:
+        reply_problem(r, err, "the request conflicts with a concurrent change; retry", NULL, NULL);
+        break;
+    case LL_E_VALIDATION:
+        reply_problem(r, err, "a value was refused by the database", NULL, NULL);
+        break;
+    default:
+        reply_problem(r, LL_E_INTERNAL, "an internal error occurred; the request id helps us find it",
+                      NULL, NULL);
+    }
+}
+
+/* ---------------------------------------------------------------- request helpers */
+
+struct query_check {
+    const char *const *allowed;
+    json_t *errors;
+};
+
+static enum MHD_Result query_check_one(void *cls, enum MHD_ValueKind kind, const char *key,
+                                       const char *value)
+{
+    struct query_check *qc = cls;
+    (void)kind;
+    (void)value;
+    for (const char *const *a = qc->allowed; a && *a; a++)
+        if (!strcmp(key, *a))
+            return MHD_YES;
+    if (json_array_size(qc->errors) < 20)
+        json_array_append_new(qc->errors, json_pack("{s:s, s:s}", "field", key, "message",
+                                                    "is not a known query parameter"));
+    return MHD_YES;
+}
+
+bool req_query_allowed(struct request *r, const char *const *allowed)
+{
+    struct query_check qc = {allowed, json_array()};
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_check_one, &qc);
+    if (json_array_size(qc.errors) == 0) {
+        json_decref(qc.errors);
+        return true;
+    }
+    reply_problem(r, LL_E_PARAM, "the request has unknown query parameters", qc.errors, NULL);
+    return false;
+}
+
+json_t *req_json_object(struct request *r)
+{
+    json_error_t e;
+    json_t *obj;
+    char detail[300];
+    if (!r->body_present || r->body_len == 0) {
+        reply_problem(r, LL_E_MALFORMED, "a JSON object body is required", NULL, NULL);
+        return NULL;
+    }
+    obj = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &e);
+    if (!obj) {
+        snprintf(detail, sizeof detail, "the body is not valid JSON: %s (line %d, column %d)",
+                 e.text, e.line, e.column);
+        reply_problem(r, LL_E_MALFORMED, detail, NULL, NULL);
+        return NULL;
+    }
+    if (!json_is_object(obj)) {
+        json_decref(obj);
+        reply_problem(r, LL_E_MALFORMED, "the body must be a JSON object", NULL, NULL);
+        return NULL;
+    }
+    return obj;
+}
+
+bool req_if_match(struct request *r, long version)
+{
+    const char *h = req_header(r, "If-Match");
+    char want[32];
+    const char *p;
+    size_t wl;
+    if (!h)
+        return true;
+    wl = (size_t)snprintf(want, sizeof want, "\"%ld\"", version);
+    for (p = h; *p;) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (!strncmp(p, want, wl) && (p[wl] == '\0' || p[wl] == ',' || p[wl] == ' '))
+            return true;
+        while (*p && *p != ',')
+            p++;
+    }
+    reply_problem(r, LL_E_PRECONDITION,
+                  "If-Match does not match the current version; fetch it again and retry", NULL,
+                  json_pack("{s:s+}", "current_etag", want));
+    return false;
+}
+
+static bool cursor_ts_ok(const char *s)
+{
+    /* 2026-11-25T17:10:09.123456Z */
+    static const char shape[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+    for (size_t i = 0; i < sizeof shape - 1; i++) {
+        if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+            return false;
+    }
+    return s[sizeof shape - 1] == '\0';
+}
+
+bool req_page(struct request *r, struct page *p)
+{
+    const char *limit = req_query(r, "limit"), *cursor = req_query(r, "cursor");
+    memset(p, 0, sizeof *p);
+    p->limit = 50;
+    if (limit && !util_parse_long(limit, 1, 500, &p->limit)) {
+        reply_problem(r, LL_E_PARAM, "limit must be an integer from 1 to 500",
+                      json_pack("[{s:s, s:s}]", "field", "limit", "message",
+                                "must be an integer from 1 to 500"),
+                      NULL);
+        return false;
+    }
+    if (cursor) {
+        unsigned char raw[80];
+        long n = util_b64url_decode(cursor, strlen(cursor), raw, sizeof raw - 1);
+        char *bar;
+        if (n > 0) {
+            raw[n] = '\0';
+            bar = strchr((char *)raw, '|');
+            if (bar) {
+                *bar = '\0';
+                if (cursor_ts_ok((char *)raw) && util_is_uuid(bar + 1)) {
+                    strcpy(p->after_ts, (char *)raw);
+                    strcpy(p->after_id, bar + 1);
+                    p->has_cursor = true;
+                    return true;
+                }
+            }
+        }
+        reply_problem(r, LL_E_PARAM, "cursor is not one this API gave out",
+                      json_pack("[{s:s, s:s}]", "field", "cursor", "message",
+                                "is not a valid cursor"),
+                      NULL);
+        return false;
+    }
+    return true;
+}
+
+static void url_encode(const char *in, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (; *in && o + 4 < cap; in++) {
+        unsigned char c = (unsigned char)*in;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+struct link_builder {
+    char *buf;
+    size_t len, cap;
+};
+
+static enum MHD_Result link_add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct link_builder *lb = cls;
+    char k[256], v[512];
+    (void)kind;
+    if (!strcmp(key, "cursor"))
+        return MHD_YES;
+    url_encode(key, k, sizeof k);
+    url_encode(value ? value : "", v, sizeof v);
+    int n = snprintf(lb->buf + lb->len, lb->cap - lb->len, "%s=%s&", k, v);
+    if (n > 0 && (size_t)n < lb->cap - lb->len)
+        lb->len += (size_t)n;
+    else
+        lb->len = lb->cap; /* too long: no Link header */
+    return MHD_YES;
+}
+
+void reply_page(struct request *r, json_t *data, bool more, const char *last_ts,
+                const char *last_id)
+{
+    json_t *body = json_object();
+    char cursor[128] = "";
+    if (more) {
+        char raw[80];
+        int n = snprintf(raw, sizeof raw, "%s|%s", last_ts, last_id);
+        util_b64url_encode((const unsigned char *)raw, (size_t)n, cursor);
+    }
+    json_object_set_new(body, "data", data);
+    json_object_set_new(body, "next_cursor", more ? json_string(cursor) : json_null());
+    if (more) {
+        char url[900];
+        struct link_builder lb = {url, 0, sizeof url};
+        lb.len = (size_t)snprintf(url, sizeof url, "%s?", r->path);
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, link_add_arg, &lb);
+        if (lb.len + strlen(cursor) + 8 < lb.cap) {
+            snprintf(url + lb.len, lb.cap - lb.len, "cursor=%s", cursor);
+            reply_header(r, "Link", "<%s>; rel=\"next\"", url);
+        }
+    }
+    reply_json(r, 200, body);
+}
+
+/* ---------------------------------------------------------------- the chain */
+
+struct header_scan {
+    int content_length;
+    int transfer_encoding;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct header_scan *hs = cls;
+    (void)kind;
+    (void)value;
+    if (!strcasecmp(key, "Content-Length"))
+        hs->content_length++;
+    else if (!strcasecmp(key, "Transfer-Encoding"))
+        hs->transfer_encoding++;
+    return MHD_YES;
+}
+
+static bool media_type_is(const char *ct, const char *want)
+{
+    size_t n = strlen(want);
+    while (*ct == ' ')
+        ct++;
+    if (strncasecmp(ct, want, n) != 0)
+        return false;
+    ct += n;
+    while (*ct == ' ')
+        ct++;
+    return *ct == '\0' || *ct == ';';
+}
+
+static bool origin_allowed(const char *origin)
+{
+    const char *list = conf->cors_origins;
+    size_t n = strlen(origin);
+    while (origin && *list) {
+        while (*list == ' ' || *list == ',')
+            list++;
+        const char *end = strchr(list, ',');
+        size_t len = end ? (size_t)(end - list) : strlen(list);
+        while (len > 0 && list[len - 1] == ' ')
+            len--;
+        if (len == n && len > 0 && !strncmp(list, origin, len))
+            return true;
+        list += len;
+        while (*list && *list != ',')
+            list++;
+    }
+    return false;
+}
+
+/* Decides, from the request line and headers alone, what can be decided. */
+static void inspect_headers(struct request *r)
+{
+    struct header_scan hs = {0, 0};
+    const char *te, *cl, *ct;
+    int allowed = 0;
+
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &hs);
+    te = req_header(r, "Transfer-Encoding");
+    cl = req_header(r, "Content-Length");
+    if (hs.content_length > 1 || hs.transfer_encoding > 1) {
+        r->early_err = LL_E_MALFORMED;
+        r->early_detail = "duplicate Content-Length or Transfer-Encoding header";
+        return;
+    }
+    if (te && strcasecmp(te, "chunked") != 0) {
+        r->early_err = LL_E_MALFORMED;
+        r->early_detail = "only the chunked Transfer-Encoding is supported";
+        return;
+    }
+    r->body_present = te != NULL || (cl && strcmp(cl, "0") != 0);
+    r->route = router_match(r->path, r->method, r->params, r->param_buf, sizeof r->param_buf,
+                            &allowed);
+    r->allowed = allowed;
+    if (!r->route) {
+        if (allowed && r->method == HTTP_OPTIONS)
+            return;
+        r->early_err = allowed ? LL_E_METHOD : LL_E_NOT_FOUND;
+        r->early_detail = allowed ? "this path does not accept this method"
+                                  : "no resource at this path";
+        return;
+    }
+    if (cl) {
+        long len;
+        if (!util_parse_long(cl, 0, 0x7fffffffffffffffL, &len) || len > conf->max_body) {
+            r->early_err = LL_E_TOO_LARGE;
+            return;
+        }
+    }
+    if (r->body_present && (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH))) {
+        ct = req_header(r, "Content-Type");
+        if (!ct || !(media_type_is(ct, "application/json") ||
+                     (r->method == HTTP_PATCH && media_type_is(ct, "application/merge-patch+json")))) {
+            r->early_err = LL_E_MEDIA_TYPE;
+            r->early_detail = r->method == HTTP_PATCH
+                                  ? "send the body as application/merge-patch+json or application/json"
+                                  : "send the body as application/json";
+        }
+    }
+}
+
+static void too_large(struct request *r)
+{
+    char detail[120];
+    snprintf(detail, sizeof detail, "the body exceeds the limit of %ld bytes", conf->max_body);
+    reply_problem(r, LL_E_TOO_LARGE, detail, NULL,
+                  json_pack("{s:I}", "max_body_bytes", (json_int_t)conf->max_body));
+}
+
+static void answer_options(struct request *r)
+{
+    char methods[96];
+    router_methods_list(r->allowed | HTTP_OPTIONS, methods, sizeof methods);
+    reply_header(r, "Allow", "%s", methods);
+    if (req_header(r, "Origin") && origin_allowed(req_header(r, "Origin"))) {
+        reply_header(r, "Access-Control-Allow-Methods", "%s", methods);
+        reply_header(r, "Access-Control-Allow-Headers", "%s", cors_allow_headers);
+        reply_header(r, "Access-Control-Max-Age", "600");
+    }
+    reply_empty(r, 204);
+}
+
+static void dispatch(struct request *r)
+{
+    const char *secret = NULL;
+    enum ll_err err;
+
+    if (r->body_too_large || r->early_err == LL_E_TOO_LARGE) {
+        too_large(r);
+        return;
+    }
+    if (r->early_err) {
+        if (r->early_err == LL_E_METHOD) {
+            char methods[96];
+            router_methods_list(r->allowed | HTTP_OPTIONS, methods, sizeof methods);
+            reply_header(r, "Allow", "%s", methods);
+        }
+        reply_problem(r, r->early_err, r->early_detail, NULL, NULL);
+        return;
+    }
+    if (!r->route) { /* OPTIONS on a known path */
+        answer_options(r);
+        return;
+    }
+    if (!(r->route->flags & ROUTE_PUBLIC) &&
+        !auth_parse_bearer(req_header(r, "Authorization"), &secret)) {
+        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
+        return;
+    }
+    if (!(r->route->flags & ROUTE_NO_DB)) {
+        err = db_acquire(&r->db);
+        if (err) {
+            reply_problem(r, err, "no database connection is free or the database is down; retry shortly",
+                          NULL, NULL);
+            return;
+        }
+    }
+    if (!(r->route->flags & ROUTE_PUBLIC)) {
+        err = auth_resolve(r->db, secret, &r->auth);
+        if (err == LL_E_UNAUTHORIZED) {
+            reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
+            goto out;
+        }
+        if (err) {
+            reply_db_error(r, err);
+            goto out;
+        }
+        r->authed = true;
+        if (!(r->auth.role & r->route->roles)) {
+            reply_problem(r, LL_E_FORBIDDEN, "this API key's role may not do this", NULL,
+                          json_pack("{s:s}", "role", auth_role_name(r->auth.role)));
+            goto out;
+        }
+    }
+    r->route->handler(r);
+    if (!r->answered)
+        reply_problem(r, LL_E_INTERNAL, "the handler gave no answer", NULL, NULL);
+out:
+    db_release(r->db);
+    r->db = NULL;
+}
+
+static enum MHD_Result queue(struct request *r)
+{
+    struct MHD_Response *resp;
+    enum MHD_Result ret;
+    const char *origin = req_header(r, "Origin");
+
+    if (r->resp_body)
+        resp = MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body, free);
+    else
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp)
+        return MHD_NO;
+    r->resp_body = NULL; /* owned by the response now */
+    if (r->content_type)
+        MHD_add_response_header(resp, "Content-Type", r->content_type);
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (origin && *conf->cors_origins && origin_allowed(origin)) {
+        MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+        MHD_add_response_header(resp, "Access-Control-Expose-Headers", cors_expose_headers);
+        MHD_add_response_header(resp, "Vary", "Origin");
+    }
+    for (int i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    r->answered = true;
+    return ret;
+}
+
+static struct request *request_new(struct MHD_Connection *c, const char *url, const char *method)
+{
+    struct request *r = calloc(1, sizeof *r);
+    const char *rid;
+    if (!r)
+        return NULL;
+    r->conn = c;
+    r->cfg = conf;
+    r->start_ns = util_now_ns();
+    r->method = router_method_parse(method);
+    snprintf(r->method_name, sizeof r->method_name, "%s", r->method == HTTP_OTHER ? "OTHER" : method);
+    r->path = strdup(url);
+    if (!r->path) {
+        free(r);
+        return NULL;
+    }
+    rid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Request-Id");
+    if (http_request_id_ok(rid)) {
+        snprintf(r->request_id, sizeof r->request_id, "%s", rid);
+    } else {
+        unsigned char raw[16];
+        if (!util_random(raw, sizeof raw))
+            memset(raw, 0, sizeof raw);
+        util_hex(raw, sizeof raw, r->request_id);
+    }
+    atomic_fetch_add(&inflight, 1);
+    return r;
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+                                 const char *method, const char *version, const char *data,
+                                 size_t *data_size, void **con_cls)
+{
+    struct request *r = *con_cls;
+    (void)cls;
+    (void)version;
+    if (!r) {
+        r = request_new(c, url, method);
+        if (!r)
+            return MHD_NO;
+        *con_cls = r;
+        inspect_headers(r);
+        /* An announced oversized body, or a body whose framing we refuse, is answered
+         * before it is read (the connection then closes); anything else is answered on a later call, which keeps the connection
+         * alive in libmicrohttpd 0.9.75. */
+        if (r->early_err == LL_E_TOO_LARGE || r->early_err == LL_E_MALFORMED) {
+            dispatch(r); /* unreadable framing: answer now, libmicrohttpd then closes */
+            return queue(r);
+        }
+        return MHD_YES;
+    }
+    if (*data_size) {
+        size_t n = *data_size;
+        *data_size = 0;
+        if (r->answered || r->early_err || r->body_too_large)
+            return MHD_YES; /* drained */
+        if (r->body_len + n > (size_t)conf->max_body) {
+            r->body_too_large = true; /* sticky: keep draining, answer 413 at the end */
+            free(r->body);
+            r->body = NULL;
+            r->body_len = r->body_cap = 0;
+            return MHD_YES;
+        }
+        if (r->body_len + n + 1 > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap : 4096;
+            while (cap < r->body_len + n + 1)
+                cap *= 2;
+            if (cap > (size_t)conf->max_body + 1)
+                cap = (size_t)conf->max_body + 1;
+            char *grown = realloc(r->body, cap);
+            if (!grown)
+                return MHD_NO;
+            r->body = grown;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, data, n);
+        r->body_len += n;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
+    }
+    if (r->answered)
+        return MHD_YES;
+    dispatch(r);
+    return queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct request *r = *con_cls;
+    uint64_t ns;
+    (void)cls;
+    (void)c;
+    (void)toe;
+    if (!r)
+        return;
+    ns = util_now_ns() - r->start_ns;
+    metrics_request(router_index(r->route), r->status, ns);
+    log_access(r->method_name, r->route ? r->route->pattern : "unmatched", r->status,
+               (double)ns / 1e6, r->request_id, r->authed ? r->auth.key_prefix : NULL);
+    db_release(r->db);
+    free(r->body);
+    free(r->resp_body);
+    free(r->path);
+    free(r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&inflight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    (void)cls;
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    log_warn("libmicrohttpd: %s", msg);
+}
+
+bool http_start(const struct config *cfg)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+    struct addrinfo *ai = NULL;
+    char host[64], port[8];
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    int rc;
+
+    conf = cfg;
+    snprintf(host, sizeof host, "%s", cfg->listen_host);
+    if (host[0] == '[') { /* [::1] */
+        memmove(host, host + 1, strlen(host));
+        host[strcspn(host, "]")] = '\0';
+    }
+    snprintf(port, sizeof port, "%u", cfg->listen_port);
+    rc = getaddrinfo(host, port, &hints, &ai);
+    if (rc != 0 || !ai) {
+        log_error("cannot resolve LEADLOOP_LISTEN host '%s': %s", host, gai_strerror(rc));
+        return false;
+    }
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    daemon_handle = MHD_start_daemon(
+        flags, cfg->listen_port, NULL, NULL, on_access, NULL, MHD_OPTION_EXTERNAL_LOGGER,
+        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!daemon_handle) {
+        log_error("cannot listen on %s (address in use, or not allowed)", cfg->listen);
+        return false;
+    }
+    log_info("listening on http://%s", cfg->listen);
+    return true;
+}
+
+void http_stop(long deadline_s)
+{
+    MHD_socket fd;
+    uint64_t deadline;
+    if (!daemon_handle)
+        return;
+    fd = MHD_quiesce_daemon(daemon_handle);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+    deadline = util_now_ns() + (uint64_t)deadline_s * 1000000000u;
+    while (atomic_load(&inflight) > 0 && util_now_ns() < deadline) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (atomic_load(&inflight) > 0) {
+        log_warn("shutdown deadline passed with %ld requests in flight; cancelling their queries",
+                 atomic_load(&inflight));
+        db_cancel_all();
+    }
+    MHD_stop_daemon(daemon_handle);
+    daemon_handle = NULL;
+}

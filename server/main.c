@@ -1,0 +1,327 @@
+/* leadloopd: the commands (serve, migrate, workspace, keys), signals and shutdown. */
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/auth.h"
+#include "leadloop/config.h"
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/log.h"
+#include "leadloop/migrate.h"
+
+#ifndef LEADLOOP_VERSION
+#define LEADLOOP_VERSION "dev"
+#endif
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "leadloopd %s: the system of record between marketing and sales.\n\n"
+            "Usage:\n"
+            "  leadloopd serve [--no-migrate] [settings]   serve the HTTP API\n"
+            "  leadloopd migrate [settings]                apply pending schema migrations\n"
+            "  leadloopd workspace create SLUG [--name NAME]\n"
+            "  leadloopd keys create --workspace SLUG --role ROLE --name NAME [--user ID]\n"
+            "                                              prints the new key once\n"
+            "  leadloopd keys list [--workspace SLUG]\n"
+            "  leadloopd keys revoke ID\n"
+            "  leadloopd --help | --version\n\n"
+            "Roles: admin, marketing, sales, readonly.\n\n",
+            LEADLOOP_VERSION);
+    config_help(out);
+}
+
+/* Finds "--name VALUE" or "--name=VALUE" in the command's own arguments. */
+static const char *arg_value(char **args, int n, const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < n; i++) {
+        if (!strncmp(args[i], name, len)) {
+            if (args[i][len] == '=')
+                return args[i] + len + 1;
+            if (args[i][len] == '\0' && i + 1 < n)
+                return args[i + 1];
+        }
+    }
+    return NULL;
+}
+
+/* Fails on arguments that are neither a known flag (with its value) nor expected. */
+static bool args_known(char **args, int n, int positional, const char *const *flags)
+{
+    int pos = 0;
+    for (int i = 0; i < n; i++) {
+        bool known = false;
+        if (args[i][0] != '-') {
+            if (pos++ < positional)
+                continue;
+            fprintf(stderr, "leadloopd: unexpected argument '%s'\n", args[i]);
+            return false;
+        }
+        for (const char *const *f = flags; *f && !known; f++) {
+            size_t len = strlen(*f);
+            if (!strncmp(args[i], *f, len) && (args[i][len] == '=' || args[i][len] == '\0')) {
+                known = true;
+                if (args[i][len] == '\0')
+                    i++;
+            }
+        }
+        if (!known) {
+            fprintf(stderr, "leadloopd: unknown flag '%s' (see leadloopd --help)\n", args[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static PGconn *connect_or_say(const struct config *cfg)
+{
+    char err[512];
+    PGconn *pg = db_connect_once(cfg->database_url, err, sizeof err);
+    if (!pg)
+        fprintf(stderr, "leadloopd: cannot connect to PostgreSQL (DATABASE_URL): %s\n", err);
+    return pg;
+}
+
+static int cmd_migrate(const struct config *cfg, FILE *progress)
+{
+    char err[1024] = "";
+    PGconn *pg = connect_or_say(cfg);
+    int rc = 1;
+    if (!pg)
+        return 1;
+    if (migrate_run(pg, cfg->migrations_dir, progress, err, sizeof err))
+        rc = 0;
+    else
+        fprintf(stderr, "leadloopd: migration failed: %s\n", err);
+    PQfinish(pg);
+    return rc;
+}
+
+static int cmd_serve(const struct config *cfg)
+{
+    sigset_t set;
+    int sig = 0;
+    if (!cfg->no_migrate && cmd_migrate(cfg, NULL) != 0)
+        return 1;
+    /* Block the signals before any thread starts, so that only sigwait sees them. */
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    json_object_seed(0);
+    if (!db_init(cfg->database_url, cfg->db_pool, cfg->db_acquire_timeout_ms,
+                 cfg->statement_timeout_ms)) {
+        log_error("out of memory");
+        return 1;
+    }
+    if (!http_start(cfg)) {
+        db_shutdown();
+        return 1;
+    }
+    sigwait(&set, &sig);
+    log_info("received %s: finishing requests in flight (deadline %lds)",
+             sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_timeout_s);
+    http_stop(cfg->shutdown_timeout_s);
+    db_shutdown();
+    log_info("stopped");
+    return 0;
+}
+
+static int cmd_workspace(const struct config *cfg, char **args, int n)
+{
+    static const char *const flags[] = {"--name", NULL};
+    static const char sql[] = "INSERT INTO workspaces (slug, name) VALUES ($1, $2)"
+                              " ON CONFLICT (slug) DO NOTHING RETURNING id";
+    const char *slug = n >= 2 ? args[1] : NULL, *name;
+    PGconn *pg;
+    PGresult *res;
+    int rc = 1;
+    if (n < 2 || strcmp(args[0], "create") || args[1][0] == '-' ||
+        !args_known(args + 1, n - 1, 1, flags)) {
+        fprintf(stderr, "usage: leadloopd workspace create SLUG [--name NAME]\n");
+        return 2;
+    }
+    name = arg_value(args, n, "--name");
+    if (!name)
+        name = slug;
+    if (!(pg = connect_or_say(cfg)))
+        return 1;
+    const char *vals[2] = {slug, name};
+    res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "leadloopd: cannot create workspace '%s': %s", slug,
+                PQresultErrorMessage(res));
+    } else {
+        fprintf(stderr, PQntuples(res) ? "workspace %s created\n" : "workspace %s exists\n", slug);
+        rc = 0;
+    }
+    PQclear(res);
+    PQfinish(pg);
+    return rc;
+}
+
+static int keys_create(PGconn *pg, char **args, int n)
+{
+    static const char *const flags[] = {"--workspace", "--role", "--name", "--user", NULL};
+    const char *ws = arg_value(args, n, "--workspace"), *role = arg_value(args, n, "--role");
+    const char *name = arg_value(args, n, "--name"), *user = arg_value(args, n, "--user");
+    char secret[AUTH_SECRET_LEN + 1];
+    PGresult *wres, *res;
+    int rc = 1;
+    if (!args_known(args, n, 0, flags) || !ws || !role || !name) {
+        fprintf(stderr, "usage: leadloopd keys create --workspace SLUG --role ROLE --name NAME "
+                        "[--user ID]\n");
+        return 2;
+    }
+    if (!auth_role_parse(role)) {
+        fprintf(stderr, "leadloopd: --role must be admin, marketing, sales or readonly\n");
+        return 2;
+    }
+    const char *wv[1] = {ws};
+    wres = PQexecParams(pg, "SELECT id FROM workspaces WHERE slug = $1", 1, NULL, wv, NULL, NULL, 0);
+    if (PQresultStatus(wres) != PGRES_TUPLES_OK || PQntuples(wres) != 1) {
+        fprintf(stderr, "leadloopd: no workspace '%s' (create it: leadloopd workspace create %s)\n",
+                ws, ws);
+        PQclear(wres);
+        return 1;
+    }
+    res = auth_key_insert(pg, PQgetvalue(wres, 0, 0), name, role, user, secret);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        fprintf(stderr, "API key %s (%s, role %s) created in workspace %s; it is shown only now:\n",
+                PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), role, ws);
+        printf("%s\n", secret);
+        rc = 0;
+    } else {
+        fprintf(stderr, "leadloopd: cannot create the key: %s",
+                res ? PQresultErrorMessage(res) : "out of memory\n");
+    }
+    memset(secret, 0, sizeof secret);
+    PQclear(res);
+    PQclear(wres);
+    return rc;
+}
+
+static int keys_list(PGconn *pg, char **args, int n)
+{
+    static const char *const flags[] = {"--workspace", NULL};
+    static const char sql[] =
+        "SELECT k.id, k.prefix, w.slug, k.role, k.name, " DB_TS("k.created_at") ","
+        " coalesce(" DB_TS("k.last_used_at") ", '-'), coalesce(" DB_TS("k.revoked_at") ", '-')"
+        " FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id"
+        " WHERE $1::text IS NULL OR w.slug = $1 ORDER BY w.slug, k.created_at";
+    const char *vals[1];
+    PGresult *res;
+    int rc = 1;
+    if (!args_known(args, n, 0, flags))
+        return 2;
+    vals[0] = arg_value(args, n, "--workspace");
+    res = PQexecParams(pg, sql, 1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        printf("%-36s  %-12s  %-16s  %-9s  %-27s  %-27s  %-27s  %s\n", "ID", "PREFIX", "WORKSPACE",
+               "ROLE", "CREATED", "LAST USED", "REVOKED", "NAME");
+        for (int i = 0; i < PQntuples(res); i++)
+            printf("%-36s  %-12s  %-16s  %-9s  %-27s  %-27s  %-27s  %s\n", PQgetvalue(res, i, 0),
+                   PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
+                   PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), PQgetvalue(res, i, 7),
+                   PQgetvalue(res, i, 4));
+        rc = 0;
+    } else {
+        fprintf(stderr, "leadloopd: %s", PQresultErrorMessage(res));
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int keys_revoke(PGconn *pg, char **args, int n)
+{
+    static const char sql[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                              " WHERE id::text = $1 OR prefix = $1 RETURNING prefix";
+    PGresult *res;
+    int rc = 1;
+    if (n != 1 || args[0][0] == '-') {
+        fprintf(stderr, "usage: leadloopd keys revoke ID (or PREFIX)\n");
+        return 2;
+    }
+    const char *vals[1] = {args[0]};
+    res = PQexecParams(pg, sql, 1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        fprintf(stderr, "leadloopd: %s", PQresultErrorMessage(res));
+    else if (PQntuples(res) == 0)
+        fprintf(stderr, "leadloopd: no API key %s\n", args[0]);
+    else {
+        fprintf(stderr, "API key %s revoked\n", PQgetvalue(res, 0, 0));
+        rc = 0;
+    }
+    PQclear(res);
+    return rc;
+}
+
+static int cmd_keys(const struct config *cfg, char **args, int n)
+{
+    PGconn *pg;
+    int rc;
+    if (n < 1 || (strcmp(args[0], "create") && strcmp(args[0], "list") &&
+                  strcmp(args[0], "revoke"))) {
+        fprintf(stderr, "usage: leadloopd keys create|list|revoke ... (see leadloopd --help)\n");
+        return 2;
+    }
+    if (!(pg = connect_or_say(cfg)))
+        return 1;
+    if (!strcmp(args[0], "create"))
+        rc = keys_create(pg, args + 1, n - 1);
+    else if (!strcmp(args[0], "list"))
+        rc = keys_list(pg, args + 1, n - 1);
+    else
+        rc = keys_revoke(pg, args + 1, n - 1);
+    PQfinish(pg);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    struct config cfg;
+    char err[512];
+    char **rest;
+    int nrest = 0, rc;
+
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+        !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("leadloopd %s\n", LEADLOOP_VERSION);
+        return 0;
+    }
+    rest = calloc((size_t)argc, sizeof *rest);
+    if (!rest)
+        return 1;
+    if (!config_load(&cfg, argc - 2, argv + 2, rest, &nrest, err, sizeof err)) {
+        fprintf(stderr, "leadloopd: %s\n", err);
+        free(rest);
+        return 2;
+    }
+    log_setup((int)cfg.log_level, (int)cfg.log_format);
+    if (!strcmp(argv[1], "serve") || !strcmp(argv[1], "migrate")) {
+        if (nrest > 0) {
+            fprintf(stderr, "leadloopd: unknown argument '%s' (see leadloopd --help)\n", rest[0]);
+            rc = 2;
+        } else {
+            rc = !strcmp(argv[1], "serve") ? cmd_serve(&cfg) : cmd_migrate(&cfg, stdout);
+        }
+    } else if (!strcmp(argv[1], "workspace")) {
+        rc = cmd_workspace(&cfg, rest, nrest);
+    } else if (!strcmp(argv[1], "keys")) {
+        rc = cmd_keys(&cfg, rest, nrest);
+    } else {
+        fprintf(stderr, "leadloopd: unknown command '%s' (see leadloopd --help)\n", argv[1]);
+        rc = 2;
+    }
+    free(rest);
+    return rc;
+}

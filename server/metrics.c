@@ -1,0 +1,164 @@
+/* Prometheus metrics with relaxed atomic counters: requests by route and status, a
+ * latency histogram per route, pool gauges. */
+#include "leadloop/metrics.h"
+
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/router.h"
+
+#define MAX_ROUTES 64
+static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 409,
+                               410, 412, 413, 415, 422, 429, 500, 503, 0 /* other */};
+#define NSTATUS (sizeof statuses / sizeof statuses[0])
+static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+                                 0.05,   0.1,   0.25,   0.5,   1,    2.5};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+/* Row MAX_ROUTES is for requests that matched no route. */
+static atomic_ulong counts[MAX_ROUTES + 1][NSTATUS];
+static atomic_ulong hist[MAX_ROUTES + 1][NBUCKETS + 1]; /* last: +Inf */
+static atomic_ullong sum_ns[MAX_ROUTES + 1];
+
+void metrics_request(int route_idx, int status, uint64_t ns)
+{
+    size_t r = route_idx < 0 || route_idx >= MAX_ROUTES ? MAX_ROUTES : (size_t)route_idx;
+    size_t s = NSTATUS - 1, b = NBUCKETS;
+    double secs = (double)ns / 1e9;
+    for (size_t i = 0; i < NSTATUS - 1; i++)
+        if (statuses[i] == status)
+            s = i;
+    for (size_t i = 0; i < NBUCKETS; i++) {
+        if (secs <= buckets[i]) {
+            b = i;
+            break;
+        }
+    }
+    atomic_fetch_add_explicit(&counts[r][s], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&hist[r][b], 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&sum_ns[r], ns, memory_order_relaxed);
+}
+
+struct buf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        if (b->failed)
+            return;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        char *grown = realloc(b->p, b->cap * 2);
+        if (!grown) {
+            b->failed = true;
+            return;
+        }
+        b->p = grown;
+        b->cap *= 2;
+    }
+}
+
+static void route_labels(size_t r, const char **route, const char **method)
+{
+    const struct route *rt = router_at(r);
+    *route = rt ? rt->pattern : "unmatched";
+    *method = rt ? router_method_name(rt->method) : "";
+}
+
+char *metrics_render(size_t *len)
+{
+    struct buf b = {malloc(16384), 0, 16384, false};
+    size_t nroutes = router_count() < MAX_ROUTES ? router_count() : MAX_ROUTES;
+    struct db_stats st;
+    if (!b.p)
+        return NULL;
+    put(&b, "# HELP leadloop_http_requests_total HTTP requests answered, by route and status.\n"
+            "# TYPE leadloop_http_requests_total counter\n");
+    for (size_t r = 0; r <= MAX_ROUTES; r++) {
+        const char *route, *method;
+        if (r >= nroutes && r != MAX_ROUTES)
+            continue;
+        route_labels(r, &route, &method);
+        for (size_t s = 0; s < NSTATUS; s++) {
+            unsigned long v = atomic_load_explicit(&counts[r][s], memory_order_relaxed);
+            if (v == 0)
+                continue;
+            char status[8];
+            if (statuses[s])
+                snprintf(status, sizeof status, "%d", statuses[s]);
+            else
+                strcpy(status, "other");
+            put(&b, "leadloop_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %lu\n",
+                route, method, status, v);
+        }
+    }
+    put(&b, "# HELP leadloop_http_request_duration_seconds Time from first byte to answer.\n"
+            "# TYPE leadloop_http_request_duration_seconds histogram\n");
+    for (size_t r = 0; r <= MAX_ROUTES; r++) {
+        const char *route, *method;
+        unsigned long cum = 0;
+        if (r >= nroutes && r != MAX_ROUTES)
+            continue;
+        route_labels(r, &route, &method);
+        for (size_t i = 0; i <= NBUCKETS; i++)
+            cum += atomic_load_explicit(&hist[r][i], memory_order_relaxed);
+        if (cum == 0)
+            continue;
+        cum = 0;
+        for (size_t i = 0; i <= NBUCKETS; i++) {
+            cum += atomic_load_explicit(&hist[r][i], memory_order_relaxed);
+            if (i < NBUCKETS)
+                put(&b,
+                    "leadloop_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\","
+                    "le=\"%g\"} %lu\n",
+                    route, method, buckets[i], cum);
+            else
+                put(&b,
+                    "leadloop_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\","
+                    "le=\"+Inf\"} %lu\n",
+                    route, method, cum);
+        }
+        put(&b, "leadloop_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n",
+            route, method,
+            (double)atomic_load_explicit(&sum_ns[r], memory_order_relaxed) / 1e9);
+        put(&b, "leadloop_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lu\n",
+            route, method, cum);
+    }
+    db_stats(&st);
+    put(&b,
+        "# HELP leadloop_db_pool_size Connections the pool may hold.\n"
+        "# TYPE leadloop_db_pool_size gauge\nleadloop_db_pool_size %ld\n"
+        "# HELP leadloop_db_pool_in_use Connections lent to requests now.\n"
+        "# TYPE leadloop_db_pool_in_use gauge\nleadloop_db_pool_in_use %ld\n"
+        "# HELP leadloop_db_pool_waiting Requests waiting for a connection now.\n"
+        "# TYPE leadloop_db_pool_waiting gauge\nleadloop_db_pool_waiting %ld\n"
+        "# HELP leadloop_db_acquire_timeouts_total Requests answered 503 for want of a "
+        "connection.\n"
+        "# TYPE leadloop_db_acquire_timeouts_total counter\nleadloop_db_acquire_timeouts_total "
+        "%lu\n"
+        "# HELP leadloop_db_errors_total Failed connections and statements (server side).\n"
+        "# TYPE leadloop_db_errors_total counter\nleadloop_db_errors_total %lu\n",
+        st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors);
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    *len = b.len;
+    return b.p;
+}

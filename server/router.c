@@ -1,0 +1,131 @@
+/* The route table: every route the daemon serves, with the roles allowed. Matching is a
+ * linear scan over a short table: a few hundred nanoseconds, far below one query. */
+#include "leadloop/router.h"
+
+#include <string.h>
+
+#include "leadloop/admin.h"
+#include "leadloop/auth.h"
+#include "leadloop/ops.h"
+
+#define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
+
+static const struct route routes[] = {
+    {HTTP_GET, "/healthz", ops_healthz, 0, PUB},
+    {HTTP_GET, "/readyz", ops_readyz, 0, ROUTE_PUBLIC},
+    {HTTP_GET, "/metrics", ops_metrics, 0, PUB},
+    {HTTP_GET, "/openapi.yaml", ops_openapi, 0, PUB},
+
+    {HTTP_GET, "/v1/api-keys", admin_keys_list, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/api-keys", admin_keys_create, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/api-keys/{id}", admin_keys_revoke, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/users", admin_users_list, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/users", admin_users_create, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/users/{id}", admin_users_get, ROLES_ADMIN, 0},
+    {HTTP_PATCH, "/v1/users/{id}", admin_users_update, ROLES_ADMIN, 0},
+};
+#define NROUTES (sizeof routes / sizeof routes[0])
+
+/* Matches path against pattern, copying captures into buf. */
+static bool match(const char *pattern, const char *path, const char **params, char *buf,
+                  size_t buflen)
+{
+    const char *p = pattern, *s = path;
+    size_t used = 0;
+    int np = 0;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *end = strchr(s, '/');
+            size_t len = end ? (size_t)(end - s) : strlen(s);
+            if (len == 0 || np >= ROUTER_MAX_PARAMS || used + len + 1 > buflen)
+                return false;
+            memcpy(buf + used, s, len);
+            buf[used + len] = '\0';
+            params[np++] = buf + used;
+            used += len + 1;
+            s += len;
+            p = strchr(p, '}') + 1;
+        } else if (*p++ != *s++) {
+            return false;
+        }
+    }
+    return *p == '\0' && *s == '\0';
+}
+
+const struct route *router_match(const char *path, int method, const char *params[ROUTER_MAX_PARAMS],
+                                 char *buf, size_t buflen, int *allowed)
+{
+    const struct route *found = NULL;
+    *allowed = 0;
+    for (size_t i = 0; i < NROUTES; i++) {
+        const char *tmp[ROUTER_MAX_PARAMS];
+        if (!match(routes[i].pattern, path, tmp, buf, buflen))
+            continue;
+        *allowed |= routes[i].method;
+        if (routes[i].method == method && !found) {
+            found = &routes[i];
+            memcpy(params, tmp, sizeof tmp);
+        }
+    }
+    if (found) /* the captures of a later, non-matching route may have overwritten buf */
+        match(found->pattern, path, params, buf, buflen);
+    return found;
+}
+
+size_t router_count(void)
+{
+    return NROUTES;
+}
+
+const struct route *router_at(size_t i)
+{
+    return i < NROUTES ? &routes[i] : NULL;
+}
+
+int router_index(const struct route *rt)
+{
+    return rt ? (int)(rt - routes) : -1;
+}
+
+static const struct {
+    int method;
+    const char *name;
+} methods[] = {{HTTP_GET, "GET"},       {HTTP_POST, "POST"},    {HTTP_PUT, "PUT"},
+               {HTTP_PATCH, "PATCH"},   {HTTP_DELETE, "DELETE"}, {HTTP_OPTIONS, "OPTIONS"},
+               {HTTP_HEAD, "HEAD"}};
+
+int router_method_parse(const char *method)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (!strcmp(method, methods[i].name))
+            return methods[i].method;
+    return HTTP_OTHER;
+}
+
+const char *router_method_name(int method)
+{
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (method == methods[i].method)
+            return methods[i].name;
+    return "OTHER";
+}
+
+void router_methods_list(int set, char *buf, size_t buflen)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        if (!(set & methods[i].method))
+            continue;
+        size_t n = strlen(methods[i].name) + 2;
+        if (used + n + 1 > buflen)
+            break;
+        if (used) {
+            memcpy(buf + used, ", ", 2);
+            used += 2;
+        }
+        memcpy(buf + used, methods[i].name, n - 2);
+        used += n - 2;
+        buf[used] = '\0';
+    }
+}
