@@ -64,8 +64,9 @@ $(B)/embedded.o: $(B)/embedded.c
 $(UNIT_BIN): $(UNIT_SRCS) $(LIBOBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
 
-$(API_BIN): $(API_SRCS) $(LIBOBJS)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/api $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
+$(API_BIN): $(API_SRCS) $(wildcard tests/api/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/api $(LDFLAGS) -o $@ $(API_SRCS) $(LDLIBS) $(TEST_LIBS)
 
 deps:
 	@bash scripts/deps.sh

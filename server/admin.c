@@ -162,7 +162,8 @@ static const char sql_user_insert[] =
     "INSERT INTO users (workspace_id, name, email, team) VALUES ($1, $2, $3, $4)"
     " RETURNING " USER_COLUMNS;
 static const char sql_user_by_email[] =
-    "SELECT id FROM users WHERE workspace_id = $1 AND lower(email) = lower($2)";
+    "SELECT id FROM users WHERE workspace_id = $1"
+    " AND lower(email COLLATE \"und-x-icu\") = lower($2 COLLATE \"und-x-icu\")";
 /* $7: the version If-Match asked for, or NULL for any. */
 static const char sql_user_update[] =
     "UPDATE users SET name = coalesce($3, name), email = coalesce($4, email),"

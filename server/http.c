@@ -224,7 +224,7 @@ bool req_if_match(struct request *r, long version)
     }
     reply_problem(r, LL_E_PRECONDITION,
                   "If-Match does not match the current version; fetch it again and retry", NULL,
-                  json_pack("{s:s+}", "current_etag", want));
+                  json_pack("{s:s}", "current_etag", want));
     return false;
 }
 

@@ -211,7 +211,8 @@ static int keys_list(PGconn *pg, char **args, int n)
     static const char *const flags[] = {"--workspace", NULL};
     static const char sql[] =
         "SELECT k.id, k.prefix, w.slug, k.role, k.name, " DB_TS("k.created_at") ","
-        " coalesce(" DB_TS("k.last_used_at") ", '-'), coalesce(" DB_TS("k.revoked_at") ", '-')"
+        " coalesce(" DB_TS("k.last_used_at") ", '-'),"
+        " coalesce('revoked ' || " DB_TS("k.revoked_at") ", 'active')"
         " FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id"
         " WHERE $1::text IS NULL OR w.slug = $1 ORDER BY w.slug, k.created_at";
     const char *vals[1];
@@ -222,10 +223,10 @@ static int keys_list(PGconn *pg, char **args, int n)
     vals[0] = arg_value(args, n, "--workspace");
     res = PQexecParams(pg, sql, 1, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
-        printf("%-36s  %-12s  %-16s  %-9s  %-27s  %-27s  %-27s  %s\n", "ID", "PREFIX", "WORKSPACE",
-               "ROLE", "CREATED", "LAST USED", "REVOKED", "NAME");
+        printf("%-36s  %-12s  %-16s  %-9s  %-27s  %-27s  %-35s  %s\n", "ID", "PREFIX", "WORKSPACE",
+               "ROLE", "CREATED", "LAST USED", "STATUS", "NAME");
         for (int i = 0; i < PQntuples(res); i++)
-            printf("%-36s  %-12s  %-16s  %-9s  %-27s  %-27s  %-27s  %s\n", PQgetvalue(res, i, 0),
+            printf("%-36s  %-12s  %-16s  %-9s  %-27s  %-27s  %-35s  %s\n", PQgetvalue(res, i, 0),
                    PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), PQgetvalue(res, i, 3),
                    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6), PQgetvalue(res, i, 7),
                    PQgetvalue(res, i, 4));

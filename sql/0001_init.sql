@@ -27,7 +27,9 @@ CREATE TABLE users (
     updated_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, id)
 );
-CREATE UNIQUE INDEX users_email_key ON users (workspace_id, lower(email));
+-- Emails are unique case-insensitively, for any script: lower() under an ICU collation
+-- folds non-ASCII letters whatever the database's own locale is (C does not).
+CREATE UNIQUE INDEX users_email_key ON users (workspace_id, lower(email COLLATE "und-x-icu"));
 CREATE INDEX users_page ON users (workspace_id, created_at, id);
 
 -- Only the SHA-256 of a key is stored; prefix is its first 12 characters, shown in

@@ -1,0 +1,13 @@
+/* The HTTP test suites (one file each) and the settings main() starts the daemon with. */
+#ifndef LEADLOOP_TESTS_SUITES_H
+#define LEADLOOP_TESTS_SUITES_H
+#include <check.h>
+
+#define MAIN_MAX_BODY "65536"
+#define MAIN_CORS     "https://app.example.com, https://admin.example.com"
+
+Suite *http_suite(void);
+Suite *admin_suite(void);
+Suite *lifecycle_suite(void);
+
+#endif

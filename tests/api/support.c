@@ -1,0 +1,478 @@
+/* Support for the HTTP tests: real daemons as child processes, libcurl requests, and
+ * the harness's PostgreSQL. Failures abort the current test with a message. */
+#include "support.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+struct daemon main_daemon;
+char admin_key[64], readonly_key[64], other_admin_key[64];
+
+extern char **environ;
+
+const char *env_or_die(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        fprintf(stderr, "api-tests: %s is not set; run through tests/harness.sh (make test)\n",
+                name);
+        exit(2);
+    }
+    return v;
+}
+
+int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+    if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+        getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+        port = ntohs(a.sin_port);
+    close(fd);
+    return port;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
+        if (cond(arg))
+            return true;
+        sleep_ms(10);
+    }
+    return cond(arg);
+}
+
+/* Builds argv for the daemon, honouring LL_DAEMON_WRAPPER (e.g. valgrind ...). */
+static int build_argv(const char **argv, int max, char *wrapbuf, size_t wraplen,
+                      const char *const *args)
+{
+    int n = 0;
+    const char *wrap = getenv("LL_DAEMON_WRAPPER");
+    if (wrap && *wrap) {
+        snprintf(wrapbuf, wraplen, "%s", wrap);
+        for (char *tok = strtok(wrapbuf, " "); tok && n < max - 8; tok = strtok(NULL, " "))
+            argv[n++] = tok;
+    }
+    argv[n++] = env_or_die("LL_DAEMON");
+    for (; *args && n < max - 1; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    return n;
+}
+
+static void put_env(const char *const *env)
+{
+    for (; env && *env; env++)
+        putenv((char *)*env);
+}
+
+static bool healthy(void *arg)
+{
+    struct daemon *d = arg;
+    int status;
+    if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+        d->pid = -1;
+        return true; /* exited: stop waiting */
+    }
+    CURL *c = curl_easy_init();
+    char url[96];
+    long code = 0;
+    snprintf(url, sizeof url, "%s/healthz", d->base);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 500L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "GET");
+    if (curl_easy_perform(c) == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    return code == 200;
+}
+
+bool daemon_start(struct daemon *d, const char *const *env)
+{
+    static int seq;
+    const char *argv[32];
+    char wrap[512];
+    const char *args[] = {"serve", NULL};
+    memset(d, 0, sizeof *d);
+    d->port = free_port();
+    snprintf(d->base, sizeof d->base, "http://127.0.0.1:%d", d->port);
+    snprintf(d->log, sizeof d->log, "%s/daemon-%d-%d.log", env_or_die("LL_TEST_TMP"), getpid(),
+             seq++);
+    build_argv(argv, 32, wrap, sizeof wrap, args);
+    d->pid = fork();
+    if (d->pid == 0) {
+        char listen[64], dburl[512];
+        int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 2);
+            close(fd);
+        }
+        snprintf(listen, sizeof listen, "LEADLOOP_LISTEN=127.0.0.1:%d", d->port);
+        snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", env_or_die("LL_TEST_DATABASE_URL"));
+        putenv(listen);
+        putenv(dburl);
+        putenv((char *)"LEADLOOP_LOG_LEVEL=info");
+        put_env(env);
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    /* valgrind takes a while to start a process */
+    if (!wait_until(healthy, d, getenv("LL_DAEMON_WRAPPER") ? 60000 : 10000) || d->pid < 0) {
+        fprintf(stderr, "daemon did not come up; its log %s:\n", d->log);
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "cat %s >&2", d->log);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no log)\n");
+        return false;
+    }
+    return true;
+}
+
+int daemon_wait(struct daemon *d)
+{
+    int status = 0;
+    if (d->pid <= 0)
+        return -1;
+    while (waitpid(d->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    d->pid = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int daemon_stop(struct daemon *d, int sig)
+{
+    if (d->pid <= 0)
+        return -1;
+    kill(d->pid, sig);
+    return daemon_wait(d);
+}
+
+int run_leadloopd(const char *const *args, const char *const *env, char *out, size_t outlen,
+                  char *err, size_t errlen)
+{
+    int po[2], pe[2], status = 0;
+    const char *argv[32];
+    pid_t pid;
+    if (pipe(po) != 0 || pipe(pe) != 0)
+        return -1;
+    argv[0] = env_or_die("LL_DAEMON");
+    int n = 1;
+    for (; *args && n < 31; args++)
+        argv[n++] = *args;
+    argv[n] = NULL;
+    pid = fork();
+    if (pid == 0) {
+        char dburl[512];
+        dup2(po[1], 1);
+        dup2(pe[1], 2);
+        close(po[0]);
+        close(pe[0]);
+        snprintf(dburl, sizeof dburl, "DATABASE_URL=%s", env_or_die("LL_TEST_DATABASE_URL"));
+        putenv(dburl);
+        put_env(env);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    close(po[1]);
+    close(pe[1]);
+    /* Read both pipes to the end (small outputs; stderr first would risk a deadlock only
+     * past 64 KiB of stdout). */
+    size_t ol = 0, el = 0;
+    ssize_t got;
+    char sink[4096];
+    while ((got = read(po[0], out && ol + 1 < outlen ? out + ol : sink,
+                       out && ol + 1 < outlen ? outlen - ol - 1 : sizeof sink)) > 0)
+        if (out && ol + 1 < outlen)
+            ol += (size_t)got;
+    while ((got = read(pe[0], err && el + 1 < errlen ? err + el : sink,
+                       err && el + 1 < errlen ? errlen - el - 1 : sizeof sink)) > 0)
+        if (err && el + 1 < errlen)
+            el += (size_t)got;
+    if (out)
+        out[ol] = '\0';
+    if (err)
+        err[el] = '\0';
+    close(po[0]);
+    close(pe[0]);
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+struct growbuf {
+    char *p;
+    size_t len;
+};
+
+static size_t collect(char *data, size_t size, size_t n, void *arg)
+{
+    struct growbuf *b = arg;
+    size_t add = size * n;
+    char *grown = realloc(b->p, b->len + add + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->len, data, add);
+    b->p = grown;
+    b->len += add;
+    b->p[b->len] = '\0';
+    return add;
+}
+
+struct upload {
+    const char *p;
+    size_t left;
+};
+
+static size_t feed(char *buf, size_t size, size_t n, void *arg)
+{
+    struct upload *u = arg;
+    size_t take = size * n < u->left ? size * n : u->left;
+    if (take > 65536)
+        take = 65536;
+    memcpy(buf, u->p, take);
+    u->p += take;
+    u->left -= take;
+    return take;
+}
+
+static struct resp *perform(struct daemon *d, const char *method, const char *path,
+                            const char *key, const char *const *headers, const char *body,
+                            size_t len, bool chunked)
+{
+    CURL *c = curl_easy_init();
+    struct curl_slist *hl = NULL;
+    struct growbuf bb = {NULL, 0}, hb = {NULL, 0};
+    struct upload up = {body, len};
+    struct resp *r = calloc(1, sizeof *r);
+    char url[2048], auth[128];
+    CURLcode rc;
+
+    snprintf(url, sizeof url, "%s%s", d->base, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &bb);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    if (key) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
+        hl = curl_slist_append(hl, auth);
+    }
+    hl = curl_slist_append(hl, "Expect:");
+    for (; headers && *headers; headers++)
+        hl = curl_slist_append(hl, *headers);
+    if (chunked) {
+        hl = curl_slist_append(hl, "Transfer-Encoding: chunked");
+        curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(c, CURLOPT_READFUNCTION, feed);
+        curl_easy_setopt(c, CURLOPT_READDATA, &up);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    } else if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    rc = curl_easy_perform(c);
+    ck_assert_msg(rc == CURLE_OK || rc == CURLE_SEND_ERROR, "%s %s: curl failed: %s", method, path,
+                  curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    r->body = bb.p ? bb.p : strdup("");
+    r->len = bb.len;
+    r->headers = hb.p ? hb.p : strdup("");
+    r->json = json_loadb(r->body, r->len, 0, NULL);
+    return r;
+}
+
+struct resp *req(struct daemon *d, const char *method, const char *path, const char *key,
+                 const char *const *headers, const char *body, size_t len)
+{
+    return perform(d, method, path, key, headers, body, len, false);
+}
+
+struct resp *req_chunked(struct daemon *d, const char *method, const char *path, const char *key,
+                         const char *const *headers, const char *body, size_t len)
+{
+    return perform(d, method, path, key, headers, body, len, true);
+}
+
+static const char *const json_ct[] = {"Content-Type: application/json", NULL};
+
+struct resp *get(const char *path, const char *key)
+{
+    return req(&main_daemon, "GET", path, key, NULL, NULL, 0);
+}
+
+struct resp *post(const char *path, const char *key, const char *json)
+{
+    return req(&main_daemon, "POST", path, key, json_ct, json, strlen(json));
+}
+
+struct resp *patch(const char *path, const char *key, const char *json, const char *if_match)
+{
+    char im[96];
+    const char *h[3] = {"Content-Type: application/merge-patch+json", NULL, NULL};
+    if (if_match) {
+        snprintf(im, sizeof im, "If-Match: %s", if_match);
+        h[1] = im;
+    }
+    return req(&main_daemon, "PATCH", path, key, h, json, strlen(json));
+}
+
+struct resp *del(const char *path, const char *key)
+{
+    return req(&main_daemon, "DELETE", path, key, NULL, NULL, 0);
+}
+
+char *raw_request(struct daemon *d, const char *bytes, size_t len)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct timeval tv = {10, 0};
+    struct growbuf b = {NULL, 0};
+    char buf[4096];
+    ssize_t got;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    ck_assert_int_eq(write(fd, bytes, len), (ssize_t)len);
+    shutdown(fd, SHUT_WR);
+    while ((got = read(fd, buf, sizeof buf)) > 0)
+        collect(buf, 1, (size_t)got, &b);
+    close(fd);
+    return b.p ? b.p : strdup("");
+}
+
+char *resp_header(const struct resp *r, const char *name)
+{
+    size_t n = strlen(name);
+    /* The last header block wins (after a 100 Continue there are two). */
+    char *found = NULL;
+    for (const char *line = r->headers; line && *line;) {
+        const char *end = strstr(line, "\r\n");
+        if (!end)
+            break;
+        if ((size_t)(end - line) > n && !strncasecmp(line, name, n) && line[n] == ':') {
+            const char *v = line + n + 1;
+            while (*v == ' ')
+                v++;
+            free(found);
+            found = strndup(v, (size_t)(end - v));
+        }
+        line = end + 2;
+    }
+    return found;
+}
+
+void resp_free(struct resp *r)
+{
+    if (!r)
+        return;
+    json_decref(r->json);
+    free(r->body);
+    free(r->headers);
+    free(r);
+}
+
+const char *jstr(const struct resp *r, const char *key)
+{
+    const char *s = json_string_value(json_object_get(r->json, key));
+    return s ? s : "";
+}
+
+void assert_problem(const struct resp *r, long status, const char *slug)
+{
+    char type[128];
+    char *ct = resp_header(r, "Content-Type");
+    char *rid = resp_header(r, "X-Request-Id");
+    ck_assert_msg(r->status == status, "expected status %ld, got %ld: %s", status, r->status,
+                  r->body);
+    ck_assert_msg(ct && !strcmp(ct, "application/problem+json"),
+                  "expected application/problem+json, got %s", ct ? ct : "(none)");
+    ck_assert_msg(r->json != NULL, "problem body is not JSON: %s", r->body);
+    snprintf(type, sizeof type, "https://leadloop.dev/problems/%s", slug);
+    ck_assert_str_eq(jstr(r, "type"), type);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "status")), status);
+    ck_assert_msg(*jstr(r, "title") && *jstr(r, "detail"), "title and detail must be set");
+    ck_assert_msg(rid && !strcmp(jstr(r, "request_id"), rid),
+                  "request_id member must equal the X-Request-Id header");
+    free(ct);
+    free(rid);
+}
+
+/* ------------------------------------------------------------------ PostgreSQL */
+
+PGconn *pg_test(void)
+{
+    PGconn *pg = PQconnectdb(env_or_die("LL_TEST_DATABASE_URL"));
+    ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "cannot connect: %s", PQerrorMessage(pg));
+    return pg;
+}
+
+PGconn *pg_db(const char *dbname)
+{
+    const char *keys[] = {"dbname", "dbname", NULL};
+    const char *vals[] = {env_or_die("LL_TEST_PG_ADMIN_URL"), dbname, NULL};
+    PGconn *pg = PQconnectdbParams(keys, vals, 1);
+    ck_assert_msg(PQstatus(pg) == CONNECTION_OK, "cannot connect: %s", PQerrorMessage(pg));
+    return pg;
+}
+
+void pg_ok(PGconn *pg, const char *sql)
+{
+    PGresult *res = PQexec(pg, sql);
+    ExecStatusType st = PQresultStatus(res);
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+                  PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+char *pg_value(PGconn *pg, const char *sql)
+{
+    PGresult *res = PQexec(pg, sql);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
+                  PQresultErrorMessage(res));
+    char *v = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
+void fresh_database(const char *name, char *url, size_t urllen)
+{
+    char sql[256];
+    PGconn *admin = pg_db("postgres");
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS %s", name);
+    pg_ok(admin, sql);
+    snprintf(sql, sizeof sql, "CREATE DATABASE %s", name);
+    pg_ok(admin, sql);
+    PQfinish(admin);
+    /* same server, other database: swap the last path segment of the test URL */
+    const char *base = env_or_die("LL_TEST_DATABASE_URL");
+    const char *slash = strrchr(base, '/');
+    snprintf(url, urllen, "%.*s/%s", (int)(slash - base), base, name);
+}

@@ -1,0 +1,82 @@
+/* Support for the HTTP tests: a libcurl client, daemons started as real processes on
+ * free loopback ports, the harness's PostgreSQL cluster, and the leadloopd commands. */
+#ifndef LEADLOOP_TESTS_SUPPORT_H
+#define LEADLOOP_TESTS_SUPPORT_H
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct daemon {
+    pid_t pid;
+    int port;
+    char base[64]; /* http://127.0.0.1:PORT */
+    char log[256]; /* its stderr */
+};
+
+struct resp {
+    long status;
+    char *body;
+    size_t len;
+    char *headers; /* raw header block */
+    json_t *json;  /* parsed body when JSON, else NULL */
+};
+
+/* The daemon most tests talk to, started by main(). */
+extern struct daemon main_daemon;
+/* Admin, readonly and other-workspace admin keys of the test workspaces. */
+extern char admin_key[64], readonly_key[64], other_admin_key[64];
+
+const char *env_or_die(const char *name);
+int free_port(void);
+
+/* Starts the daemon with extra environment entries ("NAME=value", NULL-terminated) and
+ * waits until /healthz answers. Returns false if it exited or never answered. */
+bool daemon_start(struct daemon *d, const char *const *env);
+/* Sends sig and waits for the exit; returns the exit status (or 128+signal). */
+int daemon_stop(struct daemon *d, int sig);
+/* Waits for the exit without signalling. */
+int daemon_wait(struct daemon *d);
+
+/* Runs bin/leadloopd with args and extra env; captures stdout into out (may be NULL). */
+int run_leadloopd(const char *const *args, const char *const *env, char *out, size_t outlen,
+                  char *err, size_t errlen);
+
+/* One request. headers: NULL-terminated "Name: value" list. body may be NULL. */
+struct resp *req(struct daemon *d, const char *method, const char *path, const char *key,
+                 const char *const *headers, const char *body, size_t len);
+struct resp *req_chunked(struct daemon *d, const char *method, const char *path, const char *key,
+                         const char *const *headers, const char *body, size_t len);
+/* Shorthands on main_daemon with JSON bodies. */
+struct resp *get(const char *path, const char *key);
+struct resp *post(const char *path, const char *key, const char *json);
+struct resp *patch(const char *path, const char *key, const char *json, const char *if_match);
+struct resp *del(const char *path, const char *key);
+/* Sends raw bytes on a fresh connection and returns what came back (new string). */
+char *raw_request(struct daemon *d, const char *bytes, size_t len);
+
+/* Header value (new string) or NULL. */
+char *resp_header(const struct resp *r, const char *name);
+void resp_free(struct resp *r);
+/* A string member of the JSON body, or "" */
+const char *jstr(const struct resp *r, const char *key);
+
+/* Asserts r is an RFC 9457 problem with this status (checks content type and members). */
+void assert_problem(const struct resp *r, long status, const char *slug);
+
+/* Connection to the test database (LL_TEST_DATABASE_URL); new, PQfinish it. */
+PGconn *pg_test(void);
+/* Connection to another database on the harness's server; new. */
+PGconn *pg_db(const char *dbname);
+/* A fresh, empty database; returns its URL in url. */
+void fresh_database(const char *name, char *url, size_t urllen);
+/* Runs sql and requires success. */
+void pg_ok(PGconn *pg, const char *sql);
+/* The single value of a one-row query (new string). */
+char *pg_value(PGconn *pg, const char *sql);
+
+/* Polls cond (returns true when done) every ms milliseconds up to timeout_ms. */
+bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
+
+#endif

@@ -1,0 +1,333 @@
+/* The daemon's life: migrations, a PostgreSQL restart under a running daemon, an
+ * exhausted pool, and shutdown with a request in flight. These run last: they stop
+ * PostgreSQL and start daemons of their own. */
+#include <check.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "suites.h"
+#include "support.h"
+
+static int count_migration_files(void)
+{
+    DIR *d = opendir(env_or_die("LL_MIGRATIONS"));
+    struct dirent *e;
+    int n = 0;
+    ck_assert_ptr_nonnull(d);
+    while ((e = readdir(d)))
+        if (strlen(e->d_name) > 9 && !strcmp(e->d_name + strlen(e->d_name) - 4, ".sql"))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int count_lines_with(const char *text, const char *needle)
+{
+    int n = 0;
+    for (const char *p = strstr(text, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+START_TEST(migrate_twice_changes_nothing)
+{
+    static const char state[] = "SELECT string_agg(name || checksum || applied_at::text, ',' ORDER BY name) FROM schema_migrations";
+    PGconn *pg = pg_test();
+    char *before = pg_value(pg, state), out[4096], err[4096];
+    const char *args[] = {"migrate", NULL};
+    ck_assert_int_eq(run_leadloopd(args, NULL, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, "applied") == NULL, "nothing left to apply, yet: %s", out);
+    char *after = pg_value(pg, state);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    PQfinish(pg);
+}
+END_TEST
+
+START_TEST(concurrent_migrations_apply_each_file_once)
+{
+    char url[512], envbuf[600];
+    fresh_database("ll_concurrent", url, sizeof url);
+    snprintf(envbuf, sizeof envbuf, "DATABASE_URL=%s", url);
+    const char *env[] = {envbuf, NULL};
+    int pipes[2][2];
+    pid_t pids[2];
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(pipe(pipes[i]), 0);
+        pids[i] = fork();
+        if (pids[i] == 0) {
+            char out[4096], err[4096];
+            const char *args[] = {"migrate", NULL};
+            int rc = run_leadloopd(args, env, out, sizeof out, err, sizeof err);
+            if (write(pipes[i][1], out, strlen(out)) < 0)
+                rc = 99;
+            _exit(rc);
+        }
+        close(pipes[i][1]);
+    }
+    char all[8192] = "";
+    for (int i = 0; i < 2; i++) {
+        char buf[4096];
+        ssize_t got = read(pipes[i][0], buf, sizeof buf - 1);
+        buf[got > 0 ? got : 0] = '\0';
+        strcat(all, buf);
+        int status;
+        waitpid(pids[i], &status, 0);
+        ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "migrate %d failed", i);
+        close(pipes[i][0]);
+    }
+    int files = count_migration_files();
+    ck_assert_int_eq(count_lines_with(all, "applied "), files);
+    PGconn *pg = pg_db("ll_concurrent");
+    char *rows = pg_value(pg, "SELECT count(*) FROM schema_migrations");
+    ck_assert_int_eq(atoi(rows), files);
+    free(rows);
+    PQfinish(pg);
+}
+END_TEST
+
+START_TEST(changed_applied_migration_is_refused)
+{
+    char url[512], envdb[600], envdir[600], dir[300], cmd[1024], out[4096], err[4096];
+    fresh_database("ll_changed", url, sizeof url);
+    snprintf(dir, sizeof dir, "%s/migrations", env_or_die("LL_TEST_TMP"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", dir, env_or_die("LL_MIGRATIONS"), dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(envdb, sizeof envdb, "DATABASE_URL=%s", url);
+    snprintf(envdir, sizeof envdir, "LEADLOOP_MIGRATIONS_DIR=%s", dir);
+    const char *env[] = {envdb, envdir, NULL};
+    const char *migrate[] = {"migrate", NULL};
+    ck_assert_int_eq(run_leadloopd(migrate, env, out, sizeof out, err, sizeof err), 0);
+    snprintf(cmd, sizeof cmd, "echo '-- an edit after the fact' >> '%s/0001_init.sql'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+    ck_assert_int_ne(run_leadloopd(migrate, env, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "0001_init") && strstr(err, "changed"), "message: %s", err);
+    /* serve migrates first, so it refuses to start as well */
+    const char *serve[] = {"serve", "--listen", "127.0.0.1:1", NULL};
+    ck_assert_int_ne(run_leadloopd(serve, env, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "changed"), "serve message: %s", err);
+}
+END_TEST
+
+struct probe {
+    struct daemon *d;
+    long want;
+};
+
+static bool readyz_is(void *arg)
+{
+    struct probe *p = arg;
+    struct resp *r = req(p->d, "GET", "/readyz", NULL, NULL, NULL, 0);
+    bool ok = r->status == p->want;
+    resp_free(r);
+    return ok;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+START_TEST(readyz_follows_postgresql_restart)
+{
+    char cmd[600];
+    pid_t pid = main_daemon.pid;
+    snprintf(cmd, sizeof cmd, "'%s' stop >/dev/null", env_or_die("LL_TEST_PGCTL"));
+    ck_assert_int_eq(system(cmd), 0);
+    struct resp *r = get("/readyz", NULL);
+    assert_problem(r, 503, "unavailable");
+    char *ra = resp_header(r, "Retry-After");
+    ck_assert_ptr_nonnull(ra);
+    free(ra);
+    resp_free(r);
+    r = get("/healthz", NULL); /* alive without its database */
+    ck_assert_int_eq(r->status, 200);
+    resp_free(r);
+
+    snprintf(cmd, sizeof cmd, "'%s' start >/dev/null", env_or_die("LL_TEST_PGCTL"));
+    ck_assert_int_eq(system(cmd), 0);
+    double t0 = now_s();
+    struct probe p = {&main_daemon, 200};
+    ck_assert_msg(wait_until(readyz_is, &p, 2000), "not ready within 2 s of PostgreSQL's restart");
+    ck_assert_msg(now_s() - t0 <= 2.0, "ready after %.2f s", now_s() - t0);
+    ck_assert_int_eq(main_daemon.pid, pid);
+    ck_assert_int_eq(kill(pid, 0), 0); /* the same process */
+    r = get("/v1/users", admin_key); /* and the pool serves again */
+    ck_assert_int_eq(r->status, 200);
+    resp_free(r);
+}
+END_TEST
+
+/* --- a request held inside PostgreSQL by a row lock the test owns --- */
+
+struct held {
+    struct daemon *d;
+    char path[96];
+    struct resp *r;
+};
+
+static void *patch_in_thread(void *arg)
+{
+    struct held *h = arg;
+    const char *const ct[] = {"Content-Type: application/json", NULL};
+    h->r = req(h->d, "PATCH", h->path, admin_key, ct, "{\"name\":\"Patient\"}", 18);
+    return NULL;
+}
+
+static bool lock_waiter_present(void *arg)
+{
+    PGconn *pg = arg;
+    char *n = pg_value(pg, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leadloopd'"
+                           " AND wait_event_type = 'Lock'");
+    bool yes = atoi(n) > 0;
+    free(n);
+    return yes;
+}
+
+static bool port_closed(void *arg)
+{
+    struct daemon *d = arg;
+    struct resp *r = NULL;
+    /* connect() refused once the daemon stopped listening */
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "exec 3<>/dev/tcp/127.0.0.1/%d 2>/dev/null", d->port);
+    (void)r;
+    return system(cmd) != 0;
+}
+
+/* Starts a PATCH on user `id` that blocks on a row lock held by `locker`. */
+static void hold_request(struct held *h, pthread_t *t, PGconn *locker, const char *id)
+{
+    char sql[160];
+    PGconn *watch = pg_test();
+    pg_ok(locker, "BEGIN");
+    snprintf(sql, sizeof sql, "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE", id);
+    pg_ok(locker, sql);
+    snprintf(h->path, sizeof h->path, "/v1/users/%s", id);
+    ck_assert_int_eq(pthread_create(t, NULL, patch_in_thread, h), 0);
+    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000), "the PATCH never reached the lock");
+    PQfinish(watch);
+}
+
+static void new_user(char id[40], const char *email)
+{
+    char body[200];
+    snprintf(body, sizeof body, "{\"name\":\"Slow\",\"email\":\"%s\",\"team\":\"sales\"}", email);
+    struct resp *r = post("/v1/users", admin_key, body);
+    ck_assert_int_eq(r->status, 201);
+    snprintf(id, 40, "%s", jstr(r, "id"));
+    resp_free(r);
+}
+
+START_TEST(exhausted_pool_answers_503_and_keeps_answering_without_a_connection)
+{
+    struct daemon d;
+    const char *env[] = {"LEADLOOP_DB_POOL=1", "LEADLOOP_DB_ACQUIRE_TIMEOUT_MS=200", NULL};
+    char id[40];
+    pthread_t t;
+    struct held h = {&d, "", NULL};
+    new_user(id, "pool@example.com");
+    ck_assert(daemon_start(&d, env));
+    PGconn *locker = pg_test();
+    hold_request(&h, &t, locker, id);
+
+    struct resp *r = req(&d, "GET", "/v1/users", admin_key, NULL, NULL, 0);
+    assert_problem(r, 503, "unavailable");
+    char *ra = resp_header(r, "Retry-After");
+    ck_assert_str_eq(ra, "1");
+    free(ra);
+    resp_free(r);
+    /* 401, 404, 405 and OPTIONS need no connection */
+    r = req(&d, "GET", "/v1/users", NULL, NULL, NULL, 0);
+    assert_problem(r, 401, "unauthorized");
+    resp_free(r);
+    r = req(&d, "GET", "/nope", admin_key, NULL, NULL, 0);
+    assert_problem(r, 404, "not-found");
+    resp_free(r);
+    r = req(&d, "DELETE", "/v1/users", admin_key, NULL, NULL, 0);
+    assert_problem(r, 405, "method-not-allowed");
+    resp_free(r);
+    r = req(&d, "OPTIONS", "/v1/users", NULL, NULL, NULL, 0);
+    ck_assert_int_eq(r->status, 204);
+    resp_free(r);
+    r = req(&d, "GET", "/metrics", NULL, NULL, NULL, 0);
+    ck_assert_msg(strstr(r->body, "leadloop_db_pool_in_use 1") && strstr(r->body, "leadloop_db_acquire_timeouts_total 1"),
+                  "gauges: %s", r->body);
+    resp_free(r);
+
+    pg_ok(locker, "COMMIT");
+    pthread_join(t, NULL);
+    ck_assert_int_eq(h.r->status, 200);
+    resp_free(h.r);
+    PQfinish(locker);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
+START_TEST(sigterm_lets_a_request_in_flight_finish)
+{
+    struct daemon d;
+    char id[40];
+    pthread_t t;
+    struct held h = {&d, "", NULL};
+    new_user(id, "sigterm@example.com");
+    ck_assert(daemon_start(&d, NULL));
+    PGconn *locker = pg_test();
+    hold_request(&h, &t, locker, id);
+
+    ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+    ck_assert_msg(wait_until(port_closed, &d, 5000), "still accepting connections after SIGTERM");
+    pg_ok(locker, "COMMIT"); /* now let the request finish */
+    pthread_join(t, NULL);
+    ck_assert_msg(h.r->status == 200, "request in flight got %ld: %s", h.r->status, h.r->body);
+    ck_assert_str_eq(jstr(h.r, "name"), "Patient");
+    resp_free(h.r);
+    PQfinish(locker);
+    ck_assert_int_eq(daemon_wait(&d), 0);
+}
+END_TEST
+
+START_TEST(bad_configuration_stops_the_start_naming_the_variable)
+{
+    char out[8192], err[1024];
+    const char *args[] = {"serve", NULL};
+    const char *env1[] = {"LEADLOOP_DB_POOL=0", NULL};
+    ck_assert_int_ne(run_leadloopd(args, env1, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "LEADLOOP_DB_POOL") && strstr(err, "1..500"), "%s", err);
+    const char *env2[] = {"LEADLOOP_LOG_FORMAT=xml", NULL};
+    ck_assert_int_ne(run_leadloopd(args, env2, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "LEADLOOP_LOG_FORMAT") && strstr(err, "json"), "%s", err);
+    const char *flag[] = {"serve", "--max-body", "12", NULL};
+    ck_assert_int_ne(run_leadloopd(flag, NULL, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(err, "LEADLOOP_MAX_BODY"), "%s", err);
+    const char *help[] = {"--help", NULL};
+    ck_assert_int_eq(run_leadloopd(help, NULL, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(strstr(out, "LEADLOOP_STATEMENT_TIMEOUT_MS") && strstr(out, "keys create"), "%s", out);
+}
+END_TEST
+
+Suite *lifecycle_suite(void)
+{
+    Suite *s = suite_create("lifecycle");
+    TCase *tc = tcase_create("lifecycle");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, migrate_twice_changes_nothing);
+    tcase_add_test(tc, concurrent_migrations_apply_each_file_once);
+    tcase_add_test(tc, changed_applied_migration_is_refused);
+    tcase_add_test(tc, bad_configuration_stops_the_start_naming_the_variable);
+    tcase_add_test(tc, exhausted_pool_answers_503_and_keeps_answering_without_a_connection);
+    tcase_add_test(tc, sigterm_lets_a_request_in_flight_finish);
+    tcase_add_test(tc, readyz_follows_postgresql_restart);
+    suite_add_tcase(s, tc);
+    return s;
+}
