@@ -18,9 +18,8 @@ static const char sql_keys_list[] =
     "SELECT " AUTH_KEY_COLUMNS " FROM api_keys WHERE workspace_id = $1"
     " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))"
     " ORDER BY created_at DESC, id DESC LIMIT $4";
-static const char sql_key_revoke[] =
-    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-    " WHERE workspace_id = $1 AND id = $2 RETURNING id";
+static const char sql_key_revoke[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+                                     " WHERE workspace_id = $1 AND id = $2 RETURNING id";
 
 static const char *const roles[] = {"admin", "marketing", "sales", "readonly", NULL};
 
@@ -28,17 +27,18 @@ static const char *const roles[] = {"admin", "marketing", "sales", "readonly", N
 static json_t *key_json(const PGresult *res, int row)
 {
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, row, 0),
-                     "name", db_json_text(res, row, 1), "prefix", db_json_text(res, row, 2),
-                     "role", db_json_text(res, row, 3), "user_id", db_json_text(res, row, 4),
-                     "created_at", db_json_text(res, row, 5), "last_used_at",
-                     db_json_text(res, row, 6), "revoked_at", db_json_text(res, row, 7));
+                     "name", db_json_text(res, row, 1), "prefix", db_json_text(res, row, 2), "role",
+                     db_json_text(res, row, 3), "user_id", db_json_text(res, row, 4), "created_at",
+                     db_json_text(res, row, 5), "last_used_at", db_json_text(res, row, 6),
+                     "revoked_at", db_json_text(res, row, 7));
 }
 
 /* Runs a list statement whose first parameter is the workspace and last the limit (one
  * more than the page, to know whether another follows) and answers the page. ts_col and
  * id_col locate the cursor key in each row. */
 static void answer_list(struct request *r, const char *sql, int nparams, const char **vals,
-                        const struct page *p, json_t *(*row_json)(const PGresult *, int), int ts_col)
+                        const struct page *p, json_t *(*row_json)(const PGresult *, int),
+                        int ts_col)
 {
     char limit[24];
     PGresult *res;
@@ -78,8 +78,8 @@ void admin_keys_list(struct request *r)
 void admin_keys_create(struct request *r)
 {
     static const char *const fields[] = {"name", "role", "user_id", NULL};
-    static const char *const readonly[] = {"id",         "prefix",       "secret",
-                                           "created_at", "last_used_at", "revoked_at", NULL};
+    static const char *const readonly[] = {"id",           "prefix",     "secret", "created_at",
+                                           "last_used_at", "revoked_at", NULL};
     json_t *body = NULL, *out = NULL;
     PGresult *res = NULL;
     const char *name = NULL, *role = NULL, *user_id = NULL;
@@ -179,10 +179,10 @@ static const char *const user_readonly[] = {"id", "version", "created_at", "upda
 static json_t *user_json(const PGresult *res, int row)
 {
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, row, 0),
-                     "name", db_json_text(res, row, 1), "email", db_json_text(res, row, 2),
-                     "team", db_json_text(res, row, 3), "active", db_json_bool(res, row, 4),
-                     "version", db_json_int(res, row, 5), "created_at",
-                     db_json_text(res, row, 6), "updated_at", db_json_text(res, row, 7));
+                     "name", db_json_text(res, row, 1), "email", db_json_text(res, row, 2), "team",
+                     db_json_text(res, row, 3), "active", db_json_bool(res, row, 4), "version",
+                     db_json_int(res, row, 5), "created_at", db_json_text(res, row, 6),
+                     "updated_at", db_json_text(res, row, 7));
 }
 
 /* Answers one user row with its ETag. */
@@ -217,17 +217,16 @@ void admin_users_list(struct request *r)
     if (!req_query_allowed(r, allowed) || !req_page(r, &p))
         return;
     if (team && strcmp(team, "marketing") && strcmp(team, "sales")) {
-        reply_problem(r, LL_E_PARAM, "team must be marketing or sales",
-                      json_pack("[{s:s, s:s}]", "field", "team", "message",
-                                "must be marketing or sales"),
-                      NULL);
+        reply_problem(
+            r, LL_E_PARAM, "team must be marketing or sales",
+            json_pack("[{s:s, s:s}]", "field", "team", "message", "must be marketing or sales"),
+            NULL);
         return;
     }
     if (active && strcmp(active, "true") && strcmp(active, "false")) {
-        reply_problem(r, LL_E_PARAM, "active must be true or false",
-                      json_pack("[{s:s, s:s}]", "field", "active", "message",
-                                "must be true or false"),
-                      NULL);
+        reply_problem(
+            r, LL_E_PARAM, "active must be true or false",
+            json_pack("[{s:s, s:s}]", "field", "active", "message", "must be true or false"), NULL);
         return;
     }
     vals[0] = r->auth.workspace_id;

@@ -45,7 +45,7 @@ bool auth_parse_bearer(const char *h, const char **secret)
 void auth_key_hash_hex(const char *secret, char hash_hex[65])
 {
     unsigned char digest[32];
-    util_sha256(secret, AUTH_SECRET_LEN, digest);
+    util_sha256(secret, strlen(secret), digest);
     util_hex(digest, 32, hash_hex);
 }
 

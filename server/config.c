@@ -16,17 +16,19 @@ struct setting {
     const char *flag;
     enum setting_type type;
     const char *def;
-    long min, max;                /* T_LONG */
-    const char *const *choices;   /* T_ENUM: index is the stored value */
-    size_t offset, size;          /* into struct config */
+    long min, max;              /* T_LONG */
+    const char *const *choices; /* T_ENUM: index is the stored value */
+    size_t offset, size;        /* into struct config */
     const char *help;
 };
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"json", "text", NULL};
 
-#define STR(field) T_STR, NULL, 0, 0, NULL, offsetof(struct config, field), sizeof(((struct config *)0)->field)
-#define LNG(def, lo, hi, field) T_LONG, def, lo, hi, NULL, offsetof(struct config, field), sizeof(long)
+#define STR(field)                                                                                 \
+    T_STR, NULL, 0, 0, NULL, offsetof(struct config, field), sizeof(((struct config *)0)->field)
+#define LNG(def, lo, hi, field)                                                                    \
+    T_LONG, def, lo, hi, NULL, offsetof(struct config, field), sizeof(long)
 #define ENM(def, ch, field) T_ENUM, def, 0, 0, ch, offsetof(struct config, field), sizeof(long)
 
 static const struct setting settings[] = {
@@ -51,13 +53,11 @@ static const struct setting settings[] = {
      LNG("256", 1, 65536, max_connections_per_ip), "open HTTP connections per client address"},
     {"LEADLOOP_CONNECTION_TIMEOUT_S", "--connection-timeout-s",
      LNG("30", 1, 3600, connection_timeout_s), "idle HTTP connections are closed after this"},
-    {"LEADLOOP_SHUTDOWN_TIMEOUT_S", "--shutdown-timeout-s",
-     LNG("10", 0, 3600, shutdown_timeout_s),
+    {"LEADLOOP_SHUTDOWN_TIMEOUT_S", "--shutdown-timeout-s", LNG("10", 0, 3600, shutdown_timeout_s),
      "on SIGTERM, wait this long for requests in flight"},
     {"LEADLOOP_CORS_ORIGINS", "--cors-origins", STR(cors_origins),
      "comma-separated origins allowed by CORS (exact match, e.g. https://app.example.com)"},
-    {"LEADLOOP_LOG_LEVEL", "--log-level", ENM("info", log_levels, log_level),
-     "least level logged"},
+    {"LEADLOOP_LOG_LEVEL", "--log-level", ENM("info", log_levels, log_level), "least level logged"},
     {"LEADLOOP_LOG_FORMAT", "--log-format", ENM("json", log_formats, log_format),
      "log lines as JSON objects or text"},
     {"LEADLOOP_MIGRATIONS_DIR", "--migrations-dir", STR(migrations_dir),
@@ -130,6 +130,16 @@ static bool apply(struct config *cfg, const struct setting *s, const char *v, co
     return false;
 }
 
+/* A flag overrides its variable, so a bad value in the environment does not matter then. */
+static bool flag_given(const struct setting *s, int argc, char **argv)
+{
+    size_t fl = strlen(s->flag);
+    for (int a = 0; a < argc; a++)
+        if (!strncmp(argv[a], s->flag, fl) && (argv[a][fl] == '\0' || argv[a][fl] == '='))
+            return true;
+    return false;
+}
+
 bool config_load(struct config *cfg, int argc, char **argv, char **rest, int *nrest, char *err,
                  size_t errlen)
 {
@@ -143,7 +153,8 @@ bool config_load(struct config *cfg, int argc, char **argv, char **rest, int *nr
     for (size_t i = 0; i < NSETTINGS; i++) {
         const struct setting *s = &settings[i];
         const char *v = getenv(s->env);
-        if (v && !apply(cfg, s, v, "environment variable", err, errlen))
+        if (v && !flag_given(s, argc, argv) &&
+            !apply(cfg, s, v, "environment variable", err, errlen))
             return false;
     }
     for (int a = 0; a < argc; a++) {
@@ -199,5 +210,5 @@ void config_help(FILE *out)
                 s->def ? " (default " : "", s->def ? s->def : "", s->def ? ")" : "");
     }
     fprintf(out, "  %-32s %s\n      %s\n", "", "--no-migrate",
-           "serve: do not apply migrations on start");
+            "serve: do not apply migrations on start");
 }

@@ -263,8 +263,7 @@ enum ll_err db_check(struct db_conn *c, const PGresult *res)
     if (err == LL_E_UNAVAILABLE || err == LL_E_INTERNAL) {
         const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         atomic_fetch_add(&pool.errors, 1);
-        log_warn("database error %s: %s", state ? state : "(none)",
-                 msg ? msg : "connection lost");
+        log_warn("database error %s: %s", state ? state : "(none)", msg ? msg : "connection lost");
     }
     return err;
 }

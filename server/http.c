@@ -140,8 +140,8 @@ void reply_db_error(struct request *r, enum ll_err err)
         reply_problem(r, err, "a value was refused by the database", NULL, NULL);
         break;
     default:
-        reply_problem(r, LL_E_INTERNAL, "an internal error occurred; the request id helps us find it",
-                      NULL, NULL);
+        reply_problem(r, LL_E_INTERNAL,
+                      "an internal error occurred; the request id helps us find it", NULL, NULL);
     }
 }
 
@@ -156,14 +156,25 @@ static enum MHD_Result query_check_one(void *cls, enum MHD_ValueKind kind, const
                                        const char *value)
 {
     struct query_check *qc = cls;
+    bool known = false;
     (void)kind;
-    (void)value;
-    for (const char *const *a = qc->allowed; a && *a; a++)
-        if (!strcmp(key, *a))
-            return MHD_YES;
-    if (json_array_size(qc->errors) < 20)
+    if (json_array_size(qc->errors) >= 20)
+        return MHD_YES;
+    /* Decoded names and values are bytes; refuse what is not UTF-8 here, once, rather
+     * than in every handler (and jansson cannot name such a field anyway). */
+    if (!util_utf8_valid(key, strlen(key))) {
+        json_array_append_new(qc->errors, json_pack("{s:s, s:s}", "field", "(not UTF-8)", "message",
+                                                    "query parameter names must be UTF-8"));
+        return MHD_YES;
+    }
+    for (const char *const *a = qc->allowed; a && *a && !known; a++)
+        known = !strcmp(key, *a);
+    if (!known)
         json_array_append_new(qc->errors, json_pack("{s:s, s:s}", "field", key, "message",
                                                     "is not a known query parameter"));
+    else if (value && !util_utf8_valid(value, strlen(value)))
+        json_array_append_new(qc->errors,
+                              json_pack("{s:s, s:s}", "field", key, "message", "must be UTF-8"));
     return MHD_YES;
 }
 
@@ -268,10 +279,9 @@ bool req_page(struct request *r, struct page *p)
                 }
             }
         }
-        reply_problem(r, LL_E_PARAM, "cursor is not one this API gave out",
-                      json_pack("[{s:s, s:s}]", "field", "cursor", "message",
-                                "is not a valid cursor"),
-                      NULL);
+        reply_problem(
+            r, LL_E_PARAM, "cursor is not one this API gave out",
+            json_pack("[{s:s, s:s}]", "field", "cursor", "message", "is not a valid cursor"), NULL);
         return false;
     }
     return true;
@@ -417,15 +427,15 @@ static void inspect_headers(struct request *r)
         return;
     }
     r->body_present = te != NULL || (cl && strcmp(cl, "0") != 0);
-    r->route = router_match(r->path, r->method, r->params, r->param_buf, sizeof r->param_buf,
-                            &allowed);
+    r->route =
+        router_match(r->path, r->method, r->params, r->param_buf, sizeof r->param_buf, &allowed);
     r->allowed = allowed;
     if (!r->route) {
         if (allowed && r->method == HTTP_OPTIONS)
             return;
         r->early_err = allowed ? LL_E_METHOD : LL_E_NOT_FOUND;
-        r->early_detail = allowed ? "this path does not accept this method"
-                                  : "no resource at this path";
+        r->early_detail =
+            allowed ? "this path does not accept this method" : "no resource at this path";
         return;
     }
     if (cl) {
@@ -437,12 +447,14 @@ static void inspect_headers(struct request *r)
     }
     if (r->body_present && (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH))) {
         ct = req_header(r, "Content-Type");
-        if (!ct || !(media_type_is(ct, "application/json") ||
-                     (r->method == HTTP_PATCH && media_type_is(ct, "application/merge-patch+json")))) {
+        if (!ct ||
+            !(media_type_is(ct, "application/json") ||
+              (r->method == HTTP_PATCH && media_type_is(ct, "application/merge-patch+json")))) {
             r->early_err = LL_E_MEDIA_TYPE;
-            r->early_detail = r->method == HTTP_PATCH
-                                  ? "send the body as application/merge-patch+json or application/json"
-                                  : "send the body as application/json";
+            r->early_detail =
+                r->method == HTTP_PATCH
+                    ? "send the body as application/merge-patch+json or application/json"
+                    : "send the body as application/json";
         }
     }
 }
@@ -498,7 +510,8 @@ static void dispatch(struct request *r)
     if (!(r->route->flags & ROUTE_NO_DB)) {
         err = db_acquire(&r->db);
         if (err) {
-            reply_problem(r, err, "no database connection is free or the database is down; retry shortly",
+            reply_problem(r, err,
+                          "no database connection is free or the database is down; retry shortly",
                           NULL, NULL);
             return;
         }
@@ -568,7 +581,8 @@ static struct request *request_new(struct MHD_Connection *c, const char *url, co
     r->cfg = conf;
     r->start_ns = util_now_ns();
     r->method = router_method_parse(method);
-    snprintf(r->method_name, sizeof r->method_name, "%s", r->method == HTTP_OTHER ? "OTHER" : method);
+    snprintf(r->method_name, sizeof r->method_name, "%s",
+             r->method == HTTP_OTHER ? "OTHER" : method);
     r->path = strdup(url);
     if (!r->path) {
         free(r);
@@ -601,8 +615,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         *con_cls = r;
         inspect_headers(r);
         /* An announced oversized body, or a body whose framing we refuse, is answered
-         * before it is read (the connection then closes); anything else is answered on a later call, which keeps the connection
-         * alive in libmicrohttpd 0.9.75. */
+         * before it is read (the connection then closes); anything else is answered on a later
+         * call, which keeps the connection alive in libmicrohttpd 0.9.75. */
         if (r->early_err == LL_E_TOO_LARGE || r->early_err == LL_E_MALFORMED) {
             dispatch(r); /* unreadable framing: answer now, libmicrohttpd then closes */
             return queue(r);
@@ -701,11 +715,11 @@ bool http_start(const struct config *cfg)
         flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(
         flags, cfg->listen_port, NULL, NULL, on_access, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)cfg->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!daemon_handle) {

@@ -108,8 +108,8 @@ bool jv_string(struct jv *v, json_t *obj, const char *field, bool required, size
     return true;
 }
 
-bool jv_enum(struct jv *v, json_t *obj, const char *field, bool required,
-             const char *const *values, const char **out)
+bool jv_enum(struct jv *v, json_t *obj, const char *field, bool required, const char *const *values,
+             const char **out)
 {
     json_t *val = get(v, obj, field, required);
     char list[256] = "";
@@ -172,7 +172,8 @@ bool jv_uuid(struct jv *v, json_t *obj, const char *field, bool required, bool n
     if (!val)
         return false;
     if (json_is_null(val) && nullable) {
-        *is_null = true;
+        if (is_null)
+            *is_null = true;
         return true;
     }
     if (!json_is_string(val) || !util_is_uuid(json_string_value(val))) {

@@ -69,8 +69,8 @@ void log_write(enum log_level level, const char *fmt, ...)
         if (pos > sizeof line - 2)
             pos = sizeof line - 2;
     } else {
-        pos = (size_t)snprintf(line, sizeof line, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
-                               level_names[level]);
+        pos = (size_t)snprintf(line, sizeof line, "{\"time\":\"%s\",\"level\":\"%s\",\"msg\":\"",
+                               ts, level_names[level]);
         pos = put_escaped(line, pos, sizeof line - 4, msg);
         line[pos++] = '"';
         line[pos++] = '}';

@@ -183,7 +183,8 @@ static int keys_create(PGconn *pg, char **args, int n)
         return 2;
     }
     const char *wv[1] = {ws};
-    wres = PQexecParams(pg, "SELECT id FROM workspaces WHERE slug = $1", 1, NULL, wv, NULL, NULL, 0);
+    wres =
+        PQexecParams(pg, "SELECT id FROM workspaces WHERE slug = $1", 1, NULL, wv, NULL, NULL, 0);
     if (PQresultStatus(wres) != PGRES_TUPLES_OK || PQntuples(wres) != 1) {
         fprintf(stderr, "leadloopd: no workspace '%s' (create it: leadloopd workspace create %s)\n",
                 ws, ws);
@@ -209,12 +210,18 @@ static int keys_create(PGconn *pg, char **args, int n)
 static int keys_list(PGconn *pg, char **args, int n)
 {
     static const char *const flags[] = {"--workspace", NULL};
-    static const char sql[] =
-        "SELECT k.id, k.prefix, w.slug, k.role, k.name, " DB_TS("k.created_at") ","
-        " coalesce(" DB_TS("k.last_used_at") ", '-'),"
-        " coalesce('revoked ' || " DB_TS("k.revoked_at") ", 'active')"
-        " FROM api_keys k JOIN workspaces w ON w.id = k.workspace_id"
-        " WHERE $1::text IS NULL OR w.slug = $1 ORDER BY w.slug, k.created_at";
+    static const char sql[] = "SELECT k.id, k.prefix, w.slug, k.role, k.name, " DB_TS(
+        "k.created_at") ","
+                        " coalesce(" DB_TS(
+                            "k.last_used_at") ", '-'),"
+                                              " coalesce('revoked ' || " DB_TS(
+                                                  "k.revoked_at") ", 'active')"
+                                                                  " FROM api_keys k JOIN "
+                                                                  "workspaces w ON w.id = "
+                                                                  "k.workspace_id"
+                                                                  " WHERE $1::text IS NULL OR "
+                                                                  "w.slug = $1 ORDER BY w.slug, "
+                                                                  "k.created_at";
     const char *vals[1];
     PGresult *res;
     int rc = 1;
@@ -266,8 +273,8 @@ static int cmd_keys(const struct config *cfg, char **args, int n)
 {
     PGconn *pg;
     int rc;
-    if (n < 1 || (strcmp(args[0], "create") && strcmp(args[0], "list") &&
-                  strcmp(args[0], "revoke"))) {
+    if (n < 1 ||
+        (strcmp(args[0], "create") && strcmp(args[0], "list") && strcmp(args[0], "revoke"))) {
         fprintf(stderr, "usage: leadloopd keys create|list|revoke ... (see leadloopd --help)\n");
         return 2;
     }

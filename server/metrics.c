@@ -135,8 +135,7 @@ char *metrics_render(size_t *len)
                     route, method, cum);
         }
         put(&b, "leadloop_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n",
-            route, method,
-            (double)atomic_load_explicit(&sum_ns[r], memory_order_relaxed) / 1e9);
+            route, method, (double)atomic_load_explicit(&sum_ns[r], memory_order_relaxed) / 1e9);
         put(&b, "leadloop_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lu\n",
             route, method, cum);
     }

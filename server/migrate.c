@@ -191,8 +191,9 @@ bool migrate_run(PGconn *pg, const char *dir, FILE *progress, char *err, size_t 
             goto out;
         }
         const char *vals[2] = {list[i].name, sum};
-        PGresult *res = PQexecParams(pg, "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
-                                     2, NULL, vals, NULL, NULL, 0);
+        PGresult *res =
+            PQexecParams(pg, "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", 2,
+                         NULL, vals, NULL, NULL, 0);
         bool ins = PQresultStatus(res) == PGRES_COMMAND_OK;
         if (!ins)
             snprintf(err, errlen, "recording %s: %s", list[i].name, PQresultErrorMessage(res));
@@ -218,8 +219,7 @@ out:
 
 const char *migrate_latest(void)
 {
-    return embedded_migrations_count ? embedded_migrations[embedded_migrations_count - 1].name
-                                     : "";
+    return embedded_migrations_count ? embedded_migrations[embedded_migrations_count - 1].name : "";
 }
 
 bool migrate_state_current(long count, const char *newest)

@@ -52,8 +52,9 @@ static bool match(const char *pattern, const char *path, const char **params, ch
     return *p == '\0' && *s == '\0';
 }
 
-const struct route *router_match(const char *path, int method, const char *params[ROUTER_MAX_PARAMS],
-                                 char *buf, size_t buflen, int *allowed)
+const struct route *router_match(const char *path, int method,
+                                 const char *params[ROUTER_MAX_PARAMS], char *buf, size_t buflen,
+                                 int *allowed)
 {
     const struct route *found = NULL;
     *allowed = 0;
@@ -90,8 +91,8 @@ int router_index(const struct route *rt)
 static const struct {
     int method;
     const char *name;
-} methods[] = {{HTTP_GET, "GET"},       {HTTP_POST, "POST"},    {HTTP_PUT, "PUT"},
-               {HTTP_PATCH, "PATCH"},   {HTTP_DELETE, "DELETE"}, {HTTP_OPTIONS, "OPTIONS"},
+} methods[] = {{HTTP_GET, "GET"},     {HTTP_POST, "POST"},     {HTTP_PUT, "PUT"},
+               {HTTP_PATCH, "PATCH"}, {HTTP_DELETE, "DELETE"}, {HTTP_OPTIONS, "OPTIONS"},
                {HTTP_HEAD, "HEAD"}};
 
 int router_method_parse(const char *method)

@@ -38,6 +38,7 @@ enum ll_err auth_resolve(struct db_conn *db, const char *secret, struct auth_ctx
 /* A new random key, its visible prefix and hash (hex, 65 bytes). */
 bool auth_key_new(char secret[AUTH_SECRET_LEN + 1], char prefix[AUTH_PREFIX_LEN + 1],
                   char hash_hex[65]) __attribute__((warn_unused_result));
+/* SHA-256 (hex) of a NUL-terminated secret. */
 void auth_key_hash_hex(const char *secret, char hash_hex[65]);
 
 /* Inserts a new key for a workspace (user_id may be NULL) and writes its secret, shown
@@ -48,8 +49,8 @@ PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name
                           const char *user_id, char secret[AUTH_SECRET_LEN + 1]);
 /* The columns an API key is shown with, in this order. */
 #define AUTH_KEY_COLUMNS                                                                           \
-    "id, name, prefix, role, user_id, " DB_TS("created_at") ", " DB_TS("last_used_at") ", "       \
-        DB_TS("revoked_at")
+    "id, name, prefix, role, user_id, " DB_TS("created_at") ", " DB_TS("last_used_at") ", " DB_TS( \
+        "revoked_at")
 
 /* 0 when unknown. */
 int auth_role_parse(const char *name);

@@ -48,8 +48,6 @@ PGconn *db_connect_once(const char *conninfo, char *err, size_t errlen);
 
 void db_stats(struct db_stats *out);
 
-
-
 #include <jansson.h>
 /* The value at (row, col) as a JSON string, or JSON null for SQL NULL. New reference. */
 json_t *db_json_text(const PGresult *res, int row, int col);

@@ -26,8 +26,8 @@ void jv_known(struct jv *v, json_t *obj, const char *const *allowed, const char 
  * *is_null is set). Strings are borrowed from obj. */
 bool jv_string(struct jv *v, json_t *obj, const char *field, bool required, size_t min_chars,
                size_t max_chars, const char **out);
-bool jv_enum(struct jv *v, json_t *obj, const char *field, bool required,
-             const char *const *values, const char **out);
+bool jv_enum(struct jv *v, json_t *obj, const char *field, bool required, const char *const *values,
+             const char **out);
 bool jv_email(struct jv *v, json_t *obj, const char *field, bool required, const char **out);
 bool jv_uuid(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
              const char **out, bool *is_null);

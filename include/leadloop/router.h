@@ -35,8 +35,9 @@ struct route {
 /* Finds the route for path and method. Captured segments are copied into buf (size
  * buflen) and pointed to by params. When no route has this method but some route has
  * this path, returns NULL with *allowed set to their methods (for 405 and OPTIONS). */
-const struct route *router_match(const char *path, int method, const char *params[ROUTER_MAX_PARAMS],
-                                 char *buf, size_t buflen, int *allowed);
+const struct route *router_match(const char *path, int method,
+                                 const char *params[ROUTER_MAX_PARAMS], char *buf, size_t buflen,
+                                 int *allowed);
 
 size_t router_count(void);
 const struct route *router_at(size_t i); /* borrowed */

@@ -26,7 +26,8 @@ bool util_is_uuid(const char *s);
 uint64_t util_now_ns(void);
 
 /* strtol for the whole string within [min, max]. */
-bool util_parse_long(const char *s, long min, long max, long *out) __attribute__((warn_unused_result));
+bool util_parse_long(const char *s, long min, long max, long *out)
+    __attribute__((warn_unused_result));
 
 /* True when the bytes are valid UTF-8 without NUL. */
 bool util_utf8_valid(const char *s, size_t n);

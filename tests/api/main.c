@@ -24,7 +24,8 @@ static int command(const char *const *args, char *out, size_t outlen)
 static bool make_key(const char *ws, const char *role, char key[64])
 {
     char out[256];
-    const char *args[] = {"keys", "create", "--workspace", ws, "--role", role, "--name", "tests", NULL};
+    const char *args[] = {"keys", "create", "--workspace", ws,  "--role",
+                          role,   "--name", "tests",       NULL};
     if (command(args, out, sizeof out) != 0)
         return false;
     out[strcspn(out, "\n")] = '\0';

@@ -257,9 +257,8 @@ static size_t feed(char *buf, size_t size, size_t n, void *arg)
     return take;
 }
 
-static struct resp *perform(struct daemon *d, const char *method, const char *path,
-                            const char *key, const char *const *headers, const char *body,
-                            size_t len, bool chunked)
+static struct resp *perform(struct daemon *d, const char *method, const char *path, const char *key,
+                            const char *const *headers, const char *body, size_t len, bool chunked)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *hl = NULL;
@@ -350,7 +349,8 @@ struct resp *del(const char *path, const char *key)
 
 char *raw_request(struct daemon *d, const char *bytes, size_t len)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)d->port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     struct timeval tv = {10, 0};
     struct growbuf b = {NULL, 0};

@@ -60,16 +60,19 @@ END_TEST
 
 START_TEST(api_key_validation)
 {
-    struct resp *r = post("/v1/api-keys", admin_key, "{\"name\":\"\",\"role\":\"god\",\"secret\":\"x\",\"extra\":1}");
+    struct resp *r = post("/v1/api-keys", admin_key,
+                          "{\"name\":\"\",\"role\":\"god\",\"secret\":\"x\",\"extra\":1}");
     assert_problem(r, 422, "validation-failed");
     json_t *errors = json_object_get(r->json, "errors");
     char *text = json_dumps(errors, 0);
-    ck_assert_msg(strstr(text, "\"name\"") && strstr(text, "\"role\"") && strstr(text, "\"secret\"") &&
-                      strstr(text, "\"extra\""),
+    ck_assert_msg(strstr(text, "\"name\"") && strstr(text, "\"role\"") &&
+                      strstr(text, "\"secret\"") && strstr(text, "\"extra\""),
                   "every bad field is named: %s", text);
     free(text);
     resp_free(r);
-    r = post("/v1/api-keys", admin_key, "{\"name\":\"k\",\"role\":\"sales\",\"user_id\":\"00000000-0000-0000-0000-000000000000\"}");
+    r = post(
+        "/v1/api-keys", admin_key,
+        "{\"name\":\"k\",\"role\":\"sales\",\"user_id\":\"00000000-0000-0000-0000-000000000000\"}");
     assert_problem(r, 422, "validation-failed");
     ck_assert_msg(strstr(r->body, "user_id") != NULL, "names user_id: %s", r->body);
     resp_free(r);
@@ -115,7 +118,9 @@ START_TEST(user_email_rules)
 {
     char id[40];
     make_user(admin_key, "José", "josé.núñez@exämple.com", id);
-    struct resp *r = post("/v1/users", admin_key, "{\"name\":\"Dup\",\"email\":\"JOSÉ.núñez@exämple.com\",\"team\":\"sales\"}");
+    struct resp *r =
+        post("/v1/users", admin_key,
+             "{\"name\":\"Dup\",\"email\":\"JOSÉ.núñez@exämple.com\",\"team\":\"sales\"}");
     /* lower() of PostgreSQL folds É under a UTF-8 database */
     assert_problem(r, 409, "conflict");
     ck_assert_str_eq(jstr(r, "existing_id"), id);
@@ -129,7 +134,8 @@ START_TEST(user_email_rules)
         ck_assert_msg(strstr(r->body, "\"field\":\"email\""), "%s: %s", bad[i], r->body);
         resp_free(r);
     }
-    r = post("/v1/users", admin_key, "{\"name\":\"Nul\\u0000\",\"email\":\"n@b.co\",\"team\":\"sales\"}");
+    r = post("/v1/users", admin_key,
+             "{\"name\":\"Nul\\u0000\",\"email\":\"n@b.co\",\"team\":\"sales\"}");
     ck_assert_msg(r->status == 400 || r->status == 422, "NUL: %ld", r->status);
     resp_free(r);
 }
@@ -151,7 +157,8 @@ START_TEST(users_page_through_with_cursor_and_link)
         ck_assert_int_eq(r->status, 200);
         json_t *data = json_object_get(r->json, "data");
         for (size_t i = 0; i < json_array_size(data); i++)
-            snprintf(seen[nseen++], 40, "%s", json_string_value(json_object_get(json_array_get(data, i), "id")));
+            snprintf(seen[nseen++], 40, "%s",
+                     json_string_value(json_object_get(json_array_get(data, i), "id")));
         json_t *next = json_object_get(r->json, "next_cursor");
         char *link = resp_header(r, "Link");
         if (json_is_null(next)) {
@@ -161,7 +168,8 @@ START_TEST(users_page_through_with_cursor_and_link)
         }
         ck_assert_msg(link && strstr(link, "rel=\"next\"") && strstr(link, "team=marketing"),
                       "Link keeps the filters: %s", link);
-        snprintf(path, sizeof path, "/v1/users?limit=3&team=marketing&cursor=%s", json_string_value(next));
+        snprintf(path, sizeof path, "/v1/users?limit=3&team=marketing&cursor=%s",
+                 json_string_value(next));
         free(link);
         resp_free(r);
     }
@@ -176,13 +184,15 @@ START_TEST(other_workspace_ids_are_not_found)
     char theirs[40], path[96], random_path[96];
     make_user(other_admin_key, "Theirs", "theirs@other.example", theirs);
     snprintf(path, sizeof path, "/v1/users/%s", theirs);
-    snprintf(random_path, sizeof random_path, "/v1/users/%s", "7d3f6a52-1c1e-4c55-9a8e-3b0c6d2f9e11");
+    snprintf(random_path, sizeof random_path, "/v1/users/%s",
+             "7d3f6a52-1c1e-4c55-9a8e-3b0c6d2f9e11");
     struct resp *a = get(path, admin_key), *b = get(random_path, admin_key);
     assert_problem(a, 404, "not-found");
     assert_problem(b, 404, "not-found");
     json_object_del(a->json, "request_id");
     json_object_del(b->json, "request_id");
-    ck_assert_msg(json_equal(a->json, b->json), "another workspace's id must look like a random one");
+    ck_assert_msg(json_equal(a->json, b->json),
+                  "another workspace's id must look like a random one");
     resp_free(a);
     resp_free(b);
     a = patch(path, admin_key, "{\"name\":\"hijack\"}", NULL);

@@ -10,7 +10,8 @@
 
 START_TEST(unauthorized_is_the_same_for_missing_wrong_and_revoked_keys)
 {
-    struct resp *made = post("/v1/api-keys", admin_key, "{\"name\":\"to revoke\",\"role\":\"admin\"}");
+    struct resp *made =
+        post("/v1/api-keys", admin_key, "{\"name\":\"to revoke\",\"role\":\"admin\"}");
     ck_assert_int_eq(made->status, 201);
     char secret[64], path[128];
     snprintf(secret, sizeof secret, "%s", jstr(made, "secret"));
@@ -63,14 +64,23 @@ START_TEST(problems_for_400_404_405_415)
     r = post("/v1/users", admin_key, "[1,2]");
     assert_problem(r, 400, "malformed-request");
     resp_free(r);
-    r = post("/v1/users", admin_key, "{\"name\":\"a\",\"name\":\"b\",\"email\":\"a@b.co\",\"team\":\"sales\"}");
+    r = post("/v1/users", admin_key,
+             "{\"name\":\"a\",\"name\":\"b\",\"email\":\"a@b.co\",\"team\":\"sales\"}");
     assert_problem(r, 400, "malformed-request");
     resp_free(r);
     r = get("/v1/users?limit=501", admin_key);
     assert_problem(r, 400, "invalid-parameter");
-    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(json_object_get(r->json, "errors"), 0), "field")), "limit");
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(r->json, "errors"), 0), "field")),
+                     "limit");
     resp_free(r);
     r = get("/v1/users?colour=red", admin_key);
+    assert_problem(r, 400, "invalid-parameter");
+    resp_free(r);
+    r = get("/v1/users?%FF=1", admin_key);
+    assert_problem(r, 400, "invalid-parameter");
+    resp_free(r);
+    r = get("/v1/users?team=%FF", admin_key);
     assert_problem(r, 400, "invalid-parameter");
     resp_free(r);
     r = get("/v1/users?cursor=bm90LWEtY3Vyc29y", admin_key);
@@ -144,12 +154,15 @@ END_TEST
 
 START_TEST(framing_duplicate_content_length_and_transfer_encoding)
 {
-    static const char dup[] = "POST /v1/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                              "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}";
-    static const char te[] = "POST /v1/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                             "Transfer-Encoding: gzip\r\n\r\n{}";
-    static const char te2[] = "POST /v1/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
-                              "Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
+    static const char dup[] =
+        "POST /v1/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}";
+    static const char te[] =
+        "POST /v1/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: gzip\r\n\r\n{}";
+    static const char te2[] =
+        "POST /v1/users HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        "Transfer-Encoding: gzip, chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n";
     const char *cases[] = {dup, te, te2};
     for (int i = 0; i < 3; i++) {
         char *out = raw_request(&main_daemon, cases[i], strlen(cases[i]));
@@ -224,11 +237,15 @@ START_TEST(operations_endpoints)
     resp_free(r);
     r = get("/metrics", NULL);
     ck_assert_int_eq(r->status, 200);
-    ck_assert_msg(strstr(r->body, "leadloop_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}"),
-                  "no request counter for /healthz in %s", r->body);
-    ck_assert_msg(strstr(r->body, "leadloop_http_request_duration_seconds_bucket{route=\"/healthz\""),
-                  "no histogram");
-    ck_assert_msg(strstr(r->body, "leadloop_db_pool_in_use ") && strstr(r->body, "leadloop_db_pool_waiting ") &&
+    ck_assert_msg(
+        strstr(r->body,
+               "leadloop_http_requests_total{route=\"/healthz\",method=\"GET\",status=\"200\"}"),
+        "no request counter for /healthz in %s", r->body);
+    ck_assert_msg(
+        strstr(r->body, "leadloop_http_request_duration_seconds_bucket{route=\"/healthz\""),
+        "no histogram");
+    ck_assert_msg(strstr(r->body, "leadloop_db_pool_in_use ") &&
+                      strstr(r->body, "leadloop_db_pool_waiting ") &&
                       strstr(r->body, "leadloop_db_errors_total "),
                   "no pool gauges");
     resp_free(r);
@@ -237,8 +254,9 @@ END_TEST
 
 START_TEST(access_log_has_no_secrets_or_personal_data)
 {
-    struct resp *r = post("/v1/users", admin_key,
-                          "{\"name\":\"Log Watcher\",\"email\":\"private.person@example.com\",\"team\":\"sales\"}");
+    struct resp *r = post(
+        "/v1/users", admin_key,
+        "{\"name\":\"Log Watcher\",\"email\":\"private.person@example.com\",\"team\":\"sales\"}");
     ck_assert_int_eq(r->status, 201);
     resp_free(r);
     r = get("/healthz", NULL); /* the log line of the POST is written by now */

@@ -38,7 +38,8 @@ static int count_lines_with(const char *text, const char *needle)
 
 START_TEST(migrate_twice_changes_nothing)
 {
-    static const char state[] = "SELECT string_agg(name || checksum || applied_at::text, ',' ORDER BY name) FROM schema_migrations";
+    static const char state[] = "SELECT string_agg(name || checksum || applied_at::text, ',' ORDER "
+                                "BY name) FROM schema_migrations";
     PGconn *pg = pg_test();
     char *before = pg_value(pg, state), out[4096], err[4096];
     const char *args[] = {"migrate", NULL};
@@ -99,7 +100,8 @@ START_TEST(changed_applied_migration_is_refused)
     char url[512], envdb[600], envdir[600], dir[300], cmd[1024], out[4096], err[4096];
     fresh_database("ll_changed", url, sizeof url);
     snprintf(dir, sizeof dir, "%s/migrations", env_or_die("LL_TEST_TMP"));
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", dir, env_or_die("LL_MIGRATIONS"), dir);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && cp -r '%s' '%s'", dir, env_or_die("LL_MIGRATIONS"),
+             dir);
     ck_assert_int_eq(system(cmd), 0);
     snprintf(envdb, sizeof envdb, "DATABASE_URL=%s", url);
     snprintf(envdir, sizeof envdir, "LEADLOOP_MIGRATIONS_DIR=%s", dir);
@@ -162,7 +164,7 @@ START_TEST(readyz_follows_postgresql_restart)
     ck_assert_msg(now_s() - t0 <= 2.0, "ready after %.2f s", now_s() - t0);
     ck_assert_int_eq(main_daemon.pid, pid);
     ck_assert_int_eq(kill(pid, 0), 0); /* the same process */
-    r = get("/v1/users", admin_key); /* and the pool serves again */
+    r = get("/v1/users", admin_key);   /* and the pool serves again */
     ck_assert_int_eq(r->status, 200);
     resp_free(r);
 }
@@ -187,8 +189,9 @@ static void *patch_in_thread(void *arg)
 static bool lock_waiter_present(void *arg)
 {
     PGconn *pg = arg;
-    char *n = pg_value(pg, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leadloopd'"
-                           " AND wait_event_type = 'Lock'");
+    char *n =
+        pg_value(pg, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leadloopd'"
+                     " AND wait_event_type = 'Lock'");
     bool yes = atoi(n) > 0;
     free(n);
     return yes;
@@ -215,7 +218,8 @@ static void hold_request(struct held *h, pthread_t *t, PGconn *locker, const cha
     pg_ok(locker, sql);
     snprintf(h->path, sizeof h->path, "/v1/users/%s", id);
     ck_assert_int_eq(pthread_create(t, NULL, patch_in_thread, h), 0);
-    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000), "the PATCH never reached the lock");
+    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
+                  "the PATCH never reached the lock");
     PQfinish(watch);
 }
 
@@ -261,7 +265,8 @@ START_TEST(exhausted_pool_answers_503_and_keeps_answering_without_a_connection)
     ck_assert_int_eq(r->status, 204);
     resp_free(r);
     r = req(&d, "GET", "/metrics", NULL, NULL, NULL, 0);
-    ck_assert_msg(strstr(r->body, "leadloop_db_pool_in_use 1") && strstr(r->body, "leadloop_db_acquire_timeouts_total 1"),
+    ck_assert_msg(strstr(r->body, "leadloop_db_pool_in_use 1") &&
+                      strstr(r->body, "leadloop_db_acquire_timeouts_total 1"),
                   "gauges: %s", r->body);
     resp_free(r);
 
@@ -312,7 +317,8 @@ START_TEST(bad_configuration_stops_the_start_naming_the_variable)
     ck_assert_msg(strstr(err, "LEADLOOP_MAX_BODY"), "%s", err);
     const char *help[] = {"--help", NULL};
     ck_assert_int_eq(run_leadloopd(help, NULL, out, sizeof out, err, sizeof err), 0);
-    ck_assert_msg(strstr(out, "LEADLOOP_STATEMENT_TIMEOUT_MS") && strstr(out, "keys create"), "%s", out);
+    ck_assert_msg(strstr(out, "LEADLOOP_STATEMENT_TIMEOUT_MS") && strstr(out, "keys create"), "%s",
+                  out);
 }
 END_TEST
 

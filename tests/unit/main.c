@@ -1,0 +1,25 @@
+/* The unit-test runner: one Check runner over every module's suite. Each test runs in
+ * its own process (CK_FORK unless the environment says otherwise), so a test may change
+ * the environment or crash without affecting the others. Exits nonzero on any failure. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "suites.h"
+
+int main(void)
+{
+    SRunner *sr = srunner_create(config_suite());
+    int failed;
+
+    srunner_add_suite(sr, problem_suite());
+    srunner_add_suite(sr, router_suite());
+    srunner_add_suite(sr, util_suite());
+    srunner_add_suite(sr, jsonv_suite());
+    srunner_add_suite(sr, auth_suite());
+    srunner_add_suite(sr, http_suite());
+    srunner_add_suite(sr, migrate_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,15 @@
+/* The Check suites of the unit tests, one per module; tests/unit/main.c runs them all. */
+#ifndef LEADLOOP_TESTS_UNIT_SUITES_H
+#define LEADLOOP_TESTS_UNIT_SUITES_H
+#include <check.h>
+
+Suite *auth_suite(void);
+Suite *config_suite(void);
+Suite *http_suite(void);
+Suite *jsonv_suite(void);
+Suite *migrate_suite(void);
+Suite *problem_suite(void);
+Suite *router_suite(void);
+Suite *util_suite(void);
+
+#endif
