@@ -18,6 +18,8 @@ static const char sql_keys_list[] =
     "SELECT " AUTH_KEY_COLUMNS " FROM api_keys WHERE workspace_id = $1"
     " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))"
     " ORDER BY created_at DESC, id DESC LIMIT $4";
+static const char sql_key_get[] =
+    "SELECT " AUTH_KEY_COLUMNS " FROM api_keys WHERE workspace_id = $1 AND id = $2";
 static const char sql_key_revoke[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
                                      " WHERE workspace_id = $1 AND id = $2 RETURNING id";
 
@@ -122,6 +124,28 @@ out:
     PQclear(res);
     json_decref(body);
     jv_free(&v);
+}
+
+void admin_keys_get(struct request *r)
+{
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    PGresult *res;
+    enum ll_err err;
+    if (!req_query_allowed(r, NULL))
+        return;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
+        return;
+    }
+    res = db_exec(r->db, sql_key_get, 2, vals);
+    err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
+    else
+        reply_json(r, 200, key_json(res, 0));
+    PQclear(res);
 }
 
 void admin_keys_revoke(struct request *r)

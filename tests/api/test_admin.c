@@ -34,6 +34,12 @@ START_TEST(api_key_lifecycle)
     ck_assert_str_eq(loc, want);
     free(loc);
 
+    struct resp *one = get(want, admin_key);
+    ck_assert_int_eq(one->status, 200);
+    ck_assert_str_eq(jstr(one, "name"), "sync tool");
+    ck_assert_ptr_null(json_object_get(one->json, "secret"));
+    resp_free(one);
+
     struct resp *list = get("/v1/api-keys?limit=500", admin_key);
     ck_assert_int_eq(list->status, 200);
     ck_assert_msg(strstr(list->body, jstr(r, "prefix")) != NULL, "new key not listed");
