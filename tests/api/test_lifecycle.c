@@ -279,6 +279,33 @@ START_TEST(exhausted_pool_answers_503_and_keeps_answering_without_a_connection)
 }
 END_TEST
 
+START_TEST(statement_timeout_answers_503)
+{
+    struct daemon d;
+    const char *env[] = {"LEADLOOP_STATEMENT_TIMEOUT_MS=300", NULL};
+    const char *const ct[] = {"Content-Type: application/json", NULL};
+    char id[40], sql[160], path[96];
+    new_user(id, "timeout@example.com");
+    ck_assert(daemon_start(&d, env));
+    PGconn *locker = pg_test();
+    pg_ok(locker, "BEGIN");
+    snprintf(sql, sizeof sql, "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE", id);
+    pg_ok(locker, sql);
+    snprintf(path, sizeof path, "/v1/users/%s", id);
+    struct resp *r = req(&d, "PATCH", path, admin_key, ct, "{\"name\":\"Late\"}", 15);
+    assert_problem(r, 503, "unavailable");
+    ck_assert_msg(strstr(r->body, "SELECT") == NULL && strstr(r->body, "statement") == NULL,
+                  "no SQL or server text in an answer: %s", r->body);
+    resp_free(r);
+    pg_ok(locker, "ROLLBACK");
+    r = req(&d, "PATCH", path, admin_key, ct, "{\"name\":\"Late\"}", 15);
+    ck_assert_int_eq(r->status, 200); /* the connection is fine afterwards */
+    resp_free(r);
+    PQfinish(locker);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(sigterm_lets_a_request_in_flight_finish)
 {
     struct daemon d;
@@ -332,6 +359,7 @@ Suite *lifecycle_suite(void)
     tcase_add_test(tc, changed_applied_migration_is_refused);
     tcase_add_test(tc, bad_configuration_stops_the_start_naming_the_variable);
     tcase_add_test(tc, exhausted_pool_answers_503_and_keeps_answering_without_a_connection);
+    tcase_add_test(tc, statement_timeout_answers_503);
     tcase_add_test(tc, sigterm_lets_a_request_in_flight_finish);
     tcase_add_test(tc, readyz_follows_postgresql_restart);
     suite_add_tcase(s, tc);
