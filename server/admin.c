@@ -128,44 +128,16 @@ out:
 
 void admin_keys_get(struct request *r)
 {
-    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res;
-    enum ll_err err;
-    if (!req_query_allowed(r, NULL))
-        return;
-    if (!util_is_uuid(r->params[0])) {
-        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
-        return;
-    }
-    res = db_exec(r->db, sql_key_get, 2, vals);
-    err = db_check(r->db, res);
-    if (err)
-        reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
-    else
+    PGresult *res = req_fetch_by_id(r, sql_key_get, "no API key with this id");
+    if (res)
         reply_json(r, 200, key_json(res, 0));
     PQclear(res);
 }
 
 void admin_keys_revoke(struct request *r)
 {
-    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res;
-    enum ll_err err;
-    if (!req_query_allowed(r, NULL))
-        return;
-    if (!util_is_uuid(r->params[0])) {
-        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
-        return;
-    }
-    res = db_exec(r->db, sql_key_revoke, 2, vals);
-    err = db_check(r->db, res);
-    if (err)
-        reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
-    else
+    PGresult *res = req_fetch_by_id(r, sql_key_revoke, "no API key with this id");
+    if (res)
         reply_empty(r, 204);
     PQclear(res);
 }
@@ -299,22 +271,8 @@ out:
 
 void admin_users_get(struct request *r)
 {
-    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res;
-    enum ll_err err;
-    if (!req_query_allowed(r, NULL))
-        return;
-    if (!util_is_uuid(r->params[0])) {
-        reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
-        return;
-    }
-    res = db_exec(r->db, sql_user_get, 2, vals);
-    err = db_check(r->db, res);
-    if (err)
-        reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
-    else
+    PGresult *res = req_fetch_by_id(r, sql_user_get, "no user with this id");
+    if (res)
         answer_user(r, 200, res);
     PQclear(res);
 }

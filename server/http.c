@@ -353,6 +353,29 @@ void reply_page(struct request *r, json_t *data, bool more, const char *last_ts,
     reply_json(r, 200, body);
 }
 
+PGresult *req_fetch_by_id(struct request *r, const char *sql, const char *not_found)
+{
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    PGresult *res;
+    enum ll_err err;
+    if (!req_query_allowed(r, NULL))
+        return NULL;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        return NULL;
+    }
+    res = db_exec(r->db, sql, 2, vals);
+    err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+    else
+        return res;
+    PQclear(res);
+    return NULL;
+}
+
 /* ---------------------------------------------------------------- the chain */
 
 struct header_scan {

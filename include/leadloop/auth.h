@@ -2,6 +2,7 @@
  * workspace, role and user. Only the SHA-256 of a key is ever stored. */
 #ifndef LEADLOOP_AUTH_H
 #define LEADLOOP_AUTH_H
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -44,7 +45,6 @@ void auth_key_hash_hex(const char *secret, char hash_hex[65]);
 /* Inserts a new key for a workspace (user_id may be NULL) and writes its secret, shown
  * once. Returns the new PGresult of INSERT ... RETURNING AUTH_KEY_COLUMNS (PQclear it).
  * On a prefix collision (one in 2^48) it retries once with a new key. */
-#include <libpq-fe.h>
 PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name, const char *role,
                           const char *user_id, char secret[AUTH_SECRET_LEN + 1]);
 /* The columns an API key is shown with, in this order. */

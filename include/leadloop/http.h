@@ -4,6 +4,7 @@
 #ifndef LEADLOOP_HTTP_H
 #define LEADLOOP_HTTP_H
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -106,6 +107,13 @@ bool req_page(struct request *r, struct page *p) __attribute__((warn_unused_resu
  * data. last_ts/last_id are the sort key of the last item (ignored when !more). */
 void reply_page(struct request *r, json_t *data, bool more, const char *last_ts,
                 const char *last_id);
+
+/* For routes on one resource by {id}: refuses query parameters, answers 404 when the id
+ * is not a UUID or sql ($1 workspace, $2 id) finds no row, or the database error.
+ * Otherwise returns the result (new; PQclear it) with at least one row, for the caller
+ * to answer. */
+PGresult *req_fetch_by_id(struct request *r, const char *sql, const char *not_found)
+    __attribute__((warn_unused_result));
 
 /* Sane X-Request-Id: 1..128 of [A-Za-z0-9._:-]. */
 bool http_request_id_ok(const char *s);
