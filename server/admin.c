@@ -10,14 +10,13 @@
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
+#include "leadloop/list.h"
 #include "leadloop/util.h"
 
 /* ------------------------------------------------------------------ API keys */
 
-static const char sql_keys_list[] =
-    "SELECT " AUTH_KEY_COLUMNS " FROM api_keys WHERE workspace_id = $1"
-    " AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))"
-    " ORDER BY created_at DESC, id DESC LIMIT $4";
+static const char sql_keys_list[] = "SELECT " AUTH_KEY_COLUMNS ", ";
+static const struct sort_key key_sorts[] = {{"created_at", "created_at", "timestamptz"}, {NULL}};
 static const char sql_key_get[] =
     "SELECT " AUTH_KEY_COLUMNS " FROM api_keys WHERE workspace_id = $1 AND id = $2";
 static const char sql_key_revoke[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
@@ -35,46 +34,28 @@ static json_t *key_json(const PGresult *res, int row)
                      "revoked_at", db_json_text(res, row, 7));
 }
 
-/* Runs a list statement whose first parameter is the workspace and last the limit (one
- * more than the page, to know whether another follows) and answers the page. ts_col and
- * id_col locate the cursor key in each row. */
-static void answer_list(struct request *r, const char *sql, int nparams, const char **vals,
-                        const struct page *p, json_t *(*row_json)(const PGresult *, int),
-                        int ts_col)
+/* The SELECT of a list: columns, then the sort key and id that list_answer pages on. */
+static void list_select(struct qb *q, const char *columns, const struct listing *l,
+                        const char *from)
 {
-    char limit[24];
-    PGresult *res;
-    enum ll_err err;
-    snprintf(limit, sizeof limit, "%ld", p->limit + 1);
-    vals[nparams - 1] = limit;
-    res = db_exec(r->db, sql, nparams, vals);
-    err = db_check(r->db, res);
-    if (err) {
-        reply_db_error(r, err);
-    } else {
-        int n = PQntuples(res);
-        bool more = n > p->limit;
-        int shown = more ? (int)p->limit : n;
-        json_t *data = json_array();
-        for (int i = 0; i < shown; i++)
-            json_array_append_new(data, row_json(res, i));
-        reply_page(r, data, more, more ? PQgetvalue(res, shown - 1, ts_col) : NULL,
-                   more ? PQgetvalue(res, shown - 1, 0) : NULL);
-    }
-    PQclear(res);
+    char key[256];
+    qb_init(q, columns);
+    qb_add(q, list_key_sql(l->sort, key, sizeof key));
+    qb_add(q, ", id");
+    qb_add(q, from);
 }
 
 void admin_keys_list(struct request *r)
 {
     static const char *const allowed[] = {"limit", "cursor", NULL};
-    struct page p;
-    const char *vals[4];
-    if (!req_query_allowed(r, allowed) || !req_page(r, &p))
+    struct listing l;
+    struct qb q;
+    if (!req_query_allowed(r, allowed) || !list_params(r, &l, key_sorts, "-created_at"))
         return;
-    vals[0] = r->auth.workspace_id;
-    vals[1] = p.has_cursor ? p.after_ts : NULL;
-    vals[2] = p.has_cursor ? p.after_id : NULL;
-    answer_list(r, sql_keys_list, 4, vals, &p, key_json, 5);
+    list_select(&q, sql_keys_list, &l, " FROM api_keys WHERE workspace_id = ");
+    qb_addp(&q, "$?", r->auth.workspace_id);
+    list_apply(&q, &l, "id");
+    list_answer(r, &q, &l, key_json);
 }
 
 void admin_keys_create(struct request *r)
@@ -147,11 +128,8 @@ void admin_keys_revoke(struct request *r)
 #define USER_COLUMNS                                                                               \
     "id, name, email, team, active, version, " DB_TS("created_at") ", " DB_TS("updated_at")
 
-static const char sql_users_list[] =
-    "SELECT " USER_COLUMNS " FROM users WHERE workspace_id = $1"
-    " AND ($2::text IS NULL OR team = $2) AND ($3::boolean IS NULL OR active = $3)"
-    " AND ($4::timestamptz IS NULL OR (created_at, id) > ($4::timestamptz, $5::uuid))"
-    " ORDER BY created_at, id LIMIT $6";
+static const char sql_users_list[] = "SELECT " USER_COLUMNS ", ";
+static const struct sort_key user_sorts[] = {{"created_at", "created_at", "timestamptz"}, {NULL}};
 static const char sql_user_get[] =
     "SELECT " USER_COLUMNS " FROM users WHERE workspace_id = $1 AND id = $2";
 static const char sql_user_insert[] =
@@ -208,9 +186,9 @@ void admin_users_list(struct request *r)
 {
     static const char *const allowed[] = {"limit", "cursor", "team", "active", NULL};
     const char *team = req_query(r, "team"), *active = req_query(r, "active");
-    const char *vals[6];
-    struct page p;
-    if (!req_query_allowed(r, allowed) || !req_page(r, &p))
+    struct listing l;
+    struct qb q;
+    if (!req_query_allowed(r, allowed) || !list_params(r, &l, user_sorts, "created_at"))
         return;
     if (team && strcmp(team, "marketing") && strcmp(team, "sales")) {
         reply_problem(
@@ -225,12 +203,14 @@ void admin_users_list(struct request *r)
             json_pack("[{s:s, s:s}]", "field", "active", "message", "must be true or false"), NULL);
         return;
     }
-    vals[0] = r->auth.workspace_id;
-    vals[1] = team;
-    vals[2] = active;
-    vals[3] = p.has_cursor ? p.after_ts : NULL;
-    vals[4] = p.has_cursor ? p.after_id : NULL;
-    answer_list(r, sql_users_list, 6, vals, &p, user_json, 6);
+    list_select(&q, sql_users_list, &l, " FROM users WHERE workspace_id = ");
+    qb_addp(&q, "$?", r->auth.workspace_id);
+    if (team)
+        qb_addp(&q, " AND team = $?", team);
+    if (active)
+        qb_addp(&q, " AND active = $?::boolean", active);
+    list_apply(&q, &l, "id");
+    list_answer(r, &q, &l, user_json);
 }
 
 void admin_users_create(struct request *r)

@@ -94,20 +94,6 @@ json_t *req_json_object(struct request *r) __attribute__((warn_unused_result));
 /* If-Match: true when absent or matching version; answers 412 and returns false else. */
 bool req_if_match(struct request *r, long version) __attribute__((warn_unused_result));
 
-/* Keyset pagination. */
-struct page {
-    long limit;
-    bool has_cursor;
-    char after_ts[40]; /* RFC 3339 with microseconds, from the cursor */
-    char after_id[37];
-};
-/* Reads limit and cursor; answers 400 and returns false when bad. */
-bool req_page(struct request *r, struct page *p) __attribute__((warn_unused_result));
-/* Answers {"data": data, "next_cursor": ...} with a Link header when more; steals
- * data. last_ts/last_id are the sort key of the last item (ignored when !more). */
-void reply_page(struct request *r, json_t *data, bool more, const char *last_ts,
-                const char *last_id);
-
 /* For routes on one resource by {id}: refuses query parameters, answers 404 when the id
  * is not a UUID or sql ($1 workspace, $2 id) finds no row, or the database error.
  * Otherwise returns the result (new; PQclear it) with at least one row, for the caller

@@ -1,0 +1,64 @@
+/* Lists: a small SQL builder (constant fragments, values always as $n parameters),
+ * sorted keyset pagination with opaque cursors bound to their sort, and the answer
+ * {"data": [...], "next_cursor": ...} with a Link header. */
+#ifndef LEADLOOP_LIST_H
+#define LEADLOOP_LIST_H
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct request;
+
+#define QB_MAX_PARAMS 40
+
+struct qb {
+    char sql[6144];
+    size_t len;
+    const char *vals[QB_MAX_PARAMS];
+    char own[QB_MAX_PARAMS][64]; /* storage for numbers and the like */
+    int n;
+    bool overflow;
+};
+
+void qb_init(struct qb *q, const char *sql);
+/* Appends a constant SQL fragment; "$?" in it is replaced by the next parameter, which
+ * takes the value v (borrowed: must outlive the query). */
+void qb_add(struct qb *q, const char *fragment);
+void qb_addp(struct qb *q, const char *fragment, const char *v);
+/* Same, with a value copied into the builder (up to 63 bytes). */
+void qb_addc(struct qb *q, const char *fragment, const char *v);
+
+struct sort_key {
+    const char *name; /* as in ?sort=, e.g. "created_at" */
+    const char *expr; /* SQL expression ordered on (with the id as tie-breaker) */
+    const char *cast; /* SQL type of the cursor value: timestamptz, text, integer, date */
+};
+
+struct listing {
+    long limit;
+    const struct sort_key *sort;
+    bool desc;
+    bool has_cursor;
+    char after[512]; /* the sort key of the last row shown */
+    char after_id[37];
+};
+
+/* Reads limit, sort (among keys, NULL-terminated by name; default_sort like
+ * "-created_at") and cursor. Answers 400 and returns false when bad. */
+bool list_params(struct request *r, struct listing *l, const struct sort_key *keys,
+                 const char *default_sort) __attribute__((warn_unused_result));
+
+/* Appends the cursor condition, ORDER BY and LIMIT (one more than the page). The SELECT
+ * must end with two columns: the sort key as text (list_key_sql) and the id. */
+void list_apply(struct qb *q, const struct listing *l, const char *id_expr);
+
+/* The text form of a sort key expression for the select list. Timestamps use the API's
+ * exact format. Writes into buf. */
+const char *list_key_sql(const struct sort_key *k, char *buf, size_t len);
+
+/* Runs q and answers the page: row_json turns a row into an item (new reference). */
+void list_answer(struct request *r, struct qb *q, const struct listing *l,
+                 json_t *(*row_json)(const PGresult *res, int row));
+
+#endif

@@ -1,0 +1,257 @@
+/* Lists: SQL built only from constant fragments with $n parameters, keyset pagination on
+ * (sort key, id) so pages stay stable while rows are inserted, and opaque cursors that
+ * carry the sort they belong to. */
+#include "leadloop/list.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/util.h"
+
+void qb_init(struct qb *q, const char *sql)
+{
+    q->len = 0;
+    q->n = 0;
+    q->overflow = false;
+    q->sql[0] = '\0';
+    qb_add(q, sql);
+}
+
+static void put(struct qb *q, const char *s, size_t n)
+{
+    if (q->len + n + 1 > sizeof q->sql) {
+        q->overflow = true;
+        return;
+    }
+    memcpy(q->sql + q->len, s, n);
+    q->len += n;
+    q->sql[q->len] = '\0';
+}
+
+/* Appends the fragment, numbering each "$?" from the parameters taken so far. */
+static void add_numbered(struct qb *q, const char *f, int first)
+{
+    int next = first;
+    for (const char *p = f; *p;) {
+        const char *mark = strstr(p, "$?");
+        if (!mark) {
+            put(q, p, strlen(p));
+            break;
+        }
+        put(q, p, (size_t)(mark - p));
+        char num[16];
+        int n = snprintf(num, sizeof num, "$%d", next++);
+        put(q, num, (size_t)n);
+        p = mark + 2;
+    }
+}
+
+void qb_add(struct qb *q, const char *fragment)
+{
+    add_numbered(q, fragment, q->n + 1);
+}
+
+void qb_addp(struct qb *q, const char *fragment, const char *v)
+{
+    if (q->n >= QB_MAX_PARAMS) {
+        q->overflow = true;
+        return;
+    }
+    q->vals[q->n++] = v;
+    add_numbered(q, fragment, q->n);
+}
+
+void qb_addc(struct qb *q, const char *fragment, const char *v)
+{
+    if (q->n >= QB_MAX_PARAMS) {
+        q->overflow = true;
+        return;
+    }
+    snprintf(q->own[q->n], sizeof q->own[0], "%s", v);
+    qb_addp(q, fragment, q->own[q->n]);
+}
+
+const char *list_key_sql(const struct sort_key *k, char *buf, size_t len)
+{
+    if (!strcmp(k->cast, "timestamptz"))
+        snprintf(buf, len, DB_TS("%s"), k->expr);
+    else
+        snprintf(buf, len, "(%s)::text", k->expr);
+    return buf;
+}
+
+static bool bad(struct request *r, const char *field, const char *message)
+{
+    reply_problem(r, LL_E_PARAM, message,
+                  json_pack("[{s:s, s:s}]", "field", field, "message", message), NULL);
+    return false;
+}
+
+bool list_params(struct request *r, struct listing *l, const struct sort_key *keys,
+                 const char *default_sort)
+{
+    const char *limit = req_query(r, "limit"), *cursor = req_query(r, "cursor");
+    const char *sort = req_query(r, "sort");
+    const char *name;
+    memset(l, 0, sizeof *l);
+    l->limit = 50;
+    if (limit && !util_parse_long(limit, 1, 500, &l->limit))
+        return bad(r, "limit", "must be an integer from 1 to 500");
+    if (!sort)
+        sort = default_sort;
+    l->desc = sort[0] == '-';
+    name = l->desc ? sort + 1 : sort;
+    for (const struct sort_key *k = keys; k->name; k++)
+        if (!strcmp(k->name, name))
+            l->sort = k;
+    if (!l->sort) {
+        char msg[256] = "must be one of:";
+        for (const struct sort_key *k = keys; k->name; k++) {
+            strncat(msg, " ", sizeof msg - strlen(msg) - 1);
+            strncat(msg, k->name, sizeof msg - strlen(msg) - 1);
+            strncat(msg, ", -", sizeof msg - strlen(msg) - 1);
+            strncat(msg, k->name, sizeof msg - strlen(msg) - 1);
+        }
+        return bad(r, "sort", msg);
+    }
+    if (cursor) {
+        /* "sort|value|id": the value may hold '|' (a name), the id never does */
+        unsigned char raw[700];
+        long n = util_b64url_decode(cursor, strlen(cursor), raw, sizeof raw - 1);
+        char *first, *last;
+        if (n <= 0)
+            return bad(r, "cursor", "is not a cursor this API gave out");
+        raw[n] = '\0';
+        first = strchr((char *)raw, '|');
+        last = strrchr((char *)raw, '|');
+        if (!first || first == last || !util_is_uuid(last + 1) ||
+            !util_utf8_valid((char *)raw, (size_t)n))
+            return bad(r, "cursor", "is not a cursor this API gave out");
+        *first = '\0';
+        *last = '\0';
+        if (strcmp((char *)raw, sort) != 0)
+            return bad(r, "cursor", "belongs to another sort order; start again without it");
+        snprintf(l->after, sizeof l->after, "%s", first + 1);
+        snprintf(l->after_id, sizeof l->after_id, "%s", last + 1);
+        l->has_cursor = true;
+    }
+    return true;
+}
+
+void list_apply(struct qb *q, const struct listing *l, const char *id_expr)
+{
+    char frag[512], limit[24];
+    if (l->has_cursor) {
+        /* A value that does not parse as the sort's type is a forged cursor: PostgreSQL
+         * then refuses the cast (22xxx), which answers 422 rather than 400; acceptable
+         * for input no client of ours produces. */
+        snprintf(frag, sizeof frag, " AND (%s, %s) %s ($?::%s, ", l->sort->expr, id_expr,
+                 l->desc ? "<" : ">", l->sort->cast);
+        qb_addp(q, frag, l->after);
+        qb_addp(q, "$?::uuid)", l->after_id);
+    }
+    snprintf(frag, sizeof frag, " ORDER BY %s %s, %s %s LIMIT $?", l->sort->expr,
+             l->desc ? "DESC" : "ASC", id_expr, l->desc ? "DESC" : "ASC");
+    snprintf(limit, sizeof limit, "%ld", l->limit + 1);
+    qb_addc(q, frag, limit);
+}
+
+static void url_encode(const char *in, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (; *in && o + 4 < cap; in++) {
+        unsigned char c = (unsigned char)*in;
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out[o++] = (char)c;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[c >> 4];
+            out[o++] = hex[c & 15];
+        }
+    }
+    out[o] = '\0';
+}
+
+struct link_builder {
+    char *buf;
+    size_t len, cap;
+};
+
+static enum MHD_Result link_add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value)
+{
+    struct link_builder *lb = cls;
+    char k[256], v[1024];
+    (void)kind;
+    if (!strcmp(key, "cursor"))
+        return MHD_YES;
+    url_encode(key, k, sizeof k);
+    url_encode(value ? value : "", v, sizeof v);
+    int n = snprintf(lb->buf + lb->len, lb->cap - lb->len, "%s=%s&", k, v);
+    if (n > 0 && (size_t)n < lb->cap - lb->len)
+        lb->len += (size_t)n;
+    else
+        lb->len = lb->cap; /* too long: no Link header, next_cursor still says it */
+    return MHD_YES;
+}
+
+static void answer_page(struct request *r, json_t *data, const char *cursor)
+{
+    json_t *body = json_object();
+    json_object_set_new(body, "data", data);
+    json_object_set_new(body, "next_cursor", cursor ? json_string(cursor) : json_null());
+    if (cursor) {
+        char url[1400];
+        struct link_builder lb = {url, 0, sizeof url};
+        lb.len = (size_t)snprintf(url, sizeof url, "%s?", r->path);
+        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, link_add_arg, &lb);
+        if (lb.len + strlen(cursor) + 8 < lb.cap) {
+            snprintf(url + lb.len, lb.cap - lb.len, "cursor=%s", cursor);
+            reply_header(r, "Link", "<%s>; rel=\"next\"", url);
+        }
+    }
+    reply_json(r, 200, body);
+}
+
+void list_answer(struct request *r, struct qb *q, const struct listing *l,
+                 json_t *(*row_json)(const PGresult *res, int row))
+{
+    PGresult *res;
+    enum ll_err err;
+    if (q->overflow) {
+        reply_problem(r, LL_E_INTERNAL, "query too long", NULL, NULL);
+        return;
+    }
+    res = db_exec(r->db, q->sql, q->n, q->vals);
+    err = db_check(r->db, res);
+    if (err) {
+        reply_db_error(r, err);
+        PQclear(res);
+        return;
+    }
+    int n = PQntuples(res), cols = PQnfields(res);
+    bool more = n > l->limit;
+    int shown = more ? (int)l->limit : n;
+    json_t *data = json_array();
+    char cursor[960];
+    for (int i = 0; i < shown; i++)
+        json_array_append_new(data, row_json(res, i));
+    if (more) {
+        char raw[700];
+        int len =
+            snprintf(raw, sizeof raw, "%s%s|%s|%s", l->desc ? "-" : "", l->sort->name,
+                     PQgetvalue(res, shown - 1, cols - 2), PQgetvalue(res, shown - 1, cols - 1));
+        if (len < 0 || (size_t)len >= sizeof raw)
+            len = 0; /* a sort value this long cannot page; show one page */
+        util_b64url_encode((const unsigned char *)raw, (size_t)len, cursor);
+        more = len > 0;
+    }
+    answer_page(r, data, more ? cursor : NULL);
+    PQclear(res);
+}
