@@ -257,23 +257,6 @@ void admin_users_get(struct request *r)
     PQclear(res);
 }
 
-/* Reads If-Match as a version: 0 when absent or "*", 1 with *version set, -1 when it
- * can match no version (a weak or foreign tag). */
-static int if_match_version(struct request *r, long *version)
-{
-    const char *h = req_header(r, "If-Match");
-    char digits[24];
-    size_t n;
-    if (!h || !strcmp(h, "*"))
-        return 0;
-    n = strlen(h);
-    if (n < 3 || n > 22 || h[0] != '"' || h[n - 1] != '"')
-        return -1;
-    memcpy(digits, h + 1, n - 2);
-    digits[n - 2] = '\0';
-    return util_parse_long(digits, 1, 2147483647L, version) ? 1 : -1;
-}
-
 void admin_users_update(struct request *r)
 {
     json_t *body = NULL;
@@ -309,7 +292,7 @@ void admin_users_update(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
-    im = if_match_version(r, &want);
+    im = req_if_match_version(r, &want);
     snprintf(want_s, sizeof want_s, "%ld", want);
     if (json_object_size(body) == 0) { /* nothing to change: no new version */
         const char *gv[2] = {r->auth.workspace_id, r->params[0]};

@@ -19,6 +19,7 @@ struct db_conn {
     PGcancel *cancel; /* replaced under pool.mu, used by db_cancel_all */
     bool in_use;
     bool needs_reset;
+    int tx_depth; /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
 };
 
 static struct {
@@ -234,6 +235,7 @@ void db_release(struct db_conn *c)
             c->needs_reset = true;
         }
     }
+    c->tx_depth = 0;
     pthread_mutex_lock(&pool.mu);
     c->in_use = false;
     pool.in_use--;
@@ -241,12 +243,82 @@ void db_release(struct db_conn *c)
     pthread_mutex_unlock(&pool.mu);
 }
 
+static bool simple(struct db_conn *c, const char *sql)
+{
+    PGresult *res = PQexec(c->pg, sql);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok && PQstatus(c->pg) != CONNECTION_OK)
+        c->needs_reset = true;
+    return ok;
+}
+
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
     PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
-    if (PQstatus(c->pg) != CONNECTION_OK)
+    if (PQstatus(c->pg) != CONNECTION_OK) {
         c->needs_reset = true;
+    } else if (c->tx_depth > 1 && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
+        /* Inside a savepoint, undo just the failed statement's level so that the caller
+         * can still query (e.g. to name the row a unique violation collided with). */
+        char sp[48];
+        snprintf(sp, sizeof sp, "ROLLBACK TO SAVEPOINT ll_sp%d", c->tx_depth);
+        simple(c, sp);
+    }
     return res;
+}
+
+enum ll_err db_tx_begin(struct db_conn *c)
+{
+    char sql[48];
+    if (c->tx_depth == 0)
+        snprintf(sql, sizeof sql, "BEGIN");
+    else
+        snprintf(sql, sizeof sql, "SAVEPOINT ll_sp%d", c->tx_depth + 1);
+    if (!simple(c, sql))
+        return LL_E_UNAVAILABLE;
+    c->tx_depth++;
+    return LL_OK;
+}
+
+enum ll_err db_tx_commit(struct db_conn *c)
+{
+    char sql[48];
+    bool ok;
+    if (c->tx_depth <= 0)
+        return LL_OK;
+    if (c->tx_depth == 1)
+        snprintf(sql, sizeof sql, "COMMIT");
+    else
+        snprintf(sql, sizeof sql, "RELEASE SAVEPOINT ll_sp%d", c->tx_depth);
+    /* COMMIT of a failed transaction "succeeds" as a rollback: check the state first. */
+    ok = PQtransactionStatus(c->pg) == PQTRANS_INTRANS && simple(c, sql);
+    if (!ok) {
+        db_tx_rollback(c);
+        return LL_E_UNAVAILABLE;
+    }
+    c->tx_depth--;
+    return LL_OK;
+}
+
+void db_tx_rollback(struct db_conn *c)
+{
+    char sql[80];
+    if (c->tx_depth <= 0)
+        return;
+    if (c->tx_depth == 1)
+        snprintf(sql, sizeof sql, "ROLLBACK");
+    else
+        snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT ll_sp%d; RELEASE SAVEPOINT ll_sp%d",
+                 c->tx_depth, c->tx_depth);
+    if (!simple(c, sql))
+        c->needs_reset = true;
+    c->tx_depth--;
+}
+
+int db_tx_depth(const struct db_conn *c)
+{
+    return c->tx_depth;
 }
 
 enum ll_err db_check(struct db_conn *c, const PGresult *res)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "leadloop/db.h"
+#include "leadloop/idempotency.h"
 #include "leadloop/log.h"
 #include "leadloop/metrics.h"
 #include "leadloop/util.h"
@@ -190,6 +191,23 @@ bool req_query_allowed(struct request *r, const char *const *allowed)
     return false;
 }
 
+bool reply_bad_param(struct request *r, const char *name, const char *message)
+{
+    char detail[300];
+    snprintf(detail, sizeof detail, "query parameter %s %s", name, message);
+    reply_problem(r, LL_E_PARAM, detail,
+                  json_pack("[{s:s, s:s}]", "field", name, "message", message), NULL);
+    return false;
+}
+
+void reply_bad_field(struct request *r, const char *field, const char *message)
+{
+    char detail[300];
+    snprintf(detail, sizeof detail, "%s %s", field, message);
+    reply_problem(r, LL_E_VALIDATION, detail,
+                  json_pack("[{s:s, s:s}]", "field", field, "message", message), NULL);
+}
+
 json_t *req_json_object(struct request *r)
 {
     json_error_t e;
@@ -237,6 +255,49 @@ bool req_if_match(struct request *r, long version)
                   "If-Match does not match the current version; fetch it again and retry", NULL,
                   json_pack("{s:s}", "current_etag", want));
     return false;
+}
+
+int req_if_match_version(struct request *r, long *version)
+{
+    const char *h = req_header(r, "If-Match");
+    char digits[24];
+    size_t n;
+    if (!h || !strcmp(h, "*"))
+        return 0;
+    n = strlen(h);
+    if (n < 3 || n > 22 || h[0] != '"' || h[n - 1] != '"')
+        return -1;
+    memcpy(digits, h + 1, n - 2);
+    digits[n - 2] = '\0';
+    return util_parse_long(digits, 1, 2147483647L, version) ? 1 : -1;
+}
+
+void reply_missing_or_stale(struct request *r, const char *sql_version, const char *not_found)
+{
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    PGresult *res = db_exec(r->db, sql_version, 2, vals);
+    enum ll_err err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+    else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
+        reply_problem(r, LL_E_CONFLICT, "the resource changed meanwhile; retry", NULL, NULL);
+    PQclear(res);
+}
+
+bool like_escape(const char *s, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (; *s; s++) {
+        if (o + 3 > cap)
+            return false;
+        if (*s == '%' || *s == '_' || *s == '\\')
+            out[o++] = '\\';
+        out[o++] = *s;
+    }
+    out[o] = '\0';
+    return true;
 }
 
 PGresult *req_fetch_by_id(struct request *r, const char *sql, const char *not_found)
@@ -442,9 +503,13 @@ static void dispatch(struct request *r)
             goto out;
         }
     }
+    if (r->method == HTTP_POST && !(r->route->flags & ROUTE_NO_IDEMPOTENCY) &&
+        req_header(r, "Idempotency-Key") && idem_before(r))
+        goto out;
     r->route->handler(r);
     if (!r->answered)
         reply_problem(r, LL_E_INTERNAL, "the handler gave no answer", NULL, NULL);
+    idem_after(r);
 out:
     db_release(r->db);
     r->db = NULL;

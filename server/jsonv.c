@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "leadloop/iso.h"
 #include "leadloop/util.h"
 
 void jv_init(struct jv *v)
@@ -40,7 +41,7 @@ void jv_add(struct jv *v, const char *field, const char *fmt, ...)
     json_array_append_new(v->errors, json_pack("{s:s, s:s}", "field", field, "message", msg));
 }
 
-static bool in_list(const char *key, const char *const *list)
+bool jv_in_list(const char *key, const char *const *list)
 {
     for (; list && *list; list++)
         if (!strcmp(key, *list))
@@ -54,9 +55,9 @@ void jv_known(struct jv *v, json_t *obj, const char *const *allowed, const char 
     json_t *val;
     json_object_foreach(obj, key, val)
     {
-        if (in_list(key, allowed))
+        if (jv_in_list(key, allowed))
             continue;
-        if (in_list(key, readonly))
+        if (jv_in_list(key, readonly))
             jv_add(v, key, "is read-only");
         else
             jv_add(v, key, "is not a known field");
@@ -115,7 +116,7 @@ bool jv_enum(struct jv *v, json_t *obj, const char *field, bool required, const 
     char list[256] = "";
     if (!val)
         return false;
-    if (json_is_string(val) && in_list(json_string_value(val), values)) {
+    if (json_is_string(val) && jv_in_list(json_string_value(val), values)) {
         *out = json_string_value(val);
         return true;
     }
@@ -197,4 +198,291 @@ bool jv_bool(struct jv *v, json_t *obj, const char *field, bool required, bool *
     }
     *out = json_is_true(val);
     return true;
+}
+
+bool jv_text(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+             size_t min_chars, size_t max_chars, const char **out, bool *is_null)
+{
+    json_t *val = get(v, obj, field, required);
+    if (!val)
+        return false;
+    if (json_is_null(val)) {
+        if (!nullable) {
+            jv_add(v, field, "cannot be null");
+            return false;
+        }
+        *out = NULL;
+        *is_null = true;
+        return true;
+    }
+    *is_null = false;
+    return jv_string(v, obj, field, required, min_chars, max_chars, out);
+}
+
+bool jv_int(struct jv *v, json_t *obj, const char *field, bool required, bool nullable, long min,
+            long max, char buf[24], bool *is_null)
+{
+    json_t *val = get(v, obj, field, required);
+    if (!val)
+        return false;
+    *is_null = false;
+    if (json_is_null(val) && nullable) {
+        *is_null = true;
+        return true;
+    }
+    if (!json_is_integer(val) || json_integer_value(val) < min || json_integer_value(val) > max) {
+        jv_add(v, field, "must be an integer from %ld to %ld%s", min, max,
+               nullable ? ", or null" : "");
+        return false;
+    }
+    snprintf(buf, 24, "%lld", (long long)json_integer_value(val));
+    return true;
+}
+
+static bool digits(const char *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static int num(const char *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++)
+        v = v * 10 + (s[i] - '0');
+    return v;
+}
+
+/* YYYY-MM-DD of a real day, years 1900..9999. */
+static bool date_prefix_ok(const char *s)
+{
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' || !digits(s + 8, 2))
+        return false;
+    int y = num(s, 4), m = num(s + 5, 2), d = num(s + 8, 2);
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1900 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return false;
+    return !(m == 2 && d == 29 && !leap);
+}
+
+bool jv_date_valid(const char *s)
+{
+    return s && strlen(s) == 10 && date_prefix_ok(s);
+}
+
+bool jv_timestamp_valid(const char *s)
+{
+    size_t i = 19;
+    if (!s || strlen(s) < 20 || !date_prefix_ok(s) || (s[10] != 'T' && s[10] != 't'))
+        return false;
+    if (!digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || s[16] != ':' ||
+        !digits(s + 17, 2) || num(s + 11, 2) > 23 || num(s + 14, 2) > 59 || num(s + 17, 2) > 60)
+        return false;
+    if (s[i] == '.') {
+        size_t f = ++i;
+        while (s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == f || i - f > 9)
+            return false;
+    }
+    if ((s[i] == 'Z' || s[i] == 'z') && s[i + 1] == '\0')
+        return true;
+    return (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2) && s[i + 3] == ':' &&
+           digits(s + i + 4, 2) && s[i + 6] == '\0' && num(s + i + 1, 2) <= 23 &&
+           num(s + i + 4, 2) <= 59;
+}
+
+bool jv_date(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+             const char **out, bool *is_null)
+{
+    json_t *val = get(v, obj, field, required);
+    if (!val)
+        return false;
+    *is_null = false;
+    if (json_is_null(val) && nullable) {
+        *is_null = true;
+        *out = NULL;
+        return true;
+    }
+    if (!json_is_string(val) || !jv_date_valid(json_string_value(val))) {
+        jv_add(v, field, "must be a date YYYY-MM-DD%s", nullable ? " or null" : "");
+        return false;
+    }
+    *out = json_string_value(val);
+    return true;
+}
+
+bool jv_timestamp(struct jv *v, json_t *obj, const char *field, bool required, const char **out)
+{
+    json_t *val = get(v, obj, field, required);
+    if (!val)
+        return false;
+    if (!json_is_string(val) || !jv_timestamp_valid(json_string_value(val))) {
+        jv_add(v, field,
+               "must be an RFC 3339 timestamp with a time zone, e.g. "
+               "2026-11-25T17:10:09Z");
+        return false;
+    }
+    *out = json_string_value(val);
+    return true;
+}
+
+bool jv_currency(struct jv *v, json_t *obj, const char *field, bool required, const char **out)
+{
+    json_t *val = get(v, obj, field, required);
+    if (!val)
+        return false;
+    if (!json_is_string(val) || !iso_currency(json_string_value(val))) {
+        jv_add(v, field, "must be an ISO 4217 currency code in upper case, e.g. EUR");
+        return false;
+    }
+    *out = json_string_value(val);
+    return true;
+}
+
+bool jv_country(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+                const char **out, bool *is_null)
+{
+    json_t *val = get(v, obj, field, required);
+    if (!val)
+        return false;
+    *is_null = false;
+    if (json_is_null(val) && nullable) {
+        *is_null = true;
+        *out = NULL;
+        return true;
+    }
+    if (!json_is_string(val) || !iso_country(json_string_value(val))) {
+        jv_add(v, field, "must be an ISO 3166-1 alpha-2 country code in upper case, e.g. DE");
+        return false;
+    }
+    *out = json_string_value(val);
+    return true;
+}
+
+bool jv_string_set(struct jv *v, json_t *obj, const char *field, bool required, size_t max_items,
+                   size_t max_chars, json_t **out)
+{
+    json_t *val = get(v, obj, field, required), *item;
+    size_t i, j;
+    if (!val)
+        return false;
+    if (!json_is_array(val) || json_array_size(val) > max_items) {
+        jv_add(v, field, "must be an array of at most %zu strings", max_items);
+        return false;
+    }
+    json_array_foreach(val, i, item)
+    {
+        const char *s = json_string_value(item);
+        size_t n = s ? jv_utf8_chars(s) : 0;
+        if (!s || n < 1 || n > max_chars || memchr(s, 0, json_string_length(item))) {
+            jv_add(v, field, "items must be strings of 1 to %zu characters", max_chars);
+            return false;
+        }
+        for (j = 0; j < i; j++) {
+            if (json_equal(item, json_array_get(val, j))) {
+                jv_add(v, field, "must not repeat an item (\"%s\")", s);
+                return false;
+            }
+        }
+    }
+    *out = val;
+    return true;
+}
+
+bool jv_custom(struct jv *v, json_t *obj, const char *field, bool patch, json_t **out)
+{
+    json_t *val = get(v, obj, field, false), *item;
+    const char *key;
+    char name[96];
+    char *text;
+    size_t size;
+    bool ok = true;
+    if (!val)
+        return false;
+    if (!json_is_object(val)) {
+        jv_add(v, field, "must be an object of scalar values");
+        return false;
+    }
+    if (json_object_size(val) > 50) {
+        jv_add(v, field, "must have at most 50 keys");
+        return false;
+    }
+    json_object_foreach(val, key, item)
+    {
+        size_t kn = jv_utf8_chars(key);
+        snprintf(name, sizeof name, "%s.%.64s", field, key);
+        if (kn < 1 || kn > 64) {
+            jv_add(v, field, "keys must be 1 to 64 characters");
+            ok = false;
+        } else if (json_is_object(item) || json_is_array(item)) {
+            jv_add(v, name, "must be a string, number, boolean or null");
+            ok = false;
+        } else if (json_is_null(item) && !patch) {
+            continue; /* a null on create simply means absent */
+        } else if (json_is_string(item) &&
+                   (jv_utf8_chars(json_string_value(item)) > 2000 ||
+                    memchr(json_string_value(item), 0, json_string_length(item)))) {
+            jv_add(v, name, "must be at most 2000 characters, without NUL");
+            ok = false;
+        }
+    }
+    text = json_dumps(val, JSON_COMPACT);
+    size = text ? strlen(text) : 0;
+    free(text);
+    if (ok && size > 16384) {
+        jv_add(v, field, "must be at most 16 KiB as JSON");
+        ok = false;
+    }
+    if (ok)
+        *out = val;
+    return ok;
+}
+
+bool jv_external_system_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n < 1 || n > 64 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+            return false;
+    }
+    return true;
+}
+
+bool jv_external_ids(struct jv *v, json_t *obj, const char *field, bool patch, json_t **out)
+{
+    json_t *val = get(v, obj, field, false), *item;
+    const char *key;
+    char name[96];
+    bool ok = true;
+    if (!val)
+        return false;
+    if (!json_is_object(val) || json_object_size(val) > 50) {
+        jv_add(v, field, "must be an object {system: id} with at most 50 systems");
+        return false;
+    }
+    json_object_foreach(val, key, item)
+    {
+        snprintf(name, sizeof name, "%s.%.64s", field, key);
+        if (!jv_external_system_ok(key)) {
+            jv_add(v, field, "system names must match ^[a-z0-9][a-z0-9_.-]{0,63}$");
+            ok = false;
+        } else if (json_is_null(item) && patch) {
+            continue;
+        } else if (!json_is_string(item) || json_string_length(item) < 1 ||
+                   jv_utf8_chars(json_string_value(item)) > 255 ||
+                   memchr(json_string_value(item), 0, json_string_length(item))) {
+            jv_add(v, name, "must be a string of 1 to 255 characters%s", patch ? ", or null" : "");
+            ok = false;
+        }
+    }
+    if (ok)
+        *out = val;
+    return ok;
 }

@@ -84,12 +84,7 @@ const char *list_key_sql(const struct sort_key *k, char *buf, size_t len)
     return buf;
 }
 
-static bool bad(struct request *r, const char *field, const char *message)
-{
-    reply_problem(r, LL_E_PARAM, message,
-                  json_pack("[{s:s, s:s}]", "field", field, "message", message), NULL);
-    return false;
-}
+#define bad reply_bad_param
 
 bool list_params(struct request *r, struct listing *l, const struct sort_key *keys,
                  const char *default_sort)
@@ -111,7 +106,7 @@ bool list_params(struct request *r, struct listing *l, const struct sort_key *ke
     if (!l->sort) {
         char msg[256] = "must be one of:";
         for (const struct sort_key *k = keys; k->name; k++) {
-            strncat(msg, " ", sizeof msg - strlen(msg) - 1);
+            strncat(msg, k == keys ? " " : ", ", sizeof msg - strlen(msg) - 1);
             strncat(msg, k->name, sizeof msg - strlen(msg) - 1);
             strncat(msg, ", -", sizeof msg - strlen(msg) - 1);
             strncat(msg, k->name, sizeof msg - strlen(msg) - 1);

@@ -6,6 +6,7 @@
 
 #include "leadloop/admin.h"
 #include "leadloop/auth.h"
+#include "leadloop/campaigns.h"
 #include "leadloop/ops.h"
 
 #define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
@@ -17,13 +18,19 @@ static const struct route routes[] = {
     {HTTP_GET, "/openapi.yaml", ops_openapi, 0, PUB},
 
     {HTTP_GET, "/v1/api-keys", admin_keys_list, ROLES_ADMIN, 0},
-    {HTTP_POST, "/v1/api-keys", admin_keys_create, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/api-keys", admin_keys_create, ROLES_ADMIN, ROUTE_NO_IDEMPOTENCY},
     {HTTP_GET, "/v1/api-keys/{id}", admin_keys_get, ROLES_ADMIN, 0},
     {HTTP_DELETE, "/v1/api-keys/{id}", admin_keys_revoke, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/users", admin_users_list, ROLES_ADMIN, 0},
     {HTTP_POST, "/v1/users", admin_users_create, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/users/{id}", admin_users_get, ROLES_ADMIN, 0},
     {HTTP_PATCH, "/v1/users/{id}", admin_users_update, ROLES_ADMIN, 0},
+
+    {HTTP_POST, "/v1/campaigns", campaigns_create, ROLES_MARKETING, 0},
+    {HTTP_GET, "/v1/campaigns", campaigns_list, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/campaigns/{id}", campaigns_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/campaigns/{id}", campaigns_update, ROLES_MARKETING, 0},
+    {HTTP_DELETE, "/v1/campaigns/{id}", campaigns_archive, ROLES_MARKETING, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

@@ -152,7 +152,7 @@ CREATE TABLE idempotency_keys (
     content_type text,
     location     text,
     etag         text,
-    body         bytea NOT NULL,
+    body         text NOT NULL,
     created_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (workspace_id, api_key_id, key)
 );

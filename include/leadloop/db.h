@@ -38,6 +38,16 @@ void db_release(struct db_conn *c);
  * or NULL when out of memory. A failure on a lost connection marks it for reset. */
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values);
 
+/* Transactions that nest: the outermost is BEGIN/COMMIT, inner ones are savepoints, so a
+ * handler can use them the same whether or not an Idempotency-Key wraps it in a
+ * transaction of its own. Inside a savepoint, a failed statement is undone at once (the
+ * connection stays usable); the caller still decides to roll back or go on. A failed
+ * commit rolls back and answers LL_E_UNAVAILABLE. */
+enum ll_err db_tx_begin(struct db_conn *c) __attribute__((warn_unused_result));
+enum ll_err db_tx_commit(struct db_conn *c) __attribute__((warn_unused_result));
+void db_tx_rollback(struct db_conn *c);
+int db_tx_depth(const struct db_conn *c);
+
 /* LL_OK when res is a success; otherwise counts a database error, logs the SQLSTATE
  * and maps it. res is borrowed. */
 enum ll_err db_check(struct db_conn *c, const PGresult *res);

@@ -43,6 +43,10 @@ struct request {
     bool authed;
     struct db_conn *db; /* borrowed from the pool for the request's life */
 
+    bool idem_active; /* inside the transaction of an Idempotency-Key */
+    char idem_key[256];
+    char idem_hash[65];
+
     /* the answer */
     int status;
     char *resp_body; /* owned */
@@ -87,9 +91,23 @@ const char *req_query(struct request *r, const char *name);
 bool req_query_allowed(struct request *r, const char *const *allowed)
     __attribute__((warn_unused_result));
 
+/* 400 invalid-parameter naming one query parameter. Returns false (for `return bad(...)`). */
+bool reply_bad_param(struct request *r, const char *name, const char *message);
+/* 422 validation-failed naming one body field. */
+void reply_bad_field(struct request *r, const char *field, const char *message);
+
 /* Parses the body as a JSON object. Returns a new reference, or NULL after answering
  * 400 (absent, malformed, not an object, duplicate keys). */
 json_t *req_json_object(struct request *r) __attribute__((warn_unused_result));
+
+/* If-Match as a version for a conditional write: 0 when absent or "*", 1 with *version
+ * set, -1 when it can match no version (weak or foreign tag: the write must fail 412). */
+int req_if_match_version(struct request *r, long *version);
+/* After a conditional write touched no row: answers 404 when sql_version ($1 workspace,
+ * $2 id -> version) finds nothing, else 412 with the current ETag. */
+void reply_missing_or_stale(struct request *r, const char *sql_version, const char *not_found);
+/* Escapes LIKE's metacharacters (% _ \) of s into out (cap bytes; false when too long). */
+bool like_escape(const char *s, char *out, size_t cap);
 
 /* If-Match: true when absent or matching version; answers 412 and returns false else. */
 bool req_if_match(struct request *r, long version) __attribute__((warn_unused_result));

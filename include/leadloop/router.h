@@ -20,6 +20,8 @@ enum http_method {
 enum route_flags {
     ROUTE_PUBLIC = 1, /* no API key */
     ROUTE_NO_DB = 2,  /* answered without a pool connection */
+    /* POST without Idempotency-Key replays: its answer holds a secret, never stored */
+    ROUTE_NO_IDEMPOTENCY = 4,
 };
 
 struct route {

@@ -1,0 +1,352 @@
+/* Campaigns. Writes are single statements that also append to the change feed; a
+ * campaign is never deleted, only archived, so the leads and touches it brought keep it. */
+#include "leadloop/campaigns.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/jsonv.h"
+#include "leadloop/list.h"
+#include "leadloop/util.h"
+
+#define CAMPAIGN_COLUMNS                                                                           \
+    "id, name, channel, status, budget, cost, currency, starts_on::text, ends_on::text, "          \
+    "owner_id, to_json(tags)::text, description, version, " DB_TS("created_at") ", " DB_TS(        \
+        "updated_at")
+
+static const char sql_insert[] =
+    "WITH c AS (INSERT INTO campaigns (workspace_id, name, channel, status, budget, cost,"
+    " currency, starts_on, ends_on, owner_id, tags, description)"
+    " VALUES ($1, $2, $3, coalesce($4, 'planned'), coalesce($5::bigint, 0),"
+    " coalesce($6::bigint, 0),"
+    " coalesce($7, (SELECT currency FROM workspaces WHERE id = $1)), $8, $9, $10,"
+    " coalesce(ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), '{}'), $12) RETURNING *),"
+    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
+    " SELECT workspace_id, 'campaign', id, 'create' FROM c)"
+    " SELECT " CAMPAIGN_COLUMNS " FROM c";
+static const char sql_get[] =
+    "SELECT " CAMPAIGN_COLUMNS " FROM campaigns WHERE workspace_id = $1 AND id = $2";
+static const char sql_version[] =
+    "SELECT version FROM campaigns WHERE workspace_id = $1 AND id = $2";
+static const char sql_archive[] =
+    "WITH c AS (UPDATE campaigns SET status = 'archived', version = version + 1,"
+    " updated_at = now() WHERE workspace_id = $1 AND id = $2"
+    " AND ($3::integer IS NULL OR version = $3) RETURNING *),"
+    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
+    " SELECT workspace_id, 'campaign', id, 'archive' FROM c)"
+    " SELECT id FROM c";
+
+static const char *const channels[] = {"email",       "webinar", "event",       "paid_search",
+                                       "paid_social", "content", "direct_mail", "referral",
+                                       "other",       NULL};
+static const char *const statuses[] = {"planned",   "active",   "paused",
+                                       "completed", "archived", NULL};
+static const char *const fields[] = {"name",     "channel",  "status",      "budget",
+                                     "cost",     "currency", "starts_on",   "ends_on",
+                                     "owner_id", "tags",     "description", NULL};
+static const char *const readonly[] = {"id", "version", "created_at", "updated_at", NULL};
+
+static const char not_found[] = "no campaign with this id";
+
+static json_t *campaign_json(const PGresult *res, int row)
+{
+    json_t *tags = json_loads(PQgetvalue(res, row, 10), 0, NULL);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+                     "id", db_json_text(res, row, 0), "name", db_json_text(res, row, 1), "channel",
+                     db_json_text(res, row, 2), "status", db_json_text(res, row, 3), "budget",
+                     db_json_int(res, row, 4), "cost", db_json_int(res, row, 5), "currency",
+                     db_json_text(res, row, 6), "starts_on", db_json_text(res, row, 7), "ends_on",
+                     db_json_text(res, row, 8), "owner_id", db_json_text(res, row, 9), "tags",
+                     tags ? tags : json_array(), "description", db_json_text(res, row, 11),
+                     "version", db_json_int(res, row, 12), "created_at", db_json_text(res, row, 13),
+                     "updated_at", db_json_text(res, row, 14));
+}
+
+static void answer_campaign(struct request *r, int status, const PGresult *res)
+{
+    reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, 12));
+    if (status == 201)
+        reply_header(r, "Location", "/v1/campaigns/%s", PQgetvalue(res, 0, 0));
+    reply_json(r, status, campaign_json(res, 0));
+}
+
+/* Maps what PostgreSQL refused about a campaign to the field at fault. */
+static void answer_write_error(struct request *r, const PGresult *res, enum ll_err err)
+{
+    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    if (err == LL_E_VALIDATION && c && strstr(c, "owner_id"))
+        reply_bad_field(r, "owner_id", "is not a user of this workspace");
+    else if (err == LL_E_VALIDATION && c && !strcmp(c, "campaigns_dates"))
+        reply_bad_field(r, "ends_on", "must not be before starts_on");
+    else
+        reply_db_error(r, err);
+}
+
+/* The fields shared by create and patch. In a patch every field is optional and the
+ * nullable ones may be null. */
+struct campaign_in {
+    const char *name, *channel, *status, *currency, *starts_on, *ends_on, *owner_id, *desc;
+    char budget[24], cost[24];
+    bool has_budget, has_cost;
+    bool null_starts, null_ends, null_owner, null_desc;
+    json_t *tags;
+};
+
+static void read_campaign(struct jv *v, json_t *body, bool create, struct campaign_in *in)
+{
+    bool isnull;
+    memset(in, 0, sizeof *in);
+    jv_known(v, body, fields, readonly);
+    jv_string(v, body, "name", create, 1, 200, &in->name);
+    jv_enum(v, body, "channel", create, channels, &in->channel);
+    jv_enum(v, body, "status", false, statuses, &in->status);
+    in->has_budget =
+        jv_int(v, body, "budget", false, false, 0, 9000000000000000L, in->budget, &isnull);
+    in->has_cost = jv_int(v, body, "cost", false, false, 0, 9000000000000000L, in->cost, &isnull);
+    jv_currency(v, body, "currency", false, &in->currency);
+    jv_date(v, body, "starts_on", false, true, &in->starts_on, &in->null_starts);
+    jv_date(v, body, "ends_on", false, true, &in->ends_on, &in->null_ends);
+    jv_uuid(v, body, "owner_id", false, true, &in->owner_id, &in->null_owner);
+    jv_text(v, body, "description", false, true, 0, 10000, &in->desc, &in->null_desc);
+    jv_string_set(v, body, "tags", false, 20, 50, &in->tags);
+    if (in->starts_on && in->ends_on && strcmp(in->starts_on, in->ends_on) > 0)
+        jv_add(v, "ends_on", "must not be before starts_on");
+}
+
+void campaigns_create(struct request *r)
+{
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    char *tags = NULL;
+    struct campaign_in in;
+    struct jv v;
+    enum ll_err err;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
+        goto out;
+    read_campaign(&v, body, true, &in);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the campaign is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    tags = in.tags ? json_dumps(in.tags, JSON_COMPACT) : NULL;
+    const char *vals[12] = {r->auth.workspace_id,
+                            in.name,
+                            in.channel,
+                            in.status,
+                            in.has_budget ? in.budget : NULL,
+                            in.has_cost ? in.cost : NULL,
+                            in.currency,
+                            in.starts_on,
+                            in.ends_on,
+                            in.owner_id,
+                            tags,
+                            in.desc};
+    res = db_exec(r->db, sql_insert, 12, vals);
+    err = db_check(r->db, res);
+    if (err)
+        answer_write_error(r, res, err);
+    else
+        answer_campaign(r, 201, res);
+out:
+    free(tags);
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}
+
+void campaigns_get(struct request *r)
+{
+    PGresult *res = req_fetch_by_id(r, sql_get, not_found);
+    if (res)
+        answer_campaign(r, 200, res);
+    PQclear(res);
+}
+
+void campaigns_update(struct request *r)
+{
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    char *tags = NULL;
+    struct campaign_in in;
+    struct jv v;
+    struct qb q;
+    long want;
+    int im;
+    enum ll_err err;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL))
+        goto out;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        goto out;
+    }
+    if (!(body = req_json_object(r)))
+        goto out;
+    for (const char *const *f = (const char *const[]){"name", "channel", "status", "budget", "cost",
+                                                      "currency", "tags", NULL};
+         *f; f++)
+        if (json_is_null(json_object_get(body, *f)))
+            jv_add(&v, *f, "cannot be null");
+    if (jv_ok(&v))
+        read_campaign(&v, body, false, &in);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    /* Only the members present change (JSON Merge Patch); an empty patch is a no-op read. */
+    qb_init(&q, "WITH c AS (UPDATE campaigns SET version = version + 1, updated_at = now()");
+    if (in.name)
+        qb_addp(&q, ", name = $?", in.name);
+    if (in.channel)
+        qb_addp(&q, ", channel = $?", in.channel);
+    if (in.status)
+        qb_addp(&q, ", status = $?", in.status);
+    if (in.has_budget)
+        qb_addp(&q, ", budget = $?::bigint", in.budget);
+    if (in.has_cost)
+        qb_addp(&q, ", cost = $?::bigint", in.cost);
+    if (in.currency)
+        qb_addp(&q, ", currency = $?", in.currency);
+    if (in.starts_on || in.null_starts)
+        qb_addp(&q, ", starts_on = $?::date", in.starts_on);
+    if (in.ends_on || in.null_ends)
+        qb_addp(&q, ", ends_on = $?::date", in.ends_on);
+    if (in.owner_id || in.null_owner)
+        qb_addp(&q, ", owner_id = $?::uuid", in.owner_id);
+    if (in.desc || in.null_desc)
+        qb_addp(&q, ", description = $?", in.desc);
+    if (in.tags) {
+        tags = json_dumps(in.tags, JSON_COMPACT);
+        qb_addp(&q, ", tags = coalesce(ARRAY(SELECT jsonb_array_elements_text($?::jsonb)), '{}')",
+                tags);
+    }
+    if (json_object_size(body) == 0) /* nothing to change: no new version */
+        qb_init(&q, "WITH c AS (SELECT * FROM campaigns WHERE true");
+    qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
+    qb_addp(&q, " AND id = $?", r->params[0]);
+    im = req_if_match_version(r, &want);
+    if (im != 0) {
+        char ver[24];
+        snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
+        qb_addc(&q, " AND version = $?::integer", ver);
+    }
+    if (json_object_size(body) == 0) {
+        qb_add(&q, ") SELECT " CAMPAIGN_COLUMNS " FROM c");
+    } else {
+        qb_add(&q, " RETURNING *), f AS (INSERT INTO changes (workspace_id, entity, entity_id,"
+                   " operation) SELECT workspace_id, 'campaign', id, 'update' FROM c)"
+                   " SELECT " CAMPAIGN_COLUMNS " FROM c");
+    }
+    res = db_exec(r->db, q.sql, q.n, q.vals);
+    err = db_check(r->db, res);
+    if (err)
+        answer_write_error(r, res, err);
+    else if (PQntuples(res) == 0)
+        reply_missing_or_stale(r, sql_version, not_found);
+    else
+        answer_campaign(r, 200, res);
+out:
+    free(tags);
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}
+
+void campaigns_archive(struct request *r)
+{
+    char ver[24];
+    long want;
+    int im;
+    PGresult *res;
+    enum ll_err err;
+    if (!req_query_allowed(r, NULL))
+        return;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        return;
+    }
+    im = req_if_match_version(r, &want);
+    snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
+    const char *vals[3] = {r->auth.workspace_id, r->params[0], im != 0 ? ver : NULL};
+    res = db_exec(r->db, sql_archive, 3, vals);
+    err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_missing_or_stale(r, sql_version, not_found);
+    else
+        reply_empty(r, 204);
+    PQclear(res);
+}
+
+static const struct sort_key sorts[] = {
+    {"created_at", "created_at", "timestamptz"},
+    {"name", "name", "text"},
+    {"starts_on", "coalesce(starts_on, 'infinity'::date)", "date"},
+    {NULL, NULL, NULL}};
+
+void campaigns_list(struct request *r)
+{
+    static const char *const allowed[] = {"limit",         "cursor",   "sort",      "status",
+                                          "channel",       "owner_id", "active_on", "q",
+                                          "updated_since", NULL};
+    const char *status = req_query(r, "status"), *channel = req_query(r, "channel");
+    const char *owner = req_query(r, "owner_id"), *active = req_query(r, "active_on");
+    const char *text = req_query(r, "q"), *since = req_query(r, "updated_since");
+    char like[700], key[256];
+    struct listing l;
+    struct qb q;
+
+    if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-created_at"))
+        return;
+    if (status && !jv_in_list(status, statuses)) {
+        reply_bad_param(r, "status", "must be planned, active, paused, completed or archived");
+        return;
+    }
+    if (channel && !jv_in_list(channel, channels)) {
+        reply_bad_param(r, "channel", "is not a known channel");
+        return;
+    }
+    if (owner && !util_is_uuid(owner)) {
+        reply_bad_param(r, "owner_id", "must be a UUID");
+        return;
+    }
+    if (active && !jv_date_valid(active)) {
+        reply_bad_param(r, "active_on", "must be a date YYYY-MM-DD");
+        return;
+    }
+    if (since && !jv_timestamp_valid(since)) {
+        reply_bad_param(r, "updated_since", "must be an RFC 3339 timestamp with a time zone");
+        return;
+    }
+    if (text && (jv_utf8_chars(text) < 1 || jv_utf8_chars(text) > 200 ||
+                 !like_escape(text, like, sizeof like))) {
+        reply_bad_param(r, "q", "must be 1 to 200 characters");
+        return;
+    }
+    qb_init(&q, "SELECT " CAMPAIGN_COLUMNS ", ");
+    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    qb_addp(&q, ", id FROM campaigns WHERE workspace_id = $?", r->auth.workspace_id);
+    if (status)
+        qb_addp(&q, " AND status = $?", status);
+    if (channel)
+        qb_addp(&q, " AND channel = $?", channel);
+    if (owner)
+        qb_addp(&q, " AND owner_id = $?::uuid", owner);
+    if (active) {
+        qb_addp(&q, " AND starts_on <= $?::date", active);
+        qb_addp(&q, " AND (ends_on IS NULL OR ends_on >= $?::date)", active);
+    }
+    if (text)
+        qb_addp(&q, " AND name ILIKE '%' || $? || '%'", like);
+    if (since)
+        qb_addp(&q, " AND updated_at >= $?::timestamptz", since);
+    list_apply(&q, &l, "id");
+    list_answer(r, &q, &l, campaign_json);
+}

@@ -1,0 +1,218 @@
+/* Idempotency-Key. The record of an answer is written in the transaction of the write it
+ * answers, so a client never sees a committed write without its record, or the reverse.
+ * A transaction-scoped advisory lock on the key tells a retry that races the first try
+ * (409) from one that comes after it (replay). */
+#include "leadloop/idempotency.h"
+
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/util.h"
+
+static const char sql_lock[] =
+    "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))";
+static const char sql_find[] =
+    "SELECT request_hash, status, content_type, location, etag, body FROM idempotency_keys"
+    " WHERE workspace_id = $1 AND api_key_id = $2 AND key = $3"
+    " AND created_at > now() - interval '24 hours'";
+static const char sql_store[] =
+    "INSERT INTO idempotency_keys (workspace_id, api_key_id, key, request_hash, status,"
+    " content_type, location, etag, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+    " ON CONFLICT (workspace_id, api_key_id, key) DO UPDATE SET request_hash = $4, status = $5,"
+    " content_type = $6, location = $7, etag = $8, body = $9, created_at = now()";
+static const char sql_purge[] =
+    "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'";
+
+static bool key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n < 1 || n > 255)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (k[i] < 0x21 || k[i] > 0x7e)
+            return false;
+    return true;
+}
+
+struct query_text {
+    char buf[2048];
+    size_t len;
+};
+
+static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    struct query_text *q = cls;
+    (void)kind;
+    int n = snprintf(q->buf + q->len, sizeof q->buf - q->len, "%s=%s&", key, value ? value : "");
+    if (n > 0 && (size_t)n < sizeof q->buf - q->len)
+        q->len += (size_t)n;
+    return MHD_YES;
+}
+
+/* The request's identity: method, path, query arguments and body. */
+static void request_hash(struct request *r, char hex[65])
+{
+    struct query_text q = {"", 0};
+    unsigned char digest[32];
+    char *buf;
+    size_t n, len;
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+    n = strlen(r->method_name) + strlen(r->path) + q.len + r->body_len + 4;
+    buf = malloc(n);
+    if (!buf) { /* cannot fail the request here; an all-zero hash matches nothing real */
+        memset(hex, '0', 64);
+        hex[64] = '\0';
+        return;
+    }
+    len = (size_t)snprintf(buf, n, "%s\n%s\n%s\n", r->method_name, r->path, q.buf);
+    if (r->body_len)
+        memcpy(buf + len, r->body, r->body_len);
+    len += r->body_len;
+    util_sha256(buf, len, digest);
+    util_hex(digest, 32, hex);
+    free(buf);
+}
+
+static void replay(struct request *r, const PGresult *res)
+{
+    const char *ct = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
+    if (!PQgetisnull(res, 0, 3))
+        reply_header(r, "Location", "%s", PQgetvalue(res, 0, 3));
+    if (!PQgetisnull(res, 0, 4))
+        reply_header(r, "ETag", "%s", PQgetvalue(res, 0, 4));
+    reply_header(r, "Idempotent-Replayed", "true");
+    reply_raw(r, atoi(PQgetvalue(res, 0, 1)), ct ? ct : "application/json", PQgetvalue(res, 0, 5),
+              (size_t)PQgetlength(res, 0, 5));
+    if (!ct)
+        r->content_type = NULL;
+}
+
+bool idem_before(struct request *r)
+{
+    const char *key = req_header(r, "Idempotency-Key");
+    const char *vals[3];
+    PGresult *res = NULL;
+    enum ll_err err;
+
+    if (!key_ok(key)) {
+        reply_problem(r, LL_E_MALFORMED,
+                      "Idempotency-Key must be 1 to 255 printable ASCII characters",
+                      json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
+                                "must be 1 to 255 printable ASCII characters"),
+                      NULL);
+        return true;
+    }
+    snprintf(r->idem_key, sizeof r->idem_key, "%s", key);
+    request_hash(r, r->idem_hash);
+    vals[0] = r->auth.workspace_id;
+    vals[1] = r->auth.key_id;
+    vals[2] = r->idem_key;
+    if ((err = db_tx_begin(r->db)) != LL_OK)
+        goto fail;
+    res = db_exec(r->db, sql_lock, 3, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        goto fail;
+    if (PQgetvalue(res, 0, 0)[0] != 't') {
+        db_tx_rollback(r->db);
+        reply_problem(r, LL_E_CONFLICT,
+                      "a request with this Idempotency-Key is still in flight; retry later", NULL,
+                      NULL);
+        PQclear(res);
+        return true;
+    }
+    PQclear(res);
+    res = db_exec(r->db, sql_find, 3, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        goto fail;
+    if (PQntuples(res) == 1) {
+        if (!strcmp(PQgetvalue(res, 0, 0), r->idem_hash))
+            replay(r, res);
+        else
+            reply_problem(r, LL_E_VALIDATION,
+                          "this Idempotency-Key was used for another request; use a new key",
+                          json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
+                                    "was used for another request"),
+                          NULL);
+        db_tx_rollback(r->db);
+        PQclear(res);
+        return true;
+    }
+    PQclear(res);
+    res = NULL;
+    if ((err = db_tx_begin(r->db)) != LL_OK) /* the handler's level: undone on a 4xx */
+        goto fail;
+    r->idem_active = true;
+    return false;
+fail:
+    PQclear(res);
+    while (db_tx_depth(r->db) > 0)
+        db_tx_rollback(r->db);
+    reply_db_error(r, err);
+    return true;
+}
+
+void idem_after(struct request *r)
+{
+    char status[8];
+    char location[480] = "", etag[64] = "";
+    PGresult *res;
+    enum ll_err err;
+
+    if (!r->idem_active)
+        return;
+    r->idem_active = false;
+    /* the handler's own nesting is closed by now; what is left is ours: 2 levels */
+    while (db_tx_depth(r->db) > 2)
+        db_tx_rollback(r->db);
+    if (!r->answered || r->status >= 500) { /* not stored: a retry may succeed */
+        while (db_tx_depth(r->db) > 0)
+            db_tx_rollback(r->db);
+        return;
+    }
+    if (r->status >= 400)
+        db_tx_rollback(r->db);
+    else if (db_tx_commit(r->db) != LL_OK)
+        goto fail;
+    for (int i = 0; i < r->nheaders; i++) {
+        if (!strcmp(r->headers[i].name, "Location"))
+            snprintf(location, sizeof location, "%s", r->headers[i].value);
+        else if (!strcmp(r->headers[i].name, "ETag"))
+            snprintf(etag, sizeof etag, "%s", r->headers[i].value);
+    }
+    snprintf(status, sizeof status, "%d", r->status);
+    const char *vals[9] = {r->auth.workspace_id,
+                           r->auth.key_id,
+                           r->idem_key,
+                           r->idem_hash,
+                           status,
+                           r->content_type,
+                           *location ? location : NULL,
+                           *etag ? etag : NULL,
+                           r->resp_body ? r->resp_body : ""};
+    res = db_exec(r->db, sql_store, 9, vals);
+    err = db_check(r->db, res);
+    PQclear(res);
+    if (err != LL_OK || db_tx_commit(r->db) != LL_OK)
+        goto fail;
+    return;
+fail:
+    while (db_tx_depth(r->db) > 0)
+        db_tx_rollback(r->db);
+    /* Nothing was committed: say so, rather than the answer of a write that is not. */
+    r->nheaders = 0;
+    reply_problem(r, LL_E_UNAVAILABLE, "the write could not be committed; retry with the same key",
+                  NULL, NULL);
+}
+
+long idem_purge(struct db_conn *c)
+{
+    PGresult *res = db_exec(c, sql_purge, 0, NULL);
+    long n = db_check(c, res) == LL_OK ? atol(PQcmdTuples(res)) : -1;
+    PQclear(res);
+    return n;
+}
