@@ -7,6 +7,7 @@
 #include "leadloop/admin.h"
 #include "leadloop/auth.h"
 #include "leadloop/campaigns.h"
+#include "leadloop/leads.h"
 #include "leadloop/ops.h"
 
 #define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
@@ -31,6 +32,15 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/campaigns/{id}", campaigns_get, ROLES_ANY, 0},
     {HTTP_PATCH, "/v1/campaigns/{id}", campaigns_update, ROLES_MARKETING, 0},
     {HTTP_DELETE, "/v1/campaigns/{id}", campaigns_archive, ROLES_MARKETING, 0},
+
+    {HTTP_POST, "/v1/leads", leads_create, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads", leads_list, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/{id}", leads_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/leads/{id}", leads_update_handler, ROLES_WRITERS, 0},
+    {HTTP_DELETE, "/v1/leads/{id}", leads_erase, ROLES_WRITERS, 0},
+    {HTTP_PUT, "/v1/leads/by-email/{email}", leads_put_by_email, ROLES_WRITERS, 0},
+    {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,
+     ROLES_WRITERS, 0},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 

@@ -60,7 +60,8 @@ CREATE TABLE leads (
                            'recycled', 'disqualified')),
     score              smallint CHECK (score BETWEEN 0 AND 100),
     owner_id           uuid,
-    consent            jsonb CHECK (jsonb_typeof(consent) = 'object'),
+    consent            jsonb CONSTRAINT leads_consent
+                           CHECK (jsonb_typeof(consent -> 'email_opt_in') = 'boolean'),
     custom             jsonb NOT NULL DEFAULT '{}' CONSTRAINT leads_custom CHECK (ll_custom_ok(custom)),
     external_ids       jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(external_ids) = 'object'),
     first_campaign_id  uuid,

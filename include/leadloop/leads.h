@@ -1,0 +1,65 @@
+/* Leads: the shared record both teams work from. Creation, reads, merge-patch updates,
+ * the sync upserts (by email, by external id), erasure; and the pieces the batch and
+ * import paths reuse so that a lead is validated and written one way only. */
+#ifndef LEADLOOP_LEADS_H
+#define LEADLOOP_LEADS_H
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "leadloop/problem.h"
+
+struct request;
+struct jv;
+
+enum lead_mode {
+    LEAD_CREATE, /* email required; nulls mean absent */
+    LEAD_PATCH,  /* all optional; null removes (where allowed) */
+    LEAD_UPSERT, /* like create, email optional (the path names the lead) */
+};
+
+/* A validated lead body. Strings and objects are borrowed from the JSON body; the
+ * serialised objects are owned (lead_in_free). */
+struct lead_in {
+    const char *email, *first_name, *last_name, *company, *title, *phone, *country, *source;
+    const char *owner_id, *campaign_id;
+    char score[24];
+    bool has_score;
+    /* which of the nullable fields the body set (to a value or to null) */
+    bool set_first, set_last, set_company, set_title, set_phone, set_country, set_owner;
+    bool set_consent;
+    char *consent, *custom, *external_ids; /* JSON text or NULL; consent "null" to clear */
+};
+
+void lead_in_free(struct lead_in *in);
+
+/* Validates body for mode into in, adding errors to v. */
+void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in *in);
+
+/* Inserts a lead with its first stage change, external ids, `created` touch and change
+ * feed row, in one statement. Returns the new row (LEAD_COLUMNS) or the error. */
+PGresult *leads_insert(struct request *r, const struct lead_in *in, enum ll_err *err);
+
+/* Merge-updates lead id with the fields set in in. want: the If-Match version or 0 for
+ * none (-1: a tag that matches nothing). No row: not found, erased or stale. */
+PGresult *leads_update(struct request *r, const char *id, const struct lead_in *in, long want,
+                       enum ll_err *err);
+
+/* Describes a failed lead write: the error to answer and its detail, errors and extra
+ * members (new references or NULL). */
+enum ll_err leads_write_problem(struct request *r, const PGresult *res, enum ll_err err,
+                                const struct lead_in *in, const char **detail, json_t **errors,
+                                json_t **extra);
+
+/* A lead row as the API shows it (new reference). */
+json_t *leads_json(const PGresult *res, int row);
+
+void leads_create(struct request *r);
+void leads_list(struct request *r);
+void leads_get(struct request *r);
+void leads_update_handler(struct request *r);
+void leads_erase(struct request *r);
+void leads_put_by_email(struct request *r);
+void leads_put_by_external_id(struct request *r);
+
+#endif

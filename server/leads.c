@@ -1,0 +1,736 @@
+/* Leads. Each write is one statement (data-modifying CTEs): the lead, its stage history,
+ * its external ids, its `created` touch and the change feed row are written together or
+ * not at all. An erased lead keeps its anonymous facts and answers 410. */
+#include "leadloop/leads.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/jsonv.h"
+#include "leadloop/list.h"
+#include "leadloop/util.h"
+
+#define LEAD_COLUMNS                                                                               \
+    "id, email, first_name, last_name, company, title, phone, country, source, stage, score, "     \
+    "owner_id, consent::text, custom::text, external_ids::text, first_campaign_id, "               \
+    "latest_campaign_id, version, " DB_TS("created_at") ", " DB_TS("updated_at") ", " DB_TS(       \
+        "stage_changed_at") ", erased_at IS NOT NULL"
+#define COL_VERSION 17
+#define COL_ERASED  21
+
+/* $1 workspace, $2 email, $3..$7 names/company/title/phone, $8 country, $9 source, $10
+ * score, $11 owner, $12 consent, $13 custom, $14 external ids, $15 campaign, $16 key,
+ * $17 user */
+static const char sql_insert[] =
+    "WITH l AS (INSERT INTO leads (workspace_id, email, first_name, last_name, company, title,"
+    " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
+    " latest_campaign_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, coalesce($9, 'other'),"
+    " $10::smallint, $11::uuid, $12::jsonb, jsonb_strip_nulls(coalesce($13::jsonb, '{}')),"
+    " coalesce($14::jsonb, '{}'), $15::uuid, $15::uuid) RETURNING *),"
+    " x AS (INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
+    " SELECT l.workspace_id, e.key, e.value, l.id FROM l, jsonb_each_text(l.external_ids) e),"
+    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage,"
+    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, NULL, 'new', $16::uuid,"
+    " $17::uuid, created_at FROM l),"
+    " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
+    " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
+    " WHERE first_campaign_id IS NOT NULL),"
+    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
+    " SELECT workspace_id, 'lead', id, 'create' FROM l)"
+    " SELECT " LEAD_COLUMNS " FROM l";
+static const char sql_get[] =
+    "SELECT " LEAD_COLUMNS " FROM leads WHERE workspace_id = $1 AND id = $2";
+static const char sql_state[] =
+    "SELECT version, erased_at IS NOT NULL FROM leads WHERE workspace_id = $1 AND id = $2";
+static const char sql_by_email[] =
+    "SELECT id FROM leads WHERE workspace_id = $1 AND ll_fold(email) = ll_fold($2)";
+static const char sql_by_external[] =
+    "SELECT x.lead_id FROM lead_external_ids x, jsonb_each_text($2::jsonb) e"
+    " WHERE x.workspace_id = $1 AND x.system = e.key AND x.external_id = e.value LIMIT 1";
+static const char sql_same_email[] = "SELECT ll_fold($1) = ll_fold($2)";
+static const char sql_erase[] =
+    "WITH u AS (UPDATE leads SET email = NULL, first_name = NULL, last_name = NULL,"
+    " company = NULL, title = NULL, phone = NULL, consent = NULL, custom = '{}',"
+    " external_ids = '{}', erased_at = now(), version = version + 1, updated_at = now()"
+    " WHERE workspace_id = $1 AND id = $2 AND erased_at IS NULL"
+    " AND ($3::integer IS NULL OR version = $3) RETURNING workspace_id, id),"
+    " d AS (DELETE FROM lead_external_ids x USING u"
+    " WHERE x.workspace_id = u.workspace_id AND x.lead_id = u.id),"
+    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
+    " SELECT workspace_id, 'lead', id, 'erase' FROM u)"
+    " SELECT id FROM u";
+
+static const char *const sources[] = {"web",     "event",  "referral", "paid", "outbound",
+                                      "partner", "import", "other",    NULL};
+static const char *const stages[] = {"new",         "mql",      "sales_accepted", "sales_qualified",
+                                     "opportunity", "customer", "recycled",       "disqualified",
+                                     NULL};
+static const char *const writable[] = {"email",        "first_name",  "last_name", "company",
+                                       "title",        "phone",       "country",   "source",
+                                       "score",        "owner_id",    "consent",   "custom",
+                                       "external_ids", "campaign_id", NULL};
+static const char *const readonly[] = {"id",
+                                       "stage",
+                                       "version",
+                                       "created_at",
+                                       "updated_at",
+                                       "stage_changed_at",
+                                       "first_campaign_id",
+                                       "latest_campaign_id",
+                                       "erased",
+                                       NULL};
+static const char not_found[] = "no lead with this id";
+
+void lead_in_free(struct lead_in *in)
+{
+    free(in->consent);
+    free(in->custom);
+    free(in->external_ids);
+    in->consent = in->custom = in->external_ids = NULL;
+}
+
+static json_t *parse_or_empty(const char *text)
+{
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    return j ? j : json_object();
+}
+
+json_t *leads_json(const PGresult *res, int row)
+{
+    json_t *consent =
+        PQgetisnull(res, row, 12) ? json_null() : parse_or_empty(PQgetvalue(res, row, 12));
+    json_t *o = json_object();
+    static const char *const names[] = {"id",    "email", "first_name", "last_name", "company",
+                                        "title", "phone", "country",    "source",    "stage"};
+    for (int c = 0; c < 10; c++)
+        json_object_set_new(o, names[c], db_json_text(res, row, c));
+    json_object_set_new(o, "score", db_json_int(res, row, 10));
+    json_object_set_new(o, "owner_id", db_json_text(res, row, 11));
+    json_object_set_new(o, "consent", consent);
+    json_object_set_new(o, "custom", parse_or_empty(PQgetvalue(res, row, 13)));
+    json_object_set_new(o, "external_ids", parse_or_empty(PQgetvalue(res, row, 14)));
+    json_object_set_new(o, "first_campaign_id", db_json_text(res, row, 15));
+    json_object_set_new(o, "latest_campaign_id", db_json_text(res, row, 16));
+    json_object_set_new(o, "version", db_json_int(res, row, 17));
+    json_object_set_new(o, "created_at", db_json_text(res, row, 18));
+    json_object_set_new(o, "updated_at", db_json_text(res, row, 19));
+    json_object_set_new(o, "stage_changed_at", db_json_text(res, row, 20));
+    return o;
+}
+
+static void answer_lead(struct request *r, int status, const PGresult *res)
+{
+    reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, COL_VERSION));
+    if (status == 201)
+        reply_header(r, "Location", "/v1/leads/%s", PQgetvalue(res, 0, 0));
+    reply_json(r, status, leads_json(res, 0));
+}
+
+/* consent: null, or {email_opt_in, captured_at, how}; in a patch members may be null
+ * (removed), except email_opt_in. */
+static void read_consent(struct jv *v, json_t *body, bool patch, struct lead_in *in)
+{
+    json_t *c = json_object_get(body, "consent"), *copy;
+    const char *s;
+    bool b;
+    struct jv inner;
+    if (!c)
+        return;
+    in->set_consent = true;
+    if (json_is_null(c)) {
+        in->consent = strdup("null");
+        return;
+    }
+    if (!json_is_object(c)) {
+        jv_add(v, "consent", "must be an object {email_opt_in, captured_at, how} or null");
+        return;
+    }
+    jv_init(&inner);
+    jv_known(&inner, c, (const char *const[]){"email_opt_in", "captured_at", "how", NULL}, NULL);
+    if (json_is_null(json_object_get(c, "email_opt_in")))
+        jv_add(&inner, "email_opt_in", "cannot be null");
+    else
+        jv_bool(&inner, c, "email_opt_in", !patch, &b);
+    if (!json_is_null(json_object_get(c, "captured_at")))
+        jv_timestamp(&inner, c, "captured_at", false, &s);
+    if (!json_is_null(json_object_get(c, "how")))
+        jv_string(&inner, c, "how", false, 0, 200, &s);
+    /* name the members as consent.x */
+    size_t i;
+    json_t *e;
+    json_array_foreach(inner.errors, i, e)
+    {
+        char name[96];
+        snprintf(name, sizeof name, "consent.%s", json_string_value(json_object_get(e, "field")));
+        jv_add(v, name, "%s", json_string_value(json_object_get(e, "message")));
+    }
+    if (jv_ok(&inner)) {
+        copy = patch ? json_incref(c) : json_deep_copy(c);
+        if (!patch) { /* on create a null member is simply absent */
+            const char *k;
+            json_t *val, *tmp;
+            json_object_foreach_safe(copy, tmp, k, val)
+            {
+                if (json_is_null(val))
+                    json_object_del(copy, k);
+            }
+        }
+        in->consent = json_dumps(copy, JSON_COMPACT);
+        json_decref(copy);
+    }
+    jv_free(&inner);
+}
+
+void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in *in)
+{
+    bool isnull;
+    bool patch = mode == LEAD_PATCH;
+    json_t *obj;
+    memset(in, 0, sizeof *in);
+    jv_known(v, body, writable, readonly);
+    if (patch && json_object_get(body, "campaign_id"))
+        jv_add(v, "campaign_id", "is set on create only; record a touch to credit a campaign");
+    if (json_is_null(json_object_get(body, "email")) ||
+        (patch && json_is_null(json_object_get(body, "source"))))
+        jv_add(v, json_is_null(json_object_get(body, "email")) ? "email" : "source",
+               "cannot be null");
+    else
+        jv_email(v, body, "email", mode == LEAD_CREATE, &in->email);
+    in->set_first = jv_text(v, body, "first_name", false, true, 0, 200, &in->first_name, &isnull);
+    in->set_last = jv_text(v, body, "last_name", false, true, 0, 200, &in->last_name, &isnull);
+    in->set_company = jv_text(v, body, "company", false, true, 0, 200, &in->company, &isnull);
+    in->set_title = jv_text(v, body, "title", false, true, 0, 200, &in->title, &isnull);
+    in->set_phone = jv_text(v, body, "phone", false, true, 0, 50, &in->phone, &isnull);
+    in->set_country = jv_country(v, body, "country", false, true, &in->country, &isnull);
+    if (!json_is_null(json_object_get(body, "source")))
+        jv_enum(v, body, "source", false, sources, &in->source);
+    in->has_score = jv_int(v, body, "score", false, true, 0, 100, in->score, &isnull);
+    if (in->has_score && isnull)
+        in->score[0] = '\0';
+    in->set_owner = jv_uuid(v, body, "owner_id", false, true, &in->owner_id, &isnull);
+    if (!patch && !json_is_null(json_object_get(body, "campaign_id")))
+        jv_uuid(v, body, "campaign_id", false, false, &in->campaign_id, &isnull);
+    read_consent(v, body, patch, in);
+    if (json_is_null(json_object_get(body, "custom")) ||
+        json_is_null(json_object_get(body, "external_ids"))) {
+        jv_add(v, json_is_null(json_object_get(body, "custom")) ? "custom" : "external_ids",
+               "cannot be null (send {} to keep, or null members to remove)");
+    } else {
+        if (jv_custom(v, body, "custom", patch, &obj))
+            in->custom = json_dumps(obj, JSON_COMPACT);
+        if (jv_external_ids(v, body, "external_ids", patch, &obj))
+            in->external_ids = json_dumps(obj, JSON_COMPACT);
+    }
+}
+
+PGresult *leads_insert(struct request *r, const struct lead_in *in, enum ll_err *err)
+{
+    const char *vals[17] = {r->auth.workspace_id,
+                            in->email,
+                            in->first_name,
+                            in->last_name,
+                            in->company,
+                            in->title,
+                            in->phone,
+                            in->country,
+                            in->source,
+                            in->has_score && in->score[0] ? in->score : NULL,
+                            in->owner_id,
+                            in->consent && strcmp(in->consent, "null") ? in->consent : NULL,
+                            in->custom,
+                            in->external_ids,
+                            in->campaign_id,
+                            r->auth.key_id,
+                            r->auth.user_id[0] ? r->auth.user_id : NULL};
+    PGresult *res = db_exec(r->db, sql_insert, 17, vals);
+    *err = db_check(r->db, res);
+    return res;
+}
+
+PGresult *leads_update(struct request *r, const char *id, const struct lead_in *in, long want,
+                       enum ll_err *err)
+{
+    struct qb q;
+    PGresult *res;
+    qb_init(&q, "WITH u AS (UPDATE leads SET version = version + 1, updated_at = now()");
+    if (in->email)
+        qb_addp(&q, ", email = $?", in->email);
+    if (in->set_first)
+        qb_addp(&q, ", first_name = $?", in->first_name);
+    if (in->set_last)
+        qb_addp(&q, ", last_name = $?", in->last_name);
+    if (in->set_company)
+        qb_addp(&q, ", company = $?", in->company);
+    if (in->set_title)
+        qb_addp(&q, ", title = $?", in->title);
+    if (in->set_phone)
+        qb_addp(&q, ", phone = $?", in->phone);
+    if (in->set_country)
+        qb_addp(&q, ", country = $?", in->country);
+    if (in->source)
+        qb_addp(&q, ", source = $?", in->source);
+    if (in->has_score)
+        qb_addp(&q, ", score = $?::smallint", in->score[0] ? in->score : NULL);
+    if (in->set_owner)
+        qb_addp(&q, ", owner_id = $?::uuid", in->owner_id);
+    if (in->consent) { /* RFC 7396: null clears, an object merges */
+        qb_addp(&q, ", consent = CASE WHEN $?::jsonb = 'null' THEN NULL", in->consent);
+        qb_addp(&q, " ELSE jsonb_strip_nulls(coalesce(consent, '{}') || $?::jsonb) END",
+                in->consent);
+    }
+    if (in->custom)
+        qb_addp(&q, ", custom = jsonb_strip_nulls(custom || $?::jsonb)", in->custom);
+    if (in->external_ids)
+        qb_addp(&q, ", external_ids = jsonb_strip_nulls(external_ids || $?::jsonb)",
+                in->external_ids);
+    qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
+    qb_addp(&q, " AND id = $? AND erased_at IS NULL", id);
+    if (want != 0) {
+        char ver[24];
+        snprintf(ver, sizeof ver, "%ld", want > 0 ? want : 0L);
+        qb_addc(&q, " AND version = $?::integer", ver);
+    }
+    qb_add(&q, " RETURNING *)");
+    if (in->external_ids) {
+        /* Keep lead_external_ids in step: drop the pairs whose system changed, add the
+         * new ones. Old and new pairs differ, so one statement cannot collide with
+         * itself; another lead holding a new pair is a unique violation (409). */
+        qb_addp(&q,
+                ", xd AS (DELETE FROM lead_external_ids x USING u"
+                " WHERE x.workspace_id = u.workspace_id AND x.lead_id = u.id"
+                " AND x.system IN (SELECT jsonb_object_keys($?::jsonb))"
+                " AND (u.external_ids ->> x.system) IS DISTINCT FROM x.external_id)",
+                in->external_ids);
+        qb_addp(&q,
+                ", xi AS (INSERT INTO lead_external_ids (workspace_id, system, external_id,"
+                " lead_id) SELECT u.workspace_id, e.key, e.value, u.id FROM u,"
+                " jsonb_each_text(jsonb_strip_nulls($?::jsonb)) e WHERE NOT EXISTS (SELECT 1"
+                " FROM lead_external_ids x WHERE x.workspace_id = u.workspace_id"
+                " AND x.system = e.key AND x.external_id = e.value AND x.lead_id = u.id))",
+                in->external_ids);
+    }
+    qb_add(&q, ", f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
+               " SELECT workspace_id, 'lead', id, 'update' FROM u)"
+               " SELECT " LEAD_COLUMNS " FROM u");
+    res = db_exec(r->db, q.sql, q.n, q.vals);
+    *err = db_check(r->db, res);
+    return res;
+}
+
+/* The id of the lead an email or external id already belongs to (new string or NULL). */
+static char *holder(struct request *r, const char *sql, const char *value)
+{
+    const char *vals[2] = {r->auth.workspace_id, value};
+    PGresult *res = db_exec(r->db, sql, 2, vals);
+    char *id = NULL;
+    if (db_check(r->db, res) == LL_OK && PQntuples(res) == 1)
+        id = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return id;
+}
+
+static json_t *field_error(const char *field, const char *message)
+{
+    return json_pack("[{s:s, s:s}]", "field", field, "message", message);
+}
+
+enum ll_err leads_write_problem(struct request *r, const PGresult *res, enum ll_err err,
+                                const struct lead_in *in, const char **detail, json_t **errors,
+                                json_t **extra)
+{
+    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    char *id = NULL;
+    *errors = *extra = NULL;
+    *detail = NULL;
+    if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key")) {
+        id = in->email ? holder(r, sql_by_email, in->email) : NULL;
+        *detail = "a lead with this email already exists";
+        *errors = field_error("email", "is already taken");
+    } else if (err == LL_E_CONFLICT && c && !strcmp(c, "lead_external_ids_pkey")) {
+        id = in->external_ids ? holder(r, sql_by_external, in->external_ids) : NULL;
+        *detail = "an external id is already held by another lead";
+        *errors = field_error("external_ids", "is already held by another lead");
+    } else if (err == LL_E_VALIDATION && c && strstr(c, "owner_id")) {
+        *detail = "owner_id is not a user of this workspace";
+        *errors = field_error("owner_id", "is not a user of this workspace");
+    } else if (err == LL_E_VALIDATION && c && strstr(c, "campaign")) {
+        *detail = "campaign_id is not a campaign of this workspace";
+        *errors = field_error("campaign_id", "is not a campaign of this workspace");
+    } else if (err == LL_E_VALIDATION && c && !strcmp(c, "leads_custom")) {
+        *detail = "custom would exceed 50 keys or 16 KiB";
+        *errors = field_error("custom", "would exceed 50 keys or 16 KiB");
+    } else if (err == LL_E_VALIDATION && c && !strcmp(c, "leads_consent")) {
+        *detail = "consent needs email_opt_in";
+        *errors = field_error("consent.email_opt_in", "is required");
+    } else if (err == LL_E_VALIDATION) {
+        *detail = "a value was refused by the database";
+    } else if (err == LL_E_CONFLICT) {
+        *detail = "the request conflicts with a concurrent change; retry";
+    } else if (err == LL_E_UNAVAILABLE) {
+        *detail = "the database is unavailable or too slow; retry shortly";
+    } else {
+        err = LL_E_INTERNAL;
+        *detail = "an internal error occurred; the request id helps us find it";
+    }
+    if (id)
+        *extra = json_pack("{s:s}", "existing_id", id);
+    free(id);
+    return err;
+}
+
+static void answer_write_error(struct request *r, const PGresult *res, enum ll_err err,
+                               const struct lead_in *in)
+{
+    const char *detail;
+    json_t *errors, *extra;
+    err = leads_write_problem(r, res, err, in, &detail, &errors, &extra);
+    reply_problem(r, err, detail, errors, extra);
+}
+
+/* After a write matched no row: 404, 410 (erased) or 412 (stale If-Match). */
+static void answer_no_row(struct request *r, const char *id)
+{
+    const char *vals[2] = {r->auth.workspace_id, id};
+    PGresult *res = db_exec(r->db, sql_state, 2, vals);
+    enum ll_err err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+    else if (PQgetvalue(res, 0, 1)[0] == 't')
+        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+    else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
+        reply_problem(r, LL_E_CONFLICT, "the lead changed meanwhile; retry", NULL, NULL);
+    PQclear(res);
+}
+
+/* Reads If-Match for a conditional write: 0 none, > 0 a version, -1 never matches. */
+static long wanted_version(struct request *r)
+{
+    long want = 0;
+    int im = req_if_match_version(r, &want);
+    return im == 0 ? 0 : im > 0 ? want : -1;
+}
+
+static bool read_body(struct request *r, enum lead_mode mode, json_t **body, struct lead_in *in)
+{
+    struct jv v;
+    memset(in, 0, sizeof *in);
+    if (!req_query_allowed(r, NULL) || !(*body = req_json_object(r)))
+        return false;
+    jv_init(&v);
+    leads_read(&v, *body, mode, in);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the lead is not valid", jv_take(&v), NULL);
+        jv_free(&v);
+        return false;
+    }
+    jv_free(&v);
+    return true;
+}
+
+void leads_create(struct request *r)
+{
+    json_t *body = NULL;
+    struct lead_in in;
+    PGresult *res = NULL;
+    enum ll_err err;
+    if (read_body(r, LEAD_CREATE, &body, &in)) {
+        res = leads_insert(r, &in, &err);
+        if (err)
+            answer_write_error(r, res, err, &in);
+        else
+            answer_lead(r, 201, res);
+    }
+    PQclear(res);
+    lead_in_free(&in);
+    json_decref(body);
+}
+
+void leads_get(struct request *r)
+{
+    PGresult *res = req_fetch_by_id(r, sql_get, not_found);
+    if (res && PQgetvalue(res, 0, COL_ERASED)[0] == 't')
+        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+    else if (res)
+        answer_lead(r, 200, res);
+    PQclear(res);
+}
+
+void leads_update_handler(struct request *r)
+{
+    json_t *body = NULL;
+    struct lead_in in;
+    PGresult *res = NULL;
+    enum ll_err err;
+    memset(&in, 0, sizeof in);
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        return;
+    }
+    if (read_body(r, LEAD_PATCH, &body, &in)) {
+        if (json_object_size(body) == 0) { /* nothing to change: answer the lead as it is */
+            res = req_fetch_by_id(r, sql_get, not_found);
+            if (res && PQgetvalue(res, 0, COL_ERASED)[0] == 't')
+                reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+            else if (res && req_if_match(r, atol(PQgetvalue(res, 0, COL_VERSION))))
+                answer_lead(r, 200, res);
+        } else {
+            res = leads_update(r, r->params[0], &in, wanted_version(r), &err);
+            if (err)
+                answer_write_error(r, res, err, &in);
+            else if (PQntuples(res) == 0)
+                answer_no_row(r, r->params[0]);
+            else
+                answer_lead(r, 200, res);
+        }
+    }
+    PQclear(res);
+    lead_in_free(&in);
+    json_decref(body);
+}
+
+void leads_erase(struct request *r)
+{
+    char ver[24];
+    long want;
+    PGresult *res;
+    enum ll_err err;
+    if (!req_query_allowed(r, NULL))
+        return;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        return;
+    }
+    want = wanted_version(r);
+    snprintf(ver, sizeof ver, "%ld", want > 0 ? want : 0L);
+    const char *vals[3] = {r->auth.workspace_id, r->params[0], want != 0 ? ver : NULL};
+    res = db_exec(r->db, sql_erase, 3, vals);
+    err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        answer_no_row(r, r->params[0]);
+    else
+        reply_empty(r, 204);
+    PQclear(res);
+}
+
+/* Creates, or merge-updates the lead `id` (when not NULL), answering 201 or 200. A
+ * create that loses a race to a concurrent one (same email) becomes an update of it. */
+static void upsert(struct request *r, char *id, struct lead_in *in, const char *email)
+{
+    PGresult *res = NULL;
+    enum ll_err err = LL_OK;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PQclear(res);
+        if (id) {
+            res = leads_update(r, id, in, wanted_version(r), &err);
+            if (!err && PQntuples(res) == 0)
+                answer_no_row(r, id);
+            else if (!err)
+                answer_lead(r, 200, res);
+            break;
+        }
+        res = leads_insert(r, in, &err);
+        const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+        if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key") && attempt == 0 &&
+            (id = holder(r, sql_by_email, email)) != NULL)
+            continue;
+        if (!err)
+            answer_lead(r, 201, res);
+        break;
+    }
+    if (err)
+        answer_write_error(r, res, err, in);
+    PQclear(res);
+    free(id);
+}
+
+/* True when two addresses are the same lead's: equal once folded. */
+static bool same_email(struct request *r, const char *a, const char *b)
+{
+    const char *vals[2] = {a, b};
+    PGresult *res;
+    bool same;
+    if (!strcmp(a, b))
+        return true;
+    res = db_exec(r->db, sql_same_email, 2, vals);
+    same = db_check(r->db, res) == LL_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    return same;
+}
+
+void leads_put_by_email(struct request *r)
+{
+    json_t *body = NULL;
+    struct lead_in in;
+    const char *email = r->params[0];
+    memset(&in, 0, sizeof in);
+    if (!jv_email_valid(email)) {
+        reply_problem(r, LL_E_NOT_FOUND, "the path does not hold a valid email address", NULL,
+                      NULL);
+        return;
+    }
+    if (read_body(r, LEAD_UPSERT, &body, &in)) {
+        if (in.email && !same_email(r, in.email, email)) {
+            reply_bad_field(r, "email", "must equal the email in the path");
+        } else {
+            if (!in.email)
+                in.email = email;
+            upsert(r, holder(r, sql_by_email, email), &in, in.email);
+        }
+    }
+    lead_in_free(&in);
+    json_decref(body);
+}
+
+void leads_put_by_external_id(struct request *r)
+{
+    json_t *body = NULL, *ext, *pair = NULL;
+    struct lead_in in;
+    const char *system = r->params[0], *xid = r->params[1];
+    char *id = NULL, *pair_text = NULL;
+    memset(&in, 0, sizeof in);
+    if (!jv_external_system_ok(system) || jv_utf8_chars(xid) > 255 ||
+        !util_utf8_valid(xid, strlen(xid))) {
+        reply_problem(r, LL_E_NOT_FOUND, "the path does not hold a valid system and external id",
+                      NULL, NULL);
+        return;
+    }
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
+        goto out;
+    /* The path's pair joins the body's external ids, which must not contradict it. */
+    ext = json_object_get(body, "external_ids");
+    pair = json_string(xid);
+    if (ext && json_is_object(ext) && json_object_get(ext, system) &&
+        !json_equal(json_object_get(ext, system), pair)) {
+        reply_bad_field(r, "external_ids", "must not give the path's system another id");
+        goto out;
+    }
+    if (!ext) {
+        ext = json_object();
+        json_object_set_new(body, "external_ids", ext);
+    }
+    if (json_is_object(ext))
+        json_object_set_new(ext, system, json_string(xid));
+    {
+        struct jv v;
+        jv_init(&v);
+        leads_read(&v, body, LEAD_UPSERT, &in);
+        if (!jv_ok(&v)) {
+            reply_problem(r, LL_E_VALIDATION, "the lead is not valid", jv_take(&v), NULL);
+            jv_free(&v);
+            goto out;
+        }
+        jv_free(&v);
+    }
+    json_decref(pair);
+    pair = json_pack("{s:s}", system, xid);
+    pair_text = json_dumps(pair, JSON_COMPACT);
+    id = holder(r, sql_by_external, pair_text);
+    if (!id && in.email)
+        id = holder(r, sql_by_email, in.email);
+    if (!id && !in.email) {
+        reply_bad_field(r, "email",
+                        "is required to create a lead (no lead holds this external id)");
+        goto out;
+    }
+    upsert(r, id, &in, in.email);
+    id = NULL; /* upsert freed it */
+out:
+    free(id);
+    free(pair_text);
+    json_decref(pair);
+    lead_in_free(&in);
+    json_decref(body);
+}
+
+static const struct sort_key sorts[] = {{"created_at", "created_at", "timestamptz"},
+                                        {"updated_at", "updated_at", "timestamptz"},
+                                        {"score", "coalesce(score, -1)", "integer"},
+                                        {NULL, NULL, NULL}};
+
+void leads_list(struct request *r)
+{
+    static const char *const allowed[] = {
+        "limit",         "cursor", "sort",      "stage",         "owner_id",
+        "campaign_id",   "source", "score_min", "created_since", "created_until",
+        "updated_since", "q",      NULL};
+    const char *stage = req_query(r, "stage"), *owner = req_query(r, "owner_id");
+    const char *campaign = req_query(r, "campaign_id"), *source = req_query(r, "source");
+    const char *score_min = req_query(r, "score_min"), *text = req_query(r, "q");
+    const char *times[3] = {req_query(r, "created_since"), req_query(r, "created_until"),
+                            req_query(r, "updated_since")};
+    static const char *const time_names[3] = {"created_since", "created_until", "updated_since"};
+    static const char *const time_sql[3] = {" AND created_at >= $?::timestamptz",
+                                            " AND created_at < $?::timestamptz",
+                                            " AND updated_at >= $?::timestamptz"};
+    char like[400], key[256];
+    long score;
+    struct listing l;
+    struct qb q;
+
+    if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-created_at"))
+        return;
+    if (stage && !jv_in_list(stage, stages)) {
+        reply_bad_param(r, "stage", "is not a lifecycle stage");
+        return;
+    }
+    if (source && !jv_in_list(source, sources)) {
+        reply_bad_param(r, "source", "is not a lead source");
+        return;
+    }
+    if ((owner && !util_is_uuid(owner)) || (campaign && !util_is_uuid(campaign))) {
+        reply_bad_param(r, owner && !util_is_uuid(owner) ? "owner_id" : "campaign_id",
+                        "must be a UUID");
+        return;
+    }
+    if (score_min && !util_parse_long(score_min, 0, 100, &score)) {
+        reply_bad_param(r, "score_min", "must be an integer from 0 to 100");
+        return;
+    }
+    for (int i = 0; i < 3; i++) {
+        if (times[i] && !jv_timestamp_valid(times[i])) {
+            reply_bad_param(r, time_names[i], "must be an RFC 3339 timestamp with a time zone");
+            return;
+        }
+    }
+    if (text && (jv_utf8_chars(text) < 1 || jv_utf8_chars(text) > 100 ||
+                 !like_escape(text, like, sizeof like))) {
+        reply_bad_param(r, "q", "must be 1 to 100 characters");
+        return;
+    }
+    qb_init(&q, "SELECT " LEAD_COLUMNS ", ");
+    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    qb_addp(&q, ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL",
+            r->auth.workspace_id);
+    if (stage)
+        qb_addp(&q, " AND stage = $?", stage);
+    if (source)
+        qb_addp(&q, " AND source = $?", source);
+    if (owner)
+        qb_addp(&q, " AND owner_id = $?::uuid", owner);
+    if (campaign)
+        qb_addp(&q,
+                " AND EXISTS (SELECT 1 FROM campaign_touches t WHERE t.workspace_id ="
+                " leads.workspace_id AND t.lead_id = leads.id AND t.campaign_id = $?::uuid)",
+                campaign);
+    if (score_min)
+        qb_addp(&q, " AND score >= $?::smallint", score_min);
+    for (int i = 0; i < 3; i++)
+        if (times[i])
+            qb_addp(&q, time_sql[i], times[i]);
+    if (text) {
+        qb_addp(&q, " AND (ll_fold(email) LIKE ll_fold($?) || '%'", like);
+        qb_addp(&q, " OR ll_fold(first_name) LIKE ll_fold($?) || '%'", like);
+        qb_addp(&q, " OR ll_fold(last_name) LIKE ll_fold($?) || '%'", like);
+        qb_addp(&q, " OR ll_fold(company) LIKE ll_fold($?) || '%')", like);
+    }
+    list_apply(&q, &l, "id");
+    list_answer(r, &q, &l, leads_json);
+}
