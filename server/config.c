@@ -47,6 +47,8 @@ static const struct setting settings[] = {
      "PostgreSQL statement_timeout per connection (0: none)"},
     {"LEADLOOP_MAX_BODY", "--max-body", LNG("1048576", 1024, 1073741824, max_body),
      "largest request body in bytes; larger gets 413"},
+    {"LEADLOOP_MAX_IMPORT", "--max-import", LNG("67108864", 1024, 1073741824, max_import),
+     "largest CSV import body in bytes (POST /v1/leads/import); larger gets 413"},
     {"LEADLOOP_MAX_CONNECTIONS", "--max-connections", LNG("512", 1, 65536, max_connections),
      "open HTTP connections at most (each has a thread)"},
     {"LEADLOOP_MAX_CONNECTIONS_PER_IP", "--max-connections-per-ip",

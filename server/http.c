@@ -408,15 +408,23 @@ static void inspect_headers(struct request *r)
             allowed ? "this path does not accept this method" : "no resource at this path";
         return;
     }
+    r->max_body = r->route->flags & ROUTE_CSV ? conf->max_import : conf->max_body;
     if (cl) {
         long len;
-        if (!util_parse_long(cl, 0, 0x7fffffffffffffffL, &len) || len > conf->max_body) {
+        if (!util_parse_long(cl, 0, 0x7fffffffffffffffL, &len) || len > r->max_body) {
             r->early_err = LL_E_TOO_LARGE;
             return;
         }
     }
     if (r->body_present && (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH))) {
         ct = req_header(r, "Content-Type");
+        if (r->route->flags & ROUTE_CSV) {
+            if (!ct || !media_type_is(ct, "text/csv")) {
+                r->early_err = LL_E_MEDIA_TYPE;
+                r->early_detail = "send the body as text/csv";
+            }
+            return;
+        }
         if (!ct ||
             !(media_type_is(ct, "application/json") ||
               (r->method == HTTP_PATCH && media_type_is(ct, "application/merge-patch+json")))) {
@@ -432,9 +440,10 @@ static void inspect_headers(struct request *r)
 static void too_large(struct request *r)
 {
     char detail[120];
-    snprintf(detail, sizeof detail, "the body exceeds the limit of %ld bytes", conf->max_body);
+    long limit = r->max_body ? r->max_body : conf->max_body;
+    snprintf(detail, sizeof detail, "the body exceeds the limit of %ld bytes", limit);
     reply_problem(r, LL_E_TOO_LARGE, detail, NULL,
-                  json_pack("{s:I}", "max_body_bytes", (json_int_t)conf->max_body));
+                  json_pack("{s:I}", "max_body_bytes", (json_int_t)limit));
 }
 
 static void answer_options(struct request *r)
@@ -554,6 +563,7 @@ static struct request *request_new(struct MHD_Connection *c, const char *url, co
     r->conn = c;
     r->cfg = conf;
     r->start_ns = util_now_ns();
+    r->max_body = conf->max_body;
     r->method = router_method_parse(method);
     snprintf(r->method_name, sizeof r->method_name, "%s",
              r->method == HTTP_OTHER ? "OTHER" : method);
@@ -602,7 +612,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
         *data_size = 0;
         if (r->answered || r->early_err || r->body_too_large)
             return MHD_YES; /* drained */
-        if (r->body_len + n > (size_t)conf->max_body) {
+        if (r->body_len + n > (size_t)r->max_body) {
             r->body_too_large = true; /* sticky: keep draining, answer 413 at the end */
             free(r->body);
             r->body = NULL;
@@ -613,8 +623,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             size_t cap = r->body_cap ? r->body_cap : 4096;
             while (cap < r->body_len + n + 1)
                 cap *= 2;
-            if (cap > (size_t)conf->max_body + 1)
-                cap = (size_t)conf->max_body + 1;
+            if (cap > (size_t)r->max_body + 1)
+                cap = (size_t)r->max_body + 1;
             char *grown = realloc(r->body, cap);
             if (!grown)
                 return MHD_NO;

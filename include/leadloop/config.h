@@ -17,6 +17,7 @@ struct config {
     long db_acquire_timeout_ms;
     long statement_timeout_ms;
     long max_body;
+    long max_import; /* body limit of the CSV import route */
     long max_connections;
     long max_connections_per_ip;
     long connection_timeout_s;

@@ -34,6 +34,7 @@ struct request {
     /* body: read whole, up to the limit */
     char *body; /* owned, NUL-terminated */
     size_t body_len, body_cap;
+    long max_body; /* the route's limit */
     bool body_present, body_too_large;
     enum ll_err early_err; /* decided from the headers; answered once the body is drained */
     const char *early_detail;

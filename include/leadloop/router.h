@@ -22,6 +22,8 @@ enum route_flags {
     ROUTE_NO_DB = 2,  /* answered without a pool connection */
     /* POST without Idempotency-Key replays: its answer holds a secret, never stored */
     ROUTE_NO_IDEMPOTENCY = 4,
+    /* the body is text/csv up to LEADLOOP_MAX_IMPORT instead of JSON up to MAX_BODY */
+    ROUTE_CSV = 8,
 };
 
 struct route {
