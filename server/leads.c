@@ -14,14 +14,6 @@
 #include "leadloop/list.h"
 #include "leadloop/util.h"
 
-#define LEAD_COLUMNS                                                                               \
-    "id, email, first_name, last_name, company, title, phone, country, source, stage, score, "     \
-    "owner_id, consent::text, custom::text, external_ids::text, first_campaign_id, "               \
-    "latest_campaign_id, version, " DB_TS("created_at") ", " DB_TS("updated_at") ", " DB_TS(       \
-        "stage_changed_at") ", erased_at IS NOT NULL"
-#define COL_VERSION 17
-#define COL_ERASED  21
-
 /* $1 workspace, $2 email, $3..$7 names/company/title/phone, $8 country, $9 source, $10
  * score, $11 owner, $12 consent, $13 custom, $14 external ids, $15 campaign, $16 key,
  * $17 user */
@@ -124,7 +116,7 @@ json_t *leads_json(const PGresult *res, int row)
 
 static void answer_lead(struct request *r, int status, const PGresult *res)
 {
-    reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, COL_VERSION));
+    reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, LEAD_COL_VERSION));
     if (status == 201)
         reply_header(r, "Location", "/v1/leads/%s", PQgetvalue(res, 0, 0));
     reply_json(r, status, leads_json(res, 0));
@@ -454,7 +446,7 @@ void leads_create(struct request *r)
 void leads_get(struct request *r)
 {
     PGresult *res = req_fetch_by_id(r, sql_get, not_found);
-    if (res && PQgetvalue(res, 0, COL_ERASED)[0] == 't')
+    if (res && PQgetvalue(res, 0, LEAD_COL_ERASED)[0] == 't')
         reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
     else if (res)
         answer_lead(r, 200, res);
@@ -475,9 +467,9 @@ void leads_update_handler(struct request *r)
     if (read_body(r, LEAD_PATCH, &body, &in)) {
         if (json_object_size(body) == 0) { /* nothing to change: answer the lead as it is */
             res = req_fetch_by_id(r, sql_get, not_found);
-            if (res && PQgetvalue(res, 0, COL_ERASED)[0] == 't')
+            if (res && PQgetvalue(res, 0, LEAD_COL_ERASED)[0] == 't')
                 reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-            else if (res && req_if_match(r, atol(PQgetvalue(res, 0, COL_VERSION))))
+            else if (res && req_if_match(r, atol(PQgetvalue(res, 0, LEAD_COL_VERSION))))
                 answer_lead(r, 200, res);
         } else {
             res = leads_update(r, r->params[0], &in, wanted_version(r), &err);

@@ -55,14 +55,21 @@ void qb_add(struct qb *q, const char *fragment)
     add_numbered(q, fragment, q->n + 1);
 }
 
-void qb_addp(struct qb *q, const char *fragment, const char *v)
+void qb_addpv(struct qb *q, const char *fragment, int n, const char *const *vals)
 {
-    if (q->n >= QB_MAX_PARAMS) {
+    int first = q->n + 1;
+    if (q->n + n > QB_MAX_PARAMS) {
         q->overflow = true;
         return;
     }
-    q->vals[q->n++] = v;
-    add_numbered(q, fragment, q->n);
+    for (int i = 0; i < n; i++)
+        q->vals[q->n++] = vals[i];
+    add_numbered(q, fragment, first);
+}
+
+void qb_addp(struct qb *q, const char *fragment, const char *v)
+{
+    qb_addpv(q, fragment, 1, &v);
 }
 
 void qb_addc(struct qb *q, const char *fragment, const char *v)

@@ -7,10 +7,21 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "leadloop/db.h"
 #include "leadloop/problem.h"
 
 struct request;
 struct jv;
+
+/* The columns a lead is read with, in the order leads_json expects; a statement may add
+ * columns after them. */
+#define LEAD_COLUMNS                                                                               \
+    "id, email, first_name, last_name, company, title, phone, country, source, stage, score, "     \
+    "owner_id, consent::text, custom::text, external_ids::text, first_campaign_id, "               \
+    "latest_campaign_id, version, " DB_TS("created_at") ", " DB_TS("updated_at") ", " DB_TS(       \
+        "stage_changed_at") ", erased_at IS NOT NULL"
+#define LEAD_COL_VERSION 17
+#define LEAD_COL_ERASED  21
 
 enum lead_mode {
     LEAD_CREATE, /* email required; nulls mean absent */

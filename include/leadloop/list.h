@@ -26,6 +26,8 @@ void qb_init(struct qb *q, const char *sql);
  * takes the value v (borrowed: must outlive the query). */
 void qb_add(struct qb *q, const char *fragment);
 void qb_addp(struct qb *q, const char *fragment, const char *v);
+/* Same with n values for the fragment's n "$?", in order. */
+void qb_addpv(struct qb *q, const char *fragment, int n, const char *const *vals);
 /* Same, with a value copied into the builder (up to 63 bytes). */
 void qb_addc(struct qb *q, const char *fragment, const char *v);
 
