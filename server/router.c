@@ -8,6 +8,7 @@
 #include "leadloop/auth.h"
 #include "leadloop/campaigns.h"
 #include "leadloop/leads.h"
+#include "leadloop/lifecycle.h"
 #include "leadloop/ops.h"
 
 #define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
@@ -39,6 +40,9 @@ static const struct route routes[] = {
     {HTTP_PATCH, "/v1/leads/{id}", leads_update_handler, ROLES_WRITERS, 0},
     {HTTP_DELETE, "/v1/leads/{id}", leads_erase, ROLES_WRITERS, 0},
     {HTTP_PUT, "/v1/leads/by-email/{email}", leads_put_by_email, ROLES_WRITERS, 0},
+    {HTTP_POST, "/v1/leads/{id}/transitions", lifecycle_transition, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads/{id}/history", lifecycle_history, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/{id}/timeline", lifecycle_timeline, ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,
      ROLES_WRITERS, 0},
 };
