@@ -4,13 +4,17 @@
  * (409) from one that comes after it (replay). */
 #include "leadloop/idempotency.h"
 
+#include <errno.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "leadloop/db.h"
 #include "leadloop/http.h"
+#include "leadloop/log.h"
 #include "leadloop/util.h"
 
 static const char sql_lock[] =
@@ -209,10 +213,88 @@ fail:
                   NULL, NULL);
 }
 
-long idem_purge(struct db_conn *c)
+static struct {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool running, stop;
+    char *conninfo;
+    long interval_s;
+} janitor = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+static void purge_once(void)
 {
-    PGresult *res = db_exec(c, sql_purge, 0, NULL);
-    long n = db_check(c, res) == LL_OK ? atol(PQcmdTuples(res)) : -1;
+    char err[256];
+    PGconn *pg = db_connect_once(janitor.conninfo, err, sizeof err);
+    PGresult *res;
+    if (!pg) {
+        log_warn("idempotency janitor: %s", err);
+        return;
+    }
+    res = PQexec(pg, sql_purge);
+    if (PQresultStatus(res) == PGRES_COMMAND_OK)
+        log_debug("idempotency janitor: %s expired keys deleted", PQcmdTuples(res));
+    else
+        log_warn("idempotency janitor: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
     PQclear(res);
-    return n;
+    PQfinish(pg);
+}
+
+/* Connects per run: one short connection every few minutes costs nothing, and a
+ * restarted database needs no special care. */
+static void *janitor_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&janitor.mu);
+    while (!janitor.stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += janitor.interval_s;
+        while (!janitor.stop &&
+               pthread_cond_timedwait(&janitor.cv, &janitor.mu, &until) != ETIMEDOUT)
+            ;
+        if (janitor.stop)
+            break;
+        pthread_mutex_unlock(&janitor.mu);
+        purge_once();
+        pthread_mutex_lock(&janitor.mu);
+    }
+    pthread_mutex_unlock(&janitor.mu);
+    return NULL;
+}
+
+bool idem_janitor_start(const char *conninfo, long interval_s)
+{
+    pthread_condattr_t attr;
+    janitor.conninfo = strdup(conninfo ? conninfo : "");
+    if (!janitor.conninfo)
+        return false;
+    janitor.interval_s = interval_s;
+    janitor.stop = false;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&janitor.cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&janitor.thread, NULL, janitor_main, NULL) != 0) {
+        free(janitor.conninfo);
+        janitor.conninfo = NULL;
+        return false;
+    }
+    janitor.running = true;
+    return true;
+}
+
+void idem_janitor_stop(void)
+{
+    if (!janitor.running)
+        return;
+    pthread_mutex_lock(&janitor.mu);
+    janitor.stop = true;
+    pthread_cond_signal(&janitor.cv);
+    pthread_mutex_unlock(&janitor.mu);
+    pthread_join(janitor.thread, NULL);
+    pthread_cond_destroy(&janitor.cv);
+    free(janitor.conninfo);
+    janitor.conninfo = NULL;
+    janitor.running = false;
 }

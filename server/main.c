@@ -9,6 +9,7 @@
 #include "leadloop/config.h"
 #include "leadloop/db.h"
 #include "leadloop/http.h"
+#include "leadloop/idempotency.h"
 #include "leadloop/log.h"
 #include "leadloop/migrate.h"
 
@@ -119,7 +120,13 @@ static int cmd_serve(const struct config *cfg)
         log_error("out of memory");
         return 1;
     }
+    if (!idem_janitor_start(cfg->database_url, 600)) {
+        log_error("cannot start the idempotency janitor thread");
+        db_shutdown();
+        return 1;
+    }
     if (!http_start(cfg)) {
+        idem_janitor_stop();
         db_shutdown();
         return 1;
     }
@@ -127,6 +134,7 @@ static int cmd_serve(const struct config *cfg)
     log_info("received %s: finishing requests in flight (deadline %lds)",
              sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_timeout_s);
     http_stop(cfg->shutdown_timeout_s);
+    idem_janitor_stop();
     db_shutdown();
     log_info("stopped");
     return 0;

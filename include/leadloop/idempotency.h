@@ -6,7 +6,6 @@
 #include <stdbool.h>
 
 struct request;
-struct db_conn;
 
 /* Called before the handler when the request carries Idempotency-Key. Returns true when
  * it has answered (a replay, 409, 422, 503); false when the handler should run inside the
@@ -15,7 +14,9 @@ bool idem_before(struct request *r) __attribute__((warn_unused_result));
 /* Called after the handler: stores the answer (not a 5xx) and commits, or rolls back. */
 void idem_after(struct request *r);
 
-/* Deletes records older than 24 h; returns how many, or -1 on error. */
-long idem_purge(struct db_conn *c);
+/* The janitor: a thread with a connection of its own that deletes records older than
+ * 24 h every interval_s seconds. Stop waits for it. */
+bool idem_janitor_start(const char *conninfo, long interval_s) __attribute__((warn_unused_result));
+void idem_janitor_stop(void);
 
 #endif
