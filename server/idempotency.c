@@ -82,9 +82,19 @@ static void request_hash(struct request *r, char hex[65])
     free(buf);
 }
 
+/* The stored content type as one of ours: static, as r->content_type must outlive res. */
+static const char *content_type_of(const PGresult *res)
+{
+    static const char *const known[] = {"application/json", "application/problem+json", NULL};
+    for (int i = 0; known[i]; i++)
+        if (!PQgetisnull(res, 0, 2) && !strcmp(PQgetvalue(res, 0, 2), known[i]))
+            return known[i];
+    return NULL;
+}
+
 static void replay(struct request *r, const PGresult *res)
 {
-    const char *ct = PQgetisnull(res, 0, 2) ? NULL : PQgetvalue(res, 0, 2);
+    const char *ct = content_type_of(res);
     if (!PQgetisnull(res, 0, 3))
         reply_header(r, "Location", "%s", PQgetvalue(res, 0, 3));
     if (!PQgetisnull(res, 0, 4))

@@ -10,6 +10,7 @@
 #include "leadloop/leads.h"
 #include "leadloop/lifecycle.h"
 #include "leadloop/ops.h"
+#include "leadloop/touches.h"
 
 #define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
 
@@ -33,6 +34,10 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/campaigns/{id}", campaigns_get, ROLES_ANY, 0},
     {HTTP_PATCH, "/v1/campaigns/{id}", campaigns_update, ROLES_MARKETING, 0},
     {HTTP_DELETE, "/v1/campaigns/{id}", campaigns_archive, ROLES_MARKETING, 0},
+    {HTTP_POST, "/v1/campaigns/{id}/touches", touches_create, ROLES_MARKETING, 0},
+    {HTTP_POST, "/v1/campaigns/{id}/touches/batch", touches_batch, ROLES_MARKETING, 0},
+    {HTTP_GET, "/v1/campaigns/{id}/members", touches_members, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/{id}/touches", touches_list_by_lead, ROLES_ANY, 0},
 
     {HTTP_POST, "/v1/leads", leads_create, ROLES_WRITERS, 0},
     {HTTP_GET, "/v1/leads", leads_list, ROLES_ANY, 0},

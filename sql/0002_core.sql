@@ -66,6 +66,11 @@ CREATE TABLE leads (
     external_ids       jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(external_ids) = 'object'),
     first_campaign_id  uuid,
     latest_campaign_id uuid,
+    -- when the first and latest touches happened: a touch updates the lead only when it is
+    -- earlier or later than these, a comparison PostgreSQL re-checks after a lock wait,
+    -- so concurrent touches cannot leave an older one as the latest
+    first_touch_at     timestamptz,
+    latest_touch_at    timestamptz,
     erased_at          timestamptz,
     version            integer NOT NULL DEFAULT 1,
     created_at         timestamptz NOT NULL DEFAULT now(),
