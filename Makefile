@@ -88,11 +88,12 @@ test-unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
 test-api: $(BIN) $(API_BIN)
-	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) bash tests/harness.sh $(API_BIN)
+	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) LL_TEST_DATA=$(abspath tests/data) \
+	bash tests/harness.sh $(API_BIN)
 
 # The HTTP tests with every daemon they start run under valgrind's leak checker.
 valgrind-api: $(BIN) $(API_BIN)
-	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) \
+	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) LL_TEST_DATA=$(abspath tests/data) \
 	LL_DAEMON_WRAPPER="valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --log-file=$(abspath build)/valgrind.%p.log" \
 	bash tests/harness.sh $(API_BIN)
 

@@ -227,7 +227,7 @@ void campaigns_update(struct request *r)
                 tags);
     }
     if (json_object_size(body) == 0) /* nothing to change: no new version */
-        qb_init(&q, "WITH c AS (SELECT * FROM campaigns WHERE true");
+        qb_init(&q, "WITH c AS (SELECT * FROM campaigns");
     qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
     qb_addp(&q, " AND id = $?", r->params[0]);
     im = req_if_match_version(r, &want);
@@ -344,7 +344,7 @@ void campaigns_list(struct request *r)
         qb_addp(&q, " AND (ends_on IS NULL OR ends_on >= $?::date)", active);
     }
     if (text)
-        qb_addp(&q, " AND name ILIKE '%' || $? || '%'", like);
+        qb_addp(&q, " AND ll_fold(name) LIKE '%' || ll_fold($?) || '%'", like);
     if (since)
         qb_addp(&q, " AND updated_at >= $?::timestamptz", since);
     list_apply(&q, &l, "id");

@@ -173,7 +173,7 @@ fail:
 void idem_after(struct request *r)
 {
     char status[8];
-    char location[480] = "", etag[64] = "";
+    char location[REQ_HEADER_VALUE_MAX] = "", etag[64] = "";
     PGresult *res;
     enum ll_err err;
 

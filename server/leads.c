@@ -21,7 +21,7 @@ static const char sql_insert[] =
     "WITH l AS (INSERT INTO leads (workspace_id, email, first_name, last_name, company, title,"
     " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
     " latest_campaign_id, first_touch_at, latest_touch_at) VALUES ($1, $2, $3, $4, $5, $6,"
-    " $7, $8, coalesce($9, 'other'), $10::smallint, $11::uuid, $12::jsonb,"
+    " $7, $8, coalesce($9, 'other'), $10::smallint, $11::uuid, ll_consent($12::jsonb),"
     " jsonb_strip_nulls(coalesce($13::jsonb, '{}')), coalesce($14::jsonb, '{}'), $15::uuid,"
     " $15::uuid, CASE WHEN $15 IS NOT NULL THEN now() END, CASE WHEN $15 IS NOT NULL THEN now()"
     " END) RETURNING *),"
@@ -273,7 +273,7 @@ PGresult *leads_update(struct request *r, const char *id, const struct lead_in *
         qb_addp(&q, ", owner_id = $?::uuid", in->owner_id);
     if (in->consent) { /* RFC 7396: null clears, an object merges */
         qb_addp(&q, ", consent = CASE WHEN $?::jsonb = 'null' THEN NULL", in->consent);
-        qb_addp(&q, " ELSE jsonb_strip_nulls(coalesce(consent, '{}') || $?::jsonb) END",
+        qb_addp(&q, " ELSE ll_consent(jsonb_strip_nulls(coalesce(consent, '{}') || $?::jsonb)) END",
                 in->consent);
     }
     if (in->custom)
@@ -522,6 +522,12 @@ static void upsert(struct request *r, char *id, struct lead_in *in, const char *
     enum ll_err err = LL_OK;
     for (int attempt = 0; attempt < 2; attempt++) {
         PQclear(res);
+        if (id && in->campaign_id) {
+            reply_bad_field(r, "campaign_id",
+                            "is set only when the lead is created; record a touch to credit a "
+                            "campaign");
+            break;
+        }
         if (id) {
             res = leads_update(r, id, in, wanted_version(r), &err);
             if (!err && PQntuples(res) == 0)

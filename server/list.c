@@ -10,6 +10,7 @@
 
 #include "leadloop/db.h"
 #include "leadloop/http.h"
+#include "leadloop/jsonv.h"
 #include "leadloop/util.h"
 
 void qb_init(struct qb *q, const char *sql)
@@ -93,6 +94,19 @@ const char *list_key_sql(const struct sort_key *k, char *buf, size_t len)
 
 #define bad reply_bad_param
 
+/* A cursor's sort value must parse as the sort's type, or PostgreSQL would refuse it. */
+static bool key_value_ok(const struct sort_key *k, const char *v)
+{
+    long n;
+    if (!strcmp(k->cast, "timestamptz"))
+        return jv_timestamp_valid(v);
+    if (!strcmp(k->cast, "date"))
+        return jv_date_valid(v) || !strcmp(v, "infinity");
+    if (!strcmp(k->cast, "integer"))
+        return util_parse_long(v, -2147483647L, 2147483647L, &n);
+    return true;
+}
+
 bool list_params(struct request *r, struct listing *l, const struct sort_key *keys,
                  const char *default_sort)
 {
@@ -122,7 +136,7 @@ bool list_params(struct request *r, struct listing *l, const struct sort_key *ke
     }
     if (cursor) {
         /* "sort|value|id": the value may hold '|' (a name), the id never does */
-        unsigned char raw[700];
+        unsigned char raw[1600];
         long n = util_b64url_decode(cursor, strlen(cursor), raw, sizeof raw - 1);
         char *first, *last;
         if (n <= 0)
@@ -137,6 +151,8 @@ bool list_params(struct request *r, struct listing *l, const struct sort_key *ke
         *last = '\0';
         if (strcmp((char *)raw, sort) != 0)
             return bad(r, "cursor", "belongs to another sort order; start again without it");
+        if (!key_value_ok(l->sort, first + 1) || strlen(first + 1) >= sizeof l->after)
+            return bad(r, "cursor", "is not a cursor this API gave out");
         snprintf(l->after, sizeof l->after, "%s", first + 1);
         snprintf(l->after_id, sizeof l->after_id, "%s", last + 1);
         l->has_cursor = true;
@@ -148,9 +164,6 @@ void list_apply(struct qb *q, const struct listing *l, const char *id_expr)
 {
     char frag[512], limit[24];
     if (l->has_cursor) {
-        /* A value that does not parse as the sort's type is a forged cursor: PostgreSQL
-         * then refuses the cast (22xxx), which answers 422 rather than 400; acceptable
-         * for input no client of ours produces. */
         snprintf(frag, sizeof frag, " AND (%s, %s) %s ($?::%s, ", l->sort->expr, id_expr,
                  l->desc ? "<" : ">", l->sort->cast);
         qb_addp(q, frag, l->after);
@@ -209,7 +222,7 @@ static void answer_page(struct request *r, json_t *data, const char *cursor)
     json_object_set_new(body, "data", data);
     json_object_set_new(body, "next_cursor", cursor ? json_string(cursor) : json_null());
     if (cursor) {
-        char url[1400];
+        char url[REQ_HEADER_VALUE_MAX];
         struct link_builder lb = {url, 0, sizeof url};
         lb.len = (size_t)snprintf(url, sizeof url, "%s?", r->path);
         MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, link_add_arg, &lb);
@@ -241,11 +254,11 @@ void list_answer(struct request *r, struct qb *q, const struct listing *l,
     bool more = n > l->limit;
     int shown = more ? (int)l->limit : n;
     json_t *data = json_array();
-    char cursor[960];
+    char cursor[2200];
     for (int i = 0; i < shown; i++)
         json_array_append_new(data, row_json(res, i));
     if (more) {
-        char raw[700];
+        char raw[1600];
         int len =
             snprintf(raw, sizeof raw, "%s%s|%s|%s", l->desc ? "-" : "", l->sort->name,
                      PQgetvalue(res, shown - 1, cols - 2), PQgetvalue(res, shown - 1, cols - 1));

@@ -16,6 +16,13 @@ CREATE FUNCTION ll_custom_ok(c jsonb) RETURNS boolean
               IS NOT FALSE
             FROM jsonb_each(c) AS e(k, v));
 
+-- consent.captured_at in the API's one timestamp form (UTC, microseconds).
+CREATE FUNCTION ll_consent(c jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN c ? 'captured_at' THEN jsonb_set(c, '{captured_at}', to_jsonb(to_char(
+               (c ->> 'captured_at')::timestamptz AT TIME ZONE 'UTC',
+               'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))) ELSE c END;
+
 CREATE TABLE campaigns (
     workspace_id uuid NOT NULL REFERENCES workspaces (id),
     id           uuid NOT NULL DEFAULT gen_random_uuid(),
@@ -60,8 +67,8 @@ CREATE TABLE leads (
                            'recycled', 'disqualified')),
     score              smallint CHECK (score BETWEEN 0 AND 100),
     owner_id           uuid,
-    consent            jsonb CONSTRAINT leads_consent
-                           CHECK (jsonb_typeof(consent -> 'email_opt_in') = 'boolean'),
+    consent            jsonb CONSTRAINT leads_consent CHECK (consent IS NULL
+                           OR coalesce(jsonb_typeof(consent -> 'email_opt_in') = 'boolean', false)),
     custom             jsonb NOT NULL DEFAULT '{}' CONSTRAINT leads_custom CHECK (ll_custom_ok(custom)),
     external_ids       jsonb NOT NULL DEFAULT '{}' CHECK (jsonb_typeof(external_ids) = 'object'),
     first_campaign_id  uuid,

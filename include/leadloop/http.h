@@ -18,6 +18,8 @@ struct MHD_Connection;
 struct db_conn;
 
 #define REQ_MAX_HEADERS 8
+/* Long enough for a Link header holding the longest cursor (a 200-character name). */
+#define REQ_HEADER_VALUE_MAX 4096
 
 struct request {
     struct MHD_Connection *conn;
@@ -55,7 +57,7 @@ struct request {
     const char *content_type;
     struct {
         char name[32];
-        char value[480];
+        char value[REQ_HEADER_VALUE_MAX];
     } headers[REQ_MAX_HEADERS];
     int nheaders;
     bool answered;

@@ -42,7 +42,7 @@ struct listing {
     const struct sort_key *sort;
     bool desc;
     bool has_cursor;
-    char after[512]; /* the sort key of the last row shown */
+    char after[1200]; /* the sort key of the last row shown */
     char after_id[37];
 };
 

@@ -58,6 +58,8 @@ int main(void)
 
     SRunner *sr = srunner_create(http_suite());
     srunner_add_suite(sr, admin_suite());
+    srunner_add_suite(sr, core_suite());
+    srunner_add_suite(sr, catalogue_suite());
     srunner_add_suite(sr, lifecycle_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);

@@ -8,6 +8,8 @@
 
 Suite *http_suite(void);
 Suite *admin_suite(void);
+Suite *core_suite(void);
+Suite *catalogue_suite(void);
 Suite *lifecycle_suite(void);
 
 #endif

@@ -347,6 +347,40 @@ struct resp *del(const char *path, const char *key)
     return req(&main_daemon, "DELETE", path, key, NULL, NULL, 0);
 }
 
+struct resp *send_json(const char *method, const char *path, const char *key, const char *body,
+                       size_t len, const char *if_match, const char *idem_key)
+{
+    char im[128], ik[320];
+    const char *h[4] = {!strcmp(method, "PATCH") ? "Content-Type: application/merge-patch+json"
+                                                 : "Content-Type: application/json",
+                        NULL, NULL, NULL};
+    int n = 1;
+    if (if_match) {
+        snprintf(im, sizeof im, "If-Match: %s", if_match);
+        h[n++] = im;
+    }
+    if (idem_key) {
+        snprintf(ik, sizeof ik, "Idempotency-Key: %s", idem_key);
+        h[n++] = ik;
+    }
+    return req(&main_daemon, method, path, key, h, body, len);
+}
+
+struct resp *put(const char *path, const char *key, const char *json, const char *if_match)
+{
+    return send_json("PUT", path, key, json, strlen(json), if_match, NULL);
+}
+
+struct resp *post_idem(const char *path, const char *key, const char *json, const char *idem_key)
+{
+    return send_json("POST", path, key, json, strlen(json), NULL, idem_key);
+}
+
+struct resp *del_if(const char *path, const char *key, const char *if_match)
+{
+    return send_json("DELETE", path, key, NULL, 0, if_match, NULL);
+}
+
 char *raw_request(struct daemon *d, const char *bytes, size_t len)
 {
     struct sockaddr_in a = {.sin_family = AF_INET,
@@ -405,6 +439,19 @@ const char *jstr(const struct resp *r, const char *key)
     return s ? s : "";
 }
 
+bool problem_names(const struct resp *r, const char *field)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(r->json, "errors"), i, e)
+    {
+        const char *f = json_string_value(json_object_get(e, "field"));
+        if (f && !strcmp(f, field))
+            return true;
+    }
+    return false;
+}
+
 void assert_problem(const struct resp *r, long status, const char *slug)
 {
     char type[128];
@@ -460,6 +507,43 @@ char *pg_value(PGconn *pg, const char *sql)
     char *v = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return v;
+}
+
+char *pg_value_p(PGconn *pg, const char *sql, const char *param)
+{
+    const char *vals[1] = {param};
+    PGresult *res = PQexecParams(pg, sql, 1, NULL, vals, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
+                  PQresultErrorMessage(res));
+    char *v = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return v;
+}
+
+long pg_long(PGconn *pg, const char *sql)
+{
+    char *v = pg_value(pg, sql);
+    long n = atol(v);
+    free(v);
+    return n;
+}
+
+bool workspace_key(const char *slug, const char *role, char key[64])
+{
+    char out[256], err[1024];
+    const char *ws[] = {"workspace", "create", slug, NULL};
+    const char *mk[] = {"keys", "create", "--workspace", slug, "--role",
+                        role,   "--name", "tests",       NULL};
+    if (run_leadloopd(ws, NULL, NULL, 0, err, sizeof err) != 0 ||
+        run_leadloopd(mk, NULL, out, sizeof out, err, sizeof err) != 0) {
+        fprintf(stderr, "leadloopd workspace/keys create %s: %s\n", slug, err);
+        return false;
+    }
+    out[strcspn(out, "\n")] = '\0';
+    if (strlen(out) != 47)
+        return false;
+    memcpy(key, out, 48);
+    return true;
 }
 
 void fresh_database(const char *name, char *url, size_t urllen)

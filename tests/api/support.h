@@ -53,6 +53,13 @@ struct resp *get(const char *path, const char *key);
 struct resp *post(const char *path, const char *key, const char *json);
 struct resp *patch(const char *path, const char *key, const char *json, const char *if_match);
 struct resp *del(const char *path, const char *key);
+/* A request on main_daemon with a body of len bytes (NULL: none) sent as JSON (PATCH as
+ * merge-patch), and If-Match and Idempotency-Key headers unless NULL. */
+struct resp *send_json(const char *method, const char *path, const char *key, const char *body,
+                       size_t len, const char *if_match, const char *idem_key);
+struct resp *put(const char *path, const char *key, const char *json, const char *if_match);
+struct resp *post_idem(const char *path, const char *key, const char *json, const char *idem_key);
+struct resp *del_if(const char *path, const char *key, const char *if_match);
 /* Sends raw bytes on a fresh connection and returns what came back (new string). */
 char *raw_request(struct daemon *d, const char *bytes, size_t len);
 
@@ -61,6 +68,9 @@ char *resp_header(const struct resp *r, const char *name);
 void resp_free(struct resp *r);
 /* A string member of the JSON body, or "" */
 const char *jstr(const struct resp *r, const char *key);
+
+/* True when the problem's errors[] has a member with this field. */
+bool problem_names(const struct resp *r, const char *field);
 
 /* Asserts r is an RFC 9457 problem with this status (checks content type and members). */
 void assert_problem(const struct resp *r, long status, const char *slug);
@@ -75,6 +85,15 @@ void fresh_database(const char *name, char *url, size_t urllen);
 void pg_ok(PGconn *pg, const char *sql);
 /* The single value of a one-row query (new string). */
 char *pg_value(PGconn *pg, const char *sql);
+
+/* The single value of a one-row query with one text parameter $1 (new string). */
+char *pg_value_p(PGconn *pg, const char *sql, const char *param);
+/* The single value of a one-row query as a number. */
+long pg_long(PGconn *pg, const char *sql);
+
+/* Creates workspace slug unless it exists, and a key with this role in it (the secret
+ * into key). False, with the command's message on stderr, when either fails. */
+bool workspace_key(const char *slug, const char *role, char key[64]);
 
 /* Polls cond (returns true when done) every ms milliseconds up to timeout_ms. */
 bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
