@@ -76,6 +76,7 @@ static const char *const readonly[] = {"id",
                                        "first_campaign_id",
                                        "latest_campaign_id",
                                        "erased",
+                                       "recycle_on",
                                        NULL};
 static const char not_found[] = "no lead with this id";
 
@@ -113,6 +114,7 @@ json_t *leads_json(const PGresult *res, int row)
     json_object_set_new(o, "created_at", db_json_text(res, row, 18));
     json_object_set_new(o, "updated_at", db_json_text(res, row, 19));
     json_object_set_new(o, "stage_changed_at", db_json_text(res, row, 20));
+    json_object_set_new(o, "recycle_on", db_json_text(res, row, 22));
     return o;
 }
 

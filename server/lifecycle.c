@@ -31,7 +31,8 @@ static const char sql_lock[] = "SELECT stage, version, erased_at IS NOT NULL FRO
                                " WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
 /* $1 ws, $2 lead, $3 to, $4 reason, $5 key, $6 user */
 static const char sql_move[] =
-    "WITH u AS (UPDATE leads SET stage = $3, stage_changed_at = now(), version = version + 1,"
+    "WITH u AS (UPDATE leads SET stage = $3, stage_changed_at = now(), recycle_on = NULL,"
+    " version = version + 1,"
     " updated_at = now() WHERE workspace_id = $1 AND id = $2 RETURNING *),"
     " old AS (SELECT stage FROM leads WHERE workspace_id = $1 AND id = $2),"
     " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,"
@@ -167,7 +168,7 @@ void lifecycle_transition(struct request *r)
         if ((err = db_check(r->db, res)) != LL_OK || (err = db_tx_commit(r->db)) != LL_OK) {
             reply_db_error(r, err);
         } else {
-            json_t *change = change_json_at(res, 0, LEAD_COL_ERASED + 1);
+            json_t *change = change_json_at(res, 0, LEAD_NCOLS);
             json_object_set_new(change, "lead", leads_json(res, 0));
             reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, LEAD_COL_VERSION));
             reply_header(r, "Location", "/v1/leads/%s/history", r->params[0]);
@@ -239,9 +240,93 @@ static const char sql_timeline_from[] =
                         "s.reason,"
                         " 'changed_by', json_build_object('api_key_id', s.by_key_id, 'user_id', "
                         "s.by_user_id),"
-                        " 'changed_at', " DB_TS("s.changed_at") ")::text FROM lead_stage_changes s"
-                                                                " WHERE s.workspace_id = $? AND "
-                                                                "s.lead_id = $?) x WHERE true";
+                        " 'changed_at', " DB_TS(
+                            "s.changed_at") ")::text FROM lead_stage_changes s"
+                                            " WHERE s.workspace_id = $? AND s.lead_id = $?"
+                                            " UNION ALL SELECT 'feedback', f.occurred_at, f.id, "
+                                            "json_build_object('id', f.id,"
+                                            " 'lead_id', f.lead_id, 'kind', f.kind, 'reason', "
+                                            "f.reason, 'rating', f.rating,"
+                                            " 'amount', f.amount, 'currency', f.currency, 'note', "
+                                            "f.note, 'author',"
+                                            " json_build_object('user_id', f.author_user_id, "
+                                            "'api_key_id', f.author_key_id),"
+                                            " 'occurred_at', " DB_TS(
+                                                "f.occurred_at") ", 'created_at', " DB_TS("f."
+                                                                                          "created_"
+                                                                                          "at") ","
+                                                                                                " '"
+                                                                                                "st"
+                                                                                                "ag"
+                                                                                                "e_"
+                                                                                                "be"
+                                                                                                "fo"
+                                                                                                "re"
+                                                                                                "',"
+                                                                                                " f"
+                                                                                                ".s"
+                                                                                                "ta"
+                                                                                                "ge"
+                                                                                                "_b"
+                                                                                                "ef"
+                                                                                                "or"
+                                                                                                "e,"
+                                                                                                " '"
+                                                                                                "st"
+                                                                                                "ag"
+                                                                                                "e_"
+                                                                                                "af"
+                                                                                                "te"
+                                                                                                "r'"
+                                                                                                ", "
+                                                                                                "f."
+                                                                                                "st"
+                                                                                                "ag"
+                                                                                                "e_"
+                                                                                                "af"
+                                                                                                "te"
+                                                                                                "r)"
+                                                                                                "::"
+                                                                                                "te"
+                                                                                                "xt"
+                                                                                                " F"
+                                                                                                "RO"
+                                                                                                "M "
+                                                                                                "fe"
+                                                                                                "ed"
+                                                                                                "ba"
+                                                                                                "ck"
+                                                                                                " f"
+                                                                                                " W"
+                                                                                                "HE"
+                                                                                                "RE"
+                                                                                                " f"
+                                                                                                ".w"
+                                                                                                "or"
+                                                                                                "ks"
+                                                                                                "pa"
+                                                                                                "ce"
+                                                                                                "_i"
+                                                                                                "d "
+                                                                                                "= "
+                                                                                                "$?"
+                                                                                                " A"
+                                                                                                "ND"
+                                                                                                " f"
+                                                                                                ".l"
+                                                                                                "ea"
+                                                                                                "d_"
+                                                                                                "id"
+                                                                                                " ="
+                                                                                                " $"
+                                                                                                "?)"
+                                                                                                " x"
+                                                                                                " W"
+                                                                                                "HE"
+                                                                                                "RE"
+                                                                                                " t"
+                                                                                                "ru"
+                                                                                                "e";
 static const struct sort_key timeline_sorts[] = {{"at", "x.at", "timestamptz"}, {NULL, NULL, NULL}};
 
 static json_t *timeline_json(const PGresult *res, int row)
@@ -262,8 +347,9 @@ void lifecycle_timeline(struct request *r)
         return;
     qb_init(&q, sql_timeline);
     qb_add(&q, list_key_sql(l.sort, key, sizeof key));
-    const char *sub[4] = {r->auth.workspace_id, r->params[0], r->auth.workspace_id, r->params[0]};
-    qb_addpv(&q, sql_timeline_from, 4, sub);
+    const char *sub[6] = {r->auth.workspace_id, r->params[0],         r->auth.workspace_id,
+                          r->params[0],         r->auth.workspace_id, r->params[0]};
+    qb_addpv(&q, sql_timeline_from, 6, sub);
     list_apply(&q, &l, "x.id");
     list_answer(r, &q, &l, timeline_json);
 }

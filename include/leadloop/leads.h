@@ -19,9 +19,10 @@ struct jv;
     "id, email, first_name, last_name, company, title, phone, country, source, stage, score, "     \
     "owner_id, consent::text, custom::text, external_ids::text, first_campaign_id, "               \
     "latest_campaign_id, version, " DB_TS("created_at") ", " DB_TS("updated_at") ", " DB_TS(       \
-        "stage_changed_at") ", erased_at IS NOT NULL"
+        "stage_changed_at") ", erased_at IS NOT NULL, recycle_on::text"
 #define LEAD_COL_VERSION 17
 #define LEAD_COL_ERASED  21
+#define LEAD_NCOLS       23
 
 enum lead_mode {
     LEAD_CREATE, /* email required; nulls mean absent */

@@ -1,0 +1,654 @@
+/* Feedback: sales' verdict on a lead, recorded as an event and moving the lead's stage
+ * in the same transaction (accepted -> sales_accepted, won -> customer, rejected / lost /
+ * recycled -> recycled or disqualified as the reason says). Corrections are new events. */
+#include "leadloop/feedback.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/jsonv.h"
+#include "leadloop/list.h"
+#include "leadloop/util.h"
+
+#define FEEDBACK_COLUMNS                                                                           \
+    "f.id, f.lead_id, f.kind, f.reason, f.rating, f.amount, f.currency, f.note, "                  \
+    "f.author_user_id, f.author_key_id, " DB_TS("f.occurred_at") ", " DB_TS(                       \
+        "f.created_at") ", f.stage_before, f.stage_after"
+
+/* The lead, locked, with what the checks need: its stage, whether erased, whether
+ * occurred_at ($3) is in the future, and the workspace's currency. */
+static const char sql_lock[] =
+    "SELECT l.stage, l.erased_at IS NOT NULL, coalesce($3::timestamptz > now() + interval"
+    " '1 minute', false), w.currency FROM leads l JOIN workspaces w ON w.id = l.workspace_id"
+    " WHERE l.workspace_id = $1 AND l.id = $2 FOR UPDATE OF l";
+static const char sql_reason[] = "SELECT kinds::text[] @> ARRAY[$3::text], disqualifies,"
+                                 " recycle_after_days, active FROM feedback_reasons"
+                                 " WHERE workspace_id = $1 AND code = $2";
+/* $1 ws, $2 lead, $3 kind, $4 reason, $5 rating, $6 amount, $7 currency, $8 note, $9 author
+ * user, $10 key, $11 occurred_at, $12 stage before, $13 stage after, $14 recycle days */
+static const char sql_insert[] =
+    "WITH f AS (INSERT INTO feedback (workspace_id, lead_id, kind, reason, rating, amount,"
+    " currency, note, author_user_id, author_key_id, occurred_at, stage_before, stage_after)"
+    " VALUES ($1, $2, $3, $4, $5::smallint, $6::bigint, $7, $8, $9::uuid, $10,"
+    " coalesce($11::timestamptz, now()), $12, $13) RETURNING *),"
+    " u AS (UPDATE leads SET stage = $13, stage_changed_at = now(), version = version + 1,"
+    " updated_at = now(), recycle_on = CASE WHEN $13 = 'recycled' THEN current_date +"
+    " $14::integer END WHERE workspace_id = $1 AND id = $2 AND $12 <> $13 RETURNING *),"
+    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,"
+    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, $12, $13, 'feedback: ' || $3"
+    " || coalesce(' (' || $4 || ')', ''), $10, $9::uuid, stage_changed_at FROM u),"
+    " c AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
+    " SELECT workspace_id, 'feedback', id, 'create' FROM f UNION ALL"
+    " SELECT workspace_id, 'lead', id, 'transition' FROM u)"
+    " SELECT " FEEDBACK_COLUMNS " FROM f";
+
+static const char *const kinds[] = {"accepted", "rejected", "contacted", "meeting_booked",
+                                    "won",      "lost",     "recycled",  NULL};
+static const char *const open_stages[] = {"new",         "mql", "sales_accepted", "sales_qualified",
+                                          "opportunity", NULL};
+static const char not_found[] = "no lead with this id";
+
+static json_t *feedback_json(const PGresult *res, int row)
+{
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o}",
+                     "id", db_json_text(res, row, 0), "lead_id", db_json_text(res, row, 1), "kind",
+                     db_json_text(res, row, 2), "reason", db_json_text(res, row, 3), "rating",
+                     db_json_int(res, row, 4), "amount", db_json_int(res, row, 5), "currency",
+                     db_json_text(res, row, 6), "note", db_json_text(res, row, 7), "author",
+                     "user_id", db_json_text(res, row, 8), "api_key_id", db_json_text(res, row, 9),
+                     "occurred_at", db_json_text(res, row, 10), "created_at",
+                     db_json_text(res, row, 11), "stage_before", db_json_text(res, row, 12),
+                     "stage_after", db_json_text(res, row, 13));
+}
+
+/* Where a kind of feedback may come from and where it takes the lead. Returns the stage
+ * after, or NULL when the stage does not allow the kind (why: filled in). */
+static const char *stage_after(const char *kind, const char *stage, bool disqualifies, char *why,
+                               size_t whylen)
+{
+    bool open = jv_in_list(stage, open_stages);
+    bool before_acceptance = !strcmp(stage, "new") || !strcmp(stage, "mql");
+    bool accepted = open && !before_acceptance; /* sales_accepted .. opportunity */
+    const char *verdict = disqualifies ? "disqualified" : "recycled";
+    if (!strcmp(kind, "accepted") || !strcmp(kind, "rejected")) {
+        if (before_acceptance)
+            return !strcmp(kind, "accepted") ? "sales_accepted" : verdict;
+        snprintf(why, whylen,
+                 "a lead in stage %s has had its verdict; %s is for leads in new or mql", stage,
+                 kind);
+        return NULL;
+    }
+    if (!strcmp(kind, "won") || !strcmp(kind, "lost")) {
+        if (accepted)
+            return !strcmp(kind, "won") ? "customer" : verdict;
+        snprintf(why, whylen,
+                 "a lead in stage %s cannot be %s: only leads sales has accepted "
+                 "(sales_accepted, sales_qualified, opportunity) can",
+                 stage, kind);
+        return NULL;
+    }
+    if (open) /* contacted, meeting_booked: no move; recycled: back to marketing */
+        return !strcmp(kind, "recycled") ? verdict : stage;
+    snprintf(why, whylen, "a lead in stage %s is closed: it takes no %s feedback", stage, kind);
+    return NULL;
+}
+
+void feedback_create(struct request *r)
+{
+    static const char *const fields[] = {"kind", "reason",      "rating",    "amount", "currency",
+                                         "note", "occurred_at", "author_id", NULL};
+    static const char *const readonly[] = {"id",           "lead_id",     "created_at", "author",
+                                           "stage_before", "stage_after", NULL};
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    const char *kind = NULL, *reason = NULL, *currency = NULL, *note = NULL, *at = NULL;
+    const char *author = r->auth.user_id[0] ? r->auth.user_id : NULL, *author_id = NULL;
+    char rating[24], amount[24], days[24] = "";
+    bool has_rating = false, has_amount = false, isnull = false, disqualifies = false;
+    struct jv v;
+    enum ll_err err;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL))
+        goto out;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        goto out;
+    }
+    if (!(body = req_json_object(r)))
+        goto out;
+    jv_known(&v, body, fields, readonly);
+    jv_enum(&v, body, "kind", true, kinds, &kind);
+    if (json_object_get(body, "reason") && !json_is_null(json_object_get(body, "reason")))
+        jv_string(&v, body, "reason", false, 1, 64, &reason);
+    has_rating = jv_int(&v, body, "rating", false, true, 1, 5, rating, &isnull) && !isnull;
+    has_amount =
+        jv_int(&v, body, "amount", false, true, 0, 9000000000000000L, amount, &isnull) && !isnull;
+    if (json_object_get(body, "currency") && !json_is_null(json_object_get(body, "currency")))
+        jv_currency(&v, body, "currency", false, &currency);
+    if (!json_is_null(json_object_get(body, "note")))
+        jv_string(&v, body, "note", false, 0, 4096, &note);
+    if (note && strlen(note) > 4096)
+        jv_add(&v, "note", "must be at most 4 KiB");
+    if (!json_is_null(json_object_get(body, "occurred_at")))
+        jv_timestamp(&v, body, "occurred_at", false, &at);
+    if (json_object_get(body, "author_id")) {
+        if (r->auth.role != ROLE_ADMIN)
+            jv_add(&v, "author_id", "can be named by admin keys only");
+        else if (jv_uuid(&v, body, "author_id", false, false, &author_id, &isnull))
+            author = author_id;
+    }
+    if (kind && (!strcmp(kind, "rejected") || !strcmp(kind, "lost") || !strcmp(kind, "recycled")) &&
+        !reason && !json_object_get(body, "reason"))
+        jv_add(&v, "reason", "is required for %s feedback", kind);
+    if (kind && reason && strcmp(kind, "rejected") && strcmp(kind, "lost") &&
+        strcmp(kind, "recycled"))
+        jv_add(&v, "reason", "is given only with rejected, lost or recycled feedback");
+    if (kind && !strcmp(kind, "won") && !has_amount && !json_object_get(body, "amount"))
+        jv_add(&v, "amount", "is required for won feedback");
+    if (has_amount && !currency)
+        jv_add(&v, "currency", "is required with an amount");
+    if (!has_amount && currency)
+        jv_add(&v, "amount", "is required with a currency");
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the feedback is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+
+    if ((err = db_tx_begin(r->db)) != LL_OK) {
+        reply_db_error(r, err);
+        goto out;
+    }
+    const char *lv[3] = {r->auth.workspace_id, r->params[0], at};
+    res = db_exec(r->db, sql_lock, 3, lv);
+    if ((err = db_check(r->db, res)) != LL_OK) {
+        reply_db_error(r, err);
+        goto rollback;
+    }
+    if (PQntuples(res) == 0) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        goto rollback;
+    }
+    if (PQgetvalue(res, 0, 1)[0] == 't') {
+        reply_problem(r, LL_E_GONE, "this lead was erased; it takes no feedback", NULL, NULL);
+        goto rollback;
+    }
+    if (PQgetvalue(res, 0, 2)[0] == 't') {
+        reply_bad_field(r, "occurred_at", "must not be in the future");
+        goto rollback;
+    }
+    if (currency && strcmp(currency, PQgetvalue(res, 0, 3)) != 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "must be the workspace's reporting currency, %s",
+                 PQgetvalue(res, 0, 3));
+        reply_bad_field(r, "currency", msg);
+        goto rollback;
+    }
+    char before[32];
+    snprintf(before, sizeof before, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    res = NULL;
+    if (reason) {
+        const char *rv[3] = {r->auth.workspace_id, reason, kind};
+        res = db_exec(r->db, sql_reason, 3, rv);
+        if ((err = db_check(r->db, res)) != LL_OK) {
+            reply_db_error(r, err);
+            goto rollback;
+        }
+        if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] != 't') {
+            reply_bad_field(r, "reason",
+                            PQntuples(res) == 0 ? "is not a reason of this workspace"
+                                                : "is no longer active");
+            goto rollback;
+        }
+        if (PQgetvalue(res, 0, 0)[0] != 't') {
+            char msg[128];
+            snprintf(msg, sizeof msg, "does not apply to %s feedback", kind);
+            reply_bad_field(r, "reason", msg);
+            goto rollback;
+        }
+        disqualifies = PQgetvalue(res, 0, 1)[0] == 't';
+        if (!PQgetisnull(res, 0, 2))
+            snprintf(days, sizeof days, "%s", PQgetvalue(res, 0, 2));
+        PQclear(res);
+        res = NULL;
+    }
+    char why[300];
+    const char *after = stage_after(kind, before, disqualifies, why, sizeof why);
+    if (!after) {
+        reply_problem(r, LL_E_CONFLICT, why, NULL, json_pack("{s:s}", "stage", before));
+        goto rollback;
+    }
+    const char *iv[14] = {r->auth.workspace_id,
+                          r->params[0],
+                          kind,
+                          reason,
+                          has_rating ? rating : NULL,
+                          has_amount ? amount : NULL,
+                          currency,
+                          note,
+                          author,
+                          r->auth.key_id,
+                          at,
+                          before,
+                          after,
+                          days[0] ? days : NULL};
+    res = db_exec(r->db, sql_insert, 14, iv);
+    err = db_check(r->db, res);
+    if (err == LL_E_VALIDATION && PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) &&
+        !strcmp(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME), "feedback_author")) {
+        reply_bad_field(r, "author_id", "is not a user of this workspace");
+        goto rollback;
+    }
+    if (err || (err = db_tx_commit(r->db)) != LL_OK) {
+        reply_db_error(r, err);
+        goto rollback;
+    }
+    reply_header(r, "Location", "/v1/leads/%s/feedback", r->params[0]);
+    reply_json(r, 201, feedback_json(res, 0));
+    goto out;
+rollback:
+    db_tx_rollback(r->db);
+out:
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}
+
+static const struct sort_key sorts[] = {{"occurred_at", "f.occurred_at", "timestamptz"},
+                                        {NULL, NULL, NULL}};
+
+void feedback_list_lead(struct request *r)
+{
+    static const char *const allowed[] = {"limit", "cursor", "sort", NULL};
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    struct listing l;
+    struct qb q;
+    char key[256];
+    PGresult *res;
+    if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-occurred_at"))
+        return;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        return;
+    }
+    res = db_exec(r->db, "SELECT 1 FROM leads WHERE workspace_id = $1 AND id = $2", 2, vals);
+    if (db_check(r->db, res) != LL_OK || PQntuples(res) == 0) {
+        if (PQresultStatus(res) == PGRES_TUPLES_OK)
+            reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        else
+            reply_db_error(r, db_check(r->db, res));
+        PQclear(res);
+        return;
+    }
+    PQclear(res);
+    qb_init(&q, "SELECT " FEEDBACK_COLUMNS ", ");
+    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    qb_addpv(&q, ", f.id FROM feedback f WHERE f.workspace_id = $? AND f.lead_id = $?", 2, vals);
+    list_apply(&q, &l, "f.id");
+    list_answer(r, &q, &l, feedback_json);
+}
+
+void feedback_list(struct request *r)
+{
+    static const char *const allowed[] = {"limit", "cursor", "sort",  "campaign_id", "author_id",
+                                          "kind",  "reason", "since", "until",       NULL};
+    const char *campaign = req_query(r, "campaign_id"), *author = req_query(r, "author_id");
+    const char *kind = req_query(r, "kind"), *reason = req_query(r, "reason");
+    const char *since = req_query(r, "since"), *until = req_query(r, "until");
+    struct listing l;
+    struct qb q;
+    char key[256];
+    if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-occurred_at"))
+        return;
+    if (campaign && !util_is_uuid(campaign)) {
+        reply_bad_param(r, "campaign_id", "must be a UUID");
+        return;
+    }
+    if (author && !util_is_uuid(author)) {
+        reply_bad_param(r, "author_id", "must be a UUID");
+        return;
+    }
+    if (kind && !jv_in_list(kind, kinds)) {
+        reply_bad_param(r, "kind", "is not a feedback kind");
+        return;
+    }
+    if ((since && !jv_timestamp_valid(since)) || (until && !jv_timestamp_valid(until))) {
+        reply_bad_param(r, since && !jv_timestamp_valid(since) ? "since" : "until",
+                        "must be an RFC 3339 timestamp with a time zone");
+        return;
+    }
+    qb_init(&q, "SELECT " FEEDBACK_COLUMNS ", ");
+    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    qb_addp(&q, ", f.id FROM feedback f WHERE f.workspace_id = $?", r->auth.workspace_id);
+    if (campaign)
+        qb_addp(&q,
+                " AND EXISTS (SELECT 1 FROM campaign_touches t WHERE t.workspace_id ="
+                " f.workspace_id AND t.lead_id = f.lead_id AND t.campaign_id = $?::uuid)",
+                campaign);
+    if (author)
+        qb_addp(&q, " AND f.author_user_id = $?::uuid", author);
+    if (kind)
+        qb_addp(&q, " AND f.kind = $?", kind);
+    if (reason)
+        qb_addp(&q, " AND f.reason = $?", reason);
+    if (since)
+        qb_addp(&q, " AND f.occurred_at >= $?::timestamptz", since);
+    if (until)
+        qb_addp(&q, " AND f.occurred_at < $?::timestamptz", until);
+    list_apply(&q, &l, "f.id");
+    list_answer(r, &q, &l, feedback_json);
+}
+
+/* ------------------------------------------------------------------ reasons */
+
+#define REASON_COLUMNS                                                                             \
+    "code, label, to_json(kinds)::text, disqualifies, recycle_after_days, active, "                \
+    "version, " DB_TS("created_at") ", " DB_TS("updated_at")
+
+static const char *const reason_kinds[] = {"rejected", "lost", "recycled", NULL};
+
+static json_t *reason_json(const PGresult *res, int row)
+{
+    json_t *k = json_loads(PQgetvalue(res, row, 2), 0, NULL);
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "code",
+                     db_json_text(res, row, 0), "label", db_json_text(res, row, 1), "kinds",
+                     k ? k : json_array(), "disqualifies", db_json_bool(res, row, 3),
+                     "recycle_after_days", db_json_int(res, row, 4), "active",
+                     db_json_bool(res, row, 5), "version", db_json_int(res, row, 6), "created_at",
+                     db_json_text(res, row, 7), "updated_at", db_json_text(res, row, 8));
+}
+
+static void answer_reason(struct request *r, int status, const PGresult *res)
+{
+    reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, 6));
+    if (status == 201)
+        reply_header(r, "Location", "/v1/feedback-reasons/%s", PQgetvalue(res, 0, 0));
+    reply_json(r, status, reason_json(res, 0));
+}
+
+static const struct sort_key reason_sorts[] = {{"code", "code", "text"}, {NULL, NULL, NULL}};
+
+void reasons_list(struct request *r)
+{
+    static const char *const allowed[] = {"limit", "cursor", "active", NULL};
+    const char *active = req_query(r, "active");
+    struct listing l;
+    struct qb q;
+    char key[64];
+    if (!req_query_allowed(r, allowed) || !list_params(r, &l, reason_sorts, "code"))
+        return;
+    if (active && strcmp(active, "true") && strcmp(active, "false")) {
+        reply_bad_param(r, "active", "must be true or false");
+        return;
+    }
+    qb_init(&q, "SELECT " REASON_COLUMNS ", ");
+    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    /* the id column list_answer pages on: reasons are keyed by code; a constant uuid keeps
+     * the (key, id) form */
+    qb_addp(&q,
+            ", '00000000-0000-0000-0000-000000000000'::uuid FROM feedback_reasons"
+            " WHERE workspace_id = $?",
+            r->auth.workspace_id);
+    if (active)
+        qb_addp(&q, " AND active = $?::boolean", active);
+    list_apply(&q, &l, "'00000000-0000-0000-0000-000000000000'::uuid");
+    list_answer(r, &q, &l, reason_json);
+}
+
+struct reason_in {
+    const char *code, *label;
+    json_t *kinds;
+    bool disq, has_disq, active, has_active, null_days;
+    char days[24];
+    bool has_days;
+};
+
+static void read_reason(struct jv *v, json_t *body, bool create, struct reason_in *in)
+{
+    static const char *const fields[] = {
+        "code", "label", "kinds", "disqualifies", "recycle_after_days", "active", NULL};
+    static const char *const readonly[] = {"version", "created_at", "updated_at", NULL};
+    size_t i;
+    json_t *k;
+    memset(in, 0, sizeof *in);
+    jv_known(v, body, create ? fields : fields + 1, readonly);
+    if (!create && json_object_get(body, "code"))
+        jv_add(v, "code", "is read-only");
+    if (create) {
+        jv_string(v, body, "code", true, 1, 64, &in->code);
+        if (in->code) {
+            bool ok = in->code[0] >= 'a' && in->code[0] <= 'z';
+            for (const char *c = in->code; *c && ok; c++)
+                ok = (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_';
+            if (!ok)
+                jv_add(v, "code", "must match ^[a-z][a-z0-9_]{0,63}$");
+        }
+    }
+    jv_string(v, body, "label", create, 1, 200, &in->label);
+    if (jv_string_set(v, body, "kinds", create, 3, 16, &in->kinds)) {
+        if (json_array_size(in->kinds) == 0)
+            jv_add(v, "kinds", "must name at least one of rejected, lost, recycled");
+        json_array_foreach(in->kinds, i, k) if (!jv_in_list(json_string_value(k), reason_kinds))
+            jv_add(v, "kinds", "items must be rejected, lost or recycled");
+    }
+    in->has_disq = jv_bool(v, body, "disqualifies", false, &in->disq);
+    in->has_active = jv_bool(v, body, "active", false, &in->active);
+    in->has_days =
+        jv_int(v, body, "recycle_after_days", false, true, 1, 3650, in->days, &in->null_days);
+}
+
+void reasons_create(struct request *r)
+{
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    char *kinds_text = NULL;
+    struct reason_in in;
+    struct jv v;
+    enum ll_err err;
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
+        goto out;
+    read_reason(&v, body, true, &in);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the reason is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    kinds_text = json_dumps(in.kinds, JSON_COMPACT);
+    const char *vals[7] = {r->auth.workspace_id,
+                           in.code,
+                           in.label,
+                           kinds_text,
+                           in.has_disq ? (in.disq ? "true" : "false") : "false",
+                           in.has_days && !in.null_days ? in.days : NULL,
+                           in.has_active ? (in.active ? "true" : "false") : "true"};
+    res = db_exec(r->db,
+                  "INSERT INTO feedback_reasons (workspace_id, code, label, kinds, disqualifies,"
+                  " recycle_after_days, active) VALUES ($1, $2, $3, ARRAY(SELECT"
+                  " jsonb_array_elements_text($4::jsonb)), $5::boolean, $6::integer, $7::boolean)"
+                  " RETURNING " REASON_COLUMNS,
+                  7, vals);
+    err = db_check(r->db, res);
+    if (err == LL_E_CONFLICT)
+        reply_problem(r, err, "a reason with this code exists",
+                      json_pack("[{s:s, s:s}]", "field", "code", "message", "is already taken"),
+                      NULL);
+    else if (err)
+        reply_db_error(r, err);
+    else
+        answer_reason(r, 201, res);
+out:
+    free(kinds_text);
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}
+
+void reasons_update(struct request *r)
+{
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    char *kinds_text = NULL;
+    struct reason_in in;
+    struct jv v;
+    struct qb q;
+    long want;
+    int im;
+    enum ll_err err;
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
+        goto out;
+    for (const char *const *f =
+             (const char *const[]){"label", "kinds", "disqualifies", "active", NULL};
+         *f; f++)
+        if (json_is_null(json_object_get(body, *f)))
+            jv_add(&v, *f, "cannot be null");
+    if (jv_ok(&v))
+        read_reason(&v, body, false, &in);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    qb_init(&q, "UPDATE feedback_reasons SET version = version + 1, updated_at = now()");
+    if (in.label)
+        qb_addp(&q, ", label = $?", in.label);
+    if (in.kinds) {
+        kinds_text = json_dumps(in.kinds, JSON_COMPACT);
+        qb_addp(&q, ", kinds = ARRAY(SELECT jsonb_array_elements_text($?::jsonb))", kinds_text);
+    }
+    if (in.has_disq)
+        qb_addp(&q, ", disqualifies = $?::boolean", in.disq ? "true" : "false");
+    if (in.has_active)
+        qb_addp(&q, ", active = $?::boolean", in.active ? "true" : "false");
+    if (in.has_days)
+        qb_addp(&q, ", recycle_after_days = $?::integer", in.null_days ? NULL : in.days);
+    if (json_object_size(body) == 0)
+        qb_init(&q, "UPDATE feedback_reasons SET code = code");
+    qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
+    qb_addp(&q, " AND code = $?", r->params[0]);
+    im = req_if_match_version(r, &want);
+    if (im != 0) {
+        char ver[24];
+        snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
+        qb_addc(&q, " AND version = $?::integer", ver);
+    }
+    qb_add(&q, " RETURNING " REASON_COLUMNS);
+    res = db_exec(r->db, q.sql, q.n, q.vals);
+    err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0) {
+        const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+        PQclear(res);
+        res = db_exec(r->db,
+                      "SELECT version FROM feedback_reasons WHERE workspace_id = $1"
+                      " AND code = $2",
+                      2, vals);
+        if ((err = db_check(r->db, res)) != LL_OK)
+            reply_db_error(r, err);
+        else if (PQntuples(res) == 0)
+            reply_problem(r, LL_E_NOT_FOUND, "no reason with this code", NULL, NULL);
+        else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
+            reply_problem(r, LL_E_CONFLICT, "the reason changed meanwhile; retry", NULL, NULL);
+    } else {
+        answer_reason(r, 200, res);
+    }
+out:
+    free(kinds_text);
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}
+
+/* ------------------------------------------------------------------ workspace */
+
+#define WORKSPACE_COLUMNS                                                                          \
+    "id, slug, name, currency, version, " DB_TS("created_at") ", " DB_TS("updated_at")
+
+static void answer_workspace(struct request *r, const PGresult *res)
+{
+    reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, 4));
+    reply_json(r, 200,
+               json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, 0, 0),
+                         "slug", db_json_text(res, 0, 1), "name", db_json_text(res, 0, 2),
+                         "currency", db_json_text(res, 0, 3), "version", db_json_int(res, 0, 4),
+                         "created_at", db_json_text(res, 0, 5), "updated_at",
+                         db_json_text(res, 0, 6)));
+}
+
+void workspace_get(struct request *r)
+{
+    const char *vals[1] = {r->auth.workspace_id};
+    PGresult *res;
+    enum ll_err err;
+    if (!req_query_allowed(r, NULL))
+        return;
+    res = db_exec(r->db, "SELECT " WORKSPACE_COLUMNS " FROM workspaces WHERE id = $1", 1, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        reply_db_error(r, err);
+    else
+        answer_workspace(r, res);
+    PQclear(res);
+}
+
+/* The reporting currency changes only while no campaign or won amount uses another one:
+ * reports add money up, and never convert it. */
+void workspace_update(struct request *r)
+{
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    const char *name = NULL, *currency = NULL;
+    struct jv v;
+    enum ll_err err;
+    long want;
+    int im;
+    char ver[24];
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
+        goto out;
+    jv_known(&v, body, (const char *const[]){"name", "currency", NULL},
+             (const char *const[]){"id", "slug", "version", "created_at", "updated_at", NULL});
+    jv_string(&v, body, "name", false, 1, 200, &name);
+    jv_currency(&v, body, "currency", false, &currency);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    im = req_if_match_version(r, &want);
+    snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
+    const char *vals[4] = {r->auth.workspace_id, name, currency, im != 0 ? ver : NULL};
+    res = db_exec(
+        r->db,
+        "WITH w AS (UPDATE workspaces SET name = coalesce($2::text, name),"
+        " currency = coalesce($3::text, currency), version = version + 1, updated_at = now()"
+        " WHERE id = $1 AND ($4::integer IS NULL OR version = $4)"
+        " AND ($3::text IS NULL OR $3 = currency OR (NOT EXISTS (SELECT 1 FROM campaigns c"
+        " WHERE c.workspace_id = $1 AND c.currency <> $3) AND NOT EXISTS (SELECT 1 FROM"
+        " feedback f WHERE f.workspace_id = $1 AND f.currency <> $3))) RETURNING *)"
+        " SELECT " WORKSPACE_COLUMNS " FROM w",
+        4, vals);
+    if ((err = db_check(r->db, res)) != LL_OK) {
+        reply_db_error(r, err);
+    } else if (PQntuples(res) == 1) {
+        answer_workspace(r, res);
+    } else {
+        PQclear(res);
+        res = db_exec(r->db, "SELECT version FROM workspaces WHERE id = $1", 1, vals);
+        if ((err = db_check(r->db, res)) != LL_OK)
+            reply_db_error(r, err);
+        else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
+            reply_problem(r, LL_E_CONFLICT,
+                          "campaigns or won amounts use the current currency; the reporting "
+                          "currency cannot change while they do",
+                          json_pack("[{s:s, s:s}]", "field", "currency", "message",
+                                    "is in use by campaigns or feedback"),
+                          NULL);
+    }
+out:
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
+}
