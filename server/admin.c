@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "leadloop/db.h"
+#include "leadloop/keycache.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/list.h"
@@ -19,8 +20,9 @@ static const char sql_keys_list[] = "SELECT " AUTH_KEY_COLUMNS ", ";
 static const struct sort_key key_sorts[] = {{"created_at", "created_at", "timestamptz"}, {NULL}};
 static const char sql_key_get[] =
     "SELECT " AUTH_KEY_COLUMNS " FROM api_keys WHERE workspace_id = $1 AND id = $2";
-static const char sql_key_revoke[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
-                                     " WHERE workspace_id = $1 AND id = $2 RETURNING id";
+static const char sql_key_revoke[] =
+    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+    " WHERE workspace_id = $1 AND id = $2 RETURNING id, encode(key_hash, 'hex')";
 
 static const char *const roles[] = {"admin", "marketing", "sales", "readonly", NULL};
 
@@ -118,8 +120,10 @@ void admin_keys_get(struct request *r)
 void admin_keys_revoke(struct request *r)
 {
     PGresult *res = req_fetch_by_id(r, sql_key_revoke, "no API key with this id");
-    if (res)
+    if (res) {
+        keycache_forget(PQgetvalue(res, 0, 1)); /* here at once; elsewhere by notification */
         reply_empty(r, 204);
+    }
     PQclear(res);
 }
 

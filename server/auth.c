@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "leadloop/db.h"
+#include "leadloop/keycache.h"
 #include "leadloop/util.h"
 
 static const char sql_resolve[] =
@@ -86,10 +87,14 @@ enum ll_err auth_resolve(struct db_conn *db, const char *secret, struct auth_ctx
     const char *params[1] = {hash};
     PGresult *res;
     enum ll_err err;
+    uint64_t generation;
 
     memcpy(secret_copy, secret, AUTH_SECRET_LEN);
     secret_copy[AUTH_SECRET_LEN] = '\0';
     auth_key_hash_hex(secret_copy, hash);
+    if (keycache_get(hash, out))
+        return LL_OK;
+    generation = keycache_generation();
     res = db_exec(db, sql_resolve, 1, params);
     err = db_check(db, res);
     if (err == LL_OK && PQntuples(res) != 1)
@@ -106,6 +111,7 @@ enum ll_err auth_resolve(struct db_conn *db, const char *secret, struct auth_ctx
             (void)db_check(db, t); /* best effort: a failed touch must not fail the request */
             PQclear(t);
         }
+        keycache_put(hash, out, generation);
     }
     PQclear(res);
     return err;

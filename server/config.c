@@ -57,6 +57,8 @@ static const struct setting settings[] = {
      LNG("30", 1, 3600, connection_timeout_s), "idle HTTP connections are closed after this"},
     {"LEADLOOP_SHUTDOWN_TIMEOUT_S", "--shutdown-timeout-s", LNG("10", 0, 3600, shutdown_timeout_s),
      "on SIGTERM, wait this long for requests in flight"},
+    {"LEADLOOP_AUTH_CACHE_TTL_S", "--auth-cache-ttl-s", LNG("30", 0, 3600, auth_cache_ttl_s),
+     "keep resolved API keys this long (revocations still apply at once; 0: no cache)"},
     {"LEADLOOP_CORS_ORIGINS", "--cors-origins", STR(cors_origins),
      "comma-separated origins allowed by CORS (exact match, e.g. https://app.example.com)"},
     {"LEADLOOP_LOG_LEVEL", "--log-level", ENM("info", log_levels, log_level), "least level logged"},

@@ -10,6 +10,7 @@
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/idempotency.h"
+#include "leadloop/keycache.h"
 #include "leadloop/log.h"
 #include "leadloop/migrate.h"
 
@@ -120,13 +121,20 @@ static int cmd_serve(const struct config *cfg)
         log_error("out of memory");
         return 1;
     }
+    if (!keycache_start(cfg->database_url, cfg->auth_cache_ttl_s)) {
+        log_error("cannot start the key cache thread");
+        db_shutdown();
+        return 1;
+    }
     if (!idem_janitor_start(cfg->database_url, 600)) {
         log_error("cannot start the idempotency janitor thread");
+        keycache_stop();
         db_shutdown();
         return 1;
     }
     if (!http_start(cfg)) {
         idem_janitor_stop();
+        keycache_stop();
         db_shutdown();
         return 1;
     }
@@ -135,6 +143,7 @@ static int cmd_serve(const struct config *cfg)
              sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_timeout_s);
     http_stop(cfg->shutdown_timeout_s);
     idem_janitor_stop();
+    keycache_stop();
     db_shutdown();
     log_info("stopped");
     return 0;

@@ -22,6 +22,7 @@ struct config {
     long max_connections_per_ip;
     long connection_timeout_s;
     long shutdown_timeout_s;
+    long auth_cache_ttl_s;
     char cors_origins[1024];  /* comma-separated exact origins */
     long log_level;           /* enum log_level */
     long log_format;          /* enum log_format */

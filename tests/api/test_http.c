@@ -278,6 +278,36 @@ START_TEST(access_log_has_no_secrets_or_personal_data)
 }
 END_TEST
 
+static bool is_401(void *key)
+{
+    struct resp *r = get("/v1/users", key);
+    bool yes = r->status == 401;
+    resp_free(r);
+    return yes;
+}
+
+/* The daemon caches resolved keys; a revocation made elsewhere (here: the command line,
+ * as another daemon would) still takes effect at once, through PostgreSQL's notifications. */
+START_TEST(revocation_elsewhere_reaches_a_cached_key)
+{
+    struct resp *made = post("/v1/api-keys", admin_key, "{\"name\":\"cached\",\"role\":\"admin\"}");
+    ck_assert_int_eq(made->status, 201);
+    char secret[64], prefix[16], out[256], err[512];
+    snprintf(secret, sizeof secret, "%s", jstr(made, "secret"));
+    snprintf(prefix, sizeof prefix, "%s", jstr(made, "prefix"));
+    resp_free(made);
+    for (int i = 0; i < 3; i++) { /* used, so cached */
+        struct resp *r = get("/v1/users", secret);
+        ck_assert_int_eq(r->status, 200);
+        resp_free(r);
+    }
+    const char *args[] = {"keys", "revoke", prefix, NULL};
+    ck_assert_int_eq(run_leadloopd(args, NULL, out, sizeof out, err, sizeof err), 0);
+    ck_assert_msg(wait_until(is_401, secret, 1000),
+                  "a key revoked by another process still worked a second later");
+}
+END_TEST
+
 Suite *http_suite(void)
 {
     Suite *s = suite_create("http");
@@ -292,6 +322,7 @@ Suite *http_suite(void)
     tcase_add_test(tc, cors_only_for_configured_origins);
     tcase_add_test(tc, operations_endpoints);
     tcase_add_test(tc, access_log_has_no_secrets_or_personal_data);
+    tcase_add_test(tc, revocation_elsewhere_reaches_a_cached_key);
     suite_add_tcase(s, tc);
     return s;
 }
