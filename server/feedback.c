@@ -35,8 +35,8 @@ static const char sql_insert[] =
     " VALUES ($1, $2, $3, $4, $5::smallint, $6::bigint, $7, $8, $9::uuid, $10,"
     " coalesce($11::timestamptz, now()), $12, $13) RETURNING *),"
     " u AS (UPDATE leads SET stage = $13, stage_changed_at = now(), version = version + 1,"
-    " updated_at = now(), recycle_on = CASE WHEN $13 = 'recycled' THEN current_date +"
-    " $14::integer END WHERE workspace_id = $1 AND id = $2 AND $12 <> $13 RETURNING *),"
+    " updated_at = now(), recycle_on = CASE WHEN $13 = 'recycled' THEN"
+    " (coalesce($11::timestamptz, now()) AT TIME ZONE 'UTC')::date + $14::integer END WHERE workspace_id = $1 AND id = $2 AND $12 <> $13 RETURNING *),"
     " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,"
     " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, $12, $13, 'feedback: ' || $3"
     " || coalesce(' (' || $4 || ')', ''), $10, $9::uuid, stage_changed_at FROM u),"
@@ -142,12 +142,13 @@ void feedback_create(struct request *r)
             author = author_id;
     }
     if (kind && (!strcmp(kind, "rejected") || !strcmp(kind, "lost") || !strcmp(kind, "recycled")) &&
-        !reason && !json_object_get(body, "reason"))
+        (!json_object_get(body, "reason") || json_is_null(json_object_get(body, "reason"))))
         jv_add(&v, "reason", "is required for %s feedback", kind);
     if (kind && reason && strcmp(kind, "rejected") && strcmp(kind, "lost") &&
         strcmp(kind, "recycled"))
         jv_add(&v, "reason", "is given only with rejected, lost or recycled feedback");
-    if (kind && !strcmp(kind, "won") && !has_amount && !json_object_get(body, "amount"))
+    if (kind && !strcmp(kind, "won") &&
+        (!json_object_get(body, "amount") || json_is_null(json_object_get(body, "amount"))))
         jv_add(&v, "amount", "is required for won feedback");
     if (has_amount && !currency)
         jv_add(&v, "currency", "is required with an amount");
@@ -415,9 +416,11 @@ static void read_reason(struct jv *v, json_t *body, bool create, struct reason_i
     size_t i;
     json_t *k;
     memset(in, 0, sizeof *in);
-    jv_known(v, body, create ? fields : fields + 1, readonly);
-    if (!create && json_object_get(body, "code"))
-        jv_add(v, "code", "is read-only");
+    if (create)
+        jv_known(v, body, fields, readonly);
+    else
+        jv_known(v, body, fields + 1,
+                 (const char *const[]){"code", "version", "created_at", "updated_at", NULL});
     if (create) {
         jv_string(v, body, "code", true, 1, 64, &in->code);
         if (in->code) {
@@ -472,7 +475,8 @@ void reasons_create(struct request *r)
                   " RETURNING " REASON_COLUMNS,
                   7, vals);
     err = db_check(r->db, res);
-    if (err == LL_E_CONFLICT)
+    if (err == LL_E_CONFLICT && PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) &&
+        !strcmp(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME), "feedback_reasons_pkey"))
         reply_problem(r, err, "a reason with this code exists",
                       json_pack("[{s:s, s:s}]", "field", "code", "message", "is already taken"),
                       NULL);
@@ -619,6 +623,10 @@ void workspace_update(struct request *r)
     }
     im = req_if_match_version(r, &want);
     snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
+    if (json_object_size(body) == 0) { /* nothing to change: no new version */
+        workspace_get(r);
+        goto out;
+    }
     const char *vals[4] = {r->auth.workspace_id, name, currency, im != 0 ? ver : NULL};
     res = db_exec(
         r->db,

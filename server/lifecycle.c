@@ -224,8 +224,8 @@ void lifecycle_history(struct request *r)
     list_answer(r, &q, &l, change_json);
 }
 
-/* Touches and stage changes of a lead, each rendered once by PostgreSQL into the item of
- * its type (feedback joins here once it exists). */
+/* Touches, stage changes and feedback of a lead, each rendered by PostgreSQL into the
+ * item of its type. */
 static const char sql_timeline[] = "SELECT x.type, " DB_TS("x.at") ", x.item, ";
 static const char sql_timeline_from[] =
     ", x.id FROM (SELECT 'touch' AS type, t.occurred_at AS at, t.id, json_build_object("

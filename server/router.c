@@ -7,6 +7,7 @@
 #include "leadloop/admin.h"
 #include "leadloop/auth.h"
 #include "leadloop/campaigns.h"
+#include "leadloop/feedback.h"
 #include "leadloop/leads.h"
 #include "leadloop/lifecycle.h"
 #include "leadloop/ops.h"
@@ -48,6 +49,14 @@ static const struct route routes[] = {
     {HTTP_POST, "/v1/leads/{id}/transitions", lifecycle_transition, ROLES_WRITERS, 0},
     {HTTP_GET, "/v1/leads/{id}/history", lifecycle_history, ROLES_ANY, 0},
     {HTTP_GET, "/v1/leads/{id}/timeline", lifecycle_timeline, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/leads/{id}/feedback", feedback_create, ROLES_SALES, 0},
+    {HTTP_GET, "/v1/leads/{id}/feedback", feedback_list_lead, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/feedback", feedback_list, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/feedback-reasons", reasons_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/feedback-reasons", reasons_create, ROLES_ADMIN, 0},
+    {HTTP_PATCH, "/v1/feedback-reasons/{code}", reasons_update, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/workspace", workspace_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/workspace", workspace_update, ROLES_ADMIN, 0},
     {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,
      ROLES_WRITERS, 0},
 };

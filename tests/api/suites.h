@@ -10,6 +10,7 @@ Suite *http_suite(void);
 Suite *admin_suite(void);
 Suite *core_suite(void);
 Suite *catalogue_suite(void);
+Suite *feedback_suite(void);
 Suite *lifecycle_suite(void);
 
 #endif
