@@ -85,6 +85,32 @@ static void answer_write_error(struct request *r, const PGresult *res, enum ll_e
         reply_db_error(r, err);
 }
 
+/* Money in a workspace is in its one reporting currency (reports add it up and never
+ * convert): a campaign in another currency is refused, naming the right one. Answers
+ * and returns false when currency (if given) is not the workspace's. */
+static bool currency_is_workspaces(struct request *r, const char *currency)
+{
+    const char *vals[1] = {r->auth.workspace_id};
+    PGresult *res;
+    enum ll_err err;
+    bool ok = false;
+    if (!currency)
+        return true;
+    res = db_exec(r->db, "SELECT currency FROM workspaces WHERE id = $1", 1, vals);
+    if ((err = db_check(r->db, res)) != LL_OK) {
+        reply_db_error(r, err);
+    } else if (strcmp(PQgetvalue(res, 0, 0), currency) != 0) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "must be the workspace's reporting currency, %s",
+                 PQgetvalue(res, 0, 0));
+        reply_bad_field(r, "currency", msg);
+    } else {
+        ok = true;
+    }
+    PQclear(res);
+    return ok;
+}
+
 /* The fields shared by create and patch. In a patch every field is optional and the
  * nullable ones may be null. */
 struct campaign_in {
@@ -133,6 +159,8 @@ void campaigns_create(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the campaign is not valid", jv_take(&v), NULL);
         goto out;
     }
+    if (!currency_is_workspaces(r, in.currency))
+        goto out;
     tags = in.tags ? json_dumps(in.tags, JSON_COMPACT) : NULL;
     const char *vals[12] = {r->auth.workspace_id,
                             in.name,
@@ -199,6 +227,8 @@ void campaigns_update(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
+    if (!currency_is_workspaces(r, in.currency))
+        goto out;
     /* Only the members present change (JSON Merge Patch); an empty patch is a no-op read. */
     qb_init(&q, "WITH c AS (UPDATE campaigns SET version = version + 1, updated_at = now()");
     if (in.name)
