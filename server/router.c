@@ -8,6 +8,7 @@
 #include "leadloop/auth.h"
 #include "leadloop/campaigns.h"
 #include "leadloop/feedback.h"
+#include "leadloop/lead_bulk.h"
 #include "leadloop/leads.h"
 #include "leadloop/lifecycle.h"
 #include "leadloop/ops.h"
@@ -41,6 +42,8 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/leads/{id}/touches", touches_list_by_lead, ROLES_ANY, 0},
 
     {HTTP_POST, "/v1/leads", leads_create, ROLES_WRITERS, 0},
+    {HTTP_POST, "/v1/leads/batch", lead_bulk_batch, ROLES_WRITERS, 0},
+    {HTTP_POST, "/v1/leads/import", lead_bulk_import, ROLES_WRITERS, ROUTE_CSV},
     {HTTP_GET, "/v1/leads", leads_list, ROLES_ANY, 0},
     {HTTP_GET, "/v1/leads/{id}", leads_get, ROLES_ANY, 0},
     {HTTP_PATCH, "/v1/leads/{id}", leads_update_handler, ROLES_WRITERS, 0},

@@ -11,6 +11,7 @@ Suite *admin_suite(void);
 Suite *core_suite(void);
 Suite *catalogue_suite(void);
 Suite *feedback_suite(void);
+Suite *bulk_suite(void);
 Suite *lifecycle_suite(void);
 
 #endif

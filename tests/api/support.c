@@ -275,7 +275,7 @@ static struct resp *perform(struct daemon *d, const char *method, const char *pa
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &bb);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
     if (key) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", key);
         hl = curl_slist_append(hl, auth);

@@ -1,0 +1,1354 @@
+/* Leads in bulk. POST /v1/leads/batch takes 1..1000 JSON leads, POST /v1/leads/import a
+ * CSV file. Every lead is validated in C by leads_read, as on POST /v1/leads, and the valid
+ * ones are written many per statement (json_to_recordset) with the side rows leads_insert
+ * writes: the first stage change, external ids, the `created` touch, the change feed row.
+ * A statement that fails is run again lead by lead, each in a savepoint of its own, so a
+ * bad lead is reported alone and never fails the others. */
+#include "leadloop/lead_bulk.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/jsonv.h"
+#include "leadloop/leads.h"
+#include "leadloop/util.h"
+
+#define BATCH_MAX       1000
+#define CHUNK_ROWS      1000 /* CSV rows per statement and per transaction */
+#define REJECTIONS_MAX  1000 /* listed in the import's answer */
+#define CSV_MAX_COLUMNS 256
+
+/* The input of the multi-row statements: one JSON object per lead, numbered n (the item's
+ * index or the CSV row), as record_add writes it. */
+#define RECORD_SOURCE                                                                              \
+    " json_to_recordset($2::json) AS i(n integer, email text, first_name text, last_name text,"    \
+    " company text, title text, phone text, country text, source text, score smallint,"            \
+    " owner_id uuid, consent jsonb, custom jsonb, external_ids jsonb, campaign_id uuid)"
+
+/* Creates leads: $1 workspace, $2 records, $3 key, $4 user, $5 the default source. A record
+ * whose email is taken (by a lead, or by an earlier record) is skipped: its row comes back
+ * with a NULL id. The ids are drawn beforehand so that each lead maps back to its record. */
+static const char sql_create[] =
+    "WITH i AS (SELECT gen_random_uuid() AS id, i.* FROM" RECORD_SOURCE "),"
+    " l AS (INSERT INTO leads (workspace_id, id, email, first_name, last_name, company, title,"
+    " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
+    " latest_campaign_id) SELECT $1, id, email, first_name, last_name, company, title, phone,"
+    " country, coalesce(source, $5), score, owner_id, consent,"
+    " jsonb_strip_nulls(coalesce(custom, '{}')), coalesce(external_ids, '{}'), campaign_id,"
+    " campaign_id FROM i ORDER BY n"
+    " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO NOTHING RETURNING *),"
+    " x AS (INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
+    " SELECT l.workspace_id, e.key, e.value, l.id FROM l, jsonb_each_text(l.external_ids) e),"
+    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage,"
+    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, NULL, 'new', $3::uuid,"
+    " $4::uuid, created_at FROM l),"
+    " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
+    " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
+    " WHERE first_campaign_id IS NOT NULL),"
+    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
+    " SELECT workspace_id, 'lead', id, 'create' FROM l)"
+    " SELECT i.n, l.id FROM i LEFT JOIN l ON l.id = i.id";
+
+/* The import's upsert: $1..$4 as above. A record creates a lead (source 'import' by
+ * default) or updates the one holding its email with its non-empty cells, keeping the
+ * lead's source when the record has none (so records with and without a source go through
+ * two INSERTs, on disjoint emails); campaign_id only counts on create, as on PUT. Answers
+ * the number created and the number updated. */
+#define UPSERT_INSERT                                                                              \
+    " INSERT INTO leads AS d (workspace_id, email, first_name, last_name, company, title, phone,"  \
+    " country, source, score, owner_id, custom, first_campaign_id, latest_campaign_id)"            \
+    " SELECT $1, email, first_name, last_name, company, title, phone, country,"                    \
+    " coalesce(source, 'import'), score, owner_id, coalesce(custom, '{}'), campaign_id,"           \
+    " campaign_id FROM i"
+#define UPSERT_UPDATE                                                                              \
+    " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO UPDATE SET"            \
+    " email = EXCLUDED.email, first_name = coalesce(EXCLUDED.first_name, d.first_name),"           \
+    " last_name = coalesce(EXCLUDED.last_name, d.last_name),"                                      \
+    " company = coalesce(EXCLUDED.company, d.company), title = coalesce(EXCLUDED.title, d.title)," \
+    " phone = coalesce(EXCLUDED.phone, d.phone), country = coalesce(EXCLUDED.country, d.country)," \
+    " score = coalesce(EXCLUDED.score, d.score),"                                                  \
+    " owner_id = coalesce(EXCLUDED.owner_id, d.owner_id), custom = d.custom || EXCLUDED.custom,"   \
+    " version = d.version + 1, updated_at = now()"
+#define UPSERT_RETURNING                                                                           \
+    " RETURNING workspace_id, id, created_at, first_campaign_id, xmax = 0 AS created"
+static const char sql_import_upsert[] =
+    "WITH i AS (SELECT * FROM" RECORD_SOURCE "),"
+    " a AS (" UPSERT_INSERT " WHERE source IS NOT NULL ORDER BY n" UPSERT_UPDATE
+    ", source = EXCLUDED.source" UPSERT_RETURNING "),"
+    " b AS (" UPSERT_INSERT " WHERE source IS NULL ORDER BY n" UPSERT_UPDATE UPSERT_RETURNING "),"
+    " l AS (SELECT * FROM a UNION ALL SELECT * FROM b),"
+    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage,"
+    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, NULL, 'new', $3::uuid,"
+    " $4::uuid, created_at FROM l WHERE created),"
+    " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
+    " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
+    " WHERE created AND first_campaign_id IS NOT NULL),"
+    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
+    " SELECT workspace_id, 'lead', id, CASE WHEN created THEN 'create' ELSE 'update' END FROM l)"
+    " SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM l";
+
+/* $1 workspace, $2 a JSON array of emails (or nulls): each folded as the unique index
+ * compares emails, and the lead holding it, in order. */
+static const char sql_lookup[] =
+    "SELECT ll_fold(x.e), (SELECT l.id FROM leads l WHERE l.workspace_id = $1"
+    " AND ll_fold(l.email) = ll_fold(x.e) AND l.email IS NOT NULL)"
+    " FROM json_array_elements_text($2::json) WITH ORDINALITY AS x(e, n) ORDER BY x.n";
+static const char sql_fold[] = "SELECT ll_fold(x.e) FROM json_array_elements_text($1::json)"
+                               " WITH ORDINALITY AS x(e, n) ORDER BY x.n";
+static const char sql_by_email[] =
+    "SELECT id FROM leads WHERE workspace_id = $1 AND ll_fold(email) = ll_fold($2)";
+
+static const char invalid_lead[] = "the lead is not valid";
+
+/* ---------------------------------------------------------------- small tools */
+
+/* A growing text buffer. After a failed allocation it stays failed (oom) and empty. */
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+
+static bool sb_reserve(struct sbuf *b, size_t more)
+{
+    size_t cap;
+    char *p;
+    if (b->oom)
+        return false;
+    if (b->len + more + 1 <= b->cap)
+        return true;
+    for (cap = b->cap ? b->cap : 4096; cap < b->len + more + 1; cap *= 2)
+        ;
+    if (!(p = realloc(b->p, cap))) {
+        b->oom = true;
+        return false;
+    }
+    b->p = p;
+    b->cap = cap;
+    return true;
+}
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (!sb_reserve(b, n))
+        return;
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_str(struct sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+static void sb_reset(struct sbuf *b)
+{
+    b->len = 0;
+    if (b->p)
+        b->p[0] = '\0';
+}
+
+static void sb_free(struct sbuf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+/* s (UTF-8 without NUL, as validated) as a JSON string. */
+static void sb_json(struct sbuf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    const char *run = s;
+    sb_add(b, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sb_add(b, run, (size_t)(s - run));
+        if (c == '"' || c == '\\') {
+            esc[1] = (char)c;
+            sb_add(b, esc, 2);
+        } else {
+            sb_add(b, esc, 6);
+        }
+        run = s + 1;
+    }
+    sb_add(b, run, (size_t)(s - run));
+    sb_add(b, "\"", 1);
+}
+
+/* A validated lead as one record of RECORD_SOURCE, numbered n. Absent fields are left out
+ * (NULL in the record); consent, custom and external ids are jansson's JSON text. */
+static void record_add(struct sbuf *b, long n, const struct lead_in *in)
+{
+    static const char *const names[] = {"email",    "first_name", "last_name", "company",
+                                        "title",    "phone",      "country",   "source",
+                                        "owner_id", "campaign_id"};
+    const char *vals[] = {in->email, in->first_name, in->last_name, in->company,  in->title,
+                          in->phone, in->country,    in->source,    in->owner_id, in->campaign_id};
+    char num[32];
+    snprintf(num, sizeof num, "{\"n\":%ld", n);
+    sb_str(b, num);
+    for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
+        if (!vals[k])
+            continue;
+        sb_str(b, ",\"");
+        sb_str(b, names[k]);
+        sb_str(b, "\":");
+        sb_json(b, vals[k]);
+    }
+    if (in->has_score && in->score[0]) {
+        sb_str(b, ",\"score\":");
+        sb_str(b, in->score);
+    }
+    if (in->consent && strcmp(in->consent, "null") != 0) {
+        sb_str(b, ",\"consent\":");
+        sb_str(b, in->consent);
+    }
+    if (in->custom) {
+        sb_str(b, ",\"custom\":");
+        sb_str(b, in->custom);
+    }
+    if (in->external_ids) {
+        sb_str(b, ",\"external_ids\":");
+        sb_str(b, in->external_ids);
+    }
+    sb_str(b, "}");
+}
+
+/* Folded emails seen so far, each with a number (the CSV row or batch item it went to).
+ * Open addressing, at most half full. */
+struct seen {
+    struct seen_slot {
+        char *key; /* owned */
+        long val;
+    } * slots;
+    size_t cap, n;
+};
+
+static size_t seen_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return (size_t)h;
+}
+
+static long *seen_find(struct seen *t, const char *key)
+{
+    if (!t->cap)
+        return NULL;
+    for (size_t i = seen_hash(key) & (t->cap - 1);; i = (i + 1) & (t->cap - 1)) {
+        if (!t->slots[i].key)
+            return NULL;
+        if (!strcmp(t->slots[i].key, key))
+            return &t->slots[i].val;
+    }
+}
+
+/* Sets key (stolen, even on failure) to val. False when out of memory. */
+static bool seen_put(struct seen *t, char *key, long val)
+{
+    long *old = seen_find(t, key);
+    if (old) {
+        *old = val;
+        free(key);
+        return true;
+    }
+    if ((t->n + 1) * 2 > t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 1024;
+        struct seen_slot *slots = calloc(cap, sizeof *slots);
+        if (!slots) {
+            free(key);
+            return false;
+        }
+        for (size_t i = 0; i < t->cap; i++) {
+            size_t j;
+            if (!t->slots[i].key)
+                continue;
+            for (j = seen_hash(t->slots[i].key) & (cap - 1); slots[j].key; j = (j + 1) & (cap - 1))
+                ;
+            slots[j] = t->slots[i];
+        }
+        free(t->slots);
+        t->slots = slots;
+        t->cap = cap;
+    }
+    size_t i = seen_hash(key) & (t->cap - 1);
+    while (t->slots[i].key)
+        i = (i + 1) & (t->cap - 1);
+    t->slots[i].key = key;
+    t->slots[i].val = val;
+    t->n++;
+    return true;
+}
+
+static void seen_free(struct seen *t)
+{
+    for (size_t i = 0; i < t->cap; i++)
+        free(t->slots[i].key);
+    free(t->slots);
+    memset(t, 0, sizeof *t);
+}
+
+/* The database failed, not the lead: such an error fails the whole request. */
+static bool fatal(enum ll_err err)
+{
+    return err == LL_E_UNAVAILABLE || err == LL_E_INTERNAL;
+}
+
+static bool email_taken(const PGresult *res, enum ll_err err)
+{
+    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    return err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key");
+}
+
+/* The id of the lead holding email (new string), or NULL. */
+static char *find_by_email(struct request *r, const char *email)
+{
+    const char *vals[2] = {r->auth.workspace_id, email};
+    PGresult *res = db_exec(r->db, sql_by_email, 2, vals);
+    char *id = NULL;
+    if (db_check(r->db, res) == LL_OK && PQntuples(res) == 1)
+        id = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return id;
+}
+
+/* ---------------------------------------------------------------- POST /v1/leads/batch */
+
+struct item {
+    struct lead_in in;
+    bool valid;        /* leads_read found nothing wrong */
+    json_t *result;    /* its entry of `results` once decided (new) */
+    char id[37];       /* the lead it wrote */
+    char *fold;        /* upsert: the email as the database compares it (new) */
+    char existing[37]; /* upsert: the lead holding the email before the batch, or "" */
+};
+
+static void item_ok(struct item *it, size_t i, int status, const char *id)
+{
+    snprintf(it->id, sizeof it->id, "%s", id);
+    it->result = json_pack("{s:I, s:i, s:s}", "index", (json_int_t)i, "status", status, "id", id);
+}
+
+/* errors and extra are stolen. */
+static void item_failed(struct request *r, struct item *it, size_t i, enum ll_err err,
+                        const char *detail, json_t *errors, json_t *extra)
+{
+    it->result =
+        json_pack("{s:I, s:i, s:o}", "index", (json_int_t)i, "status", problem_kind(err)->status,
+                  "problem", problem_new(err, detail, r->request_id, errors, extra));
+}
+
+static void batch_validate(struct request *r, json_t *leads, struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        json_t *lead = json_array_get(leads, i);
+        struct jv v;
+        jv_init(&v);
+        if (json_is_object(lead)) {
+            leads_read(&v, lead, LEAD_CREATE, &items[i].in);
+        } else { /* not a lead at all: there is no field to name but the item */
+            char field[32];
+            snprintf(field, sizeof field, "leads[%zu]", i);
+            jv_add(&v, field, "must be an object");
+        }
+        if (jv_ok(&v))
+            items[i].valid = true;
+        else
+            item_failed(r, &items[i], i, LL_E_VALIDATION, invalid_lead, jv_take(&v), NULL);
+        jv_free(&v);
+    }
+}
+
+/* Writes item i alone, in a savepoint: merge-updates lead id, or creates it when id is
+ * NULL. In upsert mode a create that loses a race for the email to a concurrent request
+ * updates that lead instead. Returns LL_OK, or the database failure that fails the batch. */
+static enum ll_err item_write(struct request *r, struct item *it, size_t i, const char *id,
+                              bool upsert)
+{
+    PGresult *res = NULL;
+    char *holder = NULL;
+    const char *detail;
+    json_t *errors, *extra;
+    enum ll_err err, werr = LL_OK;
+
+    if ((err = db_tx_begin(r->db)) != LL_OK)
+        return err;
+    if (id) {
+        res = leads_update(r, id, &it->in, 0, &werr);
+        if (werr == LL_OK && PQntuples(res) == 0) { /* erased since the lookup: a new lead */
+            PQclear(res);
+            res = NULL;
+            id = NULL;
+        }
+    }
+    if (!id) {
+        res = leads_insert(r, &it->in, &werr);
+        if (upsert && email_taken(res, werr) && (holder = find_by_email(r, it->in.email))) {
+            PQclear(res);
+            res = leads_update(r, holder, &it->in, 0, &werr);
+            id = holder;
+        }
+    }
+    if (werr == LL_OK && PQntuples(res) == 1) {
+        if ((err = db_tx_commit(r->db)) == LL_OK)
+            item_ok(it, i, id ? 200 : 201, PQgetvalue(res, 0, 0));
+    } else {
+        if (werr == LL_OK) /* updated by no row: the lead changed under us */
+            werr = LL_E_CONFLICT;
+        werr = leads_write_problem(r, res, werr, &it->in, &detail, &errors, &extra);
+        db_tx_rollback(r->db);
+        if (fatal(werr)) {
+            json_decref(errors);
+            json_decref(extra);
+            err = werr;
+        } else {
+            item_failed(r, it, i, werr, detail, errors, extra);
+        }
+    }
+    PQclear(res);
+    free(holder);
+    return err;
+}
+
+/* Creates the picked items with one statement, in a savepoint. An item it could not write
+ * (its email taken, or all of them when the statement failed) is left without a result,
+ * for item_write to run it alone and give it the answer it would get alone. */
+static enum ll_err create_many(struct request *r, struct item *items, size_t n, const bool *pick)
+{
+    struct sbuf b = {0};
+    PGresult *res = NULL;
+    enum ll_err err = LL_OK;
+    size_t count = 0;
+
+    sb_add(&b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (!pick[i])
+            continue;
+        if (count++)
+            sb_add(&b, ",", 1);
+        record_add(&b, (long)i, &items[i].in);
+    }
+    sb_add(&b, "]", 1);
+    if (b.oom) {
+        err = LL_E_INTERNAL;
+        goto out;
+    }
+    if (count == 0 || (err = db_tx_begin(r->db)) != LL_OK)
+        goto out;
+    const char *vals[5] = {r->auth.workspace_id, b.p, r->auth.key_id,
+                           r->auth.user_id[0] ? r->auth.user_id : NULL, "other"};
+    res = db_exec(r->db, sql_create, 5, vals);
+    if (db_check(r->db, res) != LL_OK) {
+        db_tx_rollback(r->db);
+        goto out;
+    }
+    if ((err = db_tx_commit(r->db)) != LL_OK)
+        goto out;
+    for (int row = 0; row < PQntuples(res); row++) {
+        long k = atol(PQgetvalue(res, row, 0));
+        if (!PQgetisnull(res, row, 1) && k >= 0 && (size_t)k < n)
+            item_ok(&items[k], (size_t)k, 201, PQgetvalue(res, row, 1));
+    }
+out:
+    PQclear(res);
+    sb_free(&b);
+    return err;
+}
+
+static enum ll_err batch_create(struct request *r, struct item *items, size_t n)
+{
+    bool *pick = calloc(n, sizeof *pick);
+    enum ll_err err;
+    if (!pick)
+        return LL_E_INTERNAL;
+    for (size_t i = 0; i < n; i++)
+        pick[i] = items[i].valid;
+    err = create_many(r, items, n, pick);
+    for (size_t i = 0; i < n && err == LL_OK; i++)
+        if (items[i].valid && !items[i].result)
+            err = item_write(r, &items[i], i, NULL, false);
+    free(pick);
+    return err;
+}
+
+/* Finds, in one query, the email of each valid item folded as the unique index folds it
+ * and the lead that holds it before the batch. */
+static enum ll_err batch_lookup(struct request *r, struct item *items, size_t n)
+{
+    struct sbuf b = {0};
+    PGresult *res = NULL;
+    enum ll_err err = LL_OK;
+
+    sb_add(&b, "[", 1);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            sb_add(&b, ",", 1);
+        if (items[i].valid)
+            sb_json(&b, items[i].in.email);
+        else
+            sb_str(&b, "null");
+    }
+    sb_add(&b, "]", 1);
+    if (b.oom) {
+        err = LL_E_INTERNAL;
+        goto out;
+    }
+    const char *vals[2] = {r->auth.workspace_id, b.p};
+    res = db_exec(r->db, sql_lookup, 2, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        goto out;
+    if ((size_t)PQntuples(res) != n) {
+        err = LL_E_INTERNAL;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!items[i].valid)
+            continue;
+        if (!(items[i].fold = strdup(PQgetvalue(res, (int)i, 0)))) {
+            err = LL_E_INTERNAL;
+            goto out;
+        }
+        snprintf(items[i].existing, sizeof items[i].existing, "%s", PQgetvalue(res, (int)i, 1));
+    }
+out:
+    PQclear(res);
+    sb_free(&b);
+    return err;
+}
+
+/* Upsert means items in order, each updating the lead that holds its email (counting the
+ * leads earlier items wrote) or else creating one. The items that would create a lead (the
+ * first with an email no lead holds) go first, in one statement: that changes nothing,
+ * since no other item touches their lead, unless external ids could collide between them
+ * and items that run alone; then those keep their turn. The rest run one by one. */
+static enum ll_err batch_upsert(struct request *r, struct item *items, size_t n)
+{
+    struct seen written = {0}; /* folded email -> the item that last wrote its lead */
+    bool *pick = calloc(n, sizeof *pick), alone_ids = false;
+    enum ll_err err;
+
+    if (!pick)
+        return LL_E_INTERNAL;
+    if ((err = batch_lookup(r, items, n)) != LL_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        char *key;
+        if (!items[i].valid)
+            continue;
+        pick[i] = !items[i].existing[0] && !seen_find(&written, items[i].fold);
+        alone_ids = alone_ids || (!pick[i] && items[i].in.external_ids);
+        if (!(key = strdup(items[i].fold)) || !seen_put(&written, key, -1)) {
+            err = LL_E_INTERNAL;
+            goto out;
+        }
+    }
+    for (size_t i = 0; alone_ids && i < n; i++)
+        pick[i] = pick[i] && !items[i].in.external_ids;
+    seen_free(&written);
+    if ((err = create_many(r, items, n, pick)) != LL_OK)
+        goto out;
+    for (size_t i = 0; i < n; i++) {
+        const long *last;
+        const char *id;
+        char *key;
+        if (!items[i].valid)
+            continue;
+        if (!items[i].result) {
+            last = seen_find(&written, items[i].fold);
+            id = last ? items[*last].id : items[i].existing[0] ? items[i].existing : NULL;
+            if ((err = item_write(r, &items[i], i, id, true)) != LL_OK)
+                goto out;
+        }
+        if (items[i].id[0] &&
+            (!(key = strdup(items[i].fold)) || !seen_put(&written, key, (long)i))) {
+            err = LL_E_INTERNAL;
+            goto out;
+        }
+    }
+out:
+    free(pick);
+    seen_free(&written);
+    return err;
+}
+
+void lead_bulk_batch(struct request *r)
+{
+    static const char *const fields[] = {"mode", "leads", NULL};
+    static const char *const modes[] = {"create", "upsert", NULL};
+    json_t *body = NULL, *leads, *results = NULL;
+    struct item *items = NULL;
+    const char *mode = "create";
+    size_t n = 0;
+    json_int_t created = 0, updated = 0, failed = 0;
+    bool in_tx = false;
+    struct jv v;
+    enum ll_err err;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
+        goto out;
+    jv_known(&v, body, fields, NULL);
+    jv_enum(&v, body, "mode", false, modes, &mode);
+    leads = json_object_get(body, "leads");
+    if (!leads)
+        jv_add(&v, "leads", "is required");
+    else if (!json_is_array(leads) || json_array_size(leads) < 1 ||
+             json_array_size(leads) > BATCH_MAX)
+        jv_add(&v, "leads", "must be an array of 1 to %d leads", BATCH_MAX);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the batch is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    n = json_array_size(leads);
+    if (!(items = calloc(n, sizeof *items))) {
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+        goto out;
+    }
+    batch_validate(r, leads, items, n);
+
+    /* One transaction for the batch; each item that fails is undone alone. */
+    if ((err = db_tx_begin(r->db)) != LL_OK) {
+        reply_db_error(r, err);
+        goto out;
+    }
+    in_tx = true;
+    err = !strcmp(mode, "upsert") ? batch_upsert(r, items, n) : batch_create(r, items, n);
+    if (err != LL_OK) {
+        reply_db_error(r, err);
+        goto out;
+    }
+    in_tx = false;
+    if ((err = db_tx_commit(r->db)) != LL_OK) {
+        reply_db_error(r, err);
+        goto out;
+    }
+    results = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_int_t status = json_integer_value(json_object_get(items[i].result, "status"));
+        if (!items[i].result || json_array_append(results, items[i].result) != 0) {
+            reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+            goto out;
+        }
+        created += status == 201;
+        updated += status == 200;
+        failed += status >= 400;
+    }
+    reply_json(r, 200,
+               json_pack("{s:O, s:I, s:I, s:I}", "results", results, "created", created, "updated",
+                         updated, "failed", failed));
+out:
+    if (in_tx)
+        db_tx_rollback(r->db);
+    for (size_t i = 0; items && i < n; i++) {
+        lead_in_free(&items[i].in);
+        json_decref(items[i].result);
+        free(items[i].fold);
+    }
+    free(items);
+    json_decref(results);
+    json_decref(body);
+    jv_free(&v);
+}
+
+/* ---------------------------------------------------------------- CSV (RFC 4180) */
+
+struct cell {
+    const char *s; /* into the body; a quoted cell without its quotes */
+    size_t n;
+    bool escaped; /* holds "" pairs, to be undone by cell_text */
+};
+
+struct csv {
+    const char *p, *end;
+    long line;     /* of the cursor, from 1 */
+    long bad_line; /* where the error is, after CSV_BAD */
+    const char *why;
+};
+
+enum csv_status { CSV_ROW, CSV_END, CSV_BAD };
+
+static void csv_init(struct csv *c, const char *buf, size_t len)
+{
+    c->p = buf;
+    c->end = buf + len;
+    c->line = 1;
+    c->bad_line = 0;
+    c->why = NULL;
+    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark */
+        c->p += 3;
+}
+
+/* The length of the line end at p (LF, CRLF, or a CR that ends the file), else 0. */
+static size_t eol(const char *p, const char *end)
+{
+    if (p < end && *p == '\n')
+        return 1;
+    if (p < end && *p == '\r')
+        return p + 1 == end ? 1 : p[1] == '\n' ? 2 : 0;
+    return 0;
+}
+
+/* Reads the next record: its first max cells into cells, *n counting them all. Empty
+ * lines are skipped. A quote inside an unquoted cell is taken as it is; CSV_BAD when a
+ * quoted cell is never closed or text follows its closing quote. */
+static enum csv_status csv_row(struct csv *c, struct cell *cells, size_t max, size_t *n)
+{
+    const char *p = c->p, *end = c->end;
+    size_t e;
+    *n = 0;
+    while ((e = eol(p, end)) > 0) {
+        p += e;
+        c->line++;
+    }
+    if (p == end) {
+        c->p = p;
+        return CSV_END;
+    }
+    for (;;) {
+        struct cell cell = {p, 0, false};
+        if (p < end && *p == '"') {
+            const char *q = ++p;
+            long opened = c->line;
+            for (;; q++) {
+                if (q == end) {
+                    c->bad_line = opened;
+                    c->why = "a quoted cell is never closed";
+                    return CSV_BAD;
+                }
+                if (*q == '"' && q + 1 < end && q[1] == '"') {
+                    cell.escaped = true;
+                    q++;
+                } else if (*q == '"') {
+                    break;
+                } else if (*q == '\n') {
+                    c->line++;
+                }
+            }
+            cell.s = p;
+            cell.n = (size_t)(q - p);
+            p = q + 1;
+            if (p < end && *p != ',' && !eol(p, end)) {
+                c->bad_line = c->line;
+                c->why = "text follows the closing quote of a cell";
+                return CSV_BAD;
+            }
+        } else {
+            const char *q = p;
+            while (q < end && *q != ',' && *q != '\n')
+                q++;
+            cell.n = (size_t)(q - p);
+            if (cell.n > 0 && p[cell.n - 1] == '\r') /* of CRLF, or a CR ending the file */
+                cell.n--;
+            p = q;
+        }
+        if (*n < max)
+            cells[*n] = cell;
+        (*n)++;
+        if (p == end)
+            break;
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        p += eol(p, end);
+        c->line++;
+        break;
+    }
+    c->p = p;
+    return CSV_ROW;
+}
+
+/* The text of a cell: in place, or with its "" pairs undone into scratch (valid until the
+ * next call). */
+static const char *cell_text(const struct cell *cell, struct sbuf *scratch, size_t *len)
+{
+    if (!cell->escaped) {
+        *len = cell->n;
+        return cell->s;
+    }
+    sb_reset(scratch);
+    if (!sb_reserve(scratch, cell->n)) {
+        *len = 0;
+        return "";
+    }
+    for (size_t i = 0; i < cell->n; i++) {
+        scratch->p[scratch->len++] = cell->s[i];
+        if (cell->s[i] == '"')
+            i++; /* the second quote of the pair */
+    }
+    scratch->p[scratch->len] = '\0';
+    *len = scratch->len;
+    return scratch->p;
+}
+
+/* ---------------------------------------------------------------- POST /v1/leads/import */
+
+/* The lead fields a column may name; any other column goes into custom. */
+static const char *const csv_fields[] = {"email", "first_name", "last_name",  "company",
+                                         "title", "phone",      "country",    "source",
+                                         "score", "owner_id",   "campaign_id"};
+#define FIELD_EMAIL 0
+#define FIELD_SCORE 8
+#define FIELD_COUNT (sizeof csv_fields / sizeof csv_fields[0])
+
+struct rejection {
+    long row, seq;
+    char *field; /* NULL: the row as a whole */
+    char *message;
+};
+
+/* A valid row waiting for its chunk's statement: its email and record live in text. */
+struct pending {
+    long row;
+    size_t email_off, rec_off, rec_len;
+    bool dup;
+};
+
+struct import {
+    struct request *r;
+    bool create;
+    long created, updated, rejected;
+    bool oom;
+    size_t ncols;
+    char *names[CSV_MAX_COLUMNS]; /* owned */
+    int fields[CSV_MAX_COLUMNS];  /* index in csv_fields, or -1 for custom */
+    struct cell cells[CSV_MAX_COLUMNS + 1];
+    struct sbuf scratch, text, payload;
+    struct pending rows[CHUNK_ROWS];
+    size_t nrows;
+    struct seen seen; /* folded email -> the first row with it */
+    struct rejection *rej;
+    size_t nrej, caprej;
+    long seq;
+    long failed_row; /* the first row of a chunk the database failed to write */
+};
+
+static int rejection_cmp(const void *a, const void *b)
+{
+    const struct rejection *x = a, *y = b;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Keeps the first REJECTIONS_MAX by row. Safe at any time: an entry with that many before
+ * it can only fall further back as rows are added. */
+static void rejections_trim(struct import *im)
+{
+    if (im->nrej > 1)
+        qsort(im->rej, im->nrej, sizeof *im->rej, rejection_cmp);
+    while (im->nrej > REJECTIONS_MAX) {
+        im->nrej--;
+        free(im->rej[im->nrej].field);
+        free(im->rej[im->nrej].message);
+    }
+}
+
+/* Lists one problem of a row (the caller counts the row in `rejected`). */
+static void reject(struct import *im, long row, const char *field, const char *message)
+{
+    struct rejection *e;
+    if (im->nrej == im->caprej) {
+        size_t cap = im->caprej ? im->caprej * 2 : 64;
+        struct rejection *grown = realloc(im->rej, cap * sizeof *grown);
+        if (!grown) {
+            im->oom = true;
+            return;
+        }
+        im->rej = grown;
+        im->caprej = cap;
+    }
+    e = &im->rej[im->nrej];
+    e->row = row;
+    e->seq = im->seq++;
+    e->field = field ? strdup(field) : NULL;
+    e->message = strdup(message);
+    if ((field && !e->field) || !e->message) {
+        free(e->field);
+        free(e->message);
+        im->oom = true;
+        return;
+    }
+    im->nrej++;
+    if (im->nrej >= 2 * REJECTIONS_MAX)
+        rejections_trim(im);
+}
+
+static void import_free(struct import *im)
+{
+    if (!im)
+        return;
+    for (size_t k = 0; k < im->ncols; k++)
+        free(im->names[k]);
+    for (size_t i = 0; i < im->nrej; i++) {
+        free(im->rej[i].field);
+        free(im->rej[i].message);
+    }
+    free(im->rej);
+    sb_free(&im->scratch);
+    sb_free(&im->text);
+    sb_free(&im->payload);
+    seen_free(&im->seen);
+    free(im);
+}
+
+/* Reads the header into names and fields. Answers 400/422 and returns false when it is
+ * not usable: nothing is imported then. */
+static bool import_header(struct import *im, size_t n)
+{
+    struct request *r = im->r;
+    bool email = false;
+    struct jv v;
+    if (n > CSV_MAX_COLUMNS) {
+        reply_bad_field(r, "header", "must have at most 256 columns");
+        return false;
+    }
+    jv_init(&v);
+    for (size_t k = 0; k < n; k++) {
+        size_t len, seen_before = 0;
+        const char *s = cell_text(&im->cells[k], &im->scratch, &len);
+        char label[32];
+        snprintf(label, sizeof label, "column %zu", k + 1);
+        if (!util_utf8_valid(s, len)) {
+            char detail[80];
+            snprintf(detail, sizeof detail, "the CSV header is not UTF-8 (column %zu)", k + 1);
+            reply_problem(r, LL_E_MALFORMED, detail, NULL, NULL);
+            jv_free(&v);
+            return false;
+        }
+        if (!(im->names[k] = strndup(s, len))) {
+            reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+            jv_free(&v);
+            return false;
+        }
+        im->ncols = k + 1;
+        im->fields[k] = -1;
+        for (size_t f = 0; f < FIELD_COUNT; f++)
+            if (!strcmp(im->names[k], csv_fields[f]))
+                im->fields[k] = (int)f;
+        email = email || im->fields[k] == FIELD_EMAIL;
+        for (size_t j = 0; j < k; j++)
+            seen_before += !strcmp(im->names[j], im->names[k]);
+        if (len == 0)
+            jv_add(&v, label, "has an empty name");
+        else if (seen_before == 1)
+            jv_add(&v, im->names[k], "is a column name used twice");
+        else if (im->fields[k] < 0 && jv_utf8_chars(im->names[k]) > 64)
+            jv_add(&v, im->names[k], "is too long for a custom field (at most 64 characters)");
+    }
+    if (!email)
+        jv_add(&v, "email", "is a required column");
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the CSV header is not valid", jv_take(&v), NULL);
+        jv_free(&v);
+        return false;
+    }
+    jv_free(&v);
+    return true;
+}
+
+/* A score cell as an integer when it is one; else the text, for leads_read to refuse. */
+static json_t *score_value(const char *s, size_t len)
+{
+    char buf[24];
+    long num;
+    if (len < sizeof buf) {
+        memcpy(buf, s, len);
+        buf[len] = '\0';
+        if (util_parse_long(buf, LONG_MIN, LONG_MAX, &num))
+            return json_integer(num);
+    }
+    return json_stringn(s, len);
+}
+
+/* Validates data row `row` (its cells in im->cells) as a lead; a valid one joins the
+ * pending chunk, an invalid one is rejected with every problem found. */
+static void import_row(struct import *im, long row, size_t ncells)
+{
+    json_t *lead = json_object(), *custom = json_object();
+    struct lead_in in;
+    struct jv v, cells;
+    bool bad_email = false;
+    size_t i;
+    json_t *e;
+
+    memset(&in, 0, sizeof in);
+    jv_init(&v);
+    jv_init(&cells);
+    if (!lead || !custom) {
+        im->oom = true;
+        goto out;
+    }
+    if (ncells != im->ncols) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "has %zu cells; the header has %zu", ncells, im->ncols);
+        reject(im, row, NULL, msg);
+        im->rejected++;
+        goto out;
+    }
+    for (size_t k = 0; k < ncells; k++) {
+        size_t len;
+        const char *s = cell_text(&im->cells[k], &im->scratch, &len);
+        int f = im->fields[k];
+        if (len == 0) /* an empty cell: the field is absent */
+            continue;
+        if (!util_utf8_valid(s, len)) {
+            jv_add(&cells, im->names[k], "must be UTF-8 text without NUL bytes");
+            bad_email = bad_email || f == FIELD_EMAIL;
+        } else if (f < 0) {
+            json_object_set_new(custom, im->names[k], json_stringn(s, len));
+        } else {
+            json_object_set_new(lead, csv_fields[f],
+                                f == FIELD_SCORE ? score_value(s, len) : json_stringn(s, len));
+        }
+    }
+    if (json_object_size(custom) > 0)
+        json_object_set(lead, "custom", custom);
+    leads_read(&v, lead, LEAD_CREATE, &in);
+    if (!jv_ok(&v) || !jv_ok(&cells)) {
+        json_array_foreach(cells.errors, i, e)
+        {
+            reject(im, row, json_string_value(json_object_get(e, "field")),
+                   json_string_value(json_object_get(e, "message")));
+        }
+        json_array_foreach(v.errors, i, e)
+        {
+            const char *field = json_string_value(json_object_get(e, "field"));
+            if (bad_email && field && !strcmp(field, "email")) /* said already */
+                continue;
+            reject(im, row, field, json_string_value(json_object_get(e, "message")));
+        }
+        im->rejected++;
+        goto out;
+    }
+    struct pending *p = &im->rows[im->nrows];
+    p->row = row;
+    p->dup = false;
+    p->email_off = im->text.len;
+    sb_add(&im->text, in.email, strlen(in.email) + 1); /* with its NUL */
+    p->rec_off = im->text.len;
+    record_add(&im->text, row, &in);
+    p->rec_len = im->text.len - p->rec_off;
+    im->oom = im->oom || im->text.oom;
+    im->nrows++;
+out:
+    lead_in_free(&in);
+    jv_free(&v);
+    jv_free(&cells);
+    json_decref(custom);
+    json_decref(lead);
+}
+
+/* Rejects the pending rows whose email an earlier row of the file had. Emails are folded
+ * as the unique index folds them: ASCII here (ll_fold lowers it the same), the others by
+ * the database, in one query. */
+static enum ll_err import_dedup(struct import *im)
+{
+    struct request *r = im->r;
+    char **folds = calloc(im->nrows, sizeof *folds);
+    PGresult *res = NULL;
+    enum ll_err err = LL_OK;
+    size_t others = 0;
+
+    if (!folds)
+        return LL_E_INTERNAL;
+    sb_reset(&im->payload);
+    sb_add(&im->payload, "[", 1);
+    for (size_t k = 0; k < im->nrows; k++) {
+        const char *email = im->text.p + im->rows[k].email_off;
+        bool ascii = true;
+        for (const char *c = email; *c && ascii; c++)
+            ascii = (unsigned char)*c < 0x80;
+        if (!ascii) {
+            if (others++)
+                sb_add(&im->payload, ",", 1);
+            sb_json(&im->payload, email);
+            continue;
+        }
+        if (!(folds[k] = strdup(email))) {
+            err = LL_E_INTERNAL;
+            goto out;
+        }
+        for (char *c = folds[k]; *c; c++)
+            if (*c >= 'A' && *c <= 'Z')
+                *c = (char)(*c - 'A' + 'a');
+    }
+    sb_add(&im->payload, "]", 1);
+    if (im->payload.oom) {
+        err = LL_E_INTERNAL;
+        goto out;
+    }
+    if (others > 0) {
+        const char *vals[1] = {im->payload.p};
+        int row = 0;
+        res = db_exec(r->db, sql_fold, 1, vals);
+        if ((err = db_check(r->db, res)) != LL_OK)
+            goto out;
+        if ((size_t)PQntuples(res) != others) {
+            err = LL_E_INTERNAL;
+            goto out;
+        }
+        for (size_t k = 0; k < im->nrows; k++) {
+            if (!folds[k] && !(folds[k] = strdup(PQgetvalue(res, row++, 0)))) {
+                err = LL_E_INTERNAL;
+                goto out;
+            }
+        }
+    }
+    for (size_t k = 0; k < im->nrows; k++) {
+        const long *first = seen_find(&im->seen, folds[k]);
+        if (first) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "duplicate of row %ld", *first);
+            reject(im, im->rows[k].row, "email", msg);
+            im->rejected++;
+            im->rows[k].dup = true;
+        } else if (!seen_put(&im->seen, folds[k], im->rows[k].row)) {
+            folds[k] = NULL; /* stolen */
+            err = LL_E_INTERNAL;
+            goto out;
+        } else {
+            folds[k] = NULL; /* stolen */
+        }
+    }
+out:
+    for (size_t k = 0; k < im->nrows; k++)
+        free(folds[k]);
+    free(folds);
+    PQclear(res);
+    return err;
+}
+
+/* Names the rejected row from a failed statement's error, as a single lead would be told. */
+static void reject_db(struct import *im, long row, const PGresult *res, enum ll_err err)
+{
+    struct lead_in none; /* no email or external ids: no lookup of who holds them */
+    const char *detail;
+    json_t *errors, *extra, *e;
+    size_t i;
+    memset(&none, 0, sizeof none);
+    leads_write_problem(im->r, res, err, &none, &detail, &errors, &extra);
+    if (json_array_size(errors) == 0)
+        reject(im, row, NULL, detail);
+    json_array_foreach(errors, i, e)
+    {
+        reject(im, row, json_string_value(json_object_get(e, "field")),
+               json_string_value(json_object_get(e, "message")));
+    }
+    im->rejected++;
+    json_decref(errors);
+    json_decref(extra);
+}
+
+/* Runs the import statement on the pending rows picked by idx (n of them), in a savepoint,
+ * and counts what it did. When it fails, *retry asks the caller to run the rows one by one
+ * (n > 1); a single row is rejected. Returns LL_OK, or the failure that stops the import. */
+static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, bool *retry)
+{
+    struct request *r = im->r;
+    PGresult *res = NULL;
+    enum ll_err err, werr;
+
+    *retry = false;
+    sb_reset(&im->payload);
+    sb_add(&im->payload, "[", 1);
+    for (size_t k = 0; k < n; k++) {
+        const struct pending *p = &im->rows[idx[k]];
+        if (k)
+            sb_add(&im->payload, ",", 1);
+        sb_add(&im->payload, im->text.p + p->rec_off, p->rec_len);
+    }
+    sb_add(&im->payload, "]", 1);
+    if (im->payload.oom)
+        return LL_E_INTERNAL;
+    const char *vals[5] = {r->auth.workspace_id, im->payload.p, r->auth.key_id,
+                           r->auth.user_id[0] ? r->auth.user_id : NULL, "import"};
+    if ((err = db_tx_begin(r->db)) != LL_OK)
+        return err;
+    res = db_exec(r->db, im->create ? sql_create : sql_import_upsert, im->create ? 5 : 4, vals);
+    werr = db_check(r->db, res);
+    if (werr == LL_OK) {
+        if ((err = db_tx_commit(r->db)) != LL_OK)
+            goto out;
+        if (!im->create) {
+            im->created += atol(PQgetvalue(res, 0, 0));
+            im->updated += atol(PQgetvalue(res, 0, 1));
+            goto out;
+        }
+        for (int row = 0; row < PQntuples(res); row++) {
+            if (!PQgetisnull(res, row, 1)) {
+                im->created++;
+            } else {
+                reject(im, atol(PQgetvalue(res, row, 0)), "email", "already exists");
+                im->rejected++;
+            }
+        }
+        goto out;
+    }
+    db_tx_rollback(r->db);
+    if (n > 1)
+        *retry = true;
+    else if (fatal(werr))
+        err = werr;
+    else
+        reject_db(im, im->rows[idx[0]].row, res, werr);
+out:
+    PQclear(res);
+    return err;
+}
+
+/* Writes the pending rows in a transaction of their own: duplicates of earlier rows are
+ * rejected, the others written by one statement, or row by row when it fails. */
+static enum ll_err import_flush(struct import *im)
+{
+    size_t idx[CHUNK_ROWS], n = 0;
+    long created = im->created, updated = im->updated;
+    enum ll_err err;
+    bool retry, single;
+
+    if (im->nrows == 0)
+        return LL_OK;
+    if (im->oom)
+        return LL_E_INTERNAL;
+    if ((err = import_dedup(im)) != LL_OK)
+        return err;
+    for (size_t k = 0; k < im->nrows; k++)
+        if (!im->rows[k].dup)
+            idx[n++] = k;
+    if (n > 0 && (err = db_tx_begin(im->r->db)) == LL_OK) {
+        err = import_exec(im, idx, n, &retry);
+        for (size_t k = 0; retry && k < n && err == LL_OK; k++)
+            err = import_exec(im, &idx[k], 1, &single);
+        if (err == LL_OK)
+            err = db_tx_commit(im->r->db);
+        else
+            db_tx_rollback(im->r->db);
+    }
+    if (err != LL_OK) { /* nothing of this chunk was written */
+        im->created = created;
+        im->updated = updated;
+        im->failed_row = im->rows[0].row;
+    }
+    im->nrows = 0;
+    sb_reset(&im->text);
+    return err != LL_OK ? err : im->oom ? LL_E_INTERNAL : LL_OK;
+}
+
+/* The first pass: the whole file must read as CSV before a row is written. */
+static bool import_readable(struct request *r)
+{
+    struct csv c;
+    struct cell cell;
+    size_t n;
+    enum csv_status st;
+    csv_init(&c, r->body, r->body_len);
+    while ((st = csv_row(&c, &cell, 1, &n)) == CSV_ROW)
+        ;
+    if (st == CSV_BAD) {
+        char detail[120];
+        snprintf(detail, sizeof detail, "the body is not readable as CSV: %s (line %ld)", c.why,
+                 c.bad_line);
+        reply_problem(r, LL_E_MALFORMED, detail, NULL, NULL);
+        return false;
+    }
+    return true;
+}
+
+static json_t *import_answer(struct import *im)
+{
+    json_t *list = json_array();
+    rejections_trim(im);
+    for (size_t i = 0; i < im->nrej; i++) {
+        const struct rejection *e = &im->rej[i];
+        json_array_append_new(list, json_pack("{s:I, s:s?, s:s}", "row", (json_int_t)e->row,
+                                              "field", e->field, "message", e->message));
+    }
+    return json_pack("{s:I, s:I, s:I, s:o}", "created", (json_int_t)im->created, "updated",
+                     (json_int_t)im->updated, "rejected", (json_int_t)im->rejected, "rejections",
+                     list);
+}
+
+/* The import stopped at a chunk that could not be written: say what was written before
+ * it. */
+static void import_failed(struct import *im, enum ll_err err)
+{
+    long row = im->failed_row;
+    char detail[200];
+    if (im->r->idem_active)
+        snprintf(detail, sizeof detail,
+                 "the import stopped at row %ld because the database failed; nothing was written,"
+                 " retry with the same Idempotency-Key",
+                 row);
+    else
+        snprintf(detail, sizeof detail,
+                 "the import stopped at row %ld because the database failed; the rows counted in"
+                 " created and updated were written",
+                 row);
+    reply_problem(im->r, err == LL_E_UNAVAILABLE ? err : LL_E_INTERNAL, detail, NULL,
+                  json_pack("{s:I, s:I}", "created", (json_int_t)im->created, "updated",
+                            (json_int_t)im->updated));
+}
+
+void lead_bulk_import(struct request *r)
+{
+    static const char *const allowed[] = {"mode", NULL};
+    const char *mode;
+    struct import *im = NULL;
+    struct csv c;
+    size_t n;
+    long row = 0;
+    enum ll_err err;
+
+    if (!req_query_allowed(r, allowed))
+        return;
+    mode = req_query(r, "mode");
+    if (mode && strcmp(mode, "upsert") != 0 && strcmp(mode, "create") != 0) {
+        reply_bad_param(r, "mode", "must be upsert or create");
+        return;
+    }
+    if (!r->body || !import_readable(r))
+        goto empty;
+    if (!(im = calloc(1, sizeof *im))) {
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+        return;
+    }
+    im->r = r;
+    im->create = mode && !strcmp(mode, "create");
+    csv_init(&c, r->body, r->body_len);
+    if (csv_row(&c, im->cells, CSV_MAX_COLUMNS + 1, &n) != CSV_ROW)
+        goto empty;
+    if (!import_header(im, n))
+        goto out;
+    while (csv_row(&c, im->cells, CSV_MAX_COLUMNS + 1, &n) == CSV_ROW) {
+        import_row(im, ++row, n);
+        if (im->oom) {
+            reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+            goto out;
+        }
+        if (im->nrows == CHUNK_ROWS && (err = import_flush(im)) != LL_OK) {
+            import_failed(im, err);
+            goto out;
+        }
+    }
+    if ((err = import_flush(im)) != LL_OK) {
+        import_failed(im, err);
+        goto out;
+    }
+    reply_json(r, 200, import_answer(im));
+    goto out;
+empty:
+    if (!r->answered)
+        reply_problem(r, LL_E_MALFORMED, "the body must be CSV with a header row", NULL, NULL);
+out:
+    import_free(im);
+}
