@@ -4,8 +4,8 @@
 # because `make run` and `make test` call it every time.
 #
 # Usage: scripts/deps.sh [--bench]
-#   --bench  also the load generator used by `make bench` (wrk). pgbench needs nothing more:
-#            on Debian 12 it ships in postgresql-15 itself (dpkg -S .../15/bin/pgbench).
+#   --bench  also what `make bench` drives the daemon with: wrk, and curl for its probes.
+#            pgbench needs nothing more: on Debian 12 it ships in postgresql-15 itself.
 set -euo pipefail
 
 pkgs=(
@@ -17,7 +17,7 @@ pkgs=(
 
 for arg in "$@"; do
 	case "$arg" in
-	--bench) pkgs+=(wrk) ;;
+	--bench) pkgs+=(wrk curl) ;;
 	-h | --help)
 		sed -n '2,9s/^# \{0,1\}//p' "$0"
 		exit 0

@@ -1,0 +1,603 @@
+#!/usr/bin/env bash
+# make bench: Leadloop's speed beside the database's own limit, on this machine.
+#
+# Builds the release binary (build/bench/leadloopd), starts a private PostgreSQL 15 cluster
+# in a temporary directory (durable as shipped: fsync and synchronous_commit on) and
+# leadloopd on loopback, seeds a workspace (bench/seed.sql), then runs one at a time, with
+# wrk -t2 -c32 --latency, the scenarios of bench/*.lua, and with pgbench -M prepared (as
+# many clients as the daemon's pool) the same SQL as the daemon sends for one lead by id,
+# a page of 50 and one create. Prints one table; leaves nothing running.
+#
+# Usage: bench/run.sh [--save]
+#   --save  also write the table as Markdown to bench/results/YYYY-MM-DD-<cores>core.md
+# Env:
+#   BENCH_DURATION     each run's length: 20s (also 20 or 1m)
+#   BENCH_POOL         LEADLOOP_DB_POOL of the daemon = pgbench clients: 8 (the default pool)
+#   BENCH_CONNECTIONS  wrk connections: 32         BENCH_THREADS  wrk threads: 2
+#   BENCH_LEADS        seeded leads: 100000        BENCH_CAMPAIGNS  campaigns: 100
+#   BENCH_BATCH_SIZE   leads per POST /v1/leads/batch: 1000
+#   BENCH_ONLY         only these scenarios, e.g. "get list" (of: get list post patch feedback
+#                      batch mixed); each brings its pgbench limit along
+#   BENCH_SAVE=1       as --save
+#   BENCH_PGSS=1       load pg_stat_statements (with planning times) and print the top
+#                      statements of the runs at the end: for profiling, not for figures
+#   BENCH_KEEP=DIR     copy what the run made to DIR at the end: the pgbench scripts, wrk's
+#                      and pgbench's output, PostgreSQL's and leadloopd's logs
+#   PG_BINDIR          PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
+# As root, PostgreSQL runs as the postgres user (it refuses root); its directory is in /tmp.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+SAVE=${BENCH_SAVE:-0}
+for arg in "$@"; do
+	case "$arg" in
+	--save) SAVE=1 ;;
+	-h | --help)
+		sed -n '2,27s/^# \{0,1\}//p' "$0"
+		exit 0
+		;;
+	*)
+		echo "run.sh: unknown argument: $arg (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+note() { echo "bench: $*" >&2; }
+die() {
+	note "$*"
+	exit 1
+}
+is_root() { [[ $EUID -eq 0 ]]; }
+posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; }
+
+DURATION=${BENCH_DURATION:-20s}
+case "$DURATION" in
+*m) SECS=${DURATION%m} && posint BENCH_DURATION "$SECS" && SECS=$((SECS * 60)) ;;
+*s) SECS=${DURATION%s} ;;
+*) SECS=$DURATION ;;
+esac
+posint BENCH_DURATION "$SECS"
+POOL=${BENCH_POOL:-8}
+CONNS=${BENCH_CONNECTIONS:-32}
+THREADS=${BENCH_THREADS:-2}
+LEADS=${BENCH_LEADS:-100000}
+CAMPAIGNS=${BENCH_CAMPAIGNS:-100}
+BATCH=${BENCH_BATCH_SIZE:-1000}
+for v in POOL CONNS THREADS LEADS CAMPAIGNS BATCH; do posint "$v" "${!v}"; done
+((POOL >= 2)) || die "BENCH_POOL must be at least 2 (pgbench runs 2 threads)"
+# The filter of the page scenario: about a third of the seeded leads are from the web.
+LIST_QUERY="limit=50&source=web"
+
+PGBIN=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+# Other work on the machine skews every figure: the load average at the start is reported.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+LEADLOOPD=$ROOT/build/bench/leadloopd
+
+# ---------------------------------------------------------------- tools and build
+
+bash scripts/deps.sh --bench
+for tool in initdb pg_ctl psql pgbench; do
+	[[ -x "$PGBIN/$tool" ]] || die "$PGBIN/$tool not found (install postgresql-15, or set PG_BINDIR)"
+done
+
+if is_root; then
+	OWNER=postgres
+	as_owner() { (cd / && runuser -u postgres -- "$@"); }
+else
+	OWNER=$(id -un)
+	as_owner() { "$@"; }
+fi
+
+TMP=$(mktemp -d /tmp/leadloop-bench.XXXXXX)
+DATA=$TMP/data
+PGLOG=$TMP/postgres.log
+CLIENT=$TMP/client # our files: ids, cursors, scripts, logs
+mkdir "$CLIENT"
+DAEMON=
+CHILD=
+
+# shellcheck disable=SC2317 # reached through the trap below
+cleanup() {
+	local rc=$? i
+	trap - EXIT INT TERM
+	if [[ -n "$CHILD" ]]; then
+		kill -TERM "$CHILD" 2>/dev/null || true
+		wait "$CHILD" 2>/dev/null || true
+	fi
+	if [[ -n "$DAEMON" ]] && kill -TERM "$DAEMON" 2>/dev/null; then
+		for ((i = 0; i < 150; i++)); do
+			kill -0 "$DAEMON" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$DAEMON" 2>/dev/null || true
+		wait "$DAEMON" 2>/dev/null || true
+	fi
+	if [[ -f "$DATA/postmaster.pid" ]]; then
+		as_owner "$PGBIN/pg_ctl" stop -D "$DATA" -m immediate -w >/dev/null 2>&1 || true
+	fi
+	if ((rc != 0)) && [[ -f "$TMP/leadloopd.log" ]]; then
+		note "last lines of leadloopd's log:"
+		tail -n 5 "$TMP/leadloopd.log" >&2 || true
+	fi
+	if [[ -n "${BENCH_KEEP:-}" && -d "$CLIENT" ]] && mkdir -p "$BENCH_KEEP"; then
+		cp -r "$CLIENT/." "$BENCH_KEEP/" || true
+		cp "$PGLOG" "$TMP/leadloopd.log" "$BENCH_KEEP/" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs a command in the background and waits for it, so that INT or TERM reach the trap at
+# once (bash defers traps while a foreground child runs) and the trap can end the command.
+run_child() {
+	local rc=0
+	"$@" &
+	CHILD=$!
+	wait "$CHILD" || rc=$?
+	CHILD=
+	return "$rc"
+}
+
+note "building $LEADLOOPD"
+make --no-print-directory SANITIZE= B=build/bench BIN=build/bench/leadloopd >"$CLIENT/build.log" 2>&1 || {
+	cat "$CLIENT/build.log" >&2
+	die "build failed"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+# A port nobody answers on, from a random start to stay clear of parallel runs.
+free_port() {
+	local p=$((20000 + RANDOM % 20000)) i
+	for ((i = 0; i < 200; i++)); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+		p=$((p >= 40000 ? 20000 : p + 1))
+	done
+	die "no free TCP port found in 20000-40000"
+}
+
+if is_root; then chown postgres:postgres "$TMP"; fi
+note "creating a PostgreSQL cluster in $TMP"
+# -N: initdb itself need not sync a throwaway cluster; the server runs with fsync on.
+as_owner "$PGBIN/initdb" -D "$DATA" -N -E UTF8 --locale=C -A trust --no-instructions \
+	>"$CLIENT/initdb.log" 2>&1 || {
+	cat "$CLIENT/initdb.log" >&2
+	die "initdb failed"
+}
+echo "include = 'bench.conf'" >>"$DATA/postgresql.conf"
+
+write_conf() {
+	cat >"$DATA/bench.conf" <<-EOF
+		# Written by bench/run.sh. Durability as shipped: fsync, synchronous_commit and
+		# full_page_writes keep their defaults (on).
+		listen_addresses = '127.0.0.1'
+		port = $1
+		unix_socket_directories = '$TMP'
+		max_connections = $((2 * POOL + 20))
+		shared_buffers = 256MB
+		lc_messages = 'C'
+		log_line_prefix = 'LLB|%p|'
+	EOF
+	if [[ "${BENCH_PGSS:-0}" == 1 ]]; then
+		printf '%s\n' "shared_preload_libraries = 'pg_stat_statements'" \
+			'pg_stat_statements.track_planning = on' >>"$DATA/bench.conf"
+	fi
+	if is_root; then chown postgres:postgres "$DATA/bench.conf"; fi
+}
+
+started=
+for attempt in 1 2 3; do
+	PGPORT=$(free_port)
+	write_conf "$PGPORT"
+	if as_owner "$PGBIN/pg_ctl" start -D "$DATA" -l "$PGLOG" -w -t 60 >/dev/null 2>&1; then
+		started=1
+		break
+	fi
+	grep -q 'could not bind\|Address already in use' "$PGLOG" 2>/dev/null || break
+	note "port $PGPORT was taken (attempt $attempt), trying another"
+done
+[[ -n "$started" ]] || {
+	cat "$PGLOG" >&2 2>/dev/null || true
+	die "PostgreSQL did not start"
+}
+
+DB=leadloop_bench
+DATABASE_URL="postgresql://$OWNER@127.0.0.1:$PGPORT/$DB"
+export DATABASE_URL
+sql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@"; }
+sql_value() { sql -tA -c "$1"; }
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "postgresql://$OWNER@127.0.0.1:$PGPORT/postgres" \
+	-c "CREATE DATABASE $DB"
+if [[ "${BENCH_PGSS:-0}" == 1 ]]; then sql -c 'CREATE EXTENSION pg_stat_statements'; fi
+
+# ---------------------------------------------------------------- data
+
+"$LEADLOOPD" migrate >/dev/null
+"$LEADLOOPD" workspace create bench --name "Bench" 2>"$CLIENT/leadloopd.err" || {
+	cat "$CLIENT/leadloopd.err" >&2
+	die "leadloopd workspace create failed"
+}
+KEY=$("$LEADLOOPD" keys create --workspace bench --role admin --name bench 2>"$CLIENT/leadloopd.err") || {
+	cat "$CLIENT/leadloopd.err" >&2
+	die "leadloopd keys create failed"
+}
+[[ "$KEY" =~ ^llk_[A-Za-z0-9_-]+$ ]] || die "'leadloopd keys create' printed no usable key"
+WS=$(sql_value "SELECT id FROM workspaces WHERE slug = 'bench'")
+KEY_ID=$(sql_value "SELECT id FROM api_keys WHERE workspace_id = '$WS'")
+
+note "seeding $LEADS leads over $CAMPAIGNS campaigns"
+t0=$SECONDS
+sql -v ws="$WS" -v key="$KEY_ID" -v leads="$LEADS" -v campaigns="$CAMPAIGNS" \
+	-f bench/seed.sql >/dev/null
+# What autovacuum would have done by now on a live database: statistics, hint bits and the
+# visibility map; then a checkpoint, so that the seed's writes are not flushed during a run.
+sql -c 'VACUUM (ANALYZE)' -c 'CHECKPOINT'
+note "seeded in $((SECONDS - t0)) s: $(sql_value "SELECT format('%s leads, %s touches, %s stage changes, %s change-feed rows',
+	(SELECT count(*) FROM leads), (SELECT count(*) FROM campaign_touches),
+	(SELECT count(*) FROM lead_stage_changes), (SELECT count(*) FROM changes))")"
+
+for t in lead_ids campaign_ids feedback_ids; do
+	sql -c "\\copy (SELECT id FROM bench.$t ORDER BY n) TO '$CLIENT/$t.txt'"
+done
+tr -d '\n' <bench/lead.json >"$CLIENT/lead.json"
+echo >>"$CLIENT/lead.json"
+
+# ---------------------------------------------------------------- leadloopd
+
+HTTP_PORT=$(free_port)
+BASE=http://127.0.0.1:$HTTP_PORT
+LEADLOOP_LISTEN=127.0.0.1:$HTTP_PORT LEADLOOP_DB_POOL=$POOL LEADLOOP_LOG_LEVEL=warn \
+	"$LEADLOOPD" serve --no-migrate >"$TMP/leadloopd.log" 2>&1 &
+DAEMON=$!
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$DAEMON" 2>/dev/null || die "leadloopd exited at start"
+	[[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true)" == 200 ]] && break
+	sleep 0.1
+done
+((i < 100)) || die "leadloopd is not ready after 10 s"
+note "leadloopd (pid $DAEMON) serves $BASE with a pool of $POOL"
+
+# http METHOD PATH [BODY]: prints the body, then the status on a line of its own.
+http() {
+	local args=(-sS --max-time 30 -X "$1" -H "Authorization: Bearer $KEY" -w '\n%{http_code}')
+	if [[ -n "${3:-}" ]]; then args+=(-H 'Content-Type: application/json' --data-binary "$3"); fi
+	curl "${args[@]}" "$BASE$2"
+}
+status_of() { tail -n 1 <<<"$1"; }
+
+# Random pages: the cursors of the filtered list's pages, collected by paging once, at most
+# 128 of them spread evenly (pgbench takes at most 128 scripts: one a page, see below).
+note "collecting the cursors of $LIST_QUERY"
+cursor=
+: >"$CLIENT/all-cursors.txt"
+while :; do
+	out=$(http GET "/v1/leads?$LIST_QUERY${cursor:+&cursor=$cursor}") || die "curl failed: $out"
+	[[ "$(status_of "$out")" == 200 ]] || die "GET /v1/leads?$LIST_QUERY answered: $out"
+	cursor=$(grep -o '"next_cursor":"[^"]*"' <<<"$out" | cut -d'"' -f4 || true)
+	[[ -n "$cursor" ]] || break
+	echo "$cursor" >>"$CLIENT/all-cursors.txt"
+done
+PAGES=$(wc -l <"$CLIENT/all-cursors.txt")
+((PAGES > 0)) || die "the filtered list has a single page; nothing to page through"
+awk -v step=$(((PAGES + 127) / 128)) '(NR - 1) % step == 0' "$CLIENT/all-cursors.txt" >"$CLIENT/cursors.txt"
+NCURSORS=$(wc -l <"$CLIENT/cursors.txt")
+# Each cursor's position as the daemon decodes it: base64url of "sort|value|id".
+sql -c 'CREATE TABLE bench.cursors (n serial PRIMARY KEY, cursor text NOT NULL, ts text, id uuid)' \
+	-c "\\copy bench.cursors (cursor) FROM '$CLIENT/cursors.txt'" \
+	-c "UPDATE bench.cursors SET ts = split_part(raw, '|', 2), id = split_part(raw, '|', 3)::uuid
+	    FROM (SELECT n AS k, convert_from(decode(rpad(translate(cursor, '-_', '+/'),
+	          (length(cursor) + 3) / 4 * 4, '='), 'base64'), 'UTF8') AS raw FROM bench.cursors) d
+	    WHERE n = k"
+
+# ---------------------------------------------------------------- the pgbench scripts
+
+# One request of each kind runs with every statement logged; pgbench-script.pl turns what
+# the daemon sent into a pgbench script, the probe's id, cursor, email and campaign
+# replaced by draws from the same sets as the wrk scenarios'. pgbench computes a lead's or
+# a campaign's id from a random n (bench/seed.sql made them so); pages are one script each,
+# pgbench choosing among them at random: a draw that cost a lookup in the database would
+# lower the limit (by a third for one lead by id).
+sql -c "ALTER SYSTEM SET log_statement = 'all'" -c 'SELECT pg_reload_conf()' >/dev/null
+sleep 1
+
+# probe FILE METHOD PATH BODY -- VALUE EXPR...: appends the statements to $CLIENT/FILE.
+probe() {
+	local file=$CLIENT/$1 method=$2 path=$3 body=$4 offset out
+	shift 5
+	offset=$(stat -c %s "$PGLOG")
+	out=$(http "$method" "$path" "$body") || die "curl failed: $out"
+	[[ "$(status_of "$out")" == 2* ]] || die "probe $method $path answered: $out"
+	sleep 0.2
+	perl bench/pgbench-script.pl "$PGLOG" "$offset" "$@" >>"$file" 2>"$CLIENT/probe.err" || {
+		cat "$CLIENT/probe.err" >&2
+		die "could not derive the pgbench script of $method $path"
+	}
+	note "$method ${path%%\?*}: $(grep -vc '^[\]' "$file") statement(s) for pgbench"
+}
+
+PROBE_ID=$(head -n 1 "$CLIENT/lead_ids.txt")
+printf '\\set n random(1, %d)\n' "$LEADS" >"$CLIENT/by_id.sql"
+probe by_id.sql GET "/v1/leads/$PROBE_ID" "" -- "$PROBE_ID" "md5('lead-' || :n::text)::uuid"
+
+# PostgreSQL logs a parameter as its type prints it: the cursor's time as a timestamptz in
+# the daemon's time zone (UTC).
+PROBE_AFTER=$(sql_value "SELECT id FROM bench.cursors WHERE n = 1")
+PROBE_TS=$(sql -tA -c "SET TIME ZONE 'UTC'" -c "SELECT ts::timestamptz FROM bench.cursors WHERE n = 1")
+: >"$CLIENT/page.tmpl"
+probe page.tmpl GET "/v1/leads?$LIST_QUERY&cursor=$(head -n 1 "$CLIENT/cursors.txt")" "" -- \
+	"$PROBE_AFTER" "@AFTER@" "$PROBE_TS" "@TS@"
+PAGE_SCRIPTS=()
+while IFS='|' read -r n ts id; do
+	# the literal as pgbench-script.pl writes one: a colon would be a pgbench variable
+	sed -e "s/@AFTER@/'$id'/g" -e "s/@TS@/E'${ts//:/\\\\x3a}'/g" "$CLIENT/page.tmpl" >"$CLIENT/page-$n.sql"
+	PAGE_SCRIPTS+=("page-$n.sql")
+done < <(sql_value "SELECT n, ts, id FROM bench.cursors ORDER BY n")
+
+# The create: the same body as the wrk scenario; each pgbench client numbers its own.
+PROBE_CAMPAIGN=$(head -n 1 "$CLIENT/campaign_ids.txt")
+body=$(sed -e 's/@EMAIL@/probe.email.x7@bench.example/' -e 's/@XID@/probe-xid-x7/' \
+	-e "s/@CAMPAIGN@/$PROBE_CAMPAIGN/" -e 's/@SCORE@/50/' "$CLIENT/lead.json")
+printf '\\set k :k + 1\n\\set c random(1, %d)\n' "$CAMPAIGNS" >"$CLIENT/insert.sql"
+probe insert.sql POST /v1/leads "$body" -- \
+	probe.email.x7@bench.example "'pgb-' || :client_id::text || '-' || :k::text || '@bench.example'" \
+	probe-xid-x7 "'pgb-' || :client_id::text || '-' || :k::text" \
+	"$PROBE_CAMPAIGN" "md5('campaign-' || :c::text)::uuid"
+
+sql -c 'ALTER SYSTEM RESET log_statement' -c 'SELECT pg_reload_conf()' >/dev/null
+
+# Routes that may not exist yet.
+HAS_FEEDBACK=
+# (Into a file first: grep -q would end the pipe early, and pipefail make that a failure.)
+curl -s --max-time 10 -o "$CLIENT/openapi.yaml" "$BASE/openapi.yaml" || true
+if grep -q '^  /v1/leads/{id}/feedback:' "$CLIENT/openapi.yaml" 2>/dev/null; then
+	HAS_FEEDBACK=1
+fi
+HAS_BATCH=
+case "$(status_of "$(http POST /v1/leads/batch '{"leads":[]}')")" in
+404 | 405) ;;
+*) HAS_BATCH=1 ;;
+esac
+
+# ---------------------------------------------------------------- the runs
+
+CLK_TCK=$(getconf CLK_TCK)
+# The daemon's CPU time so far, in clock ticks (utime + stime of /proc/PID/stat).
+daemon_ticks() {
+	local stat
+	stat=$(<"/proc/$DAEMON/stat")
+	read -r -a f <<<"${stat##*) }"
+	echo $((f[11] + f[12]))
+}
+
+declare -A RPS P50 P99 ERRS CPU HWM LABEL
+
+# The daemon's peak RSS so far (VmHWM), in MiB.
+daemon_hwm() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$DAEMON/status"; }
+
+# wrk_run KEY LABEL SCRIPT [UNIT]: one wrk scenario; UNIT is the number of items a request
+# carries (a batch's leads), which requests/s and CPU are counted in.
+wrk_run() {
+	local key=$1 label=$2 script=$3 unit=${4:-1} before after kv log=$CLIENT/wrk-$1.log
+	local requests='' duration_us='' p50_us='' p99_us='' non2xx='' socket='' failed_items='' codes=''
+	LABEL[$key]=$label
+	note "wrk: $label (${SECS} s)"
+	sql -c CHECKPOINT
+	before=$(daemon_ticks)
+	BENCH_TAG=$key BENCH_LUA_DIR=$ROOT/bench BENCH_DATA=$CLIENT BENCH_KEY=$KEY \
+		BENCH_LIST_QUERY=$LIST_QUERY BENCH_BATCH_SIZE=$BATCH \
+		run_child wrk -t"$THREADS" -c"$CONNS" -d"${SECS}s" --timeout 10s --latency \
+		-s "bench/$script" "$BASE" >"$log" 2>&1 || die "wrk failed: $(tail -n 5 "$log")"
+	after=$(daemon_ticks)
+	# BENCH requests=N duration_us=N p50_us=N p99_us=N non2xx=N socket=N failed_items=N codes=C
+	for kv in $(grep '^BENCH ' "$log" | head -n 1); do
+		case "${kv%%=*}" in
+		requests) requests=${kv#*=} ;;
+		duration_us) duration_us=${kv#*=} ;;
+		p50_us) p50_us=${kv#*=} ;;
+		p99_us) p99_us=${kv#*=} ;;
+		non2xx) non2xx=${kv#*=} ;;
+		socket) socket=${kv#*=} ;;
+		failed_items) failed_items=${kv#*=} ;;
+		codes) codes=${kv#*=} ;;
+		esac
+	done
+	[[ -n "$requests" && -n "$codes" ]] || die "wrk printed no summary: $(tail -n 5 "$log")"
+	RPS[$key]=$(awk -v n="$requests" -v u="$unit" -v d="$duration_us" \
+		'BEGIN { printf "%.0f", n * u / (d / 1e6) }')
+	P50[$key]=$(awk -v v="$p50_us" 'BEGIN { printf "%.2f", v / 1000 }')
+	P99[$key]=$(awk -v v="$p99_us" 'BEGIN { printf "%.2f", v / 1000 }')
+	local why='' list=${codes//x/: }
+	if [[ "$codes" != - ]]; then why+="; HTTP ${list//,/, }"; fi # 503x12,409x3
+	if ((socket > 0)); then why+="; socket: $socket"; fi
+	if ((failed_items > 0)); then why+="; failed items: $failed_items"; fi
+	ERRS[$key]=$((non2xx + socket + failed_items))
+	if [[ -n "$why" ]]; then ERRS[$key]+=" (${why#; })"; fi
+	CPU[$key]=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" -v u="$unit" \
+		'BEGIN { if (n > 0) printf "%.3f", t / hz / (n * u) * 1000; else printf "-" }')
+	HWM[$key]=$(daemon_hwm)
+}
+
+# pgbench_run KEY LABEL SCRIPT...: the limit of the same work, as pgbench -M prepared runs
+# it; with several scripts, each transaction runs one of them, chosen at random.
+pgbench_run() {
+	local key=$1 label=$2 log=$CLIENT/pgbench-$1.log tps failed aborted pct script files=()
+	shift 2
+	for script in "$@"; do files+=(-f "$CLIENT/$script"); done
+	LABEL[$key]=$label
+	note "$label (${SECS} s)"
+	sql -c CHECKPOINT
+	rm -f "$CLIENT/pgb-$key".*
+	# -l: each transaction's latency (3rd column), for p50 and p99 as wrk reports them.
+	run_child "$PGBIN/pgbench" -n -M prepared -c "$POOL" -j 2 -T "$SECS" -D k=0 \
+		"${files[@]}" -l --log-prefix="$CLIENT/pgb-$key" \
+		-h 127.0.0.1 -p "$PGPORT" -U "$OWNER" "$DB" >"$log" 2>&1 || true
+	tps=$(sed -n 's/^tps = \([0-9.]*\) .*/\1/p' "$log")
+	[[ -n "$tps" ]] || die "pgbench failed: $(tail -n 5 "$log")"
+	failed=$(sed -n 's/^number of failed transactions: \([0-9]*\).*/\1/p' "$log")
+	aborted=$(grep -c 'aborted in command' "$log" || true)
+	RPS[$key]=$(printf '%.0f' "$tps")
+	pct=$(cat "$CLIENT/pgb-$key".* | awk '{ print $3 }' | sort -n | awk '
+		{ v[NR] = $1 }
+		function at(q,  i) { i = int(NR * q + 0.5); return v[i < 1 ? 1 : i] / 1000 }
+		END { if (NR) printf "%.2f %.2f", at(0.50), at(0.99); else printf "- -" }')
+	P50[$key]=${pct% *}
+	P99[$key]=${pct#* }
+	ERRS[$key]=$((${failed:-0} + aborted))
+	if ((aborted > 0)); then ERRS[$key]+=" ($aborted clients aborted)"; fi
+	CPU[$key]=-
+	rm -f "$CLIENT/pgb-$key".*
+}
+
+skip() {
+	LABEL[$1]=$2
+	RPS[$1]=skipped
+	ERRS[$1]="skipped ($3)"
+	note "$2: skipped ($3)"
+}
+
+if [[ "${BENCH_PGSS:-0}" == 1 ]]; then sql -c 'SELECT pg_stat_statements_reset()' >/dev/null; fi
+
+# Not measured: the first connections of the pool, cold caches.
+note "warming up (3 s)"
+BENCH_LUA_DIR=$ROOT/bench BENCH_DATA=$CLIENT BENCH_KEY=$KEY \
+	run_child wrk -t"$THREADS" -c"$CONNS" -d3s -s bench/get_lead.lua "$BASE" >/dev/null 2>&1 || true
+
+# BENCH_ONLY: run only these scenarios (get list post patch feedback batch mixed); a
+# scenario brings its pgbench limit along.
+only() { [[ -z "${BENCH_ONLY:-}" || " ${BENCH_ONLY//,/ } " == *" $1 "* ]]; }
+
+if only get; then
+	wrk_run get "1. GET /v1/leads/{id}" get_lead.lua
+	pgbench_run pg_get "pgbench: one lead by id" by_id.sql
+fi
+if only list; then
+	wrk_run list "2. GET /v1/leads?$LIST_QUERY&cursor=" list_leads.lua
+	pgbench_run pg_list "pgbench: a page of 50" "${PAGE_SCRIPTS[@]}"
+fi
+if only post; then
+	wrk_run post "3. POST /v1/leads" post_lead.lua
+	pgbench_run pg_post "pgbench: one create" insert.sql
+fi
+if only patch; then wrk_run patch "4. PATCH /v1/leads/{id}" patch_lead.lua; fi
+if only feedback; then
+	if [[ -n "$HAS_FEEDBACK" ]]; then
+		wrk_run feedback "5. POST /v1/leads/{id}/feedback" feedback.lua
+	else
+		skip feedback "5. POST /v1/leads/{id}/feedback" "no feedback endpoint yet"
+	fi
+fi
+# The mix before the batch, so that it meets the seeded data, not a million new leads.
+if only mixed; then wrk_run mixed "7. mixed: 80 % reads, 20 % writes" mixed.lua; fi
+if only batch; then
+	if [[ -n "$HAS_BATCH" ]]; then
+		wrk_run batch "6. POST /v1/leads/batch of $BATCH (leads/s)" batch.lua "$BATCH"
+	else
+		skip batch "6. POST /v1/leads/batch of $BATCH" "answers 404 or 405: not landed yet"
+	fi
+fi
+
+PEAK=$(daemon_hwm)
+NOW=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$DAEMON/status")
+
+# ---------------------------------------------------------------- the table
+
+declare -A VS=([get]=pg_get [list]=pg_list [post]=pg_post)
+ratio() {
+	local limit=${VS[$1]:-}
+	if [[ -n "$limit" && "${RPS[$1]}" =~ ^[0-9]+$ && "${RPS[$limit]:-}" =~ ^[1-9][0-9]*$ ]]; then
+		awk -v a="${RPS[$1]}" -v b="${RPS[$limit]}" 'BEGIN { printf "%.0f %%", 100 * a / b }'
+	else
+		echo -
+	fi
+}
+
+# A Markdown table, its columns padded to be read as text too.
+table() {
+	local k
+	{
+		printf 'scenario\trequests/s\tp50 ms\tp99 ms\terrors\tvs pgbench\tCPU s/1k req\tRSS MiB\n'
+		for k in get list post patch feedback batch mixed pg_get pg_list pg_post; do
+			[[ -n "${LABEL[$k]:-}" ]] || continue
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${LABEL[$k]}" "${RPS[$k]}" "${P50[$k]:--}" \
+				"${P99[$k]:--}" "${ERRS[$k]:--}" "$(ratio "$k")" "${CPU[$k]:--}" "${HWM[$k]:--}"
+		done
+	} | awk -F '\t' '
+		{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+		END {
+			for (r = 1; r <= NR; r++) {
+				line = "|"
+				for (i = 1; i <= NF; i++) {
+					right = i > 1 && i != 5
+					line = line " " sprintf(right ? "%" w[i] "s" : "%-" w[i] "s", cell[r, i]) " |"
+				}
+				print line
+				if (r == 1) {
+					line = "|"
+					for (i = 1; i <= NF; i++) {
+						dash = ""
+						for (j = 0; j < w[i] + (i > 1 && i != 5 ? 1 : 2); j++) dash = dash "-"
+						line = line dash (i > 1 && i != 5 ? ":" : "") "|"
+					}
+					print line
+				}
+			}
+		}'
+}
+
+CORES=$(nproc)
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+# The tree's, not the binary's: make does not rebuild main.o for a new commit alone.
+VERSION=$(git describe --tags --always --dirty 2>/dev/null || "$LEADLOOPD" --version | awk '{ print $2 }')
+PGVERSION=$("$PGBIN/postgres" --version | awk '{ print $3 }')
+summary() {
+	echo "- leadloopd $VERSION, PostgreSQL $PGVERSION, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- machine: $CORES cores (nproc), ${CPU_MODEL:-unknown CPU}, $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; wrk, leadloopd and PostgreSQL share it; load average at the start: $LOAD_START"
+	echo "- runs: ${SECS} s each, one at a time; wrk -t$THREADS -c$CONNS; LEADLOOP_DB_POOL=$POOL, pgbench -M prepared -c $POOL -j 2"
+	echo "- data: $LEADS seeded leads over $CAMPAIGNS campaigns in one workspace; fsync and synchronous_commit on"
+	echo
+	table
+	echo
+	echo "- leadloopd peak RSS (VmHWM) over the whole bench: $PEAK MiB (VmRSS at the end: $NOW MiB)"
+	echo "- CPU s/1k req: leadloopd's user+system CPU seconds per 1,000 requests (the batch row: per 1,000 leads)."
+	echo "- RSS MiB: leadloopd's peak RSS (VmHWM) so far, read after each run."
+	echo "- errors: non-2xx answers + socket errors (connect, read, write, timeout > 10 s); the batch row adds its failed items."
+	echo "- pgbench runs the statements the daemon sent for one probe request of each kind, captured from"
+	echo "  PostgreSQL's log, with the id, page, email and campaign drawn per transaction from the same sets"
+	echo "  as wrk's ($LEADS leads, $NCURSORS of the $PAGES pages of $LIST_QUERY, $CAMPAIGNS campaigns). Not in it:"
+	echo "  API-key statements (the daemon caches keys; a miss costs it one lookup). The create sends no"
+	echo "  Idempotency-Key, so neither writes an idempotency row."
+}
+
+echo
+summary
+
+if [[ "$SAVE" == 1 ]]; then
+	mkdir -p bench/results
+	out=bench/results/$(date '+%Y-%m-%d')-${CORES}core.md
+	{
+		echo "# make bench, $(date '+%Y-%m-%d'), $CORES cores"
+		echo
+		summary
+	} >"$out.tmp"
+	mv "$out.tmp" "$out"
+	note "saved $out"
+fi
+
+if [[ "${BENCH_PGSS:-0}" == 1 ]]; then
+	echo
+	echo "pg_stat_statements since the warm-up (the daemon's and pgbench's statements), top 12:"
+	sql -c "SELECT calls, plans, round(mean_plan_time::numeric, 3) AS plan_ms,
+		round(mean_exec_time::numeric, 3) AS exec_ms,
+		round((total_plan_time + total_exec_time)::numeric / 1000, 1) AS total_s,
+		left(regexp_replace(query, '\s+', ' ', 'g'), 80) AS query
+		FROM pg_stat_statements ORDER BY total_exec_time + total_plan_time DESC LIMIT 12"
+fi
