@@ -4,6 +4,7 @@
 #include "leadloop/db.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,7 +15,20 @@
 
 #include "leadloop/log.h"
 
+/* Statements prepared on a connection, found by a hash of their text: planning once per
+ * connection instead of once per request (a one-row read spent twice as long planning as
+ * executing). Dynamic list queries are bounded in number, and past the table's size a
+ * statement simply runs unprepared. */
+#define PREPARED_MAX 256
+
+struct prepared {
+    uint64_t hash;
+    size_t len;
+};
+
 struct db_conn {
+    struct prepared prepared[PREPARED_MAX];
+    int nprepared;
     PGconn *pg;
     PGcancel *cancel; /* replaced under pool.mu, used by db_cancel_all */
     bool in_use;
@@ -24,7 +38,6 @@ struct db_conn {
 
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
     struct db_conn *conns;
     long size, in_use, waiting;
     char *conninfo;
@@ -88,11 +101,7 @@ bool db_init(const char *conninfo, long size, long acquire_ms, long statement_ms
         free(pool.conns);
         return false;
     }
-    pthread_condattr_t attr;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&pool.cv, &attr);
-    pthread_condattr_destroy(&attr);
+
     pool.size = size;
     pool.acquire_ms = acquire_ms;
     pool.statement_ms = statement_ms;
@@ -110,7 +119,6 @@ void db_shutdown(void)
     pool.conns = NULL;
     pool.conninfo = NULL;
     pool.size = 0;
-    pthread_cond_destroy(&pool.cv);
 }
 
 void db_cancel_all(void)
@@ -170,8 +178,33 @@ static bool conn_ready(struct db_conn *c)
         }
     }
     c->needs_reset = false;
+    c->nprepared = 0; /* a new session has none */
     set_cancel(c);
     return true;
+}
+
+/* A request waiting for a connection. Waiters queue in arrival order and a released
+ * connection is handed straight to the oldest one: a newcomer can never take it first,
+ * which kept early waiters waiting for hundreds of milliseconds under load. */
+struct waiter {
+    pthread_cond_t cv;
+    struct db_conn *conn;
+    struct waiter *next;
+};
+
+static struct waiter *queue_head, *queue_tail;
+
+static void queue_remove(struct waiter *w)
+{
+    struct waiter **p = &queue_head, *prev = NULL;
+    for (; *p; prev = *p, p = &(*p)->next) {
+        if (*p == w) {
+            *p = w->next;
+            if (queue_tail == w)
+                queue_tail = prev;
+            return;
+        }
+    }
 }
 
 enum ll_err db_acquire(struct db_conn **out)
@@ -186,25 +219,37 @@ enum ll_err db_acquire(struct db_conn **out)
         deadline.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&pool.mu);
-    pool.waiting++;
-    for (;;) {
-        if (pool.in_use < pool.size) {
-            /* Prefer a slot that is already connected. */
-            for (long i = 0; i < pool.size; i++) {
-                struct db_conn *s = &pool.conns[i];
-                if (!s->in_use && (!c || (s->pg && !c->pg)))
-                    c = s;
-            }
-            break;
+    if (pool.in_use < pool.size && !queue_head) {
+        /* Prefer a slot that is already connected. */
+        for (long i = 0; i < pool.size; i++) {
+            struct db_conn *s = &pool.conns[i];
+            if (!s->in_use && (!c || (s->pg && !c->pg)))
+                c = s;
         }
-        if (pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline) == ETIMEDOUT &&
-            pool.in_use >= pool.size)
-            break;
-    }
-    pool.waiting--;
-    if (c) {
         c->in_use = true;
         pool.in_use++;
+    } else {
+        struct waiter w = {.conn = NULL, .next = NULL};
+        pthread_condattr_t attr;
+        pthread_condattr_init(&attr);
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+        pthread_cond_init(&w.cv, &attr);
+        pthread_condattr_destroy(&attr);
+        if (queue_tail)
+            queue_tail->next = &w;
+        else
+            queue_head = &w;
+        queue_tail = &w;
+        pool.waiting++;
+        while (!w.conn) {
+            if (pthread_cond_timedwait(&w.cv, &pool.mu, &deadline) == ETIMEDOUT && !w.conn) {
+                queue_remove(&w);
+                break;
+            }
+        }
+        pool.waiting--;
+        c = w.conn; /* handed over in use */
+        pthread_cond_destroy(&w.cv);
     }
     pthread_mutex_unlock(&pool.mu);
     if (!c) {
@@ -237,9 +282,17 @@ void db_release(struct db_conn *c)
     }
     c->tx_depth = 0;
     pthread_mutex_lock(&pool.mu);
-    c->in_use = false;
-    pool.in_use--;
-    pthread_cond_signal(&pool.cv);
+    if (queue_head) { /* straight to the oldest waiter, still in use */
+        struct waiter *w = queue_head;
+        queue_head = w->next;
+        if (!queue_head)
+            queue_tail = NULL;
+        w->conn = c;
+        pthread_cond_signal(&w->cv);
+    } else {
+        c->in_use = false;
+        pool.in_use--;
+    }
     pthread_mutex_unlock(&pool.mu);
 }
 
@@ -253,9 +306,52 @@ static bool simple(struct db_conn *c, const char *sql)
     return ok;
 }
 
+static uint64_t fnv1a(const char *s, size_t *len)
+{
+    uint64_t h = 1469598103934665603ull;
+    const char *p = s;
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ull;
+    *len = (size_t)(p - s);
+    return h;
+}
+
+/* Runs sql prepared (preparing it on first use), or plainly when it cannot be kept. */
+static PGresult *exec_prepared(struct db_conn *c, const char *sql, int nparams,
+                               const char *const *values)
+{
+    size_t len;
+    uint64_t h = fnv1a(sql, &len);
+    char name[24];
+    for (int i = 0; i < c->nprepared; i++) {
+        if (c->prepared[i].hash == h && c->prepared[i].len == len) {
+            snprintf(name, sizeof name, "ll_%d", i);
+            return PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
+        }
+    }
+    if (c->nprepared < PREPARED_MAX && PQtransactionStatus(c->pg) != PQTRANS_INERROR) {
+        PGresult *prep;
+        snprintf(name, sizeof name, "ll_%d", c->nprepared);
+        prep = PQprepare(c->pg, name, sql, nparams, NULL);
+        bool ok = PQresultStatus(prep) == PGRES_COMMAND_OK;
+        PQclear(prep);
+        if (ok) {
+            c->prepared[c->nprepared].hash = h;
+            c->prepared[c->nprepared].len = len;
+            c->nprepared++;
+            return PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
+        }
+        /* Could not prepare (an error in the statement, or the transaction failed under
+         * it): running it plainly reports the error the usual way. */
+        if (PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+            return PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
+    }
+    return PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
+}
+
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
-    PGresult *res = PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
+    PGresult *res = exec_prepared(c, sql, nparams, values);
     if (PQstatus(c->pg) != CONNECTION_OK) {
         c->needs_reset = true;
     } else if (c->tx_depth > 1 && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {

@@ -1,5 +1,6 @@
 /* leadloopd: the commands (serve, migrate, workspace, keys), signals and shutdown. */
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,10 @@ static int cmd_serve(const struct config *cfg)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    /* glibc gives each thread (one per connection) its own heap arena and keeps what they
+     * held: under the batch bench that was 60 MiB of the peak RSS. Two arenas serve a
+     * daemon whose threads mostly wait on the network. */
+    mallopt(M_ARENA_MAX, 2);
     json_object_seed(0);
     if (!db_init(cfg->database_url, cfg->db_pool, cfg->db_acquire_timeout_ms,
                  cfg->statement_timeout_ms)) {
