@@ -104,6 +104,15 @@ void reply_raw(struct request *r, int status, const char *type, const char *body
     set_body(r, status, type, copy, len);
 }
 
+void reply_owned(struct request *r, int status, const char *content_type, char *body, size_t len)
+{
+    if (!body) {
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+        return;
+    }
+    set_body(r, status, content_type, body, len);
+}
+
 void reply_empty(struct request *r, int status)
 {
     set_body(r, status, NULL, NULL, 0);

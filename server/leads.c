@@ -11,6 +11,7 @@
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
+#include "leadloop/jw.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
 
@@ -88,42 +89,56 @@ void lead_in_free(struct lead_in *in)
     in->consent = in->custom = in->external_ids = NULL;
 }
 
-static json_t *parse_or_empty(const char *text)
+/* The one representation of a lead, written straight from its row (LEAD_COLUMNS): the
+ * jsonb columns are embedded as PostgreSQL prints them. */
+void leads_write(struct jw *w, const PGresult *res, int row)
 {
-    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
-    return j ? j : json_object();
+    static const char *const names[] = {"id",    "email", "first_name", "last_name", "company",
+                                        "title", "phone", "country",    "source",    "stage"};
+    jw_lit(w, "{");
+    for (int c = 0; c < 10; c++)
+        jw_text(w, names[c], res, row, c);
+    jw_json(w, "score", res, row, 10);
+    jw_text(w, "owner_id", res, row, 11);
+    jw_json(w, "consent", res, row, 12);
+    jw_json(w, "custom", res, row, 13);
+    jw_json(w, "external_ids", res, row, 14);
+    jw_text(w, "first_campaign_id", res, row, 15);
+    jw_text(w, "latest_campaign_id", res, row, 16);
+    jw_json(w, "version", res, row, 17);
+    jw_text(w, "created_at", res, row, 18);
+    jw_text(w, "updated_at", res, row, 19);
+    jw_text(w, "stage_changed_at", res, row, 20);
+    jw_text(w, "recycle_on", res, row, 22);
+    jw_lit(w, "}");
 }
 
 json_t *leads_json(const PGresult *res, int row)
 {
-    json_t *consent =
-        PQgetisnull(res, row, 12) ? json_null() : parse_or_empty(PQgetvalue(res, row, 12));
-    json_t *o = json_object();
-    static const char *const names[] = {"id",    "email", "first_name", "last_name", "company",
-                                        "title", "phone", "country",    "source",    "stage"};
-    for (int c = 0; c < 10; c++)
-        json_object_set_new(o, names[c], db_json_text(res, row, c));
-    json_object_set_new(o, "score", db_json_int(res, row, 10));
-    json_object_set_new(o, "owner_id", db_json_text(res, row, 11));
-    json_object_set_new(o, "consent", consent);
-    json_object_set_new(o, "custom", parse_or_empty(PQgetvalue(res, row, 13)));
-    json_object_set_new(o, "external_ids", parse_or_empty(PQgetvalue(res, row, 14)));
-    json_object_set_new(o, "first_campaign_id", db_json_text(res, row, 15));
-    json_object_set_new(o, "latest_campaign_id", db_json_text(res, row, 16));
-    json_object_set_new(o, "version", db_json_int(res, row, 17));
-    json_object_set_new(o, "created_at", db_json_text(res, row, 18));
-    json_object_set_new(o, "updated_at", db_json_text(res, row, 19));
-    json_object_set_new(o, "stage_changed_at", db_json_text(res, row, 20));
-    json_object_set_new(o, "recycle_on", db_json_text(res, row, 22));
-    return o;
+    struct jw w;
+    size_t len;
+    char *text;
+    json_t *o;
+    jw_init(&w, 1024);
+    leads_write(&w, res, row);
+    text = jw_take(&w, &len);
+    o = text ? json_loadb(text, len, 0, NULL) : NULL;
+    free(text);
+    return o ? o : json_object();
 }
 
 static void answer_lead(struct request *r, int status, const PGresult *res)
 {
+    struct jw w;
+    size_t len = 0;
+    char *body;
     reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, LEAD_COL_VERSION));
     if (status == 201)
         reply_header(r, "Location", "/v1/leads/%s", PQgetvalue(res, 0, 0));
-    reply_json(r, status, leads_json(res, 0));
+    jw_init(&w, 1024);
+    leads_write(&w, res, 0);
+    body = jw_take(&w, &len);
+    reply_owned(r, status, "application/json", body, len);
 }
 
 /* consent: null, or {email_opt_in, captured_at, how}; in a patch members may be null
@@ -734,5 +749,5 @@ void leads_list(struct request *r)
         qb_addp(&q, " OR ll_fold(company) LIKE ll_fold($?) || '%')", like);
     }
     list_apply(&q, &l, "id");
-    list_answer(r, &q, &l, leads_json);
+    list_answer_w(r, &q, &l, leads_write);
 }

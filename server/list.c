@@ -11,6 +11,7 @@
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
+#include "leadloop/jw.h"
 #include "leadloop/util.h"
 
 void qb_init(struct qb *q, const char *sql)
@@ -216,29 +217,30 @@ static enum MHD_Result link_add_arg(void *cls, enum MHD_ValueKind kind, const ch
     return MHD_YES;
 }
 
-static void answer_page(struct request *r, json_t *data, const char *cursor)
+static void add_link(struct request *r, const char *cursor)
 {
-    json_t *body = json_object();
-    json_object_set_new(body, "data", data);
-    json_object_set_new(body, "next_cursor", cursor ? json_string(cursor) : json_null());
-    if (cursor) {
-        char url[REQ_HEADER_VALUE_MAX];
-        struct link_builder lb = {url, 0, sizeof url};
-        lb.len = (size_t)snprintf(url, sizeof url, "%s?", r->path);
-        MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, link_add_arg, &lb);
-        if (lb.len + strlen(cursor) + 8 < lb.cap) {
-            snprintf(url + lb.len, lb.cap - lb.len, "cursor=%s", cursor);
-            reply_header(r, "Link", "<%s>; rel=\"next\"", url);
-        }
+    char url[REQ_HEADER_VALUE_MAX];
+    struct link_builder lb = {url, 0, sizeof url};
+    lb.len = (size_t)snprintf(url, sizeof url, "%s?", r->path);
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, link_add_arg, &lb);
+    if (lb.len + strlen(cursor) + 8 < lb.cap) {
+        snprintf(url + lb.len, lb.cap - lb.len, "cursor=%s", cursor);
+        reply_header(r, "Link", "<%s>; rel=\"next\"", url);
     }
-    reply_json(r, 200, body);
 }
 
-void list_answer(struct request *r, struct qb *q, const struct listing *l,
-                 json_t *(*row_json)(const PGresult *res, int row))
+/* Runs q and answers {"data": [...], "next_cursor": ...}, each row written by write_w or,
+ * when that is NULL, turned into a tree by row_json and serialised. */
+static void answer(struct request *r, struct qb *q, const struct listing *l,
+                   json_t *(*row_json)(const PGresult *, int),
+                   void (*row_write)(struct jw *, const PGresult *, int))
 {
     PGresult *res;
     enum ll_err err;
+    struct jw w;
+    char cursor[2200];
+    bool more;
+    int n, cols, shown;
     if (q->overflow) {
         reply_problem(r, LL_E_INTERNAL, "query too long", NULL, NULL);
         return;
@@ -250,13 +252,29 @@ void list_answer(struct request *r, struct qb *q, const struct listing *l,
         PQclear(res);
         return;
     }
-    int n = PQntuples(res), cols = PQnfields(res);
-    bool more = n > l->limit;
-    int shown = more ? (int)l->limit : n;
-    json_t *data = json_array();
-    char cursor[2200];
-    for (int i = 0; i < shown; i++)
-        json_array_append_new(data, row_json(res, i));
+    n = PQntuples(res);
+    cols = PQnfields(res);
+    more = n > l->limit;
+    shown = more ? (int)l->limit : n;
+    jw_init(&w, 1024 + (size_t)shown * 512);
+    jw_lit(&w, "{\"data\":[");
+    for (int i = 0; i < shown; i++) {
+        if (i)
+            jw_lit(&w, ",");
+        if (row_write) {
+            row_write(&w, res, i);
+        } else {
+            json_t *item = row_json(res, i);
+            char *text = item ? json_dumps(item, JSON_COMPACT) : NULL;
+            if (text)
+                jw_lit(&w, text);
+            else
+                w.oom = true;
+            free(text);
+            json_decref(item);
+        }
+    }
+    jw_lit(&w, "],\"next_cursor\":");
     if (more) {
         char raw[1600];
         int len =
@@ -267,6 +285,27 @@ void list_answer(struct request *r, struct qb *q, const struct listing *l,
         util_b64url_encode((const unsigned char *)raw, (size_t)len, cursor);
         more = len > 0;
     }
-    answer_page(r, data, more ? cursor : NULL);
+    if (more) {
+        jw_str(&w, cursor, strlen(cursor));
+        add_link(r, cursor);
+    } else {
+        jw_lit(&w, "null");
+    }
+    jw_lit(&w, "}");
+    size_t len = 0;
+    char *body = jw_take(&w, &len);
+    reply_owned(r, 200, "application/json", body, len);
     PQclear(res);
+}
+
+void list_answer(struct request *r, struct qb *q, const struct listing *l,
+                 json_t *(*row_json)(const PGresult *res, int row))
+{
+    answer(r, q, l, row_json, NULL);
+}
+
+void list_answer_w(struct request *r, struct qb *q, const struct listing *l,
+                   void (*row_write)(struct jw *w, const PGresult *res, int row))
+{
+    answer(r, q, l, NULL, row_write);
 }

@@ -76,6 +76,8 @@ void reply_json(struct request *r, int status, json_t *body);
 void reply_raw(struct request *r, int status, const char *content_type, const char *body,
                size_t len);
 void reply_empty(struct request *r, int status);
+/* Answers with a body it takes over (malloc'd; NULL means out of memory: 500). */
+void reply_owned(struct request *r, int status, const char *content_type, char *body, size_t len);
 /* Answers with a problem; errors and extra are stolen (either may be NULL). */
 void reply_problem(struct request *r, enum ll_err err, const char *detail, json_t *errors,
                    json_t *extra);

@@ -63,7 +63,10 @@ enum ll_err leads_write_problem(struct request *r, const PGresult *res, enum ll_
                                 const struct lead_in *in, const char **detail, json_t **errors,
                                 json_t **extra);
 
-/* A lead row as the API shows it (new reference). */
+/* A lead row as the API shows it, written as JSON text; leads_json parses that text
+ * into a tree (new reference) where a lead is part of a larger answer. */
+struct jw;
+void leads_write(struct jw *w, const PGresult *res, int row);
 json_t *leads_json(const PGresult *res, int row);
 
 void leads_create(struct request *r);

@@ -63,4 +63,9 @@ const char *list_key_sql(const struct sort_key *k, char *buf, size_t len);
 void list_answer(struct request *r, struct qb *q, const struct listing *l,
                  json_t *(*row_json)(const PGresult *res, int row));
 
+struct jw;
+/* The same, with rows written as JSON text straight from the result. */
+void list_answer_w(struct request *r, struct qb *q, const struct listing *l,
+                   void (*row_write)(struct jw *w, const PGresult *res, int row));
+
 #endif

@@ -1,0 +1,142 @@
+/* JSON text writer. Strings from PostgreSQL are valid UTF-8 (the database checks its
+ * encoding), so escaping the ASCII specials is all JSON asks. */
+#include "leadloop/jw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void jw_init(struct jw *w, size_t cap)
+{
+    w->p = malloc(cap);
+    w->len = 0;
+    w->cap = cap;
+    w->oom = w->p == NULL;
+}
+
+void jw_free(struct jw *w)
+{
+    free(w->p);
+    w->p = NULL;
+}
+
+char *jw_take(struct jw *w, size_t *len)
+{
+    char *p = w->p;
+    if (w->oom) {
+        jw_free(w);
+        return NULL;
+    }
+    jw_raw(w, "", 1); /* the NUL */
+    if (w->oom) {
+        jw_free(w);
+        return NULL;
+    }
+    *len = w->len - 1;
+    w->p = NULL;
+    return p;
+}
+
+static bool room(struct jw *w, size_t n)
+{
+    if (w->oom)
+        return false;
+    if (w->len + n <= w->cap)
+        return true;
+    size_t cap = w->cap ? w->cap : 256;
+    while (cap < w->len + n)
+        cap *= 2;
+    char *grown = realloc(w->p, cap);
+    if (!grown) {
+        w->oom = true;
+        return false;
+    }
+    w->p = grown;
+    w->cap = cap;
+    return true;
+}
+
+void jw_raw(struct jw *w, const char *s, size_t n)
+{
+    if (!room(w, n))
+        return;
+    memcpy(w->p + w->len, s, n);
+    w->len += n;
+}
+
+void jw_lit(struct jw *w, const char *s)
+{
+    jw_raw(w, s, strlen(s));
+}
+
+void jw_str(struct jw *w, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (!room(w, n * 6 + 2)) /* the worst case: every byte a \u00XX */
+        return;
+    char *o = w->p + w->len;
+    *o++ = '"';
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *o++ = '\\';
+            *o++ = (char)c;
+        } else if (c < 0x20) {
+            *o++ = '\\';
+            if (c == '\n')
+                *o++ = 'n';
+            else if (c == '\t')
+                *o++ = 't';
+            else if (c == '\r')
+                *o++ = 'r';
+            else {
+                *o++ = 'u';
+                *o++ = '0';
+                *o++ = '0';
+                *o++ = hex[c >> 4];
+                *o++ = hex[c & 15];
+            }
+        } else {
+            *o++ = (char)c;
+        }
+    }
+    *o++ = '"';
+    w->len = (size_t)(o - w->p);
+}
+
+static void key(struct jw *w, const char *k)
+{
+    if (w->len > 0 && w->p[w->len - 1] != '{' && w->p[w->len - 1] != '[')
+        jw_raw(w, ",", 1);
+    jw_str(w, k, strlen(k));
+    jw_raw(w, ":", 1);
+}
+
+void jw_text(struct jw *w, const char *k, const PGresult *res, int row, int col)
+{
+    key(w, k);
+    if (PQgetisnull(res, row, col))
+        jw_raw(w, "null", 4);
+    else
+        jw_str(w, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
+}
+
+void jw_json(struct jw *w, const char *k, const PGresult *res, int row, int col)
+{
+    key(w, k);
+    if (PQgetisnull(res, row, col))
+        jw_raw(w, "null", 4);
+    else
+        jw_raw(w, PQgetvalue(res, row, col), (size_t)PQgetlength(res, row, col));
+}
+
+void jw_bool(struct jw *w, const char *k, const PGresult *res, int row, int col)
+{
+    key(w, k);
+    if (PQgetisnull(res, row, col))
+        jw_raw(w, "null", 4);
+    else if (PQgetvalue(res, row, col)[0] == 't')
+        jw_raw(w, "true", 4);
+    else
+        jw_raw(w, "false", 5);
+}
