@@ -31,7 +31,8 @@ static const char fingerprint_sql[] =
     " 'changes ' || (SELECT count(*) FROM changes),"
     " 'users ' || (SELECT count(*) || '/v' || coalesce(sum(version), 0) FROM users),"
     " 'api_keys ' || (SELECT count(*) FROM api_keys),"
-    " 'idempotency_keys ' || (SELECT count(*) FROM idempotency_keys))";
+    " 'idempotency_keys ' || (SELECT count(*) FROM idempotency_keys),"
+    " 'feedback ' || (SELECT count(*) FROM feedback))";
 
 struct report {
     char *text;
@@ -221,6 +222,10 @@ START_TEST(invalid_inputs_are_refused_and_write_nothing)
         {"users.create", "POST", "/v1/users", 0},
         {"users.patch", "PATCH", "", 0},
         {"api-keys.create", "POST", "/v1/api-keys", 0},
+        {"touches.create", "POST", "", 0},
+        {"touches.batch", "POST", "", 0},
+        {"leads.batch", "POST", "/v1/leads/batch", 0},
+        {"feedback.create", "POST", "", 0},
     };
     int neps = (int)(sizeof eps / sizeof eps[0]);
 
@@ -229,12 +234,15 @@ START_TEST(invalid_inputs_are_refused_and_write_nothing)
         post("/v1/campaigns", admin_key, "{\"name\":\"Catalogue\",\"channel\":\"email\"}");
     ck_assert_msg(r->status == 201, "campaign: %s", r->body);
     snprintf(eps[1].path, sizeof eps[1].path, "/v1/campaigns/%s", jstr(r, "id"));
+    snprintf(eps[10].path, sizeof eps[10].path, "/v1/campaigns/%s/touches", jstr(r, "id"));
+    snprintf(eps[11].path, sizeof eps[11].path, "/v1/campaigns/%s/touches/batch", jstr(r, "id"));
     resp_free(r);
     r = post("/v1/leads", admin_key, "{\"email\":\"catalogue.target@example.com\"}");
     ck_assert_msg(r->status == 201, "lead: %s", r->body);
     snprintf(id, sizeof id, "%s", jstr(r, "id"));
     snprintf(eps[3].path, sizeof eps[3].path, "/v1/leads/%s", id);
     snprintf(eps[6].path, sizeof eps[6].path, "/v1/leads/%s/transitions", id);
+    snprintf(eps[13].path, sizeof eps[13].path, "/v1/leads/%s/feedback", id);
     resp_free(r);
     r = post(
         "/v1/users", admin_key,
