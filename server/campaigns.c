@@ -203,8 +203,7 @@ void campaigns_update(struct request *r)
     struct campaign_in in;
     struct jv v;
     struct qb q;
-    long want;
-    int im;
+    char ver[24];
     enum ll_err err;
 
     jv_init(&v);
@@ -260,12 +259,8 @@ void campaigns_update(struct request *r)
         qb_init(&q, "WITH c AS (SELECT * FROM campaigns");
     qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
     qb_addp(&q, " AND id = $?", r->params[0]);
-    im = req_if_match_version(r, &want);
-    if (im != 0) {
-        char ver[24];
-        snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
-        qb_addc(&q, " AND version = $?::integer", ver);
-    }
+    if (req_if_match_param(r, ver))
+        qb_addp(&q, " AND version = $?::integer", ver);
     if (json_object_size(body) == 0) {
         qb_add(&q, ") SELECT " CAMPAIGN_COLUMNS " FROM c");
     } else {
@@ -291,8 +286,6 @@ out:
 void campaigns_archive(struct request *r)
 {
     char ver[24];
-    long want;
-    int im;
     PGresult *res;
     enum ll_err err;
     if (!req_query_allowed(r, NULL))
@@ -301,9 +294,7 @@ void campaigns_archive(struct request *r)
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         return;
     }
-    im = req_if_match_version(r, &want);
-    snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
-    const char *vals[3] = {r->auth.workspace_id, r->params[0], im != 0 ? ver : NULL};
+    const char *vals[3] = {r->auth.workspace_id, r->params[0], req_if_match_param(r, ver)};
     res = db_exec(r->db, sql_archive, 3, vals);
     err = db_check(r->db, res);
     if (err)

@@ -500,8 +500,7 @@ void reasons_update(struct request *r)
     struct reason_in in;
     struct jv v;
     struct qb q;
-    long want;
-    int im;
+    char ver[24];
     enum ll_err err;
     jv_init(&v);
     if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
@@ -534,12 +533,8 @@ void reasons_update(struct request *r)
         qb_init(&q, "UPDATE feedback_reasons SET code = code");
     qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
     qb_addp(&q, " AND code = $?", r->params[0]);
-    im = req_if_match_version(r, &want);
-    if (im != 0) {
-        char ver[24];
-        snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
-        qb_addc(&q, " AND version = $?::integer", ver);
-    }
+    if (req_if_match_param(r, ver))
+        qb_addp(&q, " AND version = $?::integer", ver);
     qb_add(&q, " RETURNING " REASON_COLUMNS);
     res = db_exec(r->db, q.sql, q.n, q.vals);
     err = db_check(r->db, res);
@@ -608,8 +603,6 @@ void workspace_update(struct request *r)
     const char *name = NULL, *currency = NULL;
     struct jv v;
     enum ll_err err;
-    long want;
-    int im;
     char ver[24];
     jv_init(&v);
     if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
@@ -622,13 +615,12 @@ void workspace_update(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
-    im = req_if_match_version(r, &want);
-    snprintf(ver, sizeof ver, "%ld", im > 0 ? want : 0L);
+    const char *if_match = req_if_match_param(r, ver);
     if (json_object_size(body) == 0) { /* nothing to change: no new version */
         workspace_get(r);
         goto out;
     }
-    const char *vals[4] = {r->auth.workspace_id, name, currency, im != 0 ? ver : NULL};
+    const char *vals[4] = {r->auth.workspace_id, name, currency, if_match};
     res = db_exec(
         r->db,
         "WITH w AS (UPDATE workspaces SET name = coalesce($2::text, name),"

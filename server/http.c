@@ -282,6 +282,16 @@ int req_if_match_version(struct request *r, long *version)
     return util_parse_long(digits, 1, 2147483647L, version) ? 1 : -1;
 }
 
+const char *req_if_match_param(struct request *r, char buf[24])
+{
+    long want = 0;
+    int im = req_if_match_version(r, &want);
+    if (im == 0)
+        return NULL;
+    snprintf(buf, 24, "%ld", im > 0 ? want : 0L);
+    return buf;
+}
+
 void reply_missing_or_stale(struct request *r, const char *sql_version, const char *not_found)
 {
     const char *vals[2] = {r->auth.workspace_id, r->params[0]};

@@ -108,6 +108,9 @@ json_t *req_json_object(struct request *r) __attribute__((warn_unused_result));
 /* If-Match as a version for a conditional write: 0 when absent or "*", 1 with *version
  * set, -1 when it can match no version (weak or foreign tag: the write must fail 412). */
 int req_if_match_version(struct request *r, long *version);
+/* The same as a statement parameter: NULL without If-Match (or "*"), else the version as
+ * text in buf ("0", which no row has, for a tag that can match nothing). */
+const char *req_if_match_param(struct request *r, char buf[24]);
 /* After a conditional write touched no row: answers 404 when sql_version ($1 workspace,
  * $2 id -> version) finds nothing, else 412 with the current ETag. */
 void reply_missing_or_stale(struct request *r, const char *sql_version, const char *not_found);
