@@ -1809,6 +1809,14 @@ START_TEST(another_workspaces_ids_are_not_found_anywhere)
     same_404("POST", "/v1/leads/", lead, "/transitions", "{\"to\":\"mql\"}", "\"1\"");
     same_404("GET", "/v1/leads/", lead, "/history", NULL, NULL);
     same_404("GET", "/v1/leads/", lead, "/timeline", NULL, NULL);
+    same_404("GET", "/v1/leads/", lead, "/touches", NULL, NULL);
+    same_404("GET", "/v1/leads/", lead, "/feedback", NULL, NULL);
+    same_404("POST", "/v1/leads/", lead, "/feedback", "{\"kind\":\"contacted\"}", NULL);
+    same_404("GET", "/v1/campaigns/", camp, "/members", NULL, NULL);
+    same_404("POST", "/v1/campaigns/", camp, "/touches",
+             "{\"email\":\"nobody@example.com\",\"kind\":\"sent\"}", NULL);
+    same_404("POST", "/v1/campaigns/", camp, "/touches/batch",
+             "{\"touches\":[{\"email\":\"nobody@example.com\",\"kind\":\"sent\"}]}", NULL);
 
     /* upserts find only this workspace's leads: these create new ones */
     struct resp *r = put("/v1/leads/by-email/theirs%40shared.example", admin_key,
