@@ -1815,6 +1815,23 @@ START_TEST(another_workspaces_ids_are_not_found_anywhere)
     same_404("GET", "/v1/campaigns/", camp, "/members", NULL, NULL);
     same_404("POST", "/v1/campaigns/", camp, "/touches",
              "{\"email\":\"nobody@example.com\",\"kind\":\"sent\"}", NULL);
+    {
+        /* a touch in our own campaign naming their lead: as unknown as a random lead */
+        char ours[40], tp[128], mine[160], rand_body[160];
+        create("/v1/campaigns", admin_key, "{\"name\":\"Ours\",\"channel\":\"email\"}", ours);
+        snprintf(tp, sizeof tp, "/v1/campaigns/%s/touches", ours);
+        snprintf(mine, sizeof mine, "{\"lead_id\":\"%s\",\"kind\":\"sent\"}", lead);
+        snprintf(rand_body, sizeof rand_body, "{\"lead_id\":\"%s\",\"kind\":\"sent\"}", random_id);
+        struct resp *ta = post(tp, admin_key, mine), *tb = post(tp, admin_key, rand_body);
+        ck_assert_msg(ta->status == 422 && problem_names(ta, "lead_id"),
+                      "their lead in our campaign: %ld %s", ta->status, ta->body);
+        json_object_del(ta->json, "request_id");
+        json_object_del(tb->json, "request_id");
+        ck_assert_msg(json_equal(ta->json, tb->json), "their lead answers %s, a random one %s",
+                      js(ta->json), js(tb->json));
+        resp_free(ta);
+        resp_free(tb);
+    }
     same_404("POST", "/v1/campaigns/", camp, "/touches/batch",
              "{\"touches\":[{\"email\":\"nobody@example.com\",\"kind\":\"sent\"}]}", NULL);
 
