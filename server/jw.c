@@ -69,14 +69,32 @@ void jw_lit(struct jw *w, const char *s)
     jw_raw(w, s, strlen(s));
 }
 
+/* Bytes JSON strings may not hold as they are: control characters, '"' and '\\'. */
+static const unsigned char special[256] = {1, 1, 1, 1, 1, 1, 1, 1, 1,         1,         1, 1,
+                                           1, 1, 1, 1, 1, 1, 1, 1, 1,         1,         1, 1,
+                                           1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1};
+
 void jw_str(struct jw *w, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    size_t i = 0;
+    /* Most strings need no escaping: find out in one tight pass and copy them whole. */
+    while (i < n && !special[(unsigned char)s[i]])
+        i++;
+    if (i == n) {
+        if (!room(w, n + 2))
+            return;
+        w->p[w->len++] = '"';
+        memcpy(w->p + w->len, s, n);
+        w->len += n;
+        w->p[w->len++] = '"';
+        return;
+    }
     if (!room(w, n * 6 + 2)) /* the worst case: every byte a \u00XX */
         return;
     char *o = w->p + w->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
+    for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c == '"' || c == '\\') {
             *o++ = '\\';

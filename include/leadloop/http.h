@@ -19,7 +19,7 @@ struct db_conn;
 
 #define REQ_MAX_HEADERS 8
 /* Long enough for a Link header holding the longest cursor (a 200-character name). */
-#define REQ_HEADER_VALUE_MAX 4096
+#define REQ_HEADER_VALUE_MAX 2048
 
 struct request {
     struct MHD_Connection *conn;

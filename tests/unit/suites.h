@@ -11,5 +11,6 @@ Suite *migrate_suite(void);
 Suite *problem_suite(void);
 Suite *router_suite(void);
 Suite *util_suite(void);
+Suite *jw_suite(void);
 
 #endif

@@ -1,0 +1,71 @@
+/* Unit tests of jw.c: JSON text writing, above all string escaping. */
+#include <check.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/jw.h"
+#include "suites.h"
+
+/* Writes s as a JSON string and returns the text (caller frees). */
+static char *quoted(const char *s, size_t n)
+{
+    struct jw w;
+    size_t len;
+    jw_init(&w, 4);
+    jw_str(&w, s, n);
+    return jw_take(&w, &len);
+}
+
+START_TEST(plain_strings_are_copied)
+{
+    static const char in[] = "Acme, Inc. \xF0\x9F\x98\x80 caf\xC3\xA9";
+    char *t = quoted(in, sizeof in - 1);
+    ck_assert_str_eq(t, "\"Acme, Inc. \xF0\x9F\x98\x80 caf\xC3\xA9\"");
+    free(t);
+    t = quoted("", 0);
+    ck_assert_str_eq(t, "\"\"");
+    free(t);
+}
+END_TEST
+
+START_TEST(specials_are_escaped_and_parse_back)
+{
+    static const char in[] = "a\"b\\c\nd\te\rf\x01g\x1fh'</script>";
+    char *t = quoted(in, sizeof in - 1);
+    ck_assert_str_eq(t, "\"a\\\"b\\\\c\\nd\\te\\rf\\u0001g\\u001fh'</script>\"");
+    json_error_t e;
+    json_t *j = json_loads(t, JSON_DECODE_ANY, &e);
+    ck_assert_msg(j && json_is_string(j), "not JSON: %s (%s)", t, e.text);
+    ck_assert_str_eq(json_string_value(j), in);
+    json_decref(j);
+    free(t);
+}
+END_TEST
+
+START_TEST(objects_get_their_commas)
+{
+    struct jw w;
+    size_t len;
+    jw_init(&w, 1);
+    jw_lit(&w, "{\"a\":[");
+    jw_lit(&w, "{");
+    jw_lit(&w, "}");
+    jw_lit(&w, "]}");
+    char *t = jw_take(&w, &len);
+    ck_assert_str_eq(t, "{\"a\":[{}]}");
+    ck_assert_uint_eq(len, strlen(t));
+    free(t);
+}
+END_TEST
+
+Suite *jw_suite(void)
+{
+    Suite *s = suite_create("jw");
+    TCase *tc = tcase_create("jw");
+    tcase_add_test(tc, plain_strings_are_copied);
+    tcase_add_test(tc, specials_are_escaped_and_parse_back);
+    tcase_add_test(tc, objects_get_their_commas);
+    suite_add_tcase(s, tc);
+    return s;
+}
