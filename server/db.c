@@ -349,9 +349,22 @@ static PGresult *exec_prepared(struct db_conn *c, const char *sql, int nparams,
     return PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
 }
 
+static PGresult *after(struct db_conn *c, PGresult *res);
+
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
-    PGresult *res = exec_prepared(c, sql, nparams, values);
+    return after(c, exec_prepared(c, sql, nparams, values));
+}
+
+PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const char *const *values)
+{
+    return after(c, PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0));
+}
+
+/* What every statement's result goes through: a lost connection is marked for reset; a
+ * failure inside a savepoint undoes that savepoint's level at once. */
+static PGresult *after(struct db_conn *c, PGresult *res)
+{
     if (PQstatus(c->pg) != CONNECTION_OK) {
         c->needs_reset = true;
     } else if (c->tx_depth > 1 && PQtransactionStatus(c->pg) == PQTRANS_INERROR) {
@@ -410,6 +423,11 @@ void db_tx_rollback(struct db_conn *c)
     if (!simple(c, sql))
         c->needs_reset = true;
     c->tx_depth--;
+}
+
+void db_tx_custom_plans(struct db_conn *c)
+{
+    simple(c, "SET LOCAL plan_cache_mode = force_custom_plan");
 }
 
 int db_tx_depth(const struct db_conn *c)

@@ -37,10 +37,12 @@ static const char sql_create[] =
     "WITH i AS (SELECT gen_random_uuid() AS id, i.* FROM" RECORD_SOURCE "),"
     " l AS (INSERT INTO leads (workspace_id, id, email, first_name, last_name, company, title,"
     " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
-    " latest_campaign_id) SELECT $1, id, email, first_name, last_name, company, title, phone,"
-    " country, coalesce(source, $5), score, owner_id, consent,"
-    " jsonb_strip_nulls(coalesce(custom, '{}')), coalesce(external_ids, '{}'), campaign_id,"
-    " campaign_id FROM i ORDER BY n"
+    " latest_campaign_id, first_touch_at, latest_touch_at) SELECT $1, id, email, first_name,"
+    " last_name, company, title, phone, country, coalesce(source, $5), score, owner_id,"
+    " ll_consent(consent), jsonb_strip_nulls(coalesce(custom, '{}')),"
+    " coalesce(external_ids, '{}'), campaign_id, campaign_id,"
+    " CASE WHEN campaign_id IS NOT NULL THEN now() END,"
+    " CASE WHEN campaign_id IS NOT NULL THEN now() END FROM i ORDER BY n"
     " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO NOTHING RETURNING *),"
     " x AS (INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
     " SELECT l.workspace_id, e.key, e.value, l.id FROM l, jsonb_each_text(l.external_ids) e),"
@@ -61,10 +63,12 @@ static const char sql_create[] =
  * the number created and the number updated. */
 #define UPSERT_INSERT                                                                              \
     " INSERT INTO leads AS d (workspace_id, email, first_name, last_name, company, title, phone,"  \
-    " country, source, score, owner_id, custom, first_campaign_id, latest_campaign_id)"            \
+    " country, source, score, owner_id, custom, first_campaign_id, latest_campaign_id,"            \
+    " first_touch_at, latest_touch_at)"                                                            \
     " SELECT $1, email, first_name, last_name, company, title, phone, country,"                    \
     " coalesce(source, 'import'), score, owner_id, coalesce(custom, '{}'), campaign_id,"           \
-    " campaign_id FROM i"
+    " campaign_id, CASE WHEN campaign_id IS NOT NULL THEN now() END,"                              \
+    " CASE WHEN campaign_id IS NOT NULL THEN now() END FROM i"
 #define UPSERT_UPDATE                                                                              \
     " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO UPDATE SET"            \
     " email = EXCLUDED.email, first_name = coalesce(EXCLUDED.first_name, d.first_name),"           \
@@ -447,7 +451,7 @@ static enum ll_err create_many(struct request *r, struct item *items, size_t n, 
         goto out;
     const char *vals[5] = {r->auth.workspace_id, b.p, r->auth.key_id,
                            r->auth.user_id[0] ? r->auth.user_id : NULL, "other"};
-    res = db_exec(r->db, sql_create, 5, vals);
+    res = db_exec_adhoc(r->db, sql_create, 5, vals);
     if (db_check(r->db, res) != LL_OK) {
         db_tx_rollback(r->db);
         goto out;
@@ -504,7 +508,7 @@ static enum ll_err batch_lookup(struct request *r, struct item *items, size_t n)
         goto out;
     }
     const char *vals[2] = {r->auth.workspace_id, b.p};
-    res = db_exec(r->db, sql_lookup, 2, vals);
+    res = db_exec_adhoc(r->db, sql_lookup, 2, vals);
     if ((err = db_check(r->db, res)) != LL_OK)
         goto out;
     if ((size_t)PQntuples(res) != n) {
@@ -622,6 +626,7 @@ void lead_bulk_batch(struct request *r)
         goto out;
     }
     in_tx = true;
+    db_tx_custom_plans(r->db);
     err = !strcmp(mode, "upsert") ? batch_upsert(r, items, n) : batch_create(r, items, n);
     if (err != LL_OK) {
         reply_db_error(r, err);
@@ -1091,7 +1096,7 @@ static enum ll_err import_dedup(struct import *im)
     if (others > 0) {
         const char *vals[1] = {im->payload.p};
         int row = 0;
-        res = db_exec(r->db, sql_fold, 1, vals);
+        res = db_exec_adhoc(r->db, sql_fold, 1, vals);
         if ((err = db_check(r->db, res)) != LL_OK)
             goto out;
         if ((size_t)PQntuples(res) != others) {
@@ -1175,7 +1180,9 @@ static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, b
                            r->auth.user_id[0] ? r->auth.user_id : NULL, "import"};
     if ((err = db_tx_begin(r->db)) != LL_OK)
         return err;
-    res = db_exec(r->db, im->create ? sql_create : sql_import_upsert, im->create ? 5 : 4, vals);
+    db_tx_custom_plans(r->db);
+    res =
+        db_exec_adhoc(r->db, im->create ? sql_create : sql_import_upsert, im->create ? 5 : 4, vals);
     werr = db_check(r->db, res);
     if (werr == LL_OK) {
         if ((err = db_tx_commit(r->db)) != LL_OK)
