@@ -166,27 +166,6 @@ bool jv_email(struct jv *v, json_t *obj, const char *field, bool required, const
     return true;
 }
 
-bool jv_uuid(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
-             const char **out, bool *is_null)
-{
-    json_t *val = get(v, obj, field, required);
-    if (!val)
-        return false;
-    if (json_is_null(val) && nullable) {
-        if (is_null)
-            *is_null = true;
-        return true;
-    }
-    if (!json_is_string(val) || !util_is_uuid(json_string_value(val))) {
-        jv_add(v, field, "must be a UUID%s", nullable ? " or null" : "");
-        return false;
-    }
-    if (is_null)
-        *is_null = false;
-    *out = json_string_value(val);
-    return true;
-}
-
 bool jv_bool(struct jv *v, json_t *obj, const char *field, bool required, bool *out)
 {
     json_t *val = get(v, obj, field, required);
@@ -293,74 +272,6 @@ bool jv_timestamp_valid(const char *s)
     return (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2) && s[i + 3] == ':' &&
            digits(s + i + 4, 2) && s[i + 6] == '\0' && num(s + i + 1, 2) <= 23 &&
            num(s + i + 4, 2) <= 59;
-}
-
-bool jv_date(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
-             const char **out, bool *is_null)
-{
-    json_t *val = get(v, obj, field, required);
-    if (!val)
-        return false;
-    *is_null = false;
-    if (json_is_null(val) && nullable) {
-        *is_null = true;
-        *out = NULL;
-        return true;
-    }
-    if (!json_is_string(val) || !jv_date_valid(json_string_value(val))) {
-        jv_add(v, field, "must be a date YYYY-MM-DD%s", nullable ? " or null" : "");
-        return false;
-    }
-    *out = json_string_value(val);
-    return true;
-}
-
-bool jv_timestamp(struct jv *v, json_t *obj, const char *field, bool required, const char **out)
-{
-    json_t *val = get(v, obj, field, required);
-    if (!val)
-        return false;
-    if (!json_is_string(val) || !jv_timestamp_valid(json_string_value(val))) {
-        jv_add(v, field,
-               "must be an RFC 3339 timestamp with a time zone, e.g. "
-               "2026-11-25T17:10:09Z");
-        return false;
-    }
-    *out = json_string_value(val);
-    return true;
-}
-
-bool jv_currency(struct jv *v, json_t *obj, const char *field, bool required, const char **out)
-{
-    json_t *val = get(v, obj, field, required);
-    if (!val)
-        return false;
-    if (!json_is_string(val) || !iso_currency(json_string_value(val))) {
-        jv_add(v, field, "must be an ISO 4217 currency code in upper case, e.g. EUR");
-        return false;
-    }
-    *out = json_string_value(val);
-    return true;
-}
-
-bool jv_country(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
-                const char **out, bool *is_null)
-{
-    json_t *val = get(v, obj, field, required);
-    if (!val)
-        return false;
-    *is_null = false;
-    if (json_is_null(val) && nullable) {
-        *is_null = true;
-        *out = NULL;
-        return true;
-    }
-    if (!json_is_string(val) || !iso_country(json_string_value(val))) {
-        jv_add(v, field, "must be an ISO 3166-1 alpha-2 country code in upper case, e.g. DE");
-        return false;
-    }
-    *out = json_string_value(val);
-    return true;
 }
 
 bool jv_string_set(struct jv *v, json_t *obj, const char *field, bool required, size_t max_items,
@@ -485,4 +396,61 @@ bool jv_external_ids(struct jv *v, json_t *obj, const char *field, bool patch, j
     if (ok)
         *out = val;
     return ok;
+}
+
+/* The shape of the code-like validators: a string the predicate accepts, or (when
+ * nullable) null, which sets *out to NULL and *is_null (either may be NULL). */
+static bool coded(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+                  bool (*ok)(const char *), const char *what, const char **out, bool *is_null)
+{
+    json_t *val = get(v, obj, field, required);
+    if (!val)
+        return false;
+    if (is_null)
+        *is_null = false;
+    if (json_is_null(val) && nullable) {
+        if (is_null)
+            *is_null = true;
+        if (out)
+            *out = NULL;
+        return true;
+    }
+    if (!json_is_string(val) || !ok(json_string_value(val))) {
+        jv_add(v, field, "must be %s%s", what, nullable ? " or null" : "");
+        return false;
+    }
+    *out = json_string_value(val);
+    return true;
+}
+
+bool jv_uuid(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+             const char **out, bool *is_null)
+{
+    return coded(v, obj, field, required, nullable, util_is_uuid, "a UUID", out, is_null);
+}
+
+bool jv_date(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+             const char **out, bool *is_null)
+{
+    return coded(v, obj, field, required, nullable, jv_date_valid, "a date YYYY-MM-DD", out,
+                 is_null);
+}
+
+bool jv_timestamp(struct jv *v, json_t *obj, const char *field, bool required, const char **out)
+{
+    return coded(v, obj, field, required, false, jv_timestamp_valid,
+                 "an RFC 3339 timestamp with a time zone, e.g. 2026-11-25T17:10:09Z", out, NULL);
+}
+
+bool jv_currency(struct jv *v, json_t *obj, const char *field, bool required, const char **out)
+{
+    return coded(v, obj, field, required, false, iso_currency,
+                 "an ISO 4217 currency code in upper case, e.g. EUR", out, NULL);
+}
+
+bool jv_country(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+                const char **out, bool *is_null)
+{
+    return coded(v, obj, field, required, nullable, iso_country,
+                 "an ISO 3166-1 alpha-2 country code in upper case, e.g. DE", out, is_null);
 }
