@@ -40,9 +40,7 @@ static json_t *key_json(const PGresult *res, int row)
 static void list_select(struct qb *q, const char *columns, const struct listing *l,
                         const char *from)
 {
-    char key[256];
-    qb_init(q, columns);
-    qb_add(q, list_key_sql(l->sort, key, sizeof key));
+    list_begin(q, columns, l);
     qb_add(q, ", id");
     qb_add(q, from);
 }

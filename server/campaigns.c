@@ -320,7 +320,7 @@ void campaigns_list(struct request *r)
     const char *status = req_query(r, "status"), *channel = req_query(r, "channel");
     const char *owner = req_query(r, "owner_id"), *active = req_query(r, "active_on");
     const char *text = req_query(r, "q"), *since = req_query(r, "updated_since");
-    char like[700], key[256];
+    char like[700];
     struct listing l;
     struct qb q;
 
@@ -351,8 +351,7 @@ void campaigns_list(struct request *r)
         reply_bad_param(r, "q", "must be 1 to 200 characters");
         return;
     }
-    qb_init(&q, "SELECT " CAMPAIGN_COLUMNS ", ");
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q, "SELECT " CAMPAIGN_COLUMNS ", ", &l);
     qb_addp(&q, ", id FROM campaigns WHERE workspace_id = $?", r->auth.workspace_id);
     if (status)
         qb_addp(&q, " AND status = $?", status);

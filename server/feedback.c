@@ -269,7 +269,6 @@ void feedback_list_lead(struct request *r)
     const char *vals[2] = {r->auth.workspace_id, r->params[0]};
     struct listing l;
     struct qb q;
-    char key[256];
     PGresult *res;
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-occurred_at"))
         return;
@@ -287,8 +286,7 @@ void feedback_list_lead(struct request *r)
         return;
     }
     PQclear(res);
-    qb_init(&q, "SELECT " FEEDBACK_COLUMNS ", ");
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q, "SELECT " FEEDBACK_COLUMNS ", ", &l);
     qb_addpv(&q, ", f.id FROM feedback f WHERE f.workspace_id = $? AND f.lead_id = $?", 2, vals);
     list_apply(&q, &l, "f.id");
     list_answer(r, &q, &l, feedback_json);
@@ -303,7 +301,6 @@ void feedback_list(struct request *r)
     const char *since = req_query(r, "since"), *until = req_query(r, "until");
     struct listing l;
     struct qb q;
-    char key[256];
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-occurred_at"))
         return;
     if (campaign && !util_is_uuid(campaign)) {
@@ -323,8 +320,7 @@ void feedback_list(struct request *r)
                         "must be an RFC 3339 timestamp with a time zone");
         return;
     }
-    qb_init(&q, "SELECT " FEEDBACK_COLUMNS ", ");
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q, "SELECT " FEEDBACK_COLUMNS ", ", &l);
     qb_addp(&q, ", f.id FROM feedback f WHERE f.workspace_id = $?", r->auth.workspace_id);
     if (campaign)
         qb_addp(&q,
@@ -380,15 +376,13 @@ void reasons_list(struct request *r)
     const char *active = req_query(r, "active");
     struct listing l;
     struct qb q;
-    char key[64];
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, reason_sorts, "code"))
         return;
     if (active && strcmp(active, "true") && strcmp(active, "false")) {
         reply_bad_param(r, "active", "must be true or false");
         return;
     }
-    qb_init(&q, "SELECT " REASON_COLUMNS ", ");
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q, "SELECT " REASON_COLUMNS ", ", &l);
     /* the id column list_answer pages on: reasons are keyed by code; a constant uuid keeps
      * the (key, id) form */
     qb_addp(&q,

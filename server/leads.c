@@ -687,7 +687,7 @@ void leads_list(struct request *r)
     static const char *const time_sql[3] = {" AND created_at >= $?::timestamptz",
                                             " AND created_at < $?::timestamptz",
                                             " AND updated_at >= $?::timestamptz"};
-    char like[400], key[256];
+    char like[400];
     long score;
     struct listing l;
     struct qb q;
@@ -722,8 +722,7 @@ void leads_list(struct request *r)
         reply_bad_param(r, "q", "must be 1 to 100 characters");
         return;
     }
-    qb_init(&q, "SELECT " LEAD_COLUMNS ", ");
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q, "SELECT " LEAD_COLUMNS ", ", &l);
     qb_addp(&q, ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL",
             r->auth.workspace_id);
     if (stage)

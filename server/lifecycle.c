@@ -212,12 +212,10 @@ void lifecycle_history(struct request *r)
     static const char *const allowed[] = {"limit", "cursor", "sort", NULL};
     struct listing l;
     struct qb q;
-    char key[256];
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, history_sorts, "changed_at") ||
         !lead_exists(r))
         return;
-    qb_init(&q, "SELECT " CHANGE_COLUMNS ", ");
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q, "SELECT " CHANGE_COLUMNS ", ", &l);
     qb_addp(&q, ", s.id FROM lead_stage_changes s WHERE s.workspace_id = $?", r->auth.workspace_id);
     qb_addp(&q, " AND s.lead_id = $?", r->params[0]);
     list_apply(&q, &l, "s.id");
@@ -341,12 +339,10 @@ void lifecycle_timeline(struct request *r)
     static const char *const allowed[] = {"limit", "cursor", "sort", NULL};
     struct listing l;
     struct qb q;
-    char key[256];
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, timeline_sorts, "-at") ||
         !lead_exists(r))
         return;
-    qb_init(&q, sql_timeline);
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q, sql_timeline, &l);
     const char *sub[6] = {r->auth.workspace_id, r->params[0],         r->auth.workspace_id,
                           r->params[0],         r->auth.workspace_id, r->params[0]};
     qb_addpv(&q, sql_timeline_from, 6, sub);

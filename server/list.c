@@ -84,13 +84,15 @@ void qb_addc(struct qb *q, const char *fragment, const char *v)
     qb_addp(q, fragment, q->own[q->n]);
 }
 
-const char *list_key_sql(const struct sort_key *k, char *buf, size_t len)
+void list_begin(struct qb *q, const char *columns, const struct listing *l)
 {
-    if (!strcmp(k->cast, "timestamptz"))
-        snprintf(buf, len, DB_TS("%s"), k->expr);
+    char key[256];
+    if (!strcmp(l->sort->cast, "timestamptz"))
+        snprintf(key, sizeof key, DB_TS("%s"), l->sort->expr);
     else
-        snprintf(buf, len, "(%s)::text", k->expr);
-    return buf;
+        snprintf(key, sizeof key, "(%s)::text", l->sort->expr);
+    qb_init(q, columns);
+    qb_add(q, key);
 }
 
 #define bad reply_bad_param

@@ -360,7 +360,6 @@ static const struct sort_key by_occurred[] = {{"occurred_at", "occurred_at", "ti
 void touches_list_by_lead(struct request *r)
 {
     static const char *const allowed[] = {"limit", "cursor", "sort", NULL};
-    char key[256];
     struct listing l;
     struct qb q;
 
@@ -370,8 +369,7 @@ void touches_list_by_lead(struct request *r)
      * no one once the lead is erased. */
     if (!exists(r, sql_lead_exists, r->params[0], lead_not_found))
         return;
-    qb_init(&q, "SELECT " TOUCH_COLUMNS ", ");
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q, "SELECT " TOUCH_COLUMNS ", ", &l);
     qb_addp(&q, ", t.id FROM campaign_touches t WHERE t.workspace_id = $?", r->auth.workspace_id);
     qb_addp(&q, " AND t.lead_id = $?", r->params[0]);
     list_apply(&q, &l, "t.id");
@@ -399,7 +397,6 @@ static const struct sort_key by_first_touch[] = {{"first_touch_at", "m.first_at"
 void touches_members(struct request *r)
 {
     static const char *const allowed[] = {"limit", "cursor", NULL};
-    char key[256];
     struct listing l;
     struct qb q;
 
@@ -407,13 +404,14 @@ void touches_members(struct request *r)
         return;
     if (!exists(r, sql_campaign_exists, r->params[0], campaign_not_found))
         return;
-    qb_init(&q, "SELECT p.lead_id, CASE WHEN d.erased_at IS NULL THEN d.email END,"
-                " CASE WHEN d.erased_at IS NULL THEN d.first_name END,"
-                " CASE WHEN d.erased_at IS NULL THEN d.last_name END,"
-                " CASE WHEN d.erased_at IS NULL THEN d.company END, d.stage,"
-                " lt.kind, " DB_TS("lt.occurred_at") ", r.first_at IS NOT NULL, " DB_TS(
-                    "r.first_at") ", p.k, p.lead_id FROM (SELECT m.lead_id, m.first_at, ");
-    qb_add(&q, list_key_sql(l.sort, key, sizeof key));
+    list_begin(&q,
+               "SELECT p.lead_id, CASE WHEN d.erased_at IS NULL THEN d.email END,"
+               " CASE WHEN d.erased_at IS NULL THEN d.first_name END,"
+               " CASE WHEN d.erased_at IS NULL THEN d.last_name END,"
+               " CASE WHEN d.erased_at IS NULL THEN d.company END, d.stage,"
+               " lt.kind, " DB_TS("lt.occurred_at") ", r.first_at IS NOT NULL, " DB_TS(
+                   "r.first_at") ", p.k, p.lead_id FROM (SELECT m.lead_id, m.first_at, ",
+               &l);
     qb_addp(&q,
             " AS k FROM (SELECT lead_id, min(occurred_at) AS first_at FROM campaign_touches"
             " WHERE workspace_id = $?",

@@ -52,12 +52,13 @@ bool list_params(struct request *r, struct listing *l, const struct sort_key *ke
                  const char *default_sort) __attribute__((warn_unused_result));
 
 /* Appends the cursor condition, ORDER BY and LIMIT (one more than the page). The SELECT
- * must end with two columns: the sort key as text (list_key_sql) and the id. */
+ * must end with two columns: the sort key as text (list_begin writes it) and the id. */
 void list_apply(struct qb *q, const struct listing *l, const char *id_expr);
 
-/* The text form of a sort key expression for the select list. Timestamps use the API's
- * exact format. Writes into buf. */
-const char *list_key_sql(const struct sort_key *k, char *buf, size_t len);
+/* Starts a list's SELECT: the columns (a constant fragment ending with ", "), then the
+ * sort key as text (timestamps in the API's exact format). The caller goes on with
+ * ", <id> FROM ...", so that the row ends with the two columns list_answer pages on. */
+void list_begin(struct qb *q, const char *columns, const struct listing *l);
 
 /* Runs q and answers the page: row_json turns a row into an item (new reference). */
 void list_answer(struct request *r, struct qb *q, const struct listing *l,
