@@ -277,11 +277,12 @@ void feedback_list_lead(struct request *r)
         return;
     }
     res = db_exec(r->db, "SELECT 1 FROM leads WHERE workspace_id = $1 AND id = $2", 2, vals);
-    if (db_check(r->db, res) != LL_OK || PQntuples(res) == 0) {
-        if (PQresultStatus(res) == PGRES_TUPLES_OK)
-            reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+    enum ll_err err = db_check(r->db, res);
+    if (err || PQntuples(res) == 0) {
+        if (err)
+            reply_db_error(r, err);
         else
-            reply_db_error(r, db_check(r->db, res));
+            reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         PQclear(res);
         return;
     }

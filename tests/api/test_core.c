@@ -1745,6 +1745,38 @@ START_TEST(regressions_of_the_first_review)
 }
 END_TEST
 
+/* Headers that steer a write, given badly. */
+START_TEST(bad_idempotency_keys_and_if_match_tags)
+{
+    char id[40], path[96], longkey[300];
+    create("/v1/leads", admin_key, "{\"email\":\"headers@example.com\"}", id);
+    snprintf(path, sizeof path, "/v1/leads/%s", id);
+    memset(longkey, 'k', 256);
+    longkey[256] = '\0';
+    const char *bad_keys[] = {longkey, "has space", "t\xC3\xA9"};
+    for (size_t i = 0; i < sizeof bad_keys / sizeof bad_keys[0]; i++) {
+        struct resp *r =
+            post_idem("/v1/leads", admin_key, "{\"email\":\"idem.bad@example.com\"}", bad_keys[i]);
+        assert_problem(r, 400, "malformed-request");
+        ck_assert_msg(problem_names(r, "Idempotency-Key"), "names the header: %s", r->body);
+        resp_free(r);
+    }
+    struct resp *r = get("/v1/leads?q=idem.bad", admin_key);
+    ck_assert_int_eq(json_array_size(json_object_get(r->json, "data")), 0);
+    resp_free(r);
+    /* a weak or foreign tag never matches; "*" always does */
+    const char *never[] = {"W/\"1\"", "\"one\"", "1"};
+    for (size_t i = 0; i < sizeof never / sizeof never[0]; i++) {
+        r = patch(path, admin_key, "{\"title\":\"x\"}", never[i]);
+        assert_problem(r, 412, "precondition-failed");
+        resp_free(r);
+    }
+    r = patch(path, admin_key, "{\"title\":\"x\"}", "*");
+    expect_status(r, 200, "If-Match: *");
+    resp_free(r);
+}
+END_TEST
+
 static void same_404(const char *method, const char *prefix, const char *theirs, const char *suffix,
                      const char *body, const char *if_match)
 {
@@ -1893,6 +1925,7 @@ Suite *core_suite(void)
     tcase_add_test(tc, idempotency_key_replays_refuses_reuse_and_keeps_4xx);
     tcase_add_test(tc, another_workspaces_ids_are_not_found_anywhere);
     tcase_add_test(tc, regressions_of_the_first_review);
+    tcase_add_test(tc, bad_idempotency_keys_and_if_match_tags);
     suite_add_tcase(s, tc);
     return s;
 }
