@@ -59,6 +59,8 @@ static const struct setting settings[] = {
      "on SIGTERM, wait this long for requests in flight"},
     {"LEADLOOP_AUTH_CACHE_TTL_S", "--auth-cache-ttl-s", LNG("30", 0, 3600, auth_cache_ttl_s),
      "keep resolved API keys this long (revocations still apply at once; 0: no cache)"},
+    {"LEADLOOP_SLA_HOURS", "--sla-hours", LNG("24", 1, 8760, sla_hours),
+     "a lead handed to sales with no feedback after this many hours is overdue (reports)"},
     {"LEADLOOP_CORS_ORIGINS", "--cors-origins", STR(cors_origins),
      "comma-separated origins allowed by CORS (exact match, e.g. https://app.example.com)"},
     {"LEADLOOP_LOG_LEVEL", "--log-level", ENM("info", log_levels, log_level), "least level logged"},

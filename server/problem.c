@@ -11,6 +11,7 @@ static const struct problem_kind kinds[LL_E_COUNT] = {
     [LL_E_FORBIDDEN] = {403, "forbidden", "The API key's role does not allow this"},
     [LL_E_NOT_FOUND] = {404, "not-found", "Not found"},
     [LL_E_METHOD] = {405, "method-not-allowed", "Method not allowed"},
+    [LL_E_NOT_ACCEPTABLE] = {406, "not-acceptable", "No acceptable representation"},
     [LL_E_CONFLICT] = {409, "conflict", "Conflict with the current state"},
     [LL_E_GONE] = {410, "gone", "Gone"},
     [LL_E_PRECONDITION] = {412, "precondition-failed", "Precondition failed"},

@@ -12,6 +12,7 @@
 #include "leadloop/leads.h"
 #include "leadloop/lifecycle.h"
 #include "leadloop/ops.h"
+#include "leadloop/reports.h"
 #include "leadloop/touches.h"
 
 #define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
@@ -60,6 +61,11 @@ static const struct route routes[] = {
     {HTTP_PATCH, "/v1/feedback-reasons/{code}", reasons_update, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/workspace", workspace_get, ROLES_ANY, 0},
     {HTTP_PATCH, "/v1/workspace", workspace_update, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/reports/campaigns", reports_campaigns, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/sources", reports_sources, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/funnel", reports_funnel, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/rejections", reports_rejections, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/follow-up", reports_follow_up, ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,
      ROLES_WRITERS, 0},
 };

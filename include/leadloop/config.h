@@ -23,6 +23,7 @@ struct config {
     long connection_timeout_s;
     long shutdown_timeout_s;
     long auth_cache_ttl_s;
+    long sla_hours;           /* follow-up report: overdue after this */
     char cors_origins[1024];  /* comma-separated exact origins */
     long log_level;           /* enum log_level */
     long log_format;          /* enum log_format */

@@ -23,6 +23,7 @@ static const struct {
     {LL_E_GONE, 410, "gone"},
     {LL_E_PRECONDITION, 412, "precondition-failed"},
     {LL_E_TOO_LARGE, 413, "content-too-large"},
+    {LL_E_NOT_ACCEPTABLE, 406, "not-acceptable"},
     {LL_E_MEDIA_TYPE, 415, "unsupported-media-type"},
     {LL_E_VALIDATION, 422, "validation-failed"},
     {LL_E_UNAVAILABLE, 503, "unavailable"},

@@ -1,0 +1,637 @@
+/* Reports: what sales' feedback says about marketing's campaigns and sources, the funnel,
+ * the reasons for rejections, and sales' follow-up. Additive figures come from
+ * report_days (per day, and per month for the whole months of a window); percentiles,
+ * reasons and the funnel from report_leads. Both are kept exact by the triggers of
+ * migration 0005. Every report answers JSON, or CSV with Accept: text/csv. */
+#include "leadloop/reports.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/jsonv.h"
+#include "leadloop/jw.h"
+#include "leadloop/util.h"
+
+/* Parameters of every report statement: $1 workspace, $2 from, $3 to (dates or NULL). The
+ * window: f..t inclusive, and fm..tm the whole months inside it. */
+#define WIN                                                                                        \
+    "win AS (SELECT f, t, CASE WHEN f = '-infinity' OR f = date_trunc('month', "                   \
+    "f::timestamp)::date"                                                                          \
+    " THEN f ELSE (date_trunc('month', f::timestamp) + interval '1 month')::date END AS fm,"       \
+    " CASE WHEN t = 'infinity' THEN t ELSE date_trunc('month', (t + 1)::timestamp)::date END"      \
+    " AS tm FROM (SELECT coalesce($2::date, '-infinity') AS f, coalesce($3::date, 'infinity')"     \
+    " AS t) x)"
+
+/* The leads of the window in report_leads r. */
+#define IN_WIN "r.workspace_id = $1 AND r.day >= win.f AND r.day <= win.t"
+
+enum dim { DIM_SOURCE, DIM_FIRST, DIM_LAST, DIM_LINEAR };
+
+static const char *const models[] = {"first_touch", "last_touch", "linear", NULL};
+
+/* What a lead of report_leads r credits, as rows (key, w): its source, or campaigns. */
+static const char *const credit[] = {
+    "(SELECT r.source AS key, 1::numeric AS w)",
+    "(SELECT r.ft_campaign::text AS key, 1::numeric AS w WHERE r.ft_campaign IS NOT NULL)",
+    "(SELECT r.lt_campaign::text AS key, 1::numeric AS w WHERE r.lt_campaign IS NOT NULL)",
+    "(SELECT c::text AS key, count(*)::numeric / cardinality(r.credits) AS w"
+    " FROM unnest(r.credits) AS c GROUP BY c)",
+};
+
+/* The sums of report_days for dimension $4 over the window: whole months from the month
+ * rows, the days before and after them from the day rows. */
+#define BUCKET_SUMS                                                                                \
+    "bk AS (SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,"            \
+    " sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,"          \
+    " sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,"        \
+    " sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count FROM ("                     \
+    " SELECT d.* FROM report_days d, win WHERE d.workspace_id = $1 AND d.dim = $4 AND d.month"     \
+    " AND d.day >= win.fm AND d.day < win.tm"                                                      \
+    " UNION ALL SELECT d.* FROM report_days d, win WHERE d.workspace_id = $1 AND d.dim = $4"       \
+    " AND NOT d.month AND d.day >= win.f AND d.day < least(win.fm, win.t + 1)"                     \
+    " UNION ALL SELECT d.* FROM report_days d, win WHERE d.workspace_id = $1 AND d.dim = $4"       \
+    " AND NOT d.month AND win.fm < win.tm AND d.day >= greatest(win.tm, win.f)"                    \
+    " AND d.day <= win.t) d GROUP BY key)"
+
+#define N4(x) "trim_scale(round(coalesce(" x ", 0), 4))"
+
+/* The figures of a key k (with k.cost) from bk b, fu and rr. */
+#define FIGURES                                                                                                             \
+    N4("b.leads")                                                                                                           \
+    " AS leads, " N4("b.mqls") " AS mqls, " N4("b.handed") " AS handed_to_sales, " N4("b."                                  \
+                                                                                      "accepted") " AS accepted, " N4(      \
+        "b.rejected") " AS rejected,"                                                                                       \
+                      " CASE WHEN b.accepted + b.rejected > 0 THEN trim_scale(round(b.accepted"                             \
+                      " / (b.accepted + b.rejected), 4)) END AS acceptance_rate,"                                           \
+                      " coalesce(rr.reasons, '{}') AS rejection_reasons,"                                                   \
+                      " CASE WHEN b.rating_count > 0 THEN trim_scale(round(b.rating_sum"                                    \
+                      " / b.rating_count, 2)) END AS avg_rating, " N4(                                                      \
+                          "b.contacted") " AS contacted,"                                                                   \
+                                         " fu.p50 AS follow_up_p50_seconds,"                                                \
+                                         " fu.p90 AS follow_up_p90_seconds, " N4("b."                                       \
+                                                                                 "opportunities") " AS opportunities, " N4( \
+                                             "b.won") " AS won,"                                                            \
+                                                      " round(coalesce(b.won_amount, 0))::bigint"                           \
+                                                      " AS won_amount, k.cost,"                                             \
+                                                      " CASE WHEN b.leads > 0 THEN round(k.cost"                            \
+                                                      " / b.leads)::bigint END AS cost_per_lead,"                           \
+                                                      " CASE WHEN b.accepted > 0 THEN"                                      \
+                                                      " round(k.cost / b.accepted)::bigint END"                             \
+                                                      " AS cost_per_accepted_lead,"                                         \
+                                                      " CASE WHEN b.won > 0 THEN round(k.cost"                              \
+                                                      " / b.won)::bigint END AS cost_per_won,"                              \
+                                                      " CASE WHEN k.cost > 0 THEN trim_scale("                              \
+                                                      "round((round(coalesce(b.won_amount, 0))"                             \
+                                                      " - k.cost) / k.cost, 4)) END AS roi"
+
+/* A campaign's cost inside the window: prorated by the days of its run (starts_on ..
+ * ends_on) inside it, rounded half away from zero; the whole cost when the run has no
+ * end or start, or the window no bounds. */
+#define CAMPAIGN_COST                                                                              \
+    "CASE WHEN c.starts_on IS NULL OR c.ends_on IS NULL OR (win.f = '-infinity'"                   \
+    " AND win.t = 'infinity') THEN c.cost ELSE round(c.cost::numeric * greatest(0,"                \
+    " least(c.ends_on, win.t) - greatest(c.starts_on, win.f) + 1)"                                 \
+    " / (c.ends_on - c.starts_on + 1))::bigint END"
+
+/* ------------------------------------------------------------------ answers */
+
+/* Which representation the client accepts: 0 JSON, 1 CSV; -1 after answering 406. */
+static int negotiate(struct request *r)
+{
+    const char *accept = req_header(r, "Accept");
+    double qjson = -1, qcsv = -1;
+    bool csv_first = false;
+    if (!accept || !*accept)
+        return 0;
+    for (const char *p = accept; *p;) {
+        char type[64];
+        size_t n = 0;
+        double q = 1;
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        while (*p && *p != ';' && *p != ',' && *p != ' ' && n + 1 < sizeof type)
+            type[n++] = *p++;
+        type[n] = '\0';
+        while (*p && *p != ',') { /* parameters: only q matters */
+            if (*p == ';') {
+                p++;
+                while (*p == ' ')
+                    p++;
+                if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+                    q = strtod(p + 2, NULL);
+            } else {
+                p++;
+            }
+        }
+        bool json = !strcasecmp(type, "application/json") || !strcasecmp(type, "application/*") ||
+                    !strcasecmp(type, "*/*");
+        bool csv = !strcasecmp(type, "text/csv") || !strcasecmp(type, "text/*");
+        if (!strcasecmp(type, "*/*") && q > qcsv)
+            qcsv = q;
+        if (json && q > qjson)
+            qjson = q;
+        if (csv && q > qcsv) {
+            if (qjson < 0 && strcasecmp(type, "*/*"))
+                csv_first = true;
+            qcsv = q;
+        }
+    }
+    if (qjson <= 0 && qcsv <= 0) {
+        reply_problem(r, LL_E_NOT_ACCEPTABLE,
+                      "reports are application/json or text/csv (see the Accept header)", NULL,
+                      NULL);
+        return -1;
+    }
+    return qcsv > qjson || (qcsv == qjson && csv_first);
+}
+
+static bool is_text(Oid type)
+{
+    /* text, varchar, uuid, date: strings; the rest (numbers, json, bool) as they are */
+    return type == 25 || type == 1043 || type == 2950 || type == 1082;
+}
+
+/* One CSV cell (RFC 4180); a text cell that a spreadsheet would run as a formula gets a
+ * leading apostrophe. */
+static void csv_cell(struct jw *w, const char *s, bool text)
+{
+    bool quote = strpbrk(s, ",\"\r\n") != NULL;
+    if (text && (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r'))
+        jw_lit(w, "'");
+    if (!quote) {
+        jw_lit(w, s);
+        return;
+    }
+    jw_lit(w, "\"");
+    for (const char *q; (q = strchr(s, '"')); s = q + 1) {
+        jw_raw(w, s, (size_t)(q - s) + 1);
+        jw_lit(w, "\"");
+    }
+    jw_lit(w, s);
+    jw_lit(w, "\"");
+}
+
+/* Answers the rows: CSV with a header line, or JSON {meta..., "data": [{column: value}]},
+ * where meta is a JSON fragment ("key": value, ...) written before data. */
+static void answer(struct request *r, bool csv, const char *name, const char *meta,
+                   const PGresult *res)
+{
+    struct jw w;
+    int rows = PQntuples(res), cols = PQnfields(res);
+    jw_init(&w, 1024 + (size_t)rows * (size_t)cols * 24);
+    if (csv) {
+        for (int c = 0; c < cols; c++) {
+            jw_lit(&w, c ? "," : "");
+            csv_cell(&w, PQfname(res, c), false);
+        }
+        jw_lit(&w, "\r\n");
+        for (int i = 0; i < rows; i++) {
+            for (int c = 0; c < cols; c++) {
+                jw_lit(&w, c ? "," : "");
+                if (!PQgetisnull(res, i, c))
+                    csv_cell(&w, PQgetvalue(res, i, c), is_text(PQftype(res, c)));
+            }
+            jw_lit(&w, "\r\n");
+        }
+        size_t len;
+        char *body = jw_take(&w, &len);
+        reply_header(r, "Content-Disposition", "attachment; filename=\"%s.csv\"", name);
+        reply_owned(r, 200, "text/csv; charset=utf-8", body, len);
+        return;
+    }
+    jw_lit(&w, "{\"report\":\"");
+    jw_lit(&w, name);
+    jw_lit(&w, "\",");
+    jw_lit(&w, meta);
+    jw_lit(&w, ",\"data\":[");
+    for (int i = 0; i < rows; i++) {
+        jw_lit(&w, i ? ",{" : "{");
+        for (int c = 0; c < cols; c++) {
+            Oid t = PQftype(res, c);
+            const char *key = PQfname(res, c);
+            if (t == 16)
+                jw_bool(&w, key, res, i, c);
+            else if (is_text(t))
+                jw_text(&w, key, res, i, c);
+            else
+                jw_json(&w, key, res, i, c);
+        }
+        jw_lit(&w, "}");
+    }
+    jw_lit(&w, "]}");
+    size_t len;
+    char *body = jw_take(&w, &len);
+    reply_owned(r, 200, "application/json", body, len);
+}
+
+/* "from": ..., "to": ... as JSON into buf. */
+static void window_meta(char *buf, size_t cap, const char *from, const char *to)
+{
+    snprintf(buf, cap, "\"from\":%s%s%s,\"to\":%s%s%s", from ? "\"" : "", from ? from : "null",
+             from ? "\"" : "", to ? "\"" : "", to ? to : "null", to ? "\"" : "");
+}
+
+/* ------------------------------------------------------------------ parameters */
+
+struct report_req {
+    bool csv;
+    const char *from, *to;
+    const char *params[8]; /* $1 workspace, $2 from, $3 to, then the report's */
+    int n;
+};
+
+/* The common part: allowed parameters, the window and the representation. */
+static bool report_begin(struct request *r, struct report_req *q, const char *const *allowed)
+{
+    int want;
+    memset(q, 0, sizeof *q);
+    if (!req_query_allowed(r, allowed))
+        return false;
+    q->from = req_query(r, "from");
+    q->to = req_query(r, "to");
+    if (q->from && !jv_date_valid(q->from))
+        return reply_bad_param(r, "from", "must be a date YYYY-MM-DD");
+    if (q->to && !jv_date_valid(q->to))
+        return reply_bad_param(r, "to", "must be a date YYYY-MM-DD");
+    if (q->from && q->to && strcmp(q->from, q->to) > 0)
+        return reply_bad_param(r, "to", "must not be before from");
+    if ((want = negotiate(r)) < 0)
+        return false;
+    q->csv = want == 1;
+    q->params[0] = r->auth.workspace_id;
+    q->params[1] = q->from;
+    q->params[2] = q->to;
+    q->n = 3;
+    return true;
+}
+
+/* attribution=first_touch (default) | last_touch | linear. */
+static bool attribution(struct request *r, enum dim *d, const char **name)
+{
+    const char *a = req_query(r, "attribution");
+    *name = a ? a : models[0];
+    for (int i = 0; models[i]; i++)
+        if (!strcmp(*name, models[i])) {
+            *d = (enum dim)(DIM_FIRST + i);
+            return true;
+        }
+    return reply_bad_param(r, "attribution", "must be first_touch, last_touch or linear");
+}
+
+static PGresult *run(struct request *r, const char *sql, const struct report_req *q)
+{
+    PGresult *res = db_exec(r->db, sql, q->n, q->params);
+    enum ll_err err = db_check(r->db, res);
+    if (err != LL_OK) {
+        PQclear(res);
+        reply_db_error(r, err);
+        return NULL;
+    }
+    return res;
+}
+
+/* The workspace's reporting currency, for the meta of reports with money. */
+static bool currency(struct request *r, char out[4])
+{
+    const char *p[1] = {r->auth.workspace_id};
+    PGresult *res = db_exec(r->db, "SELECT currency FROM workspaces WHERE id = $1", 1, p);
+    enum ll_err err = db_check(r->db, res);
+    if (err != LL_OK || PQntuples(res) != 1) {
+        PQclear(res);
+        reply_db_error(r, err != LL_OK ? err : LL_E_INTERNAL);
+        return false;
+    }
+    snprintf(out, 4, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return true;
+}
+
+/* ------------------------------------------------------------------ campaigns, sources */
+
+/* The per-key figures: keys is a CTE "keys (key, <label columns>, cost)" and labels the
+ * label columns as selected from it (k.*). */
+static void figures_report(struct request *r, const struct report_req *q, enum dim d,
+                           const char *keys, const char *labels, const char *order,
+                           const char *name, const char *model)
+{
+    char sql[8192], meta[256], win[128], cur[4], dimv[2] = {(char)('0' + d), '\0'};
+    struct report_req qq = *q;
+    PGresult *res;
+    if (!currency(r, cur))
+        return;
+    qq.params[qq.n++] = dimv;
+    snprintf(sql, sizeof sql,
+             "WITH " WIN ", %s, " BUCKET_SUMS ","
+             " fu AS (SELECT x.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY r.follow_up_s)"
+             " AS p50, percentile_disc(0.9) WITHIN GROUP (ORDER BY r.follow_up_s) AS p90"
+             " FROM win, report_leads r CROSS JOIN LATERAL %s x WHERE " IN_WIN
+             " AND r.follow_up_s IS NOT NULL GROUP BY x.key),"
+             " rr AS (SELECT key, json_object_agg(reason, n ORDER BY n DESC, reason) AS reasons"
+             " FROM (SELECT x.key, r.verdict_reason AS reason, trim_scale(round(sum(x.w), 4)) AS n"
+             " FROM win, report_leads r CROSS JOIN LATERAL %s x WHERE " IN_WIN
+             " AND r.verdict = 'rejected' GROUP BY 1, 2) y GROUP BY key)"
+             " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
+             " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key ORDER BY %s",
+             keys, credit[d], credit[d], labels, order);
+    if (!(res = run(r, sql, &qq)))
+        return;
+    window_meta(win, sizeof win, q->from, q->to);
+    if (model)
+        snprintf(meta, sizeof meta, "\"attribution\":\"%s\",%s,\"currency\":\"%s\"", model, win,
+                 cur);
+    else
+        snprintf(meta, sizeof meta, "%s,\"currency\":\"%s\"", win, cur);
+    answer(r, q->csv, name, meta, res);
+    PQclear(res);
+}
+
+void reports_campaigns(struct request *r)
+{
+    static const char *const allowed[] = {"from", "to", "attribution", NULL};
+    struct report_req q;
+    enum dim d;
+    const char *model;
+    if (!report_begin(r, &q, allowed) || !attribution(r, &d, &model))
+        return;
+    figures_report(r, &q, d,
+                   "keys AS (SELECT c.id::text AS key, c.id AS campaign_id, c.name, c.channel,"
+                   " c.status, " CAMPAIGN_COST " AS cost FROM campaigns c, win"
+                   " WHERE c.workspace_id = $1)",
+                   "k.campaign_id, k.name, k.channel, k.status", "k.name, k.campaign_id",
+                   "campaigns", model);
+}
+
+void reports_sources(struct request *r)
+{
+    static const char *const allowed[] = {"from", "to", NULL};
+    struct report_req q;
+    if (!report_begin(r, &q, allowed))
+        return;
+    figures_report(r, &q, DIM_SOURCE,
+                   "keys AS (SELECT s AS key, s AS source, i, NULL::bigint AS cost FROM"
+                   " unnest(ARRAY['web', 'event', 'referral', 'paid', 'outbound', 'partner',"
+                   " 'import', 'other']) WITH ORDINALITY AS s (s, i))",
+                   "k.source", "k.i", "sources", NULL);
+}
+
+/* ------------------------------------------------------------------ funnel */
+
+static const char *const sources[] = {"web",     "event",  "referral", "paid", "outbound",
+                                      "partner", "import", "other",    NULL};
+
+void reports_funnel(struct request *r)
+{
+    static const char *const allowed[] = {"from",   "to",       "attribution", "campaign_id",
+                                          "source", "owner_id", NULL};
+    static const char *const campaign_match[] = {
+        "r.ft_campaign = $4::uuid", "r.lt_campaign = $4::uuid", "$4::uuid = ANY (r.credits)"};
+    struct report_req q;
+    enum dim d;
+    const char *model;
+    const char *campaign = req_query(r, "campaign_id"), *source = req_query(r, "source");
+    const char *owner = req_query(r, "owner_id");
+    char sql[4096], meta[512], win[128];
+    PGresult *res;
+    if (!report_begin(r, &q, allowed) || !attribution(r, &d, &model))
+        return;
+    if (campaign && !util_is_uuid(campaign)) {
+        reply_bad_param(r, "campaign_id", "must be a UUID");
+        return;
+    }
+    if (source && !jv_in_list(source, sources)) {
+        reply_bad_param(r, "source", "is not a lead source");
+        return;
+    }
+    if (owner && !util_is_uuid(owner)) {
+        reply_bad_param(r, "owner_id", "must be a UUID");
+        return;
+    }
+    q.params[3] = campaign;
+    q.params[4] = source;
+    q.params[5] = owner;
+    q.n = 6;
+    /* days between reaching consecutive stages, median over the leads that reached both */
+#define MED(a, b)                                                                                  \
+    "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r." b " - r." a "))"
+    snprintf(
+        sql, sizeof sql,
+        "WITH " WIN ", a AS (SELECT count(*) AS n0, count(r.handed_at) AS n1,"
+        " count(r.accepted_at) AS n2, count(r.qualified_at) AS n3,"
+        " count(r.opportunity_at) AS n4, count(r.customer_at) AS n5,"
+        " " MED("created_at", "handed_at") " AS m1, " MED(
+            "handed_at",
+            "accepted_at") " AS m2,"
+                           " " MED(
+                               "accepted_at",
+                               "qualified_at") " AS m3,"
+                                               " " MED(
+                                                   "qualified_at",
+                                                   "opportunity_at") " AS m4,"
+                                                                     " " MED(
+                                                                         "opportunity_at",
+                                                                         "customer_at") " AS m5"
+                                                                                        " FROM "
+                                                                                        "win, "
+                                                                                        "report_"
+                                                                                        "leads r "
+                                                                                        "WHERE"
+                                                                                        " " IN_WIN
+                                                                                        " AND "
+                                                                                        "($4::uuid "
+                                                                                        "IS NULL "
+                                                                                        "OR %s)"
+                                                                                        " AND "
+                                                                                        "($5::text "
+                                                                                        "IS NULL "
+                                                                                        "OR "
+                                                                                        "r.source "
+                                                                                        "= $5) AND "
+                                                                                        "($6::uuid "
+                                                                                        "IS NULL "
+                                                                                        "OR "
+                                                                                        "r.owner_"
+                                                                                        "id = $6))"
+                                                                                        " SELECT "
+                                                                                        "s.stage, "
+                                                                                        "s.n AS "
+                                                                                        "leads, "
+                                                                                        "CASE WHEN "
+                                                                                        "s.prev > "
+                                                                                        "0 THEN "
+                                                                                        "trim_"
+                                                                                        "scale("
+                                                                                        "round(s.n:"
+                                                                                        ":numeric"
+                                                                                        " / "
+                                                                                        "s.prev, "
+                                                                                        "4)) END "
+                                                                                        "AS "
+                                                                                        "conversion"
+                                                                                        "_from_"
+                                                                                        "previous,"
+                                                                                        " trim_"
+                                                                                        "scale("
+                                                                                        "round((s."
+                                                                                        "m / "
+                                                                                        "86400)::"
+                                                                                        "numeric, "
+                                                                                        "2)) AS "
+                                                                                        "median_"
+                                                                                        "days_from_"
+                                                                                        "previous"
+                                                                                        " FROM a, "
+                                                                                        "LATERAL "
+                                                                                        "(VALUES "
+                                                                                        "(1, "
+                                                                                        "'new', "
+                                                                                        "n0, "
+                                                                                        "NULL::"
+                                                                                        "bigint, "
+                                                                                        "NULL::"
+                                                                                        "float8),"
+                                                                                        " (2, "
+                                                                                        "'mql', "
+                                                                                        "n1, n0, "
+                                                                                        "m1), (3, "
+                                                                                        "'sales_"
+                                                                                        "accepted',"
+                                                                                        " n2, n1, "
+                                                                                        "m2),"
+                                                                                        " (4, "
+                                                                                        "'sales_"
+                                                                                        "qualified'"
+                                                                                        ", n3, n2, "
+                                                                                        "m3), (5, "
+                                                                                        "'opportuni"
+                                                                                        "ty', n4, "
+                                                                                        "n3, m4),"
+                                                                                        " (6, "
+                                                                                        "'customer'"
+                                                                                        ", n5, n4, "
+                                                                                        "m5)) AS s "
+                                                                                        "(i, "
+                                                                                        "stage, n, "
+                                                                                        "prev, m) "
+                                                                                        "ORDER BY "
+                                                                                        "s.i",
+        campaign_match[d - DIM_FIRST]);
+#undef MED
+    if (!(res = run(r, sql, &q)))
+        return;
+    window_meta(win, sizeof win, q.from, q.to);
+    snprintf(meta, sizeof meta,
+             "\"attribution\":\"%s\",%s,\"campaign_id\":%s%s%s,\"source\":%s%s%s,"
+             "\"owner_id\":%s%s%s",
+             model, win, campaign ? "\"" : "", campaign ? campaign : "null", campaign ? "\"" : "",
+             source ? "\"" : "", source ? source : "null", source ? "\"" : "", owner ? "\"" : "",
+             owner ? owner : "null", owner ? "\"" : "");
+    answer(r, q.csv, "funnel", meta, res);
+    PQclear(res);
+}
+
+/* ------------------------------------------------------------------ rejections */
+
+void reports_rejections(struct request *r)
+{
+    static const char *const allowed[] = {"from", "to", "group_by", "attribution", NULL};
+    static const char *const groups[] = {"campaign", "source", "owner", NULL};
+    struct report_req q;
+    enum dim d = DIM_FIRST;
+    const char *model = NULL, *group = req_query(r, "group_by");
+    char sql[4096], meta[256], win[128];
+    const char *cred, *col;
+    PGresult *res;
+    if (!report_begin(r, &q, allowed))
+        return;
+    if (!group)
+        group = "campaign";
+    if (!jv_in_list(group, groups)) {
+        reply_bad_param(r, "group_by", "must be campaign, source or owner");
+        return;
+    }
+    if (!strcmp(group, "campaign")) {
+        if (!attribution(r, &d, &model))
+            return;
+        cred = credit[d];
+        col = "campaign_id";
+    } else if (req_query(r, "attribution")) {
+        reply_bad_param(r, "attribution", "applies only to group_by=campaign");
+        return;
+    } else if (!strcmp(group, "source")) {
+        cred = credit[DIM_SOURCE];
+        col = "source";
+    } else {
+        cred = "(SELECT r.owner_id::text AS key, 1::numeric AS w)";
+        col = "owner_id";
+    }
+    snprintf(sql, sizeof sql,
+             "WITH " WIN ", x AS (SELECT x.key, r.verdict_reason AS reason, sum(x.w) AS n"
+             " FROM win, report_leads r CROSS JOIN LATERAL %s x WHERE " IN_WIN
+             " AND r.verdict = 'rejected' GROUP BY 1, 2)"
+             " SELECT x.key%s AS %s, x.reason, fr.label, trim_scale(round(x.n, 4)) AS rejected,"
+             " trim_scale(round(x.n / sum(x.n) OVER (PARTITION BY x.key), 4)) AS share"
+             " FROM x LEFT JOIN feedback_reasons fr ON fr.workspace_id = $1 AND fr.code = x.reason"
+             " ORDER BY x.key NULLS LAST, x.n DESC, x.reason",
+             cred, strcmp(col, "source") ? "::uuid" : "", col);
+    if (!(res = run(r, sql, &q)))
+        return;
+    window_meta(win, sizeof win, q.from, q.to);
+    if (model)
+        snprintf(meta, sizeof meta, "\"group_by\":\"%s\",\"attribution\":\"%s\",%s", group, model,
+                 win);
+    else
+        snprintf(meta, sizeof meta, "\"group_by\":\"%s\",%s", group, win);
+    answer(r, q.csv, "rejections", meta, res);
+    PQclear(res);
+}
+
+/* ------------------------------------------------------------------ follow-up */
+
+void reports_follow_up(struct request *r)
+{
+    static const char *const allowed[] = {"from", "to", NULL};
+    struct report_req q;
+    char meta[256], win[128], sla[24];
+    PGresult *res;
+    if (!report_begin(r, &q, allowed))
+        return;
+    snprintf(sla, sizeof sla, "%ld", r->cfg->sla_hours);
+    q.params[q.n++] = sla;
+    /* waiting: handed over, no feedback yet, still open; overdue: waiting longer than the
+     * SLA */
+    if (!(res =
+              run(r,
+                  "WITH " WIN ", x AS (SELECT r.*, r.first_feedback_at IS NULL AND r.stage IN"
+                  " ('mql', 'sales_accepted', 'sales_qualified', 'opportunity') AS waiting"
+                  " FROM win, report_leads r WHERE " IN_WIN " AND r.handed_at IS NOT NULL)"
+                  " SELECT owner_id, count(*) AS handed_to_sales,"
+                  " count(follow_up_s) AS followed_up,"
+                  " count(*) FILTER (WHERE waiting) AS waiting,"
+                  " count(*) FILTER (WHERE waiting AND handed_at < now() - $4::integer"
+                  " * interval '1 hour') AS overdue,"
+                  " " DB_TS("min(handed_at) FILTER (WHERE waiting)") " AS oldest_waiting_since,"
+                                                                     " (array_agg(lead_id ORDER BY "
+                                                                     "handed_at, lead_id) FILTER "
+                                                                     "(WHERE waiting))[1]"
+                                                                     " AS oldest_waiting_lead_id,"
+                                                                     " percentile_disc(0.5) WITHIN "
+                                                                     "GROUP (ORDER BY follow_up_s)"
+                                                                     " AS follow_up_p50_seconds,"
+                                                                     " percentile_disc(0.9) WITHIN "
+                                                                     "GROUP (ORDER BY follow_up_s)"
+                                                                     " AS follow_up_p90_seconds"
+                                                                     " FROM x GROUP BY owner_id "
+                                                                     "ORDER BY owner_id NULLS LAST",
+                  &q)))
+        return;
+    window_meta(win, sizeof win, q.from, q.to);
+    snprintf(meta, sizeof meta, "%s,\"sla_hours\":%ld", win, r->cfg->sla_hours);
+    answer(r, q.csv, "follow-up", meta, res);
+    PQclear(res);
+}
