@@ -142,6 +142,9 @@ BEGIN
             won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
             rating_count = excluded.rating_count
         WHERE report_leads IS DISTINCT FROM excluded),
+    gone AS (
+        DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
+            AND NOT EXISTS (SELECT 1 FROM n WHERE n.lead_id = x.lead_id)),
     c AS (SELECT 1 AS sign, * FROM n UNION ALL SELECT -1, * FROM o),
     k AS (
         SELECT c.*, 0::smallint AS dim, c.source AS key, 1::numeric AS w FROM c
@@ -155,7 +158,7 @@ BEGIN
                          GROUP BY campaign) x),
     d AS (
         SELECT k.dim, m.month,
-               CASE WHEN m.month THEN date_trunc('month', k.day)::date ELSE k.day END AS day,
+               CASE WHEN m.month THEN date_trunc('month', k.day::timestamp)::date ELSE k.day END AS day,
                k.key,
                sum(sign * w) AS leads,
                sum(sign * w) FILTER (WHERE mql_at IS NOT NULL) AS mqls,
@@ -194,7 +197,9 @@ BEGIN
 END
 $$;
 
--- Statement triggers: the leads a statement wrote, per workspace.
+-- Statement triggers: the leads a statement wrote, per workspace. Updates and deletes
+-- are refreshed too, so that a correction made in SQL by an operator keeps the figures
+-- right as well.
 CREATE FUNCTION ll_report_on_rows() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
@@ -206,14 +211,42 @@ BEGIN
     RETURN NULL;
 END
 $$;
+CREATE FUNCTION ll_report_on_rows_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids
+             FROM (SELECT workspace_id, lead_id FROM written
+                   UNION SELECT workspace_id, lead_id FROM previous) x
+             GROUP BY workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
 CREATE TRIGGER campaign_touches_report AFTER INSERT ON campaign_touches
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+CREATE TRIGGER campaign_touches_report_update AFTER UPDATE ON campaign_touches
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+CREATE TRIGGER campaign_touches_report_delete AFTER DELETE ON campaign_touches
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
 CREATE TRIGGER lead_stage_changes_report AFTER INSERT ON lead_stage_changes
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+CREATE TRIGGER lead_stage_changes_report_update AFTER UPDATE ON lead_stage_changes
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+CREATE TRIGGER lead_stage_changes_report_delete AFTER DELETE ON lead_stage_changes
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
 CREATE TRIGGER feedback_report AFTER INSERT ON feedback
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+CREATE TRIGGER feedback_report_update AFTER UPDATE ON feedback
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+CREATE TRIGGER feedback_report_delete AFTER DELETE ON feedback
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
 
-CREATE FUNCTION ll_report_on_leads_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION ll_report_on_leads() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
 BEGIN
@@ -224,7 +257,9 @@ BEGIN
 END
 $$;
 CREATE TRIGGER leads_report_insert AFTER INSERT ON leads
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads_insert();
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads();
+CREATE TRIGGER leads_report_delete AFTER DELETE ON leads
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads();
 
 -- An update matters when it changes what the facts take from the lead itself; stage
 -- moves are seen through lead_stage_changes.
