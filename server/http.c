@@ -29,7 +29,7 @@ static atomic_long inflight;
 static const char cors_allow_headers[] =
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";
 static const char cors_expose_headers[] =
-    "ETag, Idempotent-Replayed, Link, Location, Retry-After, X-Request-Id";
+    "Content-Disposition, ETag, Idempotent-Replayed, Link, Location, Retry-After, X-Request-Id";
 
 bool http_request_id_ok(const char *s)
 {

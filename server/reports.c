@@ -57,36 +57,29 @@ static const char *const credit[] = {
     " AND NOT d.month AND win.fm < win.tm AND d.day >= greatest(win.tm, win.f)"                    \
     " AND d.day <= win.t) d GROUP BY key)"
 
-#define N4(x) "trim_scale(round(coalesce(" x ", 0), 4))"
-
 /* The figures of a key k (with k.cost) from bk b, fu and rr. */
-#define FIGURES                                                                                                             \
-    N4("b.leads")                                                                                                           \
-    " AS leads, " N4("b.mqls") " AS mqls, " N4("b.handed") " AS handed_to_sales, " N4("b."                                  \
-                                                                                      "accepted") " AS accepted, " N4(      \
-        "b.rejected") " AS rejected,"                                                                                       \
-                      " CASE WHEN b.accepted + b.rejected > 0 THEN trim_scale(round(b.accepted"                             \
-                      " / (b.accepted + b.rejected), 4)) END AS acceptance_rate,"                                           \
-                      " coalesce(rr.reasons, '{}') AS rejection_reasons,"                                                   \
-                      " CASE WHEN b.rating_count > 0 THEN trim_scale(round(b.rating_sum"                                    \
-                      " / b.rating_count, 2)) END AS avg_rating, " N4(                                                      \
-                          "b.contacted") " AS contacted,"                                                                   \
-                                         " fu.p50 AS follow_up_p50_seconds,"                                                \
-                                         " fu.p90 AS follow_up_p90_seconds, " N4("b."                                       \
-                                                                                 "opportunities") " AS opportunities, " N4( \
-                                             "b.won") " AS won,"                                                            \
-                                                      " round(coalesce(b.won_amount, 0))::bigint"                           \
-                                                      " AS won_amount, k.cost,"                                             \
-                                                      " CASE WHEN b.leads > 0 THEN round(k.cost"                            \
-                                                      " / b.leads)::bigint END AS cost_per_lead,"                           \
-                                                      " CASE WHEN b.accepted > 0 THEN"                                      \
-                                                      " round(k.cost / b.accepted)::bigint END"                             \
-                                                      " AS cost_per_accepted_lead,"                                         \
-                                                      " CASE WHEN b.won > 0 THEN round(k.cost"                              \
-                                                      " / b.won)::bigint END AS cost_per_won,"                              \
-                                                      " CASE WHEN k.cost > 0 THEN trim_scale("                              \
-                                                      "round((round(coalesce(b.won_amount, 0))"                             \
-                                                      " - k.cost) / k.cost, 4)) END AS roi"
+#define FIGURES                                                                                    \
+    "trim_scale(round(coalesce(b.leads, 0), 4)) AS leads,"                                         \
+    " trim_scale(round(coalesce(b.mqls, 0), 4)) AS mqls,"                                          \
+    " trim_scale(round(coalesce(b.handed, 0), 4)) AS handed_to_sales,"                             \
+    " trim_scale(round(coalesce(b.accepted, 0), 4)) AS accepted,"                                  \
+    " trim_scale(round(coalesce(b.rejected, 0), 4)) AS rejected,"                                  \
+    " CASE WHEN b.accepted + b.rejected > 0 THEN trim_scale(round(b.accepted"                      \
+    " / (b.accepted + b.rejected), 4)) END AS acceptance_rate,"                                    \
+    " coalesce(rr.reasons, '{}') AS rejection_reasons,"                                            \
+    " CASE WHEN b.rating_count > 0 THEN trim_scale(round(b.rating_sum / b.rating_count, 2))"       \
+    " END AS avg_rating,"                                                                          \
+    " trim_scale(round(coalesce(b.contacted, 0), 4)) AS contacted,"                                \
+    " fu.p50 AS follow_up_p50_seconds, fu.p90 AS follow_up_p90_seconds,"                           \
+    " trim_scale(round(coalesce(b.opportunities, 0), 4)) AS opportunities,"                        \
+    " trim_scale(round(coalesce(b.won, 0), 4)) AS won,"                                            \
+    " round(coalesce(b.won_amount, 0))::bigint AS won_amount, k.cost,"                             \
+    " CASE WHEN b.leads > 0 THEN round(k.cost / b.leads)::bigint END AS cost_per_lead,"            \
+    " CASE WHEN b.accepted > 0 THEN round(k.cost / b.accepted)::bigint END"                        \
+    " AS cost_per_accepted_lead,"                                                                  \
+    " CASE WHEN b.won > 0 THEN round(k.cost / b.won)::bigint END AS cost_per_won,"                 \
+    " CASE WHEN k.cost > 0 THEN trim_scale(round((round(coalesce(b.won_amount, 0)) - k.cost)"      \
+    " / k.cost, 4)) END AS roi"
 
 /* A campaign's cost inside the window: prorated by the days of its run (starts_on ..
  * ends_on) inside it, rounded half away from zero; the whole cost when the run has no
@@ -99,12 +92,15 @@ static const char *const credit[] = {
 
 /* ------------------------------------------------------------------ answers */
 
-/* Which representation the client accepts: 0 JSON, 1 CSV; -1 after answering 406. */
+/* Which representation the client accepts: 0 JSON, 1 CSV; -1 after answering 406. Each
+ * type takes the q of the most specific range naming it (RFC 9110 12.5.1: text/csv over
+ * text/any over any/any), so "text/csv;q=0" with any/any rules CSV out; on a tie the one
+ * listed first wins, JSON when only any/any names both. */
 static int negotiate(struct request *r)
 {
     const char *accept = req_header(r, "Accept");
-    double qjson = -1, qcsv = -1;
-    bool csv_first = false;
+    double q_of[2] = {-1, -1};
+    int spec[2] = {0, 0}, pos[2] = {0, 0}, at = 0;
     if (!accept || !*accept)
         return 0;
     for (const char *p = accept; *p;) {
@@ -129,26 +125,31 @@ static int negotiate(struct request *r)
                 p++;
             }
         }
-        bool json = !strcasecmp(type, "application/json") || !strcasecmp(type, "application/*") ||
-                    !strcasecmp(type, "*/*");
-        bool csv = !strcasecmp(type, "text/csv") || !strcasecmp(type, "text/*");
-        if (!strcasecmp(type, "*/*") && q > qcsv)
-            qcsv = q;
-        if (json && q > qjson)
-            qjson = q;
-        if (csv && q > qcsv) {
-            if (qjson < 0 && strcasecmp(type, "*/*"))
-                csv_first = true;
-            qcsv = q;
-        }
+        at++;
+        /* how specifically this range names JSON [0] and CSV [1]: 3 exact, 2 subtype
+         * wildcard, 1 any */
+        int s[2] = {!strcasecmp(type, "application/json") ? 3
+                    : !strcasecmp(type, "application/*")  ? 2
+                    : !strcmp(type, "*/*")                ? 1
+                                                          : 0,
+                    !strcasecmp(type, "text/csv") ? 3
+                    : !strcasecmp(type, "text/*") ? 2
+                    : !strcmp(type, "*/*")        ? 1
+                                                  : 0};
+        for (int i = 0; i < 2; i++)
+            if (s[i] > spec[i] || (s[i] == spec[i] && s[i] > 0 && q > q_of[i])) {
+                spec[i] = s[i];
+                q_of[i] = q;
+                pos[i] = s[i] == 1 ? at + i : at; /* any/any alone: JSON first */
+            }
     }
-    if (qjson <= 0 && qcsv <= 0) {
+    if (q_of[0] <= 0 && q_of[1] <= 0) {
         reply_problem(r, LL_E_NOT_ACCEPTABLE,
                       "reports are application/json or text/csv (see the Accept header)", NULL,
                       NULL);
         return -1;
     }
-    return qcsv > qjson || (qcsv == qjson && csv_first);
+    return q_of[1] > q_of[0] || (q_of[1] == q_of[0] && pos[1] < pos[0]);
 }
 
 static bool is_text(Oid type)
