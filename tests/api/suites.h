@@ -12,6 +12,7 @@ Suite *core_suite(void);
 Suite *catalogue_suite(void);
 Suite *feedback_suite(void);
 Suite *bulk_suite(void);
+Suite *reports_random_suite(void);
 Suite *lifecycle_suite(void);
 
 #endif
