@@ -42,20 +42,30 @@ static const char *const credit[] = {
     " FROM unnest(r.credits) AS c GROUP BY c)",
 };
 
-/* The sums of report_days for dimension $4 over the window: whole months from the month
- * rows, the days before and after them from the day rows. */
+/* The rows of a report_days-like table for dimension $4 that cover the window exactly:
+ * the month rows of its whole months, and the day rows before and after them. */
+#define RANGES(table)                                                                              \
+    "SELECT d.* FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4 AND d.month"        \
+    " AND d.day >= win.fm AND d.day < win.tm"                                                      \
+    " UNION ALL SELECT d.* FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"         \
+    " AND NOT d.month AND d.day >= win.f AND d.day < least(win.fm, win.t + 1)"                     \
+    " UNION ALL SELECT d.* FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"         \
+    " AND NOT d.month AND win.fm < win.tm AND d.day >= greatest(win.tm, win.f)"                    \
+    " AND d.day <= win.t"
+
+/* The window's sums per key. */
 #define BUCKET_SUMS                                                                                \
     "bk AS (SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,"            \
     " sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,"          \
     " sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,"        \
-    " sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count FROM ("                     \
-    " SELECT d.* FROM report_days d, win WHERE d.workspace_id = $1 AND d.dim = $4 AND d.month"     \
-    " AND d.day >= win.fm AND d.day < win.tm"                                                      \
-    " UNION ALL SELECT d.* FROM report_days d, win WHERE d.workspace_id = $1 AND d.dim = $4"       \
-    " AND NOT d.month AND d.day >= win.f AND d.day < least(win.fm, win.t + 1)"                     \
-    " UNION ALL SELECT d.* FROM report_days d, win WHERE d.workspace_id = $1 AND d.dim = $4"       \
-    " AND NOT d.month AND win.fm < win.tm AND d.day >= greatest(win.tm, win.f)"                    \
-    " AND d.day <= win.t) d GROUP BY key)"
+    " sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count"                            \
+    " FROM (" RANGES("report_days") ") d GROUP BY key)"
+
+/* The window's first-verdict rejections per key and reason (none that sum to 0). */
+#define REASON_SUMS                                                                                \
+    "rs AS (SELECT key, reason, sum(rejected) AS n FROM (" RANGES(                                 \
+        "report_reason_days") ") d"                                                                \
+                              " GROUP BY key, reason HAVING sum(rejected) <> 0)"
 
 /* The figures of a key k (with k.cost) from bk b, fu and rr. */
 #define FIGURES                                                                                    \
@@ -333,13 +343,11 @@ static void figures_report(struct request *r, const struct report_req *q, enum d
              " AS p50, percentile_disc(0.9) WITHIN GROUP (ORDER BY r.follow_up_s) AS p90"
              " FROM win, report_leads r CROSS JOIN LATERAL %s x WHERE " IN_WIN
              " AND r.follow_up_s IS NOT NULL GROUP BY x.key),"
-             " rr AS (SELECT key, json_object_agg(reason, n ORDER BY n DESC, reason) AS reasons"
-             " FROM (SELECT x.key, r.verdict_reason AS reason, trim_scale(round(sum(x.w), 4)) AS n"
-             " FROM win, report_leads r CROSS JOIN LATERAL %s x WHERE " IN_WIN
-             " AND r.verdict = 'rejected' GROUP BY 1, 2) y GROUP BY key)"
+             " " REASON_SUMS ", rr AS (SELECT key, json_object_agg(reason, trim_scale(round(n, 4))"
+             " ORDER BY n DESC, reason) AS reasons FROM rs GROUP BY key)"
              " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
              " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key ORDER BY %s",
-             keys, credit[d], credit[d], labels, order);
+             keys, credit[d], labels, order);
     if (!(res = run(r, sql, &qq)))
         return;
     window_meta(win, sizeof win, q->from, q->to);
@@ -538,15 +546,22 @@ void reports_funnel(struct request *r)
 
 /* ------------------------------------------------------------------ rejections */
 
+/* The rejections of x (key, reason, n) with their labels and shares; %s: the key's cast
+ * and column name. */
+#define REJECTION_ROWS                                                                             \
+    " SELECT x.key%s AS %s, x.reason, fr.label, trim_scale(round(x.n, 4)) AS rejected,"            \
+    " trim_scale(round(x.n / sum(x.n) OVER (PARTITION BY x.key), 4)) AS share"                     \
+    " FROM x LEFT JOIN feedback_reasons fr ON fr.workspace_id = $1 AND fr.code = x.reason"         \
+    " ORDER BY x.key NULLS LAST, x.n DESC, x.reason"
+
 void reports_rejections(struct request *r)
 {
     static const char *const allowed[] = {"from", "to", "group_by", "attribution", NULL};
     static const char *const groups[] = {"campaign", "source", "owner", NULL};
     struct report_req q;
-    enum dim d = DIM_FIRST;
+    enum dim d = DIM_SOURCE;
     const char *model = NULL, *group = req_query(r, "group_by");
-    char sql[4096], meta[256], win[128];
-    const char *cred, *col;
+    char sql[4096], meta[256], win[128], dimv[2] = {0};
     PGresult *res;
     if (!report_begin(r, &q, allowed))
         return;
@@ -559,27 +574,23 @@ void reports_rejections(struct request *r)
     if (!strcmp(group, "campaign")) {
         if (!attribution(r, &d, &model))
             return;
-        cred = credit[d];
-        col = "campaign_id";
     } else if (req_query(r, "attribution")) {
         reply_bad_param(r, "attribution", "applies only to group_by=campaign");
         return;
-    } else if (!strcmp(group, "source")) {
-        cred = credit[DIM_SOURCE];
-        col = "source";
-    } else {
-        cred = "(SELECT r.owner_id::text AS key, 1::numeric AS w)";
-        col = "owner_id";
     }
-    snprintf(sql, sizeof sql,
-             "WITH " WIN ", x AS (SELECT x.key, r.verdict_reason AS reason, sum(x.w) AS n"
-             " FROM win, report_leads r CROSS JOIN LATERAL %s x WHERE " IN_WIN
-             " AND r.verdict = 'rejected' GROUP BY 1, 2)"
-             " SELECT x.key%s AS %s, x.reason, fr.label, trim_scale(round(x.n, 4)) AS rejected,"
-             " trim_scale(round(x.n / sum(x.n) OVER (PARTITION BY x.key), 4)) AS share"
-             " FROM x LEFT JOIN feedback_reasons fr ON fr.workspace_id = $1 AND fr.code = x.reason"
-             " ORDER BY x.key NULLS LAST, x.n DESC, x.reason",
-             cred, strcmp(col, "source") ? "::uuid" : "", col);
+    if (!strcmp(group, "owner")) { /* from the facts: owners have no kept sums */
+        snprintf(sql, sizeof sql,
+                 "WITH " WIN ", x AS (SELECT r.owner_id::text AS key, r.verdict_reason AS reason,"
+                 " count(*)::numeric AS n FROM win, report_leads r WHERE " IN_WIN
+                 " AND r.verdict = 'rejected' GROUP BY 1, 2)" REJECTION_ROWS,
+                 "::uuid", "owner_id");
+    } else {
+        dimv[0] = (char)('0' + d);
+        q.params[q.n++] = dimv;
+        snprintf(sql, sizeof sql,
+                 "WITH " WIN ", " REASON_SUMS ", x AS (SELECT * FROM rs)" REJECTION_ROWS,
+                 d == DIM_SOURCE ? "" : "::uuid", d == DIM_SOURCE ? "source" : "campaign_id");
+    }
     if (!(res = run(r, sql, &q)))
         return;
     window_meta(win, sizeof win, q.from, q.to);

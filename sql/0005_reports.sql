@@ -70,6 +70,18 @@ CREATE TABLE report_days (
     PRIMARY KEY (workspace_id, dim, month, day, key)
 );
 
+-- The first-verdict rejections per reason, kept like report_days (dims 0 to 3 as there).
+CREATE TABLE report_reason_days (
+    workspace_id uuid NOT NULL,
+    dim          smallint NOT NULL,
+    month        boolean NOT NULL,
+    day          date NOT NULL,
+    key          text NOT NULL,
+    reason       text NOT NULL,
+    rejected     numeric NOT NULL,
+    PRIMARY KEY (workspace_id, dim, month, day, key, reason)
+);
+
 -- The facts of some leads as their rows say now.
 CREATE FUNCTION ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF report_leads
 LANGUAGE sql STABLE AS $$
@@ -156,6 +168,18 @@ BEGIN
         SELECT c.*, 3::smallint, x.campaign::text, x.k::numeric / cardinality(c.credits)
         FROM c, LATERAL (SELECT campaign, count(*) AS k FROM unnest(c.credits) AS campaign
                          GROUP BY campaign) x),
+    rd AS (
+        INSERT INTO report_reason_days
+        SELECT ws, k.dim, m.month,
+               CASE WHEN m.month THEN date_trunc('month', k.day::timestamp)::date ELSE k.day END,
+               k.key, k.verdict_reason, sum(sign * w)
+        FROM k CROSS JOIN (VALUES (false), (true)) AS m (month)
+        WHERE k.verdict = 'rejected'
+        GROUP BY 2, 3, 4, 5, 6
+        HAVING sum(sign * w) <> 0
+        ORDER BY 2, 3, 4, 5, 6
+        ON CONFLICT (workspace_id, dim, month, day, key, reason) DO UPDATE SET
+            rejected = report_reason_days.rejected + excluded.rejected),
     d AS (
         SELECT k.dim, m.month,
                CASE WHEN m.month THEN date_trunc('month', k.day::timestamp)::date ELSE k.day END AS day,
@@ -288,6 +312,7 @@ DECLARE
     ids uuid[];
 BEGIN
     DELETE FROM report_days WHERE workspace_id = ws;
+    DELETE FROM report_reason_days WHERE workspace_id = ws;
     DELETE FROM report_leads WHERE workspace_id = ws;
     FOR ids IN SELECT array_agg(id) FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
                                           FROM leads WHERE workspace_id = ws) x
