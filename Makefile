@@ -39,7 +39,7 @@ UNIT_BIN  := $(B)/unit-tests
 API_BIN   := $(B)/api-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
-.PHONY: all run test test-unit test-api bench lint-api format format-check tidy \
+.PHONY: all run test test-unit test-api bench bench-reports lint-api format format-check tidy \
         db-stop db-clean deps clean valgrind-api
 
 all: $(BIN)
@@ -111,6 +111,10 @@ tidy:
 
 bench:
 	@bash bench/run.sh
+
+# The reports at scale: 1M leads, 3M touches, 300k feedback, 200 campaigns (see bench/reports.sh).
+bench-reports:
+	@bash bench/reports.sh
 
 clean:
 	rm -rf build bin

@@ -13,6 +13,7 @@
 #include "leadloop/idempotency.h"
 #include "leadloop/keycache.h"
 #include "leadloop/log.h"
+#include "leadloop/reports.h"
 #include "leadloop/migrate.h"
 
 #ifndef LEADLOOP_VERSION
@@ -137,7 +138,15 @@ static int cmd_serve(const struct config *cfg)
         db_shutdown();
         return 1;
     }
+    if (!reports_compactor_start(cfg->database_url)) {
+        log_error("cannot start the report compactor thread");
+        idem_janitor_stop();
+        keycache_stop();
+        db_shutdown();
+        return 1;
+    }
     if (!http_start(cfg)) {
+        reports_compactor_stop();
         idem_janitor_stop();
         keycache_stop();
         db_shutdown();
@@ -147,6 +156,7 @@ static int cmd_serve(const struct config *cfg)
     log_info("received %s: finishing requests in flight (deadline %lds)",
              sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_timeout_s);
     http_stop(cfg->shutdown_timeout_s);
+    reports_compactor_stop();
     idem_janitor_stop();
     keycache_stop();
     db_shutdown();

@@ -5,15 +5,19 @@
  * migration 0005. Every report answers JSON, or CSV with Accept: text/csv. */
 #include "leadloop/reports.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
+#include "leadloop/log.h"
 #include "leadloop/util.h"
 
 /* Parameters of every report statement: $1 workspace, $2 from, $3 to (dates or NULL). The
@@ -33,39 +37,46 @@ enum dim { DIM_SOURCE, DIM_FIRST, DIM_LAST, DIM_LINEAR };
 
 static const char *const models[] = {"first_touch", "last_touch", "linear", NULL};
 
-/* What a lead of report_leads r credits, as rows (key, w): its source, or campaigns. */
-static const char *const credit[] = {
-    "(SELECT r.source AS key, 1::numeric AS w)",
-    "(SELECT r.ft_campaign::text AS key, 1::numeric AS w WHERE r.ft_campaign IS NOT NULL)",
-    "(SELECT r.lt_campaign::text AS key, 1::numeric AS w WHERE r.lt_campaign IS NOT NULL)",
-    "(SELECT c::text AS key, count(*)::numeric / cardinality(r.credits) AS w"
-    " FROM unnest(r.credits) AS c GROUP BY c)",
-};
-
 /* The rows of a report_days-like table for dimension $4 that cover the window exactly:
- * the month rows of its whole months, and the day rows before and after them. */
-#define RANGES(table)                                                                              \
-    "SELECT d.* FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4 AND d.month"        \
-    " AND d.day >= win.fm AND d.day < win.tm"                                                      \
-    " UNION ALL SELECT d.* FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"         \
+ * the month rows of its whole months, the day rows before and after them, and the deltas
+ * not folded in yet (ll_report_compact) of every day of the window. */
+#define RANGES(table, deltas, cols)                                                                \
+    "SELECT " cols " FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"               \
+    " AND d.month AND d.day >= win.fm AND d.day < win.tm"                                          \
+    " UNION ALL SELECT " cols " FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"    \
     " AND NOT d.month AND d.day >= win.f AND d.day < least(win.fm, win.t + 1)"                     \
-    " UNION ALL SELECT d.* FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"         \
+    " UNION ALL SELECT " cols " FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"    \
     " AND NOT d.month AND win.fm < win.tm AND d.day >= greatest(win.tm, win.f)"                    \
-    " AND d.day <= win.t"
+    " AND d.day <= win.t"                                                                          \
+    " UNION ALL SELECT " cols " FROM " deltas " d, win WHERE d.workspace_id = $1 AND d.dim = $4"   \
+    " AND d.day >= win.f AND d.day <= win.t"
+
+#define DAY_COLUMNS                                                                                \
+    "d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted, d.opportunities,"      \
+    " d.won, d.won_amount, d.rating_sum, d.rating_count, d.followed"
 
 /* The window's sums per key. */
 #define BUCKET_SUMS                                                                                \
     "bk AS (SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,"            \
     " sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,"          \
     " sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,"        \
-    " sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count"                            \
-    " FROM (" RANGES("report_days") ") d GROUP BY key)"
+    " sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count, sum(followed) AS followed" \
+    " FROM (" RANGES("report_days", "report_day_deltas", DAY_COLUMNS) ") d GROUP BY key)"
+
+/* The nearest-rank percentile p (percentile_disc) of the follow-up times of key b.key in
+ * the window: the row at rank ceil(p * n) in report_follow_ups' value order, n being the
+ * window's count from bk. */
+#define RANK_AT(p)                                                                                 \
+    "(SELECT f.follow_up_s FROM report_follow_ups f WHERE f.workspace_id = $1 AND f.dim = $4"      \
+    " AND f.key = b.key AND f.day >= win.f AND f.day <= win.t ORDER BY f.follow_up_s"              \
+    " OFFSET greatest(ceil(" p " * b.followed) - 1, 0)::bigint LIMIT 1)"
 
 /* The window's first-verdict rejections per key and reason (none that sum to 0). */
+#define REASON_COLUMNS "d.key, d.reason, d.rejected"
 #define REASON_SUMS                                                                                \
     "rs AS (SELECT key, reason, sum(rejected) AS n FROM (" RANGES(                                 \
-        "report_reason_days") ") d"                                                                \
-                              " GROUP BY key, reason HAVING sum(rejected) <> 0)"
+        "report_reason_days", "report_reason_deltas",                                              \
+        REASON_COLUMNS) ") d GROUP BY key, reason HAVING sum(rejected) <> 0)"
 
 /* The figures of a key k (with k.cost) from bk b, fu and rr. */
 #define FIGURES                                                                                    \
@@ -337,17 +348,18 @@ static void figures_report(struct request *r, const struct report_req *q, enum d
     if (!currency(r, cur))
         return;
     qq.params[qq.n++] = dimv;
-    snprintf(sql, sizeof sql,
-             "WITH " WIN ", %s, " BUCKET_SUMS ","
-             " fu AS (SELECT x.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY r.follow_up_s)"
-             " AS p50, percentile_disc(0.9) WITHIN GROUP (ORDER BY r.follow_up_s) AS p90"
-             " FROM win, report_leads r CROSS JOIN LATERAL %s x WHERE " IN_WIN
-             " AND r.follow_up_s IS NOT NULL GROUP BY x.key),"
-             " " REASON_SUMS ", rr AS (SELECT key, json_object_agg(reason, trim_scale(round(n, 4))"
-             " ORDER BY n DESC, reason) AS reasons FROM rs GROUP BY key)"
-             " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
-             " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key ORDER BY %s",
-             keys, credit[d], labels, order);
+    snprintf(
+        sql, sizeof sql,
+        "WITH " WIN ", %s, " BUCKET_SUMS ","
+        " fu AS (SELECT b.key, " RANK_AT("0.5") " AS p50, " RANK_AT(
+            "0.9") " AS p90"
+                   " FROM bk b, win WHERE b.followed > 0),"
+                   " " REASON_SUMS
+                   ", rr AS (SELECT key, json_object_agg(reason, trim_scale(round(n, 4))"
+                   " ORDER BY n DESC, reason) AS reasons FROM rs GROUP BY key)"
+                   " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
+                   " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key ORDER BY %s",
+        keys, labels, order);
     if (!(res = run(r, sql, &qq)))
         return;
     window_meta(win, sizeof win, q->from, q->to);
@@ -646,4 +658,109 @@ void reports_follow_up(struct request *r)
     snprintf(meta, sizeof meta, "%s,\"sla_hours\":%ld", win, r->cfg->sla_hours);
     answer(r, q.csv, "follow-up", meta, res);
     PQclear(res);
+}
+
+/* ------------------------------------------------------------------ compaction */
+
+/* Folds the deltas of report_day_deltas and report_reason_deltas into the day and month
+ * rows every second, on its own connection (kept; reopened after a failure). */
+static struct {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool running, stop;
+    char *conninfo;
+    PGconn *pg;
+} compactor = {.mu = PTHREAD_MUTEX_INITIALIZER};
+
+#define COMPACT_BATCH 50000
+#define STR_(x)       #x
+#define STR(x)        STR_(x)
+
+static void compact_once(void)
+{
+    char err[256];
+    for (int round = 0; round < 100; round++) {
+        if (!compactor.pg &&
+            !(compactor.pg = db_connect_once(compactor.conninfo, err, sizeof err))) {
+            log_warn("report compactor: %s", err);
+            return;
+        }
+        PGresult *res = PQexec(compactor.pg, "SELECT ll_report_compact(" STR(COMPACT_BATCH) ")");
+        long folded = -1;
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            folded = atol(PQgetvalue(res, 0, 0));
+        else
+            log_warn("report compactor: %s", PQerrorMessage(compactor.pg));
+        PQclear(res);
+        if (folded < 0) {
+            PQfinish(compactor.pg);
+            compactor.pg = NULL;
+            return;
+        }
+        if (folded > 0)
+            log_debug("report compactor: %ld deltas folded", folded);
+        if (folded < COMPACT_BATCH)
+            return;
+    }
+}
+
+static void *compactor_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&compactor.mu);
+    while (!compactor.stop) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_sec += 1;
+        while (!compactor.stop &&
+               pthread_cond_timedwait(&compactor.cv, &compactor.mu, &until) != ETIMEDOUT)
+            ;
+        if (compactor.stop)
+            break;
+        pthread_mutex_unlock(&compactor.mu);
+        compact_once();
+        pthread_mutex_lock(&compactor.mu);
+    }
+    pthread_mutex_unlock(&compactor.mu);
+    return NULL;
+}
+
+bool reports_compactor_start(const char *conninfo)
+{
+    pthread_condattr_t attr;
+    compactor.conninfo = strdup(conninfo ? conninfo : "");
+    if (!compactor.conninfo)
+        return false;
+    compactor.stop = false;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&compactor.cv, &attr);
+    pthread_condattr_destroy(&attr);
+    if (pthread_create(&compactor.thread, NULL, compactor_main, NULL) != 0) {
+        pthread_cond_destroy(&compactor.cv);
+        free(compactor.conninfo);
+        compactor.conninfo = NULL;
+        return false;
+    }
+    compactor.running = true;
+    return true;
+}
+
+void reports_compactor_stop(void)
+{
+    if (!compactor.running)
+        return;
+    pthread_mutex_lock(&compactor.mu);
+    compactor.stop = true;
+    pthread_cond_signal(&compactor.cv);
+    pthread_mutex_unlock(&compactor.mu);
+    pthread_join(compactor.thread, NULL);
+    pthread_cond_destroy(&compactor.cv);
+    if (compactor.pg)
+        PQfinish(compactor.pg);
+    compactor.pg = NULL;
+    free(compactor.conninfo);
+    compactor.conninfo = NULL;
+    compactor.running = false;
 }

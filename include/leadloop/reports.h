@@ -2,6 +2,7 @@
  * rejections and follow-up, as JSON or CSV. */
 #ifndef LEADLOOP_REPORTS_H
 #define LEADLOOP_REPORTS_H
+#include <stdbool.h>
 
 struct request;
 
@@ -10,5 +11,9 @@ void reports_sources(struct request *r);
 void reports_funnel(struct request *r);
 void reports_rejections(struct request *r);
 void reports_follow_up(struct request *r);
+
+/* The thread that folds the report deltas into the day and month sums every second. */
+bool reports_compactor_start(const char *conninfo) __attribute__((warn_unused_result));
+void reports_compactor_stop(void);
 
 #endif

@@ -13,6 +13,7 @@ Suite *catalogue_suite(void);
 Suite *feedback_suite(void);
 Suite *bulk_suite(void);
 Suite *reports_random_suite(void);
+Suite *reports_suite(void);
 Suite *lifecycle_suite(void);
 
 #endif

@@ -410,7 +410,7 @@ static void sales_works(int i)
 static void compare_all(PGconn *pg, const char *from, const char *to)
 {
     static const char *const models[] = {"first_touch", "last_touch", "linear"};
-    char q[160], path[256], m[4];
+    char q[160], path[256], m[12];
     snprintf(q, sizeof q, "%s%s%s%s", from ? "&from=" : "", from ? from : "", to ? "&to=" : "",
              to ? to : "");
     const char *p[6] = {ws_id, from, to, m, NULL, NULL};

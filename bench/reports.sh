@@ -1,0 +1,411 @@
+#!/usr/bin/env bash
+# bench/reports.sh: how long each closed-loop report takes over two years of one workspace.
+#
+# Builds the release binary (build/bench/leadloopd), starts a private PostgreSQL 15 cluster
+# in a temporary directory (durable as shipped: fsync and synchronous_commit on) and
+# leadloopd on loopback, seeds a workspace (bench/reports-seed.sql: 1,000,000 leads over
+# 200 campaigns, 3,000,000 touches, 40 % MQLs, 300,000 feedback rows, written the way the
+# daemon writes them so that the report aggregates see what the API would make them see),
+# then times each report, after one warm-up request, over the last 90 days and over the
+# whole history. Prints the seeding time, the database size and one table; leaves nothing
+# running.
+#
+# Usage: bench/reports.sh [--save]
+#   --save  also write the output as Markdown to bench/results/YYYY-MM-DD-reports-<cores>core.md
+# Env:
+#   BENCH_REPORT_LEADS  seeded leads: 1000000; touches are 3x, feedback rows 0.3x
+#                       (BENCH_REPORT_LEADS=20000 for a quick run)
+#   BENCH_REPORT_RUNS   timed requests of each report and window: 21
+#   BENCH_REPORT_ONLY   only these reports, e.g. "funnel sources" (of: campaigns sources
+#                       funnel rejections follow-up)
+#   BENCH_REPORT_CHECK  1: check the seeded rows' consistency (about 2 s per 100,000 leads);
+#                       2: also compare the report tables with ll_report_rebuild (+15 s per
+#                       100,000 leads); 0: no checks
+#   BENCH_POOL          LEADLOOP_DB_POOL of the daemon: 8 (the default pool)
+#   BENCH_SAVE=1        as --save
+#   BENCH_BUILD_DIR     the build directory: build/bench (shared with make bench)
+#   BENCH_BIN           the binary: $BENCH_BUILD_DIR/leadloopd
+#   BENCH_KEEP=DIR      copy PostgreSQL's and leadloopd's logs and the answers to DIR at the end
+#   PG_BINDIR           PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
+# The daemon runs with its defaults otherwise (LEADLOOP_STATEMENT_TIMEOUT_MS 5000 unless
+# set in the environment): a report slower than that answers 503 and stops the run.
+# As root, PostgreSQL runs as the postgres user (it refuses root); its directory is in /tmp.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
+cd "$ROOT"
+
+SAVE=${BENCH_SAVE:-0}
+for arg in "$@"; do
+	case "$arg" in
+	--save) SAVE=1 ;;
+	-h | --help)
+		sed -n '2,31s/^# \{0,1\}//p' "$0"
+		exit 0
+		;;
+	*)
+		echo "reports.sh: unknown argument: $arg (try --help)" >&2
+		exit 2
+		;;
+	esac
+done
+
+note() { echo "bench: $*" >&2; }
+die() {
+	note "$*"
+	exit 1
+}
+is_root() { [[ $EUID -eq 0 ]]; }
+posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; }
+
+LEADS=${BENCH_REPORT_LEADS:-1000000}
+RUNS=${BENCH_REPORT_RUNS:-21}
+POOL=${BENCH_POOL:-8}
+CAMPAIGNS=200
+CHECK=${BENCH_REPORT_CHECK:-1}
+for v in LEADS RUNS POOL; do posint "$v" "${!v}"; done
+[[ "$CHECK" =~ ^[012]$ ]] || die "BENCH_REPORT_CHECK must be 0, 1 or 2, not '$CHECK'"
+FEEDBACK=$((LEADS * 3 / 10))
+
+PGBIN=${PG_BINDIR:-/usr/lib/postgresql/15/bin}
+# Other work on the machine skews every figure: the load average at the start is reported.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+BUILD=${BENCH_BUILD_DIR:-build/bench}
+LEADLOOPD=${BENCH_BIN:-$BUILD/leadloopd}
+[[ "$LEADLOOPD" == /* ]] || LEADLOOPD=$ROOT/$LEADLOOPD
+
+# The reports: a key (for BENCH_REPORT_ONLY) and the path with its own parameters.
+REPORTS=(
+	"campaigns /v1/reports/campaigns?attribution=first_touch"
+	"campaigns /v1/reports/campaigns?attribution=last_touch"
+	"campaigns /v1/reports/campaigns?attribution=linear"
+	"sources /v1/reports/sources"
+	"funnel /v1/reports/funnel"
+	"rejections /v1/reports/rejections?group_by=campaign"
+	"rejections /v1/reports/rejections?group_by=source"
+	"rejections /v1/reports/rejections?group_by=owner"
+	"follow-up /v1/reports/follow-up"
+)
+only() { [[ -z "${BENCH_REPORT_ONLY:-}" || " ${BENCH_REPORT_ONLY//,/ } " == *" $1 "* ]]; }
+
+# ---------------------------------------------------------------- tools and build
+
+bash scripts/deps.sh
+command -v curl >/dev/null || die "curl not found (apt-get install curl)"
+for tool in initdb pg_ctl psql; do
+	[[ -x "$PGBIN/$tool" ]] || die "$PGBIN/$tool not found (install postgresql-15, or set PG_BINDIR)"
+done
+
+if is_root; then
+	OWNER=postgres
+	as_owner() { (cd / && runuser -u postgres -- "$@"); }
+else
+	OWNER=$(id -un)
+	as_owner() { "$@"; }
+fi
+
+TMP=$(mktemp -d /tmp/leadloop-reports.XXXXXX)
+DATA=$TMP/data
+PGLOG=$TMP/postgres.log
+CLIENT=$TMP/client # our files: logs, the answers of the warm-up requests
+mkdir "$CLIENT"
+DAEMON=
+CHILD=
+
+# shellcheck disable=SC2317 # reached through the trap below
+cleanup() {
+	local rc=$? i
+	trap - EXIT INT TERM
+	if [[ -n "$CHILD" ]]; then
+		kill -TERM "$CHILD" 2>/dev/null || true
+		wait "$CHILD" 2>/dev/null || true
+	fi
+	if [[ -n "$DAEMON" ]] && kill -TERM "$DAEMON" 2>/dev/null; then
+		for ((i = 0; i < 150; i++)); do
+			kill -0 "$DAEMON" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$DAEMON" 2>/dev/null || true
+		wait "$DAEMON" 2>/dev/null || true
+	fi
+	if [[ -f "$DATA/postmaster.pid" ]]; then
+		as_owner "$PGBIN/pg_ctl" stop -D "$DATA" -m immediate -w >/dev/null 2>&1 || true
+	fi
+	if ((rc != 0)) && [[ -f "$TMP/leadloopd.log" ]]; then
+		note "last lines of leadloopd's log:"
+		tail -n 5 "$TMP/leadloopd.log" >&2 || true
+	fi
+	if [[ -n "${BENCH_KEEP:-}" && -d "$CLIENT" ]] && mkdir -p "$BENCH_KEEP"; then
+		cp -r "$CLIENT/." "$BENCH_KEEP/" || true
+		cp "$PGLOG" "$TMP/leadloopd.log" "$BENCH_KEEP/" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Runs a command in the background and waits for it, so that INT or TERM reach the trap at
+# once (bash defers traps while a foreground child runs) and the trap can end the command.
+run_child() {
+	local rc=0
+	"$@" &
+	CHILD=$!
+	wait "$CHILD" || rc=$?
+	CHILD=
+	return "$rc"
+}
+
+note "building $LEADLOOPD"
+make --no-print-directory SANITIZE= B="$BUILD" BIN="$LEADLOOPD" >"$CLIENT/build.log" 2>&1 || {
+	cat "$CLIENT/build.log" >&2
+	die "build failed"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+# A port nobody answers on, from a random start to stay clear of parallel runs.
+free_port() {
+	local p=$((20000 + RANDOM % 20000)) i
+	for ((i = 0; i < 200; i++)); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+		p=$((p >= 40000 ? 20000 : p + 1))
+	done
+	die "no free TCP port found in 20000-40000"
+}
+
+if is_root; then chown postgres:postgres "$TMP"; fi
+note "creating a PostgreSQL cluster in $TMP"
+# -N: initdb itself need not sync a throwaway cluster; the server runs with fsync on.
+as_owner "$PGBIN/initdb" -D "$DATA" -N -E UTF8 --locale=C -A trust --no-instructions \
+	>"$CLIENT/initdb.log" 2>&1 || {
+	cat "$CLIENT/initdb.log" >&2
+	die "initdb failed"
+}
+echo "include = 'bench.conf'" >>"$DATA/postgresql.conf"
+
+write_conf() {
+	cat >"$DATA/bench.conf" <<-EOF
+		# Written by bench/reports.sh. Durability as shipped: fsync, synchronous_commit and
+		# full_page_writes keep their defaults (on). max_wal_size only spaces the seed's
+		# checkpoints; the reports read.
+		listen_addresses = '127.0.0.1'
+		port = $1
+		unix_socket_directories = '$TMP'
+		max_connections = $((2 * POOL + 20))
+		shared_buffers = 256MB
+		max_wal_size = 8GB
+		lc_messages = 'C'
+		log_line_prefix = 'LLB|%p|'
+	EOF
+	if is_root; then chown postgres:postgres "$DATA/bench.conf"; fi
+}
+
+started=
+for attempt in 1 2 3; do
+	PGPORT=$(free_port)
+	write_conf "$PGPORT"
+	if as_owner "$PGBIN/pg_ctl" start -D "$DATA" -l "$PGLOG" -w -t 60 >/dev/null 2>&1; then
+		started=1
+		break
+	fi
+	grep -q 'could not bind\|Address already in use' "$PGLOG" 2>/dev/null || break
+	note "port $PGPORT was taken (attempt $attempt), trying another"
+done
+[[ -n "$started" ]] || {
+	cat "$PGLOG" >&2 2>/dev/null || true
+	die "PostgreSQL did not start"
+}
+
+DB=leadloop_reports
+DATABASE_URL="postgresql://$OWNER@127.0.0.1:$PGPORT/$DB"
+export DATABASE_URL
+sql() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" "$@"; }
+sql_value() { sql -tA -c "$1"; }
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "postgresql://$OWNER@127.0.0.1:$PGPORT/postgres" \
+	-c "CREATE DATABASE $DB"
+
+# ---------------------------------------------------------------- data
+
+"$LEADLOOPD" migrate >/dev/null
+"$LEADLOOPD" workspace create reports --name "Reports" 2>"$CLIENT/leadloopd.err" || {
+	cat "$CLIENT/leadloopd.err" >&2
+	die "leadloopd workspace create failed"
+}
+KEY=$("$LEADLOOPD" keys create --workspace reports --role admin --name bench 2>"$CLIENT/leadloopd.err") || {
+	cat "$CLIENT/leadloopd.err" >&2
+	die "leadloopd keys create failed"
+}
+[[ "$KEY" =~ ^llk_[A-Za-z0-9_-]+$ ]] || die "'leadloopd keys create' printed no usable key"
+WS=$(sql_value "SELECT id FROM workspaces WHERE slug = 'reports'")
+KEY_ID=$(sql_value "SELECT id FROM api_keys WHERE workspace_id = '$WS'")
+[[ "$(sql_value "SELECT currency FROM workspaces WHERE id = '$WS'")" == USD ]] ||
+	die "the new workspace does not report in USD"
+
+note "seeding $LEADS leads, $((LEADS * 3)) touches, $FEEDBACK feedback rows over $CAMPAIGNS campaigns"
+t0=$SECONDS
+# The seed's progress (\warn) goes to its log, shown as it grows.
+rc=0
+"$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -v ws="$WS" -v key="$KEY_ID" \
+	-v leads="$LEADS" -v campaigns="$CAMPAIGNS" -v feedback="$FEEDBACK" -v check="$CHECK" \
+	-f bench/reports-seed.sql >/dev/null 2>"$CLIENT/seed.log" &
+CHILD=$!
+tail -n +1 -s 0.5 -f --pid="$CHILD" "$CLIENT/seed.log" >&2 &
+wait "$CHILD" || rc=$?
+CHILD=
+wait $! || true
+((rc == 0)) || die "bench/reports-seed.sql failed"
+SEED_S=$((SECONDS - t0))
+# Its phases: "1. leads, ...: 12.3 s; 2. ...".
+PHASES=$(sed -n 's/^reports-seed: \([0-9]\. [^:]*\): \([0-9.]* s\)$/\1: \2/p' "$CLIENT/seed.log" | paste -sd ';' | sed 's/;/; /g')
+SEEDED=$(sed -n 's/^reports-seed: seeded in \([0-9.]* s\)$/\1/p' "$CLIENT/seed.log")
+[[ "$SEEDED" =~ ^[0-9]+\.[0-9]\ s$ ]] || die "bench/reports-seed.sql printed no 'seeded in' line"
+CHECK_S=$((SEED_S - ${SEEDED%%.*}))
+# What autovacuum would have done by now on a live database: statistics, hint bits and the
+# visibility map; then a checkpoint, so that the seed's writes are not flushed during a run.
+t0=$SECONDS
+run_child "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" -c 'VACUUM (ANALYZE)' -c 'CHECKPOINT'
+VACUUM_S=$((SECONDS - t0))
+COUNTS=$(sql_value "SELECT format('%s leads, %s touches, %s stage changes, %s feedback rows, %s change-feed rows',
+	(SELECT count(*) FROM leads), (SELECT count(*) FROM campaign_touches),
+	(SELECT count(*) FROM lead_stage_changes), (SELECT count(*) FROM feedback), (SELECT count(*) FROM changes))")
+STAGES=$(sql_value "SELECT string_agg(stage || ' ' || n, ', ' ORDER BY n DESC)
+	FROM (SELECT stage, count(*) AS n FROM leads GROUP BY stage) s")
+DBSIZE=$(sql_value "SELECT pg_size_pretty(pg_database_size(current_database()))")
+# The largest tables with their indexes: the report aggregates show up here when they are big.
+TABLES=$(sql_value "SELECT string_agg(relname || ' ' || pg_size_pretty(s), ', ' ORDER BY s DESC)
+	FROM (SELECT c.relname, pg_total_relation_size(c.oid) AS s FROM pg_class c
+	      JOIN pg_namespace n ON n.oid = c.relnamespace
+	      WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')
+	      ORDER BY s DESC LIMIT 8) t")
+note "seeded in $SEEDED ($SEED_S s with the checks), VACUUM (ANALYZE) and CHECKPOINT in $VACUUM_S s: $COUNTS; database $DBSIZE"
+
+# ---------------------------------------------------------------- leadloopd
+
+HTTP_PORT=$(free_port)
+BASE=http://127.0.0.1:$HTTP_PORT
+LEADLOOP_LISTEN=127.0.0.1:$HTTP_PORT LEADLOOP_DB_POOL=$POOL LEADLOOP_LOG_LEVEL=warn \
+	"$LEADLOOPD" serve --no-migrate >"$TMP/leadloopd.log" 2>&1 &
+DAEMON=$!
+for ((i = 0; i < 100; i++)); do
+	kill -0 "$DAEMON" 2>/dev/null || die "leadloopd exited at start"
+	[[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true)" == 200 ]] && break
+	sleep 0.1
+done
+((i < 100)) || die "leadloopd is not ready after 10 s"
+note "leadloopd (pid $DAEMON) serves $BASE with a pool of $POOL"
+
+# ---------------------------------------------------------------- the runs
+
+# The days as the API takes them (UTC, as the daemon's dates).
+TO=$(date -u '+%Y-%m-%d')
+FROM=$(date -u -d '90 days ago' '+%Y-%m-%d')
+WINDOWS=("90 days|from=$FROM&to=$TO" "all|")
+
+# get URL OUT: one timed request; prints "status seconds bytes".
+get() {
+	curl -s --max-time 120 -H "Authorization: Bearer $KEY" -o "$2" \
+		-w '%{http_code} %{time_total} %{size_download}\n' "$1" || echo "000 0 0"
+}
+
+declare -a ROWS=()
+n=0
+for entry in "${REPORTS[@]}"; do
+	key=${entry%% *}
+	path=${entry#* }
+	only "$key" || continue
+	for window in "${WINDOWS[@]}"; do
+		label=${window%%|*}
+		query=${window#*|}
+		url=$BASE$path
+		if [[ -n "$query" ]]; then
+			if [[ "$path" == *\?* ]]; then url+="&$query"; else url+="?$query"; fi
+		fi
+		n=$((n + 1))
+		answer=$CLIENT/answer-$n.json
+		read -r code secs bytes < <(get "$url" "$answer")
+		if [[ "$code" != 200 ]]; then
+			note "GET ${url#"$BASE"} answered $code (warm-up):"
+			head -c 2000 "$answer" >&2 2>/dev/null || true
+			echo >&2
+			die "GET ${url#"$BASE"} did not answer 200"
+		fi
+		: >"$CLIENT/times"
+		for ((r = 0; r < RUNS; r++)); do
+			read -r code secs bytes < <(get "$url" /dev/null)
+			[[ "$code" == 200 ]] || die "GET ${url#"$BASE"} answered $code on run $((r + 1)) of $RUNS"
+			echo "$secs" >>"$CLIENT/times"
+		done
+		# median and p90 by nearest rank, in ms
+		stats=$(sort -g "$CLIENT/times" | awk '
+			{ v[NR] = $1 * 1000 }
+			function rank(q,  i) { i = int(NR * q); if (i < NR * q) i++; return v[i < 1 ? 1 : i] }
+			END { printf "%.1f %.1f", rank(0.5), rank(0.9) }')
+		ROWS+=("${path#/v1/reports/}"$'\t'"$label"$'\t'"${stats% *}"$'\t'"${stats#* }"$'\t'"$bytes")
+		note "${path#/v1/reports/} ($label): median ${stats% *} ms, p90 ${stats#* } ms, $bytes bytes"
+	done
+done
+((${#ROWS[@]} > 0)) || die "BENCH_REPORT_ONLY='${BENCH_REPORT_ONLY:-}' names no report"
+
+# ---------------------------------------------------------------- the table
+
+# A Markdown table, its columns padded to be read as text too.
+table() {
+	{
+		printf 'report\twindow\tmedian ms\tp90 ms\tbytes\n'
+		printf '%s\n' "${ROWS[@]}"
+	} | awk -F '\t' '
+		{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+		END {
+			for (r = 1; r <= NR; r++) {
+				line = "|"
+				for (i = 1; i <= NF; i++)
+					line = line " " sprintf(i > 2 ? "%" w[i] "s" : "%-" w[i] "s", cell[r, i]) " |"
+				print line
+				if (r == 1) {
+					line = "|"
+					for (i = 1; i <= NF; i++) {
+						dash = ""
+						for (j = 0; j < w[i] + (i > 2 ? 1 : 2); j++) dash = dash "-"
+						line = line dash (i > 2 ? ":" : "") "|"
+					}
+					print line
+				}
+			}
+		}'
+}
+
+CORES=$(nproc)
+CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+# The tree's, not the binary's: make does not rebuild main.o for a new commit alone.
+VERSION=$(git describe --tags --always --dirty 2>/dev/null || "$LEADLOOPD" --version | awk '{ print $2 }')
+PGVERSION=$("$PGBIN/postgres" --version | awk '{ print $3 }')
+summary() {
+	echo "- leadloopd $VERSION, PostgreSQL $PGVERSION, $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- machine: $CORES cores (nproc), ${CPU_MODEL:-unknown CPU}, $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; curl, leadloopd and PostgreSQL share it; load average at the start: $LOAD_START"
+	echo "- data: one workspace, two years: $COUNTS over $CAMPAIGNS campaigns; stages: $STAGES"
+	echo "- seeding (bench/reports-seed.sql): $SEEDED ($PHASES); checks (BENCH_REPORT_CHECK=$CHECK): $CHECK_S s more; then VACUUM (ANALYZE) and CHECKPOINT: $VACUUM_S s"
+	echo "- database: $DBSIZE; largest tables with their indexes: $TABLES"
+	echo "- runs: one request at a time, $RUNS timed after one warm-up, curl's time_total; LEADLOOP_DB_POOL=$POOL; window \"90 days\" is from=$FROM&to=$TO, \"all\" has neither"
+	echo
+	table
+}
+
+echo
+summary
+
+if [[ "$SAVE" == 1 ]]; then
+	mkdir -p bench/results
+	out=bench/results/$(date '+%Y-%m-%d')-reports-${CORES}core.md
+	{
+		echo "# bench/reports.sh, $(date '+%Y-%m-%d'), $CORES cores"
+		echo
+		summary
+	} >"$out.tmp"
+	mv "$out.tmp" "$out"
+	note "saved $out"
+fi
