@@ -30,8 +30,19 @@
     " AS tm FROM (SELECT coalesce($2::date, '-infinity') AS f, coalesce($3::date, 'infinity')"     \
     " AS t) x)"
 
+/* The window as expressions of the parameters, which the planner can use as index bounds
+ * (a join to the win row could only filter): f..t and the whole months fm..tm. */
+#define WF "coalesce($2::date, '-infinity'::date)"
+#define WT "coalesce($3::date, 'infinity'::date)"
+#define WFM                                                                                        \
+    "(CASE WHEN $2::date IS NULL OR $2::date = date_trunc('month', $2::date::timestamp)::date"     \
+    " THEN " WF " ELSE (date_trunc('month', $2::date::timestamp) + interval '1 month')::date END)"
+#define WTM                                                                                        \
+    "(CASE WHEN $3::date IS NULL THEN 'infinity'::date"                                            \
+    " ELSE date_trunc('month', ($3::date + 1)::timestamp)::date END)"
+
 /* The leads of the window in report_leads r. */
-#define IN_WIN "r.workspace_id = $1 AND r.day >= win.f AND r.day <= win.t"
+#define IN_WIN "r.workspace_id = $1 AND r.day >= " WF " AND r.day <= " WT
 
 enum dim { DIM_SOURCE, DIM_FIRST, DIM_LAST, DIM_LINEAR };
 
@@ -42,14 +53,14 @@ static const char *const models[] = {"first_touch", "last_touch", "linear", NULL
  * not folded in yet (ll_report_compact) of every day of the window. */
 #define RANGES(table, deltas, cols)                                                                \
     "SELECT " cols " FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"               \
-    " AND d.month AND d.day >= win.fm AND d.day < win.tm"                                          \
+    " AND d.month AND d.day >= " WFM " AND d.day < " WTM " UNION ALL SELECT " cols " FROM " table  \
+    " d, win WHERE d.workspace_id = $1 AND d.dim = $4"                                             \
+    " AND NOT d.month AND d.day >= " WF " AND d.day < least(" WFM ", " WT " + 1)"                  \
     " UNION ALL SELECT " cols " FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"    \
-    " AND NOT d.month AND d.day >= win.f AND d.day < least(win.fm, win.t + 1)"                     \
-    " UNION ALL SELECT " cols " FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"    \
-    " AND NOT d.month AND win.fm < win.tm AND d.day >= greatest(win.tm, win.f)"                    \
-    " AND d.day <= win.t"                                                                          \
-    " UNION ALL SELECT " cols " FROM " deltas " d, win WHERE d.workspace_id = $1 AND d.dim = $4"   \
-    " AND d.day >= win.f AND d.day <= win.t"
+    " AND NOT d.month AND " WFM " < " WTM " AND d.day >= greatest(" WTM ", " WF ")"                \
+    " AND d.day <= " WT " UNION ALL SELECT " cols " FROM " deltas                                  \
+    " d, win WHERE d.workspace_id = $1 AND d.dim = $4"                                             \
+    " AND d.day >= " WF " AND d.day <= " WT
 
 #define DAY_COLUMNS                                                                                \
     "d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted, d.opportunities,"      \
@@ -68,7 +79,7 @@ static const char *const models[] = {"first_touch", "last_touch", "linear", NULL
  * window's count from bk. */
 #define RANK_AT(p)                                                                                 \
     "(SELECT f.follow_up_s FROM report_follow_ups f WHERE f.workspace_id = $1 AND f.dim = $4"      \
-    " AND f.key = b.key AND f.day >= win.f AND f.day <= win.t ORDER BY f.follow_up_s"              \
+    " AND f.key = b.key AND f.day >= " WF " AND f.day <= " WT " ORDER BY f.follow_up_s"            \
     " OFFSET greatest(ceil(" p " * b.followed) - 1, 0)::bigint LIMIT 1)"
 
 /* The window's first-verdict rejections per key and reason (none that sum to 0). */
@@ -106,9 +117,9 @@ static const char *const models[] = {"first_touch", "last_touch", "linear", NULL
  * ends_on) inside it, rounded half away from zero; the whole cost when the run has no
  * end or start, or the window no bounds. */
 #define CAMPAIGN_COST                                                                              \
-    "CASE WHEN c.starts_on IS NULL OR c.ends_on IS NULL OR (win.f = '-infinity'"                   \
-    " AND win.t = 'infinity') THEN c.cost ELSE round(c.cost::numeric * greatest(0,"                \
-    " least(c.ends_on, win.t) - greatest(c.starts_on, win.f) + 1)"                                 \
+    "CASE WHEN c.starts_on IS NULL OR c.ends_on IS NULL OR (" WF " = '-infinity'"                  \
+    " AND " WT " = 'infinity') THEN c.cost ELSE round(c.cost::numeric * greatest(0,"               \
+    " least(c.ends_on, " WT ") - greatest(c.starts_on, " WF ") + 1)"                               \
     " / (c.ends_on - c.starts_on + 1))::bigint END"
 
 /* ------------------------------------------------------------------ answers */
