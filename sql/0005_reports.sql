@@ -448,6 +448,8 @@ CREATE FUNCTION ll_report_rebuild(ws uuid) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     ids uuid[];
 BEGIN
+    -- not beside a compaction, which could deadlock with the deletes below
+    PERFORM pg_advisory_xact_lock(hashtext('ll_report_compact'));
     DELETE FROM report_days WHERE workspace_id = ws;
     DELETE FROM report_reason_days WHERE workspace_id = ws;
     DELETE FROM report_day_deltas WHERE workspace_id = ws;
