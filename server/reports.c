@@ -317,8 +317,23 @@ static bool attribution(struct request *r, enum dim *d, const char **name)
     return reply_bad_param(r, "attribution", "must be first_touch, last_touch or linear");
 }
 
+/* snprintf into a statement buffer, leaving it empty when the text does not fit. */
+#define SQLF(buf, ...)                                                                             \
+    do {                                                                                           \
+        int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                           \
+        if (n_ < 0 || (size_t)n_ >= sizeof buf)                                                    \
+            buf[0] = '\0';                                                                         \
+    } while (0)
+
+/* Runs a report's statement; NULL after answering the error. An empty sql means the
+ * statement did not fit its buffer (a bug: 500, and a log line). */
 static PGresult *run(struct request *r, const char *sql, const struct report_req *q)
 {
+    if (!*sql) {
+        log_error("report statement too long for its buffer");
+        reply_problem(r, LL_E_INTERNAL, "internal error", NULL, NULL);
+        return NULL;
+    }
     PGresult *res = db_exec(r->db, sql, q->n, q->params);
     enum ll_err err = db_check(r->db, res);
     if (err != LL_OK) {
@@ -353,24 +368,23 @@ static void figures_report(struct request *r, const struct report_req *q, enum d
                            const char *keys, const char *labels, const char *order,
                            const char *name, const char *model)
 {
-    char sql[8192], meta[256], win[128], cur[4], dimv[2] = {(char)('0' + d), '\0'};
+    char sql[16384], meta[256], win[128], cur[4], dimv[2] = {(char)('0' + d), '\0'};
     struct report_req qq = *q;
     PGresult *res;
     if (!currency(r, cur))
         return;
     qq.params[qq.n++] = dimv;
-    snprintf(
-        sql, sizeof sql,
-        "WITH " WIN ", %s, " BUCKET_SUMS ","
-        " fu AS (SELECT b.key, " RANK_AT("0.5") " AS p50, " RANK_AT(
-            "0.9") " AS p90"
-                   " FROM bk b, win WHERE b.followed > 0),"
-                   " " REASON_SUMS
-                   ", rr AS (SELECT key, json_object_agg(reason, trim_scale(round(n, 4))"
-                   " ORDER BY n DESC, reason) AS reasons FROM rs GROUP BY key)"
-                   " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
-                   " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key ORDER BY %s",
-        keys, labels, order);
+    SQLF(sql,
+         "WITH " WIN ", %s, " BUCKET_SUMS ","
+         " fu AS (SELECT b.key, " RANK_AT("0.5") " AS p50, " RANK_AT(
+             "0.9") " AS p90"
+                    " FROM bk b, win WHERE b.followed > 0),"
+                    " " REASON_SUMS
+                    ", rr AS (SELECT key, json_object_agg(reason, trim_scale(round(n, 4))"
+                    " ORDER BY n DESC, reason) AS reasons FROM rs GROUP BY key)"
+                    " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
+                    " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key ORDER BY %s",
+         keys, labels, order);
     if (!(res = run(r, sql, &qq)))
         return;
     window_meta(win, sizeof win, q->from, q->to);
@@ -428,7 +442,7 @@ void reports_funnel(struct request *r)
     const char *model;
     const char *campaign = req_query(r, "campaign_id"), *source = req_query(r, "source");
     const char *owner = req_query(r, "owner_id");
-    char sql[4096], meta[512], win[128];
+    char sql[16384], meta[512], win[128];
     PGresult *res;
     if (!report_begin(r, &q, allowed) || !attribution(r, &d, &model))
         return;
@@ -451,8 +465,8 @@ void reports_funnel(struct request *r)
     /* days between reaching consecutive stages, median over the leads that reached both */
 #define MED(a, b)                                                                                  \
     "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r." b " - r." a "))"
-    snprintf(
-        sql, sizeof sql,
+    SQLF(
+        sql,
         "WITH " WIN ", a AS (SELECT count(*) AS n0, count(r.handed_at) AS n1,"
         " count(r.accepted_at) AS n2, count(r.qualified_at) AS n3,"
         " count(r.opportunity_at) AS n4, count(r.customer_at) AS n5,"
@@ -584,7 +598,7 @@ void reports_rejections(struct request *r)
     struct report_req q;
     enum dim d = DIM_SOURCE;
     const char *model = NULL, *group = req_query(r, "group_by");
-    char sql[4096], meta[256], win[128], dimv[2] = {0};
+    char sql[16384], meta[256], win[128], dimv[2] = {0};
     PGresult *res;
     if (!report_begin(r, &q, allowed))
         return;
@@ -602,17 +616,16 @@ void reports_rejections(struct request *r)
         return;
     }
     if (!strcmp(group, "owner")) { /* from the facts: owners have no kept sums */
-        snprintf(sql, sizeof sql,
-                 "WITH " WIN ", x AS (SELECT r.owner_id::text AS key, r.verdict_reason AS reason,"
-                 " count(*)::numeric AS n FROM win, report_leads r WHERE " IN_WIN
-                 " AND r.verdict = 'rejected' GROUP BY 1, 2)" REJECTION_ROWS,
-                 "::uuid", "owner_id");
+        SQLF(sql,
+             "WITH " WIN ", x AS (SELECT r.owner_id::text AS key, r.verdict_reason AS reason,"
+             " count(*)::numeric AS n FROM win, report_leads r WHERE " IN_WIN
+             " AND r.verdict = 'rejected' GROUP BY 1, 2)" REJECTION_ROWS,
+             "::uuid", "owner_id");
     } else {
         dimv[0] = (char)('0' + d);
         q.params[q.n++] = dimv;
-        snprintf(sql, sizeof sql,
-                 "WITH " WIN ", " REASON_SUMS ", x AS (SELECT * FROM rs)" REJECTION_ROWS,
-                 d == DIM_SOURCE ? "" : "::uuid", d == DIM_SOURCE ? "source" : "campaign_id");
+        SQLF(sql, "WITH " WIN ", " REASON_SUMS ", x AS (SELECT * FROM rs)" REJECTION_ROWS,
+             d == DIM_SOURCE ? "" : "::uuid", d == DIM_SOURCE ? "source" : "campaign_id");
     }
     if (!(res = run(r, sql, &q)))
         return;
