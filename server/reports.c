@@ -362,6 +362,36 @@ static bool currency(struct request *r, char out[4])
 
 /* ------------------------------------------------------------------ campaigns, sources */
 
+/* The follow-up percentiles per key, two exact ways. By rank: the row at ceil(p * n) of
+ * the key's follow-up times in value order, stepping over those outside the window; best
+ * when the window holds most of them. Sorted: the window's follow-up times read by day
+ * and sorted; best for a short window. */
+#define FOLLOW_UPS_BY_RANK                                                                         \
+    "fu AS (SELECT b.key, " RANK_AT("0.5") " AS p50, " RANK_AT(                                    \
+        "0.9") " AS p90"                                                                           \
+               " FROM bk b WHERE b.followed > 0)"
+#define FOLLOW_UPS_SORTED                                                                          \
+    "fu AS (SELECT f.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY f.follow_up_s) AS p50,"      \
+    " percentile_disc(0.9) WITHIN GROUP (ORDER BY f.follow_up_s) AS p90 FROM report_follow_ups f"  \
+    " WHERE f.workspace_id = $1 AND f.dim = $4 AND f.day >= " WF " AND f.day <= " WT               \
+    " GROUP BY f.key)"
+
+/* Days since 1970-01-01 of a valid YYYY-MM-DD (Howard Hinnant's days_from_civil). */
+static long days_of(const char *d)
+{
+    long y = strtol(d, NULL, 10), m = strtol(d + 5, NULL, 10), dd = strtol(d + 8, NULL, 10);
+    y -= m <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+}
+
+/* A window of both bounds and under half a year. */
+static bool short_window(const struct report_req *q)
+{
+    return q->from && q->to && days_of(q->to) - days_of(q->from) < 183;
+}
+
 /* The per-key figures: keys is a CTE "keys (key, <label columns>, cost)" and labels the
  * label columns as selected from it (k.*). */
 static void figures_report(struct request *r, const struct report_req *q, enum dim d,
@@ -375,16 +405,12 @@ static void figures_report(struct request *r, const struct report_req *q, enum d
         return;
     qq.params[qq.n++] = dimv;
     SQLF(sql,
-         "WITH " WIN ", %s, " BUCKET_SUMS ","
-         " fu AS (SELECT b.key, " RANK_AT("0.5") " AS p50, " RANK_AT(
-             "0.9") " AS p90"
-                    " FROM bk b, win WHERE b.followed > 0),"
-                    " " REASON_SUMS
-                    ", rr AS (SELECT key, json_object_agg(reason, trim_scale(round(n, 4))"
-                    " ORDER BY n DESC, reason) AS reasons FROM rs GROUP BY key)"
-                    " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
-                    " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key ORDER BY %s",
-         keys, labels, order);
+         "WITH " WIN ", %s, " BUCKET_SUMS ", %s, " REASON_SUMS
+         ", rr AS (SELECT key, json_object_agg(reason, trim_scale(round(n, 4))"
+         " ORDER BY n DESC, reason) AS reasons FROM rs GROUP BY key)"
+         " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
+         " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key ORDER BY %s",
+         keys, short_window(q) ? FOLLOW_UPS_SORTED : FOLLOW_UPS_BY_RANK, labels, order);
     if (!(res = run(r, sql, &qq)))
         return;
     window_meta(win, sizeof win, q->from, q->to);
@@ -704,6 +730,7 @@ static struct {
 static void compact_once(void)
 {
     char err[256];
+    long total = 0;
     for (int round = 0; round < 100; round++) {
         if (!compactor.pg &&
             !(compactor.pg = db_connect_once(compactor.conninfo, err, sizeof err))) {
@@ -722,10 +749,19 @@ static void compact_once(void)
             compactor.pg = NULL;
             return;
         }
-        if (folded > 0)
-            log_debug("report compactor: %ld deltas folded", folded);
+        total += folded;
         if (folded < COMPACT_BATCH)
-            return;
+            break;
+    }
+    if (total > 0)
+        log_debug("report compactor: %ld deltas folded", total);
+    /* a large fold (a bulk load) leaves many dead index entries for the reports to step
+     * over until autovacuum comes: clear them now */
+    if (total >= COMPACT_BATCH) {
+        PGresult *res = PQexec(compactor.pg, "VACUUM report_day_deltas, report_reason_deltas");
+        if (PQresultStatus(res) != PGRES_COMMAND_OK)
+            log_warn("report compactor: %s", PQerrorMessage(compactor.pg));
+        PQclear(res);
     }
 }
 

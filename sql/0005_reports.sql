@@ -94,6 +94,11 @@ CREATE TABLE report_day_deltas (
     followed      numeric NOT NULL
 );
 CREATE INDEX report_day_deltas_by_day ON report_day_deltas (workspace_id, dim, day);
+-- Deltas come and go every second: vacuum them by count, not by a share of a small table,
+-- so that the dead entries the folding leaves do not slow the reports' scans.
+ALTER TABLE report_day_deltas SET (autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_insert_scale_factor = 0,
+    autovacuum_vacuum_insert_threshold = 20000);
 
 -- The first-verdict rejections per reason, kept like report_days (dims 0 to 3 as there).
 CREATE TABLE report_reason_days (
@@ -115,6 +120,9 @@ CREATE TABLE report_reason_deltas (
     rejected     numeric NOT NULL
 );
 CREATE INDEX report_reason_deltas_by_day ON report_reason_deltas (workspace_id, dim, day);
+ALTER TABLE report_reason_deltas SET (autovacuum_vacuum_scale_factor = 0,
+    autovacuum_vacuum_threshold = 20000, autovacuum_vacuum_insert_scale_factor = 0,
+    autovacuum_vacuum_insert_threshold = 20000);
 
 -- The follow-up time of every credited lead per dimension and key, in value order: a
 -- percentile is the row at its rank (ceil(p * n), n from report_days.followed), found by
@@ -130,6 +138,8 @@ CREATE TABLE report_follow_ups (
 );
 CREATE INDEX report_follow_ups_rank ON report_follow_ups (workspace_id, dim, key, follow_up_s)
     INCLUDE (day);
+CREATE INDEX report_follow_ups_by_day ON report_follow_ups (workspace_id, dim, day)
+    INCLUDE (key, follow_up_s);
 
 -- The facts of some leads as their rows say now.
 CREATE FUNCTION ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF report_leads
