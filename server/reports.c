@@ -21,17 +21,9 @@
 #include "leadloop/util.h"
 
 /* Parameters of every report statement: $1 workspace, $2 from, $3 to (dates or NULL). The
- * window: f..t inclusive, and fm..tm the whole months inside it. */
-#define WIN                                                                                        \
-    "win AS (SELECT f, t, CASE WHEN f = '-infinity' OR f = date_trunc('month', "                   \
-    "f::timestamp)::date"                                                                          \
-    " THEN f ELSE (date_trunc('month', f::timestamp) + interval '1 month')::date END AS fm,"       \
-    " CASE WHEN t = 'infinity' THEN t ELSE date_trunc('month', (t + 1)::timestamp)::date END"      \
-    " AS tm FROM (SELECT coalesce($2::date, '-infinity') AS f, coalesce($3::date, 'infinity')"     \
-    " AS t) x)"
-
-/* The window as expressions of the parameters, which the planner can use as index bounds
- * (a join to the win row could only filter): f..t and the whole months fm..tm. */
+ * window as expressions of them, which the planner can use as index bounds (a join to a
+ * row holding them could only filter): f..t inclusive, and fm..tm the whole months inside
+ * it. */
 #define WF "coalesce($2::date, '-infinity'::date)"
 #define WT "coalesce($3::date, 'infinity'::date)"
 #define WFM                                                                                        \
@@ -52,14 +44,14 @@ static const char *const models[] = {"first_touch", "last_touch", "linear", NULL
  * the month rows of its whole months, the day rows before and after them, and the deltas
  * not folded in yet (ll_report_compact) of every day of the window. */
 #define RANGES(table, deltas, cols)                                                                \
-    "SELECT " cols " FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"               \
+    "SELECT " cols " FROM " table " d WHERE d.workspace_id = $1 AND d.dim = $4"                    \
     " AND d.month AND d.day >= " WFM " AND d.day < " WTM " UNION ALL SELECT " cols " FROM " table  \
-    " d, win WHERE d.workspace_id = $1 AND d.dim = $4"                                             \
+    " d WHERE d.workspace_id = $1 AND d.dim = $4"                                                  \
     " AND NOT d.month AND d.day >= " WF " AND d.day < least(" WFM ", " WT " + 1)"                  \
-    " UNION ALL SELECT " cols " FROM " table " d, win WHERE d.workspace_id = $1 AND d.dim = $4"    \
+    " UNION ALL SELECT " cols " FROM " table " d WHERE d.workspace_id = $1 AND d.dim = $4"         \
     " AND NOT d.month AND " WFM " < " WTM " AND d.day >= greatest(" WTM ", " WF ")"                \
     " AND d.day <= " WT " UNION ALL SELECT " cols " FROM " deltas                                  \
-    " d, win WHERE d.workspace_id = $1 AND d.dim = $4"                                             \
+    " d WHERE d.workspace_id = $1 AND d.dim = $4"                                                  \
     " AND d.day >= " WF " AND d.day <= " WT
 
 #define DAY_COLUMNS                                                                                \
@@ -405,7 +397,7 @@ static void figures_report(struct request *r, const struct report_req *q, enum d
         return;
     qq.params[qq.n++] = dimv;
     SQLF(sql,
-         "WITH " WIN ", %s, " BUCKET_SUMS ", %s, " REASON_SUMS
+         "WITH %s, " BUCKET_SUMS ", %s, " REASON_SUMS
          ", rr AS (SELECT key, json_object_agg(reason, trim_scale(round(n, 4))"
          " ORDER BY n DESC, reason) AS reasons FROM rs GROUP BY key)"
          " SELECT %s, " FIGURES " FROM keys k LEFT JOIN bk b ON b.key = k.key"
@@ -433,7 +425,7 @@ void reports_campaigns(struct request *r)
         return;
     figures_report(r, &q, d,
                    "keys AS (SELECT c.id::text AS key, c.id AS campaign_id, c.name, c.channel,"
-                   " c.status, " CAMPAIGN_COST " AS cost FROM campaigns c, win"
+                   " c.status, " CAMPAIGN_COST " AS cost FROM campaigns c"
                    " WHERE c.workspace_id = $1)",
                    "k.campaign_id, k.name, k.channel, k.status", "k.name, k.campaign_id",
                    "campaigns", model);
@@ -489,111 +481,30 @@ void reports_funnel(struct request *r)
     q.params[5] = owner;
     q.n = 6;
     /* days between reaching consecutive stages, median over the leads that reached both */
-#define MED(a, b)                                                                                  \
-    "percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r." b " - r." a "))"
-    SQLF(
-        sql,
-        "WITH " WIN ", a AS (SELECT count(*) AS n0, count(r.handed_at) AS n1,"
-        " count(r.accepted_at) AS n2, count(r.qualified_at) AS n3,"
-        " count(r.opportunity_at) AS n4, count(r.customer_at) AS n5,"
-        " " MED("created_at", "handed_at") " AS m1, " MED(
-            "handed_at",
-            "accepted_at") " AS m2,"
-                           " " MED(
-                               "accepted_at",
-                               "qualified_at") " AS m3,"
-                                               " " MED(
-                                                   "qualified_at",
-                                                   "opportunity_at") " AS m4,"
-                                                                     " " MED(
-                                                                         "opportunity_at",
-                                                                         "customer_at") " AS m5"
-                                                                                        " FROM "
-                                                                                        "win, "
-                                                                                        "report_"
-                                                                                        "leads r "
-                                                                                        "WHERE"
-                                                                                        " " IN_WIN
-                                                                                        " AND "
-                                                                                        "($4::uuid "
-                                                                                        "IS NULL "
-                                                                                        "OR %s)"
-                                                                                        " AND "
-                                                                                        "($5::text "
-                                                                                        "IS NULL "
-                                                                                        "OR "
-                                                                                        "r.source "
-                                                                                        "= $5) AND "
-                                                                                        "($6::uuid "
-                                                                                        "IS NULL "
-                                                                                        "OR "
-                                                                                        "r.owner_"
-                                                                                        "id = $6))"
-                                                                                        " SELECT "
-                                                                                        "s.stage, "
-                                                                                        "s.n AS "
-                                                                                        "leads, "
-                                                                                        "CASE WHEN "
-                                                                                        "s.prev > "
-                                                                                        "0 THEN "
-                                                                                        "trim_"
-                                                                                        "scale("
-                                                                                        "round(s.n:"
-                                                                                        ":numeric"
-                                                                                        " / "
-                                                                                        "s.prev, "
-                                                                                        "4)) END "
-                                                                                        "AS "
-                                                                                        "conversion"
-                                                                                        "_from_"
-                                                                                        "previous,"
-                                                                                        " trim_"
-                                                                                        "scale("
-                                                                                        "round((s."
-                                                                                        "m / "
-                                                                                        "86400)::"
-                                                                                        "numeric, "
-                                                                                        "2)) AS "
-                                                                                        "median_"
-                                                                                        "days_from_"
-                                                                                        "previous"
-                                                                                        " FROM a, "
-                                                                                        "LATERAL "
-                                                                                        "(VALUES "
-                                                                                        "(1, "
-                                                                                        "'new', "
-                                                                                        "n0, "
-                                                                                        "NULL::"
-                                                                                        "bigint, "
-                                                                                        "NULL::"
-                                                                                        "float8),"
-                                                                                        " (2, "
-                                                                                        "'mql', "
-                                                                                        "n1, n0, "
-                                                                                        "m1), (3, "
-                                                                                        "'sales_"
-                                                                                        "accepted',"
-                                                                                        " n2, n1, "
-                                                                                        "m2),"
-                                                                                        " (4, "
-                                                                                        "'sales_"
-                                                                                        "qualified'"
-                                                                                        ", n3, n2, "
-                                                                                        "m3), (5, "
-                                                                                        "'opportuni"
-                                                                                        "ty', n4, "
-                                                                                        "n3, m4),"
-                                                                                        " (6, "
-                                                                                        "'customer'"
-                                                                                        ", n5, n4, "
-                                                                                        "m5)) AS s "
-                                                                                        "(i, "
-                                                                                        "stage, n, "
-                                                                                        "prev, m) "
-                                                                                        "ORDER BY "
-                                                                                        "s.i",
-        campaign_match[d - DIM_FIRST]);
-#undef MED
+    SQLF(sql,
+         "WITH a AS (SELECT count(*) AS n0, count(r.handed_at) AS n1,"
+         " count(r.accepted_at) AS n2, count(r.qualified_at) AS n3,"
+         " count(r.opportunity_at) AS n4, count(r.customer_at) AS n5,"
+         " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.handed_at"
+         " - r.created_at)) AS m1,"
+         " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.accepted_at"
+         " - r.handed_at)) AS m2,"
+         " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.qualified_at"
+         " - r.accepted_at)) AS m3,"
+         " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.opportunity_at"
+         " - r.qualified_at)) AS m4,"
+         " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM r.customer_at"
+         " - r.opportunity_at)) AS m5"
+         " FROM report_leads r WHERE " IN_WIN " AND ($4::uuid IS NULL OR %s)"
+         " AND ($5::text IS NULL OR r.source = $5) AND ($6::uuid IS NULL OR r.owner_id = $6))"
+         " SELECT s.stage, s.n AS leads, CASE WHEN s.prev > 0 THEN"
+         " trim_scale(round(s.n::numeric / s.prev, 4)) END AS conversion_from_previous,"
+         " trim_scale(round((s.m / 86400)::numeric, 2)) AS median_days_from_previous"
+         " FROM a, LATERAL (VALUES (1, 'new', n0, NULL::bigint, NULL::float8),"
+         " (2, 'mql', n1, n0, m1), (3, 'sales_accepted', n2, n1, m2),"
+         " (4, 'sales_qualified', n3, n2, m3), (5, 'opportunity', n4, n3, m4),"
+         " (6, 'customer', n5, n4, m5)) AS s (i, stage, n, prev, m) ORDER BY s.i",
+         campaign_match[d - DIM_FIRST]);
     if (!(res = run(r, sql, &q)))
         return;
     window_meta(win, sizeof win, q.from, q.to);
@@ -643,14 +554,14 @@ void reports_rejections(struct request *r)
     }
     if (!strcmp(group, "owner")) { /* from the facts: owners have no kept sums */
         SQLF(sql,
-             "WITH " WIN ", x AS (SELECT r.owner_id::text AS key, r.verdict_reason AS reason,"
-             " count(*)::numeric AS n FROM win, report_leads r WHERE " IN_WIN
+             "WITH x AS (SELECT r.owner_id::text AS key, r.verdict_reason AS reason,"
+             " count(*)::numeric AS n FROM report_leads r WHERE " IN_WIN
              " AND r.verdict = 'rejected' GROUP BY 1, 2)" REJECTION_ROWS,
              "::uuid", "owner_id");
     } else {
         dimv[0] = (char)('0' + d);
         q.params[q.n++] = dimv;
-        SQLF(sql, "WITH " WIN ", " REASON_SUMS ", x AS (SELECT * FROM rs)" REJECTION_ROWS,
+        SQLF(sql, "WITH " REASON_SUMS ", x AS (SELECT * FROM rs)" REJECTION_ROWS,
              d == DIM_SOURCE ? "" : "::uuid", d == DIM_SOURCE ? "source" : "campaign_id");
     }
     if (!(res = run(r, sql, &q)))
@@ -681,9 +592,9 @@ void reports_follow_up(struct request *r)
      * SLA */
     if (!(res =
               run(r,
-                  "WITH " WIN ", x AS (SELECT r.*, r.first_feedback_at IS NULL AND r.stage IN"
+                  "WITH x AS (SELECT r.*, r.first_feedback_at IS NULL AND r.stage IN"
                   " ('mql', 'sales_accepted', 'sales_qualified', 'opportunity') AS waiting"
-                  " FROM win, report_leads r WHERE " IN_WIN " AND r.handed_at IS NOT NULL)"
+                  " FROM report_leads r WHERE " IN_WIN " AND r.handed_at IS NOT NULL)"
                   " SELECT owner_id, count(*) AS handed_to_sales,"
                   " count(follow_up_s) AS followed_up,"
                   " count(*) FILTER (WHERE waiting) AS waiting,"
