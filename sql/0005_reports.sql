@@ -313,27 +313,69 @@ BEGIN
     RETURN NULL;
 END
 $$;
-CREATE TRIGGER campaign_touches_report AFTER INSERT ON campaign_touches
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
-CREATE TRIGGER campaign_touches_report_update AFTER UPDATE ON campaign_touches
-    REFERENCING OLD TABLE AS previous NEW TABLE AS written
-    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
-CREATE TRIGGER campaign_touches_report_delete AFTER DELETE ON campaign_touches
-    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
--- No fact depends on a stage history row to 'new' (a lead's first row, written with the
--- lead, whose own insert trigger refreshes it): those refresh nothing, which halves the
--- work of a create. The lead's current stage is taken from the lead at every refresh.
-CREATE FUNCTION ll_report_on_stage_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+-- Inserted touches, stage changes and feedback refresh their leads, except where that
+-- was done already: a lead whose facts were written later in this transaction than the
+-- row (a higher command id: the lead's own insert trigger, after the statement that also
+-- wrote its created touch and first stage row) saw it. No fact depends on a stage
+-- history row to 'new', the first row of every lead.
+CREATE FUNCTION ll_report_on_touches() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids FROM written
-             WHERE to_stage <> 'new' GROUP BY workspace_id LOOP
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM campaign_touches t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND t.xmin = pg_current_xact_id()::xid AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
         PERFORM ll_report_refresh(r.workspace_id, r.ids);
     END LOOP;
     RETURN NULL;
 END
 $$;
+CREATE FUNCTION ll_report_on_stage_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE w.to_stage <> 'new' AND NOT EXISTS (
+                 SELECT 1 FROM lead_stage_changes t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND t.xmin = pg_current_xact_id()::xid AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE FUNCTION ll_report_on_feedback() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM feedback t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND t.xmin = pg_current_xact_id()::xid AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER campaign_touches_report AFTER INSERT ON campaign_touches
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_touches();
+CREATE TRIGGER campaign_touches_report_update AFTER UPDATE ON campaign_touches
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+CREATE TRIGGER campaign_touches_report_delete AFTER DELETE ON campaign_touches
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
 CREATE TRIGGER lead_stage_changes_report AFTER INSERT ON lead_stage_changes
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT
     EXECUTE FUNCTION ll_report_on_stage_changes();
@@ -343,7 +385,7 @@ CREATE TRIGGER lead_stage_changes_report_update AFTER UPDATE ON lead_stage_chang
 CREATE TRIGGER lead_stage_changes_report_delete AFTER DELETE ON lead_stage_changes
     REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
 CREATE TRIGGER feedback_report AFTER INSERT ON feedback
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_feedback();
 CREATE TRIGGER feedback_report_update AFTER UPDATE ON feedback
     REFERENCING OLD TABLE AS previous NEW TABLE AS written
     FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
