@@ -4,17 +4,15 @@
  * (409) from one that comes after it (replay). */
 #include "leadloop/idempotency.h"
 
-#include <errno.h>
 #include <microhttpd.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/log.h"
+#include "leadloop/ticker.h"
 #include "leadloop/util.h"
 
 static const char sql_lock[] =
@@ -224,20 +222,19 @@ fail:
 }
 
 static struct {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool running, stop;
+    struct ticker ticker;
     char *conninfo;
-    long interval_s;
-} janitor = {.mu = PTHREAD_MUTEX_INITIALIZER};
+} janitor;
 
-static void purge_once(void)
+/* Connects per run: one short connection every few minutes costs nothing, and a
+ * restarted database needs no special care. */
+static void purge_once(void *arg)
 {
     char err[256];
-    PGconn *pg = db_connect_once(janitor.conninfo, err, sizeof err);
+    PGconn *pg;
     PGresult *res;
-    if (!pg) {
+    (void)arg;
+    if (!(pg = db_connect_once(janitor.conninfo, err, sizeof err))) {
         log_warn("idempotency janitor: %s", err);
         return;
     }
@@ -250,61 +247,22 @@ static void purge_once(void)
     PQfinish(pg);
 }
 
-/* Connects per run: one short connection every few minutes costs nothing, and a
- * restarted database needs no special care. */
-static void *janitor_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&janitor.mu);
-    while (!janitor.stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += janitor.interval_s;
-        while (!janitor.stop &&
-               pthread_cond_timedwait(&janitor.cv, &janitor.mu, &until) != ETIMEDOUT)
-            ;
-        if (janitor.stop)
-            break;
-        pthread_mutex_unlock(&janitor.mu);
-        purge_once();
-        pthread_mutex_lock(&janitor.mu);
-    }
-    pthread_mutex_unlock(&janitor.mu);
-    return NULL;
-}
-
 bool idem_janitor_start(const char *conninfo, long interval_s)
 {
-    pthread_condattr_t attr;
     janitor.conninfo = strdup(conninfo ? conninfo : "");
     if (!janitor.conninfo)
         return false;
-    janitor.interval_s = interval_s;
-    janitor.stop = false;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&janitor.cv, &attr);
-    pthread_condattr_destroy(&attr);
-    if (pthread_create(&janitor.thread, NULL, janitor_main, NULL) != 0) {
+    if (!ticker_start(&janitor.ticker, interval_s * 1000, purge_once, NULL)) {
         free(janitor.conninfo);
         janitor.conninfo = NULL;
         return false;
     }
-    janitor.running = true;
     return true;
 }
 
 void idem_janitor_stop(void)
 {
-    if (!janitor.running)
-        return;
-    pthread_mutex_lock(&janitor.mu);
-    janitor.stop = true;
-    pthread_cond_signal(&janitor.cv);
-    pthread_mutex_unlock(&janitor.mu);
-    pthread_join(janitor.thread, NULL);
-    pthread_cond_destroy(&janitor.cv);
+    ticker_stop(&janitor.ticker);
     free(janitor.conninfo);
     janitor.conninfo = NULL;
-    janitor.running = false;
 }

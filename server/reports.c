@@ -5,19 +5,17 @@
  * migration 0005. Every report answers JSON, or CSV with Accept: text/csv. */
 #include "leadloop/reports.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/log.h"
+#include "leadloop/ticker.h"
 #include "leadloop/util.h"
 
 /* Parameters of every report statement: $1 workspace, $2 from, $3 to (dates or NULL). The
@@ -626,22 +624,20 @@ void reports_follow_up(struct request *r)
 /* Folds the deltas of report_day_deltas and report_reason_deltas into the day and month
  * rows every second, on its own connection (kept; reopened after a failure). */
 static struct {
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    bool running, stop;
+    struct ticker ticker;
     char *conninfo;
-    PGconn *pg;
-} compactor = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    PGconn *pg; /* the ticker thread's alone */
+} compactor;
 
 #define COMPACT_BATCH 50000
 #define STR_(x)       #x
 #define STR(x)        STR_(x)
 
-static void compact_once(void)
+static void compact_once(void *arg)
 {
     char err[256];
     long total = 0;
+    (void)arg;
     for (int round = 0; round < 100; round++) {
         if (!compactor.pg &&
             !(compactor.pg = db_connect_once(compactor.conninfo, err, sizeof err))) {
@@ -676,62 +672,25 @@ static void compact_once(void)
     }
 }
 
-static void *compactor_main(void *arg)
-{
-    (void)arg;
-    pthread_mutex_lock(&compactor.mu);
-    while (!compactor.stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += 1;
-        while (!compactor.stop &&
-               pthread_cond_timedwait(&compactor.cv, &compactor.mu, &until) != ETIMEDOUT)
-            ;
-        if (compactor.stop)
-            break;
-        pthread_mutex_unlock(&compactor.mu);
-        compact_once();
-        pthread_mutex_lock(&compactor.mu);
-    }
-    pthread_mutex_unlock(&compactor.mu);
-    return NULL;
-}
-
 bool reports_compactor_start(const char *conninfo)
 {
-    pthread_condattr_t attr;
     compactor.conninfo = strdup(conninfo ? conninfo : "");
     if (!compactor.conninfo)
         return false;
-    compactor.stop = false;
-    pthread_condattr_init(&attr);
-    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-    pthread_cond_init(&compactor.cv, &attr);
-    pthread_condattr_destroy(&attr);
-    if (pthread_create(&compactor.thread, NULL, compactor_main, NULL) != 0) {
-        pthread_cond_destroy(&compactor.cv);
+    if (!ticker_start(&compactor.ticker, 1000, compact_once, NULL)) {
         free(compactor.conninfo);
         compactor.conninfo = NULL;
         return false;
     }
-    compactor.running = true;
     return true;
 }
 
 void reports_compactor_stop(void)
 {
-    if (!compactor.running)
-        return;
-    pthread_mutex_lock(&compactor.mu);
-    compactor.stop = true;
-    pthread_cond_signal(&compactor.cv);
-    pthread_mutex_unlock(&compactor.mu);
-    pthread_join(compactor.thread, NULL);
-    pthread_cond_destroy(&compactor.cv);
+    ticker_stop(&compactor.ticker);
     if (compactor.pg)
         PQfinish(compactor.pg);
     compactor.pg = NULL;
     free(compactor.conninfo);
     compactor.conninfo = NULL;
-    compactor.running = false;
 }
