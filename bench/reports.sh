@@ -50,13 +50,8 @@ for arg in "$@"; do
 	esac
 done
 
-note() { echo "bench: $*" >&2; }
-die() {
-	note "$*"
-	exit 1
-}
-is_root() { [[ $EUID -eq 0 ]]; }
-posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; }
+# shellcheck source=bench/lib.sh
+. "$ROOT/bench/lib.sh"
 
 LEADS=${BENCH_REPORT_LEADS:-1000000}
 RUNS=${BENCH_REPORT_RUNS:-21}
@@ -96,130 +91,10 @@ for tool in initdb pg_ctl psql; do
 	[[ -x "$PGBIN/$tool" ]] || die "$PGBIN/$tool not found (install postgresql-15, or set PG_BINDIR)"
 done
 
-if is_root; then
-	OWNER=postgres
-	as_owner() { (cd / && runuser -u postgres -- "$@"); }
-else
-	OWNER=$(id -un)
-	as_owner() { "$@"; }
-fi
-
-TMP=$(mktemp -d /tmp/leadloop-reports.XXXXXX)
-DATA=$TMP/data
-PGLOG=$TMP/postgres.log
-CLIENT=$TMP/client # our files: logs, the answers of the warm-up requests
-mkdir "$CLIENT"
-DAEMON=
-CHILD=
-
-# shellcheck disable=SC2317 # reached through the trap below
-cleanup() {
-	local rc=$? i
-	trap - EXIT INT TERM
-	if [[ -n "$CHILD" ]]; then
-		kill -TERM "$CHILD" 2>/dev/null || true
-		wait "$CHILD" 2>/dev/null || true
-	fi
-	if [[ -n "$DAEMON" ]] && kill -TERM "$DAEMON" 2>/dev/null; then
-		for ((i = 0; i < 150; i++)); do
-			kill -0 "$DAEMON" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$DAEMON" 2>/dev/null || true
-		wait "$DAEMON" 2>/dev/null || true
-	fi
-	if [[ -f "$DATA/postmaster.pid" ]]; then
-		as_owner "$PGBIN/pg_ctl" stop -D "$DATA" -m immediate -w >/dev/null 2>&1 || true
-	fi
-	if ((rc != 0)) && [[ -f "$TMP/leadloopd.log" ]]; then
-		note "last lines of leadloopd's log:"
-		tail -n 5 "$TMP/leadloopd.log" >&2 || true
-	fi
-	if [[ -n "${BENCH_KEEP:-}" && -d "$CLIENT" ]] && mkdir -p "$BENCH_KEEP"; then
-		cp -r "$CLIENT/." "$BENCH_KEEP/" || true
-		cp "$PGLOG" "$TMP/leadloopd.log" "$BENCH_KEEP/" 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Runs a command in the background and waits for it, so that INT or TERM reach the trap at
-# once (bash defers traps while a foreground child runs) and the trap can end the command.
-run_child() {
-	local rc=0
-	"$@" &
-	CHILD=$!
-	wait "$CHILD" || rc=$?
-	CHILD=
-	return "$rc"
-}
-
-note "building $LEADLOOPD"
-make --no-print-directory SANITIZE= B="$BUILD" BIN="$LEADLOOPD" >"$CLIENT/build.log" 2>&1 || {
-	cat "$CLIENT/build.log" >&2
-	die "build failed"
-}
-
-# ---------------------------------------------------------------- PostgreSQL
-
-# A port nobody answers on, from a random start to stay clear of parallel runs.
-free_port() {
-	local p=$((20000 + RANDOM % 20000)) i
-	for ((i = 0; i < 200; i++)); do
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-		p=$((p >= 40000 ? 20000 : p + 1))
-	done
-	die "no free TCP port found in 20000-40000"
-}
-
-if is_root; then chown postgres:postgres "$TMP"; fi
-note "creating a PostgreSQL cluster in $TMP"
-# -N: initdb itself need not sync a throwaway cluster; the server runs with fsync on.
-as_owner "$PGBIN/initdb" -D "$DATA" -N -E UTF8 --locale=C -A trust --no-instructions \
-	>"$CLIENT/initdb.log" 2>&1 || {
-	cat "$CLIENT/initdb.log" >&2
-	die "initdb failed"
-}
-echo "include = 'bench.conf'" >>"$DATA/postgresql.conf"
-
-write_conf() {
-	cat >"$DATA/bench.conf" <<-EOF
-		# Written by bench/reports.sh. Durability as shipped: fsync, synchronous_commit and
-		# full_page_writes keep their defaults (on). max_wal_size only spaces the seed's
-		# checkpoints; the reports read.
-		listen_addresses = '127.0.0.1'
-		port = $1
-		unix_socket_directories = '$TMP'
-		max_connections = $((2 * POOL + 20))
-		shared_buffers = 256MB
-		max_wal_size = 8GB
-		lc_messages = 'C'
-		log_line_prefix = 'LLB|%p|'
-	EOF
-	if is_root; then chown postgres:postgres "$DATA/bench.conf"; fi
-}
-
-started=
-for attempt in 1 2 3; do
-	PGPORT=$(free_port)
-	write_conf "$PGPORT"
-	if as_owner "$PGBIN/pg_ctl" start -D "$DATA" -l "$PGLOG" -w -t 60 >/dev/null 2>&1; then
-		started=1
-		break
-	fi
-	grep -q 'could not bind\|Address already in use' "$PGLOG" 2>/dev/null || break
-	note "port $PGPORT was taken (attempt $attempt), trying another"
-done
-[[ -n "$started" ]] || {
-	cat "$PGLOG" >&2 2>/dev/null || true
-	die "PostgreSQL did not start"
-}
+bench_setup reports
+bench_build "$BUILD" "$LEADLOOPD"
+# max_wal_size only spaces the seed's checkpoints; the reports read.
+bench_postgres $((2 * POOL + 20)) "max_wal_size = 8GB"
 
 DB=leadloop_reports
 DATABASE_URL="postgresql://$OWNER@127.0.0.1:$PGPORT/$DB"

@@ -1,0 +1,143 @@
+# shellcheck shell=bash
+# What bench/run.sh and bench/reports.sh share: messages, the owner of PostgreSQL's files,
+# a temporary directory that is deleted however the run ends (with the daemon and the
+# cluster stopped first), the release build, and a private PostgreSQL 15 cluster on a free
+# 127.0.0.1 port, durable as shipped. Sourced, not run; the caller sets ROOT and PGBIN.
+
+note() { echo "bench: $*" >&2; }
+die() {
+	note "$*"
+	exit 1
+}
+is_root() { [[ $EUID -eq 0 ]]; }
+posint() { [[ "$2" =~ ^[1-9][0-9]*$ ]] || die "$1 must be a positive integer, not '$2'"; }
+
+if is_root; then
+	OWNER=postgres
+	as_owner() { (cd / && runuser -u postgres -- "$@"); }
+else
+	OWNER=$(id -un)
+	as_owner() { "$@"; }
+fi
+
+# bench_setup NAME: the run's directory /tmp/leadloop-NAME.*, with DATA (the cluster),
+# PGLOG, CLIENT (our files) and TMP/leadloopd.log (the daemon's log, whose end is shown
+# when the run fails), and the trap that cleans up. The caller sets DAEMON to the pid of
+# the daemon it starts; BENCH_KEEP=DIR copies CLIENT and the logs there at the end.
+bench_setup() {
+	TMP=$(mktemp -d "/tmp/leadloop-$1.XXXXXX")
+	DATA=$TMP/data
+	PGLOG=$TMP/postgres.log
+	CLIENT=$TMP/client
+	mkdir "$CLIENT"
+	DAEMON=
+	CHILD=
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+}
+
+# shellcheck disable=SC2317 # reached through the trap
+bench_cleanup() {
+	local rc=$? i
+	trap - EXIT INT TERM
+	if [[ -n "$CHILD" ]]; then
+		kill -TERM "$CHILD" 2>/dev/null || true
+		wait "$CHILD" 2>/dev/null || true
+	fi
+	if [[ -n "$DAEMON" ]] && kill -TERM "$DAEMON" 2>/dev/null; then
+		for ((i = 0; i < 150; i++)); do
+			kill -0 "$DAEMON" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$DAEMON" 2>/dev/null || true
+		wait "$DAEMON" 2>/dev/null || true
+	fi
+	if [[ -f "$DATA/postmaster.pid" ]]; then
+		as_owner "$PGBIN/pg_ctl" stop -D "$DATA" -m immediate -w >/dev/null 2>&1 || true
+	fi
+	if ((rc != 0)) && [[ -f "$TMP/leadloopd.log" ]]; then
+		note "last lines of leadloopd's log:"
+		tail -n 5 "$TMP/leadloopd.log" >&2 || true
+	fi
+	if [[ -n "${BENCH_KEEP:-}" && -d "$CLIENT" ]] && mkdir -p "$BENCH_KEEP"; then
+		cp -r "$CLIENT/." "$BENCH_KEEP/" || true
+		cp "$PGLOG" "$TMP/leadloopd.log" "$BENCH_KEEP/" 2>/dev/null || true
+	fi
+	rm -rf "$TMP"
+	exit "$rc"
+}
+
+# Runs a command in the background and waits for it, so that INT or TERM reach the trap at
+# once (bash defers traps while a foreground child runs) and the trap can end the command.
+run_child() {
+	local rc=0
+	"$@" &
+	CHILD=$!
+	wait "$CHILD" || rc=$?
+	CHILD=
+	return "$rc"
+}
+
+# bench_build BUILD_DIR BIN: the release binary, without sanitizers.
+bench_build() {
+	note "building $2"
+	make --no-print-directory SANITIZE= B="$1" BIN="$2" >"$CLIENT/build.log" 2>&1 || {
+		cat "$CLIENT/build.log" >&2
+		die "build failed"
+	}
+}
+
+# A port nobody answers on, from a random start to stay clear of parallel runs.
+free_port() {
+	local p=$((20000 + RANDOM % 20000)) i
+	for ((i = 0; i < 200; i++)); do
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+		p=$((p >= 40000 ? 20000 : p + 1))
+	done
+	die "no free TCP port found in 20000-40000"
+}
+
+# bench_postgres CONNECTIONS [EXTRA_CONF]: creates and starts the cluster in DATA, listening
+# only on 127.0.0.1 (port in PGPORT). Durability as shipped: fsync, synchronous_commit and
+# full_page_writes keep their defaults (on). EXTRA_CONF: more postgresql.conf lines.
+bench_postgres() {
+	local connections=$1 extra=${2:-} attempt started=
+	if is_root; then chown postgres:postgres "$TMP"; fi
+	note "creating a PostgreSQL cluster in $TMP"
+	# -N: initdb itself need not sync a throwaway cluster; the server runs with fsync on.
+	as_owner "$PGBIN/initdb" -D "$DATA" -N -E UTF8 --locale=C -A trust --no-instructions \
+		>"$CLIENT/initdb.log" 2>&1 || {
+		cat "$CLIENT/initdb.log" >&2
+		die "initdb failed"
+	}
+	echo "include = 'bench.conf'" >>"$DATA/postgresql.conf"
+	for attempt in 1 2 3; do
+		PGPORT=$(free_port)
+		{
+			echo "# Written by bench/lib.sh."
+			echo "listen_addresses = '127.0.0.1'"
+			echo "port = $PGPORT"
+			echo "unix_socket_directories = '$TMP'"
+			echo "max_connections = $connections"
+			echo "shared_buffers = 256MB"
+			echo "lc_messages = 'C'"
+			echo "log_line_prefix = 'LLB|%p|'"
+			[[ -z "$extra" ]] || printf '%s\n' "$extra"
+		} >"$DATA/bench.conf"
+		if is_root; then chown postgres:postgres "$DATA/bench.conf"; fi
+		if as_owner "$PGBIN/pg_ctl" start -D "$DATA" -l "$PGLOG" -w -t 60 >/dev/null 2>&1; then
+			started=1
+			break
+		fi
+		grep -q 'could not bind\|Address already in use' "$PGLOG" 2>/dev/null || break
+		note "port $PGPORT was taken (attempt $attempt), trying another"
+	done
+	[[ -n "$started" ]] || {
+		cat "$PGLOG" >&2 2>/dev/null || true
+		die "PostgreSQL did not start"
+	}
+}
