@@ -141,3 +141,14 @@ bench_postgres() {
 		die "PostgreSQL did not start"
 	}
 }
+
+# bench_about CLIENT: the first lines of a result, what ran on what machine (CLIENT: the
+# load generator that shared it). LEADLOOPD and LOAD_START come from the caller.
+bench_about() {
+	local version cpu
+	# The tree's, not the binary's: make does not rebuild main.o for a new commit alone.
+	version=$(git describe --tags --always --dirty 2>/dev/null || "$LEADLOOPD" --version | awk '{ print $2 }')
+	cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+	echo "- leadloopd $version, PostgreSQL $("$PGBIN/postgres" --version | awk '{ print $3 }'), $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- machine: $(nproc) cores (nproc), ${cpu:-unknown CPU}, $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; $1, leadloopd and PostgreSQL share it; load average at the start: $LOAD_START"
+}

@@ -258,13 +258,8 @@ table() {
 }
 
 CORES=$(nproc)
-CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-# The tree's, not the binary's: make does not rebuild main.o for a new commit alone.
-VERSION=$(git describe --tags --always --dirty 2>/dev/null || "$LEADLOOPD" --version | awk '{ print $2 }')
-PGVERSION=$("$PGBIN/postgres" --version | awk '{ print $3 }')
 summary() {
-	echo "- leadloopd $VERSION, PostgreSQL $PGVERSION, $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- machine: $CORES cores (nproc), ${CPU_MODEL:-unknown CPU}, $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; curl, leadloopd and PostgreSQL share it; load average at the start: $LOAD_START"
+	bench_about curl
 	echo "- data: one workspace, two years: $COUNTS over $CAMPAIGNS campaigns; stages: $STAGES"
 	echo "- seeding (bench/reports-seed.sql): $SEEDED ($PHASES); checks (BENCH_REPORT_CHECK=$CHECK): $CHECK_S s more; then the deltas folded, VACUUM (ANALYZE) and CHECKPOINT: $VACUUM_S s"
 	echo "- database: $DBSIZE; largest tables with their indexes: $TABLES"

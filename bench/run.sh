@@ -431,13 +431,8 @@ table() {
 }
 
 CORES=$(nproc)
-CPU_MODEL=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
-# The tree's, not the binary's: make does not rebuild main.o for a new commit alone.
-VERSION=$(git describe --tags --always --dirty 2>/dev/null || "$LEADLOOPD" --version | awk '{ print $2 }')
-PGVERSION=$("$PGBIN/postgres" --version | awk '{ print $3 }')
 summary() {
-	echo "- leadloopd $VERSION, PostgreSQL $PGVERSION, $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "- machine: $CORES cores (nproc), ${CPU_MODEL:-unknown CPU}, $(awk '/^MemTotal:/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo) RAM; wrk, leadloopd and PostgreSQL share it; load average at the start: $LOAD_START"
+	bench_about wrk
 	echo "- runs: ${SECS} s each, one at a time; wrk -t$THREADS -c$CONNS; LEADLOOP_DB_POOL=$POOL, pgbench -M prepared -c $POOL -j 2"
 	echo "- data: $LEADS seeded leads over $CAMPAIGNS campaigns in one workspace; fsync and synchronous_commit on"
 	echo
