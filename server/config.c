@@ -42,6 +42,11 @@ static const struct setting settings[] = {
     {"LEADLOOP_DB_ACQUIRE_TIMEOUT_MS", "--db-acquire-timeout-ms",
      LNG("2000", 1, 600000, db_acquire_timeout_ms),
      "wait at most this long for a pool connection, then answer 503"},
+    {"LEADLOOP_BULK_SLOTS", "--bulk-slots", LNG("0", 0, 256, bulk_slots),
+     "bulk requests (lead batches, CSV imports, touch batches) served at once; 0: one per "
+     "CPU core, at least 2"},
+    {"LEADLOOP_BULK_WAIT_MS", "--bulk-wait-ms", LNG("30000", 1, 600000, bulk_wait_ms),
+     "a bulk request waits this long for its turn, before its body is read; then 503"},
     {"LEADLOOP_STATEMENT_TIMEOUT_MS", "--statement-timeout-ms",
      LNG("5000", 0, 3600000, statement_timeout_ms),
      "PostgreSQL statement_timeout per connection (0: none)"},

@@ -23,6 +23,8 @@ struct config {
     long connection_timeout_s;
     long shutdown_timeout_s;
     long auth_cache_ttl_s;
+    long bulk_slots;          /* bulk requests at once (0: one per core, at least 2) */
+    long bulk_wait_ms;        /* a bulk request's wait for its turn */
     long sla_hours;           /* follow-up report: overdue after this */
     char cors_origins[1024];  /* comma-separated exact origins */
     long log_level;           /* enum log_level */

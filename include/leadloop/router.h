@@ -24,6 +24,8 @@ enum route_flags {
     ROUTE_NO_IDEMPOTENCY = 4,
     /* the body is text/csv up to LEADLOOP_MAX_IMPORT instead of JSON up to MAX_BODY */
     ROUTE_CSV = 8,
+    /* takes one of LEADLOOP_BULK_SLOTS before its body is read */
+    ROUTE_BULK = 16,
 };
 
 struct route {

@@ -2,12 +2,15 @@
  * exhausted pool, and shutdown with a request in flight. These run last: they stop
  * PostgreSQL and start daemons of their own. */
 #include <check.h>
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,12 +203,14 @@ static bool lock_waiter_present(void *arg)
 static bool port_closed(void *arg)
 {
     struct daemon *d = arg;
-    struct resp *r = NULL;
-    /* connect() refused once the daemon stopped listening */
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "exec 3<>/dev/tcp/127.0.0.1/%d 2>/dev/null", d->port);
-    (void)r;
-    return system(cmd) != 0;
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+    int fd = socket(AF_INET, SOCK_STREAM, 0), rc;
+    ck_assert_int_ge(fd, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* connect() is refused once the daemon stopped listening */
+    rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    close(fd);
+    return rc != 0;
 }
 
 /* Starts a PATCH on user `id` that blocks on a row lock held by `locker`. */
@@ -274,6 +279,59 @@ START_TEST(exhausted_pool_answers_503_and_keeps_answering_without_a_connection)
     pthread_join(t, NULL);
     ck_assert_int_eq(h.r->status, 200);
     resp_free(h.r);
+    PQfinish(locker);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
+static const char *const json_ct[] = {"Content-Type: application/json", NULL};
+
+static void *batch_in_thread(void *arg)
+{
+    struct held *h = arg;
+    static const char body[] = "{\"leads\":[{\"email\":\"slot-1@example.com\"}]}";
+    h->r = req(h->d, "POST", "/v1/leads/batch", admin_key, json_ct, body, strlen(body));
+    return NULL;
+}
+
+/* LEADLOOP_BULK_SLOTS: a bulk request beyond the slots waits for one, then gets 503;
+ * other requests go on, and the slot comes back when its request ends. */
+START_TEST(bulk_requests_beyond_the_slots_wait_then_answer_503)
+{
+    struct daemon d;
+    const char *env[] = {"LEADLOOP_BULK_SLOTS=1", "LEADLOOP_BULK_WAIT_MS=300", NULL};
+    static const char second[] = "{\"leads\":[{\"email\":\"slot-2@example.com\"}]}";
+    static const char third[] = "{\"leads\":[{\"email\":\"slot-3@example.com\"}]}";
+    struct held h = {&d, "", NULL};
+    pthread_t t;
+    ck_assert(daemon_start(&d, env));
+    PGconn *locker = pg_test(), *watch = pg_test();
+    /* the batch's foreign-key check on its workspace waits for this lock */
+    pg_ok(locker, "BEGIN");
+    pg_ok(locker, "SELECT 1 FROM workspaces FOR UPDATE");
+    ck_assert_int_eq(pthread_create(&t, NULL, batch_in_thread, &h), 0);
+    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
+                  "the batch never reached the lock");
+
+    struct resp *r = req(&d, "POST", "/v1/leads/batch", admin_key, json_ct, second, strlen(second));
+    assert_problem(r, 503, "unavailable");
+    ck_assert_msg(strstr(r->body, "bulk"), "%s", r->body);
+    char *ra = resp_header(r, "Retry-After");
+    ck_assert_str_eq(ra, "1");
+    free(ra);
+    resp_free(r);
+    r = req(&d, "GET", "/v1/leads?limit=1", admin_key, NULL, NULL, 0);
+    ck_assert_int_eq(r->status, 200);
+    resp_free(r);
+
+    pg_ok(locker, "COMMIT");
+    pthread_join(t, NULL);
+    ck_assert_int_eq(h.r->status, 200);
+    resp_free(h.r);
+    r = req(&d, "POST", "/v1/leads/batch", admin_key, json_ct, third, strlen(third));
+    ck_assert_int_eq(r->status, 200);
+    resp_free(r);
+    PQfinish(watch);
     PQfinish(locker);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
 }
@@ -359,6 +417,7 @@ Suite *lifecycle_suite(void)
     tcase_add_test(tc, changed_applied_migration_is_refused);
     tcase_add_test(tc, bad_configuration_stops_the_start_naming_the_variable);
     tcase_add_test(tc, exhausted_pool_answers_503_and_keeps_answering_without_a_connection);
+    tcase_add_test(tc, bulk_requests_beyond_the_slots_wait_then_answer_503);
     tcase_add_test(tc, statement_timeout_answers_503);
     tcase_add_test(tc, sigterm_lets_a_request_in_flight_finish);
     tcase_add_test(tc, readyz_follows_postgresql_restart);
