@@ -1,9 +1,8 @@
 -- The data of bench/reports.sh: two years of one workspace, written with SQL in the database
 -- but the way the daemon writes it, one statement per request kind and chunk, so that the
 -- statement-level triggers on leads, campaign_touches, lead_stage_changes and feedback (the
--- report aggregates; each statement's leads are then refreshed, as the daemon's compactor
--- does) see what they would see from the API, in an order a live workspace would have
--- written it:
+-- report aggregates) see what they would see from the API, in an order a live workspace
+-- would have written it:
 --   1. leads, :chunk a statement, as POST /v1/leads with campaign_id writes them: the lead
 --      (stage new, first = latest campaign), its (null -> new) stage change, its `created`
 --      touch and its change-feed row;
@@ -228,9 +227,6 @@ FROM (SELECT 1 AS lo, 1000 AS hi
       UNION ALL SELECT g, g + :chunk - 1 FROM generate_series(1001, :leads, :chunk) g) x
 WHERE lo <= :leads;
 \set analyze '''ANALYZE leads, campaign_touches, lead_stage_changes, feedback, report_leads, report_days'''
--- After each statement, its leads' report facts, as the daemon's compactor refreshes them
--- within a second (sql/0007).
-\set flush 'SELECT ll_report_flush(' :'ws' '::uuid, NULL)'
 
 -- Each chunk one statement, as POST /v1/leads with campaign_id writes one lead.
 SELECT format($q$
@@ -288,7 +284,7 @@ WITH l AS (
        SELECT workspace_id, 'lead', id, 'create', created_at FROM l)
 SELECT count(*) FROM l
 $q$, lo, hi, :'ws', :'key'),
-       :'flush', CASE WHEN lo = 1 THEN :analyze END
+       CASE WHEN lo = 1 THEN :analyze END
 FROM chunks ORDER BY lo \gexec
 
 SELECT format('reports-seed: %s: %s s', '1. leads, their created touch and stage change',
@@ -318,7 +314,7 @@ WITH ins AS (
        SELECT workspace_id, 'touch', id, 'create', occurred_at FROM ins ORDER BY occurred_at)
 SELECT count(*) FROM ins
 $q$, lo, hi, :'ws'),
-       :'flush', CASE WHEN lo = 1 THEN :analyze END
+       CASE WHEN lo = 1 THEN :analyze END
 FROM chunks ORDER BY lo \gexec
 
 SELECT format('reports-seed: %s: %s s', '2. later touches',
@@ -344,7 +340,7 @@ WITH m AS (SELECT id, mql_at FROM s WHERE n BETWEEN %1$s AND %2$s AND mql),
        FROM u ORDER BY stage_changed_at)
 SELECT count(*) FROM u
 $q$, lo, hi, :'ws', :'key'),
-       :'flush', CASE WHEN lo = 1 THEN :analyze END
+       CASE WHEN lo = 1 THEN :analyze END
 FROM chunks ORDER BY lo \gexec
 
 SELECT format('reports-seed: %s: %s s', '3. MQL transitions',
@@ -392,7 +388,7 @@ WITH x AS (SELECT * FROM fb WHERE n BETWEEN %1$s AND %2$s AND step = %3$s),
     END || $q$
 SELECT count(*) FROM f
 $q$, lo, hi, step, :'ws', :'key'),
-       :'flush', CASE WHEN lo = 1 AND step = 1 THEN :analyze END
+       CASE WHEN lo = 1 AND step = 1 THEN :analyze END
 FROM chunks, generate_series(1, 4) step
 ORDER BY step, lo \gexec
 
@@ -471,7 +467,6 @@ SELECT 1 / 0 AS inconsistent_seed;
 SELECT clock_timestamp() AS t_phase \gset
 BEGIN;
 -- the deltas not folded yet, folded (as the daemon does every second), before and after
-SELECT ll_report_flush(:'ws', NULL);
 SELECT ll_report_compact(2000000000);
 CREATE TEMP TABLE kept_leads ON COMMIT DROP AS SELECT * FROM report_leads WHERE workspace_id = :'ws';
 CREATE TEMP TABLE kept_days ON COMMIT DROP AS SELECT * FROM report_days WHERE workspace_id = :'ws';

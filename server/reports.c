@@ -324,18 +324,10 @@ static PGresult *run(struct request *r, const char *sql, const struct report_req
         reply_problem(r, LL_E_INTERNAL, "internal error", NULL, NULL);
         return NULL;
     }
-    /* The facts of the leads written since the compactor's last pass: refreshed first, so
-     * that the report counts every write committed before it began (sql/0007). */
-    const char *ws[1] = {r->auth.workspace_id};
-    PGresult *res = db_exec(r->db, "SELECT ll_report_flush($1, NULL)", 1, ws);
+    PGresult *res = db_exec(r->db, sql, q->n, q->params);
     enum ll_err err = db_check(r->db, res);
-    PQclear(res);
-    if (err == LL_OK) {
-        res = db_exec(r->db, sql, q->n, q->params);
-        if ((err = db_check(r->db, res)) != LL_OK)
-            PQclear(res);
-    }
     if (err != LL_OK) {
+        PQclear(res);
         reply_db_error(r, err);
         return NULL;
     }
@@ -629,9 +621,8 @@ void reports_follow_up(struct request *r)
 
 /* ------------------------------------------------------------------ compaction */
 
-/* Every second, on its own connection (kept; reopened after a failure): refreshes the
- * leads noted in report_dirty, then folds the deltas of report_day_deltas and
- * report_reason_deltas into the day and month rows. */
+/* Folds the deltas of report_day_deltas and report_reason_deltas into the day and month
+ * rows every second, on its own connection (kept; reopened after a failure). */
 static struct {
     struct ticker ticker;
     char *conninfo;
@@ -639,51 +630,32 @@ static struct {
 } compactor;
 
 #define COMPACT_BATCH 50000
-#define FLUSH_BATCH   5000
 #define STR_(x)       #x
 #define STR(x)        STR_(x)
 
-/* Runs "SELECT f(...)" of one bigint on the compactor's connection, (re)connecting as
- * needed; -1 after a failure (logged, the connection dropped). */
-static long compactor_call(const char *sql)
-{
-    char err[256];
-    long n = -1;
-    if (!compactor.pg && !(compactor.pg = db_connect_once(compactor.conninfo, err, sizeof err))) {
-        log_warn("report compactor: %s", err);
-        return -1;
-    }
-    PGresult *res = PQexec(compactor.pg, sql);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
-        n = atol(PQgetvalue(res, 0, 0));
-    else
-        log_warn("report compactor: %s", PQerrorMessage(compactor.pg));
-    PQclear(res);
-    if (n < 0) {
-        PQfinish(compactor.pg);
-        compactor.pg = NULL;
-    }
-    return n;
-}
-
 static void compact_once(void *arg)
 {
-    long total = 0, flushed = 0, n;
+    char err[256];
+    long total = 0;
     (void)arg;
-    /* a bounded number of notes a transaction: their leads stay locked until it commits */
-    for (int round = 0; round < 20; round++) {
-        if ((n = compactor_call("SELECT ll_report_flush(NULL, " STR(FLUSH_BATCH) ")")) < 0)
-            return;
-        flushed += n;
-        if (n < FLUSH_BATCH)
-            break;
-    }
-    if (flushed > 0)
-        log_debug("report compactor: %ld notes flushed", flushed);
     for (int round = 0; round < 100; round++) {
-        long folded = compactor_call("SELECT ll_report_compact(" STR(COMPACT_BATCH) ")");
-        if (folded < 0)
+        if (!compactor.pg &&
+            !(compactor.pg = db_connect_once(compactor.conninfo, err, sizeof err))) {
+            log_warn("report compactor: %s", err);
             return;
+        }
+        PGresult *res = PQexec(compactor.pg, "SELECT ll_report_compact(" STR(COMPACT_BATCH) ")");
+        long folded = -1;
+        if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+            folded = atol(PQgetvalue(res, 0, 0));
+        else
+            log_warn("report compactor: %s", PQerrorMessage(compactor.pg));
+        PQclear(res);
+        if (folded < 0) {
+            PQfinish(compactor.pg);
+            compactor.pg = NULL;
+            return;
+        }
         total += folded;
         if (folded < COMPACT_BATCH)
             break;
