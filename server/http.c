@@ -275,6 +275,13 @@ void reply_bad_field(struct request *r, const char *field, const char *message)
                   json_pack("[{s:s, s:s}]", "field", field, "message", message), NULL);
 }
 
+void req_body_release(struct request *r)
+{
+    free(r->body);
+    r->body = NULL;
+    r->body_len = r->body_cap = 0;
+}
+
 json_t *req_json_object(struct request *r)
 {
     json_error_t e;

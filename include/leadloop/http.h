@@ -105,6 +105,9 @@ void reply_bad_field(struct request *r, const char *field, const char *message);
 /* Parses the body as a JSON object. Returns a new reference, or NULL after answering
  * 400 (absent, malformed, not an object, duplicate keys). */
 json_t *req_json_object(struct request *r) __attribute__((warn_unused_result));
+/* Frees the body's text, once parsed, for a handler that holds a large request long
+ * (the idempotency record kept its hash before the handler ran). */
+void req_body_release(struct request *r);
 
 /* If-Match as a version for a conditional write: 0 when absent or "*", 1 with *version
  * set, -1 when it can match no version (weak or foreign tag: the write must fail 412). */
