@@ -340,18 +340,16 @@ struct item {
     char existing[37]; /* upsert: the lead holding the email before the batch, or "" */
 };
 
-static void item_ok(struct item *it, size_t i, int status, const char *id)
+static void item_ok(struct item *it, int status, const char *id)
 {
-    (void)i;
     snprintf(it->id, sizeof it->id, "%s", id);
     it->status = status;
 }
 
 /* errors and extra are stolen. */
-static void item_failed(struct request *r, struct item *it, size_t i, enum ll_err err,
-                        const char *detail, json_t *errors, json_t *extra)
+static void item_failed(struct request *r, struct item *it, enum ll_err err, const char *detail,
+                        json_t *errors, json_t *extra)
 {
-    (void)i;
     it->status = problem_kind(err)->status;
     it->problem = problem_new(err, detail, r->request_id, errors, extra);
 }
@@ -400,7 +398,7 @@ static bool batch_validate(struct request *r, json_t *leads, struct item *items,
         if (jv_ok(&v))
             items[i].valid = true;
         else
-            item_failed(r, &items[i], i, LL_E_VALIDATION, invalid_lead, jv_take(&v), NULL);
+            item_failed(r, &items[i], LL_E_VALIDATION, invalid_lead, jv_take(&v), NULL);
         jv_free(&v);
         if (items[i].valid && !item_own(&items[i]))
             return false;
@@ -411,8 +409,7 @@ static bool batch_validate(struct request *r, json_t *leads, struct item *items,
 /* Writes item i alone, in a savepoint: merge-updates lead id, or creates it when id is
  * NULL. In upsert mode a create that loses a race for the email to a concurrent request
  * updates that lead instead. Returns LL_OK, or the database failure that fails the batch. */
-static enum ll_err item_write(struct request *r, struct item *it, size_t i, const char *id,
-                              bool upsert)
+static enum ll_err item_write(struct request *r, struct item *it, const char *id, bool upsert)
 {
     PGresult *res = NULL;
     char *holder = NULL;
@@ -440,7 +437,7 @@ static enum ll_err item_write(struct request *r, struct item *it, size_t i, cons
     }
     if (werr == LL_OK && PQntuples(res) == 1) {
         if ((err = db_tx_commit(r->db)) == LL_OK)
-            item_ok(it, i, id ? 200 : 201, PQgetvalue(res, 0, 0));
+            item_ok(it, id ? 200 : 201, PQgetvalue(res, 0, 0));
     } else {
         if (werr == LL_OK) /* updated by no row: the lead changed under us */
             werr = LL_E_CONFLICT;
@@ -451,7 +448,7 @@ static enum ll_err item_write(struct request *r, struct item *it, size_t i, cons
             json_decref(extra);
             err = werr;
         } else {
-            item_failed(r, it, i, werr, detail, errors, extra);
+            item_failed(r, it, werr, detail, errors, extra);
         }
     }
     PQclear(res);
@@ -496,7 +493,7 @@ static enum ll_err create_many(struct request *r, struct item *items, size_t n, 
     for (int row = 0; row < PQntuples(res); row++) {
         long k = atol(PQgetvalue(res, row, 0));
         if (!PQgetisnull(res, row, 1) && k >= 0 && (size_t)k < n)
-            item_ok(&items[k], (size_t)k, 201, PQgetvalue(res, row, 1));
+            item_ok(&items[k], 201, PQgetvalue(res, row, 1));
     }
 out:
     PQclear(res);
@@ -515,7 +512,7 @@ static enum ll_err batch_create(struct request *r, struct item *items, size_t n)
     err = create_many(r, items, n, pick);
     for (size_t i = 0; i < n && err == LL_OK; i++)
         if (items[i].valid && !items[i].status)
-            err = item_write(r, &items[i], i, NULL, false);
+            err = item_write(r, &items[i], NULL, false);
     free(pick);
     return err;
 }
@@ -605,7 +602,7 @@ static enum ll_err batch_upsert(struct request *r, struct item *items, size_t n)
         if (!items[i].status) {
             last = seen_find(&written, items[i].fold);
             id = last ? items[*last].id : items[i].existing[0] ? items[i].existing : NULL;
-            if ((err = item_write(r, &items[i], i, id, true)) != LL_OK)
+            if ((err = item_write(r, &items[i], id, true)) != LL_OK)
                 goto out;
         }
         if (items[i].id[0] &&
