@@ -31,8 +31,8 @@ static atomic_long inflight;
 
 /* Bulk slots: a bulk request (ROUTE_BULK) takes one before its body is read, so that the
  * bodies waiting for their turn stay in the kernel's socket buffers, not in our heap, and
- * the parsed batches in memory at once are as many as there are slots (about 8 MB each for
- * 1,000 leads). Bulk work is PostgreSQL's: more batches at once than cores do no more. */
+ * the batches being parsed at once (about 5 MB of heap for 1,000 leads) are as many as there
+ * are slots. Bulk work is PostgreSQL's: more batches at once than cores do no more. */
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
