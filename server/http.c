@@ -35,9 +35,10 @@ static atomic_long inflight;
  * are slots. Bulk work is PostgreSQL's: more batches at once than cores do no more. */
 static struct {
     pthread_mutex_t mu;
-    pthread_cond_t cv;
-    long free;
-} bulk = {.mu = PTHREAD_MUTEX_INITIALIZER}; /* cv: bulk_init */
+    pthread_cond_t cv; /* set up by bulk_init */
+    long slots, free, waiting;
+    bool closing; /* http_stop: no more slots, waiters answered at once */
+} bulk = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void bulk_init(long slots)
 {
@@ -50,7 +51,9 @@ static void bulk_init(long slots)
     pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
     pthread_cond_init(&bulk.cv, &attr);
     pthread_condattr_destroy(&attr);
-    bulk.free = slots;
+    bulk.slots = bulk.free = slots;
+    bulk.waiting = 0;
+    bulk.closing = false;
 }
 
 static bool bulk_take(long wait_ms)
@@ -65,21 +68,43 @@ static bool bulk_take(long wait_ms)
         deadline.tv_nsec -= 1000000000L;
     }
     pthread_mutex_lock(&bulk.mu);
-    while (bulk.free == 0)
+    bulk.waiting++;
+    while (bulk.free == 0 && !bulk.closing)
         if (pthread_cond_timedwait(&bulk.cv, &bulk.mu, &deadline) == ETIMEDOUT)
             break;
-    got = bulk.free > 0;
+    bulk.waiting--;
+    got = bulk.free > 0 && !bulk.closing;
     if (got)
         bulk.free--;
     pthread_mutex_unlock(&bulk.mu);
     return got;
 }
 
-static void bulk_give(void)
+static void bulk_release(struct request *r)
 {
+    if (!r->bulk_slot)
+        return;
+    r->bulk_slot = false;
     pthread_mutex_lock(&bulk.mu);
     bulk.free++;
     pthread_cond_signal(&bulk.cv);
+    pthread_mutex_unlock(&bulk.mu);
+}
+
+void http_bulk_stats(long *slots, long *in_use, long *waiting)
+{
+    pthread_mutex_lock(&bulk.mu);
+    *slots = bulk.slots;
+    *in_use = bulk.slots - bulk.free;
+    *waiting = bulk.waiting;
+    pthread_mutex_unlock(&bulk.mu);
+}
+
+static void bulk_close(void)
+{
+    pthread_mutex_lock(&bulk.mu);
+    bulk.closing = true;
+    pthread_cond_broadcast(&bulk.cv);
     pthread_mutex_unlock(&bulk.mu);
 }
 
@@ -669,6 +694,22 @@ static struct request *request_new(struct MHD_Connection *c, const char *url, co
     return r;
 }
 
+/* Whether a bulk request should wait for a slot: not with a key that is unknown, revoked
+ * or of a role the route refuses (dispatch answers those 401 or 403 once the body is
+ * drained, holding no slot). When the key cannot be checked now, it waits. */
+static bool bulk_admits(struct request *r, const char *secret)
+{
+    struct db_conn *db = NULL;
+    struct auth_ctx a;
+    enum ll_err err = db_acquire(&db);
+    if (err == LL_OK)
+        err = auth_resolve(db, secret, &a);
+    db_release(db);
+    if (err == LL_E_UNAUTHORIZED)
+        return false;
+    return err != LL_OK || (a.role & r->route->roles);
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *data,
                                  size_t *data_size, void **con_cls)
@@ -691,11 +732,14 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             return queue(r);
         }
         if (!r->early_err && r->route && (r->route->flags & ROUTE_BULK) &&
-            auth_parse_bearer(req_header(r, "Authorization"), &secret)) {
+            auth_parse_bearer(req_header(r, "Authorization"), &secret) && bulk_admits(r, secret)) {
             r->bulk_slot = bulk_take(conf->bulk_wait_ms);
-            if (!r->bulk_slot) {
+            if (!r->bulk_slot) { /* answered now: a body that waited this long is not read */
                 r->early_err = LL_E_UNAVAILABLE;
-                r->early_detail = "too many bulk requests at once; retry shortly";
+                r->early_detail = "no bulk slot is free (too many bulk requests at once, or the "
+                                  "server is stopping); retry shortly";
+                dispatch(r);
+                return queue(r);
             }
         }
         return MHD_YES;
@@ -707,6 +751,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
             return MHD_YES; /* drained */
         if (r->body_len + n > (size_t)r->max_body) {
             r->body_too_large = true; /* sticky: keep draining, answer 413 at the end */
+            bulk_release(r);
             free(r->body);
             r->body = NULL;
             r->body_len = r->body_cap = 0;
@@ -732,6 +777,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     if (r->answered)
         return MHD_YES;
     dispatch(r);
+    bulk_release(r); /* not held while the answer is sent */
     return queue(r);
 }
 
@@ -750,8 +796,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     log_access(r->method_name, r->route ? r->route->pattern : "unmatched", r->status,
                (double)ns / 1e6, r->request_id, r->authed ? r->auth.key_prefix : NULL);
     db_release(r->db);
-    if (r->bulk_slot)
-        bulk_give();
+    bulk_release(r); /* a request that ended before its answer */
     free(r->body);
     free(r->resp_body);
     free(r->path);
@@ -816,6 +861,7 @@ void http_stop(long deadline_s)
     uint64_t deadline;
     if (!daemon_handle)
         return;
+    bulk_close();
     fd = MHD_quiesce_daemon(daemon_handle);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);

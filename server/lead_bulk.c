@@ -395,10 +395,13 @@ static bool batch_validate(struct request *r, json_t *leads, struct item *items,
             snprintf(field, sizeof field, "leads[%zu]", i);
             jv_add(&v, field, "must be an object");
         }
-        if (jv_ok(&v))
+        if (jv_ok(&v)) {
             items[i].valid = true;
-        else
+        } else { /* nothing of it is written: drop what it borrowed from the body */
             item_failed(r, &items[i], LL_E_VALIDATION, invalid_lead, jv_take(&v), NULL);
+            lead_in_free(&items[i].in);
+            memset(&items[i].in, 0, sizeof items[i].in);
+        }
         jv_free(&v);
         if (items[i].valid && !item_own(&items[i]))
             return false;
@@ -631,15 +634,16 @@ static void batch_answer(struct request *r, const struct item *items, size_t n)
     jw_lit(&w, "{\"results\":[");
     for (size_t i = 0; i < n; i++) {
         const struct item *it = &items[i];
-        if (!it->status) { /* every item is decided before this: a bug */
+        if (!it->status || (it->status >= 400 && !it->problem)) { /* a bug, or out of memory */
             jw_free(&w);
-            reply_problem(r, LL_E_INTERNAL, "an item of the batch has no result", NULL, NULL);
+            reply_problem(r, LL_E_INTERNAL, "an item of the batch could not be answered", NULL,
+                          NULL);
             return;
         }
         k = snprintf(buf, sizeof buf, "%s{\"index\":%zu,\"status\":%d,", i ? "," : "", i,
                      it->status);
         jw_raw(&w, buf, (size_t)k);
-        if (it->problem) {
+        if (it->status >= 400) {
             char *p = json_dumps(it->problem, JSON_COMPACT);
             if (!p) {
                 jw_free(&w);

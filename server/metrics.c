@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "leadloop/db.h"
+#include "leadloop/http.h"
 #include "leadloop/router.h"
 
 #define MAX_ROUTES 64
@@ -86,6 +87,7 @@ char *metrics_render(size_t *len)
     struct buf b = {malloc(16384), 0, 16384, false};
     size_t nroutes = router_count() < MAX_ROUTES ? router_count() : MAX_ROUTES;
     struct db_stats st;
+    long slots, bulk_in_use, bulk_waiting;
     if (!b.p)
         return NULL;
     put(&b, "# HELP leadloop_http_requests_total HTTP requests answered, by route and status.\n"
@@ -154,6 +156,15 @@ char *metrics_render(size_t *len)
         "# HELP leadloop_db_errors_total Failed connections and statements (server side).\n"
         "# TYPE leadloop_db_errors_total counter\nleadloop_db_errors_total %lu\n",
         st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors);
+    http_bulk_stats(&slots, &bulk_in_use, &bulk_waiting);
+    put(&b,
+        "# HELP leadloop_bulk_slots Bulk requests served at once (LEADLOOP_BULK_SLOTS).\n"
+        "# TYPE leadloop_bulk_slots gauge\nleadloop_bulk_slots %ld\n"
+        "# HELP leadloop_bulk_in_use Bulk slots taken now.\n"
+        "# TYPE leadloop_bulk_in_use gauge\nleadloop_bulk_in_use %ld\n"
+        "# HELP leadloop_bulk_waiting Bulk requests waiting for a slot now.\n"
+        "# TYPE leadloop_bulk_waiting gauge\nleadloop_bulk_waiting %ld\n",
+        slots, bulk_in_use, bulk_waiting);
     if (b.failed) {
         free(b.p);
         return NULL;

@@ -68,6 +68,9 @@ struct request {
 bool http_start(const struct config *cfg) __attribute__((warn_unused_result));
 /* Stops accepting, waits for requests in flight up to the deadline, then stops. */
 void http_stop(long deadline_s);
+/* The bulk slots (LEADLOOP_BULK_SLOTS): how many, how many are taken, how many requests
+ * wait for one. */
+void http_bulk_stats(long *slots, long *in_use, long *waiting);
 
 /* --- for handlers --- */
 

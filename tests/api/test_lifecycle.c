@@ -286,12 +286,22 @@ END_TEST
 
 static const char *const json_ct[] = {"Content-Type: application/json", NULL};
 
+/* A batch of one lead whose email is h->path. */
 static void *batch_in_thread(void *arg)
 {
     struct held *h = arg;
-    static const char body[] = "{\"leads\":[{\"email\":\"slot-1@example.com\"}]}";
+    char body[160];
+    snprintf(body, sizeof body, "{\"leads\":[{\"email\":\"%s\"}]}", h->path);
     h->r = req(h->d, "POST", "/v1/leads/batch", admin_key, json_ct, body, strlen(body));
     return NULL;
+}
+
+static bool bulk_waiter_present(void *arg)
+{
+    struct resp *r = req(arg, "GET", "/metrics", NULL, NULL, NULL, 0);
+    bool yes = r->status == 200 && strstr(r->body, "leadloop_bulk_waiting 1") != NULL;
+    resp_free(r);
+    return yes;
 }
 
 /* LEADLOOP_BULK_SLOTS: a bulk request beyond the slots waits for one, then gets 503;
@@ -302,7 +312,7 @@ START_TEST(bulk_requests_beyond_the_slots_wait_then_answer_503)
     const char *env[] = {"LEADLOOP_BULK_SLOTS=1", "LEADLOOP_BULK_WAIT_MS=300", NULL};
     static const char second[] = "{\"leads\":[{\"email\":\"slot-2@example.com\"}]}";
     static const char third[] = "{\"leads\":[{\"email\":\"slot-3@example.com\"}]}";
-    struct held h = {&d, "", NULL};
+    struct held h = {&d, "slot-1@example.com", NULL};
     pthread_t t;
     ck_assert(daemon_start(&d, env));
     PGconn *locker = pg_test(), *watch = pg_test();
@@ -323,6 +333,14 @@ START_TEST(bulk_requests_beyond_the_slots_wait_then_answer_503)
     r = req(&d, "GET", "/v1/leads?limit=1", admin_key, NULL, NULL, 0);
     ck_assert_int_eq(r->status, 200);
     resp_free(r);
+    /* a key that may not write, or no key at all, waits for no slot */
+    r = req(&d, "POST", "/v1/leads/batch", readonly_key, json_ct, second, strlen(second));
+    assert_problem(r, 403, "forbidden");
+    resp_free(r);
+    r = req(&d, "POST", "/v1/leads/batch", "llk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            json_ct, second, strlen(second));
+    assert_problem(r, 401, "unauthorized");
+    resp_free(r);
 
     pg_ok(locker, "COMMIT");
     pthread_join(t, NULL);
@@ -334,6 +352,43 @@ START_TEST(bulk_requests_beyond_the_slots_wait_then_answer_503)
     PQfinish(watch);
     PQfinish(locker);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
+/* SIGTERM answers the bulk requests waiting for a slot at once (503), and lets the one
+ * holding it finish. */
+START_TEST(sigterm_answers_bulk_requests_waiting_for_a_slot)
+{
+    struct daemon d;
+    const char *env[] = {"LEADLOOP_BULK_SLOTS=1", "LEADLOOP_BULK_WAIT_MS=60000", NULL};
+    struct held a = {&d, "drain-a@example.com", NULL}, b = {&d, "drain-b@example.com", NULL};
+    pthread_t ta, tb;
+    ck_assert(daemon_start(&d, env));
+    PGconn *locker = pg_test(), *watch = pg_test();
+    pg_ok(locker, "BEGIN");
+    pg_ok(locker, "SELECT 1 FROM workspaces FOR UPDATE");
+    ck_assert_int_eq(pthread_create(&ta, NULL, batch_in_thread, &a), 0);
+    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
+                  "the batch never reached the lock");
+    ck_assert_int_eq(pthread_create(&tb, NULL, batch_in_thread, &b), 0);
+    ck_assert_msg(wait_until(bulk_waiter_present, &d, 10000), "the second batch never waited");
+
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+    pthread_join(tb, NULL); /* with the lock still held: answered without its slot */
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    assert_problem(b.r, 503, "unavailable");
+    /* at once, not when its 60 s wait ends */
+    ck_assert_int_lt(t1.tv_sec - t0.tv_sec, 10);
+    resp_free(b.r);
+    pg_ok(locker, "COMMIT");
+    pthread_join(ta, NULL);
+    ck_assert_msg(a.r->status == 200, "batch in flight got %ld: %s", a.r->status, a.r->body);
+    resp_free(a.r);
+    PQfinish(watch);
+    PQfinish(locker);
+    ck_assert_int_eq(daemon_wait(&d), 0);
 }
 END_TEST
 
@@ -418,6 +473,7 @@ Suite *lifecycle_suite(void)
     tcase_add_test(tc, bad_configuration_stops_the_start_naming_the_variable);
     tcase_add_test(tc, exhausted_pool_answers_503_and_keeps_answering_without_a_connection);
     tcase_add_test(tc, bulk_requests_beyond_the_slots_wait_then_answer_503);
+    tcase_add_test(tc, sigterm_answers_bulk_requests_waiting_for_a_slot);
     tcase_add_test(tc, statement_timeout_answers_503);
     tcase_add_test(tc, sigterm_lets_a_request_in_flight_finish);
     tcase_add_test(tc, readyz_follows_postgresql_restart);
