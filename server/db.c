@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "leadloop/log.h"
+#include "leadloop/util.h"
 
 /* Statements prepared on a connection, found by a hash of their text: planning once per
  * connection instead of once per request (a one-row read spent twice as long planning as
@@ -211,13 +212,7 @@ enum ll_err db_acquire(struct db_conn **out)
 {
     struct timespec deadline;
     struct db_conn *c = NULL;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += pool.acquire_ms / 1000;
-    deadline.tv_nsec += (pool.acquire_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    util_deadline(&deadline, pool.acquire_ms);
     pthread_mutex_lock(&pool.mu);
     if (pool.in_use < pool.size && !queue_head) {
         /* Prefer a slot that is already connected. */

@@ -60,13 +60,7 @@ static bool bulk_take(long wait_ms)
 {
     struct timespec deadline;
     bool got;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += wait_ms / 1000;
-    deadline.tv_nsec += (wait_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    util_deadline(&deadline, wait_ms);
     pthread_mutex_lock(&bulk.mu);
     bulk.waiting++;
     while (bulk.free == 0 && !bulk.closing)
@@ -696,15 +690,18 @@ static struct request *request_new(struct MHD_Connection *c, const char *url, co
 
 /* Whether a bulk request should wait for a slot: not with a key that is unknown, revoked
  * or of a role the route refuses (dispatch answers those 401 or 403 once the body is
- * drained, holding no slot). When the key cannot be checked now, it waits. */
+ * drained, holding no slot). A key the cache holds costs no pool connection; when the key
+ * cannot be checked now, it waits. */
 static bool bulk_admits(struct request *r, const char *secret)
 {
     struct db_conn *db = NULL;
     struct auth_ctx a;
-    enum ll_err err = db_acquire(&db);
-    if (err == LL_OK)
-        err = auth_resolve(db, secret, &a);
-    db_release(db);
+    enum ll_err err = LL_OK;
+    if (!auth_cached(secret, &a)) {
+        if ((err = db_acquire(&db)) == LL_OK)
+            err = auth_resolve(db, secret, &a);
+        db_release(db);
+    }
     if (err == LL_E_UNAUTHORIZED)
         return false;
     return err != LL_OK || (a.role & r->route->roles);

@@ -409,7 +409,7 @@ static bool batch_validate(struct request *r, json_t *leads, struct item *items,
     return true;
 }
 
-/* Writes item i alone, in a savepoint: merge-updates lead id, or creates it when id is
+/* Writes the item alone, in a savepoint: merge-updates lead id, or creates it when id is
  * NULL. In upsert mode a create that loses a race for the email to a concurrent request
  * updates that lead instead. Returns LL_OK, or the database failure that fails the batch. */
 static enum ll_err item_write(struct request *r, struct item *it, const char *id, bool upsert)

@@ -5,19 +5,15 @@
 #include <errno.h>
 #include <time.h>
 
+#include "leadloop/util.h"
+
 static void *ticker_main(void *arg)
 {
     struct ticker *t = arg;
     pthread_mutex_lock(&t->mu);
     while (!t->stop) {
         struct timespec until;
-        clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += t->interval_ms / 1000;
-        until.tv_nsec += (t->interval_ms % 1000) * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        util_deadline(&until, t->interval_ms);
         while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) != ETIMEDOUT)
             ;
         if (t->stop)

@@ -32,6 +32,9 @@ struct auth_ctx {
 /* Parses an Authorization header value; on success *secret points into header. */
 bool auth_parse_bearer(const char *header, const char **secret) __attribute__((warn_unused_result));
 
+/* The key as the cache holds it, without the database: false when it is not there. */
+bool auth_cached(const char *secret, struct auth_ctx *out) __attribute__((warn_unused_result));
+
 /* Looks the key up: LL_OK, LL_E_UNAUTHORIZED (unknown or revoked) or a database error. */
 enum ll_err auth_resolve(struct db_conn *db, const char *secret, struct auth_ctx *out)
     __attribute__((warn_unused_result));

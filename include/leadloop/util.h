@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Fills buf with n bytes from the kernel's CSPRNG; false only if the kernel refuses. */
 bool util_random(void *buf, size_t n) __attribute__((warn_unused_result));
@@ -24,6 +25,9 @@ bool util_is_uuid(const char *s);
 
 /* Monotonic clock in nanoseconds. */
 uint64_t util_now_ns(void);
+/* *ts = the monotonic clock ms milliseconds from now (for pthread_cond_timedwait on a
+ * condition variable set to CLOCK_MONOTONIC). */
+void util_deadline(struct timespec *ts, long ms);
 
 /* strtol for the whole string within [min, max]. */
 bool util_parse_long(const char *s, long min, long max, long *out)

@@ -296,6 +296,19 @@ static void *batch_in_thread(void *arg)
     return NULL;
 }
 
+/* Starts a batch (of lead h->path) whose foreign-key check on its workspace blocks on a
+ * lock held by `locker`: it holds a bulk slot until the lock goes. */
+static void hold_batch(struct held *h, pthread_t *t, PGconn *locker)
+{
+    PGconn *watch = pg_test();
+    pg_ok(locker, "BEGIN");
+    pg_ok(locker, "SELECT 1 FROM workspaces FOR UPDATE");
+    ck_assert_int_eq(pthread_create(t, NULL, batch_in_thread, h), 0);
+    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
+                  "the batch never reached the lock");
+    PQfinish(watch);
+}
+
 static bool bulk_waiter_present(void *arg)
 {
     struct resp *r = req(arg, "GET", "/metrics", NULL, NULL, NULL, 0);
@@ -315,13 +328,8 @@ START_TEST(bulk_requests_beyond_the_slots_wait_then_answer_503)
     struct held h = {&d, "slot-1@example.com", NULL};
     pthread_t t;
     ck_assert(daemon_start(&d, env));
-    PGconn *locker = pg_test(), *watch = pg_test();
-    /* the batch's foreign-key check on its workspace waits for this lock */
-    pg_ok(locker, "BEGIN");
-    pg_ok(locker, "SELECT 1 FROM workspaces FOR UPDATE");
-    ck_assert_int_eq(pthread_create(&t, NULL, batch_in_thread, &h), 0);
-    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
-                  "the batch never reached the lock");
+    PGconn *locker = pg_test();
+    hold_batch(&h, &t, locker);
 
     struct resp *r = req(&d, "POST", "/v1/leads/batch", admin_key, json_ct, second, strlen(second));
     assert_problem(r, 503, "unavailable");
@@ -349,7 +357,6 @@ START_TEST(bulk_requests_beyond_the_slots_wait_then_answer_503)
     r = req(&d, "POST", "/v1/leads/batch", admin_key, json_ct, third, strlen(third));
     ck_assert_int_eq(r->status, 200);
     resp_free(r);
-    PQfinish(watch);
     PQfinish(locker);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
 }
@@ -364,12 +371,8 @@ START_TEST(sigterm_answers_bulk_requests_waiting_for_a_slot)
     struct held a = {&d, "drain-a@example.com", NULL}, b = {&d, "drain-b@example.com", NULL};
     pthread_t ta, tb;
     ck_assert(daemon_start(&d, env));
-    PGconn *locker = pg_test(), *watch = pg_test();
-    pg_ok(locker, "BEGIN");
-    pg_ok(locker, "SELECT 1 FROM workspaces FOR UPDATE");
-    ck_assert_int_eq(pthread_create(&ta, NULL, batch_in_thread, &a), 0);
-    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
-                  "the batch never reached the lock");
+    PGconn *locker = pg_test();
+    hold_batch(&a, &ta, locker);
     ck_assert_int_eq(pthread_create(&tb, NULL, batch_in_thread, &b), 0);
     ck_assert_msg(wait_until(bulk_waiter_present, &d, 10000), "the second batch never waited");
 
@@ -386,7 +389,6 @@ START_TEST(sigterm_answers_bulk_requests_waiting_for_a_slot)
     pthread_join(ta, NULL);
     ck_assert_msg(a.r->status == 200, "batch in flight got %ld: %s", a.r->status, a.r->body);
     resp_free(a.r);
-    PQfinish(watch);
     PQfinish(locker);
     ck_assert_int_eq(daemon_wait(&d), 0);
 }
