@@ -60,6 +60,14 @@ static const struct setting settings[] = {
      LNG("256", 1, 65536, max_connections_per_ip), "open HTTP connections per client address"},
     {"LEADLOOP_CONNECTION_TIMEOUT_S", "--connection-timeout-s",
      LNG("30", 1, 3600, connection_timeout_s), "idle HTTP connections are closed after this"},
+    {"LEADLOOP_HEADER_TIMEOUT_S", "--header-timeout-s", LNG("10", 1, 600, header_timeout_s),
+     "a request's line and headers must arrive whole within this; then 408 or close"},
+    {"LEADLOOP_MIN_BODY_RATE", "--min-body-rate", LNG("1024", 0, 1073741824, min_body_rate),
+     "bytes per second a request body must average once the header timeout has passed; "
+     "slower connections are closed (0: no minimum)"},
+    {"LEADLOOP_MAX_PENDING", "--max-pending", LNG("4096", 16, 1048576, max_pending),
+     "connections whose first request head is still arriving; when full, the one waiting "
+     "longest is closed"},
     {"LEADLOOP_SHUTDOWN_TIMEOUT_S", "--shutdown-timeout-s", LNG("10", 0, 3600, shutdown_timeout_s),
      "on SIGTERM, wait this long for requests in flight"},
     {"LEADLOOP_AUTH_CACHE_TTL_S", "--auth-cache-ttl-s", LNG("30", 0, 3600, auth_cache_ttl_s),

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <sys/resource.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -20,6 +21,7 @@
 
 #include "leadloop/auth.h"
 #include "leadloop/db.h"
+#include "leadloop/gate.h"
 #include "leadloop/idempotency.h"
 #include "leadloop/log.h"
 #include "leadloop/metrics.h"
@@ -33,11 +35,17 @@ static atomic_long inflight;
  * bodies waiting for their turn stay in the kernel's socket buffers, not in our heap, and
  * the batches being parsed at once (about 5 MB of heap for 1,000 leads) are as many as there
  * are slots. Bulk work is PostgreSQL's: more batches at once than cores do no more. */
+#define BULK_HOLDERS 256
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv; /* set up by bulk_init */
     long slots, free, waiting;
-    bool closing; /* http_stop: no more slots, waiters answered at once */
+    long per_workspace; /* slots one workspace may hold at once: all but one */
+    struct {
+        char workspace_id[37];
+        long held;
+    } holders[BULK_HOLDERS]; /* workspaces holding slots now (held > 0) */
+    bool closing;            /* http_stop: no more slots, waiters answered at once */
 } bulk = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void bulk_init(long slots)
@@ -52,36 +60,73 @@ static void bulk_init(long slots)
     pthread_cond_init(&bulk.cv, &attr);
     pthread_condattr_destroy(&attr);
     bulk.slots = bulk.free = slots;
+    bulk.per_workspace = slots > 1 ? slots - 1 : 1;
+    memset(bulk.holders, 0, sizeof bulk.holders);
     bulk.waiting = 0;
     bulk.closing = false;
 }
 
-static bool bulk_take(long wait_ms)
+/* The holder entry of a workspace (a free one when absent and want_new); bulk.mu held. */
+static long *bulk_held(const char *workspace_id, bool want_new)
+{
+    int free_i = -1;
+    for (int i = 0; i < BULK_HOLDERS; i++) {
+        if (bulk.holders[i].held > 0 && !strcmp(bulk.holders[i].workspace_id, workspace_id))
+            return &bulk.holders[i].held;
+        if (free_i < 0 && bulk.holders[i].held == 0)
+            free_i = i;
+    }
+    if (!want_new || free_i < 0)
+        return NULL;
+    snprintf(bulk.holders[free_i].workspace_id, sizeof bulk.holders[0].workspace_id, "%s",
+             workspace_id);
+    return &bulk.holders[free_i].held;
+}
+
+/* Takes a slot for a workspace, waiting up to wait_ms. A workspace never holds them all:
+ * one tenant's slow or many bulk requests leave a slot for the others. */
+static bool bulk_take(const char *workspace_id, long wait_ms)
 {
     struct timespec deadline;
+    long *held = NULL;
     bool got;
     util_deadline(&deadline, wait_ms);
     pthread_mutex_lock(&bulk.mu);
     bulk.waiting++;
-    while (bulk.free == 0 && !bulk.closing)
+    for (;;) {
+        long *h = bulk_held(workspace_id, false);
+        if (bulk.closing || (bulk.free > 0 && (!h || *h < bulk.per_workspace)))
+            break;
         if (pthread_cond_timedwait(&bulk.cv, &bulk.mu, &deadline) == ETIMEDOUT)
             break;
+    }
     bulk.waiting--;
-    got = bulk.free > 0 && !bulk.closing;
-    if (got)
-        bulk.free--;
+    got = false;
+    if (bulk.free > 0 && !bulk.closing) {
+        held = bulk_held(workspace_id, true);
+        if (held && *held < bulk.per_workspace) {
+            (*held)++;
+            bulk.free--;
+            got = true;
+        }
+    }
     pthread_mutex_unlock(&bulk.mu);
     return got;
 }
 
 static void bulk_release(struct request *r)
 {
+    long *held;
     if (!r->bulk_slot)
         return;
     r->bulk_slot = false;
     pthread_mutex_lock(&bulk.mu);
     bulk.free++;
-    pthread_cond_signal(&bulk.cv);
+    held = bulk_held(r->auth.workspace_id, false);
+    if (held)
+        (*held)--;
+    /* every waiter: the one a slot fits may be of another workspace than the first */
+    pthread_cond_broadcast(&bulk.cv);
     pthread_mutex_unlock(&bulk.mu);
 }
 
@@ -494,6 +539,11 @@ static void inspect_headers(struct request *r)
         r->early_detail = "duplicate Content-Length or Transfer-Encoding header";
         return;
     }
+    if (te && cl) { /* RFC 9112 6.1: a request smuggling attempt, or a broken proxy */
+        r->early_err = LL_E_MALFORMED;
+        r->early_detail = "Transfer-Encoding and Content-Length together are refused";
+        return;
+    }
     if (te && strcasecmp(te, "chunked") != 0) {
         r->early_err = LL_E_MALFORMED;
         r->early_detail = "only the chunked Transfer-Encoding is supported";
@@ -584,12 +634,12 @@ static void dispatch(struct request *r)
         answer_options(r);
         return;
     }
-    if (!(r->route->flags & ROUTE_PUBLIC) &&
+    if (!(r->route->flags & ROUTE_PUBLIC) && !r->authed &&
         !auth_parse_bearer(req_header(r, "Authorization"), &secret)) {
         reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
         return;
     }
-    if (!(r->route->flags & ROUTE_NO_DB)) {
+    if (!(r->route->flags & ROUTE_NO_DB) && !r->db) {
         err = db_acquire(&r->db);
         if (err) {
             reply_problem(r, err,
@@ -598,7 +648,7 @@ static void dispatch(struct request *r)
             return;
         }
     }
-    if (!(r->route->flags & ROUTE_PUBLIC)) {
+    if (!(r->route->flags & ROUTE_PUBLIC) && !r->authed) {
         err = auth_resolve(r->db, secret, &r->auth);
         if (err == LL_E_UNAUTHORIZED) {
             reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
@@ -688,23 +738,69 @@ static struct request *request_new(struct MHD_Connection *c, const char *url, co
     return r;
 }
 
-/* Whether a bulk request should wait for a slot: not with a key that is unknown, revoked
- * or of a role the route refuses (dispatch answers those 401 or 403 once the body is
- * drained, holding no slot). A key the cache holds costs no pool connection; when the key
- * cannot be checked now, it waits. */
-static bool bulk_admits(struct request *r, const char *secret)
+/* Resolves the key (cache first, else with a pool connection held just for that) and
+ * checks the route's roles. Answers and returns false when refused. */
+static bool admit_key(struct request *r)
 {
     struct db_conn *db = NULL;
-    struct auth_ctx a;
+    const char *secret = NULL;
     enum ll_err err = LL_OK;
-    if (!auth_cached(secret, &a)) {
-        if ((err = db_acquire(&db)) == LL_OK)
-            err = auth_resolve(db, secret, &a);
+    if (!auth_parse_bearer(req_header(r, "Authorization"), &secret)) {
+        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
+        return false;
+    }
+    if (!auth_cached(secret, &r->auth)) {
+        err = db_acquire(&db);
+        if (err) {
+            reply_problem(r, err,
+                          "no database connection is free or the database is down; retry shortly",
+                          NULL, NULL);
+            return false;
+        }
+        err = auth_resolve(db, secret, &r->auth);
         db_release(db);
     }
-    if (err == LL_E_UNAUTHORIZED)
+    if (err == LL_E_UNAUTHORIZED) {
+        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
         return false;
-    return err != LL_OK || (a.role & r->route->roles);
+    }
+    if (err) {
+        reply_db_error(r, err);
+        return false;
+    }
+    r->authed = true;
+    if (!(r->auth.role & r->route->roles)) {
+        reply_problem(r, LL_E_FORBIDDEN, "this API key's role may not do this", NULL,
+                      json_pack("{s:s}", "role", auth_role_name(r->auth.role)));
+        return false;
+    }
+    return true;
+}
+
+/* Admission, from the request line and headers alone, before a byte of the body is read:
+ * framing, route, size, media type, key and role, and a bulk slot. Returns true when it
+ * answered; a request with a body is then answered at once and its connection closed, so
+ * a refused upload is never read. A request without a body is answered on a later call
+ * (which keeps the connection alive in libmicrohttpd 0.9.75): nothing is saved by hurrying. */
+static bool admit(struct request *r)
+{
+    bool framing = r->early_err == LL_E_TOO_LARGE || r->early_err == LL_E_MALFORMED;
+    if (!framing && !r->body_present)
+        return false;
+    if (framing || r->early_err || !r->route)
+        dispatch(r);
+    else if (!(r->route->flags & ROUTE_PUBLIC) && !admit_key(r))
+        ;
+    else if ((r->route->flags & ROUTE_BULK) &&
+             !(r->bulk_slot = bulk_take(r->auth.workspace_id, conf->bulk_wait_ms)))
+        reply_problem(r, LL_E_UNAVAILABLE,
+                      "no bulk slot is free (too many bulk requests at once, or the server is "
+                      "stopping); retry shortly",
+                      NULL, NULL);
+    if (!r->answered)
+        return false;
+    reply_header(r, "Connection", "close");
+    return true;
 }
 
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -712,38 +808,28 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                                  size_t *data_size, void **con_cls)
 {
     struct request *r = *con_cls;
-    const char *secret;
     (void)cls;
     (void)version;
     if (!r) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
         r = request_new(c, url, method);
         if (!r)
             return MHD_NO;
         *con_cls = r;
+        r->gc = ci ? ci->socket_context : NULL;
+        gate_conn_phase(r->gc, GATE_BUSY);
         inspect_headers(r);
-        /* An announced oversized body, or a body whose framing we refuse, is answered
-         * before it is read (the connection then closes); anything else is answered on a later
-         * call, which keeps the connection alive in libmicrohttpd 0.9.75. */
-        if (r->early_err == LL_E_TOO_LARGE || r->early_err == LL_E_MALFORMED) {
-            dispatch(r); /* unreadable framing: answer now, libmicrohttpd then closes */
+        if (admit(r))
             return queue(r);
-        }
-        if (!r->early_err && r->route && (r->route->flags & ROUTE_BULK) &&
-            auth_parse_bearer(req_header(r, "Authorization"), &secret) && bulk_admits(r, secret)) {
-            r->bulk_slot = bulk_take(conf->bulk_wait_ms);
-            if (!r->bulk_slot) { /* answered now: a body that waited this long is not read */
-                r->early_err = LL_E_UNAVAILABLE;
-                r->early_detail = "no bulk slot is free (too many bulk requests at once, or the "
-                                  "server is stopping); retry shortly";
-                dispatch(r);
-                return queue(r);
-            }
-        }
+        if (r->body_present) /* the client's clock runs while it sends the body */
+            gate_conn_phase(r->gc, GATE_BODY);
         return MHD_YES;
     }
     if (*data_size) {
         size_t n = *data_size;
         *data_size = 0;
+        gate_conn_body(r->gc, n);
         if (r->answered || r->early_err || r->body_too_large)
             return MHD_YES; /* drained */
         if (r->body_len + n > (size_t)r->max_body) {
@@ -773,6 +859,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
     }
     if (r->answered)
         return MHD_YES;
+    gate_conn_phase(r->gc, GATE_BUSY);
     dispatch(r);
     bulk_release(r); /* not held while the answer is sent */
     return queue(r);
@@ -794,6 +881,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                (double)ns / 1e6, r->request_id, r->authed ? r->auth.key_prefix : NULL);
     db_release(r->db);
     bulk_release(r); /* a request that ended before its answer */
+    gate_conn_phase(r->gc, GATE_IDLE);
     free(r->body);
     free(r->resp_body);
     free(r->path);
@@ -808,44 +896,81 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(msg, sizeof msg, fmt, ap);
     msg[strcspn(msg, "\n")] = '\0';
+    if (gate_intercept(msg))
+        return; /* answered as problem+json, and logged */
     log_warn("libmicrohttpd: %s", msg);
+}
+
+/* A connection opens or closes (libmicrohttpd's thread); its watch entry lives as long. */
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? gate_conn_open(ci->connect_fd) : NULL;
+    } else {
+        gate_conn_close(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
+/* A request line has arrived, on the connection's own thread: its head's clock starts,
+ * and libmicrohttpd's error pages on this thread from now on are ours to answer. */
+static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    (void)cls;
+    (void)uri;
+    if (ci && ci->socket_context) {
+        gate_conn_bind_thread(ci->socket_context);
+        gate_conn_phase(ci->socket_context, GATE_HEAD);
+    }
+    return NULL; /* the request is made on the first access call */
+}
+
+/* Connections beyond 1,024 (RLIMIT_NOFILE's usual soft limit) need descriptors. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            log_warn("cannot raise the open-file limit: %s", strerror(errno));
+    }
 }
 
 bool http_start(const struct config *cfg)
 {
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-    struct addrinfo *ai = NULL;
-    char host[64], port[8];
+    /* No listening socket of its own: the gate accepts, and hands checked connections over */
     unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-    int rc;
+                     MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
 
     conf = cfg;
     bulk_init(cfg->bulk_slots);
-    snprintf(host, sizeof host, "%s", cfg->listen_host);
-    if (host[0] == '[') { /* [::1] */
-        memmove(host, host + 1, strlen(host));
-        host[strcspn(host, "]")] = '\0';
-    }
-    snprintf(port, sizeof port, "%u", cfg->listen_port);
-    rc = getaddrinfo(host, port, &hints, &ai);
-    if (rc != 0 || !ai) {
-        log_error("cannot resolve LEADLOOP_LISTEN host '%s': %s", host, gai_strerror(rc));
+    raise_fd_limit();
+    if (!gate_listen(cfg))
         return false;
-    }
-    if (ai->ai_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
     daemon_handle = MHD_start_daemon(
-        flags, cfg->listen_port, NULL, NULL, on_access, NULL, MHD_OPTION_EXTERNAL_LOGGER,
-        on_mhd_log, NULL, MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)cfg->connection_timeout_s, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_END);
-    freeaddrinfo(ai);
-    if (!daemon_handle) {
-        log_error("cannot listen on %s (address in use, or not allowed)", cfg->listen);
+        flags, 0, NULL, NULL, on_access, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+        /* the gate keeps to max_connections; the slack covers connections it has made
+         * close to make room, until libmicrohttpd has closed them */
+        MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(cfg->max_connections + cfg->max_connections / 4 + 16),
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_STRICT_FOR_CLIENT,
+        (int)1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL,
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_END);
+    if (!daemon_handle || !gate_start(daemon_handle)) {
+        log_error("cannot start the HTTP daemon on %s", cfg->listen);
+        if (daemon_handle)
+            MHD_stop_daemon(daemon_handle);
+        daemon_handle = NULL;
+        gate_stop();
         return false;
     }
     log_info("listening on http://%s", cfg->listen);
@@ -854,14 +979,11 @@ bool http_start(const struct config *cfg)
 
 void http_stop(long deadline_s)
 {
-    MHD_socket fd;
     uint64_t deadline;
     if (!daemon_handle)
         return;
     bulk_close();
-    fd = MHD_quiesce_daemon(daemon_handle);
-    if (fd != MHD_INVALID_SOCKET)
-        close(fd);
+    gate_stop(); /* no new connections; those in flight keep going */
     deadline = util_now_ns() + (uint64_t)deadline_s * 1000000000u;
     while (atomic_load(&inflight) > 0 && util_now_ns() < deadline) {
         struct timespec ts = {0, 5 * 1000 * 1000};

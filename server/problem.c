@@ -20,6 +20,10 @@ static const struct problem_kind kinds[LL_E_COUNT] = {
     [LL_E_VALIDATION] = {422, "validation-failed", "The request body is not valid"},
     [LL_E_UNAVAILABLE] = {503, "unavailable", "Service temporarily unavailable"},
     [LL_E_INTERNAL] = {500, "internal", "Internal error"},
+    [LL_E_TIMEOUT] = {408, "request-timeout", "The request did not arrive in time"},
+    [LL_E_URI_TOO_LONG] = {414, "uri-too-long", "The request target is too long"},
+    [LL_E_HEADERS_TOO_LARGE] = {431, "headers-too-large", "The request headers are too large"},
+    [LL_E_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
 };
 
 const struct problem_kind *problem_kind(enum ll_err err)

@@ -21,6 +21,9 @@ struct config {
     long max_connections;
     long max_connections_per_ip;
     long connection_timeout_s;
+    long header_timeout_s; /* a request head must arrive whole within this */
+    long min_body_rate;    /* bytes/s a body must average (after header_timeout_s) */
+    long max_pending;      /* connections whose first head is still arriving */
     long shutdown_timeout_s;
     long auth_cache_ttl_s;
     long bulk_slots;          /* bulk requests at once (0: one per core, at least 2) */

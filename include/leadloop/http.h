@@ -16,6 +16,7 @@
 
 struct MHD_Connection;
 struct db_conn;
+struct gate_conn;
 
 #define REQ_MAX_HEADERS 8
 /* Long enough for a Link header holding the longest cursor (a 200-character name). */
@@ -23,6 +24,7 @@ struct db_conn;
 
 struct request {
     struct MHD_Connection *conn;
+    struct gate_conn *gc; /* the connection's client clock (borrowed; may be NULL) */
     const struct config *cfg;
     int method;
     char method_name[16];

@@ -6,21 +6,25 @@
 
 enum ll_err {
     LL_OK = 0,
-    LL_E_MALFORMED,      /* 400 the request itself cannot be read */
-    LL_E_PARAM,          /* 400 a query parameter is unknown or bad */
-    LL_E_UNAUTHORIZED,   /* 401 */
-    LL_E_FORBIDDEN,      /* 403 */
-    LL_E_NOT_FOUND,      /* 404 */
-    LL_E_METHOD,         /* 405 */
-    LL_E_NOT_ACCEPTABLE, /* 406 */
-    LL_E_CONFLICT,       /* 409 */
-    LL_E_GONE,           /* 410 */
-    LL_E_PRECONDITION,   /* 412 */
-    LL_E_TOO_LARGE,      /* 413 */
-    LL_E_MEDIA_TYPE,     /* 415 */
-    LL_E_VALIDATION,     /* 422 */
-    LL_E_UNAVAILABLE,    /* 503, with Retry-After */
-    LL_E_INTERNAL,       /* 500 */
+    LL_E_MALFORMED,         /* 400 the request itself cannot be read */
+    LL_E_PARAM,             /* 400 a query parameter is unknown or bad */
+    LL_E_UNAUTHORIZED,      /* 401 */
+    LL_E_FORBIDDEN,         /* 403 */
+    LL_E_NOT_FOUND,         /* 404 */
+    LL_E_METHOD,            /* 405 */
+    LL_E_NOT_ACCEPTABLE,    /* 406 */
+    LL_E_CONFLICT,          /* 409 */
+    LL_E_GONE,              /* 410 */
+    LL_E_PRECONDITION,      /* 412 */
+    LL_E_TOO_LARGE,         /* 413 */
+    LL_E_MEDIA_TYPE,        /* 415 */
+    LL_E_VALIDATION,        /* 422 */
+    LL_E_UNAVAILABLE,       /* 503, with Retry-After */
+    LL_E_INTERNAL,          /* 500 */
+    LL_E_TIMEOUT,           /* 408 the request did not arrive in time */
+    LL_E_URI_TOO_LONG,      /* 414 */
+    LL_E_HEADERS_TOO_LARGE, /* 431 */
+    LL_E_VERSION,           /* 505 */
     LL_E_COUNT
 };
 

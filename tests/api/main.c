@@ -62,6 +62,7 @@ int main(void)
     srunner_add_suite(sr, catalogue_suite());
     srunner_add_suite(sr, feedback_suite());
     srunner_add_suite(sr, bulk_suite());
+    srunner_add_suite(sr, gate_suite());
     srunner_add_suite(sr, reports_random_suite());
     srunner_add_suite(sr, reports_suite());
     srunner_add_suite(sr, lifecycle_suite());

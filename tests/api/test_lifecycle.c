@@ -394,6 +394,42 @@ START_TEST(sigterm_answers_bulk_requests_waiting_for_a_slot)
 }
 END_TEST
 
+/* One workspace cannot hold every bulk slot: with two, workspace A's second batch waits
+ * (then 503) while its first is held, and workspace B's batch takes the free slot. */
+START_TEST(one_workspace_cannot_hold_every_bulk_slot)
+{
+    struct daemon d;
+    const char *env[] = {"LEADLOOP_BULK_SLOTS=2", "LEADLOOP_BULK_WAIT_MS=300", NULL};
+    static const char second[] = "{\"leads\":[{\"email\":\"fair-2@example.com\"}]}";
+    static const char other[] = "{\"leads\":[{\"email\":\"fair-b@example.com\"}]}";
+    struct held h = {&d, "fair-1@example.com", NULL};
+    pthread_t t;
+    ck_assert(daemon_start(&d, env));
+    PGconn *locker = pg_test(), *watch = pg_test();
+    /* only workspace A's row: A's batches block on it, B's do not */
+    pg_ok(locker, "BEGIN");
+    pg_ok(locker, "SELECT 1 FROM workspaces WHERE slug = 'test-a' FOR UPDATE");
+    ck_assert_int_eq(pthread_create(&t, NULL, batch_in_thread, &h), 0);
+    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
+                  "the batch never reached the lock");
+
+    struct resp *r = req(&d, "POST", "/v1/leads/batch", admin_key, json_ct, second, strlen(second));
+    assert_problem(r, 503, "unavailable"); /* A may not take the last slot */
+    resp_free(r);
+    r = req(&d, "POST", "/v1/leads/batch", other_admin_key, json_ct, other, strlen(other));
+    ck_assert_msg(r->status == 200, "workspace B's batch got %ld: %s", r->status, r->body);
+    resp_free(r);
+
+    pg_ok(locker, "COMMIT");
+    pthread_join(t, NULL);
+    ck_assert_int_eq(h.r->status, 200);
+    resp_free(h.r);
+    PQfinish(locker);
+    PQfinish(watch);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(statement_timeout_answers_503)
 {
     struct daemon d;
@@ -475,6 +511,7 @@ Suite *lifecycle_suite(void)
     tcase_add_test(tc, bad_configuration_stops_the_start_naming_the_variable);
     tcase_add_test(tc, exhausted_pool_answers_503_and_keeps_answering_without_a_connection);
     tcase_add_test(tc, bulk_requests_beyond_the_slots_wait_then_answer_503);
+    tcase_add_test(tc, one_workspace_cannot_hold_every_bulk_slot);
     tcase_add_test(tc, sigterm_answers_bulk_requests_waiting_for_a_slot);
     tcase_add_test(tc, statement_timeout_answers_503);
     tcase_add_test(tc, sigterm_lets_a_request_in_flight_finish);

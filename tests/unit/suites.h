@@ -12,5 +12,6 @@ Suite *problem_suite(void);
 Suite *router_suite(void);
 Suite *util_suite(void);
 Suite *jw_suite(void);
+Suite *gate_suite(void);
 
 #endif

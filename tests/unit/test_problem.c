@@ -28,6 +28,10 @@ static const struct {
     {LL_E_VALIDATION, 422, "validation-failed"},
     {LL_E_UNAVAILABLE, 503, "unavailable"},
     {LL_E_INTERNAL, 500, "internal"},
+    {LL_E_TIMEOUT, 408, "request-timeout"},
+    {LL_E_URI_TOO_LONG, 414, "uri-too-long"},
+    {LL_E_HEADERS_TOO_LARGE, 431, "headers-too-large"},
+    {LL_E_VERSION, 505, "http-version-not-supported"},
 };
 #define NKINDS (int)(sizeof kinds / sizeof kinds[0])
 
