@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "leadloop/db.h"
+#include "leadloop/gate.h"
 #include "leadloop/http.h"
 #include "leadloop/router.h"
 
@@ -88,6 +89,7 @@ char *metrics_render(size_t *len)
     size_t nroutes = router_count() < MAX_ROUTES ? router_count() : MAX_ROUTES;
     struct db_stats st;
     long slots, bulk_in_use, bulk_waiting;
+    struct gate_stats gs;
     if (!b.p)
         return NULL;
     put(&b, "# HELP leadloop_http_requests_total HTTP requests answered, by route and status.\n"
@@ -165,6 +167,22 @@ char *metrics_render(size_t *len)
         "# HELP leadloop_bulk_waiting Bulk requests waiting for a slot now.\n"
         "# TYPE leadloop_bulk_waiting gauge\nleadloop_bulk_waiting %ld\n",
         slots, bulk_in_use, bulk_waiting);
+    gate_stats(&gs);
+    put(&b,
+        "# HELP leadloop_gate_pending Connections whose first request head is still arriving.\n"
+        "# TYPE leadloop_gate_pending gauge\nleadloop_gate_pending %ld\n"
+        "# HELP leadloop_connections Connections being served now.\n"
+        "# TYPE leadloop_connections gauge\nleadloop_connections %ld\n"
+        "# HELP leadloop_gate_closed_total Connections refused or closed by the gate, by reason.\n"
+        "# TYPE leadloop_gate_closed_total counter\n"
+        "leadloop_gate_closed_total{reason=\"bad_head\"} %llu\n"
+        "leadloop_gate_closed_total{reason=\"head_timeout\"} %llu\n"
+        "leadloop_gate_closed_total{reason=\"made_room\"} %llu\n"
+        "leadloop_gate_closed_total{reason=\"slow_body\"} %llu\n"
+        "leadloop_gate_closed_total{reason=\"libmicrohttpd_error\"} %llu\n",
+        gs.pending, gs.watched, (unsigned long long)gs.refused, (unsigned long long)gs.timed_out,
+        (unsigned long long)gs.evicted, (unsigned long long)gs.too_slow,
+        (unsigned long long)gs.intercepted);
     if (b.failed) {
         free(b.p);
         return NULL;
