@@ -648,3 +648,26 @@ void csv_table_free(struct csv_table *t)
     free(t->rows);
     memset(t, 0, sizeof *t);
 }
+
+char *pg_dump_test(size_t *len)
+{
+    /* the shell expands both variables; PG_BINDIR as tests/harness.sh takes it */
+    static const char cmd[] = "\"${PG_BINDIR:-/usr/lib/postgresql/15/bin}/pg_dump\" --no-password"
+                              " -d \"$LL_TEST_DATABASE_URL\" 2>&1";
+    size_t cap = 1 << 20, n = 0, got;
+    char *buf = malloc(cap);
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(buf && p, "cannot run pg_dump: %s", strerror(errno));
+    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (cap - n < 2) {
+            buf = realloc(buf, cap *= 2);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    buf[n] = '\0';
+    int rc = pclose(p);
+    ck_assert_msg(rc == 0, "pg_dump failed (%d): %.500s", rc, buf);
+    *len = n;
+    return buf;
+}

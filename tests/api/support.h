@@ -91,6 +91,10 @@ char *pg_value_p(PGconn *pg, const char *sql, const char *param);
 /* The single value of a one-row query as a number. */
 long pg_long(PGconn *pg, const char *sql);
 
+/* The whole test database as pg_dump writes it (plain SQL: the schema and every row); new
+ * string, len bytes. */
+char *pg_dump_test(size_t *len);
+
 /* Creates workspace slug unless it exists, and a key with this role in it (the secret
  * into key). False, with the command's message on stderr, when either fails. */
 bool workspace_key(const char *slug, const char *role, char key[64]);
