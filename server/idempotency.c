@@ -26,6 +26,12 @@ static const char sql_store[] =
     " content_type, location, etag, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     " ON CONFLICT (workspace_id, api_key_id, key) DO UPDATE SET request_hash = $4, status = $5,"
     " content_type = $6, location = $7, etag = $8, body = $9, created_at = now()";
+/* Withdraws the answers that show lead $2 (see idem_forget_lead); the LIKE is the partial
+ * index's predicate, written the same so that the index serves. */
+static const char sql_forget_lead[] =
+    "UPDATE idempotency_keys SET request_hash = NULL, status = 410, content_type = NULL,"
+    " location = NULL, etag = NULL, body = '' WHERE workspace_id = $1"
+    " AND location LIKE '/v1/leads/%' AND split_part(location, '/', 4) = $2";
 static const char sql_purge[] =
     "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'";
 
@@ -104,6 +110,17 @@ static void replay(struct request *r, const PGresult *res)
         r->content_type = NULL;
 }
 
+/* The answer to a key whose stored answer was withdrawn when the lead it showed was
+ * erased. */
+static void withdrawn(struct request *r)
+{
+    reply_header(r, "Idempotent-Replayed", "true");
+    reply_problem(r, LL_E_GONE,
+                  "the answer to this Idempotency-Key showed a lead that has since been erased;"
+                  " it was withdrawn with the lead's personal data",
+                  NULL, NULL);
+}
+
 bool idem_before(struct request *r)
 {
     const char *key = req_header(r, "Idempotency-Key");
@@ -142,7 +159,9 @@ bool idem_before(struct request *r)
     if ((err = db_check(r->db, res)) != LL_OK)
         goto fail;
     if (PQntuples(res) == 1) {
-        if (!strcmp(PQgetvalue(res, 0, 0), r->idem_hash))
+        if (PQgetisnull(res, 0, 0)) /* withdrawn: whatever the request, nothing runs again */
+            withdrawn(r);
+        else if (!strcmp(PQgetvalue(res, 0, 0), r->idem_hash))
             replay(r, res);
         else
             reply_problem(r, LL_E_VALIDATION,
@@ -219,6 +238,15 @@ fail:
     r->nheaders = 0;
     reply_problem(r, LL_E_UNAVAILABLE, "the write could not be committed; retry with the same key",
                   NULL, NULL);
+}
+
+enum ll_err idem_forget_lead(struct db_conn *db, const char *workspace_id, const char *lead_id)
+{
+    const char *vals[2] = {workspace_id, lead_id};
+    PGresult *res = db_exec(db, sql_forget_lead, 2, vals);
+    enum ll_err err = db_check(db, res);
+    PQclear(res);
+    return err;
 }
 
 static struct {

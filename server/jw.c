@@ -22,16 +22,13 @@ void jw_free(struct jw *w)
 
 char *jw_take(struct jw *w, size_t *len)
 {
-    char *p = w->p;
+    char *p;
+    jw_raw(w, "", 1); /* the NUL; it may move the text, so p is read after it */
     if (w->oom) {
         jw_free(w);
         return NULL;
     }
-    jw_raw(w, "", 1); /* the NUL */
-    if (w->oom) {
-        jw_free(w);
-        return NULL;
-    }
+    p = w->p;
     *len = w->len - 1;
     w->p = NULL;
     return p;

@@ -1,6 +1,8 @@
 /* Leads. Each write is one statement (data-modifying CTEs): the lead, its stage history,
  * its external ids, its `created` touch and the change feed row are written together or
- * not at all. An erased lead keeps its anonymous facts and answers 410. */
+ * not at all. An erased lead keeps its anonymous facts and answers 410; its erasure
+ * reaches every copy of its personal data (feedback notes, stage reasons, idempotency
+ * answers) in one transaction. */
 #include "leadloop/leads.h"
 
 #include <ctype.h>
@@ -10,6 +12,7 @@
 
 #include "leadloop/db.h"
 #include "leadloop/http.h"
+#include "leadloop/idempotency.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/list.h"
@@ -47,14 +50,25 @@ static const char sql_by_external[] =
     "SELECT x.lead_id FROM lead_external_ids x, jsonb_each_text($2::jsonb) e"
     " WHERE x.workspace_id = $1 AND x.system = e.key AND x.external_id = e.value LIMIT 1";
 static const char sql_same_email[] = "SELECT ll_fold($1) = ll_fold($2)";
+/* The lead, locked for its erasure: a write to it under way (a transition or feedback,
+ * with the idempotency record of its answer) commits first, and the erasure's next
+ * statement, with a snapshot of its own, sees all it wrote. */
+static const char sql_erase_lock[] = "SELECT version, erased_at IS NOT NULL FROM leads"
+                                     " WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
+/* Every personal value of the lead, wherever it is kept: its own columns, its external
+ * ids, the notes of its feedback and the reasons of its stage changes (free text, which
+ * may name anyone). The facts stay: stages, times, touches, kinds, ratings, amounts. */
 static const char sql_erase[] =
     "WITH u AS (UPDATE leads SET email = NULL, first_name = NULL, last_name = NULL,"
     " company = NULL, title = NULL, phone = NULL, consent = NULL, custom = '{}',"
     " external_ids = '{}', erased_at = now(), version = version + 1, updated_at = now()"
-    " WHERE workspace_id = $1 AND id = $2 AND erased_at IS NULL"
-    " AND ($3::integer IS NULL OR version = $3) RETURNING workspace_id, id),"
+    " WHERE workspace_id = $1 AND id = $2 AND erased_at IS NULL RETURNING workspace_id, id),"
     " d AS (DELETE FROM lead_external_ids x USING u"
     " WHERE x.workspace_id = u.workspace_id AND x.lead_id = u.id),"
+    " n AS (UPDATE feedback b SET note = NULL FROM u"
+    " WHERE b.workspace_id = u.workspace_id AND b.lead_id = u.id AND b.note IS NOT NULL),"
+    " s AS (UPDATE lead_stage_changes c SET reason = NULL FROM u"
+    " WHERE c.workspace_id = u.workspace_id AND c.lead_id = u.id AND c.reason IS NOT NULL),"
     " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
     " SELECT workspace_id, 'lead', id, 'erase' FROM u)"
     " SELECT id FROM u";
@@ -505,29 +519,52 @@ void leads_update_handler(struct request *r)
     json_decref(body);
 }
 
+/* One transaction: the lead locked and checked (404, 410, If-Match), its personal data
+ * erased, and the idempotency answers that show it withdrawn. */
 void leads_erase(struct request *r)
 {
-    char ver[24];
-    long want;
-    PGresult *res;
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    PGresult *res = NULL;
     enum ll_err err;
+    bool open = false;
+
     if (!req_query_allowed(r, NULL))
         return;
     if (!util_is_uuid(r->params[0])) {
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         return;
     }
-    want = wanted_version(r);
-    snprintf(ver, sizeof ver, "%ld", want > 0 ? want : 0L);
-    const char *vals[3] = {r->auth.workspace_id, r->params[0], want != 0 ? ver : NULL};
-    res = db_exec(r->db, sql_erase, 3, vals);
-    err = db_check(r->db, res);
-    if (err)
-        reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        answer_no_row(r, r->params[0]);
-    else
-        reply_empty(r, 204);
+    if ((err = db_tx_begin(r->db)) != LL_OK)
+        goto fail;
+    open = true;
+    res = db_exec(r->db, sql_erase_lock, 2, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        goto fail;
+    if (PQntuples(res) == 0) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        goto out;
+    }
+    if (PQgetvalue(res, 0, 1)[0] == 't') {
+        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+        goto out;
+    }
+    if (!req_if_match(r, atol(PQgetvalue(res, 0, 0))))
+        goto out;
+    PQclear(res);
+    res = db_exec(r->db, sql_erase, 2, vals);
+    if ((err = db_check(r->db, res)) != LL_OK ||
+        (err = idem_forget_lead(r->db, r->auth.workspace_id, r->params[0])) != LL_OK)
+        goto fail;
+    open = false; /* a failed commit rolls back */
+    if ((err = db_tx_commit(r->db)) != LL_OK)
+        goto fail;
+    reply_empty(r, 204);
+    goto out;
+fail:
+    reply_db_error(r, err);
+out:
+    if (open)
+        db_tx_rollback(r->db);
     PQclear(res);
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "leadloop/csv.h"
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
@@ -180,24 +181,13 @@ static bool is_text(Oid type)
     return type == 25 || type == 1043 || type == 2950 || type == 1082;
 }
 
-/* One CSV cell (RFC 4180); a text cell that a spreadsheet would run as a formula gets a
- * leading apostrophe. */
-static void csv_cell(struct jw *w, const char *s, bool text)
+/* Numbers (and booleans) go into CSV as they are; every other column is text to the CSV
+ * writer, quoted and guarded against formulas. */
+static bool is_number(Oid type)
 {
-    bool quote = strpbrk(s, ",\"\r\n") != NULL;
-    if (text && (*s == '=' || *s == '+' || *s == '-' || *s == '@' || *s == '\t' || *s == '\r'))
-        jw_lit(w, "'");
-    if (!quote) {
-        jw_lit(w, s);
-        return;
-    }
-    jw_lit(w, "\"");
-    for (const char *q; (q = strchr(s, '"')); s = q + 1) {
-        jw_raw(w, s, (size_t)(q - s) + 1);
-        jw_lit(w, "\"");
-    }
-    jw_lit(w, s);
-    jw_lit(w, "\"");
+    /* int8, int2, int4, float4, float8, numeric, bool */
+    return type == 20 || type == 21 || type == 23 || type == 700 || type == 701 || type == 1700 ||
+           type == 16;
 }
 
 /* Answers the rows: CSV with a header line, or JSON {meta..., "data": [{column: value}]},
@@ -218,7 +208,7 @@ static void answer(struct request *r, bool csv, const char *name, const char *me
             for (int c = 0; c < cols; c++) {
                 jw_lit(&w, c ? "," : "");
                 if (!PQgetisnull(res, i, c))
-                    csv_cell(&w, PQgetvalue(res, i, c), is_text(PQftype(res, c)));
+                    csv_cell(&w, PQgetvalue(res, i, c), !is_number(PQftype(res, c)));
             }
             jw_lit(&w, "\r\n");
         }

@@ -1,11 +1,15 @@
 /* Idempotency-Key on POST: the first answer to a key is stored in the same transaction as
  * the write it answers and replayed byte for byte to a retry of the same request; another
- * request with the key is refused (422), and one that races the first gets 409. */
+ * request with the key is refused (422), and one that races the first gets 409. An answer
+ * withdrawn by an erasure (idem_forget_lead) answers 410 to any request with its key. */
 #ifndef LEADLOOP_IDEMPOTENCY_H
 #define LEADLOOP_IDEMPOTENCY_H
 #include <stdbool.h>
 
+#include "leadloop/problem.h"
+
 struct request;
+struct db_conn;
 
 /* Called before the handler when the request carries Idempotency-Key. Returns true when
  * it has answered (a replay, 409, 422, 503); false when the handler should run inside the
@@ -13,6 +17,15 @@ struct request;
 bool idem_before(struct request *r) __attribute__((warn_unused_result));
 /* Called after the handler: stores the answer (not a 5xx) and commits, or rolls back. */
 void idem_after(struct request *r);
+
+/* For the erasure of lead_id, inside the caller's transaction: withdraws the stored
+ * answers that show the lead, those whose Location is the lead's path or below it (its
+ * create, transitions, feedback, touches). Each keeps its key but loses its request hash
+ * and answer; a request with the key then answers 410 until the key expires, so a retry
+ * neither sees the lead's data nor runs again. Answers that name the lead by id only (a
+ * batch's, an import's, a refusal's) stay as they are. db is borrowed. */
+enum ll_err idem_forget_lead(struct db_conn *db, const char *workspace_id, const char *lead_id)
+    __attribute__((warn_unused_result));
 
 /* The janitor: a thread with a connection of its own that deletes records older than
  * 24 h every interval_s seconds. Stop waits for it. */

@@ -16,5 +16,6 @@ Suite *reports_random_suite(void);
 Suite *reports_suite(void);
 Suite *lifecycle_suite(void);
 Suite *gate_suite(void);
+Suite *erasure_suite(void);
 
 #endif

@@ -560,3 +560,114 @@ void fresh_database(const char *name, char *url, size_t urllen)
     const char *slash = strrchr(base, '/');
     snprintf(url, urllen, "%.*s/%s", (int)(slash - base), base, name);
 }
+
+/* One cell into the row being read; the text is copied. */
+static void table_add_cell(struct csv_table *t, const char *s, size_t n)
+{
+    struct csv_table_row *row = &t->rows[t->nrows - 1];
+    row->cells = realloc(row->cells, (row->ncells + 1) * sizeof *row->cells);
+    ck_assert_ptr_nonnull(row->cells);
+    row->cells[row->ncells] = strndup(s, n);
+    ck_assert_ptr_nonnull(row->cells[row->ncells]);
+    row->ncells++;
+}
+
+static void table_add_row(struct csv_table *t)
+{
+    t->rows = realloc(t->rows, (t->nrows + 1) * sizeof *t->rows);
+    ck_assert_ptr_nonnull(t->rows);
+    memset(&t->rows[t->nrows++], 0, sizeof *t->rows);
+}
+
+bool csv_table_read(const char *s, size_t len, struct csv_table *t, char *why, size_t whylen)
+{
+    const char *end = s + len;
+    char *cell = malloc(len + 1);
+    size_t n;
+    ck_assert_ptr_nonnull(cell);
+    memset(t, 0, sizeof *t);
+    snprintf(why, whylen, "%s", "");
+    while (s < end) {
+        table_add_row(t);
+        for (;;) { /* one cell, then a comma (next cell) or CRLF / the end (next row) */
+            n = 0;
+            if (s < end && *s == '"') {
+                for (s++;; s++) {
+                    if (s == end) {
+                        snprintf(why, whylen, "row %zu: a quoted cell is not closed", t->nrows);
+                        goto bad;
+                    }
+                    if (*s == '"' && s + 1 < end && s[1] == '"')
+                        cell[n++] = *s++;
+                    else if (*s == '"')
+                        break;
+                    else
+                        cell[n++] = *s;
+                }
+                s++;
+            } else {
+                for (; s < end && *s != ',' && *s != '\r' && *s != '\n'; s++) {
+                    if (*s == '"') {
+                        snprintf(why, whylen, "row %zu: a quote inside an unquoted cell", t->nrows);
+                        goto bad;
+                    }
+                    cell[n++] = *s;
+                }
+            }
+            table_add_cell(t, cell, n);
+            if (s < end && *s == ',') {
+                s++;
+                continue;
+            }
+            if (s == end)
+                break;
+            if (end - s < 2 || s[0] != '\r' || s[1] != '\n') {
+                snprintf(why, whylen, "row %zu: a cell ends with neither a comma nor CRLF",
+                         t->nrows);
+                goto bad;
+            }
+            s += 2;
+            break;
+        }
+    }
+    free(cell);
+    return true;
+bad:
+    free(cell);
+    csv_table_free(t);
+    return false;
+}
+
+void csv_table_free(struct csv_table *t)
+{
+    for (size_t i = 0; i < t->nrows; i++) {
+        for (size_t k = 0; k < t->rows[i].ncells; k++)
+            free(t->rows[i].cells[k]);
+        free(t->rows[i].cells);
+    }
+    free(t->rows);
+    memset(t, 0, sizeof *t);
+}
+
+char *pg_dump_test(size_t *len)
+{
+    /* the shell expands both variables; PG_BINDIR as tests/harness.sh takes it */
+    static const char cmd[] = "\"${PG_BINDIR:-/usr/lib/postgresql/15/bin}/pg_dump\" --no-password"
+                              " -d \"$LL_TEST_DATABASE_URL\" 2>&1";
+    size_t cap = 1 << 20, n = 0, got;
+    char *buf = malloc(cap);
+    FILE *p = popen(cmd, "r");
+    ck_assert_msg(buf && p, "cannot run pg_dump: %s", strerror(errno));
+    while ((got = fread(buf + n, 1, cap - n - 1, p)) > 0) {
+        n += got;
+        if (cap - n < 2) {
+            buf = realloc(buf, cap *= 2);
+            ck_assert_ptr_nonnull(buf);
+        }
+    }
+    buf[n] = '\0';
+    int rc = pclose(p);
+    ck_assert_msg(rc == 0, "pg_dump failed (%d): %.500s", rc, buf);
+    *len = n;
+    return buf;
+}

@@ -91,9 +91,27 @@ char *pg_value_p(PGconn *pg, const char *sql, const char *param);
 /* The single value of a one-row query as a number. */
 long pg_long(PGconn *pg, const char *sql);
 
+/* The whole test database as pg_dump writes it (plain SQL: the schema and every row); new
+ * string, len bytes. */
+char *pg_dump_test(size_t *len);
+
 /* Creates workspace slug unless it exists, and a key with this role in it (the secret
  * into key). False, with the command's message on stderr, when either fails. */
 bool workspace_key(const char *slug, const char *role, char key[64]);
+
+/* A CSV text read by RFC 4180's grammar: rows of cells, quotes undone. */
+struct csv_table {
+    struct csv_table_row {
+        char **cells;
+        size_t ncells;
+    } * rows;
+    size_t nrows;
+};
+/* Reads s (len bytes) into t (free with csv_table_free). False, saying why, when s breaks
+ * the grammar: a quote inside an unquoted cell, an unclosed quoted cell, anything but a
+ * comma or CRLF after a cell. */
+bool csv_table_read(const char *s, size_t len, struct csv_table *t, char *why, size_t whylen);
+void csv_table_free(struct csv_table *t);
 
 /* Polls cond (returns true when done) every ms milliseconds up to timeout_ms. */
 bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms);

@@ -977,6 +977,35 @@ START_TEST(upsert_by_external_id)
 }
 END_TEST
 
+/* A lead whose answer is exactly as long as the buffer it is written into (1024 bytes):
+ * jw_take once handed over the block that appending the NUL had freed, and the daemon
+ * sent freed memory and freed it twice. The answer is padded to the byte through a
+ * custom field, then read back whole. */
+START_TEST(an_answer_that_fills_its_buffer_exactly)
+{
+    char id[40], path[96], body[1200];
+    create("/v1/leads", admin_key, "{\"email\":\"jw.exact@example.com\"}", id);
+    snprintf(path, sizeof path, "/v1/leads/%s", id);
+    struct resp *r = patch(path, admin_key, "{\"custom\":{\"pad\":\"x\"}}", NULL);
+    expect_status(r, 200, "a one-character pad");
+    size_t pad = 1 + (1024 - r->len);
+    ck_assert_msg(r->len < 1024 && pad < 1000, "a lead of %zu bytes", r->len);
+    resp_free(r);
+    int n = snprintf(body, sizeof body, "{\"custom\":{\"pad\":\"");
+    memset(body + n, 'x', pad);
+    snprintf(body + n + pad, sizeof body - (size_t)n - pad, "\"}}");
+    r = patch(path, admin_key, body, NULL);
+    expect_status(r, 200, "the padded lead");
+    ck_assert_msg(r->len == 1024 && r->json, "expected 1024 bytes of JSON, got %zu: %.1100s",
+                  r->len, r->body);
+    resp_free(r);
+    r = get(path, admin_key);
+    expect_status(r, 200, "the padded lead again");
+    ck_assert_uint_eq(r->len, 1024);
+    resp_free(r);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ erasure */
 
 START_TEST(erasure_keeps_history_and_frees_the_email)
@@ -1926,6 +1955,7 @@ Suite *core_suite(void)
     tcase_add_test(tc, another_workspaces_ids_are_not_found_anywhere);
     tcase_add_test(tc, regressions_of_the_first_review);
     tcase_add_test(tc, bad_idempotency_keys_and_if_match_tags);
+    tcase_add_test(tc, an_answer_that_fills_its_buffer_exactly);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -868,14 +868,15 @@ static void expect_csv(void)
         "follow_up_p90_seconds,opportunities,won,won_amount,cost,cost_per_lead,"
         "cost_per_accepted_lead,cost_per_won,roi\r\n";
     ck_assert_msg(!strncmp(r->body, header, strlen(header)), "csv header: %s", r->body);
-    /* the same figures as linear_all; the reasons cell is quoted, its quotes doubled; nulls
-     * are empty cells */
-    char *a = expand("\r\n<A>,Alpha newsletter,email,active,4.1667,2.6667,2.6667,1.1667,1.5,"
-                     "0.4375,\"{ \"\"spam\"\" : 1, \"\"bad_timing\"\" : 0.5 }\",3.57,0.6667,7200,"
-                     "14400,0.6667,0.6667,667,1000,240,857,1500,-0.333\r\n",
+    /* the same figures as linear_all; text cells (ids, names, the reasons' JSON) are
+     * quoted, their quotes doubled; numbers are not; nulls are empty cells */
+    char *a = expand("\r\n\"<A>\",\"Alpha newsletter\",\"email\",\"active\",4.1667,2.6667,2.6667,"
+                     "1.1667,1.5,0.4375,\"{ \"\"spam\"\" : 1, \"\"bad_timing\"\" : 0.5 }\",3.57,"
+                     "0.6667,7200,14400,0.6667,0.6667,667,1000,240,857,1500,-0.333\r\n",
                      false);
-    char *d =
-        expand("\r\n<D>,Delta idle,content,planned,0,0,0,0,0,,{},,0,,,0,0,0,500,,,,-1\r\n", false);
+    char *d = expand("\r\n\"<D>\",\"Delta idle\",\"content\",\"planned\",0,0,0,0,0,,\"{}\",,0,,,0,"
+                     "0,0,500,,,,-1\r\n",
+                     false);
     ck_assert_msg(strstr(r->body, a) != NULL, "csv: no row %s in %s", a, r->body);
     ck_assert_msg(strstr(r->body, d) != NULL, "csv: no row %s in %s", d, r->body);
     int lines = 0;
@@ -1272,6 +1273,75 @@ START_TEST(report_roles)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ CSV injection */
+
+/* Campaign names a spreadsheet would run as formulas, or that try to leave their cell,
+ * come back from the CSV report as one cell each, in the right column, and as text: the
+ * guarded ones start with an apostrophe (OWASP "CSV Injection"). */
+START_TEST(csv_cells_cannot_become_formulas)
+{
+    static const struct {
+        const char *name;
+        bool guarded;
+    } cases[] = {
+        {"=0,=1+1,=2+2", true},            /* the report of the issue */
+        {"+1+1", true},                    /* each character that starts a formula */
+        {"-1+1", true},                    /* */
+        {"@SUM(1+1)", true},               /* */
+        {"\t=1+1", true},                  /* a tab first */
+        {"\r=1+1", true},                  /* a carriage return first */
+        {" =1+1", true},                   /* blanks before it */
+        {"\"=1+1", true},                  /* a quote before it */
+        {"'=1+1", true},                   /* an apostrophe before it */
+        {"a\",\"=1+1", false},             /* out of the cell through a quote */
+        {"a;=1+1", false},                 /* or through a semicolon-separated spreadsheet */
+        {"a\r\n=1+1,=2", false},           /* or through a line break */
+        {"Plain, \"quoted\" name", false}, /* no formula: as it is */
+    };
+    enum { N = sizeof cases / sizeof cases[0] };
+    static const char *const accept[] = {"Accept: text/csv", NULL};
+    char adm[64], ro[64], ids[N][40], why[200];
+    struct csv_table t;
+
+    ck_assert(workspace_key("reports-csv", "admin", adm));
+    ck_assert(workspace_key("reports-csv", "readonly", ro));
+    for (size_t i = 0; i < N; i++) {
+        json_t *body = json_pack("{s:s, s:s}", "name", cases[i].name, "channel", "email");
+        char *text = json_dumps(body, JSON_COMPACT);
+        create("/v1/campaigns", adm, text, ids[i]);
+        free(text);
+        json_decref(body);
+    }
+    struct resp *r = req(&main_daemon, "GET", "/v1/reports/campaigns", ro, accept, NULL, 0);
+    ck_assert_msg(r->status == 200, "csv: %ld %s", r->status, r->body);
+    ck_assert_msg(csv_table_read(r->body, r->len, &t, why, sizeof why),
+                  "the report is not RFC 4180 CSV: %s\n%s", why, r->body);
+    ck_assert_msg(t.nrows == N + 1, "expected a header and %d rows, got %zu rows:\n%s", (int)N,
+                  t.nrows, r->body);
+    size_t ncols = t.rows[0].ncells;
+    ck_assert_msg(ncols == 23 && !strcmp(t.rows[0].cells[1], "name"),
+                  "header: %zu columns, the second %s", ncols, t.rows[0].cells[1]);
+    for (size_t i = 0; i < N; i++) {
+        const struct csv_table_row *row = NULL;
+        char want[64];
+        for (size_t k = 1; k < t.nrows; k++)
+            if (t.rows[k].ncells >= 1 && !strcmp(t.rows[k].cells[0], ids[i]))
+                row = &t.rows[k];
+        ck_assert_msg(row, "no row for campaign %zu (%s):\n%s", i, js(json_string(cases[i].name)),
+                      r->body);
+        ck_assert_msg(row->ncells == ncols, "campaign %zu: %zu cells, not %zu:\n%s", i, row->ncells,
+                      ncols, r->body);
+        snprintf(want, sizeof want, "%s%s", cases[i].guarded ? "'" : "", cases[i].name);
+        ck_assert_msg(!strcmp(row->cells[1], want), "campaign %zu: name cell %s, expected %s", i,
+                      js(json_string(row->cells[1])), js(json_string(want)));
+        ck_assert_msg(!strcmp(row->cells[2], "email"), "campaign %zu: channel cell %s", i,
+                      row->cells[2]);
+    }
+    csv_table_free(&t);
+    resp_free(r);
+}
+END_TEST
+
 Suite *reports_suite(void)
 {
     Suite *s = suite_create("reports");
@@ -1281,6 +1351,10 @@ Suite *reports_suite(void)
     tcase_add_test(tc, credit_at_the_hand_off_and_each_lead_once);
     tcase_add_test(tc, bad_report_input_is_a_precise_problem);
     tcase_add_test(tc, report_roles);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("csv");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, csv_cells_cannot_become_formulas);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -43,6 +43,22 @@ START_TEST(specials_are_escaped_and_parse_back)
 }
 END_TEST
 
+/* A text that fills the buffer exactly: the NUL moves it, and the moved text is handed
+ * over (it was the freed one; the sanitizer build sees the difference). */
+START_TEST(a_full_buffer_is_handed_over_after_it_grows)
+{
+    struct jw w;
+    size_t len;
+    jw_init(&w, 4);
+    jw_lit(&w, "abcd");
+    char *t = jw_take(&w, &len);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(len, 4);
+    ck_assert_str_eq(t, "abcd");
+    free(t);
+}
+END_TEST
+
 START_TEST(objects_get_their_commas)
 {
     struct jw w;
@@ -66,6 +82,7 @@ Suite *jw_suite(void)
     tcase_add_test(tc, plain_strings_are_copied);
     tcase_add_test(tc, specials_are_escaped_and_parse_back);
     tcase_add_test(tc, objects_get_their_commas);
+    tcase_add_test(tc, a_full_buffer_is_handed_over_after_it_grows);
     suite_add_tcase(s, tc);
     return s;
 }
