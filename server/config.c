@@ -69,7 +69,7 @@ static const struct setting settings[] = {
      "connections whose first request head is still arriving; when full, the one waiting "
      "longest is closed"},
     {"LEADLOOP_SHUTDOWN_TIMEOUT_S", "--shutdown-timeout-s", LNG("10", 0, 3600, shutdown_timeout_s),
-     "on SIGTERM, wait this long for requests in flight"},
+     "on SIGTERM, wait this long for requests in flight; the process exits by then"},
     {"LEADLOOP_AUTH_CACHE_TTL_S", "--auth-cache-ttl-s", LNG("30", 0, 3600, auth_cache_ttl_s),
      "keep resolved API keys this long (revocations still apply at once; 0: no cache)"},
     {"LEADLOOP_SLA_HOURS", "--sla-hours", LNG("24", 1, 8760, sla_hours),

@@ -14,6 +14,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -688,6 +689,19 @@ void gate_conn_body(struct gate_conn *c, size_t n)
     pthread_mutex_lock(&watch.mu);
     c->bytes += n;
     pthread_mutex_unlock(&watch.mu);
+}
+
+bool gate_conn_gone(struct gate_conn *c)
+{
+    struct pollfd p;
+    if (!c)
+        return false;
+    p.fd = c->fd;
+    p.events = POLLRDHUP;
+    p.revents = 0;
+    /* RDHUP: the client sent its end (a client that half-closes and still waits for its
+     * answer is treated as gone, as nginx does) */
+    return poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
 }
 
 void gate_conn_bind_thread(struct gate_conn *c)

@@ -30,6 +30,7 @@
 static struct MHD_Daemon *daemon_handle;
 static const struct config *conf;
 static atomic_long inflight;
+static atomic_bool abandon_all; /* http_stop: handlers still running must give up */
 
 /* Bulk slots: a bulk request (ROUTE_BULK) takes one before its body is read, so that the
  * bodies waiting for their turn stay in the kernel's socket buffers, not in our heap, and
@@ -977,23 +978,40 @@ bool http_start(const struct config *cfg)
     return true;
 }
 
+static void wait_inflight(uint64_t until)
+{
+    while (atomic_load(&inflight) > 0 && util_now_ns() < until) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
 void http_stop(long deadline_s)
 {
-    uint64_t deadline;
+    uint64_t start, total, margin;
     if (!daemon_handle)
         return;
     bulk_close();
     gate_stop(); /* no new connections; those in flight keep going */
-    deadline = util_now_ns() + (uint64_t)deadline_s * 1000000000u;
-    while (atomic_load(&inflight) > 0 && util_now_ns() < deadline) {
-        struct timespec ts = {0, 5 * 1000 * 1000};
-        nanosleep(&ts, NULL);
-    }
+    start = util_now_ns();
+    total = (uint64_t)deadline_s * 1000000000u;
+    /* what is still running a second before the deadline (a quarter of it, when short) is
+     * stopped: its queries cancelled, its handler told to give up (req_abandoned) */
+    margin = total / 4 < 1000000000u ? total / 4 : 1000000000u;
+    wait_inflight(start + total - margin);
     if (atomic_load(&inflight) > 0) {
-        log_warn("shutdown deadline passed with %ld requests in flight; cancelling their queries",
+        log_warn("shutdown: %ld requests still in flight near the deadline; cancelling their "
+                 "queries",
                  atomic_load(&inflight));
+        atomic_store(&abandon_all, true);
         db_cancel_all();
+        wait_inflight(start + total - margin / 4);
     }
     MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;
+}
+
+bool req_abandoned(struct request *r)
+{
+    return atomic_load(&abandon_all) || gate_conn_gone(r->gc);
 }

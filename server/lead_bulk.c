@@ -1265,6 +1265,11 @@ static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, b
     res =
         db_exec_adhoc(r->db, im->create ? sql_create : sql_import_upsert, im->create ? 5 : 4, vals);
     werr = db_check(r->db, res);
+    if (werr == LL_OK && req_abandoned(r)) { /* nobody waits for it, or the daemon stops */
+        db_tx_rollback(r->db);
+        err = LL_E_UNAVAILABLE;
+        goto out;
+    }
     if (werr == LL_OK) {
         if ((err = db_tx_commit(r->db)) != LL_OK)
             goto out;
@@ -1313,10 +1318,14 @@ static enum ll_err import_flush(struct import *im)
     for (size_t k = 0; k < im->nrows; k++)
         if (!im->rows[k].dup)
             idx[n++] = k;
-    if (n > 0 && (err = db_tx_begin(im->r->db)) == LL_OK) {
+    if (n > 0 && req_abandoned(im->r))
+        err = LL_E_UNAVAILABLE;
+    else if (n > 0 && (err = db_tx_begin(im->r->db)) == LL_OK) {
         err = import_exec(im, idx, n, &retry);
         for (size_t k = 0; retry && k < n && err == LL_OK; k++)
-            err = import_exec(im, &idx[k], 1, &single);
+            err = req_abandoned(im->r) ? LL_E_UNAVAILABLE : import_exec(im, &idx[k], 1, &single);
+        if (err == LL_OK && req_abandoned(im->r))
+            err = LL_E_UNAVAILABLE;
         if (err == LL_OK)
             err = db_tx_commit(im->r->db);
         else
@@ -1372,7 +1381,14 @@ static void import_failed(struct import *im, enum ll_err err)
 {
     long row = im->failed_row;
     char detail[200];
-    if (im->r->idem_active)
+    if (err == LL_E_UNAVAILABLE && req_abandoned(im->r))
+        snprintf(detail, sizeof detail,
+                 "the import stopped at row %ld because the server is stopping (or the client "
+                 "left); %s",
+                 row,
+                 im->r->idem_active ? "nothing was written, retry with the same Idempotency-Key"
+                                    : "the rows counted in created and updated were written");
+    else if (im->r->idem_active)
         snprintf(detail, sizeof detail,
                  "the import stopped at row %ld because the database failed; nothing was written,"
                  " retry with the same Idempotency-Key",

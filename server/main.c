@@ -1,10 +1,14 @@
 /* leadloopd: the commands (serve, migrate, workspace, keys), signals and shutdown. */
+#include <errno.h>
 #include <jansson.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "leadloop/auth.h"
 #include "leadloop/config.h"
@@ -105,6 +109,20 @@ static int cmd_migrate(const struct config *cfg, FILE *progress)
     return rc;
 }
 
+/* The shutdown's last word: whatever still runs at LEADLOOP_SHUTDOWN_TIMEOUT_S (a handler
+ * stuck in a call that cannot be cancelled, a background thread) does not keep the process.
+ * Nothing acknowledged is lost: an unfinished transaction dies with its connection. */
+static void *shutdown_watchdog(void *arg)
+{
+    long deadline_s = *(const long *)arg;
+    struct timespec ts = {deadline_s, 0};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+    log_error("shutdown: still running at the %lds deadline; exiting now", deadline_s);
+    _exit(1);
+    return NULL;
+}
+
 static int cmd_serve(const struct config *cfg)
 {
     sigset_t set;
@@ -155,6 +173,9 @@ static int cmd_serve(const struct config *cfg)
     sigwait(&set, &sig);
     log_info("received %s: finishing requests in flight (deadline %lds)",
              sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_timeout_s);
+    pthread_t watchdog;
+    if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)&cfg->shutdown_timeout_s) == 0)
+        pthread_detach(watchdog);
     http_stop(cfg->shutdown_timeout_s);
     reports_compactor_stop();
     idem_janitor_stop();

@@ -67,6 +67,9 @@ void gate_conn_phase(struct gate_conn *gc, enum gate_phase phase);
 /* Counts body bytes received. */
 void gate_conn_body(struct gate_conn *gc, size_t n);
 
+/* True when the client has closed its side of gc's connection (or it broke): nobody
+ * waits for the answer. */
+bool gate_conn_gone(struct gate_conn *gc);
 /* Marks gc as the connection of the calling thread (libmicrohttpd runs one thread per
  * connection), for gate_intercept. */
 void gate_conn_bind_thread(struct gate_conn *gc);

@@ -110,6 +110,10 @@ void reply_bad_field(struct request *r, const char *field, const char *message);
 /* Parses the body as a JSON object. Returns a new reference, or NULL after answering
  * 400 (absent, malformed, not an object, duplicate keys). */
 json_t *req_json_object(struct request *r) __attribute__((warn_unused_result));
+/* True when a long handler should give up and write nothing more: the client has closed
+ * its connection (its answer would reach nobody), or the daemon is stopping and its
+ * deadline is near. */
+bool req_abandoned(struct request *r) __attribute__((warn_unused_result));
 /* Frees the body's text, once parsed, for a handler that holds a large request long
  * (the idempotency record kept its hash before the handler ran). */
 void req_body_release(struct request *r);

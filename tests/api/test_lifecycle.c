@@ -430,6 +430,119 @@ START_TEST(one_workspace_cannot_hold_every_bulk_slot)
 }
 END_TEST
 
+/* A CSV import of n leads named <prefix>-<i>@example.com (new). */
+static char *import_csv(const char *prefix, int n, size_t *len)
+{
+    size_t cap = 32 + (size_t)n * 64, o;
+    char *csv = malloc(cap);
+    ck_assert_ptr_nonnull(csv);
+    o = (size_t)snprintf(csv, cap, "email\n");
+    for (int i = 0; i < n; i++)
+        o += (size_t)snprintf(csv + o, cap - o, "%s-%d@example.com\n", prefix, i);
+    *len = o;
+    return csv;
+}
+
+struct import_call {
+    struct daemon *d;
+    const char *prefix;
+    struct resp *r;
+};
+
+static void *import_in_thread(void *arg)
+{
+    struct import_call *c = arg;
+    static const char *const csv_ct[] = {"Content-Type: text/csv", NULL};
+    size_t len;
+    char *csv = import_csv(c->prefix, 3000, &len);
+    c->r = req(c->d, "POST", "/v1/leads/import", admin_key, csv_ct, csv, len);
+    free(csv);
+    return NULL;
+}
+
+static long leads_named(PGconn *pg, const char *prefix)
+{
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM leads WHERE email LIKE '%s-%%'", prefix);
+    return pg_long(pg, sql);
+}
+
+/* SIGTERM while an import waits on a lock: the daemon exits within its deadline (3 s), the
+ * import answers 503, and none of its rows is committed, then or later. */
+START_TEST(sigterm_during_an_import_keeps_the_deadline_and_commits_nothing)
+{
+    struct daemon d;
+    const char *env[] = {"LEADLOOP_SHUTDOWN_TIMEOUT_S=3", NULL};
+    struct import_call c = {&d, "sigterm-import", NULL};
+    struct timespec t0, t1;
+    pthread_t t;
+    ck_assert(daemon_start(&d, env));
+    PGconn *locker = pg_test(), *watch = pg_test();
+    pg_ok(locker, "BEGIN");
+    pg_ok(locker, "SELECT 1 FROM workspaces WHERE slug = 'test-a' FOR UPDATE");
+    ck_assert_int_eq(pthread_create(&t, NULL, import_in_thread, &c), 0);
+    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000), "the import never waited");
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ck_assert_int_eq(kill(d.pid, SIGTERM), 0);
+    int rc = daemon_wait(&d);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("shutdown: SIGTERM during an import: exit %d after %.2f s (deadline 3 s)\n", rc, s);
+    ck_assert_msg(s < 3.2, "exited after %.2f s", s);
+    ck_assert_int_eq(rc, 0);
+    pthread_join(t, NULL);
+    assert_problem(c.r, 503, "unavailable");
+    ck_assert_msg(strstr(c.r->body, "stopping"), "%s", c.r->body);
+    resp_free(c.r);
+    pg_ok(locker, "COMMIT");
+    ck_assert_int_eq(leads_named(watch, "sigterm-import"), 0);
+    PQfinish(locker);
+    PQfinish(watch);
+}
+END_TEST
+
+static bool import_answered(void *arg)
+{
+    struct resp *r = req(arg, "GET", "/metrics", NULL, NULL, NULL, 0);
+    bool yes = r->status == 200 && strstr(r->body, "route=\"/v1/leads/import\"") != NULL;
+    resp_free(r);
+    return yes;
+}
+
+/* A client that leaves while its import waits: the import writes nothing afterwards. */
+START_TEST(an_import_whose_client_left_commits_nothing)
+{
+    struct daemon d;
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    char head[512];
+    size_t len;
+    char *csv = import_csv("left-import", 200, &len);
+    ck_assert(daemon_start(&d, NULL));
+    PGconn *locker = pg_test(), *watch = pg_test();
+    pg_ok(locker, "BEGIN");
+    pg_ok(locker, "SELECT 1 FROM workspaces WHERE slug = 'test-a' FOR UPDATE");
+    int fd = socket(AF_INET, SOCK_STREAM, 0), n;
+    a.sin_port = htons((uint16_t)d.port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
+    n = snprintf(head, sizeof head,
+                 "POST /v1/leads/import HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+                 "Content-Type: text/csv\r\nContent-Length: %zu\r\n\r\n",
+                 admin_key, len);
+    ck_assert_int_eq(write(fd, head, (size_t)n), n);
+    ck_assert_int_eq(write(fd, csv, len), (ssize_t)len);
+    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000), "the import never waited");
+    close(fd); /* the client gives up */
+    pg_ok(locker, "COMMIT");
+    ck_assert_msg(wait_until(import_answered, &d, 10000), "the import never finished");
+    ck_assert_int_eq(leads_named(watch, "left-import"), 0);
+    free(csv);
+    PQfinish(locker);
+    PQfinish(watch);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(statement_timeout_answers_503)
 {
     struct daemon d;
@@ -512,6 +625,8 @@ Suite *lifecycle_suite(void)
     tcase_add_test(tc, exhausted_pool_answers_503_and_keeps_answering_without_a_connection);
     tcase_add_test(tc, bulk_requests_beyond_the_slots_wait_then_answer_503);
     tcase_add_test(tc, one_workspace_cannot_hold_every_bulk_slot);
+    tcase_add_test(tc, sigterm_during_an_import_keeps_the_deadline_and_commits_nothing);
+    tcase_add_test(tc, an_import_whose_client_left_commits_nothing);
     tcase_add_test(tc, sigterm_answers_bulk_requests_waiting_for_a_slot);
     tcase_add_test(tc, statement_timeout_answers_503);
     tcase_add_test(tc, sigterm_lets_a_request_in_flight_finish);
