@@ -42,6 +42,9 @@ static const struct setting settings[] = {
     {"LEADLOOP_DB_ACQUIRE_TIMEOUT_MS", "--db-acquire-timeout-ms",
      LNG("2000", 1, 600000, db_acquire_timeout_ms),
      "wait at most this long for a pool connection, then answer 503"},
+    {"LEADLOOP_KEY_CONNECTIONS", "--key-connections", LNG("0", 0, 500, key_connections),
+     "pool connections one API key may hold at once; its other requests wait for a turn "
+     "(0: all but one)"},
     {"LEADLOOP_BULK_SLOTS", "--bulk-slots", LNG("0", 0, 256, bulk_slots),
      "bulk requests (lead batches, CSV imports, touch batches) served at once; 0: one per "
      "CPU core, at least 2"},

@@ -23,6 +23,7 @@
 #include "leadloop/db.h"
 #include "leadloop/gate.h"
 #include "leadloop/idempotency.h"
+#include "leadloop/keycap.h"
 #include "leadloop/log.h"
 #include "leadloop/metrics.h"
 #include "leadloop/util.h"
@@ -613,9 +614,17 @@ static void answer_options(struct request *r)
     reply_empty(r, 204);
 }
 
+static bool admit_key(struct request *r);
+
+static void key_turn_release(struct request *r)
+{
+    if (r->key_turn)
+        keycap_release(r->auth.key_id);
+    r->key_turn = false;
+}
+
 static void dispatch(struct request *r)
 {
-    const char *secret = NULL;
     enum ll_err err;
 
     if (r->body_too_large || r->early_err == LL_E_TOO_LARGE) {
@@ -635,34 +644,24 @@ static void dispatch(struct request *r)
         answer_options(r);
         return;
     }
-    if (!(r->route->flags & ROUTE_PUBLIC) && !r->authed &&
-        !auth_parse_bearer(req_header(r, "Authorization"), &secret)) {
-        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
+    if (!(r->route->flags & ROUTE_PUBLIC) && !r->authed && !admit_key(r))
         return;
-    }
     if (!(r->route->flags & ROUTE_NO_DB) && !r->db) {
+        /* a key's share of the pool first: its own flood waits behind it, not everyone */
+        if (r->authed &&
+            !(r->key_turn = keycap_take(r->auth.key_id, conf->db_acquire_timeout_ms))) {
+            reply_header(r, "Retry-After", "1");
+            reply_problem(r, LL_E_RATE_LIMITED,
+                          "this API key has as many requests at the database as it may; retry "
+                          "shortly",
+                          NULL, NULL);
+            return;
+        }
         err = db_acquire(&r->db);
         if (err) {
             reply_problem(r, err,
                           "no database connection is free or the database is down; retry shortly",
                           NULL, NULL);
-            return;
-        }
-    }
-    if (!(r->route->flags & ROUTE_PUBLIC) && !r->authed) {
-        err = auth_resolve(r->db, secret, &r->auth);
-        if (err == LL_E_UNAUTHORIZED) {
-            reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
-            goto out;
-        }
-        if (err) {
-            reply_db_error(r, err);
-            goto out;
-        }
-        r->authed = true;
-        if (!(r->auth.role & r->route->roles)) {
-            reply_problem(r, LL_E_FORBIDDEN, "this API key's role may not do this", NULL,
-                          json_pack("{s:s}", "role", auth_role_name(r->auth.role)));
             goto out;
         }
     }
@@ -676,6 +675,7 @@ static void dispatch(struct request *r)
 out:
     db_release(r->db);
     r->db = NULL;
+    key_turn_release(r);
 }
 
 static enum MHD_Result queue(struct request *r)
@@ -881,6 +881,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     log_access(r->method_name, r->route ? r->route->pattern : "unmatched", r->status,
                (double)ns / 1e6, r->request_id, r->authed ? r->auth.key_prefix : NULL);
     db_release(r->db);
+    key_turn_release(r);
     bulk_release(r); /* a request that ended before its answer */
     gate_conn_phase(r->gc, GATE_IDLE);
     free(r->body);
@@ -951,6 +952,8 @@ bool http_start(const struct config *cfg)
 
     conf = cfg;
     bulk_init(cfg->bulk_slots);
+    keycap_init(cfg->key_connections ? cfg->key_connections
+                                     : (cfg->db_pool > 1 ? cfg->db_pool - 1 : 1));
     raise_fd_limit();
     if (!gate_listen(cfg))
         return false;
@@ -992,6 +995,7 @@ void http_stop(long deadline_s)
     if (!daemon_handle)
         return;
     bulk_close();
+    keycap_close();
     gate_stop(); /* no new connections; those in flight keep going */
     start = util_now_ns();
     total = (uint64_t)deadline_s * 1000000000u;

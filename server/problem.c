@@ -23,6 +23,7 @@ static const struct problem_kind kinds[LL_E_COUNT] = {
     [LL_E_TIMEOUT] = {408, "request-timeout", "The request did not arrive in time"},
     [LL_E_URI_TOO_LONG] = {414, "uri-too-long", "The request target is too long"},
     [LL_E_HEADERS_TOO_LARGE] = {431, "headers-too-large", "The request headers are too large"},
+    [LL_E_RATE_LIMITED] = {429, "rate-limited", "Too many requests"},
     [LL_E_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
 };
 

@@ -15,6 +15,7 @@ struct config {
     char database_url[1024];
     long db_pool;
     long db_acquire_timeout_ms;
+    long key_connections; /* pool connections one API key may hold (0: all but one) */
     long statement_timeout_ms;
     long max_body;
     long max_import; /* body limit of the CSV import route */

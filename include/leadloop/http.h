@@ -41,6 +41,7 @@ struct request {
     long max_body; /* the route's limit */
     bool body_present, body_too_large;
     bool bulk_slot;        /* holds one of LEADLOOP_BULK_SLOTS until it completes */
+    bool key_turn;         /* holds one of its key's pool shares (keycap) */
     enum ll_err early_err; /* decided from the headers; answered once the body is drained */
     const char *early_detail;
     int allowed; /* methods of the path, for 405 and OPTIONS */

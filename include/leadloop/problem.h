@@ -25,6 +25,7 @@ enum ll_err {
     LL_E_URI_TOO_LONG,      /* 414 */
     LL_E_HEADERS_TOO_LARGE, /* 431 */
     LL_E_VERSION,           /* 505 */
+    LL_E_RATE_LIMITED,      /* 429, with Retry-After */
     LL_E_COUNT
 };
 

@@ -250,7 +250,9 @@ START_TEST(exhausted_pool_answers_503_and_keeps_answering_without_a_connection)
     PGconn *locker = pg_test();
     hold_request(&h, &t, locker, id);
 
-    struct resp *r = req(&d, "GET", "/v1/users", admin_key, NULL, NULL, 0);
+    /* another key finds the pool empty: 503 (the holder's own key would wait for its
+     * share of the pool instead: 429, see one_key_cannot_take_the_whole_pool) */
+    struct resp *r = req(&d, "GET", "/v1/users", other_admin_key, NULL, NULL, 0);
     assert_problem(r, 503, "unavailable");
     char *ra = resp_header(r, "Retry-After");
     ck_assert_str_eq(ra, "1");
@@ -543,6 +545,65 @@ START_TEST(an_import_whose_client_left_commits_nothing)
 }
 END_TEST
 
+static bool lock_waiters(PGconn *pg, int n)
+{
+    char *v = pg_value(pg, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                           "'leadloopd' AND wait_event_type = 'Lock'");
+    bool yes = atoi(v) >= n;
+    free(v);
+    return yes;
+}
+
+static bool two_lock_waiters(void *arg)
+{
+    return lock_waiters(arg, 2);
+}
+
+/* One key holds at most its share of the pool (pool 3: two connections): its third slow
+ * request waits for a turn and gets 429, while another workspace's key is still served. */
+START_TEST(one_key_cannot_take_the_whole_pool)
+{
+    struct daemon d;
+    const char *env[] = {"LEADLOOP_DB_POOL=3", "LEADLOOP_DB_ACQUIRE_TIMEOUT_MS=300", NULL};
+    struct held a = {&d, "", NULL}, b = {&d, "", NULL}, c = {&d, "", NULL};
+    pthread_t ta, tb;
+    char id[40], sql[160];
+    new_user(id, "keycap@example.com");
+    ck_assert(daemon_start(&d, env));
+    PGconn *locker = pg_test(), *watch = pg_test();
+    pg_ok(locker, "BEGIN");
+    snprintf(sql, sizeof sql, "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE", id);
+    pg_ok(locker, sql);
+    snprintf(a.path, sizeof a.path, "/v1/users/%s", id);
+    snprintf(b.path, sizeof b.path, "/v1/users/%s", id);
+    snprintf(c.path, sizeof c.path, "/v1/users/%s", id);
+    ck_assert_int_eq(pthread_create(&ta, NULL, patch_in_thread, &a), 0);
+    ck_assert_int_eq(pthread_create(&tb, NULL, patch_in_thread, &b), 0);
+    ck_assert_msg(wait_until(two_lock_waiters, watch, 10000), "the PATCHes never waited");
+
+    patch_in_thread(&c); /* the key's third: no turn within the acquire timeout */
+    assert_problem(c.r, 429, "rate-limited");
+    char *ra = resp_header(c.r, "Retry-After");
+    ck_assert_str_eq(ra, "1");
+    free(ra);
+    resp_free(c.r);
+    struct resp *r = req(&d, "GET", "/v1/leads?limit=1", other_admin_key, NULL, NULL, 0);
+    ck_assert_msg(r->status == 200, "another key got %ld: %s", r->status, r->body);
+    resp_free(r);
+
+    pg_ok(locker, "COMMIT");
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    ck_assert_int_eq(a.r->status, 200);
+    ck_assert_int_eq(b.r->status, 200);
+    resp_free(a.r);
+    resp_free(b.r);
+    PQfinish(locker);
+    PQfinish(watch);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(statement_timeout_answers_503)
 {
     struct daemon d;
@@ -625,6 +686,7 @@ Suite *lifecycle_suite(void)
     tcase_add_test(tc, exhausted_pool_answers_503_and_keeps_answering_without_a_connection);
     tcase_add_test(tc, bulk_requests_beyond_the_slots_wait_then_answer_503);
     tcase_add_test(tc, one_workspace_cannot_hold_every_bulk_slot);
+    tcase_add_test(tc, one_key_cannot_take_the_whole_pool);
     tcase_add_test(tc, sigterm_during_an_import_keeps_the_deadline_and_commits_nothing);
     tcase_add_test(tc, an_import_whose_client_left_commits_nothing);
     tcase_add_test(tc, sigterm_answers_bulk_requests_waiting_for_a_slot);

@@ -32,6 +32,7 @@ static const struct {
     {LL_E_URI_TOO_LONG, 414, "uri-too-long"},
     {LL_E_HEADERS_TOO_LARGE, 431, "headers-too-large"},
     {LL_E_VERSION, 505, "http-version-not-supported"},
+    {LL_E_RATE_LIMITED, 429, "rate-limited"},
 };
 #define NKINDS (int)(sizeof kinds / sizeof kinds[0])
 
