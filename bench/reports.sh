@@ -166,6 +166,10 @@ note "seeded in $SEEDED ($SEED_S s with the checks), deltas folded, VACUUM (ANAL
 
 HTTP_PORT=$(free_port)
 BASE=http://127.0.0.1:$HTTP_PORT
+# One key is the whole load here: its rate limit is set far above what the machine
+# serves (the leases still run: one statement per 100 requests), and it may hold every
+# pool connection, as pgbench's clients do.
+LEADLOOP_RATE_PER_S=100000 LEADLOOP_RATE_BURST=1000000 LEADLOOP_KEY_CONNECTIONS=$POOL \
 LEADLOOP_LISTEN=127.0.0.1:$HTTP_PORT LEADLOOP_DB_POOL=$POOL LEADLOOP_LOG_LEVEL=warn \
 	"$LEADLOOPD" serve --no-migrate >"$TMP/leadloopd.log" 2>&1 &
 DAEMON=$!

@@ -26,14 +26,61 @@ static const char sql_key_revoke[] =
 
 static const char *const roles[] = {"admin", "marketing", "sales", "readonly", NULL};
 
+static const char sql_key_update[] =
+    "UPDATE api_keys SET name = coalesce($3, name),"
+    " rate_per_s = CASE WHEN $4::boolean THEN $5::integer ELSE rate_per_s END,"
+    " rate_burst = CASE WHEN $4::boolean THEN $6::integer ELSE rate_burst END"
+    " WHERE workspace_id = $1 AND id = $2 RETURNING " AUTH_KEY_COLUMNS ", encode(key_hash, 'hex')";
+
 /* One API key as the API shows it (never its hash). New reference. */
 static json_t *key_json(const PGresult *res, int row)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, row, 0),
-                     "name", db_json_text(res, row, 1), "prefix", db_json_text(res, row, 2), "role",
-                     db_json_text(res, row, 3), "user_id", db_json_text(res, row, 4), "created_at",
-                     db_json_text(res, row, 5), "last_used_at", db_json_text(res, row, 6),
-                     "revoked_at", db_json_text(res, row, 7));
+    json_t *limit =
+        PQgetisnull(res, row, 8)
+            ? json_null()
+            : json_pack("{s:I, s:I}", "per_second", (json_int_t)atol(PQgetvalue(res, row, 8)),
+                        "burst", (json_int_t)atol(PQgetvalue(res, row, 9)));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                     db_json_text(res, row, 0), "name", db_json_text(res, row, 1), "prefix",
+                     db_json_text(res, row, 2), "role", db_json_text(res, row, 3), "user_id",
+                     db_json_text(res, row, 4), "created_at", db_json_text(res, row, 5),
+                     "last_used_at", db_json_text(res, row, 6), "revoked_at",
+                     db_json_text(res, row, 7), "rate_limit", limit);
+}
+
+/* The body's rate_limit: absent (*given false), null (the default: per and burst NULL) or
+ * {"per_second": 1..100000, "burst": 1..1000000}. Errors name rate_limit.<member>. */
+static void rate_limit_in(struct jv *v, json_t *body, bool *given, char per[24], char burst[24],
+                          const char **per_out, const char **burst_out)
+{
+    static const char *const members[] = {"per_second", "burst", NULL};
+    json_t *rl = json_object_get(body, "rate_limit");
+    const char *k;
+    json_t *val;
+    *given = rl != NULL;
+    *per_out = *burst_out = NULL;
+    if (!rl || json_is_null(rl))
+        return;
+    if (!json_is_object(rl)) {
+        jv_add(v, "rate_limit", "must be an object {per_second, burst} or null");
+        return;
+    }
+    json_object_foreach(rl, k, val)
+    {
+        if (!jv_in_list(k, members))
+            jv_add(v, "rate_limit", "has an unknown member %s", k);
+    }
+    json_t *p = json_object_get(rl, "per_second"), *b = json_object_get(rl, "burst");
+    if (!json_is_integer(p) || json_integer_value(p) < 1 || json_integer_value(p) > 100000)
+        jv_add(v, "rate_limit.per_second", "must be an integer from 1 to 100000");
+    if (!json_is_integer(b) || json_integer_value(b) < 1 || json_integer_value(b) > 1000000)
+        jv_add(v, "rate_limit.burst", "must be an integer from 1 to 1000000");
+    if (!jv_ok(v))
+        return;
+    snprintf(per, 24, "%lld", (long long)json_integer_value(p));
+    snprintf(burst, 24, "%lld", (long long)json_integer_value(b));
+    *per_out = per;
+    *burst_out = burst;
 }
 
 /* The SELECT of a list: columns, then the sort key and id that list_answer pages on. */
@@ -60,14 +107,14 @@ void admin_keys_list(struct request *r)
 
 void admin_keys_create(struct request *r)
 {
-    static const char *const fields[] = {"name", "role", "user_id", NULL};
+    static const char *const fields[] = {"name", "role", "user_id", "rate_limit", NULL};
     static const char *const readonly[] = {"id",           "prefix",     "secret", "created_at",
                                            "last_used_at", "revoked_at", NULL};
     json_t *body = NULL, *out = NULL;
     PGresult *res = NULL;
-    const char *name = NULL, *role = NULL, *user_id = NULL;
-    bool user_null = false;
-    char secret[AUTH_SECRET_LEN + 1];
+    const char *name = NULL, *role = NULL, *user_id = NULL, *per = NULL, *burst = NULL;
+    bool user_null = false, rl_given;
+    char secret[AUTH_SECRET_LEN + 1], per_buf[24], burst_buf[24];
     struct jv v;
     enum ll_err err;
 
@@ -78,12 +125,13 @@ void admin_keys_create(struct request *r)
     jv_string(&v, body, "name", true, 1, 200, &name);
     jv_enum(&v, body, "role", true, roles, &role);
     jv_uuid(&v, body, "user_id", false, true, &user_id, &user_null);
+    rate_limit_in(&v, body, &rl_given, per_buf, burst_buf, &per, &burst);
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the API key is not valid", jv_take(&v), NULL);
         goto out;
     }
     res = auth_key_insert(db_pg(r->db), r->auth.workspace_id, name, role,
-                          user_null ? NULL : user_id, secret);
+                          user_null ? NULL : user_id, per, burst, secret);
     err = db_check(r->db, res);
     if (err == LL_E_VALIDATION && user_id) { /* the only foreign key */
         reply_problem(r, err, "the API key is not valid",
@@ -113,6 +161,58 @@ void admin_keys_get(struct request *r)
     if (res)
         reply_json(r, 200, key_json(res, 0));
     PQclear(res);
+}
+
+/* Renames a key or sets its rate limit (null: the daemon's default). The change reaches
+ * every daemon's key cache at once (the notify trigger of 0004, 0010). */
+void admin_keys_update(struct request *r)
+{
+    static const char *const fields[] = {"name", "rate_limit", NULL};
+    static const char *const readonly[] = {"id",           "prefix",     "secret",
+                                           "role",         "user_id",    "created_at",
+                                           "last_used_at", "revoked_at", NULL};
+    json_t *body = NULL;
+    PGresult *res = NULL;
+    const char *name = NULL, *per = NULL, *burst = NULL;
+    char per_buf[24], burst_buf[24];
+    bool rl_given = false;
+    struct jv v;
+    enum ll_err err;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL))
+        goto out;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
+        goto out;
+    }
+    if (!(body = req_json_object(r)))
+        goto out;
+    jv_known(&v, body, fields, readonly);
+    if (json_is_null(json_object_get(body, "name")))
+        jv_add(&v, "name", "cannot be removed (null)");
+    jv_string(&v, body, "name", false, 1, 200, &name);
+    rate_limit_in(&v, body, &rl_given, per_buf, burst_buf, &per, &burst);
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    const char *vals[6] = {r->auth.workspace_id,        r->params[0], name,
+                           rl_given ? "true" : "false", per,          burst};
+    res = db_exec(r->db, sql_key_update, 6, vals);
+    err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
+    else {
+        keycache_forget(PQgetvalue(res, 0, 10)); /* here at once; elsewhere by notification */
+        reply_json(r, 200, key_json(res, 0));
+    }
+out:
+    PQclear(res);
+    json_decref(body);
+    jv_free(&v);
 }
 
 void admin_keys_revoke(struct request *r)

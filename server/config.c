@@ -45,6 +45,16 @@ static const struct setting settings[] = {
     {"LEADLOOP_KEY_CONNECTIONS", "--key-connections", LNG("0", 0, 500, key_connections),
      "pool connections one API key may hold at once; its other requests wait for a turn "
      "(0: all but one)"},
+    {"LEADLOOP_RATE_PER_S", "--rate-per-s", LNG("100", 0, 100000, rate_per_s),
+     "requests per second an API key may make on average, unless an admin set its own "
+     "(0: no limit)"},
+    {"LEADLOOP_RATE_BURST", "--rate-burst", LNG("200", 0, 1000000, rate_burst),
+     "requests an API key may make at once after a pause (0: as many as LEADLOOP_RATE_PER_S)"},
+    {"LEADLOOP_WORKSPACE_RATE_PER_S", "--workspace-rate-per-s", LNG("0", 0, 1000000, ws_rate_per_s),
+     "requests per second all the keys of a workspace may make together (0: no limit)"},
+    {"LEADLOOP_WORKSPACE_RATE_BURST", "--workspace-rate-burst",
+     LNG("0", 0, 10000000, ws_rate_burst),
+     "requests a workspace's keys may make at once (0: as many as LEADLOOP_WORKSPACE_RATE_PER_S)"},
     {"LEADLOOP_BULK_SLOTS", "--bulk-slots", LNG("0", 0, 256, bulk_slots),
      "bulk requests (lead batches, CSV imports, touch batches) served at once; 0: one per "
      "CPU core, at least 2"},

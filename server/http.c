@@ -24,6 +24,7 @@
 #include "leadloop/gate.h"
 #include "leadloop/idempotency.h"
 #include "leadloop/keycap.h"
+#include "leadloop/ratelimit.h"
 #include "leadloop/log.h"
 #include "leadloop/metrics.h"
 #include "leadloop/util.h"
@@ -152,7 +153,8 @@ static void bulk_close(void)
 static const char cors_allow_headers[] =
     "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";
 static const char cors_expose_headers[] =
-    "Content-Disposition, ETag, Idempotent-Replayed, Link, Location, Retry-After, X-Request-Id";
+    "Content-Disposition, ETag, Idempotent-Replayed, Link, Location, RateLimit, "
+    "RateLimit-Policy, Retry-After, X-Request-Id";
 
 bool http_request_id_ok(const char *s)
 {
@@ -616,6 +618,39 @@ static void answer_options(struct request *r)
 
 static bool admit_key(struct request *r);
 
+/* The key's rate limit: its leases here, else a lease from the database (on the request's
+ * pool connection, or one taken for that). Answers 429 and returns false past the limit. */
+static bool admit_rate(struct request *r)
+{
+    struct rl_verdict v;
+    if (r->rated || !r->authed)
+        return true;
+    r->rated = true;
+    if (!ratelimit_local(&r->auth, &v)) {
+        struct db_conn *db = r->db;
+        if (db || db_acquire(&db) == LL_OK) {
+            ratelimit_take(db, &r->auth, &v);
+            if (db != r->db)
+                db_release(db);
+        } else {
+            v.allowed = true; /* no connection: the request will say so itself */
+            v.limited = false;
+        }
+    }
+    if (v.limited) {
+        snprintf(r->rl_policy, sizeof r->rl_policy, "%s", v.policy);
+        snprintf(r->rl_state, sizeof r->rl_state, "%s", v.state);
+    }
+    if (v.allowed)
+        return true;
+    reply_header(r, "Retry-After", "%ld", v.retry_after);
+    reply_problem(r, LL_E_RATE_LIMITED,
+                  "this API key (or its workspace) has made more requests than its rate limit "
+                  "allows; retry after Retry-After seconds",
+                  NULL, NULL);
+    return false;
+}
+
 static void key_turn_release(struct request *r)
 {
     if (r->key_turn)
@@ -645,6 +680,8 @@ static void dispatch(struct request *r)
         return;
     }
     if (!(r->route->flags & ROUTE_PUBLIC) && !r->authed && !admit_key(r))
+        return;
+    if (!admit_rate(r))
         return;
     if (!(r->route->flags & ROUTE_NO_DB) && !r->db) {
         /* a key's share of the pool first: its own flood waits behind it, not everyone */
@@ -694,6 +731,10 @@ static enum MHD_Result queue(struct request *r)
     if (r->content_type)
         MHD_add_response_header(resp, "Content-Type", r->content_type);
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (r->rl_policy[0]) {
+        MHD_add_response_header(resp, "RateLimit-Policy", r->rl_policy);
+        MHD_add_response_header(resp, "RateLimit", r->rl_state);
+    }
     MHD_add_response_header(resp, "Cache-Control", "no-store");
     if (origin && *conf->cors_origins && origin_allowed(origin)) {
         MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
@@ -790,7 +831,7 @@ static bool admit(struct request *r)
         return false;
     if (framing || r->early_err || !r->route)
         dispatch(r);
-    else if (!(r->route->flags & ROUTE_PUBLIC) && !admit_key(r))
+    else if (!(r->route->flags & ROUTE_PUBLIC) && (!admit_key(r) || !admit_rate(r)))
         ;
     else if ((r->route->flags & ROUTE_BULK) &&
              !(r->bulk_slot = bulk_take(r->auth.workspace_id, conf->bulk_wait_ms)))
@@ -952,6 +993,7 @@ bool http_start(const struct config *cfg)
 
     conf = cfg;
     bulk_init(cfg->bulk_slots);
+    ratelimit_init(cfg->rate_per_s, cfg->rate_burst, cfg->ws_rate_per_s, cfg->ws_rate_burst);
     keycap_init(cfg->key_connections ? cfg->key_connections
                                      : (cfg->db_pool > 1 ? cfg->db_pool - 1 : 1));
     raise_fd_limit();

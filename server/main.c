@@ -244,7 +244,7 @@ static int keys_create(PGconn *pg, char **args, int n)
         PQclear(wres);
         return 1;
     }
-    res = auth_key_insert(pg, PQgetvalue(wres, 0, 0), name, role, user, secret);
+    res = auth_key_insert(pg, PQgetvalue(wres, 0, 0), name, role, user, NULL, NULL, secret);
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
         fprintf(stderr, "API key %s (%s, role %s) created in workspace %s; it is shown only now:\n",
                 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), role, ws);

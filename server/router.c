@@ -26,6 +26,7 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/api-keys", admin_keys_list, ROLES_ADMIN, 0},
     {HTTP_POST, "/v1/api-keys", admin_keys_create, ROLES_ADMIN, ROUTE_NO_IDEMPOTENCY},
     {HTTP_GET, "/v1/api-keys/{id}", admin_keys_get, ROLES_ADMIN, 0},
+    {HTTP_PATCH, "/v1/api-keys/{id}", admin_keys_update, ROLES_ADMIN, 0},
     {HTTP_DELETE, "/v1/api-keys/{id}", admin_keys_revoke, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/users", admin_users_list, ROLES_ADMIN, 0},
     {HTTP_POST, "/v1/users", admin_users_create, ROLES_ADMIN, 0},

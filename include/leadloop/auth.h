@@ -27,6 +27,7 @@ struct auth_ctx {
     char user_id[37]; /* "" when the key has no user */
     char key_prefix[AUTH_PREFIX_LEN + 1];
     int role;
+    long rate_per_s, rate_burst; /* the key's own rate limit; 0: the daemon's default */
 };
 
 /* Parses an Authorization header value; on success *secret points into header. */
@@ -45,15 +46,17 @@ bool auth_key_new(char secret[AUTH_SECRET_LEN + 1], char prefix[AUTH_PREFIX_LEN 
 /* SHA-256 (hex) of a NUL-terminated secret. */
 void auth_key_hash_hex(const char *secret, char hash_hex[65]);
 
-/* Inserts a new key for a workspace (user_id may be NULL) and writes its secret, shown
- * once. Returns the new PGresult of INSERT ... RETURNING AUTH_KEY_COLUMNS (PQclear it).
+/* Inserts a new key for a workspace (user_id may be NULL; rate_per_s and rate_burst both
+ * NULL for the daemon's default limit, or both integers as text) and writes its secret,
+ * shown once. Returns the new PGresult of INSERT ... RETURNING AUTH_KEY_COLUMNS (PQclear it).
  * On a prefix collision (one in 2^48) it retries once with a new key. */
 PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name, const char *role,
-                          const char *user_id, char secret[AUTH_SECRET_LEN + 1]);
+                          const char *user_id, const char *rate_per_s, const char *rate_burst,
+                          char secret[AUTH_SECRET_LEN + 1]);
 /* The columns an API key is shown with, in this order. */
 #define AUTH_KEY_COLUMNS                                                                           \
     "id, name, prefix, role, user_id, " DB_TS("created_at") ", " DB_TS("last_used_at") ", " DB_TS( \
-        "revoked_at")
+        "revoked_at") ", rate_per_s, rate_burst"
 
 /* 0 when unknown. */
 int auth_role_parse(const char *name);

@@ -15,7 +15,9 @@ struct config {
     char database_url[1024];
     long db_pool;
     long db_acquire_timeout_ms;
-    long key_connections; /* pool connections one API key may hold (0: all but one) */
+    long key_connections;              /* pool connections one API key may hold (0: all but one) */
+    long rate_per_s, rate_burst;       /* a key's default rate limit (0: none) */
+    long ws_rate_per_s, ws_rate_burst; /* a workspace's rate limit (0: none) */
     long statement_timeout_ms;
     long max_body;
     long max_import; /* body limit of the CSV import route */

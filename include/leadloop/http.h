@@ -48,6 +48,9 @@ struct request {
 
     struct auth_ctx auth;
     bool authed;
+    bool rated;          /* the rate limit was checked */
+    char rl_policy[128]; /* RateLimit-Policy and RateLimit of the key's buckets, or "" */
+    char rl_state[128];
     struct db_conn *db; /* borrowed from the pool for the request's life */
 
     bool idem_active; /* inside the transaction of an Idempotency-Key */

@@ -604,6 +604,92 @@ START_TEST(one_key_cannot_take_the_whole_pool)
 }
 END_TEST
 
+static char *field_of(const struct resp *r, const char *name)
+{
+    char *v = resp_header(r, name);
+    ck_assert_msg(v != NULL, "no %s header in: %s", name, r->headers);
+    return v;
+}
+
+static struct resp *patch_key(struct daemon *d, const char *id, const char *json)
+{
+    char path[96];
+    static const char *const ct[] = {"Content-Type: application/merge-patch+json", NULL};
+    snprintf(path, sizeof path, "/v1/api-keys/%s", id);
+    return req(d, "PATCH", path, admin_key, ct, json, strlen(json));
+}
+
+/* A key's own limit, set by an admin, holds across two daemons on one database: burst 3 at
+ * one a second allows three requests at once in all, then 429 with Retry-After and the
+ * RateLimit fields; another key goes on; null gives the key the default back. */
+START_TEST(rate_limit_per_key_holds_across_daemons)
+{
+    struct daemon d1, d2;
+    const char *env[] = {"LEADLOOP_RATE_PER_S=1000", "LEADLOOP_RATE_BURST=0", NULL};
+    char key[64], id[40];
+    ck_assert(workspace_key("test-a", "sales", key));
+    ck_assert(daemon_start(&d1, env));
+    ck_assert(daemon_start(&d2, env));
+    struct resp *r = req(&d1, "GET", "/v1/api-keys?limit=1", admin_key, NULL, NULL, 0);
+    ck_assert_int_eq(r->status, 200);
+    resp_free(r);
+    /* the new key is the newest of its workspace */
+    PGconn *pg = pg_test();
+    char *v = pg_value(pg, "SELECT id FROM api_keys ORDER BY created_at DESC LIMIT 1");
+    snprintf(id, sizeof id, "%s", v);
+    free(v);
+
+    r = patch_key(&d1, id, "{\"rate_limit\":{\"per_second\":1,\"burst\":0}}");
+    assert_problem(r, 422, "validation-failed");
+    ck_assert(problem_names(r, "rate_limit.burst"));
+    resp_free(r);
+    r = patch_key(&d1, id, "{\"rate_limit\":{\"per_second\":1,\"burst\":3}}");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    json_t *rl = json_object_get(r->json, "rate_limit");
+    ck_assert_int_eq(json_integer_value(json_object_get(rl, "burst")), 3);
+    resp_free(r);
+
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 6; i++) {
+        r = req(i % 2 ? &d2 : &d1, "GET", "/v1/leads?limit=1", key, NULL, NULL, 0);
+        char *policy = field_of(r, "RateLimit-Policy"), *state = field_of(r, "RateLimit");
+        ck_assert_msg(strstr(policy, "\"key\";q=3;w=3") != NULL, "policy %s", policy);
+        ck_assert_msg(strncmp(state, "\"key\";r=", 8) == 0, "state %s", state);
+        if (r->status == 200) {
+            ok++;
+        } else {
+            assert_problem(r, 429, "rate-limited");
+            char *ra = field_of(r, "Retry-After");
+            ck_assert_int_ge(atol(ra), 1);
+            free(ra);
+            limited++;
+        }
+        free(policy);
+        free(state);
+        resp_free(r);
+    }
+    /* 3 at once, and at most one more if a second passed meanwhile */
+    ck_assert_msg(ok >= 3 && ok <= 4 && limited == 6 - ok, "ok %d, limited %d", ok, limited);
+    r = req(&d2, "GET", "/v1/leads?limit=1", admin_key, NULL, NULL, 0);
+    ck_assert_int_eq(r->status, 200); /* another key: its own bucket */
+    resp_free(r);
+
+    r = patch_key(&d2, id, "{\"rate_limit\":null}"); /* back to the default (1000/s) */
+    ck_assert_int_eq(r->status, 200);
+    ck_assert(json_is_null(json_object_get(r->json, "rate_limit")));
+    resp_free(r);
+    r = req(&d1, "GET", "/v1/leads?limit=1", key, NULL, NULL, 0);
+    ck_assert_msg(r->status == 200, "after the reset: %ld %s", r->status, r->body);
+    char *policy = field_of(r, "RateLimit-Policy");
+    ck_assert_msg(strstr(policy, "q=1000;w=1") != NULL, "policy %s", policy);
+    free(policy);
+    resp_free(r);
+    PQfinish(pg);
+    ck_assert_int_eq(daemon_stop(&d1, SIGTERM), 0);
+    ck_assert_int_eq(daemon_stop(&d2, SIGTERM), 0);
+}
+END_TEST
+
 START_TEST(statement_timeout_answers_503)
 {
     struct daemon d;
@@ -687,6 +773,7 @@ Suite *lifecycle_suite(void)
     tcase_add_test(tc, bulk_requests_beyond_the_slots_wait_then_answer_503);
     tcase_add_test(tc, one_workspace_cannot_hold_every_bulk_slot);
     tcase_add_test(tc, one_key_cannot_take_the_whole_pool);
+    tcase_add_test(tc, rate_limit_per_key_holds_across_daemons);
     tcase_add_test(tc, sigterm_during_an_import_keeps_the_deadline_and_commits_nothing);
     tcase_add_test(tc, an_import_whose_client_left_commits_nothing);
     tcase_add_test(tc, sigterm_answers_bulk_requests_waiting_for_a_slot);

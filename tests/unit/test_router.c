@@ -65,7 +65,7 @@ START_TEST(id_is_captured)
 
     expect_route(&m, "/v1/api-keys/k1", HTTP_DELETE, "/v1/api-keys/{id}");
     ck_assert_str_eq(m.params[0], "k1");
-    ck_assert_int_eq(m.allowed, HTTP_GET | HTTP_DELETE);
+    ck_assert_int_eq(m.allowed, HTTP_GET | HTTP_PATCH | HTTP_DELETE);
     /* the capture lives in the caller's buffer */
     ck_assert(m.params[0] >= m.buf && m.params[0] < m.buf + sizeof m.buf);
 }
@@ -89,7 +89,7 @@ START_TEST(wrong_method_sets_allowed)
 
     do_match(&m, "/v1/api-keys/abc", HTTP_OPTIONS);
     ck_assert_ptr_null(m.rt);
-    ck_assert_int_eq(m.allowed, HTTP_GET | HTTP_DELETE);
+    ck_assert_int_eq(m.allowed, HTTP_GET | HTTP_PATCH | HTTP_DELETE);
 
     do_match(&m, "/v1/users", HTTP_OTHER);
     ck_assert_ptr_null(m.rt);
