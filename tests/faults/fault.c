@@ -110,8 +110,7 @@ void scene_daemon_start(struct scene *s, const char *const *env)
 {
     const char *all[24];
     int n = 0;
-    all[n++] = s->dbenv;
-    all[n++] = "LEADLOOP_LOG_LEVEL=warn";
+    all[n++] = s->dbenv; /* info: the access log tells what each request got */
     for (; env && *env && n < 23; env++)
         all[n++] = *env;
     all[n] = NULL;
