@@ -400,14 +400,16 @@ static PGresult *run(struct db_conn *c, const struct stmt *s, uint64_t deadline)
     /* A body larger than the socket's buffers goes out as the server reads it. */
     while ((f = PQflush(c->pg)) == 1) {
         int w = wait_fd(PQsocket(c->pg), POLLIN | POLLOUT, deadline);
-        if (w <= 0 || !PQconsumeInput(c->pg)) {
-            /* half a message sent: nothing can follow it on this connection */
+        if (w > 0 && PQconsumeInput(c->pg))
+            continue;
+        /* half a message sent: nothing can follow it on this connection */
+        if (w <= 0) {
             atomic_fetch_add(&pool.late, 1);
             log_warn("database statement could not be sent before its deadline; connection "
                      "closed");
-            conn_close(c);
-            return no_answer(c);
         }
+        conn_close(c);
+        return no_answer(c);
     }
     if (f < 0 || collect_until(c, &last, deadline))
         return last ? last : no_answer(c);
