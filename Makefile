@@ -99,7 +99,7 @@ test-api: $(BIN) $(API_BIN)
 	bash tests/harness.sh $(API_BIN)
 
 # The fault suite (tests/faults): PostgreSQL crashed, frozen, its backends terminated, its
-# connections exhausted; the daemon killed and stopped; under load. About 2 minutes.
+# connections exhausted; the daemon killed and stopped; under load. About 45 s.
 test-faults: deps
 	@$(MAKE) --no-print-directory run-faults
 
