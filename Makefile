@@ -35,11 +35,13 @@ MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9][0-9]_*.sql))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 API_SRCS  := $(wildcard tests/api/*.c)
+FAULT_SRCS := $(wildcard tests/faults/*.c) tests/api/support.c
 UNIT_BIN  := $(B)/unit-tests
 API_BIN   := $(B)/api-tests
+FAULT_BIN := $(B)/fault-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
-.PHONY: all run test test-unit test-api bench bench-reports lint-api format format-check tidy \
+.PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports lint-api format format-check tidy \
         db-stop db-clean deps clean valgrind-api
 
 all: $(BIN)
@@ -68,6 +70,11 @@ $(API_BIN): $(API_SRCS) $(wildcard tests/api/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/api $(LDFLAGS) -o $@ $(API_SRCS) $(LDLIBS) $(TEST_LIBS)
 
+$(FAULT_BIN): $(FAULT_SRCS) $(wildcard tests/faults/*.h) tests/api/support.h
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/api -Itests/faults $(LDFLAGS) -o $@ $(FAULT_SRCS) $(LDLIBS) \
+	    $(TEST_LIBS)
+
 deps:
 	@bash scripts/deps.sh
 
@@ -91,6 +98,15 @@ test-api: $(BIN) $(API_BIN)
 	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) LL_TEST_DATA=$(abspath tests/data) \
 	bash tests/harness.sh $(API_BIN)
 
+# The fault suite (tests/faults): PostgreSQL crashed, frozen, its backends terminated, its
+# connections exhausted; the daemon killed and stopped; under load. About 45 s.
+test-faults: deps
+	@$(MAKE) --no-print-directory run-faults
+
+run-faults: $(BIN) $(FAULT_BIN)
+	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) LL_TEST_DATA=$(abspath tests/data) \
+	bash tests/harness.sh $(FAULT_BIN)
+
 # The HTTP tests with every daemon they start run under valgrind's leak checker.
 valgrind-api: $(BIN) $(API_BIN)
 	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) LL_TEST_DATA=$(abspath tests/data) \
@@ -101,10 +117,12 @@ lint-api:
 	@bash scripts/lint-api.sh
 
 format:
-	clang-format -i server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c tests/api/*.h
+	clang-format -i server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c tests/api/*.h \
+	    tests/faults/*.c tests/faults/*.h
 
 format-check:
-	clang-format --dry-run --Werror server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c tests/api/*.h
+	clang-format --dry-run --Werror server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c \
+	    tests/api/*.h tests/faults/*.c tests/faults/*.h
 
 tidy:
 	clang-tidy server/*.c -- $(CPPFLAGS) -std=c11 $(PKG_CFLAGS)

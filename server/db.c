@@ -1,6 +1,12 @@
 /* The bounded libpq pool. Slots are handed out under a mutex; connecting, resetting and
  * querying happen outside it. A connection is checked cheaply on every acquire (did the
- * server close it?) so that a restarted PostgreSQL costs no failed request. */
+ * server close it?) so that a restarted PostgreSQL costs no failed request.
+ *
+ * Nothing here waits on PostgreSQL without a deadline: a server that stops answering
+ * (frozen, partitioned) must cost a request a 503, not its thread. Connecting is bounded by
+ * the acquire timeout; every statement is sent on a non-blocking connection and waited for
+ * with poll() until the statement timeout, then cancelled; a connection whose cancel gets
+ * no answer is closed, and its slot connects again on its next use. */
 #include "leadloop/db.h"
 
 #include <errno.h>
@@ -11,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "leadloop/log.h"
 #include "leadloop/util.h"
@@ -27,14 +35,22 @@ struct prepared {
     size_t len;
 };
 
+/* After a statement's deadline, how long the cancel request and the statement's answer to
+ * it may take before the connection is given up. */
+#define CANCEL_WAIT_MS 500
+/* Cancel requests whose thread still waits for the postmaster (a frozen server holds
+ * each until it thaws). Past this many, a late statement's connection is closed uncancelled:
+ * the server's own statement_timeout still ends the statement once it runs again. */
+#define CANCELS_MAX 32
+
 struct db_conn {
     struct prepared prepared[PREPARED_MAX];
     int nprepared;
-    PGconn *pg;
-    PGcancel *cancel; /* replaced under pool.mu, used by db_cancel_all */
+    PGconn *pg; /* NULL once closed: the slot connects again on its next acquire */
     bool in_use;
     bool needs_reset;
-    int tx_depth; /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
+    long deadline_ms; /* each statement's client-side deadline in this borrow; 0: none */
+    int tx_depth;     /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
 };
 
 static struct {
@@ -43,8 +59,11 @@ static struct {
     long size, in_use, waiting;
     char *conninfo;
     long acquire_ms, statement_ms;
-    atomic_ulong timeouts, errors;
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    int wake_fd;             /* readable once db_cancel_all ran: wakes every statement */
+    atomic_bool cancelling;  /* set by db_cancel_all: statements give up at once */
+    atomic_int cancels_busy; /* cancel threads still running */
+    atomic_ulong timeouts, errors, late, closed;
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
 
 static void notice_quiet(void *arg, const PGresult *res)
 {
@@ -52,16 +71,22 @@ static void notice_quiet(void *arg, const PGresult *res)
     (void)res;
 }
 
-/* Session settings every connection gets, after each (re)connect. */
+/* The session settings every connection gets, after each (re)connect. */
+static void session_sql(char *sql, size_t len)
+{
+    snprintf(sql, len,
+             "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'leadloopd'",
+             pool.statement_ms);
+}
+
+/* For the standalone connections of commands and background threads, which block. */
 static bool conn_setup(PGconn *pg, char *err, size_t errlen)
 {
     char sql[128];
     PGresult *res;
     bool ok;
     PQsetNoticeReceiver(pg, notice_quiet, NULL);
-    snprintf(sql, sizeof sql,
-             "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'leadloopd'",
-             pool.statement_ms);
+    session_sql(sql, sizeof sql);
     res = PQexec(pg, sql);
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     if (!ok && err)
@@ -103,6 +128,13 @@ bool db_init(const char *conninfo, long size, long acquire_ms, long statement_ms
         return false;
     }
 
+    pool.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (pool.wake_fd < 0) {
+        free(pool.conninfo);
+        free(pool.conns);
+        return false;
+    }
+    atomic_store(&pool.cancelling, false);
     pool.size = size;
     pool.acquire_ms = acquire_ms;
     pool.statement_ms = statement_ms;
@@ -111,10 +143,11 @@ bool db_init(const char *conninfo, long size, long acquire_ms, long statement_ms
 
 void db_shutdown(void)
 {
-    for (long i = 0; i < pool.size; i++) {
-        PQfreeCancel(pool.conns[i].cancel);
+    for (long i = 0; i < pool.size; i++)
         PQfinish(pool.conns[i].pg);
-    }
+    if (pool.wake_fd >= 0)
+        close(pool.wake_fd);
+    pool.wake_fd = -1;
     free(pool.conns);
     free(pool.conninfo);
     pool.conns = NULL;
@@ -122,15 +155,135 @@ void db_shutdown(void)
     pool.size = 0;
 }
 
+/* Each statement cancels its own, from its own thread (the only one that may use its
+ * PGconn): this wakes them all, and the eventfd stays readable so that none waits again. */
 void db_cancel_all(void)
 {
-    char errbuf[256];
-    pthread_mutex_lock(&pool.mu);
-    for (long i = 0; i < pool.size; i++) {
-        if (pool.conns[i].in_use && pool.conns[i].cancel)
-            PQcancel(pool.conns[i].cancel, errbuf, sizeof errbuf);
+    uint64_t one = 1;
+    atomic_store(&pool.cancelling, true);
+    if (pool.wake_fd >= 0 && write(pool.wake_fd, &one, sizeof one) < 0)
+        log_warn("cannot wake the statements in flight: %s", strerror(errno));
+}
+
+/* ---------------------------------------------------------------- waiting with deadlines */
+
+/* A deadline on the monotonic clock, ms from now; 0 (no deadline) when ms <= 0. */
+static uint64_t deadline_in(long ms)
+{
+    return ms > 0 ? util_now_ns() + (uint64_t)ms * 1000000u : 0;
+}
+
+/* Waits until fd is ready for events: 1 when it is, 0 when the deadline (0: none) passed,
+ * -1 when db_cancel_all asks every statement to give up. */
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+    struct pollfd pfd[2] = {{.fd = fd, .events = events}, {.fd = pool.wake_fd, .events = POLLIN}};
+    for (;;) {
+        int timeout = -1, n;
+        if (atomic_load(&pool.cancelling))
+            return -1;
+        if (deadline) {
+            uint64_t now = util_now_ns();
+            if (now >= deadline)
+                return 0;
+            timeout = (int)((deadline - now + 999999u) / 1000000u);
+        }
+        n = poll(pfd, pool.wake_fd >= 0 ? 2 : 1, timeout);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n > 0 && pfd[1].revents)
+            return -1;
+        if (n > 0 && pfd[0].revents)
+            return 1;
     }
-    pthread_mutex_unlock(&pool.mu);
+}
+
+/* A cancel request on its own thread: PQcancel in libpq 15 blocks until the postmaster
+ * answers, with no timeout, and a frozen postmaster never does. The statement's thread
+ * waits for it up to a deadline; whichever of the two finishes last frees the job. */
+struct cancel_job {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    PGcancel *cancel; /* owned by the job */
+    int refs;
+    bool done, sent;
+};
+
+static void cancel_job_put(struct cancel_job *j)
+{
+    bool last;
+    pthread_mutex_lock(&j->mu);
+    last = --j->refs == 0;
+    pthread_mutex_unlock(&j->mu);
+    if (!last)
+        return;
+    PQfreeCancel(j->cancel);
+    pthread_cond_destroy(&j->cv);
+    pthread_mutex_destroy(&j->mu);
+    free(j);
+}
+
+static void *cancel_main(void *arg)
+{
+    struct cancel_job *j = arg;
+    char errbuf[256];
+    bool sent = PQcancel(j->cancel, errbuf, sizeof errbuf) == 1;
+    pthread_mutex_lock(&j->mu);
+    j->done = true;
+    j->sent = sent;
+    pthread_cond_signal(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    cancel_job_put(j);
+    atomic_fetch_sub(&pool.cancels_busy, 1);
+    return NULL;
+}
+
+/* Asks the server to cancel what pg runs; true when the postmaster took the request
+ * before the deadline. */
+static bool cancel_until(PGconn *pg, uint64_t deadline)
+{
+    struct cancel_job *j;
+    pthread_attr_t attr;
+    pthread_condattr_t cattr;
+    pthread_t t;
+    bool sent = false;
+    if (atomic_fetch_add(&pool.cancels_busy, 1) >= CANCELS_MAX)
+        goto none;
+    if (!(j = calloc(1, sizeof *j)))
+        goto none;
+    if (!(j->cancel = PQgetCancel(pg))) {
+        free(j);
+        goto none;
+    }
+    pthread_mutex_init(&j->mu, NULL);
+    pthread_condattr_init(&cattr);
+    pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC);
+    pthread_cond_init(&j->cv, &cattr);
+    pthread_condattr_destroy(&cattr);
+    j->refs = 2;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    if (pthread_create(&t, &attr, cancel_main, j) != 0) {
+        pthread_attr_destroy(&attr);
+        j->refs = 1;
+        cancel_job_put(j);
+        goto none;
+    }
+    pthread_attr_destroy(&attr);
+    pthread_mutex_lock(&j->mu);
+    while (!j->done) {
+        struct timespec until = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
+        if (pthread_cond_timedwait(&j->cv, &j->mu, &until) == ETIMEDOUT)
+            break;
+    }
+    sent = j->done && j->sent;
+    pthread_mutex_unlock(&j->mu);
+    cancel_job_put(j);
+    return sent;
+none:
+    atomic_fetch_sub(&pool.cancels_busy, 1);
+    return false;
 }
 
 /* True when the server has closed an idle connection (e.g. it restarted): its socket is
@@ -147,40 +300,215 @@ static bool idle_conn_dead(PGconn *pg)
     return PQstatus(pg) != CONNECTION_OK;
 }
 
-static void set_cancel(struct db_conn *c)
+/* ---------------------------------------------------------------- statements */
+
+/* A statement as it is sent: the executor is the same for all four. */
+enum stmt_kind { STMT_QUERY, STMT_PARAMS, STMT_PREPARE, STMT_PREPARED };
+
+struct stmt {
+    enum stmt_kind kind;
+    const char *text; /* SQL; for STMT_PREPARED the statement's name */
+    const char *name; /* STMT_PREPARE: the name to prepare text under */
+    int nparams;
+    const char *const *values;
+};
+
+static bool stmt_send(PGconn *pg, const struct stmt *s)
 {
-    PGcancel *fresh = c->pg ? PQgetCancel(c->pg) : NULL;
-    pthread_mutex_lock(&pool.mu);
-    PGcancel *old = c->cancel;
-    c->cancel = fresh;
-    pthread_mutex_unlock(&pool.mu);
-    PQfreeCancel(old);
+    switch (s->kind) {
+    case STMT_QUERY:
+        return PQsendQuery(pg, s->text) == 1;
+    case STMT_PARAMS:
+        return PQsendQueryParams(pg, s->text, s->nparams, NULL, s->values, NULL, NULL, 0) == 1;
+    case STMT_PREPARE:
+        return PQsendPrepare(pg, s->name, s->text, s->nparams, NULL) == 1;
+    case STMT_PREPARED:
+        return PQsendQueryPrepared(pg, s->text, s->nparams, s->values, NULL, NULL, 0) == 1;
+    }
+    return false;
 }
 
-/* Makes c usable: connects, or resets a broken connection once. */
-static bool conn_ready(struct db_conn *c)
+/* Closes c's connection; the slot connects again on its next acquire. The server ends the
+ * session (and rolls back its transaction) once it reads the end of the socket. */
+static void conn_close(struct db_conn *c)
+{
+    if (!c->pg)
+        return;
+    PQfinish(c->pg);
+    c->pg = NULL;
+    c->needs_reset = true;
+    c->nprepared = 0;
+    atomic_fetch_add(&pool.closed, 1);
+}
+
+/* A failure with no SQLSTATE, which db_check answers as 503 (the connection is gone).
+ * New; NULL only when out of memory, which callers treat the same. */
+static PGresult *no_answer(struct db_conn *c)
+{
+    return PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
+}
+
+/* Keeps what PQexec would return: the last result, or the first error. */
+static void keep(PGresult **last, PGresult *res)
+{
+    if (*last && PQresultStatus(*last) == PGRES_FATAL_ERROR) {
+        PQclear(res);
+        return;
+    }
+    PQclear(*last);
+    *last = res;
+}
+
+/* Collects every result of the statement sent on c until the deadline. True when the
+ * last came in (then *last is what PQexec would have returned), false on the deadline or
+ * when db_cancel_all interrupts. */
+static bool collect_until(struct db_conn *c, PGresult **last, uint64_t deadline)
+{
+    for (;;) {
+        PGresult *res;
+        while (PQisBusy(c->pg)) {
+            if (wait_fd(PQsocket(c->pg), POLLIN, deadline) <= 0)
+                return false;
+            if (!PQconsumeInput(c->pg))
+                break; /* the connection is lost: PQgetResult says so without waiting */
+        }
+        if (!(res = PQgetResult(c->pg)))
+            return true;
+        keep(last, res);
+    }
+}
+
+/* Runs one statement on c with the borrow's deadline; new PGresult (never one that is not
+ * the statement's own: a statement past its deadline answers no_answer()).
+ *
+ * Past the deadline the server is asked to cancel; if it takes the request and answers
+ * within CANCEL_WAIT_MS (a slow statement: it ends with 57014), the connection stays.
+ * Otherwise the server is not answering, and the connection is closed rather than
+ * returned to the pool with a statement of unknown fate in it. */
+static PGresult *run(struct db_conn *c, const struct stmt *s, uint64_t deadline)
+{
+    PGresult *last = NULL;
+    long cancel_ms = CANCEL_WAIT_MS;
+    uint64_t cancel_deadline;
+    int f;
+    if (!c->pg || atomic_load(&pool.cancelling))
+        return no_answer(c);
+    if (!stmt_send(c->pg, s)) {
+        c->needs_reset = PQstatus(c->pg) != CONNECTION_OK;
+        return no_answer(c);
+    }
+    /* A body larger than the socket's buffers goes out as the server reads it. */
+    while ((f = PQflush(c->pg)) == 1) {
+        int w = wait_fd(PQsocket(c->pg), POLLIN | POLLOUT, deadline);
+        if (w > 0 && PQconsumeInput(c->pg))
+            continue;
+        /* half a message sent: nothing can follow it on this connection */
+        if (w <= 0) {
+            atomic_fetch_add(&pool.late, 1);
+            log_warn("database statement could not be sent before its deadline; connection "
+                     "closed");
+        }
+        conn_close(c);
+        return no_answer(c);
+    }
+    if (f < 0 || collect_until(c, &last, deadline))
+        return last ? last : no_answer(c);
+
+    atomic_fetch_add(&pool.late, 1);
+    if (c->deadline_ms > 0 && c->deadline_ms < cancel_ms)
+        cancel_ms = c->deadline_ms;
+    cancel_deadline = deadline_in(cancel_ms);
+    if (cancel_until(c->pg, cancel_deadline) && collect_until(c, &last, cancel_deadline)) {
+        log_warn("database statement passed its deadline of %ld ms and was cancelled",
+                 c->deadline_ms);
+        return last ? last : no_answer(c);
+    }
+    log_warn("database statement passed its deadline of %ld ms and the server did not answer "
+             "its cancel within %ld ms; connection closed",
+             c->deadline_ms, cancel_ms);
+    PQclear(last);
+    conn_close(c);
+    return no_answer(c);
+}
+
+static PGresult *run_sql(struct db_conn *c, const char *sql)
+{
+    struct stmt s = {STMT_QUERY, sql, NULL, 0, NULL};
+    return run(c, &s, deadline_in(c->deadline_ms));
+}
+
+/* Connects c's slot before the deadline: libpq's non-blocking connect, polled, then the
+ * session settings. libpq's own connect_timeout is a whole-second guard; the deadline is
+ * what a request waits. */
+static bool conn_open(struct db_conn *c, uint64_t deadline, char *err, size_t errlen)
+{
+    const char *keys[] = {"dbname", "connect_timeout", NULL};
+    const char *vals[] = {pool.conninfo, "5", NULL};
+    PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+    char sql[128];
+    PGresult *res;
+    c->pg = PQconnectStartParams(keys, vals, 1);
+    if (!c->pg) {
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
+    while (st != PGRES_POLLING_OK) {
+        int w;
+        if (PQstatus(c->pg) == CONNECTION_BAD || st == PGRES_POLLING_FAILED) {
+            snprintf(err, errlen, "%s", PQerrorMessage(c->pg));
+            goto fail;
+        }
+        w = wait_fd(PQsocket(c->pg), st == PGRES_POLLING_READING ? POLLIN : POLLOUT, deadline);
+        if (w <= 0) {
+            snprintf(err, errlen, "no answer before the acquire timeout");
+            goto fail;
+        }
+        st = PQconnectPoll(c->pg);
+    }
+    PQsetNoticeReceiver(c->pg, notice_quiet, NULL);
+    if (PQsetnonblocking(c->pg, 1) != 0) {
+        snprintf(err, errlen, "%s", PQerrorMessage(c->pg));
+        goto fail;
+    }
+    session_sql(sql, sizeof sql);
+    {
+        struct stmt s = {STMT_QUERY, sql, NULL, 0, NULL};
+        res = run(c, &s, deadline);
+    }
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        snprintf(err, errlen, "session settings: %s",
+                 c->pg ? PQerrorMessage(c->pg) : "no answer before the acquire timeout");
+        PQclear(res);
+        goto fail;
+    }
+    PQclear(res);
+    return true;
+fail:
+    PQfinish(c->pg);
+    c->pg = NULL;
+    for (char *nl = strchr(err, '\n'); nl; nl = strchr(nl, '\n'))
+        *nl = ' ';
+    return false;
+}
+
+/* Makes c usable before the deadline: keeps a live connection, or connects anew (once). */
+static bool conn_ready(struct db_conn *c, uint64_t deadline)
 {
     char err[512];
+    bool reconnect = c->pg != NULL;
     if (c->pg && !c->needs_reset && !idle_conn_dead(c->pg))
         return true;
-    if (c->pg) {
-        PQreset(c->pg);
-        if (PQstatus(c->pg) != CONNECTION_OK || !conn_setup(c->pg, err, sizeof err)) {
-            c->needs_reset = true;
-            log_warn("database connection reset failed");
-            return false;
-        }
-        log_info("database connection re-established");
-    } else {
-        c->pg = db_connect_once(pool.conninfo, err, sizeof err);
-        if (!c->pg) {
-            log_warn("database connection failed: %s", err);
-            return false;
-        }
-    }
-    c->needs_reset = false;
+    PQfinish(c->pg);
+    c->pg = NULL;
     c->nprepared = 0; /* a new session has none */
-    set_cancel(c);
+    if (!conn_open(c, deadline, err, sizeof err)) {
+        c->needs_reset = true;
+        log_warn("database connection failed: %s", err);
+        return false;
+    }
+    if (reconnect)
+        log_info("database connection re-established");
+    c->needs_reset = false;
     return true;
 }
 
@@ -210,9 +538,15 @@ static void queue_remove(struct waiter *w)
 
 enum ll_err db_acquire(struct db_conn **out)
 {
+    return db_acquire_within(out, pool.acquire_ms, pool.statement_ms);
+}
+
+enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement_ms)
+{
     struct timespec deadline;
     struct db_conn *c = NULL;
-    util_deadline(&deadline, pool.acquire_ms);
+    uint64_t connect_deadline = deadline_in(wait_ms);
+    util_deadline(&deadline, wait_ms);
     pthread_mutex_lock(&pool.mu);
     if (pool.in_use < pool.size && !queue_head) {
         /* Prefer a slot that is already connected. */
@@ -251,11 +585,13 @@ enum ll_err db_acquire(struct db_conn **out)
         atomic_fetch_add(&pool.timeouts, 1);
         return LL_E_UNAVAILABLE;
     }
-    if (!conn_ready(c)) {
+    /* Connecting counts against the same wait: the whole acquire takes at most wait_ms. */
+    if (!conn_ready(c, connect_deadline)) {
         atomic_fetch_add(&pool.errors, 1);
         db_release(c);
         return LL_E_UNAVAILABLE;
     }
+    c->deadline_ms = statement_ms;
     *out = c;
     return LL_OK;
 }
@@ -267,7 +603,7 @@ void db_release(struct db_conn *c)
     if (c->pg && !c->needs_reset) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
-            PGresult *res = PQexec(c->pg, "ROLLBACK");
+            PGresult *res = run_sql(c, "ROLLBACK");
             if (PQresultStatus(res) != PGRES_COMMAND_OK)
                 c->needs_reset = true;
             PQclear(res);
@@ -276,6 +612,7 @@ void db_release(struct db_conn *c)
         }
     }
     c->tx_depth = 0;
+    c->deadline_ms = pool.statement_ms;
     pthread_mutex_lock(&pool.mu);
     if (queue_head) { /* straight to the oldest waiter, still in use */
         struct waiter *w = queue_head;
@@ -293,7 +630,7 @@ void db_release(struct db_conn *c)
 
 static bool simple(struct db_conn *c, const char *sql)
 {
-    PGresult *res = PQexec(c->pg, sql);
+    PGresult *res = run_sql(c, sql);
     bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
     if (!ok && PQstatus(c->pg) != CONNECTION_OK)
@@ -317,31 +654,33 @@ static PGresult *exec_prepared(struct db_conn *c, const char *sql, int nparams,
 {
     size_t len;
     uint64_t h = fnv1a(sql, &len);
+    uint64_t deadline = deadline_in(c->deadline_ms);
     char name[24];
+    struct stmt plain = {STMT_PARAMS, sql, NULL, nparams, values};
+    struct stmt prepared = {STMT_PREPARED, name, NULL, nparams, values};
     for (int i = 0; i < c->nprepared; i++) {
         if (c->prepared[i].hash == h && c->prepared[i].len == len) {
             snprintf(name, sizeof name, "ll_%d", i);
-            return PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
+            return run(c, &prepared, deadline);
         }
     }
-    if (c->nprepared < PREPARED_MAX && PQtransactionStatus(c->pg) != PQTRANS_INERROR) {
+    if (c->pg && c->nprepared < PREPARED_MAX && PQtransactionStatus(c->pg) != PQTRANS_INERROR) {
+        struct stmt prepare = {STMT_PREPARE, sql, name, nparams, NULL};
         PGresult *prep;
         snprintf(name, sizeof name, "ll_%d", c->nprepared);
-        prep = PQprepare(c->pg, name, sql, nparams, NULL);
+        prep = run(c, &prepare, deadline);
         bool ok = PQresultStatus(prep) == PGRES_COMMAND_OK;
         PQclear(prep);
         if (ok) {
             c->prepared[c->nprepared].hash = h;
             c->prepared[c->nprepared].len = len;
             c->nprepared++;
-            return PQexecPrepared(c->pg, name, nparams, values, NULL, NULL, 0);
+            return run(c, &prepared, deadline);
         }
         /* Could not prepare (an error in the statement, or the transaction failed under
          * it): running it plainly reports the error the usual way. */
-        if (PQtransactionStatus(c->pg) == PQTRANS_INERROR)
-            return PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
     }
-    return PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0);
+    return run(c, &plain, deadline);
 }
 
 static PGresult *after(struct db_conn *c, PGresult *res);
@@ -353,7 +692,8 @@ PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *c
 
 PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
-    return after(c, PQexecParams(c->pg, sql, nparams, NULL, values, NULL, NULL, 0));
+    struct stmt s = {STMT_PARAMS, sql, NULL, nparams, values};
+    return after(c, run(c, &s, deadline_in(c->deadline_ms)));
 }
 
 /* What every statement's result goes through: a lost connection is marked for reset; a
@@ -458,6 +798,8 @@ void db_stats(struct db_stats *out)
     pthread_mutex_unlock(&pool.mu);
     out->acquire_timeouts = atomic_load(&pool.timeouts);
     out->errors = atomic_load(&pool.errors);
+    out->statements_late = atomic_load(&pool.late);
+    out->connections_closed = atomic_load(&pool.closed);
 }
 
 json_t *db_json_text(const PGresult *res, int row, int col)

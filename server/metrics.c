@@ -156,8 +156,17 @@ char *metrics_render(size_t *len)
         "# TYPE leadloop_db_acquire_timeouts_total counter\nleadloop_db_acquire_timeouts_total "
         "%lu\n"
         "# HELP leadloop_db_errors_total Failed connections and statements (server side).\n"
-        "# TYPE leadloop_db_errors_total counter\nleadloop_db_errors_total %lu\n",
-        st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors);
+        "# TYPE leadloop_db_errors_total counter\nleadloop_db_errors_total %lu\n"
+        "# HELP leadloop_db_statements_late_total Statements past their deadline "
+        "(LEADLOOP_STATEMENT_TIMEOUT_MS), then cancelled.\n"
+        "# TYPE leadloop_db_statements_late_total counter\nleadloop_db_statements_late_total "
+        "%lu\n"
+        "# HELP leadloop_db_connections_closed_total Connections closed because PostgreSQL "
+        "did not answer in time.\n"
+        "# TYPE leadloop_db_connections_closed_total counter\n"
+        "leadloop_db_connections_closed_total %lu\n",
+        st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors, st.statements_late,
+        st.connections_closed);
     http_bulk_stats(&slots, &bulk_in_use, &bulk_waiting);
     put(&b,
         "# HELP leadloop_bulk_slots Bulk requests served at once (LEADLOOP_BULK_SLOTS).\n"

@@ -1,6 +1,10 @@
 /* The bounded pool of libpq connections. A request takes one connection for its whole
  * life (auth and handler), and gives it back in the request-completed path. Connections
- * are opened lazily, reset when broken, and rolled back if left inside a transaction. */
+ * are opened lazily, reset when broken, and rolled back if left inside a transaction.
+ * Every wait on PostgreSQL has a deadline: acquiring (connecting included) the acquire
+ * timeout, each statement the statement timeout, after which it is cancelled and, when the
+ * server does not answer the cancel, its connection closed (so a frozen server costs a
+ * request a 503, never its thread). */
 #ifndef LEADLOOP_DB_H
 #define LEADLOOP_DB_H
 #include <libpq-fe.h>
@@ -17,25 +21,36 @@ struct db_conn;
 struct db_stats {
     long size, in_use, waiting;
     unsigned long acquire_timeouts, errors;
+    unsigned long statements_late;    /* passed their client-side deadline */
+    unsigned long connections_closed; /* closed for want of an answer, then connected again */
 };
 
-/* Sets up the pool (no connection is opened yet). conninfo is copied. */
+/* Sets up the pool (no connection is opened yet). conninfo is copied. statement_timeout_ms
+ * is PostgreSQL's statement_timeout and each statement's client-side deadline (0: none). */
 bool db_init(const char *conninfo, long size, long acquire_timeout_ms, long statement_timeout_ms)
     __attribute__((warn_unused_result));
 /* Closes every connection. No request may hold one. */
 void db_shutdown(void);
-/* Asks PostgreSQL to cancel whatever the connections in use are running (shutdown). */
+/* Shutdown: every statement in flight, and every later one, gives up at once (each asks
+ * PostgreSQL to cancel its own, waiting a bounded time for the answer). Any thread. */
 void db_cancel_all(void);
 
-/* Takes a connection, waiting at most the acquire timeout. LL_E_UNAVAILABLE when none
- * came free in time or the database cannot be reached. *out is borrowed from the pool
- * until db_release. */
+/* Takes a connection, waiting (and connecting) at most the acquire timeout.
+ * LL_E_UNAVAILABLE when none came free in time or the database cannot be reached. *out is
+ * borrowed from the pool until db_release. */
 enum ll_err db_acquire(struct db_conn **out) __attribute__((warn_unused_result));
+/* The same with a wait of its own, and statement_ms as this borrow's client-side deadline
+ * per statement (the server's statement_timeout stays): for a probe that must answer
+ * quickly whatever the database does. */
+enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement_ms)
+    __attribute__((warn_unused_result));
 /* Gives it back; NULL is fine. Rolls back an open transaction. */
 void db_release(struct db_conn *c);
 
 /* Runs one parameterised statement (text format). Returns a new PGresult (PQclear it),
- * or NULL when out of memory. A failure on a lost connection marks it for reset. */
+ * or NULL when out of memory. A failure on a lost connection marks it for reset. A
+ * statement past its deadline, or on a connection already closed, answers a failure
+ * without SQLSTATE, which db_check maps to LL_E_UNAVAILABLE. */
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values);
 
 /* Transactions that nest: the outermost is BEGIN/COMMIT, inner ones are savepoints, so a
@@ -75,6 +90,7 @@ json_t *db_json_text(const PGresult *res, int row, int col);
 json_t *db_json_bool(const PGresult *res, int row, int col);
 /* An integer column; new reference. */
 json_t *db_json_int(const PGresult *res, int row, int col);
-/* The raw connection, for code shared with the command line. Borrowed. */
+/* The raw connection, for code shared with the command line. Borrowed; NULL when the
+ * connection was closed. Statements run on it directly block, with no deadline. */
 PGconn *db_pg(struct db_conn *c);
 #endif
