@@ -33,6 +33,7 @@ static struct MHD_Daemon *daemon_handle;
 static const struct config *conf;
 static atomic_long inflight;
 static atomic_bool abandon_all; /* http_stop: handlers still running must give up */
+static atomic_bool stopping;    /* http_stop: kept-alive clients are told to go */
 
 /* Bulk slots: a bulk request (ROUTE_BULK) takes one before its body is read, so that the
  * bodies waiting for their turn stay in the kernel's socket buffers, not in our heap, and
@@ -743,6 +744,9 @@ static enum MHD_Result queue(struct request *r)
     }
     for (int i = 0; i < r->nheaders; i++)
         MHD_add_response_header(resp, r->headers[i].name, r->headers[i].value);
+    if (atomic_load(&stopping) && !MHD_get_response_header(resp, "Connection"))
+        /* a kept-alive client's next request goes elsewhere */
+        MHD_add_response_header(resp, "Connection", "close");
     ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
     MHD_destroy_response(resp);
     r->answered = true;
@@ -1036,8 +1040,8 @@ void http_stop(long deadline_s)
     uint64_t start, total, margin;
     if (!daemon_handle)
         return;
+    atomic_store(&stopping, true); /* answers from now on close their connections */
     bulk_close();
-    keycap_close();
     gate_stop(); /* no new connections; those in flight keep going */
     start = util_now_ns();
     total = (uint64_t)deadline_s * 1000000000u;

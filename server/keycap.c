@@ -23,7 +23,7 @@ struct holder {
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    bool ready, closing;
+    bool ready;
     long cap, keys, waiting;
     struct holder *buckets[BUCKETS];
 } kc = {.mu = PTHREAD_MUTEX_INITIALIZER};
@@ -37,7 +37,6 @@ void keycap_init(long cap)
     pthread_condattr_destroy(&attr);
     kc.cap = cap > 0 ? cap : 1;
     kc.ready = true;
-    kc.closing = false;
 }
 
 static struct holder **slot(const char *key_id)
@@ -61,20 +60,18 @@ bool keycap_take(const char *key_id, long wait_ms)
     util_deadline(&deadline, wait_ms);
     pthread_mutex_lock(&kc.mu);
     kc.waiting++;
-    while (!kc.closing && (h = *slot(key_id)) && h->held >= kc.cap)
+    while ((h = *slot(key_id)) && h->held >= kc.cap)
         if (pthread_cond_timedwait(&kc.cv, &kc.mu, &deadline) == ETIMEDOUT)
             break;
     kc.waiting--;
-    if (!kc.closing) {
-        s = slot(key_id);
-        if (!*s && (*s = calloc(1, sizeof **s))) {
-            snprintf((*s)->key_id, sizeof(*s)->key_id, "%s", key_id);
-            kc.keys++;
-        }
-        if (*s && (*s)->held < kc.cap) {
-            (*s)->held++;
-            got = true;
-        }
+    s = slot(key_id);
+    if (!*s && (*s = calloc(1, sizeof **s))) {
+        snprintf((*s)->key_id, sizeof(*s)->key_id, "%s", key_id);
+        kc.keys++;
+    }
+    if (*s && (*s)->held < kc.cap) {
+        (*s)->held++;
+        got = true;
     }
     pthread_mutex_unlock(&kc.mu);
     return got;
@@ -93,21 +90,5 @@ void keycap_release(const char *key_id)
         kc.keys--;
     }
     pthread_cond_broadcast(&kc.cv); /* the waiter whose key it was may be any of them */
-    pthread_mutex_unlock(&kc.mu);
-}
-
-void keycap_close(void)
-{
-    pthread_mutex_lock(&kc.mu);
-    kc.closing = true;
-    pthread_cond_broadcast(&kc.cv);
-    pthread_mutex_unlock(&kc.mu);
-}
-
-void keycap_stats(long *keys, long *waiting)
-{
-    pthread_mutex_lock(&kc.mu);
-    *keys = kc.keys;
-    *waiting = kc.waiting;
     pthread_mutex_unlock(&kc.mu);
 }

@@ -9,13 +9,9 @@
 
 /* cap: connections one key may hold (>= 1). */
 void keycap_init(long cap);
-/* Takes a turn for key_id, waiting up to wait_ms; false when none came (or keycap_close). */
+/* Takes a turn for key_id, waiting up to wait_ms; false when none came. */
 bool keycap_take(const char *key_id, long wait_ms) __attribute__((warn_unused_result));
 /* Gives back a turn taken by keycap_take. */
 void keycap_release(const char *key_id);
-/* Wakes every waiter, refusing them (shutdown). */
-void keycap_close(void);
-/* Keys holding turns now, and requests waiting for one. */
-void keycap_stats(long *keys, long *waiting);
 
 #endif

@@ -7,6 +7,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -669,5 +670,92 @@ char *pg_dump_test(size_t *len)
     int rc = pclose(p);
     ck_assert_msg(rc == 0, "pg_dump failed (%d): %.500s", rc, buf);
     *len = n;
+    return buf;
+}
+
+/* ------------------------------------------------------------------ raw sockets */
+
+long sock_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* A connection to d from the loopback address 127.0.0.`from` (1 is 127.0.0.1). */
+int sock_from(const struct daemon *d, int from)
+{
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    src.sin_addr.s_addr = htonl(0x7f000000u | (unsigned)from);
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    dst.sin_port = htons((uint16_t)d->port);
+    ck_assert_msg(bind(fd, (struct sockaddr *)&src, sizeof src) == 0, "bind 127.0.0.%d: %s", from,
+                  strerror(errno));
+    ck_assert_msg(connect(fd, (struct sockaddr *)&dst, sizeof dst) == 0, "connect: %s",
+                  strerror(errno));
+    return fd;
+}
+
+void sock_send(int fd, const char *s, size_t n)
+{
+    ck_assert_int_eq(send(fd, s, n, MSG_NOSIGNAL), (ssize_t)n);
+}
+
+/* Reads until the server closes or timeout_ms pass; *closed says which. New string. */
+char *sock_read_until_close(int fd, int timeout_ms, bool *closed)
+{
+    size_t cap = 8192, len = 0;
+    char *buf = malloc(cap);
+    long end = sock_now_ms() + timeout_ms;
+    *closed = false;
+    ck_assert_ptr_nonnull(buf);
+    for (;;) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        long left = end - sock_now_ms();
+        ssize_t n;
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            break;
+        if (len + 4096 > cap) {
+            cap *= 2;
+            buf = realloc(buf, cap);
+            ck_assert_ptr_nonnull(buf);
+        }
+        n = recv(fd, buf + len, 4096, 0);
+        if (n <= 0) {
+            *closed = true;
+            break;
+        }
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    return buf;
+}
+
+/* Reads one whole answer (head and Content-Length body) within timeout_ms. New string. */
+char *sock_read_answer(int fd, int timeout_ms)
+{
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    long end = sock_now_ms() + timeout_ms;
+    ck_assert_ptr_nonnull(buf);
+    buf[0] = '\0';
+    while (len < cap - 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        const char *head_end = strstr(buf, "\r\n\r\n"), *cl;
+        long left = end - sock_now_ms();
+        ssize_t n;
+        if (head_end && (cl = strcasestr(buf, "Content-Length:")) && cl < head_end &&
+            len >= (size_t)(head_end + 4 - buf) + (size_t)atol(cl + 15))
+            break;
+        if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+            break;
+        n = recv(fd, buf + len, cap - 1 - len, 0);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+        buf[len] = '\0';
+    }
     return buf;
 }

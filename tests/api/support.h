@@ -116,4 +116,15 @@ void csv_table_free(struct csv_table *t);
 /* Polls cond (returns true when done) every ms milliseconds up to timeout_ms. */
 bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
 
+/* Raw sockets, for what libcurl would not send. Monotonic milliseconds. */
+long sock_now_ms(void);
+/* A connection to d from the loopback address 127.0.0.`from` (1 is 127.0.0.1). */
+int sock_from(const struct daemon *d, int from);
+/* Sends all n bytes (fails the test otherwise). */
+void sock_send(int fd, const char *s, size_t n);
+/* Reads until the server closes or timeout_ms pass; *closed says which. New string. */
+char *sock_read_until_close(int fd, int timeout_ms, bool *closed);
+/* Reads one whole answer (head and Content-Length body) within timeout_ms. New string. */
+char *sock_read_answer(int fd, int timeout_ms);
+
 #endif

@@ -80,13 +80,23 @@ static void command(const struct scene *s, const char *const *args, char *out, s
                   err);
 }
 
+void scene_workspace_key(const struct scene *s, const char *slug, char key[64])
+{
+    const char *ws[] = {"workspace", "create", slug, NULL};
+    const char *args[] = {"keys",  "create", "--workspace", slug, "--role",
+                          "admin", "--name", slug,          NULL};
+    char out[256];
+    command(s, ws, NULL, 0);
+    command(s, args, out, sizeof out);
+    out[strcspn(out, "\n")] = '\0';
+    ck_assert_msg(strlen(out) == 47, "unexpected key output: %s", out);
+    memcpy(key, out, 48);
+}
+
 void scene_begin(struct scene *s, const char *name, const char *const *env)
 {
     const char *migrate[] = {"migrate", NULL};
-    const char *ws[] = {"workspace", "create", "faults", NULL};
-    const char *key[] = {"keys",  "create", "--workspace", "faults", "--role",
-                         "admin", "--name", "faults",      NULL};
-    char db[64], out[256];
+    char db[64];
     memset(s, 0, sizeof *s);
     s->d.pid = -1;
     snprintf(s->name, sizeof s->name, "%s", name);
@@ -98,11 +108,7 @@ void scene_begin(struct scene *s, const char *name, const char *const *env)
     fresh_database(db, s->dburl, sizeof s->dburl);
     snprintf(s->dbenv, sizeof s->dbenv, "DATABASE_URL=%s", s->dburl);
     command(s, migrate, NULL, 0);
-    command(s, ws, NULL, 0);
-    command(s, key, out, sizeof out);
-    out[strcspn(out, "\n")] = '\0';
-    ck_assert_msg(strlen(out) == 47, "unexpected key output: %s", out);
-    memcpy(s->key, out, 48);
+    scene_workspace_key(s, "faults", s->key);
     scene_daemon_start(s, env);
 }
 

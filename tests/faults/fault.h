@@ -31,6 +31,8 @@ struct scene {
  * starts a daemon on it with env (NULL-terminated "NAME=value" entries; may be NULL).
  * Fails the test on any error. */
 void scene_begin(struct scene *s, const char *name, const char *const *env);
+/* Creates another workspace on the scene's database and an admin key of it. */
+void scene_workspace_key(const struct scene *s, const char *slug, char key[64]);
 /* Starts (another) daemon on the scene's database; the previous one must have exited. */
 void scene_daemon_start(struct scene *s, const char *const *env);
 /* Stops the daemon if it runs (SIGTERM; it must exit 0) and leaves the cluster running. */

@@ -12,8 +12,8 @@
 #include "scenarios.h"
 
 static TCase *(*const scenarios[])(void) = {
-    pg_restart_tcase,   pg_terminate_tcase, pg_freeze_tcase,
-    pg_connlimit_tcase, daemon_kill_tcase,  daemon_sigterm_tcase,
+    pg_restart_tcase,  pg_terminate_tcase,   pg_freeze_tcase,    pg_connlimit_tcase,
+    daemon_kill_tcase, daemon_sigterm_tcase, slow_clients_tcase,
 };
 
 /* tests/harness.sh turns synchronous_commit off for speed: then a crash may lose commits

@@ -24,5 +24,6 @@ TCase *pg_freeze_tcase(void);
 TCase *pg_connlimit_tcase(void);
 TCase *daemon_kill_tcase(void);
 TCase *daemon_sigterm_tcase(void);
+TCase *slow_clients_tcase(void);
 
 #endif
