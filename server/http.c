@@ -1059,6 +1059,7 @@ void http_stop(long deadline_s)
     }
     MHD_stop_daemon(daemon_handle);
     daemon_handle = NULL;
+    ratelimit_reset();
 }
 
 bool req_abandoned(struct request *r)
