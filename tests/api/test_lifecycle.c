@@ -300,21 +300,33 @@ static void *batch_in_thread(void *arg)
 
 /* Starts a batch (of lead h->path) whose foreign-key check on its workspace blocks on a
  * lock held by `locker`: it holds a bulk slot until the lock goes. */
-static void hold_batch(struct held *h, pthread_t *t, PGconn *locker)
+static void hold_batch_on(struct held *h, pthread_t *t, PGconn *locker, const char *lock_sql)
 {
     PGconn *watch = pg_test();
     pg_ok(locker, "BEGIN");
-    pg_ok(locker, "SELECT 1 FROM workspaces FOR UPDATE");
+    pg_ok(locker, lock_sql);
     ck_assert_int_eq(pthread_create(t, NULL, batch_in_thread, h), 0);
     ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
                   "the batch never reached the lock");
     PQfinish(watch);
 }
 
-static bool bulk_waiter_present(void *arg)
+static void hold_batch(struct held *h, pthread_t *t, PGconn *locker)
 {
-    struct resp *r = req(arg, "GET", "/metrics", NULL, NULL, NULL, 0);
-    bool yes = r->status == 200 && strstr(r->body, "leadloop_bulk_waiting 1") != NULL;
+    hold_batch_on(h, t, locker, "SELECT 1 FROM workspaces FOR UPDATE");
+}
+
+/* For wait_until: the daemon's /metrics shows a text. */
+struct metric_wait {
+    struct daemon *d;
+    const char *text;
+};
+
+static bool metrics_show(void *arg)
+{
+    const struct metric_wait *w = arg;
+    struct resp *r = req(w->d, "GET", "/metrics", NULL, NULL, NULL, 0);
+    bool yes = r->status == 200 && strstr(r->body, w->text) != NULL;
     resp_free(r);
     return yes;
 }
@@ -376,7 +388,8 @@ START_TEST(sigterm_answers_bulk_requests_waiting_for_a_slot)
     PGconn *locker = pg_test();
     hold_batch(&a, &ta, locker);
     ck_assert_int_eq(pthread_create(&tb, NULL, batch_in_thread, &b), 0);
-    ck_assert_msg(wait_until(bulk_waiter_present, &d, 10000), "the second batch never waited");
+    struct metric_wait waiting = {&d, "leadloop_bulk_waiting 1"};
+    ck_assert_msg(wait_until(metrics_show, &waiting, 10000), "the second batch never waited");
 
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -407,13 +420,9 @@ START_TEST(one_workspace_cannot_hold_every_bulk_slot)
     struct held h = {&d, "fair-1@example.com", NULL};
     pthread_t t;
     ck_assert(daemon_start(&d, env));
-    PGconn *locker = pg_test(), *watch = pg_test();
+    PGconn *locker = pg_test();
     /* only workspace A's row: A's batches block on it, B's do not */
-    pg_ok(locker, "BEGIN");
-    pg_ok(locker, "SELECT 1 FROM workspaces WHERE slug = 'test-a' FOR UPDATE");
-    ck_assert_int_eq(pthread_create(&t, NULL, batch_in_thread, &h), 0);
-    ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
-                  "the batch never reached the lock");
+    hold_batch_on(&h, &t, locker, "SELECT 1 FROM workspaces WHERE slug = 'test-a' FOR UPDATE");
 
     struct resp *r = req(&d, "POST", "/v1/leads/batch", admin_key, json_ct, second, strlen(second));
     assert_problem(r, 503, "unavailable"); /* A may not take the last slot */
@@ -427,7 +436,6 @@ START_TEST(one_workspace_cannot_hold_every_bulk_slot)
     ck_assert_int_eq(h.r->status, 200);
     resp_free(h.r);
     PQfinish(locker);
-    PQfinish(watch);
     ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
 }
 END_TEST
@@ -503,14 +511,6 @@ START_TEST(sigterm_during_an_import_keeps_the_deadline_and_commits_nothing)
 }
 END_TEST
 
-static bool import_answered(void *arg)
-{
-    struct resp *r = req(arg, "GET", "/metrics", NULL, NULL, NULL, 0);
-    bool yes = r->status == 200 && strstr(r->body, "route=\"/v1/leads/import\"") != NULL;
-    resp_free(r);
-    return yes;
-}
-
 /* A client that leaves while its import waits: the import writes nothing afterwards. */
 START_TEST(an_import_whose_client_left_commits_nothing)
 {
@@ -536,7 +536,8 @@ START_TEST(an_import_whose_client_left_commits_nothing)
     ck_assert_msg(wait_until(lock_waiter_present, watch, 10000), "the import never waited");
     close(fd); /* the client gives up */
     pg_ok(locker, "COMMIT");
-    ck_assert_msg(wait_until(import_answered, &d, 10000), "the import never finished");
+    struct metric_wait answered = {&d, "route=\"/v1/leads/import\""};
+    ck_assert_msg(wait_until(metrics_show, &answered, 10000), "the import never finished");
     ck_assert_int_eq(leads_named(watch, "left-import"), 0);
     free(csv);
     PQfinish(locker);
