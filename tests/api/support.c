@@ -222,12 +222,7 @@ int run_leadloopd(const char *const *args, const char *const *env, char *out, si
 
 /* ------------------------------------------------------------------ HTTP */
 
-struct growbuf {
-    char *p;
-    size_t len;
-};
-
-static size_t collect(char *data, size_t size, size_t n, void *arg)
+size_t growbuf_append(char *data, size_t size, size_t n, void *arg)
 {
     struct growbuf *b = arg;
     size_t add = size * n;
@@ -272,9 +267,9 @@ static struct resp *perform(struct daemon *d, const char *method, const char *pa
     snprintf(url, sizeof url, "%s%s", d->base, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, growbuf_append);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &bb);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, growbuf_append);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &hb);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, 300L);
     if (key) {
@@ -398,7 +393,7 @@ char *raw_request(struct daemon *d, const char *bytes, size_t len)
     ck_assert_int_eq(write(fd, bytes, len), (ssize_t)len);
     shutdown(fd, SHUT_WR);
     while ((got = read(fd, buf, sizeof buf)) > 0)
-        collect(buf, 1, (size_t)got, &b);
+        growbuf_append(buf, 1, (size_t)got, &b);
     close(fd);
     return b.p ? b.p : strdup("");
 }

@@ -116,6 +116,13 @@ void csv_table_free(struct csv_table *t);
 /* Polls cond (returns true when done) every ms milliseconds up to timeout_ms. */
 bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
 
+/* A growing NUL-terminated buffer, and libcurl's write callback that appends to one. */
+struct growbuf {
+    char *p;
+    size_t len;
+};
+size_t growbuf_append(char *data, size_t size, size_t n, void *arg);
+
 /* Raw sockets, for what libcurl would not send. Monotonic milliseconds. */
 long sock_now_ms(void);
 /* A connection to d from the loopback address 127.0.0.`from` (1 is 127.0.0.1). */

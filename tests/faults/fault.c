@@ -133,25 +133,6 @@ void scene_end(struct scene *s)
 
 /* ------------------------------------------------------------------ the load */
 
-struct growbuf {
-    char *p;
-    size_t len;
-};
-
-static size_t collect(char *data, size_t size, size_t n, void *arg)
-{
-    struct growbuf *b = arg;
-    size_t add = size * n;
-    char *grown = realloc(b->p, b->len + add + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + b->len, data, add);
-    b->p = grown;
-    b->len += add;
-    b->p[b->len] = '\0';
-    return add;
-}
-
 /* Whether the header block (the last one) has name: value starting with want. */
 static bool has_header(const char *headers, const char *name, const char *want)
 {
@@ -186,9 +167,9 @@ long client_request(struct client *c, const char *method, const char *path,
     curl_easy_reset(c->curl);
     curl_easy_setopt(c->curl, CURLOPT_URL, url);
     curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, growbuf_append);
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &bb);
-    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, collect);
+    curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, growbuf_append);
     curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, &hb);
     curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, l->hang_ms);
     curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
