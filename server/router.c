@@ -98,16 +98,36 @@ static bool match(const char *pattern, const char *path, const char **params, ch
     return *p == '\0' && *s == '\0';
 }
 
+static int templates(const char *pattern)
+{
+    int n = 0;
+    for (; *pattern; pattern++)
+        n += *pattern == '{';
+    return n;
+}
+
+/* A path that fits several patterns belongs to those with the fewest templates, as
+ * OpenAPI matches concrete paths before templated ones: /v1/leads/batch is not a lead
+ * id, so GET there is 405 (Allow: POST), not GET /v1/leads/{id}. */
 const struct route *router_match(const char *path, int method,
                                  const char *params[ROUTER_MAX_PARAMS], char *buf, size_t buflen,
                                  int *allowed)
 {
     const struct route *found = NULL;
+    int fewest = ROUTER_MAX_PARAMS + 1;
     *allowed = 0;
     for (size_t i = 0; i < NROUTES; i++) {
         const char *tmp[ROUTER_MAX_PARAMS];
+        int t;
         if (!match(routes[i].pattern, path, tmp, buf, buflen))
             continue;
+        if ((t = templates(routes[i].pattern)) > fewest)
+            continue;
+        if (t < fewest) { /* a more concrete pattern: what the others allowed does not count */
+            fewest = t;
+            *allowed = 0;
+            found = NULL;
+        }
         *allowed |= routes[i].method;
         if (routes[i].method == method && !found) {
             found = &routes[i];
