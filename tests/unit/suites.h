@@ -14,5 +14,6 @@ Suite *router_suite(void);
 Suite *util_suite(void);
 Suite *jw_suite(void);
 Suite *gate_suite(void);
+Suite *inventory_suite(void);
 
 #endif
