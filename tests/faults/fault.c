@@ -210,6 +210,8 @@ long client_request(struct client *c, const char *method, const char *path,
             c->tally.bad_503++;
     } else if (c->status >= 500)
         c->tally.server_error++;
+    else if (c->status == 409) /* a retry while its first try still holds the key: retry */
+        c->tally.conflict++;
     else
         c->tally.client_error++;
     free(hb.p);
@@ -269,6 +271,7 @@ struct tally load_tally(const struct load *l)
         t.ok += c->ok;
         t.unavailable += c->unavailable;
         t.client_error += c->client_error;
+        t.conflict += c->conflict;
         t.server_error += c->server_error;
         t.no_answer += c->no_answer;
         t.hung += c->hung;
@@ -368,10 +371,10 @@ double assert_recovered(struct scene *s, const char *after, struct tally *t)
 const char *tally_text(const struct tally *t, char *buf, size_t len)
 {
     snprintf(buf, len,
-             "answers=%ld ok=%ld 503=%ld 4xx=%ld 5xx_other=%ld no_answer=%ld hung=%ld "
+             "answers=%ld ok=%ld 503=%ld 409=%ld 4xx=%ld 5xx_other=%ld no_answer=%ld hung=%ld "
              "bad_503=%ld over_bound=%ld max_s=%.2f",
-             t->total, t->ok, t->unavailable, t->client_error, t->server_error, t->no_answer,
-             t->hung, t->bad_503, t->over_bound, t->max_s);
+             t->total, t->ok, t->unavailable, t->conflict, t->client_error, t->server_error,
+             t->no_answer, t->hung, t->bad_503, t->over_bound, t->max_s);
     return buf;
 }
 

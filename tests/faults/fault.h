@@ -59,6 +59,9 @@ void pause_ms(int ms);
 /* What the answers were. A 503 is "good" when it is problem+json with Retry-After. */
 struct tally {
     long total, ok, unavailable, client_error, server_error, no_answer, hung;
+    /* 409 to a retried create whose first try is still being answered (or whose backend,
+     * cut off by a deadline, still holds the key's lock): documented as "retry" */
+    long conflict;
     long bad_503;    /* 503 without application/problem+json or Retry-After */
     long over_bound; /* answered later than the load's bound_s */
     double max_s;
