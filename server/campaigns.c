@@ -351,6 +351,7 @@ void campaigns_list(struct request *r)
         reply_bad_param(r, "q", "must be 1 to 200 characters");
         return;
     }
+    l.plan_each = text != NULL;
     list_begin(&q, "SELECT " CAMPAIGN_COLUMNS ", ", &l);
     qb_addp(&q, ", id FROM campaigns WHERE workspace_id = $?", r->auth.workspace_id);
     if (status)

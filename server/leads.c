@@ -722,6 +722,7 @@ void leads_list(struct request *r)
         reply_bad_param(r, "q", "must be 1 to 100 characters");
         return;
     }
+    l.plan_each = text != NULL;
     list_begin(&q, "SELECT " LEAD_COLUMNS ", ", &l);
     qb_addp(&q, ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL",
             r->auth.workspace_id);

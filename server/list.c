@@ -231,6 +231,38 @@ static void add_link(struct request *r, const char *cursor)
     }
 }
 
+/* Runs the list's query in a transaction of its own, bounded by LEADLOOP_LIST_TIMEOUT_MS
+ * with SET LOCAL: one expensive list (a search over a large workspace) gives its
+ * connection back to the pool within that bound, and the connection's next user has the
+ * general statement timeout again. Nothing is written, so the transaction is rolled back
+ * once the rows are read. A search is planned for its pattern each time (unnamed
+ * statement): only a pattern the planner can see selects an index range. Returns the
+ * result (new, PQclear it, even when *err is set). */
+static PGresult *run(struct request *r, struct qb *q, const struct listing *l, enum ll_err *err)
+{
+    long ms = r->cfg ? r->cfg->list_timeout_ms : 0;
+    bool bounded =
+        ms > 0 && (r->cfg->statement_timeout_ms == 0 || ms != r->cfg->statement_timeout_ms);
+    PGresult *res = NULL;
+    if (bounded && (*err = db_tx_begin_bounded(r->db, ms)) != LL_OK)
+        return NULL;
+    if (l->plan_each)
+        res = db_exec_adhoc(r->db, q->sql, q->n, q->vals);
+    else
+        res = db_exec(r->db, q->sql, q->n, q->vals);
+    *err = db_check(r->db, res);
+    if (bounded)
+        db_tx_rollback(r->db);
+    return res;
+}
+
+/* True when the statement was cancelled: its timeout (or a shutdown's cancel). */
+static bool timed_out(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state && !strcmp(state, "57014");
+}
+
 /* Runs q and answers {"data": [...], "next_cursor": ...}, each row written by write_w or,
  * when that is NULL, turned into a tree by row_json and serialised. */
 static void answer(struct request *r, struct qb *q, const struct listing *l,
@@ -247,10 +279,15 @@ static void answer(struct request *r, struct qb *q, const struct listing *l,
         reply_problem(r, LL_E_INTERNAL, "query too long", NULL, NULL);
         return;
     }
-    res = db_exec(r->db, q->sql, q->n, q->vals);
-    err = db_check(r->db, res);
+    res = run(r, q, l, &err);
     if (err) {
-        reply_db_error(r, err);
+        if (err == LL_E_UNAVAILABLE && timed_out(res))
+            reply_problem(r, err,
+                          "the list took too long and was stopped; narrow it with filters, or "
+                          "retry shortly",
+                          NULL, NULL);
+        else
+            reply_db_error(r, err);
         PQclear(res);
         return;
     }

@@ -16,6 +16,7 @@ struct config {
     long db_pool;
     long db_acquire_timeout_ms;
     long statement_timeout_ms;
+    long list_timeout_ms; /* a list's query alone (0: statement_timeout_ms) */
     long max_body;
     long max_import; /* body limit of the CSV import route */
     long max_connections;

@@ -42,6 +42,7 @@ struct listing {
     const struct sort_key *sort;
     bool desc;
     bool has_cursor;
+    bool plan_each;   /* plan the query for its values each time (a search's pattern) */
     char after[1200]; /* the sort key of the last row shown */
     char after_id[37];
 };

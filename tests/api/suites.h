@@ -15,5 +15,6 @@ Suite *bulk_suite(void);
 Suite *reports_random_suite(void);
 Suite *reports_suite(void);
 Suite *lifecycle_suite(void);
+Suite *search_suite(void);
 
 #endif
