@@ -7,8 +7,9 @@
 # 200 campaigns, 3,000,000 touches, 40 % MQLs, 300,000 feedback rows, written the way the
 # daemon writes them so that the report aggregates see what the API would make them see),
 # then times each report, after one warm-up request, over the last 90 days and over the
-# whole history. Prints the seeding time, the database size and one table; leaves nothing
-# running.
+# whole history, and the searches (GET /v1/leads?q=, GET /v1/campaigns?q=) with common and
+# rare terms, one at a time and then BENCH_SEARCH_CLIENTS at once while another workspace
+# reads. Prints the seeding time, the database size and the tables; leaves nothing running.
 #
 # Usage: bench/reports.sh [--save]
 #   --save  also write the output as Markdown to bench/results/YYYY-MM-DD-reports-<cores>core.md
@@ -17,7 +18,9 @@
 #                       (BENCH_REPORT_LEADS=20000 for a quick run)
 #   BENCH_REPORT_RUNS   timed requests of each report and window: 21
 #   BENCH_REPORT_ONLY   only these reports, e.g. "funnel sources" (of: campaigns sources
-#                       funnel rejections follow-up)
+#                       funnel rejections follow-up search); "search" for the searches alone
+#   BENCH_SEARCH_RUNS   timed requests of each search: 21
+#   BENCH_SEARCH_CLIENTS, BENCH_SEARCH_SECONDS  the concurrent searches: 16 clients, 10 s
 #   BENCH_REPORT_CHECK  1: check the seeded rows' consistency (about 2 s per 100,000 leads);
 #                       2: also compare the report tables with ll_report_rebuild (+15 s per
 #                       100,000 leads); 0: no checks
@@ -25,10 +28,13 @@
 #   BENCH_SAVE=1        as --save
 #   BENCH_BUILD_DIR     the build directory: build/bench (shared with make bench)
 #   BENCH_BIN           the binary: $BENCH_BUILD_DIR/leadloopd
+#   BENCH_PREBUILT=1    run BENCH_BIN as it is, without building it (another commit's build,
+#                       for a before and after)
 #   BENCH_KEEP=DIR      copy PostgreSQL's and leadloopd's logs and the answers to DIR at the end
 #   PG_BINDIR           PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
-# The daemon runs with its defaults otherwise (LEADLOOP_STATEMENT_TIMEOUT_MS 5000 unless
-# set in the environment): a report slower than that answers 503 and stops the run.
+# The daemon runs with its defaults otherwise (LEADLOOP_STATEMENT_TIMEOUT_MS 5000 and
+# LEADLOOP_LIST_TIMEOUT_MS 2000 unless set in the environment): a report or a search
+# slower than that answers 503 and stops the run.
 # As root, PostgreSQL runs as the postgres user (it refuses root); its directory is in /tmp.
 set -euo pipefail
 
@@ -40,7 +46,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--save) SAVE=1 ;;
 	-h | --help)
-		sed -n '2,31s/^# \{0,1\}//p' "$0"
+		sed -n '2,37s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -92,7 +98,12 @@ for tool in initdb pg_ctl psql; do
 done
 
 bench_setup reports
-bench_build "$BUILD" "$LEADLOOPD"
+if [[ "${BENCH_PREBUILT:-0}" == 1 ]]; then
+	[[ -x "$LEADLOOPD" ]] || die "BENCH_PREBUILT=1: $LEADLOOPD is not an executable"
+	note "running $LEADLOOPD as it is (BENCH_PREBUILT=1)"
+else
+	bench_build "$BUILD" "$LEADLOOPD"
+fi
 # max_wal_size only spaces the seed's checkpoints; the reports read.
 bench_postgres $((2 * POOL + 20)) "max_wal_size = 8GB"
 
@@ -227,16 +238,128 @@ for entry in "${REPORTS[@]}"; do
 		note "${path#/v1/reports/} ($label): median ${stats% *} ms, p90 ${stats#* } ms, $bytes bytes"
 	done
 done
-((${#ROWS[@]} > 0)) || die "BENCH_REPORT_ONLY='${BENCH_REPORT_ONLY:-}' names no report"
+
+# ---------------------------------------------------------------- the searches
+
+# urlencode TEXT: TEXT percent-encoded for a query string (bytewise, so UTF-8 stays whole).
+urlencode() {
+	local LC_ALL=C s=$1 out='' c i
+	for ((i = 0; i < ${#s}; i++)); do
+		c=${s:i:1}
+		case "$c" in
+		[A-Za-z0-9.~_-]) out+=$c ;;
+		*) out+=$(printf '%%%02X' "'$c") ;;
+		esac
+	done
+	printf '%s' "$out"
+}
+
+# p50_max TIMES_FILE: "p50 max" in ms by nearest rank, of curl's time_total values (seconds).
+p50_max() {
+	sort -g "$1" | awk '
+		{ v[NR] = $1 * 1000 }
+		END { i = int(NR * 0.5); if (i < NR * 0.5) i++; printf "%.1f %.1f", v[i < 1 ? 1 : i], v[NR] }'
+}
+
+# GET /v1/leads?q= (a prefix of email, first or last name, or company) and
+# GET /v1/campaigns?q= (a substring of the name), one request at a time: common and rare
+# terms of the seed's names. "matches" counts the leads or campaigns q finds (by SQL).
+declare -a SEARCH_ROWS=()
+SEARCH_RUNS=${BENCH_SEARCH_RUNS:-21}
+SEARCH_CLIENTS=${BENCH_SEARCH_CLIENTS:-16}
+SEARCH_SECONDS=${BENCH_SEARCH_SECONDS:-10}
+for v in SEARCH_RUNS SEARCH_CLIENTS SEARCH_SECONDS; do posint "$v" "${!v}"; done
+if only search; then
+	# one lead's whole email: a term that finds one lead
+	RARE=$(sql_value "SELECT email FROM leads WHERE workspace_id = '$WS' ORDER BY id LIMIT 1")
+	SEARCHES=(
+		"leads ana"         # a first name (1 in 40 leads) and those leads' emails
+		"leads silva"       # a last name (1 in 40)
+		"leads nor"         # companies Norte ... (1 in 20)
+		"leads ana.silva"   # emails of one first and last name (1 in 1,600)
+		"leads $RARE"       # one lead
+		"leads zzz"         # none
+		"leads example"     # none: each email ends with it, none starts with it
+		"leads a"           # one character: first and last names, companies (Apex, Atlas)
+		"campaigns webinar" # one channel's campaigns (1 in 9)
+		"campaigns #17"     # #17 and #170..#179
+	)
+	for entry in "${SEARCHES[@]}"; do
+		list=${entry%% *}
+		term=${entry#* }
+		enc=$(urlencode "$term")
+		url="$BASE/v1/$list?q=$enc"
+		if [[ "$list" == leads ]]; then
+			matches=$(sql_value "SELECT count(*) FROM leads WHERE workspace_id = '$WS'
+				AND erased_at IS NULL AND (starts_with(ll_fold(email), ll_fold('$term'))
+				OR starts_with(ll_fold(first_name), ll_fold('$term'))
+				OR starts_with(ll_fold(last_name), ll_fold('$term'))
+				OR starts_with(ll_fold(company), ll_fold('$term')))")
+		else
+			matches=$(sql_value "SELECT count(*) FROM campaigns WHERE workspace_id = '$WS'
+				AND strpos(ll_fold(name), ll_fold('$term')) > 0")
+		fi
+		read -r code secs bytes < <(get "$url" "$CLIENT/search.json")
+		[[ "$code" == 200 ]] || die "GET /v1/$list?q=$enc answered $code (warm-up): $(head -c 500 "$CLIENT/search.json")"
+		: >"$CLIENT/times"
+		for ((r = 0; r < SEARCH_RUNS; r++)); do
+			read -r code secs bytes < <(get "$url" /dev/null)
+			[[ "$code" == 200 ]] || die "GET /v1/$list?q=$enc answered $code on run $((r + 1)) of $SEARCH_RUNS"
+			echo "$secs" >>"$CLIENT/times"
+		done
+		stats=$(p50_max "$CLIENT/times")
+		SEARCH_ROWS+=("$list"$'\t'"$term"$'\t'"$matches"$'\t'"${stats% *}"$'\t'"${stats#* }")
+		note "search $list q=$term ($matches matches): p50 ${stats% *} ms, max ${stats#* } ms"
+	done
+
+	# The incident of the security issue: SEARCH_CLIENTS clients search the big workspace
+	# (terms that find nothing or one lead) for SEARCH_SECONDS, while another workspace
+	# reads one lead at a time: how its requests fare.
+	"$LEADLOOPD" workspace create bystander --name Bystander >/dev/null 2>"$CLIENT/leadloopd.err" ||
+		die "leadloopd workspace create bystander failed: $(cat "$CLIENT/leadloopd.err")"
+	OTHER_KEY=$("$LEADLOOPD" keys create --workspace bystander --role readonly --name bench 2>"$CLIENT/leadloopd.err") ||
+		die "leadloopd keys create failed: $(cat "$CLIENT/leadloopd.err")"
+	sql -c "INSERT INTO leads (workspace_id, email) SELECT id, 'one@bystander.example' FROM workspaces WHERE slug = 'bystander'"
+	end=$((SECONDS + SEARCH_SECONDS))
+	declare -a LOADERS=()
+	for ((c = 0; c < SEARCH_CLIENTS; c++)); do
+		(
+			terms=("$(urlencode "$RARE")" zzz example)
+			i=$c
+			while ((SECONDS < end)); do
+				curl -s --max-time 120 -H "Authorization: Bearer $KEY" -o /dev/null \
+					-w '%{http_code} %{time_total}\n' "$BASE/v1/leads?q=${terms[i++ % 3]}" || echo "000 0"
+			done >"$CLIENT/load-$c"
+		) &
+		LOADERS+=($!)
+	done
+	sleep 1 # the searches are under way
+	: >"$CLIENT/bystander"
+	while ((SECONDS < end)); do
+		curl -s --max-time 120 -H "Authorization: Bearer $OTHER_KEY" -o /dev/null \
+			-w '%{http_code} %{time_total}\n' "$BASE/v1/leads?limit=1" >>"$CLIENT/bystander" || echo "000 0" >>"$CLIENT/bystander"
+	done
+	wait "${LOADERS[@]}"
+	cat "$CLIENT"/load-* >"$CLIENT/load"
+	LOAD_N=$(wc -l <"$CLIENT/load")
+	LOAD_BAD=$(awk '$1 != 200' "$CLIENT/load" | wc -l)
+	awk '{ print $2 }' "$CLIENT/load" >"$CLIENT/times"
+	LOAD_STATS=$(p50_max "$CLIENT/times")
+	BY_N=$(wc -l <"$CLIENT/bystander")
+	BY_BAD=$(awk '$1 != 200' "$CLIENT/bystander" | wc -l)
+	awk '{ print $2 }' "$CLIENT/bystander" >"$CLIENT/times"
+	BY_STATS=$(p50_max "$CLIENT/times")
+	SEARCH_LOAD="$SEARCH_CLIENTS clients searching for $SEARCH_SECONDS s: $LOAD_N searches, $LOAD_BAD not 200, p50 ${LOAD_STATS% *} ms, max ${LOAD_STATS#* } ms; meanwhile another workspace's GET /v1/leads?limit=1 one at a time: $BY_N requests, $BY_BAD not 200, p50 ${BY_STATS% *} ms, max ${BY_STATS#* } ms"
+	note "$SEARCH_LOAD"
+fi
+((${#ROWS[@]} + ${#SEARCH_ROWS[@]} > 0)) || die "BENCH_REPORT_ONLY='${BENCH_REPORT_ONLY:-}' names no report"
 
 # ---------------------------------------------------------------- the table
 
-# A Markdown table, its columns padded to be read as text too.
+# table HEADER ROW...: a Markdown table (tab-separated cells; from the third column on,
+# right-aligned numbers), its columns padded to be read as text too.
 table() {
-	{
-		printf 'report\twindow\tmedian ms\tp90 ms\tbytes\n'
-		printf '%s\n' "${ROWS[@]}"
-	} | awk -F '\t' '
+	printf '%s\n' "$@" | awk -F '\t' '
 		{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
 		END {
 			for (r = 1; r <= NR; r++) {
@@ -263,9 +386,18 @@ summary() {
 	echo "- data: one workspace, two years: $COUNTS over $CAMPAIGNS campaigns; stages: $STAGES"
 	echo "- seeding (bench/reports-seed.sql): $SEEDED ($PHASES); checks (BENCH_REPORT_CHECK=$CHECK): $CHECK_S s more; then the deltas folded, VACUUM (ANALYZE) and CHECKPOINT: $VACUUM_S s"
 	echo "- database: $DBSIZE; largest tables with their indexes: $TABLES"
-	echo "- runs: one request at a time, $RUNS timed after one warm-up, curl's time_total; LEADLOOP_DB_POOL=$POOL; window \"90 days\" is from=$FROM&to=$TO, \"all\" has neither"
-	echo
-	table
+	if ((${#ROWS[@]} > 0)); then
+		echo "- runs: one request at a time, $RUNS timed after one warm-up, curl's time_total; LEADLOOP_DB_POOL=$POOL; window \"90 days\" is from=$FROM&to=$TO, \"all\" has neither"
+		echo
+		table $'report\twindow\tmedian ms\tp90 ms\tbytes' "${ROWS[@]}"
+	fi
+	if ((${#SEARCH_ROWS[@]} > 0)); then
+		echo
+		echo "- searches: one request at a time, $SEARCH_RUNS timed after one warm-up, curl's time_total, default page of 50, sort -created_at; LEADLOOP_DB_POOL=$POOL"
+		echo "- $SEARCH_LOAD"
+		echo
+		table $'list\tq\tmatches\tp50 ms\tmax ms' "${SEARCH_ROWS[@]}"
+	fi
 }
 
 echo

@@ -351,7 +351,6 @@ void campaigns_list(struct request *r)
         reply_bad_param(r, "q", "must be 1 to 200 characters");
         return;
     }
-    l.plan_each = text != NULL;
     list_begin(&q, "SELECT " CAMPAIGN_COLUMNS ", ", &l);
     qb_addp(&q, ", id FROM campaigns WHERE workspace_id = $?", r->auth.workspace_id);
     if (status)
@@ -364,10 +363,13 @@ void campaigns_list(struct request *r)
         qb_addp(&q, " AND starts_on <= $?::date", active);
         qb_addp(&q, " AND (ends_on IS NULL OR ends_on >= $?::date)", active);
     }
-    if (text)
-        qb_addp(&q, " AND ll_fold(name) LIKE '%' || ll_fold($?) || '%'", like);
     if (since)
         qb_addp(&q, " AND updated_at >= $?::timestamptz", since);
-    list_apply(&q, &l, "id");
+    if (text) {
+        qb_addp(&q, " AND ll_fold(name) LIKE '%' || ll_fold($?) || '%'", like);
+        list_apply_search(&q, &l, "id", "campaigns", r->auth.workspace_id);
+    } else {
+        list_apply(&q, &l, "id");
+    }
     list_answer(r, &q, &l, campaign_json);
 }

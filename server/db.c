@@ -447,6 +447,15 @@ void db_tx_rollback(struct db_conn *c)
     c->tx_depth--;
 }
 
+enum ll_err db_tx_set(struct db_conn *c, const char *name, const char *value)
+{
+    const char *vals[2] = {name, value};
+    PGresult *res = db_exec(c, "SELECT set_config($1, $2, true)", 2, vals);
+    enum ll_err err = db_check(c, res);
+    PQclear(res);
+    return err;
+}
+
 void db_tx_custom_plans(struct db_conn *c)
 {
     simple(c, "SET LOCAL plan_cache_mode = force_custom_plan");

@@ -722,7 +722,6 @@ void leads_list(struct request *r)
         reply_bad_param(r, "q", "must be 1 to 100 characters");
         return;
     }
-    l.plan_each = text != NULL;
     list_begin(&q, "SELECT " LEAD_COLUMNS ", ", &l);
     qb_addp(&q, ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL",
             r->auth.workspace_id);
@@ -747,7 +746,9 @@ void leads_list(struct request *r)
         qb_addp(&q, " OR ll_fold(first_name) LIKE ll_fold($?) || '%'", like);
         qb_addp(&q, " OR ll_fold(last_name) LIKE ll_fold($?) || '%'", like);
         qb_addp(&q, " OR ll_fold(company) LIKE ll_fold($?) || '%')", like);
+        list_apply_search(&q, &l, "id", "leads", r->auth.workspace_id);
+    } else {
+        list_apply(&q, &l, "id");
     }
-    list_apply(&q, &l, "id");
     list_answer_w(r, &q, &l, leads_write);
 }

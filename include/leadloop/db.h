@@ -54,6 +54,9 @@ enum ll_err db_tx_begin_bounded(struct db_conn *c, long timeout_ms)
 enum ll_err db_tx_commit(struct db_conn *c) __attribute__((warn_unused_result));
 void db_tx_rollback(struct db_conn *c);
 int db_tx_depth(const struct db_conn *c);
+/* Sets a setting for the rest of the transaction (SET LOCAL, with parameters). */
+enum ll_err db_tx_set(struct db_conn *c, const char *name, const char *value)
+    __attribute__((warn_unused_result));
 /* For the rest of the transaction, plan every statement for its values. Bulk writes need
  * it: the foreign-key checks' cached plans, made while a table was small, scan it whole
  * as it grows, and an import of 100,000 rows took 85 s instead of 8. */
