@@ -89,6 +89,12 @@ function post_batch()
       '{"mode":"create","leads":[' .. table.concat(items, ",") .. "]}")
 end
 
+-- A GET of one of the paths listed in BENCH_DATA/$BENCH_PATHS, at random (bench/reports.sh:
+-- searches, and another workspace's reads beside them).
+function get_path()
+   return wrk.format("GET", pick(assert(os.getenv("BENCH_PATHS"), "BENCH_PATHS is not set")))
+end
+
 -- 80 % reads (half one lead, half a page), 20 % writes (half create, half patch).
 function mixed()
    local r = math.random(100)

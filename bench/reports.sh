@@ -7,8 +7,9 @@
 # 200 campaigns, 3,000,000 touches, 40 % MQLs, 300,000 feedback rows, written the way the
 # daemon writes them so that the report aggregates see what the API would make them see),
 # then times each report, after one warm-up request, over the last 90 days and over the
-# whole history. Prints the seeding time, the database size and one table; leaves nothing
-# running.
+# whole history, and the searches (GET /v1/leads?q=, GET /v1/campaigns?q=) with common and
+# rare terms, one at a time and then BENCH_SEARCH_CLIENTS at once while another workspace
+# reads. Prints the seeding time, the database size and the tables; leaves nothing running.
 #
 # Usage: bench/reports.sh [--save]
 #   --save  also write the output as Markdown to bench/results/YYYY-MM-DD-reports-<cores>core.md
@@ -17,7 +18,10 @@
 #                       (BENCH_REPORT_LEADS=20000 for a quick run)
 #   BENCH_REPORT_RUNS   timed requests of each report and window: 21
 #   BENCH_REPORT_ONLY   only these reports, e.g. "funnel sources" (of: campaigns sources
-#                       funnel rejections follow-up)
+#                       funnel rejections follow-up search); "search" for the searches alone
+#   BENCH_SEARCH_RUNS   timed requests of each search: 21
+#   BENCH_SEARCH_CLIENTS, BENCH_SEARCH_SECONDS  the concurrent searches (wrk): 16
+#                       connections, 10 s
 #   BENCH_REPORT_CHECK  1: check the seeded rows' consistency (about 2 s per 100,000 leads);
 #                       2: also compare the report tables with ll_report_rebuild (+15 s per
 #                       100,000 leads); 0: no checks
@@ -25,10 +29,13 @@
 #   BENCH_SAVE=1        as --save
 #   BENCH_BUILD_DIR     the build directory: build/bench (shared with make bench)
 #   BENCH_BIN           the binary: $BENCH_BUILD_DIR/leadloopd
+#   BENCH_PREBUILT=1    run BENCH_BIN as it is, without building it (another commit's build,
+#                       for a before and after)
 #   BENCH_KEEP=DIR      copy PostgreSQL's and leadloopd's logs and the answers to DIR at the end
 #   PG_BINDIR           PostgreSQL 15 binaries (default /usr/lib/postgresql/15/bin)
-# The daemon runs with its defaults otherwise (LEADLOOP_STATEMENT_TIMEOUT_MS 5000 unless
-# set in the environment): a report slower than that answers 503 and stops the run.
+# The daemon runs with its defaults otherwise (LEADLOOP_STATEMENT_TIMEOUT_MS 5000 and
+# LEADLOOP_LIST_TIMEOUT_MS 2000 unless set in the environment): a report slower than that
+# answers 503 and stops the run; a search's 503s are counted.
 # As root, PostgreSQL runs as the postgres user (it refuses root); its directory is in /tmp.
 set -euo pipefail
 
@@ -40,7 +47,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--save) SAVE=1 ;;
 	-h | --help)
-		sed -n '2,31s/^# \{0,1\}//p' "$0"
+		sed -n '2,38s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -92,7 +99,12 @@ for tool in initdb pg_ctl psql; do
 done
 
 bench_setup reports
-bench_build "$BUILD" "$LEADLOOPD"
+if [[ "${BENCH_PREBUILT:-0}" == 1 ]]; then
+	[[ -x "$LEADLOOPD" ]] || die "BENCH_PREBUILT=1: $LEADLOOPD is not an executable"
+	note "running $LEADLOOPD as it is (BENCH_PREBUILT=1)"
+else
+	bench_build "$BUILD" "$LEADLOOPD"
+fi
 # max_wal_size only spaces the seed's checkpoints; the reports read.
 bench_postgres $((2 * POOL + 20)) "max_wal_size = 8GB"
 
@@ -231,16 +243,132 @@ for entry in "${REPORTS[@]}"; do
 		note "${path#/v1/reports/} ($label): median ${stats% *} ms, p90 ${stats#* } ms, $bytes bytes"
 	done
 done
-((${#ROWS[@]} > 0)) || die "BENCH_REPORT_ONLY='${BENCH_REPORT_ONLY:-}' names no report"
+
+# ---------------------------------------------------------------- the searches
+
+# urlencode TEXT: TEXT percent-encoded for a query string (bytewise, so UTF-8 stays whole).
+urlencode() {
+	local LC_ALL=C s=$1 out='' c i
+	for ((i = 0; i < ${#s}; i++)); do
+		c=${s:i:1}
+		case "$c" in
+		[A-Za-z0-9.~_-]) out+=$c ;;
+		*) out+=$(printf '%%%02X' "'$c") ;;
+		esac
+	done
+	printf '%s' "$out"
+}
+
+# p50_max TIMES_FILE: "p50 max" in ms by nearest rank, of curl's time_total values (seconds).
+p50_max() {
+	sort -g "$1" | awk '
+		{ v[NR] = $1 * 1000 }
+		END { i = int(NR * 0.5); if (i < NR * 0.5) i++; printf "%.1f %.1f", v[i < 1 ? 1 : i], v[NR] }'
+}
+
+# GET /v1/leads?q= (a prefix of email, first or last name, or company) and
+# GET /v1/campaigns?q= (a substring of the name), one request at a time: common and rare
+# terms of the seed's names. "matches" counts the leads or campaigns q finds (by SQL).
+declare -a SEARCH_ROWS=()
+SEARCH_RUNS=${BENCH_SEARCH_RUNS:-21}
+SEARCH_CLIENTS=${BENCH_SEARCH_CLIENTS:-16}
+SEARCH_SECONDS=${BENCH_SEARCH_SECONDS:-10}
+for v in SEARCH_RUNS SEARCH_CLIENTS SEARCH_SECONDS; do posint "$v" "${!v}"; done
+if only search; then
+	# one lead's whole email: a term that finds one lead
+	RARE=$(sql_value "SELECT email FROM leads WHERE workspace_id = '$WS' ORDER BY id LIMIT 1")
+	# A common term whose leads are all old (a big customer of two years ago): the seed's
+	# names are spread evenly over time, so the 0.5 % oldest leads get a company of their own.
+	sql -c "UPDATE leads SET company = 'Oldco Holdings' WHERE workspace_id = '$WS' AND id IN
+		(SELECT id FROM leads WHERE workspace_id = '$WS' ORDER BY created_at LIMIT $((LEADS / 200)))" \
+		-c "ANALYZE leads"
+	SEARCHES=(
+		"leads ana"         # a first name (1 in 40 leads) and those leads' emails
+		"leads silva"       # a last name (1 in 40)
+		"leads nor"         # companies Norte ... (1 in 20)
+		"leads ana.silva"   # emails of one first and last name (1 in 1,600)
+		"leads $RARE"       # one lead
+		"leads zzz"         # none
+		"leads example"     # none: each email ends with it, none starts with it
+		"leads oldco"       # the 0.5 % oldest leads
+		"leads a"           # one character: first and last names, companies (Apex, Atlas)
+		"campaigns webinar" # one channel's campaigns (1 in 9)
+		"campaigns #17"     # #17 and #170..#179
+	)
+	for entry in "${SEARCHES[@]}"; do
+		list=${entry%% *}
+		term=${entry#* }
+		enc=$(urlencode "$term")
+		url="$BASE/v1/$list?q=$enc"
+		if [[ "$list" == leads ]]; then
+			matches=$(sql_value "SELECT count(*) FROM leads WHERE workspace_id = '$WS'
+				AND erased_at IS NULL AND (starts_with(ll_fold(email), ll_fold('$term'))
+				OR starts_with(ll_fold(first_name), ll_fold('$term'))
+				OR starts_with(ll_fold(last_name), ll_fold('$term'))
+				OR starts_with(ll_fold(company), ll_fold('$term')))")
+		else
+			matches=$(sql_value "SELECT count(*) FROM campaigns WHERE workspace_id = '$WS'
+				AND strpos(ll_fold(name), ll_fold('$term')) > 0")
+		fi
+		# a search slower than the list timeout answers 503: counted, not fatal (a build
+		# from before the search indexes, BENCH_PREBUILT=1, has some)
+		read -r code secs bytes < <(get "$url" "$CLIENT/search.json")
+		[[ "$code" == 200 || "$code" == 503 ]] ||
+			die "GET /v1/$list?q=$enc answered $code (warm-up): $(head -c 500 "$CLIENT/search.json")"
+		: >"$CLIENT/times"
+		failed=0
+		for ((r = 0; r < SEARCH_RUNS; r++)); do
+			read -r code secs bytes < <(get "$url" /dev/null)
+			[[ "$code" == 200 ]] || failed=$((failed + 1))
+			echo "$secs" >>"$CLIENT/times"
+		done
+		stats=$(p50_max "$CLIENT/times")
+		SEARCH_ROWS+=("$list"$'\t'"$term"$'\t'"$matches"$'\t'"${stats% *}"$'\t'"${stats#* }"$'\t'"$failed")
+		note "search $list q=$term ($matches matches): p50 ${stats% *} ms, max ${stats#* } ms, $failed not 200"
+	done
+
+	# The incident of the security issue: SEARCH_CLIENTS connections search the big
+	# workspace for SEARCH_SECONDS (terms that find one lead or none, wrk), while another
+	# workspace reads one lead at a time over one connection (wrk too): how its requests fare.
+	command -v wrk >/dev/null || die "wrk not found (bash scripts/deps.sh --bench)"
+	"$LEADLOOPD" workspace create bystander --name Bystander >/dev/null 2>"$CLIENT/leadloopd.err" ||
+		die "leadloopd workspace create bystander failed: $(cat "$CLIENT/leadloopd.err")"
+	OTHER_KEY=$("$LEADLOOPD" keys create --workspace bystander --role readonly --name bench 2>"$CLIENT/leadloopd.err") ||
+		die "leadloopd keys create failed: $(cat "$CLIENT/leadloopd.err")"
+	sql -c "INSERT INTO leads (workspace_id, email) SELECT id, 'one@bystander.example' FROM workspaces WHERE slug = 'bystander'"
+	printf '%s\n' "/v1/leads?q=$(urlencode "$RARE")" /v1/leads?q=zzz /v1/leads?q=example >"$CLIENT/search_paths.txt"
+	echo "/v1/leads?limit=1" >"$CLIENT/bystander_paths.txt"
+	BENCH_LUA_DIR=$ROOT/bench BENCH_DATA=$CLIENT BENCH_KEY=$KEY BENCH_PATHS=search_paths.txt \
+		wrk -t2 -c"$SEARCH_CLIENTS" -d"${SEARCH_SECONDS}s" --timeout 30s -s bench/paths.lua "$BASE" \
+		>"$CLIENT/wrk-search.log" 2>&1 &
+	CHILD=$!
+	sleep 1 # the searches are under way
+	BENCH_LUA_DIR=$ROOT/bench BENCH_DATA=$CLIENT BENCH_KEY=$OTHER_KEY BENCH_PATHS=bystander_paths.txt \
+		wrk -t1 -c1 -d"$((SEARCH_SECONDS > 2 ? SEARCH_SECONDS - 2 : 1))s" --timeout 30s -s bench/paths.lua "$BASE" \
+		>"$CLIENT/wrk-bystander.log" 2>&1 || die "wrk failed: $(tail -n 5 "$CLIENT/wrk-bystander.log")"
+	wait "$CHILD" || die "wrk failed: $(tail -n 5 "$CLIENT/wrk-search.log")"
+	CHILD=
+	# "N requests (N/s), p50 N ms, p99 N ms, N not 2xx (codes)" from wrk's BENCH line
+	wrk_summary() {
+		grep '^BENCH ' "$1" | head -n 1 | tr ' ' '\n' | awk -F= '
+			{ v[$1] = $2 }
+			END {
+				printf "%d requests (%.0f/s), p50 %.1f ms, p99 %.1f ms, %d not 2xx%s", v["requests"],
+					v["requests"] / (v["duration_us"] / 1e6), v["p50_us"] / 1000, v["p99_us"] / 1000,
+					v["non2xx"] + v["socket"], v["codes"] == "-" ? "" : " (" v["codes"] ")"
+			}'
+	}
+	SEARCH_LOAD="$SEARCH_CLIENTS connections searching for $SEARCH_SECONDS s (q= one lead's email, zzz, example): $(wrk_summary "$CLIENT/wrk-search.log"); meanwhile another workspace's GET /v1/leads?limit=1 on one connection: $(wrk_summary "$CLIENT/wrk-bystander.log")"
+	note "$SEARCH_LOAD"
+fi
+((${#ROWS[@]} + ${#SEARCH_ROWS[@]} > 0)) || die "BENCH_REPORT_ONLY='${BENCH_REPORT_ONLY:-}' names no report"
 
 # ---------------------------------------------------------------- the table
 
-# A Markdown table, its columns padded to be read as text too.
+# table HEADER ROW...: a Markdown table (tab-separated cells; from the third column on,
+# right-aligned numbers), its columns padded to be read as text too.
 table() {
-	{
-		printf 'report\twindow\tmedian ms\tp90 ms\tbytes\n'
-		printf '%s\n' "${ROWS[@]}"
-	} | awk -F '\t' '
+	printf '%s\n' "$@" | awk -F '\t' '
 		{ for (i = 1; i <= NF; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
 		END {
 			for (r = 1; r <= NR; r++) {
@@ -267,9 +395,18 @@ summary() {
 	echo "- data: one workspace, two years: $COUNTS over $CAMPAIGNS campaigns; stages: $STAGES"
 	echo "- seeding (bench/reports-seed.sql): $SEEDED ($PHASES); checks (BENCH_REPORT_CHECK=$CHECK): $CHECK_S s more; then the deltas folded, VACUUM (ANALYZE) and CHECKPOINT: $VACUUM_S s"
 	echo "- database: $DBSIZE; largest tables with their indexes: $TABLES"
-	echo "- runs: one request at a time, $RUNS timed after one warm-up, curl's time_total; LEADLOOP_DB_POOL=$POOL; window \"90 days\" is from=$FROM&to=$TO, \"all\" has neither"
-	echo
-	table
+	if ((${#ROWS[@]} > 0)); then
+		echo "- runs: one request at a time, $RUNS timed after one warm-up, curl's time_total; LEADLOOP_DB_POOL=$POOL; window \"90 days\" is from=$FROM&to=$TO, \"all\" has neither"
+		echo
+		table $'report\twindow\tmedian ms\tp90 ms\tbytes' "${ROWS[@]}"
+	fi
+	if ((${#SEARCH_ROWS[@]} > 0)); then
+		echo
+		echo "- searches: one request at a time, $SEARCH_RUNS timed after one warm-up, curl's time_total, default page of 50, sort -created_at; LEADLOOP_DB_POOL=$POOL"
+		echo "- $SEARCH_LOAD"
+		echo
+		table $'list\tq\tmatches\tp50 ms\tmax ms\tnot 200' "${SEARCH_ROWS[@]}"
+	fi
 }
 
 echo

@@ -363,10 +363,13 @@ void campaigns_list(struct request *r)
         qb_addp(&q, " AND starts_on <= $?::date", active);
         qb_addp(&q, " AND (ends_on IS NULL OR ends_on >= $?::date)", active);
     }
-    if (text)
-        qb_addp(&q, " AND ll_fold(name) LIKE '%' || ll_fold($?) || '%'", like);
     if (since)
         qb_addp(&q, " AND updated_at >= $?::timestamptz", since);
-    list_apply(&q, &l, "id");
+    if (text) {
+        qb_addp(&q, " AND ll_fold(name) LIKE '%' || ll_fold($?) || '%'", like);
+        list_apply_search(&q, &l, "id", "campaigns", r->auth.workspace_id);
+    } else {
+        list_apply(&q, &l, "id");
+    }
     list_answer(r, &q, &l, campaign_json);
 }

@@ -669,16 +669,21 @@ static PGresult *exec_prepared(struct db_conn *c, const char *sql, int nparams,
         PGresult *prep;
         snprintf(name, sizeof name, "ll_%d", c->nprepared);
         prep = run(c, &prepare, deadline);
-        bool ok = PQresultStatus(prep) == PGRES_COMMAND_OK;
-        PQclear(prep);
-        if (ok) {
+        if (PQresultStatus(prep) == PGRES_COMMAND_OK) {
+            PQclear(prep);
             c->prepared[c->nprepared].hash = h;
             c->prepared[c->nprepared].len = len;
             c->nprepared++;
             return run(c, &prepared, deadline);
         }
-        /* Could not prepare (an error in the statement, or the transaction failed under
-         * it): running it plainly reports the error the usual way. */
+        /* Could not prepare. Inside a transaction the failure (a statement timeout while
+         * it waited for a lock, say) aborted it: the preparation's own error is the one
+         * to report, where running the statement now would only say that the
+         * transaction is aborted. Outside one, running it plainly reports the error the
+         * usual way. */
+        if (c->pg && PQtransactionStatus(c->pg) == PQTRANS_INERROR)
+            return prep;
+        PQclear(prep);
     }
     return run(c, &plain, deadline);
 }
@@ -725,6 +730,30 @@ enum ll_err db_tx_begin(struct db_conn *c)
     return LL_OK;
 }
 
+enum ll_err db_tx_begin_bounded(struct db_conn *c, long timeout_ms)
+{
+    char sql[96];
+    if (timeout_ms <= 0)
+        return db_tx_begin(c);
+    /* One round trip for both: a list pays it on every page. */
+    if (c->tx_depth == 0)
+        snprintf(sql, sizeof sql, "BEGIN; SET LOCAL statement_timeout = %ld", timeout_ms);
+    else
+        snprintf(sql, sizeof sql, "SAVEPOINT ll_sp%d; SET LOCAL statement_timeout = %ld",
+                 c->tx_depth + 1, timeout_ms);
+    if (!simple(c, sql)) {
+        /* BEGIN may have worked and SET not (the connection broke between them): leave
+         * no transaction behind that the caller does not know of. Nested, the caller's
+         * own transaction fails and is rolled back by its owner. */
+        if (c->tx_depth == 0 && c->pg && PQtransactionStatus(c->pg) != PQTRANS_IDLE &&
+            !simple(c, "ROLLBACK"))
+            c->needs_reset = true;
+        return LL_E_UNAVAILABLE;
+    }
+    c->tx_depth++;
+    return LL_OK;
+}
+
 enum ll_err db_tx_commit(struct db_conn *c)
 {
     char sql[48];
@@ -758,6 +787,15 @@ void db_tx_rollback(struct db_conn *c)
     if (!simple(c, sql))
         c->needs_reset = true;
     c->tx_depth--;
+}
+
+enum ll_err db_tx_set(struct db_conn *c, const char *name, const char *value)
+{
+    const char *vals[2] = {name, value};
+    PGresult *res = db_exec(c, "SELECT set_config($1, $2, true)", 2, vals);
+    enum ll_err err = db_check(c, res);
+    PQclear(res);
+    return err;
 }
 
 void db_tx_custom_plans(struct db_conn *c)

@@ -783,7 +783,9 @@ void leads_list(struct request *r)
         qb_addp(&q, " OR ll_fold(first_name) LIKE ll_fold($?) || '%'", like);
         qb_addp(&q, " OR ll_fold(last_name) LIKE ll_fold($?) || '%'", like);
         qb_addp(&q, " OR ll_fold(company) LIKE ll_fold($?) || '%')", like);
+        list_apply_search(&q, &l, "id", "leads", r->auth.workspace_id);
+    } else {
+        list_apply(&q, &l, "id");
     }
-    list_apply(&q, &l, "id");
     list_answer_w(r, &q, &l, leads_write);
 }

@@ -19,6 +19,7 @@ void qb_init(struct qb *q, const char *sql)
     q->len = 0;
     q->n = 0;
     q->overflow = false;
+    q->window_param = -1;
     q->sql[0] = '\0';
     qb_add(q, sql);
 }
@@ -163,19 +164,53 @@ bool list_params(struct request *r, struct listing *l, const struct sort_key *ke
     return true;
 }
 
-void list_apply(struct qb *q, const struct listing *l, const char *id_expr)
+/* The rows after the cursor: (sort key, id) beyond the last row shown. */
+static void after_cursor(struct qb *q, const struct listing *l, const char *id_expr)
+{
+    char frag[512];
+    if (!l->has_cursor)
+        return;
+    snprintf(frag, sizeof frag, " AND (%s, %s) %s ($?::%s, ", l->sort->expr, id_expr,
+             l->desc ? "<" : ">", l->sort->cast);
+    qb_addp(q, frag, l->after);
+    qb_addp(q, "$?::uuid)", l->after_id);
+}
+
+static void order_limit(struct qb *q, const struct listing *l, const char *id_expr)
 {
     char frag[512], limit[24];
-    if (l->has_cursor) {
-        snprintf(frag, sizeof frag, " AND (%s, %s) %s ($?::%s, ", l->sort->expr, id_expr,
-                 l->desc ? "<" : ">", l->sort->cast);
-        qb_addp(q, frag, l->after);
-        qb_addp(q, "$?::uuid)", l->after_id);
-    }
     snprintf(frag, sizeof frag, " ORDER BY %s %s, %s %s LIMIT $?", l->sort->expr,
              l->desc ? "DESC" : "ASC", id_expr, l->desc ? "DESC" : "ASC");
     snprintf(limit, sizeof limit, "%ld", l->limit + 1);
     qb_addc(q, frag, limit);
+}
+
+void list_apply(struct qb *q, const struct listing *l, const char *id_expr)
+{
+    after_cursor(q, l, id_expr);
+    order_limit(q, l, id_expr);
+}
+
+void list_apply_search(struct qb *q, const struct listing *l, const char *id_expr,
+                       const char *table, const char *workspace_id)
+{
+    const char *dir = l->desc ? "DESC" : "ASC", *back = l->desc ? "ASC" : "DESC";
+    char frag[768];
+    after_cursor(q, l, id_expr);
+    /* The window ends at the row 100 pages on, found in the list's index; PostgreSQL
+     * takes the bound as an index condition, so that a scan in the list's order stops
+     * there. "true" for the switch folds the bound away (run() sets it). */
+    q->window_param = q->n;
+    snprintf(frag, sizeof frag,
+             " AND ($?::boolean OR (%s, %s) %s (SELECT k, i FROM (SELECT %s AS k, %s AS i"
+             " FROM %s WHERE workspace_id = $?",
+             l->sort->expr, id_expr, l->desc ? ">=" : "<=", l->sort->expr, id_expr, table);
+    qb_addpv(q, frag, 2, (const char *const[]){"false", workspace_id});
+    after_cursor(q, l, id_expr);
+    snprintf(frag, sizeof frag, " ORDER BY %s %s, %s %s LIMIT %ld) w ORDER BY k %s, i %s LIMIT 1))",
+             l->sort->expr, dir, id_expr, dir, 100 * (l->limit + 1), back, back);
+    qb_add(q, frag);
+    order_limit(q, l, id_expr);
 }
 
 static void url_encode(const char *in, char *out, size_t cap)
@@ -231,6 +266,55 @@ static void add_link(struct request *r, const char *cursor)
     }
 }
 
+/* Runs the list's query in a transaction of its own, bounded by LEADLOOP_LIST_TIMEOUT_MS
+ * with SET LOCAL: one expensive list gives its connection back to the pool within that
+ * bound, and the connection's next user has the general statement timeout again. Nothing
+ * is written, so the transaction is rolled back once the rows are read. A search is
+ * planned for its pattern each time (unnamed statement: only a pattern the planner sees
+ * selects an index range), first within its window, then, when its page is not there,
+ * over all its matches (list_apply_search). Returns the result (new, PQclear it, even
+ * when *err is set). */
+static PGresult *run(struct request *r, struct qb *q, const struct listing *l, enum ll_err *err)
+{
+    long ms = r->cfg->list_timeout_ms, general = r->cfg->statement_timeout_ms;
+    bool search = q->window_param >= 0;
+    bool bounded = ms > 0 && ms != general;
+    bool tx = bounded || search;
+    PGresult *res = NULL;
+    if (tx && (*err = db_tx_begin_bounded(r->db, bounded ? ms : 0)) != LL_OK)
+        return NULL;
+    if (!search) {
+        res = db_exec(r->db, q->sql, q->n, q->vals);
+        *err = db_check(r->db, res);
+    } else {
+        q->vals[q->window_param] = "false";
+        res = db_exec_adhoc(r->db, q->sql, q->n, q->vals);
+        *err = db_check(r->db, res);
+        if (*err == LL_OK && PQntuples(res) <= l->limit) {
+            /* Not a full page: read the matches through the search indexes, sorted,
+             * rather than the table in index order. */
+            PQclear(res);
+            res = NULL;
+            *err = db_tx_set(r->db, "enable_indexscan", "off");
+            if (*err == LL_OK) {
+                q->vals[q->window_param] = "true";
+                res = db_exec_adhoc(r->db, q->sql, q->n, q->vals);
+                *err = db_check(r->db, res);
+            }
+        }
+    }
+    if (tx)
+        db_tx_rollback(r->db);
+    return res;
+}
+
+/* True when the statement was cancelled: its timeout (or a shutdown's cancel). */
+static bool timed_out(const PGresult *res)
+{
+    const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return state && !strcmp(state, "57014");
+}
+
 /* Runs q and answers {"data": [...], "next_cursor": ...}, each row written by write_w or,
  * when that is NULL, turned into a tree by row_json and serialised. */
 static void answer(struct request *r, struct qb *q, const struct listing *l,
@@ -247,10 +331,15 @@ static void answer(struct request *r, struct qb *q, const struct listing *l,
         reply_problem(r, LL_E_INTERNAL, "query too long", NULL, NULL);
         return;
     }
-    res = db_exec(r->db, q->sql, q->n, q->vals);
-    err = db_check(r->db, res);
+    res = run(r, q, l, &err);
     if (err) {
-        reply_db_error(r, err);
+        if (err == LL_E_UNAVAILABLE && timed_out(res))
+            reply_problem(r, err,
+                          "the list took too long and was stopped; narrow it with filters, or "
+                          "retry shortly",
+                          NULL, NULL);
+        else
+            reply_db_error(r, err);
         PQclear(res);
         return;
     }

@@ -59,9 +59,19 @@ PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *c
  * connection stays usable); the caller still decides to roll back or go on. A failed
  * commit rolls back and answers LL_E_UNAVAILABLE. */
 enum ll_err db_tx_begin(struct db_conn *c) __attribute__((warn_unused_result));
+/* The same, and its statements are cancelled after timeout_ms (SET LOCAL statement_timeout:
+ * 57014, LL_E_UNAVAILABLE) until the outermost transaction ends, when the connection's own
+ * timeout comes back; a savepoint rolled back to restores it at once. For a statement that
+ * must be bounded tighter than the pool's timeout without leaking that bound to the pooled
+ * connection's next user. timeout_ms <= 0: db_tx_begin. */
+enum ll_err db_tx_begin_bounded(struct db_conn *c, long timeout_ms)
+    __attribute__((warn_unused_result));
 enum ll_err db_tx_commit(struct db_conn *c) __attribute__((warn_unused_result));
 void db_tx_rollback(struct db_conn *c);
 int db_tx_depth(const struct db_conn *c);
+/* Sets a setting for the rest of the transaction (SET LOCAL, with parameters). */
+enum ll_err db_tx_set(struct db_conn *c, const char *name, const char *value)
+    __attribute__((warn_unused_result));
 /* For the rest of the transaction, plan every statement for its values. Bulk writes need
  * it: the foreign-key checks' cached plans, made while a table was small, scan it whole
  * as it grows, and an import of 100,000 rows took 85 s instead of 8. */

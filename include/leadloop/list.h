@@ -19,6 +19,7 @@ struct qb {
     char own[QB_MAX_PARAMS][64]; /* storage for numbers and the like */
     int n;
     bool overflow;
+    int window_param; /* a search's: the parameter that turns its window off; else -1 */
 };
 
 void qb_init(struct qb *q, const char *sql);
@@ -54,6 +55,16 @@ bool list_params(struct request *r, struct listing *l, const struct sort_key *ke
 /* Appends the cursor condition, ORDER BY and LIMIT (one more than the page). The SELECT
  * must end with two columns: the sort key as text (list_begin writes it) and the id. */
 void list_apply(struct qb *q, const struct listing *l, const char *id_expr);
+
+/* list_apply for a search (q=): the same, and the query first looks for its page among the
+ * list's first 100 pages' worth of rows of the workspace (of table, in the list's order,
+ * after the cursor). A common term fills its page there at once; PostgreSQL, left alone,
+ * chose that order for a term it thought common and then read the whole table when the
+ * matches were all old (4.5 s at a million leads). When the page is not there, list_answer
+ * runs the query again without the window and without index order, which reads only the
+ * matches, through the search indexes (schema 0007). Both run planned for their values. */
+void list_apply_search(struct qb *q, const struct listing *l, const char *id_expr,
+                       const char *table, const char *workspace_id);
 
 /* Starts a list's SELECT: the columns (a constant fragment ending with ", "), then the
  * sort key as text (timestamps in the API's exact format). The caller goes on with

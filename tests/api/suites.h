@@ -18,5 +18,6 @@ Suite *lifecycle_suite(void);
 Suite *gate_suite(void);
 Suite *erasure_suite(void);
 Suite *owasp_suite(void);
+Suite *search_suite(void);
 
 #endif

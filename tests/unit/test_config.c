@@ -17,6 +17,7 @@ static const char *const variables[] = {
     "LEADLOOP_DB_POOL",
     "LEADLOOP_DB_ACQUIRE_TIMEOUT_MS",
     "LEADLOOP_STATEMENT_TIMEOUT_MS",
+    "LEADLOOP_LIST_TIMEOUT_MS",
     "LEADLOOP_MAX_BODY",
     "LEADLOOP_MAX_CONNECTIONS",
     "LEADLOOP_MAX_CONNECTIONS_PER_IP",
@@ -86,6 +87,7 @@ START_TEST(defaults)
     ck_assert_int_eq(cfg.db_pool, 8);
     ck_assert_int_eq(cfg.db_acquire_timeout_ms, 2000);
     ck_assert_int_eq(cfg.statement_timeout_ms, 5000);
+    ck_assert_int_eq(cfg.list_timeout_ms, 2000);
     ck_assert_int_eq(cfg.max_body, 1048576);
     ck_assert_int_eq(cfg.max_connections, 512);
     ck_assert_int_eq(cfg.max_connections_per_ip, 256);
@@ -109,6 +111,7 @@ START_TEST(environment)
     setenv("DATABASE_URL", "postgresql://app@db.internal/leadloop", 1);
     setenv("LEADLOOP_DB_POOL", "16", 1);
     setenv("LEADLOOP_STATEMENT_TIMEOUT_MS", "0", 1);
+    setenv("LEADLOOP_LIST_TIMEOUT_MS", "750", 1);
     setenv("LEADLOOP_MAX_BODY", "2048", 1);
     setenv("LEADLOOP_CORS_ORIGINS", "https://a.example.com,https://b.example.com", 1);
     setenv("LEADLOOP_LOG_LEVEL", "debug", 1);
@@ -121,6 +124,7 @@ START_TEST(environment)
     ck_assert_str_eq(cfg.database_url, "postgresql://app@db.internal/leadloop");
     ck_assert_int_eq(cfg.db_pool, 16);
     ck_assert_int_eq(cfg.statement_timeout_ms, 0);
+    ck_assert_int_eq(cfg.list_timeout_ms, 750);
     ck_assert_int_eq(cfg.max_body, 2048);
     ck_assert_str_eq(cfg.cors_origins, "https://a.example.com,https://b.example.com");
     ck_assert_int_eq(cfg.log_level, LOG_DEBUG);
@@ -266,6 +270,7 @@ static const struct {
     {"LEADLOOP_DB_POOL", " 8", {"LEADLOOP_DB_POOL", "1..500"}},
     {"LEADLOOP_DB_POOL", "99999999999999999999", {"LEADLOOP_DB_POOL", "1..500"}},
     {"LEADLOOP_MAX_BODY", "1023", {"LEADLOOP_MAX_BODY", "1024..1073741824"}},
+    {"LEADLOOP_LIST_TIMEOUT_MS", "-1", {"LEADLOOP_LIST_TIMEOUT_MS", "'-1'", "0..3600000"}},
     {"LEADLOOP_LISTEN", "nope", {"LEADLOOP_LISTEN", "'nope'", "1..65535"}},
     {"LEADLOOP_LISTEN", "host:99999", {"LEADLOOP_LISTEN", "'host:99999'", "1..65535"}},
     {"LEADLOOP_LISTEN", "host:0", {"LEADLOOP_LISTEN", "1..65535"}},
