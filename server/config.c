@@ -65,7 +65,7 @@ static const struct setting settings[] = {
      "PostgreSQL statement_timeout per connection (0: none)"},
     {"LEADLOOP_LIST_TIMEOUT_MS", "--list-timeout-ms", LNG("2000", 0, 3600000, list_timeout_ms),
      "statement_timeout of a list's query (GET of a collection, q= searches included), set for "
-     "that query alone, then 503; 0: the statement timeout"},
+     "that query alone, then 503; 0, or not below the statement timeout: the statement timeout"},
     {"LEADLOOP_MAX_BODY", "--max-body", LNG("1048576", 1024, 1073741824, max_body),
      "largest request body in bytes; larger gets 413"},
     {"LEADLOOP_MAX_IMPORT", "--max-import", LNG("67108864", 1024, 1073741824, max_import),

@@ -278,7 +278,8 @@ static PGresult *run(struct request *r, struct qb *q, const struct listing *l, e
 {
     long ms = r->cfg->list_timeout_ms, general = r->cfg->statement_timeout_ms;
     bool search = q->window_param >= 0;
-    bool bounded = ms > 0 && ms != general;
+    /* only shorter: the daemon holds every statement to the general timeout itself */
+    bool bounded = ms > 0 && (general == 0 || ms < general);
     bool tx = bounded || search;
     PGresult *res = NULL;
     if (tx && (*err = db_tx_begin_bounded(r->db, bounded ? ms : 0)) != LL_OK)

@@ -19,7 +19,7 @@ struct config {
     long rate_per_s, rate_burst;       /* a key's default rate limit (0: none) */
     long ws_rate_per_s, ws_rate_burst; /* a workspace's rate limit (0: none) */
     long statement_timeout_ms;
-    long list_timeout_ms; /* a list's query alone (0: statement_timeout_ms) */
+    long list_timeout_ms; /* a list's query alone, when below statement_timeout_ms (0: none) */
     long max_body;
     long max_import; /* body limit of the CSV import route */
     long max_connections;
