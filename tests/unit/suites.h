@@ -15,5 +15,6 @@ Suite *util_suite(void);
 Suite *jw_suite(void);
 Suite *gate_suite(void);
 Suite *inventory_suite(void);
+Suite *list_suite(void);
 
 #endif
