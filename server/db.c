@@ -34,7 +34,8 @@ struct db_conn {
     PGcancel *cancel; /* replaced under pool.mu, used by db_cancel_all */
     bool in_use;
     bool needs_reset;
-    int tx_depth; /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
+    int tx_depth;           /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
+    const char *on_release; /* undoes session state set for one request (db_on_release) */
 };
 
 static struct {
@@ -260,6 +261,8 @@ enum ll_err db_acquire(struct db_conn **out)
     return LL_OK;
 }
 
+static bool simple(struct db_conn *c, const char *sql);
+
 void db_release(struct db_conn *c)
 {
     if (!c)
@@ -275,6 +278,11 @@ void db_release(struct db_conn *c)
             c->needs_reset = true;
         }
     }
+    /* Session state of the request that held c goes before anyone else gets c; when it
+     * cannot, the reset gives the next holder a new session, which has none of it. */
+    if (c->on_release && c->pg && !c->needs_reset && !simple(c, c->on_release))
+        c->needs_reset = true;
+    c->on_release = NULL;
     c->tx_depth = 0;
     pthread_mutex_lock(&pool.mu);
     if (queue_head) { /* straight to the oldest waiter, still in use */
@@ -418,6 +426,11 @@ void db_tx_rollback(struct db_conn *c)
     if (!simple(c, sql))
         c->needs_reset = true;
     c->tx_depth--;
+}
+
+void db_on_release(struct db_conn *c, const char *sql)
+{
+    c->on_release = sql;
 }
 
 void db_tx_custom_plans(struct db_conn *c)

@@ -67,6 +67,7 @@ int main(void)
     srunner_add_suite(sr, reports_suite());
     srunner_add_suite(sr, lifecycle_suite());
     srunner_add_suite(sr, erasure_suite());
+    srunner_add_suite(sr, audit_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -17,5 +17,6 @@ Suite *reports_suite(void);
 Suite *lifecycle_suite(void);
 Suite *gate_suite(void);
 Suite *erasure_suite(void);
+Suite *audit_suite(void);
 
 #endif
