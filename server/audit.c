@@ -103,11 +103,12 @@ enum ll_err audit_redact_lead(struct db_conn *db, const char *workspace_id, cons
 
 static const char sql_workspaces[] = "SELECT id FROM workspaces ORDER BY id";
 /* One workspace at a time: each statement stays on one workspace's rows (one node on
- * Citus), found through audit_log_by_time. */
-static const char sql_purge[] = "DELETE FROM audit_log WHERE workspace_id = $1 AND id = ANY (ARRAY("
-                                "SELECT id FROM audit_log WHERE workspace_id = $1"
-                                " AND created_at < now() - make_interval(days => $2::integer)"
-                                " ORDER BY created_at, id LIMIT " PURGE_BATCH "))";
+ * Citus), the oldest first, found through the key (workspace_id, created_at, id). */
+static const char sql_purge[] =
+    "DELETE FROM audit_log WHERE workspace_id = $1 AND (created_at, id) IN ("
+    "SELECT created_at, id FROM audit_log WHERE workspace_id = $1"
+    " AND created_at < now() - make_interval(days => $2::integer)"
+    " ORDER BY created_at, id LIMIT " PURGE_BATCH ")";
 
 static struct {
     struct ticker ticker;

@@ -37,16 +37,17 @@ CREATE TABLE audit_log (
     old            jsonb, -- the fields before (update: the changed ones; create: NULL)
     new            jsonb, -- the fields after (update: the changed ones; delete: NULL)
     redacted       text[], -- fields whose values an erasure removed from old and new
-    -- no foreign keys: the record outlives what it describes
-    PRIMARY KEY (workspace_id, id)
+    -- No foreign keys: the record outlives what it describes. The key is the order GET
+    -- /v1/audit pages in (and the retention janitor deletes in): new rows go to its right
+    -- edge, where (workspace_id, id) would scatter them over the index by their random id.
+    -- Nothing refers to an entry by id.
+    PRIMARY KEY (workspace_id, created_at, id)
 );
--- Two indexes besides the key, because each one costs every audited write (an index entry
--- per row, inside the writing statement): one pages a workspace's rows by time
--- (GET /v1/audit, its since/until window, the retention janitor); one finds the rows about
--- a subject: a lead with everything recorded about it (its own rows, its feedback, stage
--- changes and touches: the erasure's redaction, GET /v1/audit?lead_id=), or any other
--- entity by its id (a campaign, a user, a key, a reason).
-CREATE INDEX audit_log_by_time ON audit_log (workspace_id, created_at, id);
+-- One index besides the key, because each one costs every audited write (an entry per
+-- row, inside the writing statement): it finds the rows about a subject, that is a lead
+-- with everything recorded about it (its own rows, its feedback, stage changes and
+-- touches: the erasure's redaction, GET /v1/audit?lead_id=), or any other entity by its id
+-- (a campaign, a user, a key, a reason).
 CREATE INDEX audit_log_by_subject ON audit_log
     (workspace_id, (coalesce(lead_id::text, entity_id)), created_at, id);
 
