@@ -49,8 +49,9 @@ struct db_conn {
     PGconn *pg; /* NULL once closed: the slot connects again on its next acquire */
     bool in_use;
     bool needs_reset;
-    long deadline_ms; /* each statement's client-side deadline in this borrow; 0: none */
-    int tx_depth;     /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
+    long deadline_ms;       /* each statement's client-side deadline in this borrow; 0: none */
+    int tx_depth;           /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
+    const char *on_release; /* undoes session state set for one request (db_on_release) */
 };
 
 static struct {
@@ -596,6 +597,8 @@ enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement
     return LL_OK;
 }
 
+static bool simple(struct db_conn *c, const char *sql);
+
 void db_release(struct db_conn *c)
 {
     if (!c)
@@ -611,6 +614,11 @@ void db_release(struct db_conn *c)
             c->needs_reset = true;
         }
     }
+    /* Session state of the request that held c goes before anyone else gets c; when it
+     * cannot, the reset gives the next holder a new session, which has none of it. */
+    if (c->on_release && c->pg && !c->needs_reset && !simple(c, c->on_release))
+        c->needs_reset = true;
+    c->on_release = NULL;
     c->tx_depth = 0;
     c->deadline_ms = pool.statement_ms;
     pthread_mutex_lock(&pool.mu);
@@ -796,6 +804,11 @@ enum ll_err db_tx_set(struct db_conn *c, const char *name, const char *value)
     enum ll_err err = db_check(c, res);
     PQclear(res);
     return err;
+}
+
+void db_on_release(struct db_conn *c, const char *sql)
+{
+    c->on_release = sql;
 }
 
 void db_tx_custom_plans(struct db_conn *c)

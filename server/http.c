@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leadloop/audit.h"
 #include "leadloop/auth.h"
 #include "leadloop/db.h"
 #include "leadloop/gate.h"
@@ -703,6 +704,8 @@ static void dispatch(struct request *r)
             goto out;
         }
     }
+    if (audit_attach(r)) /* audit: who writes, for the audit triggers (server/audit.c) */
+        goto out;
     if (r->method == HTTP_POST && !(r->route->flags & ROUTE_NO_IDEMPOTENCY) &&
         req_header(r, "Idempotency-Key") && idem_before(r))
         goto out;

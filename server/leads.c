@@ -2,7 +2,7 @@
  * its external ids, its `created` touch and the change feed row are written together or
  * not at all. An erased lead keeps its anonymous facts and answers 410; its erasure
  * reaches every copy of its personal data (feedback notes, stage reasons, idempotency
- * answers) in one transaction. */
+ * answers, the audit log) in one transaction. */
 #include "leadloop/leads.h"
 
 #include <ctype.h>
@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/audit.h"
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/idempotency.h"
@@ -57,7 +58,8 @@ static const char sql_erase_lock[] = "SELECT version, erased_at IS NOT NULL FROM
                                      " WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
 /* Every personal value of the lead, wherever it is kept: its own columns, its external
  * ids, the notes of its feedback and the reasons of its stage changes (free text, which
- * may name anyone). The facts stay: stages, times, touches, kinds, ratings, amounts. */
+ * may name anyone). The facts stay: stages, times, touches, kinds, ratings, amounts. The
+ * audit log's redaction (ll_audit_redact_lead, sql/0009_audit.sql) names the same fields. */
 static const char sql_erase[] =
     "WITH u AS (UPDATE leads SET email = NULL, first_name = NULL, last_name = NULL,"
     " company = NULL, title = NULL, phone = NULL, consent = NULL, custom = '{}',"
@@ -520,7 +522,8 @@ void leads_update_handler(struct request *r)
 }
 
 /* One transaction: the lead locked and checked (404, 410, If-Match), its personal data
- * erased, and the idempotency answers that show it withdrawn. */
+ * erased, the idempotency answers that show it withdrawn, and its values in the audit log
+ * (the erasure's own rows included) redacted. */
 void leads_erase(struct request *r)
 {
     const char *vals[2] = {r->auth.workspace_id, r->params[0]};
@@ -553,7 +556,8 @@ void leads_erase(struct request *r)
     PQclear(res);
     res = db_exec(r->db, sql_erase, 2, vals);
     if ((err = db_check(r->db, res)) != LL_OK ||
-        (err = idem_forget_lead(r->db, r->auth.workspace_id, r->params[0])) != LL_OK)
+        (err = idem_forget_lead(r->db, r->auth.workspace_id, r->params[0])) != LL_OK ||
+        (err = audit_redact_lead(r->db, r->auth.workspace_id, r->params[0])) != LL_OK)
         goto fail;
     open = false; /* a failed commit rolls back */
     if ((err = db_tx_commit(r->db)) != LL_OK)

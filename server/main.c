@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leadloop/audit.h"
 #include "leadloop/auth.h"
 #include "leadloop/config.h"
 #include "leadloop/db.h"
@@ -163,7 +164,17 @@ static int cmd_serve(const struct config *cfg)
         db_shutdown();
         return 1;
     }
+    if (!audit_janitor_start(cfg->database_url, cfg->audit_retention_days,
+                             cfg->audit_purge_interval_s)) {
+        log_error("cannot start the audit janitor thread");
+        reports_compactor_stop();
+        idem_janitor_stop();
+        keycache_stop();
+        db_shutdown();
+        return 1;
+    }
     if (!http_start(cfg)) {
+        audit_janitor_stop();
         reports_compactor_stop();
         idem_janitor_stop();
         keycache_stop();
@@ -177,6 +188,7 @@ static int cmd_serve(const struct config *cfg)
     if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)&cfg->shutdown_timeout_s) == 0)
         pthread_detach(watchdog);
     http_stop(cfg->shutdown_timeout_s);
+    audit_janitor_stop();
     reports_compactor_stop();
     idem_janitor_stop();
     keycache_stop();
@@ -204,6 +216,11 @@ static int cmd_workspace(const struct config *cfg, char **args, int n)
         name = slug;
     if (!(pg = connect_or_say(cfg)))
         return 1;
+    if (!audit_cli(pg, "workspace create")) {
+        fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return 1;
+    }
     const char *vals[2] = {slug, name};
     res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(res) != PGRES_TUPLES_OK) {
@@ -333,6 +350,11 @@ static int cmd_keys(const struct config *cfg, char **args, int n)
     }
     if (!(pg = connect_or_say(cfg)))
         return 1;
+    if (!audit_cli(pg, !strcmp(args[0], "create") ? "keys create" : "keys revoke")) {
+        fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return 1;
+    }
     if (!strcmp(args[0], "create"))
         rc = keys_create(pg, args + 1, n - 1);
     else if (!strcmp(args[0], "list"))

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "leadloop/admin.h"
+#include "leadloop/audit_log.h"
 #include "leadloop/auth.h"
 #include "leadloop/campaigns.h"
 #include "leadloop/feedback.h"
@@ -32,6 +33,7 @@ static const struct route routes[] = {
     {HTTP_POST, "/v1/users", admin_users_create, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/users/{id}", admin_users_get, ROLES_ADMIN, 0},
     {HTTP_PATCH, "/v1/users/{id}", admin_users_update, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/audit", audit_log_list, ROLES_ADMIN, 0},
 
     {HTTP_POST, "/v1/campaigns", campaigns_create, ROLES_MARKETING, 0},
     {HTTP_GET, "/v1/campaigns", campaigns_list, ROLES_ANY, 0},

@@ -47,6 +47,15 @@ bool ticker_start(struct ticker *t, long interval_ms, void (*tick)(void *arg), v
     return true;
 }
 
+bool ticker_stopping(struct ticker *t)
+{
+    bool stop;
+    pthread_mutex_lock(&t->mu);
+    stop = t->stop;
+    pthread_mutex_unlock(&t->mu);
+    return stop;
+}
+
 void ticker_stop(struct ticker *t)
 {
     if (!t->running)

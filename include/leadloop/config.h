@@ -38,6 +38,9 @@ struct config {
     long log_format;          /* enum log_format */
     char migrations_dir[512]; /* empty: the embedded migrations */
     bool no_migrate;
+
+    long audit_retention_days;   /* audit_log rows older than this are deleted */
+    long audit_purge_interval_s; /* how often the audit janitor looks for them */
 };
 
 /* Fills cfg from defaults, then the environment, then the flags in argv. Flags the

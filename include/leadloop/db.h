@@ -44,8 +44,14 @@ enum ll_err db_acquire(struct db_conn **out) __attribute__((warn_unused_result))
  * quickly whatever the database does. */
 enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement_ms)
     __attribute__((warn_unused_result));
-/* Gives it back; NULL is fine. Rolls back an open transaction. */
+/* Gives it back; NULL is fine. Rolls back an open transaction and runs the statement of
+ * db_on_release. */
 void db_release(struct db_conn *c);
+/* For session state that one request sets on its connection (audit.c's context): sql (a
+ * constant without parameters, borrowed for good) runs when c is released, after any
+ * rollback and before the next request gets c. If it fails, c is reset (a new session).
+ * The latest call wins. */
+void db_on_release(struct db_conn *c, const char *sql);
 
 /* Runs one parameterised statement (text format). Returns a new PGresult (PQclear it),
  * or NULL when out of memory. A failure on a lost connection marks it for reset. A

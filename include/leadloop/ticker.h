@@ -18,6 +18,9 @@ struct ticker {
 /* Starts calling tick(arg) every interval_ms (the first call after one interval). */
 bool ticker_start(struct ticker *t, long interval_ms, void (*tick)(void *arg), void *arg)
     __attribute__((warn_unused_result));
+/* True once ticker_stop was called: a long tick (a janitor with a backlog) checks it
+ * between its steps, so that stopping does not wait for the whole backlog. */
+bool ticker_stopping(struct ticker *t);
 /* Wakes the thread, waits for a tick in progress and joins it. Safe when not started. */
 void ticker_stop(struct ticker *t);
 

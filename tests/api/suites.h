@@ -19,5 +19,6 @@ Suite *gate_suite(void);
 Suite *erasure_suite(void);
 Suite *owasp_suite(void);
 Suite *search_suite(void);
+Suite *audit_suite(void);
 
 #endif

@@ -277,6 +277,59 @@ START_TEST(erasure_leaves_no_personal_value_in_replays_or_the_database)
                   "the history keeps its three changes: %s", r->body);
     resp_free(r);
 
+    /* the audit log keeps who did what to the lead, and when, without its values: the
+     * create, the updates of the batch and the import, the transition, the feedback and
+     * the erasure itself, each naming the fields whose values went */
+    snprintf(sub, sizeof sub, "/v1/audit?limit=500&lead_id=%s", id);
+    r = get(sub, adm);
+    expect_status(r, 200, "the erased lead's audit rows");
+    ck_assert_msg(!*found_in(r->body), "the audit log shows the %s: %.1500s", found_in(r->body),
+                  r->body);
+    struct {
+        const char *entity, *operation, *redacted;
+        bool found;
+    } want[] = {{"lead", "create",
+                 "[\"company\",\"consent\",\"custom\",\"email\","
+                 "\"external_ids\",\"first_name\",\"last_name\",\"phone\","
+                 "\"title\"]"},
+                {"lead", "erase", NULL},
+                {"feedback", "create", "[\"note\"]"},
+                {"feedback", "update", "[\"note\"]"},
+                {"stage_change", "create", NULL}};
+    json_t *row;
+    size_t k;
+    bool reason_redacted = false;
+    long lead_updates = 0;
+    json_array_foreach(json_object_get(r->json, "data"), k, row)
+    {
+        const char *entity = json_string_value(json_object_get(row, "entity"));
+        const char *op = json_string_value(json_object_get(row, "operation"));
+        char *redacted = json_dumps(json_object_get(row, "redacted"), JSON_COMPACT);
+        ck_assert_msg(json_string_length(
+                          json_object_get(json_object_get(row, "actor"), "api_key_prefix")) == 12,
+                      "the row still says who: %.1500s", r->body);
+        for (size_t w = 0; w < sizeof want / sizeof want[0]; w++) {
+            if (strcmp(entity, want[w].entity) || strcmp(op, want[w].operation))
+                continue;
+            want[w].found = true;
+            if (want[w].redacted)
+                ck_assert_msg(!strcmp(redacted, want[w].redacted), "%s %s: redacted %s, want %s",
+                              entity, op, redacted, want[w].redacted);
+        }
+        if (!strcmp(entity, "lead") && !strcmp(op, "update"))
+            lead_updates++;
+        if (!strcmp(entity, "stage_change") && strstr(redacted, "\"reason\""))
+            reason_redacted = true;
+        free(redacted);
+    }
+    for (size_t w = 0; w < sizeof want / sizeof want[0]; w++)
+        ck_assert_msg(want[w].found, "no %s %s row about the erased lead: %.1500s", want[w].entity,
+                      want[w].operation, r->body);
+    ck_assert_msg(lead_updates >= 2 && reason_redacted,
+                  "the batch's and the import's updates, and the transition's reason: %.1500s",
+                  r->body);
+    resp_free(r);
+
     /* (ii) no value anywhere in the database */
     dump = pg_dump_test(&len);
     const char *left = found_in(dump);

@@ -1,0 +1,37 @@
+/* The audit log's part in the daemon. The rows are written by the database's audit
+ * triggers (sql/0009_audit.sql) in the transaction of each write; the daemon tells them who
+ * writes and through which request, removes an erased lead's values from the log, and
+ * deletes rows past their retention. GET /v1/audit is in audit_log.h. */
+#ifndef LEADLOOP_AUDIT_H
+#define LEADLOOP_AUDIT_H
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "leadloop/problem.h"
+
+struct request;
+struct db_conn;
+
+/* The request stage before the handler: for a request that may write (POST, PUT, PATCH,
+ * DELETE) with a key and a connection, sets the connection's audit context (key, its
+ * prefix and user, request id, client address, method, route pattern) for the audit
+ * triggers; the connection's release clears it. Returns true when it answered (the
+ * database failed: 503), false to go on. */
+bool audit_attach(struct request *r) __attribute__((warn_unused_result));
+
+/* The same for a leadloopd command on its own connection: its writes are recorded with the
+ * actor `cli` and the command's name (e.g. "keys create") as the route. */
+bool audit_cli(PGconn *pg, const char *command) __attribute__((warn_unused_result));
+
+/* In the erasure's transaction, after the lead's values are gone: the same values leave
+ * the audit log (ll_audit_redact_lead). */
+enum ll_err audit_redact_lead(struct db_conn *db, const char *workspace_id, const char *lead_id)
+    __attribute__((warn_unused_result));
+
+/* The retention janitor: every interval_s, deletes the rows older than retention_days, a
+ * bounded batch per statement and workspace, on a connection of its own. */
+bool audit_janitor_start(const char *conninfo, long retention_days, long interval_s)
+    __attribute__((warn_unused_result));
+void audit_janitor_stop(void);
+
+#endif

@@ -1,0 +1,184 @@
+/* The audit log's part in the daemon: the context the audit triggers of sql/0009_audit.sql
+ * read (who writes, through which request), the redaction an erasure makes, and the
+ * retention janitor. The triggers write the rows themselves, so that no write path (a
+ * handler, a batch, an import, an operator's SQL) can forget one, and each row is in the
+ * transaction of its write. */
+#include "leadloop/audit.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "leadloop/db.h"
+#include "leadloop/http.h"
+#include "leadloop/log.h"
+#include "leadloop/ticker.h"
+
+/* For the session: set outside any transaction, a request's rollback leaves it, and it
+ * covers the statements a handler runs without one. db_release runs the RESET. */
+static const char sql_set[] = "SELECT set_config('leadloop.audit', $1, false)";
+static const char sql_reset[] = "RESET leadloop.audit";
+static const char sql_redact[] = "SELECT ll_audit_redact_lead($1, $2)";
+
+#define WRITE_METHODS (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
+
+/* The client's address as text into buf, or NULL when unknown. */
+static const char *client_addr(struct request *r, char *buf, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    if (!sa)
+        return NULL;
+    if (sa->sa_family == AF_INET)
+        return inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                         (socklen_t)cap);
+    if (sa->sa_family == AF_INET6)
+        return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                         (socklen_t)cap);
+    return NULL;
+}
+
+bool audit_attach(struct request *r)
+{
+    char addr[INET6_ADDRSTRLEN];
+    json_t *ctx;
+    char *text;
+    PGresult *res = NULL;
+    enum ll_err err = LL_E_INTERNAL;
+    if (!r->db || !r->authed || !r->route || !(r->method & WRITE_METHODS))
+        return false;
+    ctx = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:s}", "actor", "api_key", "api_key_id",
+                    r->auth.key_id, "api_key_prefix", r->auth.key_prefix, "user_id",
+                    r->auth.user_id[0] ? r->auth.user_id : NULL, "request_id", r->request_id,
+                    "client_addr", client_addr(r, addr, sizeof addr), "method", r->method_name,
+                    "route", r->route->pattern);
+    text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
+    json_decref(ctx);
+    if (text) {
+        const char *vals[1] = {text};
+        /* first: whatever the statement did to the session, the release undoes */
+        db_on_release(r->db, sql_reset);
+        res = db_exec(r->db, sql_set, 1, vals);
+        err = db_check(r->db, res);
+    }
+    PQclear(res);
+    free(text);
+    if (err == LL_OK)
+        return false;
+    reply_db_error(r, err); /* unrecorded writes are refused, not misattributed */
+    return true;
+}
+
+bool audit_cli(PGconn *pg, const char *command)
+{
+    json_t *ctx = json_pack("{s:s, s:s}", "actor", "cli", "route", command);
+    char *text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
+    const char *vals[1] = {text};
+    PGresult *res = text ? PQexecParams(pg, sql_set, 1, NULL, vals, NULL, NULL, 0) : NULL;
+    bool ok = PQresultStatus(res) == PGRES_TUPLES_OK;
+    PQclear(res);
+    free(text);
+    json_decref(ctx);
+    return ok;
+}
+
+enum ll_err audit_redact_lead(struct db_conn *db, const char *workspace_id, const char *lead_id)
+{
+    const char *vals[2] = {workspace_id, lead_id};
+    PGresult *res = db_exec(db, sql_redact, 2, vals);
+    enum ll_err err = db_check(db, res);
+    PQclear(res);
+    return err;
+}
+
+/* ------------------------------------------------------------------ retention */
+
+/* Rows per DELETE: each statement is its own short transaction, so a backlog (a lowered
+ * retention, a long-stopped daemon) never holds locks or a snapshot for long. */
+#define PURGE_BATCH "5000"
+
+static const char sql_workspaces[] = "SELECT id FROM workspaces ORDER BY id";
+/* One workspace at a time: each statement stays on one workspace's rows (one node on
+ * Citus), the oldest first, found through the key (workspace_id, created_at, id). */
+static const char sql_purge[] =
+    "DELETE FROM audit_log WHERE workspace_id = $1 AND (created_at, id) IN ("
+    "SELECT created_at, id FROM audit_log WHERE workspace_id = $1"
+    " AND created_at < now() - make_interval(days => $2::integer)"
+    " ORDER BY created_at, id LIMIT " PURGE_BATCH ")";
+
+static struct {
+    struct ticker ticker;
+    char *conninfo;
+    char retention[24];
+} janitor;
+
+/* Deletes the expired rows of one workspace, batch by batch, and says how many. False
+ * when a statement failed. */
+static bool purge_workspace(PGconn *pg, const char *workspace_id)
+{
+    const char *vals[2] = {workspace_id, janitor.retention};
+    long n, deleted = 0, statements = 0;
+    bool ok = true;
+    do {
+        PGresult *res = PQexecParams(pg, sql_purge, 2, NULL, vals, NULL, NULL, 0);
+        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            log_warn("audit janitor: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        n = ok ? atol(PQcmdTuples(res)) : 0;
+        PQclear(res);
+        deleted += n;
+        statements++;
+    } while (ok && n >= atol(PURGE_BATCH) && !ticker_stopping(&janitor.ticker));
+    if (deleted > 0)
+        log_info("audit janitor: deleted %ld rows older than %s days in %ld statements"
+                 " (workspace %s)",
+                 deleted, janitor.retention, statements, workspace_id);
+    return ok;
+}
+
+/* Connects per run, as the idempotency janitor does: a restarted database needs no care. */
+static void purge_once(void *arg)
+{
+    char err[256];
+    PGconn *pg;
+    PGresult *ws;
+    (void)arg;
+    if (!(pg = db_connect_once(janitor.conninfo, err, sizeof err))) {
+        log_warn("audit janitor: %s", err);
+        return;
+    }
+    ws = PQexec(pg, sql_workspaces);
+    if (PQresultStatus(ws) != PGRES_TUPLES_OK)
+        log_warn("audit janitor: %s", PQresultErrorField(ws, PG_DIAG_SQLSTATE));
+    else
+        for (int i = 0; i < PQntuples(ws) && !ticker_stopping(&janitor.ticker); i++)
+            if (!purge_workspace(pg, PQgetvalue(ws, i, 0)))
+                break;
+    PQclear(ws);
+    PQfinish(pg);
+}
+
+bool audit_janitor_start(const char *conninfo, long retention_days, long interval_s)
+{
+    snprintf(janitor.retention, sizeof janitor.retention, "%ld", retention_days);
+    janitor.conninfo = strdup(conninfo ? conninfo : "");
+    if (!janitor.conninfo)
+        return false;
+    if (!ticker_start(&janitor.ticker, interval_s * 1000, purge_once, NULL)) {
+        free(janitor.conninfo);
+        janitor.conninfo = NULL;
+        return false;
+    }
+    return true;
+}
+
+void audit_janitor_stop(void)
+{
+    ticker_stop(&janitor.ticker);
+    free(janitor.conninfo);
+    janitor.conninfo = NULL;
+}
