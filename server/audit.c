@@ -104,11 +104,17 @@ enum ll_err audit_redact_lead(struct db_conn *db, const char *workspace_id, cons
 static const char sql_workspaces[] = "SELECT id FROM workspaces ORDER BY id";
 /* One workspace at a time: each statement stays on one workspace's rows (one node on
  * Citus), the oldest first, found through the key (workspace_id, created_at, id). */
-static const char sql_purge[] =
-    "DELETE FROM audit_log WHERE workspace_id = $1 AND (created_at, id) IN ("
-    "SELECT created_at, id FROM audit_log WHERE workspace_id = $1"
-    " AND created_at < now() - make_interval(days => $2::integer)"
-    " ORDER BY created_at, id LIMIT " PURGE_BATCH ")";
+/* The batch's last row: the PURGE_BATCH-th oldest expired one (none: fewer remain). */
+static const char sql_purge_bound[] = "SELECT created_at, id FROM audit_log WHERE workspace_id = $1"
+                                      " AND created_at < now() - make_interval(days => $2::integer)"
+                                      " ORDER BY created_at, id OFFSET " PURGE_BATCH " - 1 LIMIT 1";
+/* Up to that row, as a range of the key: no plan can make it more than that range. */
+static const char sql_purge_upto[] =
+    "DELETE FROM audit_log WHERE workspace_id = $1 AND (created_at, id) <= ($3::timestamptz,"
+    " $4::uuid) AND created_at < now() - make_interval(days => $2::integer)";
+/* The last, smaller batch. */
+static const char sql_purge_rest[] = "DELETE FROM audit_log WHERE workspace_id = $1"
+                                     " AND created_at < now() - make_interval(days => $2::integer)";
 
 static struct {
     struct ticker ticker;
@@ -120,19 +126,32 @@ static struct {
  * when a statement failed. */
 static bool purge_workspace(PGconn *pg, const char *workspace_id)
 {
-    const char *vals[2] = {workspace_id, janitor.retention};
-    long n, deleted = 0, statements = 0;
-    bool ok = true;
+    const char *vals[4] = {workspace_id, janitor.retention, NULL, NULL};
+    long n = 0, deleted = 0, statements = 0;
+    bool ok = true, last = false;
     do {
-        PGresult *res = PQexecParams(pg, sql_purge, 2, NULL, vals, NULL, NULL, 0);
-        ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PGresult *bound = PQexecParams(pg, sql_purge_bound, 2, NULL, vals, NULL, NULL, 0), *res;
+        ok = PQresultStatus(bound) == PGRES_TUPLES_OK;
+        if (ok) {
+            last = PQntuples(bound) == 0;
+            if (!last) {
+                vals[2] = PQgetvalue(bound, 0, 0);
+                vals[3] = PQgetvalue(bound, 0, 1);
+            }
+            res = PQexecParams(pg, last ? sql_purge_rest : sql_purge_upto, last ? 2 : 4, NULL, vals,
+                               NULL, NULL, 0);
+            ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        } else {
+            res = NULL;
+        }
         if (!ok)
-            log_warn("audit janitor: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
+            log_warn("audit janitor: %s", PQresultErrorField(res ? res : bound, PG_DIAG_SQLSTATE));
         n = ok ? atol(PQcmdTuples(res)) : 0;
         PQclear(res);
+        PQclear(bound);
         deleted += n;
-        statements++;
-    } while (ok && n >= atol(PURGE_BATCH) && !ticker_stopping(&janitor.ticker));
+        statements += n > 0;
+    } while (ok && !last && !ticker_stopping(&janitor.ticker));
     if (deleted > 0)
         log_info("audit janitor: deleted %ld rows older than %s days in %ld statements"
                  " (workspace %s)",
