@@ -226,6 +226,7 @@ static struct {
     bool running;
     struct MHD_Daemon *mhd;
     long header_ns, idle_ns, min_rate, max_pending, per_ip, max_conns;
+    long mhd_limit; /* libmicrohttpd's own connection limit: max_conns and some slack */
     struct pend *head, *tail;
     atomic_long npend; /* read by gate_stats on other threads */
     char peek[GATE_HEAD_MAX];
@@ -328,6 +329,12 @@ static bool watch_make_room(void)
     uint64_t now = util_now_ns();
     bool room;
     pthread_mutex_lock(&watch.mu);
+    if (watch.count + watch.arriving >= g.mhd_limit) {
+        /* libmicrohttpd itself is full: the connections made to close are not gone yet
+         * (it would refuse the socket without an answer) */
+        pthread_mutex_unlock(&watch.mu);
+        return false;
+    }
     room = watch.count - watch.closing + watch.arriving < g.max_conns;
     for (struct gate_conn *c = watch.head; c && !room; c = c->next)
         if (!c->shut && (c->phase == GATE_IDLE || c->phase == GATE_HEAD) &&
@@ -337,7 +344,7 @@ static bool watch_make_room(void)
     if (oldest) {
         atomic_fetch_add(&st.evicted, 1);
         watch_shut(oldest, "waited longest for a request, and a new connection needed room");
-        room = true; /* libmicrohttpd's own limit has slack for the moment it takes to close */
+        room = true; /* libmicrohttpd's limit has slack for the moment it takes to close */
     }
     pthread_mutex_unlock(&watch.mu);
     return room;
@@ -554,6 +561,11 @@ static void *gate_main(void *arg)
 
 /* ---------------------------------------------------------------- start and stop */
 
+long gate_mhd_limit(const struct config *cfg)
+{
+    return cfg->max_connections + cfg->max_connections / 4 + 16;
+}
+
 bool gate_listen(const struct config *cfg)
 {
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
@@ -567,6 +579,7 @@ bool gate_listen(const struct config *cfg)
     g.max_pending = cfg->max_pending;
     g.per_ip = cfg->max_connections_per_ip;
     g.max_conns = cfg->max_connections;
+    g.mhd_limit = gate_mhd_limit(cfg);
     snprintf(host, sizeof host, "%s", cfg->listen_host);
     if (host[0] == '[') { /* [::1] */
         memmove(host, host + 1, strlen(host));

@@ -1010,8 +1010,7 @@ bool http_start(const struct config *cfg)
         flags, 0, NULL, NULL, on_access, NULL, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
         /* the gate keeps to max_connections; the slack covers connections it has made
          * close to make room, until libmicrohttpd has closed them */
-        MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)(cfg->max_connections + cfg->max_connections / 4 + 16),
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)gate_mhd_limit(cfg),
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_STRICT_FOR_CLIENT,

@@ -37,6 +37,9 @@ struct gate_head {
  * len >= GATE_HEAD_MAX); true with *out filled otherwise. Pure; unit-tested. */
 bool gate_check_head(const char *buf, size_t len, struct gate_head *out);
 
+/* The connection limit to give libmicrohttpd: LEADLOOP_MAX_CONNECTIONS and slack for the
+ * connections the gate has made to close and libmicrohttpd has not closed yet. */
+long gate_mhd_limit(const struct config *cfg);
 /* Binds the listening socket of cfg->listen (so that a taken address fails the start
  * before anything else runs). */
 bool gate_listen(const struct config *cfg) __attribute__((warn_unused_result));

@@ -100,16 +100,22 @@ START_TEST(slowloris_from_several_addresses_does_not_lock_out_a_client)
         fds[i] = sock_from(d, 2 + i % ADDRS);
         sock_send(fds[i], ok, sizeof ok - 1);
     }
+    /* the attackers' own answers are not the point: 15 s for all of them to be read (an
+     * attacker closed to make room may get its answer, a reset or nothing) */
+    long until = sock_now_ms() + 15000, silent = 0;
     for (int i = 0; i < ATTACKERS; i++) {
-        char *a = sock_read_answer(fds[i], 3000);
+        long left = until - sock_now_ms();
+        char *a = sock_read_answer(fds[i], left > 1000 ? 1000 : left > 0 ? (int)left : 0);
         held += strncmp(a, "HTTP/1.1 200", 12) == 0;
+        silent += a[0] == '\0';
         free(a);
         send(fds[i], part, sizeof part - 1, MSG_NOSIGNAL);
     }
     worst_later = worst_get_ms(d, 20);
     fault_report("slowloris-kept-alive",
-                 "connections=1000 served_once=%d then_trickling normal_get_worst_ms=%ld", held,
-                 worst_later);
+                 "connections=1000 served_once=%d no_answer_read=%ld then_trickling "
+                 "normal_get_worst_ms=%ld",
+                 held, silent, worst_later);
     ck_assert_msg(worst_later < 100, "a normal client waited %ld ms", worst_later);
     for (int i = 0; i < ATTACKERS; i++)
         close(fds[i]);
