@@ -102,7 +102,9 @@ static int cmd_migrate(const struct config *cfg, FILE *progress)
     int rc = 1;
     if (!pg)
         return 1;
-    if (migrate_run(pg, cfg->migrations_dir, progress, err, sizeof err))
+    if (!audit_cli(pg, "migrate"))
+        fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
+    else if (migrate_run(pg, cfg->migrations_dir, progress, err, sizeof err))
         rc = 0;
     else
         fprintf(stderr, "leadloopd: migration failed: %s\n", err);
@@ -341,6 +343,7 @@ static int keys_revoke(PGconn *pg, char **args, int n)
 
 static int cmd_keys(const struct config *cfg, char **args, int n)
 {
+    char command[16];
     PGconn *pg;
     int rc;
     if (n < 1 ||
@@ -350,7 +353,8 @@ static int cmd_keys(const struct config *cfg, char **args, int n)
     }
     if (!(pg = connect_or_say(cfg)))
         return 1;
-    if (!audit_cli(pg, !strcmp(args[0], "create") ? "keys create" : "keys revoke")) {
+    snprintf(command, sizeof command, "keys %s", args[0]);
+    if (!audit_cli(pg, command)) {
         fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
         PQfinish(pg);
         return 1;
