@@ -895,6 +895,7 @@ START_TEST(a_request_context_never_reaches_the_next_request)
     ck_assert(workspace_key("audit-hygiene", "admin", adm));
     ck_assert(workspace_key("audit-hygiene", "admin", other));
     PGconn *pg = pg_test();
+    pg_ok(pg, "SET client_min_messages = warning");
     pg_ok(pg, "CREATE TABLE IF NOT EXISTS audit_probe (tbl text, setting text)");
     pg_ok(pg, "CREATE OR REPLACE FUNCTION audit_probe() RETURNS trigger LANGUAGE plpgsql AS $$"
               " BEGIN INSERT INTO audit_probe VALUES (TG_TABLE_NAME,"
