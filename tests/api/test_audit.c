@@ -262,8 +262,21 @@ START_TEST(users_and_keys_are_recorded_with_who_changed_what)
     expect_who(row, seller, uid, id, "POST", "/v1/leads");
     json_decref(rows);
 
-    /* revocation */
+    /* a key's name and rate limit */
     snprintf(path, sizeof path, "/v1/api-keys/%s", kid);
+    id = rid("key-patch");
+    r = call("PATCH", path, adm,
+             "{\"name\":\"seller key 2\",\"rate_limit\":{\"per_second\":5,\"burst\":10}}", id);
+    expect_status(r, 200, "patch key");
+    resp_free(r);
+    rows = rows_of(adm, id);
+    row = row_for(rows, "api_key", "update");
+    expect_fields(row, "name,rate_burst,rate_per_s", "name,rate_burst,rate_per_s");
+    ck_assert_str_eq(val(row, "old", "name"), "\"seller key\"");
+    ck_assert_str_eq(val(row, "new", "rate_per_s"), "5");
+    json_decref(rows);
+
+    /* revocation */
     id = rid("revoke");
     r = call("DELETE", path, adm, NULL, id);
     expect_status(r, 204, "revoke");
