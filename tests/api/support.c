@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -753,4 +754,27 @@ char *sock_read_answer(int fd, int timeout_ms)
         buf[len] = '\0';
     }
     return buf;
+}
+
+/* ------------------------------------------------------------------ reports */
+
+void report_add(struct report *rep, const char *fmt, ...)
+{
+    char line[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n >= sizeof line)
+        n = sizeof line - 1;
+    char *grown = realloc(rep->text, rep->len + (size_t)n + 2);
+    ck_assert_ptr_nonnull(grown);
+    rep->text = grown;
+    memcpy(rep->text + rep->len, line, (size_t)n);
+    rep->len += (size_t)n;
+    rep->text[rep->len++] = '\n';
+    rep->text[rep->len] = '\0';
+    rep->failed++;
 }

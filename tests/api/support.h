@@ -116,6 +116,15 @@ void csv_table_free(struct csv_table *t);
 /* Polls cond (returns true when done) every ms milliseconds up to timeout_ms. */
 bool wait_until(bool (*cond)(void *), void *arg, int timeout_ms);
 
+/* Mismatches of a test that checks many cases, reported together at its end: text holds
+ * one line per failure (new; free it), failed counts them, checked is the caller's. */
+struct report {
+    char *text;
+    size_t len;
+    int failed, checked;
+};
+void report_add(struct report *rep, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A growing NUL-terminated buffer, and libcurl's write callback that appends to one. */
 struct growbuf {
     char *p;

@@ -34,36 +34,6 @@ static const char fingerprint_sql[] =
     " 'idempotency_keys ' || (SELECT count(*) FROM idempotency_keys),"
     " 'feedback ' || (SELECT count(*) FROM feedback))";
 
-struct report {
-    char *text;
-    size_t len;
-    int failed, checked;
-};
-
-static void report_add(struct report *rep, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void report_add(struct report *rep, const char *fmt, ...)
-{
-    char line[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line)
-        n = sizeof line - 1;
-    char *grown = realloc(rep->text, rep->len + (size_t)n + 2);
-    ck_assert_ptr_nonnull(grown);
-    rep->text = grown;
-    memcpy(rep->text + rep->len, line, (size_t)n);
-    rep->len += (size_t)n;
-    rep->text[rep->len++] = '\n';
-    rep->text[rep->len] = '\0';
-    rep->failed++;
-}
-
 /* Reads a whole file (new buffer, NUL added after len bytes); NULL if unreadable. */
 static char *slurp(const char *path, size_t *len)
 {

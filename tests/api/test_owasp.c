@@ -26,37 +26,6 @@
 
 /* ------------------------------------------------------------------ mismatch lists */
 
-/* Every mismatch of a generated test, reported together at its end. */
-struct report {
-    char *text;
-    size_t len;
-    int failed, checked;
-};
-
-static void report_add(struct report *rep, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void report_add(struct report *rep, const char *fmt, ...)
-{
-    char line[1400];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    if ((size_t)n >= sizeof line)
-        n = sizeof line - 1;
-    char *grown = realloc(rep->text, rep->len + (size_t)n + 2);
-    ck_assert_ptr_nonnull(grown);
-    rep->text = grown;
-    memcpy(rep->text + rep->len, line, (size_t)n);
-    rep->len += (size_t)n;
-    rep->text[rep->len++] = '\n';
-    rep->text[rep->len] = '\0';
-    rep->failed++;
-}
-
 /* Fails the test with every mismatch (the whole list also goes to stderr: Check cuts
  * long messages), or prints what was checked. */
 static void report_finish(struct report *rep, const char *what)
