@@ -33,7 +33,7 @@ static const char sql_key_update[] =
     " WHERE workspace_id = $1 AND id = $2 RETURNING " AUTH_KEY_COLUMNS ", encode(key_hash, 'hex')";
 
 /* One API key as the API shows it (never its hash). New reference. */
-static json_t *key_json(const PGresult *res, int row)
+json_t *admin_key_json(const PGresult *res, int row)
 {
     json_t *limit =
         PQgetisnull(res, row, 8)
@@ -102,7 +102,7 @@ void admin_keys_list(struct request *r)
     list_select(&q, sql_keys_list, &l, " FROM api_keys WHERE workspace_id = ");
     qb_addp(&q, "$?", r->auth.workspace_id);
     list_apply(&q, &l, "id");
-    list_answer(r, &q, &l, key_json);
+    list_answer(r, &q, &l, admin_key_json);
 }
 
 void admin_keys_create(struct request *r)
@@ -144,7 +144,7 @@ void admin_keys_create(struct request *r)
         reply_db_error(r, err);
         goto out;
     }
-    out = key_json(res, 0);
+    out = admin_key_json(res, 0);
     json_object_set_new(out, "secret", json_string(secret));
     reply_header(r, "Location", "/v1/api-keys/%s", PQgetvalue(res, 0, 0));
     reply_json(r, 201, out);
@@ -159,7 +159,7 @@ void admin_keys_get(struct request *r)
 {
     PGresult *res = req_fetch_by_id(r, sql_key_get, "no API key with this id");
     if (res)
-        reply_json(r, 200, key_json(res, 0));
+        reply_json(r, 200, admin_key_json(res, 0));
     PQclear(res);
 }
 
@@ -207,7 +207,7 @@ void admin_keys_update(struct request *r)
         reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
     else {
         keycache_forget(PQgetvalue(res, 0, 10)); /* here at once; elsewhere by notification */
-        reply_json(r, 200, key_json(res, 0));
+        reply_json(r, 200, admin_key_json(res, 0));
     }
 out:
     PQclear(res);
@@ -226,9 +226,6 @@ void admin_keys_revoke(struct request *r)
 }
 
 /* ------------------------------------------------------------------ users */
-
-#define USER_COLUMNS                                                                               \
-    "id, name, email, team, active, version, " DB_TS("created_at") ", " DB_TS("updated_at")
 
 static const char sql_users_list[] = "SELECT " USER_COLUMNS ", ";
 static const struct sort_key user_sorts[] = {{"created_at", "created_at", "timestamptz"}, {NULL}};
@@ -252,7 +249,7 @@ static const char *const teams[] = {"marketing", "sales", NULL};
 static const char *const user_fields[] = {"name", "email", "team", "active", NULL};
 static const char *const user_readonly[] = {"id", "version", "created_at", "updated_at", NULL};
 
-static json_t *user_json(const PGresult *res, int row)
+json_t *admin_user_json(const PGresult *res, int row)
 {
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, row, 0),
                      "name", db_json_text(res, row, 1), "email", db_json_text(res, row, 2), "team",
@@ -267,7 +264,7 @@ static void answer_user(struct request *r, int status, const PGresult *res)
     reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, 5));
     if (status == 201)
         reply_header(r, "Location", "/v1/users/%s", PQgetvalue(res, 0, 0));
-    reply_json(r, status, user_json(res, 0));
+    reply_json(r, status, admin_user_json(res, 0));
 }
 
 /* 409 naming the user that already has this email. */
@@ -312,7 +309,7 @@ void admin_users_list(struct request *r)
     if (active)
         qb_addp(&q, " AND active = $?::boolean", active);
     list_apply(&q, &l, "id");
-    list_answer(r, &q, &l, user_json);
+    list_answer(r, &q, &l, admin_user_json);
 }
 
 void admin_users_create(struct request *r)

@@ -12,20 +12,13 @@
 #include "leadloop/list.h"
 #include "leadloop/util.h"
 
-#define CAMPAIGN_COLUMNS                                                                           \
-    "id, name, channel, status, budget, cost, currency, starts_on::text, ends_on::text, "          \
-    "owner_id, to_json(tags)::text, description, version, " DB_TS("created_at") ", " DB_TS(        \
-        "updated_at")
-
 static const char sql_insert[] =
     "WITH c AS (INSERT INTO campaigns (workspace_id, name, channel, status, budget, cost,"
     " currency, starts_on, ends_on, owner_id, tags, description)"
     " VALUES ($1, $2, $3, coalesce($4, 'planned'), coalesce($5::bigint, 0),"
     " coalesce($6::bigint, 0),"
     " coalesce($7, (SELECT currency FROM workspaces WHERE id = $1)), $8, $9, $10,"
-    " coalesce(ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), '{}'), $12) RETURNING *),"
-    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'campaign', id, 'create' FROM c)"
+    " coalesce(ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), '{}'), $12) RETURNING *)"
     " SELECT " CAMPAIGN_COLUMNS " FROM c";
 static const char sql_get[] =
     "SELECT " CAMPAIGN_COLUMNS " FROM campaigns WHERE workspace_id = $1 AND id = $2";
@@ -34,9 +27,7 @@ static const char sql_version[] =
 static const char sql_archive[] =
     "WITH c AS (UPDATE campaigns SET status = 'archived', version = version + 1,"
     " updated_at = now() WHERE workspace_id = $1 AND id = $2"
-    " AND ($3::integer IS NULL OR version = $3) RETURNING *),"
-    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'campaign', id, 'archive' FROM c)"
+    " AND ($3::integer IS NULL OR version = $3) RETURNING *)"
     " SELECT id FROM c";
 
 static const char *const channels[] = {"email",       "webinar", "event",       "paid_search",
@@ -51,7 +42,7 @@ static const char *const readonly[] = {"id", "version", "created_at", "updated_a
 
 static const char not_found[] = "no campaign with this id";
 
-static json_t *campaign_json(const PGresult *res, int row)
+json_t *campaigns_json(const PGresult *res, int row)
 {
     json_t *tags = json_loads(PQgetvalue(res, row, 10), 0, NULL);
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
@@ -70,7 +61,7 @@ static void answer_campaign(struct request *r, int status, const PGresult *res)
     reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, 12));
     if (status == 201)
         reply_header(r, "Location", "/v1/campaigns/%s", PQgetvalue(res, 0, 0));
-    reply_json(r, status, campaign_json(res, 0));
+    reply_json(r, status, campaigns_json(res, 0));
 }
 
 /* Maps what PostgreSQL refused about a campaign to the field at fault. */
@@ -264,9 +255,7 @@ void campaigns_update(struct request *r)
     if (json_object_size(body) == 0) {
         qb_add(&q, ") SELECT " CAMPAIGN_COLUMNS " FROM c");
     } else {
-        qb_add(&q, " RETURNING *), f AS (INSERT INTO changes (workspace_id, entity, entity_id,"
-                   " operation) SELECT workspace_id, 'campaign', id, 'update' FROM c)"
-                   " SELECT " CAMPAIGN_COLUMNS " FROM c");
+        qb_add(&q, " RETURNING *) SELECT " CAMPAIGN_COLUMNS " FROM c");
     }
     res = db_exec(r->db, q.sql, q.n, q.vals);
     err = db_check(r->db, res);
@@ -371,5 +360,5 @@ void campaigns_list(struct request *r)
     } else {
         list_apply(&q, &l, "id");
     }
-    list_answer(r, &q, &l, campaign_json);
+    list_answer(r, &q, &l, campaigns_json);
 }

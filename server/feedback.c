@@ -13,11 +13,6 @@
 #include "leadloop/list.h"
 #include "leadloop/util.h"
 
-#define FEEDBACK_COLUMNS                                                                           \
-    "f.id, f.lead_id, f.kind, f.reason, f.rating, f.amount, f.currency, f.note, "                  \
-    "f.author_user_id, f.author_key_id, " DB_TS("f.occurred_at") ", " DB_TS(                       \
-        "f.created_at") ", f.stage_before, f.stage_after"
-
 /* The lead, locked, with what the checks need: its stage, whether erased, whether
  * occurred_at ($3) is in the future, and the workspace's currency. */
 static const char sql_lock[] =
@@ -40,10 +35,7 @@ static const char sql_insert[] =
     "workspace_id = $1 AND id = $2 AND $12 <> $13 RETURNING *),"
     " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,"
     " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, $12, $13, 'feedback: ' || $3"
-    " || coalesce(' (' || $4 || ')', ''), $10, $9::uuid, stage_changed_at FROM u),"
-    " c AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'feedback', id, 'create' FROM f UNION ALL"
-    " SELECT workspace_id, 'lead', id, 'transition' FROM u)"
+    " || coalesce(' (' || $4 || ')', ''), $10, $9::uuid, stage_changed_at FROM u)"
     " SELECT " FEEDBACK_COLUMNS " FROM f";
 
 static const char *const kinds[] = {"accepted", "rejected", "contacted", "meeting_booked",
@@ -52,7 +44,7 @@ static const char *const open_stages[] = {"new",         "mql", "sales_accepted"
                                           "opportunity", NULL};
 static const char not_found[] = "no lead with this id";
 
-static json_t *feedback_json(const PGresult *res, int row)
+json_t *feedback_json(const PGresult *res, int row)
 {
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o}",
                      "id", db_json_text(res, row, 0), "lead_id", db_json_text(res, row, 1), "kind",
@@ -344,13 +336,9 @@ void feedback_list(struct request *r)
 
 /* ------------------------------------------------------------------ reasons */
 
-#define REASON_COLUMNS                                                                             \
-    "code, label, to_json(kinds)::text, disqualifies, recycle_after_days, active, "                \
-    "version, " DB_TS("created_at") ", " DB_TS("updated_at")
-
 static const char *const reason_kinds[] = {"rejected", "lost", "recycled", NULL};
 
-static json_t *reason_json(const PGresult *res, int row)
+json_t *reasons_json(const PGresult *res, int row)
 {
     json_t *k = json_loads(PQgetvalue(res, row, 2), 0, NULL);
     return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "code",
@@ -366,7 +354,7 @@ static void answer_reason(struct request *r, int status, const PGresult *res)
     reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, 6));
     if (status == 201)
         reply_header(r, "Location", "/v1/feedback-reasons/%s", PQgetvalue(res, 0, 0));
-    reply_json(r, status, reason_json(res, 0));
+    reply_json(r, status, reasons_json(res, 0));
 }
 
 static const struct sort_key reason_sorts[] = {{"code", "code", "text"}, {NULL, NULL, NULL}};
@@ -393,7 +381,7 @@ void reasons_list(struct request *r)
     if (active)
         qb_addp(&q, " AND active = $?::boolean", active);
     list_apply(&q, &l, "'00000000-0000-0000-0000-000000000000'::uuid");
-    list_answer(r, &q, &l, reason_json);
+    list_answer(r, &q, &l, reasons_json);
 }
 
 struct reason_in {

@@ -1,17 +1,15 @@
 /* The API-key cache: a direct-mapped table under one mutex (a lookup is a few hundred
- * nanoseconds), filled on database lookups and emptied by notifications. Entries live at
- * most ttl seconds, which also bounds how stale last_used_at can get. */
+ * nanoseconds), filled on database lookups and emptied by notifications (server/listen.c). Entries
+ * live at most ttl seconds, which also bounds how stale last_used_at can get. */
 #include "leadloop/keycache.h"
 
-#include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "leadloop/db.h"
+#include "leadloop/listen.h"
 #include "leadloop/log.h"
 #include "leadloop/util.h"
 
@@ -29,10 +27,6 @@ static struct {
     atomic_bool listening; /* the cache is trusted only while notifications arrive */
     atomic_uint_fast64_t generation;
     uint64_t ttl_ns;
-    char *conninfo;
-    pthread_t thread;
-    atomic_bool stop;
-    bool running;
 } kc = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static size_t slot_of(const char *hash)
@@ -101,16 +95,6 @@ void keycache_forget(const char *hash)
     pthread_mutex_unlock(&kc.mu);
 }
 
-static void lost(PGconn **pg)
-{
-    if (atomic_exchange(&kc.listening, false))
-        log_warn("key cache: notification connection lost; authenticating every request");
-    atomic_fetch_add(&kc.generation, 1);
-    clear_all();
-    PQfinish(*pg);
-    *pg = NULL;
-}
-
 static bool hex_hash(const char *s)
 {
     if (!s || strlen(s) != 64)
@@ -121,77 +105,36 @@ static bool hex_hash(const char *s)
     return true;
 }
 
-static void *listener(void *arg)
+static void on_note(const char *payload, void *arg)
 {
-    PGconn *pg = NULL;
-    char err[256];
     (void)arg;
-    while (!atomic_load(&kc.stop)) {
-        if (!pg) {
-            pg = db_connect_once(kc.conninfo, err, sizeof err);
-            PGresult *res = pg ? PQexec(pg, "LISTEN leadloop_api_keys") : NULL;
-            bool ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
-            PQclear(res);
-            if (!ok) {
-                if (pg)
-                    lost(&pg);
-                struct timespec pause = {1, 0};
-                nanosleep(&pause, NULL); /* retry once a second; stop waits at most that */
-                continue;
-            }
-            clear_all(); /* nothing heard while away may be trusted */
-            atomic_fetch_add(&kc.generation, 1);
-            atomic_store(&kc.listening, true);
-        }
-        struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
-        int n = poll(&pfd, 1, 250);
-        if (n < 0 && errno != EINTR) {
-            lost(&pg);
-            continue;
-        }
-        if (n > 0 && (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK)) {
-            lost(&pg);
-            continue;
-        }
-        PGnotify *note;
-        while ((note = PQnotifies(pg)) != NULL) {
-            if (hex_hash(note->extra))
-                keycache_forget(note->extra);
-            else /* not ours to read: forget everything rather than guess */
-                clear_all();
-            PQfreemem(note);
-        }
-    }
-    atomic_store(&kc.listening, false);
-    PQfinish(pg);
-    return NULL;
+    if (hex_hash(payload))
+        keycache_forget(payload);
+    else /* not ours to read: forget everything rather than guess */
+        clear_all();
 }
 
-bool keycache_start(const char *conninfo, long ttl_s)
+/* Nothing heard while the listener was away may be trusted. */
+static void on_up(bool listening, void *arg)
 {
+    (void)arg;
+    if (!listening && atomic_exchange(&kc.listening, false))
+        log_warn("key cache: notifications lost; authenticating every request");
+    atomic_fetch_add(&kc.generation, 1);
+    clear_all();
+    if (listening)
+        atomic_store(&kc.listening, true);
+}
+
+bool keycache_start(long ttl_s)
+{
+    static const struct listen_sub sub = {"leadloop_api_keys", on_note, on_up, NULL};
     kc.ttl_ns = (uint64_t)ttl_s * 1000000000u;
-    if (ttl_s == 0)
-        return true;
-    kc.conninfo = strdup(conninfo ? conninfo : "");
-    if (!kc.conninfo)
-        return false;
-    atomic_store(&kc.stop, false);
-    if (pthread_create(&kc.thread, NULL, listener, NULL) != 0) {
-        free(kc.conninfo);
-        kc.conninfo = NULL;
-        return false;
-    }
-    kc.running = true;
-    return true;
+    return ttl_s == 0 || listen_add(&sub);
 }
 
 void keycache_stop(void)
 {
-    if (!kc.running)
-        return;
-    atomic_store(&kc.stop, true);
-    pthread_join(kc.thread, NULL);
-    free(kc.conninfo);
-    kc.conninfo = NULL;
-    kc.running = false;
+    atomic_store(&kc.listening, false);
+    clear_all();
 }

@@ -52,9 +52,7 @@ static const char sql_create[] =
     " $4::uuid, created_at FROM l),"
     " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
     " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
-    " WHERE first_campaign_id IS NOT NULL),"
-    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'lead', id, 'create' FROM l)"
+    " WHERE first_campaign_id IS NOT NULL)"
     " SELECT i.n, l.id FROM i LEFT JOIN l ON l.id = i.id";
 
 /* The import's upsert: $1..$4 as above. A record creates a lead (source 'import' by
@@ -92,9 +90,7 @@ static const char sql_import_upsert[] =
     " $4::uuid, created_at FROM l WHERE created),"
     " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
     " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
-    " WHERE created AND first_campaign_id IS NOT NULL),"
-    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'lead', id, CASE WHEN created THEN 'create' ELSE 'update' END FROM l)"
+    " WHERE created AND first_campaign_id IS NOT NULL)"
     " SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM l";
 
 /* $1 workspace, $2 a JSON array of emails (or nulls): each folded as the unique index

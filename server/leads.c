@@ -37,9 +37,7 @@ static const char sql_insert[] =
     " $17::uuid, created_at FROM l),"
     " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
     " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
-    " WHERE first_campaign_id IS NOT NULL),"
-    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'lead', id, 'create' FROM l)"
+    " WHERE first_campaign_id IS NOT NULL)"
     " SELECT " LEAD_COLUMNS " FROM l";
 static const char sql_get[] =
     "SELECT " LEAD_COLUMNS " FROM leads WHERE workspace_id = $1 AND id = $2";
@@ -70,10 +68,10 @@ static const char sql_erase[] =
     " n AS (UPDATE feedback b SET note = NULL FROM u"
     " WHERE b.workspace_id = u.workspace_id AND b.lead_id = u.id AND b.note IS NOT NULL),"
     " s AS (UPDATE lead_stage_changes c SET reason = NULL FROM u"
-    " WHERE c.workspace_id = u.workspace_id AND c.lead_id = u.id AND c.reason IS NOT NULL),"
-    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'lead', id, 'erase' FROM u)"
+    " WHERE c.workspace_id = u.workspace_id AND c.lead_id = u.id AND c.reason IS NOT NULL)"
     " SELECT id FROM u";
+/* ... and leave the change feed's earlier rows about it (sql/0012_change_feed.sql). */
+static const char sql_erase_changes[] = "SELECT ll_changes_redact_lead($1, $2)";
 
 static const char *const sources[] = {"web",     "event",  "referral", "paid", "outbound",
                                       "partner", "import", "other",    NULL};
@@ -340,9 +338,7 @@ PGresult *leads_update(struct request *r, const char *id, const struct lead_in *
                 " AND x.system = e.key AND x.external_id = e.value AND x.lead_id = u.id))",
                 in->external_ids);
     }
-    qb_add(&q, ", f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-               " SELECT workspace_id, 'lead', id, 'update' FROM u)"
-               " SELECT " LEAD_COLUMNS " FROM u");
+    qb_add(&q, " SELECT " LEAD_COLUMNS " FROM u");
     res = db_exec(r->db, q.sql, q.n, q.vals);
     *err = db_check(r->db, res);
     return res;
@@ -555,6 +551,10 @@ void leads_erase(struct request *r)
         goto out;
     PQclear(res);
     res = db_exec(r->db, sql_erase, 2, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        goto fail;
+    PQclear(res);
+    res = db_exec(r->db, sql_erase_changes, 2, vals);
     if ((err = db_check(r->db, res)) != LL_OK ||
         (err = idem_forget_lead(r->db, r->auth.workspace_id, r->params[0])) != LL_OK ||
         (err = audit_redact_lead(r->db, r->auth.workspace_id, r->params[0])) != LL_OK)

@@ -37,9 +37,7 @@ static const char sql_move[] =
     " old AS (SELECT stage FROM leads WHERE workspace_id = $1 AND id = $2),"
     " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,"
     " by_key_id, by_user_id, changed_at) SELECT u.workspace_id, u.id, old.stage, u.stage, $4,"
-    " $5::uuid, $6::uuid, u.stage_changed_at FROM u, old RETURNING *),"
-    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'lead', id, 'transition' FROM u)"
+    " $5::uuid, $6::uuid, u.stage_changed_at FROM u, old RETURNING *)"
     " SELECT l.*, c.* FROM (SELECT " LEAD_COLUMNS " FROM u) l,"
     " (SELECT " CHANGE_COLUMNS " FROM s) c";
 static const char sql_exists[] = "SELECT 1 FROM leads WHERE workspace_id = $1 AND id = $2";

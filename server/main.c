@@ -17,6 +17,8 @@
 #include "leadloop/http.h"
 #include "leadloop/idempotency.h"
 #include "leadloop/keycache.h"
+#include "leadloop/changes.h"
+#include "leadloop/listen.h"
 #include "leadloop/log.h"
 #include "leadloop/reports.h"
 #include "leadloop/migrate.h"
@@ -148,55 +150,46 @@ static int cmd_serve(const struct config *cfg)
         log_error("out of memory");
         return 1;
     }
-    if (!keycache_start(cfg->database_url, cfg->auth_cache_ttl_s)) {
-        log_error("cannot start the key cache thread");
-        db_shutdown();
-        return 1;
+    /* The background threads, in order; each stop function is safe when its start did not
+     * run or failed, so one cleanup stops whatever started. */
+    const char *failed = NULL;
+    if (!keycache_start(cfg->auth_cache_ttl_s))
+        failed = "key cache";
+    else if (!changes_start(cfg->database_url, cfg->changes_retention_days,
+                            cfg->changes_purge_interval_s))
+        failed = "change feed janitor";
+    else if (!listen_start(cfg->database_url))
+        failed = "notification listener";
+    else if (!idem_janitor_start(cfg->database_url, 600))
+        failed = "idempotency janitor";
+    else if (!reports_compactor_start(cfg->database_url))
+        failed = "report compactor";
+    else if (!audit_janitor_start(cfg->database_url, cfg->audit_retention_days,
+                                  cfg->audit_purge_interval_s))
+        failed = "audit janitor";
+    else if (!http_start(cfg))
+        failed = "HTTP daemon";
+    if (failed) {
+        log_error("cannot start the %s", failed);
+    } else {
+        sigwait(&set, &sig);
+        log_info("received %s: finishing requests in flight (deadline %lds)",
+                 sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_timeout_s);
+        pthread_t watchdog;
+        if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)&cfg->shutdown_timeout_s) ==
+            0)
+            pthread_detach(watchdog);
+        http_stop(cfg->shutdown_timeout_s);
     }
-    if (!idem_janitor_start(cfg->database_url, 600)) {
-        log_error("cannot start the idempotency janitor thread");
-        keycache_stop();
-        db_shutdown();
-        return 1;
-    }
-    if (!reports_compactor_start(cfg->database_url)) {
-        log_error("cannot start the report compactor thread");
-        idem_janitor_stop();
-        keycache_stop();
-        db_shutdown();
-        return 1;
-    }
-    if (!audit_janitor_start(cfg->database_url, cfg->audit_retention_days,
-                             cfg->audit_purge_interval_s)) {
-        log_error("cannot start the audit janitor thread");
-        reports_compactor_stop();
-        idem_janitor_stop();
-        keycache_stop();
-        db_shutdown();
-        return 1;
-    }
-    if (!http_start(cfg)) {
-        audit_janitor_stop();
-        reports_compactor_stop();
-        idem_janitor_stop();
-        keycache_stop();
-        db_shutdown();
-        return 1;
-    }
-    sigwait(&set, &sig);
-    log_info("received %s: finishing requests in flight (deadline %lds)",
-             sig == SIGTERM ? "SIGTERM" : "SIGINT", cfg->shutdown_timeout_s);
-    pthread_t watchdog;
-    if (pthread_create(&watchdog, NULL, shutdown_watchdog, (void *)&cfg->shutdown_timeout_s) == 0)
-        pthread_detach(watchdog);
-    http_stop(cfg->shutdown_timeout_s);
     audit_janitor_stop();
     reports_compactor_stop();
     idem_janitor_stop();
+    listen_stop();
+    changes_stop();
     keycache_stop();
     db_shutdown();
     log_info("stopped");
-    return 0;
+    return failed ? 1 : 0;
 }
 
 static int cmd_workspace(const struct config *cfg, char **args, int n)

@@ -8,6 +8,7 @@
 #include "leadloop/audit_log.h"
 #include "leadloop/auth.h"
 #include "leadloop/campaigns.h"
+#include "leadloop/changes.h"
 #include "leadloop/feedback.h"
 #include "leadloop/lead_bulk.h"
 #include "leadloop/leads.h"
@@ -34,6 +35,8 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/users/{id}", admin_users_get, ROLES_ADMIN, 0},
     {HTTP_PATCH, "/v1/users/{id}", admin_users_update, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/audit", audit_log_list, ROLES_ADMIN, 0},
+    /* takes a connection only while it queries: a long poll (wait=) gives it back */
+    {HTTP_GET, "/v1/changes", changes_list, ROLES_ANY, ROUTE_NO_DB},
 
     {HTTP_POST, "/v1/campaigns", campaigns_create, ROLES_MARKETING, 0},
     {HTTP_GET, "/v1/campaigns", campaigns_list, ROLES_ANY, 0},

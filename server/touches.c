@@ -18,9 +18,6 @@
 /* The kinds that count as the lead responding to the campaign. */
 #define RESPONSE_KINDS "('clicked', 'responded', 'registered', 'attended', 'visited', 'created')"
 
-#define TOUCH_COLUMNS                                                                              \
-    "t.id, t.campaign_id, t.lead_id, t.kind, " DB_TS("t.occurred_at") ", " DB_TS("t.created_at")
-
 #define BATCH_MAX 1000
 
 /* $1 workspace, $2 campaign, $3 lead id or $4 email (one of them NULL), $5 kind,
@@ -52,9 +49,7 @@ static const char sql_insert[] =
     " latest_touch_at = GREATEST(d.latest_touch_at, t.occurred_at)"
     " FROM t WHERE d.workspace_id = t.workspace_id AND d.id = t.lead_id"
     " AND (d.first_touch_at IS NULL OR t.occurred_at < d.first_touch_at"
-    " OR d.latest_touch_at IS NULL OR t.occurred_at >= d.latest_touch_at)),"
-    " f AS (INSERT INTO changes (workspace_id, entity, entity_id, operation)"
-    " SELECT workspace_id, 'touch', id, 'create' FROM t)"
+    " OR d.latest_touch_at IS NULL OR t.occurred_at >= d.latest_touch_at))"
     " SELECT EXISTS (SELECT FROM c), EXISTS (SELECT FROM l),"
     " EXISTS (SELECT FROM l WHERE erased_at IS NOT NULL), (SELECT future FROM p), " TOUCH_COLUMNS
     " FROM (VALUES (1)) AS one LEFT JOIN t ON true";
@@ -83,7 +78,7 @@ static json_t *touch_json_at(const PGresult *res, int row, int col)
                      db_json_text(res, row, col + 5));
 }
 
-static json_t *touch_json(const PGresult *res, int row)
+json_t *touches_json(const PGresult *res, int row)
 {
     return touch_json_at(res, row, 0);
 }
@@ -373,7 +368,7 @@ void touches_list_by_lead(struct request *r)
     qb_addp(&q, ", t.id FROM campaign_touches t WHERE t.workspace_id = $?", r->auth.workspace_id);
     qb_addp(&q, " AND t.lead_id = $?", r->params[0]);
     list_apply(&q, &l, "t.id");
-    list_answer(r, &q, &l, touch_json);
+    list_answer(r, &q, &l, touches_json);
 }
 
 static json_t *member_json(const PGresult *res, int row)

@@ -1,7 +1,20 @@
 /* Admin routes: API keys and users of a workspace. */
 #ifndef LEADLOOP_ADMIN_H
 #define LEADLOOP_ADMIN_H
+#include <jansson.h>
+#include <libpq-fe.h>
+
+#include "leadloop/db.h"
+
 struct request;
+
+/* The columns a user is read with, in the order admin_user_json expects. */
+#define USER_COLUMNS                                                                               \
+    "id, name, email, team, active, version, " DB_TS("created_at") ", " DB_TS("updated_at")
+
+/* The one representation of an API key (AUTH_KEY_COLUMNS) and of a user (new references). */
+json_t *admin_key_json(const PGresult *res, int row);
+json_t *admin_user_json(const PGresult *res, int row);
 void admin_keys_list(struct request *r);
 void admin_keys_create(struct request *r);
 void admin_keys_get(struct request *r);

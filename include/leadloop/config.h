@@ -39,6 +39,8 @@ struct config {
     char migrations_dir[512]; /* empty: the embedded migrations */
     bool no_migrate;
 
+    long changes_retention_days; /* GET /v1/changes keeps this many days */
+    long changes_purge_interval_s;
     long audit_retention_days;   /* audit_log rows older than this are deleted */
     long audit_purge_interval_s; /* how often the audit janitor looks for them */
 };

@@ -9,8 +9,9 @@
 
 #include "leadloop/auth.h"
 
-/* Starts the listener thread; ttl_s 0 turns the cache off. conninfo is copied. */
-bool keycache_start(const char *conninfo, long ttl_s) __attribute__((warn_unused_result));
+/* Subscribes to the listener (server/listen.c; call before listen_start); ttl_s 0 turns
+ * the cache off. */
+bool keycache_start(long ttl_s) __attribute__((warn_unused_result));
 void keycache_stop(void);
 
 /* True with *out filled when hash_hex is cached, fresh, and the listener is up. */

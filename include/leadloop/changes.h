@@ -1,0 +1,70 @@
+/* The change feed: GET /v1/changes, read in commit-safe order from the rows the change
+ * trigger writes (sql/0012_change_feed.sql), long polls woken by LISTEN/NOTIFY, and the
+ * retention janitor. The webhook dispatcher reads the same rows through changes_page. */
+#ifndef LEADLOOP_CHANGES_H
+#define LEADLOOP_CHANGES_H
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "leadloop/problem.h"
+
+struct request;
+struct db_conn;
+
+/* A position in one workspace's feed: everything at or before it has been served. */
+struct change_pos {
+    uint64_t xid, seq;
+};
+
+/* GET /v1/changes */
+void changes_list(struct request *r);
+
+/* Subscribes to the change notifications (before listen_start) and starts the retention
+ * janitor (retention_days, every purge_interval_s). conninfo is copied. */
+bool changes_start(const char *conninfo, long retention_days, long purge_interval_s)
+    __attribute__((warn_unused_result));
+void changes_stop(void);
+
+/* Cursor text <-> position. A cursor names its workspace (the first 8 hex digits of its
+ * id), so one workspace's cursor is refused in another. */
+void changes_cursor_format(const struct change_pos *p, const char *workspace_id, char out[64]);
+bool changes_cursor_parse(const char *s, const char *workspace_id, struct change_pos *out)
+    __attribute__((warn_unused_result));
+
+/* A page of the feed after `after`, at most limit (1..1000) changes whose type is in types
+ * (NULL: every type; else a NULL-terminated list of exact types), api_key changes only when
+ * with_keys. On success *items is a new array of change objects as GET /v1/changes shows
+ * them, *next the position to continue from (the frontier when the page is short), *held
+ * true when changes after the frontier exist but wait for an older transaction to end, and
+ * *expired true (with no items) when `after` is before what retention kept. */
+struct changes_query {
+    const char *workspace_id;
+    struct change_pos after;
+    long limit;
+    const char *const *types;
+    bool with_keys;
+};
+struct changes_page {
+    json_t *items;
+    struct change_pos next, frontier;
+    bool more, held, expired, future;
+};
+enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
+                         struct changes_page *out) __attribute__((warn_unused_result));
+
+/* Splits a comma-separated list of change types ("lead.created", or "lead.*" for all of
+ * an entity's) into list (pointers into buf, NULL-terminated, at most max). False with
+ * *bad at the first unknown type, or *bad NULL when the list is empty or too long. */
+bool changes_types_parse(const char *s, char *buf, size_t buflen, const char **list, int max,
+                         const char **bad) __attribute__((warn_unused_result));
+
+/* A counter bumped by every notification of a workspace's changes (and when the listener
+ * reconnects): read it, query, and if nothing new came wait for it to move. */
+uint64_t changes_generation(const char *workspace_id);
+/* Waits until the generation of workspace_id differs from seen or timeout_ms passed;
+ * true when it moved. */
+bool changes_wait(const char *workspace_id, uint64_t seen, long timeout_ms);
+
+#endif

@@ -1,0 +1,629 @@
+/* The change feed. The rows are written by the change trigger (sql/0012_change_feed.sql);
+ * this module serves them in (xid, seq) order, only those of transactions older than the
+ * reading snapshot's xmin, so that a reader following its cursor sees every change exactly
+ * once whatever order transactions commit in. Each change carries its entity as it was
+ * after the change, rendered by the entity's own module from the stored row. */
+#include "leadloop/changes.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leadloop/admin.h"
+#include "leadloop/auth.h"
+#include "leadloop/campaigns.h"
+#include "leadloop/db.h"
+#include "leadloop/feedback.h"
+#include "leadloop/http.h"
+#include "leadloop/leads.h"
+#include "leadloop/listen.h"
+#include "leadloop/log.h"
+#include "leadloop/ticker.h"
+#include "leadloop/touches.h"
+#include "leadloop/util.h"
+
+/* The types a change can have, as clients filter on them and webhooks subscribe to. */
+static const char *const change_types[] = {
+    "lead.created",    "lead.updated",     "lead.stage_changed", "lead.erased",
+    "lead.merged",     "campaign.created", "campaign.updated",   "campaign.archived",
+    "touch.created",   "touch.updated",    "feedback.created",   "feedback.updated",
+    "user.created",    "user.updated",     "api_key.created",    "api_key.updated",
+    "api_key.revoked", "reason.created",   "reason.updated",     NULL};
+
+/* Each entity's representation: its module's columns over the stored row (the table's
+ * type, under the alias its columns use) and its module's JSON. */
+struct kind {
+    const char *entity, *table, *alias, *columns;
+    json_t *(*json)(const PGresult *res, int row);
+};
+static const struct kind kinds[] = {
+    {"lead", "leads", "l", LEAD_COLUMNS, leads_json},
+    {"campaign", "campaigns", "c", CAMPAIGN_COLUMNS, campaigns_json},
+    {"touch", "campaign_touches", "t", TOUCH_COLUMNS, touches_json},
+    {"feedback", "feedback", "f", FEEDBACK_COLUMNS, feedback_json},
+    {"user", "users", "u", USER_COLUMNS, admin_user_json},
+    {"api_key", "api_keys", "k", AUTH_KEY_COLUMNS, admin_key_json},
+    {"reason", "feedback_reasons", "r", REASON_COLUMNS, reasons_json},
+};
+#define NKINDS (sizeof kinds / sizeof kinds[0])
+
+/* The page: the snapshot's frontier (xmin) and xmax, the retention horizon, whether
+ * committed changes wait behind an older transaction, then the changes. $1 workspace,
+ * $2 $3 the position after which, $4 limit, $5 types (NULL: all), $6 entities (with
+ * every type of theirs; NULL: none), $7 with api_key changes. */
+static const char sql_page[] =
+    "SELECT x.xmin::text, x.xmax::text, h.xid::text, h.seq,"
+    " EXISTS (SELECT 1 FROM changes w WHERE w.workspace_id = $1 AND w.xid >= x.xmin"
+    " AND (w.xid, w.seq) > ($2::xid8, $3::bigint)),"
+    " c.xid::text, c.seq, c.type, c.entity, c.entity_id, " DB_TS(
+        "c.changed_at") ","
+                        " c.actor_key_id, c.actor_user_id, c.doc IS NOT NULL, coalesce(c.actor, "
+                        "'sql')"
+                        " FROM (SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s) AS xmax"
+                        " FROM pg_current_snapshot() s) x"
+                        " LEFT JOIN change_horizons h ON h.workspace_id = $1"
+                        " LEFT JOIN LATERAL (SELECT * FROM changes c WHERE c.workspace_id = $1"
+                        " AND (c.xid, c.seq) > ($2::xid8, $3::bigint) AND c.xid < x.xmin"
+                        " AND (($5::text[] IS NULL AND $6::text[] IS NULL) OR c.type = "
+                        "ANY($5::text[])"
+                        " OR c.entity = ANY($6::text[])) AND ($7::boolean OR c.entity <> 'api_key')"
+                        " ORDER BY c.xid, c.seq LIMIT $4::integer) c ON true"
+                        " ORDER BY c.xid, c.seq";
+enum {
+    P_XMIN,
+    P_XMAX,
+    P_HXID,
+    P_HSEQ,
+    P_HELD,
+    P_XID,
+    P_SEQ,
+    P_TYPE,
+    P_ENTITY,
+    P_ID,
+    P_AT,
+    P_KEY,
+    P_USER,
+    P_HASDOC,
+    P_ACTOR
+};
+
+/* The entities of one kind within the page's range, in its order: $1 workspace, $2 $3
+ * the first position, $4 $5 the last, $6 the seqs. */
+static const char sql_docs_fmt[] =
+    "SELECT %s, ch_seq FROM (SELECT ch.xid AS ch_xid, ch.seq AS ch_seq, d.*"
+    " FROM changes ch, jsonb_populate_record(NULL::%s, ch.doc) d"
+    " WHERE ch.workspace_id = $1 AND (ch.xid, ch.seq) >= ($2::xid8, $3::bigint)"
+    " AND (ch.xid, ch.seq) <= ($4::xid8, $5::bigint) AND ch.seq = ANY($6::bigint[])"
+    " AND ch.entity = '%s' AND ch.doc IS NOT NULL) AS %s ORDER BY ch_xid, ch_seq";
+
+/* ------------------------------------------------------------------ cursors */
+
+void changes_cursor_format(const struct change_pos *p, const char *workspace_id, char out[64])
+{
+    char tag[9] = "00000000";
+    for (int i = 0, j = 0; workspace_id && workspace_id[i] && j < 8; i++)
+        if (workspace_id[i] != '-')
+            tag[j++] = workspace_id[i];
+    snprintf(out, 64, "%" PRIx64 ".%" PRIx64 ".%s", p->xid, p->seq, tag);
+}
+
+static bool parse_hex64(const char *s, size_t n, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (n == 0 || n > 16)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+        if (d < 0)
+            return false;
+        v = v * 16 + (uint64_t)d;
+    }
+    *out = v;
+    return true;
+}
+
+bool changes_cursor_parse(const char *s, const char *workspace_id, struct change_pos *out)
+{
+    const char *d1 = strchr(s, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    char want[64];
+    struct change_pos p;
+    if (!d2 || !parse_hex64(s, (size_t)(d1 - s), &p.xid) ||
+        !parse_hex64(d1 + 1, (size_t)(d2 - d1 - 1), &p.seq))
+        return false;
+    changes_cursor_format(&p, workspace_id, want);
+    if (strcmp(want, s) != 0) /* another workspace's, or not in our one spelling */
+        return false;
+    *out = p;
+    return true;
+}
+
+/* ------------------------------------------------------------------ the page */
+
+static uint64_t u64(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoull(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* A text[] literal of the NULL-terminated list (values are checked names: no quoting). */
+static char *text_array(const char *const *list)
+{
+    size_t len = 3;
+    char *s;
+    for (int i = 0; list[i]; i++)
+        len += strlen(list[i]) + 1;
+    if (!(s = malloc(len)))
+        return NULL;
+    strcpy(s, "{");
+    for (int i = 0; list[i]; i++) {
+        if (i)
+            strcat(s, ",");
+        strcat(s, list[i]);
+    }
+    strcat(s, "}");
+    return s;
+}
+
+/* Splits types into exact types and whole entities ("lead.*"), as text[] literals (new,
+ * or NULL when none of that form). */
+static bool split_types(const char *const *types, char **exact, char **entities)
+{
+    const char *e[32], *x[64];
+    char ent[NKINDS][16];
+    int ne = 0, nx = 0;
+    *exact = *entities = NULL;
+    if (!types)
+        return true;
+    for (int i = 0; types[i] && nx < 63 && ne < (int)NKINDS; i++) {
+        size_t n = strlen(types[i]);
+        if (n > 2 && !strcmp(types[i] + n - 2, ".*") && n - 2 < sizeof ent[0]) {
+            snprintf(ent[ne], sizeof ent[ne], "%.*s", (int)(n - 2), types[i]);
+            e[ne] = ent[ne];
+            ne++;
+        } else {
+            x[nx++] = types[i];
+        }
+    }
+    e[ne] = x[nx] = NULL;
+    *exact = text_array(nx ? x : (const char *const[]){"-", NULL});
+    *entities = ne ? text_array(e) : NULL;
+    return *exact != NULL && (ne == 0 || *entities != NULL);
+}
+
+/* Fills the data of the page's changes of one kind (items[i] with entity k). */
+static enum ll_err fill_kind(struct db_conn *db, const struct changes_query *q,
+                             const PGresult *page, int first, int last, const struct kind *k,
+                             json_t *items)
+{
+    char sql[2048], *seqs = NULL, lo_xid[24], lo_seq[24], hi_xid[24], hi_seq[24];
+    size_t cap = 64, len = 1;
+    PGresult *res = NULL;
+    enum ll_err err = LL_E_INTERNAL;
+    int n = 0;
+    if (!(seqs = malloc(cap)))
+        goto out;
+    strcpy(seqs, "{");
+    for (int i = first; i <= last; i++) {
+        if (strcmp(PQgetvalue(page, i, P_ENTITY), k->entity) ||
+            PQgetvalue(page, i, P_HASDOC)[0] != 't')
+            continue;
+        const char *s = PQgetvalue(page, i, P_SEQ);
+        size_t sl = strlen(s);
+        if (len + sl + 3 > cap) {
+            char *grown = realloc(seqs, cap = (cap + sl) * 2);
+            if (!grown)
+                goto out;
+            seqs = grown;
+        }
+        len += (size_t)sprintf(seqs + len, "%s%s", n++ ? "," : "", s);
+    }
+    strcpy(seqs + len, "}");
+    if (n == 0) {
+        err = LL_OK;
+        goto out;
+    }
+    snprintf(sql, sizeof sql, sql_docs_fmt, k->columns, k->table, k->entity, k->alias);
+    snprintf(lo_xid, sizeof lo_xid, "%s", PQgetvalue(page, first, P_XID));
+    snprintf(lo_seq, sizeof lo_seq, "%s", PQgetvalue(page, first, P_SEQ));
+    snprintf(hi_xid, sizeof hi_xid, "%s", PQgetvalue(page, last, P_XID));
+    snprintf(hi_seq, sizeof hi_seq, "%s", PQgetvalue(page, last, P_SEQ));
+    const char *vals[6] = {q->workspace_id, lo_xid, lo_seq, hi_xid, hi_seq, seqs};
+    res = db_exec(db, sql, 6, vals);
+    if ((err = db_check(db, res)) != LL_OK)
+        goto out;
+    /* Both in the page's order: walk them together, matching on seq. */
+    int seqcol = PQnfields(res) - 1, j = 0;
+    for (int i = first; i <= last && j < PQntuples(res); i++) {
+        if (strcmp(PQgetvalue(page, i, P_SEQ), PQgetvalue(res, j, seqcol)))
+            continue;
+        json_object_set_new(json_array_get(items, (size_t)(i - first)), "data", k->json(res, j));
+        j++;
+    }
+out:
+    free(seqs);
+    PQclear(res);
+    return err;
+}
+
+static json_t *change_json(const PGresult *page, int i, const char *workspace_id)
+{
+    char cursor[64];
+    struct change_pos p = {u64(page, i, P_XID), u64(page, i, P_SEQ)};
+    changes_cursor_format(&p, workspace_id, cursor);
+    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:n, s:s}", "seq",
+                     (json_int_t)p.seq, "type", db_json_text(page, i, P_TYPE), "entity",
+                     db_json_text(page, i, P_ENTITY), "entity_id", db_json_text(page, i, P_ID),
+                     "occurred_at", db_json_text(page, i, P_AT), "actor", "type",
+                     db_json_text(page, i, P_ACTOR), "api_key_id", db_json_text(page, i, P_KEY),
+                     "user_id", db_json_text(page, i, P_USER), "data", "cursor", cursor);
+}
+
+enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
+                         struct changes_page *out)
+{
+    char xid[24], seq[24], limit[24], *exact = NULL, *entities = NULL;
+    PGresult *page = NULL;
+    enum ll_err err = LL_E_INTERNAL;
+    int n, first = -1, last = -1;
+    memset(out, 0, sizeof *out);
+    if (!split_types(q->types, &exact, &entities))
+        goto out;
+    snprintf(xid, sizeof xid, "%" PRIu64, q->after.xid);
+    snprintf(seq, sizeof seq, "%" PRIu64, q->after.seq);
+    snprintf(limit, sizeof limit, "%ld", q->limit);
+    const char *vals[7] = {
+        q->workspace_id, xid, seq, limit, exact, entities, q->with_keys ? "true" : "false"};
+    page = db_exec(db, sql_page, 7, vals);
+    if ((err = db_check(db, page)) != LL_OK)
+        goto out;
+    err = LL_E_INTERNAL;
+    if (PQntuples(page) < 1)
+        goto out;
+    struct change_pos horizon = {u64(page, 0, P_HXID), u64(page, 0, P_HSEQ)};
+    if (!PQgetisnull(page, 0, P_HXID) &&
+        (q->after.xid < horizon.xid ||
+         (q->after.xid == horizon.xid && q->after.seq < horizon.seq))) {
+        out->expired = true;
+        err = LL_OK;
+        goto out;
+    }
+    if (q->after.xid > u64(page, 0, P_XMAX)) { /* no transaction has that id yet */
+        out->future = true;
+        err = LL_OK;
+        goto out;
+    }
+    if (!(out->items = json_array()))
+        goto out;
+    n = PQgetisnull(page, 0, P_XID) ? 0 : PQntuples(page);
+    for (int i = 0; i < n; i++)
+        if (json_array_append_new(out->items, change_json(page, i, q->workspace_id)))
+            goto out;
+    if (n > 0) {
+        first = 0;
+        last = n - 1;
+        for (size_t k = 0; k < NKINDS; k++)
+            if ((err = fill_kind(db, q, page, first, last, &kinds[k], out->items)) != LL_OK)
+                goto out;
+    }
+    out->more = n == q->limit;
+    /* A full page continues after its last change; a short one at the frontier: every
+     * change below it was served, none can appear there later. */
+    if (out->more)
+        out->next = (struct change_pos){u64(page, last, P_XID), u64(page, last, P_SEQ)};
+    else
+        out->next = (struct change_pos){u64(page, 0, P_XMIN), 0};
+    if (out->next.xid < q->after.xid ||
+        (out->next.xid == q->after.xid && out->next.seq < q->after.seq))
+        out->next = q->after; /* never backwards (a cursor at xmin itself) */
+    out->frontier = (struct change_pos){u64(page, 0, P_XMIN), 0};
+    out->held = !out->more && PQgetvalue(page, 0, P_HELD)[0] == 't';
+    err = LL_OK;
+out:
+    if (err != LL_OK) {
+        json_decref(out->items);
+        out->items = NULL;
+    }
+    free(exact);
+    free(entities);
+    PQclear(page);
+    return err;
+}
+
+/* ------------------------------------------------------------------ waiting */
+
+/* Generations per workspace, hashed into buckets: a notification of one workspace wakes
+ * the waiters of its bucket, who query again (a collision costs a query, never a miss). */
+#define BUCKETS 256
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    uint64_t gen[BUCKETS];
+    uint64_t all; /* bumped when notifications may have been lost */
+} waits = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static unsigned bucket_of(const char *workspace_id)
+{
+    unsigned h = 2166136261u;
+    for (const char *p = workspace_id; p && *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % BUCKETS;
+}
+
+uint64_t changes_generation(const char *workspace_id)
+{
+    uint64_t g;
+    pthread_mutex_lock(&waits.mu);
+    g = waits.gen[bucket_of(workspace_id)] + waits.all;
+    pthread_mutex_unlock(&waits.mu);
+    return g;
+}
+
+bool changes_wait(const char *workspace_id, uint64_t seen, long timeout_ms)
+{
+    struct timespec until;
+    unsigned b = bucket_of(workspace_id);
+    bool moved;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&waits.mu);
+    while (!(moved = waits.gen[b] + waits.all != seen))
+        if (pthread_cond_timedwait(&waits.cv, &waits.mu, &until) != 0)
+            break;
+    moved = waits.gen[b] + waits.all != seen;
+    pthread_mutex_unlock(&waits.mu);
+    return moved;
+}
+
+static void on_note(const char *payload, void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&waits.mu);
+    waits.gen[bucket_of(payload)]++;
+    pthread_cond_broadcast(&waits.cv);
+    pthread_mutex_unlock(&waits.mu);
+}
+
+static void on_up(bool listening, void *arg)
+{
+    (void)arg;
+    (void)listening;
+    pthread_mutex_lock(&waits.mu);
+    waits.all++;
+    pthread_cond_broadcast(&waits.cv);
+    pthread_mutex_unlock(&waits.mu);
+}
+
+/* ------------------------------------------------------------------ GET /v1/changes */
+
+#define MAX_TYPES  32
+#define MAX_WAIT_S 60
+/* How often a waiting request looks again while changes are held back by an older
+ * transaction (which sends no notification when it ends without changes of its own). */
+#define HELD_RETRY_MS 20
+/* How often a waiting request checks that its client is still there. */
+#define WAIT_SLICE_MS 250
+
+static bool type_known(const char *t)
+{
+    size_t n = strlen(t);
+    if (n > 2 && !strcmp(t + n - 2, ".*")) {
+        for (size_t k = 0; k < NKINDS; k++)
+            if (strlen(kinds[k].entity) == n - 2 && !strncmp(kinds[k].entity, t, n - 2))
+                return true;
+        return false;
+    }
+    for (int i = 0; change_types[i]; i++)
+        if (!strcmp(change_types[i], t))
+            return true;
+    return false;
+}
+
+bool changes_types_parse(const char *s, char *buf, size_t buflen, const char **list, int max,
+                         const char **bad)
+{
+    int n = 0;
+    char *save = NULL;
+    *bad = NULL;
+    if (strlen(s) >= buflen)
+        return false;
+    strcpy(buf, s);
+    for (char *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (n == max)
+            return false;
+        if (!type_known(t)) {
+            *bad = t;
+            return false;
+        }
+        list[n++] = t;
+    }
+    list[n] = NULL;
+    return n > 0;
+}
+
+void changes_list(struct request *r)
+{
+    static const char *const allowed[] = {"after", "limit", "types", "wait", NULL};
+    const char *after = req_query(r, "after"), *lim = req_query(r, "limit"),
+               *types = req_query(r, "types"), *wait = req_query(r, "wait");
+    const char *list[MAX_TYPES + 1], *bad;
+    char typebuf[1024], cursor[64];
+    long limit = 100, wait_s = 0;
+    struct changes_query q = {.workspace_id = r->auth.workspace_id,
+                              .with_keys = r->auth.role == ROLE_ADMIN};
+    struct changes_page page = {0};
+    bool now = false;
+    enum ll_err err;
+    uint64_t deadline_ns;
+
+    if (!req_query_allowed(r, allowed))
+        return;
+    if (lim && !util_parse_long(lim, 1, 1000, &limit)) {
+        (void)reply_bad_param(r, "limit", "must be an integer from 1 to 1000");
+        return;
+    }
+    if (wait && !util_parse_long(wait, 0, MAX_WAIT_S, &wait_s)) {
+        (void)reply_bad_param(r, "wait", "must be an integer number of seconds from 0 to 60");
+        return;
+    }
+    if (types && !changes_types_parse(types, typebuf, sizeof typebuf, list, MAX_TYPES, &bad)) {
+        char msg[160];
+        if (bad)
+            snprintf(msg, sizeof msg, "names an unknown type: %.64s", bad);
+        else
+            snprintf(msg, sizeof msg, "must be a comma-separated list of 1 to %d types", MAX_TYPES);
+        (void)reply_bad_param(r, "types", msg);
+        return;
+    }
+    if (after && !strcmp(after, "now"))
+        now = true;
+    else if (after && !changes_cursor_parse(after, q.workspace_id, &q.after)) {
+        (void)reply_bad_param(r, "after", "is not a cursor of this workspace's change feed");
+        return;
+    }
+    q.limit = now ? 1 : limit;
+    q.types = types ? list : NULL;
+    deadline_ns = util_now_ns() + (uint64_t)wait_s * 1000000000u;
+    /* The route takes no connection of its own (ROUTE_NO_DB): a long poll holds one only
+     * while it queries, and gives it back (into r->db, which the request's end releases). */
+    for (;;) {
+        if (!r->db && (err = db_acquire(&r->db)) != LL_OK) {
+            reply_problem(r, err, "no database connection is free; retry shortly", NULL, NULL);
+            return;
+        }
+        uint64_t gen = changes_generation(q.workspace_id);
+        err = changes_page(r->db, &q, &page);
+        if (err) {
+            reply_db_error(r, err);
+            return;
+        }
+        if (page.expired) {
+            reply_problem(r, LL_E_GONE,
+                          "this cursor is older than the change feed keeps "
+                          "(LEADLOOP_CHANGES_RETENTION_DAYS); copy the lists again, starting "
+                          "with after=now",
+                          json_pack("[{s:s, s:s}]", "field", "after", "message", "has expired"),
+                          NULL);
+            return;
+        }
+        if (page.future) {
+            (void)reply_bad_param(r, "after", "is not a cursor of this workspace's change feed");
+            return;
+        }
+        if (now) { /* the frontier, nothing before it */
+            json_decref(page.items);
+            page.items = json_array();
+            page.more = false;
+            page.next = page.frontier;
+            break;
+        }
+        if (json_array_size(page.items) > 0 || page.more || util_now_ns() >= deadline_ns)
+            break;
+        /* Nothing yet: give the connection back while waiting, then look again. */
+        json_decref(page.items);
+        page.items = NULL;
+        q.after = page.next;
+        db_release(r->db);
+        r->db = NULL;
+        uint64_t left_ms = (deadline_ns - util_now_ns()) / 1000000u;
+        long slice = page.held ? HELD_RETRY_MS : WAIT_SLICE_MS;
+        if ((uint64_t)slice > left_ms)
+            slice = (long)left_ms;
+        (void)changes_wait(q.workspace_id, gen, slice);
+        if (req_abandoned(r)) {
+            reply_problem(r, LL_E_UNAVAILABLE, "the daemon is stopping; retry", NULL, NULL);
+            return;
+        }
+    }
+    changes_cursor_format(&page.next, q.workspace_id, cursor);
+    reply_json(r, 200,
+               json_pack("{s:o, s:s, s:b}", "data", page.items, "next_cursor", cursor, "has_more",
+                         page.more));
+}
+
+/* ------------------------------------------------------------------ retention */
+
+/* One workspace's expired prefix, a batch at a time: the first change still kept (by
+ * time) bounds it, and everything before it in the feed's order goes. The horizon
+ * remembers the last deleted position, so that a cursor before it answers 410. */
+static const char sql_purge[] =
+    "WITH keep AS (SELECT xid, seq FROM changes WHERE workspace_id = $1"
+    " AND changed_at >= now() - make_interval(days => $2::integer) ORDER BY xid, seq LIMIT 1),"
+    " gone AS (SELECT xid, seq FROM changes c WHERE workspace_id = $1"
+    " AND (NOT EXISTS (SELECT FROM keep) OR (xid, seq) < (SELECT xid, seq FROM keep))"
+    " AND xid < pg_snapshot_xmin(pg_current_snapshot())"
+    " ORDER BY xid, seq LIMIT 5000),"
+    " d AS (DELETE FROM changes c USING gone g WHERE c.workspace_id = $1 AND c.xid = g.xid"
+    " AND c.seq = g.seq RETURNING c.xid, c.seq),"
+    " last AS (SELECT xid, seq FROM d ORDER BY xid DESC, seq DESC LIMIT 1),"
+    " h AS (INSERT INTO change_horizons (workspace_id, xid, seq) SELECT $1, xid, seq FROM last"
+    " ON CONFLICT (workspace_id) DO UPDATE SET xid = excluded.xid, seq = excluded.seq)"
+    " SELECT count(*) FROM d";
+static const char sql_workspaces[] = "SELECT id FROM workspaces ORDER BY id";
+
+static struct {
+    struct ticker ticker;
+    char *conninfo;
+    char retention[24];
+} janitor;
+
+static void purge_once(void *arg)
+{
+    char err[256];
+    PGconn *pg;
+    PGresult *ws;
+    (void)arg;
+    if (!(pg = db_connect_once(janitor.conninfo, err, sizeof err))) {
+        log_warn("changes janitor: %s", err);
+        return;
+    }
+    ws = PQexec(pg, sql_workspaces);
+    for (int i = 0; PQresultStatus(ws) == PGRES_TUPLES_OK && i < PQntuples(ws) &&
+                    !ticker_stopping(&janitor.ticker);
+         i++) {
+        const char *vals[2] = {PQgetvalue(ws, i, 0), janitor.retention};
+        long n, total = 0;
+        do {
+            PGresult *res = PQexecParams(pg, sql_purge, 2, NULL, vals, NULL, NULL, 0);
+            n = PQresultStatus(res) == PGRES_TUPLES_OK ? atol(PQgetvalue(res, 0, 0)) : -1;
+            if (n < 0)
+                log_warn("changes janitor: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
+            PQclear(res);
+            total += n > 0 ? n : 0;
+        } while (n == 5000 && !ticker_stopping(&janitor.ticker));
+        if (total > 0)
+            log_info("changes janitor: deleted %ld changes older than %s days (workspace %s)",
+                     total, janitor.retention, vals[0]);
+    }
+    PQclear(ws);
+    PQfinish(pg);
+}
+
+bool changes_start(const char *conninfo, long retention_days, long purge_interval_s)
+{
+    static const struct listen_sub sub = {"leadloop_changes", on_note, on_up, NULL};
+    snprintf(janitor.retention, sizeof janitor.retention, "%ld", retention_days);
+    if (!listen_add(&sub) || !(janitor.conninfo = strdup(conninfo ? conninfo : "")))
+        return false;
+    if (!ticker_start(&janitor.ticker, purge_interval_s * 1000, purge_once, NULL)) {
+        free(janitor.conninfo);
+        janitor.conninfo = NULL;
+        return false;
+    }
+    return true;
+}
+
+void changes_stop(void)
+{
+    ticker_stop(&janitor.ticker);
+    free(janitor.conninfo);
+    janitor.conninfo = NULL;
+}
