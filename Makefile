@@ -2,7 +2,7 @@
 # with AddressSanitizer and UndefinedBehaviorSanitizer. See README.md for the rest.
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libpq libcrypto
+PKGS    := libmicrohttpd jansson libpq libcrypto libcurl
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
