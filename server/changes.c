@@ -91,6 +91,16 @@ enum {
     P_ACTOR
 };
 
+/* Given changes, as a page's rows (the page's leading columns empty): $1 workspace, $2
+ * their xids, $3 their seqs. */
+static const char sql_render[] =
+    "SELECT NULL, NULL, NULL, NULL, false, c.xid::text, c.seq, c.type, c.entity, "
+    "c.entity_id, " DB_TS(
+        "c.changed_at") ", c.actor_key_id, c.actor_user_id, c.doc IS NOT NULL,"
+                        " coalesce(c.actor, 'sql') FROM changes c WHERE c.workspace_id = $1"
+                        " AND (c.xid, c.seq) IN (SELECT * FROM unnest($2::xid8[], $3::bigint[]))"
+                        " ORDER BY c.xid, c.seq";
+
 /* The entities of one kind within the page's range, in its order: $1 workspace, $2 $3
  * the first position, $4 $5 the last, $6 the seqs. */
 static const char sql_docs_fmt[] =
@@ -195,9 +205,8 @@ static bool split_types(const char *const *types, char **exact, char **entities)
 }
 
 /* Fills the data of the page's changes of one kind (items[i] with entity k). */
-static enum ll_err fill_kind(struct db_conn *db, const struct changes_query *q,
-                             const PGresult *page, int first, int last, const struct kind *k,
-                             json_t *items)
+static enum ll_err fill_kind(struct db_conn *db, const char *workspace_id, const PGresult *page,
+                             int first, int last, const struct kind *k, json_t *items)
 {
     char sql[2048], *seqs = NULL, lo_xid[24], lo_seq[24], hi_xid[24], hi_seq[24];
     size_t cap = 64, len = 1;
@@ -231,7 +240,7 @@ static enum ll_err fill_kind(struct db_conn *db, const struct changes_query *q,
     snprintf(lo_seq, sizeof lo_seq, "%s", PQgetvalue(page, first, P_SEQ));
     snprintf(hi_xid, sizeof hi_xid, "%s", PQgetvalue(page, last, P_XID));
     snprintf(hi_seq, sizeof hi_seq, "%s", PQgetvalue(page, last, P_SEQ));
-    const char *vals[6] = {q->workspace_id, lo_xid, lo_seq, hi_xid, hi_seq, seqs};
+    const char *vals[6] = {workspace_id, lo_xid, lo_seq, hi_xid, hi_seq, seqs};
     res = db_exec(db, sql, 6, vals);
     if ((err = db_check(db, res)) != LL_OK)
         goto out;
@@ -262,13 +271,48 @@ static json_t *change_json(const PGresult *page, int i, const char *workspace_id
                      "user_id", db_json_text(page, i, P_USER), "data", "cursor", cursor);
 }
 
+/* The change objects of the first n rows of a page-shaped result (new array in *items),
+ * with their entities when render. */
+static enum ll_err build_items(struct db_conn *db, const char *workspace_id, const PGresult *page,
+                               int n, bool render, json_t **items)
+{
+    enum ll_err err = LL_E_INTERNAL;
+    if (!(*items = json_array()))
+        return err;
+    for (int i = 0; i < n; i++)
+        if (json_array_append_new(*items, change_json(page, i, workspace_id)))
+            goto out;
+    err = LL_OK;
+    for (size_t k = 0; render && n > 0 && k < NKINDS && err == LL_OK; k++)
+        err = fill_kind(db, workspace_id, page, 0, n - 1, &kinds[k], *items);
+out:
+    if (err != LL_OK) {
+        json_decref(*items);
+        *items = NULL;
+    }
+    return err;
+}
+
+enum ll_err changes_render(struct db_conn *db, const char *workspace_id, const char *xids,
+                           const char *seqs, json_t **items)
+{
+    const char *vals[3] = {workspace_id, xids, seqs};
+    PGresult *res = db_exec(db, sql_render, 3, vals);
+    enum ll_err err = db_check(db, res);
+    *items = NULL;
+    if (err == LL_OK)
+        err = build_items(db, workspace_id, res, PQntuples(res), true, items);
+    PQclear(res);
+    return err;
+}
+
 enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
                          struct changes_page *out)
 {
     char xid[24], seq[24], limit[24], *exact = NULL, *entities = NULL;
     PGresult *page = NULL;
     enum ll_err err = LL_E_INTERNAL;
-    int n, first = -1, last = -1;
+    int n, last;
     memset(out, 0, sizeof *out);
     if (!split_types(q->types, &exact, &entities))
         goto out;
@@ -296,19 +340,11 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
         err = LL_OK;
         goto out;
     }
-    if (!(out->items = json_array()))
-        goto out;
     n = PQgetisnull(page, 0, P_XID) ? 0 : PQntuples(page);
-    for (int i = 0; i < n; i++)
-        if (json_array_append_new(out->items, change_json(page, i, q->workspace_id)))
-            goto out;
-    if (n > 0) {
-        first = 0;
-        last = n - 1;
-        for (size_t k = 0; k < NKINDS; k++)
-            if ((err = fill_kind(db, q, page, first, last, &kinds[k], out->items)) != LL_OK)
-                goto out;
-    }
+    if ((err = build_items(db, q->workspace_id, page, n, !q->meta_only, &out->items)) != LL_OK)
+        goto out;
+    err = LL_E_INTERNAL;
+    last = n - 1;
     out->more = n == q->limit;
     /* A full page continues after its last change; a short one at the frontier: every
      * change below it was served, none can appear there later. */
@@ -342,7 +378,8 @@ static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     uint64_t gen[BUCKETS];
-    uint64_t all; /* bumped when notifications may have been lost */
+    uint64_t all;   /* bumped when notifications may have been lost */
+    uint64_t total; /* bumped by every notification and loss: the webhook dispatcher's */
 } waits = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
 
 static unsigned bucket_of(const char *workspace_id)
@@ -383,11 +420,50 @@ bool changes_wait(const char *workspace_id, uint64_t seen, long timeout_ms)
     return moved;
 }
 
+uint64_t changes_generation_any(void)
+{
+    uint64_t g;
+    pthread_mutex_lock(&waits.mu);
+    g = waits.total;
+    pthread_mutex_unlock(&waits.mu);
+    return g;
+}
+
+/* Wakes every waiter (shutdown). */
+void changes_wake_all(void)
+{
+    pthread_mutex_lock(&waits.mu);
+    waits.total++;
+    pthread_cond_broadcast(&waits.cv);
+    pthread_mutex_unlock(&waits.mu);
+}
+
+bool changes_wait_any(uint64_t seen, long timeout_ms)
+{
+    struct timespec until;
+    bool moved;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += timeout_ms / 1000;
+    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&waits.mu);
+    while (waits.total == seen)
+        if (pthread_cond_timedwait(&waits.cv, &waits.mu, &until) != 0)
+            break;
+    moved = waits.total != seen;
+    pthread_mutex_unlock(&waits.mu);
+    return moved;
+}
+
 static void on_note(const char *payload, void *arg)
 {
     (void)arg;
     pthread_mutex_lock(&waits.mu);
     waits.gen[bucket_of(payload)]++;
+    waits.total++;
     pthread_cond_broadcast(&waits.cv);
     pthread_mutex_unlock(&waits.mu);
 }
@@ -398,6 +474,7 @@ static void on_up(bool listening, void *arg)
     (void)listening;
     pthread_mutex_lock(&waits.mu);
     waits.all++;
+    waits.total++;
     pthread_cond_broadcast(&waits.cv);
     pthread_mutex_unlock(&waits.mu);
 }

@@ -19,6 +19,9 @@
 #include "leadloop/keycache.h"
 #include "leadloop/changes.h"
 #include "leadloop/listen.h"
+#include "leadloop/webhook_client.h"
+#include "leadloop/webhook_delivery.h"
+#include "leadloop/webhooks.h"
 #include "leadloop/log.h"
 #include "leadloop/reports.h"
 #include "leadloop/migrate.h"
@@ -145,6 +148,11 @@ static int cmd_serve(const struct config *cfg)
      * daemon whose threads mostly wait on the network. */
     mallopt(M_ARENA_MAX, 2);
     json_object_seed(0);
+    webhooks_configure(cfg->webhook_allow_private);
+    if (!webhook_client_global_init()) {
+        log_error("cannot set up libcurl");
+        return 1;
+    }
     if (!db_init(cfg->database_url, cfg->db_pool, cfg->db_acquire_timeout_ms,
                  cfg->statement_timeout_ms)) {
         log_error("out of memory");
@@ -167,6 +175,15 @@ static int cmd_serve(const struct config *cfg)
     else if (!audit_janitor_start(cfg->database_url, cfg->audit_retention_days,
                                   cfg->audit_purge_interval_s))
         failed = "audit janitor";
+    else if (!webhook_delivery_start(
+                 &(struct webhook_delivery_config){.senders = cfg->webhook_senders,
+                                                   .allow_private = cfg->webhook_allow_private,
+                                                   .timeout_ms = cfg->webhook_timeout_ms,
+                                                   .retry_min_ms = cfg->webhook_retry_min_ms,
+                                                   .retry_max_ms = cfg->webhook_retry_max_ms,
+                                                   .retry_for_s = cfg->webhook_retry_for_s,
+                                                   .lease_s = cfg->webhook_lease_s}))
+        failed = "webhook delivery";
     else if (!http_start(cfg))
         failed = "HTTP daemon";
     if (failed) {
@@ -181,6 +198,7 @@ static int cmd_serve(const struct config *cfg)
             pthread_detach(watchdog);
         http_stop(cfg->shutdown_timeout_s);
     }
+    webhook_delivery_stop();
     audit_janitor_stop();
     reports_compactor_stop();
     idem_janitor_stop();
@@ -188,6 +206,7 @@ static int cmd_serve(const struct config *cfg)
     changes_stop();
     keycache_stop();
     db_shutdown();
+    webhook_client_global_cleanup();
     log_info("stopped");
     return failed ? 1 : 0;
 }

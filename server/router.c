@@ -16,6 +16,7 @@
 #include "leadloop/ops.h"
 #include "leadloop/reports.h"
 #include "leadloop/touches.h"
+#include "leadloop/webhooks.h"
 
 #define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
 
@@ -37,6 +38,17 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/audit", audit_log_list, ROLES_ADMIN, 0},
     /* takes a connection only while it queries: a long poll (wait=) gives it back */
     {HTTP_GET, "/v1/changes", changes_list, ROLES_ANY, ROUTE_NO_DB},
+    {HTTP_GET, "/v1/webhooks", webhooks_list, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/webhooks", webhooks_create, ROLES_ADMIN, ROUTE_NO_IDEMPOTENCY},
+    {HTTP_GET, "/v1/webhooks/{id}", webhooks_get, ROLES_ADMIN, 0},
+    {HTTP_PATCH, "/v1/webhooks/{id}", webhooks_update, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/webhooks/{id}", webhooks_delete, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/webhooks/{id}/rotate-secret", webhooks_rotate_secret, ROLES_ADMIN,
+     ROUTE_NO_IDEMPOTENCY},
+    {HTTP_POST, "/v1/webhooks/{id}/ping", webhooks_ping, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/webhooks/{id}/deliveries", webhooks_deliveries, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", webhooks_redeliver,
+     ROLES_ADMIN, 0},
 
     {HTTP_POST, "/v1/campaigns", campaigns_create, ROLES_MARKETING, 0},
     {HTTP_GET, "/v1/campaigns", campaigns_list, ROLES_ANY, 0},

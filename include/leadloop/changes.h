@@ -45,6 +45,7 @@ struct changes_query {
     long limit;
     const char *const *types;
     bool with_keys;
+    bool meta_only; /* items without data (the webhook dispatcher needs positions) */
 };
 struct changes_page {
     json_t *items;
@@ -53,6 +54,12 @@ struct changes_page {
 };
 enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
                          struct changes_page *out) __attribute__((warn_unused_result));
+
+/* The changes at the given positions (xids and seqs: text[] literals of equal length,
+ * e.g. "{1234,1234}" and "{7,8}"), in feed order, as GET /v1/changes shows them; a change
+ * no longer kept is left out. *items is a new array. */
+enum ll_err changes_render(struct db_conn *db, const char *workspace_id, const char *xids,
+                           const char *seqs, json_t **items) __attribute__((warn_unused_result));
 
 /* Splits a comma-separated list of change types ("lead.created", or "lead.*" for all of
  * an entity's) into list (pointers into buf, NULL-terminated, at most max). False with
@@ -66,5 +73,12 @@ uint64_t changes_generation(const char *workspace_id);
 /* Waits until the generation of workspace_id differs from seen or timeout_ms passed;
  * true when it moved. */
 bool changes_wait(const char *workspace_id, uint64_t seen, long timeout_ms);
+
+/* The same over every workspace (the webhook dispatcher): a counter bumped by every
+ * notification, and a wait for it to move (true) or timeout_ms. */
+uint64_t changes_generation_any(void);
+bool changes_wait_any(uint64_t seen, long timeout_ms);
+/* Wakes every waiter at once (shutdown). */
+void changes_wake_all(void);
 
 #endif

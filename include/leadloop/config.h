@@ -39,6 +39,8 @@ struct config {
     char migrations_dir[512]; /* empty: the embedded migrations */
     bool no_migrate;
 
+    long webhook_senders, webhook_allow_private, webhook_timeout_ms, webhook_retry_min_ms,
+        webhook_retry_max_ms, webhook_retry_for_s, webhook_lease_s;
     long changes_retention_days; /* GET /v1/changes keeps this many days */
     long changes_purge_interval_s;
     long audit_retention_days;   /* audit_log rows older than this are deleted */

@@ -1,0 +1,478 @@
+/* Webhook delivery. The dispatcher follows the change feed for each active endpoint (its
+ * cursor in webhook_cursors) and writes one delivery per change it subscribes to, moving
+ * the cursor in the same transaction; a cursor another daemon moved first makes it roll
+ * back, and the unique (endpoint, change) makes a second row impossible anyway. Senders
+ * take due deliveries with FOR UPDATE SKIP LOCKED and a lease (the attempt counts at once;
+ * a daemon killed mid-attempt leaves it to be retried when the lease ends), render each
+ * change as GET /v1/changes shows it, sign, POST, and record the outcome. Threads borrow
+ * pooled connections only for their statements, never across an HTTP call. */
+#include "leadloop/webhook_delivery.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "leadloop/changes.h"
+#include "leadloop/db.h"
+#include "leadloop/log.h"
+#include "leadloop/util.h"
+#include "leadloop/webhook_client.h"
+
+#define BATCH       50
+#define FANOUT_PAGE 500
+#define MAX_SENDERS 16
+
+static const char sql_endpoints[] =
+    "SELECT e.workspace_id, e.id, to_json(e.types)::text, c.xid::text, c.seq"
+    " FROM webhook_endpoints e JOIN webhook_cursors c"
+    " ON c.workspace_id = e.workspace_id AND c.endpoint_id = e.id"
+    " WHERE e.active ORDER BY e.workspace_id, e.id";
+/* $1 $2 the endpoint, $3 $4 where its cursor must still be, $5 $6 where it goes. */
+static const char sql_advance[] =
+    "UPDATE webhook_cursors SET xid = $5::xid8, seq = $6::bigint WHERE workspace_id = $1"
+    " AND endpoint_id = $2 AND xid = $3::xid8 AND seq = $4::bigint";
+static const char sql_fan_out[] =
+    "INSERT INTO webhook_deliveries (workspace_id, endpoint_id, change_xid, change_seq, type)"
+    " SELECT $1, $2, x, s, t FROM unnest($3::xid8[], $4::bigint[], $5::text[]) AS u(x, s, t)"
+    " ON CONFLICT DO NOTHING";
+/* $1 how many, $2 the lease in seconds. */
+static const char sql_claim[] =
+    "WITH due AS (SELECT d.workspace_id, d.id FROM webhook_deliveries d"
+    " JOIN webhook_endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+    " AND e.active WHERE d.status = 'pending' AND d.next_attempt_at <= now()"
+    " ORDER BY d.next_attempt_at LIMIT $1::integer FOR UPDATE OF d SKIP LOCKED)"
+    " UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = now(),"
+    " next_attempt_at = now() + make_interval(secs => $2::integer)"
+    " FROM due, webhook_endpoints e WHERE d.workspace_id = due.workspace_id AND d.id = due.id"
+    " AND e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+    " RETURNING d.workspace_id, d.id, d.change_xid::text, d.change_seq, d.payload, d.attempts,"
+    " e.url, e.secret, CASE WHEN e.previous_expires_at > now() THEN e.previous_secret END";
+enum { C_WS, C_ID, C_XID, C_SEQ, C_PAYLOAD, C_ATTEMPTS, C_URL, C_SECRET, C_PREVIOUS };
+/* An attempt's outcome. $1 $2 the delivery, $3 delivered, retry, failed or gone (the
+ * receiver answered 410: the endpoint is turned off), $4 the HTTP status, $5 the error,
+ * $6 the delay before the next attempt (ms), $7 how long a delivery is retried (s). The
+ * endpoint remembers since when it fails; one that failed for the whole retry period, or
+ * answered 410, is turned off. */
+static const char sql_outcome[] =
+    "WITH d AS (UPDATE webhook_deliveries SET status = CASE WHEN $3 = 'delivered' THEN"
+    " 'delivered' WHEN $3 IN ('gone', 'failed') OR created_at + make_interval(secs =>"
+    " $7::integer) < now() + make_interval(secs => $6::double precision / 1000) THEN 'failed'"
+    " ELSE 'pending' END, next_attempt_at = now() + make_interval(secs =>"
+    " $6::double precision / 1000), last_status = $4::smallint, last_error = $5,"
+    " delivered_at = CASE WHEN $3 = 'delivered' THEN now() END"
+    " WHERE workspace_id = $1 AND id = $2 RETURNING endpoint_id, status),"
+    " e AS (SELECT e.workspace_id, e.id, d.status, $3 = 'gone' AS gone, d.status = 'failed'"
+    " AND e.failing_since < now() - make_interval(secs => $7::integer) AS exhausted,"
+    " e.failing_since IS NOT NULL AS failing FROM d JOIN webhook_endpoints e"
+    " ON e.workspace_id = $1 AND e.id = d.endpoint_id)"
+    " UPDATE webhook_endpoints w SET failing_since = CASE WHEN e.status = 'delivered' THEN NULL"
+    " ELSE coalesce(w.failing_since, now()) END, active = w.active AND NOT (e.gone OR e.exhausted),"
+    " disabled_reason = CASE WHEN e.gone THEN 'the receiver answered 410 Gone'"
+    " WHEN e.exhausted THEN 'every delivery failed for the whole retry period'"
+    " ELSE w.disabled_reason END"
+    " FROM e WHERE w.workspace_id = e.workspace_id AND w.id = e.id"
+    " AND ((e.status = 'delivered') = e.failing OR e.gone OR e.exhausted)";
+/* Gives back a claimed delivery not attempted (its lease would end first). */
+static const char sql_unclaim[] =
+    "UPDATE webhook_deliveries SET attempts = attempts - 1, next_attempt_at = now()"
+    " WHERE workspace_id = $1 AND id = $2 AND status = 'pending'";
+
+static struct {
+    struct webhook_delivery_config cfg;
+    pthread_t dispatcher, senders[MAX_SENDERS];
+    int nsenders;
+    bool dispatching;
+    atomic_bool stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* senders wait on it for new deliveries */
+    uint64_t made;     /* deliveries made so far (senders' wake-up) */
+} wd = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+/* ------------------------------------------------------------------ dispatcher */
+
+/* A text[] literal of count values taken from items[i].key (numbers or plain strings). */
+static char *array_of(json_t *items, const char *key, bool quote)
+{
+    size_t n = json_array_size(items), cap = 16 + n * 40, len = 0;
+    char *s = malloc(cap);
+    if (!s)
+        return NULL;
+    s[len++] = '{';
+    for (size_t i = 0; i < n; i++) {
+        json_t *v = json_object_get(json_array_get(items, i), key);
+        char num[32];
+        const char *text = json_is_string(v) ? json_string_value(v) : num;
+        if (!json_is_string(v))
+            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        size_t tl = strlen(text);
+        if (len + tl + 4 > cap) {
+            char *grown = realloc(s, cap = (cap + tl) * 2);
+            if (!grown) {
+                free(s);
+                return NULL;
+            }
+            s = grown;
+        }
+        len += (size_t)sprintf(s + len, "%s%s%s%s", i ? "," : "", quote ? "\"" : "", text,
+                               quote ? "\"" : "");
+    }
+    s[len++] = '}';
+    s[len] = '\0';
+    return s;
+}
+
+/* The xids of items, from their cursors ("<xid hex>.<seq hex>.<tag>"), as a text[]. */
+static char *xids_of(json_t *items, const char *workspace_id)
+{
+    json_t *xs = json_array();
+    char *out = NULL;
+    size_t i;
+    json_t *it;
+    if (!xs)
+        return NULL;
+    json_array_foreach(items, i, it)
+    {
+        struct change_pos p;
+        if (!changes_cursor_parse(json_string_value(json_object_get(it, "cursor")), workspace_id,
+                                  &p))
+            goto out;
+        json_array_append_new(xs, json_pack("{s:I}", "x", (json_int_t)p.xid));
+    }
+    out = array_of(xs, "x", false);
+out:
+    json_decref(xs);
+    return out;
+}
+
+/* Writes the deliveries of one page and moves the cursor, in one transaction. Returns how
+ * many were made (0 when another daemon moved the cursor first), -1 on failure. */
+static long fan_out_page(struct db_conn *db, const char *ws, const char *endpoint,
+                         const struct change_pos *from, const struct changes_page *page)
+{
+    char fx[24], fs[24], tx[24], ts[24], *xids = NULL, *seqs = NULL, *types = NULL;
+    PGresult *res = NULL;
+    long made = -1;
+    snprintf(fx, sizeof fx, "%llu", (unsigned long long)from->xid);
+    snprintf(fs, sizeof fs, "%llu", (unsigned long long)from->seq);
+    snprintf(tx, sizeof tx, "%llu", (unsigned long long)page->next.xid);
+    snprintf(ts, sizeof ts, "%llu", (unsigned long long)page->next.seq);
+    if (db_tx_begin(db) != LL_OK)
+        return -1;
+    const char *adv[6] = {ws, endpoint, fx, fs, tx, ts};
+    res = db_exec(db, sql_advance, 6, adv);
+    if (db_check(db, res) != LL_OK)
+        goto out;
+    if (atol(PQcmdTuples(res)) == 0) { /* someone else got there first */
+        made = 0;
+        goto out;
+    }
+    if (json_array_size(page->items) > 0) {
+        if (!(xids = xids_of(page->items, ws)) || !(seqs = array_of(page->items, "seq", false)) ||
+            !(types = array_of(page->items, "type", true)))
+            goto out;
+        PQclear(res);
+        const char *vals[5] = {ws, endpoint, xids, seqs, types};
+        res = db_exec(db, sql_fan_out, 5, vals);
+        if (db_check(db, res) != LL_OK)
+            goto out;
+    }
+    if (db_tx_commit(db) != LL_OK)
+        goto out;
+    made = (long)json_array_size(page->items);
+out:
+    if (db_tx_depth(db) > 0)
+        db_tx_rollback(db);
+    free(xids);
+    free(seqs);
+    free(types);
+    PQclear(res);
+    return made;
+}
+
+/* Follows the feed for one endpoint up to the frontier. */
+static long fan_out_endpoint(struct db_conn *db, const PGresult *eps, int row)
+{
+    const char *ws = PQgetvalue(eps, row, 0), *endpoint = PQgetvalue(eps, row, 1);
+    json_t *types_json = json_loads(PQgetvalue(eps, row, 2), 0, NULL);
+    const char *types[40];
+    size_t nt = json_array_size(types_json), i;
+    long total = 0;
+    struct changes_query q = {
+        .workspace_id = ws, .limit = FANOUT_PAGE, .with_keys = true, .meta_only = true};
+    q.after.xid = strtoull(PQgetvalue(eps, row, 3), NULL, 10);
+    q.after.seq = strtoull(PQgetvalue(eps, row, 4), NULL, 10);
+    for (i = 0; i < nt && i < 39; i++)
+        types[i] = json_string_value(json_array_get(types_json, i));
+    types[i] = NULL;
+    q.types = nt ? types : NULL;
+    for (int pages = 0; pages < 20 && !atomic_load(&wd.stop); pages++) {
+        struct changes_page page;
+        if (changes_page(db, &q, &page) != LL_OK)
+            break;
+        if (page.expired || page.future) {
+            log_warn("webhooks: endpoint %s: its position in the change feed is %s; it goes on"
+                     " from the frontier",
+                     endpoint, page.expired ? "older than the feed keeps" : "ahead of the feed");
+            page.next = page.frontier;
+        }
+        long made = 0;
+        if (page.next.xid != q.after.xid || page.next.seq != q.after.seq)
+            made = fan_out_page(db, ws, endpoint, &q.after, &page);
+        json_decref(page.items);
+        if (made < 0)
+            break;
+        total += made;
+        q.after = page.next;
+        if (!page.more)
+            break;
+    }
+    json_decref(types_json);
+    return total;
+}
+
+static void *dispatch(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&wd.stop)) {
+        uint64_t gen = changes_generation_any();
+        struct db_conn *db = NULL;
+        long made = 0;
+        if (db_acquire(&db) == LL_OK) {
+            PGresult *eps = db_exec(db, sql_endpoints, 0, NULL);
+            if (db_check(db, eps) == LL_OK)
+                for (int i = 0; i < PQntuples(eps) && !atomic_load(&wd.stop); i++)
+                    made += fan_out_endpoint(db, eps, i);
+            PQclear(eps);
+            db_release(db);
+        }
+        if (made > 0) {
+            pthread_mutex_lock(&wd.mu);
+            wd.made += (uint64_t)made;
+            pthread_cond_broadcast(&wd.cv);
+            pthread_mutex_unlock(&wd.mu);
+        }
+        /* A notification wakes it; the second is a floor for changes it was not told of
+         * (a lost listener, a change held back by an older transaction). */
+        (void)changes_wait_any(gen, 1000);
+    }
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ senders */
+
+struct job {
+    const char *ws, *id, *url, *secrets[3];
+    char *body; /* new: the JSON sent */
+    long attempts;
+    struct webhook_result result;
+    bool tried;
+};
+
+/* The bodies of a batch's changes: one render per workspace, matched back by seq. */
+static void render_bodies(struct db_conn *db, const PGresult *res, struct job *jobs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (jobs[i].body || !PQgetisnull(res, i, C_PAYLOAD) || PQgetisnull(res, i, C_SEQ))
+            continue;
+        /* every change of this workspace in the batch, from i on */
+        json_t *xs = json_array(), *ss = json_array(), *items = NULL;
+        for (int j = i; j < n; j++)
+            if (!strcmp(jobs[j].ws, jobs[i].ws) && PQgetisnull(res, j, C_PAYLOAD) &&
+                !PQgetisnull(res, j, C_SEQ)) {
+                json_array_append_new(xs, json_pack("{s:s}", "v", PQgetvalue(res, j, C_XID)));
+                json_array_append_new(ss, json_pack("{s:s}", "v", PQgetvalue(res, j, C_SEQ)));
+            }
+        char *xids = array_of(xs, "v", false), *seqs = array_of(ss, "v", false);
+        if (xids && seqs && changes_render(db, jobs[i].ws, xids, seqs, &items) == LL_OK) {
+            size_t k;
+            json_t *it;
+            json_array_foreach(items, k, it)
+            {
+                json_int_t seq = json_integer_value(json_object_get(it, "seq"));
+                for (int j = i; j < n; j++)
+                    if (!jobs[j].body && !strcmp(jobs[j].ws, jobs[i].ws) &&
+                        !PQgetisnull(res, j, C_SEQ) &&
+                        atoll(PQgetvalue(res, j, C_SEQ)) == (long long)seq)
+                        jobs[j].body = json_dumps(it, JSON_COMPACT);
+            }
+        }
+        json_decref(items);
+        json_decref(xs);
+        json_decref(ss);
+        free(xids);
+        free(seqs);
+        if (!jobs[i].body) /* a change no longer kept, or the render failed */
+            break;
+    }
+}
+
+static long backoff_ms(long attempts)
+{
+    long ms = wd.cfg.retry_min_ms;
+    for (long i = 1; i < attempts && ms < wd.cfg.retry_max_ms; i++)
+        ms *= 2;
+    if (ms > wd.cfg.retry_max_ms)
+        ms = wd.cfg.retry_max_ms;
+    return ms + (long)(util_now_ns() % (uint64_t)(ms / 10 + 1)); /* up to 10 % later */
+}
+
+static void record(struct db_conn *db, const struct job *j, long retry_for)
+{
+    char status[16] = "", delay[24], for_s[24];
+    const char *outcome, *error = NULL;
+    long code = j->result.status;
+    if (!j->body) {
+        outcome = "failed";
+        error = "the change is no longer kept by the change feed";
+    } else if (code >= 200 && code < 300) {
+        outcome = "delivered";
+    } else if (code == 410) {
+        outcome = "gone";
+    } else {
+        outcome = "retry";
+        error = j->result.error[0] ? j->result.error : NULL;
+    }
+    if (code > 0)
+        snprintf(status, sizeof status, "%ld", code);
+    snprintf(delay, sizeof delay, "%ld", backoff_ms(j->attempts));
+    snprintf(for_s, sizeof for_s, "%ld", retry_for);
+    const char *vals[7] = {j->ws, j->id, outcome, code > 0 ? status : NULL, error, delay, for_s};
+    PGresult *res = db_exec(db, sql_outcome, 7, vals);
+    if (db_check(db, res) != LL_OK)
+        log_warn("webhooks: the outcome of delivery %s could not be recorded; it will be retried",
+                 j->id);
+    PQclear(res);
+}
+
+/* One batch: claim, render, send, record. Returns how many were claimed. */
+static int send_batch(struct webhook_client *client)
+{
+    struct db_conn *db = NULL;
+    PGresult *res = NULL;
+    struct job jobs[BATCH];
+    char limit[16], lease[24];
+    int n = 0;
+    uint64_t until_ns;
+    memset(jobs, 0, sizeof jobs);
+    if (db_acquire(&db) != LL_OK)
+        return 0;
+    snprintf(limit, sizeof limit, "%d", BATCH);
+    snprintf(lease, sizeof lease, "%ld", wd.cfg.lease_s);
+    const char *cv[2] = {limit, lease};
+    res = db_exec(db, sql_claim, 2, cv);
+    until_ns = util_now_ns() + (uint64_t)wd.cfg.lease_s * 1000000000u;
+    if (db_check(db, res) != LL_OK || (n = PQntuples(res)) == 0)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        struct job *j = &jobs[i];
+        j->ws = PQgetvalue(res, i, C_WS);
+        j->id = PQgetvalue(res, i, C_ID);
+        j->url = PQgetvalue(res, i, C_URL);
+        j->attempts = atol(PQgetvalue(res, i, C_ATTEMPTS));
+        j->secrets[0] = PQgetvalue(res, i, C_SECRET);
+        j->secrets[1] = PQgetisnull(res, i, C_PREVIOUS) ? NULL : PQgetvalue(res, i, C_PREVIOUS);
+        if (!PQgetisnull(res, i, C_PAYLOAD))
+            j->body = strdup(PQgetvalue(res, i, C_PAYLOAD));
+    }
+    render_bodies(db, res, jobs, n);
+    db_release(db); /* no connection held across the HTTP calls */
+    db = NULL;
+    for (int i = 0; i < n && !atomic_load(&wd.stop); i++) {
+        struct job *j = &jobs[i];
+        /* an attempt that could outlast the lease is left for the next claim */
+        if (util_now_ns() + (uint64_t)wd.cfg.timeout_ms * 1000000u > until_ns)
+            break;
+        j->tried = true;
+        if (!j->body)
+            continue;
+        if (!webhook_client_post(client, j->url, j->id, (long long)time(NULL), j->body,
+                                 strlen(j->body), j->secrets, &j->result))
+            snprintf(j->result.error, sizeof j->result.error, "out of memory");
+    }
+    if (db_acquire(&db) != LL_OK)
+        goto out; /* the leases end and the deliveries are tried again */
+    for (int i = 0; i < n; i++) {
+        if (jobs[i].tried) {
+            record(db, &jobs[i], wd.cfg.retry_for_s);
+        } else {
+            const char *vals[2] = {jobs[i].ws, jobs[i].id};
+            PQclear(db_exec(db, sql_unclaim, 2, vals));
+        }
+    }
+out:
+    for (int i = 0; i < n; i++) {
+        free(jobs[i].body);
+        webhook_result_free(&jobs[i].result);
+    }
+    PQclear(res);
+    db_release(db);
+    return n;
+}
+
+static void *send_loop(void *arg)
+{
+    struct webhook_client *client = webhook_client_new(wd.cfg.allow_private);
+    long idle_ms = wd.cfg.retry_min_ms < 1000 ? wd.cfg.retry_min_ms : 1000;
+    (void)arg;
+    if (!client) {
+        log_error("webhooks: cannot make an HTTP client; this sender stops");
+        return NULL;
+    }
+    webhook_client_set_timeout_ms(client, wd.cfg.timeout_ms);
+    while (!atomic_load(&wd.stop)) {
+        pthread_mutex_lock(&wd.mu);
+        uint64_t seen = wd.made;
+        pthread_mutex_unlock(&wd.mu);
+        if (send_batch(client) == BATCH)
+            continue;
+        /* Idle: new deliveries wake it; retries fall due on their own, looked for at
+         * least every idle_ms. */
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (idle_ms % 1000) * 1000000L;
+        until.tv_sec += idle_ms / 1000 + until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_mutex_lock(&wd.mu);
+        while (wd.made == seen && !atomic_load(&wd.stop))
+            if (pthread_cond_timedwait(&wd.cv, &wd.mu, &until) != 0)
+                break;
+        pthread_mutex_unlock(&wd.mu);
+    }
+    webhook_client_free(client);
+    return NULL;
+}
+
+bool webhook_delivery_start(const struct webhook_delivery_config *cfg)
+{
+    wd.cfg = *cfg;
+    if (cfg->senders <= 0)
+        return true;
+    atomic_store(&wd.stop, false);
+    if (pthread_create(&wd.dispatcher, NULL, dispatch, NULL) != 0)
+        return false;
+    wd.dispatching = true;
+    for (long i = 0; i < cfg->senders && i < MAX_SENDERS; i++) {
+        if (pthread_create(&wd.senders[i], NULL, send_loop, NULL) != 0)
+            return false;
+        wd.nsenders++;
+    }
+    return true;
+}
+
+void webhook_delivery_stop(void)
+{
+    atomic_store(&wd.stop, true);
+    changes_wake_all();
+    pthread_mutex_lock(&wd.mu);
+    pthread_cond_broadcast(&wd.cv);
+    pthread_mutex_unlock(&wd.mu);
+    if (wd.dispatching)
+        pthread_join(wd.dispatcher, NULL);
+    for (int i = 0; i < wd.nsenders; i++)
+        pthread_join(wd.senders[i], NULL);
+    wd.dispatching = false;
+    wd.nsenders = 0;
+}
