@@ -183,14 +183,8 @@ INSERT INTO campaign_touches (workspace_id, id, campaign_id, lead_id, kind, occu
 SELECT :'ws', t.id, c.id, t.lead_id, t.kind, t.at, t.at
 FROM t JOIN c ON c.n = t.campaign ORDER BY t.at;
 
--- The change feed, in time order: a lead's create (its `created` touch has none of its
--- own, as with POST /v1/leads), each later touch, each transition.
-INSERT INTO changes (workspace_id, entity, entity_id, operation, changed_at)
-SELECT :'ws', entity, entity_id, operation, at FROM (
-    SELECT 'lead' AS entity, id AS entity_id, 'create' AS operation, created_at AS at FROM l
-    UNION ALL SELECT 'touch', id, 'create', at FROM t WHERE kind <> 'created'
-    UNION ALL SELECT 'lead', id, 'transition', at FROM st WHERE i > 1
-) x ORDER BY at;
+-- The change feed's rows come from the change trigger (schema 0012) as the rows above
+-- were written.
 
 -- Sales' verdicts, where the schema has them (0003): what moved each lead into
 -- sales_accepted, recycled, disqualified or customer, by its owner, rated 1..5.
@@ -212,8 +206,6 @@ SELECT :'ws', id, lead_id, kind,
        CASE WHEN kind = 'won' THEN 'USD' END,
        author, :'key', at, at, from_stage, to_stage
 FROM fb ORDER BY at;
-INSERT INTO changes (workspace_id, entity, entity_id, operation, changed_at)
-SELECT :'ws', 'feedback', id, 'create', at FROM fb ORDER BY at;
 \endif
 
 INSERT INTO bench.lead_ids SELECT n, id FROM l;

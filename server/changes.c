@@ -19,6 +19,7 @@
 #include "leadloop/db.h"
 #include "leadloop/feedback.h"
 #include "leadloop/http.h"
+#include "leadloop/jw.h"
 #include "leadloop/leads.h"
 #include "leadloop/listen.h"
 #include "leadloop/log.h"
@@ -39,40 +40,39 @@ static const char *const change_types[] = {
 struct kind {
     const char *entity, *table, *alias, *columns;
     json_t *(*json)(const PGresult *res, int row);
+    void (*write)(struct jw *w, const PGresult *res, int row); /* when it has one */
 };
 static const struct kind kinds[] = {
-    {"lead", "leads", "l", LEAD_COLUMNS, leads_json},
-    {"campaign", "campaigns", "c", CAMPAIGN_COLUMNS, campaigns_json},
-    {"touch", "campaign_touches", "t", TOUCH_COLUMNS, touches_json},
-    {"feedback", "feedback", "f", FEEDBACK_COLUMNS, feedback_json},
-    {"user", "users", "u", USER_COLUMNS, admin_user_json},
-    {"api_key", "api_keys", "k", AUTH_KEY_COLUMNS, admin_key_json},
-    {"reason", "feedback_reasons", "r", REASON_COLUMNS, reasons_json},
+    {"lead", "leads", "l", LEAD_COLUMNS, leads_json, leads_write},
+    {"campaign", "campaigns", "c", CAMPAIGN_COLUMNS, campaigns_json, NULL},
+    {"touch", "campaign_touches", "t", TOUCH_COLUMNS, touches_json, NULL},
+    {"feedback", "feedback", "f", FEEDBACK_COLUMNS, feedback_json, NULL},
+    {"user", "users", "u", USER_COLUMNS, admin_user_json, NULL},
+    {"api_key", "api_keys", "k", AUTH_KEY_COLUMNS, admin_key_json, NULL},
+    {"reason", "feedback_reasons", "r", REASON_COLUMNS, reasons_json, NULL},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
+#define PAGE_TS DB_TS("c.changed_at")
 /* The page: the snapshot's frontier (xmin) and xmax, the retention horizon, whether
  * committed changes wait behind an older transaction, then the changes. $1 workspace,
  * $2 $3 the position after which, $4 limit, $5 types (NULL: all), $6 entities (with
  * every type of theirs; NULL: none), $7 with api_key changes. */
 static const char sql_page[] =
-    "SELECT x.xmin::text, x.xmax::text, h.xid::text, h.seq,"
-    " EXISTS (SELECT 1 FROM changes w WHERE w.workspace_id = $1 AND w.xid >= x.xmin"
-    " AND (w.xid, w.seq) > ($2::xid8, $3::bigint)),"
-    " c.xid::text, c.seq, c.type, c.entity, c.entity_id, " DB_TS(
-        "c.changed_at") ","
-                        " c.actor_key_id, c.actor_user_id, c.doc IS NOT NULL, coalesce(c.actor, "
-                        "'sql')"
-                        " FROM (SELECT pg_snapshot_xmin(s) AS xmin, pg_snapshot_xmax(s) AS xmax"
-                        " FROM pg_current_snapshot() s) x"
-                        " LEFT JOIN change_horizons h ON h.workspace_id = $1"
-                        " LEFT JOIN LATERAL (SELECT * FROM changes c WHERE c.workspace_id = $1"
-                        " AND (c.xid, c.seq) > ($2::xid8, $3::bigint) AND c.xid < x.xmin"
-                        " AND (($5::text[] IS NULL AND $6::text[] IS NULL) OR c.type = "
-                        "ANY($5::text[])"
-                        " OR c.entity = ANY($6::text[])) AND ($7::boolean OR c.entity <> 'api_key')"
-                        " ORDER BY c.xid, c.seq LIMIT $4::integer) c ON true"
-                        " ORDER BY c.xid, c.seq";
+    "SELECT x.lo::text, x.hi::text, h.xid::text, h.seq, x.held, c.xid::text, c.seq,"
+    " c.type, c.entity, c.entity_id, " PAGE_TS ", c.actor_key_id, c.actor_user_id,"
+    " c.doc IS NOT NULL, coalesce(c.actor, 'sql')"
+    " FROM (SELECT lo, hi, (SELECT w.xid FROM changes w WHERE w.workspace_id = $1"
+    " AND w.xid >= s.lo ORDER BY w.workspace_id, w.xid LIMIT 1) IS NOT NULL AS held"
+    " FROM (SELECT pg_snapshot_xmin(s) AS lo, pg_snapshot_xmax(s) AS hi"
+    " FROM pg_current_snapshot() s) s OFFSET 0) x"
+    " LEFT JOIN change_horizons h ON h.workspace_id = $1"
+    " LEFT JOIN LATERAL (SELECT * FROM changes c WHERE c.workspace_id = $1"
+    " AND (c.xid, c.seq) > ($2::xid8, $3::bigint) AND c.xid < x.lo"
+    " AND (($5::text[] IS NULL AND $6::text[] IS NULL) OR c.type = ANY($5::text[])"
+    " OR c.entity = ANY($6::text[])) AND ($7::boolean OR c.entity <> 'api_key')"
+    " ORDER BY c.xid, c.seq LIMIT $4::integer) c ON true"
+    " ORDER BY c.xid, c.seq";
 enum {
     P_XMIN,
     P_XMAX,
@@ -95,20 +95,18 @@ enum {
  * their xids, $3 their seqs. */
 static const char sql_render[] =
     "SELECT NULL, NULL, NULL, NULL, false, c.xid::text, c.seq, c.type, c.entity, "
-    "c.entity_id, " DB_TS(
-        "c.changed_at") ", c.actor_key_id, c.actor_user_id, c.doc IS NOT NULL,"
-                        " coalesce(c.actor, 'sql') FROM changes c WHERE c.workspace_id = $1"
-                        " AND (c.xid, c.seq) IN (SELECT * FROM unnest($2::xid8[], $3::bigint[]))"
-                        " ORDER BY c.xid, c.seq";
+    "c.entity_id, " PAGE_TS
+    ", c.actor_key_id, c.actor_user_id, c.doc IS NOT NULL, coalesce(c.actor, 'sql')"
+    " FROM unnest($2::xid8[], $3::bigint[]) AS p (x, s) JOIN changes c"
+    " ON c.workspace_id = $1 AND c.xid = p.x AND c.seq = p.s ORDER BY c.xid, c.seq";
 
-/* The entities of one kind within the page's range, in its order: $1 workspace, $2 $3
- * the first position, $4 $5 the last, $6 the seqs. */
+/* The entities of one kind, at the positions given ($2 xids, $3 seqs), in the feed's
+ * order: each row found through the key. */
 static const char sql_docs_fmt[] =
     "SELECT %s, ch_seq FROM (SELECT ch.xid AS ch_xid, ch.seq AS ch_seq, d.*"
-    " FROM changes ch, jsonb_populate_record(NULL::%s, ch.doc) d"
-    " WHERE ch.workspace_id = $1 AND (ch.xid, ch.seq) >= ($2::xid8, $3::bigint)"
-    " AND (ch.xid, ch.seq) <= ($4::xid8, $5::bigint) AND ch.seq = ANY($6::bigint[])"
-    " AND ch.entity = '%s' AND ch.doc IS NOT NULL) AS %s ORDER BY ch_xid, ch_seq";
+    " FROM unnest($2::xid8[], $3::bigint[]) AS p (x, s) JOIN changes ch"
+    " ON ch.workspace_id = $1 AND ch.xid = p.x AND ch.seq = p.s,"
+    " jsonb_populate_record(NULL::%s, ch.doc) d) AS %s ORDER BY ch_xid, ch_seq";
 
 /* ------------------------------------------------------------------ cursors */
 
@@ -204,93 +202,132 @@ static bool split_types(const char *const *types, char **exact, char **entities)
     return *exact != NULL && (ne == 0 || *entities != NULL);
 }
 
-/* Fills the data of the page's changes of one kind (items[i] with entity k). */
-static enum ll_err fill_kind(struct db_conn *db, const char *workspace_id, const PGresult *page,
-                             int first, int last, const struct kind *k, json_t *items)
+/* A page's rows with their entities: the page (borrowed), and per kind the rows of its
+ * entities; row_of[i] is change i's row in its kind's result (-1: no data). */
+struct rendered {
+    const PGresult *page;
+    int n;
+    PGresult *res[NKINDS];
+    int *kind_of, *row_of;
+};
+
+static void rendered_free(struct rendered *r)
 {
-    char sql[2048], *seqs = NULL, lo_xid[24], lo_seq[24], hi_xid[24], hi_seq[24];
-    size_t cap = 64, len = 1;
-    PGresult *res = NULL;
+    for (size_t k = 0; k < NKINDS; k++)
+        PQclear(r->res[k]);
+    free(r->kind_of);
+    free(r->row_of);
+}
+
+/* Looks up the entities of the page's changes of kind k, by key, (xid, seq) pair by pair. */
+static enum ll_err fill_kind(struct db_conn *db, const char *workspace_id, struct rendered *r,
+                             size_t k)
+{
+    char sql[2048], *xids = NULL, *seqs = NULL;
+    struct jw wx, ws;
     enum ll_err err = LL_E_INTERNAL;
-    int n = 0;
-    if (!(seqs = malloc(cap)))
-        goto out;
-    strcpy(seqs, "{");
-    for (int i = first; i <= last; i++) {
-        if (strcmp(PQgetvalue(page, i, P_ENTITY), k->entity) ||
-            PQgetvalue(page, i, P_HASDOC)[0] != 't')
+    size_t len;
+    int found = 0;
+    jw_init(&wx, 256);
+    jw_init(&ws, 256);
+    jw_lit(&wx, "{");
+    jw_lit(&ws, "{");
+    for (int i = 0; i < r->n; i++) {
+        if (r->kind_of[i] != (int)k || PQgetvalue(r->page, i, P_HASDOC)[0] != 't')
             continue;
-        const char *s = PQgetvalue(page, i, P_SEQ);
-        size_t sl = strlen(s);
-        if (len + sl + 3 > cap) {
-            char *grown = realloc(seqs, cap = (cap + sl) * 2);
-            if (!grown)
-                goto out;
-            seqs = grown;
+        if (found++) {
+            jw_lit(&wx, ",");
+            jw_lit(&ws, ",");
         }
-        len += (size_t)sprintf(seqs + len, "%s%s", n++ ? "," : "", s);
+        jw_lit(&wx, PQgetvalue(r->page, i, P_XID));
+        jw_lit(&ws, PQgetvalue(r->page, i, P_SEQ));
     }
-    strcpy(seqs + len, "}");
-    if (n == 0) {
-        err = LL_OK;
+    jw_lit(&wx, "}");
+    jw_lit(&ws, "}");
+    xids = jw_take(&wx, &len);
+    seqs = jw_take(&ws, &len);
+    if (!xids || !seqs)
         goto out;
-    }
-    snprintf(sql, sizeof sql, sql_docs_fmt, k->columns, k->table, k->entity, k->alias);
-    snprintf(lo_xid, sizeof lo_xid, "%s", PQgetvalue(page, first, P_XID));
-    snprintf(lo_seq, sizeof lo_seq, "%s", PQgetvalue(page, first, P_SEQ));
-    snprintf(hi_xid, sizeof hi_xid, "%s", PQgetvalue(page, last, P_XID));
-    snprintf(hi_seq, sizeof hi_seq, "%s", PQgetvalue(page, last, P_SEQ));
-    const char *vals[6] = {workspace_id, lo_xid, lo_seq, hi_xid, hi_seq, seqs};
-    res = db_exec(db, sql, 6, vals);
-    if ((err = db_check(db, res)) != LL_OK)
+    err = LL_OK;
+    if (found == 0)
+        goto out;
+    snprintf(sql, sizeof sql, sql_docs_fmt, kinds[k].columns, kinds[k].table, kinds[k].alias);
+    const char *vals[3] = {workspace_id, xids, seqs};
+    r->res[k] = db_exec(db, sql, 3, vals);
+    if ((err = db_check(db, r->res[k])) != LL_OK)
         goto out;
     /* Both in the page's order: walk them together, matching on seq. */
+    PGresult *res = r->res[k];
     int seqcol = PQnfields(res) - 1, j = 0;
-    for (int i = first; i <= last && j < PQntuples(res); i++) {
-        if (strcmp(PQgetvalue(page, i, P_SEQ), PQgetvalue(res, j, seqcol)))
-            continue;
-        json_object_set_new(json_array_get(items, (size_t)(i - first)), "data", k->json(res, j));
-        j++;
-    }
+    for (int i = 0; i < r->n && j < PQntuples(res); i++)
+        if (r->kind_of[i] == (int)k &&
+            !strcmp(PQgetvalue(r->page, i, P_SEQ), PQgetvalue(res, j, seqcol)))
+            r->row_of[i] = j++;
 out:
+    jw_free(&wx);
+    jw_free(&ws);
+    free(xids);
     free(seqs);
-    PQclear(res);
     return err;
 }
 
-static json_t *change_json(const PGresult *page, int i, const char *workspace_id)
+/* The entities of the first n rows of a page-shaped result. */
+static enum ll_err render(struct db_conn *db, const char *workspace_id, const PGresult *page, int n,
+                          struct rendered *r)
 {
+    enum ll_err err = LL_OK;
+    memset(r, 0, sizeof *r);
+    r->page = page;
+    r->n = n;
+    r->kind_of = malloc(sizeof(int) * (size_t)(n + 1));
+    r->row_of = malloc(sizeof(int) * (size_t)(n + 1));
+    if (!r->kind_of || !r->row_of)
+        return LL_E_INTERNAL;
+    for (int i = 0; i < n; i++) {
+        r->kind_of[i] = r->row_of[i] = -1;
+        for (size_t k = 0; k < NKINDS; k++)
+            if (!strcmp(PQgetvalue(page, i, P_ENTITY), kinds[k].entity))
+                r->kind_of[i] = (int)k;
+    }
+    for (size_t k = 0; k < NKINDS && err == LL_OK; k++)
+        err = fill_kind(db, workspace_id, r, k);
+    return err;
+}
+
+/* One change as GET /v1/changes shows it. */
+static void write_change(struct jw *w, const struct rendered *r, int i, const char *workspace_id)
+{
+    const PGresult *page = r->page;
     char cursor[64];
     struct change_pos p = {u64(page, i, P_XID), u64(page, i, P_SEQ)};
     changes_cursor_format(&p, workspace_id, cursor);
-    return json_pack("{s:I, s:o, s:o, s:o, s:o, s:{s:o, s:o, s:o}, s:n, s:s}", "seq",
-                     (json_int_t)p.seq, "type", db_json_text(page, i, P_TYPE), "entity",
-                     db_json_text(page, i, P_ENTITY), "entity_id", db_json_text(page, i, P_ID),
-                     "occurred_at", db_json_text(page, i, P_AT), "actor", "type",
-                     db_json_text(page, i, P_ACTOR), "api_key_id", db_json_text(page, i, P_KEY),
-                     "user_id", db_json_text(page, i, P_USER), "data", "cursor", cursor);
-}
-
-/* The change objects of the first n rows of a page-shaped result (new array in *items),
- * with their entities when render. */
-static enum ll_err build_items(struct db_conn *db, const char *workspace_id, const PGresult *page,
-                               int n, bool render, json_t **items)
-{
-    enum ll_err err = LL_E_INTERNAL;
-    if (!(*items = json_array()))
-        return err;
-    for (int i = 0; i < n; i++)
-        if (json_array_append_new(*items, change_json(page, i, workspace_id)))
-            goto out;
-    err = LL_OK;
-    for (size_t k = 0; render && n > 0 && k < NKINDS && err == LL_OK; k++)
-        err = fill_kind(db, workspace_id, page, 0, n - 1, &kinds[k], *items);
-out:
-    if (err != LL_OK) {
-        json_decref(*items);
-        *items = NULL;
+    jw_lit(w, "{");
+    jw_json(w, "seq", page, i, P_SEQ);
+    jw_text(w, "type", page, i, P_TYPE);
+    jw_text(w, "entity", page, i, P_ENTITY);
+    jw_text(w, "entity_id", page, i, P_ID);
+    jw_text(w, "occurred_at", page, i, P_AT);
+    jw_lit(w, ",");
+    jw_lit(w, "\"actor\":{");
+    jw_text(w, "type", page, i, P_ACTOR);
+    jw_text(w, "api_key_id", page, i, P_KEY);
+    jw_text(w, "user_id", page, i, P_USER);
+    jw_lit(w, "},\"data\":");
+    int k = r->kind_of[i], row = r->row_of[i];
+    if (k < 0 || row < 0) {
+        jw_lit(w, "null");
+    } else if (kinds[k].write) {
+        kinds[k].write(w, r->res[k], row);
+    } else {
+        json_t *o = kinds[k].json(r->res[k], row);
+        char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        jw_lit(w, text ? text : "null");
+        free(text);
+        json_decref(o);
     }
-    return err;
+    jw_lit(w, ",\"cursor\":");
+    jw_str(w, cursor, strlen(cursor));
+    jw_lit(w, "}");
 }
 
 enum ll_err changes_render(struct db_conn *db, const char *workspace_id, const char *xids,
@@ -299,11 +336,50 @@ enum ll_err changes_render(struct db_conn *db, const char *workspace_id, const c
     const char *vals[3] = {workspace_id, xids, seqs};
     PGresult *res = db_exec(db, sql_render, 3, vals);
     enum ll_err err = db_check(db, res);
+    struct rendered r = {0};
     *items = NULL;
     if (err == LL_OK)
-        err = build_items(db, workspace_id, res, PQntuples(res), true, items);
+        err = render(db, workspace_id, res, PQntuples(res), &r);
+    if (err == LL_OK && !(*items = json_array()))
+        err = LL_E_INTERNAL;
+    for (int i = 0; err == LL_OK && i < r.n; i++) {
+        struct jw w;
+        size_t len;
+        char *text;
+        jw_init(&w, 1024);
+        write_change(&w, &r, i, workspace_id);
+        if (!(text = jw_take(&w, &len)) ||
+            json_array_append_new(
+                *items,
+                json_pack("{s:I, s:s%}", "seq", (json_int_t)u64(res, i, P_SEQ), "body", text, len)))
+            err = LL_E_INTERNAL;
+        free(text);
+    }
+    if (err != LL_OK) {
+        json_decref(*items);
+        *items = NULL;
+    }
+    rendered_free(&r);
     PQclear(res);
     return err;
+}
+
+/* The page's changes as position and type only (the webhook dispatcher's). */
+static json_t *meta_items(const PGresult *page, int n, const char *workspace_id)
+{
+    json_t *items = json_array();
+    for (int i = 0; items && i < n; i++) {
+        char xid[24];
+        snprintf(xid, sizeof xid, "%s", PQgetvalue(page, i, P_XID));
+        if (json_array_append_new(items, json_pack("{s:s, s:I, s:s}", "xid", xid, "seq",
+                                                   (json_int_t)u64(page, i, P_SEQ), "type",
+                                                   PQgetvalue(page, i, P_TYPE)))) {
+            json_decref(items);
+            return NULL;
+        }
+    }
+    (void)workspace_id;
+    return items;
 }
 
 enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
@@ -311,6 +387,7 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
 {
     char xid[24], seq[24], limit[24], *exact = NULL, *entities = NULL;
     PGresult *page = NULL;
+    struct rendered r = {0};
     enum ll_err err = LL_E_INTERNAL;
     int n, last;
     memset(out, 0, sizeof *out);
@@ -341,9 +418,26 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
         goto out;
     }
     n = PQgetisnull(page, 0, P_XID) ? 0 : PQntuples(page);
-    if ((err = build_items(db, q->workspace_id, page, n, !q->meta_only, &out->items)) != LL_OK)
-        goto out;
-    err = LL_E_INTERNAL;
+    out->count = n;
+    if (q->meta_only) {
+        if (!(out->items = meta_items(page, n, q->workspace_id)))
+            goto out;
+    } else {
+        struct jw w;
+        if ((err = render(db, q->workspace_id, page, n, &r)) != LL_OK)
+            goto out;
+        err = LL_E_INTERNAL;
+        jw_init(&w, 4096 + (size_t)n * 1024);
+        jw_lit(&w, "[");
+        for (int i = 0; i < n; i++) {
+            if (i)
+                jw_lit(&w, ",");
+            write_change(&w, &r, i, q->workspace_id);
+        }
+        jw_lit(&w, "]");
+        if (!(out->text = jw_take(&w, &out->text_len)))
+            goto out;
+    }
     last = n - 1;
     out->more = n == q->limit;
     /* A full page continues after its last change; a short one at the frontier: every
@@ -359,14 +453,21 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
     out->held = !out->more && PQgetvalue(page, 0, P_HELD)[0] == 't';
     err = LL_OK;
 out:
-    if (err != LL_OK) {
-        json_decref(out->items);
-        out->items = NULL;
-    }
+    if (err != LL_OK)
+        changes_page_free(out);
+    rendered_free(&r);
     free(exact);
     free(entities);
     PQclear(page);
     return err;
+}
+
+void changes_page_free(struct changes_page *p)
+{
+    json_decref(p->items);
+    p->items = NULL;
+    free(p->text);
+    p->text = NULL;
 }
 
 /* ------------------------------------------------------------------ waiting */
@@ -596,17 +697,15 @@ void changes_list(struct request *r)
             return;
         }
         if (now) { /* the frontier, nothing before it */
-            json_decref(page.items);
-            page.items = json_array();
+            page.count = 0;
             page.more = false;
             page.next = page.frontier;
             break;
         }
-        if (json_array_size(page.items) > 0 || page.more || util_now_ns() >= deadline_ns)
+        if (page.count > 0 || page.more || util_now_ns() >= deadline_ns)
             break;
         /* Nothing yet: give the connection back while waiting, then look again. */
-        json_decref(page.items);
-        page.items = NULL;
+        changes_page_free(&page);
         q.after = page.next;
         db_release(r->db);
         r->db = NULL;
@@ -621,9 +720,20 @@ void changes_list(struct request *r)
         }
     }
     changes_cursor_format(&page.next, q.workspace_id, cursor);
-    reply_json(r, 200,
-               json_pack("{s:o, s:s, s:b}", "data", page.items, "next_cursor", cursor, "has_more",
-                         page.more));
+    struct jw w;
+    size_t len;
+    jw_init(&w, page.text_len + 128);
+    jw_lit(&w, "{\"data\":");
+    if (page.count > 0)
+        jw_raw(&w, page.text, page.text_len);
+    else
+        jw_lit(&w, "[]");
+    jw_lit(&w, ",\"next_cursor\":");
+    jw_str(&w, cursor, strlen(cursor));
+    jw_lit(&w, page.more ? ",\"has_more\":true}" : ",\"has_more\":false}");
+    changes_page_free(&page);
+    char *body = jw_take(&w, &len);
+    reply_owned(r, 200, "application/json", body, len);
 }
 
 /* ------------------------------------------------------------------ retention */

@@ -24,6 +24,7 @@
 #define BATCH       50
 #define FANOUT_PAGE 500
 #define MAX_SENDERS 16
+#define PASS_GAP_MS 50
 
 static const char sql_endpoints[] =
     "SELECT e.workspace_id, e.id, to_json(e.types)::text, c.xid::text, c.seq"
@@ -124,29 +125,6 @@ static char *array_of(json_t *items, const char *key, bool quote)
     return s;
 }
 
-/* The xids of items, from their cursors ("<xid hex>.<seq hex>.<tag>"), as a text[]. */
-static char *xids_of(json_t *items, const char *workspace_id)
-{
-    json_t *xs = json_array();
-    char *out = NULL;
-    size_t i;
-    json_t *it;
-    if (!xs)
-        return NULL;
-    json_array_foreach(items, i, it)
-    {
-        struct change_pos p;
-        if (!changes_cursor_parse(json_string_value(json_object_get(it, "cursor")), workspace_id,
-                                  &p))
-            goto out;
-        json_array_append_new(xs, json_pack("{s:I}", "x", (json_int_t)p.xid));
-    }
-    out = array_of(xs, "x", false);
-out:
-    json_decref(xs);
-    return out;
-}
-
 /* Writes the deliveries of one page and moves the cursor, in one transaction. Returns how
  * many were made (0 when another daemon moved the cursor first), -1 on failure. */
 static long fan_out_page(struct db_conn *db, const char *ws, const char *endpoint,
@@ -170,7 +148,8 @@ static long fan_out_page(struct db_conn *db, const char *ws, const char *endpoin
         goto out;
     }
     if (json_array_size(page->items) > 0) {
-        if (!(xids = xids_of(page->items, ws)) || !(seqs = array_of(page->items, "seq", false)) ||
+        if (!(xids = array_of(page->items, "xid", false)) ||
+            !(seqs = array_of(page->items, "seq", false)) ||
             !(types = array_of(page->items, "type", true)))
             goto out;
         PQclear(res);
@@ -221,7 +200,7 @@ static long fan_out_endpoint(struct db_conn *db, const PGresult *eps, int row)
         long made = 0;
         if (page.next.xid != q.after.xid || page.next.seq != q.after.seq)
             made = fan_out_page(db, ws, endpoint, &q.after, &page);
-        json_decref(page.items);
+        changes_page_free(&page);
         if (made < 0)
             break;
         total += made;
@@ -254,9 +233,13 @@ static void *dispatch(void *arg)
             pthread_cond_broadcast(&wd.cv);
             pthread_mutex_unlock(&wd.mu);
         }
-        /* A notification wakes it; the second is a floor for changes it was not told of
-         * (a lost listener, a change held back by an older transaction). */
-        (void)changes_wait_any(gen, 1000);
+        /* A notification wakes it, no sooner than PASS_GAP_MS after the last pass (under
+         * a stream of writes one pass takes many changes); the second is a floor for
+         * changes it was not told of (a lost listener, one held back by an older
+         * transaction). */
+        struct timespec gap = {0, PASS_GAP_MS * 1000000L};
+        nanosleep(&gap, NULL);
+        (void)changes_wait_any(gen, 1000 - PASS_GAP_MS);
     }
     return NULL;
 }
@@ -269,13 +252,15 @@ struct job {
     long attempts;
     struct webhook_result result;
     bool tried;
+    bool gone; /* its change is no longer kept (rendered: not found) */
 };
 
 /* The bodies of a batch's changes: one render per workspace, matched back by seq. */
 static void render_bodies(struct db_conn *db, const PGresult *res, struct job *jobs, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (jobs[i].body || !PQgetisnull(res, i, C_PAYLOAD) || PQgetisnull(res, i, C_SEQ))
+        if (jobs[i].body || jobs[i].gone || !PQgetisnull(res, i, C_PAYLOAD) ||
+            PQgetisnull(res, i, C_SEQ))
             continue;
         /* every change of this workspace in the batch, from i on */
         json_t *xs = json_array(), *ss = json_array(), *items = NULL;
@@ -296,15 +281,18 @@ static void render_bodies(struct db_conn *db, const PGresult *res, struct job *j
                     if (!jobs[j].body && !strcmp(jobs[j].ws, jobs[i].ws) &&
                         !PQgetisnull(res, j, C_SEQ) &&
                         atoll(PQgetvalue(res, j, C_SEQ)) == (long long)seq)
-                        jobs[j].body = json_dumps(it, JSON_COMPACT);
+                        jobs[j].body = strdup(json_string_value(json_object_get(it, "body")));
             }
+            for (int j = i; j < n; j++) /* rendered, and not there: deleted by retention */
+                if (!jobs[j].body && !strcmp(jobs[j].ws, jobs[i].ws) && !PQgetisnull(res, j, C_SEQ))
+                    jobs[j].gone = true;
         }
         json_decref(items);
         json_decref(xs);
         json_decref(ss);
         free(xids);
         free(seqs);
-        if (!jobs[i].body) /* a change no longer kept, or the render failed */
+        if (!jobs[i].body) /* the render failed: these are retried */
             break;
     }
 }
@@ -324,9 +312,12 @@ static void record(struct db_conn *db, const struct job *j, long retry_for)
     char status[16] = "", delay[24], for_s[24];
     const char *outcome, *error = NULL;
     long code = j->result.status;
-    if (!j->body) {
+    if (j->gone) {
         outcome = "failed";
         error = "the change is no longer kept by the change feed";
+    } else if (!j->body) {
+        outcome = "retry";
+        error = "the change could not be read; retried later";
     } else if (code >= 200 && code < 300) {
         outcome = "delivered";
     } else if (code == 410) {

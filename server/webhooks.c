@@ -433,7 +433,11 @@ void webhooks_redeliver(struct request *r)
     if (!req_query_allowed(r, NULL) || !optional_body(r, &body))
         goto out;
     if (body && json_object_size(body) > 0) {
-        reply_problem(r, LL_E_VALIDATION, "a redelivery takes no fields", NULL, NULL);
+        reply_problem(r, LL_E_VALIDATION, "a redelivery takes no fields",
+                      json_pack("[{s:s, s:s}]", "field",
+                                json_object_iter_key(json_object_iter(body)), "message",
+                                "is not a field of a redelivery"),
+                      NULL);
         goto out;
     }
     if (!util_is_uuid(r->params[0]) || !util_is_uuid(r->params[1])) {

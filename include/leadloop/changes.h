@@ -35,10 +35,10 @@ bool changes_cursor_parse(const char *s, const char *workspace_id, struct change
 
 /* A page of the feed after `after`, at most limit (1..1000) changes whose type is in types
  * (NULL: every type; else a NULL-terminated list of exact types), api_key changes only when
- * with_keys. On success *items is a new array of change objects as GET /v1/changes shows
- * them, *next the position to continue from (the frontier when the page is short), *held
- * true when changes after the frontier exist but wait for an older transaction to end, and
- * *expired true (with no items) when `after` is before what retention kept. */
+ * with_keys. On success the changes are in text (or items), *next the position to continue from
+ * (the frontier when the page is short), *held true when changes after the frontier exist but wait
+ * for an older transaction to end, and *expired true (with no items) when `after` is before what
+ * retention kept. */
 struct changes_query {
     const char *workspace_id;
     struct change_pos after;
@@ -48,16 +48,22 @@ struct changes_query {
     bool meta_only; /* items without data (the webhook dispatcher needs positions) */
 };
 struct changes_page {
-    json_t *items;
+    json_t *items; /* meta_only: [{"xid", "seq", "type"}], new */
+    char *text;    /* otherwise: the JSON array of the changes, new */
+    size_t text_len;
+    int count; /* changes in the page */
     struct change_pos next, frontier;
     bool more, held, expired, future;
 };
 enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
                          struct changes_page *out) __attribute__((warn_unused_result));
+/* Frees items and text (and NULLs them). */
+void changes_page_free(struct changes_page *p);
 
 /* The changes at the given positions (xids and seqs: text[] literals of equal length,
- * e.g. "{1234,1234}" and "{7,8}"), in feed order, as GET /v1/changes shows them; a change
- * no longer kept is left out. *items is a new array. */
+ * e.g. "{1234,1234}" and "{7,8}"), in feed order, each as {"seq": n, "body": "<the change
+ * as GET /v1/changes shows it, JSON text>"}; a change no longer kept is left out. *items
+ * is a new array. */
 enum ll_err changes_render(struct db_conn *db, const char *workspace_id, const char *xids,
                            const char *seqs, json_t **items) __attribute__((warn_unused_result));
 

@@ -574,6 +574,10 @@ static const struct {
      "{\"code\":\"owasp_mass\",\"label\":\"owasp\",\"kinds\":[\"rejected\"]}"},
     {"PATCH", "/v1/feedback-reasons/{code}", "{\"label\":\"owasp\"}"},
     {"PATCH", "/v1/workspace", "{\"name\":\"owasp\"}"},
+    /* a public address: the main daemon refuses private ones, and delivers nothing */
+    {"POST", "/v1/webhooks", "{\"url\":\"https://93.184.216.34/owasp\"}"},
+    {"PATCH", "/v1/webhooks/{id}", "{\"description\":\"owasp\"}"},
+    {"POST", "/v1/webhooks/{id}/rotate-secret", "{\"previous_valid_for_s\":0}"},
 };
 
 /* The body for an operation with "{lead}" replaced (new string); *known false when the
@@ -602,7 +606,8 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
 struct fixtures {
     char marker[16]; /* in every free-text value */
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
-    struct binding b[8];
+    char webhook[40], delivery[40];
+    struct binding b[10];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
 };
@@ -658,12 +663,21 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(body, sizeof body, "{\"kind\":\"contacted\",\"rating\":4,\"note\":\"%s called\"}",
              marker);
     created(post(path, key, body), "feedback", NULL, 0);
+    snprintf(body, sizeof body,
+             "{\"url\":\"https://93.184.216.34/%s\",\"description\":\"%s hook\"}", tag, marker);
+    created(post("/v1/webhooks", key, body), "webhook", f->webhook, sizeof f->webhook);
+    snprintf(path, sizeof path, "/v1/webhooks/%s/ping", f->webhook);
+    struct resp *ping = post(path, key, "{}");
+    ck_assert_msg(ping->status == 202, "fixture ping: %ld %s", ping->status, ping->body);
+    snprintf(f->delivery, sizeof f->delivery, "%s", jstr(ping, "id"));
+    resp_free(ping);
 
     struct binding b[] = {
         {"id", "api-keys", ""},           {"id", "users", ""},
         {"id", "campaigns", ""},          {"id", "leads", ""},
         {"code", "feedback-reasons", ""}, {"email", "*", ""},
         {"system", "*", "crm"},           {"external_id", "*", ""},
+        {"id", "webhooks", ""},           {"delivery_id", "*", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);
     snprintf(b[1].value, sizeof b[1].value, "%s", f->user);
@@ -672,6 +686,8 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(b[4].value, sizeof b[4].value, "%s", f->reason);
     snprintf(b[5].value, sizeof b[5].value, "%s", f->email);
     snprintf(b[7].value, sizeof b[7].value, "%s", f->external_id);
+    snprintf(b[8].value, sizeof b[8].value, "%s", f->webhook);
+    snprintf(b[9].value, sizeof b[9].value, "%s", f->delivery);
     memcpy(f->b, b, sizeof b);
     f->nb = (int)(sizeof b / sizeof b[0]);
 
@@ -702,7 +718,7 @@ static void bindings_never_issued(const struct fixtures *f, struct binding *out)
 /* Why a body shows something of the fixtures, or NULL. */
 static const char *leaks(const struct fixtures *f, const char *body)
 {
-    const char *ids[] = {f->user, f->key, f->campaign, f->lead};
+    const char *ids[] = {f->user, f->key, f->campaign, f->lead, f->webhook, f->delivery};
     if (strcasestr(body, f->marker))
         return "a value of test-a's";
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
