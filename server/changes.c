@@ -559,14 +559,91 @@ bool changes_wait_any(uint64_t seen, long timeout_ms)
     return moved;
 }
 
-static void on_note(const char *payload, void *arg)
+/* ------------------------------------------------------------------ notifying */
+
+/* Workspaces written to since the last NOTIFY, sent by one thread on its own connection:
+ * the writes never wait for it. */
+#define PENDING_MAX 64
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    char ws[PENDING_MAX][37];
+    int n;
+    bool stop, running;
+    pthread_t thread;
+    char *conninfo;
+} notifier = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+
+static void wake_local(const char *workspace_id)
 {
-    (void)arg;
     pthread_mutex_lock(&waits.mu);
-    waits.gen[bucket_of(payload)]++;
+    waits.gen[bucket_of(workspace_id)]++;
     waits.total++;
     pthread_cond_broadcast(&waits.cv);
     pthread_mutex_unlock(&waits.mu);
+}
+
+void changes_written(const char *workspace_id)
+{
+    wake_local(workspace_id);
+    pthread_mutex_lock(&notifier.mu);
+    bool known = false;
+    for (int i = 0; i < notifier.n && !known; i++)
+        known = !strcmp(notifier.ws[i], workspace_id);
+    if (!known && notifier.n < PENDING_MAX) /* when full, the next batch tells the rest */
+        snprintf(notifier.ws[notifier.n++], sizeof notifier.ws[0], "%s", workspace_id);
+    pthread_cond_signal(&notifier.cv);
+    pthread_mutex_unlock(&notifier.mu);
+}
+
+static void *notify_loop(void *arg)
+{
+    PGconn *pg = NULL;
+    char err[256];
+    (void)arg;
+    pthread_mutex_lock(&notifier.mu);
+    while (!notifier.stop) {
+        if (notifier.n == 0) {
+            pthread_cond_wait(&notifier.cv, &notifier.mu);
+            continue;
+        }
+        struct jw w;
+        size_t len;
+        jw_init(&w, 64 + (size_t)notifier.n * 40);
+        jw_lit(&w, "{");
+        for (int i = 0; i < notifier.n; i++) {
+            jw_lit(&w, i ? "," : "");
+            jw_lit(&w, notifier.ws[i]); /* workspace ids (UUIDs) of our own auth */
+        }
+        jw_lit(&w, "}");
+        notifier.n = 0;
+        pthread_mutex_unlock(&notifier.mu);
+        char *list = jw_take(&w, &len);
+        if (list && !pg && !(pg = db_connect_once(notifier.conninfo, err, sizeof err)))
+            log_warn("change notifier: %s", err);
+        if (list && pg) {
+            const char *vals[1] = {list};
+            PGresult *res = PQexecParams(pg, "SELECT ll_changes_notify($1::text[])", 1, NULL, vals,
+                                         NULL, NULL, 0);
+            if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+                log_warn("change notifier: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
+                PQfinish(pg); /* a new connection next time */
+                pg = NULL;
+            }
+            PQclear(res);
+        }
+        free(list);
+        pthread_mutex_lock(&notifier.mu);
+    }
+    pthread_mutex_unlock(&notifier.mu);
+    PQfinish(pg);
+    return NULL;
+}
+
+static void on_note(const char *payload, void *arg)
+{
+    (void)arg;
+    wake_local(payload);
 }
 
 static void on_up(bool listening, void *arg)
@@ -798,18 +875,28 @@ bool changes_start(const char *conninfo, long retention_days, long purge_interva
 {
     static const struct listen_sub sub = {"leadloop_changes", on_note, on_up, NULL};
     snprintf(janitor.retention, sizeof janitor.retention, "%ld", retention_days);
-    if (!listen_add(&sub) || !(janitor.conninfo = strdup(conninfo ? conninfo : "")))
+    if (!listen_add(&sub) || !(janitor.conninfo = strdup(conninfo ? conninfo : "")) ||
+        !(notifier.conninfo = strdup(conninfo ? conninfo : "")))
         return false;
-    if (!ticker_start(&janitor.ticker, purge_interval_s * 1000, purge_once, NULL)) {
-        free(janitor.conninfo);
-        janitor.conninfo = NULL;
+    notifier.stop = false;
+    if (pthread_create(&notifier.thread, NULL, notify_loop, NULL) != 0)
         return false;
-    }
-    return true;
+    notifier.running = true;
+    return ticker_start(&janitor.ticker, purge_interval_s * 1000, purge_once, NULL);
 }
 
 void changes_stop(void)
 {
+    if (notifier.running) {
+        pthread_mutex_lock(&notifier.mu);
+        notifier.stop = true;
+        pthread_cond_signal(&notifier.cv);
+        pthread_mutex_unlock(&notifier.mu);
+        pthread_join(notifier.thread, NULL);
+        notifier.running = false;
+    }
+    free(notifier.conninfo);
+    notifier.conninfo = NULL;
     ticker_stop(&janitor.ticker);
     free(janitor.conninfo);
     janitor.conninfo = NULL;

@@ -30,6 +30,9 @@
 #include "leadloop/metrics.h"
 #include "leadloop/util.h"
 
+/* Called after every successful write request (http_on_write). */
+static void (*write_hook)(const char *workspace_id);
+
 static struct MHD_Daemon *daemon_handle;
 static const struct config *conf;
 static atomic_long inflight;
@@ -713,6 +716,9 @@ static void dispatch(struct request *r)
     if (!r->answered)
         reply_problem(r, LL_E_INTERNAL, "the handler gave no answer", NULL, NULL);
     idem_after(r);
+    if (write_hook && r->authed && r->status < 300 &&
+        (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)))
+        write_hook(r->auth.workspace_id);
 out:
     db_release(r->db);
     r->db = NULL;
@@ -990,6 +996,11 @@ static void raise_fd_limit(void)
         if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
             log_warn("cannot raise the open-file limit: %s", strerror(errno));
     }
+}
+
+void http_on_write(void (*hook)(const char *workspace_id))
+{
+    write_hook = hook;
 }
 
 bool http_start(const struct config *cfg)

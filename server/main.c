@@ -149,6 +149,7 @@ static int cmd_serve(const struct config *cfg)
     mallopt(M_ARENA_MAX, 2);
     json_object_seed(0);
     webhooks_configure(cfg->webhook_allow_private);
+    http_on_write(changes_written);
     if (!webhook_client_global_init()) {
         log_error("cannot set up libcurl");
         return 1;

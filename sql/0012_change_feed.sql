@@ -95,9 +95,9 @@ BEGIN
             (doc ->> nullif(TG_ARGV[2], ''))::uuid, coalesce(ctx ->> 'actor', 'sql'),
             (ctx ->> 'api_key_id')::uuid,
             (ctx ->> 'user_id')::uuid, doc);
-    -- Wakes GET /v1/changes?wait= and the webhook dispatcher (one notification per
-    -- workspace and transaction: PostgreSQL folds the repeats).
-    PERFORM pg_notify('leadloop_changes', doc ->> 'workspace_id');
+    -- No NOTIFY here: a transaction that notifies holds a database-wide lock from its
+    -- commit's start to its end, WAL flush included, so every writer would commit one
+    -- after the other. The daemon notifies after the write instead (ll_changes_notify).
     RETURN NULL;
 END
 $$;
@@ -153,6 +153,20 @@ CREATE TRIGGER keep_version BEFORE UPDATE ON campaigns FOR EACH ROW EXECUTE FUNC
 CREATE TRIGGER keep_version BEFORE UPDATE ON users FOR EACH ROW EXECUTE FUNCTION ll_keep_version();
 CREATE TRIGGER keep_version BEFORE UPDATE ON feedback_reasons FOR EACH ROW
     EXECUTE FUNCTION ll_keep_version();
+
+-- Wakes GET /v1/changes?wait= and the webhook dispatchers of every daemon: sent by each
+-- daemon after its write requests, a batch of workspaces at a time, in a transaction of
+-- its own that does not wait for its commit to reach the disk (it only notifies).
+CREATE FUNCTION ll_changes_notify(workspaces text[]) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    ws text;
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    FOREACH ws IN ARRAY workspaces LOOP
+        PERFORM pg_notify('leadloop_changes', ws);
+    END LOOP;
+END
+$$;
 
 -- Erasure (DELETE /v1/leads/{id}, in its transaction): the personal values of the lead
 -- leave every change about it, as they leave the audit log (ll_audit_redact_lead). The

@@ -73,6 +73,10 @@ enum ll_err changes_render(struct db_conn *db, const char *workspace_id, const c
 bool changes_types_parse(const char *s, char *buf, size_t buflen, const char **list, int max,
                          const char **bad) __attribute__((warn_unused_result));
 
+/* A write request of workspace_id succeeded: wakes this daemon's waiters at once, and
+ * the other daemons' through a NOTIFY that a thread of its own sends (http_on_write). */
+void changes_written(const char *workspace_id);
+
 /* A counter bumped by every notification of a workspace's changes (and when the listener
  * reconnects): read it, query, and if nothing new came wait for it to move. */
 uint64_t changes_generation(const char *workspace_id);

@@ -70,6 +70,9 @@ struct request {
     bool answered;
 };
 
+/* Sets what is told, after each successful write request (POST, PUT, PATCH, DELETE with
+ * a 2xx answer), its workspace: the change feed's wake-ups. Before http_start. */
+void http_on_write(void (*hook)(const char *workspace_id));
 /* Starts the daemon (listening). */
 bool http_start(const struct config *cfg) __attribute__((warn_unused_result));
 /* Stops accepting, waits for requests in flight up to the deadline, then stops. */

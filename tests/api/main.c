@@ -49,6 +49,8 @@ int main(void)
         return 2;
     /* The suites send requests faster than a person: no rate limit unless a test sets one */
     setenv("LEADLOOP_RATE_PER_S", "0", 1);
+    /* Nor webhook deliveries: the webhook tests start daemons of their own that deliver */
+    setenv("LEADLOOP_WEBHOOK_SENDERS", "0", 1);
     setenv("LL_TEST_TMP", tmp, 1);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (command(migrate, NULL, 0) || command(ws_a, NULL, 0) || command(ws_b, NULL, 0) ||

@@ -481,6 +481,8 @@ static PGresult *data_tables(PGconn *pg)
             " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
             " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND c.relpersistence = 'p'"
             " AND c.relname NOT LIKE 'report\\_%' AND c.relname <> 'schema_migrations'"
+            /* where a daemon's webhook dispatcher is in the change feed: it moves by itself */
+            " AND c.relname <> 'webhook_cursors'"
             " ORDER BY 1");
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
     ck_assert_int_ge(PQntuples(res), 10);
@@ -601,13 +603,15 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
     return out;
 }
 
+#define FIXTURE_BINDINGS 10
+
 /* One of each resource of a workspace that a path can name, and what of them must never
  * show elsewhere. */
 struct fixtures {
     char marker[16]; /* in every free-text value */
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
     char webhook[40], delivery[40];
-    struct binding b[10];
+    struct binding b[FIXTURE_BINDINGS];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
 };
@@ -887,7 +891,7 @@ START_TEST(another_workspace_gets_404_for_every_id_of_this_one)
     struct spec *sp = spec_load();
     struct report rep = {NULL, 0, 0, 0};
     struct fixtures f;
-    struct binding never[8];
+    struct binding never[FIXTURE_BINDINGS];
     int operations = 0, lists = 0;
     fixtures_make(&f, "bola", admin_key, "zq7alpha");
     bindings_never_issued(&f, never);
