@@ -78,8 +78,8 @@ static void count_leads(PGconn *pg, const char *prefix, long *leads, long *whole
     static const char sql[] =
         "SELECT count(*), count(*) FILTER (WHERE EXISTS (SELECT 1 FROM lead_stage_changes c"
         " WHERE c.workspace_id = l.workspace_id AND c.lead_id = l.id) AND EXISTS (SELECT 1"
-        " FROM changes f WHERE f.workspace_id = l.workspace_id AND f.entity = 'lead'"
-        " AND f.entity_id = l.id)) FROM leads l WHERE l.email LIKE $1 || '%'";
+        " FROM changes f WHERE f.workspace_id = l.workspace_id AND f.type = 'lead.created'"
+        " AND f.lead_id = l.id)) FROM leads l WHERE l.email LIKE $1 || '%'";
     const char *vals[1] = {prefix};
     PGresult *res = PQexecParams(pg, sql, 1, NULL, vals, NULL, NULL, 0);
     ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
@@ -169,7 +169,7 @@ START_TEST(daemon_killed_mid_write)
     count_leads(pg, "k", &k2_leads, &k2_whole);
     orphans = pg_long(pg, "SELECT count(*) FROM changes f WHERE f.entity = 'lead' AND NOT EXISTS"
                           " (SELECT 1 FROM leads l WHERE l.workspace_id = f.workspace_id"
-                          " AND l.id = f.entity_id)");
+                          " AND l.id = f.lead_id)");
 
     fault_report("daemon-sigkill",
                  "batch: new=%d wrote_before_kill=%s rows=%ld whole=%ld; import: rows=%d "
