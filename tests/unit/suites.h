@@ -16,5 +16,6 @@ Suite *jw_suite(void);
 Suite *gate_suite(void);
 Suite *inventory_suite(void);
 Suite *list_suite(void);
+Suite *uri_suite(void);
 
 #endif
