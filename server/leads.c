@@ -572,12 +572,16 @@ out:
     PQclear(res);
 }
 
-/* Creates, or merge-updates the lead `id` (when not NULL), answering 201 or 200. A
- * create that loses a race to a concurrent one (same email) becomes an update of it. */
+/* Creates, or merge-updates the lead `id` (when not NULL), answering 201 or 200. email:
+ * the address a created lead gets when the body has none (the path's, for PUT by-email);
+ * an update takes only the body's, so that a path in another case than the stored address
+ * changes nothing. A create that loses a race to a concurrent one (same email) becomes an
+ * update of it. */
 static void upsert(struct request *r, char *id, struct lead_in *in, const char *email)
 {
     PGresult *res = NULL;
     enum ll_err err = LL_OK;
+    const char *body_email = in->email;
     for (int attempt = 0; attempt < 2; attempt++) {
         PQclear(res);
         if (id && in->campaign_id) {
@@ -587,6 +591,7 @@ static void upsert(struct request *r, char *id, struct lead_in *in, const char *
             break;
         }
         if (id) {
+            in->email = body_email;
             res = leads_update(r, id, in, wanted_version(r), &err);
             if (!err && PQntuples(res) == 0)
                 answer_no_row(r, id);
@@ -594,10 +599,11 @@ static void upsert(struct request *r, char *id, struct lead_in *in, const char *
                 answer_lead(r, 200, res);
             break;
         }
+        in->email = body_email ? body_email : email;
         res = leads_insert(r, in, &err);
         const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
         if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key") && attempt == 0 &&
-            (id = holder(r, sql_by_email, email)) != NULL)
+            (id = holder(r, sql_by_email, in->email)) != NULL)
             continue;
         if (!err)
             answer_lead(r, 201, res);
@@ -635,13 +641,10 @@ void leads_put_by_email(struct request *r)
         return;
     }
     if (read_body(r, LEAD_UPSERT, &body, &in)) {
-        if (in.email && !same_email(r, in.email, email)) {
+        if (in.email && !same_email(r, in.email, email))
             reply_bad_field(r, "email", "must equal the email in the path");
-        } else {
-            if (!in.email)
-                in.email = email;
-            upsert(r, holder(r, sql_by_email, email), &in, in.email);
-        }
+        else
+            upsert(r, holder(r, sql_by_email, email), &in, email);
     }
     lead_in_free(&in);
     json_decref(body);
