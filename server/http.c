@@ -28,6 +28,7 @@
 #include "leadloop/ratelimit.h"
 #include "leadloop/log.h"
 #include "leadloop/metrics.h"
+#include "leadloop/uri.h"
 #include "leadloop/util.h"
 
 /* Called after every successful write request (http_on_write). */
@@ -182,7 +183,20 @@ const char *req_header(struct request *r, const char *name)
 
 const char *req_query(struct request *r, const char *name)
 {
-    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+    size_t n = strlen(name);
+    for (size_t i = 0; i < r->nargs; i++)
+        if (r->args[i].key_len == n && !memcmp(r->args[i].key, name, n))
+            return r->args[i].value;
+    return NULL;
+}
+
+bool req_query_at(const struct request *r, size_t i, const char **key, const char **value)
+{
+    if (i >= r->nargs)
+        return false;
+    *key = r->args[i].key;
+    *value = r->args[i].value;
+    return true;
 }
 
 /* ---------------------------------------------------------------- answers */
@@ -288,46 +302,35 @@ void reply_db_error(struct request *r, enum ll_err err)
 
 /* ---------------------------------------------------------------- request helpers */
 
-struct query_check {
-    const char *const *allowed;
-    json_t *errors;
-};
-
-static enum MHD_Result query_check_one(void *cls, enum MHD_ValueKind kind, const char *key,
-                                       const char *value)
-{
-    struct query_check *qc = cls;
-    bool known = false;
-    (void)kind;
-    if (json_array_size(qc->errors) >= 20)
-        return MHD_YES;
-    /* Decoded names and values are bytes; refuse what is not UTF-8 here, once, rather
-     * than in every handler (and jansson cannot name such a field anyway). */
-    if (!util_utf8_valid(key, strlen(key))) {
-        json_array_append_new(qc->errors, json_pack("{s:s, s:s}", "field", "(not UTF-8)", "message",
-                                                    "query parameter names must be UTF-8"));
-        return MHD_YES;
-    }
-    for (const char *const *a = qc->allowed; a && *a && !known; a++)
-        known = !strcmp(key, *a);
-    if (!known)
-        json_array_append_new(qc->errors, json_pack("{s:s, s:s}", "field", key, "message",
-                                                    "is not a known query parameter"));
-    else if (value && !util_utf8_valid(value, strlen(value)))
-        json_array_append_new(qc->errors,
-                              json_pack("{s:s, s:s}", "field", key, "message", "must be UTF-8"));
-    return MHD_YES;
-}
-
 bool req_query_allowed(struct request *r, const char *const *allowed)
 {
-    struct query_check qc = {allowed, json_array()};
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, query_check_one, &qc);
-    if (json_array_size(qc.errors) == 0) {
-        json_decref(qc.errors);
+    json_t *errors = json_array();
+    for (size_t i = 0; i < r->nargs && json_array_size(errors) < 20; i++) {
+        const struct req_arg *q = &r->args[i];
+        bool known = false;
+        /* Decoded names and values are bytes; refuse what is not UTF-8 (or holds a NUL,
+         * from %00) here, once, rather than in every handler (and jansson cannot name such
+         * a field anyway). */
+        if (!util_utf8_valid(q->key, q->key_len)) {
+            json_array_append_new(errors,
+                                  json_pack("{s:s, s:s}", "field", "(not UTF-8)", "message",
+                                            "query parameter names must be UTF-8 without NUL"));
+            continue;
+        }
+        for (const char *const *a = allowed; a && *a && !known; a++)
+            known = !strcmp(q->key, *a);
+        if (!known)
+            json_array_append_new(errors, json_pack("{s:s, s:s}", "field", q->key, "message",
+                                                    "is not a known query parameter"));
+        else if (q->value && !util_utf8_valid(q->value, q->value_len))
+            json_array_append_new(errors, json_pack("{s:s, s:s}", "field", q->key, "message",
+                                                    "must be UTF-8 text without NUL bytes"));
+    }
+    if (json_array_size(errors) == 0) {
+        json_decref(errors);
         return true;
     }
-    reply_problem(r, LL_E_PARAM, "the request has unknown query parameters", qc.errors, NULL);
+    reply_problem(r, LL_E_PARAM, "the request has unknown query parameters", errors, NULL);
     return false;
 }
 
@@ -533,6 +536,20 @@ static bool origin_allowed(const char *origin)
     return false;
 }
 
+/* Decodes the route's captured segments in place. The router matched the path as it came
+ * (keep_escapes), so a %2F inside an id kept it one segment; here it becomes the id's "/",
+ * and "%252F" the literal "%2F". False when a segment is not validly encoded. */
+static bool decode_params(struct request *r)
+{
+    int n = 0;
+    for (const char *p = r->route->pattern; *p; p++)
+        n += *p == '{';
+    for (int i = 0; i < n && i < ROUTER_MAX_PARAMS; i++)
+        if (!uri_decode_segment((char *)r->params[i])) /* into param_buf, which r owns */
+            return false;
+    return true;
+}
+
 /* Decides, from the request line and headers alone, what can be decided. */
 static void inspect_headers(struct request *r)
 {
@@ -568,6 +585,12 @@ static void inspect_headers(struct request *r)
         r->early_err = allowed ? LL_E_METHOD : LL_E_NOT_FOUND;
         r->early_detail =
             allowed ? "this path does not accept this method" : "no resource at this path";
+        return;
+    }
+    if (!decode_params(r)) {
+        r->early_err = LL_E_NOT_FOUND;
+        r->early_detail = "no resource at this path: a path segment has a % that starts no "
+                          "%HH escape, or an encoded NUL byte (%00)";
         return;
     }
     r->max_body = r->route->flags & ROUTE_CSV ? conf->max_import : conf->max_body;
@@ -762,9 +785,55 @@ static enum MHD_Result queue(struct request *r)
     return ret;
 }
 
+struct collect {
+    struct request *r;
+    bool oom;
+};
+
+/* Copies one query argument into r->args, decoded; stops when out of memory. */
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct collect *co = cls;
+    struct request *r = co->r;
+    size_t klen = strlen(key), vlen = value ? strlen(value) : 0;
+    struct req_arg *grown, *a;
+    char *text;
+    (void)kind;
+    grown = realloc(r->args, (r->nargs + 1) * sizeof *grown);
+    if (grown)
+        r->args = grown;
+    if (!grown || !(text = malloc(klen + 1 + (value ? vlen + 1 : 0)))) {
+        co->oom = true;
+        return MHD_NO;
+    }
+    a = &r->args[r->nargs++];
+    memcpy(text, key, klen + 1);
+    a->key = text;
+    a->key_len = uri_decode(a->key, NULL); /* lenient, as libmicrohttpd's own decoder was */
+    a->value = NULL;
+    a->value_len = 0;
+    if (value) {
+        a->value = text + klen + 1;
+        memcpy(a->value, value, vlen + 1);
+        a->value_len = uri_decode(a->value, NULL);
+    }
+    return MHD_YES;
+}
+
+static void args_free(struct request *r)
+{
+    for (size_t i = 0; i < r->nargs; i++)
+        free(r->args[i].key); /* the value shares its allocation */
+    free(r->args);
+    r->args = NULL;
+    r->nargs = 0;
+}
+
 static struct request *request_new(struct MHD_Connection *c, const char *url, const char *method)
 {
     struct request *r = calloc(1, sizeof *r);
+    struct collect co = {r, false};
     const char *rid;
     if (!r)
         return NULL;
@@ -776,7 +845,11 @@ static struct request *request_new(struct MHD_Connection *c, const char *url, co
     snprintf(r->method_name, sizeof r->method_name, "%s",
              r->method == HTTP_OTHER ? "OTHER" : method);
     r->path = strdup(url);
-    if (!r->path) {
+    if (r->path)
+        MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, collect_arg, &co);
+    if (!r->path || co.oom) {
+        args_free(r);
+        free(r->path);
         free(r);
         return NULL;
     }
@@ -941,9 +1014,22 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     free(r->body);
     free(r->resp_body);
     free(r->path);
+    args_free(r);
     free(r);
     *con_cls = NULL;
     atomic_fetch_sub(&inflight, 1);
+}
+
+/* libmicrohttpd's decoder of the request target: none. Its own would turn %2F into "/"
+ * before the router sees the path, and an external id holding "/" could not be named. The
+ * path is routed as sent and its captured segments decoded after (decode_params); query
+ * arguments, whose '+' libmicrohttpd turns into a space before calling this, are decoded
+ * when the request is made (collect_arg). */
+static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
 }
 
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -1027,7 +1113,8 @@ bool http_start(const struct config *cfg)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_STRICT_FOR_CLIENT,
         (int)1, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_NOTIFY_CONNECTION,
         on_connection, NULL, MHD_OPTION_URI_LOG_CALLBACK, on_request_line, NULL,
-        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_END);
+        MHD_OPTION_THREAD_STACK_SIZE, (size_t)(1024 * 1024), MHD_OPTION_UNESCAPE_CALLBACK,
+        keep_escapes, NULL, MHD_OPTION_END);
     if (!daemon_handle || !gate_start(daemon_handle)) {
         log_error("cannot start the HTTP daemon on %s", cfg->listen);
         if (daemon_handle)

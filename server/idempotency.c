@@ -4,7 +4,6 @@
  * (409) from one that comes after it (replay). */
 #include "leadloop/idempotency.h"
 
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,17 +50,6 @@ struct query_text {
     size_t len;
 };
 
-static enum MHD_Result add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                               const char *value)
-{
-    struct query_text *q = cls;
-    (void)kind;
-    int n = snprintf(q->buf + q->len, sizeof q->buf - q->len, "%s=%s&", key, value ? value : "");
-    if (n > 0 && (size_t)n < sizeof q->buf - q->len)
-        q->len += (size_t)n;
-    return MHD_YES;
-}
-
 /* The request's identity: method, path, query arguments and body. */
 static void request_hash(struct request *r, char hex[65])
 {
@@ -69,7 +57,12 @@ static void request_hash(struct request *r, char hex[65])
     unsigned char digest[32];
     char *buf;
     size_t n, len;
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, add_arg, &q);
+    const char *key, *value;
+    for (size_t i = 0; req_query_at(r, i, &key, &value); i++) {
+        int k = snprintf(q.buf + q.len, sizeof q.buf - q.len, "%s=%s&", key, value ? value : "");
+        if (k > 0 && (size_t)k < sizeof q.buf - q.len)
+            q.len += (size_t)k;
+    }
     n = strlen(r->method_name) + strlen(r->path) + q.len + r->body_len + 4;
     buf = malloc(n);
     if (!buf) { /* cannot fail the request here; an all-zero hash matches nothing real */

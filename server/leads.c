@@ -49,6 +49,13 @@ static const char sql_by_external[] =
     "SELECT x.lead_id FROM lead_external_ids x, jsonb_each_text($2::jsonb) e"
     " WHERE x.workspace_id = $1 AND x.system = e.key AND x.external_id = e.value LIMIT 1";
 static const char sql_same_email[] = "SELECT ll_fold($1) = ll_fold($2)";
+/* The lookups (GET by email, by external id). They leave erased leads in (410), but an
+ * erasure removes a lead's email and external ids, so an erased lead is found by neither. */
+static const char sql_get_by_email[] =
+    "SELECT " LEAD_COLUMNS " FROM leads WHERE workspace_id = $1 AND ll_fold(email) = ll_fold($2)";
+static const char sql_get_by_external[] =
+    "SELECT " LEAD_COLUMNS " FROM leads WHERE workspace_id = $1 AND id = (SELECT lead_id"
+    " FROM lead_external_ids WHERE workspace_id = $1 AND system = $2 AND external_id = $3)";
 /* The lead, locked for its erasure: a write to it under way (a transition or feedback,
  * with the idempotency record of its answer) commits first, and the erasure's next
  * statement, with a snapshot of its own, sees all it wrote. */
@@ -474,14 +481,72 @@ void leads_create(struct request *r)
     json_decref(body);
 }
 
+/* A lead read (by id, by email, by external id): the lead with its ETag; 410 if erased. */
+static void answer_read(struct request *r, const PGresult *res)
+{
+    if (PQgetvalue(res, 0, LEAD_COL_ERASED)[0] == 't')
+        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+    else
+        answer_lead(r, 200, res);
+}
+
 void leads_get(struct request *r)
 {
     PGresult *res = req_fetch_by_id(r, sql_get, not_found);
-    if (res && PQgetvalue(res, 0, LEAD_COL_ERASED)[0] == 't')
-        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-    else if (res)
-        answer_lead(r, 200, res);
+    if (res)
+        answer_read(r, res);
     PQclear(res);
+}
+
+/* The path of the by-email routes: an email address in UTF-8 (else 404). */
+static bool path_email_ok(struct request *r)
+{
+    const char *email = r->params[0];
+    if (util_utf8_valid(email, strlen(email)) && jv_email_valid(email))
+        return true;
+    reply_problem(r, LL_E_NOT_FOUND, "the path does not hold a valid email address", NULL, NULL);
+    return false;
+}
+
+/* The path of the by-external-id routes: a system name and an id of 1 to 255 characters
+ * (else 404). The router has decoded each on its own, so the id may hold "/" (%2F). */
+static bool path_external_ok(struct request *r)
+{
+    const char *system = r->params[0], *xid = r->params[1];
+    if (jv_external_system_ok(system) && util_utf8_valid(xid, strlen(xid)) &&
+        jv_utf8_chars(xid) <= 255)
+        return true;
+    reply_problem(r, LL_E_NOT_FOUND, "the path does not hold a valid system and external id", NULL,
+                  NULL);
+    return false;
+}
+
+static void lookup(struct request *r, const char *sql, int n, const char *const *vals,
+                   const char *none)
+{
+    PGresult *res = db_exec(r->db, sql, n, vals);
+    enum ll_err err = db_check(r->db, res);
+    if (err)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, none, NULL, NULL);
+    else
+        answer_read(r, res);
+    PQclear(res);
+}
+
+void leads_get_by_email(struct request *r)
+{
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    if (req_query_allowed(r, NULL) && path_email_ok(r))
+        lookup(r, sql_get_by_email, 2, vals, "no lead has this email");
+}
+
+void leads_get_by_external_id(struct request *r)
+{
+    const char *vals[3] = {r->auth.workspace_id, r->params[0], r->params[1]};
+    if (req_query_allowed(r, NULL) && path_external_ok(r))
+        lookup(r, sql_get_by_external, 3, vals, "no lead holds this external id");
 }
 
 void leads_update_handler(struct request *r)
@@ -572,12 +637,16 @@ out:
     PQclear(res);
 }
 
-/* Creates, or merge-updates the lead `id` (when not NULL), answering 201 or 200. A
- * create that loses a race to a concurrent one (same email) becomes an update of it. */
+/* Creates, or merge-updates the lead `id` (when not NULL), answering 201 or 200. email:
+ * the address a created lead gets when the body has none (the path's, for PUT by-email);
+ * an update takes only the body's, so that a path in another case than the stored address
+ * changes nothing. A create that loses a race to a concurrent one (same email) becomes an
+ * update of it. */
 static void upsert(struct request *r, char *id, struct lead_in *in, const char *email)
 {
     PGresult *res = NULL;
     enum ll_err err = LL_OK;
+    const char *body_email = in->email;
     for (int attempt = 0; attempt < 2; attempt++) {
         PQclear(res);
         if (id && in->campaign_id) {
@@ -587,6 +656,7 @@ static void upsert(struct request *r, char *id, struct lead_in *in, const char *
             break;
         }
         if (id) {
+            in->email = body_email;
             res = leads_update(r, id, in, wanted_version(r), &err);
             if (!err && PQntuples(res) == 0)
                 answer_no_row(r, id);
@@ -594,10 +664,11 @@ static void upsert(struct request *r, char *id, struct lead_in *in, const char *
                 answer_lead(r, 200, res);
             break;
         }
+        in->email = body_email ? body_email : email;
         res = leads_insert(r, in, &err);
         const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
         if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key") && attempt == 0 &&
-            (id = holder(r, sql_by_email, email)) != NULL)
+            (id = holder(r, sql_by_email, in->email)) != NULL)
             continue;
         if (!err)
             answer_lead(r, 201, res);
@@ -629,19 +700,13 @@ void leads_put_by_email(struct request *r)
     struct lead_in in;
     const char *email = r->params[0];
     memset(&in, 0, sizeof in);
-    if (!jv_email_valid(email)) {
-        reply_problem(r, LL_E_NOT_FOUND, "the path does not hold a valid email address", NULL,
-                      NULL);
+    if (!path_email_ok(r))
         return;
-    }
     if (read_body(r, LEAD_UPSERT, &body, &in)) {
-        if (in.email && !same_email(r, in.email, email)) {
+        if (in.email && !same_email(r, in.email, email))
             reply_bad_field(r, "email", "must equal the email in the path");
-        } else {
-            if (!in.email)
-                in.email = email;
-            upsert(r, holder(r, sql_by_email, email), &in, in.email);
-        }
+        else
+            upsert(r, holder(r, sql_by_email, email), &in, email);
     }
     lead_in_free(&in);
     json_decref(body);
@@ -654,12 +719,8 @@ void leads_put_by_external_id(struct request *r)
     const char *system = r->params[0], *xid = r->params[1];
     char *id = NULL, *pair_text = NULL;
     memset(&in, 0, sizeof in);
-    if (!jv_external_system_ok(system) || jv_utf8_chars(xid) > 255 ||
-        !util_utf8_valid(xid, strlen(xid))) {
-        reply_problem(r, LL_E_NOT_FOUND, "the path does not hold a valid system and external id",
-                      NULL, NULL);
+    if (!path_external_ok(r))
         return;
-    }
     if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
         goto out;
     /* The path's pair joins the body's external ids, which must not contradict it. */

@@ -3,7 +3,6 @@
  * carry the sort they belong to. */
 #include "leadloop/list.h"
 
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,14 +235,11 @@ struct link_builder {
     size_t len, cap;
 };
 
-static enum MHD_Result link_add_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                    const char *value)
+static void link_add_arg(struct link_builder *lb, const char *key, const char *value)
 {
-    struct link_builder *lb = cls;
     char k[256], v[1024];
-    (void)kind;
     if (!strcmp(key, "cursor"))
-        return MHD_YES;
+        return;
     url_encode(key, k, sizeof k);
     url_encode(value ? value : "", v, sizeof v);
     int n = snprintf(lb->buf + lb->len, lb->cap - lb->len, "%s=%s&", k, v);
@@ -251,7 +247,6 @@ static enum MHD_Result link_add_arg(void *cls, enum MHD_ValueKind kind, const ch
         lb->len += (size_t)n;
     else
         lb->len = lb->cap; /* too long: no Link header, next_cursor still says it */
-    return MHD_YES;
 }
 
 static void add_link(struct request *r, const char *cursor)
@@ -259,7 +254,9 @@ static void add_link(struct request *r, const char *cursor)
     char url[REQ_HEADER_VALUE_MAX];
     struct link_builder lb = {url, 0, sizeof url};
     lb.len = (size_t)snprintf(url, sizeof url, "%s?", r->path);
-    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, link_add_arg, &lb);
+    const char *key, *value;
+    for (size_t i = 0; req_query_at(r, i, &key, &value); i++)
+        link_add_arg(&lb, key, value);
     if (lb.len + strlen(cursor) + 8 < lb.cap) {
         snprintf(url + lb.len, lb.cap - lb.len, "cursor=%s", cursor);
         reply_header(r, "Link", "<%s>; rel=\"next\"", url);

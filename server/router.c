@@ -67,6 +67,7 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/leads/{id}", leads_get, ROLES_ANY, 0},
     {HTTP_PATCH, "/v1/leads/{id}", leads_update_handler, ROLES_WRITERS, 0},
     {HTTP_DELETE, "/v1/leads/{id}", leads_erase, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads/by-email/{email}", leads_get_by_email, ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-email/{email}", leads_put_by_email, ROLES_WRITERS, 0},
     {HTTP_POST, "/v1/leads/{id}/transitions", lifecycle_transition, ROLES_WRITERS, 0},
     {HTTP_GET, "/v1/leads/{id}/history", lifecycle_history, ROLES_ANY, 0},
@@ -84,6 +85,8 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/reports/funnel", reports_funnel, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/rejections", reports_rejections, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/follow-up", reports_follow_up, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/by-external-id/{system}/{external_id}", leads_get_by_external_id,
+     ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,
      ROLES_WRITERS, 0},
 };

@@ -22,16 +22,25 @@ struct gate_conn;
 /* Long enough for a Link header holding the longest cursor (a 200-character name). */
 #define REQ_HEADER_VALUE_MAX 2048
 
+/* A query argument, percent-decoded (uri.c): key and value share one allocation; value is
+ * NULL for a name without '='. Either may hold NUL bytes (from %00) within its length. */
+struct req_arg {
+    char *key, *value;
+    size_t key_len, value_len;
+};
+
 struct request {
     struct MHD_Connection *conn;
     struct gate_conn *gc; /* the connection's client clock (borrowed; may be NULL) */
     const struct config *cfg;
     int method;
     char method_name[16];
-    char *path; /* owned */
+    char *path;           /* owned; as sent, percent-escapes and all */
+    struct req_arg *args; /* the query's arguments, decoded (owned) */
+    size_t nargs;
     const struct route *route;
-    const char *params[ROUTER_MAX_PARAMS];
-    char param_buf[256];
+    const char *params[ROUTER_MAX_PARAMS]; /* the path's captured segments, decoded */
+    char param_buf[4096]; /* room for a 255-character id percent-encoded (up to 3,060 bytes) */
     char request_id[129];
     uint64_t start_ns;
 
@@ -100,9 +109,12 @@ void reply_db_error(struct request *r, enum ll_err err);
 void reply_header(struct request *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* A request header or query argument; borrowed, NULL when absent. */
+/* A request header or query argument (decoded); borrowed, NULL when absent. */
 const char *req_header(struct request *r, const char *name);
 const char *req_query(struct request *r, const char *name);
+/* The i-th query argument in the order sent, decoded (borrowed; *value NULL for a name
+ * without '='). False past the last. */
+bool req_query_at(const struct request *r, size_t i, const char **key, const char **value);
 
 /* Rejects (400, naming each) query parameters not in the NULL-terminated list.
  * Returns false when it has answered. */

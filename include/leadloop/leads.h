@@ -76,5 +76,7 @@ void leads_update_handler(struct request *r);
 void leads_erase(struct request *r);
 void leads_put_by_email(struct request *r);
 void leads_put_by_external_id(struct request *r);
+void leads_get_by_email(struct request *r);
+void leads_get_by_external_id(struct request *r);
 
 #endif

@@ -21,5 +21,6 @@ Suite *owasp_suite(void);
 Suite *search_suite(void);
 Suite *audit_suite(void);
 Suite *receiver_suite(void);
+Suite *sync_suite(void);
 
 #endif

@@ -262,7 +262,7 @@ static struct resp *perform(struct daemon *d, const char *method, const char *pa
     struct growbuf bb = {NULL, 0}, hb = {NULL, 0};
     struct upload up = {body, len};
     struct resp *r = calloc(1, sizeof *r);
-    char url[2048], auth[128];
+    char url[8192], auth[128];
     CURLcode rc;
 
     snprintf(url, sizeof url, "%s%s", d->base, path);

@@ -17,5 +17,6 @@ Suite *gate_suite(void);
 Suite *inventory_suite(void);
 Suite *list_suite(void);
 Suite *webhook_client_suite(void);
+Suite *uri_suite(void);
 
 #endif
