@@ -201,109 +201,11 @@ void lifecycle_history(struct request *r)
     list_answer(r, &q, &l, change_json);
 }
 
-/* Touches, stage changes and feedback of a lead, each rendered by PostgreSQL into the
- * item of its type. */
+/* The lead's entries (touches, stage changes, feedback, field edits, merges), each
+ * rendered by PostgreSQL into the item of its type: ll_lead_timeline, sql/0013_merge.sql. */
 static const char sql_timeline[] = "SELECT x.type, " DB_TS("x.at") ", x.item, ";
 static const char sql_timeline_from[] =
-    ", x.id FROM (SELECT 'touch' AS type, t.occurred_at AS at, t.id, json_build_object("
-    "'id', t.id, 'campaign_id', t.campaign_id, 'lead_id', t.lead_id, 'kind', t.kind,"
-    " 'occurred_at', " DB_TS("t.occurred_at") ", 'created_at', " DB_TS(
-        "t.created_at") ")::text"
-                        " AS item FROM campaign_touches t WHERE t.workspace_id = $? AND t.lead_id "
-                        "= $?"
-                        " UNION ALL SELECT 'stage_change', s.changed_at, s.id, "
-                        "json_build_object('id', s.id,"
-                        " 'lead_id', s.lead_id, 'from', s.from_stage, 'to', s.to_stage, 'reason', "
-                        "s.reason,"
-                        " 'changed_by', json_build_object('api_key_id', s.by_key_id, 'user_id', "
-                        "s.by_user_id),"
-                        " 'changed_at', " DB_TS(
-                            "s.changed_at") ")::text FROM lead_stage_changes s"
-                                            " WHERE s.workspace_id = $? AND s.lead_id = $?"
-                                            " UNION ALL SELECT 'feedback', f.occurred_at, f.id, "
-                                            "json_build_object('id', f.id,"
-                                            " 'lead_id', f.lead_id, 'kind', f.kind, 'reason', "
-                                            "f.reason, 'rating', f.rating,"
-                                            " 'amount', f.amount, 'currency', f.currency, 'note', "
-                                            "f.note, 'author',"
-                                            " json_build_object('user_id', f.author_user_id, "
-                                            "'api_key_id', f.author_key_id),"
-                                            " 'occurred_at', " DB_TS(
-                                                "f.occurred_at") ", 'created_at', " DB_TS("f."
-                                                                                          "created_"
-                                                                                          "at") ","
-                                                                                                " '"
-                                                                                                "st"
-                                                                                                "ag"
-                                                                                                "e_"
-                                                                                                "be"
-                                                                                                "fo"
-                                                                                                "re"
-                                                                                                "',"
-                                                                                                " f"
-                                                                                                ".s"
-                                                                                                "ta"
-                                                                                                "ge"
-                                                                                                "_b"
-                                                                                                "ef"
-                                                                                                "or"
-                                                                                                "e,"
-                                                                                                " '"
-                                                                                                "st"
-                                                                                                "ag"
-                                                                                                "e_"
-                                                                                                "af"
-                                                                                                "te"
-                                                                                                "r'"
-                                                                                                ", "
-                                                                                                "f."
-                                                                                                "st"
-                                                                                                "ag"
-                                                                                                "e_"
-                                                                                                "af"
-                                                                                                "te"
-                                                                                                "r)"
-                                                                                                "::"
-                                                                                                "te"
-                                                                                                "xt"
-                                                                                                " F"
-                                                                                                "RO"
-                                                                                                "M "
-                                                                                                "fe"
-                                                                                                "ed"
-                                                                                                "ba"
-                                                                                                "ck"
-                                                                                                " f"
-                                                                                                " W"
-                                                                                                "HE"
-                                                                                                "RE"
-                                                                                                " f"
-                                                                                                ".w"
-                                                                                                "or"
-                                                                                                "ks"
-                                                                                                "pa"
-                                                                                                "ce"
-                                                                                                "_i"
-                                                                                                "d "
-                                                                                                "= "
-                                                                                                "$?"
-                                                                                                " A"
-                                                                                                "ND"
-                                                                                                " f"
-                                                                                                ".l"
-                                                                                                "ea"
-                                                                                                "d_"
-                                                                                                "id"
-                                                                                                " ="
-                                                                                                " $"
-                                                                                                "?)"
-                                                                                                " x"
-                                                                                                " W"
-                                                                                                "HE"
-                                                                                                "RE"
-                                                                                                " t"
-                                                                                                "ru"
-                                                                                                "e";
+    ", x.id FROM ll_lead_timeline($?::uuid, $?::uuid) x WHERE true";
 static const struct sort_key timeline_sorts[] = {{"at", "x.at", "timestamptz"}, {NULL, NULL, NULL}};
 
 static json_t *timeline_json(const PGresult *res, int row)
@@ -322,9 +224,8 @@ void lifecycle_timeline(struct request *r)
         !lead_route_found(r))
         return;
     list_begin(&q, sql_timeline, &l);
-    const char *sub[6] = {r->auth.workspace_id, r->params[0],         r->auth.workspace_id,
-                          r->params[0],         r->auth.workspace_id, r->params[0]};
-    qb_addpv(&q, sql_timeline_from, 6, sub);
+    const char *sub[2] = {r->auth.workspace_id, r->params[0]};
+    qb_addpv(&q, sql_timeline_from, 2, sub);
     list_apply(&q, &l, "x.id");
     list_answer(r, &q, &l, timeline_json);
 }
