@@ -20,5 +20,6 @@ Suite *erasure_suite(void);
 Suite *owasp_suite(void);
 Suite *search_suite(void);
 Suite *audit_suite(void);
+Suite *merge_suite(void);
 
 #endif
