@@ -432,12 +432,14 @@ struct crossing {
     long status;
 };
 
-/* The threads retry a 503 (nothing was written; Retry-After), as a client would: a pooled
- * connection that an earlier suite's PostgreSQL restart left dead answers one. */
+/* The threads retry a 503 (nothing was written; Retry-After), as a client would: each
+ * pooled connection that an earlier suite's PostgreSQL restart left dead answers one, the
+ * first time it is used (the pool has 8, LEADLOOP_DB_POOL's default). */
+#define TRIES 10
 static void *merge_thread(void *arg)
 {
     struct crossing *x = arg;
-    for (int try = 0; try < 3 && (try == 0 || x->status == 503); try++) {
+    for (int try = 0; try < TRIES && (try == 0 || x->status == 503); try++) {
         struct resp *r = merge(x->key, x->a, x->b, NULL, NULL);
         x->status = r->status;
         resp_free(r);
@@ -457,7 +459,7 @@ static void *touch_thread(void *arg)
     char path[128], body[128];
     snprintf(path, sizeof path, "/v1/campaigns/%s/touches", t->campaign);
     snprintf(body, sizeof body, "{\"lead_id\":\"%s\",\"kind\":\"clicked\"}", t->lead);
-    for (int try = 0; try < 3 && (try == 0 || t->status == 503); try++) {
+    for (int try = 0; try < TRIES && (try == 0 || t->status == 503); try++) {
         struct resp *r = post(path, t->key, body);
         t->status = r->status;
         snprintf(t->body, sizeof t->body, "%s", r->body);
