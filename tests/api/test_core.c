@@ -1446,7 +1446,7 @@ START_TEST(concurrent_patches_with_one_if_match_one_wins)
         char etag[16];
         /* new values each round: a write of the values the lead has is a no-op, keeps its
          * version and so matches the same If-Match again */
-        char names[2][16], left[48], right[48];
+        char names[2][24], left[48], right[48];
         snprintf(names[0], sizeof names[0], "Left%d", round);
         snprintf(names[1], sizeof names[1], "Right%d", round);
         snprintf(left, sizeof left, "{\"first_name\":\"%s\"}", names[0]);
