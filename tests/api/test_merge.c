@@ -500,8 +500,8 @@ START_TEST(crossing_merges_never_deadlock_and_a_racing_touch_is_refused)
         make_lead(admin, body, one->a);
         snprintf(body, sizeof body, "{\"email\":\"y%d.%s@race.example\"}", p, token);
         make_lead(admin, body, one->b);
-        snprintf(two->a, sizeof two->a, "%s", one->b); /* the other way round */
-        snprintf(two->b, sizeof two->b, "%s", one->a);
+        memcpy(two->a, one->b, sizeof two->a); /* the other way round */
+        memcpy(two->b, one->a, sizeof two->b);
     }
     for (int i = 0; i < 2 * PAIRS; i++)
         ck_assert_int_eq(pthread_create(&t[i], NULL, merge_thread, &x[i]), 0);
