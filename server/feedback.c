@@ -10,14 +10,17 @@
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
+#include "leadloop/lead_route.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
 
 /* The lead, locked, with what the checks need: its stage, whether erased, whether
- * occurred_at ($3) is in the future, and the workspace's currency. */
+ * occurred_at ($3) is in the future, the workspace's currency, and the lead it was merged
+ * into. */
 static const char sql_lock[] =
     "SELECT l.stage, l.erased_at IS NOT NULL, coalesce($3::timestamptz > now() + interval"
-    " '1 minute', false), w.currency FROM leads l JOIN workspaces w ON w.id = l.workspace_id"
+    " '1 minute', false), w.currency, l.merged_into"
+    " FROM leads l JOIN workspaces w ON w.id = l.workspace_id"
     " WHERE l.workspace_id = $1 AND l.id = $2 FOR UPDATE OF l";
 static const char sql_reason[] = "SELECT kinds::text[] @> ARRAY[$3::text], disqualifies,"
                                  " recycle_after_days, active FROM feedback_reasons"
@@ -166,6 +169,10 @@ void feedback_create(struct request *r)
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         goto rollback;
     }
+    if (!PQgetisnull(res, 0, 4)) {
+        lead_route_merged(r, r->params[0], PQgetvalue(res, 0, 4));
+        goto rollback;
+    }
     if (PQgetvalue(res, 0, 1)[0] == 't') {
         reply_problem(r, LL_E_GONE, "this lead was erased; it takes no feedback", NULL, NULL);
         goto rollback;
@@ -261,24 +268,9 @@ void feedback_list_lead(struct request *r)
     const char *vals[2] = {r->auth.workspace_id, r->params[0]};
     struct listing l;
     struct qb q;
-    PGresult *res;
-    if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-occurred_at"))
+    if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-occurred_at") ||
+        !lead_route_found(r))
         return;
-    if (!util_is_uuid(r->params[0])) {
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-        return;
-    }
-    res = db_exec(r->db, "SELECT 1 FROM leads WHERE workspace_id = $1 AND id = $2", 2, vals);
-    enum ll_err err = db_check(r->db, res);
-    if (err || PQntuples(res) == 0) {
-        if (err)
-            reply_db_error(r, err);
-        else
-            reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-        PQclear(res);
-        return;
-    }
-    PQclear(res);
     list_begin(&q, "SELECT " FEEDBACK_COLUMNS ", ", &l);
     qb_addpv(&q, ", f.id FROM feedback f WHERE f.workspace_id = $? AND f.lead_id = $?", 2, vals);
     list_apply(&q, &l, "f.id");

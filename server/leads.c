@@ -16,6 +16,7 @@
 #include "leadloop/idempotency.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
+#include "leadloop/lead_route.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
 
@@ -39,10 +40,11 @@ static const char sql_insert[] =
     " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
     " WHERE first_campaign_id IS NOT NULL)"
     " SELECT " LEAD_COLUMNS " FROM l";
+/* and merged_into after the lead's columns (LEAD_NCOLS) */
 static const char sql_get[] =
-    "SELECT " LEAD_COLUMNS " FROM leads WHERE workspace_id = $1 AND id = $2";
-static const char sql_state[] =
-    "SELECT version, erased_at IS NOT NULL FROM leads WHERE workspace_id = $1 AND id = $2";
+    "SELECT " LEAD_COLUMNS ", merged_into FROM leads WHERE workspace_id = $1 AND id = $2";
+static const char sql_state[] = "SELECT version, erased_at IS NOT NULL, merged_into FROM leads"
+                                " WHERE workspace_id = $1 AND id = $2";
 static const char sql_by_email[] =
     "SELECT id FROM leads WHERE workspace_id = $1 AND ll_fold(email) = ll_fold($2)";
 static const char sql_by_external[] =
@@ -59,17 +61,22 @@ static const char sql_get_by_external[] =
 /* The lead, locked for its erasure: a write to it under way (a transition or feedback,
  * with the idempotency record of its answer) commits first, and the erasure's next
  * statement, with a snapshot of its own, sees all it wrote. */
-static const char sql_erase_lock[] = "SELECT version, erased_at IS NOT NULL FROM leads"
-                                     " WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
+static const char sql_erase_lock[] = "SELECT version, erased_at IS NOT NULL, merged_into"
+                                     " FROM leads WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
 /* Every personal value of the lead, wherever it is kept: its own columns, its external
  * ids, the notes of its feedback and the reasons of its stage changes (free text, which
  * may name anyone). The facts stay: stages, times, touches, kinds, ratings, amounts. The
- * audit log's redaction (ll_audit_redact_lead, sql/0009_audit.sql) names the same fields. */
+ * audit log's redaction (ll_audit_redact_lead, sql/0009_audit.sql) names the same fields.
+ * The leads merged into it are the same person: they are erased with it, and the email
+ * its merge records keep (lead_merges) goes. Returns the ids erased. */
 static const char sql_erase[] =
     "WITH u AS (UPDATE leads SET email = NULL, first_name = NULL, last_name = NULL,"
     " company = NULL, title = NULL, phone = NULL, consent = NULL, custom = '{}',"
     " external_ids = '{}', erased_at = now(), version = version + 1, updated_at = now()"
-    " WHERE workspace_id = $1 AND id = $2 AND erased_at IS NULL RETURNING workspace_id, id),"
+    " WHERE workspace_id = $1 AND (id = $2 OR merged_into = $2) AND erased_at IS NULL"
+    " RETURNING workspace_id, id),"
+    " m AS (UPDATE lead_merges g SET email = NULL FROM u WHERE g.workspace_id = u.workspace_id"
+    " AND g.lead_id = u.id AND g.email IS NOT NULL),"
     " d AS (DELETE FROM lead_external_ids x USING u"
     " WHERE x.workspace_id = u.workspace_id AND x.lead_id = u.id),"
     " n AS (UPDATE feedback b SET note = NULL FROM u"
@@ -320,7 +327,7 @@ PGresult *leads_update(struct request *r, const char *id, const struct lead_in *
         qb_addp(&q, ", external_ids = jsonb_strip_nulls(external_ids || $?::jsonb)",
                 in->external_ids);
     qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
-    qb_addp(&q, " AND id = $? AND erased_at IS NULL", id);
+    qb_addp(&q, " AND id = $? AND erased_at IS NULL AND merged_into IS NULL", id);
     if (want != 0) {
         char ver[24];
         snprintf(ver, sizeof ver, "%ld", want > 0 ? want : 0L);
@@ -421,7 +428,7 @@ static void answer_write_error(struct request *r, const PGresult *res, enum ll_e
     reply_problem(r, err, detail, errors, extra);
 }
 
-/* After a write matched no row: 404, 410 (erased) or 412 (stale If-Match). */
+/* After a write matched no row: 404, 308 (merged), 410 (erased) or 412 (stale If-Match). */
 static void answer_no_row(struct request *r, const char *id)
 {
     const char *vals[2] = {r->auth.workspace_id, id};
@@ -431,6 +438,8 @@ static void answer_no_row(struct request *r, const char *id)
         reply_db_error(r, err);
     else if (PQntuples(res) == 0)
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+    else if (!PQgetisnull(res, 0, 2))
+        lead_route_merged(r, id, PQgetvalue(res, 0, 2));
     else if (PQgetvalue(res, 0, 1)[0] == 't')
         reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
     else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
@@ -493,7 +502,9 @@ static void answer_read(struct request *r, const PGresult *res)
 void leads_get(struct request *r)
 {
     PGresult *res = req_fetch_by_id(r, sql_get, not_found);
-    if (res)
+    if (res && !PQgetisnull(res, 0, LEAD_NCOLS))
+        lead_route_merged(r, r->params[0], PQgetvalue(res, 0, LEAD_NCOLS));
+    else if (res)
         answer_read(r, res);
     PQclear(res);
 }
@@ -563,7 +574,9 @@ void leads_update_handler(struct request *r)
     if (read_body(r, LEAD_PATCH, &body, &in)) {
         if (json_object_size(body) == 0) { /* nothing to change: answer the lead as it is */
             res = req_fetch_by_id(r, sql_get, not_found);
-            if (res && PQgetvalue(res, 0, LEAD_COL_ERASED)[0] == 't')
+            if (res && !PQgetisnull(res, 0, LEAD_NCOLS))
+                lead_route_merged(r, r->params[0], PQgetvalue(res, 0, LEAD_NCOLS));
+            else if (res && PQgetvalue(res, 0, LEAD_COL_ERASED)[0] == 't')
                 reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
             else if (res && req_if_match(r, atol(PQgetvalue(res, 0, LEAD_COL_VERSION))))
                 answer_lead(r, 200, res);
@@ -582,13 +595,14 @@ void leads_update_handler(struct request *r)
     json_decref(body);
 }
 
-/* One transaction: the lead locked and checked (404, 410, If-Match), its personal data
- * erased, the idempotency answers that show it withdrawn, and its values in the audit log
- * (the erasure's own rows included) redacted. */
+/* One transaction: the lead locked and checked (404, 308, 410, If-Match), its personal
+ * data erased, the idempotency answers that show it withdrawn, and its values in the audit
+ * log (the erasure's own rows included) redacted; and the same for the leads merged into
+ * it. */
 void leads_erase(struct request *r)
 {
     const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res = NULL;
+    PGresult *res = NULL, *gone = NULL;
     enum ll_err err;
     bool open = false;
 
@@ -608,22 +622,28 @@ void leads_erase(struct request *r)
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         goto out;
     }
+    if (!PQgetisnull(res, 0, 2)) {
+        lead_route_merged(r, r->params[0], PQgetvalue(res, 0, 2));
+        goto out;
+    }
     if (PQgetvalue(res, 0, 1)[0] == 't') {
         reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
         goto out;
     }
     if (!req_if_match(r, atol(PQgetvalue(res, 0, 0))))
         goto out;
-    PQclear(res);
-    res = db_exec(r->db, sql_erase, 2, vals);
-    if ((err = db_check(r->db, res)) != LL_OK)
+    gone = db_exec(r->db, sql_erase, 2, vals);
+    if ((err = db_check(r->db, gone)) != LL_OK)
         goto fail;
-    PQclear(res);
-    res = db_exec(r->db, sql_erase_changes, 2, vals);
-    if ((err = db_check(r->db, res)) != LL_OK ||
-        (err = idem_forget_lead(r->db, r->auth.workspace_id, r->params[0])) != LL_OK ||
-        (err = audit_redact_lead(r->db, r->auth.workspace_id, r->params[0])) != LL_OK)
-        goto fail;
+    for (int i = 0; i < PQntuples(gone); i++) {
+        const char *lead[2] = {r->auth.workspace_id, PQgetvalue(gone, i, 0)};
+        PQclear(res);
+        res = db_exec(r->db, sql_erase_changes, 2, lead);
+        if ((err = db_check(r->db, res)) != LL_OK ||
+            (err = idem_forget_lead(r->db, lead[0], lead[1])) != LL_OK ||
+            (err = audit_redact_lead(r->db, lead[0], lead[1])) != LL_OK)
+            goto fail;
+    }
     open = false; /* a failed commit rolls back */
     if ((err = db_tx_commit(r->db)) != LL_OK)
         goto fail;
@@ -635,6 +655,7 @@ out:
     if (open)
         db_tx_rollback(r->db);
     PQclear(res);
+    PQclear(gone);
 }
 
 /* Creates, or merge-updates the lead `id` (when not NULL), answering 201 or 200. email:
@@ -825,7 +846,9 @@ void leads_list(struct request *r)
         return;
     }
     list_begin(&q, "SELECT " LEAD_COLUMNS ", ", &l);
-    qb_addp(&q, ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL",
+    qb_addp(&q,
+            ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL"
+            " AND merged_into IS NULL",
             r->auth.workspace_id);
     if (stage)
         qb_addp(&q, " AND stage = $?", stage);

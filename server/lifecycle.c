@@ -12,6 +12,7 @@
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
+#include "leadloop/lead_route.h"
 #include "leadloop/leads.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
@@ -27,8 +28,8 @@ static const char not_found[] = "no lead with this id";
     "s.id, s.lead_id, s.from_stage, s.to_stage, s.reason, s.by_key_id, s.by_user_id, " DB_TS(      \
         "s.changed_at")
 
-static const char sql_lock[] = "SELECT stage, version, erased_at IS NOT NULL FROM leads"
-                               " WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
+static const char sql_lock[] = "SELECT stage, version, erased_at IS NOT NULL, merged_into"
+                               " FROM leads WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
 /* $1 ws, $2 lead, $3 to, $4 reason, $5 key, $6 user */
 static const char sql_move[] =
     "WITH u AS (UPDATE leads SET stage = $3, stage_changed_at = now(), recycle_on = NULL,"
@@ -40,7 +41,6 @@ static const char sql_move[] =
     " $5::uuid, $6::uuid, u.stage_changed_at FROM u, old RETURNING *)"
     " SELECT l.*, c.* FROM (SELECT " LEAD_COLUMNS " FROM u) l,"
     " (SELECT " CHANGE_COLUMNS " FROM s) c";
-static const char sql_exists[] = "SELECT 1 FROM leads WHERE workspace_id = $1 AND id = $2";
 
 size_t lifecycle_targets(const char *from, const char *out[8])
 {
@@ -131,6 +131,8 @@ void lifecycle_transition(struct request *r)
         reply_db_error(r, err);
     } else if (PQntuples(res) == 0) {
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+    } else if (!PQgetisnull(res, 0, 3)) {
+        lead_route_merged(r, r->params[0], PQgetvalue(res, 0, 3));
     } else if (PQgetvalue(res, 0, 2)[0] == 't') {
         reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
     } else if (im < 0 || (im > 0 && want != atol(PQgetvalue(res, 0, 1)))) {
@@ -181,27 +183,6 @@ out:
     jv_free(&v);
 }
 
-/* 404 unless the lead exists in the workspace (erased ones keep their history). */
-static bool lead_exists(struct request *r)
-{
-    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res;
-    enum ll_err err;
-    bool found = false;
-    if (!util_is_uuid(r->params[0])) {
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-        return false;
-    }
-    res = db_exec(r->db, sql_exists, 2, vals);
-    err = db_check(r->db, res);
-    if (err)
-        reply_db_error(r, err);
-    else if (!(found = PQntuples(res) == 1))
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-    PQclear(res);
-    return found;
-}
-
 static const struct sort_key history_sorts[] = {{"changed_at", "s.changed_at", "timestamptz"},
                                                 {NULL, NULL, NULL}};
 
@@ -211,7 +192,7 @@ void lifecycle_history(struct request *r)
     struct listing l;
     struct qb q;
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, history_sorts, "changed_at") ||
-        !lead_exists(r))
+        !lead_route_found(r))
         return;
     list_begin(&q, "SELECT " CHANGE_COLUMNS ", ", &l);
     qb_addp(&q, ", s.id FROM lead_stage_changes s WHERE s.workspace_id = $?", r->auth.workspace_id);
@@ -220,109 +201,11 @@ void lifecycle_history(struct request *r)
     list_answer(r, &q, &l, change_json);
 }
 
-/* Touches, stage changes and feedback of a lead, each rendered by PostgreSQL into the
- * item of its type. */
+/* The lead's entries (touches, stage changes, feedback, field edits, merges), each
+ * rendered by PostgreSQL into the item of its type: ll_lead_timeline, sql/0014_merge.sql. */
 static const char sql_timeline[] = "SELECT x.type, " DB_TS("x.at") ", x.item, ";
 static const char sql_timeline_from[] =
-    ", x.id FROM (SELECT 'touch' AS type, t.occurred_at AS at, t.id, json_build_object("
-    "'id', t.id, 'campaign_id', t.campaign_id, 'lead_id', t.lead_id, 'kind', t.kind,"
-    " 'occurred_at', " DB_TS("t.occurred_at") ", 'created_at', " DB_TS(
-        "t.created_at") ")::text"
-                        " AS item FROM campaign_touches t WHERE t.workspace_id = $? AND t.lead_id "
-                        "= $?"
-                        " UNION ALL SELECT 'stage_change', s.changed_at, s.id, "
-                        "json_build_object('id', s.id,"
-                        " 'lead_id', s.lead_id, 'from', s.from_stage, 'to', s.to_stage, 'reason', "
-                        "s.reason,"
-                        " 'changed_by', json_build_object('api_key_id', s.by_key_id, 'user_id', "
-                        "s.by_user_id),"
-                        " 'changed_at', " DB_TS(
-                            "s.changed_at") ")::text FROM lead_stage_changes s"
-                                            " WHERE s.workspace_id = $? AND s.lead_id = $?"
-                                            " UNION ALL SELECT 'feedback', f.occurred_at, f.id, "
-                                            "json_build_object('id', f.id,"
-                                            " 'lead_id', f.lead_id, 'kind', f.kind, 'reason', "
-                                            "f.reason, 'rating', f.rating,"
-                                            " 'amount', f.amount, 'currency', f.currency, 'note', "
-                                            "f.note, 'author',"
-                                            " json_build_object('user_id', f.author_user_id, "
-                                            "'api_key_id', f.author_key_id),"
-                                            " 'occurred_at', " DB_TS(
-                                                "f.occurred_at") ", 'created_at', " DB_TS("f."
-                                                                                          "created_"
-                                                                                          "at") ","
-                                                                                                " '"
-                                                                                                "st"
-                                                                                                "ag"
-                                                                                                "e_"
-                                                                                                "be"
-                                                                                                "fo"
-                                                                                                "re"
-                                                                                                "',"
-                                                                                                " f"
-                                                                                                ".s"
-                                                                                                "ta"
-                                                                                                "ge"
-                                                                                                "_b"
-                                                                                                "ef"
-                                                                                                "or"
-                                                                                                "e,"
-                                                                                                " '"
-                                                                                                "st"
-                                                                                                "ag"
-                                                                                                "e_"
-                                                                                                "af"
-                                                                                                "te"
-                                                                                                "r'"
-                                                                                                ", "
-                                                                                                "f."
-                                                                                                "st"
-                                                                                                "ag"
-                                                                                                "e_"
-                                                                                                "af"
-                                                                                                "te"
-                                                                                                "r)"
-                                                                                                "::"
-                                                                                                "te"
-                                                                                                "xt"
-                                                                                                " F"
-                                                                                                "RO"
-                                                                                                "M "
-                                                                                                "fe"
-                                                                                                "ed"
-                                                                                                "ba"
-                                                                                                "ck"
-                                                                                                " f"
-                                                                                                " W"
-                                                                                                "HE"
-                                                                                                "RE"
-                                                                                                " f"
-                                                                                                ".w"
-                                                                                                "or"
-                                                                                                "ks"
-                                                                                                "pa"
-                                                                                                "ce"
-                                                                                                "_i"
-                                                                                                "d "
-                                                                                                "= "
-                                                                                                "$?"
-                                                                                                " A"
-                                                                                                "ND"
-                                                                                                " f"
-                                                                                                ".l"
-                                                                                                "ea"
-                                                                                                "d_"
-                                                                                                "id"
-                                                                                                " ="
-                                                                                                " $"
-                                                                                                "?)"
-                                                                                                " x"
-                                                                                                " W"
-                                                                                                "HE"
-                                                                                                "RE"
-                                                                                                " t"
-                                                                                                "ru"
-                                                                                                "e";
+    ", x.id FROM ll_lead_timeline($?::uuid, $?::uuid) x WHERE true";
 static const struct sort_key timeline_sorts[] = {{"at", "x.at", "timestamptz"}, {NULL, NULL, NULL}};
 
 static json_t *timeline_json(const PGresult *res, int row)
@@ -338,12 +221,11 @@ void lifecycle_timeline(struct request *r)
     struct listing l;
     struct qb q;
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, timeline_sorts, "-at") ||
-        !lead_exists(r))
+        !lead_route_found(r))
         return;
     list_begin(&q, sql_timeline, &l);
-    const char *sub[6] = {r->auth.workspace_id, r->params[0],         r->auth.workspace_id,
-                          r->params[0],         r->auth.workspace_id, r->params[0]};
-    qb_addpv(&q, sql_timeline_from, 6, sub);
+    const char *sub[2] = {r->auth.workspace_id, r->params[0]};
+    qb_addpv(&q, sql_timeline_from, 2, sub);
     list_apply(&q, &l, "x.id");
     list_answer(r, &q, &l, timeline_json);
 }

@@ -25,6 +25,7 @@ static const struct problem_kind kinds[LL_E_COUNT] = {
     [LL_E_HEADERS_TOO_LARGE] = {431, "headers-too-large", "The request headers are too large"},
     [LL_E_RATE_LIMITED] = {429, "rate-limited", "Too many requests"},
     [LL_E_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
+    [LL_E_MERGED] = {308, "lead-merged", "The lead was merged into another"},
 };
 
 const struct problem_kind *problem_kind(enum ll_err err)

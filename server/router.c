@@ -13,6 +13,7 @@
 #include "leadloop/lead_bulk.h"
 #include "leadloop/leads.h"
 #include "leadloop/lifecycle.h"
+#include "leadloop/merge.h"
 #include "leadloop/ops.h"
 #include "leadloop/reports.h"
 #include "leadloop/touches.h"
@@ -70,6 +71,7 @@ static const struct route routes[] = {
     {HTTP_GET, "/v1/leads/by-email/{email}", leads_get_by_email, ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-email/{email}", leads_put_by_email, ROLES_WRITERS, 0},
     {HTTP_POST, "/v1/leads/{id}/transitions", lifecycle_transition, ROLES_WRITERS, 0},
+    {HTTP_POST, "/v1/leads/{id}/merge", merge_leads, ROLES_WRITERS, 0},
     {HTTP_GET, "/v1/leads/{id}/history", lifecycle_history, ROLES_ANY, 0},
     {HTTP_GET, "/v1/leads/{id}/timeline", lifecycle_timeline, ROLES_ANY, 0},
     {HTTP_POST, "/v1/leads/{id}/feedback", feedback_create, ROLES_SALES, 0},

@@ -12,6 +12,7 @@
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
+#include "leadloop/lead_route.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
 
@@ -23,19 +24,25 @@
 /* $1 workspace, $2 campaign, $3 lead id or $4 email (one of them NULL), $5 kind,
  * $6 occurred_at or NULL for now. Answers one row: whether the campaign exists, whether
  * the lead does, whether it is erased, whether occurred_at is too far in the future, then
- * the touch (all NULL unless it was recorded). Checking and writing in one statement
- * leaves no gap between them; campaigns and leads are never deleted, so what the check
- * found is still there when the foreign keys look. */
+ * the touch (all NULL unless it was recorded), then the lead the lead was merged into.
+ * Checking and writing in one statement leaves no gap between them; campaigns and leads
+ * are never deleted, so what the check found is still there when the foreign keys look.
+ * The lead is locked as the foreign key's check would lock it (FOR KEY SHARE), but before
+ * the check reads it: an erasure or a merge under way commits first, and the check sees
+ * the lead as they left it (a merged lead's touches must all have moved). */
 static const char sql_insert[] =
     "WITH c AS (SELECT id FROM campaigns WHERE workspace_id = $1 AND id = $2),"
-    " l AS (SELECT id, erased_at FROM leads WHERE workspace_id = $1 AND id = $3::uuid"
-    " UNION ALL SELECT id, erased_at FROM leads WHERE workspace_id = $1"
-    " AND ll_fold(email) = ll_fold($4::text) AND email IS NOT NULL AND erased_at IS NULL),"
+    " li AS (SELECT id, erased_at, merged_into FROM leads WHERE workspace_id = $1"
+    " AND id = $3::uuid FOR KEY SHARE),"
+    " le AS (SELECT id, erased_at, merged_into FROM leads WHERE workspace_id = $1"
+    " AND ll_fold(email) = ll_fold($4::text) AND email IS NOT NULL AND erased_at IS NULL"
+    " FOR KEY SHARE),"
+    " l AS (SELECT * FROM li UNION ALL SELECT * FROM le),"
     " p AS (SELECT coalesce($6::timestamptz, now()) AS at,"
     " coalesce($6::timestamptz > now() + interval '5 minutes', false) AS future),"
     " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
     " SELECT $1, c.id, l.id, $5::text, p.at FROM c, l, p"
-    " WHERE l.erased_at IS NULL AND NOT p.future RETURNING *),"
+    " WHERE l.erased_at IS NULL AND l.merged_into IS NULL AND NOT p.future RETURNING *),"
     /* The lead's first and latest campaign follow its earliest and latest touch (a tie
      * goes to the newest record). The WHERE compares with the lead's own first/latest
      * touch times, which PostgreSQL re-reads after waiting for a concurrent touch's row
@@ -52,10 +59,9 @@ static const char sql_insert[] =
     " OR d.latest_touch_at IS NULL OR t.occurred_at >= d.latest_touch_at))"
     " SELECT EXISTS (SELECT FROM c), EXISTS (SELECT FROM l),"
     " EXISTS (SELECT FROM l WHERE erased_at IS NOT NULL), (SELECT future FROM p), " TOUCH_COLUMNS
-    " FROM (VALUES (1)) AS one LEFT JOIN t ON true";
+    ", (SELECT merged_into FROM l LIMIT 1) FROM (VALUES (1)) AS one LEFT JOIN t ON true";
 static const char sql_campaign_exists[] =
     "SELECT 1 FROM campaigns WHERE workspace_id = $1 AND id = $2";
-static const char sql_lead_exists[] = "SELECT 1 FROM leads WHERE workspace_id = $1 AND id = $2";
 
 static const char *const kinds[] = {"sent",     "opened",  "clicked", "responded", "registered",
                                     "attended", "visited", "created", NULL};
@@ -63,7 +69,6 @@ static const char *const fields[] = {"lead_id", "email", "kind", "occurred_at", 
 static const char *const readonly[] = {"id", "campaign_id", "created_at", NULL};
 
 static const char campaign_not_found[] = "no campaign with this id";
-static const char lead_not_found[] = "no lead with this id";
 static const char invalid[] = "the touch is not valid";
 static const char lead_unknown[] = "no lead with this id in this workspace";
 static const char email_unknown[] = "no lead with this email in this workspace";
@@ -188,6 +193,13 @@ static void touch_insert(struct request *r, const struct touch_in *in, struct ou
         if (is_true(res, 0, 3))
             json_array_append_new(
                 o->errors, field_error("occurred_at", "must not be more than 5 minutes ahead"));
+    } else if (!PQgetisnull(res, 0, 10)) { /* a lead merged into another takes no touches */
+        char message[160];
+        snprintf(message, sizeof message, "names a lead merged into %s: record it on that lead",
+                 PQgetvalue(res, 0, 10));
+        o->err = LL_E_VALIDATION;
+        o->detail = invalid;
+        o->errors = json_pack("[o]", field_error("lead_id", message));
     } else if (is_true(res, 0, 2)) {
         o->err = LL_E_GONE;
         o->detail = "the lead was erased; its touches stay, but it takes no new ones";
@@ -362,7 +374,7 @@ void touches_list_by_lead(struct request *r)
         return;
     /* An erased lead still lists its touches: they are facts about a campaign, and name
      * no one once the lead is erased. */
-    if (!exists(r, sql_lead_exists, r->params[0], lead_not_found))
+    if (!lead_route_found(r))
         return;
     list_begin(&q, "SELECT " TOUCH_COLUMNS ", ", &l);
     qb_addp(&q, ", t.id FROM campaign_touches t WHERE t.workspace_id = $?", r->auth.workspace_id);

@@ -26,6 +26,7 @@ enum ll_err {
     LL_E_HEADERS_TOO_LARGE, /* 431 */
     LL_E_VERSION,           /* 505 */
     LL_E_RATE_LIMITED,      /* 429, with Retry-After */
+    LL_E_MERGED,            /* 308 not an error: the lead was merged; Location, merged_into */
     LL_E_COUNT
 };
 

@@ -22,5 +22,6 @@ Suite *search_suite(void);
 Suite *audit_suite(void);
 Suite *receiver_suite(void);
 Suite *sync_suite(void);
+Suite *merge_suite(void);
 
 #endif

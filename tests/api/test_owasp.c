@@ -572,6 +572,7 @@ static const struct {
     {"PATCH", "/v1/leads/{id}", "{\"title\":\"owasp\"}"},
     {"POST", "/v1/leads/{id}/transitions", "{\"to\":\"sales_accepted\"}"},
     {"POST", "/v1/leads/{id}/feedback", "{\"kind\":\"contacted\",\"rating\":2}"},
+    {"POST", "/v1/leads/{id}/merge", "{\"from\":\"{lead}\"}"},
     {"POST", "/v1/feedback-reasons",
      "{\"code\":\"owasp_mass\",\"label\":\"owasp\",\"kinds\":[\"rejected\"]}"},
     {"PATCH", "/v1/feedback-reasons/{code}", "{\"label\":\"owasp\"}"},

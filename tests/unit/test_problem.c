@@ -33,6 +33,7 @@ static const struct {
     {LL_E_HEADERS_TOO_LARGE, 431, "headers-too-large"},
     {LL_E_VERSION, 505, "http-version-not-supported"},
     {LL_E_RATE_LIMITED, 429, "rate-limited"},
+    {LL_E_MERGED, 308, "lead-merged"},
 };
 #define NKINDS (int)(sizeof kinds / sizeof kinds[0])
 
