@@ -116,12 +116,13 @@ FOUR=$(read_changes 4)
 ITEMS=$(curl -s -H "Authorization: Bearer $KEY" "$BASE/v1/changes?limit=500&after=$(head -1 "$CLIENT/cursors.txt")" |
 	python3 -c 'import json, sys; print(len(json.load(sys.stdin)["data"]))')
 
-# CPU of the daemon and of every PostgreSQL process, in clock ticks
+# CPU of the daemon and of every PostgreSQL process, in clock ticks, with their ended
+# children (a backend that ended counts in the postmaster)
 cpu_ticks() {
 	local t=0 p
 	for p in $DAEMON $(pgrep -u "$OWNER" postgres || true); do
 		[[ -r /proc/$p/stat ]] || continue
-		t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+		t=$((t + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$p/stat")))
 	done
 	echo "$t"
 }
