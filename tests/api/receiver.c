@@ -42,6 +42,7 @@ struct receiver {
     int nkeys;
     struct step *script; /* answers to come, in order; script[next..nsteps) are pending */
     size_t next, nsteps;
+    int delay_ms;                /* each answer is held back this long */
     struct receiver_entry **log; /* entries never move: the log grows by pointers */
     size_t count, cap;
 };
@@ -267,7 +268,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     struct key keys[RECEIVER_SECRETS_MAX];
     struct MHD_Response *resp;
     enum MHD_Result ret;
-    int nkeys, status;
+    int nkeys, status, delay_ms;
     (void)version;
 
     /* the first call only sets up: answering on it would cost the connection keep-alive */
@@ -303,8 +304,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->log = must(realloc(r->log, r->cap * sizeof *r->log));
     }
     r->log[r->count++] = e;
+    delay_ms = r->delay_ms;
     pthread_cond_broadcast(&r->grew);
     pthread_mutex_unlock(&r->mu);
+
+    if (delay_ms > 0) { /* a slow receiver, not a synchronisation */
+        struct timespec pause = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
+        while (nanosleep(&pause, &pause) != 0 && errno == EINTR)
+            ;
+    }
 
     if (status == 0)
         return MHD_NO; /* libmicrohttpd closes the connection unanswered */
@@ -416,6 +424,13 @@ void receiver_script(struct receiver *r, int n, int status)
     pthread_mutex_lock(&r->mu);
     r->script = must(realloc(r->script, (r->nsteps + 1) * sizeof *r->script));
     r->script[r->nsteps++] = (struct step){n, status};
+    pthread_mutex_unlock(&r->mu);
+}
+
+void receiver_set_delay_ms(struct receiver *r, int ms)
+{
+    pthread_mutex_lock(&r->mu);
+    r->delay_ms = ms > 0 ? ms : 0;
     pthread_mutex_unlock(&r->mu);
 }
 

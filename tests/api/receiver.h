@@ -67,6 +67,10 @@ void receiver_add_secret(struct receiver *r, const char *secret);
 /* The next n requests are answered status (500, 410, ...; 0 closes the connection without
  * an answer), after those already scripted; once the script is used up, 200. */
 void receiver_script(struct receiver *r, int n, int status);
+/* Holds each answer back ms milliseconds after the request is logged (a slow receiver, so
+ * that a test can act while deliveries are under way); 0, the default, answers at once.
+ * Requests are served one at a time, so this also spaces them. */
+void receiver_set_delay_ms(struct receiver *r, int ms);
 
 /* Requests received so far. */
 size_t receiver_count(struct receiver *r);

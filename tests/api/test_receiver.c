@@ -290,6 +290,30 @@ START_TEST(wait_count_wakes_and_times_out)
 }
 END_TEST
 
+START_TEST(delay_holds_the_answer_back_not_the_log)
+{
+    struct post_job job = {receiver_start(VEC_SECRET), 0};
+    pthread_t t;
+    long ms;
+
+    receiver_set_delay_ms(job.r, 1500);
+    ms = sock_now_ms();
+    ck_assert_int_eq(pthread_create(&t, NULL, post_from_thread, &job), 0);
+    ck_assert_msg(receiver_wait_count(job.r, 1, 1000),
+                  "a request held back 1.5 s expected in the log at once");
+    pthread_join(t, NULL);
+    ms = sock_now_ms() - ms;
+    ck_assert_int_eq(job.status, 200);
+    ck_assert_msg(ms >= 1490, "an answer held back 1.5 s came after %ld ms", ms);
+    receiver_set_delay_ms(job.r, 0);
+    ms = sock_now_ms();
+    ck_assert_int_eq(post_raw(job.r, "msg_n"), 200);
+    ck_assert_msg(sock_now_ms() - ms < 1000, "with no delay the answer took %ld ms",
+                  sock_now_ms() - ms);
+    receiver_stop(job.r);
+}
+END_TEST
+
 Suite *receiver_suite(void)
 {
     Suite *s = suite_create("receiver");
@@ -303,6 +327,7 @@ Suite *receiver_suite(void)
     tcase_add_test(t, script_can_hang_up);
     tcase_add_test(t, ids_are_counted);
     tcase_add_test(t, wait_count_wakes_and_times_out);
+    tcase_add_test(t, delay_holds_the_answer_back_not_the_log);
     suite_add_tcase(s, t);
     return s;
 }
