@@ -34,11 +34,13 @@ static const char sql_get[] =
 static const char sql_version[] =
     "SELECT version FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2";
 /* $3 url, $4 description given, $5 description, $6 types, $7 active, $8 If-Match version.
- * Turning it on again clears why the daemon turned it off. */
+ * Turning it on again clears why the daemon turned it off. Types absent ($6 NULL) keep the
+ * list: ARRAY() of no rows is '{}' (every type), not NULL, so coalesce would not. */
 static const char sql_update[] =
     "UPDATE webhook_endpoints SET url = coalesce($3, url),"
     " description = CASE WHEN $4::boolean THEN $5 ELSE description END,"
-    " types = coalesce(ARRAY(SELECT jsonb_array_elements_text($6::jsonb)), types),"
+    " types = CASE WHEN $6::jsonb IS NULL THEN types"
+    " ELSE ARRAY(SELECT jsonb_array_elements_text($6::jsonb)) END,"
     " active = coalesce($7::boolean, active),"
     " disabled_reason = CASE WHEN $7::boolean THEN NULL ELSE disabled_reason END,"
     " failing_since = CASE WHEN $7::boolean AND NOT active THEN NULL ELSE failing_since END,"
