@@ -35,10 +35,13 @@ static const char sql_endpoints[] =
 static const char sql_advance[] =
     "UPDATE webhook_cursors SET xid = $5::xid8, seq = $6::bigint WHERE workspace_id = $1"
     " AND endpoint_id = $2 AND xid = $3::xid8 AND seq = $4::bigint";
+/* Changes of transactions that had committed when the endpoint was made are not its own,
+ * even when they lie past the frontier it started from (sql/0013_webhooks.sql). */
 static const char sql_fan_out[] =
     "INSERT INTO webhook_deliveries (workspace_id, endpoint_id, change_xid, change_seq, type)"
-    " SELECT $1, $2, x, s, t FROM unnest($3::xid8[], $4::bigint[], $5::text[]) AS u(x, s, t)"
-    " ON CONFLICT DO NOTHING";
+    " SELECT $1, $2, x, s, t FROM unnest($3::xid8[], $4::bigint[], $5::text[]) AS u(x, s, t),"
+    " webhook_cursors c WHERE c.workspace_id = $1 AND c.endpoint_id = $2"
+    " AND NOT pg_visible_in_snapshot(x, c.since) ON CONFLICT DO NOTHING";
 /* $1 how many, $2 the lease in seconds. */
 static const char sql_claim[] =
     "WITH due AS (SELECT d.workspace_id, d.id FROM webhook_deliveries d"

@@ -30,12 +30,16 @@ CREATE TRIGGER keep_version BEFORE UPDATE ON webhook_endpoints FOR EACH ROW
 
 -- The change feed position up to which an endpoint's deliveries were made (schema 0012);
 -- kept apart so that the dispatcher's moves are not audited as edits of the endpoint. A
--- new endpoint starts at the feed's frontier: it gets the changes made after it.
+-- new endpoint starts at the feed's frontier: it gets the changes made after it. The
+-- frontier is the oldest transaction still running, so transactions that committed before
+-- the endpoint was made can lie past it: `since`, the snapshot of the endpoint's creation,
+-- names them, and their changes are not delivered.
 CREATE TABLE webhook_cursors (
     workspace_id uuid NOT NULL,
     endpoint_id  uuid NOT NULL,
     xid          xid8 NOT NULL DEFAULT pg_snapshot_xmin(pg_current_snapshot()),
     seq          bigint NOT NULL DEFAULT 0,
+    since        pg_snapshot NOT NULL DEFAULT pg_current_snapshot(),
     PRIMARY KEY (workspace_id, endpoint_id),
     FOREIGN KEY (workspace_id, endpoint_id) REFERENCES webhook_endpoints (workspace_id, id)
         ON DELETE CASCADE
