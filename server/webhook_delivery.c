@@ -255,21 +255,25 @@ struct job {
     long attempts;
     struct webhook_result result;
     bool tried;
-    bool gone; /* its change is no longer kept (rendered: not found) */
+    bool looked; /* its change was looked for (render_bodies) */
+    bool gone;   /* its change is no longer kept (rendered: not found) */
 };
 
-/* The bodies of a batch's changes: one render per workspace, matched back by seq. */
+/* The bodies of a batch's changes: one render per workspace, matched back by seq. A change
+ * not found is gone (its delivery fails); a render that failed leaves its workspace's jobs
+ * without a body, to be retried later. Either concerns that workspace only: the batch's
+ * other workspaces are rendered all the same. */
 static void render_bodies(struct db_conn *db, const PGresult *res, struct job *jobs, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (jobs[i].body || jobs[i].gone || !PQgetisnull(res, i, C_PAYLOAD) ||
-            PQgetisnull(res, i, C_SEQ))
+        if (jobs[i].looked || !PQgetisnull(res, i, C_PAYLOAD) || PQgetisnull(res, i, C_SEQ))
             continue;
         /* every change of this workspace in the batch, from i on */
         json_t *xs = json_array(), *ss = json_array(), *items = NULL;
         for (int j = i; j < n; j++)
             if (!strcmp(jobs[j].ws, jobs[i].ws) && PQgetisnull(res, j, C_PAYLOAD) &&
                 !PQgetisnull(res, j, C_SEQ)) {
+                jobs[j].looked = true;
                 json_array_append_new(xs, json_pack("{s:s}", "v", PQgetvalue(res, j, C_XID)));
                 json_array_append_new(ss, json_pack("{s:s}", "v", PQgetvalue(res, j, C_SEQ)));
             }
@@ -295,8 +299,6 @@ static void render_bodies(struct db_conn *db, const PGresult *res, struct job *j
         json_decref(ss);
         free(xids);
         free(seqs);
-        if (!jobs[i].body) /* the render failed: these are retried */
-            break;
     }
 }
 
