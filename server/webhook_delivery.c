@@ -312,6 +312,17 @@ static long backoff_ms(long attempts)
     return ms + (long)(util_now_ns() % (uint64_t)(ms / 10 + 1)); /* up to 10 % later */
 }
 
+/* synchronous_commit off on db until it is released (db_on_release resets it). */
+static bool commit_without_flush(struct db_conn *db)
+{
+    PGresult *res = db_exec(db, "SET synchronous_commit = off", 0, NULL);
+    bool ok = db_check(db, res) == LL_OK;
+    PQclear(res);
+    if (ok)
+        db_on_release(db, "RESET synchronous_commit");
+    return ok;
+}
+
 static void record(struct db_conn *db, const struct job *j, long retry_for)
 {
     char status[16] = "", delay[24], for_s[24];
@@ -390,6 +401,13 @@ static int send_batch(struct webhook_client *client)
     }
     if (db_acquire(&db) != LL_OK)
         goto out; /* the leases end and the deliveries are tried again */
+    /* The outcomes are committed without waiting for the WAL flush: one lost in a crash of
+     * PostgreSQL costs one more attempt under the same webhook-id (its lease ends), which
+     * receivers expect anyway; a flush per delivery was the bottleneck (bench/webhooks.sh,
+     * 2 cores: 1,300 events/s with 18,065 flushes for 20,000 events, 4,013 with 425). The
+     * pooled connection's next user gets the setting back. */
+    if (!commit_without_flush(db))
+        log_warn("webhooks: outcomes are committed with synchronous_commit as configured");
     for (int i = 0; i < n; i++) {
         if (jobs[i].tried) {
             record(db, &jobs[i], wd.cfg.retry_for_s);
