@@ -577,8 +577,9 @@ static const struct {
      "{\"code\":\"owasp_mass\",\"label\":\"owasp\",\"kinds\":[\"rejected\"]}"},
     {"PATCH", "/v1/feedback-reasons/{code}", "{\"label\":\"owasp\"}"},
     {"PATCH", "/v1/workspace", "{\"name\":\"owasp\"}"},
-    /* a public address: the main daemon refuses private ones, and delivers nothing */
-    {"POST", "/v1/webhooks", "{\"url\":\"https://93.184.216.34/owasp\"}"},
+    /* a public address (the main daemon refuses private ones), turned off: nothing is
+     * sent to it, whichever daemon delivers */
+    {"POST", "/v1/webhooks", "{\"url\":\"https://93.184.216.34/owasp\",\"active\":false}"},
     {"PATCH", "/v1/webhooks/{id}", "{\"description\":\"owasp\"}"},
     {"POST", "/v1/webhooks/{id}/rotate-secret", "{\"previous_valid_for_s\":0}"},
 };
@@ -669,7 +670,9 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
              marker);
     created(post(path, key, body), "feedback", NULL, 0);
     snprintf(body, sizeof body,
-             "{\"url\":\"https://93.184.216.34/%s\",\"description\":\"%s hook\"}", tag, marker);
+             "{\"url\":\"https://93.184.216.34/%s\",\"description\":\"%s hook\","
+             "\"active\":false}",
+             tag, marker);
     created(post("/v1/webhooks", key, body), "webhook", f->webhook, sizeof f->webhook);
     snprintf(path, sizeof path, "/v1/webhooks/%s/ping", f->webhook);
     struct resp *ping = post(path, key, "{}");
