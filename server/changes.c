@@ -186,13 +186,22 @@ static bool split_types(const char *const *types, char **exact, char **entities)
     *exact = *entities = NULL;
     if (!types)
         return true;
-    for (int i = 0; types[i] && nx < 63 && ne < (int)NKINDS; i++) {
+    for (int i = 0; types[i]; i++) {
         size_t n = strlen(types[i]);
-        if (n > 2 && !strcmp(types[i] + n - 2, ".*") && n - 2 < sizeof ent[0]) {
+        if (n > 2 && !strcmp(types[i] + n - 2, ".*")) {
+            bool again = false; /* "lead.*,lead.*" is "lead.*" */
+            for (int k = 0; k < ne && !again; k++)
+                again = strlen(ent[k]) == n - 2 && !strncmp(ent[k], types[i], n - 2);
+            if (again)
+                continue;
+            if (ne == (int)NKINDS || n - 2 >= sizeof ent[0])
+                return false; /* never drop a type the caller asked for */
             snprintf(ent[ne], sizeof ent[ne], "%.*s", (int)(n - 2), types[i]);
             e[ne] = ent[ne];
             ne++;
         } else {
+            if (nx == 63)
+                return false;
             x[nx++] = types[i];
         }
     }
