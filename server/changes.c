@@ -141,8 +141,8 @@ bool changes_cursor_parse(const char *s, const char *workspace_id, struct change
     char want[64];
     struct change_pos p;
     if (!d2 || !parse_hex64(s, (size_t)(d1 - s), &p.xid) ||
-        !parse_hex64(d1 + 1, (size_t)(d2 - d1 - 1), &p.seq))
-        return false;
+        !parse_hex64(d1 + 1, (size_t)(d2 - d1 - 1), &p.seq) || p.seq > INT64_MAX)
+        return false; /* seq is a bigint: a larger one is no position of ours */
     changes_cursor_format(&p, workspace_id, want);
     if (strcmp(want, s) != 0) /* another workspace's, or not in our one spelling */
         return false;
