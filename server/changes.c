@@ -414,7 +414,7 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
     if (PQntuples(page) < 1)
         goto out;
     struct change_pos horizon = {u64(page, 0, P_HXID), u64(page, 0, P_HSEQ)};
-    if (!PQgetisnull(page, 0, P_HXID) &&
+    if (!q->from_start && !PQgetisnull(page, 0, P_HXID) &&
         (q->after.xid < horizon.xid ||
          (q->after.xid == horizon.xid && q->after.seq < horizon.seq))) {
         out->expired = true;
@@ -753,6 +753,7 @@ void changes_list(struct request *r)
         (void)reply_bad_param(r, "after", "is not a cursor of this workspace's change feed");
         return;
     }
+    q.from_start = !after || now; /* all that is kept, or the frontier: never expired */
     q.limit = now ? 1 : limit;
     q.types = types ? list : NULL;
     deadline_ns = util_now_ns() + (uint64_t)wait_s * 1000000000u;

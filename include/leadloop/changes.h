@@ -46,6 +46,8 @@ struct changes_query {
     const char *const *types;
     bool with_keys;
     bool meta_only; /* items without data (the webhook dispatcher needs positions) */
+    /* no cursor (after is zero): from the oldest change kept, never expired */
+    bool from_start;
 };
 struct changes_page {
     json_t *items; /* meta_only: [{"xid", "seq", "type"}], new */
