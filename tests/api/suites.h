@@ -23,5 +23,6 @@ Suite *audit_suite(void);
 Suite *receiver_suite(void);
 Suite *sync_suite(void);
 Suite *merge_suite(void);
+Suite *changes_suite(void);
 
 #endif
