@@ -413,6 +413,9 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
     err = LL_E_INTERNAL;
     if (PQntuples(page) < 1)
         goto out;
+    /* Set before the answers without changes too: a reader whose position expired goes
+     * on from here (the webhook dispatcher). */
+    out->frontier = (struct change_pos){u64(page, 0, P_XMIN), 0};
     struct change_pos horizon = {u64(page, 0, P_HXID), u64(page, 0, P_HSEQ)};
     if (!q->from_start && !PQgetisnull(page, 0, P_HXID) &&
         (q->after.xid < horizon.xid ||
@@ -458,7 +461,6 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
     if (out->next.xid < q->after.xid ||
         (out->next.xid == q->after.xid && out->next.seq < q->after.seq))
         out->next = q->after; /* never backwards (a cursor at xmin itself) */
-    out->frontier = (struct change_pos){u64(page, 0, P_XMIN), 0};
     out->held = !out->more && PQgetvalue(page, 0, P_HELD)[0] == 't';
     err = LL_OK;
 out:
