@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "receiver.h"
 #include "suites.h"
 #include "support.h"
 
@@ -1075,13 +1076,13 @@ static long gauge(struct daemon *d, const char *name)
 }
 
 static struct daemon *pool_daemon;
-static long pool_connections;
 
-/* The waiters are connected and none of them holds a database connection. */
+/* The waiters are connected (six and the /metrics request itself) and none of them holds a
+ * database connection. */
 static bool all_waiting(void *arg)
 {
     (void)arg;
-    return gauge(pool_daemon, "leadloop_connections") >= pool_connections + 6 &&
+    return gauge(pool_daemon, "leadloop_connections") >= 7 &&
            gauge(pool_daemon, "leadloop_db_pool_in_use") == 0;
 }
 
@@ -1100,13 +1101,14 @@ START_TEST(long_polls_hold_no_database_connection_and_all_answer)
     snprintf(query, sizeof query, "after=%s&wait=3", now);
     ck_assert(daemon_start(&d, env));
     pool_daemon = &d;
-    pool_connections = gauge(&d, "leadloop_connections");
     for (int i = 0; i < 6; i++) {
         w[i] = (struct waiter){.d = &d, .key = adm, .query = query};
         ck_assert_int_eq(pthread_create(&th[i], NULL, waiter_run, &w[i]), 0);
     }
     ck_assert_msg(wait_until(all_waiting, NULL, 2000),
-                  "the six long polls are not all waiting without a database connection");
+                  "the six long polls are not all waiting without a database connection: "
+                  "%ld connections, %ld database connections in use",
+                  gauge(&d, "leadloop_connections"), gauge(&d, "leadloop_db_pool_in_use"));
     long t0 = sock_now_ms();
     struct resp *r = req(&d, "GET", "/v1/campaigns?limit=1", adm, NULL, NULL, 0);
     long took = sock_now_ms() - t0;
@@ -1555,6 +1557,103 @@ START_TEST(expired_changes_answer_410_and_after_now_starts_again)
 }
 END_TEST
 
+static const char *cursor_endpoint;
+
+/* The endpoint's position in the feed is not before its workspace's horizon. */
+static bool cursor_past_horizon(void *arg)
+{
+    (void)arg;
+    char *v = pg_value_p(horizon_pg,
+                         "SELECT (c.xid, c.seq) >= (h.xid, h.seq) FROM webhook_cursors c"
+                         " JOIN change_horizons h USING (workspace_id) WHERE c.endpoint_id = $1",
+                         cursor_endpoint);
+    bool yes = !strcmp(v, "t");
+    free(v);
+    return yes;
+}
+
+START_TEST(a_webhook_endpoint_behind_the_horizon_goes_on_from_the_frontier)
+{
+    /* The webhook dispatcher reads the feed through changes_page; when an endpoint's
+     * position has expired it goes on from the page's frontier, which must be the feed's
+     * frontier then too (not zero, which is before the horizon again for ever). */
+    char adm[64], url[128], body[300], hook[64], c2[64], cursor_was[128];
+    const char *slug = unique("feed-hook");
+    const char *env[] = {"LEADLOOP_CHANGES_RETENTION_DAYS=1", "LEADLOOP_CHANGES_PURGE_INTERVAL_S=1",
+                         "LEADLOOP_WEBHOOK_SENDERS=1", "LEADLOOP_WEBHOOK_ALLOW_PRIVATE=1", NULL};
+    struct daemon d;
+    ck_assert(workspace_key(slug, "admin", adm));
+    horizon_pg = pg_test();
+    char *ws = workspace_id(horizon_pg, slug);
+    horizon_ws = ws;
+    struct receiver *rc = receiver_start(NULL);
+    receiver_url(rc, "/hook", url, sizeof url);
+    ck_assert(daemon_start(&d, env));
+
+    /* an endpoint, off, then changes that expire while it is off */
+    snprintf(body, sizeof body,
+             "{\"url\":\"%s\",\"types\":[\"campaign.created\"],\"active\":false}", url);
+    struct resp *r =
+        req(&d, "POST", "/v1/webhooks", adm,
+            (const char *const[]){"Content-Type: application/json", NULL}, body, strlen(body));
+    expect_status(r, 201, "POST /v1/webhooks");
+    snprintf(hook, sizeof hook, "%s", jstr(r, "id"));
+    receiver_set_secret(rc, jstr(r, "secret"));
+    resp_free(r);
+    cursor_endpoint = hook;
+    json_t *j = create("/v1/campaigns", adm, "{\"name\":\"Expires\",\"channel\":\"email\"}");
+    char cursor[64];
+    json_decref(follow(adm, NULL, sget(j, "id"), cursor));
+    json_decref(j);
+    pg_ok(horizon_pg, "BEGIN");
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "UPDATE changes SET changed_at = now() - interval '2 days' WHERE workspace_id = '%s'",
+             ws);
+    pg_ok(horizon_pg, sql);
+    pg_ok(horizon_pg, "COMMIT");
+    ck_assert_msg(wait_until(horizon_recorded, NULL, 30000), "no horizon in 30 s; log %s", d.log);
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM changes WHERE workspace_id = '%s'", ws);
+    ck_assert_int_eq(pg_long(horizon_pg, sql), 0);
+
+    /* on again: the dispatcher finds its position expired and goes on from the frontier */
+    snprintf(body, sizeof body, "/v1/webhooks/%s", hook);
+    r = req(&d, "PATCH", body, adm,
+            (const char *const[]){"Content-Type: application/merge-patch+json", NULL},
+            "{\"active\":true}", strlen("{\"active\":true}"));
+    expect_status(r, 200, "PATCH the webhook on");
+    resp_free(r);
+    if (!wait_until(cursor_past_horizon, NULL, 15000)) {
+        char *v = pg_value_p(horizon_pg,
+                             "SELECT c.xid || '.' || c.seq || ' (horizon ' || h.xid || '.' || h.seq"
+                             " || ')' FROM webhook_cursors c JOIN change_horizons h"
+                             " USING (workspace_id) WHERE c.endpoint_id = $1",
+                             hook);
+        snprintf(cursor_was, sizeof cursor_was, "%s", v);
+        free(v);
+        ck_abort_msg("the endpoint's position stays before the horizon: %s; log %s", cursor_was,
+                     d.log);
+    }
+    /* and the next change reaches it */
+    r = req(&d, "POST", "/v1/campaigns", adm,
+            (const char *const[]){"Content-Type: application/json", NULL},
+            "{\"name\":\"Delivered\",\"channel\":\"email\"}",
+            strlen("{\"name\":\"Delivered\",\"channel\":\"email\"}"));
+    expect_status(r, 201, "a campaign after the endpoint is on again");
+    snprintf(c2, sizeof c2, "%s", jstr(r, "id"));
+    resp_free(r);
+    ck_assert_msg(receiver_wait_count(rc, 1, 15000), "no delivery in 15 s; log %s", d.log);
+    const struct receiver_entry *e = receiver_entry(rc, 0);
+    ck_assert_msg(e->verified && strstr(e->body, c2),
+                  "expected a signed delivery of campaign %s, got (verified %d) %.1500s", c2,
+                  e->verified, e->body);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+    receiver_stop(rc);
+    free(ws);
+    PQfinish(horizon_pg);
+}
+END_TEST
+
 Suite *changes_suite(void)
 {
     Suite *s = suite_create("changes");
@@ -1573,6 +1672,7 @@ Suite *changes_suite(void)
     tcase_add_test(tc, no_cursor_reads_another_workspace);
     tcase_add_test(tc, an_erased_lead_leaves_no_personal_value_in_the_feed);
     tcase_add_test(tc, expired_changes_answer_410_and_after_now_starts_again);
+    tcase_add_test(tc, a_webhook_endpoint_behind_the_horizon_goes_on_from_the_frontier);
     suite_add_tcase(s, tc);
     return s;
 }
