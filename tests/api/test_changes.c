@@ -951,25 +951,39 @@ START_TEST(limit_pages_with_has_more)
 }
 END_TEST
 
-/* A user written straight into the database by another thread, delay_ms after it starts. */
+/* A change written by another thread, delay_ms after it starts: a campaign through the API
+ * with key, or (key NULL) a user straight into the database. */
 struct late_write {
-    const char *workspace;
+    const char *workspace, *key;
     int delay_ms;
+    long written_at; /* sock_now_ms() when the write returned */
     char id[64], err[300];
 };
 
 static void *late_write_run(void *arg)
 {
+    static const char body[] = "{\"name\":\"Late\",\"channel\":\"email\"}";
     struct late_write *lw = arg;
     char sql[400];
     struct timespec ts = {lw->delay_ms / 1000, (long)(lw->delay_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+    if (lw->key) {
+        struct resp *r = post("/v1/campaigns", lw->key, body);
+        lw->written_at = sock_now_ms();
+        if (r->status == 201)
+            snprintf(lw->id, sizeof lw->id, "%s", jstr(r, "id"));
+        else
+            snprintf(lw->err, sizeof lw->err, "%ld %.200s", r->status, r->body);
+        resp_free(r);
+        return NULL;
+    }
     PGconn *pg = PQconnectdb(getenv("LL_TEST_DATABASE_URL"));
     snprintf(sql, sizeof sql,
              "INSERT INTO users (workspace_id, name, email, team) VALUES ('%s', 'Late',"
              " 'feed.late.%d.%ld@example.com', 'sales') RETURNING id",
              lw->workspace, (int)getpid(), sock_now_ms());
     PGresult *res = PQexec(pg, sql);
+    lw->written_at = sock_now_ms();
     if (PQresultStatus(res) == PGRES_TUPLES_OK)
         snprintf(lw->id, sizeof lw->id, "%s", PQgetvalue(res, 0, 0));
     else
@@ -987,27 +1001,34 @@ START_TEST(wait_answers_as_soon_as_a_change_is_written)
     PGconn *pg = pg_test();
     char *ws = workspace_id(pg, slug);
     frontier(adm, now);
-    /* the write comes 0.3 s into the wait (a delay that sets the scene: whenever it lands,
-     * the answer must hold it and come well before the 2 s are up) */
-    struct late_write lw = {.workspace = ws, .delay_ms = 300};
-    pthread_t th;
-    long t0 = sock_now_ms();
-    ck_assert_int_eq(pthread_create(&th, NULL, late_write_run, &lw), 0);
-    snprintf(query, sizeof query, "after=%s&wait=2", now);
-    struct resp *r = page(adm, query);
-    long took = sock_now_ms() - t0;
-    pthread_join(th, NULL);
-    ck_assert_msg(!lw.err[0], "the write: %s", lw.err);
-    json_t *data = json_object_get(r->json, "data");
-    ck_assert_msg(json_array_size(data) == 1 &&
-                      !strcmp(sget(json_array_get(data, 0), "type"), "user.created") &&
-                      !strcmp(sget(json_array_get(data, 0), "entity_id"), lw.id),
-                  "wait=2: expected the user %s written during the wait, got: %.1500s", lw.id,
-                  r->body);
-    ck_assert_msg(took < 1500, "wait=2 answered %ld ms after it began (the change came at 300 ms)",
-                  took);
-    ck_assert_str_eq(sget(json_object_get(json_array_get(data, 0), "actor"), "type"), "sql");
-    resp_free(r);
+    /* A write through the API (the daemon wakes its waiters), then one straight into the
+     * database (another writer). Each comes 0.3 s into the wait, a delay that sets the
+     * scene: whenever it lands, the answer must hold it and come well before the 2 s. */
+    for (int i = 0; i < 2; i++) {
+        struct late_write lw = {.workspace = ws, .key = i == 0 ? adm : NULL, .delay_ms = 300};
+        const char *type = i == 0 ? "campaign.created" : "user.created";
+        pthread_t th;
+        long t0 = sock_now_ms();
+        ck_assert_int_eq(pthread_create(&th, NULL, late_write_run, &lw), 0);
+        snprintf(query, sizeof query, "after=%s&wait=2", now);
+        struct resp *r = page(adm, query);
+        long took = sock_now_ms() - t0;
+        pthread_join(th, NULL);
+        ck_assert_msg(!lw.err[0], "the write: %s", lw.err);
+        json_t *data = json_object_get(r->json, "data");
+        ck_assert_msg(json_array_size(data) == 1 &&
+                          !strcmp(sget(json_array_get(data, 0), "type"), type) &&
+                          !strcmp(sget(json_array_get(data, 0), "entity_id"), lw.id),
+                      "wait=2: expected the %s %s written during the wait, got: %.1500s", type,
+                      lw.id, r->body);
+        ck_assert_msg(took < 1500,
+                      "wait=2 answered the %s %ld ms after it began, %ld ms after the write", type,
+                      took, took - (lw.written_at - t0));
+        ck_assert_str_eq(sget(json_object_get(json_array_get(data, 0), "actor"), "type"),
+                         i == 0 ? "api_key" : "sql");
+        snprintf(now, sizeof now, "%s", jstr(r, "next_cursor"));
+        resp_free(r);
+    }
     free(ws);
     PQfinish(pg);
 }
@@ -1186,8 +1207,9 @@ START_TEST(bad_parameters_are_400_naming_them)
     frontier(other_admin_key, theirs);
     unsigned long long x, q;
     ck_assert(cursor_pos(ours, &x, &q));
-    /* our cursor in another spelling: upper case, a leading zero; a transaction to come */
-    snprintf(upper, sizeof upper, "%llX.%llx%s", x, q, tag_of(ours));
+    /* a position of ours in another spelling: upper case (seq 0xab, so that there is a
+     * letter to spell), a leading zero; a transaction to come */
+    snprintf(upper, sizeof upper, "%llx.AB%s", x, tag_of(ours));
     snprintf(zero, sizeof zero, "0%llx.%llx%s", x, q, tag_of(ours));
     snprintf(future, sizeof future, "%llx.0%s", x + 1000000, tag_of(ours));
     snprintf(huge, sizeof huge, "%llx.ffffffffffffffff%s", x, tag_of(ours));
@@ -1240,9 +1262,11 @@ START_TEST(bad_parameters_are_400_naming_them)
                       bad[i].query, bad[i].param, r->body);
         resp_free(r);
     }
-    /* the cursors themselves are good */
+    /* the same positions in their one spelling are good */
     char query[120];
     snprintf(query, sizeof query, "after=%s", ours);
+    resp_free(page(adm, query));
+    snprintf(query, sizeof query, "after=%llx.ab%s", x, tag_of(ours));
     resp_free(page(adm, query));
     snprintf(query, sizeof query, "after=%s", theirs);
     resp_free(page(other_admin_key, query));
