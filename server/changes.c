@@ -141,8 +141,8 @@ bool changes_cursor_parse(const char *s, const char *workspace_id, struct change
     char want[64];
     struct change_pos p;
     if (!d2 || !parse_hex64(s, (size_t)(d1 - s), &p.xid) ||
-        !parse_hex64(d1 + 1, (size_t)(d2 - d1 - 1), &p.seq))
-        return false;
+        !parse_hex64(d1 + 1, (size_t)(d2 - d1 - 1), &p.seq) || p.seq > INT64_MAX)
+        return false; /* seq is a bigint: a larger one is no position of ours */
     changes_cursor_format(&p, workspace_id, want);
     if (strcmp(want, s) != 0) /* another workspace's, or not in our one spelling */
         return false;
@@ -186,13 +186,22 @@ static bool split_types(const char *const *types, char **exact, char **entities)
     *exact = *entities = NULL;
     if (!types)
         return true;
-    for (int i = 0; types[i] && nx < 63 && ne < (int)NKINDS; i++) {
+    for (int i = 0; types[i]; i++) {
         size_t n = strlen(types[i]);
-        if (n > 2 && !strcmp(types[i] + n - 2, ".*") && n - 2 < sizeof ent[0]) {
+        if (n > 2 && !strcmp(types[i] + n - 2, ".*")) {
+            bool again = false; /* "lead.*,lead.*" is "lead.*" */
+            for (int k = 0; k < ne && !again; k++)
+                again = strlen(ent[k]) == n - 2 && !strncmp(ent[k], types[i], n - 2);
+            if (again)
+                continue;
+            if (ne == (int)NKINDS || n - 2 >= sizeof ent[0])
+                return false; /* never drop a type the caller asked for */
             snprintf(ent[ne], sizeof ent[ne], "%.*s", (int)(n - 2), types[i]);
             e[ne] = ent[ne];
             ne++;
         } else {
+            if (nx == 63)
+                return false;
             x[nx++] = types[i];
         }
     }
@@ -404,8 +413,11 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
     err = LL_E_INTERNAL;
     if (PQntuples(page) < 1)
         goto out;
+    /* Set before the answers without changes too: a reader whose position expired goes
+     * on from here (the webhook dispatcher). */
+    out->frontier = (struct change_pos){u64(page, 0, P_XMIN), 0};
     struct change_pos horizon = {u64(page, 0, P_HXID), u64(page, 0, P_HSEQ)};
-    if (!PQgetisnull(page, 0, P_HXID) &&
+    if (!q->from_start && !PQgetisnull(page, 0, P_HXID) &&
         (q->after.xid < horizon.xid ||
          (q->after.xid == horizon.xid && q->after.seq < horizon.seq))) {
         out->expired = true;
@@ -449,7 +461,6 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
     if (out->next.xid < q->after.xid ||
         (out->next.xid == q->after.xid && out->next.seq < q->after.seq))
         out->next = q->after; /* never backwards (a cursor at xmin itself) */
-    out->frontier = (struct change_pos){u64(page, 0, P_XMIN), 0};
     out->held = !out->more && PQgetvalue(page, 0, P_HELD)[0] == 't';
     err = LL_OK;
 out:
@@ -744,6 +755,7 @@ void changes_list(struct request *r)
         (void)reply_bad_param(r, "after", "is not a cursor of this workspace's change feed");
         return;
     }
+    q.from_start = !after || now; /* all that is kept, or the frontier: never expired */
     q.limit = now ? 1 : limit;
     q.types = types ? list : NULL;
     deadline_ns = util_now_ns() + (uint64_t)wait_s * 1000000000u;

@@ -38,7 +38,7 @@ bool changes_cursor_parse(const char *s, const char *workspace_id, struct change
  * with_keys. On success the changes are in text (or items), *next the position to continue from
  * (the frontier when the page is short), *held true when changes after the frontier exist but wait
  * for an older transaction to end, and *expired true (with no items) when `after` is before what
- * retention kept. */
+ * retention kept. *frontier is the feed's frontier in every case, expired and future included. */
 struct changes_query {
     const char *workspace_id;
     struct change_pos after;
@@ -46,6 +46,8 @@ struct changes_query {
     const char *const *types;
     bool with_keys;
     bool meta_only; /* items without data (the webhook dispatcher needs positions) */
+    /* no cursor (after is zero): from the oldest change kept, never expired */
+    bool from_start;
 };
 struct changes_page {
     json_t *items; /* meta_only: [{"xid", "seq", "type"}], new */

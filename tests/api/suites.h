@@ -24,5 +24,6 @@ Suite *receiver_suite(void);
 Suite *sync_suite(void);
 Suite *merge_suite(void);
 Suite *webhooks_suite(void);
+Suite *changes_suite(void);
 
 #endif
