@@ -374,7 +374,7 @@ enum ll_err changes_render(struct db_conn *db, const char *workspace_id, const c
 }
 
 /* The page's changes as position and type only (the webhook dispatcher's). */
-static json_t *meta_items(const PGresult *page, int n, const char *workspace_id)
+static json_t *meta_items(const PGresult *page, int n)
 {
     json_t *items = json_array();
     for (int i = 0; items && i < n; i++) {
@@ -387,7 +387,6 @@ static json_t *meta_items(const PGresult *page, int n, const char *workspace_id)
             return NULL;
         }
     }
-    (void)workspace_id;
     return items;
 }
 
@@ -432,7 +431,7 @@ enum ll_err changes_page(struct db_conn *db, const struct changes_query *q,
     n = PQgetisnull(page, 0, P_XID) ? 0 : PQntuples(page);
     out->count = n;
     if (q->meta_only) {
-        if (!(out->items = meta_items(page, n, q->workspace_id)))
+        if (!(out->items = meta_items(page, n)))
             goto out;
     } else {
         struct jw w;
@@ -502,6 +501,20 @@ static unsigned bucket_of(const char *workspace_id)
     return h % BUCKETS;
 }
 
+/* CLOCK_REALTIME timeout_ms from now, for pthread_cond_timedwait. */
+static struct timespec deadline_in(long timeout_ms)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += timeout_ms / 1000;
+    t.tv_nsec += (timeout_ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 uint64_t changes_generation(const char *workspace_id)
 {
     uint64_t g;
@@ -513,16 +526,9 @@ uint64_t changes_generation(const char *workspace_id)
 
 bool changes_wait(const char *workspace_id, uint64_t seen, long timeout_ms)
 {
-    struct timespec until;
+    struct timespec until = deadline_in(timeout_ms);
     unsigned b = bucket_of(workspace_id);
     bool moved;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&waits.mu);
     while (!(moved = waits.gen[b] + waits.all != seen))
         if (pthread_cond_timedwait(&waits.cv, &waits.mu, &until) != 0)
@@ -552,15 +558,8 @@ void changes_wake_all(void)
 
 bool changes_wait_any(uint64_t seen, long timeout_ms)
 {
-    struct timespec until;
+    struct timespec until = deadline_in(timeout_ms);
     bool moved;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += timeout_ms / 1000;
-    until.tv_nsec += (timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&waits.mu);
     while (waits.total == seen)
         if (pthread_cond_timedwait(&waits.cv, &waits.mu, &until) != 0)
