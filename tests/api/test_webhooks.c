@@ -517,6 +517,13 @@ START_TEST(an_endpoint_failing_for_the_whole_retry_period_is_turned_off)
     ck_assert_msg(ji(first, "attempts") > 1 && ji(first, "last_status") == 503,
                   "expected several attempts, the last answered 503: %s", dump(first));
     json_decref(list);
+    /* The first failure can itself end the retry period: failing_since is set at the first
+     * attempt and the last one, on a loaded machine, can run more than a second later. The
+     * outcome and the endpoint's state are written in one statement, so what GET says now
+     * is what that failure decided. */
+    json_t *after_first = hook_get(d, key, &h);
+    bool off_after_first = json_is_false(json_object_get(after_first, "active"));
+    json_decref(after_first);
     /* the second fails too, more than the retry period after the first failure */
     make_lead(key, "exhausted-b@example.com", lead);
     struct active_probe probe = {d, key, &h};
@@ -528,7 +535,8 @@ START_TEST(an_endpoint_failing_for_the_whole_retry_period_is_turned_off)
                   "expected disabled_reason naming the retry period and failing_since: %s",
                   dump(o));
     json_decref(o);
-    ck_assert_int_eq(count_deliveries(pg, &h, "failed"), 2);
+    /* turned off by the first failure, the second lead is not delivered while it is off */
+    ck_assert_int_eq(count_deliveries(pg, &h, "failed"), off_after_first ? 1 : 2);
     expect_all_verified(rc);
 
     hook_delete(d, key, &h);
