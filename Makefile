@@ -3,7 +3,8 @@
 
 CC      ?= cc
 PKGS    := libmicrohttpd jansson libpq libcrypto libcurl
-VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo 0.1.0)
+# From the newest vX.Y.Z tag, else the VERSION file and the commit (scripts/version.sh).
+VERSION := $(shell sh scripts/version.sh)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes \
         -Wmissing-prototypes -Wpointer-arith -Wvla -Wundef -Wcast-align \
@@ -42,7 +43,7 @@ FAULT_BIN := $(B)/fault-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
 .PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports lint-api format format-check tidy \
-        db-stop db-clean deps clean valgrind-api
+        db-stop db-clean deps clean valgrind-api man install
 
 all: $(BIN)
 
@@ -133,6 +134,36 @@ bench:
 # The reports at scale: 1M leads, 3M touches, 300k feedback, 200 campaigns (see bench/reports.sh).
 bench-reports:
 	@bash bench/reports.sh
+
+# The manual page, leadloopd(8), written by the binary from its settings table.
+man: build/leadloopd.8
+
+build/leadloopd.8: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --man > $@.tmp && mv $@.tmp $@
+
+# `make install PREFIX=/usr DESTDIR=/tmp/pkg`: the binary, the man page, the systemd unit
+# (paths filled in), an example settings file (kept if present) and the docs.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/leadloop
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+DOCS       := README.md CHANGELOG.md LICENSE openapi.yaml $(wildcard docs/*.md)
+
+install: $(BIN) build/leadloopd.8
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/leadloop
+	install -m 755 $(BIN) $(DESTDIR)$(BINDIR)/leadloopd
+	install -m 644 build/leadloopd.8 $(DESTDIR)$(MANDIR)/man8/leadloopd.8
+	sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	    packaging/leadloopd.service.in > $(DESTDIR)$(UNITDIR)/leadloopd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/leadloopd.service
+	test -e $(DESTDIR)$(SYSCONFDIR)/leadloop/leadloopd.env || \
+	    install -m 640 packaging/leadloopd.env $(DESTDIR)$(SYSCONFDIR)/leadloop/leadloopd.env
+	install -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)
 
 clean:
 	rm -rf build bin

@@ -1,5 +1,6 @@
 /* Configuration: one table of settings (environment variable, flag, type, default,
- * bounds, help). Defaults, then the environment, then flags; --help comes from here. */
+ * bounds, help). Defaults, then the environment, then flags; --help and the man page's
+ * SETTINGS section (leadloopd --man) come from here. */
 #include "leadloop/config.h"
 
 #include <stdio.h>
@@ -279,4 +280,58 @@ void config_help(FILE *out)
     }
     fprintf(out, "  %-32s %s\n      %s\n", "", "--no-migrate",
             "serve: do not apply migrations on start");
+}
+
+/* Writes text for roff: a backslash or hyphen-minus escaped (a plain "-" may be typeset as a
+ * hyphen, which breaks copying a flag), and a line that would start with a control
+ * character guarded with \&. */
+static void roff_text(FILE *out, const char *text)
+{
+    if (*text == '.' || *text == '\'')
+        fputs("\\&", out);
+    for (const char *p = text; *p; p++) {
+        if (*p == '\\')
+            fputs("\\e", out);
+        else if (*p == '-')
+            fputs("\\-", out);
+        else
+            fputc(*p, out);
+    }
+}
+
+void config_man(FILE *out)
+{
+    fputs(".SH SETTINGS\n"
+          "Each setting is an environment variable and a flag of the same meaning; a flag wins "
+          "over its variable. A bad value stops the start with a message naming the variable "
+          "and the allowed range.\n",
+          out);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        fputs(".TP\n.BR ", out);
+        roff_text(out, s->env);
+        fputs(" \", \" ", out);
+        roff_text(out, s->flag);
+        fputs(" \" \" \\fIVALUE\\fR\n", out);
+        roff_text(out, s->help);
+        fputs(".", out);
+        if (s->type == T_LONG) {
+            fprintf(out, " From %ld to %ld", s->min, s->max);
+        } else if (s->type == T_ENUM) {
+            fputs(" One of ", out);
+            for (int k = 0; s->choices[k]; k++)
+                fprintf(out, "%s\\fB%s\\fR", k ? ", " : "", s->choices[k]);
+        }
+        if (s->def) {
+            fputs(s->type == T_LONG || s->type == T_ENUM ? "; default " : " Default ", out);
+            fputs("\\fB", out);
+            roff_text(out, s->def);
+            fputs("\\fR.\n", out);
+        } else {
+            fputs(s->type == T_LONG || s->type == T_ENUM ? ".\n" : "\n", out);
+        }
+    }
+    fputs(".TP\n.B \\-\\-no\\-migrate\n"
+          "serve: do not apply migrations on start.\n",
+          out);
 }

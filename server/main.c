@@ -42,10 +42,69 @@ static void usage(FILE *out)
             "                                              prints the new key once\n"
             "  leadloopd keys list [--workspace SLUG]\n"
             "  leadloopd keys revoke ID\n"
-            "  leadloopd --help | --version\n\n"
+            "  leadloopd --help | --version | --man\n\n"
             "Roles: admin, marketing, sales, readonly.\n\n",
             LEADLOOP_VERSION);
     config_help(out);
+}
+
+/* The manual page, leadloopd(8), in roff: the commands here, the settings from the table
+ * behind --help (config_man), so that the two cannot list different settings. `make man`
+ * writes it from the built binary. */
+static void man_page(FILE *out)
+{
+    fprintf(out,
+            ".TH LEADLOOPD 8 \"\" \"leadloopd %s\" \"Leadloop\"\n"
+            ".SH NAME\n"
+            "leadloopd \\- the system of record between marketing and sales, as an HTTP API\n"
+            ".SH SYNOPSIS\n"
+            ".B leadloopd serve\n[\\fB\\-\\-no\\-migrate\\fR] [\\fIsettings\\fR]\n.br\n"
+            ".B leadloopd migrate\n[\\fIsettings\\fR]\n.br\n"
+            ".B leadloopd workspace create\n\\fISLUG\\fR [\\fB\\-\\-name\\fR \\fINAME\\fR]\n.br\n"
+            ".B leadloopd keys create \\-\\-workspace\n\\fISLUG\\fR \\fB\\-\\-role\\fR "
+            "\\fIROLE\\fR \\fB\\-\\-name\\fR \\fINAME\\fR [\\fB\\-\\-user\\fR \\fIID\\fR]\n.br\n"
+            ".B leadloopd keys list\n[\\fB\\-\\-workspace\\fR \\fISLUG\\fR]\n.br\n"
+            ".B leadloopd keys revoke\n\\fIID\\fR|\\fIPREFIX\\fR\n.br\n"
+            ".B leadloopd\n\\fB\\-\\-help\\fR | \\fB\\-\\-version\\fR | \\fB\\-\\-man\\fR\n"
+            ".SH DESCRIPTION\n"
+            "Marketing records campaigns and the leads they bring; sales gives feedback on "
+            "every lead it receives; Leadloop turns that feedback into the reports marketing "
+            "acts on. \\fBleadloopd\\fR serves this as JSON over HTTP and keeps everything in "
+            "PostgreSQL 15. Its API is described by the OpenAPI document it serves at "
+            "\\fBGET /openapi.yaml\\fR. It has no TLS of its own: put a TLS-terminating "
+            "reverse proxy in front of it.\n"
+            ".SH COMMANDS\n"
+            ".TP\n.B serve\n"
+            "Applies pending migrations (unless \\fB\\-\\-no\\-migrate\\fR), then serves the "
+            "API until SIGTERM or SIGINT, which finish the requests in flight within "
+            "LEADLOOP_SHUTDOWN_TIMEOUT_S.\n"
+            ".TP\n.B migrate\n"
+            "Applies pending schema migrations (compiled into the binary) under an advisory "
+            "lock, printing each one applied. Safe to run while other daemons serve.\n"
+            ".TP\n.B workspace create\n"
+            "Creates a workspace, or says it exists.\n"
+            ".TP\n.B keys create\n"
+            "Creates an API key of role \\fBadmin\\fR, \\fBmarketing\\fR, \\fBsales\\fR or "
+            "\\fBreadonly\\fR and prints its secret on standard output, once: only its "
+            "SHA\\-256 is stored.\n"
+            ".TP\n.B keys list\n"
+            "Lists API keys: id, prefix, workspace, role, times, status and name.\n"
+            ".TP\n.B keys revoke\n"
+            "Revokes a key by id or prefix; every daemon on the database stops accepting it "
+            "at once.\n",
+            LEADLOOP_VERSION);
+    config_man(out);
+    fputs(".SH EXIT STATUS\n"
+          "0 on success; 1 when the command failed (the database unreachable, a migration "
+          "failed, the daemon could not start); 2 for a usage error or a bad setting.\n"
+          ".SH FILES\n"
+          "A packaged daemon reads its settings from the systemd unit's EnvironmentFile, "
+          "\\fI/etc/leadloop/leadloopd.env\\fR (see \\fBleadloopd.service\\fR).\n"
+          ".SH SEE ALSO\n"
+          ".BR psql (1),\n"
+          ".BR pg_dump (1),\n"
+          ".BR systemd.exec (5)\n",
+          out);
 }
 
 /* Finds "--name VALUE" or "--name=VALUE" in the command's own arguments. */
@@ -396,6 +455,10 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "--version")) {
         printf("leadloopd %s\n", LEADLOOP_VERSION);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--man")) {
+        man_page(stdout);
         return 0;
     }
     rest = calloc((size_t)argc, sizeof *rest);

@@ -56,5 +56,7 @@ bool config_load(struct config *cfg, int argc, char **argv, char **rest, int *nr
 
 /* Writes the settings part of --help, generated from the table. */
 void config_help(FILE *out);
+/* The man page's SETTINGS section in roff, from the same table as config_help. */
+void config_man(FILE *out);
 
 #endif
