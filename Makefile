@@ -43,7 +43,7 @@ FAULT_BIN := $(B)/fault-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
 .PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports lint-api format format-check tidy \
-        db-stop db-clean deps clean valgrind-api man install
+        db-stop db-clean deps clean valgrind-api test-readme demo man install
 
 all: $(BIN)
 
@@ -90,7 +90,18 @@ db-clean:
 	@bash scripts/pg.sh clean
 
 test: deps
-	@$(MAKE) --no-print-directory test-unit test-api
+	@$(MAKE) --no-print-directory test-unit test-api test-readme
+
+# The README's sh blocks run in order against a fresh daemon (tests/readme/run.sh), and
+# its settings table, --help and the man page list the same settings. About 20 s.
+test-readme: $(BIN)
+	LL_DAEMON=$(abspath $(BIN)) bash tests/harness.sh bash tests/readme/run.sh
+	bash tests/readme/settings.sh $(BIN)
+
+# Fills a workspace of `make run`'s daemon with 90 days of campaigns, leads, hand-offs and
+# sales' verdicts (scripts/demo.sh), so that every report has numbers.
+demo:
+	@bash scripts/demo.sh
 
 test-unit: $(UNIT_BIN)
 	$(UNIT_BIN)

@@ -12,6 +12,7 @@ pkgs=(
 	build-essential pkg-config
 	libmicrohttpd-dev libjansson-dev libpq-dev libssl-dev
 	libcurl4-openssl-dev check # HTTP client and unit test framework of the test suites
+	curl jq                    # the README's examples (make test-readme) and make demo
 	postgresql-15 postgresql-client-15
 )
 

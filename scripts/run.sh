@@ -4,8 +4,9 @@
 # foreground. Ctrl-C stops the daemon; the cluster keeps running until `make db-stop`.
 #
 # Usage: scripts/run.sh [SERVE-ARGS...]   (extra arguments go to `leadloopd serve`)
-# Env in: DATABASE_URL (optional), LEADLOOP_LISTEN (default 127.0.0.1:8080) and the rest of
-#         leadloopd's settings, passed through. LEADLOOPD overrides the binary (bin/leadloopd).
+# Env in: DATABASE_URL (optional), LEADLOOP_LISTEN (default 127.0.0.1:8080),
+#         LEADLOOP_WEBHOOK_ALLOW_PRIVATE (default 1 here) and the rest of leadloopd's
+#         settings, passed through. LEADLOOPD overrides the binary (bin/leadloopd).
 # Files:  var/admin.key holds the admin key's secret (mode 600), reused while it is valid.
 set -euo pipefail
 
@@ -63,6 +64,11 @@ if [[ -z "$secret" ]]; then
 	mv -f "$KEYFILE.tmp" "$KEYFILE"
 	echo "run.sh: created workspace demo and an admin key, saved in $KEYFILE" >&2
 fi
+
+# A daemon on a developer's machine may send webhooks to a receiver on the same machine (the
+# README's example listens on 127.0.0.1); a deployed daemon keeps the default, which
+# refuses loopback and private addresses. Set LEADLOOP_WEBHOOK_ALLOW_PRIVATE=0 to try that.
+export LEADLOOP_WEBHOOK_ALLOW_PRIVATE=${LEADLOOP_WEBHOOK_ALLOW_PRIVATE:-1}
 
 listen=${LEADLOOP_LISTEN:-127.0.0.1:8080}
 # A wildcard listen address is reached through loopback.
