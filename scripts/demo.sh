@@ -10,8 +10,8 @@
 # creation and each stage change at the moment of the request, so the script then moves
 # them back to their days in the 90 days with one SQL statement each (as an operator's fix
 # would; the report triggers recount the figures in the same transaction). Touches and
-# feedback carry their own times through the API. The data is the same on every run with
-# the same DEMO_SEED (a seeded generator); the days are counted back from today.
+# feedback carry their own times through the API. A seeded generator makes the same data on
+# every run of a day with the same DEMO_SEED; the days are counted back from today.
 #
 # Usage: scripts/demo.sh          (in another terminal while `make run` serves)
 # Env in: DEMO_SEED (default 42), DEMO_LEADS (default 3000), DEMO_WORKSPACE (default
@@ -137,16 +137,11 @@ note "workspace $slug: ${#marketers[@]} marketers, ${#sellers[@]} sellers, ${#ca
 #   rejected)  6 its reason  7 rating  8 verdict time  9 contact time (0: none)  10 outcome
 #   (- won lost)  11 its reason  12 amount (minor units)  13 outcome time
 # and touches.tsv: campaign id, email, kind, time.
-now=$(date -u +%s)
+# Times are counted back from the start of today (UTC), so a run gives the same data all day.
+now=$(date -u -d "$today" +%s)
 printf '%s\n' "${sellers[@]}" >"$TMP/sellers"
-awk -F'\t' -v seed="$SEED" -v n="$LEADS" -v days="$DAYS" -v now="$now" \
-	-v sellers="$TMP/sellers" -v touches="$TMP/touches.tsv" -v OFS='\t' '
-function rnd() { state = (state * 48271) % 2147483647; return state / 2147483647 }
-function pick(list, k,   a) { k = split(list, a, ","); return a[1 + int(rnd() * k)] }
-function between(lo, hi) { return lo + rnd() * (hi - lo) }
-# hours, skewed short with a long tail
-function delay(lo, mean) { return 3600 * (lo - mean * log(1 - rnd() * 0.999)) }
-function iso(t,   d, s, z, era, doe, yoe, y, doy, mp, dd, mm) {
+# An epoch second as RFC 3339 in UTC (awks have no common strftime): days to a civil date.
+iso='function iso(t,   d, s, z, era, doe, yoe, y, doy, mp, dd, mm) {
 	d = int(t / 86400); s = t - d * 86400
 	z = d + 719468; era = int(z / 146097); doe = z - era * 146097
 	yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
@@ -154,7 +149,14 @@ function iso(t,   d, s, z, era, doe, yoe, y, doy, mp, dd, mm) {
 	mp = int((5 * doy + 2) / 153); dd = doy - int((153 * mp + 2) / 5) + 1
 	mm = mp < 10 ? mp + 3 : mp - 9; if (mm <= 2) y++
 	return sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, mm, dd, int(s / 3600), int(s % 3600 / 60), s % 60)
-}
+}'
+awk -F'\t' -v seed="$SEED" -v n="$LEADS" -v days="$DAYS" -v now="$now" \
+	-v sellers="$TMP/sellers" -v touches="$TMP/touches.tsv" -v OFS='\t' "$iso"'
+function rnd() { state = (state * 48271) % 2147483647; return state / 2147483647 }
+function pick(list, k,   a) { k = split(list, a, ","); return a[1 + int(rnd() * k)] }
+function between(lo, hi) { return lo + rnd() * (hi - lo) }
+# hours, skewed short with a long tail
+function delay(lo, mean) { return 3600 * (lo - mean * log(1 - rnd() * 0.999)) }
 BEGIN {
 	state = seed % 2147483646 + 1
 	nc = 0; ns = 0 # numbers, not empty strings, as array subscripts
@@ -303,15 +305,6 @@ step_file() { # $1: awk condition and body printing "url<TAB>json"
 			printf 'output = "/dev/null"\nwrite-out = "%%{http_code} %%{url}\\n"\n'
 		done >"$2"
 }
-iso='function iso(t,   d, s, z, era, doe, yoe, y, doy, mp, dd, mm) {
-	d = int(t / 86400); s = t - d * 86400
-	z = d + 719468; era = int(z / 146097); doe = z - era * 146097
-	yoe = int((doe - int(doe / 1460) + int(doe / 36524) - int(doe / 146096)) / 365)
-	y = yoe + era * 400; doy = doe - (365 * yoe + int(yoe / 4) - int(yoe / 100))
-	mp = int((5 * doy + 2) / 153); dd = doy - int((153 * mp + 2) / 5) + 1
-	mm = mp < 10 ? mp + 3 : mp - 9; if (mm <= 2) y++
-	return sprintf("%04d-%02d-%02dT%02d:%02d:%02dZ", y, mm, dd, int(s / 3600), int(s % 3600 / 60), s % 60)
-}'
 step_file "$iso"'$4 > 0 { print base "/v1/leads/" $1 "/transitions\t{\"to\":\"mql\",\"reason\":\"hand-off to sales\"}" }' "$TMP/handoff.cfg"
 step_file "$iso"'$5 != "-" {
 	b = "{\"kind\":\"" $5 "\",\"rating\":" $7 ",\"occurred_at\":\"" iso($8) "\""
