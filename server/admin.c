@@ -8,10 +8,11 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/keycache.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
+#include "leadloop/keycache.h"
 #include "leadloop/list.h"
+#include "leadloop/request.h"
+#include "leadloop/resource.h"
 #include "leadloop/util.h"
 
 /* ------------------------------------------------------------------ API keys */

@@ -5,16 +5,15 @@
  * transaction of its write. */
 #include "leadloop/audit.h"
 
-#include <arpa/inet.h>
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/log.h"
+#include "leadloop/request.h"
+#include "leadloop/router.h"
 #include "leadloop/ticker.h"
 
 /* For the session: set outside any transaction, a request's rollback leaves it, and it
@@ -25,26 +24,8 @@ static const char sql_redact[] = "SELECT ll_audit_redact_lead($1, $2)";
 
 #define WRITE_METHODS (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
-/* The client's address as text into buf, or NULL when unknown. */
-static const char *client_addr(struct request *r, char *buf, size_t cap)
-{
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-    if (!sa)
-        return NULL;
-    if (sa->sa_family == AF_INET)
-        return inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
-                         (socklen_t)cap);
-    if (sa->sa_family == AF_INET6)
-        return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
-                         (socklen_t)cap);
-    return NULL;
-}
-
 bool audit_attach(struct request *r)
 {
-    char addr[INET6_ADDRSTRLEN];
     json_t *ctx;
     char *text;
     PGresult *res = NULL;
@@ -54,8 +35,8 @@ bool audit_attach(struct request *r)
     ctx = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:s}", "actor", "api_key", "api_key_id",
                     r->auth.key_id, "api_key_prefix", r->auth.key_prefix, "user_id",
                     r->auth.user_id[0] ? r->auth.user_id : NULL, "request_id", r->request_id,
-                    "client_addr", client_addr(r, addr, sizeof addr), "method", r->method_name,
-                    "route", r->route->pattern);
+                    "client_addr", r->client_addr[0] ? r->client_addr : NULL, "method",
+                    r->method_name, "route", r->route->pattern);
     text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
     json_decref(ctx);
     if (text) {

@@ -6,10 +6,10 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/list.h"
+#include "leadloop/request.h"
 #include "leadloop/util.h"
 
 #define AUDIT_COLUMNS                                                                              \

@@ -82,8 +82,7 @@ const char *auth_role_name(int role)
     return "none";
 }
 
-/* The key's hash into hash; true with *out when the cache holds it. */
-static bool cached(const char *secret, char hash[65], struct auth_ctx *out)
+bool auth_cached(const char *secret, char hash[65], struct auth_ctx *out)
 {
     char secret_copy[AUTH_SECRET_LEN + 1];
     memcpy(secret_copy, secret, AUTH_SECRET_LEN);
@@ -92,22 +91,13 @@ static bool cached(const char *secret, char hash[65], struct auth_ctx *out)
     return keycache_get(hash, out);
 }
 
-bool auth_cached(const char *secret, struct auth_ctx *out)
+enum ll_err auth_resolve(struct db_conn *db, const char hash[65], struct auth_ctx *out)
 {
-    char hash[65];
-    return cached(secret, hash, out);
-}
-
-enum ll_err auth_resolve(struct db_conn *db, const char *secret, struct auth_ctx *out)
-{
-    char hash[65];
     const char *params[1] = {hash};
     PGresult *res;
     enum ll_err err;
     uint64_t generation;
 
-    if (cached(secret, hash, out))
-        return LL_OK;
     generation = keycache_generation();
     res = db_exec(db, sql_resolve, 1, params);
     err = db_check(db, res);

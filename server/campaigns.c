@@ -7,9 +7,10 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/list.h"
+#include "leadloop/request.h"
+#include "leadloop/resource.h"
 #include "leadloop/util.h"
 
 static const char sql_insert[] =

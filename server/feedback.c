@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
+#include "leadloop/request.h"
 #include "leadloop/util.h"
 
 /* The lead, locked, with what the checks need: its stage, whether erased, whether

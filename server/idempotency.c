@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/log.h"
+#include "leadloop/request.h"
 #include "leadloop/ticker.h"
 #include "leadloop/util.h"
 

@@ -13,10 +13,10 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/leads.h"
+#include "leadloop/request.h"
 #include "leadloop/util.h"
 
 #define BATCH_MAX       1000

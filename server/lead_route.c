@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
+#include "leadloop/request.h"
 #include "leadloop/util.h"
 
 static const char sql_lead[] = "SELECT merged_into FROM leads WHERE workspace_id = $1 AND id = $2";

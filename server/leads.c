@@ -12,12 +12,13 @@
 
 #include "leadloop/audit.h"
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/idempotency.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
+#include "leadloop/request.h"
+#include "leadloop/resource.h"
 #include "leadloop/util.h"
 
 /* $1 workspace, $2 email, $3..$7 names/company/title/phone, $8 country, $9 source, $10

@@ -10,11 +10,11 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/lead_route.h"
 #include "leadloop/leads.h"
 #include "leadloop/list.h"
+#include "leadloop/request.h"
 #include "leadloop/util.h"
 
 static const char *const funnel[] = {

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
+#include "leadloop/request.h"
 #include "leadloop/util.h"
 
 void qb_init(struct qb *q, const char *sql)

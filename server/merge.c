@@ -15,11 +15,11 @@
 #include <strings.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/lead_route.h"
 #include "leadloop/leads.h"
+#include "leadloop/request.h"
 #include "leadloop/util.h"
 
 /* Both leads, locked in the order of their ids: two merges that cross (a into b while b

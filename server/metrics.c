@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/bulk_slots.h"
 #include "leadloop/db.h"
 #include "leadloop/gate.h"
-#include "leadloop/http.h"
 #include "leadloop/router.h"
 
 #define MAX_ROUTES 64
@@ -167,7 +167,7 @@ char *metrics_render(size_t *len)
         "leadloop_db_connections_closed_total %lu\n",
         st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors, st.statements_late,
         st.connections_closed);
-    http_bulk_stats(&slots, &bulk_in_use, &bulk_waiting);
+    bulk_slots_stats(&slots, &bulk_in_use, &bulk_waiting);
     put(&b,
         "# HELP leadloop_bulk_slots Bulk requests served at once (LEADLOOP_BULK_SLOTS).\n"
         "# TYPE leadloop_bulk_slots gauge\nleadloop_bulk_slots %ld\n"

@@ -7,9 +7,9 @@
 
 #include "leadloop/db.h"
 #include "leadloop/embedded.h"
-#include "leadloop/http.h"
 #include "leadloop/metrics.h"
 #include "leadloop/migrate.h"
+#include "leadloop/request.h"
 
 void ops_healthz(struct request *r)
 {

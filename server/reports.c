@@ -12,10 +12,10 @@
 
 #include "leadloop/csv.h"
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/log.h"
+#include "leadloop/request.h"
 #include "leadloop/ticker.h"
 #include "leadloop/util.h"
 

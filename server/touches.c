@@ -10,10 +10,10 @@
 #include <string.h>
 
 #include "leadloop/db.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
+#include "leadloop/request.h"
 #include "leadloop/util.h"
 
 /* The kinds that count as the lead responding to the campaign. */

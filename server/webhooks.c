@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include "leadloop/changes.h"
-#include "leadloop/http.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/list.h"
+#include "leadloop/request.h"
+#include "leadloop/resource.h"
 #include "leadloop/util.h"
 #include "leadloop/webhook_client.h"
 

@@ -33,11 +33,15 @@ struct auth_ctx {
 /* Parses an Authorization header value; on success *secret points into header. */
 bool auth_parse_bearer(const char *header, const char **secret) __attribute__((warn_unused_result));
 
-/* The key as the cache holds it, without the database: false when it is not there. */
-bool auth_cached(const char *secret, struct auth_ctx *out) __attribute__((warn_unused_result));
+/* Hashes the key into hash (hex), and looks it up in the cache, without the database:
+ * true with *out filled when the cache holds it. */
+bool auth_cached(const char *secret, char hash[65], struct auth_ctx *out)
+    __attribute__((warn_unused_result));
 
-/* Looks the key up: LL_OK, LL_E_UNAUTHORIZED (unknown or revoked) or a database error. */
-enum ll_err auth_resolve(struct db_conn *db, const char *secret, struct auth_ctx *out)
+/* Looks the key up in the database by the hash auth_cached made (after it said no, so a
+ * key is hashed and looked up in the cache once), and caches it: LL_OK, LL_E_UNAUTHORIZED
+ * (unknown or revoked) or a database error. */
+enum ll_err auth_resolve(struct db_conn *db, const char hash[65], struct auth_ctx *out)
     __attribute__((warn_unused_result));
 
 /* A new random key, its visible prefix and hash (hex, 65 bytes). */

@@ -1,8 +1,8 @@
-/* Unit tests of the pure part of http.c: which X-Request-Id values are kept as sent. */
+/* Unit tests of http_request_id_ok (request.c): which X-Request-Id values are kept as sent. */
 #include <check.h>
 #include <string.h>
 
-#include "leadloop/http.h"
+#include "leadloop/request.h"
 #include "suites.h"
 
 START_TEST(request_id_accepted)
