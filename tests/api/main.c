@@ -62,7 +62,11 @@ int main(void)
 
     SRunner *sr = srunner_create(http_suite());
     srunner_add_suite(sr, admin_suite());
-    srunner_add_suite(sr, core_suite());
+    srunner_add_suite(sr, campaigns_suite());
+    srunner_add_suite(sr, leads_suite());
+    srunner_add_suite(sr, transitions_suite());
+    srunner_add_suite(sr, idempotency_suite());
+    srunner_add_suite(sr, workspaces_suite());
     srunner_add_suite(sr, catalogue_suite());
     srunner_add_suite(sr, feedback_suite());
     srunner_add_suite(sr, bulk_suite());
