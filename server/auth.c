@@ -10,6 +10,7 @@
 #include "leadloop/db.h"
 #include "leadloop/keycache.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 static const char sql_resolve[] =
     "SELECT k.workspace_id, k.id, k.role, coalesce(k.user_id::text, ''), k.prefix,"
@@ -20,7 +21,7 @@ static const char sql_resolve[] =
 static const char sql_touch[] =
     "UPDATE api_keys SET last_used_at = now() WHERE workspace_id = $1 AND id = $2";
 
-static const char *const role_names[] = {"admin", "marketing", "sales", "readonly"};
+static const char *const *const role_names = vocab_roles; /* by enum role bit */
 
 bool auth_parse_bearer(const char *h, const char **secret)
 {

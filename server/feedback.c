@@ -13,6 +13,7 @@
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* The lead, locked, with what the checks need: its stage, whether erased, whether
  * occurred_at ($3) is in the future, the workspace's currency, and the lead it was merged
@@ -41,8 +42,7 @@ static const char sql_insert[] =
     " || coalesce(' (' || $4 || ')', ''), $10, $9::uuid, stage_changed_at FROM u)"
     " SELECT " FEEDBACK_COLUMNS " FROM f";
 
-static const char *const kinds[] = {"accepted", "rejected", "contacted", "meeting_booked",
-                                    "won",      "lost",     "recycled",  NULL};
+static const char *const *const kinds = vocab_feedback_kinds;
 static const char *const open_stages[] = {"new",         "mql", "sales_accepted", "sales_qualified",
                                           "opportunity", NULL};
 static const char not_found[] = "no lead with this id";
@@ -328,7 +328,7 @@ void feedback_list(struct request *r)
 
 /* ------------------------------------------------------------------ reasons */
 
-static const char *const reason_kinds[] = {"rejected", "lost", "recycled", NULL};
+static const char *const *const reason_kinds = vocab_reason_kinds;
 
 json_t *reasons_json(const PGresult *res, int row)
 {

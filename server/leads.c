@@ -19,6 +19,7 @@
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* $1 workspace, $2 email, $3..$7 names/company/title/phone, $8 country, $9 source, $10
  * score, $11 owner, $12 consent, $13 custom, $14 external ids, $15 campaign, $16 key,
@@ -87,11 +88,8 @@ static const char sql_erase[] =
 /* ... and leave the change feed's earlier rows about it (sql/0012_change_feed.sql). */
 static const char sql_erase_changes[] = "SELECT ll_changes_redact_lead($1, $2)";
 
-static const char *const sources[] = {"web",     "event",  "referral", "paid", "outbound",
-                                      "partner", "import", "other",    NULL};
-static const char *const stages[] = {"new",         "mql",      "sales_accepted", "sales_qualified",
-                                     "opportunity", "customer", "recycled",       "disqualified",
-                                     NULL};
+static const char *const *const sources = vocab_lead_sources;
+static const char *const *const stages = vocab_stages;
 static const char *const writable[] = {"email",        "first_name",  "last_name", "company",
                                        "title",        "phone",       "country",   "source",
                                        "score",        "owner_id",    "consent",   "custom",

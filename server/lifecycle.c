@@ -16,12 +16,11 @@
 #include "leadloop/leads.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 static const char *const funnel[] = {
     "new", "mql", "sales_accepted", "sales_qualified", "opportunity", "customer", NULL};
-static const char *const stages[] = {"new",         "mql",      "sales_accepted", "sales_qualified",
-                                     "opportunity", "customer", "recycled",       "disqualified",
-                                     NULL};
+static const char *const *const stages = vocab_stages;
 static const char not_found[] = "no lead with this id";
 
 #define CHANGE_COLUMNS                                                                             \

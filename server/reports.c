@@ -18,6 +18,7 @@
 #include "leadloop/log.h"
 #include "leadloop/ticker.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* Parameters of every report statement: $1 workspace, $2 from, $3 to (dates or NULL). The
  * window as expressions of them, which the planner can use as index bounds (a join to a
@@ -434,8 +435,7 @@ void reports_sources(struct request *r)
 
 /* ------------------------------------------------------------------ funnel */
 
-static const char *const sources[] = {"web",     "event",  "referral", "paid", "outbound",
-                                      "partner", "import", "other",    NULL};
+static const char *const *const sources = vocab_lead_sources;
 
 void reports_funnel(struct request *r)
 {

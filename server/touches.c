@@ -15,6 +15,7 @@
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* The kinds that count as the lead responding to the campaign. */
 #define RESPONSE_KINDS "('clicked', 'responded', 'registered', 'attended', 'visited', 'created')"
@@ -63,8 +64,7 @@ static const char sql_insert[] =
 static const char sql_campaign_exists[] =
     "SELECT 1 FROM campaigns WHERE workspace_id = $1 AND id = $2";
 
-static const char *const kinds[] = {"sent",     "opened",  "clicked", "responded", "registered",
-                                    "attended", "visited", "created", NULL};
+static const char *const *const kinds = vocab_touch_kinds;
 static const char *const fields[] = {"lead_id", "email", "kind", "occurred_at", NULL};
 static const char *const readonly[] = {"id", "campaign_id", "created_at", NULL};
 

@@ -62,6 +62,7 @@ int main(void)
 
     SRunner *sr = srunner_create(http_suite());
     srunner_add_suite(sr, admin_suite());
+    srunner_add_suite(sr, contract_suite());
     srunner_add_suite(sr, campaigns_suite());
     srunner_add_suite(sr, leads_suite());
     srunner_add_suite(sr, transitions_suite());

@@ -8,6 +8,7 @@
 
 Suite *http_suite(void);
 Suite *admin_suite(void);
+Suite *contract_suite(void);
 Suite *campaigns_suite(void);
 Suite *leads_suite(void);
 Suite *transitions_suite(void);
