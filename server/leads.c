@@ -745,7 +745,7 @@ void leads_put_by_external_id(struct request *r)
     /* The path's pair joins the body's external ids, which must not contradict it. */
     ext = json_object_get(body, "external_ids");
     pair = json_string(xid);
-    if (ext && json_is_object(ext) && json_object_get(ext, system) &&
+    if (json_is_object(ext) && json_object_get(ext, system) &&
         !json_equal(json_object_get(ext, system), pair)) {
         reply_bad_field(r, "external_ids", "must not give the path's system another id");
         goto out;

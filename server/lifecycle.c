@@ -64,7 +64,7 @@ bool lifecycle_allowed(const char *from, const char *to)
     const char *t[8];
     size_t n = lifecycle_targets(from, t);
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(t[i], to))
+        if (!strcmp(t[i], to)) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
             return true;
     return false;
 }

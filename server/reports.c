@@ -408,7 +408,7 @@ void reports_campaigns(struct request *r)
 {
     static const char *const allowed[] = {"from", "to", "attribution", NULL};
     struct report_req q;
-    enum dim d;
+    enum dim d = DIM_FIRST;
     const char *model;
     if (!report_begin(r, &q, allowed) || !attribution(r, &d, &model))
         return;
@@ -444,7 +444,7 @@ void reports_funnel(struct request *r)
     static const char *const campaign_match[] = {
         "r.ft_campaign = $4::uuid", "r.lt_campaign = $4::uuid", "$4::uuid = ANY (r.credits)"};
     struct report_req q;
-    enum dim d;
+    enum dim d = DIM_FIRST;
     const char *model;
     const char *campaign = req_query(r, "campaign_id"), *source = req_query(r, "source");
     const char *owner = req_query(r, "owner_id");

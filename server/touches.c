@@ -213,7 +213,7 @@ static void touch_insert(struct request *r, const struct touch_in *in, struct ou
 void touches_create(struct request *r)
 {
     json_t *body = NULL;
-    struct touch_in in;
+    struct touch_in in = {0};
     struct outcome o = {0};
     struct jv v;
 
@@ -253,7 +253,7 @@ out:
 static enum ll_err batch_item(struct request *r, size_t i, json_t *item, json_t *results,
                               long *created)
 {
-    struct touch_in in;
+    struct touch_in in = {0};
     struct outcome o = {0};
     struct jv v;
     json_t *result;
