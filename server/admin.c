@@ -14,6 +14,7 @@
 #include "leadloop/request.h"
 #include "leadloop/resource.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* ------------------------------------------------------------------ API keys */
 
@@ -25,7 +26,7 @@ static const char sql_key_revoke[] =
     "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
     " WHERE workspace_id = $1 AND id = $2 RETURNING id, encode(key_hash, 'hex')";
 
-static const char *const roles[] = {"admin", "marketing", "sales", "readonly", NULL};
+static const char *const *const roles = vocab_roles;
 
 static const char sql_key_update[] =
     "UPDATE api_keys SET name = coalesce($3, name),"
@@ -246,7 +247,7 @@ static const char sql_user_update[] =
     " WHERE workspace_id = $1 AND id = $2 AND ($7::integer IS NULL OR version = $7)"
     " RETURNING " USER_COLUMNS;
 
-static const char *const teams[] = {"marketing", "sales", NULL};
+static const char *const *const teams = vocab_teams;
 static const char *const user_fields[] = {"name", "email", "team", "active", NULL};
 static const char *const user_readonly[] = {"id", "version", "created_at", "updated_at", NULL};
 

@@ -11,6 +11,7 @@
 #include "leadloop/list.h"
 #include "leadloop/request.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 #define AUDIT_COLUMNS                                                                              \
     "id, " DB_TS("created_at") ", actor, api_key_id, api_key_prefix, user_id, db_user,"            \
@@ -26,7 +27,7 @@ static const char *const entities[] = {
 static const char *const lead_parts[] = {"touch", "feedback", "stage_change", NULL};
 static const char *const operations[] = {"create", "update",  "delete",     "erase",
                                          "revoke", "archive", "transition", NULL};
-static const char *const actors[] = {"api_key", "cli", "sql", NULL};
+static const char *const *const actors = vocab_audit_actors;
 
 static void audit_write(struct jw *w, const PGresult *res, int row)
 {

@@ -10,6 +10,7 @@
 #include "leadloop/db.h"
 #include "leadloop/keycache.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 static const char sql_resolve[] =
     "SELECT k.workspace_id, k.id, k.role, coalesce(k.user_id::text, ''), k.prefix,"
@@ -20,7 +21,7 @@ static const char sql_resolve[] =
 static const char sql_touch[] =
     "UPDATE api_keys SET last_used_at = now() WHERE workspace_id = $1 AND id = $2";
 
-static const char *const role_names[] = {"admin", "marketing", "sales", "readonly"};
+static const char *const *const role_names = vocab_roles; /* by enum role bit */
 
 bool auth_parse_bearer(const char *h, const char **secret)
 {
@@ -58,6 +59,7 @@ bool auth_key_new(char secret[AUTH_SECRET_LEN + 1], char prefix[AUTH_PREFIX_LEN 
     unsigned char raw[32];
     if (!util_random(raw, sizeof raw))
         return false;
+    /* NOLINTNEXTLINE(bugprone-not-null-terminated-result): the encoder writes the NUL */
     memcpy(secret, "llk_", 4);
     util_b64url_encode(raw, sizeof raw, secret + 4);
     memcpy(prefix, secret, AUTH_PREFIX_LEN);

@@ -12,6 +12,7 @@
 #include "leadloop/request.h"
 #include "leadloop/resource.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 static const char sql_insert[] =
     "WITH c AS (INSERT INTO campaigns (workspace_id, name, channel, status, budget, cost,"
@@ -31,11 +32,8 @@ static const char sql_archive[] =
     " AND ($3::integer IS NULL OR version = $3) RETURNING *)"
     " SELECT id FROM c";
 
-static const char *const channels[] = {"email",       "webinar", "event",       "paid_search",
-                                       "paid_social", "content", "direct_mail", "referral",
-                                       "other",       NULL};
-static const char *const statuses[] = {"planned",   "active",   "paused",
-                                       "completed", "archived", NULL};
+static const char *const *const channels = vocab_channels;
+static const char *const *const statuses = vocab_campaign_statuses;
 static const char *const fields[] = {"name",     "channel",  "status",      "budget",
                                      "cost",     "currency", "starts_on",   "ends_on",
                                      "owner_id", "tags",     "description", NULL};

@@ -530,7 +530,7 @@ bool changes_wait(const char *workspace_id, uint64_t seen, long timeout_ms)
     unsigned b = bucket_of(workspace_id);
     bool moved;
     pthread_mutex_lock(&waits.mu);
-    while (!(moved = waits.gen[b] + waits.all != seen))
+    while (waits.gen[b] + waits.all == seen)
         if (pthread_cond_timedwait(&waits.cv, &waits.mu, &until) != 0)
             break;
     moved = waits.gen[b] + waits.all != seen;

@@ -13,6 +13,7 @@
 #include "leadloop/list.h"
 #include "leadloop/request.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* The lead, locked, with what the checks need: its stage, whether erased, whether
  * occurred_at ($3) is in the future, the workspace's currency, and the lead it was merged
@@ -41,8 +42,7 @@ static const char sql_insert[] =
     " || coalesce(' (' || $4 || ')', ''), $10, $9::uuid, stage_changed_at FROM u)"
     " SELECT " FEEDBACK_COLUMNS " FROM f";
 
-static const char *const kinds[] = {"accepted", "rejected", "contacted", "meeting_booked",
-                                    "won",      "lost",     "recycled",  NULL};
+static const char *const *const kinds = vocab_feedback_kinds;
 static const char *const open_stages[] = {"new",         "mql", "sales_accepted", "sales_qualified",
                                           "opportunity", NULL};
 static const char not_found[] = "no lead with this id";
@@ -69,6 +69,7 @@ static const char *stage_after(const char *kind, const char *stage, bool disqual
     bool before_acceptance = !strcmp(stage, "new") || !strcmp(stage, "mql");
     bool accepted = open && !before_acceptance; /* sales_accepted .. opportunity */
     const char *verdict = disqualifies ? "disqualified" : "recycled";
+    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): validated, never NULL */
     if (!strcmp(kind, "accepted") || !strcmp(kind, "rejected")) {
         if (before_acceptance)
             return !strcmp(kind, "accepted") ? "sales_accepted" : verdict;
@@ -328,7 +329,7 @@ void feedback_list(struct request *r)
 
 /* ------------------------------------------------------------------ reasons */
 
-static const char *const reason_kinds[] = {"rejected", "lost", "recycled", NULL};
+static const char *const *const reason_kinds = vocab_reason_kinds;
 
 json_t *reasons_json(const PGresult *res, int row)
 {

@@ -631,8 +631,10 @@ void gate_stop(void)
         pthread_join(g.thread, NULL);
         g.running = false;
     }
-    while (g.head)
-        pend_close(g.head);
+    for (struct pend *p = g.head, *next; p; p = next) {
+        next = p->next;
+        pend_close(p);
+    }
     if (g.lfd >= 0)
         close(g.lfd);
     if (g.ep >= 0)

@@ -332,7 +332,7 @@ bool http_start(const struct config *cfg)
 static void wait_inflight(uint64_t until)
 {
     while (atomic_load(&inflight) > 0 && util_now_ns() < until) {
-        struct timespec ts = {0, 5 * 1000 * 1000};
+        struct timespec ts = {0, 5L * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
 }

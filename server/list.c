@@ -353,6 +353,7 @@ static void answer(struct request *r, struct qb *q, const struct listing *l,
         if (row_write) {
             row_write(&w, res, i);
         } else {
+            /* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): one of the two is given */
             json_t *item = row_json(res, i);
             char *text = item ? json_dumps(item, JSON_COMPACT) : NULL;
             if (text)

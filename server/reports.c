@@ -18,6 +18,7 @@
 #include "leadloop/request.h"
 #include "leadloop/ticker.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* Parameters of every report statement: $1 workspace, $2 from, $3 to (dates or NULL). The
  * window as expressions of them, which the planner can use as index bounds (a join to a
@@ -407,7 +408,7 @@ void reports_campaigns(struct request *r)
 {
     static const char *const allowed[] = {"from", "to", "attribution", NULL};
     struct report_req q;
-    enum dim d;
+    enum dim d = DIM_FIRST;
     const char *model;
     if (!report_begin(r, &q, allowed) || !attribution(r, &d, &model))
         return;
@@ -434,8 +435,7 @@ void reports_sources(struct request *r)
 
 /* ------------------------------------------------------------------ funnel */
 
-static const char *const sources[] = {"web",     "event",  "referral", "paid", "outbound",
-                                      "partner", "import", "other",    NULL};
+static const char *const *const sources = vocab_lead_sources;
 
 void reports_funnel(struct request *r)
 {
@@ -444,7 +444,7 @@ void reports_funnel(struct request *r)
     static const char *const campaign_match[] = {
         "r.ft_campaign = $4::uuid", "r.lt_campaign = $4::uuid", "$4::uuid = ANY (r.credits)"};
     struct report_req q;
-    enum dim d;
+    enum dim d = DIM_FIRST;
     const char *model;
     const char *campaign = req_query(r, "campaign_id"), *source = req_query(r, "source");
     const char *owner = req_query(r, "owner_id");

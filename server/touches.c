@@ -15,6 +15,7 @@
 #include "leadloop/list.h"
 #include "leadloop/request.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 /* The kinds that count as the lead responding to the campaign. */
 #define RESPONSE_KINDS "('clicked', 'responded', 'registered', 'attended', 'visited', 'created')"
@@ -63,8 +64,7 @@ static const char sql_insert[] =
 static const char sql_campaign_exists[] =
     "SELECT 1 FROM campaigns WHERE workspace_id = $1 AND id = $2";
 
-static const char *const kinds[] = {"sent",     "opened",  "clicked", "responded", "registered",
-                                    "attended", "visited", "created", NULL};
+static const char *const *const kinds = vocab_touch_kinds;
 static const char *const fields[] = {"lead_id", "email", "kind", "occurred_at", NULL};
 static const char *const readonly[] = {"id", "campaign_id", "created_at", NULL};
 
@@ -213,7 +213,7 @@ static void touch_insert(struct request *r, const struct touch_in *in, struct ou
 void touches_create(struct request *r)
 {
     json_t *body = NULL;
-    struct touch_in in;
+    struct touch_in in = {0};
     struct outcome o = {0};
     struct jv v;
 
@@ -253,7 +253,7 @@ out:
 static enum ll_err batch_item(struct request *r, size_t i, json_t *item, json_t *results,
                               long *created)
 {
-    struct touch_in in;
+    struct touch_in in = {0};
     struct outcome o = {0};
     struct jv v;
     json_t *result;

@@ -387,6 +387,7 @@ static int send_batch(struct webhook_client *client)
     render_bodies(db, res, jobs, n);
     db_release(db); /* no connection held across the HTTP calls */
     db = NULL;
+    /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): every body is freed at out */
     for (int i = 0; i < n && !atomic_load(&wd.stop); i++) {
         struct job *j = &jobs[i];
         /* an attempt that could outlast the lease is left for the next claim */

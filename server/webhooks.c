@@ -13,6 +13,7 @@
 #include "leadloop/request.h"
 #include "leadloop/resource.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 #include "leadloop/webhook_client.h"
 
 #define WEBHOOK_COLUMNS                                                                            \
@@ -407,7 +408,7 @@ static bool endpoint_exists(struct request *r)
 void webhooks_deliveries(struct request *r)
 {
     static const char *const allowed[] = {"limit", "cursor", "sort", "status", NULL};
-    static const char *const statuses[] = {"pending", "delivered", "failed", NULL};
+    static const char *const *const statuses = vocab_delivery_statuses;
     const char *status = req_query(r, "status");
     struct listing l;
     struct qb q;

@@ -8,7 +8,12 @@
 
 Suite *http_suite(void);
 Suite *admin_suite(void);
-Suite *core_suite(void);
+Suite *contract_suite(void);
+Suite *campaigns_suite(void);
+Suite *leads_suite(void);
+Suite *transitions_suite(void);
+Suite *idempotency_suite(void);
+Suite *workspaces_suite(void);
 Suite *catalogue_suite(void);
 Suite *feedback_suite(void);
 Suite *bulk_suite(void);
