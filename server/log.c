@@ -8,8 +8,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "leadloop/config.h"
-
 int log_min_level = LOG_INFO;
 static int log_format = LOG_FORMAT_JSON;
 static const char *const level_names[] = {"debug", "info", "warn", "error"};

@@ -76,9 +76,16 @@ static void put(struct buf *b, const char *fmt, ...)
     }
 }
 
+static const struct route_table *route_table;
+
+void metrics_routes(const struct route_table *t)
+{
+    route_table = t;
+}
+
 static void route_labels(size_t r, const char **route, const char **method)
 {
-    const struct route *rt = router_at(r);
+    const struct route *rt = route_table ? router_at(route_table, r) : NULL;
     *route = rt ? rt->pattern : "unmatched";
     *method = rt ? router_method_name(rt->method) : "";
 }
@@ -86,7 +93,8 @@ static void route_labels(size_t r, const char **route, const char **method)
 char *metrics_render(size_t *len)
 {
     struct buf b = {malloc(16384), 0, 16384, false};
-    size_t nroutes = router_count() < MAX_ROUTES ? router_count() : MAX_ROUTES;
+    size_t count = route_table ? route_table->n : 0,
+           nroutes = count < MAX_ROUTES ? count : MAX_ROUTES;
     struct db_stats st;
     long slots, bulk_in_use, bulk_waiting;
     struct gate_stats gs;

@@ -25,6 +25,7 @@
 #include "leadloop/metrics.h"
 #include "leadloop/ratelimit.h"
 #include "leadloop/router.h"
+#include "leadloop/routes.h"
 #include "leadloop/uri.h"
 #include "leadloop/util.h"
 
@@ -163,8 +164,8 @@ static enum stage_result stage_route(struct request *r)
 {
     const char *cl = req_header(r, "Content-Length"), *ct;
     int allowed = 0;
-    r->route =
-        router_match(r->path, r->method, r->params, r->param_buf, sizeof r->param_buf, &allowed);
+    r->route = router_match(&routes, r->path, r->method, r->params, r->param_buf,
+                            sizeof r->param_buf, &allowed);
     r->allowed = allowed;
     if (!r->route && allowed && r->method == HTTP_OPTIONS) {
         answer_options(r);
@@ -427,6 +428,7 @@ static bool run(struct request *r, int until)
 
 void reqpath_start(const struct config *cfg)
 {
+    metrics_routes(&routes);
     conf = cfg;
     bulk_slots_init(cfg->bulk_slots);
     ratelimit_init(cfg->rate_per_s, cfg->rate_burst, cfg->ws_rate_per_s, cfg->ws_rate_burst);
@@ -539,7 +541,7 @@ void reqpath_headers(struct request *r, void (*add)(void *ctx, const char *name,
 void reqpath_end(struct request *r)
 {
     uint64_t ns = util_now_ns() - r->start_ns;
-    metrics_request(router_index(r->route), r->status, ns);
+    metrics_request(router_index(&routes, r->route), r->status, ns);
     log_access(r->method_name, r->route ? r->route->pattern : "unmatched", r->status,
                (double)ns / 1e6, r->request_id, r->authed ? r->auth.key_prefix : NULL);
     db_release(r->db); /* a request that ended before its answer */

@@ -11,24 +11,7 @@
 
 struct db_conn;
 
-enum role { ROLE_ADMIN = 1, ROLE_MARKETING = 2, ROLE_SALES = 4, ROLE_READONLY = 8 };
-#define ROLES_ANY       (ROLE_ADMIN | ROLE_MARKETING | ROLE_SALES | ROLE_READONLY)
-#define ROLES_WRITERS   (ROLE_ADMIN | ROLE_MARKETING | ROLE_SALES)
-#define ROLES_MARKETING (ROLE_ADMIN | ROLE_MARKETING)
-#define ROLES_SALES     (ROLE_ADMIN | ROLE_SALES)
-#define ROLES_ADMIN     ROLE_ADMIN
-
-#define AUTH_SECRET_LEN 47 /* "llk_" + 43 base64url chars (32 random bytes) */
-#define AUTH_PREFIX_LEN 12
-
-struct auth_ctx {
-    char workspace_id[37];
-    char key_id[37];
-    char user_id[37]; /* "" when the key has no user */
-    char key_prefix[AUTH_PREFIX_LEN + 1];
-    int role;
-    long rate_per_s, rate_burst; /* the key's own rate limit; 0: the daemon's default */
-};
+#include "leadloop/auth_ctx.h"
 
 /* Parses an Authorization header value; on success *secret points into header. */
 bool auth_parse_bearer(const char *header, const char **secret) __attribute__((warn_unused_result));

@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum log_format { LOG_FORMAT_JSON, LOG_FORMAT_TEXT };
-
 struct config {
     char listen[128]; /* host:port */
     char listen_host[64];

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "leadloop/auth.h"
+#include "leadloop/auth_ctx.h"
 
 /* Subscribes to the listener (server/listen.c; call before listen_start); ttl_s 0 turns
  * the cache off. */

@@ -3,6 +3,7 @@
 #ifndef LEADLOOP_LOG_H
 #define LEADLOOP_LOG_H
 
+enum log_format { LOG_FORMAT_JSON, LOG_FORMAT_TEXT };
 enum log_level { LOG_DEBUG = 0, LOG_INFO = 1, LOG_WARN = 2, LOG_ERROR = 3 };
 
 extern int log_min_level;

@@ -1,4 +1,5 @@
-/* The route table: method + path pattern -> handler and the roles allowed. */
+/* Routes: method + path pattern -> handler and the roles allowed, and matching a request
+ * path against a table of them (the daemon's table is server/routes.c). */
 #ifndef LEADLOOP_ROUTER_H
 #define LEADLOOP_ROUTER_H
 #include <stddef.h>
@@ -36,18 +37,23 @@ struct route {
     unsigned flags;
 };
 
+/* A table of routes (the daemon's is server/routes.c's `routes`). */
+struct route_table {
+    const struct route *routes;
+    size_t n;
+};
+
 #define ROUTER_MAX_PARAMS 4
 
 /* Finds the route for path and method. Captured segments are copied into buf (size
  * buflen) and pointed to by params. When no route has this method but some route has
  * this path, returns NULL with *allowed set to their methods (for 405 and OPTIONS). */
-const struct route *router_match(const char *path, int method,
+const struct route *router_match(const struct route_table *t, const char *path, int method,
                                  const char *params[ROUTER_MAX_PARAMS], char *buf, size_t buflen,
                                  int *allowed);
 
-size_t router_count(void);
-const struct route *router_at(size_t i); /* borrowed */
-int router_index(const struct route *rt);
+const struct route *router_at(const struct route_table *t, size_t i);  /* borrowed; NULL past */
+int router_index(const struct route_table *t, const struct route *rt); /* -1 for NULL */
 
 int router_method_parse(const char *method);
 const char *router_method_name(int method);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "leadloop/router.h"
+#include "leadloop/routes.h"
 #include "suites.h"
 
 /* router_match with a request-sized capture buffer. */
@@ -19,7 +20,7 @@ static void do_match(struct match *m, const char *path, int method)
 {
     memset(m, 0, sizeof *m);
     m->allowed = -1;
-    m->rt = router_match(path, method, m->params, m->buf, sizeof m->buf, &m->allowed);
+    m->rt = router_match(&routes, path, method, m->params, m->buf, sizeof m->buf, &m->allowed);
 }
 
 /* The route matched for method and path; fails when none is. */
@@ -132,17 +133,17 @@ END_TEST
  * an earlier one, and the router's index functions agree with the table. */
 START_TEST(every_route_matches_itself)
 {
-    ck_assert_uint_gt(router_count(), 0);
-    ck_assert_ptr_null(router_at(router_count()));
-    ck_assert_int_eq(router_index(NULL), -1);
-    for (size_t i = 0; i < router_count(); i++) {
-        const struct route *rt = router_at(i);
+    ck_assert_uint_gt(routes.n, 0);
+    ck_assert_ptr_null(router_at(&routes, routes.n));
+    ck_assert_int_eq(router_index(&routes, NULL), -1);
+    for (size_t i = 0; i < routes.n; i++) {
+        const struct route *rt = router_at(&routes, i);
         char path[256];
         size_t o = 0;
         struct match m;
 
         ck_assert_ptr_nonnull(rt);
-        ck_assert_int_eq(router_index(rt), (int)i);
+        ck_assert_int_eq(router_index(&routes, rt), (int)i);
         for (const char *p = rt->pattern; *p && o + 8 < sizeof path; p++) {
             if (*p == '{') {
                 memcpy(path + o, "seg", 3);
@@ -156,7 +157,8 @@ START_TEST(every_route_matches_itself)
         path[o] = '\0';
         do_match(&m, path, rt->method);
         ck_assert_msg(m.rt == rt, "%s %s: expected route %zu (%s), got %d",
-                      router_method_name(rt->method), path, i, rt->pattern, router_index(m.rt));
+                      router_method_name(rt->method), path, i, rt->pattern,
+                      router_index(&routes, m.rt));
         /* a route open to everyone has no roles; any other route names some */
         if (rt->flags & ROUTE_PUBLIC)
             ck_assert_int_eq(rt->roles, 0);

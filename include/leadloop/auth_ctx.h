@@ -1,0 +1,27 @@
+/* Who is calling: the workspace, key, role and user an API key resolves to, and the
+ * roles. A type of its own, shared by the modules that resolve it (auth), cache it
+ * (keycache) and act on it (the request path, the handlers), so none of them has to
+ * include another's functions to name it. */
+#ifndef LEADLOOP_AUTH_CTX_H
+#define LEADLOOP_AUTH_CTX_H
+
+enum role { ROLE_ADMIN = 1, ROLE_MARKETING = 2, ROLE_SALES = 4, ROLE_READONLY = 8 };
+#define ROLES_ANY       (ROLE_ADMIN | ROLE_MARKETING | ROLE_SALES | ROLE_READONLY)
+#define ROLES_WRITERS   (ROLE_ADMIN | ROLE_MARKETING | ROLE_SALES)
+#define ROLES_MARKETING (ROLE_ADMIN | ROLE_MARKETING)
+#define ROLES_SALES     (ROLE_ADMIN | ROLE_SALES)
+#define ROLES_ADMIN     ROLE_ADMIN
+
+#define AUTH_SECRET_LEN 47 /* "llk_" + 43 base64url chars (32 random bytes) */
+#define AUTH_PREFIX_LEN 12
+
+struct auth_ctx {
+    char workspace_id[37];
+    char key_id[37];
+    char user_id[37]; /* "" when the key has no user */
+    char key_prefix[AUTH_PREFIX_LEN + 1];
+    int role;
+    long rate_per_s, rate_burst; /* the key's own rate limit; 0: the daemon's default */
+};
+
+#endif

@@ -1,0 +1,95 @@
+/* The route table: every route the daemon serves, its handler, the roles allowed and how
+ * the request path treats it (server/reqpath.c). openapi.yaml documents each of them with
+ * the same roles (x-required-role), and tests/unit/test_inventory.c checks both ways. */
+#include "leadloop/routes.h"
+
+#include "leadloop/admin.h"
+#include "leadloop/audit_log.h"
+#include "leadloop/auth.h"
+#include "leadloop/campaigns.h"
+#include "leadloop/changes.h"
+#include "leadloop/feedback.h"
+#include "leadloop/lead_bulk.h"
+#include "leadloop/leads.h"
+#include "leadloop/lifecycle.h"
+#include "leadloop/merge.h"
+#include "leadloop/ops.h"
+#include "leadloop/reports.h"
+#include "leadloop/touches.h"
+#include "leadloop/webhooks.h"
+
+#define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
+
+static const struct route table[] = {
+    {HTTP_GET, "/healthz", ops_healthz, 0, PUB},
+    {HTTP_GET, "/readyz", ops_readyz, 0, PUB}, /* its own connection, sooner */
+    {HTTP_GET, "/metrics", ops_metrics, 0, PUB},
+    {HTTP_GET, "/openapi.yaml", ops_openapi, 0, PUB},
+
+    {HTTP_GET, "/v1/api-keys", admin_keys_list, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/api-keys", admin_keys_create, ROLES_ADMIN, ROUTE_NO_IDEMPOTENCY},
+    {HTTP_GET, "/v1/api-keys/{id}", admin_keys_get, ROLES_ADMIN, 0},
+    {HTTP_PATCH, "/v1/api-keys/{id}", admin_keys_update, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/api-keys/{id}", admin_keys_revoke, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/users", admin_users_list, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/users", admin_users_create, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/users/{id}", admin_users_get, ROLES_ADMIN, 0},
+    {HTTP_PATCH, "/v1/users/{id}", admin_users_update, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/audit", audit_log_list, ROLES_ADMIN, 0},
+    /* takes a connection only while it queries: a long poll (wait=) gives it back */
+    {HTTP_GET, "/v1/changes", changes_list, ROLES_ANY, ROUTE_NO_DB},
+    {HTTP_GET, "/v1/webhooks", webhooks_list, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/webhooks", webhooks_create, ROLES_ADMIN, ROUTE_NO_IDEMPOTENCY},
+    {HTTP_GET, "/v1/webhooks/{id}", webhooks_get, ROLES_ADMIN, 0},
+    {HTTP_PATCH, "/v1/webhooks/{id}", webhooks_update, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/webhooks/{id}", webhooks_delete, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/webhooks/{id}/rotate-secret", webhooks_rotate_secret, ROLES_ADMIN,
+     ROUTE_NO_IDEMPOTENCY},
+    {HTTP_POST, "/v1/webhooks/{id}/ping", webhooks_ping, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/webhooks/{id}/deliveries", webhooks_deliveries, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", webhooks_redeliver,
+     ROLES_ADMIN, 0},
+
+    {HTTP_POST, "/v1/campaigns", campaigns_create, ROLES_MARKETING, 0},
+    {HTTP_GET, "/v1/campaigns", campaigns_list, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/campaigns/{id}", campaigns_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/campaigns/{id}", campaigns_update, ROLES_MARKETING, 0},
+    {HTTP_DELETE, "/v1/campaigns/{id}", campaigns_archive, ROLES_MARKETING, 0},
+    {HTTP_POST, "/v1/campaigns/{id}/touches", touches_create, ROLES_MARKETING, 0},
+    {HTTP_POST, "/v1/campaigns/{id}/touches/batch", touches_batch, ROLES_MARKETING, ROUTE_BULK},
+    {HTTP_GET, "/v1/campaigns/{id}/members", touches_members, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/{id}/touches", touches_list_by_lead, ROLES_ANY, 0},
+
+    {HTTP_POST, "/v1/leads", leads_create, ROLES_WRITERS, 0},
+    {HTTP_POST, "/v1/leads/batch", lead_bulk_batch, ROLES_WRITERS, ROUTE_BULK},
+    {HTTP_POST, "/v1/leads/import", lead_bulk_import, ROLES_WRITERS, ROUTE_CSV | ROUTE_BULK},
+    {HTTP_GET, "/v1/leads", leads_list, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/{id}", leads_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/leads/{id}", leads_update_handler, ROLES_WRITERS, 0},
+    {HTTP_DELETE, "/v1/leads/{id}", leads_erase, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads/by-email/{email}", leads_get_by_email, ROLES_ANY, 0},
+    {HTTP_PUT, "/v1/leads/by-email/{email}", leads_put_by_email, ROLES_WRITERS, 0},
+    {HTTP_POST, "/v1/leads/{id}/transitions", lifecycle_transition, ROLES_WRITERS, 0},
+    {HTTP_POST, "/v1/leads/{id}/merge", merge_leads, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads/{id}/history", lifecycle_history, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/{id}/timeline", lifecycle_timeline, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/leads/{id}/feedback", feedback_create, ROLES_SALES, 0},
+    {HTTP_GET, "/v1/leads/{id}/feedback", feedback_list_lead, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/feedback", feedback_list, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/feedback-reasons", reasons_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/feedback-reasons", reasons_create, ROLES_ADMIN, 0},
+    {HTTP_PATCH, "/v1/feedback-reasons/{code}", reasons_update, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/workspace", workspace_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/workspace", workspace_update, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/reports/campaigns", reports_campaigns, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/sources", reports_sources, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/funnel", reports_funnel, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/rejections", reports_rejections, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/follow-up", reports_follow_up, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/by-external-id/{system}/{external_id}", leads_get_by_external_id,
+     ROLES_ANY, 0},
+    {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,
+     ROLES_WRITERS, 0},
+};
+
+const struct route_table routes = {table, sizeof table / sizeof table[0]};
