@@ -32,6 +32,8 @@ SRCS     := $(wildcard server/*.c)
 OBJS     := $(SRCS:server/%.c=$(B)/%.o) $(B)/embedded.o
 LIBOBJS  := $(filter-out $(B)/main.o,$(OBJS))
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9][0-9]_*.sql))
+REPEATABLES := $(sort $(wildcard sql/functions/*.sql))
+QUERIES    := $(sort $(wildcard sql/queries/*.sql))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 API_SRCS  := $(wildcard tests/api/*.c)
@@ -54,11 +56,12 @@ $(B)/%.o: server/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# Migrations and the API contract are compiled into the binary, so a deployed daemon
-# needs no files beside it.
-$(B)/embedded.c: scripts/embed.sh $(MIGRATIONS) openapi.yaml
+# Migrations, the report statements and the API contract are compiled into the binary,
+# so a deployed daemon needs no files beside it.
+$(B)/embedded.c: scripts/embed.sh $(MIGRATIONS) $(REPEATABLES) $(QUERIES) openapi.yaml
 	@mkdir -p $(@D)
-	sh scripts/embed.sh openapi.yaml $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed.sh openapi.yaml -m $(MIGRATIONS) -r $(REPEATABLES) -q $(QUERIES) > $@.tmp && \
+	    mv $@.tmp $@
 
 $(B)/embedded.o: $(B)/embedded.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
