@@ -79,6 +79,7 @@ int main(void)
     srunner_add_suite(sr, merge_suite());
     srunner_add_suite(sr, webhooks_suite());
     srunner_add_suite(sr, changes_suite());
+    srunner_add_suite(sr, migrate_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);
