@@ -44,7 +44,7 @@ FAULT_BIN := $(B)/fault-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
 .PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports lint-api format format-check tidy \
-        db-stop db-clean deps clean valgrind-api
+        db-stop db-clean deps clean valgrind-api schema-check schema-dump
 
 all: $(BIN)
 
@@ -115,6 +115,14 @@ valgrind-api: $(BIN) $(API_BIN)
 	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) LL_TEST_DATA=$(abspath tests/data) \
 	LL_DAEMON_WRAPPER="valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --log-file=$(abspath build)/valgrind.%p.log" \
 	bash tests/harness.sh $(API_BIN)
+
+# The schema the migrations build from scratch against the committed sql/schema.sql
+# (scripts/schema.sh), so that every schema change shows in review; schema-dump refreshes it.
+schema-check: $(BIN)
+	LL_DAEMON=$(abspath $(BIN)) bash tests/harness.sh bash scripts/schema.sh check
+
+schema-dump: $(BIN)
+	LL_DAEMON=$(abspath $(BIN)) bash tests/harness.sh bash scripts/schema.sh dump
 
 lint-api:
 	@bash scripts/lint-api.sh
