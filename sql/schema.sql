@@ -73,8 +73,10 @@ BEGIN
     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
       AND (a.attname IN (ws_col, id_col, 'version', 'created_at', 'updated_at', 'last_used_at')
            OR a.attname ~* '(hash|secret|password|passwd|token|salt)');
-    EXECUTE format('DROP TRIGGER IF EXISTS audit ON %s', tbl);
-    EXECUTE format('CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW'
+    -- replaced in place: DROP TRIGGER would lock out the table's readers as well, on every
+    -- migration that runs sql/functions/90_attach.sql
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW'
                    ' EXECUTE FUNCTION ll_audit_row(%L, %L, %L, %L%s)', tbl, entity, ws_col,
                    id_col, coalesce(lead_col, ''),
                    (SELECT string_agg(format(', %L', s), '') FROM unnest(skip) AS s));
@@ -182,8 +184,8 @@ BEGIN
     FROM pg_attribute a
     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
       AND a.attname ~* '(hash|secret|password|passwd|token|salt)';
-    EXECUTE format('DROP TRIGGER IF EXISTS change_feed ON %s', tbl);
-    EXECUTE format('CREATE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON %s'
+    -- replaced in place, as ll_audit_attach does
+    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%L, %L, %L, %L%s%s)', tbl,
                    entity, id_col, coalesce(lead_col, ''), cardinality(secret),
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '') FROM unnest(secret) AS s),

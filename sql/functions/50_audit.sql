@@ -65,7 +65,7 @@ $$;
 -- Puts the audit trigger on a table (again, after a migration changed its columns: the
 -- columns never recorded are computed here, from their names, and given to the trigger).
 CREATE OR REPLACE FUNCTION ll_audit_attach(tbl regclass, entity text, ws_col text, id_col text,
-                                lead_col text) RETURNS void LANGUAGE plpgsql AS $$
+                                           lead_col text) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     skip text[];
 BEGIN
@@ -74,8 +74,10 @@ BEGIN
     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
       AND (a.attname IN (ws_col, id_col, 'version', 'created_at', 'updated_at', 'last_used_at')
            OR a.attname ~* '(hash|secret|password|passwd|token|salt)');
-    EXECUTE format('DROP TRIGGER IF EXISTS audit ON %s', tbl);
-    EXECUTE format('CREATE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s FOR EACH ROW'
+    -- replaced in place: DROP TRIGGER would lock out the table's readers as well, on every
+    -- migration that runs sql/functions/90_attach.sql
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW'
                    ' EXECUTE FUNCTION ll_audit_row(%L, %L, %L, %L%s)', tbl, entity, ws_col,
                    id_col, coalesce(lead_col, ''),
                    (SELECT string_agg(format(', %L', s), '') FROM unnest(skip) AS s));

@@ -10,9 +10,9 @@
 -- bucket holds after; reset_s: seconds until it is full again; wait_s: seconds until one
 -- token is there (0 when granted). One row lock, held for the statement.
 CREATE OR REPLACE FUNCTION ll_rate_take(p_ws uuid, p_bucket text, p_rate double precision,
-                             p_burst double precision, p_want integer,
-                             OUT granted integer, OUT remaining double precision,
-                             OUT reset_s double precision, OUT wait_s double precision)
+                                        p_burst double precision, p_want integer,
+                                        OUT granted integer, OUT remaining double precision,
+                                        OUT reset_s double precision, OUT wait_s double precision)
 LANGUAGE plpgsql AS $$
 DECLARE
     t double precision;

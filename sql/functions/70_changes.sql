@@ -58,7 +58,7 @@ $$;
 
 -- Puts the change trigger on a table (again, after a migration changed its columns).
 CREATE OR REPLACE FUNCTION ll_change_attach(tbl regclass, entity text, id_col text, lead_col text,
-                                 bookkeeping text[]) RETURNS void LANGUAGE plpgsql AS $$
+                                            bookkeeping text[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     secret text[];
 BEGIN
@@ -66,8 +66,8 @@ BEGIN
     FROM pg_attribute a
     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
       AND a.attname ~* '(hash|secret|password|passwd|token|salt)';
-    EXECUTE format('DROP TRIGGER IF EXISTS change_feed ON %s', tbl);
-    EXECUTE format('CREATE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON %s'
+    -- replaced in place, as ll_audit_attach does
+    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%L, %L, %L, %L%s%s)', tbl,
                    entity, id_col, coalesce(lead_col, ''), cardinality(secret),
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '') FROM unnest(secret) AS s),
