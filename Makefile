@@ -33,6 +33,8 @@ SRCS     := $(wildcard server/*.c)
 OBJS     := $(SRCS:server/%.c=$(B)/%.o) $(B)/embedded.o
 LIBOBJS  := $(filter-out $(B)/main.o,$(OBJS))
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9][0-9]_*.sql))
+REPEATABLES := $(sort $(wildcard sql/functions/*.sql))
+QUERIES    := $(sort $(wildcard sql/queries/*.sql))
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 API_SRCS  := $(wildcard tests/api/*.c)
@@ -43,7 +45,8 @@ FAULT_BIN := $(B)/fault-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
 .PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports lint-api format format-check tidy \
-        db-stop db-clean deps clean valgrind-api test-readme demo man install
+        db-stop db-clean deps clean valgrind-api test-readme demo man install schema-check \
+        schema-dump
 
 all: $(BIN)
 
@@ -55,11 +58,12 @@ $(B)/%.o: server/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
-# Migrations and the API contract are compiled into the binary, so a deployed daemon
-# needs no files beside it.
-$(B)/embedded.c: scripts/embed.sh $(MIGRATIONS) openapi.yaml
+# Migrations, the report statements and the API contract are compiled into the binary,
+# so a deployed daemon needs no files beside it.
+$(B)/embedded.c: scripts/embed.sh $(MIGRATIONS) $(REPEATABLES) $(QUERIES) openapi.yaml
 	@mkdir -p $(@D)
-	sh scripts/embed.sh openapi.yaml $(MIGRATIONS) > $@.tmp && mv $@.tmp $@
+	sh scripts/embed.sh openapi.yaml -m $(MIGRATIONS) -r $(REPEATABLES) -q $(QUERIES) > $@.tmp && \
+	    mv $@.tmp $@
 
 $(B)/embedded.o: $(B)/embedded.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
@@ -137,6 +141,14 @@ valgrind-api: $(BIN) $(API_BIN)
 	[ -z "$$bad" ] || echo "valgrind found errors in $$(echo $$bad | wc -w) daemon run(s): above"; \
 	[ $$rc -eq 0 ] && [ -z "$$bad" ] && \
 	    echo "valgrind: $$(ls $(VALGRIND_LOGS) | wc -l) daemon runs, no errors"
+
+# The schema the migrations build from scratch against the committed sql/schema.sql
+# (scripts/schema.sh), so that every schema change shows in review; schema-dump refreshes it.
+schema-check: $(BIN)
+	LL_DAEMON=$(abspath $(BIN)) bash tests/harness.sh bash scripts/schema.sh check
+
+schema-dump: $(BIN)
+	LL_DAEMON=$(abspath $(BIN)) bash tests/harness.sh bash scripts/schema.sh dump
 
 lint-api:
 	@bash scripts/lint-api.sh

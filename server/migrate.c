@@ -1,6 +1,13 @@
-/* Schema migrations. Each file runs in its own transaction together with its row in
- * schema_migrations, so a failed file leaves no trace. A session advisory lock makes
- * daemons that start together take turns: the first applies, the others find it done. */
+/* Schema migrations, in two kinds (sql/README.md). Numbered files (sql/NNNN_name.sql:
+ * tables, indexes, data) run once each, in order, each in its own transaction together
+ * with its row in schema_migrations, so a failed file leaves no trace; an applied file
+ * must never change. Repeatable files (sql/functions/NN_name.sql: the one current
+ * definition of each function and trigger) run after them whenever their text changed or
+ * a numbered file was applied, all that are due in one transaction with their rows in
+ * schema_repeatables, so the functions are never half new. A numbered file that says
+ * "-- migrate: after functions" (a backfill calling the current functions) runs after the
+ * repeatable ones. A session advisory lock makes daemons that start together take turns:
+ * the first applies, the others find it done. */
 #include "leadloop/migrate.h"
 
 #include <dirent.h>
@@ -14,33 +21,49 @@
 /* An arbitrary constant: "LEADLOOP" as bytes would not fit a bigint nicely. */
 #define MIGRATE_LOCK_KEY "4231337000101"
 
+/* The line that moves a numbered file after the repeatable ones. */
+#define AFTER_FUNCTIONS "-- migrate: after functions\n"
+
 const char migrate_sql_state[] = "SELECT count(*), coalesce(max(name), '') FROM schema_migrations";
 
 struct migration {
     char name[128];
     char *text; /* owned when read from a directory */
     size_t len;
+    char sum[65]; /* SHA-256 of text, hex */
 };
 
-static bool name_ok(const char *f)
+struct set {
+    struct migration *m;
+    size_t n;
+    bool owned;
+};
+
+/* NNNN_name.sql (digits 4) or NN_name.sql (digits 2), name of [a-z0-9_]. */
+static bool name_ok(const char *f, size_t digits)
 {
     size_t n = strlen(f);
-    if (n < 10 || strcmp(f + n - 4, ".sql") != 0)
+    if (n < digits + 6 || strcmp(f + n - 4, ".sql") != 0)
         return false;
-    for (int i = 0; i < 4; i++)
+    for (size_t i = 0; i < digits; i++)
         if (f[i] < '0' || f[i] > '9')
             return false;
-    if (f[4] != '_')
+    if (f[digits] != '_')
         return false;
-    for (size_t i = 5; i < n - 4; i++)
+    for (size_t i = digits + 1; i < n - 4; i++)
         if (!((f[i] >= 'a' && f[i] <= 'z') || (f[i] >= '0' && f[i] <= '9') || f[i] == '_'))
             return false;
     return true;
 }
 
-static int filter(const struct dirent *d)
+static int numbered_file(const struct dirent *d)
 {
-    return name_ok(d->d_name);
+    return name_ok(d->d_name, 4);
+}
+
+static int repeatable_file(const struct dirent *d)
+{
+    return name_ok(d->d_name, 2);
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -64,63 +87,100 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
-static void free_list(struct migration *m, size_t n, bool owned)
+static void checksum(struct migration *m)
 {
-    if (owned)
-        for (size_t i = 0; i < n; i++)
-            free(m[i].text);
-    free(m);
+    unsigned char digest[32];
+    util_sha256(m->text, m->len, digest);
+    util_hex(digest, 32, m->sum);
 }
 
-static bool load(const char *dir, struct migration **out, size_t *n, char *err, size_t errlen)
+static void set_free(struct set *s)
+{
+    if (s->owned && s->m)
+        for (size_t i = 0; i < s->n; i++)
+            free(s->m[i].text);
+    free(s->m);
+    s->m = NULL;
+    s->n = 0;
+}
+
+static bool load_embedded(const struct embedded_file *files, size_t count, struct set *out)
+{
+    out->owned = false;
+    out->n = count;
+    out->m = calloc(count + 1, sizeof *out->m);
+    if (!out->m)
+        return false;
+    for (size_t i = 0; i < count; i++) {
+        snprintf(out->m[i].name, sizeof out->m[i].name, "%s", files[i].name);
+        out->m[i].text = (char *)files[i].text;
+        out->m[i].len = files[i].len;
+        checksum(&out->m[i]);
+    }
+    return true;
+}
+
+/* The files of dir that filter accepts, in name order. A missing directory is an empty
+ * set when optional (a directory of numbered files only). */
+static bool load_dir(const char *dir, int (*filter)(const struct dirent *), bool optional,
+                     struct set *out, char *err, size_t errlen)
 {
     struct dirent **ents = NULL;
-    struct migration *m;
-    int count;
+    int count = scandir(dir, &ents, filter, alphasort);
     bool ok = true;
-    if (!dir || !*dir) {
-        m = calloc(embedded_migrations_count + 1, sizeof *m);
-        if (!m)
-            return false;
-        for (size_t i = 0; i < embedded_migrations_count; i++) {
-            snprintf(m[i].name, sizeof m[i].name, "%s", embedded_migrations[i].name);
-            m[i].text = (char *)embedded_migrations[i].text;
-            m[i].len = embedded_migrations[i].len;
-        }
-        *out = m;
-        *n = embedded_migrations_count;
-        return true;
-    }
-    count = scandir(dir, &ents, filter, alphasort);
+    out->owned = true;
+    out->n = 0;
+    out->m = NULL;
     if (count < 0) {
+        if (optional && errno == ENOENT)
+            return true;
         snprintf(err, errlen, "cannot read migrations directory %s: %s", dir, strerror(errno));
         return false;
     }
-    m = calloc((size_t)count + 1, sizeof *m);
+    out->m = calloc((size_t)count + 1, sizeof *out->m);
+    if (!out->m) {
+        snprintf(err, errlen, "out of memory reading %s", dir);
+        ok = false;
+    }
     for (int i = 0; i < count; i++) {
         char path[1024];
-        if (ok && m) {
+        struct migration *m = ok ? &out->m[i] : NULL;
+        if (m) {
             snprintf(path, sizeof path, "%s/%s", dir, ents[i]->d_name);
-            snprintf(m[i].name, sizeof m[i].name, "%.*s", (int)(strlen(ents[i]->d_name) - 4),
+            snprintf(m->name, sizeof m->name, "%.*s", (int)(strlen(ents[i]->d_name) - 4),
                      ents[i]->d_name);
-            m[i].text = read_file(path, &m[i].len);
-            if (!m[i].text) {
+            m->text = read_file(path, &m->len);
+            out->n = (size_t)i + 1;
+            if (!m->text) {
                 snprintf(err, errlen, "cannot read %s", path);
                 ok = false;
+            } else {
+                checksum(m);
             }
         }
         free(ents[i]);
     }
     free(ents);
-    if (!m)
-        return false;
-    if (!ok) {
-        free_list(m, (size_t)count, true);
+    if (!ok)
+        set_free(out);
+    return ok;
+}
+
+/* dir NULL or "": the embedded files; otherwise dir/NNNN_*.sql and dir/functions/NN_*.sql. */
+static bool load(const char *dir, struct set *numbered, struct set *repeatable, char *err,
+                 size_t errlen)
+{
+    char sub[1024];
+    if (!dir || !*dir) {
+        if (load_embedded(embedded_migrations, embedded_migrations_count, numbered) &&
+            load_embedded(embedded_repeatables, embedded_repeatables_count, repeatable))
+            return true;
+        snprintf(err, errlen, "out of memory");
         return false;
     }
-    *out = m;
-    *n = (size_t)count;
-    return true;
+    snprintf(sub, sizeof sub, "%s/functions", dir);
+    return load_dir(dir, numbered_file, false, numbered, err, errlen) &&
+           load_dir(sub, repeatable_file, true, repeatable, err, errlen);
 }
 
 static bool exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen, const char *what)
@@ -134,22 +194,104 @@ static bool exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen, const
     return ok;
 }
 
-static void checksum(const struct migration *m, char hex[65])
+static bool exec_params_ok(PGconn *pg, const char *sql, const char *a, const char *b, char *err,
+                           size_t errlen, const char *what)
 {
-    unsigned char digest[32];
-    util_sha256(m->text, m->len, digest);
-    util_hex(digest, 32, hex);
+    const char *vals[2] = {a, b};
+    PGresult *res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    if (!ok)
+        snprintf(err, errlen, "recording %s: %s", what, PQresultErrorMessage(res));
+    PQclear(res);
+    return ok;
+}
+
+/* The checksum recorded for name in rows (name, checksum), or NULL. Borrowed from rows. */
+static const char *recorded(const PGresult *rows, const char *name)
+{
+    for (int r = 0; r < PQntuples(rows); r++)
+        if (!strcmp(PQgetvalue(rows, r, 0), name))
+            return PQgetvalue(rows, r, 1);
+    return NULL;
+}
+
+static bool after_functions(const struct migration *m)
+{
+    return !strncmp(m->text, AFTER_FUNCTIONS, strlen(AFTER_FUNCTIONS)) ||
+           strstr(m->text, "\n" AFTER_FUNCTIONS) != NULL;
+}
+
+/* Applies one numbered file with its row, in a transaction. */
+static bool apply_numbered(PGconn *pg, const struct migration *m, FILE *progress, char *err,
+                           size_t errlen)
+{
+    if (!exec_ok(pg, "BEGIN", err, errlen, m->name))
+        return false;
+    if (!exec_ok(pg, m->text, err, errlen, m->name) ||
+        !exec_params_ok(pg, "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
+                        m->name, m->sum, err, errlen, m->name) ||
+        !exec_ok(pg, "COMMIT", err, errlen, m->name)) {
+        PQclear(PQexec(pg, "ROLLBACK"));
+        return false;
+    }
+    if (progress)
+        fprintf(progress, "applied %s\n", m->name);
+    return true;
+}
+
+/* Applies the repeatable files that are due (all of them when every is set), in one
+ * transaction: either every due function and trigger is new, or none is. */
+static bool apply_repeatables(PGconn *pg, const struct set *rep, const PGresult *rows, bool every,
+                              FILE *progress, char *err, size_t errlen)
+{
+    char what[160];
+    size_t due = 0;
+    for (size_t i = 0; i < rep->n; i++) {
+        const char *have = recorded(rows, rep->m[i].name);
+        if (every || !have || strcmp(have, rep->m[i].sum) != 0)
+            due++;
+    }
+    if (due == 0)
+        return true;
+    if (!exec_ok(pg, "BEGIN", err, errlen, "functions"))
+        return false;
+    for (size_t i = 0; i < rep->n; i++) {
+        const struct migration *m = &rep->m[i];
+        const char *have = recorded(rows, m->name);
+        if (!every && have && !strcmp(have, m->sum))
+            continue;
+        snprintf(what, sizeof what, "functions/%s", m->name);
+        if (!exec_ok(pg, m->text, err, errlen, what) ||
+            !exec_params_ok(pg,
+                            "INSERT INTO schema_repeatables (name, checksum) VALUES ($1, $2)"
+                            " ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum,"
+                            " applied_at = now()",
+                            m->name, m->sum, err, errlen, what)) {
+            PQclear(PQexec(pg, "ROLLBACK"));
+            return false;
+        }
+    }
+    if (!exec_ok(pg, "COMMIT", err, errlen, "functions")) {
+        PQclear(PQexec(pg, "ROLLBACK"));
+        return false;
+    }
+    for (size_t i = 0; progress && i < rep->n; i++) {
+        const char *have = recorded(rows, rep->m[i].name);
+        if (every || !have || strcmp(have, rep->m[i].sum) != 0)
+            fprintf(progress, "applied functions/%s\n", rep->m[i].name);
+    }
+    return true;
 }
 
 bool migrate_run(PGconn *pg, const char *dir, FILE *progress, char *err, size_t errlen)
 {
-    struct migration *list = NULL;
-    size_t n = 0;
-    PGresult *applied = NULL;
-    bool ok = false, locked = false;
-    bool owned = dir && *dir;
+    struct set num = {0}, rep = {0};
+    PGresult *applied = NULL, *reps = NULL;
+    bool ok = false, locked = false, any = false, newer = false;
+    const char *newest_unknown = NULL;
 
-    if (!load(dir, &list, &n, err, errlen))
+    *err = '\0';
+    if (!load(dir, &num, &rep, err, errlen))
         goto out;
     if (!exec_ok(pg, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", err, errlen,
                  "taking the migration lock"))
@@ -158,60 +300,72 @@ bool migrate_run(PGconn *pg, const char *dir, FILE *progress, char *err, size_t 
     if (!exec_ok(pg,
                  "CREATE TABLE IF NOT EXISTS schema_migrations ("
                  " name text PRIMARY KEY, checksum text NOT NULL,"
+                 " applied_at timestamptz NOT NULL DEFAULT now());"
+                 "CREATE TABLE IF NOT EXISTS schema_repeatables ("
+                 " name text PRIMARY KEY, checksum text NOT NULL,"
                  " applied_at timestamptz NOT NULL DEFAULT now())",
                  err, errlen, "creating schema_migrations"))
         goto out;
-    applied = PQexec(pg, "SELECT name, checksum FROM schema_migrations");
+    applied = PQexec(pg, "SELECT name, checksum FROM schema_migrations ORDER BY name");
     if (PQresultStatus(applied) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "reading schema_migrations: %s", PQresultErrorMessage(applied));
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        char sum[65];
-        const char *have = NULL;
-        checksum(&list[i], sum);
-        for (int r = 0; r < PQntuples(applied); r++)
-            if (!strcmp(PQgetvalue(applied, r, 0), list[i].name))
-                have = PQgetvalue(applied, r, 1);
-        if (have) {
-            if (strcmp(have, sum) != 0) {
-                snprintf(err, errlen,
-                         "migration %s was changed after it was applied (checksum %.12s... in the "
-                         "database, %.12s... now); restore the file and put the change in a new "
-                         "migration",
-                         list[i].name, have, sum);
-                goto out;
-            }
-            continue;
-        }
-        if (!exec_ok(pg, "BEGIN", err, errlen, list[i].name))
-            goto out;
-        if (!exec_ok(pg, list[i].text, err, errlen, list[i].name)) {
-            PQclear(PQexec(pg, "ROLLBACK"));
-            goto out;
-        }
-        const char *vals[2] = {list[i].name, sum};
-        PGresult *res =
-            PQexecParams(pg, "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)", 2,
-                         NULL, vals, NULL, NULL, 0);
-        bool ins = PQresultStatus(res) == PGRES_COMMAND_OK;
-        if (!ins)
-            snprintf(err, errlen, "recording %s: %s", list[i].name, PQresultErrorMessage(res));
-        PQclear(res);
-        if (!ins || !exec_ok(pg, "COMMIT", err, errlen, list[i].name)) {
-            PQclear(PQexec(pg, "ROLLBACK"));
-            goto out;
-        }
-        if (progress)
-            fprintf(progress, "applied %s\n", list[i].name);
+    reps = PQexec(pg, "SELECT name, checksum FROM schema_repeatables");
+    if (PQresultStatus(reps) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "reading schema_repeatables: %s", PQresultErrorMessage(reps));
+        goto out;
     }
+    for (size_t i = 0; i < num.n; i++) {
+        const char *have = recorded(applied, num.m[i].name);
+        if (have && strcmp(have, num.m[i].sum) != 0) {
+            snprintf(err, errlen,
+                     "migration %s was changed after it was applied (checksum %.12s... in the "
+                     "database, %.12s... now); restore the file and put the change in a new "
+                     "migration",
+                     num.m[i].name, have, num.m[i].sum);
+            goto out;
+        }
+    }
+    /* A database migrated by a newer leadloopd (it has numbered files this one does not
+     * know) keeps that version's functions: this older one must not put its own back. */
+    for (int r = 0; r < PQntuples(applied); r++) {
+        bool known = false;
+        for (size_t i = 0; i < num.n && !known; i++)
+            known = !strcmp(PQgetvalue(applied, r, 0), num.m[i].name);
+        if (!known) {
+            newer = true;
+            newest_unknown = PQgetvalue(applied, r, 0);
+        }
+    }
+    for (size_t i = 0; i < num.n; i++) {
+        if (recorded(applied, num.m[i].name) || after_functions(&num.m[i]))
+            continue;
+        if (!apply_numbered(pg, &num.m[i], progress, err, errlen))
+            goto out;
+        any = true;
+    }
+    if (newer) {
+        if (progress && rep.n)
+            fprintf(progress,
+                    "functions left as they are: the database has migration %s, which this "
+                    "leadloopd does not know\n",
+                    newest_unknown);
+    } else if (!apply_repeatables(pg, &rep, reps, any, progress, err, errlen)) {
+        goto out;
+    }
+    for (size_t i = 0; i < num.n; i++)
+        if (!recorded(applied, num.m[i].name) && after_functions(&num.m[i]) &&
+            !apply_numbered(pg, &num.m[i], progress, err, errlen))
+            goto out;
     ok = true;
 out:
     if (locked)
         PQclear(PQexec(pg, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
     PQclear(applied);
-    if (list)
-        free_list(list, n, owned);
+    PQclear(reps);
+    set_free(&num);
+    set_free(&rep);
     for (char *nl = strchr(err, '\n'); !ok && nl; nl = strchr(nl, '\n'))
         *nl = ' ';
     return ok;

@@ -63,6 +63,7 @@ static const struct {
     {"merge", merge_suite},
     {"webhooks", webhooks_suite},
     {"changes", changes_suite},
+    {"migrate", migrate_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */

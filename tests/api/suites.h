@@ -30,5 +30,6 @@ Suite *sync_suite(void);
 Suite *merge_suite(void);
 Suite *webhooks_suite(void);
 Suite *changes_suite(void);
+Suite *migrate_suite(void);
 
 #endif

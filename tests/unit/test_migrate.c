@@ -1,7 +1,10 @@
 /* Unit tests of the parts of migrate.c that need no database: the newest embedded
- * migration and the check that a schema is current. */
+ * migration, the check that a schema is current, and what scripts/embed.sh embedded (the
+ * repeatable migrations and the report statements). Applying repeatable migrations is
+ * tested against PostgreSQL in tests/api/test_migrate.c. */
 #include <check.h>
 #include <ctype.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "leadloop/embedded.h"
@@ -54,6 +57,71 @@ START_TEST(state_current)
 }
 END_TEST
 
+/* Every table of embedded files is in name order, ends with {NULL}, and holds text. */
+static void check_files(const struct embedded_file *f, size_t n, const char *what)
+{
+    ck_assert_ptr_null(f[n].name);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_msg(f[i].len > 0 && strlen(f[i].text) == f[i].len, "%s %s: empty or cut", what,
+                      f[i].name);
+        if (i > 0)
+            ck_assert_msg(strcmp(f[i - 1].name, f[i].name) < 0, "%s: '%s' before '%s'", what,
+                          f[i - 1].name, f[i].name);
+    }
+}
+
+START_TEST(repeatables_embedded)
+{
+    ck_assert_uint_gt(embedded_repeatables_count, 0);
+    check_files(embedded_repeatables, embedded_repeatables_count, "sql/functions");
+    for (size_t i = 0; i < embedded_repeatables_count; i++) {
+        const char *n = embedded_repeatables[i].name;
+        ck_assert_msg(isdigit((unsigned char)n[0]) && isdigit((unsigned char)n[1]) && n[2] == '_',
+                      "expected NN_name, got '%s'", n);
+        /* a repeatable file must be safe to run again on its own results */
+        ck_assert_msg(!strstr(embedded_repeatables[i].text, "\nCREATE FUNCTION") &&
+                          !strstr(embedded_repeatables[i].text, "\nCREATE TRIGGER"),
+                      "functions/%s: CREATE without OR REPLACE", n);
+    }
+}
+END_TEST
+
+/* The report statements: each documents its parameters and how to run it by hand. */
+START_TEST(queries_embedded)
+{
+    static const char *const used[] = {"report_campaigns",
+                                       "report_sources",
+                                       "report_funnel",
+                                       "report_rejections_by_campaign",
+                                       "report_rejections_by_source",
+                                       "report_rejections_by_owner",
+                                       "report_follow_up",
+                                       NULL};
+    check_files(embedded_queries, embedded_queries_count, "sql/queries");
+    for (size_t i = 0; i < embedded_queries_count; i++) {
+        const char *t = embedded_queries[i].text;
+        ck_assert_msg(strstr(t, "-- Parameters:\n--   $1 ") && strstr(t, "PREPARE ") &&
+                          strstr(t, "EXECUTE "),
+                      "sql/queries/%s.sql: no header with its parameters and a psql example",
+                      embedded_queries[i].name);
+        /* psql's example appends ";" to the text: a last line of comment would hide it */
+        const char *last = embedded_queries[i].text + embedded_queries[i].len;
+        while (last > t && (last[-1] == '\n' || last[-1] == ' '))
+            last--;
+        while (last > t && last[-1] != '\n')
+            last--;
+        ck_assert_msg(strncmp(last, "--", 2) != 0, "sql/queries/%s.sql ends with a comment",
+                      embedded_queries[i].name);
+    }
+    for (int u = 0; used[u]; u++) {
+        bool found = false;
+        for (size_t i = 0; i < embedded_queries_count; i++)
+            found = found || !strcmp(embedded_queries[i].name, used[u]);
+        ck_assert_msg(found, "server/reports.c runs %s, which is not embedded", used[u]);
+    }
+}
+END_TEST
+
 Suite *migrate_suite(void)
 {
     Suite *s = suite_create("migrate");
@@ -62,6 +130,8 @@ Suite *migrate_suite(void)
     tcase_add_test(tc, latest_is_the_last_embedded);
     tcase_add_test(tc, embedded_in_order);
     tcase_add_test(tc, state_current);
+    tcase_add_test(tc, repeatables_embedded);
+    tcase_add_test(tc, queries_embedded);
     suite_add_tcase(s, tc);
     return s;
 }

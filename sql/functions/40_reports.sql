@@ -1,0 +1,422 @@
+-- The one current definition of the functions and triggers that keep the report
+-- tables (sql/0005_reports.sql) exact.
+--
+-- A repeatable migration (sql/README.md): applied after the numbered migrations whenever
+-- this file's text changes or a numbered migration was applied, in one transaction with
+-- the other files of sql/functions/ that are due, in file-name order. To change a
+-- function or trigger, edit it here; never copy it into a numbered migration.
+--
+-- report_leads holds one row of facts per lead (its attribution, when it reached each
+-- stage, sales' first verdict, ratings, won amounts), recomputed from the lead's own rows
+-- by ll_report_refresh. The additive figures per dimension, key and day are the sums of
+-- report_days (per day, and again per month) and report_day_deltas: a refresh appends
+-- the difference between a lead's old and new facts to the deltas (appending takes no
+-- lock, so concurrent writes never queue behind a shared figure's row), and
+-- ll_report_compact, run every second by the daemon, folds them into report_days in one
+-- transaction. A report reads both, so it is exact whether or not the deltas were folded.
+-- Statement triggers on leads, campaign_touches, lead_stage_changes and feedback call the
+-- refresh at the end of every writing statement, so no write path can forget it, and a
+-- bulk statement refreshes its leads in one set-based pass.
+
+
+-- The facts of some leads as their rows say now. A merged lead has none: its rows count
+-- for its survivor.
+CREATE OR REPLACE FUNCTION ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF report_leads
+LANGUAGE sql STABLE AS $$
+    SELECT l.workspace_id, l.id, l.created_at, (l.created_at AT TIME ZONE 'UTC')::date,
+           l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
+           coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
+           s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
+           CASE WHEN s.handed_at IS NOT NULL AND f.first_at IS NOT NULL
+                THEN greatest(0, floor(extract(epoch FROM f.first_at - s.handed_at)))::bigint END,
+           coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
+           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0)
+    FROM leads l
+    LEFT JOIN LATERAL (
+        SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,
+               min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted',
+                   'sales_qualified', 'opportunity', 'customer')) AS handed_at,
+               min(changed_at) FILTER (WHERE to_stage IN ('sales_accepted', 'sales_qualified',
+                   'opportunity', 'customer')) AS accepted_at,
+               min(changed_at) FILTER (WHERE to_stage IN ('sales_qualified', 'opportunity',
+                   'customer')) AS qualified_at,
+               min(changed_at) FILTER (WHERE to_stage IN ('opportunity', 'customer'))
+                   AS opportunity_at,
+               min(changed_at) FILTER (WHERE to_stage = 'customer') AS customer_at
+        FROM lead_stage_changes WHERE workspace_id = ws AND lead_id = l.id) s ON true
+    LEFT JOIN LATERAL (
+        SELECT x.ft, CASE WHEN cardinality(x.cr) > 0 THEN x.cr ELSE ARRAY[x.ft] END AS credits
+        FROM (SELECT (array_agg(campaign_id ORDER BY occurred_at, id))[1] AS ft,
+                     coalesce(array_agg(campaign_id ORDER BY occurred_at, id) FILTER (
+                         WHERE s.handed_at IS NULL OR occurred_at <= s.handed_at), '{}') AS cr
+              FROM campaign_touches WHERE workspace_id = ws AND lead_id = l.id) x
+        WHERE x.ft IS NOT NULL) t ON true
+    LEFT JOIN LATERAL (
+        SELECT array_agg(kind ORDER BY occurred_at, created_at, id)
+                   FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict,
+               array_agg(reason ORDER BY occurred_at, created_at, id)
+                   FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict_reason,
+               min(occurred_at) AS first_at,
+               bool_or(kind IN ('contacted', 'meeting_booked')) AS contacted,
+               bool_or(kind = 'won') AS won,
+               sum(amount) FILTER (WHERE kind = 'won') AS won_amount,
+               sum(rating) AS rating_sum, count(rating) AS rating_count
+        FROM feedback WHERE workspace_id = ws AND lead_id = l.id) f ON true
+    WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
+$$;
+
+-- Brings the facts of some leads and the figures they contribute up to date. The leads'
+-- rows are locked first (FOR NO KEY UPDATE: it waits for another refresh of the same lead
+-- but not for foreign-key checks), and the next statement's snapshot sees what the other
+-- transaction committed; the figures change by new minus old, so a lead whose facts did
+-- not change leaves the figures alone. For a few leads its statements run on generic
+-- plans: planning the big one costs ten times what running it for one lead does (1.2 ms
+-- against 0.14 ms). For many (a batch, an import, a bulk fix) they are planned for the
+-- call, with the tables' sizes of the moment: a generic plan kept from when the tables
+-- were small would loop where it should hash.
+CREATE OR REPLACE FUNCTION ll_report_refresh(ws uuid, ids uuid[]) RETURNS void LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    IF cardinality(ids) > 20 THEN
+        PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+    END IF;
+    PERFORM 1 FROM leads WHERE workspace_id = ws AND id = ANY (ids) ORDER BY id
+        FOR NO KEY UPDATE;
+    WITH n AS (SELECT * FROM ll_report_facts(ws, ids)),
+    o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
+    w AS (
+        INSERT INTO report_leads SELECT * FROM n
+        ON CONFLICT (workspace_id, lead_id) DO UPDATE SET
+            created_at = excluded.created_at, day = excluded.day, source = excluded.source,
+            owner_id = excluded.owner_id, stage = excluded.stage,
+            ft_campaign = excluded.ft_campaign, lt_campaign = excluded.lt_campaign,
+            credits = excluded.credits, mql_at = excluded.mql_at,
+            handed_at = excluded.handed_at, accepted_at = excluded.accepted_at,
+            qualified_at = excluded.qualified_at, opportunity_at = excluded.opportunity_at,
+            customer_at = excluded.customer_at, verdict = excluded.verdict,
+            verdict_reason = excluded.verdict_reason,
+            first_feedback_at = excluded.first_feedback_at, follow_up_s = excluded.follow_up_s,
+            contacted = excluded.contacted, won = excluded.won,
+            won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
+            rating_count = excluded.rating_count
+        WHERE report_leads IS DISTINCT FROM excluded),
+    gone AS (
+        DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
+            AND NOT EXISTS (SELECT 1 FROM n WHERE n.lead_id = x.lead_id)),
+    c AS (SELECT 1 AS sign, * FROM n UNION ALL SELECT -1, * FROM o),
+    k AS (
+        SELECT c.*, 0::smallint AS dim, c.source AS key, 1::numeric AS w FROM c
+        UNION ALL
+        SELECT c.*, 1::smallint, c.ft_campaign::text, 1 FROM c WHERE c.ft_campaign IS NOT NULL
+        UNION ALL
+        SELECT c.*, 2::smallint, c.lt_campaign::text, 1 FROM c WHERE c.lt_campaign IS NOT NULL
+        UNION ALL
+        SELECT c.*, 3::smallint, x.campaign::text, x.k::numeric / cardinality(c.credits)
+        FROM c, LATERAL (SELECT campaign, count(*) AS k FROM unnest(c.credits) AS campaign
+                         GROUP BY campaign) x),
+    fch AS (
+        SELECT coalesce(n.lead_id, o.lead_id) AS lead_id FROM n FULL JOIN o ON o.lead_id = n.lead_id
+        WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits)
+              IS DISTINCT FROM (o.follow_up_s, o.day, o.source, o.ft_campaign, o.lt_campaign,
+                                o.credits)),
+    fnew AS (
+        SELECT ws AS workspace_id, k.lead_id, k.dim, k.key, k.day, k.follow_up_s FROM k
+        WHERE k.sign = 1 AND k.follow_up_s IS NOT NULL
+          AND k.lead_id IN (SELECT lead_id FROM fch)),
+    fdel AS (
+        DELETE FROM report_follow_ups f WHERE f.workspace_id = ws
+            AND f.lead_id IN (SELECT lead_id FROM fch)
+            AND NOT EXISTS (SELECT 1 FROM fnew WHERE fnew.lead_id = f.lead_id
+                            AND fnew.dim = f.dim AND fnew.key = f.key)),
+    fins AS (
+        INSERT INTO report_follow_ups SELECT * FROM fnew ORDER BY lead_id, dim, key
+        ON CONFLICT (workspace_id, lead_id, dim, key) DO UPDATE SET
+            day = excluded.day, follow_up_s = excluded.follow_up_s),
+    rd AS (
+        INSERT INTO report_reason_deltas
+        SELECT ws, k.dim, k.day, k.key, k.verdict_reason, sum(sign * w)
+        FROM k WHERE k.verdict = 'rejected'
+        GROUP BY 2, 3, 4, 5
+        HAVING sum(sign * w) <> 0),
+    d AS (
+        SELECT k.dim, k.day, k.key,
+               sum(sign * w) AS leads,
+               sum(sign * w) FILTER (WHERE mql_at IS NOT NULL) AS mqls,
+               sum(sign * w) FILTER (WHERE handed_at IS NOT NULL) AS handed,
+               sum(sign * w) FILTER (WHERE verdict = 'accepted') AS accepted,
+               sum(sign * w) FILTER (WHERE verdict = 'rejected') AS rejected,
+               sum(sign * w) FILTER (WHERE contacted) AS contacted,
+               sum(sign * w) FILTER (WHERE opportunity_at IS NOT NULL) AS opportunities,
+               sum(sign * w) FILTER (WHERE won) AS won,
+               sum(sign * w * won_amount) AS won_amount,
+               sum(sign * w * rating_sum) AS rating_sum,
+               sum(sign * w * rating_count) AS rating_count,
+               sum(sign::numeric) FILTER (WHERE follow_up_s IS NOT NULL) AS followed
+        FROM k GROUP BY 1, 2, 3)
+    INSERT INTO report_day_deltas
+    SELECT ws, dim, day, key, leads, coalesce(mqls, 0), coalesce(handed, 0),
+           coalesce(accepted, 0), coalesce(rejected, 0), coalesce(contacted, 0),
+           coalesce(opportunities, 0), coalesce(won, 0), won_amount, rating_sum, rating_count,
+           coalesce(followed, 0)
+    FROM d
+    WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
+       OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0;
+END
+$$;
+
+-- Statement triggers: the leads a statement wrote, per workspace. Updates and deletes
+-- are refreshed too, so that a correction made in SQL by an operator keeps the figures
+-- right as well.
+CREATE OR REPLACE FUNCTION ll_report_on_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids FROM written
+             GROUP BY workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ll_report_on_rows_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids
+             FROM (SELECT workspace_id, lead_id FROM written
+                   UNION SELECT workspace_id, lead_id FROM previous) x
+             GROUP BY workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- Inserted touches, stage changes, feedback and leads refresh their leads, except where
+-- that was done already: a lead whose facts were written later in this transaction (or
+-- subtransaction: the comparison is of the row's xmin with the facts') than the row, by
+-- a higher command id, was refreshed by another trigger of the statement, which ran after
+-- it and saw everything it wrote. So a statement that creates leads with their rows (the
+-- created touch, the first stage row) refreshes each lead's facts once, whatever order
+-- its statement triggers fire in. No fact depends on a stage history row to 'new', the
+-- first row of every lead.
+CREATE OR REPLACE FUNCTION ll_report_on_touches() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM campaign_touches t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ll_report_on_stage_changes() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE w.to_stage <> 'new' AND NOT EXISTS (
+                 SELECT 1 FROM lead_stage_changes t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ll_report_on_feedback() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM feedback t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ll_report_on_leads_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM written w
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM leads t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- A deleted lead leaves the figures.
+CREATE OR REPLACE FUNCTION ll_report_on_leads() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT workspace_id, array_agg(id) AS ids FROM written GROUP BY workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+-- An update matters when it changes what the facts take from the lead itself (a merge
+-- included); stage moves are seen through lead_stage_changes.
+CREATE OR REPLACE FUNCTION ll_report_on_leads_update() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    -- planned on every call (EXECUTE): a plan kept from a one-row update joins the
+    -- transition tables row by row, 80 s for a 20,000-row update
+    FOR r IN EXECUTE 'SELECT n.workspace_id, array_agg(n.id) AS ids'
+             ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
+             ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
+             ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)'
+             ' GROUP BY n.workspace_id' LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER campaign_touches_report AFTER INSERT ON campaign_touches
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_touches();
+CREATE OR REPLACE TRIGGER campaign_touches_report_update AFTER UPDATE ON campaign_touches
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+CREATE OR REPLACE TRIGGER campaign_touches_report_delete AFTER DELETE ON campaign_touches
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+CREATE OR REPLACE TRIGGER lead_stage_changes_report AFTER INSERT ON lead_stage_changes
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT
+    EXECUTE FUNCTION ll_report_on_stage_changes();
+CREATE OR REPLACE TRIGGER lead_stage_changes_report_update AFTER UPDATE ON lead_stage_changes
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+CREATE OR REPLACE TRIGGER lead_stage_changes_report_delete AFTER DELETE ON lead_stage_changes
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+CREATE OR REPLACE TRIGGER feedback_report AFTER INSERT ON feedback
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_feedback();
+CREATE OR REPLACE TRIGGER feedback_report_update AFTER UPDATE ON feedback
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+CREATE OR REPLACE TRIGGER feedback_report_delete AFTER DELETE ON feedback
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+
+CREATE OR REPLACE TRIGGER leads_report_insert AFTER INSERT ON leads
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT
+    EXECUTE FUNCTION ll_report_on_leads_insert();
+CREATE OR REPLACE TRIGGER leads_report_delete AFTER DELETE ON leads
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads();
+CREATE OR REPLACE TRIGGER leads_report_update AFTER UPDATE ON leads
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads_update();
+
+-- Folds up to lim deltas of each kind into report_days and report_reason_days (day and
+-- month rows), in the caller's transaction; returns how many deltas it folded. One caller at a
+-- time (others get 0 at once).
+CREATE OR REPLACE FUNCTION ll_report_compact(lim integer) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint;
+    m bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
+        RETURN 0;
+    END IF;
+    WITH del AS (
+        DELETE FROM report_day_deltas WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM report_day_deltas LIMIT lim))
+        RETURNING *),
+    g AS (
+        SELECT workspace_id, dim, m.month,
+               CASE WHEN m.month THEN date_trunc('month', day::timestamp)::date ELSE day END
+                   AS day,
+               key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
+               sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
+               sum(opportunities) AS opportunities, sum(won) AS won,
+               sum(won_amount) AS won_amount, sum(rating_sum) AS rating_sum,
+               sum(rating_count) AS rating_count, sum(followed) AS followed
+        FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
+        GROUP BY 1, 2, 3, 4, 5),
+    ins AS (
+    INSERT INTO report_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (workspace_id, dim, month, day, key) DO UPDATE SET
+        leads = report_days.leads + excluded.leads,
+        mqls = report_days.mqls + excluded.mqls,
+        handed = report_days.handed + excluded.handed,
+        accepted = report_days.accepted + excluded.accepted,
+        rejected = report_days.rejected + excluded.rejected,
+        contacted = report_days.contacted + excluded.contacted,
+        opportunities = report_days.opportunities + excluded.opportunities,
+        won = report_days.won + excluded.won,
+        won_amount = report_days.won_amount + excluded.won_amount,
+        rating_sum = report_days.rating_sum + excluded.rating_sum,
+        rating_count = report_days.rating_count + excluded.rating_count,
+        followed = report_days.followed + excluded.followed)
+    SELECT count(*) INTO n FROM del;
+    WITH del AS (
+        DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM report_reason_deltas LIMIT lim))
+        RETURNING *),
+    g AS (
+        SELECT workspace_id, dim, m.month,
+               CASE WHEN m.month THEN date_trunc('month', day::timestamp)::date ELSE day END
+                   AS day,
+               key, reason, sum(rejected) AS rejected
+        FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
+        GROUP BY 1, 2, 3, 4, 5, 6),
+    ins AS (
+    INSERT INTO report_reason_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (workspace_id, dim, month, day, key, reason) DO UPDATE SET
+        rejected = report_reason_days.rejected + excluded.rejected)
+    SELECT count(*) INTO m FROM del;
+    RETURN n + m;
+END
+$$;
+
+-- Recomputes a workspace's report tables from its rows (for anyone who wants to prove
+-- the kept figures right).
+CREATE OR REPLACE FUNCTION ll_report_rebuild(ws uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    ids uuid[];
+BEGIN
+    -- not beside a compaction, which could deadlock with the deletes below
+    PERFORM pg_advisory_xact_lock(hashtext('ll_report_compact'));
+    DELETE FROM report_days WHERE workspace_id = ws;
+    DELETE FROM report_reason_days WHERE workspace_id = ws;
+    DELETE FROM report_day_deltas WHERE workspace_id = ws;
+    DELETE FROM report_follow_ups WHERE workspace_id = ws;
+    DELETE FROM report_reason_deltas WHERE workspace_id = ws;
+    DELETE FROM report_leads WHERE workspace_id = ws;
+    FOR ids IN SELECT array_agg(id) FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
+                                          FROM leads WHERE workspace_id = ws) x
+               GROUP BY (n - 1) / 10000 LOOP
+        PERFORM ll_report_refresh(ws, ids);
+    END LOOP;
+END
+$$;

@@ -1,0 +1,70 @@
+-- The one current definition of a lead's timeline.
+--
+-- A repeatable migration (sql/README.md): applied after the numbered migrations whenever
+-- this file's text changes or a numbered migration was applied, in one transaction with
+-- the other files of sql/functions/ that are due, in file-name order. To change a
+-- function or trigger, edit it here; never copy it into a numbered migration.
+
+-- A lead's timeline (GET /v1/leads/{id}/timeline, server/lifecycle.c): one row per entry,
+-- its type, when, its id (the key's tie-breaker) and its item as JSON text. The entries:
+-- touches, stage changes, feedback, field edits (the audit log's updates of the lead's
+-- writable fields, old and new, by whom; as long as the log keeps them, and redacted as
+-- it is by an erasure) and the leads merged into it. Inlined into the caller's query
+-- (SQL, STABLE, not STRICT), so that its keyset condition and order reach each branch.
+CREATE OR REPLACE FUNCTION ll_lead_timeline(ws uuid, lead uuid)
+RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE sql STABLE AS $$
+    SELECT 'touch', t.occurred_at, t.id,
+           json_build_object('id', t.id, 'campaign_id', t.campaign_id, 'lead_id', t.lead_id,
+                             'kind', t.kind, 'occurred_at', ll_api_time(t.occurred_at),
+                             'created_at', ll_api_time(t.created_at))::text
+    FROM campaign_touches t WHERE t.workspace_id = ws AND t.lead_id = lead
+    UNION ALL
+    SELECT 'stage_change', s.changed_at, s.id,
+           json_build_object('id', s.id, 'lead_id', s.lead_id, 'from', s.from_stage,
+                             'to', s.to_stage, 'reason', s.reason,
+                             'changed_by', json_build_object('api_key_id', s.by_key_id,
+                                                             'user_id', s.by_user_id),
+                             'changed_at', ll_api_time(s.changed_at))::text
+    FROM lead_stage_changes s WHERE s.workspace_id = ws AND s.lead_id = lead
+    UNION ALL
+    SELECT 'feedback', f.occurred_at, f.id,
+           json_build_object('id', f.id, 'lead_id', f.lead_id, 'kind', f.kind,
+                             'reason', f.reason, 'rating', f.rating, 'amount', f.amount,
+                             'currency', f.currency, 'note', f.note,
+                             'author', json_build_object('user_id', f.author_user_id,
+                                                         'api_key_id', f.author_key_id),
+                             'occurred_at', ll_api_time(f.occurred_at),
+                             'created_at', ll_api_time(f.created_at),
+                             'stage_before', f.stage_before, 'stage_after', f.stage_after)::text
+    FROM feedback f WHERE f.workspace_id = ws AND f.lead_id = lead
+    UNION ALL
+    SELECT 'field_edit', a.created_at, a.id,
+           json_build_object('id', a.id, 'lead_id', a.lead_id,
+                             'changes', (SELECT json_agg(json_build_object(
+                                                 'field', k, 'old', a.old -> k, 'new', a.new -> k)
+                                             ORDER BY k)
+                                         FROM jsonb_object_keys(a.new) AS k
+                                         WHERE k = ANY (ll_lead_edit_fields())),
+                             'redacted', (SELECT json_agg(k ORDER BY k)
+                                          FROM unnest(a.redacted) AS k
+                                          WHERE k = ANY (ll_lead_edit_fields())),
+                             'changed_by', json_build_object('actor', a.actor,
+                                                             'api_key_id', a.api_key_id,
+                                                             'user_id', a.user_id),
+                             'changed_at', ll_api_time(a.created_at))::text
+    FROM audit_log a
+    WHERE a.workspace_id = ws AND coalesce(a.lead_id::text, a.entity_id) = lead::text
+      AND a.entity = 'lead' AND a.operation = 'update' AND a.new ?| ll_lead_edit_fields()
+    UNION ALL
+    SELECT 'merge', m.merged_at, m.merged_id,
+           json_build_object('merged_id', m.merged_id, 'lead_id', m.lead_id,
+                             'email', m.email,
+                             'moved', json_build_object('touches', m.touches,
+                                                        'feedback', m.feedback,
+                                                        'stage_changes', m.stage_changes,
+                                                        'external_ids', m.external_ids),
+                             'merged_by', json_build_object('api_key_id', m.by_key_id,
+                                                            'user_id', m.by_user_id),
+                             'merged_at', ll_api_time(m.merged_at))::text
+    FROM lead_merges m WHERE m.workspace_id = ws AND m.lead_id = lead
+$$;

@@ -1,0 +1,2255 @@
+--
+-- PostgreSQL database dump
+--
+
+SET statement_timeout = 0;
+SET lock_timeout = 0;
+SET idle_in_transaction_session_timeout = 0;
+SET client_encoding = 'UTF8';
+SET standard_conforming_strings = on;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET check_function_bodies = false;
+SET xmloption = content;
+SET client_min_messages = warning;
+SET row_security = off;
+
+--
+-- Name: btree_gin; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS btree_gin WITH SCHEMA public;
+
+--
+-- Name: EXTENSION btree_gin; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION btree_gin IS 'support for indexing common datatypes in GIN';
+
+--
+-- Name: pg_trgm; Type: EXTENSION; Schema: -; Owner: -
+--
+
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+
+--
+-- Name: EXTENSION pg_trgm; Type: COMMENT; Schema: -; Owner: -
+--
+
+COMMENT ON EXTENSION pg_trgm IS 'text similarity measurement and index searching based on trigrams';
+
+--
+-- Name: ll_api_key_changed(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_api_key_changed() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM pg_notify('leadloop_api_keys', encode(OLD.key_hash, 'hex'));
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_api_time(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_api_time(t timestamp with time zone) RETURNS text
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN to_char((t AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::text);
+
+--
+-- Name: ll_audit_attach(regclass, text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_audit_attach(tbl regclass, entity text, ws_col text, id_col text, lead_col text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    skip text[];
+BEGIN
+    SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO skip
+    FROM pg_attribute a
+    WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+      AND (a.attname IN (ws_col, id_col, 'version', 'created_at', 'updated_at', 'last_used_at')
+           OR a.attname ~* '(hash|secret|password|passwd|token|salt)');
+    -- replaced in place: DROP TRIGGER would lock out the table's readers as well, on every
+    -- migration that runs sql/functions/90_attach.sql
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW'
+                   ' EXECUTE FUNCTION ll_audit_row(%L, %L, %L, %L%s)', tbl, entity, ws_col,
+                   id_col, coalesce(lead_col, ''),
+                   (SELECT string_agg(format(', %L', s), '') FROM unnest(skip) AS s));
+END
+$$;
+
+--
+-- Name: ll_audit_redact_lead(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigint
+    LANGUAGE sql
+    AS $$
+    WITH personal (entity, fields) AS (VALUES
+        ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
+                       'consent', 'custom', 'external_ids']),
+        ('feedback', ARRAY['note']),
+        ('stage_change', ARRAY['reason'])),
+    hit AS (
+        SELECT a.id,
+               ARRAY(SELECT f FROM unnest(p.fields) AS f
+                     WHERE a.old ? f OR a.new ? f) AS gone
+        FROM audit_log a JOIN personal p ON p.entity = a.entity
+        WHERE a.workspace_id = ws AND coalesce(a.lead_id::text, a.entity_id) = lead::text
+          AND a.lead_id = lead
+          AND (a.old ?| p.fields OR a.new ?| p.fields)),
+    u AS (
+        UPDATE audit_log a SET
+            old = a.old || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
+                            FROM unnest(hit.gone) AS f WHERE a.old ? f),
+            new = a.new || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
+                            FROM unnest(hit.gone) AS f WHERE a.new ? f),
+            redacted = ARRAY(SELECT DISTINCT f FROM unnest(coalesce(a.redacted, '{}') || hit.gone)
+                             AS f ORDER BY f)
+        FROM hit WHERE a.workspace_id = ws AND a.id = hit.id
+        RETURNING 1)
+    SELECT count(*) FROM u
+$$;
+
+--
+-- Name: ll_audit_row(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_audit_row() RETURNS trigger
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+    skip constant text[] := TG_ARGV[4:];
+    ctx constant jsonb := nullif(current_setting('leadloop.audit', true), '')::jsonb;
+    r jsonb;
+    was jsonb;
+    o jsonb;
+    n jsonb;
+    op text;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        r := to_jsonb(NEW);
+        n := jsonb_strip_nulls(r - skip);
+        op := 'create';
+    ELSIF TG_OP = 'DELETE' THEN
+        r := to_jsonb(OLD);
+        o := jsonb_strip_nulls(r - skip);
+        op := 'delete';
+    ELSE
+        r := to_jsonb(NEW);
+        was := to_jsonb(OLD);
+        SELECT jsonb_object_agg(e.key, was -> e.key), jsonb_object_agg(e.key, e.value)
+            INTO o, n
+            FROM jsonb_each(r - skip) AS e
+            WHERE was -> e.key IS DISTINCT FROM e.value;
+        IF n IS NULL THEN
+            RETURN NULL;
+        END IF;
+        -- the operations the API names (as in the change feed)
+        op := CASE WHEN n ->> 'erased_at' IS NOT NULL THEN 'erase'
+                   WHEN n ->> 'revoked_at' IS NOT NULL THEN 'revoke'
+                   WHEN n ->> 'status' = 'archived' THEN 'archive'
+                   WHEN n ? 'stage' THEN 'transition'
+                   ELSE 'update' END;
+    END IF;
+    INSERT INTO audit_log (workspace_id, actor, api_key_id, api_key_prefix, user_id, request_id,
+                           client_addr, method, route, entity, entity_id, lead_id, operation,
+                           old, new)
+    VALUES ((r ->> TG_ARGV[1])::uuid, coalesce(ctx ->> 'actor', 'sql'),
+            (ctx ->> 'api_key_id')::uuid, ctx ->> 'api_key_prefix', (ctx ->> 'user_id')::uuid,
+            ctx ->> 'request_id', (ctx ->> 'client_addr')::inet, ctx ->> 'method',
+            ctx ->> 'route', TG_ARGV[0], r ->> TG_ARGV[2], (r ->> nullif(TG_ARGV[3], ''))::uuid,
+            op, o, n);
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_change_attach(regclass, text, text, text, text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_change_attach(tbl regclass, entity text, id_col text, lead_col text, bookkeeping text[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    secret text[];
+BEGIN
+    SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}') INTO secret
+    FROM pg_attribute a
+    WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
+      AND a.attname ~* '(hash|secret|password|passwd|token|salt)';
+    -- replaced in place, as ll_audit_attach does
+    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%L, %L, %L, %L%s%s)', tbl,
+                   entity, id_col, coalesce(lead_col, ''), cardinality(secret),
+                   (SELECT coalesce(string_agg(format(', %L', s), ''), '') FROM unnest(secret) AS s),
+                   (SELECT coalesce(string_agg(format(', %L', s), ''), '')
+                    FROM unnest(bookkeeping || ARRAY['version', 'updated_at']) AS s));
+END
+$$;
+
+--
+-- Name: ll_change_row(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_change_row() RETURNS trigger
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+    nsecret constant integer := TG_ARGV[3]::integer;
+    secret constant text[] := TG_ARGV[4:3 + nsecret];
+    ignore constant text[] := TG_ARGV[4 + nsecret:];
+    ctx jsonb;
+    doc jsonb;
+    was jsonb;
+    t text;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        doc := to_jsonb(OLD) - secret;
+        t := 'deleted';
+    ELSIF TG_OP = 'INSERT' THEN
+        doc := to_jsonb(NEW) - secret;
+        t := 'created';
+    ELSE
+        IF NEW IS NOT DISTINCT FROM OLD THEN
+            RETURN NULL;
+        END IF;
+        doc := to_jsonb(NEW) - secret;
+        was := to_jsonb(OLD) - secret;
+        IF doc - ignore = was - ignore THEN
+            RETURN NULL;
+        END IF;
+        t := CASE WHEN doc ->> 'erased_at' IS NOT NULL AND was ->> 'erased_at' IS NULL THEN 'erased'
+                  WHEN doc ->> 'merged_into' IS NOT NULL AND was ->> 'merged_into' IS NULL THEN 'merged'
+                  WHEN doc ->> 'revoked_at' IS NOT NULL AND was ->> 'revoked_at' IS NULL THEN 'revoked'
+                  WHEN doc ->> 'status' = 'archived' AND was ->> 'status' <> 'archived' THEN 'archived'
+                  WHEN doc -> 'stage' IS DISTINCT FROM was -> 'stage' THEN 'stage_changed'
+                  ELSE 'updated' END;
+    END IF;
+    ctx := nullif(current_setting('leadloop.audit', true), '')::jsonb;
+    INSERT INTO changes (workspace_id, type, entity, entity_id, lead_id, actor, actor_key_id,
+                         actor_user_id, doc)
+    VALUES ((doc ->> 'workspace_id')::uuid, TG_ARGV[0] || '.' || t, TG_ARGV[0], doc ->> TG_ARGV[1],
+            (doc ->> nullif(TG_ARGV[2], ''))::uuid, coalesce(ctx ->> 'actor', 'sql'),
+            (ctx ->> 'api_key_id')::uuid,
+            (ctx ->> 'user_id')::uuid, doc);
+    -- No NOTIFY here: a transaction that notifies holds a database-wide lock from its
+    -- commit's start to its end, WAL flush included, so every writer would commit one
+    -- after the other. The daemon notifies after the write instead (ll_changes_notify).
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_changes_notify(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_changes_notify(workspaces text[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ws text;
+BEGIN
+    PERFORM set_config('synchronous_commit', 'off', true);
+    FOREACH ws IN ARRAY workspaces LOOP
+        PERFORM pg_notify('leadloop_changes', ws);
+    END LOOP;
+END
+$$;
+
+--
+-- Name: ll_changes_redact_lead(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_changes_redact_lead(ws uuid, lead uuid) RETURNS bigint
+    LANGUAGE sql
+    AS $$
+    WITH u AS (
+        UPDATE changes SET doc = CASE entity
+            WHEN 'lead' THEN doc || jsonb_build_object('email', NULL, 'first_name', NULL,
+                'last_name', NULL, 'company', NULL, 'title', NULL, 'phone', NULL,
+                'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb)
+            WHEN 'feedback' THEN doc || jsonb_build_object('note', NULL)
+            ELSE doc END
+        WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
+          AND entity IN ('lead', 'feedback')
+        RETURNING 1)
+    SELECT count(*) FROM u
+$$;
+
+--
+-- Name: ll_consent(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_consent(c jsonb) RETURNS jsonb
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN CASE WHEN (c ? 'captured_at'::text) THEN jsonb_set(c, '{captured_at}'::text[], to_jsonb(to_char((((c ->> 'captured_at'::text))::timestamp with time zone AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::text))) ELSE c END;
+
+--
+-- Name: ll_custom_ok(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_custom_ok(c jsonb) RETURNS boolean
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN ((jsonb_typeof(c) = 'object'::text) AND (octet_length((c)::text) <= 16384) AND (SELECT ((count(*) <= 50) AND (bool_and((jsonb_typeof(e.v) <> ALL (ARRAY['object'::text, 'array'::text]))) IS NOT FALSE)) FROM jsonb_each(ll_custom_ok.c) e(k, v)));
+
+--
+-- Name: ll_fold(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_fold(text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (lower(($1 COLLATE "und-x-icu")) COLLATE "C");
+
+--
+-- Name: ll_keep_version(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_keep_version() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v integer := NEW.version;
+    u timestamptz := NEW.updated_at;
+BEGIN
+    NEW.version := OLD.version;
+    NEW.updated_at := OLD.updated_at;
+    IF NEW IS DISTINCT FROM OLD THEN
+        NEW.version := v;
+        NEW.updated_at := u;
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: ll_lead_edit_fields(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_lead_edit_fields() RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY['email'::text, 'first_name'::text, 'last_name'::text, 'company'::text, 'title'::text, 'phone'::text, 'country'::text, 'source'::text, 'score'::text, 'owner_id'::text, 'consent'::text, 'custom'::text, 'external_ids'::text];
+
+--
+-- Name: ll_lead_timeline(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_lead_timeline(ws uuid, lead uuid) RETURNS TABLE(type text, at timestamp with time zone, id uuid, item text)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT 'touch', t.occurred_at, t.id,
+           json_build_object('id', t.id, 'campaign_id', t.campaign_id, 'lead_id', t.lead_id,
+                             'kind', t.kind, 'occurred_at', ll_api_time(t.occurred_at),
+                             'created_at', ll_api_time(t.created_at))::text
+    FROM campaign_touches t WHERE t.workspace_id = ws AND t.lead_id = lead
+    UNION ALL
+    SELECT 'stage_change', s.changed_at, s.id,
+           json_build_object('id', s.id, 'lead_id', s.lead_id, 'from', s.from_stage,
+                             'to', s.to_stage, 'reason', s.reason,
+                             'changed_by', json_build_object('api_key_id', s.by_key_id,
+                                                             'user_id', s.by_user_id),
+                             'changed_at', ll_api_time(s.changed_at))::text
+    FROM lead_stage_changes s WHERE s.workspace_id = ws AND s.lead_id = lead
+    UNION ALL
+    SELECT 'feedback', f.occurred_at, f.id,
+           json_build_object('id', f.id, 'lead_id', f.lead_id, 'kind', f.kind,
+                             'reason', f.reason, 'rating', f.rating, 'amount', f.amount,
+                             'currency', f.currency, 'note', f.note,
+                             'author', json_build_object('user_id', f.author_user_id,
+                                                         'api_key_id', f.author_key_id),
+                             'occurred_at', ll_api_time(f.occurred_at),
+                             'created_at', ll_api_time(f.created_at),
+                             'stage_before', f.stage_before, 'stage_after', f.stage_after)::text
+    FROM feedback f WHERE f.workspace_id = ws AND f.lead_id = lead
+    UNION ALL
+    SELECT 'field_edit', a.created_at, a.id,
+           json_build_object('id', a.id, 'lead_id', a.lead_id,
+                             'changes', (SELECT json_agg(json_build_object(
+                                                 'field', k, 'old', a.old -> k, 'new', a.new -> k)
+                                             ORDER BY k)
+                                         FROM jsonb_object_keys(a.new) AS k
+                                         WHERE k = ANY (ll_lead_edit_fields())),
+                             'redacted', (SELECT json_agg(k ORDER BY k)
+                                          FROM unnest(a.redacted) AS k
+                                          WHERE k = ANY (ll_lead_edit_fields())),
+                             'changed_by', json_build_object('actor', a.actor,
+                                                             'api_key_id', a.api_key_id,
+                                                             'user_id', a.user_id),
+                             'changed_at', ll_api_time(a.created_at))::text
+    FROM audit_log a
+    WHERE a.workspace_id = ws AND coalesce(a.lead_id::text, a.entity_id) = lead::text
+      AND a.entity = 'lead' AND a.operation = 'update' AND a.new ?| ll_lead_edit_fields()
+    UNION ALL
+    SELECT 'merge', m.merged_at, m.merged_id,
+           json_build_object('merged_id', m.merged_id, 'lead_id', m.lead_id,
+                             'email', m.email,
+                             'moved', json_build_object('touches', m.touches,
+                                                        'feedback', m.feedback,
+                                                        'stage_changes', m.stage_changes,
+                                                        'external_ids', m.external_ids),
+                             'merged_by', json_build_object('api_key_id', m.by_key_id,
+                                                            'user_id', m.by_user_id),
+                             'merged_at', ll_api_time(m.merged_at))::text
+    FROM lead_merges m WHERE m.workspace_id = ws AND m.lead_id = lead
+$$;
+
+--
+-- Name: ll_rate_take(uuid, text, double precision, double precision, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_rate_take(p_ws uuid, p_bucket text, p_rate double precision, p_burst double precision, p_want integer, OUT granted integer, OUT remaining double precision, OUT reset_s double precision, OUT wait_s double precision) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    t double precision;
+    now_ts timestamptz;
+BEGIN
+    INSERT INTO rate_buckets VALUES (p_ws, p_bucket, p_burst, clock_timestamp())
+        ON CONFLICT (workspace_id, bucket) DO NOTHING;
+    SELECT tokens, at INTO t, now_ts FROM rate_buckets
+        WHERE workspace_id = p_ws AND bucket = p_bucket FOR UPDATE;
+    t := least(p_burst, t + p_rate * greatest(0, extract(epoch FROM clock_timestamp() - now_ts)));
+    granted := least(p_want, floor(t))::integer;
+    t := t - granted;
+    UPDATE rate_buckets SET tokens = t, at = clock_timestamp()
+        WHERE workspace_id = p_ws AND bucket = p_bucket;
+    remaining := t;
+    reset_s := (p_burst - t) / p_rate;
+    wait_s := CASE WHEN granted > 0 THEN 0 ELSE (1 - t) / p_rate END;
+END
+$$;
+
+--
+-- Name: ll_report_compact(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_compact(lim integer) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n bigint;
+    m bigint;
+BEGIN
+    IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
+        RETURN 0;
+    END IF;
+    WITH del AS (
+        DELETE FROM report_day_deltas WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM report_day_deltas LIMIT lim))
+        RETURNING *),
+    g AS (
+        SELECT workspace_id, dim, m.month,
+               CASE WHEN m.month THEN date_trunc('month', day::timestamp)::date ELSE day END
+                   AS day,
+               key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
+               sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
+               sum(opportunities) AS opportunities, sum(won) AS won,
+               sum(won_amount) AS won_amount, sum(rating_sum) AS rating_sum,
+               sum(rating_count) AS rating_count, sum(followed) AS followed
+        FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
+        GROUP BY 1, 2, 3, 4, 5),
+    ins AS (
+    INSERT INTO report_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5
+    ON CONFLICT (workspace_id, dim, month, day, key) DO UPDATE SET
+        leads = report_days.leads + excluded.leads,
+        mqls = report_days.mqls + excluded.mqls,
+        handed = report_days.handed + excluded.handed,
+        accepted = report_days.accepted + excluded.accepted,
+        rejected = report_days.rejected + excluded.rejected,
+        contacted = report_days.contacted + excluded.contacted,
+        opportunities = report_days.opportunities + excluded.opportunities,
+        won = report_days.won + excluded.won,
+        won_amount = report_days.won_amount + excluded.won_amount,
+        rating_sum = report_days.rating_sum + excluded.rating_sum,
+        rating_count = report_days.rating_count + excluded.rating_count,
+        followed = report_days.followed + excluded.followed)
+    SELECT count(*) INTO n FROM del;
+    WITH del AS (
+        DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM report_reason_deltas LIMIT lim))
+        RETURNING *),
+    g AS (
+        SELECT workspace_id, dim, m.month,
+               CASE WHEN m.month THEN date_trunc('month', day::timestamp)::date ELSE day END
+                   AS day,
+               key, reason, sum(rejected) AS rejected
+        FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
+        GROUP BY 1, 2, 3, 4, 5, 6),
+    ins AS (
+    INSERT INTO report_reason_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (workspace_id, dim, month, day, key, reason) DO UPDATE SET
+        rejected = report_reason_days.rejected + excluded.rejected)
+    SELECT count(*) INTO m FROM del;
+    RETURN n + m;
+END
+$$;
+
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: report_leads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_leads (
+    workspace_id uuid NOT NULL,
+    lead_id uuid NOT NULL,
+    created_at timestamp with time zone NOT NULL,
+    day date NOT NULL,
+    source text NOT NULL,
+    owner_id uuid,
+    stage text NOT NULL,
+    ft_campaign uuid,
+    lt_campaign uuid,
+    credits uuid[] NOT NULL,
+    mql_at timestamp with time zone,
+    handed_at timestamp with time zone,
+    accepted_at timestamp with time zone,
+    qualified_at timestamp with time zone,
+    opportunity_at timestamp with time zone,
+    customer_at timestamp with time zone,
+    verdict text,
+    verdict_reason text,
+    first_feedback_at timestamp with time zone,
+    follow_up_s bigint,
+    contacted boolean NOT NULL,
+    won boolean NOT NULL,
+    won_amount bigint NOT NULL,
+    rating_sum integer NOT NULL,
+    rating_count integer NOT NULL
+);
+
+--
+-- Name: ll_report_facts(uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public.report_leads
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT l.workspace_id, l.id, l.created_at, (l.created_at AT TIME ZONE 'UTC')::date,
+           l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
+           coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
+           s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
+           CASE WHEN s.handed_at IS NOT NULL AND f.first_at IS NOT NULL
+                THEN greatest(0, floor(extract(epoch FROM f.first_at - s.handed_at)))::bigint END,
+           coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
+           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0)
+    FROM leads l
+    LEFT JOIN LATERAL (
+        SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,
+               min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted',
+                   'sales_qualified', 'opportunity', 'customer')) AS handed_at,
+               min(changed_at) FILTER (WHERE to_stage IN ('sales_accepted', 'sales_qualified',
+                   'opportunity', 'customer')) AS accepted_at,
+               min(changed_at) FILTER (WHERE to_stage IN ('sales_qualified', 'opportunity',
+                   'customer')) AS qualified_at,
+               min(changed_at) FILTER (WHERE to_stage IN ('opportunity', 'customer'))
+                   AS opportunity_at,
+               min(changed_at) FILTER (WHERE to_stage = 'customer') AS customer_at
+        FROM lead_stage_changes WHERE workspace_id = ws AND lead_id = l.id) s ON true
+    LEFT JOIN LATERAL (
+        SELECT x.ft, CASE WHEN cardinality(x.cr) > 0 THEN x.cr ELSE ARRAY[x.ft] END AS credits
+        FROM (SELECT (array_agg(campaign_id ORDER BY occurred_at, id))[1] AS ft,
+                     coalesce(array_agg(campaign_id ORDER BY occurred_at, id) FILTER (
+                         WHERE s.handed_at IS NULL OR occurred_at <= s.handed_at), '{}') AS cr
+              FROM campaign_touches WHERE workspace_id = ws AND lead_id = l.id) x
+        WHERE x.ft IS NOT NULL) t ON true
+    LEFT JOIN LATERAL (
+        SELECT array_agg(kind ORDER BY occurred_at, created_at, id)
+                   FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict,
+               array_agg(reason ORDER BY occurred_at, created_at, id)
+                   FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict_reason,
+               min(occurred_at) AS first_at,
+               bool_or(kind IN ('contacted', 'meeting_booked')) AS contacted,
+               bool_or(kind = 'won') AS won,
+               sum(amount) FILTER (WHERE kind = 'won') AS won_amount,
+               sum(rating) AS rating_sum, count(rating) AS rating_count
+        FROM feedback WHERE workspace_id = ws AND lead_id = l.id) f ON true
+    WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
+$$;
+
+--
+-- Name: ll_report_on_feedback(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_feedback() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM feedback t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_leads(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_leads() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT workspace_id, array_agg(id) AS ids FROM written GROUP BY workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_leads_insert(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_leads_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM written w
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM leads t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_leads_update(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_leads_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    -- planned on every call (EXECUTE): a plan kept from a one-row update joins the
+    -- transition tables row by row, 80 s for a 20,000-row update
+    FOR r IN EXECUTE 'SELECT n.workspace_id, array_agg(n.id) AS ids'
+             ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
+             ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
+             ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)'
+             ' GROUP BY n.workspace_id' LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_rows(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_rows() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids FROM written
+             GROUP BY workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_rows_update(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_rows_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids
+             FROM (SELECT workspace_id, lead_id FROM written
+                   UNION SELECT workspace_id, lead_id FROM previous) x
+             GROUP BY workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_stage_changes(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_stage_changes() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE w.to_stage <> 'new' AND NOT EXISTS (
+                 SELECT 1 FROM lead_stage_changes t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_touches(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_touches() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
+             WHERE NOT EXISTS (
+                 SELECT 1 FROM campaign_touches t JOIN report_leads f
+                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                     AND f.xmin = t.xmin
+                     AND f.cmin::text::bigint > t.cmin::text::bigint)
+             GROUP BY w.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.ids);
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_rebuild(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_rebuild(ws uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ids uuid[];
+BEGIN
+    -- not beside a compaction, which could deadlock with the deletes below
+    PERFORM pg_advisory_xact_lock(hashtext('ll_report_compact'));
+    DELETE FROM report_days WHERE workspace_id = ws;
+    DELETE FROM report_reason_days WHERE workspace_id = ws;
+    DELETE FROM report_day_deltas WHERE workspace_id = ws;
+    DELETE FROM report_follow_ups WHERE workspace_id = ws;
+    DELETE FROM report_reason_deltas WHERE workspace_id = ws;
+    DELETE FROM report_leads WHERE workspace_id = ws;
+    FOR ids IN SELECT array_agg(id) FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
+                                          FROM leads WHERE workspace_id = ws) x
+               GROUP BY (n - 1) / 10000 LOOP
+        PERFORM ll_report_refresh(ws, ids);
+    END LOOP;
+END
+$$;
+
+--
+-- Name: ll_report_refresh(uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_refresh(ws uuid, ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+BEGIN
+    IF cardinality(ids) > 20 THEN
+        PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
+    END IF;
+    PERFORM 1 FROM leads WHERE workspace_id = ws AND id = ANY (ids) ORDER BY id
+        FOR NO KEY UPDATE;
+    WITH n AS (SELECT * FROM ll_report_facts(ws, ids)),
+    o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
+    w AS (
+        INSERT INTO report_leads SELECT * FROM n
+        ON CONFLICT (workspace_id, lead_id) DO UPDATE SET
+            created_at = excluded.created_at, day = excluded.day, source = excluded.source,
+            owner_id = excluded.owner_id, stage = excluded.stage,
+            ft_campaign = excluded.ft_campaign, lt_campaign = excluded.lt_campaign,
+            credits = excluded.credits, mql_at = excluded.mql_at,
+            handed_at = excluded.handed_at, accepted_at = excluded.accepted_at,
+            qualified_at = excluded.qualified_at, opportunity_at = excluded.opportunity_at,
+            customer_at = excluded.customer_at, verdict = excluded.verdict,
+            verdict_reason = excluded.verdict_reason,
+            first_feedback_at = excluded.first_feedback_at, follow_up_s = excluded.follow_up_s,
+            contacted = excluded.contacted, won = excluded.won,
+            won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
+            rating_count = excluded.rating_count
+        WHERE report_leads IS DISTINCT FROM excluded),
+    gone AS (
+        DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
+            AND NOT EXISTS (SELECT 1 FROM n WHERE n.lead_id = x.lead_id)),
+    c AS (SELECT 1 AS sign, * FROM n UNION ALL SELECT -1, * FROM o),
+    k AS (
+        SELECT c.*, 0::smallint AS dim, c.source AS key, 1::numeric AS w FROM c
+        UNION ALL
+        SELECT c.*, 1::smallint, c.ft_campaign::text, 1 FROM c WHERE c.ft_campaign IS NOT NULL
+        UNION ALL
+        SELECT c.*, 2::smallint, c.lt_campaign::text, 1 FROM c WHERE c.lt_campaign IS NOT NULL
+        UNION ALL
+        SELECT c.*, 3::smallint, x.campaign::text, x.k::numeric / cardinality(c.credits)
+        FROM c, LATERAL (SELECT campaign, count(*) AS k FROM unnest(c.credits) AS campaign
+                         GROUP BY campaign) x),
+    fch AS (
+        SELECT coalesce(n.lead_id, o.lead_id) AS lead_id FROM n FULL JOIN o ON o.lead_id = n.lead_id
+        WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits)
+              IS DISTINCT FROM (o.follow_up_s, o.day, o.source, o.ft_campaign, o.lt_campaign,
+                                o.credits)),
+    fnew AS (
+        SELECT ws AS workspace_id, k.lead_id, k.dim, k.key, k.day, k.follow_up_s FROM k
+        WHERE k.sign = 1 AND k.follow_up_s IS NOT NULL
+          AND k.lead_id IN (SELECT lead_id FROM fch)),
+    fdel AS (
+        DELETE FROM report_follow_ups f WHERE f.workspace_id = ws
+            AND f.lead_id IN (SELECT lead_id FROM fch)
+            AND NOT EXISTS (SELECT 1 FROM fnew WHERE fnew.lead_id = f.lead_id
+                            AND fnew.dim = f.dim AND fnew.key = f.key)),
+    fins AS (
+        INSERT INTO report_follow_ups SELECT * FROM fnew ORDER BY lead_id, dim, key
+        ON CONFLICT (workspace_id, lead_id, dim, key) DO UPDATE SET
+            day = excluded.day, follow_up_s = excluded.follow_up_s),
+    rd AS (
+        INSERT INTO report_reason_deltas
+        SELECT ws, k.dim, k.day, k.key, k.verdict_reason, sum(sign * w)
+        FROM k WHERE k.verdict = 'rejected'
+        GROUP BY 2, 3, 4, 5
+        HAVING sum(sign * w) <> 0),
+    d AS (
+        SELECT k.dim, k.day, k.key,
+               sum(sign * w) AS leads,
+               sum(sign * w) FILTER (WHERE mql_at IS NOT NULL) AS mqls,
+               sum(sign * w) FILTER (WHERE handed_at IS NOT NULL) AS handed,
+               sum(sign * w) FILTER (WHERE verdict = 'accepted') AS accepted,
+               sum(sign * w) FILTER (WHERE verdict = 'rejected') AS rejected,
+               sum(sign * w) FILTER (WHERE contacted) AS contacted,
+               sum(sign * w) FILTER (WHERE opportunity_at IS NOT NULL) AS opportunities,
+               sum(sign * w) FILTER (WHERE won) AS won,
+               sum(sign * w * won_amount) AS won_amount,
+               sum(sign * w * rating_sum) AS rating_sum,
+               sum(sign * w * rating_count) AS rating_count,
+               sum(sign::numeric) FILTER (WHERE follow_up_s IS NOT NULL) AS followed
+        FROM k GROUP BY 1, 2, 3)
+    INSERT INTO report_day_deltas
+    SELECT ws, dim, day, key, leads, coalesce(mqls, 0), coalesce(handed, 0),
+           coalesce(accepted, 0), coalesce(rejected, 0), coalesce(contacted, 0),
+           coalesce(opportunities, 0), coalesce(won, 0), won_amount, rating_sum, rating_count,
+           coalesce(followed, 0)
+    FROM d
+    WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
+       OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0;
+END
+$$;
+
+--
+-- Name: ll_seed_reasons(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_seed_reasons(ws uuid) RETURNS void
+    LANGUAGE sql
+    AS $$
+    INSERT INTO feedback_reasons (workspace_id, code, label, kinds, disqualifies, recycle_after_days)
+    VALUES
+        (ws, 'bad_fit', 'Not our kind of customer', '{rejected,lost}', true, NULL),
+        (ws, 'no_budget', 'No budget', '{rejected,lost,recycled}', false, 90),
+        (ws, 'no_authority', 'Cannot decide or buy', '{rejected,lost,recycled}', false, 60),
+        (ws, 'no_need', 'No need for it', '{rejected,lost,recycled}', false, 180),
+        (ws, 'bad_timing', 'Not now', '{rejected,lost,recycled}', false, 90),
+        (ws, 'not_reachable', 'Could not be reached', '{rejected,recycled}', false, 30),
+        (ws, 'duplicate', 'Duplicate of another lead', '{rejected}', true, NULL),
+        (ws, 'competitor', 'Chose or is a competitor', '{rejected,lost}', true, NULL),
+        (ws, 'spam', 'Spam or fake', '{rejected}', true, NULL),
+        (ws, 'student_or_job_seeker', 'Student or job seeker', '{rejected}', true, NULL),
+        (ws, 'other', 'Other', '{rejected,lost,recycled}', false, NULL)
+    ON CONFLICT DO NOTHING
+$$;
+
+--
+-- Name: ll_workspace_seeded(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_workspace_seeded() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM ll_seed_reasons(NEW.id);
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: api_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.api_keys (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    prefix text NOT NULL,
+    key_hash bytea NOT NULL,
+    role text NOT NULL,
+    user_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_used_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    rate_per_s integer,
+    rate_burst integer,
+    CONSTRAINT api_keys_check CHECK (((rate_per_s IS NULL) = (rate_burst IS NULL))),
+    CONSTRAINT api_keys_key_hash_check CHECK ((octet_length(key_hash) = 32)),
+    CONSTRAINT api_keys_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT api_keys_rate_burst_check CHECK (((rate_burst >= 1) AND (rate_burst <= 1000000))),
+    CONSTRAINT api_keys_rate_per_s_check CHECK (((rate_per_s >= 1) AND (rate_per_s <= 100000))),
+    CONSTRAINT api_keys_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'marketing'::text, 'sales'::text, 'readonly'::text])))
+);
+
+--
+-- Name: audit_log; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.audit_log (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    actor text NOT NULL,
+    api_key_id uuid,
+    api_key_prefix text,
+    user_id uuid,
+    db_user text DEFAULT SESSION_USER NOT NULL,
+    request_id text,
+    client_addr inet,
+    method text,
+    route text,
+    entity text NOT NULL,
+    entity_id text NOT NULL,
+    lead_id uuid,
+    operation text NOT NULL,
+    old jsonb,
+    new jsonb,
+    redacted text[],
+    CONSTRAINT audit_log_actor_check CHECK ((actor = ANY (ARRAY['api_key'::text, 'cli'::text, 'sql'::text])))
+);
+
+--
+-- Name: campaign_touches; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.campaign_touches (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    campaign_id uuid NOT NULL,
+    lead_id uuid NOT NULL,
+    kind text NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT campaign_touches_kind_check CHECK ((kind = ANY (ARRAY['sent'::text, 'opened'::text, 'clicked'::text, 'responded'::text, 'registered'::text, 'attended'::text, 'visited'::text, 'created'::text])))
+);
+
+--
+-- Name: campaigns; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.campaigns (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    channel text NOT NULL,
+    status text DEFAULT 'planned'::text NOT NULL,
+    budget bigint DEFAULT 0 NOT NULL,
+    cost bigint DEFAULT 0 NOT NULL,
+    currency text DEFAULT 'USD'::text NOT NULL,
+    starts_on date,
+    ends_on date,
+    owner_id uuid,
+    tags text[] DEFAULT '{}'::text[] NOT NULL,
+    description text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT campaigns_budget_check CHECK ((budget >= 0)),
+    CONSTRAINT campaigns_channel_check CHECK ((channel = ANY (ARRAY['email'::text, 'webinar'::text, 'event'::text, 'paid_search'::text, 'paid_social'::text, 'content'::text, 'direct_mail'::text, 'referral'::text, 'other'::text]))),
+    CONSTRAINT campaigns_cost_check CHECK ((cost >= 0)),
+    CONSTRAINT campaigns_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT campaigns_dates CHECK ((starts_on <= ends_on)),
+    CONSTRAINT campaigns_description_check CHECK ((char_length(description) <= 10000)),
+    CONSTRAINT campaigns_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT campaigns_status_check CHECK ((status = ANY (ARRAY['planned'::text, 'active'::text, 'paused'::text, 'completed'::text, 'archived'::text]))),
+    CONSTRAINT campaigns_tags_check CHECK ((cardinality(tags) <= 20))
+);
+
+--
+-- Name: change_horizons; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.change_horizons (
+    workspace_id uuid NOT NULL,
+    xid xid8 NOT NULL,
+    seq bigint NOT NULL
+);
+
+--
+-- Name: changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.changes (
+    workspace_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    entity text NOT NULL,
+    entity_id text NOT NULL,
+    operation text,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    xid xid8 DEFAULT pg_current_xact_id() NOT NULL,
+    type text NOT NULL,
+    lead_id uuid,
+    actor text,
+    actor_key_id uuid,
+    actor_user_id uuid,
+    doc jsonb
+);
+
+--
+-- Name: changes_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.changes ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.changes_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: feedback; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.feedback (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lead_id uuid NOT NULL,
+    kind text NOT NULL,
+    reason text,
+    rating smallint,
+    amount bigint,
+    currency text,
+    note text,
+    author_user_id uuid,
+    author_key_id uuid NOT NULL,
+    occurred_at timestamp with time zone NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    stage_before text NOT NULL,
+    stage_after text NOT NULL,
+    CONSTRAINT feedback_amount_check CHECK ((amount >= 0)),
+    CONSTRAINT feedback_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT feedback_kind_check CHECK ((kind = ANY (ARRAY['accepted'::text, 'rejected'::text, 'contacted'::text, 'meeting_booked'::text, 'won'::text, 'lost'::text, 'recycled'::text]))),
+    CONSTRAINT feedback_note_check CHECK ((octet_length(note) <= 4096)),
+    CONSTRAINT feedback_rating_check CHECK (((rating >= 1) AND (rating <= 5))),
+    CONSTRAINT feedback_reason_kind CHECK (((reason IS NOT NULL) = (kind = ANY (ARRAY['rejected'::text, 'lost'::text, 'recycled'::text])))),
+    CONSTRAINT feedback_won_amount CHECK (((kind <> 'won'::text) OR ((amount IS NOT NULL) AND (currency IS NOT NULL))))
+);
+
+--
+-- Name: feedback_reasons; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.feedback_reasons (
+    workspace_id uuid NOT NULL,
+    code text NOT NULL,
+    label text NOT NULL,
+    kinds text[] NOT NULL,
+    disqualifies boolean DEFAULT false NOT NULL,
+    recycle_after_days integer,
+    active boolean DEFAULT true NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT feedback_reasons_code_check CHECK ((code ~ '^[a-z][a-z0-9_]{0,63}$'::text)),
+    CONSTRAINT feedback_reasons_kinds_check CHECK (((cardinality(kinds) >= 1) AND (kinds <@ ARRAY['rejected'::text, 'lost'::text, 'recycled'::text]))),
+    CONSTRAINT feedback_reasons_label_check CHECK (((char_length(label) >= 1) AND (char_length(label) <= 200))),
+    CONSTRAINT feedback_reasons_recycle_after_days_check CHECK (((recycle_after_days >= 1) AND (recycle_after_days <= 3650)))
+);
+
+--
+-- Name: idempotency_keys; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.idempotency_keys (
+    workspace_id uuid NOT NULL,
+    api_key_id uuid NOT NULL,
+    key text NOT NULL,
+    request_hash text,
+    status smallint NOT NULL,
+    content_type text,
+    location text,
+    etag text,
+    body text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: COLUMN idempotency_keys.request_hash; Type: COMMENT; Schema: public; Owner: -
+--
+
+COMMENT ON COLUMN public.idempotency_keys.request_hash IS 'SHA-256 of method, path, query and body; NULL when the answer was withdrawn because the lead it showed was erased';
+
+--
+-- Name: lead_external_ids; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lead_external_ids (
+    workspace_id uuid NOT NULL,
+    system text NOT NULL,
+    external_id text NOT NULL,
+    lead_id uuid NOT NULL,
+    CONSTRAINT lead_external_ids_external_id_check CHECK (((char_length(external_id) >= 1) AND (char_length(external_id) <= 255))),
+    CONSTRAINT lead_external_ids_system_check CHECK ((system ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'::text))
+);
+
+--
+-- Name: lead_merges; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lead_merges (
+    workspace_id uuid NOT NULL,
+    merged_id uuid NOT NULL,
+    lead_id uuid NOT NULL,
+    email text,
+    touches integer NOT NULL,
+    feedback integer NOT NULL,
+    stage_changes integer NOT NULL,
+    external_ids integer NOT NULL,
+    by_key_id uuid,
+    by_user_id uuid,
+    merged_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: lead_stage_changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lead_stage_changes (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lead_id uuid NOT NULL,
+    from_stage text,
+    to_stage text NOT NULL,
+    reason text,
+    by_key_id uuid,
+    by_user_id uuid,
+    changed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT lead_stage_changes_reason_check CHECK ((char_length(reason) <= 500))
+);
+
+--
+-- Name: leads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.leads (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text,
+    first_name text,
+    last_name text,
+    company text,
+    title text,
+    phone text,
+    country text,
+    source text DEFAULT 'other'::text NOT NULL,
+    stage text DEFAULT 'new'::text NOT NULL,
+    score smallint,
+    owner_id uuid,
+    consent jsonb,
+    custom jsonb DEFAULT '{}'::jsonb NOT NULL,
+    external_ids jsonb DEFAULT '{}'::jsonb NOT NULL,
+    first_campaign_id uuid,
+    latest_campaign_id uuid,
+    first_touch_at timestamp with time zone,
+    latest_touch_at timestamp with time zone,
+    erased_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    stage_changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    recycle_on date,
+    merged_into uuid,
+    CONSTRAINT leads_company_check CHECK ((char_length(company) <= 200)),
+    CONSTRAINT leads_consent CHECK (((consent IS NULL) OR COALESCE((jsonb_typeof((consent -> 'email_opt_in'::text)) = 'boolean'::text), false))),
+    CONSTRAINT leads_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
+    CONSTRAINT leads_custom CHECK (public.ll_custom_ok(custom)),
+    CONSTRAINT leads_email_check CHECK (((char_length(email) >= 3) AND (char_length(email) <= 254))),
+    CONSTRAINT leads_email_kept CHECK (((email IS NOT NULL) OR (erased_at IS NOT NULL) OR (merged_into IS NOT NULL))),
+    CONSTRAINT leads_external_ids_check CHECK ((jsonb_typeof(external_ids) = 'object'::text)),
+    CONSTRAINT leads_first_name_check CHECK ((char_length(first_name) <= 200)),
+    CONSTRAINT leads_last_name_check CHECK ((char_length(last_name) <= 200)),
+    CONSTRAINT leads_merged_into_other CHECK ((merged_into <> id)),
+    CONSTRAINT leads_phone_check CHECK ((char_length(phone) <= 50)),
+    CONSTRAINT leads_score_check CHECK (((score >= 0) AND (score <= 100))),
+    CONSTRAINT leads_source_check CHECK ((source = ANY (ARRAY['web'::text, 'event'::text, 'referral'::text, 'paid'::text, 'outbound'::text, 'partner'::text, 'import'::text, 'other'::text]))),
+    CONSTRAINT leads_stage_check CHECK ((stage = ANY (ARRAY['new'::text, 'mql'::text, 'sales_accepted'::text, 'sales_qualified'::text, 'opportunity'::text, 'customer'::text, 'recycled'::text, 'disqualified'::text]))),
+    CONSTRAINT leads_title_check CHECK ((char_length(title) <= 200))
+);
+
+--
+-- Name: rate_buckets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE UNLOGGED TABLE public.rate_buckets (
+    workspace_id uuid NOT NULL,
+    bucket text NOT NULL,
+    tokens double precision NOT NULL,
+    at timestamp with time zone NOT NULL
+);
+
+--
+-- Name: report_day_deltas; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_day_deltas (
+    workspace_id uuid NOT NULL,
+    dim smallint NOT NULL,
+    day date NOT NULL,
+    key text NOT NULL,
+    leads numeric NOT NULL,
+    mqls numeric NOT NULL,
+    handed numeric NOT NULL,
+    accepted numeric NOT NULL,
+    rejected numeric NOT NULL,
+    contacted numeric NOT NULL,
+    opportunities numeric NOT NULL,
+    won numeric NOT NULL,
+    won_amount numeric NOT NULL,
+    rating_sum numeric NOT NULL,
+    rating_count numeric NOT NULL,
+    followed numeric NOT NULL
+)
+WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='20000', autovacuum_vacuum_insert_scale_factor='0', autovacuum_vacuum_insert_threshold='20000');
+
+--
+-- Name: report_days; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_days (
+    workspace_id uuid NOT NULL,
+    dim smallint NOT NULL,
+    month boolean NOT NULL,
+    day date NOT NULL,
+    key text NOT NULL,
+    leads numeric NOT NULL,
+    mqls numeric NOT NULL,
+    handed numeric NOT NULL,
+    accepted numeric NOT NULL,
+    rejected numeric NOT NULL,
+    contacted numeric NOT NULL,
+    opportunities numeric NOT NULL,
+    won numeric NOT NULL,
+    won_amount numeric NOT NULL,
+    rating_sum numeric NOT NULL,
+    rating_count numeric NOT NULL,
+    followed numeric NOT NULL
+);
+
+--
+-- Name: report_follow_ups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_follow_ups (
+    workspace_id uuid NOT NULL,
+    lead_id uuid NOT NULL,
+    dim smallint NOT NULL,
+    key text NOT NULL,
+    day date NOT NULL,
+    follow_up_s bigint NOT NULL
+);
+
+--
+-- Name: report_reason_days; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_reason_days (
+    workspace_id uuid NOT NULL,
+    dim smallint NOT NULL,
+    month boolean NOT NULL,
+    day date NOT NULL,
+    key text NOT NULL,
+    reason text NOT NULL,
+    rejected numeric NOT NULL
+);
+
+--
+-- Name: report_reason_deltas; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_reason_deltas (
+    workspace_id uuid NOT NULL,
+    dim smallint NOT NULL,
+    day date NOT NULL,
+    key text NOT NULL,
+    reason text NOT NULL,
+    rejected numeric NOT NULL
+)
+WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='20000', autovacuum_vacuum_insert_scale_factor='0', autovacuum_vacuum_insert_threshold='20000');
+
+--
+-- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_migrations (
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: schema_repeatables; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.schema_repeatables (
+    name text NOT NULL,
+    checksum text NOT NULL,
+    applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.users (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    email text NOT NULL,
+    team text NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT users_email_check CHECK (((char_length(email) >= 3) AND (char_length(email) <= 254))),
+    CONSTRAINT users_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT users_team_check CHECK ((team = ANY (ARRAY['marketing'::text, 'sales'::text])))
+);
+
+--
+-- Name: webhook_cursors; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_cursors (
+    workspace_id uuid NOT NULL,
+    endpoint_id uuid NOT NULL,
+    xid xid8 DEFAULT pg_snapshot_xmin(pg_current_snapshot()) NOT NULL,
+    seq bigint DEFAULT 0 NOT NULL,
+    since pg_snapshot DEFAULT pg_current_snapshot() NOT NULL
+);
+
+--
+-- Name: webhook_deliveries; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_deliveries (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    endpoint_id uuid NOT NULL,
+    change_xid xid8,
+    change_seq bigint,
+    type text NOT NULL,
+    payload text,
+    status text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_attempt_at timestamp with time zone,
+    last_status smallint,
+    last_error text,
+    delivered_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_deliveries_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text])))
+);
+
+--
+-- Name: webhook_endpoints; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.webhook_endpoints (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    url text NOT NULL,
+    description text,
+    types text[] DEFAULT '{}'::text[] NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    disabled_reason text,
+    secret text NOT NULL,
+    previous_secret text,
+    previous_expires_at timestamp with time zone,
+    failing_since timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_endpoints_description_check CHECK ((char_length(description) <= 500)),
+    CONSTRAINT webhook_endpoints_url_check CHECK (((char_length(url) >= 8) AND (char_length(url) <= 2048)))
+);
+
+--
+-- Name: workspaces; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.workspaces (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    currency character(3) DEFAULT 'USD'::bpchar NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT workspaces_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT workspaces_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT workspaces_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
+);
+
+--
+-- Name: api_keys api_keys_key_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_key_hash_key UNIQUE (key_hash);
+
+--
+-- Name: api_keys api_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: api_keys api_keys_prefix_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_prefix_key UNIQUE (prefix);
+
+--
+-- Name: audit_log audit_log_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.audit_log
+    ADD CONSTRAINT audit_log_pkey PRIMARY KEY (workspace_id, created_at, id);
+
+--
+-- Name: campaign_touches campaign_touches_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.campaign_touches
+    ADD CONSTRAINT campaign_touches_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: campaigns campaigns_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.campaigns
+    ADD CONSTRAINT campaigns_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: change_horizons change_horizons_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.change_horizons
+    ADD CONSTRAINT change_horizons_pkey PRIMARY KEY (workspace_id);
+
+--
+-- Name: changes changes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.changes
+    ADD CONSTRAINT changes_pkey PRIMARY KEY (workspace_id, xid, seq);
+
+--
+-- Name: feedback feedback_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: feedback_reasons feedback_reasons_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback_reasons
+    ADD CONSTRAINT feedback_reasons_pkey PRIMARY KEY (workspace_id, code);
+
+--
+-- Name: idempotency_keys idempotency_keys_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (workspace_id, api_key_id, key);
+
+--
+-- Name: lead_external_ids lead_external_ids_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_external_ids
+    ADD CONSTRAINT lead_external_ids_pkey PRIMARY KEY (workspace_id, system, external_id);
+
+--
+-- Name: lead_merges lead_merges_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_merges
+    ADD CONSTRAINT lead_merges_pkey PRIMARY KEY (workspace_id, merged_id);
+
+--
+-- Name: lead_stage_changes lead_stage_changes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_stage_changes
+    ADD CONSTRAINT lead_stage_changes_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: leads leads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leads
+    ADD CONSTRAINT leads_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: rate_buckets rate_buckets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.rate_buckets
+    ADD CONSTRAINT rate_buckets_pkey PRIMARY KEY (workspace_id, bucket);
+
+--
+-- Name: report_days report_days_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.report_days
+    ADD CONSTRAINT report_days_pkey PRIMARY KEY (workspace_id, dim, month, day, key);
+
+--
+-- Name: report_follow_ups report_follow_ups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.report_follow_ups
+    ADD CONSTRAINT report_follow_ups_pkey PRIMARY KEY (workspace_id, lead_id, dim, key);
+
+--
+-- Name: report_leads report_leads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.report_leads
+    ADD CONSTRAINT report_leads_pkey PRIMARY KEY (workspace_id, lead_id);
+
+--
+-- Name: report_reason_days report_reason_days_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.report_reason_days
+    ADD CONSTRAINT report_reason_days_pkey PRIMARY KEY (workspace_id, dim, month, day, key, reason);
+
+--
+-- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_migrations
+    ADD CONSTRAINT schema_migrations_pkey PRIMARY KEY (name);
+
+--
+-- Name: schema_repeatables schema_repeatables_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.schema_repeatables
+    ADD CONSTRAINT schema_repeatables_pkey PRIMARY KEY (name);
+
+--
+-- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: webhook_cursors webhook_cursors_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_cursors
+    ADD CONSTRAINT webhook_cursors_pkey PRIMARY KEY (workspace_id, endpoint_id);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: webhook_deliveries webhook_deliveries_workspace_id_endpoint_id_change_xid_chan_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_workspace_id_endpoint_id_change_xid_chan_key UNIQUE (workspace_id, endpoint_id, change_xid, change_seq);
+
+--
+-- Name: webhook_endpoints webhook_endpoints_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: workspaces workspaces_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.workspaces
+    ADD CONSTRAINT workspaces_pkey PRIMARY KEY (id);
+
+--
+-- Name: workspaces workspaces_slug_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.workspaces
+    ADD CONSTRAINT workspaces_slug_key UNIQUE (slug);
+
+--
+-- Name: api_keys_page; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX api_keys_page ON public.api_keys USING btree (workspace_id, created_at DESC, id DESC);
+
+--
+-- Name: audit_log_by_subject; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX audit_log_by_subject ON public.audit_log USING btree (workspace_id, COALESCE((lead_id)::text, entity_id), created_at, id);
+
+--
+-- Name: campaigns_by_created; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX campaigns_by_created ON public.campaigns USING btree (workspace_id, created_at, id);
+
+--
+-- Name: campaigns_by_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX campaigns_by_name ON public.campaigns USING btree (workspace_id, name, id);
+
+--
+-- Name: campaigns_by_start; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX campaigns_by_start ON public.campaigns USING btree (workspace_id, COALESCE(starts_on, 'infinity'::date), id);
+
+--
+-- Name: campaigns_search_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX campaigns_search_name ON public.campaigns USING gin (workspace_id, public.ll_fold(name) public.gin_trgm_ops);
+
+--
+-- Name: changes_by_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX changes_by_lead ON public.changes USING btree (workspace_id, lead_id) WHERE (lead_id IS NOT NULL);
+
+--
+-- Name: feedback_by_author; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX feedback_by_author ON public.feedback USING btree (workspace_id, author_user_id, occurred_at);
+
+--
+-- Name: feedback_by_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX feedback_by_lead ON public.feedback USING btree (workspace_id, lead_id, occurred_at, id);
+
+--
+-- Name: feedback_by_time; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX feedback_by_time ON public.feedback USING btree (workspace_id, occurred_at, id);
+
+--
+-- Name: idempotency_keys_age; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_keys_age ON public.idempotency_keys USING btree (created_at);
+
+--
+-- Name: idempotency_keys_by_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_keys_by_lead ON public.idempotency_keys USING btree (workspace_id, split_part(location, '/'::text, 4)) WHERE (location ~~ '/v1/leads/%'::text);
+
+--
+-- Name: lead_external_ids_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX lead_external_ids_lead ON public.lead_external_ids USING btree (workspace_id, lead_id);
+
+--
+-- Name: lead_merges_by_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX lead_merges_by_lead ON public.lead_merges USING btree (workspace_id, lead_id, merged_at);
+
+--
+-- Name: leads_by_created; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_by_created ON public.leads USING btree (workspace_id, created_at, id);
+
+--
+-- Name: leads_by_merged_into; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_by_merged_into ON public.leads USING btree (workspace_id, merged_into) WHERE (merged_into IS NOT NULL);
+
+--
+-- Name: leads_by_score; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_by_score ON public.leads USING btree (workspace_id, COALESCE((score)::integer, '-1'::integer), id);
+
+--
+-- Name: leads_by_updated; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_by_updated ON public.leads USING btree (workspace_id, updated_at, id);
+
+--
+-- Name: leads_email_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX leads_email_key ON public.leads USING btree (workspace_id, public.ll_fold(email)) WHERE (email IS NOT NULL);
+
+--
+-- Name: leads_search_company; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_search_company ON public.leads USING btree (workspace_id, public.ll_fold(company) text_pattern_ops);
+
+--
+-- Name: leads_search_email; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_search_email ON public.leads USING btree (workspace_id, public.ll_fold(email) text_pattern_ops);
+
+--
+-- Name: leads_search_first_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_search_first_name ON public.leads USING btree (workspace_id, public.ll_fold(first_name) text_pattern_ops);
+
+--
+-- Name: leads_search_last_name; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_search_last_name ON public.leads USING btree (workspace_id, public.ll_fold(last_name) text_pattern_ops);
+
+--
+-- Name: report_day_deltas_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_day_deltas_by_day ON public.report_day_deltas USING btree (workspace_id, dim, day);
+
+--
+-- Name: report_follow_ups_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_follow_ups_by_day ON public.report_follow_ups USING btree (workspace_id, dim, day) INCLUDE (key, follow_up_s);
+
+--
+-- Name: report_follow_ups_rank; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_follow_ups_rank ON public.report_follow_ups USING btree (workspace_id, dim, key, follow_up_s) INCLUDE (day);
+
+--
+-- Name: report_leads_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_by_day ON public.report_leads USING btree (workspace_id, day);
+
+--
+-- Name: report_leads_followed_up; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_followed_up ON public.report_leads USING btree (workspace_id, day) INCLUDE (follow_up_s, source, owner_id, ft_campaign, lt_campaign) WHERE (follow_up_s IS NOT NULL);
+
+--
+-- Name: report_leads_rejected; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_rejected ON public.report_leads USING btree (workspace_id, day) INCLUDE (verdict_reason, source, owner_id, ft_campaign, lt_campaign) WHERE (verdict = 'rejected'::text);
+
+--
+-- Name: report_leads_waiting; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_id, handed_at) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL));
+
+--
+-- Name: report_reason_deltas_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_reason_deltas_by_day ON public.report_reason_deltas USING btree (workspace_id, dim, day);
+
+--
+-- Name: stage_changes_by_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX stage_changes_by_lead ON public.lead_stage_changes USING btree (workspace_id, lead_id, changed_at, id);
+
+--
+-- Name: touches_by_campaign; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX touches_by_campaign ON public.campaign_touches USING btree (workspace_id, campaign_id, lead_id, occurred_at);
+
+--
+-- Name: touches_by_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX touches_by_lead ON public.campaign_touches USING btree (workspace_id, lead_id, occurred_at, id);
+
+--
+-- Name: users_email_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX users_email_key ON public.users USING btree (workspace_id, lower((email COLLATE "und-x-icu")));
+
+--
+-- Name: users_page; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_page ON public.users USING btree (workspace_id, created_at, id);
+
+--
+-- Name: webhook_deliveries_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+--
+-- Name: webhook_deliveries_page; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_page ON public.webhook_deliveries USING btree (workspace_id, endpoint_id, created_at, id);
+
+--
+-- Name: webhook_endpoints_page; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_endpoints_page ON public.webhook_endpoints USING btree (workspace_id, created_at, id);
+
+--
+-- Name: api_keys api_keys_notify; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER api_keys_notify AFTER DELETE OR UPDATE OF revoked_at, role, user_id, rate_per_s, rate_burst ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_api_key_changed();
+
+--
+-- Name: api_keys audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('api_key', 'workspace_id', 'id', '', 'workspace_id', 'id', 'key_hash', 'created_at', 'last_used_at');
+
+--
+-- Name: campaign_touches audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.campaign_touches FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('touch', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'created_at');
+
+--
+-- Name: campaigns audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('campaign', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: feedback audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.feedback FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'created_at');
+
+--
+-- Name: feedback_reasons audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: lead_stage_changes audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.lead_stage_changes FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('stage_change', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id');
+
+--
+-- Name: leads audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('lead', 'workspace_id', 'id', 'id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: users audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('user', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: webhook_endpoints audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('webhook', 'workspace_id', 'id', '', 'workspace_id', 'id', 'secret', 'previous_secret', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: workspaces audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.workspaces FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('workspace', 'id', 'id', '', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: campaign_touches campaign_touches_report; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER campaign_touches_report AFTER INSERT ON public.campaign_touches REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_touches();
+
+--
+-- Name: campaign_touches campaign_touches_report_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER campaign_touches_report_delete AFTER DELETE ON public.campaign_touches REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows();
+
+--
+-- Name: campaign_touches campaign_touches_report_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER campaign_touches_report_update AFTER UPDATE ON public.campaign_touches REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
+
+--
+-- Name: api_keys change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('api_key', 'id', '', '1', 'key_hash', 'last_used_at', 'version', 'updated_at');
+
+--
+-- Name: campaign_touches change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.campaign_touches FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('touch', 'id', 'lead_id', '0', 'version', 'updated_at');
+
+--
+-- Name: campaigns change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('campaign', 'id', '', '0', 'version', 'updated_at');
+
+--
+-- Name: feedback change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.feedback FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('feedback', 'id', 'lead_id', '0', 'version', 'updated_at');
+
+--
+-- Name: feedback_reasons change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('reason', 'code', '', '0', 'version', 'updated_at');
+
+--
+-- Name: leads change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('lead', 'id', 'id', '0', 'first_touch_at', 'latest_touch_at', 'stage_changed_at', 'version', 'updated_at');
+
+--
+-- Name: users change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('user', 'id', '', '0', 'version', 'updated_at');
+
+--
+-- Name: feedback feedback_report; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER feedback_report AFTER INSERT ON public.feedback REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_feedback();
+
+--
+-- Name: feedback feedback_report_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER feedback_report_delete AFTER DELETE ON public.feedback REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows();
+
+--
+-- Name: feedback feedback_report_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER feedback_report_update AFTER UPDATE ON public.feedback REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
+
+--
+-- Name: campaigns keep_version; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER keep_version BEFORE UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.ll_keep_version();
+
+--
+-- Name: feedback_reasons keep_version; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER keep_version BEFORE UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_keep_version();
+
+--
+-- Name: leads keep_version; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER keep_version BEFORE UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_keep_version();
+
+--
+-- Name: users keep_version; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER keep_version BEFORE UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_keep_version();
+
+--
+-- Name: webhook_endpoints keep_version; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER keep_version BEFORE UPDATE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION public.ll_keep_version();
+
+--
+-- Name: lead_stage_changes lead_stage_changes_report; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER lead_stage_changes_report AFTER INSERT ON public.lead_stage_changes REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_stage_changes();
+
+--
+-- Name: lead_stage_changes lead_stage_changes_report_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER lead_stage_changes_report_delete AFTER DELETE ON public.lead_stage_changes REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows();
+
+--
+-- Name: lead_stage_changes lead_stage_changes_report_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER lead_stage_changes_report_update AFTER UPDATE ON public.lead_stage_changes REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
+
+--
+-- Name: leads leads_report_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER leads_report_delete AFTER DELETE ON public.leads REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_leads();
+
+--
+-- Name: leads leads_report_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER leads_report_insert AFTER INSERT ON public.leads REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_leads_insert();
+
+--
+-- Name: leads leads_report_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER leads_report_update AFTER UPDATE ON public.leads REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_leads_update();
+
+--
+-- Name: workspaces workspaces_seed_reasons; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER workspaces_seed_reasons AFTER INSERT ON public.workspaces FOR EACH ROW EXECUTE FUNCTION public.ll_workspace_seeded();
+
+--
+-- Name: api_keys api_keys_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: api_keys api_keys_workspace_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.api_keys
+    ADD CONSTRAINT api_keys_workspace_id_user_id_fkey FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: campaigns campaigns_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.campaigns
+    ADD CONSTRAINT campaigns_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: campaigns campaigns_workspace_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.campaigns
+    ADD CONSTRAINT campaigns_workspace_id_owner_id_fkey FOREIGN KEY (workspace_id, owner_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: feedback feedback_author; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_author FOREIGN KEY (workspace_id, author_user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: feedback feedback_reason; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_reason FOREIGN KEY (workspace_id, reason) REFERENCES public.feedback_reasons(workspace_id, code);
+
+--
+-- Name: feedback_reasons feedback_reasons_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback_reasons
+    ADD CONSTRAINT feedback_reasons_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: feedback feedback_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: lead_external_ids lead_external_ids_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_external_ids
+    ADD CONSTRAINT lead_external_ids_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: lead_merges lead_merges_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_merges
+    ADD CONSTRAINT lead_merges_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: lead_merges lead_merges_workspace_id_merged_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_merges
+    ADD CONSTRAINT lead_merges_workspace_id_merged_id_fkey FOREIGN KEY (workspace_id, merged_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: lead_stage_changes lead_stage_changes_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_stage_changes
+    ADD CONSTRAINT lead_stage_changes_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: leads leads_first_campaign; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leads
+    ADD CONSTRAINT leads_first_campaign FOREIGN KEY (workspace_id, first_campaign_id) REFERENCES public.campaigns(workspace_id, id);
+
+--
+-- Name: leads leads_latest_campaign; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leads
+    ADD CONSTRAINT leads_latest_campaign FOREIGN KEY (workspace_id, latest_campaign_id) REFERENCES public.campaigns(workspace_id, id);
+
+--
+-- Name: leads leads_merged_into; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leads
+    ADD CONSTRAINT leads_merged_into FOREIGN KEY (workspace_id, merged_into) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: leads leads_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leads
+    ADD CONSTRAINT leads_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: leads leads_workspace_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.leads
+    ADD CONSTRAINT leads_workspace_id_owner_id_fkey FOREIGN KEY (workspace_id, owner_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: campaign_touches touches_campaign; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.campaign_touches
+    ADD CONSTRAINT touches_campaign FOREIGN KEY (workspace_id, campaign_id) REFERENCES public.campaigns(workspace_id, id);
+
+--
+-- Name: campaign_touches touches_lead; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.campaign_touches
+    ADD CONSTRAINT touches_lead FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: users users_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.users
+    ADD CONSTRAINT users_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: webhook_cursors webhook_cursors_workspace_id_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_cursors
+    ADD CONSTRAINT webhook_cursors_workspace_id_endpoint_id_fkey FOREIGN KEY (workspace_id, endpoint_id) REFERENCES public.webhook_endpoints(workspace_id, id) ON DELETE CASCADE;
+
+--
+-- Name: webhook_deliveries webhook_deliveries_workspace_id_endpoint_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_workspace_id_endpoint_id_fkey FOREIGN KEY (workspace_id, endpoint_id) REFERENCES public.webhook_endpoints(workspace_id, id) ON DELETE CASCADE;
+
+--
+-- Name: webhook_endpoints webhook_endpoints_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.webhook_endpoints
+    ADD CONSTRAINT webhook_endpoints_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- PostgreSQL database dump complete
+--
+
