@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/csv_read.h"
 #include "leadloop/db.h"
 #include "leadloop/http.h"
 #include "leadloop/jsonv.h"
@@ -744,115 +745,9 @@ out:
 
 /* ---------------------------------------------------------------- CSV (RFC 4180) */
 
-struct cell {
-    const char *s; /* into the body; a quoted cell without its quotes */
-    size_t n;
-    bool escaped; /* holds "" pairs, to be undone by cell_text */
-};
-
-struct csv {
-    const char *p, *end;
-    long line;     /* of the cursor, from 1 */
-    long bad_line; /* where the error is, after CSV_BAD */
-    const char *why;
-};
-
-enum csv_status { CSV_ROW, CSV_END, CSV_BAD };
-
-static void csv_init(struct csv *c, const char *buf, size_t len)
-{
-    c->p = buf;
-    c->end = buf + len;
-    c->line = 1;
-    c->bad_line = 0;
-    c->why = NULL;
-    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark */
-        c->p += 3;
-}
-
-/* The length of the line end at p (LF, CRLF, or a CR that ends the file), else 0. */
-static size_t eol(const char *p, const char *end)
-{
-    if (p < end && *p == '\n')
-        return 1;
-    if (p < end && *p == '\r')
-        return p + 1 == end ? 1 : p[1] == '\n' ? 2 : 0;
-    return 0;
-}
-
-/* Reads the next record: its first max cells into cells, *n counting them all. Empty
- * lines are skipped. A quote inside an unquoted cell is taken as it is; CSV_BAD when a
- * quoted cell is never closed or text follows its closing quote. */
-static enum csv_status csv_row(struct csv *c, struct cell *cells, size_t max, size_t *n)
-{
-    const char *p = c->p, *end = c->end;
-    size_t e;
-    *n = 0;
-    while ((e = eol(p, end)) > 0) {
-        p += e;
-        c->line++;
-    }
-    if (p == end) {
-        c->p = p;
-        return CSV_END;
-    }
-    for (;;) {
-        struct cell cell = {p, 0, false};
-        if (p < end && *p == '"') {
-            const char *q = ++p;
-            long opened = c->line;
-            for (;; q++) {
-                if (q == end) {
-                    c->bad_line = opened;
-                    c->why = "a quoted cell is never closed";
-                    return CSV_BAD;
-                }
-                if (*q == '"' && q + 1 < end && q[1] == '"') {
-                    cell.escaped = true;
-                    q++;
-                } else if (*q == '"') {
-                    break;
-                } else if (*q == '\n') {
-                    c->line++;
-                }
-            }
-            cell.s = p;
-            cell.n = (size_t)(q - p);
-            p = q + 1;
-            if (p < end && *p != ',' && !eol(p, end)) {
-                c->bad_line = c->line;
-                c->why = "text follows the closing quote of a cell";
-                return CSV_BAD;
-            }
-        } else {
-            const char *q = p;
-            while (q < end && *q != ',' && *q != '\n')
-                q++;
-            cell.n = (size_t)(q - p);
-            if (cell.n > 0 && p[cell.n - 1] == '\r') /* of CRLF, or a CR ending the file */
-                cell.n--;
-            p = q;
-        }
-        if (*n < max)
-            cells[*n] = cell;
-        (*n)++;
-        if (p == end)
-            break;
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        p += eol(p, end);
-        c->line++;
-        break;
-    }
-    c->p = p;
-    return CSV_ROW;
-}
-
 /* The text of a cell: in place, or with its "" pairs undone into scratch (valid until the
  * next call). */
-static const char *cell_text(const struct cell *cell, struct sbuf *scratch, size_t *len)
+static const char *cell_text(const struct csv_field *cell, struct sbuf *scratch, size_t *len)
 {
     if (!cell->escaped) {
         *len = cell->n;
@@ -863,12 +758,7 @@ static const char *cell_text(const struct cell *cell, struct sbuf *scratch, size
         *len = 0;
         return "";
     }
-    for (size_t i = 0; i < cell->n; i++) {
-        scratch->p[scratch->len++] = cell->s[i];
-        if (cell->s[i] == '"')
-            i++; /* the second quote of the pair */
-    }
-    scratch->p[scratch->len] = '\0';
+    scratch->len = csv_field_copy(cell, scratch->p);
     *len = scratch->len;
     return scratch->p;
 }
@@ -904,7 +794,7 @@ struct import {
     size_t ncols;
     char *names[CSV_MAX_COLUMNS]; /* owned */
     int fields[CSV_MAX_COLUMNS];  /* index in csv_fields, or -1 for custom */
-    struct cell cells[CSV_MAX_COLUMNS + 1];
+    struct csv_field cells[CSV_MAX_COLUMNS + 1];
     struct sbuf scratch, text, payload;
     struct pending rows[CHUNK_ROWS];
     size_t nrows;
@@ -1341,7 +1231,7 @@ static enum ll_err import_flush(struct import *im)
 static bool import_readable(struct request *r)
 {
     struct csv c;
-    struct cell cell;
+    struct csv_field cell;
     size_t n;
     enum csv_status st;
     csv_init(&c, r->body, r->body_len);
