@@ -23,6 +23,7 @@
 #include "leadloop/auth.h"
 #include "leadloop/db.h"
 #include "leadloop/gate.h"
+#include "leadloop/headers.h"
 #include "leadloop/idempotency.h"
 #include "leadloop/keycap.h"
 #include "leadloop/ratelimit.h"
@@ -386,21 +387,9 @@ bool req_if_match(struct request *r, long version)
 {
     const char *h = req_header(r, "If-Match");
     char want[32];
-    const char *p;
-    size_t wl;
-    if (!h)
+    if (!h || headers_if_match_lists(h, version))
         return true;
-    wl = (size_t)snprintf(want, sizeof want, "\"%ld\"", version);
-    for (p = h; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '*')
-            return true;
-        if (!strncmp(p, want, wl) && (p[wl] == '\0' || p[wl] == ',' || p[wl] == ' '))
-            return true;
-        while (*p && *p != ',')
-            p++;
-    }
+    snprintf(want, sizeof want, "\"%ld\"", version);
     reply_problem(r, LL_E_PRECONDITION,
                   "If-Match does not match the current version; fetch it again and retry", NULL,
                   json_pack("{s:s}", "current_etag", want));
@@ -409,17 +398,7 @@ bool req_if_match(struct request *r, long version)
 
 int req_if_match_version(struct request *r, long *version)
 {
-    const char *h = req_header(r, "If-Match");
-    char digits[24];
-    size_t n;
-    if (!h || !strcmp(h, "*"))
-        return 0;
-    n = strlen(h);
-    if (n < 3 || n > 22 || h[0] != '"' || h[n - 1] != '"')
-        return -1;
-    memcpy(digits, h + 1, n - 2);
-    digits[n - 2] = '\0';
-    return util_parse_long(digits, 1, 2147483647L, version) ? 1 : -1;
+    return headers_if_match_version(req_header(r, "If-Match"), version);
 }
 
 const char *req_if_match_param(struct request *r, char buf[24])
@@ -501,19 +480,6 @@ static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const cha
     else if (!strcasecmp(key, "Transfer-Encoding"))
         hs->transfer_encoding++;
     return MHD_YES;
-}
-
-static bool media_type_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    while (*ct == ' ')
-        ct++;
-    if (strncasecmp(ct, want, n) != 0)
-        return false;
-    ct += n;
-    while (*ct == ' ')
-        ct++;
-    return *ct == '\0' || *ct == ';';
 }
 
 static bool origin_allowed(const char *origin)
@@ -604,15 +570,15 @@ static void inspect_headers(struct request *r)
     if (r->body_present && (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH))) {
         ct = req_header(r, "Content-Type");
         if (r->route->flags & ROUTE_CSV) {
-            if (!ct || !media_type_is(ct, "text/csv")) {
+            if (!ct || !headers_media_type_is(ct, "text/csv")) {
                 r->early_err = LL_E_MEDIA_TYPE;
                 r->early_detail = "send the body as text/csv";
             }
             return;
         }
-        if (!ct ||
-            !(media_type_is(ct, "application/json") ||
-              (r->method == HTTP_PATCH && media_type_is(ct, "application/merge-patch+json")))) {
+        if (!ct || !(headers_media_type_is(ct, "application/json") ||
+                     (r->method == HTTP_PATCH &&
+                      headers_media_type_is(ct, "application/merge-patch+json")))) {
             r->early_err = LL_E_MEDIA_TYPE;
             r->early_detail =
                 r->method == HTTP_PATCH
