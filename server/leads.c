@@ -18,6 +18,7 @@
 #include "leadloop/jw.h"
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
+#include "leadloop/stages.h"
 #include "leadloop/util.h"
 
 /* $1 workspace, $2 email, $3..$7 names/company/title/phone, $8 country, $9 source, $10
@@ -89,9 +90,6 @@ static const char sql_erase_changes[] = "SELECT ll_changes_redact_lead($1, $2)";
 
 static const char *const sources[] = {"web",     "event",  "referral", "paid", "outbound",
                                       "partner", "import", "other",    NULL};
-static const char *const stages[] = {"new",         "mql",      "sales_accepted", "sales_qualified",
-                                     "opportunity", "customer", "recycled",       "disqualified",
-                                     NULL};
 static const char *const writable[] = {"email",        "first_name",  "last_name", "company",
                                        "title",        "phone",       "country",   "source",
                                        "score",        "owner_id",    "consent",   "custom",
@@ -817,7 +815,7 @@ void leads_list(struct request *r)
 
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-created_at"))
         return;
-    if (stage && !jv_in_list(stage, stages)) {
+    if (stage && !stages_is_stage(stage)) {
         reply_bad_param(r, "stage", "is not a lifecycle stage");
         return;
     }

@@ -14,6 +14,7 @@ Suite *jsonv_suite(void);
 Suite *migrate_suite(void);
 Suite *problem_suite(void);
 Suite *router_suite(void);
+Suite *stages_suite(void);
 Suite *util_suite(void);
 Suite *jw_suite(void);
 Suite *gate_suite(void);
