@@ -50,6 +50,10 @@ int headers_if_match_version(const char *h, long *version)
     n = strlen(h);
     if (n < 3 || n > 22 || h[0] != '"' || h[n - 1] != '"')
         return -1;
+    /* Entity tags compare as text (RFC 9110 8.8.3.2): "01" and "+1" are not the tag "1"
+     * that the ETag header gives, and headers_if_match_lists would not match them. */
+    if (h[1] == '0' || strspn(h + 1, "0123456789") != n - 2)
+        return -1;
     memcpy(digits, h + 1, n - 2);
     digits[n - 2] = '\0';
     return util_parse_long(digits, 1, 2147483647L, version) ? 1 : -1;

@@ -15,8 +15,9 @@ bool headers_media_type_is(const char *ct, const char *want);
 bool headers_if_match_lists(const char *h, long version);
 
 /* If-Match (h, NULL when absent) as the version a conditional write asks for: 0 when
- * absent or "*", 1 with *version set for a single "<n>" (1 <= n <= 2^31 - 1), -1 for
- * anything else (a value no version can match). */
+ * absent or "*", 1 with *version set for a single "<n>" (1 <= n <= 2^31 - 1, spelled as
+ * the ETag header spells it: digits without a leading zero or sign), -1 for anything else
+ * (a value no version can match). */
 int headers_if_match_version(const char *h, long *version);
 
 /* Which of JSON and CSV the Accept value (NULL when absent) prefers: 0 JSON (also when

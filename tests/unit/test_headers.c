@@ -58,28 +58,14 @@ START_TEST(if_match_version_for_a_conditional_write)
     ck_assert_int_eq(v, 1);
     ck_assert_int_eq(headers_if_match_version("\"2147483647\"", &v), 1);
     ck_assert_int_eq(v, 2147483647L);
-    ck_assert_int_eq(headers_if_match_version("\"0000000000000000042\"", &v), 1);
-    ck_assert_int_eq(v, 42);
 
-    static const char *const never[] = {"",
-                                        "\"\"",
-                                        "\"",
-                                        "\"0\"",
-                                        "\"-1\"",
-                                        "\"2147483648\"",
-                                        "\"1\", \"2\"",
-                                        "W/\"1\"",
-                                        "1",
-                                        "\"1",
-                                        "1\"",
-                                        "\" 1\"",
-                                        "\"1 \"",
-                                        "\"0x1\"",
-                                        "\"1e3\"",
-                                        " \"1\"",
-                                        "* ",
-                                        "\"99999999999999999999\"",
-                                        "\"12345678901234567890123\""};
+    static const char *const never[] = {
+        "", "\"\"", "\"", "\"0\"", "\"-1\"", "\"2147483648\"", "\"1\", \"2\"", "W/\"1\"", "1",
+        "\"1", "1\"", "\" 1\"", "\"1 \"", "\"0x1\"", "\"1e3\"", " \"1\"", "* ",
+        "\"99999999999999999999\"", "\"12345678901234567890123\"",
+        /* found by fuzz_headers: read as version 1 here, while headers_if_match_lists (and
+         * RFC 9110's strong comparison) say they are not the tag "1" */
+        "\"01\"", "\"+1\"", "\"0000000000000000042\""};
     for (size_t i = 0; i < sizeof never / sizeof never[0]; i++)
         ck_assert_msg(headers_if_match_version(never[i], &v) == -1,
                       "If-Match [%s]: expected -1 (never matches)", never[i]);
