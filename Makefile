@@ -46,7 +46,7 @@ TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
 .PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports lint-api format format-check tidy \
         db-stop db-clean deps clean valgrind-api test-readme demo man install schema-check \
-        schema-dump
+        schema-dump fuzz fuzz-build
 
 all: $(BIN)
 
@@ -150,16 +150,56 @@ schema-check: $(BIN)
 schema-dump: $(BIN)
 	LL_DAEMON=$(abspath $(BIN)) bash tests/harness.sh bash scripts/schema.sh dump
 
+# libFuzzer targets (tests/fuzz/fuzz_<name>.c) for the parsers that read what clients send,
+# built with clang and ASan/UBSan against an archive of the server's objects (so each takes
+# only the objects it needs). `make fuzz` runs each for FUZZ_SECONDS, FUZZ_JOBS at a time,
+# from the committed seed corpus in tests/fuzz/corpus/<name>/, and fails on any crash;
+# what it finds is kept under build/fuzz/ (new inputs, and crash-* artifacts).
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS    ?= 2
+FB           := build/fuzz
+FUZZ_OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=undefined
+# gcc's -Werror build is the gate on warnings; clang words some differently (a
+# fall-through comment gcc accepts), so here they are shown, not fatal.
+FUZZ_WARN    := $(filter-out -Werror,$(WARN))
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(FUZZ_NAMES:%=$(FB)/fuzz_%)
+FUZZ_OBJS    := $(LIBOBJS:$(B)/%=$(FB)/%)
+
+$(FB)/%.o: server/%.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(FUZZ_OPT) -fsanitize=fuzzer-no-link $(FUZZ_WARN) -pthread -MMD -MP \
+	    $(PKG_CFLAGS) -c -o $@ $<
+
+$(FB)/embedded.o: $(B)/embedded.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(FUZZ_OPT) -c -o $@ $<
+
+$(FB)/libleadloop.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/libleadloop.a
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(FUZZ_OPT) -fsanitize=fuzzer $(FUZZ_WARN) -pthread $(PKG_CFLAGS) \
+	    -o $@ $< $(FB)/libleadloop.a $(LDLIBS)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_JOBS=$(FUZZ_JOBS) bash tests/fuzz/run.sh $(FB) $(FUZZ_NAMES)
+
 lint-api:
 	@bash scripts/lint-api.sh
 
 format:
 	clang-format -i server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c tests/api/*.h \
-	    tests/faults/*.c tests/faults/*.h
+	    tests/faults/*.c tests/faults/*.h tests/fuzz/*.c
 
 format-check:
 	clang-format --dry-run --Werror server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c \
-	    tests/api/*.h tests/faults/*.c tests/faults/*.h
+	    tests/api/*.h tests/faults/*.c tests/faults/*.h tests/fuzz/*.c
 
 # clang-tidy with .clang-tidy over server/*.c, two files at a time (a file takes 1-15 s);
 # any finding fails. TIDY_JOBS=N for more.
@@ -208,4 +248,4 @@ install: $(BIN) build/leadloopd.8
 clean:
 	rm -rf build bin
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(wildcard $(FB)/*.d)

@@ -108,48 +108,6 @@ static const char sql_docs_fmt[] =
     " ON ch.workspace_id = $1 AND ch.xid = p.x AND ch.seq = p.s,"
     " jsonb_populate_record(NULL::%s, ch.doc) d) AS %s ORDER BY ch_xid, ch_seq";
 
-/* ------------------------------------------------------------------ cursors */
-
-void changes_cursor_format(const struct change_pos *p, const char *workspace_id, char out[64])
-{
-    char tag[9] = "00000000";
-    for (int i = 0, j = 0; workspace_id && workspace_id[i] && j < 8; i++)
-        if (workspace_id[i] != '-')
-            tag[j++] = workspace_id[i];
-    snprintf(out, 64, "%" PRIx64 ".%" PRIx64 ".%s", p->xid, p->seq, tag);
-}
-
-static bool parse_hex64(const char *s, size_t n, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (n == 0 || n > 16)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-        if (d < 0)
-            return false;
-        v = v * 16 + (uint64_t)d;
-    }
-    *out = v;
-    return true;
-}
-
-bool changes_cursor_parse(const char *s, const char *workspace_id, struct change_pos *out)
-{
-    const char *d1 = strchr(s, '.'), *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
-    char want[64];
-    struct change_pos p;
-    if (!d2 || !parse_hex64(s, (size_t)(d1 - s), &p.xid) ||
-        !parse_hex64(d1 + 1, (size_t)(d2 - d1 - 1), &p.seq) || p.seq > INT64_MAX)
-        return false; /* seq is a bigint: a larger one is no position of ours */
-    changes_cursor_format(&p, workspace_id, want);
-    if (strcmp(want, s) != 0) /* another workspace's, or not in our one spelling */
-        return false;
-    *out = p;
-    return true;
-}
-
 /* ------------------------------------------------------------------ the page */
 
 static uint64_t u64(const PGresult *res, int row, int col)
@@ -309,7 +267,7 @@ static void write_change(struct jw *w, const struct rendered *r, int i, const ch
     const PGresult *page = r->page;
     char cursor[64];
     struct change_pos p = {u64(page, i, P_XID), u64(page, i, P_SEQ)};
-    changes_cursor_format(&p, workspace_id, cursor);
+    cursor_feed_format(&p, workspace_id, cursor);
     jw_lit(w, "{");
     jw_json(w, "seq", page, i, P_SEQ);
     jw_text(w, "type", page, i, P_TYPE);
@@ -750,7 +708,7 @@ void changes_list(struct request *r)
     }
     if (after && !strcmp(after, "now"))
         now = true;
-    else if (after && !changes_cursor_parse(after, q.workspace_id, &q.after)) {
+    else if (after && !cursor_feed_parse(after, q.workspace_id, &q.after)) {
         (void)reply_bad_param(r, "after", "is not a cursor of this workspace's change feed");
         return;
     }
@@ -807,7 +765,7 @@ void changes_list(struct request *r)
             return;
         }
     }
-    changes_cursor_format(&page.next, q.workspace_id, cursor);
+    cursor_feed_format(&page.next, q.workspace_id, cursor);
     struct jw w;
     size_t len;
     jw_init(&w, page.text_len + 128);

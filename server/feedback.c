@@ -12,6 +12,7 @@
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
 #include "leadloop/request.h"
+#include "leadloop/stages.h"
 #include "leadloop/util.h"
 #include "leadloop/vocab.h"
 
@@ -43,8 +44,6 @@ static const char sql_insert[] =
     " SELECT " FEEDBACK_COLUMNS " FROM f";
 
 static const char *const *const kinds = vocab_feedback_kinds;
-static const char *const open_stages[] = {"new",         "mql", "sales_accepted", "sales_qualified",
-                                          "opportunity", NULL};
 static const char not_found[] = "no lead with this id";
 
 json_t *feedback_json(const PGresult *res, int row)
@@ -58,39 +57,6 @@ json_t *feedback_json(const PGresult *res, int row)
                      "occurred_at", db_json_text(res, row, 10), "created_at",
                      db_json_text(res, row, 11), "stage_before", db_json_text(res, row, 12),
                      "stage_after", db_json_text(res, row, 13));
-}
-
-/* Where a kind of feedback may come from and where it takes the lead. Returns the stage
- * after, or NULL when the stage does not allow the kind (why: filled in). */
-static const char *stage_after(const char *kind, const char *stage, bool disqualifies, char *why,
-                               size_t whylen)
-{
-    bool open = jv_in_list(stage, open_stages);
-    bool before_acceptance = !strcmp(stage, "new") || !strcmp(stage, "mql");
-    bool accepted = open && !before_acceptance; /* sales_accepted .. opportunity */
-    const char *verdict = disqualifies ? "disqualified" : "recycled";
-    /* NOLINTNEXTLINE(clang-analyzer-core.NonNullParamChecker): validated, never NULL */
-    if (!strcmp(kind, "accepted") || !strcmp(kind, "rejected")) {
-        if (before_acceptance)
-            return !strcmp(kind, "accepted") ? "sales_accepted" : verdict;
-        snprintf(why, whylen,
-                 "a lead in stage %s has had its verdict; %s is for leads in new or mql", stage,
-                 kind);
-        return NULL;
-    }
-    if (!strcmp(kind, "won") || !strcmp(kind, "lost")) {
-        if (accepted)
-            return !strcmp(kind, "won") ? "customer" : verdict;
-        snprintf(why, whylen,
-                 "a lead in stage %s cannot be %s: only leads sales has accepted "
-                 "(sales_accepted, sales_qualified, opportunity) can",
-                 stage, kind);
-        return NULL;
-    }
-    if (open) /* contacted, meeting_booked: no move; recycled: back to marketing */
-        return !strcmp(kind, "recycled") ? verdict : stage;
-    snprintf(why, whylen, "a lead in stage %s is closed: it takes no %s feedback", stage, kind);
-    return NULL;
 }
 
 void feedback_create(struct request *r)
@@ -219,7 +185,7 @@ void feedback_create(struct request *r)
         res = NULL;
     }
     char why[300];
-    const char *after = stage_after(kind, before, disqualifies, why, sizeof why);
+    const char *after = stages_after_feedback(kind, before, disqualifies, why, sizeof why);
     if (!after) {
         reply_problem(r, LL_E_CONFLICT, why, NULL, json_pack("{s:s}", "stage", before));
         goto rollback;

@@ -1,7 +1,9 @@
-/* JSON text writer. Strings from PostgreSQL are valid UTF-8 (the database checks its
- * encoding), so escaping the ASCII specials is all JSON asks. */
+/* The growable buffer and the JSON text writer on it. Strings from PostgreSQL are valid
+ * UTF-8 (the database checks its encoding), so escaping the ASCII specials is all JSON
+ * asks. */
 #include "leadloop/jw.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,7 @@ void jw_init(struct jw *w, size_t cap)
 void jw_free(struct jw *w)
 {
     free(w->p);
-    w->p = NULL;
+    memset(w, 0, sizeof *w);
 }
 
 char *jw_take(struct jw *w, size_t *len)
@@ -30,7 +32,7 @@ char *jw_take(struct jw *w, size_t *len)
     }
     p = w->p;
     *len = w->len - 1;
-    w->p = NULL;
+    memset(w, 0, sizeof *w); /* empty and reusable, as after jw_free */
     return p;
 }
 
@@ -51,6 +53,43 @@ static bool room(struct jw *w, size_t n)
     w->p = grown;
     w->cap = cap;
     return true;
+}
+
+void jw_reset(struct jw *w)
+{
+    w->len = 0;
+}
+
+bool jw_reserve(struct jw *w, size_t n)
+{
+    return room(w, n);
+}
+
+const char *jw_cstr(struct jw *w)
+{
+    if (!room(w, 1))
+        return NULL;
+    w->p[w->len] = '\0';
+    return w->p;
+}
+
+void jw_printf(struct jw *w, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        w->oom = true;
+        return;
+    }
+    if (!room(w, (size_t)n + 1)) /* vsnprintf writes a NUL after the text */
+        return;
+    va_start(ap, fmt);
+    vsnprintf(w->p + w->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    w->len += (size_t)n;
 }
 
 void jw_raw(struct jw *w, const char *s, size_t n)

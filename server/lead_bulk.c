@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/csv_read.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
@@ -108,86 +109,9 @@ static const char invalid_lead[] = "the lead is not valid";
 
 /* ---------------------------------------------------------------- small tools */
 
-/* A growing text buffer. After a failed allocation it stays failed (oom) and empty. */
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static bool sb_reserve(struct sbuf *b, size_t more)
-{
-    size_t cap;
-    char *p;
-    if (b->oom)
-        return false;
-    if (b->len + more + 1 <= b->cap)
-        return true;
-    for (cap = b->cap ? b->cap : 4096; cap < b->len + more + 1; cap *= 2)
-        ;
-    if (!(p = realloc(b->p, cap))) {
-        b->oom = true;
-        return false;
-    }
-    b->p = p;
-    b->cap = cap;
-    return true;
-}
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (!sb_reserve(b, n))
-        return;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-static void sb_reset(struct sbuf *b)
-{
-    b->len = 0;
-    if (b->p)
-        b->p[0] = '\0';
-}
-
-static void sb_free(struct sbuf *b)
-{
-    free(b->p);
-    memset(b, 0, sizeof *b);
-}
-
-/* s (UTF-8 without NUL, as validated) as a JSON string. */
-static void sb_json(struct sbuf *b, const char *s)
-{
-    static const char hex[] = "0123456789abcdef";
-    const char *run = s;
-    sb_add(b, "\"", 1);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        sb_add(b, run, (size_t)(s - run));
-        if (c == '"' || c == '\\') {
-            esc[1] = (char)c;
-            sb_add(b, esc, 2);
-        } else {
-            sb_add(b, esc, 6);
-        }
-        run = s + 1;
-    }
-    sb_add(b, run, (size_t)(s - run));
-    sb_add(b, "\"", 1);
-}
-
 /* A validated lead as one record of RECORD_SOURCE, numbered n. Absent fields are left out
  * (NULL in the record); consent, custom and external ids are jansson's JSON text. */
-static void record_add(struct sbuf *b, long n, const struct lead_in *in)
+static void record_add(struct jw *b, long n, const struct lead_in *in)
 {
     static const char *const names[] = {"email",    "first_name", "last_name", "company",
                                         "title",    "phone",      "country",   "source",
@@ -196,32 +120,32 @@ static void record_add(struct sbuf *b, long n, const struct lead_in *in)
                           in->phone, in->country,    in->source,    in->owner_id, in->campaign_id};
     char num[32];
     snprintf(num, sizeof num, "{\"n\":%ld", n);
-    sb_str(b, num);
+    jw_lit(b, num);
     for (size_t k = 0; k < sizeof names / sizeof names[0]; k++) {
         if (!vals[k])
             continue;
-        sb_str(b, ",\"");
-        sb_str(b, names[k]);
-        sb_str(b, "\":");
-        sb_json(b, vals[k]);
+        jw_lit(b, ",\"");
+        jw_lit(b, names[k]);
+        jw_lit(b, "\":");
+        jw_str(b, vals[k], strlen(vals[k]));
     }
     if (in->has_score && in->score[0]) {
-        sb_str(b, ",\"score\":");
-        sb_str(b, in->score);
+        jw_lit(b, ",\"score\":");
+        jw_lit(b, in->score);
     }
     if (in->consent && strcmp(in->consent, "null") != 0) {
-        sb_str(b, ",\"consent\":");
-        sb_str(b, in->consent);
+        jw_lit(b, ",\"consent\":");
+        jw_lit(b, in->consent);
     }
     if (in->custom) {
-        sb_str(b, ",\"custom\":");
-        sb_str(b, in->custom);
+        jw_lit(b, ",\"custom\":");
+        jw_lit(b, in->custom);
     }
     if (in->external_ids) {
-        sb_str(b, ",\"external_ids\":");
-        sb_str(b, in->external_ids);
+        jw_lit(b, ",\"external_ids\":");
+        jw_lit(b, in->external_ids);
     }
-    sb_str(b, "}");
+    jw_lit(b, "}");
 }
 
 /* Folded emails seen so far, each with a number (the CSV row or batch item it went to).
@@ -460,21 +384,21 @@ static enum ll_err item_write(struct request *r, struct item *it, const char *id
  * for item_write to run it alone and give it the answer it would get alone. */
 static enum ll_err create_many(struct request *r, struct item *items, size_t n, const bool *pick)
 {
-    struct sbuf b = {0};
+    struct jw b = {0};
     PGresult *res = NULL;
     enum ll_err err = LL_OK;
     size_t count = 0;
 
-    sb_add(&b, "[", 1);
+    jw_raw(&b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (!pick[i])
             continue;
         if (count++)
-            sb_add(&b, ",", 1);
+            jw_raw(&b, ",", 1);
         record_add(&b, (long)i, &items[i].in);
     }
-    sb_add(&b, "]", 1);
-    if (b.oom) {
+    jw_raw(&b, "]", 1);
+    if (!jw_cstr(&b)) {
         err = LL_E_INTERNAL;
         goto out;
     }
@@ -496,7 +420,7 @@ static enum ll_err create_many(struct request *r, struct item *items, size_t n, 
     }
 out:
     PQclear(res);
-    sb_free(&b);
+    jw_free(&b);
     return err;
 }
 
@@ -520,21 +444,21 @@ static enum ll_err batch_create(struct request *r, struct item *items, size_t n)
  * and the lead that holds it before the batch. */
 static enum ll_err batch_lookup(struct request *r, struct item *items, size_t n)
 {
-    struct sbuf b = {0};
+    struct jw b = {0};
     PGresult *res = NULL;
     enum ll_err err = LL_OK;
 
-    sb_add(&b, "[", 1);
+    jw_raw(&b, "[", 1);
     for (size_t i = 0; i < n; i++) {
         if (i)
-            sb_add(&b, ",", 1);
+            jw_raw(&b, ",", 1);
         if (items[i].valid)
-            sb_json(&b, items[i].in.email);
+            jw_str(&b, items[i].in.email, strlen(items[i].in.email));
         else
-            sb_str(&b, "null");
+            jw_lit(&b, "null");
     }
-    sb_add(&b, "]", 1);
-    if (b.oom) {
+    jw_raw(&b, "]", 1);
+    if (!jw_cstr(&b)) {
         err = LL_E_INTERNAL;
         goto out;
     }
@@ -557,7 +481,7 @@ static enum ll_err batch_lookup(struct request *r, struct item *items, size_t n)
     }
 out:
     PQclear(res);
-    sb_free(&b);
+    jw_free(&b);
     return err;
 }
 
@@ -744,131 +668,20 @@ out:
 
 /* ---------------------------------------------------------------- CSV (RFC 4180) */
 
-struct cell {
-    const char *s; /* into the body; a quoted cell without its quotes */
-    size_t n;
-    bool escaped; /* holds "" pairs, to be undone by cell_text */
-};
-
-struct csv {
-    const char *p, *end;
-    long line;     /* of the cursor, from 1 */
-    long bad_line; /* where the error is, after CSV_BAD */
-    const char *why;
-};
-
-enum csv_status { CSV_ROW, CSV_END, CSV_BAD };
-
-static void csv_init(struct csv *c, const char *buf, size_t len)
-{
-    c->p = buf;
-    c->end = buf + len;
-    c->line = 1;
-    c->bad_line = 0;
-    c->why = NULL;
-    if (len >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3)) /* a UTF-8 byte order mark */
-        c->p += 3;
-}
-
-/* The length of the line end at p (LF, CRLF, or a CR that ends the file), else 0. */
-static size_t eol(const char *p, const char *end)
-{
-    if (p < end && *p == '\n')
-        return 1;
-    if (p < end && *p == '\r')
-        return p + 1 == end ? 1 : p[1] == '\n' ? 2 : 0;
-    return 0;
-}
-
-/* Reads the next record: its first max cells into cells, *n counting them all. Empty
- * lines are skipped. A quote inside an unquoted cell is taken as it is; CSV_BAD when a
- * quoted cell is never closed or text follows its closing quote. */
-static enum csv_status csv_row(struct csv *c, struct cell *cells, size_t max, size_t *n)
-{
-    const char *p = c->p, *end = c->end;
-    size_t e;
-    *n = 0;
-    while ((e = eol(p, end)) > 0) {
-        p += e;
-        c->line++;
-    }
-    if (p == end) {
-        c->p = p;
-        return CSV_END;
-    }
-    for (;;) {
-        struct cell cell = {p, 0, false};
-        if (p < end && *p == '"') {
-            const char *q = ++p;
-            long opened = c->line;
-            for (;; q++) {
-                if (q == end) {
-                    c->bad_line = opened;
-                    c->why = "a quoted cell is never closed";
-                    return CSV_BAD;
-                }
-                if (*q == '"' && q + 1 < end && q[1] == '"') {
-                    cell.escaped = true;
-                    q++;
-                } else if (*q == '"') {
-                    break;
-                } else if (*q == '\n') {
-                    c->line++;
-                }
-            }
-            cell.s = p;
-            cell.n = (size_t)(q - p);
-            p = q + 1;
-            if (p < end && *p != ',' && !eol(p, end)) {
-                c->bad_line = c->line;
-                c->why = "text follows the closing quote of a cell";
-                return CSV_BAD;
-            }
-        } else {
-            const char *q = p;
-            while (q < end && *q != ',' && *q != '\n')
-                q++;
-            cell.n = (size_t)(q - p);
-            if (cell.n > 0 && p[cell.n - 1] == '\r') /* of CRLF, or a CR ending the file */
-                cell.n--;
-            p = q;
-        }
-        if (*n < max)
-            cells[*n] = cell;
-        (*n)++;
-        if (p == end)
-            break;
-        if (*p == ',') {
-            p++;
-            continue;
-        }
-        p += eol(p, end);
-        c->line++;
-        break;
-    }
-    c->p = p;
-    return CSV_ROW;
-}
-
 /* The text of a cell: in place, or with its "" pairs undone into scratch (valid until the
  * next call). */
-static const char *cell_text(const struct cell *cell, struct sbuf *scratch, size_t *len)
+static const char *cell_text(const struct csv_field *cell, struct jw *scratch, size_t *len)
 {
     if (!cell->escaped) {
         *len = cell->n;
         return cell->s;
     }
-    sb_reset(scratch);
-    if (!sb_reserve(scratch, cell->n)) {
+    jw_reset(scratch);
+    if (!jw_reserve(scratch, cell->n + 1)) {
         *len = 0;
         return "";
     }
-    for (size_t i = 0; i < cell->n; i++) {
-        scratch->p[scratch->len++] = cell->s[i];
-        if (cell->s[i] == '"')
-            i++; /* the second quote of the pair */
-    }
-    scratch->p[scratch->len] = '\0';
+    scratch->len = csv_field_copy(cell, scratch->p);
     *len = scratch->len;
     return scratch->p;
 }
@@ -904,8 +717,8 @@ struct import {
     size_t ncols;
     char *names[CSV_MAX_COLUMNS]; /* owned */
     int fields[CSV_MAX_COLUMNS];  /* index in csv_fields, or -1 for custom */
-    struct cell cells[CSV_MAX_COLUMNS + 1];
-    struct sbuf scratch, text, payload;
+    struct csv_field cells[CSV_MAX_COLUMNS + 1];
+    struct jw scratch, text, payload;
     struct pending rows[CHUNK_ROWS];
     size_t nrows;
     struct seen seen; /* folded email -> the first row with it */
@@ -977,9 +790,9 @@ static void import_free(struct import *im)
         free(im->rej[i].message);
     }
     free(im->rej);
-    sb_free(&im->scratch);
-    sb_free(&im->text);
-    sb_free(&im->payload);
+    jw_free(&im->scratch);
+    jw_free(&im->text);
+    jw_free(&im->payload);
     seen_free(&im->seen);
     free(im);
 }
@@ -1117,7 +930,7 @@ static void import_row(struct import *im, long row, size_t ncells)
     p->row = row;
     p->dup = false;
     p->email_off = im->text.len;
-    sb_add(&im->text, in.email, strlen(in.email) + 1); /* with its NUL */
+    jw_raw(&im->text, in.email, strlen(in.email) + 1); /* with its NUL */
     p->rec_off = im->text.len;
     record_add(&im->text, row, &in);
     p->rec_len = im->text.len - p->rec_off;
@@ -1144,8 +957,8 @@ static enum ll_err import_dedup(struct import *im)
 
     if (!folds)
         return LL_E_INTERNAL;
-    sb_reset(&im->payload);
-    sb_add(&im->payload, "[", 1);
+    jw_reset(&im->payload);
+    jw_raw(&im->payload, "[", 1);
     for (size_t k = 0; k < im->nrows; k++) {
         const char *email = im->text.p + im->rows[k].email_off;
         bool ascii = true;
@@ -1153,8 +966,8 @@ static enum ll_err import_dedup(struct import *im)
             ascii = (unsigned char)*c < 0x80;
         if (!ascii) {
             if (others++)
-                sb_add(&im->payload, ",", 1);
-            sb_json(&im->payload, email);
+                jw_raw(&im->payload, ",", 1);
+            jw_str(&im->payload, email, strlen(email));
             continue;
         }
         if (!(folds[k] = strdup(email))) {
@@ -1165,8 +978,8 @@ static enum ll_err import_dedup(struct import *im)
             if (*c >= 'A' && *c <= 'Z')
                 *c = (char)(*c - 'A' + 'a');
     }
-    sb_add(&im->payload, "]", 1);
-    if (im->payload.oom) {
+    jw_raw(&im->payload, "]", 1);
+    if (!jw_cstr(&im->payload)) {
         err = LL_E_INTERNAL;
         goto out;
     }
@@ -1242,16 +1055,16 @@ static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, b
     enum ll_err err, werr;
 
     *retry = false;
-    sb_reset(&im->payload);
-    sb_add(&im->payload, "[", 1);
+    jw_reset(&im->payload);
+    jw_raw(&im->payload, "[", 1);
     for (size_t k = 0; k < n; k++) {
         const struct pending *p = &im->rows[idx[k]];
         if (k)
-            sb_add(&im->payload, ",", 1);
-        sb_add(&im->payload, im->text.p + p->rec_off, p->rec_len);
+            jw_raw(&im->payload, ",", 1);
+        jw_raw(&im->payload, im->text.p + p->rec_off, p->rec_len);
     }
-    sb_add(&im->payload, "]", 1);
-    if (im->payload.oom)
+    jw_raw(&im->payload, "]", 1);
+    if (!jw_cstr(&im->payload))
         return LL_E_INTERNAL;
     const char *vals[5] = {r->auth.workspace_id, im->payload.p, r->auth.key_id,
                            r->auth.user_id[0] ? r->auth.user_id : NULL, "import"};
@@ -1333,7 +1146,7 @@ static enum ll_err import_flush(struct import *im)
         im->failed_row = im->rows[0].row;
     }
     im->nrows = 0;
-    sb_reset(&im->text);
+    jw_reset(&im->text);
     return err != LL_OK ? err : im->oom ? LL_E_INTERNAL : LL_OK;
 }
 
@@ -1341,7 +1154,7 @@ static enum ll_err import_flush(struct import *im)
 static bool import_readable(struct request *r)
 {
     struct csv c;
-    struct cell cell;
+    struct csv_field cell;
     size_t n;
     enum csv_status st;
     csv_init(&c, r->body, r->body_len);

@@ -19,6 +19,7 @@
 #include "leadloop/list.h"
 #include "leadloop/request.h"
 #include "leadloop/resource.h"
+#include "leadloop/stages.h"
 #include "leadloop/util.h"
 #include "leadloop/vocab.h"
 
@@ -90,7 +91,6 @@ static const char sql_erase[] =
 static const char sql_erase_changes[] = "SELECT ll_changes_redact_lead($1, $2)";
 
 static const char *const *const sources = vocab_lead_sources;
-static const char *const *const stages = vocab_stages;
 static const char *const writable[] = {"email",        "first_name",  "last_name", "company",
                                        "title",        "phone",       "country",   "source",
                                        "score",        "owner_id",    "consent",   "custom",
@@ -816,7 +816,7 @@ void leads_list(struct request *r)
 
     if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-created_at"))
         return;
-    if (stage && !jv_in_list(stage, stages)) {
+    if (stage && !stages_is_stage(stage)) {
         reply_bad_param(r, "stage", "is not a lifecycle stage");
         return;
     }

@@ -15,12 +15,10 @@
 #include "leadloop/leads.h"
 #include "leadloop/list.h"
 #include "leadloop/request.h"
+#include "leadloop/stages.h"
 #include "leadloop/util.h"
 #include "leadloop/vocab.h"
 
-static const char *const funnel[] = {
-    "new", "mql", "sales_accepted", "sales_qualified", "opportunity", "customer", NULL};
-static const char *const *const stages = vocab_stages;
 static const char not_found[] = "no lead with this id";
 
 #define CHANGE_COLUMNS                                                                             \
@@ -40,39 +38,6 @@ static const char sql_move[] =
     " $5::uuid, $6::uuid, u.stage_changed_at FROM u, old RETURNING *)"
     " SELECT l.*, c.* FROM (SELECT " LEAD_COLUMNS " FROM u) l,"
     " (SELECT " CHANGE_COLUMNS " FROM s) c";
-
-size_t lifecycle_targets(const char *from, const char *out[8])
-{
-    size_t n = 0;
-    int at = -1;
-    for (int i = 0; funnel[i]; i++)
-        if (!strcmp(from, funnel[i]))
-            at = i;
-    if (at >= 0 && at < 5) { /* an open stage */
-        for (int i = at + 1; funnel[i]; i++)
-            out[n++] = funnel[i];
-        out[n++] = "recycled";
-        out[n++] = "disqualified";
-    } else if (!strcmp(from, "recycled")) {
-        out[n++] = "mql";
-    }
-    return n;
-}
-
-bool lifecycle_allowed(const char *from, const char *to)
-{
-    const char *t[8];
-    size_t n = lifecycle_targets(from, t);
-    for (size_t i = 0; i < n; i++)
-        if (!strcmp(t[i], to)) /* NOLINT(clang-analyzer-core.NonNullParamChecker) */
-            return true;
-    return false;
-}
-
-bool lifecycle_is_stage(const char *s)
-{
-    return s && jv_in_list(s, stages);
-}
 
 /* A stage change as the API shows it; columns from `first` on (CHANGE_COLUMNS). */
 static json_t *change_json_at(const PGresult *res, int row, int first)
@@ -110,7 +75,7 @@ void lifecycle_transition(struct request *r)
     if (!(body = req_json_object(r)))
         goto out;
     jv_known(&v, body, (const char *const[]){"to", "reason", NULL}, NULL);
-    jv_enum(&v, body, "to", true, stages, &to);
+    jv_enum(&v, body, "to", true, vocab_stages, &to);
     if (!json_is_null(json_object_get(body, "reason")))
         jv_string(&v, body, "reason", false, 1, 500, &reason);
     if (to && !strcmp(to, "disqualified") && !reason)
@@ -138,10 +103,10 @@ void lifecycle_transition(struct request *r)
         if (req_if_match(r, atol(PQgetvalue(res, 0, 1))))
             reply_problem(r, LL_E_PRECONDITION, "If-Match does not match the current version", NULL,
                           NULL);
-    } else if (!lifecycle_allowed(PQgetvalue(res, 0, 0), to)) {
+    } else if (!stages_allowed(PQgetvalue(res, 0, 0), to)) {
         const char *t[8];
         char detail[300];
-        size_t n = lifecycle_targets(PQgetvalue(res, 0, 0), t);
+        size_t n = stages_targets(PQgetvalue(res, 0, 0), t);
         json_t *allowed = json_array();
         int len = snprintf(detail, sizeof detail, "a lead in stage %s cannot move to %s; ",
                            PQgetvalue(res, 0, 0), to);

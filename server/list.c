@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/cursor.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
@@ -138,26 +139,12 @@ bool list_params(struct request *r, struct listing *l, const struct sort_key *ke
         return bad(r, "sort", msg);
     }
     if (cursor) {
-        /* "sort|value|id": the value may hold '|' (a name), the id never does */
-        unsigned char raw[1600];
-        long n = util_b64url_decode(cursor, strlen(cursor), raw, sizeof raw - 1);
-        char *first, *last;
-        if (n <= 0)
-            return bad(r, "cursor", "is not a cursor this API gave out");
-        raw[n] = '\0';
-        first = strchr((char *)raw, '|');
-        last = strrchr((char *)raw, '|');
-        if (!first || first == last || !util_is_uuid(last + 1) ||
-            !util_utf8_valid((char *)raw, (size_t)n))
-            return bad(r, "cursor", "is not a cursor this API gave out");
-        *first = '\0';
-        *last = '\0';
-        if (strcmp((char *)raw, sort) != 0)
+        enum cursor_status st =
+            cursor_list_decode(cursor, sort, l->after, sizeof l->after, l->after_id);
+        if (st == CURSOR_OTHER_SORT)
             return bad(r, "cursor", "belongs to another sort order; start again without it");
-        if (!key_value_ok(l->sort, first + 1) || strlen(first + 1) >= sizeof l->after)
+        if (st != CURSOR_OK || !key_value_ok(l->sort, l->after))
             return bad(r, "cursor", "is not a cursor this API gave out");
-        snprintf(l->after, sizeof l->after, "%s", first + 1);
-        snprintf(l->after_id, sizeof l->after_id, "%s", last + 1);
         l->has_cursor = true;
     }
     return true;
@@ -322,7 +309,7 @@ static void answer(struct request *r, struct qb *q, const struct listing *l,
     PGresult *res;
     enum ll_err err;
     struct jw w;
-    char cursor[2200];
+    char cursor[CURSOR_LIST_SIZE];
     bool more;
     int n, cols, shown;
     if (q->overflow) {
@@ -365,16 +352,9 @@ static void answer(struct request *r, struct qb *q, const struct listing *l,
         }
     }
     jw_lit(&w, "],\"next_cursor\":");
-    if (more) {
-        char raw[1600];
-        int len =
-            snprintf(raw, sizeof raw, "%s%s|%s|%s", l->desc ? "-" : "", l->sort->name,
-                     PQgetvalue(res, shown - 1, cols - 2), PQgetvalue(res, shown - 1, cols - 1));
-        if (len < 0 || (size_t)len >= sizeof raw)
-            len = 0; /* a sort value this long cannot page; show one page */
-        util_b64url_encode((const unsigned char *)raw, (size_t)len, cursor);
-        more = len > 0;
-    }
+    if (more) /* a sort value too long for a cursor cannot page; show one page */
+        more = cursor_list_encode(l->desc, l->sort->name, PQgetvalue(res, shown - 1, cols - 2),
+                                  PQgetvalue(res, shown - 1, cols - 1), cursor);
     if (more) {
         jw_str(&w, cursor, strlen(cursor));
         add_link(r, cursor);

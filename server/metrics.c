@@ -2,7 +2,6 @@
  * latency histogram per route, pool gauges. */
 #include "leadloop/metrics.h"
 
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include "leadloop/bulk_slots.h"
 #include "leadloop/db.h"
 #include "leadloop/gate.h"
+#include "leadloop/jw.h"
 #include "leadloop/router.h"
 
 #define MAX_ROUTES 64
@@ -46,36 +46,6 @@ void metrics_request(int route_idx, int status, uint64_t ns)
     atomic_fetch_add_explicit(&sum_ns[r], ns, memory_order_relaxed);
 }
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        if (b->failed)
-            return;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        char *grown = realloc(b->p, b->cap * 2);
-        if (!grown) {
-            b->failed = true;
-            return;
-        }
-        b->p = grown;
-        b->cap *= 2;
-    }
-}
-
 static const struct route_table *route_table;
 
 void metrics_routes(const struct route_table *t)
@@ -92,16 +62,16 @@ static void route_labels(size_t r, const char **route, const char **method)
 
 char *metrics_render(size_t *len)
 {
-    struct buf b = {malloc(16384), 0, 16384, false};
+    struct jw b;
     size_t count = route_table ? route_table->n : 0,
            nroutes = count < MAX_ROUTES ? count : MAX_ROUTES;
     struct db_stats st;
     long slots, bulk_in_use, bulk_waiting;
     struct gate_stats gs;
-    if (!b.p)
-        return NULL;
-    put(&b, "# HELP leadloop_http_requests_total HTTP requests answered, by route and status.\n"
-            "# TYPE leadloop_http_requests_total counter\n");
+    jw_init(&b, 16384);
+    jw_printf(&b,
+              "# HELP leadloop_http_requests_total HTTP requests answered, by route and status.\n"
+              "# TYPE leadloop_http_requests_total counter\n");
     for (size_t r = 0; r <= MAX_ROUTES; r++) {
         const char *route, *method;
         if (r >= nroutes && r != MAX_ROUTES)
@@ -116,12 +86,13 @@ char *metrics_render(size_t *len)
                 snprintf(status, sizeof status, "%d", statuses[s]);
             else
                 strcpy(status, "other");
-            put(&b, "leadloop_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %lu\n",
+            jw_printf(
+                &b, "leadloop_http_requests_total{route=\"%s\",method=\"%s\",status=\"%s\"} %lu\n",
                 route, method, status, v);
         }
     }
-    put(&b, "# HELP leadloop_http_request_duration_seconds Time from first byte to answer.\n"
-            "# TYPE leadloop_http_request_duration_seconds histogram\n");
+    jw_printf(&b, "# HELP leadloop_http_request_duration_seconds Time from first byte to answer.\n"
+                  "# TYPE leadloop_http_request_duration_seconds histogram\n");
     for (size_t r = 0; r <= MAX_ROUTES; r++) {
         const char *route, *method;
         unsigned long cum = 0;
@@ -136,23 +107,28 @@ char *metrics_render(size_t *len)
         for (size_t i = 0; i <= NBUCKETS; i++) {
             cum += atomic_load_explicit(&hist[r][i], memory_order_relaxed);
             if (i < NBUCKETS)
-                put(&b,
+                jw_printf(
+                    &b,
                     "leadloop_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\","
                     "le=\"%g\"} %lu\n",
                     route, method, buckets[i], cum);
             else
-                put(&b,
+                jw_printf(
+                    &b,
                     "leadloop_http_request_duration_seconds_bucket{route=\"%s\",method=\"%s\","
                     "le=\"+Inf\"} %lu\n",
                     route, method, cum);
         }
-        put(&b, "leadloop_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n",
+        jw_printf(
+            &b, "leadloop_http_request_duration_seconds_sum{route=\"%s\",method=\"%s\"} %.6f\n",
             route, method, (double)atomic_load_explicit(&sum_ns[r], memory_order_relaxed) / 1e9);
-        put(&b, "leadloop_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lu\n",
-            route, method, cum);
+        jw_printf(&b,
+                  "leadloop_http_request_duration_seconds_count{route=\"%s\",method=\"%s\"} %lu\n",
+                  route, method, cum);
     }
     db_stats(&st);
-    put(&b,
+    jw_printf(
+        &b,
         "# HELP leadloop_db_pool_size Connections the pool may hold.\n"
         "# TYPE leadloop_db_pool_size gauge\nleadloop_db_pool_size %ld\n"
         "# HELP leadloop_db_pool_in_use Connections lent to requests now.\n"
@@ -176,16 +152,17 @@ char *metrics_render(size_t *len)
         st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors, st.statements_late,
         st.connections_closed);
     bulk_slots_stats(&slots, &bulk_in_use, &bulk_waiting);
-    put(&b,
-        "# HELP leadloop_bulk_slots Bulk requests served at once (LEADLOOP_BULK_SLOTS).\n"
-        "# TYPE leadloop_bulk_slots gauge\nleadloop_bulk_slots %ld\n"
-        "# HELP leadloop_bulk_in_use Bulk slots taken now.\n"
-        "# TYPE leadloop_bulk_in_use gauge\nleadloop_bulk_in_use %ld\n"
-        "# HELP leadloop_bulk_waiting Bulk requests waiting for a slot now.\n"
-        "# TYPE leadloop_bulk_waiting gauge\nleadloop_bulk_waiting %ld\n",
-        slots, bulk_in_use, bulk_waiting);
+    jw_printf(&b,
+              "# HELP leadloop_bulk_slots Bulk requests served at once (LEADLOOP_BULK_SLOTS).\n"
+              "# TYPE leadloop_bulk_slots gauge\nleadloop_bulk_slots %ld\n"
+              "# HELP leadloop_bulk_in_use Bulk slots taken now.\n"
+              "# TYPE leadloop_bulk_in_use gauge\nleadloop_bulk_in_use %ld\n"
+              "# HELP leadloop_bulk_waiting Bulk requests waiting for a slot now.\n"
+              "# TYPE leadloop_bulk_waiting gauge\nleadloop_bulk_waiting %ld\n",
+              slots, bulk_in_use, bulk_waiting);
     gate_stats(&gs);
-    put(&b,
+    jw_printf(
+        &b,
         "# HELP leadloop_gate_pending Connections whose first request head is still arriving.\n"
         "# TYPE leadloop_gate_pending gauge\nleadloop_gate_pending %ld\n"
         "# HELP leadloop_connections Connections being served now.\n"
@@ -200,10 +177,5 @@ char *metrics_render(size_t *len)
         gs.pending, gs.watched, (unsigned long long)gs.refused, (unsigned long long)gs.timed_out,
         (unsigned long long)gs.evicted, (unsigned long long)gs.too_slow,
         (unsigned long long)gs.intercepted);
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    *len = b.len;
-    return b.p;
+    return jw_take(&b, len);
 }

@@ -15,6 +15,7 @@
 #include "leadloop/csv.h"
 #include "leadloop/db.h"
 #include "leadloop/embedded.h"
+#include "leadloop/headers.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/log.h"
@@ -39,64 +40,16 @@ static const char *query(const char *name)
 
 /* ------------------------------------------------------------------ answers */
 
-/* Which representation the client accepts: 0 JSON, 1 CSV; -1 after answering 406. Each
- * type takes the q of the most specific range naming it (RFC 9110 12.5.1: text/csv over
- * text/any over any/any), so "text/csv;q=0" with any/any rules CSV out; on a tie the one
- * listed first wins, JSON when only any/any names both. */
+/* Which representation the client accepts (headers_accept_csv): 0 JSON, 1 CSV; -1 after
+ * answering 406. */
 static int negotiate(struct request *r)
 {
-    const char *accept = req_header(r, "Accept");
-    double q_of[2] = {-1, -1};
-    int spec[2] = {0, 0}, pos[2] = {0, 0}, at = 0;
-    if (!accept || !*accept)
-        return 0;
-    for (const char *p = accept; *p;) {
-        char type[64];
-        size_t n = 0;
-        double q = 1;
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        while (*p && *p != ';' && *p != ',' && *p != ' ' && n + 1 < sizeof type)
-            type[n++] = *p++;
-        type[n] = '\0';
-        while (*p && *p != ',') { /* parameters: only q matters */
-            if (*p == ';') {
-                p++;
-                while (*p == ' ')
-                    p++;
-                if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
-                    q = strtod(p + 2, NULL);
-            } else {
-                p++;
-            }
-        }
-        at++;
-        /* how specifically this range names JSON [0] and CSV [1]: 3 exact, 2 subtype
-         * wildcard, 1 any */
-        int s[2] = {!strcasecmp(type, "application/json") ? 3
-                    : !strcasecmp(type, "application/*")  ? 2
-                    : !strcmp(type, "*/*")                ? 1
-                                                          : 0,
-                    !strcasecmp(type, "text/csv") ? 3
-                    : !strcasecmp(type, "text/*") ? 2
-                    : !strcmp(type, "*/*")        ? 1
-                                                  : 0};
-        for (int i = 0; i < 2; i++)
-            if (s[i] > spec[i] || (s[i] == spec[i] && s[i] > 0 && q > q_of[i])) {
-                spec[i] = s[i];
-                q_of[i] = q;
-                pos[i] = s[i] == 1 ? at + i : at; /* any/any alone: JSON first */
-            }
-    }
-    if (q_of[0] <= 0 && q_of[1] <= 0) {
+    int csv = headers_accept_csv(req_header(r, "Accept"));
+    if (csv < 0)
         reply_problem(r, LL_E_NOT_ACCEPTABLE,
                       "reports are application/json or text/csv (see the Accept header)", NULL,
                       NULL);
-        return -1;
-    }
-    return q_of[1] > q_of[0] || (q_of[1] == q_of[0] && pos[1] < pos[0]);
+    return csv;
 }
 
 static bool is_text(Oid type)

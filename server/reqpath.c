@@ -19,6 +19,7 @@
 #include "leadloop/auth.h"
 #include "leadloop/bulk_slots.h"
 #include "leadloop/db.h"
+#include "leadloop/headers.h"
 #include "leadloop/idempotency.h"
 #include "leadloop/keycap.h"
 #include "leadloop/log.h"
@@ -49,19 +50,6 @@ enum stage_result {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-static bool media_type_is(const char *ct, const char *want)
-{
-    size_t n = strlen(want);
-    while (*ct == ' ')
-        ct++;
-    if (strncasecmp(ct, want, n) != 0)
-        return false;
-    ct += n;
-    while (*ct == ' ')
-        ct++;
-    return *ct == '\0' || *ct == ';';
-}
 
 static bool origin_allowed(const char *origin)
 {
@@ -201,13 +189,14 @@ static enum stage_result stage_route(struct request *r)
         return STAGE_NEXT;
     ct = req_header(r, "Content-Type");
     if (r->route->flags & ROUTE_CSV) {
-        if (ct && media_type_is(ct, "text/csv"))
+        if (ct && headers_media_type_is(ct, "text/csv"))
             return STAGE_NEXT;
         reply_problem(r, LL_E_MEDIA_TYPE, "send the body as text/csv", NULL, NULL);
         return STAGE_ANSWERED;
     }
-    if (ct && (media_type_is(ct, "application/json") ||
-               (r->method == HTTP_PATCH && media_type_is(ct, "application/merge-patch+json"))))
+    if (ct &&
+        (headers_media_type_is(ct, "application/json") ||
+         (r->method == HTTP_PATCH && headers_media_type_is(ct, "application/merge-patch+json"))))
         return STAGE_NEXT;
     reply_problem(r, LL_E_MEDIA_TYPE,
                   r->method == HTTP_PATCH

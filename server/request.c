@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/headers.h"
 #include "leadloop/uri.h"
 #include "leadloop/util.h"
 
@@ -296,21 +297,9 @@ bool req_if_match(struct request *r, long version)
 {
     const char *h = req_header(r, "If-Match");
     char want[32];
-    const char *p;
-    size_t wl;
-    if (!h)
+    if (!h || headers_if_match_lists(h, version))
         return true;
-    wl = (size_t)snprintf(want, sizeof want, "\"%ld\"", version);
-    for (p = h; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '*')
-            return true;
-        if (!strncmp(p, want, wl) && (p[wl] == '\0' || p[wl] == ',' || p[wl] == ' '))
-            return true;
-        while (*p && *p != ',')
-            p++;
-    }
+    snprintf(want, sizeof want, "\"%ld\"", version);
     reply_problem(r, LL_E_PRECONDITION,
                   "If-Match does not match the current version; fetch it again and retry", NULL,
                   json_pack("{s:s}", "current_etag", want));
@@ -319,17 +308,7 @@ bool req_if_match(struct request *r, long version)
 
 int req_if_match_version(struct request *r, long *version)
 {
-    const char *h = req_header(r, "If-Match");
-    char digits[24];
-    size_t n;
-    if (!h || !strcmp(h, "*"))
-        return 0;
-    n = strlen(h);
-    if (n < 3 || n > 22 || h[0] != '"' || h[n - 1] != '"')
-        return -1;
-    memcpy(digits, h + 1, n - 2);
-    digits[n - 2] = '\0';
-    return util_parse_long(digits, 1, 2147483647L, version) ? 1 : -1;
+    return headers_if_match_version(req_header(r, "If-Match"), version);
 }
 
 const char *req_if_match_param(struct request *r, char buf[24])

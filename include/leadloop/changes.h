@@ -8,15 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "leadloop/cursor.h"
 #include "leadloop/problem.h"
 
 struct request;
 struct db_conn;
-
-/* A position in one workspace's feed: everything at or before it has been served. */
-struct change_pos {
-    uint64_t xid, seq;
-};
 
 /* GET /v1/changes */
 void changes_list(struct request *r);
@@ -26,12 +22,6 @@ void changes_list(struct request *r);
 bool changes_start(const char *conninfo, long retention_days, long purge_interval_s)
     __attribute__((warn_unused_result));
 void changes_stop(void);
-
-/* Cursor text <-> position. A cursor names its workspace (the first 8 hex digits of its
- * id), so one workspace's cursor is refused in another. */
-void changes_cursor_format(const struct change_pos *p, const char *workspace_id, char out[64]);
-bool changes_cursor_parse(const char *s, const char *workspace_id, struct change_pos *out)
-    __attribute__((warn_unused_result));
 
 /* A page of the feed after `after`, at most limit (1..1000) changes whose type is in types
  * (NULL: every type; else a NULL-terminated list of exact types), api_key changes only when

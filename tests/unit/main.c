@@ -21,6 +21,10 @@ int main(void)
     srunner_add_suite(sr, jw_suite());
     srunner_add_suite(sr, gate_suite());
     srunner_add_suite(sr, csv_suite());
+    srunner_add_suite(sr, csv_read_suite());
+    srunner_add_suite(sr, headers_suite());
+    srunner_add_suite(sr, cursor_suite());
+    srunner_add_suite(sr, stages_suite());
     srunner_add_suite(sr, inventory_suite());
     srunner_add_suite(sr, list_suite());
     srunner_add_suite(sr, webhook_client_suite());

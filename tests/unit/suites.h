@@ -6,11 +6,15 @@
 Suite *auth_suite(void);
 Suite *config_suite(void);
 Suite *csv_suite(void);
+Suite *csv_read_suite(void);
+Suite *cursor_suite(void);
+Suite *headers_suite(void);
 Suite *http_suite(void);
 Suite *jsonv_suite(void);
 Suite *migrate_suite(void);
 Suite *problem_suite(void);
 Suite *router_suite(void);
+Suite *stages_suite(void);
 Suite *util_suite(void);
 Suite *jw_suite(void);
 Suite *gate_suite(void);

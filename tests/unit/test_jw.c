@@ -75,6 +75,52 @@ START_TEST(objects_get_their_commas)
 }
 END_TEST
 
+START_TEST(the_buffer_grows_from_zero_and_formats)
+{
+    struct jw w = {0};
+    size_t len;
+    char *t;
+    jw_printf(&w, "%s=%d;", "a", 1);
+    ck_assert_str_eq(jw_cstr(&w), "a=1;");
+    ck_assert_uint_eq(w.len, 4);
+    for (int i = 0; i < 1000; i++)
+        jw_printf(&w, "%04d", i);
+    ck_assert_uint_eq(w.len, 4 + 4000);
+    ck_assert(!strncmp(jw_cstr(&w) + 4 + 4 * 999, "0999", 5));
+    jw_reset(&w);
+    ck_assert_str_eq(jw_cstr(&w), "");
+    jw_raw(&w, "x\0y", 3); /* bytes, NUL included */
+    ck_assert_uint_eq(w.len, 3);
+    ck_assert(jw_reserve(&w, 100000));
+    ck_assert_uint_ge(w.cap, 100003);
+    t = jw_take(&w, &len);
+    ck_assert_uint_eq(len, 3);
+    ck_assert(!memcmp(t, "x\0y\0", 4));
+    free(t);
+    jw_free(&w); /* after jw_take: nothing left to free */
+    ck_assert(w.p == NULL && w.len == 0 && w.cap == 0);
+    jw_lit(&w, "again"); /* reusable after jw_free */
+    ck_assert_str_eq(jw_cstr(&w), "again");
+    jw_free(&w);
+}
+END_TEST
+
+START_TEST(a_failed_buffer_stays_failed)
+{
+    struct jw w = {0};
+    jw_lit(&w, "abc");
+    w.oom = true;
+    jw_lit(&w, "def");
+    jw_printf(&w, "%d", 7);
+    ck_assert(!jw_reserve(&w, 1));
+    ck_assert(jw_cstr(&w) == NULL);
+    ck_assert_uint_eq(w.len, 3);
+    size_t len;
+    ck_assert(jw_take(&w, &len) == NULL);
+    ck_assert(w.p == NULL);
+}
+END_TEST
+
 Suite *jw_suite(void)
 {
     Suite *s = suite_create("jw");
@@ -83,6 +129,8 @@ Suite *jw_suite(void)
     tcase_add_test(tc, specials_are_escaped_and_parse_back);
     tcase_add_test(tc, objects_get_their_commas);
     tcase_add_test(tc, a_full_buffer_is_handed_over_after_it_grows);
+    tcase_add_test(tc, the_buffer_grows_from_zero_and_formats);
+    tcase_add_test(tc, a_failed_buffer_stays_failed);
     suite_add_tcase(s, tc);
     return s;
 }
