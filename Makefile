@@ -161,9 +161,8 @@ FUZZ_JOBS    ?= 2
 FB           := build/fuzz
 FUZZ_OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
-# gcc's -Werror build is the gate on warnings; clang words some differently (a
-# fall-through comment gcc accepts), so here they are shown, not fatal.
-FUZZ_WARN    := $(filter-out -Werror,$(WARN))
+# The same warnings as the gcc build, fatal too: clang finds some gcc does not.
+FUZZ_WARN    := $(WARN)
 FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS    := $(FUZZ_NAMES:%=$(FB)/fuzz_%)
 FUZZ_OBJS    := $(LIBOBJS:$(B)/%=$(FB)/%)

@@ -163,7 +163,7 @@ static bool apply(struct config *cfg, const struct setting *s, const char *v, co
                      s->env, v);
             return false;
         }
-        /* fallthrough */
+        __attribute__((fallthrough)); /* and is kept as text too */
     case T_STR:
         if (strlen(v) >= s->size) {
             snprintf(err, errlen, "%s %s: longer than %zu bytes", source, s->env, s->size - 1);

@@ -237,7 +237,7 @@ static size_t keep_escapes(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
-static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+__attribute__((format(printf, 2, 0))) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
     (void)cls;
