@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/conditional.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/keycache.h"
@@ -233,6 +234,8 @@ static const char sql_users_list[] = "SELECT " USER_COLUMNS ", ";
 static const struct sort_key user_sorts[] = {{"created_at", "created_at", "timestamptz"}, {NULL}};
 static const char sql_user_get[] =
     "SELECT " USER_COLUMNS " FROM users WHERE workspace_id = $1 AND id = $2";
+static const char sql_user_version[] =
+    "SELECT version FROM users WHERE workspace_id = $1 AND id = $2";
 static const char sql_user_insert[] =
     "INSERT INTO users (workspace_id, name, email, team) VALUES ($1, $2, $3, $4)"
     " RETURNING " USER_COLUMNS;
@@ -364,9 +367,8 @@ void admin_users_update(struct request *r)
     PGresult *res = NULL;
     const char *name = NULL, *email = NULL, *team = NULL;
     bool active = false, has_active = false;
-    long want = 0;
-    char want_s[24];
-    int im;
+    long current = 0;
+    struct conditional cond;
     struct jv v;
     enum ll_err err;
 
@@ -393,17 +395,18 @@ void admin_users_update(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
-    im = req_if_match_version(r, &want);
-    snprintf(want_s, sizeof want_s, "%ld", want);
+    conditional_from_request(&cond, r);
     if (json_object_size(body) == 0) { /* nothing to change: no new version */
         const char *gv[2] = {r->auth.workspace_id, r->params[0]};
         res = db_exec(r->db, sql_user_get, 2, gv);
         err = db_check(r->db, res);
+        if (err == LL_OK && PQntuples(res) == 0)
+            err = LL_E_NOT_FOUND;
+        else if (err == LL_OK && !conditional_allows(&cond, current = atol(PQgetvalue(res, 0, 5))))
+            err = LL_E_PRECONDITION;
         if (err)
-            reply_db_error(r, err);
-        else if (PQntuples(res) == 0)
-            reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
-        else if (req_if_match(r, atol(PQgetvalue(res, 0, 5))))
+            conditional_reply(r, err, current, "no user with this id", NULL);
+        else
             answer_user(r, 200, res);
         goto out;
     }
@@ -413,7 +416,7 @@ void admin_users_update(struct request *r)
                            email,
                            team,
                            has_active ? (active ? "true" : "false") : NULL,
-                           im == 1 ? want_s : (im < 0 ? "0" : NULL)};
+                           conditional_param(&cond)};
     res = db_exec(r->db, sql_user_update, 7, vals);
     err = db_check(r->db, res);
     if (err == LL_E_CONFLICT && email) {
@@ -422,17 +425,11 @@ void admin_users_update(struct request *r)
         reply_db_error(r, err);
     } else if (PQntuples(res) == 1) {
         answer_user(r, 200, res);
-    } else {
-        /* Nothing updated: either no such user or a stale If-Match. */
-        PQclear(res);
-        res = db_exec(r->db, sql_user_get, 2, vals);
-        err = db_check(r->db, res);
-        if (err)
-            reply_db_error(r, err);
-        else if (PQntuples(res) == 0)
-            reply_problem(r, LL_E_NOT_FOUND, "no user with this id", NULL, NULL);
-        else if (req_if_match(r, atol(PQgetvalue(res, 0, 5))))
-            answer_user(r, 200, res); /* unreachable unless raced; the row is current */
+    } else { /* nothing updated: no such user, or If-Match refused */
+        err = conditional_no_row(r->db, sql_user_version, r->auth.workspace_id, r->params[0], &cond,
+                                 &current);
+        conditional_reply(r, err, current, "no user with this id",
+                          "the user changed meanwhile; retry");
     }
 out:
     PQclear(res);

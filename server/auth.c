@@ -9,6 +9,7 @@
 
 #include "leadloop/db.h"
 #include "leadloop/keycache.h"
+#include "leadloop/log.h"
 #include "leadloop/util.h"
 #include "leadloop/vocab.h"
 
@@ -116,7 +117,10 @@ enum ll_err auth_resolve(struct db_conn *db, const char hash[65], struct auth_ct
         if (PQgetvalue(res, 0, 5)[0] == 't') {
             const char *tp[2] = {out->workspace_id, out->key_id};
             PGresult *t = db_exec(db, sql_touch, 2, tp);
-            (void)db_check(db, t); /* best effort: a failed touch must not fail the request */
+            /* Best effort: last_used_at is a hint, and a failed touch must not fail the
+             * request it belongs to (db_check has counted and logged the failure). */
+            if (db_check(db, t) != LL_OK)
+                log_debug("api key last_used_at not updated");
             PQclear(t);
         }
         keycache_put(hash, out, generation);

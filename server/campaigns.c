@@ -1,11 +1,15 @@
-/* Campaigns. Writes are single statements that also append to the change feed; a
- * campaign is never deleted, only archived, so the leads and touches it brought keep it. */
+/* Campaigns. Writes are single statements (the change feed row comes from its trigger);
+ * a campaign is never deleted, only archived, so the leads and touches it brought keep it.
+ * Each write is a domain function (database, caller, parsed input) and a handler that
+ * reads the request and answers. */
 #include "leadloop/campaigns.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/auth.h"
+#include "leadloop/conditional.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/list.h"
@@ -76,29 +80,37 @@ static void answer_write_error(struct request *r, const PGresult *res, enum ll_e
 }
 
 /* Money in a workspace is in its one reporting currency (reports add it up and never
- * convert): a campaign in another currency is refused, naming the right one. Answers
- * and returns false when currency (if given) is not the workspace's. */
-static bool currency_is_workspaces(struct request *r, const char *currency)
+ * convert): a campaign in another currency is refused. LL_OK when currency is NULL or the
+ * workspace's; LL_E_VALIDATION with the workspace's currency in want; or the database error. */
+static enum ll_err currency_check(struct db_conn *db, const struct auth_ctx *auth,
+                                  const char *currency, char want[8])
 {
-    const char *vals[1] = {r->auth.workspace_id};
+    const char *vals[1] = {auth->workspace_id};
     PGresult *res;
     enum ll_err err;
-    bool ok = false;
     if (!currency)
-        return true;
-    res = db_exec(r->db, "SELECT currency FROM workspaces WHERE id = $1", 1, vals);
-    if ((err = db_check(r->db, res)) != LL_OK) {
-        reply_db_error(r, err);
-    } else if (strcmp(PQgetvalue(res, 0, 0), currency) != 0) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "must be the workspace's reporting currency, %s",
-                 PQgetvalue(res, 0, 0));
-        reply_bad_field(r, "currency", msg);
-    } else {
-        ok = true;
+        return LL_OK;
+    res = db_exec(db, "SELECT currency FROM workspaces WHERE id = $1", 1, vals);
+    if ((err = db_check(db, res)) == LL_OK && strcmp(PQgetvalue(res, 0, 0), currency) != 0) {
+        snprintf(want, 8, "%s", PQgetvalue(res, 0, 0));
+        err = LL_E_VALIDATION;
     }
     PQclear(res);
-    return ok;
+    return err;
+}
+
+/* The handler's side of currency_check: answers and returns false when it refused. */
+static bool currency_is_workspaces(struct request *r, const char *currency)
+{
+    char want[8] = "", msg[128];
+    enum ll_err err = currency_check(r->db, &r->auth, currency, want);
+    if (err == LL_E_VALIDATION) {
+        snprintf(msg, sizeof msg, "must be the workspace's reporting currency, %s", want);
+        reply_bad_field(r, "currency", msg);
+    } else if (err) {
+        reply_db_error(r, err);
+    }
+    return err == LL_OK;
 }
 
 /* The fields shared by create and patch. In a patch every field is optional and the
@@ -132,11 +144,35 @@ static void read_campaign(struct jv *v, json_t *body, bool create, struct campai
         jv_add(v, "ends_on", "must not be before starts_on");
 }
 
+/* Inserts a campaign; *out is the new row (CAMPAIGN_COLUMNS) or the failed result (new,
+ * PQclear it). */
+static enum ll_err campaign_insert(struct db_conn *db, const struct auth_ctx *auth,
+                                   const struct campaign_in *in, PGresult **out)
+{
+    char *tags = in->tags ? json_dumps(in->tags, JSON_COMPACT) : NULL;
+    const char *vals[12] = {auth->workspace_id,
+                            in->name,
+                            in->channel,
+                            in->status,
+                            in->has_budget ? in->budget : NULL,
+                            in->has_cost ? in->cost : NULL,
+                            in->currency,
+                            in->starts_on,
+                            in->ends_on,
+                            in->owner_id,
+                            tags,
+                            in->desc};
+    enum ll_err err;
+    *out = db_exec(db, sql_insert, 12, vals);
+    err = db_check(db, *out);
+    free(tags);
+    return err;
+}
+
 void campaigns_create(struct request *r)
 {
     json_t *body = NULL;
     PGresult *res = NULL;
-    char *tags = NULL;
     struct campaign_in in;
     struct jv v;
     enum ll_err err;
@@ -151,27 +187,12 @@ void campaigns_create(struct request *r)
     }
     if (!currency_is_workspaces(r, in.currency))
         goto out;
-    tags = in.tags ? json_dumps(in.tags, JSON_COMPACT) : NULL;
-    const char *vals[12] = {r->auth.workspace_id,
-                            in.name,
-                            in.channel,
-                            in.status,
-                            in.has_budget ? in.budget : NULL,
-                            in.has_cost ? in.cost : NULL,
-                            in.currency,
-                            in.starts_on,
-                            in.ends_on,
-                            in.owner_id,
-                            tags,
-                            in.desc};
-    res = db_exec(r->db, sql_insert, 12, vals);
-    err = db_check(r->db, res);
+    err = campaign_insert(r->db, &r->auth, &in, &res);
     if (err)
         answer_write_error(r, res, err);
     else
         answer_campaign(r, 201, res);
 out:
-    free(tags);
     PQclear(res);
     json_decref(body);
     jv_free(&v);
@@ -185,15 +206,75 @@ void campaigns_get(struct request *r)
     PQclear(res);
 }
 
+static const char changed[] = "the resource changed meanwhile; retry";
+
+/* Merge-patches campaign id with the members present in in (none: empty, a read). *out is
+ * the row (CAMPAIGN_COLUMNS) or the failed statement's result (new, PQclear it); NULL when
+ * no row was written (missing, or If-Match refused): then the error and *current are
+ * conditional_no_row's. */
+static enum ll_err campaign_update(struct db_conn *db, const struct auth_ctx *auth, const char *id,
+                                   const struct campaign_in *in, bool empty,
+                                   const struct conditional *cond, PGresult **out, long *current)
+{
+    char *tags = NULL;
+    struct qb q;
+    enum ll_err err;
+    /* Only the members present change (JSON Merge Patch); an empty patch is a no-op read. */
+    qb_init(&q, "WITH c AS (UPDATE campaigns SET version = version + 1, updated_at = now()");
+    if (in->name)
+        qb_addp(&q, ", name = $?", in->name);
+    if (in->channel)
+        qb_addp(&q, ", channel = $?", in->channel);
+    if (in->status)
+        qb_addp(&q, ", status = $?", in->status);
+    if (in->has_budget)
+        qb_addp(&q, ", budget = $?::bigint", in->budget);
+    if (in->has_cost)
+        qb_addp(&q, ", cost = $?::bigint", in->cost);
+    if (in->currency)
+        qb_addp(&q, ", currency = $?", in->currency);
+    if (in->starts_on || in->null_starts)
+        qb_addp(&q, ", starts_on = $?::date", in->starts_on);
+    if (in->ends_on || in->null_ends)
+        qb_addp(&q, ", ends_on = $?::date", in->ends_on);
+    if (in->owner_id || in->null_owner)
+        qb_addp(&q, ", owner_id = $?::uuid", in->owner_id);
+    if (in->desc || in->null_desc)
+        qb_addp(&q, ", description = $?", in->desc);
+    if (in->tags) {
+        tags = json_dumps(in->tags, JSON_COMPACT);
+        qb_addp(&q, ", tags = coalesce(ARRAY(SELECT jsonb_array_elements_text($?::jsonb)), '{}')",
+                tags);
+    }
+    if (empty) /* nothing to change: no new version */
+        qb_init(&q, "WITH c AS (SELECT * FROM campaigns");
+    qb_addp(&q, " WHERE workspace_id = $?", auth->workspace_id);
+    qb_addp(&q, " AND id = $?", id);
+    if (conditional_param(cond))
+        qb_addp(&q, " AND version = $?::integer", conditional_param(cond));
+    if (empty)
+        qb_add(&q, ") SELECT " CAMPAIGN_COLUMNS " FROM c");
+    else
+        qb_add(&q, " RETURNING *) SELECT " CAMPAIGN_COLUMNS " FROM c");
+    *out = db_exec(db, q.sql, q.n, q.vals);
+    err = db_check(db, *out);
+    if (err == LL_OK && PQntuples(*out) == 0) {
+        PQclear(*out);
+        *out = NULL;
+        err = conditional_no_row(db, sql_version, auth->workspace_id, id, cond, current);
+    }
+    free(tags);
+    return err;
+}
+
 void campaigns_update(struct request *r)
 {
     json_t *body = NULL;
     PGresult *res = NULL;
-    char *tags = NULL;
     struct campaign_in in;
+    struct conditional cond;
     struct jv v;
-    struct qb q;
-    char ver[24];
+    long current = 0;
     enum ll_err err;
 
     jv_init(&v);
@@ -218,63 +299,38 @@ void campaigns_update(struct request *r)
     }
     if (!currency_is_workspaces(r, in.currency))
         goto out;
-    /* Only the members present change (JSON Merge Patch); an empty patch is a no-op read. */
-    qb_init(&q, "WITH c AS (UPDATE campaigns SET version = version + 1, updated_at = now()");
-    if (in.name)
-        qb_addp(&q, ", name = $?", in.name);
-    if (in.channel)
-        qb_addp(&q, ", channel = $?", in.channel);
-    if (in.status)
-        qb_addp(&q, ", status = $?", in.status);
-    if (in.has_budget)
-        qb_addp(&q, ", budget = $?::bigint", in.budget);
-    if (in.has_cost)
-        qb_addp(&q, ", cost = $?::bigint", in.cost);
-    if (in.currency)
-        qb_addp(&q, ", currency = $?", in.currency);
-    if (in.starts_on || in.null_starts)
-        qb_addp(&q, ", starts_on = $?::date", in.starts_on);
-    if (in.ends_on || in.null_ends)
-        qb_addp(&q, ", ends_on = $?::date", in.ends_on);
-    if (in.owner_id || in.null_owner)
-        qb_addp(&q, ", owner_id = $?::uuid", in.owner_id);
-    if (in.desc || in.null_desc)
-        qb_addp(&q, ", description = $?", in.desc);
-    if (in.tags) {
-        tags = json_dumps(in.tags, JSON_COMPACT);
-        qb_addp(&q, ", tags = coalesce(ARRAY(SELECT jsonb_array_elements_text($?::jsonb)), '{}')",
-                tags);
-    }
-    if (json_object_size(body) == 0) /* nothing to change: no new version */
-        qb_init(&q, "WITH c AS (SELECT * FROM campaigns");
-    qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
-    qb_addp(&q, " AND id = $?", r->params[0]);
-    if (req_if_match_param(r, ver))
-        qb_addp(&q, " AND version = $?::integer", ver);
-    if (json_object_size(body) == 0) {
-        qb_add(&q, ") SELECT " CAMPAIGN_COLUMNS " FROM c");
-    } else {
-        qb_add(&q, " RETURNING *) SELECT " CAMPAIGN_COLUMNS " FROM c");
-    }
-    res = db_exec(r->db, q.sql, q.n, q.vals);
-    err = db_check(r->db, res);
-    if (err)
+    conditional_from_request(&cond, r);
+    err = campaign_update(r->db, &r->auth, r->params[0], &in, json_object_size(body) == 0, &cond,
+                          &res, &current);
+    if (err && !res) /* no row written: missing, or If-Match refused */
+        conditional_reply(r, err, current, not_found, changed);
+    else if (err)
         answer_write_error(r, res, err);
-    else if (PQntuples(res) == 0)
-        reply_missing_or_stale(r, sql_version, not_found);
     else
         answer_campaign(r, 200, res);
 out:
-    free(tags);
     PQclear(res);
     json_decref(body);
     jv_free(&v);
 }
 
+/* Archives campaign id (If-Match as cond). */
+static enum ll_err campaign_archive(struct db_conn *db, const struct auth_ctx *auth, const char *id,
+                                    const struct conditional *cond, long *current)
+{
+    const char *vals[3] = {auth->workspace_id, id, conditional_param(cond)};
+    PGresult *res = db_exec(db, sql_archive, 3, vals);
+    enum ll_err err = db_check(db, res);
+    if (err == LL_OK && PQntuples(res) == 0)
+        err = conditional_no_row(db, sql_version, auth->workspace_id, id, cond, current);
+    PQclear(res);
+    return err;
+}
+
 void campaigns_archive(struct request *r)
 {
-    char ver[24];
-    PGresult *res;
+    struct conditional cond;
+    long current = 0;
     enum ll_err err;
     if (!req_query_allowed(r, NULL))
         return;
@@ -282,16 +338,12 @@ void campaigns_archive(struct request *r)
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         return;
     }
-    const char *vals[3] = {r->auth.workspace_id, r->params[0], req_if_match_param(r, ver)};
-    res = db_exec(r->db, sql_archive, 3, vals);
-    err = db_check(r->db, res);
+    conditional_from_request(&cond, r);
+    err = campaign_archive(r->db, &r->auth, r->params[0], &cond, &current);
     if (err)
-        reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        reply_missing_or_stale(r, sql_version, not_found);
+        conditional_reply(r, err, current, not_found, changed);
     else
         reply_empty(r, 204);
-    PQclear(res);
 }
 
 static const struct sort_key sorts[] = {

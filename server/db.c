@@ -51,6 +51,7 @@ struct db_conn {
     bool needs_reset;
     long deadline_ms;       /* each statement's client-side deadline in this borrow; 0: none */
     int tx_depth;           /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
+    bool conflicted;        /* a statement met 40001 or 40P01 (db_tx_run reruns) */
     const char *on_release; /* undoes session state set for one request (db_on_release) */
 };
 
@@ -63,7 +64,7 @@ static struct {
     int wake_fd;             /* readable once db_cancel_all ran: wakes every statement */
     atomic_bool cancelling;  /* set by db_cancel_all: statements give up at once */
     atomic_int cancels_busy; /* cancel threads still running */
-    atomic_ulong timeouts, errors, late, closed;
+    atomic_ulong timeouts, errors, late, closed, retries;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
 
 static void notice_quiet(void *arg, const PGresult *res)
@@ -621,6 +622,7 @@ void db_release(struct db_conn *c)
         c->needs_reset = true;
     c->on_release = NULL;
     c->tx_depth = 0;
+    c->conflicted = false;
     c->deadline_ms = pool.statement_ms;
     pthread_mutex_lock(&pool.mu);
     if (queue_head) { /* straight to the oldest waiter, still in use */
@@ -699,15 +701,91 @@ static PGresult *exec_prepared(struct db_conn *c, const char *sql, int nparams,
 
 static PGresult *after(struct db_conn *c, PGresult *res);
 
+/* ---------------------------------------------------------------- serialization failures */
+
+/* How often a transaction that met a serialization failure or a deadlock is run in all,
+ * and the first wait before running it again (doubled each time, with jitter). */
+#define RETRY_ATTEMPTS 3
+#define RETRY_BASE_MS  10
+
+/* 40001 serialization_failure, 40P01 deadlock_detected: the transaction lost a race that
+ * running it again, once the other one ended, does not lose. */
+static bool conflict(const PGresult *res)
+{
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    return s && (!strcmp(s, "40001") || !strcmp(s, "40P01"));
+}
+
+/* Waits before attempt `attempt` (2, 3, ...): between 1 and 2 times RETRY_BASE_MS doubled
+ * per attempt, so that two transactions that met each other do not meet again in step. */
+static void retry_pause(int attempt)
+{
+    uint64_t base_ns = (uint64_t)RETRY_BASE_MS * 1000000u << (attempt - 2);
+    uint64_t ns = base_ns + util_now_ns() % base_ns; /* the clock's low digits as jitter */
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    atomic_fetch_add(&pool.retries, 1);
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Outside a transaction a statement is a transaction of its own: one that failed on a
+ * conflict did nothing, so running it again is what its caller would do. Inside one, the
+ * transaction's owner reruns it whole (db_tx_run). */
+static PGresult *exec_retrying(struct db_conn *c, const struct stmt *adhoc, const char *sql,
+                               int nparams, const char *const *values)
+{
+    PGresult *res;
+    for (int attempt = 1;; attempt++) {
+        res = adhoc ? run(c, adhoc, deadline_in(c->deadline_ms))
+                    : exec_prepared(c, sql, nparams, values);
+        res = after(c, res);
+        if (c->tx_depth > 0 || attempt == RETRY_ATTEMPTS || !conflict(res))
+            return res;
+        log_info("database statement met a serialization failure or deadlock (%s); running it "
+                 "again",
+                 PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        PQclear(res);
+        retry_pause(attempt + 1);
+    }
+}
+
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
-    return after(c, exec_prepared(c, sql, nparams, values));
+    return exec_retrying(c, NULL, sql, nparams, values);
 }
 
 PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
     struct stmt s = {STMT_PARAMS, sql, NULL, nparams, values};
-    return after(c, run(c, &s, deadline_in(c->deadline_ms)));
+    return exec_retrying(c, &s, NULL, 0, NULL);
+}
+
+enum ll_err db_tx_run(struct db_conn *c, enum ll_err (*fn)(struct db_conn *c, void *arg), void *arg)
+{
+    bool outer = c->conflicted; /* a conflict of an enclosing transaction stays its own */
+    enum ll_err err;
+    for (int attempt = 1;; attempt++) {
+        bool last = attempt == RETRY_ATTEMPTS;
+        c->conflicted = false;
+        if ((err = db_tx_begin(c)) != LL_OK)
+            break;
+        err = fn(c, arg);
+        /* A conflict the function got past (an item of a batch answered 409, say) still
+         * reruns the whole: its answer would tell of a race that a rerun does not lose. */
+        if (err == LL_OK && (!c->conflicted || last)) {
+            err = db_tx_commit(c);
+            break;
+        }
+        db_tx_rollback(c);
+        if (!c->conflicted || last || !c->pg || c->needs_reset)
+            break;
+        log_info("database transaction met a serialization failure or deadlock; running it "
+                 "again (attempt %d of %d)",
+                 attempt + 1, RETRY_ATTEMPTS);
+        retry_pause(attempt + 1);
+    }
+    c->conflicted = outer || (err != LL_OK && c->conflicted);
+    return err;
 }
 
 /* What every statement's result goes through: a lost connection is marked for reset; a
@@ -832,6 +910,8 @@ enum ll_err db_check(struct db_conn *c, const PGresult *res)
     state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (!state || PQstatus(c->pg) != CONNECTION_OK)
         c->needs_reset = true;
+    if (conflict(res))
+        c->conflicted = true;
     err = problem_from_sqlstate(state);
     if (err == LL_E_UNAVAILABLE || err == LL_E_INTERNAL) {
         const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
@@ -852,6 +932,7 @@ void db_stats(struct db_stats *out)
     out->errors = atomic_load(&pool.errors);
     out->statements_late = atomic_load(&pool.late);
     out->connections_closed = atomic_load(&pool.closed);
+    out->retries = atomic_load(&pool.retries);
 }
 
 json_t *db_json_text(const PGresult *res, int row, int col)

@@ -1,12 +1,16 @@
 /* Feedback: sales' verdict on a lead, recorded as an event and moving the lead's stage
  * in the same transaction (accepted -> sales_accepted, won -> customer, rejected / lost /
- * recycled -> recycled or disqualified as the reason says). Corrections are new events. */
+ * recycled -> recycled or disqualified as the reason says) with ll_lead_move, the one home
+ * of a stage change and its history row (sql/functions/75_lead_move.sql). Corrections are new
+ * events. */
 #include "leadloop/feedback.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/auth.h"
+#include "leadloop/conditional.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/lead_route.h"
@@ -28,20 +32,21 @@ static const char sql_reason[] = "SELECT kinds::text[] @> ARRAY[$3::text], disqu
                                  " recycle_after_days, active FROM feedback_reasons"
                                  " WHERE workspace_id = $1 AND code = $2";
 /* $1 ws, $2 lead, $3 kind, $4 reason, $5 rating, $6 amount, $7 currency, $8 note, $9 author
- * user, $10 key, $11 occurred_at, $12 stage before, $13 stage after, $14 recycle days */
+ * user, $10 key, $11 occurred_at, $12 stage before, $13 stage after */
 static const char sql_insert[] =
     "WITH f AS (INSERT INTO feedback (workspace_id, lead_id, kind, reason, rating, amount,"
     " currency, note, author_user_id, author_key_id, occurred_at, stage_before, stage_after)"
     " VALUES ($1, $2, $3, $4, $5::smallint, $6::bigint, $7, $8, $9::uuid, $10,"
-    " coalesce($11::timestamptz, now()), $12, $13) RETURNING *),"
-    " u AS (UPDATE leads SET stage = $13, stage_changed_at = now(), version = version + 1,"
-    " updated_at = now(), recycle_on = CASE WHEN $13 = 'recycled' THEN"
-    " (coalesce($11::timestamptz, now()) AT TIME ZONE 'UTC')::date + $14::integer END WHERE "
-    "workspace_id = $1 AND id = $2 AND $12 <> $13 RETURNING *),"
-    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,"
-    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, $12, $13, 'feedback: ' || $3"
-    " || coalesce(' (' || $4 || ')', ''), $10, $9::uuid, stage_changed_at FROM u)"
+    " coalesce($11::timestamptz, now()), $12, $13) RETURNING *)"
     " SELECT " FEEDBACK_COLUMNS " FROM f";
+/* The move the feedback makes, after its row (so that the change feed tells the feedback
+ * first): $1 ws, $2 lead, $3 stage after, $4 kind, $5 reason, $6 key, $7 author user, $8
+ * occurred_at, $9 recycle days. A recycled lead comes back to marketing $9 days after the
+ * feedback's day. */
+static const char sql_move[] =
+    "SELECT 1 FROM ll_lead_move($1::uuid, $2::uuid, $3, 'feedback: ' || $4"
+    " || coalesce(' (' || $5 || ')', ''), $6::uuid, $7::uuid, CASE WHEN $3 = 'recycled' THEN"
+    " (coalesce($8::timestamptz, now()) AT TIME ZONE 'UTC')::date + $9::integer END)";
 
 static const char *const *const kinds = vocab_feedback_kinds;
 static const char not_found[] = "no lead with this id";
@@ -59,6 +64,128 @@ json_t *feedback_json(const PGresult *res, int row)
                      "stage_after", db_json_text(res, row, 13));
 }
 
+/* A piece of feedback: what it says, and what came of recording it. */
+struct feedback_in {
+    const struct auth_ctx *auth;
+    const char *lead, *kind, *reason, *currency, *note, *at, *author;
+    const char *rating, *amount; /* NULL when absent */
+    /* the outcome: refused (with why), or res */
+    enum ll_err refused; /* LL_OK, or NOT_FOUND, MERGED, GONE, VALIDATION, CONFLICT */
+    char merged_into[37];
+    const char *field; /* VALIDATION: the field at fault, and why */
+    char why[300];     /* VALIDATION, CONFLICT */
+    char stage[32];    /* the lead's stage before */
+    PGresult *res;     /* LL_OK: the feedback row (FEEDBACK_COLUMNS), new */
+};
+
+static enum ll_err refuse(struct feedback_in *f, enum ll_err err, const char *field,
+                          const char *why)
+{
+    f->refused = err;
+    f->field = field;
+    if (why)
+        snprintf(f->why, sizeof f->why, "%s", why);
+    return err;
+}
+
+/* Checks the reason named (active, for this kind) and reads what it does; LL_OK or refused. */
+static enum ll_err feedback_reason(struct db_conn *db, struct feedback_in *f, bool *disqualifies,
+                                   char days[24])
+{
+    const char *rv[3] = {f->auth->workspace_id, f->reason, f->kind};
+    PGresult *res = db_exec(db, sql_reason, 3, rv);
+    enum ll_err err = db_check(db, res);
+    if (err != LL_OK) {
+    } else if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] != 't') {
+        err = refuse(f, LL_E_VALIDATION, "reason",
+                     PQntuples(res) == 0 ? "is not a reason of this workspace"
+                                         : "is no longer active");
+    } else if (PQgetvalue(res, 0, 0)[0] != 't') {
+        err = refuse(f, LL_E_VALIDATION, "reason", NULL);
+        snprintf(f->why, sizeof f->why, "does not apply to %s feedback", f->kind);
+    } else {
+        *disqualifies = PQgetvalue(res, 0, 1)[0] == 't';
+        if (!PQgetisnull(res, 0, 2))
+            snprintf(days, 24, "%s", PQgetvalue(res, 0, 2));
+    }
+    PQclear(res);
+    return err;
+}
+
+/* The domain, run by db_tx_run: locks the lead, checks it, the time, the currency and the
+ * reason, records the feedback and makes the move it implies. */
+static enum ll_err feedback_record(struct db_conn *db, void *arg)
+{
+    struct feedback_in *f = arg;
+    const char *lv[3] = {f->auth->workspace_id, f->lead, f->at};
+    char days[24] = "";
+    bool disqualifies = false;
+    PGresult *res;
+    enum ll_err err;
+
+    PQclear(f->res);
+    f->res = NULL;
+    f->refused = LL_OK;
+    res = db_exec(db, sql_lock, 3, lv);
+    if ((err = db_check(db, res)) != LL_OK) {
+    } else if (PQntuples(res) == 0) {
+        err = refuse(f, LL_E_NOT_FOUND, NULL, NULL);
+    } else if (!PQgetisnull(res, 0, 4)) {
+        err = refuse(f, LL_E_MERGED, NULL, NULL);
+        snprintf(f->merged_into, sizeof f->merged_into, "%s", PQgetvalue(res, 0, 4));
+    } else if (PQgetvalue(res, 0, 1)[0] == 't') {
+        err = refuse(f, LL_E_GONE, NULL, NULL);
+    } else if (PQgetvalue(res, 0, 2)[0] == 't') {
+        err = refuse(f, LL_E_VALIDATION, "occurred_at", "must not be in the future");
+    } else if (f->currency && strcmp(f->currency, PQgetvalue(res, 0, 3)) != 0) {
+        err = refuse(f, LL_E_VALIDATION, "currency", NULL);
+        snprintf(f->why, sizeof f->why, "must be the workspace's reporting currency, %s",
+                 PQgetvalue(res, 0, 3));
+    } else {
+        snprintf(f->stage, sizeof f->stage, "%s", PQgetvalue(res, 0, 0));
+    }
+    PQclear(res);
+    if (err != LL_OK || (f->reason && (err = feedback_reason(db, f, &disqualifies, days)) != LL_OK))
+        return err;
+    const char *after =
+        stages_after_feedback(f->kind, f->stage, disqualifies, f->why, sizeof f->why);
+    if (!after)
+        return refuse(f, LL_E_CONFLICT, NULL, NULL);
+    const char *iv[13] = {f->auth->workspace_id,
+                          f->lead,
+                          f->kind,
+                          f->reason,
+                          f->rating,
+                          f->amount,
+                          f->currency,
+                          f->note,
+                          f->author,
+                          f->auth->key_id,
+                          f->at,
+                          f->stage,
+                          after};
+    f->res = db_exec(db, sql_insert, 13, iv);
+    err = db_check(db, f->res);
+    const char *c = PQresultErrorField(f->res, PG_DIAG_CONSTRAINT_NAME);
+    if (err == LL_E_VALIDATION && c && !strcmp(c, "feedback_author"))
+        return refuse(f, LL_E_VALIDATION, "author_id", "is not a user of this workspace");
+    if (err != LL_OK || !strcmp(f->stage, after))
+        return err;
+    const char *mv[9] = {f->auth->workspace_id,
+                         f->lead,
+                         after,
+                         f->kind,
+                         f->reason,
+                         f->auth->key_id,
+                         f->author,
+                         f->at,
+                         days[0] ? days : NULL};
+    res = db_exec(db, sql_move, 9, mv);
+    err = db_check(db, res);
+    PQclear(res);
+    return err;
+}
+
 void feedback_create(struct request *r)
 {
     static const char *const fields[] = {"kind", "reason",      "rating",    "amount", "currency",
@@ -66,14 +193,14 @@ void feedback_create(struct request *r)
     static const char *const readonly[] = {"id",           "lead_id",     "created_at", "author",
                                            "stage_before", "stage_after", NULL};
     json_t *body = NULL;
-    PGresult *res = NULL;
-    const char *kind = NULL, *reason = NULL, *currency = NULL, *note = NULL, *at = NULL;
-    const char *author = r->auth.user_id[0] ? r->auth.user_id : NULL, *author_id = NULL;
-    char rating[24], amount[24], days[24] = "";
-    bool has_rating = false, has_amount = false, isnull = false, disqualifies = false;
+    struct feedback_in f = {.auth = &r->auth, .lead = r->params[0]};
+    const char *author_id = NULL;
+    char rating[24], amount[24];
+    bool has_rating = false, has_amount = false, isnull = false;
     struct jv v;
     enum ll_err err;
 
+    f.author = r->auth.user_id[0] ? r->auth.user_id : NULL;
     jv_init(&v);
     if (!req_query_allowed(r, NULL))
         goto out;
@@ -84,144 +211,66 @@ void feedback_create(struct request *r)
     if (!(body = req_json_object(r)))
         goto out;
     jv_known(&v, body, fields, readonly);
-    jv_enum(&v, body, "kind", true, kinds, &kind);
+    jv_enum(&v, body, "kind", true, kinds, &f.kind);
     if (json_object_get(body, "reason") && !json_is_null(json_object_get(body, "reason")))
-        jv_string(&v, body, "reason", false, 1, 64, &reason);
+        jv_string(&v, body, "reason", false, 1, 64, &f.reason);
     has_rating = jv_int(&v, body, "rating", false, true, 1, 5, rating, &isnull) && !isnull;
     has_amount =
         jv_int(&v, body, "amount", false, true, 0, 9000000000000000L, amount, &isnull) && !isnull;
     if (json_object_get(body, "currency") && !json_is_null(json_object_get(body, "currency")))
-        jv_currency(&v, body, "currency", false, &currency);
+        jv_currency(&v, body, "currency", false, &f.currency);
     if (!json_is_null(json_object_get(body, "note")))
-        jv_string(&v, body, "note", false, 0, 4096, &note);
-    if (note && strlen(note) > 4096)
+        jv_string(&v, body, "note", false, 0, 4096, &f.note);
+    if (f.note && strlen(f.note) > 4096)
         jv_add(&v, "note", "must be at most 4 KiB");
     if (!json_is_null(json_object_get(body, "occurred_at")))
-        jv_timestamp(&v, body, "occurred_at", false, &at);
+        jv_timestamp(&v, body, "occurred_at", false, &f.at);
     if (json_object_get(body, "author_id")) {
         if (r->auth.role != ROLE_ADMIN)
             jv_add(&v, "author_id", "can be named by admin keys only");
         else if (jv_uuid(&v, body, "author_id", false, false, &author_id, &isnull))
-            author = author_id;
+            f.author = author_id;
     }
+    const char *kind = f.kind;
     if (kind && (!strcmp(kind, "rejected") || !strcmp(kind, "lost") || !strcmp(kind, "recycled")) &&
         (!json_object_get(body, "reason") || json_is_null(json_object_get(body, "reason"))))
         jv_add(&v, "reason", "is required for %s feedback", kind);
-    if (kind && reason && strcmp(kind, "rejected") && strcmp(kind, "lost") &&
+    if (kind && f.reason && strcmp(kind, "rejected") && strcmp(kind, "lost") &&
         strcmp(kind, "recycled"))
         jv_add(&v, "reason", "is given only with rejected, lost or recycled feedback");
     if (kind && !strcmp(kind, "won") &&
         (!json_object_get(body, "amount") || json_is_null(json_object_get(body, "amount"))))
         jv_add(&v, "amount", "is required for won feedback");
-    if (has_amount && !currency)
+    if (has_amount && !f.currency)
         jv_add(&v, "currency", "is required with an amount");
-    if (!has_amount && currency)
+    if (!has_amount && f.currency)
         jv_add(&v, "amount", "is required with a currency");
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the feedback is not valid", jv_take(&v), NULL);
         goto out;
     }
+    f.rating = has_rating ? rating : NULL;
+    f.amount = has_amount ? amount : NULL;
 
-    if ((err = db_tx_begin(r->db)) != LL_OK) {
-        reply_db_error(r, err);
-        goto out;
-    }
-    const char *lv[3] = {r->auth.workspace_id, r->params[0], at};
-    res = db_exec(r->db, sql_lock, 3, lv);
-    if ((err = db_check(r->db, res)) != LL_OK) {
-        reply_db_error(r, err);
-        goto rollback;
-    }
-    if (PQntuples(res) == 0) {
+    err = db_tx_run(r->db, feedback_record, &f);
+    if (f.refused == LL_E_NOT_FOUND)
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-        goto rollback;
-    }
-    if (!PQgetisnull(res, 0, 4)) {
-        lead_route_merged(r, r->params[0], PQgetvalue(res, 0, 4));
-        goto rollback;
-    }
-    if (PQgetvalue(res, 0, 1)[0] == 't') {
+    else if (f.refused == LL_E_MERGED)
+        lead_route_merged(r, r->params[0], f.merged_into);
+    else if (f.refused == LL_E_GONE)
         reply_problem(r, LL_E_GONE, "this lead was erased; it takes no feedback", NULL, NULL);
-        goto rollback;
-    }
-    if (PQgetvalue(res, 0, 2)[0] == 't') {
-        reply_bad_field(r, "occurred_at", "must not be in the future");
-        goto rollback;
-    }
-    if (currency && strcmp(currency, PQgetvalue(res, 0, 3)) != 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "must be the workspace's reporting currency, %s",
-                 PQgetvalue(res, 0, 3));
-        reply_bad_field(r, "currency", msg);
-        goto rollback;
-    }
-    char before[32];
-    snprintf(before, sizeof before, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    res = NULL;
-    if (reason) {
-        const char *rv[3] = {r->auth.workspace_id, reason, kind};
-        res = db_exec(r->db, sql_reason, 3, rv);
-        if ((err = db_check(r->db, res)) != LL_OK) {
-            reply_db_error(r, err);
-            goto rollback;
-        }
-        if (PQntuples(res) == 0 || PQgetvalue(res, 0, 3)[0] != 't') {
-            reply_bad_field(r, "reason",
-                            PQntuples(res) == 0 ? "is not a reason of this workspace"
-                                                : "is no longer active");
-            goto rollback;
-        }
-        if (PQgetvalue(res, 0, 0)[0] != 't') {
-            char msg[128];
-            snprintf(msg, sizeof msg, "does not apply to %s feedback", kind);
-            reply_bad_field(r, "reason", msg);
-            goto rollback;
-        }
-        disqualifies = PQgetvalue(res, 0, 1)[0] == 't';
-        if (!PQgetisnull(res, 0, 2))
-            snprintf(days, sizeof days, "%s", PQgetvalue(res, 0, 2));
-        PQclear(res);
-        res = NULL;
-    }
-    char why[300];
-    const char *after = stages_after_feedback(kind, before, disqualifies, why, sizeof why);
-    if (!after) {
-        reply_problem(r, LL_E_CONFLICT, why, NULL, json_pack("{s:s}", "stage", before));
-        goto rollback;
-    }
-    const char *iv[14] = {r->auth.workspace_id,
-                          r->params[0],
-                          kind,
-                          reason,
-                          has_rating ? rating : NULL,
-                          has_amount ? amount : NULL,
-                          currency,
-                          note,
-                          author,
-                          r->auth.key_id,
-                          at,
-                          before,
-                          after,
-                          days[0] ? days : NULL};
-    res = db_exec(r->db, sql_insert, 14, iv);
-    err = db_check(r->db, res);
-    if (err == LL_E_VALIDATION && PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) &&
-        !strcmp(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME), "feedback_author")) {
-        reply_bad_field(r, "author_id", "is not a user of this workspace");
-        goto rollback;
-    }
-    if (err || (err = db_tx_commit(r->db)) != LL_OK) {
+    else if (f.refused == LL_E_VALIDATION)
+        reply_bad_field(r, f.field, f.why);
+    else if (f.refused == LL_E_CONFLICT)
+        reply_problem(r, LL_E_CONFLICT, f.why, NULL, json_pack("{s:s}", "stage", f.stage));
+    else if (err)
         reply_db_error(r, err);
-        goto rollback;
+    else {
+        reply_header(r, "Location", "/v1/leads/%s/feedback", r->params[0]);
+        reply_json(r, 201, feedback_json(f.res, 0));
     }
-    reply_header(r, "Location", "/v1/leads/%s/feedback", r->params[0]);
-    reply_json(r, 201, feedback_json(res, 0));
-    goto out;
-rollback:
-    db_tx_rollback(r->db);
 out:
-    PQclear(res);
+    PQclear(f.res);
     json_decref(body);
     jv_free(&v);
 }
@@ -442,7 +491,8 @@ void reasons_update(struct request *r)
     struct reason_in in;
     struct jv v;
     struct qb q;
-    char ver[24];
+    struct conditional cond;
+    long current = 0;
     enum ll_err err;
     jv_init(&v);
     if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
@@ -475,26 +525,21 @@ void reasons_update(struct request *r)
         qb_init(&q, "UPDATE feedback_reasons SET code = code");
     qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
     qb_addp(&q, " AND code = $?", r->params[0]);
-    if (req_if_match_param(r, ver))
-        qb_addp(&q, " AND version = $?::integer", ver);
+    conditional_from_request(&cond, r);
+    if (conditional_param(&cond))
+        qb_addp(&q, " AND version = $?::integer", conditional_param(&cond));
     qb_add(&q, " RETURNING " REASON_COLUMNS);
     res = db_exec(r->db, q.sql, q.n, q.vals);
     err = db_check(r->db, res);
     if (err)
         reply_db_error(r, err);
     else if (PQntuples(res) == 0) {
-        const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-        PQclear(res);
-        res = db_exec(r->db,
-                      "SELECT version FROM feedback_reasons WHERE workspace_id = $1"
-                      " AND code = $2",
-                      2, vals);
-        if ((err = db_check(r->db, res)) != LL_OK)
-            reply_db_error(r, err);
-        else if (PQntuples(res) == 0)
-            reply_problem(r, LL_E_NOT_FOUND, "no reason with this code", NULL, NULL);
-        else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
-            reply_problem(r, LL_E_CONFLICT, "the reason changed meanwhile; retry", NULL, NULL);
+        err = conditional_no_row(r->db,
+                                 "SELECT version FROM feedback_reasons WHERE workspace_id = $1"
+                                 " AND code = $2",
+                                 r->auth.workspace_id, r->params[0], &cond, &current);
+        conditional_reply(r, err, current, "no reason with this code",
+                          "the reason changed meanwhile; retry");
     } else {
         answer_reason(r, 200, res);
     }
@@ -544,8 +589,9 @@ void workspace_update(struct request *r)
     PGresult *res = NULL;
     const char *name = NULL, *currency = NULL;
     struct jv v;
+    struct conditional cond;
+    long current = 0;
     enum ll_err err;
-    char ver[24];
     jv_init(&v);
     if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
         goto out;
@@ -557,12 +603,12 @@ void workspace_update(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
-    const char *if_match = req_if_match_param(r, ver);
+    conditional_from_request(&cond, r);
     if (json_object_size(body) == 0) { /* nothing to change: no new version */
         workspace_get(r);
         goto out;
     }
-    const char *vals[4] = {r->auth.workspace_id, name, currency, if_match};
+    const char *vals[4] = {r->auth.workspace_id, name, currency, conditional_param(&cond)};
     res = db_exec(
         r->db,
         "WITH w AS (UPDATE workspaces SET name = coalesce($2::text, name),"
@@ -578,11 +624,12 @@ void workspace_update(struct request *r)
     } else if (PQntuples(res) == 1) {
         answer_workspace(r, res);
     } else {
-        PQclear(res);
-        res = db_exec(r->db, "SELECT version FROM workspaces WHERE id = $1", 1, vals);
-        if ((err = db_check(r->db, res)) != LL_OK)
-            reply_db_error(r, err);
-        else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
+        /* Not written: a stale If-Match (412), or else the currency is in use (409). */
+        err = conditional_no_row(r->db, "SELECT version FROM workspaces WHERE id = $1 AND id = $2",
+                                 r->auth.workspace_id, r->auth.workspace_id, &cond, &current);
+        if (err != LL_E_CONFLICT)
+            conditional_reply(r, err, current, "no workspace", NULL);
+        else
             reply_problem(r, LL_E_CONFLICT,
                           "campaigns or won amounts use the current currency; the reporting "
                           "currency cannot change while they do",

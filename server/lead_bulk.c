@@ -1,9 +1,11 @@
 /* Leads in bulk. POST /v1/leads/batch takes 1..1000 JSON leads, POST /v1/leads/import a
  * CSV file. Every lead is validated in C by leads_read, as on POST /v1/leads, and the valid
- * ones are written many per statement (json_to_recordset) with the side rows leads_insert
- * writes: the first stage change, external ids, the `created` touch, the change feed row.
- * A statement that fails is run again lead by lead, each in a savepoint of its own, so a
- * bad lead is reported alone and never fails the others. */
+ * ones are written many per statement (json_to_recordset) with what a new lead implies,
+ * written as leads_insert writes it (LEADS_CREATED_CTES: the first stage change, external
+ * ids, the `created` touch; the change feed row comes from its trigger). A statement that
+ * fails is run again lead by lead, each in a savepoint of its own, so a bad lead is reported
+ * alone and never fails the others. The batch's writes take the connection and the caller
+ * (struct batch); its transaction is run again whole when it meets a deadlock (db_tx_run). */
 #include "leadloop/lead_bulk.h"
 
 #include <limits.h>
@@ -12,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/auth.h"
 #include "leadloop/csv_read.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
@@ -37,7 +40,8 @@
  * with a NULL id. The ids are drawn beforehand so that each lead maps back to its record. */
 static const char sql_create[] =
     "WITH i AS (SELECT gen_random_uuid() AS id, i.* FROM" RECORD_SOURCE "),"
-    " l AS (INSERT INTO leads (workspace_id, id, email, first_name, last_name, company, title,"
+    " created AS (INSERT INTO leads (workspace_id, id, email, first_name, last_name, company, "
+    "title,"
     " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
     " latest_campaign_id, first_touch_at, latest_touch_at) SELECT $1, id, email, first_name,"
     " last_name, company, title, phone, country, coalesce(source, $5), score, owner_id,"
@@ -45,16 +49,9 @@ static const char sql_create[] =
     " coalesce(external_ids, '{}'), campaign_id, campaign_id,"
     " CASE WHEN campaign_id IS NOT NULL THEN now() END,"
     " CASE WHEN campaign_id IS NOT NULL THEN now() END FROM i ORDER BY n"
-    " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO NOTHING RETURNING *),"
-    " x AS (INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
-    " SELECT l.workspace_id, e.key, e.value, l.id FROM l, jsonb_each_text(l.external_ids) e),"
-    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage,"
-    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, NULL, 'new', $3::uuid,"
-    " $4::uuid, created_at FROM l),"
-    " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
-    " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
-    " WHERE first_campaign_id IS NOT NULL)"
-    " SELECT i.n, l.id FROM i LEFT JOIN l ON l.id = i.id";
+    " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO NOTHING RETURNING "
+    "*)," LEADS_CREATED_CTES("$3", "$4") " SELECT i.n, created.id FROM i LEFT JOIN created"
+                                         " ON created.id = i.id";
 
 /* The import's upsert: $1..$4 as above. A record creates a lead (source 'import' by
  * default) or updates the one holding its email with its non-empty cells, keeping the
@@ -79,20 +76,16 @@ static const char sql_create[] =
     " owner_id = coalesce(EXCLUDED.owner_id, d.owner_id), custom = d.custom || EXCLUDED.custom,"   \
     " version = d.version + 1, updated_at = now()"
 #define UPSERT_RETURNING                                                                           \
-    " RETURNING workspace_id, id, created_at, first_campaign_id, xmax = 0 AS created"
+    " RETURNING workspace_id, id, created_at, external_ids, first_campaign_id, xmax = 0 AS is_new"
 static const char sql_import_upsert[] =
     "WITH i AS (SELECT * FROM" RECORD_SOURCE "),"
     " a AS (" UPSERT_INSERT " WHERE source IS NOT NULL ORDER BY n" UPSERT_UPDATE
     ", source = EXCLUDED.source" UPSERT_RETURNING "),"
     " b AS (" UPSERT_INSERT " WHERE source IS NULL ORDER BY n" UPSERT_UPDATE UPSERT_RETURNING "),"
     " l AS (SELECT * FROM a UNION ALL SELECT * FROM b),"
-    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage,"
-    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, NULL, 'new', $3::uuid,"
-    " $4::uuid, created_at FROM l WHERE created),"
-    " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
-    " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
-    " WHERE created AND first_campaign_id IS NOT NULL)"
-    " SELECT count(*) FILTER (WHERE created), count(*) FILTER (WHERE NOT created) FROM l";
+    " created AS (SELECT * FROM l WHERE is_new)," LEADS_CREATED_CTES(
+        "$3",
+        "$4") " SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM l";
 
 /* $1 workspace, $2 a JSON array of emails (or nulls): each folded as the unique index
  * compares emails, and the lead holding it, in order. */
@@ -236,18 +229,30 @@ static bool email_taken(const PGresult *res, enum ll_err err)
 }
 
 /* The id of the lead holding email (new string), or NULL. */
-static char *find_by_email(struct request *r, const char *email)
+static char *find_by_email(struct db_conn *db, const struct auth_ctx *auth, const char *email)
 {
-    const char *vals[2] = {r->auth.workspace_id, email};
-    PGresult *res = db_exec(r->db, sql_by_email, 2, vals);
+    const char *vals[2] = {auth->workspace_id, email};
+    PGresult *res = db_exec(db, sql_by_email, 2, vals);
     char *id = NULL;
-    if (db_check(r->db, res) == LL_OK && PQntuples(res) == 1)
+    if (db_check(db, res) == LL_OK && PQntuples(res) == 1)
         id = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return id;
 }
 
 /* ---------------------------------------------------------------- POST /v1/leads/batch */
+
+struct item;
+
+/* A batch being written: the connection, the caller, and the items. */
+struct batch {
+    struct db_conn *db;
+    const struct auth_ctx *auth;
+    const char *request_id; /* named in the items' problems */
+    struct item *items;
+    size_t n;
+    bool upsert;
+};
 
 struct item {
     struct lead_in in;
@@ -267,11 +272,23 @@ static void item_ok(struct item *it, int status, const char *id)
 }
 
 /* errors and extra are stolen. */
-static void item_failed(struct request *r, struct item *it, enum ll_err err, const char *detail,
-                        json_t *errors, json_t *extra)
+static void item_failed(const char *request_id, struct item *it, enum ll_err err,
+                        const char *detail, json_t *errors, json_t *extra)
 {
     it->status = problem_kind(err)->status;
-    it->problem = problem_new(err, detail, r->request_id, errors, extra);
+    it->problem = problem_new(err, detail, request_id, errors, extra);
+}
+
+/* Forgets what an earlier run of the batch's transaction found for the item. */
+static void item_reset(struct item *it)
+{
+    it->status = 0;
+    json_decref(it->problem);
+    it->problem = NULL;
+    it->id[0] = '\0';
+    free(it->fold);
+    it->fold = NULL;
+    it->existing[0] = '\0';
 }
 
 /* Copies the text fields in borrowed from the body into one block the item owns, so
@@ -318,7 +335,7 @@ static bool batch_validate(struct request *r, json_t *leads, struct item *items,
         if (jv_ok(&v)) {
             items[i].valid = true;
         } else { /* nothing of it is written: drop what it borrowed from the body */
-            item_failed(r, &items[i], LL_E_VALIDATION, invalid_lead, jv_take(&v), NULL);
+            item_failed(r->request_id, &items[i], LL_E_VALIDATION, invalid_lead, jv_take(&v), NULL);
             lead_in_free(&items[i].in);
             memset(&items[i].in, 0, sizeof items[i].in);
         }
@@ -332,7 +349,7 @@ static bool batch_validate(struct request *r, json_t *leads, struct item *items,
 /* Writes the item alone, in a savepoint: merge-updates lead id, or creates it when id is
  * NULL. In upsert mode a create that loses a race for the email to a concurrent request
  * updates that lead instead. Returns LL_OK, or the database failure that fails the batch. */
-static enum ll_err item_write(struct request *r, struct item *it, const char *id, bool upsert)
+static enum ll_err item_write(struct batch *b, struct item *it, const char *id, bool upsert)
 {
     PGresult *res = NULL;
     char *holder = NULL;
@@ -340,10 +357,10 @@ static enum ll_err item_write(struct request *r, struct item *it, const char *id
     json_t *errors, *extra;
     enum ll_err err, werr = LL_OK;
 
-    if ((err = db_tx_begin(r->db)) != LL_OK)
+    if ((err = db_tx_begin(b->db)) != LL_OK)
         return err;
     if (id) {
-        res = leads_update(r, id, &it->in, 0, &werr);
+        res = leads_update(b->db, b->auth, id, &it->in, NULL, &werr);
         if (werr == LL_OK && PQntuples(res) == 0) { /* erased since the lookup: a new lead */
             PQclear(res);
             res = NULL;
@@ -351,27 +368,28 @@ static enum ll_err item_write(struct request *r, struct item *it, const char *id
         }
     }
     if (!id) {
-        res = leads_insert(r, &it->in, &werr);
-        if (upsert && email_taken(res, werr) && (holder = find_by_email(r, it->in.email))) {
+        res = leads_insert(b->db, b->auth, &it->in, &werr);
+        if (upsert && email_taken(res, werr) &&
+            (holder = find_by_email(b->db, b->auth, it->in.email))) {
             PQclear(res);
-            res = leads_update(r, holder, &it->in, 0, &werr);
+            res = leads_update(b->db, b->auth, holder, &it->in, NULL, &werr);
             id = holder;
         }
     }
     if (werr == LL_OK && PQntuples(res) == 1) {
-        if ((err = db_tx_commit(r->db)) == LL_OK)
+        if ((err = db_tx_commit(b->db)) == LL_OK)
             item_ok(it, id ? 200 : 201, PQgetvalue(res, 0, 0));
     } else {
         if (werr == LL_OK) /* updated by no row: the lead changed under us */
             werr = LL_E_CONFLICT;
-        werr = leads_write_problem(r, res, werr, &it->in, &detail, &errors, &extra);
-        db_tx_rollback(r->db);
+        werr = leads_write_problem(b->db, b->auth, res, werr, &it->in, &detail, &errors, &extra);
+        db_tx_rollback(b->db);
         if (fatal(werr)) {
             json_decref(errors);
             json_decref(extra);
             err = werr;
         } else {
-            item_failed(r, it, werr, detail, errors, extra);
+            item_failed(b->request_id, it, werr, detail, errors, extra);
         }
     }
     PQclear(res);
@@ -382,7 +400,7 @@ static enum ll_err item_write(struct request *r, struct item *it, const char *id
 /* Creates the picked items with one statement, in a savepoint. An item it could not write
  * (its email taken, or all of them when the statement failed) is left without a result,
  * for item_write to run it alone and give it the answer it would get alone. */
-static enum ll_err create_many(struct request *r, struct item *items, size_t n, const bool *pick)
+static enum ll_err create_many(struct batch *bt, struct item *items, size_t n, const bool *pick)
 {
     struct jw b = {0};
     PGresult *res = NULL;
@@ -402,16 +420,16 @@ static enum ll_err create_many(struct request *r, struct item *items, size_t n, 
         err = LL_E_INTERNAL;
         goto out;
     }
-    if (count == 0 || (err = db_tx_begin(r->db)) != LL_OK)
+    if (count == 0 || (err = db_tx_begin(bt->db)) != LL_OK)
         goto out;
-    const char *vals[5] = {r->auth.workspace_id, b.p, r->auth.key_id,
-                           r->auth.user_id[0] ? r->auth.user_id : NULL, "other"};
-    res = db_exec_adhoc(r->db, sql_create, 5, vals);
-    if (db_check(r->db, res) != LL_OK) {
-        db_tx_rollback(r->db);
+    const char *vals[5] = {bt->auth->workspace_id, b.p, bt->auth->key_id,
+                           bt->auth->user_id[0] ? bt->auth->user_id : NULL, "other"};
+    res = db_exec_adhoc(bt->db, sql_create, 5, vals);
+    if (db_check(bt->db, res) != LL_OK) { /* the items are written one by one instead */
+        db_tx_rollback(bt->db);
         goto out;
     }
-    if ((err = db_tx_commit(r->db)) != LL_OK)
+    if ((err = db_tx_commit(bt->db)) != LL_OK)
         goto out;
     for (int row = 0; row < PQntuples(res); row++) {
         long k = atol(PQgetvalue(res, row, 0));
@@ -424,7 +442,7 @@ out:
     return err;
 }
 
-static enum ll_err batch_create(struct request *r, struct item *items, size_t n)
+static enum ll_err batch_create(struct batch *b, struct item *items, size_t n)
 {
     bool *pick = calloc(n, sizeof *pick);
     enum ll_err err;
@@ -432,17 +450,17 @@ static enum ll_err batch_create(struct request *r, struct item *items, size_t n)
         return LL_E_INTERNAL;
     for (size_t i = 0; i < n; i++)
         pick[i] = items[i].valid;
-    err = create_many(r, items, n, pick);
+    err = create_many(b, items, n, pick);
     for (size_t i = 0; i < n && err == LL_OK; i++)
         if (items[i].valid && !items[i].status)
-            err = item_write(r, &items[i], NULL, false);
+            err = item_write(b, &items[i], NULL, false);
     free(pick);
     return err;
 }
 
 /* Finds, in one query, the email of each valid item folded as the unique index folds it
  * and the lead that holds it before the batch. */
-static enum ll_err batch_lookup(struct request *r, struct item *items, size_t n)
+static enum ll_err batch_lookup(struct batch *bt, struct item *items, size_t n)
 {
     struct jw b = {0};
     PGresult *res = NULL;
@@ -462,9 +480,9 @@ static enum ll_err batch_lookup(struct request *r, struct item *items, size_t n)
         err = LL_E_INTERNAL;
         goto out;
     }
-    const char *vals[2] = {r->auth.workspace_id, b.p};
-    res = db_exec_adhoc(r->db, sql_lookup, 2, vals);
-    if ((err = db_check(r->db, res)) != LL_OK)
+    const char *vals[2] = {bt->auth->workspace_id, b.p};
+    res = db_exec_adhoc(bt->db, sql_lookup, 2, vals);
+    if ((err = db_check(bt->db, res)) != LL_OK)
         goto out;
     if ((size_t)PQntuples(res) != n) {
         err = LL_E_INTERNAL;
@@ -490,7 +508,7 @@ out:
  * first with an email no lead holds) go first, in one statement: that changes nothing,
  * since no other item touches their lead, unless external ids could collide between them
  * and items that run alone; then those keep their turn. The rest run one by one. */
-static enum ll_err batch_upsert(struct request *r, struct item *items, size_t n)
+static enum ll_err batch_upsert(struct batch *b, struct item *items, size_t n)
 {
     struct seen written = {0}; /* folded email -> the item that last wrote its lead */
     bool *pick = calloc(n, sizeof *pick), alone_ids = false;
@@ -498,7 +516,7 @@ static enum ll_err batch_upsert(struct request *r, struct item *items, size_t n)
 
     if (!pick)
         return LL_E_INTERNAL;
-    if ((err = batch_lookup(r, items, n)) != LL_OK)
+    if ((err = batch_lookup(b, items, n)) != LL_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
         char *key;
@@ -514,7 +532,7 @@ static enum ll_err batch_upsert(struct request *r, struct item *items, size_t n)
     for (size_t i = 0; alone_ids && i < n; i++)
         pick[i] = pick[i] && !items[i].in.external_ids;
     seen_free(&written);
-    if ((err = create_many(r, items, n, pick)) != LL_OK)
+    if ((err = create_many(b, items, n, pick)) != LL_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
         const long *last;
@@ -525,7 +543,7 @@ static enum ll_err batch_upsert(struct request *r, struct item *items, size_t n)
         if (!items[i].status) {
             last = seen_find(&written, items[i].fold);
             id = last ? items[*last].id : items[i].existing[0] ? items[i].existing : NULL;
-            if ((err = item_write(r, &items[i], id, true)) != LL_OK)
+            if ((err = item_write(b, &items[i], id, true)) != LL_OK)
                 goto out;
         }
         if (items[i].id[0] &&
@@ -538,6 +556,17 @@ out:
     free(pick);
     seen_free(&written);
     return err;
+}
+
+/* The batch's transaction, for db_tx_run: writes the valid items, from scratch on each run. */
+static enum ll_err batch_run(struct db_conn *db, void *arg)
+{
+    struct batch *b = arg;
+    (void)db; /* b->db, the same connection */
+    for (size_t i = 0; i < b->n; i++)
+        if (b->items[i].valid)
+            item_reset(&b->items[i]);
+    return b->upsert ? batch_upsert(b, b->items, b->n) : batch_create(b, b->items, b->n);
 }
 
 /* Answers 200 with each item's result, in order, and the counts: written straight to
@@ -597,7 +626,7 @@ void lead_bulk_batch(struct request *r)
     struct item *items = NULL;
     const char *mode = "create";
     size_t n = 0;
-    bool in_tx = false, upsert;
+    struct batch b = {.db = r->db, .auth = &r->auth, .request_id = r->request_id};
     struct jv v;
     enum ll_err err;
 
@@ -626,35 +655,26 @@ void lead_bulk_batch(struct request *r)
         reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
         goto out;
     }
-    upsert = !strcmp(mode, "upsert");
+    b.upsert = !strcmp(mode, "upsert");
+    b.items = items;
+    b.n = n;
     /* the items own all they need: the parsed body goes before the batch is written */
     json_decref(body);
     body = NULL;
 
-    /* One transaction for the batch; each item that fails is undone alone. */
-    if ((err = db_tx_begin(r->db)) != LL_OK) {
-        reply_db_error(r, err);
-        goto out;
-    }
-    in_tx = true;
-    /* No db_tx_custom_plans here, unlike the import: a batch adds at most BATCH_MAX leads to
+    /* One transaction for the batch; each item that fails is undone alone. Two batches that
+     * update the same leads in another order can deadlock: the one PostgreSQL picks is run
+     * again whole, after the other.
+     * No db_tx_custom_plans here, unlike the import: a batch adds at most BATCH_MAX leads to
      * its transaction, where an import grew leads from 0 to 100,000 rows under one cached
      * plan (autovacuum's analyze invalidates cached plans between transactions); planning
      * each of a batch's 8,000 foreign-key checks again cost it a fifth of its time. */
-    err = upsert ? batch_upsert(r, items, n) : batch_create(r, items, n);
-    if (err != LL_OK) {
-        reply_db_error(r, err);
-        goto out;
-    }
-    in_tx = false;
-    if ((err = db_tx_commit(r->db)) != LL_OK) {
+    if ((err = db_tx_run(r->db, batch_run, &b)) != LL_OK) {
         reply_db_error(r, err);
         goto out;
     }
     batch_answer(r, items, n);
 out:
-    if (in_tx)
-        db_tx_rollback(r->db);
     for (size_t i = 0; items && i < n; i++) {
         lead_in_free(&items[i].in);
         json_decref(items[i].problem);
@@ -710,7 +730,9 @@ struct pending {
 };
 
 struct import {
-    struct request *r;
+    struct request *r; /* for its answer, and whether anyone still waits for it */
+    struct db_conn *db;
+    const struct auth_ctx *auth;
     bool create;
     long created, updated, rejected;
     bool oom;
@@ -949,7 +971,6 @@ out:
  * the database, in one query. */
 static enum ll_err import_dedup(struct import *im)
 {
-    struct request *r = im->r;
     char **folds = calloc(im->nrows, sizeof *folds);
     PGresult *res = NULL;
     enum ll_err err = LL_OK;
@@ -986,8 +1007,8 @@ static enum ll_err import_dedup(struct import *im)
     if (others > 0) {
         const char *vals[1] = {im->payload.p};
         int row = 0;
-        res = db_exec_adhoc(r->db, sql_fold, 1, vals);
-        if ((err = db_check(r->db, res)) != LL_OK)
+        res = db_exec_adhoc(im->db, sql_fold, 1, vals);
+        if ((err = db_check(im->db, res)) != LL_OK)
             goto out;
         if ((size_t)PQntuples(res) != others) {
             err = LL_E_INTERNAL;
@@ -1032,7 +1053,7 @@ static void reject_db(struct import *im, long row, const PGresult *res, enum ll_
     json_t *errors, *extra, *e;
     size_t i;
     memset(&none, 0, sizeof none);
-    leads_write_problem(im->r, res, err, &none, &detail, &errors, &extra);
+    leads_write_problem(im->db, im->auth, res, err, &none, &detail, &errors, &extra);
     if (json_array_size(errors) == 0)
         reject(im, row, NULL, detail);
     json_array_foreach(errors, i, e)
@@ -1050,7 +1071,6 @@ static void reject_db(struct import *im, long row, const PGresult *res, enum ll_
  * (n > 1); a single row is rejected. Returns LL_OK, or the failure that stops the import. */
 static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, bool *retry)
 {
-    struct request *r = im->r;
     PGresult *res = NULL;
     enum ll_err err, werr;
 
@@ -1066,21 +1086,21 @@ static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, b
     jw_raw(&im->payload, "]", 1);
     if (!jw_cstr(&im->payload))
         return LL_E_INTERNAL;
-    const char *vals[5] = {r->auth.workspace_id, im->payload.p, r->auth.key_id,
-                           r->auth.user_id[0] ? r->auth.user_id : NULL, "import"};
-    if ((err = db_tx_begin(r->db)) != LL_OK)
+    const char *vals[5] = {im->auth->workspace_id, im->payload.p, im->auth->key_id,
+                           im->auth->user_id[0] ? im->auth->user_id : NULL, "import"};
+    if ((err = db_tx_begin(im->db)) != LL_OK)
         return err;
-    db_tx_custom_plans(r->db);
-    res =
-        db_exec_adhoc(r->db, im->create ? sql_create : sql_import_upsert, im->create ? 5 : 4, vals);
-    werr = db_check(r->db, res);
-    if (werr == LL_OK && req_abandoned(r)) { /* nobody waits for it, or the daemon stops */
-        db_tx_rollback(r->db);
+    db_tx_custom_plans(im->db);
+    res = db_exec_adhoc(im->db, im->create ? sql_create : sql_import_upsert, im->create ? 5 : 4,
+                        vals);
+    werr = db_check(im->db, res);
+    if (werr == LL_OK && req_abandoned(im->r)) { /* nobody waits for it, or the daemon stops */
+        db_tx_rollback(im->db);
         err = LL_E_UNAVAILABLE;
         goto out;
     }
     if (werr == LL_OK) {
-        if ((err = db_tx_commit(r->db)) != LL_OK)
+        if ((err = db_tx_commit(im->db)) != LL_OK)
             goto out;
         if (!im->create) {
             im->created += atol(PQgetvalue(res, 0, 0));
@@ -1097,7 +1117,7 @@ static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, b
         }
         goto out;
     }
-    db_tx_rollback(r->db);
+    db_tx_rollback(im->db);
     if (n > 1)
         *retry = true;
     else if (fatal(werr))
@@ -1129,16 +1149,16 @@ static enum ll_err import_flush(struct import *im)
             idx[n++] = k;
     if (n > 0 && req_abandoned(im->r))
         err = LL_E_UNAVAILABLE;
-    else if (n > 0 && (err = db_tx_begin(im->r->db)) == LL_OK) {
+    else if (n > 0 && (err = db_tx_begin(im->db)) == LL_OK) {
         err = import_exec(im, idx, n, &retry);
         for (size_t k = 0; retry && k < n && err == LL_OK; k++)
             err = req_abandoned(im->r) ? LL_E_UNAVAILABLE : import_exec(im, &idx[k], 1, &single);
         if (err == LL_OK && req_abandoned(im->r))
             err = LL_E_UNAVAILABLE;
         if (err == LL_OK)
-            err = db_tx_commit(im->r->db);
+            err = db_tx_commit(im->db);
         else
-            db_tx_rollback(im->r->db);
+            db_tx_rollback(im->db);
     }
     if (err != LL_OK) { /* nothing of this chunk was written */
         im->created = created;
@@ -1236,6 +1256,8 @@ void lead_bulk_import(struct request *r)
         return;
     }
     im->r = r;
+    im->db = r->db;
+    im->auth = &r->auth;
     im->create = mode && !strcmp(mode, "create");
     csv_init(&c, r->body, r->body_len);
     if (csv_row(&c, im->cells, CSV_MAX_COLUMNS + 1, &n) != CSV_ROW)

@@ -1,8 +1,9 @@
-/* Leads. Each write is one statement (data-modifying CTEs): the lead, its stage history,
- * its external ids, its `created` touch and the change feed row are written together or
- * not at all. An erased lead keeps its anonymous facts and answers 410; its erasure
- * reaches every copy of its personal data (feedback notes, stage reasons, idempotency
- * answers, the audit log) in one transaction. */
+/* Leads. Each write is one statement (data-modifying CTEs): the lead and what it implies
+ * (LEADS_CREATED_CTES: its stage history, external ids and `created` touch; the change feed
+ * row from its trigger) are written together or not at all. The write functions take the
+ * connection and the caller (db, auth), the handlers read the request and answer. An erased lead
+ * keeps its anonymous facts and answers 410; its erasure reaches every copy of its personal data
+ * (feedback notes, stage reasons, idempotency answers, the audit log) in one transaction. */
 #include "leadloop/leads.h"
 
 #include <ctype.h>
@@ -11,6 +12,8 @@
 #include <string.h>
 
 #include "leadloop/audit.h"
+#include "leadloop/auth.h"
+#include "leadloop/conditional.h"
 #include "leadloop/db.h"
 #include "leadloop/idempotency.h"
 #include "leadloop/jsonv.h"
@@ -27,22 +30,14 @@
  * score, $11 owner, $12 consent, $13 custom, $14 external ids, $15 campaign, $16 key,
  * $17 user */
 static const char sql_insert[] =
-    "WITH l AS (INSERT INTO leads (workspace_id, email, first_name, last_name, company, title,"
+    "WITH created AS (INSERT INTO leads (workspace_id, email, first_name, last_name, company, "
+    "title,"
     " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
     " latest_campaign_id, first_touch_at, latest_touch_at) VALUES ($1, $2, $3, $4, $5, $6,"
     " $7, $8, coalesce($9, 'other'), $10::smallint, $11::uuid, ll_consent($12::jsonb),"
     " jsonb_strip_nulls(coalesce($13::jsonb, '{}')), coalesce($14::jsonb, '{}'), $15::uuid,"
     " $15::uuid, CASE WHEN $15 IS NOT NULL THEN now() END, CASE WHEN $15 IS NOT NULL THEN now()"
-    " END) RETURNING *),"
-    " x AS (INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
-    " SELECT l.workspace_id, e.key, e.value, l.id FROM l, jsonb_each_text(l.external_ids) e),"
-    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage,"
-    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, NULL, 'new', $16::uuid,"
-    " $17::uuid, created_at FROM l),"
-    " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"
-    " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM l"
-    " WHERE first_campaign_id IS NOT NULL)"
-    " SELECT " LEAD_COLUMNS " FROM l";
+    " END) RETURNING *)," LEADS_CREATED_CTES("$16", "$17") " SELECT " LEAD_COLUMNS " FROM created";
 /* and merged_into after the lead's columns (LEAD_NCOLS) */
 static const char sql_get[] =
     "SELECT " LEAD_COLUMNS ", merged_into FROM leads WHERE workspace_id = $1 AND id = $2";
@@ -265,9 +260,10 @@ void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in 
     }
 }
 
-PGresult *leads_insert(struct request *r, const struct lead_in *in, enum ll_err *err)
+PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const struct lead_in *in,
+                       enum ll_err *err)
 {
-    const char *vals[17] = {r->auth.workspace_id,
+    const char *vals[17] = {auth->workspace_id,
                             in->email,
                             in->first_name,
                             in->last_name,
@@ -282,15 +278,15 @@ PGresult *leads_insert(struct request *r, const struct lead_in *in, enum ll_err 
                             in->custom,
                             in->external_ids,
                             in->campaign_id,
-                            r->auth.key_id,
-                            r->auth.user_id[0] ? r->auth.user_id : NULL};
-    PGresult *res = db_exec(r->db, sql_insert, 17, vals);
-    *err = db_check(r->db, res);
+                            auth->key_id,
+                            auth->user_id[0] ? auth->user_id : NULL};
+    PGresult *res = db_exec(db, sql_insert, 17, vals);
+    *err = db_check(db, res);
     return res;
 }
 
-PGresult *leads_update(struct request *r, const char *id, const struct lead_in *in, long want,
-                       enum ll_err *err)
+PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const char *id,
+                       const struct lead_in *in, const struct conditional *cond, enum ll_err *err)
 {
     struct qb q;
     PGresult *res;
@@ -325,13 +321,10 @@ PGresult *leads_update(struct request *r, const char *id, const struct lead_in *
     if (in->external_ids)
         qb_addp(&q, ", external_ids = jsonb_strip_nulls(external_ids || $?::jsonb)",
                 in->external_ids);
-    qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
+    qb_addp(&q, " WHERE workspace_id = $?", auth->workspace_id);
     qb_addp(&q, " AND id = $? AND erased_at IS NULL AND merged_into IS NULL", id);
-    if (want != 0) {
-        char ver[24];
-        snprintf(ver, sizeof ver, "%ld", want > 0 ? want : 0L);
-        qb_addc(&q, " AND version = $?::integer", ver);
-    }
+    if (cond && conditional_param(cond))
+        qb_addc(&q, " AND version = $?::integer", conditional_param(cond));
     qb_add(&q, " RETURNING *)");
     if (in->external_ids) {
         /* Keep lead_external_ids in step: drop the pairs whose system changed, add the
@@ -352,18 +345,19 @@ PGresult *leads_update(struct request *r, const char *id, const struct lead_in *
                 in->external_ids);
     }
     qb_add(&q, " SELECT " LEAD_COLUMNS " FROM u");
-    res = db_exec(r->db, q.sql, q.n, q.vals);
-    *err = db_check(r->db, res);
+    res = db_exec(db, q.sql, q.n, q.vals);
+    *err = db_check(db, res);
     return res;
 }
 
 /* The id of the lead an email or external id already belongs to (new string or NULL). */
-static char *holder(struct request *r, const char *sql, const char *value)
+static char *holder_of(struct db_conn *db, const struct auth_ctx *auth, const char *sql,
+                       const char *value)
 {
-    const char *vals[2] = {r->auth.workspace_id, value};
-    PGresult *res = db_exec(r->db, sql, 2, vals);
+    const char *vals[2] = {auth->workspace_id, value};
+    PGresult *res = db_exec(db, sql, 2, vals);
     char *id = NULL;
-    if (db_check(r->db, res) == LL_OK && PQntuples(res) == 1)
+    if (db_check(db, res) == LL_OK && PQntuples(res) == 1)
         id = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return id;
@@ -374,20 +368,25 @@ static json_t *field_error(const char *field, const char *message)
     return json_pack("[{s:s, s:s}]", "field", field, "message", message);
 }
 
-enum ll_err leads_write_problem(struct request *r, const PGresult *res, enum ll_err err,
-                                const struct lead_in *in, const char **detail, json_t **errors,
-                                json_t **extra)
+static char *holder(struct request *r, const char *sql, const char *value)
+{
+    return holder_of(r->db, &r->auth, sql, value);
+}
+
+enum ll_err leads_write_problem(struct db_conn *db, const struct auth_ctx *auth,
+                                const PGresult *res, enum ll_err err, const struct lead_in *in,
+                                const char **detail, json_t **errors, json_t **extra)
 {
     const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
     char *id = NULL;
     *errors = *extra = NULL;
     *detail = NULL;
     if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key")) {
-        id = in->email ? holder(r, sql_by_email, in->email) : NULL;
+        id = in->email ? holder_of(db, auth, sql_by_email, in->email) : NULL;
         *detail = "a lead with this email already exists";
         *errors = field_error("email", "is already taken");
     } else if (err == LL_E_CONFLICT && c && !strcmp(c, "lead_external_ids_pkey")) {
-        id = in->external_ids ? holder(r, sql_by_external, in->external_ids) : NULL;
+        id = in->external_ids ? holder_of(db, auth, sql_by_external, in->external_ids) : NULL;
         *detail = "an external id is already held by another lead";
         *errors = field_error("external_ids", "is already held by another lead");
     } else if (err == LL_E_VALIDATION && c && strstr(c, "owner_id")) {
@@ -423,35 +422,44 @@ static void answer_write_error(struct request *r, const PGresult *res, enum ll_e
 {
     const char *detail;
     json_t *errors, *extra;
-    err = leads_write_problem(r, res, err, in, &detail, &errors, &extra);
+    err = leads_write_problem(r->db, &r->auth, res, err, in, &detail, &errors, &extra);
     reply_problem(r, err, detail, errors, extra);
 }
 
-/* After a write matched no row: 404, 308 (merged), 410 (erased) or 412 (stale If-Match). */
-static void answer_no_row(struct request *r, const char *id)
+static const char changed[] = "the lead changed meanwhile; retry";
+
+/* A lead that is not there to write, or not as asked: 404, 308 (merged), 410 (erased), or
+ * what conditional.h answers for its version (412, 409). False when the row (res: sql_state's
+ * columns) may be written. */
+static bool answer_state(struct request *r, const char *id, const PGresult *res,
+                         const struct conditional *cond)
+{
+    long version;
+    if (PQntuples(res) == 0) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+    } else if (!PQgetisnull(res, 0, 2)) {
+        lead_route_merged(r, id, PQgetvalue(res, 0, 2));
+    } else if (PQgetvalue(res, 0, 1)[0] == 't') {
+        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+    } else if (!conditional_allows(cond, version = atol(PQgetvalue(res, 0, 0)))) {
+        conditional_reply(r, LL_E_PRECONDITION, version, not_found, changed);
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* After a write matched no row: 404, 308, 410, 412, or 409 when it may be written now. */
+static void answer_no_row(struct request *r, const char *id, const struct conditional *cond)
 {
     const char *vals[2] = {r->auth.workspace_id, id};
     PGresult *res = db_exec(r->db, sql_state, 2, vals);
     enum ll_err err = db_check(r->db, res);
     if (err)
         reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-    else if (!PQgetisnull(res, 0, 2))
-        lead_route_merged(r, id, PQgetvalue(res, 0, 2));
-    else if (PQgetvalue(res, 0, 1)[0] == 't')
-        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-    else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
-        reply_problem(r, LL_E_CONFLICT, "the lead changed meanwhile; retry", NULL, NULL);
+    else if (!answer_state(r, id, res, cond))
+        conditional_reply(r, LL_E_CONFLICT, 0, not_found, changed);
     PQclear(res);
-}
-
-/* Reads If-Match for a conditional write: 0 none, > 0 a version, -1 never matches. */
-static long wanted_version(struct request *r)
-{
-    long want = 0;
-    int im = req_if_match_version(r, &want);
-    return im == 0 ? 0 : im > 0 ? want : -1;
 }
 
 static bool read_body(struct request *r, enum lead_mode mode, json_t **body, struct lead_in *in)
@@ -478,7 +486,7 @@ void leads_create(struct request *r)
     PGresult *res = NULL;
     enum ll_err err;
     if (read_body(r, LEAD_CREATE, &body, &in)) {
-        res = leads_insert(r, &in, &err);
+        res = leads_insert(r->db, &r->auth, &in, &err);
         if (err)
             answer_write_error(r, res, err, &in);
         else
@@ -563,9 +571,11 @@ void leads_update_handler(struct request *r)
 {
     json_t *body = NULL;
     struct lead_in in;
+    struct conditional cond;
     PGresult *res = NULL;
     enum ll_err err;
     memset(&in, 0, sizeof in);
+    conditional_from_request(&cond, r);
     if (!util_is_uuid(r->params[0])) {
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         return;
@@ -577,14 +587,17 @@ void leads_update_handler(struct request *r)
                 lead_route_merged(r, r->params[0], PQgetvalue(res, 0, LEAD_NCOLS));
             else if (res && PQgetvalue(res, 0, LEAD_COL_ERASED)[0] == 't')
                 reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-            else if (res && req_if_match(r, atol(PQgetvalue(res, 0, LEAD_COL_VERSION))))
+            else if (res && !conditional_allows(&cond, atol(PQgetvalue(res, 0, LEAD_COL_VERSION))))
+                conditional_reply(r, LL_E_PRECONDITION, atol(PQgetvalue(res, 0, LEAD_COL_VERSION)),
+                                  not_found, changed);
+            else if (res)
                 answer_lead(r, 200, res);
         } else {
-            res = leads_update(r, r->params[0], &in, wanted_version(r), &err);
+            res = leads_update(r->db, &r->auth, r->params[0], &in, &cond, &err);
             if (err)
                 answer_write_error(r, res, err, &in);
             else if (PQntuples(res) == 0)
-                answer_no_row(r, r->params[0]);
+                answer_no_row(r, r->params[0], &cond);
             else
                 answer_lead(r, 200, res);
         }
@@ -602,6 +615,7 @@ void leads_erase(struct request *r)
 {
     const char *vals[2] = {r->auth.workspace_id, r->params[0]};
     PGresult *res = NULL, *gone = NULL;
+    struct conditional cond;
     enum ll_err err;
     bool open = false;
 
@@ -617,19 +631,8 @@ void leads_erase(struct request *r)
     res = db_exec(r->db, sql_erase_lock, 2, vals);
     if ((err = db_check(r->db, res)) != LL_OK)
         goto fail;
-    if (PQntuples(res) == 0) {
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-        goto out;
-    }
-    if (!PQgetisnull(res, 0, 2)) {
-        lead_route_merged(r, r->params[0], PQgetvalue(res, 0, 2));
-        goto out;
-    }
-    if (PQgetvalue(res, 0, 1)[0] == 't') {
-        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-        goto out;
-    }
-    if (!req_if_match(r, atol(PQgetvalue(res, 0, 0))))
+    conditional_from_request(&cond, r);
+    if (answer_state(r, r->params[0], res, &cond))
         goto out;
     gone = db_exec(r->db, sql_erase, 2, vals);
     if ((err = db_check(r->db, gone)) != LL_OK)
@@ -667,6 +670,8 @@ static void upsert(struct request *r, char *id, struct lead_in *in, const char *
     PGresult *res = NULL;
     enum ll_err err = LL_OK;
     const char *body_email = in->email;
+    struct conditional cond;
+    conditional_from_request(&cond, r);
     for (int attempt = 0; attempt < 2; attempt++) {
         PQclear(res);
         if (id && in->campaign_id) {
@@ -677,15 +682,15 @@ static void upsert(struct request *r, char *id, struct lead_in *in, const char *
         }
         if (id) {
             in->email = body_email;
-            res = leads_update(r, id, in, wanted_version(r), &err);
+            res = leads_update(r->db, &r->auth, id, in, &cond, &err);
             if (!err && PQntuples(res) == 0)
-                answer_no_row(r, id);
+                answer_no_row(r, id, &cond);
             else if (!err)
                 answer_lead(r, 200, res);
             break;
         }
         in->email = body_email ? body_email : email;
-        res = leads_insert(r, in, &err);
+        res = leads_insert(r->db, &r->auth, in, &err);
         const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
         if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key") && attempt == 0 &&
             (id = holder(r, sql_by_email, in->email)) != NULL)

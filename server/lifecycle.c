@@ -1,14 +1,17 @@
 /* The lifecycle. Forward along the funnel (new < mql < sales_accepted < sales_qualified <
  * opportunity < customer), any open stage to recycled or disqualified (disqualified with
  * a reason), recycled back to mql; customer and disqualified are final. A transition
- * locks the lead, checks the move, and writes the stage, the history row and the change
- * feed row in one transaction. */
+ * locks the lead, checks the move, and moves it with ll_lead_move (sql/functions/75_lead_move.sql:
+ * the stage and its history row; the change feed row comes from its trigger), in one
+ * transaction that is run again when it meets a deadlock (db_tx_run). */
 #include "leadloop/lifecycle.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/auth.h"
+#include "leadloop/conditional.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/lead_route.h"
@@ -27,17 +30,12 @@ static const char not_found[] = "no lead with this id";
 
 static const char sql_lock[] = "SELECT stage, version, erased_at IS NOT NULL, merged_into"
                                " FROM leads WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
-/* $1 ws, $2 lead, $3 to, $4 reason, $5 key, $6 user */
+/* $1 ws, $2 lead, $3 to, $4 reason, $5 key, $6 user: the lead as moved (LEAD_COLUMNS),
+ * then its history row (CHANGE_COLUMNS). */
 static const char sql_move[] =
-    "WITH u AS (UPDATE leads SET stage = $3, stage_changed_at = now(), recycle_on = NULL,"
-    " version = version + 1,"
-    " updated_at = now() WHERE workspace_id = $1 AND id = $2 RETURNING *),"
-    " old AS (SELECT stage FROM leads WHERE workspace_id = $1 AND id = $2),"
-    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,"
-    " by_key_id, by_user_id, changed_at) SELECT u.workspace_id, u.id, old.stage, u.stage, $4,"
-    " $5::uuid, $6::uuid, u.stage_changed_at FROM u, old RETURNING *)"
-    " SELECT l.*, c.* FROM (SELECT " LEAD_COLUMNS " FROM u) l,"
-    " (SELECT " CHANGE_COLUMNS " FROM s) c";
+    "WITH m AS (SELECT * FROM ll_lead_move($1::uuid, $2::uuid, $3, $4, $5::uuid, $6::uuid, NULL))"
+    " SELECT l.*, c.* FROM (SELECT " LEAD_COLUMNS " FROM (SELECT (m.moved).* FROM m) u) l,"
+    " (SELECT " CHANGE_COLUMNS " FROM (SELECT (m.change).* FROM m) s) c";
 
 /* A stage change as the API shows it; columns from `first` on (CHANGE_COLUMNS). */
 static json_t *change_json_at(const PGresult *res, int row, int first)
@@ -55,14 +53,85 @@ static json_t *change_json(const PGresult *res, int row)
     return change_json_at(res, row, 0);
 }
 
+/* A transition: what it asks, and what came of it. */
+struct transition {
+    const struct auth_ctx *auth;
+    const char *lead, *to, *reason;
+    struct conditional cond;
+    /* the outcome: refused (with why), or res */
+    enum ll_err refused;  /* LL_OK, or NOT_FOUND, MERGED, GONE, PRECONDITION, CONFLICT */
+    char stage[32];       /* the lead's stage (CONFLICT: the move is not allowed from it) */
+    char merged_into[37]; /* MERGED */
+    long version;         /* PRECONDITION: the lead's version */
+    PGresult *res;        /* LL_OK: sql_move's row (new) */
+};
+
+/* The domain, run by db_tx_run: locks the lead, checks it and the move, moves it. */
+static enum ll_err transition_run(struct db_conn *db, void *arg)
+{
+    struct transition *t = arg;
+    const char *lv[2] = {t->auth->workspace_id, t->lead};
+    PGresult *res;
+    enum ll_err err;
+    PQclear(t->res);
+    t->res = NULL;
+    t->refused = LL_OK;
+    res = db_exec(db, sql_lock, 2, lv);
+    if ((err = db_check(db, res)) != LL_OK) {
+        PQclear(res);
+        return err;
+    }
+    if (PQntuples(res) == 0) {
+        t->refused = LL_E_NOT_FOUND;
+    } else if (!PQgetisnull(res, 0, 3)) {
+        t->refused = LL_E_MERGED;
+        snprintf(t->merged_into, sizeof t->merged_into, "%s", PQgetvalue(res, 0, 3));
+    } else if (PQgetvalue(res, 0, 2)[0] == 't') {
+        t->refused = LL_E_GONE;
+    } else if (!conditional_allows(&t->cond, t->version = atol(PQgetvalue(res, 0, 1)))) {
+        t->refused = LL_E_PRECONDITION;
+    } else if (snprintf(t->stage, sizeof t->stage, "%s", PQgetvalue(res, 0, 0)) &&
+               !stages_allowed(t->stage, t->to)) {
+        t->refused = LL_E_CONFLICT;
+    }
+    PQclear(res);
+    if (t->refused)
+        return t->refused; /* nothing written: rolled back */
+    const char *mv[6] = {t->auth->workspace_id,
+                         t->lead,
+                         t->to,
+                         t->reason,
+                         t->auth->key_id,
+                         t->auth->user_id[0] ? t->auth->user_id : NULL};
+    t->res = db_exec(db, sql_move, 6, mv);
+    return db_check(db, t->res);
+}
+
+/* 409 naming the stages a lead in t->stage may move to. */
+static void answer_not_allowed(struct request *r, const struct transition *t)
+{
+    const char *targets[8];
+    char detail[300];
+    size_t n = stages_targets(t->stage, targets);
+    json_t *allowed = json_array();
+    int len =
+        snprintf(detail, sizeof detail, "a lead in stage %s cannot move to %s; ", t->stage, t->to);
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(allowed, json_string(targets[i]));
+        len += snprintf(detail + len, sizeof detail - (size_t)len, "%s%s",
+                        i ? ", " : "allowed: ", targets[i]);
+    }
+    if (n == 0)
+        snprintf(detail + len, sizeof detail - (size_t)len, "%s is final", t->stage);
+    reply_problem(r, LL_E_CONFLICT, detail, NULL,
+                  json_pack("{s:s, s:o}", "stage", t->stage, "allowed", allowed));
+}
+
 void lifecycle_transition(struct request *r)
 {
     json_t *body = NULL;
-    PGresult *res = NULL;
-    const char *to = NULL, *reason = NULL;
+    struct transition t = {.auth = &r->auth, .lead = r->params[0]};
     struct jv v;
-    long want = 0;
-    int im;
     enum ll_err err;
 
     jv_init(&v);
@@ -75,74 +144,36 @@ void lifecycle_transition(struct request *r)
     if (!(body = req_json_object(r)))
         goto out;
     jv_known(&v, body, (const char *const[]){"to", "reason", NULL}, NULL);
-    jv_enum(&v, body, "to", true, vocab_stages, &to);
+    jv_enum(&v, body, "to", true, vocab_stages, &t.to);
     if (!json_is_null(json_object_get(body, "reason")))
-        jv_string(&v, body, "reason", false, 1, 500, &reason);
-    if (to && !strcmp(to, "disqualified") && !reason)
+        jv_string(&v, body, "reason", false, 1, 500, &t.reason);
+    if (t.to && !strcmp(t.to, "disqualified") && !t.reason)
         jv_add(&v, "reason", "is required to disqualify a lead");
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the transition is not valid", jv_take(&v), NULL);
         goto out;
     }
-    im = req_if_match_version(r, &want);
-    if ((err = db_tx_begin(r->db)) != LL_OK) {
-        reply_db_error(r, err);
-        goto out;
-    }
-    const char *lv[2] = {r->auth.workspace_id, r->params[0]};
-    res = db_exec(r->db, sql_lock, 2, lv);
-    if ((err = db_check(r->db, res)) != LL_OK) {
-        reply_db_error(r, err);
-    } else if (PQntuples(res) == 0) {
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-    } else if (!PQgetisnull(res, 0, 3)) {
-        lead_route_merged(r, r->params[0], PQgetvalue(res, 0, 3));
-    } else if (PQgetvalue(res, 0, 2)[0] == 't') {
+    conditional_from_request(&t.cond, r);
+    err = db_tx_run(r->db, transition_run, &t);
+    if (t.refused == LL_E_MERGED) {
+        lead_route_merged(r, r->params[0], t.merged_into);
+    } else if (t.refused == LL_E_GONE) {
         reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-    } else if (im < 0 || (im > 0 && want != atol(PQgetvalue(res, 0, 1)))) {
-        if (req_if_match(r, atol(PQgetvalue(res, 0, 1))))
-            reply_problem(r, LL_E_PRECONDITION, "If-Match does not match the current version", NULL,
-                          NULL);
-    } else if (!stages_allowed(PQgetvalue(res, 0, 0), to)) {
-        const char *t[8];
-        char detail[300];
-        size_t n = stages_targets(PQgetvalue(res, 0, 0), t);
-        json_t *allowed = json_array();
-        int len = snprintf(detail, sizeof detail, "a lead in stage %s cannot move to %s; ",
-                           PQgetvalue(res, 0, 0), to);
-        for (size_t i = 0; i < n; i++) {
-            json_array_append_new(allowed, json_string(t[i]));
-            len += snprintf(detail + len, sizeof detail - (size_t)len, "%s%s",
-                            i ? ", " : "allowed: ", t[i]);
-        }
-        if (n == 0)
-            snprintf(detail + len, sizeof detail - (size_t)len, "%s is final",
-                     PQgetvalue(res, 0, 0));
-        reply_problem(r, LL_E_CONFLICT, detail, NULL,
-                      json_pack("{s:s, s:o}", "stage", PQgetvalue(res, 0, 0), "allowed", allowed));
+    } else if (t.refused == LL_E_CONFLICT) {
+        answer_not_allowed(r, &t);
+    } else if (t.refused) {
+        conditional_reply(r, t.refused, t.version, not_found, NULL);
+    } else if (err) {
+        reply_db_error(r, err);
     } else {
-        const char *mv[6] = {r->auth.workspace_id,
-                             r->params[0],
-                             to,
-                             reason,
-                             r->auth.key_id,
-                             r->auth.user_id[0] ? r->auth.user_id : NULL};
-        PQclear(res);
-        res = db_exec(r->db, sql_move, 6, mv);
-        if ((err = db_check(r->db, res)) != LL_OK || (err = db_tx_commit(r->db)) != LL_OK) {
-            reply_db_error(r, err);
-        } else {
-            json_t *change = change_json_at(res, 0, LEAD_NCOLS);
-            json_object_set_new(change, "lead", leads_json(res, 0));
-            reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, LEAD_COL_VERSION));
-            reply_header(r, "Location", "/v1/leads/%s/history", r->params[0]);
-            reply_json(r, 201, change);
-        }
+        json_t *change = change_json_at(t.res, 0, LEAD_NCOLS);
+        json_object_set_new(change, "lead", leads_json(t.res, 0));
+        reply_header(r, "ETag", "\"%s\"", PQgetvalue(t.res, 0, LEAD_COL_VERSION));
+        reply_header(r, "Location", "/v1/leads/%s/history", r->params[0]);
+        reply_json(r, 201, change);
     }
-    if (db_tx_depth(r->db) > 0 && r->status != 201)
-        db_tx_rollback(r->db);
 out:
-    PQclear(res);
+    PQclear(t.res);
     json_decref(body);
     jv_free(&v);
 }

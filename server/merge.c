@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "leadloop/conditional.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
@@ -148,6 +149,7 @@ void merge_leads(struct request *r)
     json_t *body = NULL;
     PGresult *res = NULL;
     struct locked keep, dup;
+    struct conditional cond;
     struct jv v;
     enum ll_err err;
     bool open = false;
@@ -197,8 +199,11 @@ void merge_leads(struct request *r)
                       from_error("must name another lead than the path"), NULL);
         goto out;
     }
-    if (!req_if_match(r, keep.version))
+    conditional_from_request(&cond, r);
+    if (!conditional_allows(&cond, keep.version)) {
+        conditional_reply(r, LL_E_PRECONDITION, keep.version, not_found, NULL);
         goto out;
+    }
     if (!dup.found) {
         reply_problem(r, LL_E_VALIDATION, "from names no lead of this workspace",
                       from_error("is not a lead of this workspace"), NULL);

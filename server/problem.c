@@ -73,7 +73,9 @@ enum ll_err problem_from_sqlstate(const char *s)
         return LL_E_VALIDATION;
     if (!strncmp(s, "23", 2) || !strncmp(s, "22", 2)) /* integrity, data exception */
         return LL_E_VALIDATION;
-    if (!strcmp(s, "40001") || !strcmp(s, "40P01")) /* retried by the caller when safe */
+    /* serialization failure, deadlock: db.c runs the statement or transaction again (up to
+     * 3 times, db_exec, db_tx_run); one that still fails is a 409 the client may retry */
+    if (!strcmp(s, "40001") || !strcmp(s, "40P01"))
         return LL_E_CONFLICT;
     if (!strcmp(s, "55P03")) /* lock_not_available */
         return LL_E_CONFLICT;

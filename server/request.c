@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "leadloop/headers.h"
 #include "leadloop/uri.h"
 #include "leadloop/util.h"
 
@@ -291,32 +290,4 @@ json_t *req_json_object(struct request *r)
         return NULL;
     }
     return obj;
-}
-
-bool req_if_match(struct request *r, long version)
-{
-    const char *h = req_header(r, "If-Match");
-    char want[32];
-    if (!h || headers_if_match_lists(h, version))
-        return true;
-    snprintf(want, sizeof want, "\"%ld\"", version);
-    reply_problem(r, LL_E_PRECONDITION,
-                  "If-Match does not match the current version; fetch it again and retry", NULL,
-                  json_pack("{s:s}", "current_etag", want));
-    return false;
-}
-
-int req_if_match_version(struct request *r, long *version)
-{
-    return headers_if_match_version(req_header(r, "If-Match"), version);
-}
-
-const char *req_if_match_param(struct request *r, char buf[24])
-{
-    long want = 0;
-    int im = req_if_match_version(r, &want);
-    if (im == 0)
-        return NULL;
-    snprintf(buf, 24, "%ld", im > 0 ? want : 0L);
-    return buf;
 }

@@ -8,20 +8,6 @@
 #include "leadloop/db.h"
 #include "leadloop/util.h"
 
-void reply_missing_or_stale(struct request *r, const char *sql_version, const char *not_found)
-{
-    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res = db_exec(r->db, sql_version, 2, vals);
-    enum ll_err err = db_check(r->db, res);
-    if (err)
-        reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-    else if (req_if_match(r, atol(PQgetvalue(res, 0, 0))))
-        reply_problem(r, LL_E_CONFLICT, "the resource changed meanwhile; retry", NULL, NULL);
-    PQclear(res);
-}
-
 bool like_escape(const char *s, char *out, size_t cap)
 {
     size_t o = 0;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "leadloop/changes.h"
+#include "leadloop/conditional.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/list.h"
 #include "leadloop/request.h"
@@ -215,10 +216,13 @@ void webhooks_get(struct request *r)
     PQclear(res);
 }
 
-/* A conditional write that matched no row: 404 or 412. */
-static void answer_no_row(struct request *r)
+/* A conditional write that matched no row: 404, 412 or 409 (conditional.h). */
+static void answer_no_row(struct request *r, const struct conditional *cond)
 {
-    reply_missing_or_stale(r, sql_version, not_found);
+    long current = 0;
+    enum ll_err err =
+        conditional_no_row(r->db, sql_version, r->auth.workspace_id, r->params[0], cond, &current);
+    conditional_reply(r, err, current, not_found, "the resource changed meanwhile; retry");
 }
 
 void webhooks_update(struct request *r)
@@ -226,7 +230,8 @@ void webhooks_update(struct request *r)
     json_t *body = NULL;
     PGresult *res = NULL;
     const char *url = NULL, *description = NULL;
-    char *types = NULL, want[24];
+    char *types = NULL;
+    struct conditional cond;
     bool desc_null = false, has_active = false, active = false;
     struct jv v;
     enum ll_err err;
@@ -254,6 +259,7 @@ void webhooks_update(struct request *r)
         goto out;
     }
     bool desc_given = json_object_get(body, "description") != NULL;
+    conditional_from_request(&cond, r);
     const char *vals[8] = {r->auth.workspace_id,
                            r->params[0],
                            url,
@@ -261,12 +267,12 @@ void webhooks_update(struct request *r)
                            desc_null ? NULL : description,
                            types,
                            has_active ? (active ? "true" : "false") : NULL,
-                           req_if_match_param(r, want)};
+                           conditional_param(&cond)};
     res = db_exec(r->db, sql_update, 8, vals);
     if ((err = db_check(r->db, res)) != LL_OK)
         reply_db_error(r, err);
     else if (PQntuples(res) == 0)
-        answer_no_row(r);
+        answer_no_row(r, &cond);
     else
         answer(r, 200, res, NULL);
 out:
@@ -279,7 +285,7 @@ out:
 void webhooks_delete(struct request *r)
 {
     PGresult *res;
-    char want[24];
+    struct conditional cond;
     enum ll_err err;
     if (!req_query_allowed(r, NULL))
         return;
@@ -287,12 +293,13 @@ void webhooks_delete(struct request *r)
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         return;
     }
-    const char *vals[3] = {r->auth.workspace_id, r->params[0], req_if_match_param(r, want)};
+    conditional_from_request(&cond, r);
+    const char *vals[3] = {r->auth.workspace_id, r->params[0], conditional_param(&cond)};
     res = db_exec(r->db, sql_delete, 3, vals);
     if ((err = db_check(r->db, res)) != LL_OK)
         reply_db_error(r, err);
     else if (PQntuples(res) == 0)
-        answer_no_row(r);
+        answer_no_row(r, &cond);
     else
         reply_empty(r, 204);
     PQclear(res);
@@ -311,7 +318,8 @@ void webhooks_rotate_secret(struct request *r)
 {
     json_t *body = NULL;
     PGresult *res = NULL;
-    char secret[WEBHOOK_SECRET_LEN + 1] = "", keep[24] = "86400", want[24];
+    char secret[WEBHOOK_SECRET_LEN + 1] = "", keep[24] = "86400";
+    struct conditional cond;
     bool is_null = false;
     struct jv v;
     enum ll_err err;
@@ -335,13 +343,14 @@ void webhooks_rotate_secret(struct request *r)
         reply_problem(r, LL_E_INTERNAL, "no random secret could be made", NULL, NULL);
         goto out;
     }
+    conditional_from_request(&cond, r);
     const char *vals[5] = {r->auth.workspace_id, r->params[0], secret, keep,
-                           req_if_match_param(r, want)};
+                           conditional_param(&cond)};
     res = db_exec(r->db, sql_rotate, 5, vals);
     if ((err = db_check(r->db, res)) != LL_OK)
         reply_db_error(r, err);
     else if (PQntuples(res) == 0)
-        answer_no_row(r);
+        answer_no_row(r, &cond);
     else
         answer(r, 200, res, secret);
 out:

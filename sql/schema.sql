@@ -337,6 +337,101 @@ CREATE FUNCTION public.ll_lead_edit_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['email'::text, 'first_name'::text, 'last_name'::text, 'company'::text, 'title'::text, 'phone'::text, 'country'::text, 'source'::text, 'score'::text, 'owner_id'::text, 'consent'::text, 'custom'::text, 'external_ids'::text];
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: lead_stage_changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lead_stage_changes (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lead_id uuid NOT NULL,
+    from_stage text,
+    to_stage text NOT NULL,
+    reason text,
+    by_key_id uuid,
+    by_user_id uuid,
+    changed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    CONSTRAINT lead_stage_changes_reason_check CHECK ((char_length(reason) <= 500))
+);
+
+--
+-- Name: leads; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.leads (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    email text,
+    first_name text,
+    last_name text,
+    company text,
+    title text,
+    phone text,
+    country text,
+    source text DEFAULT 'other'::text NOT NULL,
+    stage text DEFAULT 'new'::text NOT NULL,
+    score smallint,
+    owner_id uuid,
+    consent jsonb,
+    custom jsonb DEFAULT '{}'::jsonb NOT NULL,
+    external_ids jsonb DEFAULT '{}'::jsonb NOT NULL,
+    first_campaign_id uuid,
+    latest_campaign_id uuid,
+    first_touch_at timestamp with time zone,
+    latest_touch_at timestamp with time zone,
+    erased_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    stage_changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    recycle_on date,
+    merged_into uuid,
+    CONSTRAINT leads_company_check CHECK ((char_length(company) <= 200)),
+    CONSTRAINT leads_consent CHECK (((consent IS NULL) OR COALESCE((jsonb_typeof((consent -> 'email_opt_in'::text)) = 'boolean'::text), false))),
+    CONSTRAINT leads_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
+    CONSTRAINT leads_custom CHECK (public.ll_custom_ok(custom)),
+    CONSTRAINT leads_email_check CHECK (((char_length(email) >= 3) AND (char_length(email) <= 254))),
+    CONSTRAINT leads_email_kept CHECK (((email IS NOT NULL) OR (erased_at IS NOT NULL) OR (merged_into IS NOT NULL))),
+    CONSTRAINT leads_external_ids_check CHECK ((jsonb_typeof(external_ids) = 'object'::text)),
+    CONSTRAINT leads_first_name_check CHECK ((char_length(first_name) <= 200)),
+    CONSTRAINT leads_last_name_check CHECK ((char_length(last_name) <= 200)),
+    CONSTRAINT leads_merged_into_other CHECK ((merged_into <> id)),
+    CONSTRAINT leads_phone_check CHECK ((char_length(phone) <= 50)),
+    CONSTRAINT leads_score_check CHECK (((score >= 0) AND (score <= 100))),
+    CONSTRAINT leads_source_check CHECK ((source = ANY (ARRAY['web'::text, 'event'::text, 'referral'::text, 'paid'::text, 'outbound'::text, 'partner'::text, 'import'::text, 'other'::text]))),
+    CONSTRAINT leads_stage_check CHECK ((stage = ANY (ARRAY['new'::text, 'mql'::text, 'sales_accepted'::text, 'sales_qualified'::text, 'opportunity'::text, 'customer'::text, 'recycled'::text, 'disqualified'::text]))),
+    CONSTRAINT leads_title_check CHECK ((char_length(title) <= 200))
+);
+
+--
+-- Name: ll_lead_move(uuid, uuid, text, text, uuid, uuid, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_lead_move(p_ws uuid, p_lead uuid, p_to text, p_reason text, p_key uuid, p_user uuid, p_recycle_on date, OUT moved public.leads, OUT change public.lead_stage_changes) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    v_from text;
+BEGIN
+    SELECT stage INTO v_from FROM leads WHERE workspace_id = p_ws AND id = p_lead;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    UPDATE leads SET stage = p_to, stage_changed_at = now(), recycle_on = p_recycle_on,
+                     version = version + 1, updated_at = now()
+    WHERE workspace_id = p_ws AND id = p_lead
+    RETURNING * INTO moved;
+    INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,
+                                    by_key_id, by_user_id, changed_at)
+    VALUES (p_ws, p_lead, v_from, p_to, p_reason, p_key, p_user, (moved).stage_changed_at)
+    RETURNING * INTO change;
+END
+$$;
+
 --
 -- Name: ll_lead_timeline(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
 --
@@ -490,10 +585,6 @@ BEGIN
     RETURN n + m;
 END
 $$;
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: report_leads; Type: TABLE; Schema: public; Owner: -
@@ -1153,72 +1244,6 @@ CREATE TABLE public.lead_merges (
     by_key_id uuid,
     by_user_id uuid,
     merged_at timestamp with time zone DEFAULT now() NOT NULL
-);
-
---
--- Name: lead_stage_changes; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.lead_stage_changes (
-    workspace_id uuid NOT NULL,
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    lead_id uuid NOT NULL,
-    from_stage text,
-    to_stage text NOT NULL,
-    reason text,
-    by_key_id uuid,
-    by_user_id uuid,
-    changed_at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
-    CONSTRAINT lead_stage_changes_reason_check CHECK ((char_length(reason) <= 500))
-);
-
---
--- Name: leads; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.leads (
-    workspace_id uuid NOT NULL,
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    email text,
-    first_name text,
-    last_name text,
-    company text,
-    title text,
-    phone text,
-    country text,
-    source text DEFAULT 'other'::text NOT NULL,
-    stage text DEFAULT 'new'::text NOT NULL,
-    score smallint,
-    owner_id uuid,
-    consent jsonb,
-    custom jsonb DEFAULT '{}'::jsonb NOT NULL,
-    external_ids jsonb DEFAULT '{}'::jsonb NOT NULL,
-    first_campaign_id uuid,
-    latest_campaign_id uuid,
-    first_touch_at timestamp with time zone,
-    latest_touch_at timestamp with time zone,
-    erased_at timestamp with time zone,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    stage_changed_at timestamp with time zone DEFAULT now() NOT NULL,
-    recycle_on date,
-    merged_into uuid,
-    CONSTRAINT leads_company_check CHECK ((char_length(company) <= 200)),
-    CONSTRAINT leads_consent CHECK (((consent IS NULL) OR COALESCE((jsonb_typeof((consent -> 'email_opt_in'::text)) = 'boolean'::text), false))),
-    CONSTRAINT leads_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
-    CONSTRAINT leads_custom CHECK (public.ll_custom_ok(custom)),
-    CONSTRAINT leads_email_check CHECK (((char_length(email) >= 3) AND (char_length(email) <= 254))),
-    CONSTRAINT leads_email_kept CHECK (((email IS NOT NULL) OR (erased_at IS NOT NULL) OR (merged_into IS NOT NULL))),
-    CONSTRAINT leads_external_ids_check CHECK ((jsonb_typeof(external_ids) = 'object'::text)),
-    CONSTRAINT leads_first_name_check CHECK ((char_length(first_name) <= 200)),
-    CONSTRAINT leads_last_name_check CHECK ((char_length(last_name) <= 200)),
-    CONSTRAINT leads_merged_into_other CHECK ((merged_into <> id)),
-    CONSTRAINT leads_phone_check CHECK ((char_length(phone) <= 50)),
-    CONSTRAINT leads_score_check CHECK (((score >= 0) AND (score <= 100))),
-    CONSTRAINT leads_source_check CHECK ((source = ANY (ARRAY['web'::text, 'event'::text, 'referral'::text, 'paid'::text, 'outbound'::text, 'partner'::text, 'import'::text, 'other'::text]))),
-    CONSTRAINT leads_stage_check CHECK ((stage = ANY (ARRAY['new'::text, 'mql'::text, 'sales_accepted'::text, 'sales_qualified'::text, 'opportunity'::text, 'customer'::text, 'recycled'::text, 'disqualified'::text]))),
-    CONSTRAINT leads_title_check CHECK ((char_length(title) <= 200))
 );
 
 --

@@ -23,6 +23,7 @@ struct db_stats {
     unsigned long acquire_timeouts, errors;
     unsigned long statements_late;    /* passed their client-side deadline */
     unsigned long connections_closed; /* closed for want of an answer, then connected again */
+    unsigned long retries;            /* runs again after a serialization failure or deadlock */
 };
 
 /* Sets up the pool (no connection is opened yet). conninfo is copied. statement_timeout_ms
@@ -56,8 +57,11 @@ void db_on_release(struct db_conn *c, const char *sql);
 /* Runs one parameterised statement (text format). Returns a new PGresult (PQclear it),
  * or NULL when out of memory. A failure on a lost connection marks it for reset. A
  * statement past its deadline, or on a connection already closed, answers a failure
- * without SQLSTATE, which db_check maps to LL_E_UNAVAILABLE. */
-PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values);
+ * without SQLSTATE, which db_check maps to LL_E_UNAVAILABLE. Outside a transaction, a
+ * statement that fails on a serialization failure or deadlock (40001, 40P01) is run again,
+ * up to 3 times in all with a jittered pause; inside one, db_tx_run reruns the whole. */
+PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values)
+    __attribute__((warn_unused_result));
 
 /* Transactions that nest: the outermost is BEGIN/COMMIT, inner ones are savepoints, so a
  * handler can use them the same whether or not an Idempotency-Key wraps it in a
@@ -74,6 +78,15 @@ enum ll_err db_tx_begin_bounded(struct db_conn *c, long timeout_ms)
     __attribute__((warn_unused_result));
 enum ll_err db_tx_commit(struct db_conn *c) __attribute__((warn_unused_result));
 void db_tx_rollback(struct db_conn *c);
+/* Runs fn(c, arg) in a transaction (a savepoint when nested) and commits it when fn
+ * answers LL_OK. When a statement in it met a serialization failure or a deadlock (40001,
+ * 40P01; db_check notes it), the transaction is rolled back and run again, up to 3 times
+ * in all, after a jittered pause: the promise of DESIGN section 3 ("serialization failure
+ * retried"). fn must therefore be rerunnable: it writes only through c and keeps what it
+ * found in arg for the caller to answer with afterwards, resetting it on each run. The
+ * last run's outcome is returned (a conflict still unresolved: db_check's LL_E_CONFLICT). */
+enum ll_err db_tx_run(struct db_conn *c, enum ll_err (*fn)(struct db_conn *c, void *arg), void *arg)
+    __attribute__((warn_unused_result));
 int db_tx_depth(const struct db_conn *c);
 /* Sets a setting for the rest of the transaction (SET LOCAL, with parameters). */
 enum ll_err db_tx_set(struct db_conn *c, const char *name, const char *value)
@@ -87,11 +100,13 @@ void db_tx_custom_plans(struct db_conn *c);
  * whole batch (jsonb_to_recordset of 1,000 rows), whose generic plan PostgreSQL would
  * otherwise pick after five runs guessing the row count: that made an import of 100,000
  * rows take 85 s instead of 8. */
-PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const char *const *values);
+PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const char *const *values)
+    __attribute__((warn_unused_result));
 
 /* LL_OK when res is a success; otherwise counts a database error, logs the SQLSTATE
- * and maps it. res is borrowed. */
-enum ll_err db_check(struct db_conn *c, const PGresult *res);
+ * and maps it (and notes a serialization failure or deadlock for db_tx_run). res is
+ * borrowed. */
+enum ll_err db_check(struct db_conn *c, const PGresult *res) __attribute__((warn_unused_result));
 
 /* Opens a standalone connection with the pool's settings (for commands and migrations);
  * NULL with a message in err on failure. Caller PQfinish()es it. */

@@ -12,6 +12,8 @@
 
 struct request;
 struct jv;
+struct auth_ctx;
+struct conditional;
 
 /* The columns a lead is read with, in the order leads_json expects; a statement may add
  * columns after them. */
@@ -48,20 +50,46 @@ void lead_in_free(struct lead_in *in);
 /* Validates body for mode into in, adding errors to v. */
 void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in *in);
 
-/* Inserts a lead with its first stage change, external ids, `created` touch and change
- * feed row, in one statement. Returns the new row (LEAD_COLUMNS) or the error. */
-PGresult *leads_insert(struct request *r, const struct lead_in *in, enum ll_err *err);
+/* What a new lead implies, written once for every statement that creates leads (POST
+ * /v1/leads, PUT upserts, the batch, the import): CTEs to follow a CTE named `created`
+ * holding the new leads' rows (at least workspace_id, id, created_at, external_ids and
+ * first_campaign_id), with key and user the statement's parameters ("$3") of the acting
+ * API key and user. They write each lead's first stage change (to new), its external ids as
+ * lookup rows, and the `created` touch of its first campaign; the change feed and audit rows
+ * come from the tables' triggers.
+ *
+ * Why CTEs and not a SQL function or trigger: the rows must be written by the statement
+ * that inserts the leads. A trigger on leads runs per row, and the statement triggers that
+ * keep the report facts (sql/0005_reports.sql) would then run once per lead instead of once
+ * per batch; a function called by the statement writes in statements of its own, whose
+ * change feed rows (touch.created) would come before the lead's own (lead.created). */
+#define LEADS_CREATED_CTES(key, user)                                                              \
+    " x AS (INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"            \
+    " SELECT c.workspace_id, e.key, e.value, c.id FROM created c,"                                 \
+    " jsonb_each_text(c.external_ids) e),"                                                         \
+    " s AS (INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage,"          \
+    " by_key_id, by_user_id, changed_at) SELECT workspace_id, id, NULL, 'new', " key               \
+    "::uuid, " user "::uuid, created_at FROM created),"                                            \
+    " t AS (INSERT INTO campaign_touches (workspace_id, campaign_id, lead_id, kind, occurred_at)"  \
+    " SELECT workspace_id, first_campaign_id, id, 'created', created_at FROM created"              \
+    " WHERE first_campaign_id IS NOT NULL)"
 
-/* Merge-updates lead id with the fields set in in. want: the If-Match version or 0 for
- * none (-1: a tag that matches nothing). No row: not found, erased or stale. */
-PGresult *leads_update(struct request *r, const char *id, const struct lead_in *in, long want,
+/* Inserts a lead with what it implies (LEADS_CREATED_CTES), in one statement, for the
+ * caller auth. Returns the new row (LEAD_COLUMNS) or the failed result, and the error. */
+PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const struct lead_in *in,
                        enum ll_err *err);
 
+/* Merge-updates lead id with the fields set in in, if cond (If-Match; NULL: any version)
+ * allows its version. No row: not found, erased, merged or refused by cond. */
+PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const char *id,
+                       const struct lead_in *in, const struct conditional *cond, enum ll_err *err);
+
 /* Describes a failed lead write: the error to answer and its detail, errors and extra
- * members (new references or NULL). */
-enum ll_err leads_write_problem(struct request *r, const PGresult *res, enum ll_err err,
-                                const struct lead_in *in, const char **detail, json_t **errors,
-                                json_t **extra);
+ * members (new references or NULL). Looks up the lead holding a taken email or external
+ * id. */
+enum ll_err leads_write_problem(struct db_conn *db, const struct auth_ctx *auth,
+                                const PGresult *res, enum ll_err err, const struct lead_in *in,
+                                const char **detail, json_t **errors, json_t **extra);
 
 /* A lead row as the API shows it, written as JSON text; leads_json parses that text
  * into a tree (new reference) where a lead is part of a larger answer. */

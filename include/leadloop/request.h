@@ -164,13 +164,4 @@ bool req_abandoned(struct request *r) __attribute__((warn_unused_result));
  * (the idempotency record kept its hash before the handler ran). */
 void req_body_release(struct request *r);
 
-/* If-Match as a version for a conditional write: 0 when absent or "*", 1 with *version
- * set, -1 when it can match no version (weak or foreign tag: the write must fail 412). */
-int req_if_match_version(struct request *r, long *version);
-/* The same as a statement parameter: NULL without If-Match (or "*"), else the version as
- * text in buf ("0", which no row has, for a tag that can match nothing). */
-const char *req_if_match_param(struct request *r, char buf[24]);
-/* If-Match: true when absent or matching version; answers 412 and returns false else. */
-bool req_if_match(struct request *r, long version) __attribute__((warn_unused_result));
-
 #endif

@@ -16,9 +16,6 @@
  * to answer. */
 PGresult *req_fetch_by_id(struct request *r, const char *sql, const char *not_found)
     __attribute__((warn_unused_result));
-/* After a conditional write touched no row: answers 404 when sql_version ($1 workspace,
- * $2 id -> version) finds nothing, else 412 with the current ETag. */
-void reply_missing_or_stale(struct request *r, const char *sql_version, const char *not_found);
 /* Escapes LIKE's metacharacters (% _ \) of s into out (cap bytes; false when too long). */
 bool like_escape(const char *s, char *out, size_t cap);
 

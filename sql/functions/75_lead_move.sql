@@ -1,0 +1,34 @@
+-- What a stage change implies, written once (ll_lead_move).
+--
+-- A lead's stage moves by a transition (POST /v1/leads/{id}/transitions) or by sales'
+-- feedback (accepted, rejected, won, lost, recycled); either way the lead gets its new stage,
+-- a new version and the history row that records the move (from, to, why, by whom, when).
+-- Both paths call this function, so that the history cannot be forgotten or written two
+-- ways. The change feed row (lead.stage_changed) and the report facts follow from the
+-- tables' triggers. It touches one lead of one workspace (DESIGN section 7: it runs where
+-- that workspace lives).
+--
+-- The caller has locked the lead (SELECT ... FOR UPDATE) and checked that the move is
+-- allowed. p_recycle_on: when a recycled lead comes back to marketing (feedback), else
+-- NULL. Returns the lead as moved and its history row; both NULL when there is no lead.
+CREATE OR REPLACE FUNCTION ll_lead_move(p_ws uuid, p_lead uuid, p_to text, p_reason text, p_key uuid,
+                             p_user uuid, p_recycle_on date,
+                             OUT moved leads, OUT change lead_stage_changes)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_from text;
+BEGIN
+    SELECT stage INTO v_from FROM leads WHERE workspace_id = p_ws AND id = p_lead;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    UPDATE leads SET stage = p_to, stage_changed_at = now(), recycle_on = p_recycle_on,
+                     version = version + 1, updated_at = now()
+    WHERE workspace_id = p_ws AND id = p_lead
+    RETURNING * INTO moved;
+    INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,
+                                    by_key_id, by_user_id, changed_at)
+    VALUES (p_ws, p_lead, v_from, p_to, p_reason, p_key, p_user, (moved).stage_changed_at)
+    RETURNING * INTO change;
+END
+$$;
