@@ -148,9 +148,12 @@ char *metrics_render(size_t *len)
         "# HELP leadloop_db_connections_closed_total Connections closed because PostgreSQL "
         "did not answer in time.\n"
         "# TYPE leadloop_db_connections_closed_total counter\n"
-        "leadloop_db_connections_closed_total %lu\n",
+        "leadloop_db_connections_closed_total %lu\n"
+        "# HELP leadloop_db_retries_total Statements and transactions run again after a "
+        "serialization failure or a deadlock.\n"
+        "# TYPE leadloop_db_retries_total counter\nleadloop_db_retries_total %lu\n",
         st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors, st.statements_late,
-        st.connections_closed);
+        st.connections_closed, st.retries);
     bulk_slots_stats(&slots, &bulk_in_use, &bulk_waiting);
     jw_printf(&b,
               "# HELP leadloop_bulk_slots Bulk requests served at once (LEADLOOP_BULK_SLOTS).\n"
