@@ -740,19 +740,14 @@ $$;
 CREATE FUNCTION public.ll_report_on_feedback() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM feedback t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM feedback t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
@@ -764,12 +759,8 @@ $$;
 CREATE FUNCTION public.ll_report_on_leads() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(id) AS ids FROM written GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(id)) FROM written;
     RETURN NULL;
 END
 $$;
@@ -781,19 +772,14 @@ $$;
 CREATE FUNCTION public.ll_report_on_leads_insert() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM leads t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM leads t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
@@ -805,18 +791,13 @@ $$;
 CREATE FUNCTION public.ll_report_on_leads_update() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
     -- planned on every call (EXECUTE): a plan kept from a one-row update joins the
     -- transition tables row by row, 80 s for a 20,000-row update
-    FOR r IN EXECUTE 'SELECT n.workspace_id, array_agg(n.id) AS ids'
-             ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
-             ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
-             ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)'
-             ' GROUP BY n.workspace_id' LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    EXECUTE 'SELECT ll_report_refresh_rows(array_agg(n.workspace_id), array_agg(n.id))'
+            ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
+            ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
+            ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)';
     RETURN NULL;
 END
 $$;
@@ -828,13 +809,8 @@ $$;
 CREATE FUNCTION public.ll_report_on_rows() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids FROM written
-             GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(lead_id)) FROM written;
     RETURN NULL;
 END
 $$;
@@ -846,15 +822,10 @@ $$;
 CREATE FUNCTION public.ll_report_on_rows_update() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids
-             FROM (SELECT workspace_id, lead_id FROM written
-                   UNION SELECT workspace_id, lead_id FROM previous) x
-             GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(lead_id))
+    FROM (SELECT workspace_id, lead_id FROM written
+          UNION ALL SELECT workspace_id, lead_id FROM previous) x;
     RETURN NULL;
 END
 $$;
@@ -866,19 +837,14 @@ $$;
 CREATE FUNCTION public.ll_report_on_stage_changes() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE w.to_stage <> 'new' AND NOT EXISTS (
-                 SELECT 1 FROM lead_stage_changes t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE w.to_stage <> 'new' AND NOT EXISTS (
+        SELECT 1 FROM lead_stage_changes t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
@@ -890,19 +856,14 @@ $$;
 CREATE FUNCTION public.ll_report_on_touches() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM campaign_touches t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM campaign_touches t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
@@ -1078,6 +1039,23 @@ BEGIN
     WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
        OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
        OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0;
+END
+$$;
+
+--
+-- Name: ll_report_refresh_rows(uuid[], uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_refresh_rows(ws uuid[], ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT x.workspace_id, array_agg(DISTINCT x.lead_id) AS lead_ids
+             FROM unnest(ws, ids) AS x (workspace_id, lead_id) GROUP BY x.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.lead_ids);
+    END LOOP;
 END
 $$;
 
