@@ -668,25 +668,86 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
 $$;
 
 --
+-- Name: ll_report_follow_up_at(uuid, date, date, smallint, text, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_follow_up_at(ws uuid, from_day date, to_day date, dimension smallint, for_key text, n bigint) RETURNS SETOF bigint
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT f.follow_up_s FROM report_follow_ups f
+    WHERE f.workspace_id = ws AND f.dim = dimension AND f.key = for_key
+      AND f.day >= coalesce(from_day, '-infinity'::date)
+      AND f.day <= coalesce(to_day, 'infinity'::date)
+    ORDER BY f.follow_up_s
+    OFFSET n LIMIT 1
+$$;
+
+--
+-- Name: ll_report_follow_up_percentiles(uuid, date, date, smallint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_follow_up_percentiles(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, p50 bigint, p90 bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT f.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY f.follow_up_s) AS p50,
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY f.follow_up_s) AS p90
+    FROM report_follow_ups f
+    WHERE ll_report_follow_up_sorted(from_day, to_day)
+      AND f.workspace_id = ws AND f.dim = dimension
+      AND f.day >= coalesce(from_day, '-infinity'::date)
+      AND f.day <= coalesce(to_day, 'infinity'::date)
+    GROUP BY f.key
+$$;
+
+--
+-- Name: ll_report_follow_up_sorted(date, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_follow_up_sorted(from_day date, to_day date) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT from_day IS NOT NULL AND to_day IS NOT NULL AND to_day - from_day < 183
+$$;
+
+--
+-- Name: ll_report_months_from(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_months_from(from_day date) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN from_day IS NULL
+                     OR from_day = date_trunc('month', from_day::timestamp)::date
+                THEN coalesce(from_day, '-infinity'::date)
+                ELSE (date_trunc('month', from_day::timestamp) + interval '1 month')::date END
+$$;
+
+--
+-- Name: ll_report_months_to(date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_months_to(to_day date) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN to_day IS NULL THEN 'infinity'::date
+                ELSE date_trunc('month', (to_day + 1)::timestamp)::date END
+$$;
+
+--
 -- Name: ll_report_on_feedback(); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.ll_report_on_feedback() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM feedback t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM feedback t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
@@ -698,12 +759,8 @@ $$;
 CREATE FUNCTION public.ll_report_on_leads() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(id) AS ids FROM written GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(id)) FROM written;
     RETURN NULL;
 END
 $$;
@@ -715,19 +772,14 @@ $$;
 CREATE FUNCTION public.ll_report_on_leads_insert() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM leads t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM leads t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
@@ -739,18 +791,13 @@ $$;
 CREATE FUNCTION public.ll_report_on_leads_update() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
     -- planned on every call (EXECUTE): a plan kept from a one-row update joins the
     -- transition tables row by row, 80 s for a 20,000-row update
-    FOR r IN EXECUTE 'SELECT n.workspace_id, array_agg(n.id) AS ids'
-             ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
-             ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
-             ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)'
-             ' GROUP BY n.workspace_id' LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    EXECUTE 'SELECT ll_report_refresh_rows(array_agg(n.workspace_id), array_agg(n.id))'
+            ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
+            ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
+            ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)';
     RETURN NULL;
 END
 $$;
@@ -762,13 +809,8 @@ $$;
 CREATE FUNCTION public.ll_report_on_rows() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids FROM written
-             GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(lead_id)) FROM written;
     RETURN NULL;
 END
 $$;
@@ -780,15 +822,10 @@ $$;
 CREATE FUNCTION public.ll_report_on_rows_update() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids
-             FROM (SELECT workspace_id, lead_id FROM written
-                   UNION SELECT workspace_id, lead_id FROM previous) x
-             GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(lead_id))
+    FROM (SELECT workspace_id, lead_id FROM written
+          UNION ALL SELECT workspace_id, lead_id FROM previous) x;
     RETURN NULL;
 END
 $$;
@@ -800,19 +837,14 @@ $$;
 CREATE FUNCTION public.ll_report_on_stage_changes() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE w.to_stage <> 'new' AND NOT EXISTS (
-                 SELECT 1 FROM lead_stage_changes t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE w.to_stage <> 'new' AND NOT EXISTS (
+        SELECT 1 FROM lead_stage_changes t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
@@ -824,21 +856,67 @@ $$;
 CREATE FUNCTION public.ll_report_on_touches() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM campaign_touches t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM campaign_touches t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
+$$;
+
+--
+-- Name: ll_report_reason_sums(uuid, date, date, smallint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_reason_sums(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, reason text, n numeric)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT key, reason, sum(rejected) AS n
+    FROM (
+        -- the month rows of the whole months inside the window
+        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND d.month
+          AND d.day >= ll_report_months_from(from_day)
+          AND d.day < ll_report_months_to(to_day)
+        UNION ALL
+        -- the day rows before the first whole month
+        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
+        UNION ALL
+        -- the day rows after the last whole month
+        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
+          AND d.day >= greatest(ll_report_months_to(to_day),
+                                coalesce(from_day, '-infinity'::date))
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+        UNION ALL
+        -- the deltas not folded in yet, of every day of the window
+        SELECT d.key, d.reason, d.rejected FROM report_reason_deltas d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+    ) d
+    GROUP BY key, reason HAVING sum(rejected) <> 0
+$$;
+
+--
+-- Name: ll_report_reasons(uuid, date, date, smallint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_reasons(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, reasons json)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT key, json_object_agg(reason, trim_scale(round(n, 4)) ORDER BY n DESC, reason)
+               AS reasons
+    FROM ll_report_reason_sums(ws, from_day, to_day, dimension) rs GROUP BY key
 $$;
 
 --
@@ -962,6 +1040,78 @@ BEGIN
        OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
        OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0;
 END
+$$;
+
+--
+-- Name: ll_report_refresh_rows(uuid[], uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_refresh_rows(ws uuid[], ids uuid[]) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT x.workspace_id, array_agg(DISTINCT x.lead_id) AS lead_ids
+             FROM unnest(ws, ids) AS x (workspace_id, lead_id) GROUP BY x.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.lead_ids);
+    END LOOP;
+END
+$$;
+
+--
+-- Name: ll_report_sums(uuid, date, date, smallint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, leads numeric, mqls numeric, handed numeric, accepted numeric, rejected numeric, contacted numeric, opportunities numeric, won numeric, won_amount numeric, rating_sum numeric, rating_count numeric, followed numeric)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
+           sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
+           sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,
+           sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count,
+           sum(followed) AS followed
+    FROM (
+        -- the month rows of the whole months inside the window
+        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
+               d.followed
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND d.month
+          AND d.day >= ll_report_months_from(from_day)
+          AND d.day < ll_report_months_to(to_day)
+        UNION ALL
+        -- the day rows before the first whole month
+        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
+               d.followed
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
+        UNION ALL
+        -- the day rows after the last whole month
+        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
+               d.followed
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
+          AND d.day >= greatest(ll_report_months_to(to_day),
+                                coalesce(from_day, '-infinity'::date))
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+        UNION ALL
+        -- the deltas not folded in yet, of every day of the window
+        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
+               d.followed
+        FROM report_day_deltas d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+    ) d
+    GROUP BY key
 $$;
 
 --

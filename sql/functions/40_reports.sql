@@ -165,31 +165,36 @@ BEGIN
 END
 $$;
 
+-- Refreshes the leads of the rows a statement wrote, per workspace (ll_report_refresh): row
+-- i was of workspace ws[i] and lead ids[i]; a lead may come more than once. Every report
+-- trigger below ends here, with the rows of its transition tables that matter.
+CREATE OR REPLACE FUNCTION ll_report_refresh_rows(ws uuid[], ids uuid[]) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT x.workspace_id, array_agg(DISTINCT x.lead_id) AS lead_ids
+             FROM unnest(ws, ids) AS x (workspace_id, lead_id) GROUP BY x.workspace_id LOOP
+        PERFORM ll_report_refresh(r.workspace_id, r.lead_ids);
+    END LOOP;
+END
+$$;
+
 -- Statement triggers: the leads a statement wrote, per workspace. Updates and deletes
 -- are refreshed too, so that a correction made in SQL by an operator keeps the figures
 -- right as well.
 CREATE OR REPLACE FUNCTION ll_report_on_rows() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids FROM written
-             GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(lead_id)) FROM written;
     RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION ll_report_on_rows_update() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(DISTINCT lead_id) AS ids
-             FROM (SELECT workspace_id, lead_id FROM written
-                   UNION SELECT workspace_id, lead_id FROM previous) x
-             GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(lead_id))
+    FROM (SELECT workspace_id, lead_id FROM written
+          UNION ALL SELECT workspace_id, lead_id FROM previous) x;
     RETURN NULL;
 END
 $$;
@@ -201,87 +206,64 @@ $$;
 -- it and saw everything it wrote. So a statement that creates leads with their rows (the
 -- created touch, the first stage row) refreshes each lead's facts once, whatever order
 -- its statement triggers fire in. No fact depends on a stage history row to 'new', the
--- first row of every lead.
+-- first row of every lead. The four differ only in the table (named in the query, so that
+-- its plan is kept: the xmin and cmin are the table's row's, not the transition table's).
 CREATE OR REPLACE FUNCTION ll_report_on_touches() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM campaign_touches t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM campaign_touches t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION ll_report_on_stage_changes() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE w.to_stage <> 'new' AND NOT EXISTS (
-                 SELECT 1 FROM lead_stage_changes t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE w.to_stage <> 'new' AND NOT EXISTS (
+        SELECT 1 FROM lead_stage_changes t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION ll_report_on_feedback() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM feedback t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM feedback t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION ll_report_on_leads_insert() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT w.workspace_id, array_agg(w.id) AS ids FROM written w
-             WHERE NOT EXISTS (
-                 SELECT 1 FROM leads t JOIN report_leads f
-                     ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
-                 WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-                     AND f.xmin = t.xmin
-                     AND f.cmin::text::bigint > t.cmin::text::bigint)
-             GROUP BY w.workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM leads t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
     RETURN NULL;
 END
 $$;
 
 -- A deleted lead leaves the figures.
 CREATE OR REPLACE FUNCTION ll_report_on_leads() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
-    FOR r IN SELECT workspace_id, array_agg(id) AS ids FROM written GROUP BY workspace_id LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    PERFORM ll_report_refresh_rows(array_agg(workspace_id), array_agg(id)) FROM written;
     RETURN NULL;
 END
 $$;
@@ -289,18 +271,13 @@ $$;
 -- An update matters when it changes what the facts take from the lead itself (a merge
 -- included); stage moves are seen through lead_stage_changes.
 CREATE OR REPLACE FUNCTION ll_report_on_leads_update() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    r record;
 BEGIN
     -- planned on every call (EXECUTE): a plan kept from a one-row update joins the
     -- transition tables row by row, 80 s for a 20,000-row update
-    FOR r IN EXECUTE 'SELECT n.workspace_id, array_agg(n.id) AS ids'
-             ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
-             ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
-             ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)'
-             ' GROUP BY n.workspace_id' LOOP
-        PERFORM ll_report_refresh(r.workspace_id, r.ids);
-    END LOOP;
+    EXECUTE 'SELECT ll_report_refresh_rows(array_agg(n.workspace_id), array_agg(n.id))'
+            ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
+            ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
+            ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)';
     RETURN NULL;
 END
 $$;

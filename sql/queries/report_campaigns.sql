@@ -17,17 +17,16 @@
 --   DEALLOCATE report_campaigns;
 --
 -- The window is the days from $2 to $3 inclusive (UTC days of the leads' creation); NULL
--- leaves that side open. Its bounds are written out as expressions of $2 and $3 wherever
--- they are used, so that the planner can use them as index bounds (a join to a row holding
--- them could only filter): from = coalesce($2, -infinity), to = coalesce($3, infinity),
--- and the whole months inside it start at the first of the month on or after $2 and end
--- before the first of the month after $3.
--- The additive figures are the sums of report_days (one row per day, and one per month, per
--- dimension and key) and report_day_deltas (changes not folded in yet, ll_report_compact):
--- the month rows of the window's whole months, the day rows before and after them, and the
--- deltas of every day of the window. The rejection reasons come from report_reason_days
--- and report_reason_deltas the same way. The triggers of sql/functions/40_reports.sql keep
--- all of them exact in every writing transaction.
+-- leaves that side open.
+-- The figures come from functions shared with the other reports, in
+-- sql/functions/45_report_queries.sql: ll_report_sums, the additive figures (the month rows
+-- of report_days of the window's whole months, its day rows before and after them, and the
+-- deltas of report_day_deltas not folded in yet, ll_report_compact); ll_report_reasons, the
+-- rejection reasons (from report_reason_days and report_reason_deltas the same way); and
+-- the follow-up percentiles. PostgreSQL inlines them: the statement is planned as if their
+-- SELECTs were written out here, so EXPLAIN shows the whole plan, and the window's bounds
+-- (expressions of $2 and $3) are index bounds. The triggers of sql/functions/40_reports.sql
+-- keep the report tables exact in every writing transaction.
 -- A campaign's cost inside the window is prorated by the days of its run (starts_on ..
 -- ends_on) inside it, rounded half away from zero; it is the whole cost when the run has
 -- no start or end, or the window no bounds.
@@ -47,161 +46,22 @@ keys AS (
                            / (c.ends_on - c.starts_on + 1))::bigint END AS cost
     FROM campaigns c
     WHERE c.workspace_id = $1),
--- bk: the window's sums per key
-bk AS (
-    SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
-           sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
-           sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,
-           sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count,
-           sum(followed) AS followed
-    FROM (
-        -- the month rows of the whole months inside the window
-        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
-               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
-        FROM report_days d
-        WHERE d.workspace_id = $1 AND d.dim = $4 AND d.month
-          AND d.day >= (CASE WHEN $2::date IS NULL
-                                  OR $2::date = date_trunc('month', $2::date::timestamp)::date
-                             THEN coalesce($2::date, '-infinity'::date)
-                             ELSE (date_trunc('month', $2::date::timestamp)
-                                   + interval '1 month')::date END)
-          AND d.day < (CASE WHEN $3::date IS NULL THEN 'infinity'::date
-                            ELSE date_trunc('month', ($3::date + 1)::timestamp)::date END)
-        UNION ALL
-        -- the day rows before the first whole month
-        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
-               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
-        FROM report_days d
-        WHERE d.workspace_id = $1 AND d.dim = $4 AND NOT d.month
-          AND d.day >= coalesce($2::date, '-infinity'::date)
-          AND d.day < least(
-                  (CASE WHEN $2::date IS NULL
-                             OR $2::date = date_trunc('month', $2::date::timestamp)::date
-                        THEN coalesce($2::date, '-infinity'::date)
-                        ELSE (date_trunc('month', $2::date::timestamp)
-                              + interval '1 month')::date END),
-                  coalesce($3::date, 'infinity'::date) + 1)
-        UNION ALL
-        -- the day rows after the last whole month
-        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
-               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
-        FROM report_days d
-        WHERE d.workspace_id = $1 AND d.dim = $4 AND NOT d.month
-          AND (CASE WHEN $2::date IS NULL
-                         OR $2::date = date_trunc('month', $2::date::timestamp)::date
-                    THEN coalesce($2::date, '-infinity'::date)
-                    ELSE (date_trunc('month', $2::date::timestamp)
-                          + interval '1 month')::date END)
-              < (CASE WHEN $3::date IS NULL THEN 'infinity'::date
-                      ELSE date_trunc('month', ($3::date + 1)::timestamp)::date END)
-          AND d.day >= greatest(
-                  (CASE WHEN $3::date IS NULL THEN 'infinity'::date
-                        ELSE date_trunc('month', ($3::date + 1)::timestamp)::date END),
-                  coalesce($2::date, '-infinity'::date))
-          AND d.day <= coalesce($3::date, 'infinity'::date)
-        UNION ALL
-        -- the deltas not folded in yet (ll_report_compact), of every day of the window
-        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
-               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
-        FROM report_day_deltas d
-        WHERE d.workspace_id = $1 AND d.dim = $4
-          AND d.day >= coalesce($2::date, '-infinity'::date)
-          AND d.day <= coalesce($3::date, 'infinity'::date)
-    ) d
-    GROUP BY key),
--- fu: the follow-up percentiles per key, exact either way. By rank: the row at
--- ceil(p * n) of the key's follow-up times in value order (report_follow_ups_rank),
--- stepping over those outside the window; best when the window holds most of them.
--- Sorted: the window's follow-up times read by day and sorted; best for a short window
--- (both bounds, under half a year). The condition is of parameters only, so the planner
--- keeps just one of the two branches.
+-- bk: the window's sums per key (ll_report_sums)
+bk AS (SELECT * FROM ll_report_sums($1, $2, $3, $4)),
+-- fu: the follow-up percentiles per key, exact either way: by rank for most windows, each
+-- the row at ceil(p * n) of the key's follow-up times in value order
+-- (ll_report_follow_up_at), or sorted for a short one (ll_report_follow_up_percentiles).
+-- The condition is of parameters only, so the planner keeps just one of the two branches.
 fu AS (
     SELECT b.key,
-           (SELECT f.follow_up_s FROM report_follow_ups f
-             WHERE f.workspace_id = $1 AND f.dim = $4 AND f.key = b.key
-               AND f.day >= coalesce($2::date, '-infinity'::date)
-               AND f.day <= coalesce($3::date, 'infinity'::date)
-             ORDER BY f.follow_up_s
-             OFFSET greatest(ceil(0.5 * b.followed) - 1, 0)::bigint LIMIT 1) AS p50,
-           (SELECT f.follow_up_s FROM report_follow_ups f
-             WHERE f.workspace_id = $1 AND f.dim = $4 AND f.key = b.key
-               AND f.day >= coalesce($2::date, '-infinity'::date)
-               AND f.day <= coalesce($3::date, 'infinity'::date)
-             ORDER BY f.follow_up_s
-             OFFSET greatest(ceil(0.9 * b.followed) - 1, 0)::bigint LIMIT 1) AS p90
+           (SELECT * FROM ll_report_follow_up_at($1, $2, $3, $4, b.key,
+                              greatest(ceil(0.5 * b.followed) - 1, 0)::bigint)) AS p50,
+           (SELECT * FROM ll_report_follow_up_at($1, $2, $3, $4, b.key,
+                              greatest(ceil(0.9 * b.followed) - 1, 0)::bigint)) AS p90
     FROM bk b
-    WHERE b.followed > 0
-      AND NOT ($2::date IS NOT NULL AND $3::date IS NOT NULL
-           AND $3::date - $2::date < 183)
+    WHERE b.followed > 0 AND NOT ll_report_follow_up_sorted($2, $3)
     UNION ALL
-    SELECT f.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY f.follow_up_s) AS p50,
-           percentile_disc(0.9) WITHIN GROUP (ORDER BY f.follow_up_s) AS p90
-    FROM report_follow_ups f
-    WHERE ($2::date IS NOT NULL AND $3::date IS NOT NULL
-           AND $3::date - $2::date < 183)
-      AND f.workspace_id = $1 AND f.dim = $4
-      AND f.day >= coalesce($2::date, '-infinity'::date)
-      AND f.day <= coalesce($3::date, 'infinity'::date)
-    GROUP BY f.key),
--- rs: the window's first-verdict rejections per key and reason (none that sum to 0)
-rs AS (
-    SELECT key, reason, sum(rejected) AS n
-    FROM (
-        -- the month rows of the whole months inside the window
-        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
-        WHERE d.workspace_id = $1 AND d.dim = $4 AND d.month
-          AND d.day >= (CASE WHEN $2::date IS NULL
-                                  OR $2::date = date_trunc('month', $2::date::timestamp)::date
-                             THEN coalesce($2::date, '-infinity'::date)
-                             ELSE (date_trunc('month', $2::date::timestamp)
-                                   + interval '1 month')::date END)
-          AND d.day < (CASE WHEN $3::date IS NULL THEN 'infinity'::date
-                            ELSE date_trunc('month', ($3::date + 1)::timestamp)::date END)
-        UNION ALL
-        -- the day rows before the first whole month
-        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
-        WHERE d.workspace_id = $1 AND d.dim = $4 AND NOT d.month
-          AND d.day >= coalesce($2::date, '-infinity'::date)
-          AND d.day < least(
-                  (CASE WHEN $2::date IS NULL
-                             OR $2::date = date_trunc('month', $2::date::timestamp)::date
-                        THEN coalesce($2::date, '-infinity'::date)
-                        ELSE (date_trunc('month', $2::date::timestamp)
-                              + interval '1 month')::date END),
-                  coalesce($3::date, 'infinity'::date) + 1)
-        UNION ALL
-        -- the day rows after the last whole month
-        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
-        WHERE d.workspace_id = $1 AND d.dim = $4 AND NOT d.month
-          AND (CASE WHEN $2::date IS NULL
-                         OR $2::date = date_trunc('month', $2::date::timestamp)::date
-                    THEN coalesce($2::date, '-infinity'::date)
-                    ELSE (date_trunc('month', $2::date::timestamp)
-                          + interval '1 month')::date END)
-              < (CASE WHEN $3::date IS NULL THEN 'infinity'::date
-                      ELSE date_trunc('month', ($3::date + 1)::timestamp)::date END)
-          AND d.day >= greatest(
-                  (CASE WHEN $3::date IS NULL THEN 'infinity'::date
-                        ELSE date_trunc('month', ($3::date + 1)::timestamp)::date END),
-                  coalesce($2::date, '-infinity'::date))
-          AND d.day <= coalesce($3::date, 'infinity'::date)
-        UNION ALL
-        -- the deltas not folded in yet (ll_report_compact), of every day of the window
-        SELECT d.key, d.reason, d.rejected FROM report_reason_deltas d
-        WHERE d.workspace_id = $1 AND d.dim = $4
-          AND d.day >= coalesce($2::date, '-infinity'::date)
-          AND d.day <= coalesce($3::date, 'infinity'::date)
-    ) d
-    GROUP BY key, reason HAVING sum(rejected) <> 0),
--- rr: the reasons per key as a JSON object, largest first
-rr AS (
-    SELECT key, json_object_agg(reason, trim_scale(round(n, 4)) ORDER BY n DESC, reason)
-               AS reasons
-    FROM rs GROUP BY key)
+    SELECT * FROM ll_report_follow_up_percentiles($1, $2, $3, $4))
 SELECT k.campaign_id, k.name, k.channel, k.status,
        trim_scale(round(coalesce(b.leads, 0), 4)) AS leads,
        trim_scale(round(coalesce(b.mqls, 0), 4)) AS mqls,
@@ -229,5 +89,5 @@ SELECT k.campaign_id, k.name, k.channel, k.status,
 FROM keys k
 LEFT JOIN bk b ON b.key = k.key
 LEFT JOIN fu ON fu.key = k.key
-LEFT JOIN rr ON rr.key = k.key
+LEFT JOIN ll_report_reasons($1, $2, $3, $4) rr ON rr.key = k.key
 ORDER BY k.name, k.campaign_id

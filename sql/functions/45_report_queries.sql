@@ -1,0 +1,189 @@
+-- The one current definition of the parts that the report statements of sql/queries/ share:
+-- the window's sums per key from the report tables (sql/0005_reports.sql, kept exact by
+-- 40_reports.sql), its rejection reasons, and the follow-up percentiles.
+--
+-- A repeatable migration (sql/README.md). Every function here is written so that
+-- PostgreSQL inlines it into the calling statement: LANGUAGE sql, one SELECT, STABLE or
+-- IMMUTABLE, not STRICT, no SECURITY DEFINER and no SET clause (the conditions of
+-- inline_set_returning_function and inline_function). Inlined, a call is its SELECT with
+-- the caller's parameters in place of the arguments, planned with the rest of the
+-- statement: the plan is the one the text written out in full had, and EXPLAIN in psql
+-- still shows it (no Function Scan of these functions). Keep them so; a function that is
+-- not inlined would be a black box to the planner, run apart for each call. Each is
+-- PARALLEL SAFE too: the planner decides whether a statement may have a parallel plan
+-- before it inlines, from the functions it calls, so one unmarked function would cost the
+-- reports their parallel scans.
+--
+-- The window is the days from from_day to to_day inclusive (UTC days of the leads'
+-- creation); NULL leaves that side open. Its bounds are written out as expressions of the
+-- arguments wherever they are used, so that inlined they are expressions of the caller's
+-- parameters, which the planner uses as index bounds (a join to a row holding them could
+-- only filter). The argument naming the dimension is not called dim: inside the body a
+-- column of that name would win over it.
+
+
+-- The first day of the whole months of a window starting on from_day: that day when it is
+-- the first of its month or NULL (-infinity), else the first of the next month.
+CREATE OR REPLACE FUNCTION ll_report_months_from(from_day date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN from_day IS NULL
+                     OR from_day = date_trunc('month', from_day::timestamp)::date
+                THEN coalesce(from_day, '-infinity'::date)
+                ELSE (date_trunc('month', from_day::timestamp) + interval '1 month')::date END
+$$;
+
+-- The day after the whole months of a window ending on to_day: the first of the month
+-- after to_day's (infinity when to_day is NULL).
+CREATE OR REPLACE FUNCTION ll_report_months_to(to_day date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN to_day IS NULL THEN 'infinity'::date
+                ELSE date_trunc('month', (to_day + 1)::timestamp)::date END
+$$;
+
+-- The window's sums per key of one dimension (0 the source, 1 to 3 the campaign by
+-- attribution model): the month rows of report_days of the window's whole months, its day
+-- rows before and after them, and the deltas of report_day_deltas not folded in yet
+-- (ll_report_compact) of every day of the window.
+CREATE OR REPLACE FUNCTION ll_report_sums(ws uuid, from_day date, to_day date,
+                                          dimension smallint)
+RETURNS TABLE (key text, leads numeric, mqls numeric, handed numeric, accepted numeric,
+               rejected numeric, contacted numeric, opportunities numeric, won numeric,
+               won_amount numeric, rating_sum numeric, rating_count numeric,
+               followed numeric)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
+           sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
+           sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,
+           sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count,
+           sum(followed) AS followed
+    FROM (
+        -- the month rows of the whole months inside the window
+        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
+               d.followed
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND d.month
+          AND d.day >= ll_report_months_from(from_day)
+          AND d.day < ll_report_months_to(to_day)
+        UNION ALL
+        -- the day rows before the first whole month
+        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
+               d.followed
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
+        UNION ALL
+        -- the day rows after the last whole month
+        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
+               d.followed
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
+          AND d.day >= greatest(ll_report_months_to(to_day),
+                                coalesce(from_day, '-infinity'::date))
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+        UNION ALL
+        -- the deltas not folded in yet, of every day of the window
+        SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
+               d.followed
+        FROM report_day_deltas d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+    ) d
+    GROUP BY key
+$$;
+
+-- The window's first-verdict rejections per key of one dimension and reason, none that sum
+-- to 0: from report_reason_days and report_reason_deltas, as ll_report_sums.
+CREATE OR REPLACE FUNCTION ll_report_reason_sums(ws uuid, from_day date, to_day date,
+                                                 dimension smallint)
+RETURNS TABLE (key text, reason text, n numeric)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT key, reason, sum(rejected) AS n
+    FROM (
+        -- the month rows of the whole months inside the window
+        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND d.month
+          AND d.day >= ll_report_months_from(from_day)
+          AND d.day < ll_report_months_to(to_day)
+        UNION ALL
+        -- the day rows before the first whole month
+        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
+        UNION ALL
+        -- the day rows after the last whole month
+        SELECT d.key, d.reason, d.rejected FROM report_reason_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
+          AND d.day >= greatest(ll_report_months_to(to_day),
+                                coalesce(from_day, '-infinity'::date))
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+        UNION ALL
+        -- the deltas not folded in yet, of every day of the window
+        SELECT d.key, d.reason, d.rejected FROM report_reason_deltas d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+    ) d
+    GROUP BY key, reason HAVING sum(rejected) <> 0
+$$;
+
+-- The rejection reasons per key as a JSON object of reason and count, largest first.
+CREATE OR REPLACE FUNCTION ll_report_reasons(ws uuid, from_day date, to_day date,
+                                             dimension smallint)
+RETURNS TABLE (key text, reasons json)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT key, json_object_agg(reason, trim_scale(round(n, 4)) ORDER BY n DESC, reason)
+               AS reasons
+    FROM ll_report_reason_sums(ws, from_day, to_day, dimension) rs GROUP BY key
+$$;
+
+-- Whether the follow-up percentiles of a window are best read sorted (both bounds, under
+-- half a year) rather than by rank (ll_report_follow_up_at). A condition of the window
+-- only, so the planner keeps one way of the two for the values it is given.
+CREATE OR REPLACE FUNCTION ll_report_follow_up_sorted(from_day date, to_day date)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT from_day IS NOT NULL AND to_day IS NOT NULL AND to_day - from_day < 183
+$$;
+
+-- By rank: the follow-up time at offset n (from 0) of one key's follow-up times of the
+-- window in value order (report_follow_ups_rank), stepping over those outside the window;
+-- best when the window holds most of them. The caller passes n = ceil(p * count) - 1 for
+-- percentile p, the count being the key's followed sum of ll_report_sums.
+CREATE OR REPLACE FUNCTION ll_report_follow_up_at(ws uuid, from_day date, to_day date,
+                                                  dimension smallint, for_key text,
+                                                  n bigint)
+RETURNS SETOF bigint
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT f.follow_up_s FROM report_follow_ups f
+    WHERE f.workspace_id = ws AND f.dim = dimension AND f.key = for_key
+      AND f.day >= coalesce(from_day, '-infinity'::date)
+      AND f.day <= coalesce(to_day, 'infinity'::date)
+    ORDER BY f.follow_up_s
+    OFFSET n LIMIT 1
+$$;
+
+-- Sorted: the window's follow-up percentiles (p50, p90) per key, its follow-up times read
+-- by day and sorted; best for a short window. No rows unless ll_report_follow_up_sorted.
+CREATE OR REPLACE FUNCTION ll_report_follow_up_percentiles(ws uuid, from_day date,
+                                                           to_day date, dimension smallint)
+RETURNS TABLE (key text, p50 bigint, p90 bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT f.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY f.follow_up_s) AS p50,
+           percentile_disc(0.9) WITHIN GROUP (ORDER BY f.follow_up_s) AS p90
+    FROM report_follow_ups f
+    WHERE ll_report_follow_up_sorted(from_day, to_day)
+      AND f.workspace_id = ws AND f.dim = dimension
+      AND f.day >= coalesce(from_day, '-infinity'::date)
+      AND f.day <= coalesce(to_day, 'infinity'::date)
+    GROUP BY f.key
+$$;
