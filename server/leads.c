@@ -345,8 +345,8 @@ PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const ch
                 in->external_ids);
     }
     qb_add(&q, " SELECT " LEAD_COLUMNS " FROM u");
-    res = db_exec(db, q.sql, q.n, q.vals);
-    *err = db_check(db, res);
+    res = qb_exec(db, &q, err);
+    qb_free(&q);
     return res;
 }
 
@@ -984,4 +984,5 @@ void leads_list(struct request *r)
         list_apply(&q, &l, "id");
     }
     list_answer_w(r, &q, &l, leads_write);
+    qb_free(&q);
 }
