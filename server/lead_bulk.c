@@ -562,8 +562,10 @@ out:
 static enum ll_err batch_run(struct db_conn *db, void *arg)
 {
     struct batch *b = arg;
-    (void)db;      /* b->db, the same connection */
-    if (b->n == 0) /* the handler refuses an empty batch; this says so to the analyzer */
+    (void)db; /* b->db, the same connection */
+
+    /* The handler refuses an empty batch; said here for the analyzer. */
+    if (b->n == 0)
         return LL_OK;
     for (size_t i = 0; i < b->n; i++)
         if (b->items[i].valid)
