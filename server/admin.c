@@ -106,6 +106,7 @@ void admin_keys_list(struct request *r)
     qb_addp(&q, "$?", r->auth.workspace_id);
     list_apply(&q, &l, "id");
     list_answer(r, &q, &l, admin_key_json);
+    qb_free(&q);
 }
 
 void admin_keys_create(struct request *r)
@@ -315,6 +316,7 @@ void admin_users_list(struct request *r)
         qb_addp(&q, " AND active = $?::boolean", active);
     list_apply(&q, &l, "id");
     list_answer(r, &q, &l, admin_user_json);
+    qb_free(&q);
 }
 
 void admin_users_create(struct request *r)

@@ -136,4 +136,5 @@ void audit_log_list(struct request *r)
             qb_addp(&q, time_sql[i], req_query(r, times[i]));
     list_apply(&q, &l, "id");
     list_answer_w(r, &q, &l, audit_write);
+    qb_free(&q);
 }

@@ -220,34 +220,37 @@ static enum ll_err campaign_update(struct db_conn *db, const struct auth_ctx *au
     struct qb q;
     enum ll_err err;
     /* Only the members present change (JSON Merge Patch); an empty patch is a no-op read. */
-    qb_init(&q, "WITH c AS (UPDATE campaigns SET version = version + 1, updated_at = now()");
-    if (in->name)
-        qb_addp(&q, ", name = $?", in->name);
-    if (in->channel)
-        qb_addp(&q, ", channel = $?", in->channel);
-    if (in->status)
-        qb_addp(&q, ", status = $?", in->status);
-    if (in->has_budget)
-        qb_addp(&q, ", budget = $?::bigint", in->budget);
-    if (in->has_cost)
-        qb_addp(&q, ", cost = $?::bigint", in->cost);
-    if (in->currency)
-        qb_addp(&q, ", currency = $?", in->currency);
-    if (in->starts_on || in->null_starts)
-        qb_addp(&q, ", starts_on = $?::date", in->starts_on);
-    if (in->ends_on || in->null_ends)
-        qb_addp(&q, ", ends_on = $?::date", in->ends_on);
-    if (in->owner_id || in->null_owner)
-        qb_addp(&q, ", owner_id = $?::uuid", in->owner_id);
-    if (in->desc || in->null_desc)
-        qb_addp(&q, ", description = $?", in->desc);
-    if (in->tags) {
-        tags = json_dumps(in->tags, JSON_COMPACT);
-        qb_addp(&q, ", tags = coalesce(ARRAY(SELECT jsonb_array_elements_text($?::jsonb)), '{}')",
-                tags);
-    }
-    if (empty) /* nothing to change: no new version */
+    if (empty) { /* nothing to change: no new version */
         qb_init(&q, "WITH c AS (SELECT * FROM campaigns");
+    } else {
+        qb_init(&q, "WITH c AS (UPDATE campaigns SET version = version + 1, updated_at = now()");
+        if (in->name)
+            qb_addp(&q, ", name = $?", in->name);
+        if (in->channel)
+            qb_addp(&q, ", channel = $?", in->channel);
+        if (in->status)
+            qb_addp(&q, ", status = $?", in->status);
+        if (in->has_budget)
+            qb_addp(&q, ", budget = $?::bigint", in->budget);
+        if (in->has_cost)
+            qb_addp(&q, ", cost = $?::bigint", in->cost);
+        if (in->currency)
+            qb_addp(&q, ", currency = $?", in->currency);
+        if (in->starts_on || in->null_starts)
+            qb_addp(&q, ", starts_on = $?::date", in->starts_on);
+        if (in->ends_on || in->null_ends)
+            qb_addp(&q, ", ends_on = $?::date", in->ends_on);
+        if (in->owner_id || in->null_owner)
+            qb_addp(&q, ", owner_id = $?::uuid", in->owner_id);
+        if (in->desc || in->null_desc)
+            qb_addp(&q, ", description = $?", in->desc);
+        if (in->tags) {
+            tags = json_dumps(in->tags, JSON_COMPACT);
+            qb_addp(&q,
+                    ", tags = coalesce(ARRAY(SELECT jsonb_array_elements_text($?::jsonb)), '{}')",
+                    tags);
+        }
+    }
     qb_addp(&q, " WHERE workspace_id = $?", auth->workspace_id);
     qb_addp(&q, " AND id = $?", id);
     if (conditional_param(cond))
@@ -256,8 +259,8 @@ static enum ll_err campaign_update(struct db_conn *db, const struct auth_ctx *au
         qb_add(&q, ") SELECT " CAMPAIGN_COLUMNS " FROM c");
     else
         qb_add(&q, " RETURNING *) SELECT " CAMPAIGN_COLUMNS " FROM c");
-    *out = db_exec(db, q.sql, q.n, q.vals);
-    err = db_check(db, *out);
+    *out = qb_exec(db, &q, &err);
+    qb_free(&q);
     if (err == LL_OK && PQntuples(*out) == 0) {
         PQclear(*out);
         *out = NULL;
@@ -412,4 +415,5 @@ void campaigns_list(struct request *r)
         list_apply(&q, &l, "id");
     }
     list_answer(r, &q, &l, campaigns_json);
+    qb_free(&q);
 }

@@ -291,6 +291,7 @@ void feedback_list_lead(struct request *r)
     qb_addpv(&q, ", f.id FROM feedback f WHERE f.workspace_id = $? AND f.lead_id = $?", 2, vals);
     list_apply(&q, &l, "f.id");
     list_answer(r, &q, &l, feedback_json);
+    qb_free(&q);
 }
 
 void feedback_list(struct request *r)
@@ -340,6 +341,7 @@ void feedback_list(struct request *r)
         qb_addp(&q, " AND f.occurred_at < $?::timestamptz", until);
     list_apply(&q, &l, "f.id");
     list_answer(r, &q, &l, feedback_json);
+    qb_free(&q);
 }
 
 /* ------------------------------------------------------------------ reasons */
@@ -390,6 +392,7 @@ void reasons_list(struct request *r)
         qb_addp(&q, " AND active = $?::boolean", active);
     list_apply(&q, &l, "'00000000-0000-0000-0000-000000000000'::uuid");
     list_answer(r, &q, &l, reasons_json);
+    qb_free(&q);
 }
 
 struct reason_in {
@@ -508,29 +511,31 @@ void reasons_update(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
-    qb_init(&q, "UPDATE feedback_reasons SET version = version + 1, updated_at = now()");
-    if (in.label)
-        qb_addp(&q, ", label = $?", in.label);
-    if (in.kinds) {
-        kinds_text = json_dumps(in.kinds, JSON_COMPACT);
-        qb_addp(&q, ", kinds = ARRAY(SELECT jsonb_array_elements_text($?::jsonb))", kinds_text);
-    }
-    if (in.has_disq)
-        qb_addp(&q, ", disqualifies = $?::boolean", in.disq ? "true" : "false");
-    if (in.has_active)
-        qb_addp(&q, ", active = $?::boolean", in.active ? "true" : "false");
-    if (in.has_days)
-        qb_addp(&q, ", recycle_after_days = $?::integer", in.null_days ? NULL : in.days);
-    if (json_object_size(body) == 0)
+    if (json_object_size(body) == 0) { /* nothing to change: no new version */
         qb_init(&q, "UPDATE feedback_reasons SET code = code");
+    } else {
+        qb_init(&q, "UPDATE feedback_reasons SET version = version + 1, updated_at = now()");
+        if (in.label)
+            qb_addp(&q, ", label = $?", in.label);
+        if (in.kinds) {
+            kinds_text = json_dumps(in.kinds, JSON_COMPACT);
+            qb_addp(&q, ", kinds = ARRAY(SELECT jsonb_array_elements_text($?::jsonb))", kinds_text);
+        }
+        if (in.has_disq)
+            qb_addp(&q, ", disqualifies = $?::boolean", in.disq ? "true" : "false");
+        if (in.has_active)
+            qb_addp(&q, ", active = $?::boolean", in.active ? "true" : "false");
+        if (in.has_days)
+            qb_addp(&q, ", recycle_after_days = $?::integer", in.null_days ? NULL : in.days);
+    }
     qb_addp(&q, " WHERE workspace_id = $?", r->auth.workspace_id);
     qb_addp(&q, " AND code = $?", r->params[0]);
     conditional_from_request(&cond, r);
     if (conditional_param(&cond))
         qb_addp(&q, " AND version = $?::integer", conditional_param(&cond));
     qb_add(&q, " RETURNING " REASON_COLUMNS);
-    res = db_exec(r->db, q.sql, q.n, q.vals);
-    err = db_check(r->db, res);
+    res = qb_exec(r->db, &q, &err);
+    qb_free(&q);
     if (err)
         reply_db_error(r, err);
     else if (PQntuples(res) == 0) {

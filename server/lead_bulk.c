@@ -564,6 +564,10 @@ static enum ll_err batch_run(struct db_conn *db, void *arg)
 {
     struct batch *b = arg;
     (void)db; /* b->db, the same connection */
+
+    /* The handler refuses an empty batch; said here for the analyzer. */
+    if (b->n == 0)
+        return LL_OK;
     for (size_t i = 0; i < b->n; i++)
         if (b->items[i].valid)
             item_reset(&b->items[i]);
@@ -730,11 +734,15 @@ struct pending {
     bool dup;
 };
 
+/* An import: what it asks (the header's columns, the mode), where it writes, and what came
+ * of it. It holds no request: whether anyone still waits for it is asked of `abandoned`. */
 struct import {
-    struct request *r; /* for its answer, and whether anyone still waits for it */
     struct db_conn *db;
     const struct auth_ctx *auth;
     bool create;
+    bool (*abandoned)(void *arg); /* true: stop, write nothing more (NULL: never) */
+    void *abandoned_arg;
+    bool stopped; /* a chunk could not be written (failed_row); else an error is memory's */
     long created, updated, rejected;
     bool oom;
     size_t ncols;
@@ -822,9 +830,8 @@ static void import_free(struct import *im)
 
 /* Reads the header into names and fields. Answers 400/422 and returns false when it is
  * not usable: nothing is imported then. */
-static bool import_header(struct import *im, size_t n)
+static bool import_header(struct request *r, struct import *im, size_t n)
 {
-    struct request *r = im->r;
     bool email = false;
     struct jv v;
     if (n > CSV_MAX_COLUMNS) {
@@ -972,7 +979,8 @@ out:
  * the database, in one query. */
 static enum ll_err import_dedup(struct import *im)
 {
-    char **folds = calloc(im->nrows, sizeof *folds);
+    const size_t n = im->nrows; /* a local: the calls below reach im, not the rows' count */
+    char **folds = calloc(n, sizeof *folds);
     PGresult *res = NULL;
     enum ll_err err = LL_OK;
     size_t others = 0;
@@ -981,7 +989,7 @@ static enum ll_err import_dedup(struct import *im)
         return LL_E_INTERNAL;
     jw_reset(&im->payload);
     jw_raw(&im->payload, "[", 1);
-    for (size_t k = 0; k < im->nrows; k++) {
+    for (size_t k = 0; k < n; k++) {
         const char *email = im->text.p + im->rows[k].email_off;
         bool ascii = true;
         for (const char *c = email; *c && ascii; c++)
@@ -1015,14 +1023,14 @@ static enum ll_err import_dedup(struct import *im)
             err = LL_E_INTERNAL;
             goto out;
         }
-        for (size_t k = 0; k < im->nrows; k++) {
+        for (size_t k = 0; k < n; k++) {
             if (!folds[k] && !(folds[k] = strdup(PQgetvalue(res, row++, 0)))) {
                 err = LL_E_INTERNAL;
                 goto out;
             }
         }
     }
-    for (size_t k = 0; k < im->nrows; k++) {
+    for (size_t k = 0; k < n; k++) {
         const long *first = seen_find(&im->seen, folds[k]);
         if (first) {
             char msg[64];
@@ -1039,11 +1047,17 @@ static enum ll_err import_dedup(struct import *im)
         }
     }
 out:
-    for (size_t k = 0; k < im->nrows; k++)
+    for (size_t k = 0; k < n; k++)
         free(folds[k]);
     free(folds);
     PQclear(res);
     return err;
+}
+
+/* True when nobody waits for the import any more, or the daemon stops. */
+static bool import_abandoned(const struct import *im)
+{
+    return im->abandoned && im->abandoned(im->abandoned_arg);
 }
 
 /* Names the rejected row from a failed statement's error, as a single lead would be told. */
@@ -1095,7 +1109,7 @@ static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, b
     res = db_exec_adhoc(im->db, im->create ? sql_create : sql_import_upsert, im->create ? 5 : 4,
                         vals);
     werr = db_check(im->db, res);
-    if (werr == LL_OK && req_abandoned(im->r)) { /* nobody waits for it, or the daemon stops */
+    if (werr == LL_OK && import_abandoned(im)) { /* nobody waits for it, or the daemon stops */
         db_tx_rollback(im->db);
         err = LL_E_UNAVAILABLE;
         goto out;
@@ -1148,13 +1162,13 @@ static enum ll_err import_flush(struct import *im)
     for (size_t k = 0; k < im->nrows; k++)
         if (!im->rows[k].dup)
             idx[n++] = k;
-    if (n > 0 && req_abandoned(im->r))
+    if (n > 0 && import_abandoned(im))
         err = LL_E_UNAVAILABLE;
     else if (n > 0 && (err = db_tx_begin(im->db)) == LL_OK) {
         err = import_exec(im, idx, n, &retry);
         for (size_t k = 0; retry && k < n && err == LL_OK; k++)
-            err = req_abandoned(im->r) ? LL_E_UNAVAILABLE : import_exec(im, &idx[k], 1, &single);
-        if (err == LL_OK && req_abandoned(im->r))
+            err = import_abandoned(im) ? LL_E_UNAVAILABLE : import_exec(im, &idx[k], 1, &single);
+        if (err == LL_OK && import_abandoned(im))
             err = LL_E_UNAVAILABLE;
         if (err == LL_OK)
             err = db_tx_commit(im->db);
@@ -1207,18 +1221,18 @@ static json_t *import_answer(struct import *im)
 
 /* The import stopped at a chunk that could not be written: say what was written before
  * it. */
-static void import_failed(struct import *im, enum ll_err err)
+static void import_failed(struct request *r, const struct import *im, enum ll_err err)
 {
     long row = im->failed_row;
     char detail[200];
-    if (err == LL_E_UNAVAILABLE && req_abandoned(im->r))
+    if (err == LL_E_UNAVAILABLE && req_abandoned(r))
         snprintf(detail, sizeof detail,
                  "the import stopped at row %ld because the server is stopping (or the client "
                  "left); %s",
                  row,
-                 im->r->idem_active ? "nothing was written, retry with the same Idempotency-Key"
-                                    : "the rows counted in created and updated were written");
-    else if (im->r->idem_active)
+                 r->idem_active ? "nothing was written, retry with the same Idempotency-Key"
+                                : "the rows counted in created and updated were written");
+    else if (r->idem_active)
         snprintf(detail, sizeof detail,
                  "the import stopped at row %ld because the database failed; nothing was written,"
                  " retry with the same Idempotency-Key",
@@ -1228,9 +1242,43 @@ static void import_failed(struct import *im, enum ll_err err)
                  "the import stopped at row %ld because the database failed; the rows counted in"
                  " created and updated were written",
                  row);
-    reply_problem(im->r, err == LL_E_UNAVAILABLE ? err : LL_E_INTERNAL, detail, NULL,
+    reply_problem(r, err == LL_E_UNAVAILABLE ? err : LL_E_INTERNAL, detail, NULL,
                   json_pack("{s:I, s:I}", "created", (json_int_t)im->created, "updated",
                             (json_int_t)im->updated));
+}
+
+/* The domain of an import: validates the data rows c holds after the header and writes the
+ * valid ones for auth, a chunk of CHUNK_ROWS at a time, each chunk in a transaction of its own
+ * (so the counts and rejections run on across chunks and a chunk is not run again). Returns
+ * LL_OK; the failure that stopped it at a chunk (im->stopped, im->failed_row; the chunks
+ * before it are written); or LL_E_INTERNAL when memory ran out reading a row. */
+static enum ll_err import_run(struct db_conn *db, const struct auth_ctx *auth, struct import *im,
+                              struct csv *c)
+{
+    size_t n;
+    long row = 0;
+    enum ll_err err;
+
+    im->db = db;
+    im->auth = auth;
+    im->stopped = false;
+    while (csv_row(c, im->cells, CSV_MAX_COLUMNS + 1, &n) == CSV_ROW) {
+        import_row(im, ++row, n);
+        if (im->oom)
+            return LL_E_INTERNAL;
+        if (im->nrows == CHUNK_ROWS && (err = import_flush(im)) != LL_OK) {
+            im->stopped = true;
+            return err;
+        }
+    }
+    if ((err = import_flush(im)) != LL_OK)
+        im->stopped = true;
+    return err;
+}
+
+static bool client_gone(void *r)
+{
+    return req_abandoned(r);
 }
 
 void lead_bulk_import(struct request *r)
@@ -1240,7 +1288,6 @@ void lead_bulk_import(struct request *r)
     struct import *im = NULL;
     struct csv c;
     size_t n;
-    long row = 0;
     enum ll_err err;
 
     if (!req_query_allowed(r, allowed))
@@ -1256,31 +1303,21 @@ void lead_bulk_import(struct request *r)
         reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
         return;
     }
-    im->r = r;
-    im->db = r->db;
-    im->auth = &r->auth;
     im->create = mode && !strcmp(mode, "create");
+    im->abandoned = client_gone;
+    im->abandoned_arg = r;
     csv_init(&c, r->body, r->body_len);
     if (csv_row(&c, im->cells, CSV_MAX_COLUMNS + 1, &n) != CSV_ROW)
         goto empty;
-    if (!import_header(im, n))
+    if (!import_header(r, im, n))
         goto out;
-    while (csv_row(&c, im->cells, CSV_MAX_COLUMNS + 1, &n) == CSV_ROW) {
-        import_row(im, ++row, n);
-        if (im->oom) {
-            reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
-            goto out;
-        }
-        if (im->nrows == CHUNK_ROWS && (err = import_flush(im)) != LL_OK) {
-            import_failed(im, err);
-            goto out;
-        }
-    }
-    if ((err = import_flush(im)) != LL_OK) {
-        import_failed(im, err);
-        goto out;
-    }
-    reply_json(r, 200, import_answer(im));
+    err = import_run(r->db, &r->auth, im, &c);
+    if (err != LL_OK && im->stopped)
+        import_failed(r, im, err);
+    else if (err != LL_OK)
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+    else
+        reply_json(r, 200, import_answer(im));
     goto out;
 empty:
     if (!r->answered)

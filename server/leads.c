@@ -345,8 +345,8 @@ PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const ch
                 in->external_ids);
     }
     qb_add(&q, " SELECT " LEAD_COLUMNS " FROM u");
-    res = db_exec(db, q.sql, q.n, q.vals);
-    *err = db_check(db, res);
+    res = qb_exec(db, &q, err);
+    qb_free(&q);
     return res;
 }
 
@@ -366,11 +366,6 @@ static char *holder_of(struct db_conn *db, const struct auth_ctx *auth, const ch
 static json_t *field_error(const char *field, const char *message)
 {
     return json_pack("[{s:s, s:s}]", "field", field, "message", message);
-}
-
-static char *holder(struct request *r, const char *sql, const char *value)
-{
-    return holder_of(r->db, &r->auth, sql, value);
 }
 
 enum ll_err leads_write_problem(struct db_conn *db, const struct auth_ctx *auth,
@@ -428,38 +423,69 @@ static void answer_write_error(struct request *r, const PGresult *res, enum ll_e
 
 static const char changed[] = "the lead changed meanwhile; retry";
 
-/* A lead that is not there to write, or not as asked: 404, 308 (merged), 410 (erased), or
- * what conditional.h answers for its version (412, 409). False when the row (res: sql_state's
- * columns) may be written. */
-static bool answer_state(struct request *r, const char *id, const PGresult *res,
-                         const struct conditional *cond)
+/* Why a lead may not be written as asked, read from its state (sql_state's columns). */
+struct lead_refusal {
+    enum ll_err why;      /* LL_OK: it may be written; else NOT_FOUND, MERGED, GONE,
+                           * PRECONDITION, or CONFLICT (a write matched no row, yet it may be
+                           * written now: it changed meanwhile) */
+    char merged_into[37]; /* MERGED: the survivor */
+    long version;         /* PRECONDITION: the lead's version */
+};
+
+/* Reads a state row (none: no such lead) against cond into f; returns f->why. */
+static enum ll_err lead_refused(const PGresult *res, const struct conditional *cond,
+                                struct lead_refusal *f)
 {
-    long version;
+    memset(f, 0, sizeof *f);
     if (PQntuples(res) == 0) {
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        f->why = LL_E_NOT_FOUND;
     } else if (!PQgetisnull(res, 0, 2)) {
-        lead_route_merged(r, id, PQgetvalue(res, 0, 2));
+        f->why = LL_E_MERGED;
+        snprintf(f->merged_into, sizeof f->merged_into, "%s", PQgetvalue(res, 0, 2));
     } else if (PQgetvalue(res, 0, 1)[0] == 't') {
-        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-    } else if (!conditional_allows(cond, version = atol(PQgetvalue(res, 0, 0)))) {
-        conditional_reply(r, LL_E_PRECONDITION, version, not_found, changed);
-    } else {
-        return false;
+        f->why = LL_E_GONE;
+    } else if (!conditional_allows(cond, f->version = atol(PQgetvalue(res, 0, 0)))) {
+        f->why = LL_E_PRECONDITION;
     }
-    return true;
+    return f->why;
+}
+
+/* After a write of lead id matched no row, finds out why into f (CONFLICT when it may be
+ * written now). Returns the look's database error, else LL_OK. */
+static enum ll_err lead_no_row(struct db_conn *db, const struct auth_ctx *auth, const char *id,
+                               const struct conditional *cond, struct lead_refusal *f)
+{
+    const char *vals[2] = {auth->workspace_id, id};
+    PGresult *res = db_exec(db, sql_state, 2, vals);
+    enum ll_err err = db_check(db, res);
+    memset(f, 0, sizeof *f);
+    if (err == LL_OK && lead_refused(res, cond, f) == LL_OK)
+        f->why = LL_E_CONFLICT;
+    PQclear(res);
+    return err;
+}
+
+/* Answers a refusal of lead id: 404, 308 to the survivor (409 off its routes), 410, 412
+ * with the current ETag, or 409 when it changed meanwhile. */
+static void answer_refusal(struct request *r, const char *id, const struct lead_refusal *f)
+{
+    if (f->why == LL_E_MERGED)
+        lead_route_merged(r, id, f->merged_into);
+    else if (f->why == LL_E_GONE)
+        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+    else
+        conditional_reply(r, f->why, f->version, not_found, changed);
 }
 
 /* After a write matched no row: 404, 308, 410, 412, or 409 when it may be written now. */
 static void answer_no_row(struct request *r, const char *id, const struct conditional *cond)
 {
-    const char *vals[2] = {r->auth.workspace_id, id};
-    PGresult *res = db_exec(r->db, sql_state, 2, vals);
-    enum ll_err err = db_check(r->db, res);
+    struct lead_refusal f;
+    enum ll_err err = lead_no_row(r->db, &r->auth, id, cond, &f);
     if (err)
         reply_db_error(r, err);
-    else if (!answer_state(r, id, res, cond))
-        conditional_reply(r, LL_E_CONFLICT, 0, not_found, changed);
-    PQclear(res);
+    else
+        answer_refusal(r, id, &f);
 }
 
 static bool read_body(struct request *r, enum lead_mode mode, json_t **body, struct lead_in *in)
@@ -607,17 +633,52 @@ void leads_update_handler(struct request *r)
     json_decref(body);
 }
 
-/* One transaction: the lead locked and checked (404, 308, 410, If-Match), its personal
- * data erased, the idempotency answers that show it withdrawn, and its values in the audit
- * log (the erasure's own rows included) redacted; and the same for the leads merged into
- * it. */
+/* An erasure: the lead and its If-Match, and why it was refused. */
+struct erasure {
+    const struct auth_ctx *auth;
+    const char *lead;
+    struct conditional cond;
+    struct lead_refusal refused; /* why LL_OK: erased, or a database error */
+};
+
+/* The domain, run by db_tx_run: the lead locked and checked (404, 308, 410, If-Match), its
+ * personal data erased, the idempotency answers that show it withdrawn, and its values in
+ * the audit log (the erasure's own rows included) redacted; and the same for the leads
+ * merged into it. */
+static enum ll_err erase_run(struct db_conn *db, void *arg)
+{
+    struct erasure *e = arg;
+    const char *vals[2] = {e->auth->workspace_id, e->lead};
+    PGresult *res, *gone = NULL;
+    enum ll_err err;
+
+    memset(&e->refused, 0, sizeof e->refused);
+    res = db_exec(db, sql_erase_lock, 2, vals);
+    if ((err = db_check(db, res)) != LL_OK)
+        goto out;
+    if ((err = lead_refused(res, &e->cond, &e->refused)) != LL_OK)
+        goto out; /* nothing written: rolled back */
+    gone = db_exec(db, sql_erase, 2, vals);
+    if ((err = db_check(db, gone)) != LL_OK)
+        goto out;
+    for (int i = 0; i < PQntuples(gone) && err == LL_OK; i++) {
+        const char *lead[2] = {e->auth->workspace_id, PQgetvalue(gone, i, 0)};
+        PQclear(res);
+        res = db_exec(db, sql_erase_changes, 2, lead);
+        if ((err = db_check(db, res)) == LL_OK &&
+            (err = idem_forget_lead(db, lead[0], lead[1])) == LL_OK)
+            err = audit_redact_lead(db, lead[0], lead[1]);
+    }
+out:
+    PQclear(res);
+    PQclear(gone);
+    return err;
+}
+
 void leads_erase(struct request *r)
 {
-    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res = NULL, *gone = NULL;
-    struct conditional cond;
+    struct erasure e = {.auth = &r->auth, .lead = r->params[0]};
     enum ll_err err;
-    bool open = false;
 
     if (!req_query_allowed(r, NULL))
         return;
@@ -625,114 +686,163 @@ void leads_erase(struct request *r)
         reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
         return;
     }
-    if ((err = db_tx_begin(r->db)) != LL_OK)
-        goto fail;
-    open = true;
-    res = db_exec(r->db, sql_erase_lock, 2, vals);
-    if ((err = db_check(r->db, res)) != LL_OK)
-        goto fail;
-    conditional_from_request(&cond, r);
-    if (answer_state(r, r->params[0], res, &cond))
-        goto out;
-    gone = db_exec(r->db, sql_erase, 2, vals);
-    if ((err = db_check(r->db, gone)) != LL_OK)
-        goto fail;
-    for (int i = 0; i < PQntuples(gone); i++) {
-        const char *lead[2] = {r->auth.workspace_id, PQgetvalue(gone, i, 0)};
-        PQclear(res);
-        res = db_exec(r->db, sql_erase_changes, 2, lead);
-        if ((err = db_check(r->db, res)) != LL_OK ||
-            (err = idem_forget_lead(r->db, lead[0], lead[1])) != LL_OK ||
-            (err = audit_redact_lead(r->db, lead[0], lead[1])) != LL_OK)
-            goto fail;
-    }
-    open = false; /* a failed commit rolls back */
-    if ((err = db_tx_commit(r->db)) != LL_OK)
-        goto fail;
-    reply_empty(r, 204);
-    goto out;
-fail:
-    reply_db_error(r, err);
-out:
-    if (open)
-        db_tx_rollback(r->db);
-    PQclear(res);
-    PQclear(gone);
+    conditional_from_request(&e.cond, r);
+    err = db_tx_run(r->db, erase_run, &e);
+    if (e.refused.why)
+        answer_refusal(r, r->params[0], &e.refused);
+    else if (err)
+        reply_db_error(r, err);
+    else
+        reply_empty(r, 204);
 }
 
-/* Creates, or merge-updates the lead `id` (when not NULL), answering 201 or 200. email:
- * the address a created lead gets when the body has none (the path's, for PUT by-email);
- * an update takes only the body's, so that a path in another case than the stored address
- * changes nothing. A create that loses a race to a concurrent one (same email) becomes an
- * update of it. */
-static void upsert(struct request *r, char *id, struct lead_in *in, const char *email)
-{
-    PGresult *res = NULL;
-    enum ll_err err = LL_OK;
-    const char *body_email = in->email;
+/* A sync upsert (PUT by email, PUT by external id): what it asks, and what came of it. */
+struct upsert {
+    struct lead_in *in; /* the validated body; in->email is the body's (NULL: none) */
+    const char *email;  /* by email: the path's address */
+    const char *pair;   /* by external id: the path's pair as JSON text, {"system": "id"} */
     struct conditional cond;
-    conditional_from_request(&cond, r);
+    /* the outcome: refused before writing (field, why), refused by the lead's state, a
+     * write the database refused (detail, errors, extra), or the lead written (res) */
+    const char *field, *why;
+    struct lead_refusal state;
+    char *id;               /* the lead found to update (new), NULL when created */
+    int status;             /* written: 201 created, 200 updated */
+    PGresult *res;          /* the lead written (LEAD_COLUMNS) or the failed write; new */
+    const char *detail;     /* a refused write: leads_write_problem's */
+    json_t *errors, *extra; /* new references or NULL */
+};
+
+static void upsert_free(struct upsert *u)
+{
+    PQclear(u->res);
+    free(u->id);
+    json_decref(u->errors);
+    json_decref(u->extra);
+    u->res = NULL;
+    u->id = NULL;
+    u->errors = u->extra = NULL;
+}
+
+static enum ll_err upsert_refuse(struct upsert *u, const char *field, const char *why)
+{
+    u->field = field;
+    u->why = why;
+    return LL_E_VALIDATION;
+}
+
+/* Creates, or merge-updates the lead `id` (when not NULL; u takes it). email: the address a
+ * created lead gets when the body has none (the path's, for PUT by-email); an update takes
+ * only the body's, so that a path in another case than the stored address changes nothing.
+ * A create that loses a race to a concurrent one (same email) becomes an update of it.
+ * Returns LL_OK when written, else what u says. */
+static enum ll_err upsert_write(struct db_conn *db, const struct auth_ctx *auth, struct upsert *u,
+                                char *id, const char *email)
+{
+    struct lead_in *in = u->in;
+    const char *body_email = in->email;
+    enum ll_err err = LL_OK;
+    u->id = id;
     for (int attempt = 0; attempt < 2; attempt++) {
-        PQclear(res);
-        if (id && in->campaign_id) {
-            reply_bad_field(r, "campaign_id",
-                            "is set only when the lead is created; record a touch to credit a "
-                            "campaign");
-            break;
-        }
-        if (id) {
+        PQclear(u->res);
+        u->res = NULL;
+        if (u->id && in->campaign_id)
+            return upsert_refuse(u, "campaign_id",
+                                 "is set only when the lead is created; record a touch to "
+                                 "credit a campaign");
+        if (u->id) {
             in->email = body_email;
-            res = leads_update(r->db, &r->auth, id, in, &cond, &err);
-            if (!err && PQntuples(res) == 0)
-                answer_no_row(r, id, &cond);
-            else if (!err)
-                answer_lead(r, 200, res);
+            u->res = leads_update(db, auth, u->id, in, &u->cond, &err);
+            if (!err && PQntuples(u->res) == 0) {
+                err = lead_no_row(db, auth, u->id, &u->cond, &u->state);
+                return err ? err : u->state.why;
+            }
+            if (!err)
+                u->status = 200;
             break;
         }
         in->email = body_email ? body_email : email;
-        res = leads_insert(r->db, &r->auth, in, &err);
-        const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+        u->res = leads_insert(db, auth, in, &err);
+        const char *c = u->res ? PQresultErrorField(u->res, PG_DIAG_CONSTRAINT_NAME) : NULL;
         if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key") && attempt == 0 &&
-            (id = holder(r, sql_by_email, in->email)) != NULL)
+            (u->id = holder_of(db, auth, sql_by_email, in->email)) != NULL)
             continue;
         if (!err)
-            answer_lead(r, 201, res);
+            u->status = 201;
         break;
     }
-    if (err)
-        answer_write_error(r, res, err, in);
-    PQclear(res);
-    free(id);
+    if (!err)
+        return LL_OK;
+    return leads_write_problem(db, auth, u->res, err, in, &u->detail, &u->errors, &u->extra);
 }
 
 /* True when two addresses are the same lead's: equal once folded. */
-static bool same_email(struct request *r, const char *a, const char *b)
+static bool same_email(struct db_conn *db, const char *a, const char *b)
 {
     const char *vals[2] = {a, b};
     PGresult *res;
     bool same;
     if (!strcmp(a, b))
         return true;
-    res = db_exec(r->db, sql_same_email, 2, vals);
-    same = db_check(r->db, res) == LL_OK && PQgetvalue(res, 0, 0)[0] == 't';
+    res = db_exec(db, sql_same_email, 2, vals);
+    same = db_check(db, res) == LL_OK && PQgetvalue(res, 0, 0)[0] == 't';
     PQclear(res);
     return same;
+}
+
+/* PUT by email: the lead holding the path's address, updated, or created with it. */
+static enum ll_err upsert_by_email(struct db_conn *db, const struct auth_ctx *auth,
+                                   struct upsert *u)
+{
+    if (u->in->email && !same_email(db, u->in->email, u->email))
+        return upsert_refuse(u, "email", "must equal the email in the path");
+    return upsert_write(db, auth, u, holder_of(db, auth, sql_by_email, u->email), u->email);
+}
+
+/* PUT by external id: the lead holding the path's pair, else the body's email, updated;
+ * else created (with the pair among its external ids, which the body holds). */
+static enum ll_err upsert_by_external_id(struct db_conn *db, const struct auth_ctx *auth,
+                                         struct upsert *u)
+{
+    char *id = holder_of(db, auth, sql_by_external, u->pair);
+    if (!id && u->in->email)
+        id = holder_of(db, auth, sql_by_email, u->in->email);
+    if (!id && !u->in->email)
+        return upsert_refuse(u, "email",
+                             "is required to create a lead (no lead holds this external id)");
+    return upsert_write(db, auth, u, id, u->in->email);
+}
+
+/* Answers an upsert with what came of it (err: its domain function's). */
+static void answer_upsert(struct request *r, struct upsert *u, enum ll_err err)
+{
+    if (u->field) {
+        reply_bad_field(r, u->field, u->why);
+    } else if (u->state.why) {
+        answer_refusal(r, u->id, &u->state);
+    } else if (u->detail) {
+        reply_problem(r, err, u->detail, u->errors, u->extra);
+        u->errors = u->extra = NULL; /* stolen */
+    } else if (err) {
+        reply_db_error(r, err);
+    } else {
+        answer_lead(r, u->status, u->res);
+    }
 }
 
 void leads_put_by_email(struct request *r)
 {
     json_t *body = NULL;
     struct lead_in in;
-    const char *email = r->params[0];
+    struct upsert u = {.in = &in, .email = r->params[0]};
     memset(&in, 0, sizeof in);
     if (!path_email_ok(r))
         return;
     if (read_body(r, LEAD_UPSERT, &body, &in)) {
-        if (in.email && !same_email(r, in.email, email))
-            reply_bad_field(r, "email", "must equal the email in the path");
-        else
-            upsert(r, holder(r, sql_by_email, email), &in, email);
+        conditional_from_request(&u.cond, r);
+        answer_upsert(r, &u, upsert_by_email(r->db, &r->auth, &u));
     }
+    upsert_free(&u);
     lead_in_free(&in);
     json_decref(body);
 }
@@ -741,8 +851,9 @@ void leads_put_by_external_id(struct request *r)
 {
     json_t *body = NULL, *ext, *pair = NULL;
     struct lead_in in;
+    struct upsert u = {.in = &in};
     const char *system = r->params[0], *xid = r->params[1];
-    char *id = NULL, *pair_text = NULL;
+    char *pair_text = NULL;
     memset(&in, 0, sizeof in);
     if (!path_external_ok(r))
         return;
@@ -776,18 +887,11 @@ void leads_put_by_external_id(struct request *r)
     json_decref(pair);
     pair = json_pack("{s:s}", system, xid);
     pair_text = json_dumps(pair, JSON_COMPACT);
-    id = holder(r, sql_by_external, pair_text);
-    if (!id && in.email)
-        id = holder(r, sql_by_email, in.email);
-    if (!id && !in.email) {
-        reply_bad_field(r, "email",
-                        "is required to create a lead (no lead holds this external id)");
-        goto out;
-    }
-    upsert(r, id, &in, in.email);
-    id = NULL; /* upsert freed it */
+    u.pair = pair_text;
+    conditional_from_request(&u.cond, r);
+    answer_upsert(r, &u, upsert_by_external_id(r->db, &r->auth, &u));
 out:
-    free(id);
+    upsert_free(&u);
     free(pair_text);
     json_decref(pair);
     lead_in_free(&in);
@@ -880,4 +984,5 @@ void leads_list(struct request *r)
         list_apply(&q, &l, "id");
     }
     list_answer_w(r, &q, &l, leads_write);
+    qb_free(&q);
 }

@@ -194,6 +194,7 @@ void lifecycle_history(struct request *r)
     qb_addp(&q, " AND s.lead_id = $?", r->params[0]);
     list_apply(&q, &l, "s.id");
     list_answer(r, &q, &l, change_json);
+    qb_free(&q);
 }
 
 /* The lead's entries (touches, stage changes, feedback, field edits, merges), each
@@ -223,4 +224,5 @@ void lifecycle_timeline(struct request *r)
     qb_addpv(&q, sql_timeline_from, 2, sub);
     list_apply(&q, &l, "x.id");
     list_answer(r, &q, &l, timeline_json);
+    qb_free(&q);
 }

@@ -11,28 +11,47 @@
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
+#include "leadloop/log.h"
 #include "leadloop/request.h"
 #include "leadloop/util.h"
 
 void qb_init(struct qb *q, const char *sql)
 {
-    q->len = 0;
+    jw_init(&q->sql, 2048); /* most lists' statements fit: no copy as they grow */
     q->n = 0;
     q->overflow = false;
     q->window_param = -1;
-    q->sql[0] = '\0';
     qb_add(q, sql);
+}
+
+void qb_free(struct qb *q)
+{
+    jw_free(&q->sql);
+}
+
+const char *qb_sql(struct qb *q)
+{
+    return q->overflow ? NULL : jw_cstr(&q->sql);
+}
+
+PGresult *qb_exec(struct db_conn *db, struct qb *q, enum ll_err *err)
+{
+    const char *sql = qb_sql(q);
+    PGresult *res;
+    if (!sql) {
+        log_error("a statement could not be built (%s)",
+                  q->overflow ? "too many parameters" : "out of memory");
+        *err = LL_E_INTERNAL;
+        return NULL;
+    }
+    res = db_exec(db, sql, q->n, q->vals);
+    *err = db_check(db, res);
+    return res;
 }
 
 static void put(struct qb *q, const char *s, size_t n)
 {
-    if (q->len + n + 1 > sizeof q->sql) {
-        q->overflow = true;
-        return;
-    }
-    memcpy(q->sql + q->len, s, n);
-    q->len += n;
-    q->sql[q->len] = '\0';
+    jw_raw(&q->sql, s, n);
 }
 
 /* Appends the fragment, numbering each "$?" from the parameters taken so far. */
@@ -269,11 +288,10 @@ static PGresult *run(struct request *r, struct qb *q, const struct listing *l, e
     if (tx && (*err = db_tx_begin_bounded(r->db, bounded ? ms : 0)) != LL_OK)
         return NULL;
     if (!search) {
-        res = db_exec(r->db, q->sql, q->n, q->vals);
-        *err = db_check(r->db, res);
+        res = qb_exec(r->db, q, err);
     } else {
         q->vals[q->window_param] = "false";
-        res = db_exec_adhoc(r->db, q->sql, q->n, q->vals);
+        res = db_exec_adhoc(r->db, qb_sql(q), q->n, q->vals);
         *err = db_check(r->db, res);
         if (*err == LL_OK && PQntuples(res) <= l->limit) {
             /* Not a full page: read the matches through the search indexes, sorted,
@@ -283,7 +301,7 @@ static PGresult *run(struct request *r, struct qb *q, const struct listing *l, e
             *err = db_tx_set(r->db, "enable_indexscan", "off");
             if (*err == LL_OK) {
                 q->vals[q->window_param] = "true";
-                res = db_exec_adhoc(r->db, q->sql, q->n, q->vals);
+                res = db_exec_adhoc(r->db, qb_sql(q), q->n, q->vals);
                 *err = db_check(r->db, res);
             }
         }
@@ -312,8 +330,9 @@ static void answer(struct request *r, struct qb *q, const struct listing *l,
     char cursor[CURSOR_LIST_SIZE];
     bool more;
     int n, cols, shown;
-    if (q->overflow) {
-        reply_problem(r, LL_E_INTERNAL, "query too long", NULL, NULL);
+    if (!qb_sql(q)) {
+        reply_problem(r, LL_E_INTERNAL, q->overflow ? "query too long" : "out of memory", NULL,
+                      NULL);
         return;
     }
     res = run(r, q, l, &err);

@@ -381,6 +381,7 @@ void touches_list_by_lead(struct request *r)
     qb_addp(&q, " AND t.lead_id = $?", r->params[0]);
     list_apply(&q, &l, "t.id");
     list_answer(r, &q, &l, touches_json);
+    qb_free(&q);
 }
 
 static json_t *member_json(const PGresult *res, int row)
@@ -434,4 +435,5 @@ void touches_members(struct request *r)
                " AND x.kind IN " RESPONSE_KINDS ") r"
                " ORDER BY p.first_at, p.lead_id");
     list_answer(r, &q, &l, member_json);
+    qb_free(&q);
 }

@@ -206,6 +206,7 @@ void webhooks_list(struct request *r)
     qb_addp(&q, ", id FROM webhook_endpoints WHERE workspace_id = $?", r->auth.workspace_id);
     list_apply(&q, &l, "id");
     list_answer(r, &q, &l, webhook_json);
+    qb_free(&q);
 }
 
 void webhooks_get(struct request *r)
@@ -436,6 +437,7 @@ void webhooks_deliveries(struct request *r)
         qb_addp(&q, " AND d.status = $?", status);
     list_apply(&q, &l, "d.id");
     list_answer(r, &q, &l, webhooks_delivery_json);
+    qb_free(&q);
 }
 
 void webhooks_redeliver(struct request *r)

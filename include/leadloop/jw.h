@@ -1,7 +1,8 @@
 /* The daemon's one growable byte buffer, and on it a JSON text writer for answers
  * rendered straight from result rows: no tree, and PostgreSQL's jsonb text embedded as it
- * is (it is valid JSON already). Other text (Prometheus metrics, SQL parameters) uses the
- * same buffer through jw_raw, jw_printf and jw_cstr. */
+ * is (it is valid JSON already). Other text (Prometheus metrics, SQL parameters, the
+ * statements list.h's qb builds) uses the same buffer through jw_raw, jw_printf and
+ * jw_cstr. */
 #ifndef LEADLOOP_JW_H
 #define LEADLOOP_JW_H
 #include <libpq-fe.h>

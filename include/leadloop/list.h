@@ -8,21 +8,28 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "leadloop/db.h"
+#include "leadloop/jw.h"
+
 struct request;
 
 #define QB_MAX_PARAMS 40
 
+/* A statement built from constant fragments, its values as $n parameters. Its text is a
+ * jw it owns: qb_init starts it (q may be uninitialised memory), qb_free frees it; between
+ * the two, qb_init is not called again. */
 struct qb {
-    char sql[6144];
-    size_t len;
+    struct jw sql; /* the text; read it with qb_sql */
     const char *vals[QB_MAX_PARAMS];
     char own[QB_MAX_PARAMS][64]; /* storage for numbers and the like */
     int n;
-    bool overflow;
+    bool overflow;    /* more than QB_MAX_PARAMS parameters */
     int window_param; /* a search's: the parameter that turns its window off; else -1 */
 };
 
 void qb_init(struct qb *q, const char *sql);
+/* Frees q's text; q may be zeroed. */
+void qb_free(struct qb *q);
 /* Appends a constant SQL fragment; "$?" in it is replaced by the next parameter, which
  * takes the value v (borrowed: must outlive the query). */
 void qb_add(struct qb *q, const char *fragment);
@@ -31,6 +38,12 @@ void qb_addp(struct qb *q, const char *fragment, const char *v);
 void qb_addpv(struct qb *q, const char *fragment, int n, const char *const *vals);
 /* Same, with a value copied into the builder (up to 63 bytes). */
 void qb_addc(struct qb *q, const char *fragment, const char *v);
+/* The statement's text (borrowed: valid until q changes), or NULL when it could not be
+ * built (too many parameters, out of memory). */
+const char *qb_sql(struct qb *q);
+/* Runs q on db with its parameters (db_exec). Returns the result (new, PQclear it) and in
+ * *err db_check's verdict; NULL and LL_E_INTERNAL, logged, when q could not be built. */
+PGresult *qb_exec(struct db_conn *db, struct qb *q, enum ll_err *err);
 
 struct sort_key {
     const char *name; /* as in ?sort=, e.g. "created_at" */
@@ -66,12 +79,14 @@ void list_apply(struct qb *q, const struct listing *l, const char *id_expr);
 void list_apply_search(struct qb *q, const struct listing *l, const char *id_expr,
                        const char *table, const char *workspace_id);
 
-/* Starts a list's SELECT: the columns (a constant fragment ending with ", "), then the
- * sort key as text (timestamps in the API's exact format). The caller goes on with
- * ", <id> FROM ...", so that the row ends with the two columns list_answer pages on. */
+/* Starts a list's SELECT in q (qb_init: the caller qb_frees q once answered): the columns
+ * (a constant fragment ending with ", "), then the sort key as text (timestamps in the API's
+ * exact format). The caller goes on with ", <id> FROM ...", so that the row ends with the two
+ * columns list_answer pages on. */
 void list_begin(struct qb *q, const char *columns, const struct listing *l);
 
-/* Runs q and answers the page: row_json turns a row into an item (new reference). */
+/* Runs q and answers the page: row_json turns a row into an item (new reference). q stays
+ * the caller's. */
 void list_answer(struct request *r, struct qb *q, const struct listing *l,
                  json_t *(*row_json)(const PGresult *res, int row));
 
