@@ -444,8 +444,7 @@ out:
 
 static enum ll_err batch_create(struct batch *b, struct item *items, size_t n)
 {
-    /* one at least: calloc(0) may answer NULL, which would read as out of memory */
-    bool *pick = calloc(n ? n : 1, sizeof *pick);
+    bool *pick = calloc(n, sizeof *pick);
     enum ll_err err;
     if (!pick)
         return LL_E_INTERNAL;
@@ -512,7 +511,7 @@ out:
 static enum ll_err batch_upsert(struct batch *b, struct item *items, size_t n)
 {
     struct seen written = {0}; /* folded email -> the item that last wrote its lead */
-    bool *pick = calloc(n ? n : 1, sizeof *pick), alone_ids = false;
+    bool *pick = calloc(n, sizeof *pick), alone_ids = false;
     enum ll_err err;
 
     if (!pick)
