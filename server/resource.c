@@ -1,6 +1,6 @@
-/* Helpers the resource files share: one resource by its {id}, the answer to a conditional
- * write that touched no row (both run SQL, so they are no part of the HTTP layer), and
- * LIKE escaping. Their names are kept from when they lived in http.c. */
+/* Helpers the resource files share: one resource by its {id} (it runs SQL, so it is no
+ * part of the HTTP layer) and LIKE escaping. A conditional write that touched no row is
+ * answered by conditional.c. */
 #include "leadloop/resource.h"
 
 #include <stdlib.h>

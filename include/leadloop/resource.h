@@ -1,7 +1,6 @@
-/* Domain-side helpers shared by the resource files: fetching one resource by its {id},
- * telling a missing resource from a stale If-Match after a conditional write, and escaping
- * text for LIKE. They run SQL on the request's connection, so they live here and not in
- * the HTTP layer. */
+/* Domain-side helpers shared by the resource files: fetching one resource by its {id}
+ * (SQL on the request's connection, so here and not in the HTTP layer) and escaping text
+ * for LIKE. Conditional writes are conditional.h's. */
 #ifndef LEADLOOP_RESOURCE_H
 #define LEADLOOP_RESOURCE_H
 #include <libpq-fe.h>
