@@ -2,7 +2,7 @@
 # with AddressSanitizer and UndefinedBehaviorSanitizer. See README.md for the rest.
 
 CC      ?= cc
-PKGS    := libmicrohttpd jansson libpq libcrypto libcurl
+PKGS    := libmicrohttpd jansson libpq libcrypto libcurl libsodium
 # From the newest vX.Y.Z tag, else the VERSION file and the commit (scripts/version.sh).
 VERSION := $(shell sh scripts/version.sh)
 

@@ -10,7 +10,7 @@ set -euo pipefail
 
 pkgs=(
 	build-essential pkg-config
-	libmicrohttpd-dev libjansson-dev libpq-dev libssl-dev
+	libmicrohttpd-dev libjansson-dev libpq-dev libssl-dev libsodium-dev
 	libcurl4-openssl-dev check # HTTP client and unit test framework of the test suites
 	curl jq                    # the README's examples (make test-readme) and make demo
 	postgresql-15 postgresql-client-15

@@ -238,8 +238,8 @@ static const char sql_user_get[] =
 static const char sql_user_version[] =
     "SELECT version FROM users WHERE workspace_id = $1 AND id = $2";
 static const char sql_user_insert[] =
-    "INSERT INTO users (workspace_id, name, email, team) VALUES ($1, $2, $3, $4)"
-    " RETURNING " USER_COLUMNS;
+    "INSERT INTO users (workspace_id, name, email, team, role) VALUES ($1, $2, $3, $4,"
+    " coalesce($5, $4)) RETURNING " USER_COLUMNS;
 static const char sql_user_by_email[] =
     "SELECT id FROM users WHERE workspace_id = $1"
     " AND lower(email COLLATE \"und-x-icu\") = lower($2 COLLATE \"und-x-icu\")";
@@ -247,21 +247,28 @@ static const char sql_user_by_email[] =
 static const char sql_user_update[] =
     "UPDATE users SET name = coalesce($3, name), email = coalesce($4, email),"
     " team = coalesce($5, team), active = coalesce($6::boolean, active),"
-    " version = version + 1, updated_at = now()"
+    " role = coalesce($8, role), version = version + 1, updated_at = now()"
     " WHERE workspace_id = $1 AND id = $2 AND ($7::integer IS NULL OR version = $7)"
     " RETURNING " USER_COLUMNS;
+/* A deactivated person's sessions end with it (a reactivation does not bring them back). */
+static const char sql_user_sessions_end[] =
+    "UPDATE sessions SET revoked_at = now() WHERE workspace_id = $1 AND user_id = $2"
+    " AND revoked_at IS NULL";
 
 static const char *const *const teams = vocab_teams;
-static const char *const user_fields[] = {"name", "email", "team", "active", NULL};
-static const char *const user_readonly[] = {"id", "version", "created_at", "updated_at", NULL};
+static const char *const user_fields[] = {"name", "email", "team", "role", "active", NULL};
+static const char *const user_readonly[] = {"id",         "version",      "created_at",
+                                            "updated_at", "activated_at", NULL};
 
 json_t *admin_user_json(const PGresult *res, int row)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, row, 0),
-                     "name", db_json_text(res, row, 1), "email", db_json_text(res, row, 2), "team",
-                     db_json_text(res, row, 3), "active", db_json_bool(res, row, 4), "version",
-                     db_json_int(res, row, 5), "created_at", db_json_text(res, row, 6),
-                     "updated_at", db_json_text(res, row, 7));
+    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
+                     db_json_text(res, row, 0), "name", db_json_text(res, row, 1), "email",
+                     db_json_text(res, row, 2), "team", db_json_text(res, row, 3), "role",
+                     db_json_text(res, row, 8), "active", db_json_bool(res, row, 4), "version",
+                     db_json_int(res, row, 5), "activated_at", db_json_text(res, row, 9),
+                     "created_at", db_json_text(res, row, 6), "updated_at",
+                     db_json_text(res, row, 7));
 }
 
 /* Answers one user row with its ETag. */
@@ -323,25 +330,26 @@ void admin_users_create(struct request *r)
 {
     json_t *body = NULL;
     PGresult *res = NULL;
-    const char *name = NULL, *email = NULL, *team = NULL;
+    const char *name = NULL, *email = NULL, *team = NULL, *role = NULL;
     struct jv v;
     enum ll_err err;
 
     jv_init(&v);
     if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
         goto out;
-    jv_known(&v, body, (const char *const[]){"name", "email", "team", NULL}, user_readonly);
+    jv_known(&v, body, (const char *const[]){"name", "email", "team", "role", NULL}, user_readonly);
     if (json_object_get(body, "active"))
         jv_add(&v, "active", "can only be changed with PATCH");
     jv_string(&v, body, "name", true, 1, 200, &name);
     jv_email(&v, body, "email", true, &email);
     jv_enum(&v, body, "team", true, teams, &team);
+    jv_enum(&v, body, "role", false, vocab_roles, &role);
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the user is not valid", jv_take(&v), NULL);
         goto out;
     }
-    const char *vals[4] = {r->auth.workspace_id, name, email, team};
-    res = db_exec(r->db, sql_user_insert, 4, vals);
+    const char *vals[5] = {r->auth.workspace_id, name, email, team, role};
+    res = db_exec(r->db, sql_user_insert, 5, vals);
     err = db_check(r->db, res);
     if (err == LL_E_CONFLICT)
         answer_email_taken(r, email);
@@ -367,7 +375,7 @@ void admin_users_update(struct request *r)
 {
     json_t *body = NULL;
     PGresult *res = NULL;
-    const char *name = NULL, *email = NULL, *team = NULL;
+    const char *name = NULL, *email = NULL, *team = NULL, *role = NULL;
     bool active = false, has_active = false;
     long current = 0;
     struct conditional cond;
@@ -391,6 +399,7 @@ void admin_users_update(struct request *r)
         jv_string(&v, body, "name", false, 1, 200, &name);
         jv_email(&v, body, "email", false, &email);
         jv_enum(&v, body, "team", false, teams, &team);
+        jv_enum(&v, body, "role", false, vocab_roles, &role);
         has_active = jv_bool(&v, body, "active", false, &active);
     }
     if (!jv_ok(&v)) {
@@ -412,21 +421,30 @@ void admin_users_update(struct request *r)
             answer_user(r, 200, res);
         goto out;
     }
-    const char *vals[7] = {r->auth.workspace_id,
+    const char *vals[8] = {r->auth.workspace_id,
                            r->params[0],
                            name,
                            email,
                            team,
                            has_active ? (active ? "true" : "false") : NULL,
-                           conditional_param(&cond)};
-    res = db_exec(r->db, sql_user_update, 7, vals);
+                           conditional_param(&cond),
+                           role};
+    res = db_exec(r->db, sql_user_update, 8, vals);
     err = db_check(r->db, res);
     if (err == LL_E_CONFLICT && email) {
         answer_email_taken(r, email);
     } else if (err) {
         reply_db_error(r, err);
     } else if (PQntuples(res) == 1) {
-        answer_user(r, 200, res);
+        if (has_active && !active) {
+            PGresult *s = db_exec(r->db, sql_user_sessions_end, 2, vals);
+            err = db_check(r->db, s);
+            PQclear(s);
+        }
+        if (err)
+            reply_db_error(r, err);
+        else
+            answer_user(r, 200, res);
     } else { /* nothing updated: no such user, or If-Match refused */
         err = conditional_no_row(r->db, sql_user_version, r->auth.workspace_id, r->params[0], &cond,
                                  &current);

@@ -32,11 +32,17 @@ bool audit_attach(struct request *r)
     enum ll_err err = LL_E_INTERNAL;
     if (!r->db || !r->authed || !r->route || !(r->method & WRITE_METHODS))
         return false;
-    ctx = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:s}", "actor", "api_key", "api_key_id",
-                    r->auth.key_id, "api_key_prefix", r->auth.key_prefix, "user_id",
-                    r->auth.user_id[0] ? r->auth.user_id : NULL, "request_id", r->request_id,
-                    "client_addr", r->client_addr[0] ? r->client_addr : NULL, "method",
-                    r->method_name, "route", r->route->pattern);
+    if (r->auth.key_id[0])
+        ctx = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:s}", "actor", "api_key",
+                        "api_key_id", r->auth.key_id, "api_key_prefix", r->auth.key_prefix,
+                        "user_id", r->auth.user_id[0] ? r->auth.user_id : NULL, "request_id",
+                        r->request_id, "client_addr", r->client_addr[0] ? r->client_addr : NULL,
+                        "method", r->method_name, "route", r->route->pattern);
+    else /* a person in a session: no key */
+        ctx = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:s}", "actor", "user", "user_id",
+                        r->auth.user_id, "request_id", r->request_id, "client_addr",
+                        r->client_addr[0] ? r->client_addr : NULL, "method", r->method_name,
+                        "route", r->route->pattern);
     text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
     json_decref(ctx);
     if (text) {
@@ -52,6 +58,25 @@ bool audit_attach(struct request *r)
         return false;
     reply_db_error(r, err); /* unrecorded writes are refused, not misattributed */
     return true;
+}
+
+enum ll_err audit_user_local(struct db_conn *db, const char *user_id, const char *request_id,
+                             const char *route)
+{
+    static const char sql_set_local[] = "SELECT set_config('leadloop.audit', $1, true)";
+    json_t *ctx = json_pack("{s:s, s:s, s:s, s:s}", "actor", "user", "user_id", user_id,
+                            "request_id", request_id, "route", route);
+    char *text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
+    enum ll_err err = LL_E_INTERNAL;
+    if (text) {
+        const char *vals[1] = {text};
+        PGresult *res = db_exec(db, sql_set_local, 1, vals);
+        err = db_check(db, res);
+        PQclear(res);
+    }
+    free(text);
+    json_decref(ctx);
+    return err;
 }
 
 bool audit_cli(PGconn *pg, const char *command)

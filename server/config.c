@@ -25,6 +25,7 @@ struct setting {
 
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"json", "text", NULL};
+static const char *const cookie_secure_modes[] = {"auto", "always", "never", NULL};
 
 #define STR(field)                                                                                 \
     T_STR, NULL, 0, 0, NULL, offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -91,6 +92,12 @@ static const struct setting settings[] = {
      "keep resolved API keys this long (revocations still apply at once; 0: no cache)"},
     {"LEADLOOP_SLA_HOURS", "--sla-hours", LNG("24", 1, 8760, sla_hours),
      "a lead handed to sales with no feedback after this many hours is overdue (reports)"},
+    {"LEADLOOP_SESSION_TTL_H", "--session-ttl-h", LNG("168", 1, 8760, session_ttl_h),
+     "a web app sign-in lasts at most this many hours"},
+    {"LEADLOOP_SESSION_IDLE_H", "--session-idle-h", LNG("24", 1, 8760, session_idle_h),
+     "a web app session unused for this many hours ends"},
+    {"LEADLOOP_INVITATION_TTL_H", "--invitation-ttl-h", LNG("168", 1, 8760, invitation_ttl_h),
+     "an invitation link can be used for this many hours"},
     {"LEADLOOP_AUDIT_RETENTION_DAYS", "--audit-retention-days",
      LNG("365", 1, 36500, audit_retention_days),
      "audit log rows older than this many days are deleted (GET /v1/audit)"},
@@ -126,6 +133,9 @@ static const struct setting settings[] = {
      "retries it then"},
     {"LEADLOOP_CORS_ORIGINS", "--cors-origins", STR(cors_origins),
      "comma-separated origins allowed by CORS (exact match, e.g. https://app.example.com)"},
+    {"LEADLOOP_COOKIE_SECURE", "--cookie-secure", ENM("auto", cookie_secure_modes, cookie_secure),
+     "mark the session cookie Secure: auto (when X-Forwarded-Proto or Forwarded says https), "
+     "always (behind TLS), never"},
     {"LEADLOOP_LOG_LEVEL", "--log-level", ENM("info", log_levels, log_level), "least level logged"},
     {"LEADLOOP_LOG_FORMAT", "--log-format", ENM("json", log_formats, log_format),
      "log lines as JSON objects or text"},

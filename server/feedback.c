@@ -160,7 +160,7 @@ static enum ll_err feedback_record(struct db_conn *db, void *arg)
                           f->currency,
                           f->note,
                           f->author,
-                          f->auth->key_id,
+                          auth_key_or_null(f->auth),
                           f->at,
                           f->stage,
                           after};
@@ -176,7 +176,7 @@ static enum ll_err feedback_record(struct db_conn *db, void *arg)
                          after,
                          f->kind,
                          f->reason,
-                         f->auth->key_id,
+                         auth_key_or_null(f->auth),
                          f->author,
                          f->at,
                          days[0] ? days : NULL};

@@ -132,7 +132,7 @@ bool idem_before(struct request *r)
     snprintf(r->idem_key, sizeof r->idem_key, "%s", key);
     request_hash(r, r->idem_hash);
     vals[0] = r->auth.workspace_id;
-    vals[1] = r->auth.key_id;
+    vals[1] = auth_principal(&r->auth); /* a key, or a person in a session */
     vals[2] = r->idem_key;
     if ((err = db_tx_begin(r->db)) != LL_OK)
         goto fail;
@@ -210,7 +210,7 @@ void idem_after(struct request *r)
     }
     snprintf(status, sizeof status, "%d", r->status);
     const char *vals[9] = {r->auth.workspace_id,
-                           r->auth.key_id,
+                           auth_principal(&r->auth),
                            r->idem_key,
                            r->idem_hash,
                            status,

@@ -422,7 +422,7 @@ static enum ll_err create_many(struct batch *bt, struct item *items, size_t n, c
     }
     if (count == 0 || (err = db_tx_begin(bt->db)) != LL_OK)
         goto out;
-    const char *vals[5] = {bt->auth->workspace_id, b.p, bt->auth->key_id,
+    const char *vals[5] = {bt->auth->workspace_id, b.p, auth_key_or_null(bt->auth),
                            bt->auth->user_id[0] ? bt->auth->user_id : NULL, "other"};
     res = db_exec_adhoc(bt->db, sql_create, 5, vals);
     if (db_check(bt->db, res) != LL_OK) { /* the items are written one by one instead */
@@ -1100,7 +1100,7 @@ static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, b
     jw_raw(&im->payload, "]", 1);
     if (!jw_cstr(&im->payload))
         return LL_E_INTERNAL;
-    const char *vals[5] = {im->auth->workspace_id, im->payload.p, im->auth->key_id,
+    const char *vals[5] = {im->auth->workspace_id, im->payload.p, auth_key_or_null(im->auth),
                            im->auth->user_id[0] ? im->auth->user_id : NULL, "import"};
     if ((err = db_tx_begin(im->db)) != LL_OK)
         return err;

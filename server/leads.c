@@ -278,7 +278,7 @@ PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const st
                             in->custom,
                             in->external_ids,
                             in->campaign_id,
-                            auth->key_id,
+                            auth_key_or_null(auth),
                             auth->user_id[0] ? auth->user_id : NULL};
     PGresult *res = db_exec(db, sql_insert, 17, vals);
     *err = db_check(db, res);

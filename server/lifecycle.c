@@ -101,7 +101,7 @@ static enum ll_err transition_run(struct db_conn *db, void *arg)
                          t->lead,
                          t->to,
                          t->reason,
-                         t->auth->key_id,
+                         auth_key_or_null(t->auth),
                          t->auth->user_id[0] ? t->auth->user_id : NULL};
     t->res = db_exec(db, sql_move, 6, mv);
     return db_check(db, t->res);

@@ -23,6 +23,7 @@
 #include "leadloop/webhook_delivery.h"
 #include "leadloop/webhooks.h"
 #include "leadloop/log.h"
+#include "leadloop/password.h"
 #include "leadloop/reports.h"
 #include "leadloop/migrate.h"
 
@@ -211,6 +212,10 @@ static int cmd_serve(const struct config *cfg)
     http_on_write(changes_written);
     if (!webhook_client_global_init()) {
         log_error("cannot set up libcurl");
+        return 1;
+    }
+    if (!password_init()) {
+        log_error("cannot set up libsodium (password hashing)");
         return 1;
     }
     if (!db_init(cfg->database_url, cfg->db_pool, cfg->db_acquire_timeout_ms,

@@ -241,7 +241,7 @@ void merge_leads(struct request *r)
         goto out;
     }
     PQclear(res);
-    const char *mv[5] = {r->auth.workspace_id, id, from, r->auth.key_id,
+    const char *mv[5] = {r->auth.workspace_id, id, from, auth_key_or_null(&r->auth),
                          r->auth.user_id[0] ? r->auth.user_id : NULL};
     res = db_exec(r->db, sql_merge, 5, mv);
     if ((err = db_check(r->db, res)) != LL_OK || PQntuples(res) != 1)

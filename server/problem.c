@@ -26,6 +26,7 @@ static const struct problem_kind kinds[LL_E_COUNT] = {
     [LL_E_RATE_LIMITED] = {429, "rate-limited", "Too many requests"},
     [LL_E_VERSION] = {505, "http-version-not-supported", "HTTP version not supported"},
     [LL_E_MERGED] = {308, "lead-merged", "The lead was merged into another"},
+    [LL_E_CSRF] = {403, "csrf", "The session's CSRF token is missing or wrong"},
 };
 
 const struct problem_kind *problem_kind(enum ll_err err)

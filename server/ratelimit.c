@@ -97,8 +97,8 @@ static int limits_of(const struct auth_ctx *a, struct limit out[2])
         out[n].rate = rate;
         out[n].burst = burst > 0 ? burst : rate;
         /* the limit is part of the lease's name: a changed limit starts a fresh lease */
-        snprintf(out[n].name, sizeof out[n].name, "%s/key:%s/%ld/%ld", a->workspace_id, a->key_id,
-                 out[n].rate, out[n].burst);
+        snprintf(out[n].name, sizeof out[n].name, "%s/key:%s/%ld/%ld", a->workspace_id,
+                 auth_principal(a), out[n].rate, out[n].burst);
         n++;
     }
     if (rl.ws_rate > 0) {
@@ -200,7 +200,7 @@ void ratelimit_take(struct db_conn *db, const struct auth_ctx *a, struct rl_verd
         snprintf(burst[i], sizeof burst[i], "%ld", lims[i].burst);
         snprintf(want[i], sizeof want[i], "%ld", lease_size(&lims[i]));
     }
-    snprintf(bucket, sizeof bucket, "key:%s", a->key_id);
+    snprintf(bucket, sizeof bucket, "key:%s", auth_principal(a));
     /* the key's bucket first; the workspace's alone when the key has no limit */
     bool key_first = !strcmp(lims[0].label, "key");
     const char *vals[8] = {a->workspace_id,

@@ -27,6 +27,7 @@
 #include "leadloop/ratelimit.h"
 #include "leadloop/router.h"
 #include "leadloop/routes.h"
+#include "leadloop/session.h"
 #include "leadloop/uri.h"
 #include "leadloop/util.h"
 
@@ -37,7 +38,8 @@ static const struct config *conf;
 static void (*write_hook)(const char *workspace_id);
 
 static const char cors_allow_headers[] =
-    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-Request-Id";
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, X-CSRF-Token, "
+    "X-Request-Id";
 static const char cors_expose_headers[] =
     "Content-Disposition, ETag, Idempotent-Replayed, Link, Location, RateLimit, "
     "RateLimit-Policy, Retry-After, X-Request-Id";
@@ -119,7 +121,7 @@ static void bulk_release(struct request *r)
 static void key_turn_release(struct request *r)
 {
     if (r->key_turn)
-        keycap_release(r->auth.key_id);
+        keycap_release(auth_principal(&r->auth));
     r->key_turn = false;
 }
 
@@ -206,33 +208,76 @@ static enum stage_result stage_route(struct request *r)
     return STAGE_ANSWERED;
 }
 
-/* Auth: the API key to a workspace and role, once per request: from the cache, else with
- * a pool connection held just for that (a request with a body holds none yet). 401, 403. */
-static enum stage_result stage_auth(struct request *r)
+/* The X-CSRF-Token of a cookie-authenticated write must be its session's (session.c): a
+ * page of another site can make the browser send the cookie, not read the token. */
+static bool csrf_ok(struct request *r, const char *token, size_t n)
+{
+    char want[SESSION_CSRF_LEN + 1], copy[SESSION_TOKEN_LEN + 1];
+    const char *got = req_header(r, "X-CSRF-Token");
+    unsigned char diff = 0;
+    if (!(r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)))
+        return true;
+    if (!got || strlen(got) != SESSION_CSRF_LEN || n != SESSION_TOKEN_LEN)
+        return false;
+    memcpy(copy, token, n);
+    copy[n] = '\0';
+    session_csrf(copy, want);
+    for (size_t i = 0; i < SESSION_CSRF_LEN; i++) /* in constant time */
+        diff |= (unsigned char)(want[i] ^ got[i]);
+    return diff == 0;
+}
+
+/* Resolves the caller with a connection held just for that: an API key's hash, or a
+ * session's cookie token. */
+static enum ll_err resolve(struct request *r, const char *key_hash, const char *cookie, size_t n)
 {
     struct db_conn *db = NULL;
-    const char *secret = NULL;
+    enum ll_err err = db_acquire(&db);
+    if (err)
+        return err;
+    err = key_hash ? auth_resolve(db, key_hash, &r->auth)
+                   : session_resolve(db, cookie, n, conf->session_idle_h, &r->auth);
+    db_release(db);
+    return err;
+}
+
+/* Auth: who calls, once per request. An Authorization header names an API key (from the
+ * cache, else the database); without one, the session cookie names a person signed in to
+ * the web app, whose writes must carry the session's CSRF token. Then the route's roles.
+ * 401, 403. */
+static enum stage_result stage_auth(struct request *r)
+{
+    const char *secret = NULL, *authz = req_header(r, "Authorization"), *cookie = NULL;
     char hash[65];
+    size_t cookie_len = 0;
     enum ll_err err = LL_OK;
     if (r->route->flags & ROUTE_PUBLIC)
         return STAGE_NEXT;
-    if (!auth_parse_bearer(req_header(r, "Authorization"), &secret)) {
-        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
+    if (!authz)
+        cookie = session_cookie(req_header(r, "Cookie"), &cookie_len);
+    if (cookie) {
+        err = resolve(r, NULL, cookie, cookie_len);
+    } else if (!auth_parse_bearer(authz, &secret)) {
+        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key or a session is required", NULL, NULL);
         return STAGE_ANSWERED;
+    } else if (!auth_cached(secret, hash, &r->auth)) {
+        err = resolve(r, hash, NULL, 0);
     }
-    if (!auth_cached(secret, hash, &r->auth)) {
-        err = db_acquire(&db);
-        if (err) {
-            reply_problem(r, err,
-                          "no database connection is free or the database is down; retry shortly",
-                          NULL, NULL);
-            return STAGE_ANSWERED;
-        }
-        err = auth_resolve(db, hash, &r->auth);
-        db_release(db);
+    if (err == LL_E_UNAUTHORIZED && cookie) {
+        session_cookie_clear(r);
+        reply_problem(r, LL_E_UNAUTHORIZED,
+                      "the session has ended (signed out, expired or revoked); sign in again", NULL,
+                      NULL);
+        return STAGE_ANSWERED;
     }
     if (err == LL_E_UNAUTHORIZED) {
         reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
+        return STAGE_ANSWERED;
+    }
+    if (err == LL_E_UNAVAILABLE) {
+        reply_problem(r, err,
+                      "no database connection is free or the database is down; retry shortly", NULL,
+                      NULL);
         return STAGE_ANSWERED;
     }
     if (err) {
@@ -240,9 +285,17 @@ static enum stage_result stage_auth(struct request *r)
         return STAGE_ANSWERED;
     }
     r->authed = true;
+    if (cookie && !csrf_ok(r, cookie, cookie_len)) {
+        reply_problem(r, LL_E_CSRF,
+                      "a write in a session needs the session's X-CSRF-Token header (from the "
+                      "sign-in answer or GET /v1/session)",
+                      NULL, NULL);
+        return STAGE_ANSWERED;
+    }
     if (!(r->auth.role & r->route->roles)) {
-        reply_problem(r, LL_E_FORBIDDEN, "this API key's role may not do this", NULL,
-                      json_pack("{s:s}", "role", auth_role_name(r->auth.role)));
+        reply_problem(r, LL_E_FORBIDDEN,
+                      cookie ? "your role may not do this" : "this API key's role may not do this",
+                      NULL, json_pack("{s:s}", "role", auth_role_name(r->auth.role)));
         return STAGE_ANSWERED;
     }
     return STAGE_NEXT;
@@ -314,7 +367,8 @@ static enum stage_result stage_connection(struct request *r)
     enum ll_err err;
     if (r->route->flags & ROUTE_NO_DB)
         return STAGE_NEXT;
-    if (r->authed && !(r->key_turn = keycap_take(r->auth.key_id, conf->db_acquire_timeout_ms))) {
+    if (r->authed &&
+        !(r->key_turn = keycap_take(auth_principal(&r->auth), conf->db_acquire_timeout_ms))) {
         reply_header(r, "Retry-After", "1");
         reply_problem(r, LL_E_RATE_LIMITED,
                       "this API key has as many requests at the database as it may; retry "

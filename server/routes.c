@@ -9,12 +9,14 @@
 #include "leadloop/campaigns.h"
 #include "leadloop/changes.h"
 #include "leadloop/feedback.h"
+#include "leadloop/invitations.h"
 #include "leadloop/lead_bulk.h"
 #include "leadloop/leads.h"
 #include "leadloop/lifecycle.h"
 #include "leadloop/merge.h"
 #include "leadloop/ops.h"
 #include "leadloop/reports.h"
+#include "leadloop/session.h"
 #include "leadloop/touches.h"
 #include "leadloop/webhooks.h"
 
@@ -36,6 +38,19 @@ static const struct route table[] = {
     {HTTP_GET, "/v1/users/{id}", admin_users_get, ROLES_ADMIN, 0},
     {HTTP_PATCH, "/v1/users/{id}", admin_users_update, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/audit", audit_log_list, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/invitations", invitations_list, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/invitations", invitations_create, ROLES_ADMIN, ROUTE_NO_IDEMPOTENCY},
+    {HTTP_DELETE, "/v1/invitations/{id}", invitations_revoke, ROLES_ADMIN, 0},
+    /* people in the web app: public routes that take a connection (sign-in, the invitee's
+     * password); their answers hold a secret, so they are never stored for a replay */
+    {HTTP_POST, "/v1/invitations/accept", invitations_accept, 0,
+     ROUTE_PUBLIC | ROUTE_NO_IDEMPOTENCY},
+    {HTTP_POST, "/v1/session", session_create, 0, ROUTE_PUBLIC | ROUTE_NO_IDEMPOTENCY},
+    {HTTP_GET, "/v1/session", session_get, ROLES_ANY, 0},
+    {HTTP_DELETE, "/v1/session", session_delete, ROLES_ANY, 0},
+    {HTTP_PUT, "/v1/session/password", session_password, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/sessions", sessions_list, ROLES_ANY, 0},
+    {HTTP_DELETE, "/v1/sessions/{id}", sessions_revoke, ROLES_ANY, 0},
     /* takes a connection only while it queries: a long poll (wait=) gives it back */
     {HTTP_GET, "/v1/changes", changes_list, ROLES_ANY, ROUTE_NO_DB},
     {HTTP_GET, "/v1/webhooks", webhooks_list, ROLES_ADMIN, 0},

@@ -10,7 +10,8 @@ struct request;
 
 /* The columns a user is read with, in the order admin_user_json expects. */
 #define USER_COLUMNS                                                                               \
-    "id, name, email, team, active, version, " DB_TS("created_at") ", " DB_TS("updated_at")
+    "id, name, email, team, active, version, " DB_TS("created_at") ", " DB_TS(                     \
+        "updated_at") ", role, " DB_TS("activated_at")
 
 /* The one representation of an API key (AUTH_KEY_COLUMNS) and of a user (new references). */
 json_t *admin_key_json(const PGresult *res, int row);

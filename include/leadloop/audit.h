@@ -13,11 +13,17 @@ struct request;
 struct db_conn;
 
 /* The request stage before the handler: for a request that may write (POST, PUT, PATCH,
- * DELETE) with a key and a connection, sets the connection's audit context (key, its
- * prefix and user, request id, client address, method, route pattern) for the audit
- * triggers; the connection's release clears it. Returns true when it answered (the
- * database failed: 503), false to go on. */
+ * DELETE) with a key or a session and a connection, sets the connection's audit context
+ * (actor api_key with the key, its prefix and user, or actor user with the person, request id,
+ * client address, method, route pattern) for the audit triggers; the connection's release clears
+ * it. Returns true when it answered (the database failed: 503), false to go on. */
 bool audit_attach(struct request *r) __attribute__((warn_unused_result));
+
+/* Inside a transaction on db: its writes are recorded as those of the signed-in person
+ * user_id (actor `user`), through request request_id and route (for a request that knows
+ * its person only once inside, like accepting an invitation). Ends with the transaction. */
+enum ll_err audit_user_local(struct db_conn *db, const char *user_id, const char *request_id,
+                             const char *route) __attribute__((warn_unused_result));
 
 /* The same for a leadloopd command on its own connection: its writes are recorded with the
  * actor `cli` and the command's name (e.g. "keys create") as the route. */

@@ -31,6 +31,10 @@ struct config {
     long bulk_slots;          /* bulk requests at once (0: one per core, at least 2) */
     long bulk_wait_ms;        /* a bulk request's wait for its turn */
     long sla_hours;           /* follow-up report: overdue after this */
+    long session_ttl_h;       /* a sign-in lasts at most this long */
+    long session_idle_h;      /* ... and ends after this long unused */
+    long invitation_ttl_h;    /* an invitation link works this long */
+    long cookie_secure;       /* 0 auto (X-Forwarded-Proto), 1 always, 2 never */
     char cors_origins[1024];  /* comma-separated exact origins */
     long log_level;           /* enum log_level */
     long log_format;          /* enum log_format */

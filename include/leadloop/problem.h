@@ -27,6 +27,7 @@ enum ll_err {
     LL_E_VERSION,           /* 505 */
     LL_E_RATE_LIMITED,      /* 429, with Retry-After */
     LL_E_MERGED,            /* 308 not an error: the lead was merged; Location, merged_into */
+    LL_E_CSRF,              /* 403 a write in a session without its CSRF token */
     LL_E_COUNT
 };
 

@@ -21,6 +21,7 @@ SELECT ll_audit_attach('lead_stage_changes', 'stage_change', 'workspace_id', 'id
 SELECT ll_audit_attach('feedback', 'feedback', 'workspace_id', 'id', 'lead_id');
 SELECT ll_audit_attach('feedback_reasons', 'feedback_reason', 'workspace_id', 'code', NULL);
 SELECT ll_audit_attach('webhook_endpoints', 'webhook', 'workspace_id', 'id', NULL);
+SELECT ll_audit_attach('invitations', 'invitation', 'workspace_id', 'id', NULL);
 
 SELECT ll_change_attach('leads', 'lead', 'id', 'id',
                         ARRAY['first_touch_at', 'latest_touch_at', 'stage_changed_at']);

@@ -34,6 +34,7 @@ static const struct {
     {LL_E_VERSION, 505, "http-version-not-supported"},
     {LL_E_RATE_LIMITED, 429, "rate-limited"},
     {LL_E_MERGED, 308, "lead-merged"},
+    {LL_E_CSRF, 403, "csrf"},
 };
 #define NKINDS (int)(sizeof kinds / sizeof kinds[0])
 
