@@ -258,7 +258,7 @@ static enum stage_result stage_auth(struct request *r)
     if (cookie) {
         err = resolve(r, NULL, cookie, cookie_len);
     } else if (!auth_parse_bearer(authz, &secret)) {
-        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key or a session is required", NULL, NULL);
+        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key or session is required", NULL, NULL);
         return STAGE_ANSWERED;
     } else if (!auth_cached(secret, hash, &r->auth)) {
         err = resolve(r, hash, NULL, 0);
@@ -271,7 +271,7 @@ static enum stage_result stage_auth(struct request *r)
         return STAGE_ANSWERED;
     }
     if (err == LL_E_UNAUTHORIZED) {
-        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key is required", NULL, NULL);
+        reply_problem(r, LL_E_UNAUTHORIZED, "a valid API key or session is required", NULL, NULL);
         return STAGE_ANSWERED;
     }
     if (err == LL_E_UNAVAILABLE) {

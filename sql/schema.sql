@@ -1138,6 +1138,62 @@ CREATE FUNCTION public.ll_seed_reasons(ws uuid) RETURNS void
 $$;
 
 --
+-- Name: ll_signin_failed(text[], integer[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_signin_failed(keys text[], frees integer[]) RETURNS timestamp with time zone
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+    until timestamptz;
+    latest timestamptz;
+BEGIN
+    FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
+        INSERT INTO signin_failures AS f (key, failures, window_start)
+        VALUES (keys[i], 1, now())
+        ON CONFLICT (key) DO UPDATE SET
+            failures = CASE WHEN f.window_start < now() - interval '15 minutes'
+                            THEN 1 ELSE f.failures + 1 END,
+            window_start = CASE WHEN f.window_start < now() - interval '15 minutes'
+                                THEN now() ELSE f.window_start END
+        RETURNING failures INTO n;
+        IF n > frees[i] THEN
+            until := now() + least(interval '1 second' * 2 ^ least(n - frees[i] - 1, 20),
+                                   interval '15 minutes');
+            UPDATE signin_failures SET locked_until = until WHERE key = keys[i];
+            latest := greatest(latest, until);
+        END IF;
+    END LOOP;
+    RETURN latest;
+END
+$$;
+
+--
+-- Name: ll_signin_locked(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_signin_locked(keys text[]) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT max(locked_until) FROM signin_failures
+    WHERE key = ANY (keys) AND locked_until > now()
+$$;
+
+--
+-- Name: ll_user_role_default(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_user_role_default() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.role := coalesce(NEW.role, NEW.team);
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: ll_workspace_seeded(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1199,7 +1255,7 @@ CREATE TABLE public.audit_log (
     old jsonb,
     new jsonb,
     redacted text[],
-    CONSTRAINT audit_log_actor_check CHECK ((actor = ANY (ARRAY['api_key'::text, 'cli'::text, 'sql'::text])))
+    CONSTRAINT audit_log_actor_check CHECK ((actor = ANY (ARRAY['api_key'::text, 'user'::text, 'cli'::text, 'sql'::text])))
 );
 
 --
@@ -1307,12 +1363,13 @@ CREATE TABLE public.feedback (
     currency text,
     note text,
     author_user_id uuid,
-    author_key_id uuid NOT NULL,
+    author_key_id uuid,
     occurred_at timestamp with time zone NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     stage_before text NOT NULL,
     stage_after text NOT NULL,
     CONSTRAINT feedback_amount_check CHECK ((amount >= 0)),
+    CONSTRAINT feedback_author_known CHECK (((author_key_id IS NOT NULL) OR (author_user_id IS NOT NULL))),
     CONSTRAINT feedback_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT feedback_kind_check CHECK ((kind = ANY (ARRAY['accepted'::text, 'rejected'::text, 'contacted'::text, 'meeting_booked'::text, 'won'::text, 'lost'::text, 'recycled'::text]))),
     CONSTRAINT feedback_note_check CHECK ((octet_length(note) <= 4096)),
@@ -1364,6 +1421,26 @@ CREATE TABLE public.idempotency_keys (
 --
 
 COMMENT ON COLUMN public.idempotency_keys.request_hash IS 'SHA-256 of method, path, query and body; NULL when the answer was withdrawn because the lead it showed was erased';
+
+--
+-- Name: invitations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.invitations (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    email text NOT NULL,
+    role text NOT NULL,
+    token_hash bytea NOT NULL,
+    created_by_user_id uuid,
+    created_by_key_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT invitations_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'marketing'::text, 'sales'::text, 'readonly'::text])))
+);
 
 --
 -- Name: lead_external_ids; Type: TABLE; Schema: public; Owner: -
@@ -1517,6 +1594,37 @@ CREATE TABLE public.schema_repeatables (
 );
 
 --
+-- Name: sessions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sessions (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    token_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    revoked_at timestamp with time zone,
+    client_addr text,
+    user_agent text,
+    CONSTRAINT sessions_client_addr_check CHECK ((char_length(client_addr) <= 64)),
+    CONSTRAINT sessions_user_agent_check CHECK ((char_length(user_agent) <= 300))
+);
+
+--
+-- Name: signin_failures; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE UNLOGGED TABLE public.signin_failures (
+    key text NOT NULL,
+    failures integer NOT NULL,
+    window_start timestamp with time zone NOT NULL,
+    locked_until timestamp with time zone,
+    CONSTRAINT signin_failures_key_check CHECK ((char_length(key) <= 300))
+);
+
+--
 -- Name: users; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1530,8 +1638,13 @@ CREATE TABLE public.users (
     version integer DEFAULT 1 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    role text NOT NULL,
+    password_hash text,
+    activated_at timestamp with time zone,
     CONSTRAINT users_email_check CHECK (((char_length(email) >= 3) AND (char_length(email) <= 254))),
     CONSTRAINT users_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT users_password_hash_check CHECK ((password_hash ~~ '$argon2id$%'::text)),
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'marketing'::text, 'sales'::text, 'readonly'::text]))),
     CONSTRAINT users_team_check CHECK ((team = ANY (ARRAY['marketing'::text, 'sales'::text])))
 );
 
@@ -1688,6 +1801,20 @@ ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (workspace_id, api_key_id, key);
 
 --
+-- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: invitations invitations_workspace_id_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_workspace_id_token_hash_key UNIQUE (workspace_id, token_hash);
+
+--
 -- Name: lead_external_ids lead_external_ids_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -1763,6 +1890,27 @@ ALTER TABLE ONLY public.schema_migrations
 
 ALTER TABLE ONLY public.schema_repeatables
     ADD CONSTRAINT schema_repeatables_pkey PRIMARY KEY (name);
+
+--
+-- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: sessions sessions_workspace_id_token_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_workspace_id_token_hash_key UNIQUE (workspace_id, token_hash);
+
+--
+-- Name: signin_failures signin_failures_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.signin_failures
+    ADD CONSTRAINT signin_failures_pkey PRIMARY KEY (key);
 
 --
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -1886,6 +2034,12 @@ CREATE INDEX idempotency_keys_age ON public.idempotency_keys USING btree (create
 CREATE INDEX idempotency_keys_by_lead ON public.idempotency_keys USING btree (workspace_id, split_part(location, '/'::text, 4)) WHERE (location ~~ '/v1/leads/%'::text);
 
 --
+-- Name: invitations_page; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX invitations_page ON public.invitations USING btree (workspace_id, created_at, id);
+
+--
 -- Name: lead_external_ids_lead; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2000,6 +2154,18 @@ CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_
 CREATE INDEX report_reason_deltas_by_day ON public.report_reason_deltas USING btree (workspace_id, dim, day);
 
 --
+-- Name: sessions_by_user; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_by_user ON public.sessions USING btree (workspace_id, user_id, created_at) WHERE (revoked_at IS NULL);
+
+--
+-- Name: sessions_expiry; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX sessions_expiry ON public.sessions USING btree (expires_at);
+
+--
 -- Name: stage_changes_by_lead; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2028,6 +2194,12 @@ CREATE UNIQUE INDEX users_email_key ON public.users USING btree (workspace_id, l
 --
 
 CREATE INDEX users_page ON public.users USING btree (workspace_id, created_at, id);
+
+--
+-- Name: users_signin; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX users_signin ON public.users USING btree (lower((email COLLATE "und-x-icu"))) WHERE (password_hash IS NOT NULL);
 
 --
 -- Name: webhook_deliveries_due; Type: INDEX; Schema: public; Owner: -
@@ -2084,6 +2256,12 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.feedback FOR EAC
 CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
 
 --
+-- Name: invitations audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.invitations FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('invitation', 'workspace_id', 'id', '', 'workspace_id', 'id', 'token_hash', 'created_at');
+
+--
 -- Name: lead_stage_changes audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2099,7 +2277,7 @@ CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.leads FOR EACH R
 -- Name: users audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('user', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('user', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at', 'password_hash');
 
 --
 -- Name: webhook_endpoints audit; Type: TRIGGER; Schema: public; Owner: -
@@ -2171,7 +2349,7 @@ CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.leads FOR 
 -- Name: users change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('user', 'id', '', '0', 'version', 'updated_at');
+CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('user', 'id', '', '1', 'password_hash', 'version', 'updated_at');
 
 --
 -- Name: feedback feedback_report; Type: TRIGGER; Schema: public; Owner: -
@@ -2258,6 +2436,12 @@ CREATE TRIGGER leads_report_insert AFTER INSERT ON public.leads REFERENCING NEW 
 CREATE TRIGGER leads_report_update AFTER UPDATE ON public.leads REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_leads_update();
 
 --
+-- Name: users user_role_default; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_role_default BEFORE INSERT ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_user_role_default();
+
+--
 -- Name: workspaces workspaces_seed_reasons; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2318,6 +2502,20 @@ ALTER TABLE ONLY public.feedback_reasons
 
 ALTER TABLE ONLY public.feedback
     ADD CONSTRAINT feedback_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: invitations invitations_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: invitations invitations_workspace_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.invitations
+    ADD CONSTRAINT invitations_workspace_id_user_id_fkey FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
 
 --
 -- Name: lead_external_ids lead_external_ids_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -2381,6 +2579,20 @@ ALTER TABLE ONLY public.leads
 
 ALTER TABLE ONLY public.leads
     ADD CONSTRAINT leads_workspace_id_owner_id_fkey FOREIGN KEY (workspace_id, owner_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: sessions sessions_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: sessions sessions_workspace_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sessions
+    ADD CONSTRAINT sessions_workspace_id_user_id_fkey FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
 
 --
 -- Name: campaign_touches touches_campaign; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -220,7 +220,7 @@ START_TEST(users_and_keys_are_recorded_with_who_changed_what)
     row = row_for(rows, "user", "create");
     expect_who(row, adm, NULL, id, "POST", "/v1/users");
     ck_assert_str_eq(sget(row, "entity_id"), uid);
-    expect_fields(row, NULL, "active,email,name,team");
+    expect_fields(row, NULL, "active,email,name,role,team");
     ck_assert_str_eq(val(row, "new", "email"), "\"audit.person@example.com\"");
     json_decref(rows);
 
@@ -685,7 +685,7 @@ START_TEST(secrets_never_reach_the_audit_log)
              " AND NOT a.attname::text = ANY (string_to_array(encode(t.tgargs, 'escape'),"
              " '\\000'))");
     ck_assert_int_eq(pg_long(pg, sql), 0);
-    ck_assert_int_eq(pg_long(pg, "SELECT count(*) FROM pg_trigger WHERE tgname = 'audit'"), 10);
+    ck_assert_int_eq(pg_long(pg, "SELECT count(*) FROM pg_trigger WHERE tgname = 'audit'"), 11);
     free(hash);
     PQfinish(pg);
 }

@@ -1,8 +1,9 @@
--- Sign-in throttling (server/session.c): failed sign-ins counted per account and per client
--- address in signin_failures (schema 0015), shared by every daemon.
+-- People (server/session.c): sign-in throttling, and the default role of a user.
 --
--- A key's first `free` failures within 15 minutes cost nothing; each one after locks the
--- key for 2^(n - free - 1) seconds (1, 2, 4, ...), at most 15 minutes, and a sign-in of a locked key is
+-- Failed sign-ins are counted per account and per client address in signin_failures
+-- (schema 0015), shared by every daemon. A key's first `free` failures within 15 minutes
+-- cost nothing; each one after locks the key for 2^(n - free - 1) seconds (1, 2, 4, ...),
+-- at most 15 minutes, and a sign-in of a locked key is
 -- refused before its password is checked, so guessing gets slower and slower.
 
 -- Records a failed sign-in of each key; returns the latest time any of them is locked
@@ -40,3 +41,14 @@ RETURNS timestamptz LANGUAGE sql STABLE AS $$
     SELECT max(locked_until) FROM signin_failures
     WHERE key = ANY (keys) AND locked_until > now()
 $$;
+
+-- A user written without a role (an operator's SQL, an older client) gets their team's:
+-- the role the API gives users made before roles existed.
+CREATE OR REPLACE FUNCTION ll_user_role_default() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.role := coalesce(NEW.role, NEW.team);
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER user_role_default BEFORE INSERT ON users
+    FOR EACH ROW EXECUTE FUNCTION ll_user_role_default();
