@@ -8,6 +8,8 @@
 #         LEADLOOP_WEBHOOK_ALLOW_PRIVATE (default 1 here) and the rest of leadloopd's
 #         settings, passed through. LEADLOOPD overrides the binary (bin/leadloopd).
 # Files:  var/admin.key holds the admin key's secret (mode 600), reused while it is valid.
+# Web app: until someone has signed in as LEADLOOP_ADMIN_EMAIL (default admin@example.com),
+#          each run prints a fresh one-time link that sets that person's password.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -79,10 +81,21 @@ case "$url_host" in
 esac
 base="http://$url_host:${listen##*:}"
 
+# The web app's first admin: a link that sets their password, until they have one
+# (`leadloopd invite` refuses a person who can sign in already).
+admin_email=${LEADLOOP_ADMIN_EMAIL:-admin@example.com}
+signin="Sign in at $base/app as $admin_email"
+if link=$("$LEADLOOPD" invite --workspace demo --email "$admin_email" --name Admin \
+	--role admin --url "$base" 2>/dev/null); then
+	signin="Set the password of $admin_email (web app, role admin): $link"
+fi
+
 cat <<EOF
 
   Leadloop is starting on $listen  (Ctrl-C stops it; the database stays up: make db-stop)
-  Try:
+  Web app:  $base/app      API reference: $base/docs
+  $signin
+  Try the API:
     curl -H "Authorization: Bearer $secret" $base/v1/users
 
 EOF

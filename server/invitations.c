@@ -26,22 +26,10 @@
     "id, user_id, email, role, " DB_TS("created_at") ", " DB_TS("expires_at") ", " DB_TS(          \
         "accepted_at") ", " DB_TS("revoked_at") ", created_by_user_id, created_by_key_id"
 
-static const char sql_user_by_email[] =
-    "SELECT id, password_hash IS NOT NULL FROM users WHERE workspace_id = $1"
-    " AND lower(email COLLATE \"und-x-icu\") = lower($2 COLLATE \"und-x-icu\") FOR UPDATE";
-static const char sql_user_insert[] =
-    "INSERT INTO users (workspace_id, name, email, team, role) VALUES ($1, $2, $3, $4, $5)"
-    " RETURNING id";
-static const char sql_user_refresh[] =
-    "UPDATE users SET name = $3, team = coalesce($4, team), role = $5, active = true,"
-    " version = version + 1, updated_at = now() WHERE workspace_id = $1 AND id = $2";
-static const char sql_revoke_pending[] =
-    "UPDATE invitations SET revoked_at = now() WHERE workspace_id = $1 AND user_id = $2"
-    " AND accepted_at IS NULL AND revoked_at IS NULL";
-static const char sql_insert[] =
-    "INSERT INTO invitations (workspace_id, user_id, email, role, token_hash, created_by_user_id,"
-    " created_by_key_id, expires_at) VALUES ($1, $2, $3, $4, decode($5, 'hex'), $6, $7,"
-    " now() + $8 * interval '1 hour') RETURNING " INVITATION_COLUMNS;
+/* $1..$9: ll_invite's arguments (sql/functions/65_people.sql); no row: already a member. */
+const char invitations_sql_create[] =
+    "SELECT " INVITATION_COLUMNS " FROM ll_invite($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8,"
+    " $9)";
 static const char sql_revoke[] =
     "UPDATE invitations SET revoked_at = coalesce(revoked_at, now()) WHERE workspace_id = $1"
     " AND id = $2 RETURNING accepted_at IS NOT NULL";
@@ -70,70 +58,12 @@ static json_t *invitation_json(const PGresult *res, int row)
 
 /* ------------------------------------------------------------------ creating */
 
-struct invite {
-    const struct request *r;
-    const char *email, *name, *role, *team;
-    char token[SESSION_TOKEN_LEN + 1], hash[65];
-    PGresult *created; /* the invitation's row (new) */
-    bool member;       /* the email is already a person with a password */
-};
-
-/* In one transaction: the person (found by email or new), the earlier invitations revoked,
- * the new one written. */
-static enum ll_err invite_tx(struct db_conn *db, void *arg)
-{
-    struct invite *in = arg;
-    const struct auth_ctx *a = &in->r->auth;
-    char user_id[37], ttl[24];
-    const char *fv[2] = {a->workspace_id, in->email};
-    PGresult *res = db_exec(db, sql_user_by_email, 2, fv);
-    enum ll_err err = db_check(db, res);
-    /* a team for the people outside marketing and sales: the side they report for */
-    const char *team = in->team ? in->team : !strcmp(in->role, "sales") ? "sales" : "marketing";
-    if (err == LL_OK && PQntuples(res) == 1 && PQgetvalue(res, 0, 1)[0] == 't') {
-        in->member = true;
-        err = LL_E_CONFLICT;
-    } else if (err == LL_OK && PQntuples(res) == 1) {
-        snprintf(user_id, sizeof user_id, "%s", PQgetvalue(res, 0, 0));
-        PQclear(res);
-        const char *uv[5] = {a->workspace_id, user_id, in->name, in->team, in->role};
-        res = db_exec(db, sql_user_refresh, 5, uv);
-        err = db_check(db, res);
-    } else if (err == LL_OK) {
-        PQclear(res);
-        const char *uv[5] = {a->workspace_id, in->name, in->email, team, in->role};
-        res = db_exec(db, sql_user_insert, 5, uv);
-        err = db_check(db, res);
-        if (err == LL_OK)
-            snprintf(user_id, sizeof user_id, "%s", PQgetvalue(res, 0, 0));
-    }
-    PQclear(res);
-    if (err)
-        return err;
-    const char *rv[2] = {a->workspace_id, user_id};
-    res = db_exec(db, sql_revoke_pending, 2, rv);
-    err = db_check(db, res);
-    PQclear(res);
-    if (err)
-        return err;
-    snprintf(ttl, sizeof ttl, "%ld", in->r->cfg->invitation_ttl_h);
-    const char *iv[8] = {a->workspace_id,
-                         user_id,
-                         in->email,
-                         in->role,
-                         in->hash,
-                         a->user_id[0] ? a->user_id : NULL,
-                         auth_key_or_null(a),
-                         ttl};
-    PQclear(in->created);
-    in->created = db_exec(db, sql_insert, 8, iv);
-    return db_check(db, in->created);
-}
-
 void invitations_create(struct request *r)
 {
     json_t *body = NULL, *out;
-    struct invite in = {.r = r};
+    const char *email = NULL, *name = NULL, *role = NULL, *team = NULL;
+    char token[SESSION_TOKEN_LEN + 1], hash[65], ttl[24];
+    PGresult *res = NULL;
     struct jv v;
     enum ll_err err;
 
@@ -143,20 +73,31 @@ void invitations_create(struct request *r)
     jv_known(&v, body, (const char *const[]){"email", "name", "role", "team", NULL},
              (const char *const[]){"id", "user_id", "token", "url", "created_at", "expires_at",
                                    "accepted_at", "revoked_at", NULL});
-    jv_email(&v, body, "email", true, &in.email);
-    jv_string(&v, body, "name", true, 1, 200, &in.name);
-    jv_enum(&v, body, "role", true, vocab_roles, &in.role);
-    jv_enum(&v, body, "team", false, vocab_teams, &in.team);
+    jv_email(&v, body, "email", true, &email);
+    jv_string(&v, body, "name", true, 1, 200, &name);
+    jv_enum(&v, body, "role", true, vocab_roles, &role);
+    jv_enum(&v, body, "team", false, vocab_teams, &team);
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the invitation is not valid", jv_take(&v), NULL);
         goto out;
     }
-    if (!session_token_new("lli_", r->auth.workspace_id, in.token, in.hash)) {
+    if (!session_token_new("lli_", r->auth.workspace_id, token, hash)) {
         reply_problem(r, LL_E_INTERNAL, "no random bytes for an invitation", NULL, NULL);
         goto out;
     }
-    err = db_tx_run(r->db, invite_tx, &in);
-    if (err == LL_E_CONFLICT && in.member) {
+    snprintf(ttl, sizeof ttl, "%ld", r->cfg->invitation_ttl_h);
+    const char *vals[9] = {r->auth.workspace_id,
+                           email,
+                           name,
+                           role,
+                           team,
+                           hash,
+                           r->auth.user_id[0] ? r->auth.user_id : NULL,
+                           auth_key_or_null(&r->auth),
+                           ttl};
+    res = db_exec(r->db, invitations_sql_create, 9, vals);
+    err = db_check(r->db, res);
+    if (err == LL_OK && PQntuples(res) == 0) {
         reply_problem(r, LL_E_CONFLICT, "this person already has an account in this workspace",
                       json_pack("[{s:s, s:s}]", "field", "email", "message",
                                 "already belongs to a user who can sign in"),
@@ -167,15 +108,15 @@ void invitations_create(struct request *r)
         reply_db_error(r, err);
         goto out;
     }
-    out = invitation_json(in.created, 0);
-    json_object_set_new(out, "token", json_string(in.token));
-    json_object_set_new(out, "url", json_sprintf("/app/invitation#token=%s", in.token));
-    reply_header(r, "Location", "/v1/invitations/%s", PQgetvalue(in.created, 0, 0));
+    out = invitation_json(res, 0);
+    json_object_set_new(out, "token", json_string(token));
+    json_object_set_new(out, "url", json_sprintf("/app/invitation#token=%s", token));
+    reply_header(r, "Location", "/v1/invitations/%s", PQgetvalue(res, 0, 0));
     reply_header(r, "Cache-Control", "no-store");
     reply_json(r, 201, out);
 out:
-    explicit_bzero(in.token, sizeof in.token);
-    PQclear(in.created);
+    explicit_bzero(token, sizeof token);
+    PQclear(res);
     json_decref(body);
     jv_free(&v);
 }

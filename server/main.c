@@ -22,8 +22,11 @@
 #include "leadloop/webhook_client.h"
 #include "leadloop/webhook_delivery.h"
 #include "leadloop/webhooks.h"
+#include "leadloop/invitations.h"
+#include "leadloop/jsonv.h"
 #include "leadloop/log.h"
 #include "leadloop/password.h"
+#include "leadloop/session.h"
 #include "leadloop/reports.h"
 #include "leadloop/migrate.h"
 
@@ -43,6 +46,9 @@ static void usage(FILE *out)
             "                                              prints the new key once\n"
             "  leadloopd keys list [--workspace SLUG]\n"
             "  leadloopd keys revoke ID\n"
+            "  leadloopd invite --workspace SLUG --email EMAIL --name NAME --role ROLE\n"
+            "                   [--team TEAM] [--url BASE]\n"
+            "                                              prints a one-time link to the web app\n"
             "  leadloopd --help | --version | --man\n\n"
             "Roles: admin, marketing, sales, readonly.\n\n",
             LEADLOOP_VERSION);
@@ -66,6 +72,9 @@ static void man_page(FILE *out)
             "\\fIROLE\\fR \\fB\\-\\-name\\fR \\fINAME\\fR [\\fB\\-\\-user\\fR \\fIID\\fR]\n.br\n"
             ".B leadloopd keys list\n[\\fB\\-\\-workspace\\fR \\fISLUG\\fR]\n.br\n"
             ".B leadloopd keys revoke\n\\fIID\\fR|\\fIPREFIX\\fR\n.br\n"
+            ".B leadloopd invite \\-\\-workspace\n\\fISLUG\\fR \\fB\\-\\-email\\fR \\fIEMAIL\\fR "
+            "\\fB\\-\\-name\\fR \\fINAME\\fR \\fB\\-\\-role\\fR \\fIROLE\\fR "
+            "[\\fB\\-\\-team\\fR \\fITEAM\\fR] [\\fB\\-\\-url\\fR \\fIBASE\\fR]\n.br\n"
             ".B leadloopd\n\\fB\\-\\-help\\fR | \\fB\\-\\-version\\fR | \\fB\\-\\-man\\fR\n"
             ".SH DESCRIPTION\n"
             "Marketing records campaigns and the leads they bring; sales gives feedback on "
@@ -92,7 +101,12 @@ static void man_page(FILE *out)
             "Lists API keys: id, prefix, workspace, role, times, status and name.\n"
             ".TP\n.B keys revoke\n"
             "Revokes a key by id or prefix; every daemon on the database stops accepting it "
-            "at once.\n",
+            "at once.\n"
+            ".TP\n.B invite\n"
+            "Invites a person into the web app with a role (the first admin comes from here) "
+            "and prints the one-time link on standard output: opened in a browser, it lets "
+            "the person set a password and signs them in. \\fB\\-\\-url\\fR is the address "
+            "people reach the daemon at (default: http:// and LEADLOOP_LISTEN).\n",
             LEADLOOP_VERSION);
     config_man(out);
     fputs(".SH EXIT STATUS\n"
@@ -235,6 +249,8 @@ static int cmd_serve(const struct config *cfg)
         failed = "notification listener";
     else if (!idem_janitor_start(cfg->database_url, 600))
         failed = "idempotency janitor";
+    else if (!session_janitor_start(cfg->database_url, 600))
+        failed = "session janitor";
     else if (!reports_compactor_start(cfg->database_url))
         failed = "report compactor";
     else if (!audit_janitor_start(cfg->database_url, cfg->audit_retention_days,
@@ -266,6 +282,7 @@ static int cmd_serve(const struct config *cfg)
     webhook_delivery_stop();
     audit_janitor_stop();
     reports_compactor_stop();
+    session_janitor_stop();
     idem_janitor_stop();
     listen_stop();
     changes_stop();
@@ -418,6 +435,79 @@ static int keys_revoke(PGconn *pg, char **args, int n)
     return rc;
 }
 
+/* leadloopd invite: the web app's first admin (and anyone else) without a key. */
+static int cmd_invite(const struct config *cfg, char **args, int n)
+{
+    static const char *const flags[] = {"--workspace", "--email", "--name", "--role",
+                                        "--team",      "--url",   NULL};
+    const char *ws = arg_value(args, n, "--workspace"), *email = arg_value(args, n, "--email");
+    const char *name = arg_value(args, n, "--name"), *role = arg_value(args, n, "--role");
+    const char *team = arg_value(args, n, "--team"), *url = arg_value(args, n, "--url");
+    char token[SESSION_TOKEN_LEN + 1], hash[65], ttl[24], base[160];
+    PGconn *pg;
+    PGresult *wres = NULL, *res = NULL;
+    int rc = 1;
+    if (!args_known(args, n, 0, flags) || !ws || !email || !name || !role) {
+        fprintf(stderr, "usage: leadloopd invite --workspace SLUG --email EMAIL --name NAME "
+                        "--role ROLE [--team TEAM] [--url BASE]\n");
+        return 2;
+    }
+    if (!auth_role_parse(role) || (team && strcmp(team, "marketing") && strcmp(team, "sales"))) {
+        fprintf(stderr, "leadloopd: --role must be admin, marketing, sales or readonly; --team "
+                        "marketing or sales\n");
+        return 2;
+    }
+    if (!jv_email_valid(email)) {
+        fprintf(stderr, "leadloopd: --email is not a valid email address\n");
+        return 2;
+    }
+    snprintf(base, sizeof base, "%s", url ? url : "");
+    if (!url)
+        snprintf(base, sizeof base, "http://%s", cfg->listen);
+    if (!(pg = connect_or_say(cfg)))
+        return 1;
+    if (!audit_cli(pg, "invite")) {
+        fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
+        goto out;
+    }
+    const char *wv[1] = {ws};
+    wres =
+        PQexecParams(pg, "SELECT id FROM workspaces WHERE slug = $1", 1, NULL, wv, NULL, NULL, 0);
+    if (PQresultStatus(wres) != PGRES_TUPLES_OK || PQntuples(wres) != 1) {
+        fprintf(stderr, "leadloopd: no workspace '%s' (create it: leadloopd workspace create %s)\n",
+                ws, ws);
+        goto out;
+    }
+    if (!session_token_new("lli_", PQgetvalue(wres, 0, 0), token, hash)) {
+        fprintf(stderr, "leadloopd: no random bytes\n");
+        goto out;
+    }
+    snprintf(ttl, sizeof ttl, "%ld", cfg->invitation_ttl_h);
+    const char *vals[9] = {PQgetvalue(wres, 0, 0), email, name, role, team, hash, NULL, NULL, ttl};
+    res = PQexecParams(pg, invitations_sql_create, 9, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "leadloopd: cannot invite: %s", PQresultErrorMessage(res));
+    } else if (PQntuples(res) == 0) {
+        fprintf(stderr,
+                "leadloopd: %s can sign in already (a new password: an admin "
+                "deactivates and invites again)\n",
+                email);
+    } else {
+        fprintf(stderr,
+                "%s invited into workspace %s as %s; the link works once, until %s, and is "
+                "shown only now:\n",
+                email, ws, role, PQgetvalue(res, 0, 5));
+        printf("%s/app/invitation#token=%s\n", base, token);
+        rc = 0;
+    }
+out:
+    explicit_bzero(token, sizeof token);
+    PQclear(res);
+    PQclear(wres);
+    PQfinish(pg);
+    return rc;
+}
+
 static int cmd_keys(const struct config *cfg, char **args, int n)
 {
     char command[16];
@@ -486,6 +576,8 @@ int main(int argc, char **argv)
         rc = cmd_workspace(&cfg, rest, nrest);
     } else if (!strcmp(argv[1], "keys")) {
         rc = cmd_keys(&cfg, rest, nrest);
+    } else if (!strcmp(argv[1], "invite")) {
+        rc = cmd_invite(&cfg, rest, nrest);
     } else {
         fprintf(stderr, "leadloopd: unknown command '%s' (see leadloopd --help)\n", argv[1]);
         rc = 2;

@@ -12,6 +12,7 @@
 #include "leadloop/session.h"
 
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 #include "leadloop/log.h"
 #include "leadloop/password.h"
 #include "leadloop/request.h"
+#include "leadloop/ticker.h"
 #include "leadloop/util.h"
 
 /* Free failures before each further one locks the key: per account, per address (an office
@@ -617,4 +619,61 @@ void sessions_revoke(struct request *r)
     else
         reply_empty(r, 204);
     PQclear(res);
+}
+
+/* ------------------------------------------------------------------ the janitor */
+
+/* Ended sessions are kept a week (an admin looking into a sign-in finds it), then go, a
+ * bounded batch a run; failure counts go once their window and lock are over. */
+static const char sql_purge[] =
+    "WITH gone AS (DELETE FROM sessions WHERE (workspace_id, id) IN ("
+    " SELECT workspace_id, id FROM sessions WHERE expires_at < now() - interval '7 days'"
+    " OR revoked_at < now() - interval '7 days' LIMIT 5000) RETURNING 1),"
+    " forgiven AS (DELETE FROM signin_failures WHERE window_start < now() - interval '15 minutes'"
+    " AND (locked_until IS NULL OR locked_until < now()) RETURNING 1)"
+    " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM forgiven)";
+
+static struct {
+    struct ticker ticker;
+    char *conninfo;
+} janitor;
+
+static void purge_once(void *arg)
+{
+    char err[256];
+    PGconn *pg;
+    PGresult *res;
+    (void)arg;
+    if (!(pg = db_connect_once(janitor.conninfo, err, sizeof err))) {
+        log_warn("session janitor: %s", err);
+        return;
+    }
+    res = PQexec(pg, sql_purge);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK)
+        log_debug("session janitor: %s ended sessions and %s failure counts deleted",
+                  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
+    else
+        log_warn("session janitor: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
+    PQclear(res);
+    PQfinish(pg);
+}
+
+bool session_janitor_start(const char *conninfo, long interval_s)
+{
+    janitor.conninfo = strdup(conninfo ? conninfo : "");
+    if (!janitor.conninfo)
+        return false;
+    if (!ticker_start(&janitor.ticker, interval_s * 1000, purge_once, NULL)) {
+        free(janitor.conninfo);
+        janitor.conninfo = NULL;
+        return false;
+    }
+    return true;
+}
+
+void session_janitor_stop(void)
+{
+    ticker_stop(&janitor.ticker);
+    free(janitor.conninfo);
+    janitor.conninfo = NULL;
 }

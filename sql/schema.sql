@@ -308,6 +308,71 @@ CREATE FUNCTION public.ll_fold(text) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN (lower(($1 COLLATE "und-x-icu")) COLLATE "C");
 
+SET default_tablespace = '';
+
+SET default_table_access_method = heap;
+
+--
+-- Name: invitations; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.invitations (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    email text NOT NULL,
+    role text NOT NULL,
+    token_hash bytea NOT NULL,
+    created_by_user_id uuid,
+    created_by_key_id uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    accepted_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    CONSTRAINT invitations_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'marketing'::text, 'sales'::text, 'readonly'::text])))
+);
+
+--
+-- Name: ll_invite(uuid, text, text, text, text, bytea, uuid, uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_invite(ws uuid, p_email text, p_name text, p_role text, p_team text, p_token_hash bytea, by_user uuid, by_key uuid, ttl_hours integer) RETURNS SETOF public.invitations
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    uid uuid;
+    member boolean;
+BEGIN
+    SELECT id, password_hash IS NOT NULL AND active INTO uid, member FROM users
+    WHERE workspace_id = ws
+      AND lower(email COLLATE "und-x-icu") = lower(p_email COLLATE "und-x-icu")
+    FOR UPDATE;
+    IF member THEN
+        RETURN;
+    END IF;
+    IF uid IS NULL THEN
+        -- a team for people outside marketing and sales: the side they report for
+        INSERT INTO users (workspace_id, name, email, team, role)
+        VALUES (ws, p_name, p_email,
+                coalesce(p_team, CASE WHEN p_role = 'sales' THEN 'sales' ELSE 'marketing' END),
+                p_role)
+        RETURNING id INTO uid;
+    ELSE
+        UPDATE users SET name = p_name, team = coalesce(p_team, team), role = p_role,
+                         active = true, version = version + 1, updated_at = now()
+        WHERE workspace_id = ws AND id = uid;
+    END IF;
+    UPDATE invitations SET revoked_at = now()
+    WHERE workspace_id = ws AND user_id = uid AND accepted_at IS NULL AND revoked_at IS NULL;
+    RETURN QUERY
+        INSERT INTO invitations (workspace_id, user_id, email, role, token_hash,
+                                 created_by_user_id, created_by_key_id, expires_at)
+        VALUES (ws, uid, p_email, p_role, p_token_hash, by_user, by_key,
+                now() + ttl_hours * interval '1 hour')
+        RETURNING *;
+END
+$$;
+
 --
 -- Name: ll_keep_version(); Type: FUNCTION; Schema: public; Owner: -
 --
@@ -336,10 +401,6 @@ $$;
 CREATE FUNCTION public.ll_lead_edit_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['email'::text, 'first_name'::text, 'last_name'::text, 'company'::text, 'title'::text, 'phone'::text, 'country'::text, 'source'::text, 'score'::text, 'owner_id'::text, 'consent'::text, 'custom'::text, 'external_ids'::text];
-
-SET default_tablespace = '';
-
-SET default_table_access_method = heap;
 
 --
 -- Name: lead_stage_changes; Type: TABLE; Schema: public; Owner: -
@@ -1421,26 +1482,6 @@ CREATE TABLE public.idempotency_keys (
 --
 
 COMMENT ON COLUMN public.idempotency_keys.request_hash IS 'SHA-256 of method, path, query and body; NULL when the answer was withdrawn because the lead it showed was erased';
-
---
--- Name: invitations; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.invitations (
-    workspace_id uuid NOT NULL,
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    user_id uuid NOT NULL,
-    email text NOT NULL,
-    role text NOT NULL,
-    token_hash bytea NOT NULL,
-    created_by_user_id uuid,
-    created_by_key_id uuid,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone NOT NULL,
-    accepted_at timestamp with time zone,
-    revoked_at timestamp with time zone,
-    CONSTRAINT invitations_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'marketing'::text, 'sales'::text, 'readonly'::text])))
-);
 
 --
 -- Name: lead_external_ids; Type: TABLE; Schema: public; Owner: -

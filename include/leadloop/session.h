@@ -53,4 +53,10 @@ void session_password(struct request *r); /* PUT /v1/session/password */
 void sessions_list(struct request *r);    /* GET /v1/sessions */
 void sessions_revoke(struct request *r);  /* DELETE /v1/sessions/{id} */
 
+/* Every interval_s, on a connection of its own: deletes sessions ended a week ago and
+ * failure counts whose window is over. */
+bool session_janitor_start(const char *conninfo, long interval_s)
+    __attribute__((warn_unused_result));
+void session_janitor_stop(void);
+
 #endif

@@ -52,3 +52,45 @@ END
 $$;
 CREATE OR REPLACE TRIGGER user_role_default BEFORE INSERT ON users
     FOR EACH ROW EXECUTE FUNCTION ll_user_role_default();
+
+-- An invitation of a person into workspace ws (server/invitations.c and `leadloopd invite`):
+-- the person found by email, or made; their pending invitations revoked; the new one written
+-- and returned. Returns no row when the email is already an active person who can sign
+-- in (a deactivated one is invited again to set a new password).
+CREATE OR REPLACE FUNCTION ll_invite(ws uuid, p_email text, p_name text, p_role text,
+                                     p_team text, p_token_hash bytea, by_user uuid,
+                                     by_key uuid, ttl_hours integer)
+RETURNS SETOF invitations LANGUAGE plpgsql AS $$
+DECLARE
+    uid uuid;
+    member boolean;
+BEGIN
+    SELECT id, password_hash IS NOT NULL AND active INTO uid, member FROM users
+    WHERE workspace_id = ws
+      AND lower(email COLLATE "und-x-icu") = lower(p_email COLLATE "und-x-icu")
+    FOR UPDATE;
+    IF member THEN
+        RETURN;
+    END IF;
+    IF uid IS NULL THEN
+        -- a team for people outside marketing and sales: the side they report for
+        INSERT INTO users (workspace_id, name, email, team, role)
+        VALUES (ws, p_name, p_email,
+                coalesce(p_team, CASE WHEN p_role = 'sales' THEN 'sales' ELSE 'marketing' END),
+                p_role)
+        RETURNING id INTO uid;
+    ELSE
+        UPDATE users SET name = p_name, team = coalesce(p_team, team), role = p_role,
+                         active = true, version = version + 1, updated_at = now()
+        WHERE workspace_id = ws AND id = uid;
+    END IF;
+    UPDATE invitations SET revoked_at = now()
+    WHERE workspace_id = ws AND user_id = uid AND accepted_at IS NULL AND revoked_at IS NULL;
+    RETURN QUERY
+        INSERT INTO invitations (workspace_id, user_id, email, role, token_hash,
+                                 created_by_user_id, created_by_key_id, expires_at)
+        VALUES (ws, uid, p_email, p_role, p_token_hash, by_user, by_key,
+                now() + ttl_hours * interval '1 hour')
+        RETURNING *;
+END
+$$;

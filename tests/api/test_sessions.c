@@ -471,6 +471,56 @@ START_TEST(bad_sign_in_bodies_get_precise_answers)
 }
 END_TEST
 
+START_TEST(the_first_admin_is_invited_from_the_shell)
+{
+    char out[512], err[1024], body[700], whole[512];
+    struct person p = {0};
+    snprintf(p.email, sizeof p.email, "%s", fresh_email("first-admin"));
+    const char *args[] = {"invite",
+                          "--workspace",
+                          "sessions-suite",
+                          "--email",
+                          p.email,
+                          "--name",
+                          "First Admin",
+                          "--role",
+                          "admin",
+                          "--url",
+                          "https://leadloop.example",
+                          NULL};
+    ck_assert_msg(run_leadloopd(args, NULL, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    const char *prefix = "https://leadloop.example/app/invitation#token=";
+    ck_assert_msg(!strncmp(out, prefix, strlen(prefix)), "link: %s", out);
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(body, sizeof body, "{\"token\":\"%s\",\"password\":\"%s\"}", out + strlen(prefix),
+             PASSWORD);
+    struct resp *r = as(NULL, "POST", "/v1/invitations/accept", body, NULL);
+    ck_assert_msg(r->status == 200, "accept: %ld %s", r->status, r->body);
+    take_cookie(r, p.cookie, whole);
+    ck_assert_str_eq(jstr(r, "role"), "admin");
+    snprintf(p.user_id, sizeof p.user_id, "%s",
+             json_string_value(json_object_get(json_object_get(r->json, "user"), "id")));
+    resp_free(r);
+    ck_assert_int_eq(status_of(as(&p, "GET", "/v1/users", NULL, NULL)), 200);
+    /* once they can sign in, the shell refuses to invite them again ... */
+    ck_assert_int_ne(run_leadloopd(args, NULL, out, sizeof out, err, sizeof err), 0);
+    /* ... until an admin deactivates them: a new invitation sets a new password */
+    char path[128];
+    snprintf(path, sizeof path, "/v1/users/%s", p.user_id);
+    ck_assert_int_eq(status_of(patch(path, ws_admin, "{\"active\":false}", NULL)), 200);
+    ck_assert_msg(run_leadloopd(args, NULL, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(body, sizeof body, "{\"token\":\"%s\",\"password\":\"a brand new password\"}",
+             out + strlen(prefix));
+    ck_assert_int_eq(status_of(as(NULL, "POST", "/v1/invitations/accept", body, NULL)), 200);
+    ck_assert_int_eq(status_of(sign_in(p.email, "a brand new password", NULL)), 200);
+    /* bad arguments are refused before anything is written */
+    const char *bad[] = {"invite", "--workspace", "sessions-suite", "--email", "not-an-email",
+                         "--name", "X",           "--role",         "admin",   NULL};
+    ck_assert_int_eq(run_leadloopd(bad, NULL, out, sizeof out, err, sizeof err), 2);
+}
+END_TEST
+
 /* True when the file at path holds needle. */
 static bool file_holds(const char *path, const char *needle)
 {
@@ -526,6 +576,7 @@ Suite *sessions_suite(void)
     tcase_add_test(tc, invitation_links_work_once_until_they_expire_or_are_revoked);
     tcase_add_test(tc, failed_sign_ins_are_slowed_down_per_account_and_per_address);
     tcase_add_test(tc, bad_sign_in_bodies_get_precise_answers);
+    tcase_add_test(tc, the_first_admin_is_invited_from_the_shell);
     tcase_add_test(tc, no_password_or_hash_reaches_an_answer_or_the_log);
     suite_add_tcase(s, tc);
     return s;
