@@ -22,5 +22,6 @@ Suite *inventory_suite(void);
 Suite *list_suite(void);
 Suite *webhook_client_suite(void);
 Suite *uri_suite(void);
+Suite *session_suite(void);
 
 #endif
