@@ -21,5 +21,5 @@ const char *const vocab_feedback_kinds[] = {"accepted", "rejected", "contacted",
 const char *const vocab_reason_kinds[] = {"rejected", "lost", "recycled", NULL};
 const char *const vocab_roles[] = {"admin", "marketing", "sales", "readonly", NULL};
 const char *const vocab_teams[] = {"marketing", "sales", NULL};
-const char *const vocab_audit_actors[] = {"api_key", "cli", "sql", NULL};
+const char *const vocab_audit_actors[] = {"api_key", "user", "cli", "sql", NULL};
 const char *const vocab_delivery_statuses[] = {"pending", "delivered", "failed", NULL};
