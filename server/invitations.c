@@ -112,7 +112,6 @@ void invitations_create(struct request *r)
     json_object_set_new(out, "token", json_string(token));
     json_object_set_new(out, "url", json_sprintf("/app/invitation#token=%s", token));
     reply_header(r, "Location", "/v1/invitations/%s", PQgetvalue(res, 0, 0));
-    reply_header(r, "Cache-Control", "no-store");
     reply_json(r, 201, out);
 out:
     explicit_bzero(token, sizeof token);

@@ -191,7 +191,6 @@ static void cookie_set(struct request *r, const char *token, long max_age_s)
 {
     reply_header(r, "Set-Cookie", "%s=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Lax%s",
                  SESSION_COOKIE, token, max_age_s, over_tls(r) ? "; Secure" : "");
-    reply_header(r, "Cache-Control", "no-store");
 }
 
 void session_cookie_clear(struct request *r)
@@ -261,7 +260,6 @@ static void answer_session(struct request *r, const char *workspace_id, const ch
         return;
     }
     session_csrf(token, csrf);
-    reply_header(r, "Cache-Control", "no-store");
     reply_json(r, status,
                json_pack("{s:s, s:o, s:o, s:o, s:{s:o, s:o, s:o, s:o}, s:s, s:o, s:o}", "kind",
                          "session", "id", db_json_text(res, 0, 0), "user", user_json(res, 0, 3),
@@ -440,7 +438,6 @@ void session_get(struct request *r)
     if (err) {
         reply_db_error(r, err);
     } else {
-        reply_header(r, "Cache-Control", "no-store");
         reply_json(r, 200,
                    json_pack("{s:s, s:s, s:{s:o, s:o, s:o, s:o}, s:o, s:{s:s, s:s, s:o}}", "kind",
                              "api_key", "role", auth_role_name(r->auth.role), "workspace", "id",
@@ -493,7 +490,7 @@ void session_password(struct request *r)
     int ok;
 
     jv_init(&v);
-    if (!req_query_allowed(r, NULL) || not_a_session(r) || !(body = req_json_object(r)))
+    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
         goto out;
     jv_known(&v, body, (const char *const[]){"current_password", "new_password", NULL}, NULL);
     jv_string(&v, body, "current_password", true, 1, PASSWORD_MAX_BYTES, &current);
@@ -502,6 +499,8 @@ void session_password(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
+    if (not_a_session(r))
+        goto out;
     const char *uv[2] = {r->auth.workspace_id, r->auth.user_id};
     res = db_exec(r->db, sql_user_secret, 2, uv);
     err = db_check(r->db, res);

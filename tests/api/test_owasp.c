@@ -582,6 +582,15 @@ static const struct {
     {"POST", "/v1/webhooks", "{\"url\":\"https://93.184.216.34/owasp\",\"active\":false}"},
     {"PATCH", "/v1/webhooks/{id}", "{\"description\":\"owasp\"}"},
     {"POST", "/v1/webhooks/{id}/rotate-secret", "{\"previous_valid_for_s\":0}"},
+    {"POST", "/v1/invitations",
+     "{\"email\":\"owasp.invited@example.com\",\"name\":\"Owasp\",\"role\":\"sales\"}"},
+    {"POST", "/v1/invitations/accept",
+     "{\"token\":\"lli_00000000000000000000000000000000_"
+     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+     "\"password\":\"owasp password 1\"}"},
+    {"POST", "/v1/session", "{\"email\":\"owasp.nobody@example.com\",\"password\":\"owasp pw\"}"},
+    {"PUT", "/v1/session/password",
+     "{\"current_password\":\"owasp password 1\",\"new_password\":\"owasp password 2\"}"},
 };
 
 /* The body for an operation with "{lead}" replaced (new string); *known false when the
@@ -605,14 +614,14 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
     return out;
 }
 
-#define FIXTURE_BINDINGS 10
+#define FIXTURE_BINDINGS 12
 
 /* One of each resource of a workspace that a path can name, and what of them must never
  * show elsewhere. */
 struct fixtures {
     char marker[16]; /* in every free-text value */
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
-    char webhook[40], delivery[40];
+    char webhook[40], delivery[40], invitation[40], session[40];
     struct binding b[FIXTURE_BINDINGS];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
@@ -679,6 +688,25 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     ck_assert_msg(ping->status == 202, "fixture ping: %ld %s", ping->status, ping->body);
     snprintf(f->delivery, sizeof f->delivery, "%s", jstr(ping, "id"));
     resp_free(ping);
+    /* a person who signed in (their session), and a pending invitation */
+    snprintf(body, sizeof body,
+             "{\"email\":\"owasp.%s.person@example.com\",\"name\":\"%s person\","
+             "\"role\":\"sales\"}",
+             tag, marker);
+    struct resp *inv = post("/v1/invitations", key, body);
+    ck_assert_msg(inv->status == 201, "fixture invitation: %ld %s", inv->status, inv->body);
+    snprintf(body, sizeof body, "{\"token\":\"%s\",\"password\":\"owasp password 1\"}",
+             jstr(inv, "token"));
+    resp_free(inv);
+    struct resp *acc = post("/v1/invitations/accept", NULL, body);
+    ck_assert_msg(acc->status == 200, "fixture session: %ld %s", acc->status, acc->body);
+    snprintf(f->session, sizeof f->session, "%s", jstr(acc, "id"));
+    resp_free(acc);
+    snprintf(body, sizeof body,
+             "{\"email\":\"owasp.%s.invitee@example.com\",\"name\":\"%s invitee\","
+             "\"role\":\"marketing\"}",
+             tag, marker);
+    created(post("/v1/invitations", key, body), "invitation", f->invitation, sizeof f->invitation);
 
     struct binding b[] = {
         {"id", "api-keys", ""},           {"id", "users", ""},
@@ -686,6 +714,7 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
         {"code", "feedback-reasons", ""}, {"email", "*", ""},
         {"system", "*", "crm"},           {"external_id", "*", ""},
         {"id", "webhooks", ""},           {"delivery_id", "*", ""},
+        {"id", "invitations", ""},        {"id", "sessions", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);
     snprintf(b[1].value, sizeof b[1].value, "%s", f->user);
@@ -696,6 +725,8 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(b[7].value, sizeof b[7].value, "%s", f->external_id);
     snprintf(b[8].value, sizeof b[8].value, "%s", f->webhook);
     snprintf(b[9].value, sizeof b[9].value, "%s", f->delivery);
+    snprintf(b[10].value, sizeof b[10].value, "%s", f->invitation);
+    snprintf(b[11].value, sizeof b[11].value, "%s", f->session);
     memcpy(f->b, b, sizeof b);
     f->nb = (int)(sizeof b / sizeof b[0]);
 
