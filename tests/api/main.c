@@ -64,6 +64,7 @@ static const struct {
     {"webhooks", webhooks_suite},
     {"changes", changes_suite},
     {"migrate", migrate_suite},
+    {"assets", assets_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */

@@ -31,5 +31,6 @@ Suite *merge_suite(void);
 Suite *webhooks_suite(void);
 Suite *changes_suite(void);
 Suite *migrate_suite(void);
+Suite *assets_suite(void);
 
 #endif
