@@ -30,11 +30,17 @@ LDLIBS  += $(PKG_LIBS)
 
 B        := build/$(MODE)
 SRCS     := $(wildcard server/*.c)
-OBJS     := $(SRCS:server/%.c=$(B)/%.o) $(B)/embedded.o
+OBJS     := $(SRCS:server/%.c=$(B)/%.o) $(B)/embedded.o $(B)/web_assets.o $(B)/web_table.o
 LIBOBJS  := $(filter-out $(B)/main.o,$(OBJS))
 MIGRATIONS := $(sort $(wildcard sql/[0-9][0-9][0-9][0-9]_*.sql))
 REPEATABLES := $(sort $(wildcard sql/functions/*.sql))
 QUERIES    := $(sort $(wildcard sql/queries/*.sql))
+# The web app and the API reference: web/ built by web/build.mjs (esbuild) into WEB_OUT,
+# which scripts/embed-assets.sh turns into WEB_EMBED/assets.{S,c}.
+WEB_OUT    := build/web
+WEB_EMBED  := build/web-embed
+WEB_SRCS   := $(shell find web -path web/node_modules -prune -o -type f -print 2>/dev/null)
+WEB_MODULES := web/node_modules/.package-lock.json
 
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 API_SRCS  := $(wildcard tests/api/*.c)
@@ -67,6 +73,32 @@ $(B)/embedded.c: scripts/embed.sh $(MIGRATIONS) $(REPEATABLES) $(QUERIES) openap
 
 $(B)/embedded.o: $(B)/embedded.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+# The web app's packages, exactly as web/package-lock.json says, again only when the lock
+# file (or package.json) is newer than what npm installed (its own record of that).
+$(WEB_MODULES): web/package.json web/package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm is needed to build web/ (bash scripts/deps.sh" \
+	    "installs it; or: apt-get install nodejs npm)" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund
+	@touch $@
+
+# The web app and the API reference, built again when a file of web/ has changed.
+build/web.stamp: $(WEB_SRCS) $(WEB_MODULES)
+	node web/build.mjs $(WEB_OUT)
+	@touch $@
+
+# Every file of build/web, raw and gzip-compressed, compiled into the binary so that a
+# deployed daemon needs no files: the bytes by the assembler's .incbin, the table in C.
+$(WEB_EMBED)/assets.S $(WEB_EMBED)/assets.c &: build/web.stamp scripts/embed-assets.sh
+	sh scripts/embed-assets.sh $(WEB_OUT) $(WEB_EMBED)
+
+$(B)/web_assets.o: $(WEB_EMBED)/assets.S
+	@mkdir -p $(@D)
+	$(CC) -c -o $@ $<
+
+$(B)/web_table.o: $(WEB_EMBED)/assets.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(UNIT_BIN): $(UNIT_SRCS) $(LIBOBJS)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LIBS)
@@ -173,6 +205,14 @@ $(FB)/%.o: server/%.c
 	    $(PKG_CFLAGS) -c -o $@ $<
 
 $(FB)/embedded.o: $(B)/embedded.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(FUZZ_OPT) -c -o $@ $<
+
+$(FB)/web_assets.o: $(WEB_EMBED)/assets.S
+	@mkdir -p $(@D)
+	$(FUZZ_CC) -c -o $@ $<
+
+$(FB)/web_table.o: $(WEB_EMBED)/assets.c
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(CPPFLAGS) -std=c11 $(FUZZ_OPT) -c -o $@ $<
 

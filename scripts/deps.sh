@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Checks that the Debian 12 packages needed to build, test and run Leadloop are installed,
+# Checks that the Debian 12 packages needed to build, test and run Leadloop are installed
+# (Node.js and npm among them, for the web app),
 # and installs the missing ones when run as root (CI, containers). Silent when all is there,
 # because `make run` and `make test` call it every time.
 #
@@ -36,6 +37,12 @@ for p in "${pkgs[@]}"; do
 	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
 	[[ "$status" == ii* ]] || missing+=("$p")
 done
+# `make` builds the web app (web/) with Node.js and npm: Debian 12's own (node 18, npm 9)
+# will do, and so will a newer node installed otherwise (NodeSource's package carries npm
+# in itself, and conflicts with Debian's npm), so the commands are what is looked for.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+	missing+=(nodejs npm)
+fi
 
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 

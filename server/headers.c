@@ -1,6 +1,7 @@
-/* Header values the daemon decides on: Content-Type, If-Match and Accept, parsed here
- * and only here (they were in http.c and reports.c), as pure functions over the value's
- * text. Every loop stops at the value's NUL; nothing is allocated. */
+/* Header values the daemon decides on: Content-Type, Accept-Encoding, If-None-Match,
+ * If-Match and Accept, parsed here and only here (they were in http.c and reports.c), as
+ * pure functions over the value's text. Every loop stops at the value's NUL; nothing is
+ * allocated. */
 #include "leadloop/headers.h"
 
 #include <stdio.h>
@@ -21,6 +22,69 @@ bool headers_media_type_is(const char *ct, const char *want)
     while (*ct == ' ')
         ct++;
     return *ct == '\0' || *ct == ';';
+}
+
+bool headers_accepts_gzip(const char *ae)
+{
+    double gzip = -1, any = -1;
+    if (!ae)
+        return false;
+    for (const char *p = ae; *p;) {
+        char coding[16];
+        size_t n = 0;
+        double q = 1;
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (!*p)
+            break;
+        for (; *p && *p != ';' && *p != ',' && *p != ' ' && *p != '\t'; p++)
+            if (n + 1 < sizeof coding) /* a longer coding is none of those below */
+                coding[n++] = *p;
+        coding[n] = '\0';
+        while (*p && *p != ',') { /* parameters: only q matters */
+            if (*p == ';') {
+                p++;
+                while (*p == ' ' || *p == '\t')
+                    p++;
+                if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
+                    q = strtod(p + 2, NULL);
+            } else {
+                p++;
+            }
+        }
+        if (!strcasecmp(coding, "gzip") || !strcasecmp(coding, "x-gzip"))
+            gzip = q > gzip ? q : gzip;
+        else if (!strcmp(coding, "*"))
+            any = q > any ? q : any;
+    }
+    return gzip >= 0 ? gzip > 0 : any > 0;
+}
+
+bool headers_if_none_match_lists(const char *h, const char *etag)
+{
+    size_t n = strlen(etag);
+    if (!h)
+        return false;
+    for (const char *p = h; *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return true;
+        if (!strncmp(p, "W/", 2))
+            p += 2;
+        if (*p == '"') { /* a quoted tag, compared whole: a comma inside it ends nothing */
+            const char *end = strchr(p + 1, '"');
+            if (!end)
+                return false;
+            if ((size_t)(end + 1 - p) == n && !strncmp(p, etag, n) &&
+                (end[1] == '\0' || end[1] == ',' || end[1] == ' ' || end[1] == '\t'))
+                return true;
+            p = end + 1;
+        }
+        while (*p && *p != ',')
+            p++;
+    }
+    return false;
 }
 
 bool headers_if_match_lists(const char *h, long version)

@@ -157,6 +157,9 @@ static enum MHD_Result queue(struct exchange *x)
 
     if (r->resp_body)
         resp = MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body, free);
+    else if (r->resp_static) /* lives as long as the program: libmicrohttpd copies nothing */
+        resp = MHD_create_response_from_buffer(r->resp_len, (void *)r->resp_static,
+                                               MHD_RESPMEM_PERSISTENT);
     else
         resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (!resp)

@@ -571,7 +571,12 @@ void reqpath_headers(struct request *r, void (*add)(void *ctx, const char *name,
         add(ctx, "RateLimit-Policy", r->rl_policy);
         add(ctx, "RateLimit", r->rl_state);
     }
-    add(ctx, "Cache-Control", "no-store");
+    /* API answers are never to be cached; the web app's files say how they may be */
+    bool cache_set = false;
+    for (int i = 0; i < r->nheaders; i++)
+        cache_set = cache_set || !strcasecmp(r->headers[i].name, "Cache-Control");
+    if (!cache_set)
+        add(ctx, "Cache-Control", "no-store");
     if (origin && *conf->cors_origins && origin_allowed(origin)) {
         add(ctx, "Access-Control-Allow-Origin", origin);
         add(ctx, "Access-Control-Expose-Headers", cors_expose_headers);

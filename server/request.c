@@ -131,8 +131,16 @@ static void set_body(struct request *r, int status, const char *type, char *body
     r->status = status;
     r->content_type = type;
     r->resp_body = body;
+    r->resp_static = NULL;
     r->resp_len = len;
     r->answered = true;
+}
+
+void reply_static(struct request *r, int status, const char *content_type, const void *body,
+                  size_t len)
+{
+    set_body(r, status, content_type, NULL, len);
+    r->resp_static = body;
 }
 
 void reply_json(struct request *r, int status, json_t *body)

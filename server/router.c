@@ -7,30 +7,33 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* Matches path against pattern, copying captures into buf. */
-static bool match(const char *pattern, const char *path, const char **params, char *buf,
+/* Matches path against pattern, copying captures into buf. With tail, the pattern's last
+ * {name} takes the rest of the path, slashes included, and may be empty (ROUTE_TAIL). */
+static bool match(const char *pattern, const char *path, bool tail, const char **params, char *buf,
                   size_t buflen)
 {
     const char *p = pattern, *s = path;
     size_t used = 0;
     int np = 0;
-    while (*p && *s) {
+    while (*p) {
         if (*p == '{') {
-            const char *end = strchr(s, '/');
+            const char *close = strchr(p, '}');
+            bool rest = tail && close[1] == '\0';
+            const char *end = rest ? NULL : strchr(s, '/');
             size_t len = end ? (size_t)(end - s) : strlen(s);
-            if (len == 0 || np >= ROUTER_MAX_PARAMS || used + len + 1 > buflen)
+            if ((len == 0 && !rest) || np >= ROUTER_MAX_PARAMS || used + len + 1 > buflen)
                 return false;
             memcpy(buf + used, s, len);
             buf[used + len] = '\0';
             params[np++] = buf + used;
             used += len + 1;
             s += len;
-            p = strchr(p, '}') + 1;
+            p = close + 1;
         } else if (*p++ != *s++) {
             return false;
         }
     }
-    return *p == '\0' && *s == '\0';
+    return *s == '\0';
 }
 
 static int templates(const char *pattern)
@@ -54,7 +57,7 @@ const struct route *router_match(const struct route_table *t, const char *path, 
     for (size_t i = 0; i < t->n; i++) {
         const char *tmp[ROUTER_MAX_PARAMS];
         int nt;
-        if (!match(t->routes[i].pattern, path, tmp, buf, buflen))
+        if (!match(t->routes[i].pattern, path, t->routes[i].flags & ROUTE_TAIL, tmp, buf, buflen))
             continue;
         if ((nt = templates(t->routes[i].pattern)) > fewest)
             continue;
@@ -70,7 +73,7 @@ const struct route *router_match(const struct route_table *t, const char *path, 
         }
     }
     if (found) /* the captures of a later, non-matching route may have overwritten buf */
-        match(found->pattern, path, params, buf, buflen);
+        match(found->pattern, path, found->flags & ROUTE_TAIL, params, buf, buflen);
     return found;
 }
 

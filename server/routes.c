@@ -4,6 +4,7 @@
 #include "leadloop/routes.h"
 
 #include "leadloop/admin.h"
+#include "leadloop/assets.h"
 #include "leadloop/audit_log.h"
 #include "leadloop/auth.h"
 #include "leadloop/campaigns.h"
@@ -27,6 +28,12 @@ static const struct route table[] = {
     {HTTP_GET, "/readyz", ops_readyz, 0, PUB}, /* its own connection, sooner */
     {HTTP_GET, "/metrics", ops_metrics, 0, PUB},
     {HTTP_GET, "/openapi.yaml", ops_openapi, 0, PUB},
+    /* the web app and the API reference: files built into the binary */
+    {HTTP_GET, "/", assets_root, 0, PUB},
+    {HTTP_GET, "/app", assets_app, 0, PUB},
+    {HTTP_GET, "/app/{path}", assets_app, 0, PUB | ROUTE_TAIL},
+    {HTTP_GET, "/docs", assets_docs, 0, PUB},
+    {HTTP_GET, "/docs/{path}", assets_docs, 0, PUB | ROUTE_TAIL},
 
     {HTTP_GET, "/v1/api-keys", admin_keys_list, ROLES_ADMIN, 0},
     {HTTP_POST, "/v1/api-keys", admin_keys_create, ROLES_ADMIN, ROUTE_NO_IDEMPOTENCY},

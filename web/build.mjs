@@ -51,9 +51,18 @@ const page = readFileSync(join(here, 'index.html'), 'utf8')
   .replace('%APP_CSS%', css ? rel(css) : '');
 writeFileSync(join(out, 'app', 'index.html'), page);
 
-const redocSrc = join(here, 'node_modules', 'redoc', 'bundles', 'redoc.standalone.js');
-const redocName = `redoc.${hash(readFileSync(redocSrc))}.js`;
-copyFileSync(redocSrc, join(out, 'docs', 'assets', redocName));
+// Redoc's sidebar footer shows a logo from Redocly's CDN: the page's CSP would block it
+// (a violation in the console), and the docs must ask no host but the daemon. An empty
+// image in its place (img-src allows data:) keeps the footer's text and link.
+const redocLogo = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
+const redocText = readFileSync(
+  join(here, 'node_modules', 'redoc', 'bundles', 'redoc.standalone.js'),
+  'utf8',
+);
+if (!redocText.includes(redocLogo)) throw new Error(`build.mjs: Redoc no longer has ${redocLogo}`);
+const redoc = redocText.replace(redocLogo, "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg'/%3E");
+const redocName = `redoc.${hash(redoc)}.js`;
+writeFileSync(join(out, 'docs', 'assets', redocName), redoc);
 const docs = readFileSync(join(here, 'docs.html'), 'utf8').replace('%REDOC_JS%', '/docs/assets/' + redocName);
 writeFileSync(join(out, 'docs', 'index.html'), docs);
 copyFileSync(join(here, 'docs-init.js'), join(out, 'docs', 'init.js'));

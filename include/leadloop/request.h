@@ -17,7 +17,8 @@
 struct db_conn;
 struct route;
 
-#define REQ_MAX_HEADERS 8
+/* The most a handler adds: the web app's files carry eight (assets.c), plus room. */
+#define REQ_MAX_HEADERS 12
 /* Long enough for a Link header holding the longest cursor (a 200-character name). */
 #define REQ_HEADER_VALUE_MAX 2048
 /* The path parameters a route captures (router.h's ROUTER_MAX_PARAMS, checked there). */
@@ -88,7 +89,8 @@ struct request {
 
     /* the answer */
     int status;
-    char *resp_body; /* owned */
+    char *resp_body;         /* owned */
+    const char *resp_static; /* or a body that outlives the request (reply_static): borrowed */
     size_t resp_len;
     const char *content_type;
     struct {
@@ -125,6 +127,10 @@ void reply_json(struct request *r, int status, json_t *body);
 void reply_raw(struct request *r, int status, const char *content_type, const char *body,
                size_t len);
 void reply_empty(struct request *r, int status);
+/* Answers with bytes that live as long as the program (the embedded files): borrowed, sent
+ * without a copy. */
+void reply_static(struct request *r, int status, const char *content_type, const void *body,
+                  size_t len);
 /* Answers with a body it takes over (malloc'd; NULL means out of memory: 500). */
 void reply_owned(struct request *r, int status, const char *content_type, char *body, size_t len);
 /* Answers with a problem; errors and extra are stolen (either may be NULL). */

@@ -27,11 +27,15 @@ enum route_flags {
     ROUTE_CSV = 8,
     /* takes one of LEADLOOP_BULK_SLOTS before its body is read */
     ROUTE_BULK = 16,
+    /* the pattern's last {name} takes the rest of the path, slashes and all, and may be
+     * empty: "/app/{path}" matches /app/, /app/leads and /app/assets/main.js */
+    ROUTE_TAIL = 32,
 };
 
 struct route {
     int method;
-    const char *pattern; /* "/v1/users/{id}": {name} matches one non-empty segment */
+    const char *pattern; /* "/v1/users/{id}": {name} matches one non-empty segment
+                          * (the last one more with ROUTE_TAIL) */
     route_handler handler;
     int roles; /* enum role bits allowed; 0 with ROUTE_PUBLIC */
     unsigned flags;

@@ -32,5 +32,6 @@ Suite *webhooks_suite(void);
 Suite *changes_suite(void);
 Suite *migrate_suite(void);
 Suite *sessions_suite(void);
+Suite *assets_suite(void);
 
 #endif

@@ -70,6 +70,7 @@ struct op {
     char resp[SPEC_NAME + 1]; /* success (200/201) body schema, or "@name" of a response */
     int nparams;              /* {names} in the path */
     char params[SPEC_PARAMS][SPEC_NAME];
+    bool web; /* tagged Web app: pages for browsers, not the API (test_assets.c tests them) */
 };
 
 struct spec {
@@ -180,6 +181,8 @@ static void spec_parse(struct spec *sp)
                 snprintf(block6, sizeof block6, "%s", key);
                 if (!strcmp(key, "x-required-role"))
                     snprintf(o->role, sizeof o->role, "%s", s + strlen("x-required-role: "));
+                if (!strcmp(key, "tags") && strstr(s, "[Web app]"))
+                    o->web = true;
             } else if (o && !strcmp(block6, "requestBody")) {
                 if (ind == 10 && !strcmp(s, "text/csv:"))
                     o->csv = true;
@@ -261,6 +264,14 @@ static struct spec *spec_load(void)
     ck_assert_ptr_nonnull(sp->text);
     resp_free(r);
     spec_parse(sp);
+    /* The web app's files are cached by their own rules, and / redirects: these checks
+     * are the API's, so the operations tagged Web app are left out of all of them. */
+    int kept = 0;
+    for (int i = 0; i < sp->nops; i++)
+        if (!sp->ops[i].web)
+            sp->ops[kept++] = sp->ops[i];
+    ck_assert_msg(kept < sp->nops, "no operation tagged Web app read from openapi.yaml");
+    sp->nops = kept;
     /* the parser must have seen what the document has, or every check below is hollow */
     ck_assert_msg(sp->nops >= 40, "read only %d operations from openapi.yaml", sp->nops);
     for (int i = 0; i < sp->nops; i++) {

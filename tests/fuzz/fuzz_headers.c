@@ -27,6 +27,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (im == 1 && !headers_if_match_lists(h, version))
         abort();
     (void)headers_if_match_lists(h, (long)(size % 7));
+    (void)headers_accepts_gzip(h);
+    /* a value is listed by If-None-Match as itself when it is one quoted tag */
+    if (size >= 2 && h[0] == '"' && h[size - 1] == '"' && !memchr(h + 1, '"', size - 2) &&
+        !memchr(h, '\0', size) && !headers_if_none_match_lists(h, h))
+        abort();
+    (void)headers_if_none_match_lists(h, "\"0123456789abcdef0123456789abcdef\"");
     accept = headers_accept_csv(h);
     if (accept < -1 || accept > 1)
         abort();

@@ -1,5 +1,6 @@
-/* Unit tests of headers.c: Content-Type media types, the entity tags If-Match lists, the
- * version a conditional write asks for, and Accept's choice between JSON and CSV. */
+/* Unit tests of headers.c: Content-Type media types, gzip in Accept-Encoding, the entity
+ * tags If-None-Match and If-Match list, the version a conditional write asks for, and
+ * Accept's choice between JSON and CSV. */
 #include <check.h>
 #include <string.h>
 
@@ -23,6 +24,53 @@ START_TEST(media_type_ignores_case_blanks_and_parameters)
     ck_assert(!headers_media_type_is("text/json", "application/json"));
     ck_assert(!headers_media_type_is("application/json x", "application/json"));
     ck_assert(!headers_media_type_is("\tapplication/json", "application/json"));
+}
+END_TEST
+
+START_TEST(accept_encoding_takes_gzip_at_a_q_above_zero)
+{
+    ck_assert(headers_accepts_gzip("gzip"));
+    ck_assert(headers_accepts_gzip("gzip, deflate, br"));
+    ck_assert(headers_accepts_gzip("br;q=1.0, GZIP;q=0.5"));
+    ck_assert(headers_accepts_gzip("x-gzip"));
+    ck_assert(headers_accepts_gzip("*"));
+    ck_assert(headers_accepts_gzip("identity, *;q=0.1"));
+    ck_assert(headers_accepts_gzip("\tgzip ; q=0.001"));
+    ck_assert(headers_accepts_gzip("gzip;q=0, gzip;q=1")); /* the better of the two */
+
+    ck_assert(!headers_accepts_gzip(NULL));
+    ck_assert(!headers_accepts_gzip(""));
+    ck_assert(!headers_accepts_gzip("identity"));
+    ck_assert(!headers_accepts_gzip("deflate, br"));
+    ck_assert(!headers_accepts_gzip("gzip;q=0"));
+    ck_assert(!headers_accepts_gzip("gzip; q=0.000"));
+    ck_assert(!headers_accepts_gzip("gzip;Q=0"));
+    ck_assert(!headers_accepts_gzip("*;q=0"));
+    ck_assert(!headers_accepts_gzip("gzip;q=0, *")); /* named: its own q decides */
+    ck_assert(!headers_accepts_gzip("gzipx, xgzip, gzi"));
+    ck_assert(!headers_accepts_gzip("gzipgzipgzipgzipgzip"));
+}
+END_TEST
+
+START_TEST(if_none_match_lists_a_tag_or_any)
+{
+    const char *tag = "\"abc\"";
+    ck_assert(headers_if_none_match_lists("\"abc\"", tag));
+    ck_assert(headers_if_none_match_lists("*", tag));
+    ck_assert(headers_if_none_match_lists("W/\"abc\"", tag)); /* compared weakly */
+    ck_assert(headers_if_none_match_lists("\"x\", \"abc\"", tag));
+    ck_assert(headers_if_none_match_lists("\"x,y\",\"abc\"", tag)); /* a comma inside a tag */
+    ck_assert(headers_if_none_match_lists(" \"abc\" ,", tag));
+
+    ck_assert(!headers_if_none_match_lists(NULL, tag));
+    ck_assert(!headers_if_none_match_lists("", tag));
+    ck_assert(!headers_if_none_match_lists("\"abcd\"", tag));
+    ck_assert(!headers_if_none_match_lists("\"ab\"", tag));
+    ck_assert(!headers_if_none_match_lists("abc", tag));
+    ck_assert(!headers_if_none_match_lists("\"abc", tag));
+    ck_assert(!headers_if_none_match_lists("\"abc\"x", tag));
+    ck_assert(!headers_if_none_match_lists("\"abc.gz\"", tag));
+    ck_assert(!headers_if_none_match_lists("\"x,\"abc\"", tag)); /* "x," then abc" */
 }
 END_TEST
 
@@ -131,6 +179,8 @@ Suite *headers_suite(void)
     Suite *s = suite_create("headers");
     TCase *tc = tcase_create("headers");
     tcase_add_test(tc, media_type_ignores_case_blanks_and_parameters);
+    tcase_add_test(tc, accept_encoding_takes_gzip_at_a_q_above_zero);
+    tcase_add_test(tc, if_none_match_lists_a_tag_or_any);
     tcase_add_test(tc, if_match_lists_a_version_or_any);
     tcase_add_test(tc, if_match_version_for_a_conditional_write);
     tcase_add_test(tc, accept_picks_json_or_csv);

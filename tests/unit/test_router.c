@@ -72,6 +72,42 @@ START_TEST(id_is_captured)
 }
 END_TEST
 
+/* A ROUTE_TAIL route's last {path} takes the rest of the path, slashes and all, or
+ * nothing; its routes without a tail still win the paths they name exactly. */
+START_TEST(tail_takes_the_rest_of_the_path)
+{
+    struct match m;
+
+    expect_route(&m, "/app/assets/main.X.js", HTTP_GET, "/app/{path}");
+    ck_assert_str_eq(m.params[0], "assets/main.X.js");
+    expect_route(&m, "/app/leads/6f1c2b1e-8d4e-4b7a-9c3d-1e2f3a4b5c6d/", HTTP_GET, "/app/{path}");
+    ck_assert_str_eq(m.params[0], "leads/6f1c2b1e-8d4e-4b7a-9c3d-1e2f3a4b5c6d/");
+    expect_route(&m, "/app/", HTTP_GET, "/app/{path}");
+    ck_assert_str_eq(m.params[0], "");
+    expect_route(&m, "/app//x", HTTP_GET, "/app/{path}");
+    ck_assert_str_eq(m.params[0], "/x");
+    expect_route(&m, "/app", HTTP_GET, "/app");
+    expect_route(&m, "/docs/", HTTP_GET, "/docs/{path}");
+    ck_assert_str_eq(m.params[0], "");
+    expect_route(&m, "/", HTTP_GET, "/");
+
+    /* a tail longer than the capture buffer matches nothing */
+    char path[400];
+    memset(path, 'a', sizeof path - 1);
+    memcpy(path, "/app/", 5);
+    path[sizeof path - 1] = '\0';
+    do_match(&m, path, HTTP_GET);
+    ck_assert_ptr_null(m.rt);
+
+    /* without ROUTE_TAIL, {id} still takes one segment */
+    do_match(&m, "/v1/users/a/b", HTTP_GET);
+    ck_assert_ptr_null(m.rt);
+    do_match(&m, "/app/x", HTTP_POST);
+    ck_assert_ptr_null(m.rt);
+    ck_assert_int_eq(m.allowed, HTTP_GET);
+}
+END_TEST
+
 START_TEST(wrong_method_sets_allowed)
 {
     struct match m;
@@ -100,8 +136,10 @@ END_TEST
 
 /* Paths that no route has: 404, so nothing is allowed. */
 static const char *const unknown_paths[] = {
-    "/",
     "",
+    "/ap",      /* a prefix of /app */
+    "/appx",    /* /app longer, no slash */
+    "/docsx/y", /* /docs longer, then a tail */
     "/nope",
     "/healthz/",     /* trailing slash */
     "/healthzz",     /* longer */
@@ -217,6 +255,7 @@ Suite *router_suite(void)
 
     tcase_add_test(tc, exact_paths);
     tcase_add_test(tc, id_is_captured);
+    tcase_add_test(tc, tail_takes_the_rest_of_the_path);
     tcase_add_test(tc, wrong_method_sets_allowed);
     tcase_add_loop_test(tc, unknown_path_allows_nothing, 0,
                         (int)(sizeof unknown_paths / sizeof unknown_paths[0]));
