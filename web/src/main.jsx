@@ -134,6 +134,7 @@ function SessionEnded() {
   };
   return (
     <dialog ref={ref} aria-labelledby="ended-title" onCancel={(e) => e.preventDefault()}>
+      {ended && (
       <form onSubmit={onSubmit} noValidate>
         <h2 id="ended-title">Your session has ended, sign in again</h2>
         <p>
@@ -152,6 +153,7 @@ function SessionEnded() {
           </a>
         </div>
       </form>
+      )}
     </dialog>
   );
 }

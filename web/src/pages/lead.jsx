@@ -115,7 +115,7 @@ function MoveForm({ lead, onDone }) {
       <h2 id="move-title">Move the stage</h2>
       <Banner error={f.banner} />
       <SelectField label="New stage" options={moves.map((s) => [s, label(s)])} {...f.bind('to')} value={to} />
-      <TextField label={to === 'disqualified' ? 'Reason (required)' : 'Reason (optional)'} {...f.bind('reason')} />
+      <TextField label={to === 'disqualified' ? 'Why it moves (required)' : 'Why it moves (optional)'} {...f.bind('reason')} />
       <div class="actions">
         <button type="submit" disabled={f.busy}>
           Move

@@ -31,7 +31,7 @@ function NewLead({ camps }) {
   return (
     <details class="panel">
       <summary>Add a lead</summary>
-      <form onSubmit={onSubmit} noValidate class="grid-form">
+      <form onSubmit={onSubmit} noValidate class="grid-form" aria-label="Add a lead">
         <Banner error={f.banner} />
         <TextField label="Email" type="email" required {...f.bind('email')} />
         <TextField label="First name" {...f.bind('first_name')} />
