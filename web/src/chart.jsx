@@ -7,7 +7,7 @@ import 'uplot/dist/uPlot.min.css';
 const BAR = 26; // pixels per bar
 
 // items: [{label, value}] (value null: left out); format(value) for the table and ticks.
-export function BarChart({ title, items, format, note, color = '#1d5fa8', negColor = '#b3261e' }) {
+export function BarChart({ title, items, format, note, integer = false, color = '#1d5fa8', negColor = '#b3261e' }) {
   const box = useRef(null);
   const shown = items.filter((i) => i.value != null && Number.isFinite(i.value));
   useEffect(() => {
@@ -18,7 +18,9 @@ export function BarChart({ title, items, format, note, color = '#1d5fa8', negCol
     const ys = shown.map((i) => i.value);
     const width = Math.max(280, el.clientWidth);
     const labelWidth = Math.min(180, Math.round(width * 0.38));
-    const short = (s) => (s.length > 24 ? `${s.slice(0, 23)}…` : s);
+    // About 7.5 pixels a character at 12 px: cut longer names so that none runs off the left.
+    const fit = Math.max(8, Math.floor((labelWidth - 24) / 7.5));
+    const short = (s) => (s.length > fit ? `${s.slice(0, fit - 1)}…` : s);
     const opts = {
       width,
       height: shown.length * BAR + 50,
@@ -26,7 +28,8 @@ export function BarChart({ title, items, format, note, color = '#1d5fa8', negCol
       cursor: { show: false },
       select: { show: false },
       scales: {
-        x: { time: false, ori: 1, dir: 1, range: [-0.5, shown.length - 0.5] },
+        // Bars top to bottom in the order given.
+        x: { time: false, ori: 1, dir: -1, range: [-0.5, shown.length - 0.5] },
         y: {
           ori: 0,
           range: (u, min, max) => {
@@ -52,6 +55,8 @@ export function BarChart({ title, items, format, note, color = '#1d5fa8', negCol
           scale: 'y',
           side: 2,
           size: 36,
+          space: 90,
+          ...(integer ? { incrs: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 100000] } : {}),
           stroke: '#1f2328',
           font: '12px system-ui, sans-serif',
           values: (u, splits) => splits.map((v) => format(v)),

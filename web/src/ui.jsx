@@ -165,7 +165,7 @@ export function CheckField({ label, error, value, ...rest }) {
 
 // columns: [{key, label, render(row), value(row) (for sorting), numeric}]
 // sort: "key" or "-key"; onSort(newSort). Headers are buttons; aria-sort says the order.
-export function SortableTable({ caption, columns, rows, sort, onSort, rowKey, tableProps }) {
+export function SortableTable({ caption, columns, rows, sort, onSort, rowKey, tableProps, tall }) {
   const desc = sort && sort.startsWith('-');
   const key = sort ? sort.replace(/^-/, '') : null;
   const col = columns.find((c) => c.key === key);
@@ -186,7 +186,7 @@ export function SortableTable({ caption, columns, rows, sort, onSort, rowKey, ta
       .map((t) => t[2]);
   }
   return (
-    <div class="table-wrap" tabindex="0" role="region" aria-label={caption}>
+    <div class={tall ? 'table-wrap tall' : 'table-wrap'} tabindex="0" role="region" aria-label={caption}>
       <table {...tableProps}>
         <caption>{caption}</caption>
         <thead>
@@ -286,7 +286,9 @@ export const SOURCES = ['web', 'event', 'referral', 'paid', 'outbound', 'partner
 export const CHANNELS = ['email', 'webinar', 'event', 'paid_search', 'paid_social', 'content', 'direct_mail', 'referral', 'other'];
 export const CAMPAIGN_STATUSES = ['planned', 'active', 'paused', 'completed', 'archived'];
 export const ROLES = ['admin', 'marketing', 'sales', 'readonly'];
-export const label = (code) => (code ? code.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()) : '');
+const SPECIAL = { mql: 'MQL', roi: 'ROI' };
+export const label = (code) =>
+  code ? SPECIAL[code] || code.replace(/_/g, ' ').replace(/^./, (c) => c.toUpperCase()) : '';
 
 export function Loading({ what }) {
   return (

@@ -71,7 +71,7 @@ export function Funnel() {
             rowKey={(r) => r.stage}
           />
           <div class="charts">
-            <BarChart title="Leads per stage" items={rows.map((r) => ({ label: label(r.stage), value: r.leads }))} format={num} />
+            <BarChart title="Leads per stage" items={rows.map((r) => ({ label: label(r.stage), value: r.leads }))} format={num} integer />
             <BarChart
               title="Conversion from the stage before"
               items={rows.slice(1).map((r) => ({ label: label(r.stage), value: r.conversion_from_previous }))}

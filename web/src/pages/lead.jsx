@@ -249,7 +249,7 @@ export function LeadPage({ id }) {
               <FeedbackForm key={`${l.id}-${l.version}-fb`} lead={l} reasons={reasons} onDone={onDone} />
             </div>
           )}
-          {can('leads') && (
+          {can('leads') && allowedMoves(l.stage).length > 0 && (
             <div class="panel">
               <MoveForm key={`${l.id}-${l.version}-mv`} lead={l} onDone={onDone} />
             </div>

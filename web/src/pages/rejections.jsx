@@ -81,8 +81,8 @@ export function Rejections() {
             onSort={(s) => setQuery({ sort: s })}
           />
           <div class="charts">
-            <BarChart title="Rejections by reason" items={[...byReason].map(([l, v]) => ({ label: l, value: v }))} format={num} color="#7a4b00" />
-            <BarChart title={`Rejections by ${groupLabel.toLowerCase()}`} items={[...byGroup].map(([l, v]) => ({ label: l, value: v }))} format={num} />
+            <BarChart title="Rejections by reason" items={[...byReason].map(([l, v]) => ({ label: l, value: v }))} format={num} integer color="#7a4b00" />
+            <BarChart title={`Rejections by ${groupLabel.toLowerCase()}`} items={[...byGroup].map(([l, v]) => ({ label: l, value: v }))} format={num} integer />
           </div>
         </>
       )}

@@ -113,6 +113,7 @@ export function Scorecard() {
             onSort={(s) => setQuery({ sort: s === 'name' ? '' : s })}
             rowKey={(r) => r.campaign_id}
             tableProps={{ id: 'scorecard-table' }}
+            tall={rows.length > 15}
           />
           <div class="charts">
             <BarChart title="Acceptance rate" note={note} items={top.map((r) => ({ label: r.name, value: r.acceptance_rate }))} format={pct} />
@@ -123,7 +124,7 @@ export function Scorecard() {
               format={(v) => money(v, cur)}
             />
             <BarChart title="ROI" note={note} items={top.map((r) => ({ label: r.name, value: r.roi }))} format={pct} />
-            <BarChart title="Rejection reasons" note="(all campaigns)" items={reasonItems} format={num} color="#7a4b00" />
+            <BarChart title="Rejection reasons" note="(all campaigns)" items={reasonItems} format={num} integer color="#7a4b00" />
           </div>
         </>
       )}
