@@ -46,7 +46,12 @@ function devAuth(req) {
 function proxy(req, res, auth, body) {
   return new Promise((done) => {
     const headers = { ...req.headers, host: daemon.host };
-    delete headers.cookie;
+    // Only the stand-in cookie stays here; the daemon's own session cookie passes.
+    if (headers.cookie) {
+      const rest = headers.cookie.split(/;\s*/).filter((c) => !c.startsWith('ll_dev='));
+      if (rest.length) headers.cookie = rest.join('; ');
+      else delete headers.cookie;
+    }
     if (auth && !headers.authorization) headers.authorization = `Bearer ${auth.secret}`;
     const up = httpRequest(
       { host: daemon.hostname, port: daemon.port, method: req.method, path: req.url, headers },
