@@ -103,7 +103,8 @@ const cspErrors = [];
 const pageErrors = [];
 
 async function newContext(width = 1280) {
-  const ctx = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
+  // en-US: the checks read figures as that locale writes them (1,234.50).
+  const ctx = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true, locale: 'en-US' });
   ctx.setDefaultTimeout(TIMEOUT);
   ctx.on('page', watch);
   return ctx;
