@@ -52,7 +52,7 @@ TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
 .PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports lint-api format format-check tidy \
         db-stop db-clean deps clean valgrind-api test-readme demo man install schema-check \
-        schema-dump fuzz fuzz-build
+        schema-dump fuzz fuzz-build test-web
 
 all: $(BIN)
 
@@ -129,7 +129,16 @@ db-clean:
 	@bash scripts/pg.sh clean
 
 test: deps
-	@$(MAKE) --no-print-directory test-unit test-api test-readme
+	@$(MAKE) --no-print-directory test-unit test-api test-readme test-web
+
+# The web app in Debian's Chromium (tests/web/run.mjs, playwright-core from web/'s
+# packages; no browser is downloaded) against a fresh daemon that serves /app itself:
+# sign-in, invitations, a campaign, leads, sales' verdicts, the scorecard, the roles.
+# Screenshots of every page, at 1280 and 360 px wide, go to build/screenshots/.
+test-web: $(BIN)
+	@bash scripts/deps.sh --web
+	LL_DAEMON=$(abspath $(BIN)) LL_SCREENSHOTS=$(abspath build/screenshots) \
+	    bash tests/harness.sh bash tests/web/daemon.sh
 
 # The README's sh blocks run in order against a fresh daemon (tests/readme/run.sh), and
 # its settings table, --help and the man page list the same settings. About 20 s.

@@ -4,9 +4,10 @@
 # and installs the missing ones when run as root (CI, containers). Silent when all is there,
 # because `make run` and `make test` call it every time.
 #
-# Usage: scripts/deps.sh [--bench]
+# Usage: scripts/deps.sh [--bench] [--web]
 #   --bench  also what `make bench` drives the daemon with: wrk, and curl for its probes.
 #            pgbench needs nothing more: on Debian 12 it ships in postgresql-15 itself.
+#   --web    also Debian's Chromium, which `make test-web` drives (no browser is downloaded).
 set -euo pipefail
 
 pkgs=(
@@ -20,8 +21,9 @@ pkgs=(
 for arg in "$@"; do
 	case "$arg" in
 	--bench) pkgs+=(wrk curl) ;;
+	--web) pkgs+=(chromium fonts-dejavu-core) ;;
 	-h | --help)
-		sed -n '2,9s/^# \{0,1\}//p' "$0"
+		sed -n '2,11s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
