@@ -139,8 +139,10 @@ bool daemon_start(struct daemon *d, const char *const *env)
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
-    /* valgrind takes a while to start a process */
-    if (!wait_until(healthy, d, getenv("LL_DAEMON_WRAPPER") ? 60000 : 10000) || d->pid < 0) {
+    /* 30 s (valgrind, which takes a while to start a process: 60 s): a daemon migrates
+     * first, and under the sanitizers on a loaded machine another daemon's migration (the
+     * advisory lock) or a busy PostgreSQL can hold it that long */
+    if (!wait_until(healthy, d, getenv("LL_DAEMON_WRAPPER") ? 60000 : 30000) || d->pid < 0) {
         fprintf(stderr, "daemon did not come up; its log %s:\n", d->log);
         char cmd[300];
         snprintf(cmd, sizeof cmd, "cat %s >&2", d->log);

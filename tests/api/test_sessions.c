@@ -386,11 +386,11 @@ START_TEST(invitation_links_work_once_until_they_expire_or_are_revoked)
              "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"password\":\"%s\"}",
              PASSWORD);
     problem_is(as(NULL, "POST", "/v1/invitations/accept", body, NULL), 404, "not-found");
-    assert_problem(as(NULL, "POST", "/v1/invitations/accept",
-                      "{\"token\":\"x'; DROP TABLE users;--\","
-                      "\"password\":\"" PASSWORD "\"}",
-                      NULL),
-                   404, "not-found");
+    problem_is(as(NULL, "POST", "/v1/invitations/accept",
+                  "{\"token\":\"x'; DROP TABLE users;--\","
+                  "\"password\":\"" PASSWORD "\"}",
+                  NULL),
+               404, "not-found");
     invite(&x, "marketing");
     snprintf(body, sizeof body, "{\"token\":\"%s\",\"password\":\"short\"}", x.token);
     r = as(NULL, "POST", "/v1/invitations/accept", body, NULL);

@@ -283,6 +283,13 @@ if (!DEV) {
     await shoot(page, 'invitation-used');
     await ctx.close();
   });
+  await check('the settings show who can sign in, with a control to deactivate them', async () => {
+    await adminPage.reload();
+    const row = adminPage.getByRole('row').filter({ hasText: seller.email });
+    await row.waitFor();
+    assert(!(await row.innerText()).includes('Not yet'), 'the seller who set a password shows as not able to sign in');
+    await row.getByRole('button', { name: `Deactivate ${seller.name}` }).waitFor();
+  });
 } else {
   skip('admin invites a seller; the seller sets a password; the used link', 'needs the sign-in API');
   await check('set up the seller (dev mode)', async () => {
@@ -517,6 +524,51 @@ await check('the scorecard renders 200 campaigns in under 1 s', async () => {
   assert(m.render < 1000, `render took ${m.render} ms`);
 });
 
+// WCAG 2.1 AA (1.4.3): the contrast ratio of each visible text with the background it is
+// drawn on (the nearest ancestor's opaque background colour, white at the root) is at
+// least 4.5:1, or 3:1 for large text (24 px, or 18.66 px bold). Disabled controls are
+// exempt, as WCAG says. Texts over images or gradients are not judged (the app has none).
+const lowContrast = [];
+let textsJudged = 0;
+async function contrastFailures(page) {
+  return page.evaluate(() => {
+    const parse = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const c = parse(getComputedStyle(e).backgroundColor);
+        if (c.length >= 3 && (c.length < 4 || c[3] > 0.9)) return c;
+      }
+      return [255, 255, 255];
+    };
+    const out = [];
+    out.judged = 0;
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+      const el = n.parentElement;
+      if (!n.textContent.trim() || !el || el.closest('[disabled], [aria-hidden=true], canvas')) continue;
+      const st = getComputedStyle(el);
+      const r = el.getBoundingClientRect();
+      if (st.visibility === 'hidden' || st.display === 'none' || r.width === 0 || r.height === 0) continue;
+      const fg = parse(st.color);
+      if (fg.length >= 4 && fg[3] < 0.9) continue;
+      const [a, b] = [lum(fg), lum(background(el))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      const size = parseFloat(st.fontSize);
+      const large = size >= 24 || (size >= 18.66 && Number(st.fontWeight) >= 700);
+      out.judged++;
+      if (ratio < (large ? 3 : 4.5)) out.push(`"${n.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}:1`);
+    }
+    return { failures: [...out], judged: out.judged };
+  }).then(({ failures, judged }) => {
+    textsJudged += judged;
+    return failures;
+  });
+}
+
 await check('screenshots of every page at 1280 and 360 px', async () => {
   const page = adminPage;
   const pages = [
@@ -535,6 +587,7 @@ await check('screenshots of every page at 1280 and 360 px', async () => {
     await page.getByRole('heading', { level: 1, name: h1 }).waitFor();
     await page.locator('[role=status]:has-text("Loading")').waitFor({ state: 'detached' });
     await shoot(page, name);
+    lowContrast.push(...(await contrastFailures(page)).map((f) => `${name}: ${f}`));
   }
   const ctx = await newContext();
   const p = await ctx.newPage();
@@ -542,6 +595,12 @@ await check('screenshots of every page at 1280 and 360 px', async () => {
   await p.getByRole('heading', { level: 1, name: 'Sign in to Leadloop' }).waitFor();
   await shoot(p, 'signin');
   await ctx.close();
+});
+
+await check('every text on every page has WCAG AA contrast against its background', async () => {
+  console.log(`     ${textsJudged} texts judged on the pages above, both widths`);
+  assert(textsJudged > 500, `only ${textsJudged} texts were judged`);
+  assert(!lowContrast.length, `${lowContrast.length} texts below AA: ${lowContrast.slice(0, 5).join(' | ')}`);
 });
 
 await check('no request left the daemon and the CSP refused nothing', async () => {

@@ -49,6 +49,16 @@ function People() {
     setRevokeErr(null);
     api(`/v1/invitations/${inv.id}`, { method: 'DELETE' }).then(invites.reload, setRevokeErr);
   };
+  // Deactivating ends the person's sessions at once; a deactivated person is invited again
+  // to set a new password (the way back from a forgotten one).
+  const setActive = (u, active) => {
+    if (!active && !confirm(`Deactivate ${u.name}? Their sessions end at once.`)) return;
+    setRevokeErr(null);
+    api(`/v1/users/${u.id}`, { method: 'PATCH', body: { active } }).then(() => {
+      forget('users');
+      users.reload();
+    }, setRevokeErr);
+  };
   const open = (invites.data || []).filter((i) => !i.accepted_at && !i.revoked_at);
   return (
     <section aria-labelledby="people">
@@ -80,7 +90,25 @@ function People() {
             { key: 'email', label: 'Email' },
             { key: 'role', label: 'Role', render: (u) => label(u.role || u.team) },
             { key: 'active', label: 'Active', render: (u) => (u.active ? 'Yes' : 'No') },
-            { key: 'has_password', label: 'Has signed up', render: (u) => (u.has_password ? 'Yes' : 'No') },
+            {
+              key: 'activated_at',
+              label: 'Can sign in since',
+              render: (u) => (u.activated_at ? dateTime(u.activated_at) : 'Not yet (invited or never)'),
+            },
+            {
+              key: 'change',
+              label: 'Change',
+              render: (u) => (
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => setActive(u, !u.active)}
+                  aria-label={`${u.active ? 'Deactivate' : 'Reactivate'} ${u.name}`}
+                >
+                  {u.active ? 'Deactivate' : 'Reactivate'}
+                </button>
+              ),
+            },
           ]}
           rows={users.data}
           rowKey={(u) => u.id}
