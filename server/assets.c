@@ -164,6 +164,18 @@ static void not_built(struct request *r)
                   NULL);
 }
 
+/* 404 for a path with a . or .. segment or an escaped / or \ (true when it answered). */
+static bool refused_path(struct request *r)
+{
+    if (plain_path(r->path))
+        return false;
+    reply_problem(r, LL_E_NOT_FOUND,
+                  "no resource at this path: a . or .. segment, or an escaped / or \\, is "
+                  "refused",
+                  NULL, NULL);
+    return true;
+}
+
 void assets_root(struct request *r)
 {
     reply_header(r, "Location", "/app");
@@ -174,13 +186,8 @@ void assets_app(struct request *r)
 {
     const char *tail = tail_of(r);
     const struct asset_file *f;
-    if (!plain_path(r->path)) {
-        reply_problem(r, LL_E_NOT_FOUND,
-                      "no resource at this path: a . or .. segment, or an escaped / or \\, is "
-                      "refused",
-                      NULL, NULL);
+    if (refused_path(r))
         return;
-    }
     if ((f = find_under("/app/", tail))) {
         serve(r, f, csp_app);
         return;
@@ -202,13 +209,8 @@ void assets_docs(struct request *r)
 {
     const char *tail = tail_of(r);
     const struct asset_file *f;
-    if (!plain_path(r->path)) {
-        reply_problem(r, LL_E_NOT_FOUND,
-                      "no resource at this path: a . or .. segment, or an escaped / or \\, is "
-                      "refused",
-                      NULL, NULL);
+    if (refused_path(r))
         return;
-    }
     if (!*tail) {
         if ((f = assets_find("/docs/index.html")))
             serve(r, f, csp_docs);

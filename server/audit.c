@@ -14,7 +14,7 @@
 #include "leadloop/log.h"
 #include "leadloop/request.h"
 #include "leadloop/router.h"
-#include "leadloop/ticker.h"
+#include "leadloop/janitor.h"
 
 /* For the session: set outside any transaction, a request's rollback leaves it, and it
  * covers the statements a handler runs without one. db_release runs the RESET. */
@@ -122,17 +122,14 @@ static const char sql_purge_upto[] =
 static const char sql_purge_rest[] = "DELETE FROM audit_log WHERE workspace_id = $1"
                                      " AND created_at < now() - make_interval(days => $2::integer)";
 
-static struct {
-    struct ticker ticker;
-    char *conninfo;
-    char retention[24];
-} janitor;
+static struct janitor janitor;
+static char retention[24];
 
 /* Deletes the expired rows of one workspace, batch by batch, and says how many. False
  * when a statement failed. */
 static bool purge_workspace(PGconn *pg, const char *workspace_id)
 {
-    const char *vals[4] = {workspace_id, janitor.retention, NULL, NULL};
+    const char *vals[4] = {workspace_id, retention, NULL, NULL};
     long n = 0, deleted = 0, statements = 0;
     bool ok = true, last = false;
     do {
@@ -157,53 +154,33 @@ static bool purge_workspace(PGconn *pg, const char *workspace_id)
         PQclear(bound);
         deleted += n;
         statements += n > 0;
-    } while (ok && !last && !ticker_stopping(&janitor.ticker));
+    } while (ok && !last && !janitor_stopping(&janitor));
     if (deleted > 0)
         log_info("audit janitor: deleted %ld rows older than %s days in %ld statements"
                  " (workspace %s)",
-                 deleted, janitor.retention, statements, workspace_id);
+                 deleted, retention, statements, workspace_id);
     return ok;
 }
 
-/* Connects per run, as the idempotency janitor does: a restarted database needs no care. */
-static void purge_once(void *arg)
+static void purge(struct janitor *j, PGconn *pg)
 {
-    char err[256];
-    PGconn *pg;
-    PGresult *ws;
-    (void)arg;
-    if (!(pg = db_connect_once(janitor.conninfo, err, sizeof err))) {
-        log_warn("audit janitor: %s", err);
-        return;
-    }
-    ws = PQexec(pg, sql_workspaces);
+    PGresult *ws = PQexec(pg, sql_workspaces);
     if (PQresultStatus(ws) != PGRES_TUPLES_OK)
         log_warn("audit janitor: %s", PQresultErrorField(ws, PG_DIAG_SQLSTATE));
     else
-        for (int i = 0; i < PQntuples(ws) && !ticker_stopping(&janitor.ticker); i++)
+        for (int i = 0; i < PQntuples(ws) && !janitor_stopping(j); i++)
             if (!purge_workspace(pg, PQgetvalue(ws, i, 0)))
                 break;
     PQclear(ws);
-    PQfinish(pg);
 }
 
 bool audit_janitor_start(const char *conninfo, long retention_days, long interval_s)
 {
-    snprintf(janitor.retention, sizeof janitor.retention, "%ld", retention_days);
-    janitor.conninfo = strdup(conninfo ? conninfo : "");
-    if (!janitor.conninfo)
-        return false;
-    if (!ticker_start(&janitor.ticker, interval_s * 1000, purge_once, NULL)) {
-        free(janitor.conninfo);
-        janitor.conninfo = NULL;
-        return false;
-    }
-    return true;
+    snprintf(retention, sizeof retention, "%ld", retention_days);
+    return janitor_start(&janitor, "audit janitor", conninfo, interval_s, purge);
 }
 
 void audit_janitor_stop(void)
 {
-    ticker_stop(&janitor.ticker);
-    free(janitor.conninfo);
-    janitor.conninfo = NULL;
+    janitor_stop(&janitor);
 }

@@ -18,12 +18,12 @@
 #include "leadloop/campaigns.h"
 #include "leadloop/db.h"
 #include "leadloop/feedback.h"
+#include "leadloop/janitor.h"
 #include "leadloop/jw.h"
 #include "leadloop/leads.h"
 #include "leadloop/listen.h"
 #include "leadloop/log.h"
 #include "leadloop/request.h"
-#include "leadloop/ticker.h"
 #include "leadloop/touches.h"
 #include "leadloop/util.h"
 
@@ -802,27 +802,15 @@ static const char sql_purge[] =
     " SELECT count(*) FROM d";
 static const char sql_workspaces[] = "SELECT id FROM workspaces ORDER BY id";
 
-static struct {
-    struct ticker ticker;
-    char *conninfo;
-    char retention[24];
-} janitor;
+static struct janitor janitor;
+static char retention[24];
 
-static void purge_once(void *arg)
+static void purge(struct janitor *j, PGconn *pg)
 {
-    char err[256];
-    PGconn *pg;
-    PGresult *ws;
-    (void)arg;
-    if (!(pg = db_connect_once(janitor.conninfo, err, sizeof err))) {
-        log_warn("changes janitor: %s", err);
-        return;
-    }
-    ws = PQexec(pg, sql_workspaces);
-    for (int i = 0; PQresultStatus(ws) == PGRES_TUPLES_OK && i < PQntuples(ws) &&
-                    !ticker_stopping(&janitor.ticker);
-         i++) {
-        const char *vals[2] = {PQgetvalue(ws, i, 0), janitor.retention};
+    PGresult *ws = PQexec(pg, sql_workspaces);
+    for (int i = 0;
+         PQresultStatus(ws) == PGRES_TUPLES_OK && i < PQntuples(ws) && !janitor_stopping(j); i++) {
+        const char *vals[2] = {PQgetvalue(ws, i, 0), retention};
         long n, total = 0;
         do {
             PGresult *res = PQexecParams(pg, sql_purge, 2, NULL, vals, NULL, NULL, 0);
@@ -831,27 +819,25 @@ static void purge_once(void *arg)
                 log_warn("changes janitor: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
             PQclear(res);
             total += n > 0 ? n : 0;
-        } while (n == 5000 && !ticker_stopping(&janitor.ticker));
+        } while (n == 5000 && !janitor_stopping(j));
         if (total > 0)
             log_info("changes janitor: deleted %ld changes older than %s days (workspace %s)",
-                     total, janitor.retention, vals[0]);
+                     total, retention, vals[0]);
     }
     PQclear(ws);
-    PQfinish(pg);
 }
 
 bool changes_start(const char *conninfo, long retention_days, long purge_interval_s)
 {
     static const struct listen_sub sub = {"leadloop_changes", on_note, on_up, NULL};
-    snprintf(janitor.retention, sizeof janitor.retention, "%ld", retention_days);
-    if (!listen_add(&sub) || !(janitor.conninfo = strdup(conninfo ? conninfo : "")) ||
-        !(notifier.conninfo = strdup(conninfo ? conninfo : "")))
+    snprintf(retention, sizeof retention, "%ld", retention_days);
+    if (!listen_add(&sub) || !(notifier.conninfo = strdup(conninfo ? conninfo : "")))
         return false;
     notifier.stop = false;
     if (pthread_create(&notifier.thread, NULL, notify_loop, NULL) != 0)
         return false;
     notifier.running = true;
-    return ticker_start(&janitor.ticker, purge_interval_s * 1000, purge_once, NULL);
+    return janitor_start(&janitor, "changes janitor", conninfo, purge_interval_s, purge);
 }
 
 void changes_stop(void)
@@ -866,7 +852,5 @@ void changes_stop(void)
     }
     free(notifier.conninfo);
     notifier.conninfo = NULL;
-    ticker_stop(&janitor.ticker);
-    free(janitor.conninfo);
-    janitor.conninfo = NULL;
+    janitor_stop(&janitor);
 }

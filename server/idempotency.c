@@ -11,7 +11,7 @@
 #include "leadloop/db.h"
 #include "leadloop/log.h"
 #include "leadloop/request.h"
-#include "leadloop/ticker.h"
+#include "leadloop/janitor.h"
 #include "leadloop/util.h"
 
 static const char sql_lock[] =
@@ -242,48 +242,19 @@ enum ll_err idem_forget_lead(struct db_conn *db, const char *workspace_id, const
     return err;
 }
 
-static struct {
-    struct ticker ticker;
-    char *conninfo;
-} janitor;
+static struct janitor janitor;
 
-/* Connects per run: one short connection every few minutes costs nothing, and a
- * restarted database needs no special care. */
-static void purge_once(void *arg)
+static void purge(struct janitor *j, PGconn *pg)
 {
-    char err[256];
-    PGconn *pg;
-    PGresult *res;
-    (void)arg;
-    if (!(pg = db_connect_once(janitor.conninfo, err, sizeof err))) {
-        log_warn("idempotency janitor: %s", err);
-        return;
-    }
-    res = PQexec(pg, sql_purge);
-    if (PQresultStatus(res) == PGRES_COMMAND_OK)
-        log_debug("idempotency janitor: %s expired keys deleted", PQcmdTuples(res));
-    else
-        log_warn("idempotency janitor: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
-    PQclear(res);
-    PQfinish(pg);
+    janitor_exec(j, pg, sql_purge);
 }
 
 bool idem_janitor_start(const char *conninfo, long interval_s)
 {
-    janitor.conninfo = strdup(conninfo ? conninfo : "");
-    if (!janitor.conninfo)
-        return false;
-    if (!ticker_start(&janitor.ticker, interval_s * 1000, purge_once, NULL)) {
-        free(janitor.conninfo);
-        janitor.conninfo = NULL;
-        return false;
-    }
-    return true;
+    return janitor_start(&janitor, "idempotency janitor", conninfo, interval_s, purge);
 }
 
 void idem_janitor_stop(void)
 {
-    ticker_stop(&janitor.ticker);
-    free(janitor.conninfo);
-    janitor.conninfo = NULL;
+    janitor_stop(&janitor);
 }

@@ -25,7 +25,7 @@
 #include "leadloop/log.h"
 #include "leadloop/password.h"
 #include "leadloop/request.h"
-#include "leadloop/ticker.h"
+#include "leadloop/janitor.h"
 #include "leadloop/util.h"
 
 /* Free failures before each further one locks the key: per account, per address (an office
@@ -632,47 +632,19 @@ static const char sql_purge[] =
     " AND (locked_until IS NULL OR locked_until < now()) RETURNING 1)"
     " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM forgiven)";
 
-static struct {
-    struct ticker ticker;
-    char *conninfo;
-} janitor;
+static struct janitor janitor;
 
-static void purge_once(void *arg)
+static void purge(struct janitor *j, PGconn *pg)
 {
-    char err[256];
-    PGconn *pg;
-    PGresult *res;
-    (void)arg;
-    if (!(pg = db_connect_once(janitor.conninfo, err, sizeof err))) {
-        log_warn("session janitor: %s", err);
-        return;
-    }
-    res = PQexec(pg, sql_purge);
-    if (PQresultStatus(res) == PGRES_TUPLES_OK)
-        log_debug("session janitor: %s ended sessions and %s failure counts deleted",
-                  PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
-    else
-        log_warn("session janitor: %s", PQresultErrorField(res, PG_DIAG_SQLSTATE));
-    PQclear(res);
-    PQfinish(pg);
+    janitor_exec(j, pg, sql_purge);
 }
 
 bool session_janitor_start(const char *conninfo, long interval_s)
 {
-    janitor.conninfo = strdup(conninfo ? conninfo : "");
-    if (!janitor.conninfo)
-        return false;
-    if (!ticker_start(&janitor.ticker, interval_s * 1000, purge_once, NULL)) {
-        free(janitor.conninfo);
-        janitor.conninfo = NULL;
-        return false;
-    }
-    return true;
+    return janitor_start(&janitor, "session janitor", conninfo, interval_s, purge);
 }
 
 void session_janitor_stop(void)
 {
-    ticker_stop(&janitor.ticker);
-    free(janitor.conninfo);
-    janitor.conninfo = NULL;
+    janitor_stop(&janitor);
 }

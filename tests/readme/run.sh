@@ -27,38 +27,10 @@ die() {
 command -v jq >/dev/null || die "jq is not installed (scripts/deps.sh installs it)"
 
 TMP=$(mktemp -d /tmp/leadloop-readme.XXXXXX)
-pid=
-cleanup() {
-	if [[ -n "$pid" ]]; then
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
 # The daemon and its key, as scripts/run.sh makes them.
-export DATABASE_URL=$LL_TEST_DATABASE_URL
-"$DAEMON" migrate >/dev/null
-"$DAEMON" workspace create demo --name Demo 2>/dev/null
-KEY=$("$DAEMON" keys create --workspace demo --role admin --name "make run" 2>/dev/null)
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=$((20000 + RANDOM % 20000))
-for ((i = 0; i < 200; i++)); do
-	port_free "$port" && break
-	port=$((port >= 40000 ? 20000 : port + 1))
-done
-BASE=http://127.0.0.1:$port
-LEADLOOP_LISTEN=127.0.0.1:$port LEADLOOP_WEBHOOK_ALLOW_PRIVATE=1 LEADLOOP_LOG_LEVEL=warn \
-	"$DAEMON" serve --no-migrate 2>"$TMP/daemon.log" &
-pid=$!
-# Ready when /readyz answers 200; curl's own retry waits for the port to open.
-curl -s -o /dev/null --retry 50 --retry-delay 0 --retry-connrefused --retry-max-time 20 \
-	--fail "$BASE/readyz" || {
-	cat "$TMP/daemon.log" >&2
-	die "the daemon did not become ready on $BASE"
-}
+# shellcheck source=tests/daemon.sh
+source "$ROOT/tests/daemon.sh"
+daemon_start LEADLOOP_WEBHOOK_ALLOW_PRIVATE=1
 
 # The blocks, with the README line each starts on and its announced status.
 mkdir -p "$TMP/blocks"

@@ -14,39 +14,11 @@ DAEMON=${LL_DAEMON:-$ROOT/bin/leadloopd}
 : "${LL_TEST_DATABASE_URL:?run me under tests/harness.sh}"
 
 TMP=$(mktemp -d /tmp/leadloop-web.XXXXXX)
-pid=
-cleanup() {
-	if [[ -n "$pid" ]]; then
-		kill -TERM "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-export DATABASE_URL=$LL_TEST_DATABASE_URL
-"$DAEMON" migrate >/dev/null
-"$DAEMON" workspace create demo --name Demo 2>/dev/null
-LL_ADMIN_KEY=$("$DAEMON" keys create --workspace demo --role admin --name "web test" 2>/dev/null)
-export LL_ADMIN_KEY
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-port=$((20000 + RANDOM % 20000))
-for ((i = 0; i < 200; i++)); do
-	port_free "$port" && break
-	port=$((port >= 40000 ? 20000 : port + 1))
-done
-export LL_BASE_URL=http://127.0.0.1:$port
+# shellcheck source=tests/daemon.sh
+source "$ROOT/tests/daemon.sh"
 # The test tops the workspace up to 200 campaigns through the API: no rate limit here.
-LEADLOOP_LISTEN=127.0.0.1:$port LEADLOOP_LOG_LEVEL=warn LEADLOOP_RATE_PER_S=0 \
-	"$DAEMON" serve --no-migrate 2>"$TMP/daemon.log" &
-pid=$!
-curl -s -o /dev/null --retry 50 --retry-delay 0 --retry-connrefused --retry-max-time 20 \
-	--fail "$LL_BASE_URL/readyz" || {
-	cat "$TMP/daemon.log" >&2
-	echo "web: the daemon did not become ready on $LL_BASE_URL" >&2
-	exit 1
-}
+daemon_start LEADLOOP_RATE_PER_S=0
+export LL_BASE_URL=$BASE LL_ADMIN_KEY=$KEY
 rc=0
 bash tests/web/run.sh || rc=$?
 if ((rc != 0)); then
