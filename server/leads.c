@@ -901,14 +901,50 @@ out:
 static const struct sort_key sorts[] = {{"created_at", "created_at", "timestamptz"},
                                         {"updated_at", "updated_at", "timestamptz"},
                                         {"score", "coalesce(score, -1)", "integer"},
+                                        /* the work lists' own (leads_list checks which) */
+                                        {"waiting_since", "waiting_since", "timestamptz"},
+                                        {"recycle_on", "recycle_on", "date"},
                                         {NULL, NULL, NULL}};
+
+/* The leads handed to sales with no feedback yet, as the follow-up report counts them
+ * (report_leads: handed_at set, first_feedback_at not), with the time they were handed
+ * over: a table named leads, so that every other filter reads the same. The report's
+ * partial index (workspace_id, handed_at) serves it oldest first. */
+static const char from_waiting[] =
+    ", id FROM (SELECT l.*, f.handed_at AS waiting_since FROM leads l JOIN report_leads f"
+    " ON f.workspace_id = l.workspace_id AND f.lead_id = l.id"
+    " WHERE f.handed_at IS NOT NULL AND f.first_feedback_at IS NULL) leads"
+    " WHERE workspace_id = $? AND erased_at IS NULL AND merged_into IS NULL";
+
+/* A work list's filter: absent, or "true". Answers 400 and returns false for anything else. */
+static bool work_flag(struct request *r, const char *name, bool *on)
+{
+    const char *v = req_query(r, name);
+    *on = v != NULL;
+    if (!v || !strcmp(v, "true"))
+        return true;
+    reply_bad_param(r, name, "can only be true (leave it out to list every lead)");
+    return false;
+}
 
 void leads_list(struct request *r)
 {
-    static const char *const allowed[] = {
-        "limit",         "cursor", "sort",      "stage",         "owner_id",
-        "campaign_id",   "source", "score_min", "created_since", "created_until",
-        "updated_since", "q",      NULL};
+    static const char *const allowed[] = {"limit",
+                                          "cursor",
+                                          "sort",
+                                          "stage",
+                                          "owner_id",
+                                          "campaign_id",
+                                          "source",
+                                          "score_min",
+                                          "created_since",
+                                          "created_until",
+                                          "updated_since",
+                                          "q",
+                                          "awaiting_feedback",
+                                          "overdue",
+                                          "recycle_due",
+                                          NULL};
     const char *stage = req_query(r, "stage"), *owner = req_query(r, "owner_id");
     const char *campaign = req_query(r, "campaign_id"), *source = req_query(r, "source");
     const char *score_min = req_query(r, "score_min"), *text = req_query(r, "q");
@@ -918,13 +954,45 @@ void leads_list(struct request *r)
     static const char *const time_sql[3] = {" AND created_at >= $?::timestamptz",
                                             " AND created_at < $?::timestamptz",
                                             " AND updated_at >= $?::timestamptz"};
-    char like[400];
+    char like[400], sla[24];
     long score;
+    bool awaiting, overdue, recycle_due;
     struct listing l;
     struct qb q;
 
-    if (!req_query_allowed(r, allowed) || !list_params(r, &l, sorts, "-created_at"))
+    if (!req_query_allowed(r, allowed) || !work_flag(r, "awaiting_feedback", &awaiting) ||
+        !work_flag(r, "overdue", &overdue) || !work_flag(r, "recycle_due", &recycle_due))
         return;
+    awaiting = awaiting || overdue; /* overdue leads are awaiting feedback too */
+    if (awaiting && recycle_due) {
+        reply_bad_param(r, "recycle_due",
+                        "cannot be combined with awaiting_feedback or overdue (a recycled lead "
+                        "awaits no verdict)");
+        return;
+    }
+    /* work lists come oldest first */
+    if (!list_params(r, &l, sorts,
+                     awaiting      ? "waiting_since"
+                     : recycle_due ? "recycle_on"
+                                   : "-created_at"))
+        return;
+    if ((!strcmp(l.sort->name, "waiting_since") && !awaiting) ||
+        (!strcmp(l.sort->name, "recycle_on") && !recycle_due)) {
+        reply_bad_param(r, "sort",
+                        awaiting || recycle_due
+                            ? "this work list sorts by waiting_since (awaiting_feedback, overdue) "
+                              "or recycle_on (recycle_due), or the list's own fields"
+                            : "waiting_since needs awaiting_feedback or overdue, recycle_on "
+                              "needs recycle_due");
+        return;
+    }
+    if (owner && !strcmp(owner, "me")) { /* the caller's own: a key's user, a person */
+        if (!r->auth.user_id[0]) {
+            reply_bad_param(r, "owner_id", "is me, but this API key has no user");
+            return;
+        }
+        owner = r->auth.user_id;
+    }
     if (stage && !stages_is_stage(stage)) {
         reply_bad_param(r, "stage", "is not a lifecycle stage");
         return;
@@ -955,9 +1023,16 @@ void leads_list(struct request *r)
     }
     list_begin(&q, "SELECT " LEAD_COLUMNS ", ", &l);
     qb_addp(&q,
-            ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL"
-            " AND merged_into IS NULL",
+            awaiting ? from_waiting
+                     : ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL"
+                       " AND merged_into IS NULL",
             r->auth.workspace_id);
+    if (overdue) {
+        snprintf(sla, sizeof sla, "%ld", r->cfg->sla_hours);
+        qb_addc(&q, " AND waiting_since < now() - $? * interval '1 hour'", sla);
+    }
+    if (recycle_due) /* the day is the database session's (UTC) */
+        qb_add(&q, " AND stage = 'recycled' AND recycle_on <= current_date");
     if (stage)
         qb_addp(&q, " AND stage = $?", stage);
     if (source)

@@ -2123,6 +2123,12 @@ CREATE INDEX leads_by_updated ON public.leads USING btree (workspace_id, updated
 CREATE UNIQUE INDEX leads_email_key ON public.leads USING btree (workspace_id, public.ll_fold(email)) WHERE (email IS NOT NULL);
 
 --
+-- Name: leads_recycle_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_recycle_due ON public.leads USING btree (workspace_id, recycle_on, id) WHERE ((stage = 'recycled'::text) AND (erased_at IS NULL) AND (merged_into IS NULL));
+
+--
 -- Name: leads_search_company; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -65,6 +65,7 @@ static const struct {
     {"changes", changes_suite},
     {"migrate", migrate_suite},
     {"sessions", sessions_suite},
+    {"worklists", worklists_suite},
     {"assets", assets_suite},
 };
 

@@ -32,6 +32,7 @@ Suite *webhooks_suite(void);
 Suite *changes_suite(void);
 Suite *migrate_suite(void);
 Suite *sessions_suite(void);
+Suite *worklists_suite(void);
 Suite *assets_suite(void);
 
 #endif

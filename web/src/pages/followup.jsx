@@ -1,4 +1,5 @@
-// /app/follow-up: the leads waiting for sales' verdict (stage mql), per owner, oldest
+// /app/follow-up: the leads waiting for sales' verdict (GET /v1/leads?awaiting_feedback=true:
+// handed to sales, no feedback yet, as the report counts them), per owner, oldest
 // first, those past the service level marked overdue; with each owner's figures from the
 // follow-up report (GET /v1/reports/follow-up).
 import { useEffect, useState } from 'preact/hooks';
@@ -16,7 +17,7 @@ export function FollowUp() {
   const data = useAsync(async () => {
     const [report, waiting] = await Promise.all([
       api(url('/v1/reports/follow-up', { from: q.from, to: q.to })),
-      listAll('/v1/leads', { stage: 'mql', sort: 'created_at' }, 2000),
+      listAll('/v1/leads', { awaiting_feedback: 'true' }, 2000),
     ]);
     return { report, waiting };
   }, [q.from, q.to]);
@@ -41,7 +42,7 @@ export function FollowUp() {
     <section>
       <h1>Follow-up board</h1>
       <p class="lede">
-        Leads handed to sales (stage MQL) that wait for a verdict, per owner, the oldest first. A lead waiting longer than{' '}
+        Leads handed to sales that have no feedback yet, per owner, the oldest first. A lead waiting longer than{' '}
         {sla} hours is overdue.
       </p>
       <ReportFilters q={q} setQuery={setQuery} attribution={false} />
