@@ -908,10 +908,13 @@ static const struct sort_key sorts[] = {{"created_at", "created_at", "timestampt
 
 /* The leads handed to sales with no feedback yet, as the follow-up report counts them
  * (report_leads: handed_at set, first_feedback_at not), with the time they were handed
- * over: a table named leads, so that every other filter reads the same. The report's
- * partial index (workspace_id, handed_at) serves it oldest first. */
+ * over: a table named leads, so that every other filter reads the same. The partial index
+ * report_leads_waiting (workspace_id, handed_at, lead_id) gives them in the list's order,
+ * and the page's keyset, on waiting_since and waiting_id (both the index's), starts
+ * inside it, however deep the page. */
 static const char from_waiting[] =
-    ", id FROM (SELECT l.*, f.handed_at AS waiting_since FROM leads l JOIN report_leads f"
+    ", waiting_id FROM (SELECT l.*, f.handed_at AS waiting_since, f.lead_id AS waiting_id"
+    " FROM leads l JOIN report_leads f"
     " ON f.workspace_id = l.workspace_id AND f.lead_id = l.id"
     " WHERE f.handed_at IS NOT NULL AND f.first_feedback_at IS NULL) leads"
     " WHERE workspace_id = $? AND erased_at IS NULL AND merged_into IS NULL";
@@ -1054,9 +1057,9 @@ void leads_list(struct request *r)
         qb_addp(&q, " OR ll_fold(first_name) LIKE ll_fold($?) || '%'", like);
         qb_addp(&q, " OR ll_fold(last_name) LIKE ll_fold($?) || '%'", like);
         qb_addp(&q, " OR ll_fold(company) LIKE ll_fold($?) || '%')", like);
-        list_apply_search(&q, &l, "id", "leads", r->auth.workspace_id);
+        list_apply_search(&q, &l, awaiting ? "waiting_id" : "id", "leads", r->auth.workspace_id);
     } else {
-        list_apply(&q, &l, "id");
+        list_apply(&q, &l, awaiting ? "waiting_id" : "id");
     }
     list_answer_w(r, &q, &l, leads_write);
     qb_free(&q);

@@ -2192,7 +2192,7 @@ CREATE INDEX report_leads_rejected ON public.report_leads USING btree (workspace
 -- Name: report_leads_waiting; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_id, handed_at) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL));
+CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_id, handed_at, lead_id) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL));
 
 --
 -- Name: report_reason_deltas_by_day; Type: INDEX; Schema: public; Owner: -

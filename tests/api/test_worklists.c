@@ -112,6 +112,13 @@ START_TEST(awaiting_overdue_and_recycled_leads_come_oldest_first)
     ck_assert_str_eq(got, want);
     ck_assert_int_eq(list_ids("awaiting_feedback=true&limit=1", got, sizeof got), 200);
     ck_assert_str_eq(got, older);
+    r = get("/v1/leads?awaiting_feedback=true&limit=1", key);
+    char next[400];
+    snprintf(next, sizeof next, "awaiting_feedback=true&limit=1&cursor=%s",
+             json_string_value(json_object_get(r->json, "next_cursor")));
+    resp_free(r);
+    ck_assert_int_eq(list_ids(next, got, sizeof got), 200);
+    ck_assert_str_eq(got, newer);
     /* other filters combine */
     ck_assert_int_eq(list_ids("awaiting_feedback=true&stage=new", got, sizeof got), 200);
     ck_assert_str_eq(got, "");
