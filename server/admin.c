@@ -250,10 +250,6 @@ static const char sql_user_update[] =
     " role = coalesce($8, role), version = version + 1, updated_at = now()"
     " WHERE workspace_id = $1 AND id = $2 AND ($7::integer IS NULL OR version = $7)"
     " RETURNING " USER_COLUMNS;
-/* A deactivated person's sessions end with it (a reactivation does not bring them back). */
-static const char sql_user_sessions_end[] =
-    "UPDATE sessions SET revoked_at = now() WHERE workspace_id = $1 AND user_id = $2"
-    " AND revoked_at IS NULL";
 
 static const char *const *const teams = vocab_teams;
 static const char *const user_fields[] = {"name", "email", "team", "role", "active", NULL};
@@ -435,16 +431,8 @@ void admin_users_update(struct request *r)
         answer_email_taken(r, email);
     } else if (err) {
         reply_db_error(r, err);
-    } else if (PQntuples(res) == 1) {
-        if (has_active && !active) {
-            PGresult *s = db_exec(r->db, sql_user_sessions_end, 2, vals);
-            err = db_check(r->db, s);
-            PQclear(s);
-        }
-        if (err)
-            reply_db_error(r, err);
-        else
-            answer_user(r, 200, res);
+    } else if (PQntuples(res) == 1) { /* a deactivation's sessions end in its trigger */
+        answer_user(r, 200, res);
     } else { /* nothing updated: no such user, or If-Match refused */
         err = conditional_no_row(r->db, sql_user_version, r->auth.workspace_id, r->params[0], &cond,
                                  &current);

@@ -55,12 +55,12 @@ static const char sql_revoke_token[] =
     "UPDATE sessions SET revoked_at = now() WHERE workspace_id = $1"
     " AND token_hash = decode($2, 'hex') AND revoked_at IS NULL";
 static const char sql_view[] = "SELECT s.id, " DB_TS("s.created_at") ", " DB_TS(
-    "s.expires_at") ", u.id, u.name, u.email,"
-                    " u.team, u.role, w.id, w.slug, w.name, w.currency"
-                    " FROM sessions s JOIN users u ON u.workspace_id = s.workspace_id AND u.id = "
-                    "s.user_id"
-                    " JOIN workspaces w ON w.id = s.workspace_id WHERE s.workspace_id = $1 AND "
-                    "s.id = $2";
+    "s.expires_at") ","
+                    " u.id, u.name, u.email, u.team, u.role, w.id, w.slug, w.name, w.currency"
+                    " FROM sessions s"
+                    " JOIN users u ON u.workspace_id = s.workspace_id AND u.id = s.user_id"
+                    " JOIN workspaces w ON w.id = s.workspace_id"
+                    " WHERE s.workspace_id = $1 AND s.id = $2";
 /* $3: how long unused ends it, in hours. The role is the user's now, so a changed role or a
  * deactivation applies to the next request. */
 static const char sql_resolve[] =
@@ -80,11 +80,13 @@ static const char sql_revoke_one[] =
     " AND revoked_at IS NULL AND ($3::uuid IS NULL OR user_id = $3) RETURNING id";
 static const char sql_user_secret[] =
     "SELECT password_hash, email FROM users WHERE workspace_id = $1 AND id = $2";
+/* The new password, and the end of the person's other sessions (whoever knew the old
+ * password is out), in one statement. */
 static const char sql_set_password[] =
-    "UPDATE users SET password_hash = $3 WHERE workspace_id = $1 AND id = $2";
-static const char sql_revoke_others[] =
-    "UPDATE sessions SET revoked_at = now() WHERE workspace_id = $1 AND user_id = $2"
-    " AND id <> $3 AND revoked_at IS NULL";
+    "WITH u AS (UPDATE users SET password_hash = $4 WHERE workspace_id = $1 AND id = $2"
+    " RETURNING id)"
+    " UPDATE sessions s SET revoked_at = now() FROM u WHERE s.workspace_id = $1"
+    " AND s.user_id = u.id AND s.id <> $3 AND s.revoked_at IS NULL";
 #define INFO_COLUMNS                                                                               \
     "id, user_id, " DB_TS("created_at") ", " DB_TS("last_seen_at") ", " DB_TS(                     \
         "expires_at") ", client_addr, user_agent"
@@ -531,16 +533,10 @@ void session_password(struct request *r)
         reply_problem(r, LL_E_UNAVAILABLE, "too many sign-ins at once; retry shortly", NULL, NULL);
         goto out;
     }
-    const char *pv[3] = {r->auth.workspace_id, r->auth.user_id, hash};
-    const char *sv[3] = {r->auth.workspace_id, r->auth.user_id, r->auth.session_id};
-    PGresult *a = db_exec(r->db, sql_set_password, 3, pv);
+    const char *pv[4] = {r->auth.workspace_id, r->auth.user_id, r->auth.session_id, hash};
+    PGresult *a = db_exec(r->db, sql_set_password, 4, pv);
     err = db_check(r->db, a);
     PQclear(a);
-    if (err == LL_OK) { /* the other sessions end: whoever knew the old password is out */
-        a = db_exec(r->db, sql_revoke_others, 3, sv);
-        err = db_check(r->db, a);
-        PQclear(a);
-    }
     if (err)
         reply_db_error(r, err);
     else

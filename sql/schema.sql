@@ -1255,6 +1255,20 @@ END
 $$;
 
 --
+-- Name: ll_user_sessions_end(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_user_sessions_end() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    UPDATE sessions SET revoked_at = now()
+    WHERE workspace_id = NEW.workspace_id AND user_id = NEW.id AND revoked_at IS NULL;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: ll_workspace_seeded(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2487,6 +2501,12 @@ CREATE TRIGGER leads_report_update AFTER UPDATE ON public.leads REFERENCING OLD 
 --
 
 CREATE TRIGGER user_role_default BEFORE INSERT ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_user_role_default();
+
+--
+-- Name: users user_sessions_end; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER user_sessions_end AFTER UPDATE OF active ON public.users FOR EACH ROW WHEN ((old.active AND (NOT new.active))) EXECUTE FUNCTION public.ll_user_sessions_end();
 
 --
 -- Name: workspaces workspaces_seed_reasons; Type: TRIGGER; Schema: public; Owner: -

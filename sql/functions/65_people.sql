@@ -53,6 +53,18 @@ $$;
 CREATE OR REPLACE TRIGGER user_role_default BEFORE INSERT ON users
     FOR EACH ROW EXECUTE FUNCTION ll_user_role_default();
 
+-- A person deactivated (by the API or by an operator's SQL) is signed
+-- out everywhere at once; a reactivation does not bring the old sessions back.
+CREATE OR REPLACE FUNCTION ll_user_sessions_end() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE sessions SET revoked_at = now()
+    WHERE workspace_id = NEW.workspace_id AND user_id = NEW.id AND revoked_at IS NULL;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER user_sessions_end AFTER UPDATE OF active ON users
+    FOR EACH ROW WHEN (OLD.active AND NOT NEW.active) EXECUTE FUNCTION ll_user_sessions_end();
+
 -- An invitation of a person into workspace ws (server/invitations.c and `leadloopd invite`):
 -- the person found by email, or made; their pending invitations revoked; the new one written
 -- and returned. Returns no row when the email is already an active person who can sign

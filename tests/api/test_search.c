@@ -9,29 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checks.h"
 #include "suites.h"
 #include "support.h"
 
-static void url_encode(const char *in, char *out, size_t cap)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    size_t o = 0;
-    for (; *in && o + 4 < cap; in++) {
-        unsigned char c = (unsigned char)*in;
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '~') {
-            out[o++] = (char)c;
-        } else {
-            out[o++] = '%';
-            out[o++] = hex[c >> 4];
-            out[o++] = hex[c & 15];
-        }
-    }
-    out[o] = '\0';
-}
-
-static void create(struct daemon *d, const char *path, const char *key, const char *body,
-                   char id[40])
+static void create_on(struct daemon *d, const char *path, const char *key, const char *body,
+                      char id[40])
 {
     const char *const ct[] = {"Content-Type: application/json", NULL};
     struct resp *r = req(d, "POST", path, key, ct, body, strlen(body));
@@ -154,11 +137,11 @@ START_TEST(lead_search_finds_prefixes_as_before)
         "{\"email\":\"plain@nothing.example\"}",
     };
     for (size_t i = 0; i < sizeof leads / sizeof leads[0]; i++)
-        create(&main_daemon, "/v1/leads", key, leads[i], NULL);
+        create_on(&main_daemon, "/v1/leads", key, leads[i], NULL);
     /* the same names in another workspace, and an erased lead: never found */
-    create(&main_daemon, "/v1/leads", other, leads[0], NULL);
-    create(&main_daemon, "/v1/leads", key,
-           "{\"email\":\"zoe.erased@acme.example\",\"first_name\":\"Zoë\"}", erased);
+    create_on(&main_daemon, "/v1/leads", other, leads[0], NULL);
+    create_on(&main_daemon, "/v1/leads", key,
+              "{\"email\":\"zoe.erased@acme.example\",\"first_name\":\"Zoë\"}", erased);
     snprintf(path, sizeof path, "/v1/leads/%s", erased);
     struct resp *r = req(&main_daemon, "DELETE", path, key, NULL, NULL, 0);
     ck_assert_int_eq(r->status, 204);
@@ -231,7 +214,7 @@ START_TEST(campaign_search_finds_substrings_as_before)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char body[256];
         snprintf(body, sizeof body, "{\"name\":\"%s\",\"channel\":\"other\"}", names[i]);
-        create(&main_daemon, "/v1/campaigns", key, body, NULL);
+        create_on(&main_daemon, "/v1/campaigns", key, body, NULL);
     }
     static const struct {
         const char *q;
@@ -371,8 +354,8 @@ START_TEST(list_timeout_stops_a_slow_list_alone)
     snprintf(env_list, sizeof env_list, "LEADLOOP_LIST_TIMEOUT_MS=%d", LIST_TIMEOUT_MS);
     const char *env[] = {"LEADLOOP_DB_POOL=1", "LEADLOOP_STATEMENT_TIMEOUT_MS=60000", env_list,
                          NULL};
-    create(&main_daemon, "/v1/campaigns", admin_key,
-           "{\"name\":\"Held back\",\"channel\":\"other\"}", id);
+    create_on(&main_daemon, "/v1/campaigns", admin_key,
+              "{\"name\":\"Held back\",\"channel\":\"other\"}", id);
     ck_assert(daemon_start(&d, env));
     struct resp *r = req(&d, "GET", "/v1/campaigns?limit=1", admin_key, NULL, NULL, 0);
     ck_assert_int_eq(r->status, 200); /* prepared on the one connection */

@@ -467,6 +467,55 @@ START_TEST(bad_sign_in_bodies_get_precise_answers)
     r = get("/v1/session", ws_admin);
     ck_assert_msg(r->status == 200 && !strcmp(jstr(r, "kind"), "api_key"), "%s", r->body);
     resp_free(r);
+    /* the lists' parameters */
+    r = get("/v1/sessions?user_id=nobody", ws_admin);
+    assert_problem(r, 400, "invalid-parameter");
+    ck_assert(problem_names(r, "user_id"));
+    resp_free(r);
+    r = get("/v1/invitations?pending=maybe", ws_admin);
+    assert_problem(r, 400, "invalid-parameter");
+    ck_assert(problem_names(r, "pending"));
+    resp_free(r);
+    problem_is(del("/v1/sessions/not-a-uuid", ws_admin), 404, "not-found");
+    /* a person sees their own sessions only */
+    struct person p = {0}, q = {0};
+    char path[160];
+    join(&p, "sales");
+    join(&q, "sales");
+    snprintf(path, sizeof path, "/v1/sessions?user_id=%s", q.user_id);
+    problem_is(as(&p, "GET", path, NULL, NULL), 403, "forbidden");
+    r = get(path, ws_admin); /* an admin, any person's */
+    ck_assert_msg(r->status == 200 && json_array_size(json_object_get(r->json, "data")) == 1, "%s",
+                  r->body);
+    snprintf(path, sizeof path, "/v1/sessions/%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r->json, "data"), 0), "id")));
+    resp_free(r);
+    problem_is(as(&p, "DELETE", path, NULL, p.csrf), 404, "not-found"); /* not p's */
+    ck_assert_int_eq(status_of(as(&q, "GET", "/v1/session", NULL, NULL)), 200);
+    /* one email and password in two workspaces: the sign-in asks which */
+    char other_admin[64], body[400];
+    ck_assert(workspace_key("sessions-suite-2", "admin", other_admin));
+    snprintf(body, sizeof body, "{\"email\":\"%s\",\"name\":\"Twin\",\"role\":\"sales\"}", p.email);
+    r = post("/v1/invitations", other_admin, body);
+    ck_assert_int_eq(r->status, 201);
+    snprintf(body, sizeof body, "{\"token\":\"%s\",\"password\":\"%s\"}", jstr(r, "token"),
+             PASSWORD);
+    resp_free(r);
+    ck_assert_int_eq(status_of(as(NULL, "POST", "/v1/invitations/accept", body, NULL)), 200);
+    r = sign_in(p.email, PASSWORD, NULL);
+    assert_problem(r, 422, "validation-failed");
+    ck_assert(problem_names(r, "workspace"));
+    resp_free(r);
+    snprintf(body, sizeof body,
+             "{\"email\":\"%s\",\"password\":\"%s\",\"workspace\":\"sessions-suite-2\"}", p.email,
+             PASSWORD);
+    r = as(NULL, "POST", "/v1/session", body, NULL);
+    ck_assert_msg(r->status == 200 && !strcmp(json_string_value(json_object_get(
+                                                  json_object_get(r->json, "workspace"), "slug")),
+                                              "sessions-suite-2"),
+                  "%ld %s", r->status, r->body);
+    resp_free(r);
     clear_failures();
 }
 END_TEST
