@@ -15,15 +15,27 @@
 #include "leadloop/request.h"
 #include "leadloop/router.h"
 
-/* The app loads scripts, styles, images and data from the daemon only; images may also be
- * data: URLs (charts exported, icons inlined by the bundler). No page may frame it. */
-static const char csp_app[] = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-                              "base-uri 'none'; form-action 'self'";
+/* The headers every file gets, with its page's Content-Security-Policy. The app loads
+ * scripts, styles, images and data from the daemon only; images may also be data: URLs
+ * (charts exported, icons inlined by the bundler). No page may frame it. */
+#define SECURITY_HEADERS                                                                           \
+    {"X-Content-Type-Options", "nosniff"}, {"Referrer-Policy", "same-origin"},                     \
+    {                                                                                              \
+        "X-Frame-Options", "DENY"                                                                  \
+    }
+static const char *const headers_app[][2] = {
+    SECURITY_HEADERS,
+    {"Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+                                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+    {NULL, NULL}};
 /* Redoc (the API reference) inserts <style> elements as it renders, and runs its search
  * index in a worker it makes from a blob: URL; its scripts still come from the daemon only. */
-static const char csp_docs[] = "default-src 'self'; img-src 'self' data:; "
-                               "style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; "
-                               "frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+static const char *const headers_docs[][2] = {
+    SECURITY_HEADERS,
+    {"Content-Security-Policy", "default-src 'self'; img-src 'self' data:; "
+                                "style-src 'self' 'unsafe-inline'; worker-src 'self' blob:; "
+                                "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+    {NULL, NULL}};
 
 static const struct {
     const char *ext, *type;
@@ -82,15 +94,12 @@ static bool immutable(const char *path)
 /* Answers with file f: 304 when If-None-Match names the representation this request gets
  * (the compressed one has an ETag of its own), else the bytes, compressed when the client
  * takes gzip and that is smaller. */
-static void serve(struct request *r, const struct asset_file *f, const char *csp)
+static void serve(struct request *r, const struct asset_file *f, const char *const (*page)[2])
 {
     bool gz = f->gz && headers_accepts_gzip(req_header(r, "Accept-Encoding"));
     const char *etag = gz ? f->etag_gz : f->etag;
 
-    reply_header(r, "X-Content-Type-Options", "nosniff");
-    reply_header(r, "Referrer-Policy", "same-origin");
-    reply_header(r, "X-Frame-Options", "DENY");
-    reply_header(r, "Content-Security-Policy", "%s", csp);
+    reply_fixed_headers(r, page);
     reply_header(r, "Cache-Control", "%s",
                  immutable(f->path) ? "public, max-age=31536000, immutable" : "no-cache");
     reply_header(r, "ETag", "%s", etag);
@@ -189,7 +198,7 @@ void assets_app(struct request *r)
     if (refused_path(r))
         return;
     if ((f = find_under("/app/", tail))) {
-        serve(r, f, csp_app);
+        serve(r, f, headers_app);
         return;
     }
     /* A hashed file that is not there is an old page asking for what a newer build
@@ -200,7 +209,7 @@ void assets_app(struct request *r)
     }
     /* Any other path is one of the app's own pages (it routes in the browser): its page. */
     if ((f = assets_find("/app/index.html")))
-        serve(r, f, csp_app);
+        serve(r, f, headers_app);
     else
         not_built(r);
 }
@@ -213,13 +222,13 @@ void assets_docs(struct request *r)
         return;
     if (!*tail) {
         if ((f = assets_find("/docs/index.html")))
-            serve(r, f, csp_docs);
+            serve(r, f, headers_docs);
         else
             not_built(r);
         return;
     }
     if ((f = find_under("/docs/", tail)))
-        serve(r, f, csp_docs);
+        serve(r, f, headers_docs);
     else
         reply_problem(r, LL_E_NOT_FOUND, "no such file of the API reference", NULL, NULL);
 }

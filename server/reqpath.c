@@ -584,6 +584,8 @@ void reqpath_headers(struct request *r, void (*add)(void *ctx, const char *name,
     }
     for (int i = 0; i < r->nheaders; i++)
         add(ctx, r->headers[i].name, r->headers[i].value);
+    for (const char *const(*h)[2] = r->fixed_headers; h && (*h)[0]; h++)
+        add(ctx, (*h)[0], (*h)[1]);
 }
 
 void reqpath_end(struct request *r)

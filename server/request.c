@@ -111,6 +111,11 @@ bool req_query_at(const struct request *r, size_t i, const char **key, const cha
 
 /* ---------------------------------------------------------------- answers */
 
+void reply_fixed_headers(struct request *r, const char *const (*list)[2])
+{
+    r->fixed_headers = list;
+}
+
 void reply_header(struct request *r, const char *name, const char *fmt, ...)
 {
     va_list ap;

@@ -18,7 +18,7 @@ struct db_conn;
 struct route;
 
 /* The most a handler adds: the web app's files carry eight (assets.c), plus room. */
-#define REQ_MAX_HEADERS 12
+#define REQ_MAX_HEADERS 8
 /* Long enough for a Link header holding the longest cursor (a 200-character name). */
 #define REQ_HEADER_VALUE_MAX 2048
 /* The path parameters a route captures (router.h's ROUTER_MAX_PARAMS, checked there). */
@@ -98,6 +98,9 @@ struct request {
         char value[REQ_HEADER_VALUE_MAX];
     } headers[REQ_MAX_HEADERS];
     int nheaders;
+    /* headers whose names and values outlive the request (reply_fixed_headers): borrowed,
+     * {name, value} pairs ending with a NULL name; they need none of the slots above */
+    const char *const (*fixed_headers)[2];
     bool answered;
 };
 
@@ -138,6 +141,9 @@ void reply_problem(struct request *r, enum ll_err err, const char *detail, json_
                    json_t *extra);
 /* A 503 from a failed statement when the database is the cause, else the mapped error. */
 void reply_db_error(struct request *r, enum ll_err err);
+/* Adds the {name, value} pairs of list (ended by a NULL name, borrowed: it must outlive
+ * the request, as a static table does) to the answer's headers. */
+void reply_fixed_headers(struct request *r, const char *const (*list)[2]);
 /* Adds a response header (printf-style value). */
 void reply_header(struct request *r, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
