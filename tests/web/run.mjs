@@ -432,8 +432,11 @@ await check('the scorecard sorts by keyboard: a header button sets aria-sort', a
   await btn.focus();
   await page.keyboard.press('Enter');
   const th = page.getByRole('columnheader', { name: /^Won amount/ });
+  // wait for the re-render each press makes, rather than reading at once
+  await page.locator('th[aria-sort=ascending]', { hasText: /^Won amount/ }).waitFor();
   assert((await th.getAttribute('aria-sort')) === 'ascending', 'not ascending after one press');
   await page.keyboard.press('Enter');
+  await page.locator('th[aria-sort=descending]', { hasText: /^Won amount/ }).waitFor();
   assert((await th.getAttribute('aria-sort')) === 'descending', 'not descending after two presses');
   assert(/sort=-won_amount/.test(page.url()), `the sort is not in the URL: ${page.url()}`);
 });
@@ -488,7 +491,11 @@ await check('an API error is shown on the form, and what was typed stays', async
   await form.getByLabel('Code').fill('no_budget');
   await form.getByLabel('Label').fill('Taken code');
   await form.getByRole('button', { name: 'Add reason' }).click();
-  await form.locator('.error, [role=alert]').first().waitFor();
+  // the conflict is told at the Code field (the problem names it), not as any banner
+  const err = form.locator('.error, [role=alert]').first();
+  await err.waitFor();
+  const text = await err.innerText();
+  assert(/code|taken|exists/i.test(text), `the message does not name the code: ${text}`);
   assert((await form.getByLabel('Label').inputValue()) === 'Taken code', 'the label was lost');
 });
 

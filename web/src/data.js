@@ -1,6 +1,6 @@
 // Lists that many pages need for pickers and labels, loaded once per page load and
 // forgotten after a write that changes them.
-import { api, can, listAll, session } from './api.js';
+import { can, listAll, session } from './api.js';
 
 const cache = new Map();
 function once(key, fn) {
@@ -21,7 +21,6 @@ export const users = () =>
     const s = session.value;
     return s && s.user ? [s.user] : [];
   });
-export const workspace = () => once('workspace', () => api('/v1/workspace'));
 
 // "Dana Okafor" for a user id, "you" for one's own, a short id for an unknown one.
 export function personName(people, id) {

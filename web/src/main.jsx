@@ -96,7 +96,8 @@ function Frame({ children }) {
                 <button
                   type="button"
                   class="link"
-                  onClick={() => signOut().finally(() => navigate(`${BASE}/signin`))}
+                  // a whole new page: nothing of this person's workspace stays in memory
+                  onClick={() => signOut().finally(() => location.assign(`${BASE}/signin`))}
                 >
                   Sign out
                 </button>
@@ -128,7 +129,8 @@ function SessionEnded() {
   const onSubmit = (e) => {
     e.preventDefault();
     f.submit(async (v) => {
-      await signIn(v.email, v.password);
+      // the same workspace: an account in several needs it named, and this page is its
+      await signIn(v.email, v.password, s && s.workspace && s.workspace.slug);
       f.set('password', '');
     }, ['email', 'password']);
   };

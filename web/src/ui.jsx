@@ -240,7 +240,6 @@ export function SortableTable({ caption, columns, rows, sort, onSort, rowKey, ta
 const numFmt = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
 export const num = (n) => (n == null ? '–' : numFmt.format(n));
 export const pct = (r) => (r == null ? '–' : `${(r * 100).toFixed(1)} %`);
-export const ratio = (r) => (r == null ? '–' : `${(r * 100).toFixed(1)} %`);
 
 const moneyFmts = new Map();
 function moneyFmt(currency) {

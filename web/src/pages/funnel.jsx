@@ -48,7 +48,10 @@ export function Funnel() {
           <button
             type="button"
             class="secondary"
-            onClick={() => downloadCsv(api, url('/v1/reports/funnel', params), 'funnel.csv').catch(setCsvErr)}
+            onClick={() => {
+              setCsvErr(null);
+              downloadCsv(api, url('/v1/reports/funnel', params), 'funnel.csv').catch(setCsvErr);
+            }}
           >
             Download CSV
           </button>

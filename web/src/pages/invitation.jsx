@@ -6,7 +6,12 @@ import { BASE, Link, navigate } from '../router.js';
 import { Banner, TextField, useForm } from '../ui.jsx';
 
 export function Invitation() {
-  const [token] = useState(() => new URLSearchParams(location.hash.slice(1)).get('token') || '');
+  const [token] = useState(() => {
+    const t = new URLSearchParams(location.hash.slice(1)).get('token') || '';
+    // the token leaves the address bar and the history at once; the page keeps it
+    if (t) history.replaceState(history.state, '', location.pathname);
+    return t;
+  });
   const f = useForm({ password: '', confirm: '' });
   const [gone, setGone] = useState(null);
   useEffect(() => {

@@ -1,7 +1,7 @@
 // /app/leads/<id>: the lead's fields, its timeline (touches, stage moves, feedback, edits),
 // a form to move its stage and, for sales, the feedback form.
 import { useEffect, useState } from 'preact/hooks';
-import { api, can, listAll, session, url } from '../api.js';
+import { api, can, listAll, session } from '../api.js';
 import { campaigns as loadCampaigns, personName, reasons as loadReasons, users as loadUsers } from '../data.js';
 import { BASE, Link } from '../router.js';
 import { Banner, Loading, SelectField, TextField, dateTime, label, money, toMinor, useAsync, useForm } from '../ui.jsx';
@@ -43,7 +43,8 @@ function FeedbackForm({ lead, reasons, onDone }) {
     const local = {};
     const body = { kind };
     if (NEEDS_REASON.includes(kind)) {
-      if (!v.reason) local.reason = 'Choose a reason.';
+      // a reason picked for another kind, no longer shown, is no reason for this one
+      if (!fitting.some((r) => r.code === v.reason)) local.reason = 'Choose a reason.';
       else body.reason = v.reason;
     }
     if (v.rating) body.rating = Number(v.rating);

@@ -56,7 +56,10 @@ export function Rejections() {
           <button
             type="button"
             class="secondary"
-            onClick={() => downloadCsv(api, url('/v1/reports/rejections', params), 'rejections.csv').catch(setCsvErr)}
+            onClick={() => {
+              setCsvErr(null);
+              downloadCsv(api, url('/v1/reports/rejections', params), 'rejections.csv').catch(setCsvErr);
+            }}
           >
             Download CSV
           </button>

@@ -324,7 +324,6 @@ function WorkspaceForm({ ws, onSaved }) {
         contentType: 'application/merge-patch+json',
         headers: { 'If-Match': `"${ws.version}"` },
       });
-      forget('workspace');
       await refreshSession().catch(() => {});
       setSaved(true);
       onSaved();
