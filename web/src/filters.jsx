@@ -1,5 +1,7 @@
 // The window (from, to) and attribution pickers of the report pages, kept in the URL.
-import { TextField, SelectField } from './ui.jsx';
+import { useState } from 'preact/hooks';
+import { api } from './api.js';
+import { Banner, TextField, SelectField } from './ui.jsx';
 
 export const ATTRIBUTIONS = [
   ['first_touch', 'First touch'],
@@ -25,8 +27,25 @@ export function ReportFilters({ q, setQuery, attribution = true, children }) {
   );
 }
 
-// Saves the report's CSV form (Accept: text/csv), as the API writes it.
-export async function downloadCsv(api, path, filename) {
+// The "Download CSV" button of a report page: the report's CSV form (Accept: text/csv), as
+// the API writes it, saved as filename. A failure is told beside it, and a new try clears it.
+export function CsvButton({ path, filename, disabled }) {
+  const [err, setErr] = useState(null);
+  const onClick = () => {
+    setErr(null);
+    save(path, filename).catch(setErr);
+  };
+  return (
+    <div class="field field-button">
+      <button type="button" class="secondary" onClick={onClick} disabled={disabled}>
+        Download CSV
+      </button>
+      <Banner error={err} />
+    </div>
+  );
+}
+
+async function save(path, filename) {
   const text = await api(path, { accept: 'text/csv' });
   const blob = new Blob([text], { type: 'text/csv;charset=utf-8' });
   const href = URL.createObjectURL(blob);

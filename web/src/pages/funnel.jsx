@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, url } from '../api.js';
 import { BarChart } from '../chart.jsx';
 import { campaigns as loadCampaigns, users as loadUsers } from '../data.js';
-import { ReportFilters, downloadCsv } from '../filters.jsx';
+import { CsvButton, ReportFilters } from '../filters.jsx';
 import { useQuery } from '../router.js';
 import { Banner, Loading, SelectField, SortableTable, SOURCES, label, num, pct, useAsync } from '../ui.jsx';
 
@@ -12,7 +12,6 @@ export function Funnel() {
   const [q, setQuery] = useQuery();
   const [camps, setCamps] = useState([]);
   const [people, setPeople] = useState([]);
-  const [csvErr, setCsvErr] = useState(null);
   const params = { from: q.from, to: q.to, attribution: q.campaign_id ? q.attribution : undefined, campaign_id: q.campaign_id, source: q.source, owner_id: q.owner_id };
   const report = useAsync(() => api(url('/v1/reports/funnel', params)), [q.from, q.to, q.attribution, q.campaign_id, q.source, q.owner_id]);
   useEffect(() => {
@@ -44,20 +43,8 @@ export function Funnel() {
           value={q.owner_id || ''}
           onInput={(e) => setQuery({ owner_id: e.currentTarget.value })}
         />
-        <div class="field field-button">
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => {
-              setCsvErr(null);
-              downloadCsv(api, url('/v1/reports/funnel', params), 'funnel.csv').catch(setCsvErr);
-            }}
-          >
-            Download CSV
-          </button>
-        </div>
+        <CsvButton path={url('/v1/reports/funnel', params)} filename="funnel.csv" />
       </ReportFilters>
-      <Banner error={csvErr} />
       <Banner error={report.error} />
       {report.loading && !report.data && <Loading what="the funnel" />}
       {report.data && (

@@ -4,7 +4,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, url } from '../api.js';
 import { BarChart } from '../chart.jsx';
 import { campaigns as loadCampaigns, personName, users as loadUsers } from '../data.js';
-import { ReportFilters, downloadCsv } from '../filters.jsx';
+import { CsvButton, ReportFilters } from '../filters.jsx';
 import { useQuery } from '../router.js';
 import { Banner, Loading, SelectField, SortableTable, label, num, pct, useAsync } from '../ui.jsx';
 
@@ -19,7 +19,6 @@ export function Rejections() {
   const group = q.group_by || 'campaign';
   const [camps, setCamps] = useState([]);
   const [people, setPeople] = useState([]);
-  const [csvErr, setCsvErr] = useState(null);
   const params = { from: q.from, to: q.to, group_by: group, attribution: group === 'campaign' ? q.attribution : undefined };
   const report = useAsync(() => api(url('/v1/reports/rejections', params)), [q.from, q.to, group, q.attribution]);
   useEffect(() => {
@@ -52,20 +51,8 @@ export function Rejections() {
           value={group}
           onInput={(e) => setQuery({ group_by: e.currentTarget.value === 'campaign' ? '' : e.currentTarget.value, attribution: e.currentTarget.value === 'campaign' ? q.attribution : '' })}
         />
-        <div class="field field-button">
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => {
-              setCsvErr(null);
-              downloadCsv(api, url('/v1/reports/rejections', params), 'rejections.csv').catch(setCsvErr);
-            }}
-          >
-            Download CSV
-          </button>
-        </div>
+        <CsvButton path={url('/v1/reports/rejections', params)} filename="rejections.csv" />
       </ReportFilters>
-      <Banner error={csvErr} />
       <Banner error={report.error} />
       {report.loading && !report.data && <Loading what="the rejections" />}
       {report.data && !rows.length && <p>No rejections in this window.</p>}

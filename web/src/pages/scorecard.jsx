@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, url } from '../api.js';
 import { BarChart } from '../chart.jsx';
 import { reasons as loadReasons } from '../data.js';
-import { ReportFilters, downloadCsv } from '../filters.jsx';
+import { CsvButton, ReportFilters } from '../filters.jsx';
 import { BASE, Link, useQuery } from '../router.js';
 import { Banner, Loading, SortableTable, label, money, num, pct, useAsync } from '../ui.jsx';
 
@@ -14,7 +14,6 @@ export function Scorecard() {
   const [q, setQuery] = useQuery();
   const params = { from: q.from, to: q.to, attribution: q.attribution };
   const t0 = useRef(0);
-  const [csvErr, setCsvErr] = useState(null);
   const [reasonList, setReasonList] = useState([]);
   const report = useAsync(
     () =>
@@ -80,23 +79,13 @@ export function Scorecard() {
     .sort((a, b) => b[1] - a[1])
     .map(([code, n]) => ({ label: reasonLabel(code), value: n }));
 
-  const onCsv = () => {
-    setCsvErr(null);
-    downloadCsv(api, url('/v1/reports/campaigns', params), 'campaigns.csv').catch(setCsvErr);
-  };
-
   return (
     <section>
       <h1>Campaign scorecard</h1>
       <p class="lede">What became of each campaign's leads once sales had them, what it cost and what it returned.</p>
       <ReportFilters q={q} setQuery={setQuery}>
-        <div class="field field-button">
-          <button type="button" class="secondary" onClick={onCsv} disabled={!d}>
-            Download CSV
-          </button>
-        </div>
+        <CsvButton path={url('/v1/reports/campaigns', params)} filename="campaigns.csv" disabled={!d} />
       </ReportFilters>
-      <Banner error={csvErr} />
       {report.error && <Banner error={report.error} />}
       {report.loading && !d && <Loading what="the report" />}
       {d && (
