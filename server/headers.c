@@ -24,34 +24,44 @@ bool headers_media_type_is(const char *ct, const char *want)
     return *ct == '\0' || *ct == ';';
 }
 
+/* One element of a comma-separated list whose elements are a token and parameters, of
+ * which only q matters (Accept, Accept-Encoding): the token into tok (cut to cap - 1
+ * bytes: a longer one is none that the callers look for) and its q (1 when absent).
+ * Advances *p past it; false at the list's end. */
+static bool list_item(const char **p, char *tok, size_t cap, double *q)
+{
+    const char *s = *p;
+    size_t n = 0;
+    while (*s == ' ' || *s == '\t' || *s == ',')
+        s++;
+    *p = s;
+    if (!*s)
+        return false;
+    for (; *s && *s != ';' && *s != ',' && *s != ' ' && *s != '\t'; s++)
+        if (n + 1 < cap)
+            tok[n++] = *s;
+    tok[n] = '\0';
+    *q = 1;
+    while (*s && *s != ',') {
+        if (*s == ';') {
+            s++;
+            while (*s == ' ' || *s == '\t')
+                s++;
+            if ((s[0] == 'q' || s[0] == 'Q') && s[1] == '=')
+                *q = strtod(s + 2, NULL);
+        } else {
+            s++;
+        }
+    }
+    *p = s;
+    return true;
+}
+
 bool headers_accepts_gzip(const char *ae)
 {
-    double gzip = -1, any = -1;
-    if (!ae)
-        return false;
-    for (const char *p = ae; *p;) {
-        char coding[16];
-        size_t n = 0;
-        double q = 1;
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        for (; *p && *p != ';' && *p != ',' && *p != ' ' && *p != '\t'; p++)
-            if (n + 1 < sizeof coding) /* a longer coding is none of those below */
-                coding[n++] = *p;
-        coding[n] = '\0';
-        while (*p && *p != ',') { /* parameters: only q matters */
-            if (*p == ';') {
-                p++;
-                while (*p == ' ' || *p == '\t')
-                    p++;
-                if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
-                    q = strtod(p + 2, NULL);
-            } else {
-                p++;
-            }
-        }
+    double gzip = -1, any = -1, q;
+    char coding[16];
+    for (const char *p = ae; p && list_item(&p, coding, sizeof coding, &q);) {
         if (!strcasecmp(coding, "gzip") || !strcasecmp(coding, "x-gzip"))
             gzip = q > gzip ? q : gzip;
         else if (!strcmp(coding, "*"))
@@ -60,23 +70,27 @@ bool headers_accepts_gzip(const char *ae)
     return gzip >= 0 ? gzip > 0 : any > 0;
 }
 
-bool headers_if_none_match_lists(const char *h, const char *etag)
+/* True when the list of entity tags h (NULL: none) holds "*" or tag (quoted, as the ETag
+ * header gives it). A weak tag (W/"...") counts only when weak is true: If-None-Match
+ * compares weakly, If-Match strongly (RFC 9110 8.8.3.2). A quoted tag is taken whole, so a
+ * comma inside one ends nothing. */
+static bool tag_listed(const char *h, const char *tag, bool weak)
 {
-    size_t n = strlen(etag);
-    if (!h)
-        return false;
-    for (const char *p = h; *p;) {
+    size_t n = strlen(tag);
+    for (const char *p = h; p && *p;) {
+        bool is_weak;
         while (*p == ' ' || *p == '\t' || *p == ',')
             p++;
         if (*p == '*')
             return true;
-        if (!strncmp(p, "W/", 2))
+        is_weak = !strncmp(p, "W/", 2);
+        if (is_weak)
             p += 2;
-        if (*p == '"') { /* a quoted tag, compared whole: a comma inside it ends nothing */
+        if (*p == '"') {
             const char *end = strchr(p + 1, '"');
             if (!end)
                 return false;
-            if ((size_t)(end + 1 - p) == n && !strncmp(p, etag, n) &&
+            if ((weak || !is_weak) && (size_t)(end + 1 - p) == n && !strncmp(p, tag, n) &&
                 (end[1] == '\0' || end[1] == ',' || end[1] == ' ' || end[1] == '\t'))
                 return true;
             p = end + 1;
@@ -87,22 +101,16 @@ bool headers_if_none_match_lists(const char *h, const char *etag)
     return false;
 }
 
+bool headers_if_none_match_lists(const char *h, const char *etag)
+{
+    return tag_listed(h, etag, true);
+}
+
 bool headers_if_match_lists(const char *h, long version)
 {
     char want[32];
-    const char *p;
-    size_t wl = (size_t)snprintf(want, sizeof want, "\"%ld\"", version);
-    for (p = h; *p;) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        if (*p == '*')
-            return true;
-        if (!strncmp(p, want, wl) && (p[wl] == '\0' || p[wl] == ',' || p[wl] == ' '))
-            return true;
-        while (*p && *p != ',')
-            p++;
-    }
-    return false;
+    snprintf(want, sizeof want, "\"%ld\"", version);
+    return tag_listed(h, want, false);
 }
 
 int headers_if_match_version(const char *h, long *version)
@@ -129,28 +137,9 @@ int headers_accept_csv(const char *accept)
     int spec[2] = {0, 0}, pos[2] = {0, 0}, at = 0;
     if (!accept || !*accept)
         return 0;
-    for (const char *p = accept; *p;) {
-        char type[64];
-        size_t n = 0;
-        double q = 1;
-        while (*p == ' ' || *p == '\t' || *p == ',')
-            p++;
-        if (!*p)
-            break;
-        while (*p && *p != ';' && *p != ',' && *p != ' ' && n + 1 < sizeof type)
-            type[n++] = *p++;
-        type[n] = '\0';
-        while (*p && *p != ',') { /* parameters: only q matters */
-            if (*p == ';') {
-                p++;
-                while (*p == ' ')
-                    p++;
-                if ((p[0] == 'q' || p[0] == 'Q') && p[1] == '=')
-                    q = strtod(p + 2, NULL);
-            } else {
-                p++;
-            }
-        }
+    char type[64];
+    double q;
+    for (const char *p = accept; list_item(&p, type, sizeof type, &q);) {
         at++;
         /* how specifically this range names JSON [0] and CSV [1]: 3 exact, 2 subtype
          * wildcard, 1 any */

@@ -162,6 +162,19 @@ START_TEST(accept_picks_json_or_csv)
 }
 END_TEST
 
+/* Accept and Accept-Encoding are read by one list reader, and the two kinds of tag list
+ * by one tag reader: the same blanks separate, and If-Match alone refuses a weak tag. */
+START_TEST(the_lists_read_alike)
+{
+    ck_assert_int_eq(headers_accept_csv("application/json;q=0.5,\ttext/csv\t;q=0.9"), 1);
+    ck_assert(!headers_accepts_gzip("br,\tgzip\t;q=0"));
+    ck_assert(headers_if_match_lists("\"1\",\t\"7\"", 7));
+    ck_assert(!headers_if_match_lists("W/\"7\"", 7));
+    ck_assert(headers_if_none_match_lists("W/\"7\"", "\"7\""));
+    ck_assert(!headers_if_match_lists("\"7,8\"", 8));
+}
+END_TEST
+
 START_TEST(accept_with_a_type_longer_than_its_room)
 {
     char accept[300];
@@ -185,6 +198,7 @@ Suite *headers_suite(void)
     tcase_add_test(tc, if_match_version_for_a_conditional_write);
     tcase_add_test(tc, accept_picks_json_or_csv);
     tcase_add_test(tc, accept_with_a_type_longer_than_its_room);
+    tcase_add_test(tc, the_lists_read_alike);
     suite_add_tcase(s, tc);
     return s;
 }
