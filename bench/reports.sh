@@ -9,7 +9,8 @@
 # then times each report, after one warm-up request, over the last 90 days and over the
 # whole history, and the searches (GET /v1/leads?q=, GET /v1/campaigns?q=) with common and
 # rare terms, one at a time and then BENCH_SEARCH_CLIENTS at once while another workspace
-# reads. Prints the seeding time, the database size and the tables; leaves nothing running.
+# reads. Between the reports and the searches, the workspace moves to another time zone
+# (timed: every lead's figures are re-bucketed) and the reports run again in it. Prints the seeding time, the database size and the tables; leaves nothing running.
 #
 # Usage: bench/reports.sh [--save]
 #   --save  also write the output as Markdown to bench/results/YYYY-MM-DD-reports-<cores>core.md
@@ -17,6 +18,8 @@
 #   BENCH_REPORT_LEADS  seeded leads: 1000000; touches are 3x, feedback rows 0.3x
 #                       (BENCH_REPORT_LEADS=20000 for a quick run)
 #   BENCH_REPORT_RUNS   timed requests of each report and window: 21
+#   BENCH_REPORT_TZ     the time zone the workspace moves to after the first runs, timed,
+#                       before the reports run again: Asia/Kathmandu (+05:45); UTC: none
 #   BENCH_REPORT_ONLY   only these reports, e.g. "funnel sources" (of: campaigns sources
 #                       funnel rejections follow-up search); "search" for the searches alone
 #   BENCH_SEARCH_RUNS   timed requests of each search: 21
@@ -47,7 +50,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--save) SAVE=1 ;;
 	-h | --help)
-		sed -n '2,38s/^# \{0,1\}//p' "$0"
+		sed -n '2,40s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -208,12 +211,16 @@ get() {
 
 declare -a ROWS=()
 n=0
+# run_reports SUFFIX: times every report of BENCH_REPORT_ONLY in each window (labelled with
+# SUFFIX, the workspace's time zone when it is not UTC).
+run_reports() {
+local entry key path window label query url answer code secs bytes r stats
 for entry in "${REPORTS[@]}"; do
 	key=${entry%% *}
 	path=${entry#* }
 	only "$key" || continue
 	for window in "${WINDOWS[@]}"; do
-		label=${window%%|*}
+		label=${window%%|*}$1
 		query=${window#*|}
 		url=$BASE$path
 		if [[ -n "$query" ]]; then
@@ -243,6 +250,44 @@ for entry in "${REPORTS[@]}"; do
 		note "${path#/v1/reports/} ($label): median ${stats% *} ms, p90 ${stats#* } ms, $bytes bytes"
 	done
 done
+}
+run_reports ""
+
+# ---------------------------------------------------------------- another time zone
+
+# The workspace moves to BENCH_REPORT_TZ: PATCH /v1/workspace re-buckets every lead's
+# figures in its transaction (timed), then the campaigns and sources reports run again in
+# that time zone; with BENCH_REPORT_CHECK=2, the re-bucketed figures are compared with
+# what ll_report_rebuild computes from the rows.
+TZ_NAME=${BENCH_REPORT_TZ:-Asia/Kathmandu}
+TZ_NOTE=""
+if [[ "$TZ_NAME" != UTC ]] && { only campaigns || only sources; }; then
+	t0=$(date +%s.%N)
+	code=$(curl -s -o "$CLIENT/tz.json" -w '%{http_code}' --max-time 1800 -X PATCH \
+		-H "Authorization: Bearer $KEY" -H 'Content-Type: application/merge-patch+json' \
+		-d "{\"time_zone\":\"$TZ_NAME\"}" "$BASE/v1/workspace")
+	[[ "$code" == 200 ]] || die "PATCH /v1/workspace time_zone=$TZ_NAME answered $code: $(head -c 500 "$CLIENT/tz.json")"
+	TZ_S=$(echo "$(date +%s.%N) - $t0" | bc)
+	run_child "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -d "$DATABASE_URL" \
+		-c 'SELECT ll_report_compact(2000000000)' -c 'VACUUM (ANALYZE) report_days, report_day_deltas, report_leads, report_follow_ups'
+	TZ_NOTE="- time zone: PATCH /v1/workspace {\"time_zone\":\"$TZ_NAME\"} re-bucketed $LEADS leads in $(printf '%.1f' "$TZ_S") s (one transaction; the deltas it appended folded and the report tables vacuumed after it, as the compactor and autovacuum would)"
+	note "${TZ_NOTE#- }"
+	if [[ "$CHECK" == 2 ]]; then
+		diff=$(sql_value "BEGIN; CREATE TEMP TABLE kept ON COMMIT DROP AS
+			SELECT dim, day, key, sum(leads) l, sum(won_amount) w, sum(followed) f FROM (
+			SELECT dim, day, key, leads, won_amount, followed FROM report_days WHERE NOT month
+			UNION ALL SELECT dim, day, key, leads, won_amount, followed FROM report_day_deltas) x
+			GROUP BY 1, 2, 3;
+			SELECT ll_report_rebuild('$WS');
+			SELECT count(*) FROM (SELECT * FROM kept EXCEPT SELECT dim, day, key, sum(leads),
+			sum(won_amount), sum(followed) FROM (SELECT dim, day, key, leads, won_amount, followed
+			FROM report_days WHERE NOT month UNION ALL SELECT dim, day, key, leads, won_amount,
+			followed FROM report_day_deltas) y GROUP BY 1, 2, 3) z; ROLLBACK;" | tail -n 1)
+		[[ "$diff" == 0 ]] || die "after the time zone change, $diff figures differ from ll_report_rebuild's"
+		TZ_NOTE+="; the figures equal ll_report_rebuild's (BENCH_REPORT_CHECK=2)"
+	fi
+	run_reports " ($TZ_NAME)"
+fi
 
 # ---------------------------------------------------------------- the searches
 
@@ -400,6 +445,7 @@ summary() {
 		echo
 		table $'report\twindow\tmedian ms\tp90 ms\tbytes' "${ROWS[@]}"
 	fi
+	[[ -z "$TZ_NOTE" ]] || echo "$TZ_NOTE"
 	if ((${#SEARCH_ROWS[@]} > 0)); then
 		echo
 		echo "- searches: one request at a time, $SEARCH_RUNS timed after one warm-up, curl's time_total, default page of 50, sort -created_at; LEADLOOP_DB_POOL=$POOL"

@@ -32,7 +32,8 @@ static const char *const *const roles = vocab_roles;
 static const char sql_key_update[] =
     "UPDATE api_keys SET name = coalesce($3, name),"
     " rate_per_s = CASE WHEN $4::boolean THEN $5::integer ELSE rate_per_s END,"
-    " rate_burst = CASE WHEN $4::boolean THEN $6::integer ELSE rate_burst END"
+    " rate_burst = CASE WHEN $4::boolean THEN $6::integer ELSE rate_burst END,"
+    " can_import = coalesce($7::boolean, can_import)"
     " WHERE workspace_id = $1 AND id = $2 RETURNING " AUTH_KEY_COLUMNS ", encode(key_hash, 'hex')";
 
 /* One API key as the API shows it (never its hash). New reference. */
@@ -43,12 +44,12 @@ json_t *admin_key_json(const PGresult *res, int row)
             ? json_null()
             : json_pack("{s:I, s:I}", "per_second", (json_int_t)atol(PQgetvalue(res, row, 8)),
                         "burst", (json_int_t)atol(PQgetvalue(res, row, 9)));
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id",
-                     db_json_text(res, row, 0), "name", db_json_text(res, row, 1), "prefix",
-                     db_json_text(res, row, 2), "role", db_json_text(res, row, 3), "user_id",
-                     db_json_text(res, row, 4), "created_at", db_json_text(res, row, 5),
-                     "last_used_at", db_json_text(res, row, 6), "revoked_at",
-                     db_json_text(res, row, 7), "rate_limit", limit);
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, row, 0),
+        "name", db_json_text(res, row, 1), "prefix", db_json_text(res, row, 2), "role",
+        db_json_text(res, row, 3), "user_id", db_json_text(res, row, 4), "created_at",
+        db_json_text(res, row, 5), "last_used_at", db_json_text(res, row, 6), "revoked_at",
+        db_json_text(res, row, 7), "rate_limit", limit, "import", db_json_bool(res, row, 10));
 }
 
 /* The body's rate_limit: absent (*given false), null (the default: per and burst NULL) or
@@ -111,13 +112,13 @@ void admin_keys_list(struct request *r)
 
 void admin_keys_create(struct request *r)
 {
-    static const char *const fields[] = {"name", "role", "user_id", "rate_limit", NULL};
+    static const char *const fields[] = {"name", "role", "user_id", "rate_limit", "import", NULL};
     static const char *const readonly[] = {"id",           "prefix",     "secret", "created_at",
                                            "last_used_at", "revoked_at", NULL};
     json_t *body = NULL, *out = NULL;
     PGresult *res = NULL;
     const char *name = NULL, *role = NULL, *user_id = NULL, *per = NULL, *burst = NULL;
-    bool user_null = false, rl_given;
+    bool user_null = false, rl_given, can_import = false;
     char secret[AUTH_SECRET_LEN + 1], per_buf[24], burst_buf[24];
     struct jv v;
     enum ll_err err;
@@ -130,12 +131,13 @@ void admin_keys_create(struct request *r)
     jv_enum(&v, body, "role", true, roles, &role);
     jv_uuid(&v, body, "user_id", false, true, &user_id, &user_null);
     rate_limit_in(&v, body, &rl_given, per_buf, burst_buf, &per, &burst);
+    jv_bool(&v, body, "import", false, &can_import);
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the API key is not valid", jv_take(&v), NULL);
         goto out;
     }
     res = auth_key_insert(db_pg(r->db), r->auth.workspace_id, name, role,
-                          user_null ? NULL : user_id, per, burst, secret);
+                          user_null ? NULL : user_id, per, burst, can_import, secret);
     err = db_check(r->db, res);
     if (err == LL_E_VALIDATION && user_id) { /* the only foreign key */
         reply_problem(r, err, "the API key is not valid",
@@ -171,7 +173,7 @@ void admin_keys_get(struct request *r)
  * every daemon's key cache at once (the notify trigger of 0004, 0010). */
 void admin_keys_update(struct request *r)
 {
-    static const char *const fields[] = {"name", "rate_limit", NULL};
+    static const char *const fields[] = {"name", "rate_limit", "import", NULL};
     static const char *const readonly[] = {"id",           "prefix",     "secret",
                                            "role",         "user_id",    "created_at",
                                            "last_used_at", "revoked_at", NULL};
@@ -179,7 +181,7 @@ void admin_keys_update(struct request *r)
     PGresult *res = NULL;
     const char *name = NULL, *per = NULL, *burst = NULL;
     char per_buf[24], burst_buf[24];
-    bool rl_given = false;
+    bool rl_given = false, can_import = false, import_given;
     struct jv v;
     enum ll_err err;
 
@@ -197,20 +199,26 @@ void admin_keys_update(struct request *r)
         jv_add(&v, "name", "cannot be removed (null)");
     jv_string(&v, body, "name", false, 1, 200, &name);
     rate_limit_in(&v, body, &rl_given, per_buf, burst_buf, &per, &burst);
+    import_given = jv_bool(&v, body, "import", false, &can_import);
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
-    const char *vals[6] = {r->auth.workspace_id,        r->params[0], name,
-                           rl_given ? "true" : "false", per,          burst};
-    res = db_exec(r->db, sql_key_update, 6, vals);
+    const char *vals[7] = {r->auth.workspace_id,
+                           r->params[0],
+                           name,
+                           rl_given ? "true" : "false",
+                           per,
+                           burst,
+                           import_given ? (can_import ? "true" : "false") : NULL};
+    res = db_exec(r->db, sql_key_update, 7, vals);
     err = db_check(r->db, res);
     if (err)
         reply_db_error(r, err);
     else if (PQntuples(res) == 0)
         reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
     else {
-        keycache_forget(PQgetvalue(res, 0, 10)); /* here at once; elsewhere by notification */
+        keycache_forget(PQgetvalue(res, 0, 11)); /* here at once; elsewhere by notification */
         reply_json(r, 200, admin_key_json(res, 0));
     }
 out:

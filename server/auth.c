@@ -16,7 +16,7 @@
 static const char sql_resolve[] =
     "SELECT k.workspace_id, k.id, k.role, coalesce(k.user_id::text, ''), k.prefix,"
     " k.last_used_at IS NULL OR k.last_used_at < now() - interval '60 seconds',"
-    " coalesce(k.rate_per_s, 0), coalesce(k.rate_burst, 0)"
+    " coalesce(k.rate_per_s, 0), coalesce(k.rate_burst, 0), k.can_import"
     " FROM api_keys k WHERE k.key_hash = decode($1, 'hex') AND k.revoked_at IS NULL";
 /* last_used_at is kept to the minute: a write per request would double the cost of reads. */
 static const char sql_touch[] =
@@ -114,6 +114,7 @@ enum ll_err auth_resolve(struct db_conn *db, const char hash[65], struct auth_ct
         snprintf(out->key_prefix, sizeof out->key_prefix, "%s", PQgetvalue(res, 0, 4));
         out->rate_per_s = atol(PQgetvalue(res, 0, 6));
         out->rate_burst = atol(PQgetvalue(res, 0, 7));
+        out->can_import = PQgetvalue(res, 0, 8)[0] == 't';
         if (PQgetvalue(res, 0, 5)[0] == 't') {
             const char *tp[2] = {out->workspace_id, out->key_id};
             PGresult *t = db_exec(db, sql_touch, 2, tp);
@@ -131,21 +132,22 @@ enum ll_err auth_resolve(struct db_conn *db, const char hash[65], struct auth_ct
 
 PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name, const char *role,
                           const char *user_id, const char *rate_per_s, const char *rate_burst,
-                          char secret[AUTH_SECRET_LEN + 1])
+                          bool can_import, char secret[AUTH_SECRET_LEN + 1])
 {
     static const char sql[] =
         "INSERT INTO api_keys (workspace_id, name, prefix, key_hash, role, user_id, rate_per_s,"
-        " rate_burst) VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7, $8)"
+        " rate_burst, can_import) VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7, $8, $9)"
         " RETURNING " AUTH_KEY_COLUMNS;
     PGresult *res = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         char prefix[AUTH_PREFIX_LEN + 1], hash[65];
-        const char *vals[8] = {workspace_id, name,    prefix,     hash,
-                               role,         user_id, rate_per_s, rate_burst};
+        const char *vals[9] = {workspace_id, name,       prefix,
+                               hash,         role,       user_id,
+                               rate_per_s,   rate_burst, can_import ? "true" : "false"};
         if (!auth_key_new(secret, prefix, hash))
             return NULL;
         PQclear(res);
-        res = PQexecParams(pg, sql, 8, NULL, vals, NULL, NULL, 0);
+        res = PQexecParams(pg, sql, 9, NULL, vals, NULL, NULL, 0);
         const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
         const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
         if (!(state && !strcmp(state, "23505") && constraint &&

@@ -41,12 +41,20 @@ static const char sql_insert[] =
     " SELECT " FEEDBACK_COLUMNS " FROM f";
 /* The move the feedback makes, after its row (so that the change feed tells the feedback
  * first): $1 ws, $2 lead, $3 stage after, $4 kind, $5 reason, $6 key, $7 author user, $8
- * occurred_at, $9 recycle days. A recycled lead comes back to marketing $9 days after the
- * feedback's day. */
+ * occurred_at, $9 recycle days, $10 whether the caller writes history. A recycled lead
+ * comes back to marketing $9 days after the feedback's day in the workspace's time zone.
+ * The move happens now, or, for a caller that imports history (an admin, a key with
+ * import), when the feedback did, unless that is before the lead's last move: an imported
+ * verdict moves the stage on its own day. */
 static const char sql_move[] =
     "SELECT 1 FROM ll_lead_move($1::uuid, $2::uuid, $3, 'feedback: ' || $4"
     " || coalesce(' (' || $5 || ')', ''), $6::uuid, $7::uuid, CASE WHEN $3 = 'recycled' THEN"
-    " (coalesce($8::timestamptz, now()) AT TIME ZONE 'UTC')::date + $9::integer END)";
+    " (coalesce($8::timestamptz, now()) AT TIME ZONE (SELECT time_zone FROM workspaces"
+    " WHERE id = $1::uuid))::date + $9::integer END,"
+    " CASE WHEN $10::boolean AND $8::timestamptz < now() AND $8::timestamptz >= (SELECT"
+    " greatest(l.created_at, max(s.changed_at)) FROM leads l LEFT JOIN lead_stage_changes s"
+    " ON s.workspace_id = l.workspace_id AND s.lead_id = l.id WHERE l.workspace_id = $1::uuid"
+    " AND l.id = $2::uuid GROUP BY l.created_at) THEN $8::timestamptz END)";
 
 static const char *const *const kinds = vocab_feedback_kinds;
 static const char not_found[] = "no lead with this id";
@@ -171,16 +179,17 @@ static enum ll_err feedback_record(struct db_conn *db, void *arg)
         return refuse(f, LL_E_VALIDATION, "author_id", "is not a user of this workspace");
     if (err != LL_OK || !strcmp(f->stage, after))
         return err;
-    const char *mv[9] = {f->auth->workspace_id,
-                         f->lead,
-                         after,
-                         f->kind,
-                         f->reason,
-                         auth_key_or_null(f->auth),
-                         f->author,
-                         f->at,
-                         days[0] ? days : NULL};
-    res = db_exec(db, sql_move, 9, mv);
+    const char *mv[10] = {f->auth->workspace_id,
+                          f->lead,
+                          after,
+                          f->kind,
+                          f->reason,
+                          auth_key_or_null(f->auth),
+                          f->author,
+                          f->at,
+                          days[0] ? days : NULL,
+                          auth_may_import(f->auth) ? "true" : "false"};
+    res = db_exec(db, sql_move, 10, mv);
     err = db_check(db, res);
     PQclear(res);
     return err;
@@ -550,99 +559,6 @@ void reasons_update(struct request *r)
     }
 out:
     free(kinds_text);
-    PQclear(res);
-    json_decref(body);
-    jv_free(&v);
-}
-
-/* ------------------------------------------------------------------ workspace */
-
-#define WORKSPACE_COLUMNS                                                                          \
-    "id, slug, name, currency, version, " DB_TS("created_at") ", " DB_TS("updated_at")
-
-static void answer_workspace(struct request *r, const PGresult *res)
-{
-    reply_header(r, "ETag", "\"%s\"", PQgetvalue(res, 0, 4));
-    reply_json(r, 200,
-               json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "id", db_json_text(res, 0, 0),
-                         "slug", db_json_text(res, 0, 1), "name", db_json_text(res, 0, 2),
-                         "currency", db_json_text(res, 0, 3), "version", db_json_int(res, 0, 4),
-                         "created_at", db_json_text(res, 0, 5), "updated_at",
-                         db_json_text(res, 0, 6)));
-}
-
-void workspace_get(struct request *r)
-{
-    const char *vals[1] = {r->auth.workspace_id};
-    PGresult *res;
-    enum ll_err err;
-    if (!req_query_allowed(r, NULL))
-        return;
-    res = db_exec(r->db, "SELECT " WORKSPACE_COLUMNS " FROM workspaces WHERE id = $1", 1, vals);
-    if ((err = db_check(r->db, res)) != LL_OK)
-        reply_db_error(r, err);
-    else
-        answer_workspace(r, res);
-    PQclear(res);
-}
-
-/* The reporting currency changes only while no campaign or won amount uses another one:
- * reports add money up, and never convert it. */
-void workspace_update(struct request *r)
-{
-    json_t *body = NULL;
-    PGresult *res = NULL;
-    const char *name = NULL, *currency = NULL;
-    struct jv v;
-    struct conditional cond;
-    long current = 0;
-    enum ll_err err;
-    jv_init(&v);
-    if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
-        goto out;
-    jv_known(&v, body, (const char *const[]){"name", "currency", NULL},
-             (const char *const[]){"id", "slug", "version", "created_at", "updated_at", NULL});
-    jv_string(&v, body, "name", false, 1, 200, &name);
-    jv_currency(&v, body, "currency", false, &currency);
-    if (!jv_ok(&v)) {
-        reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
-        goto out;
-    }
-    conditional_from_request(&cond, r);
-    if (json_object_size(body) == 0) { /* nothing to change: no new version */
-        workspace_get(r);
-        goto out;
-    }
-    const char *vals[4] = {r->auth.workspace_id, name, currency, conditional_param(&cond)};
-    res = db_exec(
-        r->db,
-        "WITH w AS (UPDATE workspaces SET name = coalesce($2::text, name),"
-        " currency = coalesce($3::text, currency), version = version + 1, updated_at = now()"
-        " WHERE id = $1 AND ($4::integer IS NULL OR version = $4)"
-        " AND ($3::text IS NULL OR $3 = currency OR (NOT EXISTS (SELECT 1 FROM campaigns c"
-        " WHERE c.workspace_id = $1 AND c.currency <> $3) AND NOT EXISTS (SELECT 1 FROM"
-        " feedback f WHERE f.workspace_id = $1 AND f.currency <> $3))) RETURNING *)"
-        " SELECT " WORKSPACE_COLUMNS " FROM w",
-        4, vals);
-    if ((err = db_check(r->db, res)) != LL_OK) {
-        reply_db_error(r, err);
-    } else if (PQntuples(res) == 1) {
-        answer_workspace(r, res);
-    } else {
-        /* Not written: a stale If-Match (412), or else the currency is in use (409). */
-        err = conditional_no_row(r->db, "SELECT version FROM workspaces WHERE id = $1 AND id = $2",
-                                 r->auth.workspace_id, r->auth.workspace_id, &cond, &current);
-        if (err != LL_E_CONFLICT)
-            conditional_reply(r, err, current, "no workspace", NULL);
-        else
-            reply_problem(r, LL_E_CONFLICT,
-                          "campaigns or won amounts use the current currency; the reporting "
-                          "currency cannot change while they do",
-                          json_pack("[{s:s, s:s}]", "field", "currency", "message",
-                                    "is in use by campaigns or feedback"),
-                          NULL);
-    }
-out:
     PQclear(res);
     json_decref(body);
     jv_free(&v);

@@ -274,6 +274,26 @@ bool jv_timestamp_valid(const char *s)
            num(s + i + 4, 2) <= 59;
 }
 
+long long jv_timestamp_epoch(const char *s)
+{
+    /* days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant) */
+    long long y = num(s, 4), m = num(s + 5, 2), d = num(s + 8, 2);
+    y -= m <= 2;
+    long long era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
+    long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
+    long long t = days * 86400 + num(s + 11, 2) * 3600 + num(s + 14, 2) * 60 + num(s + 17, 2);
+    size_t i = 19;
+    if (s[i] == '.')
+        for (i++; s[i] >= '0' && s[i] <= '9'; i++)
+            ;
+    if (s[i] == '+' || s[i] == '-') {
+        long long off = num(s + i + 1, 2) * 3600 + num(s + i + 4, 2) * 60;
+        t += s[i] == '+' ? -off : off;
+    }
+    return t;
+}
+
 bool jv_string_set(struct jv *v, json_t *obj, const char *field, bool required, size_t max_items,
                    size_t max_chars, json_t **out)
 {

@@ -33,7 +33,8 @@
 #define RECORD_SOURCE                                                                              \
     " json_to_recordset($2::json) AS i(n integer, email text, first_name text, last_name text,"    \
     " company text, title text, phone text, country text, source text, score smallint,"            \
-    " owner_id uuid, consent jsonb, custom jsonb, external_ids jsonb, campaign_id uuid)"
+    " owner_id uuid, consent jsonb, custom jsonb, external_ids jsonb, campaign_id uuid,"           \
+    " created_at timestamptz)"
 
 /* Creates leads: $1 workspace, $2 records, $3 key, $4 user, $5 the default source. A record
  * whose email is taken (by a lead, or by an earlier record) is skipped: its row comes back
@@ -43,12 +44,14 @@ static const char sql_create[] =
     " created AS (INSERT INTO leads (workspace_id, id, email, first_name, last_name, company, "
     "title,"
     " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
-    " latest_campaign_id, first_touch_at, latest_touch_at) SELECT $1, id, email, first_name,"
+    " latest_campaign_id, first_touch_at, latest_touch_at, created_at, stage_changed_at)"
+    " SELECT $1, id, email, first_name,"
     " last_name, company, title, phone, country, coalesce(source, $5), score, owner_id,"
     " ll_consent(consent), jsonb_strip_nulls(coalesce(custom, '{}')),"
     " coalesce(external_ids, '{}'), campaign_id, campaign_id,"
-    " CASE WHEN campaign_id IS NOT NULL THEN now() END,"
-    " CASE WHEN campaign_id IS NOT NULL THEN now() END FROM i ORDER BY n"
+    " CASE WHEN campaign_id IS NOT NULL THEN coalesce(created_at, now()) END,"
+    " CASE WHEN campaign_id IS NOT NULL THEN coalesce(created_at, now()) END,"
+    " coalesce(created_at, now()), coalesce(created_at, now()) FROM i ORDER BY n"
     " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO NOTHING RETURNING "
     "*)," LEADS_CREATED_CTES("$3", "$4") " SELECT i.n, created.id FROM i LEFT JOIN created"
                                          " ON created.id = i.id";
@@ -61,11 +64,12 @@ static const char sql_create[] =
 #define UPSERT_INSERT                                                                              \
     " INSERT INTO leads AS d (workspace_id, email, first_name, last_name, company, title, phone,"  \
     " country, source, score, owner_id, custom, first_campaign_id, latest_campaign_id,"            \
-    " first_touch_at, latest_touch_at)"                                                            \
+    " first_touch_at, latest_touch_at, created_at, stage_changed_at)"                              \
     " SELECT $1, email, first_name, last_name, company, title, phone, country,"                    \
     " coalesce(source, 'import'), score, owner_id, coalesce(custom, '{}'), campaign_id,"           \
-    " campaign_id, CASE WHEN campaign_id IS NOT NULL THEN now() END,"                              \
-    " CASE WHEN campaign_id IS NOT NULL THEN now() END FROM i"
+    " campaign_id, CASE WHEN campaign_id IS NOT NULL THEN coalesce(created_at, now()) END,"        \
+    " CASE WHEN campaign_id IS NOT NULL THEN coalesce(created_at, now()) END,"                     \
+    " coalesce(created_at, now()), coalesce(created_at, now()) FROM i"
 #define UPSERT_UPDATE                                                                              \
     " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO UPDATE SET"            \
     " email = EXCLUDED.email, first_name = coalesce(EXCLUDED.first_name, d.first_name),"           \
@@ -106,11 +110,12 @@ static const char invalid_lead[] = "the lead is not valid";
  * (NULL in the record); consent, custom and external ids are jansson's JSON text. */
 static void record_add(struct jw *b, long n, const struct lead_in *in)
 {
-    static const char *const names[] = {"email",    "first_name", "last_name", "company",
-                                        "title",    "phone",      "country",   "source",
-                                        "owner_id", "campaign_id"};
-    const char *vals[] = {in->email, in->first_name, in->last_name, in->company,  in->title,
-                          in->phone, in->country,    in->source,    in->owner_id, in->campaign_id};
+    static const char *const names[] = {"email",    "first_name",  "last_name", "company",
+                                        "title",    "phone",       "country",   "source",
+                                        "owner_id", "campaign_id", "created_at"};
+    const char *vals[] = {in->email,    in->first_name,  in->last_name, in->company,
+                          in->title,    in->phone,       in->country,   in->source,
+                          in->owner_id, in->campaign_id, in->created_at};
     char num[32];
     snprintf(num, sizeof num, "{\"n\":%ld", n);
     jw_lit(b, num);
@@ -296,9 +301,9 @@ static void item_reset(struct item *it)
  * written. False when out of memory. */
 static bool item_own(struct item *it)
 {
-    const char **f[] = {&it->in.email,    &it->in.first_name, &it->in.last_name, &it->in.company,
-                        &it->in.title,    &it->in.phone,      &it->in.country,   &it->in.source,
-                        &it->in.owner_id, &it->in.campaign_id};
+    const char **f[] = {&it->in.email,    &it->in.first_name,  &it->in.last_name, &it->in.company,
+                        &it->in.title,    &it->in.phone,       &it->in.country,   &it->in.source,
+                        &it->in.owner_id, &it->in.campaign_id, &it->in.created_at};
     size_t total = 0, nf = sizeof f / sizeof f[0];
     char *p;
     for (size_t k = 0; k < nf; k++)
@@ -332,10 +337,18 @@ static bool batch_validate(struct request *r, json_t *leads, struct item *items,
             snprintf(field, sizeof field, "leads[%zu]", i);
             jv_add(&v, field, "must be an object");
         }
-        if (jv_ok(&v)) {
+        if (jv_ok(&v) && leads_history_allowed(&r->auth, &items[i].in)) {
             items[i].valid = true;
         } else { /* nothing of it is written: drop what it borrowed from the body */
-            item_failed(r->request_id, &items[i], LL_E_VALIDATION, invalid_lead, jv_take(&v), NULL);
+            if (jv_ok(&v)) {
+                char field[48];
+                snprintf(field, sizeof field, "leads[%zu].created_at", i);
+                item_failed(r->request_id, &items[i], LL_E_FORBIDDEN, leads_history_refused,
+                            leads_history_errors(field), NULL);
+            } else {
+                item_failed(r->request_id, &items[i], LL_E_VALIDATION, invalid_lead, jv_take(&v),
+                            NULL);
+            }
             lead_in_free(&items[i].in);
             memset(&items[i].in, 0, sizeof items[i].in);
         }
@@ -713,9 +726,9 @@ static const char *cell_text(const struct csv_field *cell, struct jw *scratch, s
 /* ---------------------------------------------------------------- POST /v1/leads/import */
 
 /* The lead fields a column may name; any other column goes into custom. */
-static const char *const csv_fields[] = {"email", "first_name", "last_name",  "company",
-                                         "title", "phone",      "country",    "source",
-                                         "score", "owner_id",   "campaign_id"};
+static const char *const csv_fields[] = {"email", "first_name", "last_name",   "company",
+                                         "title", "phone",      "country",     "source",
+                                         "score", "owner_id",   "campaign_id", "created_at"};
 #define FIELD_EMAIL 0
 #define FIELD_SCORE 8
 #define FIELD_COUNT (sizeof csv_fields / sizeof csv_fields[0])
@@ -877,6 +890,14 @@ static bool import_header(struct request *r, struct import *im, size_t n)
         jv_free(&v);
         return false;
     }
+    /* history (the leads' created_at) is an admin's or an importing key's to write */
+    for (size_t k = 0; k < n; k++)
+        if (!strcmp(im->names[k], "created_at") && !auth_may_import(&r->auth)) {
+            reply_problem(r, LL_E_FORBIDDEN, leads_history_refused,
+                          leads_history_errors("created_at"), NULL);
+            jv_free(&v);
+            return false;
+        }
     jv_free(&v);
     return true;
 }

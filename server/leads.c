@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "leadloop/audit.h"
 #include "leadloop/auth.h"
@@ -33,11 +34,14 @@ static const char sql_insert[] =
     "WITH created AS (INSERT INTO leads (workspace_id, email, first_name, last_name, company, "
     "title,"
     " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
-    " latest_campaign_id, first_touch_at, latest_touch_at) VALUES ($1, $2, $3, $4, $5, $6,"
+    " latest_campaign_id, first_touch_at, latest_touch_at, created_at, stage_changed_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6,"
     " $7, $8, coalesce($9, 'other'), $10::smallint, $11::uuid, ll_consent($12::jsonb),"
     " jsonb_strip_nulls(coalesce($13::jsonb, '{}')), coalesce($14::jsonb, '{}'), $15::uuid,"
-    " $15::uuid, CASE WHEN $15 IS NOT NULL THEN now() END, CASE WHEN $15 IS NOT NULL THEN now()"
-    " END) RETURNING *)," LEADS_CREATED_CTES("$16", "$17") " SELECT " LEAD_COLUMNS " FROM created";
+    " $15::uuid, CASE WHEN $15 IS NOT NULL THEN coalesce($18::timestamptz, now()) END,"
+    " CASE WHEN $15 IS NOT NULL THEN coalesce($18::timestamptz, now()) END,"
+    " coalesce($18::timestamptz, now()), coalesce($18::timestamptz, now())) RETURNING "
+    "*)," LEADS_CREATED_CTES("$16", "$17") " SELECT " LEAD_COLUMNS " FROM created";
 /* and merged_into after the lead's columns (LEAD_NCOLS) */
 static const char sql_get[] =
     "SELECT " LEAD_COLUMNS ", merged_into FROM leads WHERE workspace_id = $1 AND id = $2";
@@ -90,6 +94,21 @@ static const char *const writable[] = {"email",        "first_name",  "last_name
                                        "title",        "phone",       "country",   "source",
                                        "score",        "owner_id",    "consent",   "custom",
                                        "external_ids", "campaign_id", NULL};
+/* on create, a lead may say when it was created (history, for importers) */
+static const char *const writable_create[] = {
+    "email",        "first_name",  "last_name",  "company",  "title",   "phone",
+    "country",      "source",      "score",      "owner_id", "consent", "custom",
+    "external_ids", "campaign_id", "created_at", NULL};
+static const char *const readonly_create[] = {"id",
+                                              "stage",
+                                              "version",
+                                              "updated_at",
+                                              "stage_changed_at",
+                                              "first_campaign_id",
+                                              "latest_campaign_id",
+                                              "erased",
+                                              "recycle_on",
+                                              NULL};
 static const char *const readonly[] = {"id",
                                        "stage",
                                        "version",
@@ -224,7 +243,13 @@ void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in 
     bool patch = mode == LEAD_PATCH;
     json_t *obj;
     memset(in, 0, sizeof *in);
-    jv_known(v, body, writable, readonly);
+    if (patch)
+        jv_known(v, body, writable, readonly);
+    else
+        jv_known(v, body, writable_create, readonly_create);
+    if (!patch && jv_timestamp(v, body, "created_at", false, &in->created_at) &&
+        jv_timestamp_epoch(in->created_at) > (long long)time(NULL) + 300)
+        jv_add(v, "created_at", "must not be more than 5 minutes ahead");
     if (patch && json_object_get(body, "campaign_id"))
         jv_add(v, "campaign_id", "is set on create only; record a touch to credit a campaign");
     if (json_is_null(json_object_get(body, "email")) ||
@@ -263,7 +288,7 @@ void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in 
 PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const struct lead_in *in,
                        enum ll_err *err)
 {
-    const char *vals[17] = {auth->workspace_id,
+    const char *vals[18] = {auth->workspace_id,
                             in->email,
                             in->first_name,
                             in->last_name,
@@ -279,8 +304,9 @@ PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const st
                             in->external_ids,
                             in->campaign_id,
                             auth_key_or_null(auth),
-                            auth->user_id[0] ? auth->user_id : NULL};
-    PGresult *res = db_exec(db, sql_insert, 17, vals);
+                            auth->user_id[0] ? auth->user_id : NULL,
+                            in->created_at};
+    PGresult *res = db_exec(db, sql_insert, 18, vals);
     *err = db_check(db, res);
     return res;
 }
@@ -488,6 +514,21 @@ static void answer_no_row(struct request *r, const char *id, const struct condit
         answer_refusal(r, id, &f);
 }
 
+const char leads_history_refused[] =
+    "only an admin key or a key made for importing may write history";
+
+bool leads_history_allowed(const struct auth_ctx *auth, const struct lead_in *in)
+{
+    return !in->created_at || auth_may_import(auth);
+}
+
+json_t *leads_history_errors(const char *field)
+{
+    return json_pack("[{s:s, s:s}]", "field", field, "message",
+                     "needs an admin key, or a key with import: other callers' leads are "
+                     "created when they are written");
+}
+
 static bool read_body(struct request *r, enum lead_mode mode, json_t **body, struct lead_in *in)
 {
     struct jv v;
@@ -502,6 +543,11 @@ static bool read_body(struct request *r, enum lead_mode mode, json_t **body, str
         return false;
     }
     jv_free(&v);
+    if (!leads_history_allowed(&r->auth, in)) {
+        reply_problem(r, LL_E_FORBIDDEN, leads_history_refused, leads_history_errors("created_at"),
+                      NULL);
+        return false;
+    }
     return true;
 }
 
@@ -1030,12 +1076,16 @@ void leads_list(struct request *r)
                      : ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL"
                        " AND merged_into IS NULL",
             r->auth.workspace_id);
-    if (overdue) {
+    if (overdue) { /* the workspace's SLA, in its business hours when it has them */
         snprintf(sla, sizeof sla, "%ld", r->cfg->sla_hours);
-        qb_addc(&q, " AND waiting_since < now() - $? * interval '1 hour'", sla);
+        qb_addp(&q, " AND waiting_since < (SELECT ll_sla_cutoff($?::uuid,", r->auth.workspace_id);
+        qb_addc(&q, " $?::integer))", sla);
     }
-    if (recycle_due) /* the day is the database session's (UTC) */
-        qb_add(&q, " AND stage = 'recycled' AND recycle_on <= current_date");
+    if (recycle_due) /* today in the workspace's time zone */
+        qb_addp(&q,
+                " AND stage = 'recycled' AND recycle_on <= (SELECT (now() AT TIME ZONE"
+                " time_zone)::date FROM workspaces WHERE id = $?::uuid)",
+                r->auth.workspace_id);
     if (stage)
         qb_addp(&q, " AND stage = $?", stage);
     if (source)

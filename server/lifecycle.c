@@ -28,12 +28,23 @@ static const char not_found[] = "no lead with this id";
     "s.id, s.lead_id, s.from_stage, s.to_stage, s.reason, s.by_key_id, s.by_user_id, " DB_TS(      \
         "s.changed_at")
 
-static const char sql_lock[] = "SELECT stage, version, erased_at IS NOT NULL, merged_into"
-                               " FROM leads WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
-/* $1 ws, $2 lead, $3 to, $4 reason, $5 key, $6 user: the lead as moved (LEAD_COLUMNS),
- * then its history row (CHANGE_COLUMNS). */
+/* The lead, locked, and for a dated move ($3, else NULL): whether it comes before the
+ * lead's creation or last move (then that time), or more than 5 minutes ahead. */
+static const char sql_lock[] =
+    "SELECT stage, version, erased_at IS NOT NULL, merged_into,"
+    " CASE WHEN $3::timestamptz < h.last THEN " DB_TS(
+        "h.last") " END,"
+                  " coalesce($3::timestamptz > now() + interval '5 minutes', false)"
+                  " FROM leads l CROSS JOIN LATERAL (SELECT greatest(l.created_at, (SELECT "
+                  "max(changed_at)"
+                  " FROM lead_stage_changes s WHERE s.workspace_id = l.workspace_id AND s.lead_id "
+                  "= l.id))"
+                  " AS last) h WHERE l.workspace_id = $1 AND l.id = $2 FOR UPDATE OF l";
+/* $1 ws, $2 lead, $3 to, $4 reason, $5 key, $6 user, $7 when (NULL: now): the lead as moved
+ * (LEAD_COLUMNS), then its history row (CHANGE_COLUMNS). */
 static const char sql_move[] =
-    "WITH m AS (SELECT * FROM ll_lead_move($1::uuid, $2::uuid, $3, $4, $5::uuid, $6::uuid, NULL))"
+    "WITH m AS (SELECT * FROM ll_lead_move($1::uuid, $2::uuid, $3, $4, $5::uuid, $6::uuid, NULL,"
+    " $7::timestamptz))"
     " SELECT l.*, c.* FROM (SELECT " LEAD_COLUMNS " FROM (SELECT (m.moved).* FROM m) u) l,"
     " (SELECT " CHANGE_COLUMNS " FROM (SELECT (m.change).* FROM m) s) c";
 
@@ -56,10 +67,12 @@ static json_t *change_json(const PGresult *res, int row)
 /* A transition: what it asks, and what came of it. */
 struct transition {
     const struct auth_ctx *auth;
-    const char *lead, *to, *reason;
+    const char *lead, *to, *reason, *at;
     struct conditional cond;
     /* the outcome: refused (with why), or res */
-    enum ll_err refused;  /* LL_OK, or NOT_FOUND, MERGED, GONE, PRECONDITION, CONFLICT */
+    enum ll_err refused;  /* LL_OK, or NOT_FOUND, MERGED, GONE, PRECONDITION, CONFLICT,
+                             VALIDATION (at: too early or ahead) */
+    char last[40];        /* VALIDATION: the lead's last move, or "" when at is ahead */
     char stage[32];       /* the lead's stage (CONFLICT: the move is not allowed from it) */
     char merged_into[37]; /* MERGED */
     long version;         /* PRECONDITION: the lead's version */
@@ -70,13 +83,13 @@ struct transition {
 static enum ll_err transition_run(struct db_conn *db, void *arg)
 {
     struct transition *t = arg;
-    const char *lv[2] = {t->auth->workspace_id, t->lead};
+    const char *lv[3] = {t->auth->workspace_id, t->lead, t->at};
     PGresult *res;
     enum ll_err err;
     PQclear(t->res);
     t->res = NULL;
     t->refused = LL_OK;
-    res = db_exec(db, sql_lock, 2, lv);
+    res = db_exec(db, sql_lock, 3, lv);
     if ((err = db_check(db, res)) != LL_OK) {
         PQclear(res);
         return err;
@@ -93,17 +106,21 @@ static enum ll_err transition_run(struct db_conn *db, void *arg)
     } else if (snprintf(t->stage, sizeof t->stage, "%s", PQgetvalue(res, 0, 0)) &&
                !stages_allowed(t->stage, t->to)) {
         t->refused = LL_E_CONFLICT;
+    } else if (!PQgetisnull(res, 0, 4) || PQgetvalue(res, 0, 5)[0] == 't') {
+        t->refused = LL_E_VALIDATION; /* history is written in order, and not ahead */
+        snprintf(t->last, sizeof t->last, "%s", PQgetvalue(res, 0, 4));
     }
     PQclear(res);
     if (t->refused)
         return t->refused; /* nothing written: rolled back */
-    const char *mv[6] = {t->auth->workspace_id,
+    const char *mv[7] = {t->auth->workspace_id,
                          t->lead,
                          t->to,
                          t->reason,
                          auth_key_or_null(t->auth),
-                         t->auth->user_id[0] ? t->auth->user_id : NULL};
-    t->res = db_exec(db, sql_move, 6, mv);
+                         t->auth->user_id[0] ? t->auth->user_id : NULL,
+                         t->at};
+    t->res = db_exec(db, sql_move, 7, mv);
     return db_check(db, t->res);
 }
 
@@ -143,14 +160,19 @@ void lifecycle_transition(struct request *r)
     }
     if (!(body = req_json_object(r)))
         goto out;
-    jv_known(&v, body, (const char *const[]){"to", "reason", NULL}, NULL);
+    jv_known(&v, body, (const char *const[]){"to", "reason", "at", NULL}, NULL);
     jv_enum(&v, body, "to", true, vocab_stages, &t.to);
+    jv_timestamp(&v, body, "at", false, &t.at);
     if (!json_is_null(json_object_get(body, "reason")))
         jv_string(&v, body, "reason", false, 1, 500, &t.reason);
     if (t.to && !strcmp(t.to, "disqualified") && !t.reason)
         jv_add(&v, "reason", "is required to disqualify a lead");
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the transition is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    if (t.at && !auth_may_import(&r->auth)) { /* a dated move is history */
+        reply_problem(r, LL_E_FORBIDDEN, leads_history_refused, leads_history_errors("at"), NULL);
         goto out;
     }
     conditional_from_request(&t.cond, r);
@@ -161,6 +183,15 @@ void lifecycle_transition(struct request *r)
         reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
     } else if (t.refused == LL_E_CONFLICT) {
         answer_not_allowed(r, &t);
+    } else if (t.refused == LL_E_VALIDATION) {
+        char msg[120];
+        if (t.last[0])
+            snprintf(msg, sizeof msg, "must not be before the lead's creation or last move, %s",
+                     t.last);
+        else
+            snprintf(msg, sizeof msg, "must not be more than 5 minutes ahead");
+        reply_problem(r, LL_E_VALIDATION, "the transition is not valid",
+                      json_pack("[{s:s, s:s}]", "field", "at", "message", msg), NULL);
     } else if (t.refused) {
         conditional_reply(r, t.refused, t.version, not_found, NULL);
     } else if (err) {

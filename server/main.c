@@ -43,7 +43,7 @@ static void usage(FILE *out)
             "  leadloopd migrate [settings]                apply pending schema migrations\n"
             "  leadloopd workspace create SLUG [--name NAME]\n"
             "  leadloopd keys create --workspace SLUG --role ROLE --name NAME [--user ID]\n"
-            "                                              prints the new key once\n"
+            "                        [--import]            prints the new key once\n"
             "  leadloopd keys list [--workspace SLUG]\n"
             "  leadloopd keys revoke ID\n"
             "  leadloopd invite --workspace SLUG --email EMAIL --name NAME --role ROLE\n"
@@ -69,7 +69,8 @@ static void man_page(FILE *out)
             ".B leadloopd migrate\n[\\fIsettings\\fR]\n.br\n"
             ".B leadloopd workspace create\n\\fISLUG\\fR [\\fB\\-\\-name\\fR \\fINAME\\fR]\n.br\n"
             ".B leadloopd keys create \\-\\-workspace\n\\fISLUG\\fR \\fB\\-\\-role\\fR "
-            "\\fIROLE\\fR \\fB\\-\\-name\\fR \\fINAME\\fR [\\fB\\-\\-user\\fR \\fIID\\fR]\n.br\n"
+            "\\fIROLE\\fR \\fB\\-\\-name\\fR \\fINAME\\fR [\\fB\\-\\-user\\fR \\fIID\\fR] "
+            "[\\fB\\-\\-import\\fR]\n.br\n"
             ".B leadloopd keys list\n[\\fB\\-\\-workspace\\fR \\fISLUG\\fR]\n.br\n"
             ".B leadloopd keys revoke\n\\fIID\\fR|\\fIPREFIX\\fR\n.br\n"
             ".B leadloopd invite \\-\\-workspace\n\\fISLUG\\fR \\fB\\-\\-email\\fR \\fIEMAIL\\fR "
@@ -96,7 +97,8 @@ static void man_page(FILE *out)
             ".TP\n.B keys create\n"
             "Creates an API key of role \\fBadmin\\fR, \\fBmarketing\\fR, \\fBsales\\fR or "
             "\\fBreadonly\\fR and prints its secret on standard output, once: only its "
-            "SHA\\-256 is stored.\n"
+            "SHA\\-256 is stored. With \\fB\\-\\-import\\fR it may write history (a new "
+            "lead's created_at, dated stage changes), as admin keys may.\n"
             ".TP\n.B keys list\n"
             "Lists API keys: id, prefix, workspace, role, times, status and name.\n"
             ".TP\n.B keys revoke\n"
@@ -137,7 +139,18 @@ static const char *arg_value(char **args, int n, const char *name)
     return NULL;
 }
 
-/* Fails on arguments that are neither a known flag (with its value) nor expected. */
+/* Whether the switch (a flag without a value, named with a trailing '!' in args_known's
+ * list) is among the command's arguments. */
+static bool arg_flag(char **args, int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(args[i], name))
+            return true;
+    return false;
+}
+
+/* Fails on arguments that are neither a known flag (with its value; a switch, named with a
+ * trailing '!', without one) nor expected. */
 static bool args_known(char **args, int n, int positional, const char *const *flags)
 {
     int pos = 0;
@@ -151,6 +164,10 @@ static bool args_known(char **args, int n, int positional, const char *const *fl
         }
         for (const char *const *f = flags; *f && !known; f++) {
             size_t len = strlen(*f);
+            if ((*f)[len - 1] == '!') {
+                known = !strncmp(args[i], *f, len - 1) && args[i][len - 1] == '\0';
+                continue;
+            }
             if (!strncmp(args[i], *f, len) && (args[i][len] == '=' || args[i][len] == '\0')) {
                 known = true;
                 if (args[i][len] == '\0')
@@ -333,7 +350,8 @@ static int cmd_workspace(const struct config *cfg, char **args, int n)
 
 static int keys_create(PGconn *pg, char **args, int n)
 {
-    static const char *const flags[] = {"--workspace", "--role", "--name", "--user", NULL};
+    static const char *const flags[] = {"--workspace", "--role",    "--name",
+                                        "--user",      "--import!", NULL};
     const char *ws = arg_value(args, n, "--workspace"), *role = arg_value(args, n, "--role");
     const char *name = arg_value(args, n, "--name"), *user = arg_value(args, n, "--user");
     char secret[AUTH_SECRET_LEN + 1];
@@ -341,7 +359,7 @@ static int keys_create(PGconn *pg, char **args, int n)
     int rc = 1;
     if (!args_known(args, n, 0, flags) || !ws || !role || !name) {
         fprintf(stderr, "usage: leadloopd keys create --workspace SLUG --role ROLE --name NAME "
-                        "[--user ID]\n");
+                        "[--user ID] [--import]\n");
         return 2;
     }
     if (!auth_role_parse(role)) {
@@ -357,7 +375,8 @@ static int keys_create(PGconn *pg, char **args, int n)
         PQclear(wres);
         return 1;
     }
-    res = auth_key_insert(pg, PQgetvalue(wres, 0, 0), name, role, user, NULL, NULL, secret);
+    res = auth_key_insert(pg, PQgetvalue(wres, 0, 0), name, role, user, NULL, NULL,
+                          arg_flag(args, n, "--import"), secret);
     if (PQresultStatus(res) == PGRES_TUPLES_OK) {
         fprintf(stderr, "API key %s (%s, role %s) created in workspace %s; it is shown only now:\n",
                 PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 2), role, ws);

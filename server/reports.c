@@ -358,17 +358,35 @@ void reports_follow_up(struct request *r)
 {
     static const char *const allowed[] = {"from", "to", NULL};
     struct report_req q;
-    char meta[256], win[128], sla[24];
-    PGresult *res;
+    char meta[512], win[128], sla[24];
+    PGresult *res, *cal;
+    enum ll_err err;
     if (!report_begin(r, &q, allowed))
         return;
     snprintf(sla, sizeof sla, "%ld", r->cfg->sla_hours);
     q.params[q.n++] = sla;
     if (!(res = run(r, "report_follow_up", &q)))
         return;
-    window_meta(win, sizeof win, q.from, q.to);
-    snprintf(meta, sizeof meta, "%s,\"sla_hours\":%ld", win, r->cfg->sla_hours);
-    answer(r, q.csv, "follow-up", meta, res);
+    /* the SLA the overdue leads were counted by: the workspace's, or the daemon's */
+    const char *cv[2] = {r->auth.workspace_id, sla};
+    cal = db_exec(r->db,
+                  "SELECT coalesce(sla_hours, $2::integer), time_zone, business_days IS NOT NULL"
+                  " FROM workspaces WHERE id = $1",
+                  2, cv);
+    if ((err = db_check(r->db, cal)) != LL_OK || PQntuples(cal) != 1) {
+        reply_db_error(r, err != LL_OK ? err : LL_E_INTERNAL);
+    } else {
+        json_t *tz = json_string(PQgetvalue(cal, 0, 1));
+        char *tz_json = tz ? json_dumps(tz, JSON_ENCODE_ANY) : NULL;
+        window_meta(win, sizeof win, q.from, q.to);
+        snprintf(meta, sizeof meta, "%s,\"sla_hours\":%s,\"time_zone\":%s,\"business_hours\":%s",
+                 win, PQgetvalue(cal, 0, 0), tz_json ? tz_json : "null",
+                 PQgetvalue(cal, 0, 2)[0] == 't' ? "true" : "false");
+        answer(r, q.csv, "follow-up", meta, res);
+        free(tz_json);
+        json_decref(tz);
+    }
+    PQclear(cal);
     PQclear(res);
 }
 

@@ -20,6 +20,7 @@
 #include "leadloop/session.h"
 #include "leadloop/touches.h"
 #include "leadloop/webhooks.h"
+#include "leadloop/workspace.h"
 
 #define PUB (ROUTE_PUBLIC | ROUTE_NO_DB)
 

@@ -171,6 +171,59 @@ END
 $$;
 
 --
+-- Name: ll_business_cutoff(timestamp with time zone, bigint, text, smallint[], time without time zone, time without time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_business_cutoff(t timestamp with time zone, secs bigint, tz text, days smallint[], t0 time without time zone, t1 time without time zone) RETURNS timestamp with time zone
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $$
+DECLARE
+    d timestamp := (t AT TIME ZONE tz)::date::timestamp;
+    left_s numeric := secs;
+    open_at timestamptz;
+    close_at timestamptz;
+    have numeric;
+BEGIN
+    IF days IS NULL THEN
+        RETURN t - secs * interval '1 second';
+    END IF;
+    FOR i IN 0 .. 3660 LOOP
+        IF extract(isodow FROM d)::smallint = ANY (days) THEN
+            open_at := (d + t0) AT TIME ZONE tz;
+            close_at := least(t, (d + t1) AT TIME ZONE tz);
+            have := greatest(0, extract(epoch FROM close_at - open_at));
+            IF have >= left_s AND have > 0 THEN
+                RETURN close_at - left_s * interval '1 second';
+            END IF;
+            left_s := left_s - have;
+        END IF;
+        d := d - interval '1 day';
+    END LOOP;
+    RETURN '-infinity';
+END
+$$;
+
+--
+-- Name: ll_business_seconds(timestamp with time zone, timestamp with time zone, text, smallint[], time without time zone, time without time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_business_seconds(a timestamp with time zone, b timestamp with time zone, tz text, days smallint[], t0 time without time zone, t1 time without time zone) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE
+        WHEN a IS NULL OR b IS NULL THEN NULL
+        WHEN days IS NULL THEN greatest(0, floor(extract(epoch FROM b - a)))::bigint
+        ELSE (SELECT coalesce(floor(sum(greatest(0, extract(epoch FROM
+                          least(b, (g.d + t1) AT TIME ZONE tz)
+                          - greatest(a, (g.d + t0) AT TIME ZONE tz))))), 0)::bigint
+              FROM generate_series((a AT TIME ZONE tz)::date::timestamp,
+                                   (b AT TIME ZONE tz)::date::timestamp,
+                                   interval '1 day') AS g (d)
+              WHERE extract(isodow FROM g.d)::smallint = ANY (days))
+    END
+$$;
+
+--
 -- Name: ll_change_attach(regclass, text, text, text, text[]); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -469,10 +522,10 @@ CREATE TABLE public.leads (
 );
 
 --
--- Name: ll_lead_move(uuid, uuid, text, text, uuid, uuid, date); Type: FUNCTION; Schema: public; Owner: -
+-- Name: ll_lead_move(uuid, uuid, text, text, uuid, uuid, date, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.ll_lead_move(p_ws uuid, p_lead uuid, p_to text, p_reason text, p_key uuid, p_user uuid, p_recycle_on date, OUT moved public.leads, OUT change public.lead_stage_changes) RETURNS record
+CREATE FUNCTION public.ll_lead_move(p_ws uuid, p_lead uuid, p_to text, p_reason text, p_key uuid, p_user uuid, p_recycle_on date, p_at timestamp with time zone DEFAULT NULL::timestamp with time zone, OUT moved public.leads, OUT change public.lead_stage_changes) RETURNS record
     LANGUAGE plpgsql
     AS $$
 DECLARE
@@ -482,7 +535,8 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    UPDATE leads SET stage = p_to, stage_changed_at = now(), recycle_on = p_recycle_on,
+    UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
+                     recycle_on = p_recycle_on,
                      version = version + 1, updated_at = now()
     WHERE workspace_id = p_ws AND id = p_lead
     RETURNING * INTO moved;
@@ -648,6 +702,28 @@ END
 $$;
 
 --
+-- Name: ll_report_day(timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_day(at timestamp with time zone, tz text) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT (at AT TIME ZONE tz)::date
+$$;
+
+--
+-- Name: ll_report_days_before_months(date, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_days_before_months(from_day date, to_day date) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN ll_report_months_from(from_day) < ll_report_months_to(to_day)
+                THEN ll_report_months_from(from_day)
+                ELSE coalesce(to_day, 'infinity'::date) + 1 END
+$$;
+
+--
 -- Name: report_leads; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -686,15 +762,16 @@ CREATE TABLE public.report_leads (
 CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public.report_leads
     LANGUAGE sql STABLE
     AS $$
-    SELECT l.workspace_id, l.id, l.created_at, (l.created_at AT TIME ZONE 'UTC')::date,
+    SELECT l.workspace_id, l.id, l.created_at, ll_report_day(l.created_at, w.time_zone),
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
            s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
-           CASE WHEN s.handed_at IS NOT NULL AND f.first_at IS NOT NULL
-                THEN greatest(0, floor(extract(epoch FROM f.first_at - s.handed_at)))::bigint END,
+           ll_business_seconds(s.handed_at, f.first_at, w.time_zone, w.business_days,
+                               w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
            coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0)
     FROM leads l
+    JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
         SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,
                min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted',
@@ -930,6 +1007,19 @@ END
 $$;
 
 --
+-- Name: ll_report_on_workspace_calendar(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_workspace_calendar() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM ll_report_rebucket(NEW.id);
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: ll_report_reason_sums(uuid, date, date, smallint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -948,8 +1038,7 @@ CREATE FUNCTION public.ll_report_reason_sums(ws uuid, from_day date, to_day date
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
-          AND d.day < least(ll_report_months_from(from_day),
-                            coalesce(to_day, 'infinity'::date) + 1)
+          AND d.day < ll_report_days_before_months(from_day, to_day)
         UNION ALL
         -- the day rows after the last whole month
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d
@@ -981,6 +1070,25 @@ CREATE FUNCTION public.ll_report_reasons(ws uuid, from_day date, to_day date, di
 $$;
 
 --
+-- Name: ll_report_rebucket(uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_rebucket(ws uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ids uuid[];
+BEGIN
+    FOR ids IN SELECT array_agg(lead_id) FROM (
+                   SELECT lead_id, row_number() OVER (ORDER BY lead_id) AS n
+                   FROM report_leads WHERE workspace_id = ws) x
+               GROUP BY (n - 1) / 20000 LOOP
+        PERFORM ll_report_refresh(ws, ids, true);
+    END LOOP;
+END
+$$;
+
+--
 -- Name: ll_report_rebuild(uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1007,10 +1115,10 @@ END
 $$;
 
 --
--- Name: ll_report_refresh(uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+-- Name: ll_report_refresh(uuid, uuid[], boolean); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.ll_report_refresh(ws uuid, ids uuid[]) RETURNS void
+CREATE FUNCTION public.ll_report_refresh(ws uuid, ids uuid[], rebucket boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
@@ -1018,9 +1126,21 @@ BEGIN
     IF cardinality(ids) > 20 THEN
         PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
+    PERFORM 1 FROM workspaces WHERE id = ws FOR SHARE;
     PERFORM 1 FROM leads WHERE workspace_id = ws AND id = ANY (ids) ORDER BY id
         FOR NO KEY UPDATE;
-    WITH n AS (SELECT * FROM ll_report_facts(ws, ids)),
+    WITH n AS (
+        SELECT * FROM ll_report_facts(ws, ids) WHERE NOT rebucket
+        UNION ALL
+        SELECT r.workspace_id, r.lead_id, r.created_at, ll_report_day(r.created_at, w.time_zone),
+               r.source, r.owner_id, r.stage, r.ft_campaign, r.lt_campaign, r.credits, r.mql_at,
+               r.handed_at, r.accepted_at, r.qualified_at, r.opportunity_at, r.customer_at,
+               r.verdict, r.verdict_reason, r.first_feedback_at,
+               ll_business_seconds(r.handed_at, r.first_feedback_at, w.time_zone,
+                                   w.business_days, w.business_start, w.business_end),
+               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count
+        FROM report_leads r JOIN workspaces w ON w.id = ws
+        WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
     w AS (
         INSERT INTO report_leads SELECT * FROM n
@@ -1149,8 +1269,7 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
-          AND d.day < least(ll_report_months_from(from_day),
-                            coalesce(to_day, 'infinity'::date) + 1)
+          AND d.day < ll_report_days_before_months(from_day, to_day)
         UNION ALL
         -- the day rows after the last whole month
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
@@ -1242,6 +1361,18 @@ CREATE FUNCTION public.ll_signin_locked(keys text[]) RETURNS timestamp with time
 $$;
 
 --
+-- Name: ll_sla_cutoff(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_sla_cutoff(ws uuid, default_hours integer) RETURNS timestamp with time zone
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT ll_business_cutoff(now(), coalesce(w.sla_hours, default_hours) * 3600::bigint,
+                              w.time_zone, w.business_days, w.business_start, w.business_end)
+    FROM workspaces w WHERE w.id = ws
+$$;
+
+--
 -- Name: ll_user_role_default(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1298,6 +1429,7 @@ CREATE TABLE public.api_keys (
     revoked_at timestamp with time zone,
     rate_per_s integer,
     rate_burst integer,
+    can_import boolean DEFAULT false NOT NULL,
     CONSTRAINT api_keys_check CHECK (((rate_per_s IS NULL) = (rate_burst IS NULL))),
     CONSTRAINT api_keys_key_hash_check CHECK ((octet_length(key_hash) = 32)),
     CONSTRAINT api_keys_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
@@ -1773,8 +1905,15 @@ CREATE TABLE public.workspaces (
     version integer DEFAULT 1 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    sla_hours integer,
+    business_days smallint[],
+    business_start time without time zone,
+    business_end time without time zone,
+    CONSTRAINT workspaces_business_hours CHECK ((((business_days IS NULL) AND (business_start IS NULL) AND (business_end IS NULL)) OR (((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::smallint[]) AND (array_position(business_days, NULL::smallint) IS NULL) AND (business_start < business_end)))),
     CONSTRAINT workspaces_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT workspaces_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT workspaces_sla_hours_check CHECK (((sla_hours >= 1) AND (sla_hours <= 8760))),
     CONSTRAINT workspaces_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
 );
 
@@ -2284,7 +2423,7 @@ CREATE INDEX webhook_endpoints_page ON public.webhook_endpoints USING btree (wor
 -- Name: api_keys api_keys_notify; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER api_keys_notify AFTER DELETE OR UPDATE OF revoked_at, role, user_id, rate_per_s, rate_burst ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_api_key_changed();
+CREATE TRIGGER api_keys_notify AFTER DELETE OR UPDATE OF revoked_at, role, user_id, rate_per_s, rate_burst, can_import ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_api_key_changed();
 
 --
 -- Name: api_keys audit; Type: TRIGGER; Schema: public; Owner: -
@@ -2507,6 +2646,12 @@ CREATE TRIGGER user_role_default BEFORE INSERT ON public.users FOR EACH ROW EXEC
 --
 
 CREATE TRIGGER user_sessions_end AFTER UPDATE OF active ON public.users FOR EACH ROW WHEN ((old.active AND (NOT new.active))) EXECUTE FUNCTION public.ll_user_sessions_end();
+
+--
+-- Name: workspaces workspaces_report_calendar; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER workspaces_report_calendar AFTER UPDATE ON public.workspaces FOR EACH ROW WHEN (((((old.time_zone IS DISTINCT FROM new.time_zone) OR (old.business_days IS DISTINCT FROM new.business_days)) OR (old.business_start IS DISTINCT FROM new.business_start)) OR (old.business_end IS DISTINCT FROM new.business_end))) EXECUTE FUNCTION public.ll_report_on_workspace_calendar();
 
 --
 -- Name: workspaces workspaces_seed_reasons; Type: TRIGGER; Schema: public; Owner: -

@@ -34,16 +34,17 @@ bool auth_key_new(char secret[AUTH_SECRET_LEN + 1], char prefix[AUTH_PREFIX_LEN 
 void auth_key_hash_hex(const char *secret, char hash_hex[65]);
 
 /* Inserts a new key for a workspace (user_id may be NULL; rate_per_s and rate_burst both
- * NULL for the daemon's default limit, or both integers as text) and writes its secret,
+ * NULL for the daemon's default limit, or both integers as text; can_import: it may write
+ * history) and writes its secret,
  * shown once. Returns the new PGresult of INSERT ... RETURNING AUTH_KEY_COLUMNS (PQclear it).
  * On a prefix collision (one in 2^48) it retries once with a new key. */
 PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name, const char *role,
                           const char *user_id, const char *rate_per_s, const char *rate_burst,
-                          char secret[AUTH_SECRET_LEN + 1]);
+                          bool can_import, char secret[AUTH_SECRET_LEN + 1]);
 /* The columns an API key is shown with, in this order. */
 #define AUTH_KEY_COLUMNS                                                                           \
     "id, name, prefix, role, user_id, " DB_TS("created_at") ", " DB_TS("last_used_at") ", " DB_TS( \
-        "revoked_at") ", rate_per_s, rate_burst"
+        "revoked_at") ", rate_per_s, rate_burst, can_import"
 
 /* 0 when unknown. */
 int auth_role_parse(const char *name);

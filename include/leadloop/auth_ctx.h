@@ -4,6 +4,7 @@
  * path, the handlers), so none of them has to include another's functions to name it. */
 #ifndef LEADLOOP_AUTH_CTX_H
 #define LEADLOOP_AUTH_CTX_H
+#include <stdbool.h>
 #include <stddef.h>
 
 enum role { ROLE_ADMIN = 1, ROLE_MARKETING = 2, ROLE_SALES = 4, ROLE_READONLY = 8 };
@@ -24,7 +25,15 @@ struct auth_ctx {
     char key_prefix[AUTH_PREFIX_LEN + 1];
     int role;
     long rate_per_s, rate_burst; /* the key's own rate limit; 0: the daemon's default */
+    bool can_import;             /* the key may write history (api_keys.can_import) */
 };
+
+/* Whether the caller may write history (a new lead's created_at, dated stage changes): an
+ * admin key or person, or a key made for importing. */
+static inline bool auth_may_import(const struct auth_ctx *a)
+{
+    return (a->role & ROLE_ADMIN) || a->can_import;
+}
 
 /* The caller that rate limits, pool shares and idempotency records belong to: the API
  * key, or the signed-in person (their user id, the same for all their sessions). Borrowed

@@ -1,5 +1,5 @@
-/* Sales feedback on leads (append-only), the reasons sales gives, and the workspace's
- * reporting currency: the raw material of the closed-loop reports. */
+/* Sales feedback on leads (append-only) and the reasons sales gives: the raw material of
+ * the closed-loop reports. */
 #ifndef LEADLOOP_FEEDBACK_H
 #define LEADLOOP_FEEDBACK_H
 #include <jansson.h>
@@ -29,6 +29,4 @@ void feedback_list(struct request *r);
 void reasons_list(struct request *r);
 void reasons_create(struct request *r);
 void reasons_update(struct request *r);
-void workspace_get(struct request *r);
-void workspace_update(struct request *r);
 #endif

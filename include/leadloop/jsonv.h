@@ -61,6 +61,8 @@ bool jv_external_system_ok(const char *system);
 /* A date string check, shared with query parameters. */
 bool jv_date_valid(const char *s);
 bool jv_timestamp_valid(const char *s);
+/* The seconds since 1970 of a timestamp that jv_timestamp_valid accepts (fractions cut). */
+long long jv_timestamp_epoch(const char *s);
 
 /* True when key is one of the NULL-terminated list. */
 bool jv_in_list(const char *key, const char *const *list);

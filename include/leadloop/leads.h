@@ -37,6 +37,7 @@ enum lead_mode {
 struct lead_in {
     const char *email, *first_name, *last_name, *company, *title, *phone, *country, *source;
     const char *owner_id, *campaign_id;
+    const char *created_at; /* history: when a lead created now was created (import) */
     char score[24];
     bool has_score;
     /* which of the nullable fields the body set (to a value or to null) */
@@ -49,6 +50,13 @@ void lead_in_free(struct lead_in *in);
 
 /* Validates body for mode into in, adding errors to v. */
 void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in *in);
+
+/* Whether the caller may write the history in asks for (in->created_at): an admin or a key
+ * made for importing (auth_may_import). When not, the answer is 403 with
+ * leads_history_refused and leads_history_errors(field) (new). */
+bool leads_history_allowed(const struct auth_ctx *auth, const struct lead_in *in);
+extern const char leads_history_refused[];
+json_t *leads_history_errors(const char *field);
 
 /* What a new lead implies, written once for every statement that creates leads (POST
  * /v1/leads, PUT upserts, the batch, the import): CTEs to follow a CTE named `created`

@@ -15,5 +15,5 @@ $$;
 
 -- A revoked or changed key (its role, user or rate limit) must leave every cache at once.
 CREATE OR REPLACE TRIGGER api_keys_notify
-    AFTER UPDATE OF revoked_at, role, user_id, rate_per_s, rate_burst OR DELETE ON api_keys
+    AFTER UPDATE OF revoked_at, role, user_id, rate_per_s, rate_burst, can_import OR DELETE ON api_keys
     FOR EACH ROW EXECUTE FUNCTION ll_api_key_changed();

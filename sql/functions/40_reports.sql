@@ -20,18 +20,21 @@
 
 
 -- The facts of some leads as their rows say now. A merged lead has none: its rows count
--- for its survivor.
+-- for its survivor. Its day is the day it was created in its workspace's time zone, and its
+-- follow-up time is counted in the workspace's business hours when it has them
+-- (sql/functions/35_time.sql).
 CREATE OR REPLACE FUNCTION ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF report_leads
 LANGUAGE sql STABLE AS $$
-    SELECT l.workspace_id, l.id, l.created_at, (l.created_at AT TIME ZONE 'UTC')::date,
+    SELECT l.workspace_id, l.id, l.created_at, ll_report_day(l.created_at, w.time_zone),
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
            s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
-           CASE WHEN s.handed_at IS NOT NULL AND f.first_at IS NOT NULL
-                THEN greatest(0, floor(extract(epoch FROM f.first_at - s.handed_at)))::bigint END,
+           ll_business_seconds(s.handed_at, f.first_at, w.time_zone, w.business_days,
+                               w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
            coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0)
     FROM leads l
+    JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
         SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,
                min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted',
@@ -74,15 +77,36 @@ $$;
 -- against 0.14 ms). For many (a batch, an import, a bulk fix) they are planned for the
 -- call, with the tables' sizes of the moment: a generic plan kept from when the tables
 -- were small would loop where it should hash.
-CREATE OR REPLACE FUNCTION ll_report_refresh(ws uuid, ids uuid[]) RETURNS void LANGUAGE plpgsql
+--
+-- With rebucket, the facts are not recomputed from the leads' rows: only what depends on
+-- the workspace's time zone and business hours (the day and the follow-up time) is
+-- recomputed from the kept facts, for ll_report_rebucket.
+--
+-- Every refresh first takes a share lock on its workspace's row, which a change of the
+-- workspace's time zone or business hours holds exclusively while it re-buckets: facts are
+-- never computed with settings that are being replaced.
+CREATE OR REPLACE FUNCTION ll_report_refresh(ws uuid, ids uuid[], rebucket boolean DEFAULT false)
+RETURNS void LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
     IF cardinality(ids) > 20 THEN
         PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
+    PERFORM 1 FROM workspaces WHERE id = ws FOR SHARE;
     PERFORM 1 FROM leads WHERE workspace_id = ws AND id = ANY (ids) ORDER BY id
         FOR NO KEY UPDATE;
-    WITH n AS (SELECT * FROM ll_report_facts(ws, ids)),
+    WITH n AS (
+        SELECT * FROM ll_report_facts(ws, ids) WHERE NOT rebucket
+        UNION ALL
+        SELECT r.workspace_id, r.lead_id, r.created_at, ll_report_day(r.created_at, w.time_zone),
+               r.source, r.owner_id, r.stage, r.ft_campaign, r.lt_campaign, r.credits, r.mql_at,
+               r.handed_at, r.accepted_at, r.qualified_at, r.opportunity_at, r.customer_at,
+               r.verdict, r.verdict_reason, r.first_feedback_at,
+               ll_business_seconds(r.handed_at, r.first_feedback_at, w.time_zone,
+                                   w.business_days, w.business_start, w.business_end),
+               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count
+        FROM report_leads r JOIN workspaces w ON w.id = ws
+        WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
     w AS (
         INSERT INTO report_leads SELECT * FROM n
@@ -375,6 +399,42 @@ BEGIN
     RETURN n + m;
 END
 $$;
+
+-- Re-buckets a workspace's kept figures after a change of its time zone or business hours:
+-- the day and follow-up time of each of its leads' facts, and the figures they move
+-- between days, in chunks of 20,000 leads, in the caller's transaction (the change's own:
+-- the reports see the old figures or the new ones, never a mix). The change's update of
+-- the workspace row holds off every refresh of the workspace until it commits
+-- (ll_report_refresh).
+CREATE OR REPLACE FUNCTION ll_report_rebucket(ws uuid) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    ids uuid[];
+BEGIN
+    FOR ids IN SELECT array_agg(lead_id) FROM (
+                   SELECT lead_id, row_number() OVER (ORDER BY lead_id) AS n
+                   FROM report_leads WHERE workspace_id = ws) x
+               GROUP BY (n - 1) / 20000 LOOP
+        PERFORM ll_report_refresh(ws, ids, true);
+    END LOOP;
+END
+$$;
+
+-- A change of a workspace's time zone or business hours re-buckets its figures, whatever
+-- wrote it.
+CREATE OR REPLACE FUNCTION ll_report_on_workspace_calendar() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ll_report_rebucket(NEW.id);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE TRIGGER workspaces_report_calendar AFTER UPDATE ON workspaces
+    FOR EACH ROW WHEN ((OLD.time_zone, OLD.business_days, OLD.business_start,
+                        OLD.business_end)
+                       IS DISTINCT FROM (NEW.time_zone, NEW.business_days, NEW.business_start,
+                                         NEW.business_end))
+    EXECUTE FUNCTION ll_report_on_workspace_calendar();
 
 -- Recomputes a workspace's report tables from its rows (for anyone who wants to prove
 -- the kept figures right).

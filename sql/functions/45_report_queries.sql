@@ -14,8 +14,8 @@
 -- before it inlines, from the functions it calls, so one unmarked function would cost the
 -- reports their parallel scans.
 --
--- The window is the days from from_day to to_day inclusive (UTC days of the leads'
--- creation); NULL leaves that side open. Its bounds are written out as expressions of the
+-- The window is the days from from_day to to_day inclusive (the days of the leads'
+-- creation in the workspace's time zone); NULL leaves that side open. Its bounds are written out as expressions of the
 -- arguments wherever they are used, so that inlined they are expressions of the caller's
 -- parameters, which the planner uses as index bounds (a join to a row holding them could
 -- only filter). The argument naming the dimension is not called dim: inside the body a
@@ -38,6 +38,17 @@ CREATE OR REPLACE FUNCTION ll_report_months_to(to_day date) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN to_day IS NULL THEN 'infinity'::date
                 ELSE date_trunc('month', (to_day + 1)::timestamp)::date END
+$$;
+
+-- The day after the window's day rows before its whole months: the first whole month's
+-- first day, or, when the window has no whole month, the day after the window. (A window
+-- from the first of a month to a day before its end has no whole month, though its start
+-- is a month's first day.)
+CREATE OR REPLACE FUNCTION ll_report_days_before_months(from_day date, to_day date)
+RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN ll_report_months_from(from_day) < ll_report_months_to(to_day)
+                THEN ll_report_months_from(from_day)
+                ELSE coalesce(to_day, 'infinity'::date) + 1 END
 $$;
 
 -- The window's sums per key of one dimension (0 the source, 1 to 3 the campaign by
@@ -73,8 +84,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
-          AND d.day < least(ll_report_months_from(from_day),
-                            coalesce(to_day, 'infinity'::date) + 1)
+          AND d.day < ll_report_days_before_months(from_day, to_day)
         UNION ALL
         -- the day rows after the last whole month
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
@@ -117,8 +127,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
-          AND d.day < least(ll_report_months_from(from_day),
-                            coalesce(to_day, 'infinity'::date) + 1)
+          AND d.day < ll_report_days_before_months(from_day, to_day)
         UNION ALL
         -- the day rows after the last whole month
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d

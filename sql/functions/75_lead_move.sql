@@ -10,9 +10,11 @@
 --
 -- The caller has locked the lead (SELECT ... FOR UPDATE) and checked that the move is
 -- allowed. p_recycle_on: when a recycled lead comes back to marketing (feedback), else
--- NULL. Returns the lead as moved and its history row; both NULL when there is no lead.
+-- NULL. p_at: when the move happened, for history imported from another system (the
+-- caller checked it is not before the lead's last move); NULL: now. Returns the lead as
+-- moved and its history row; both NULL when there is no lead.
 CREATE OR REPLACE FUNCTION ll_lead_move(p_ws uuid, p_lead uuid, p_to text, p_reason text, p_key uuid,
-                             p_user uuid, p_recycle_on date,
+                             p_user uuid, p_recycle_on date, p_at timestamptz DEFAULT NULL,
                              OUT moved leads, OUT change lead_stage_changes)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -22,7 +24,8 @@ BEGIN
     IF NOT FOUND THEN
         RETURN;
     END IF;
-    UPDATE leads SET stage = p_to, stage_changed_at = now(), recycle_on = p_recycle_on,
+    UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
+                     recycle_on = p_recycle_on,
                      version = version + 1, updated_at = now()
     WHERE workspace_id = p_ws AND id = p_lead
     RETURNING * INTO moved;

@@ -16,8 +16,8 @@
 --   EXPLAIN (ANALYZE, BUFFERS) EXECUTE report_campaigns (:'ws', NULL, NULL, 3);
 --   DEALLOCATE report_campaigns;
 --
--- The window is the days from $2 to $3 inclusive (UTC days of the leads' creation); NULL
--- leaves that side open.
+-- The window is the days from $2 to $3 inclusive (the days of the leads' creation in the
+-- workspace's time zone); NULL leaves that side open.
 -- The figures come from functions shared with the other reports, in
 -- sql/functions/45_report_queries.sql: ll_report_sums, the additive figures (the month rows
 -- of report_days of the window's whole months, its day rows before and after them, and the

@@ -5,7 +5,8 @@
 --   $1  workspace id (uuid)
 --   $2  from: the window's first day (date), or NULL
 --   $3  to: the window's last day, inclusive (date), or NULL
---   $4  the follow-up SLA in hours (integer; LEADLOOP_SLA_HOURS)
+--   $4  the follow-up SLA in hours when the workspace has none of its own (integer;
+--       LEADLOOP_SLA_HOURS)
 --
 -- Run it by hand in psql, from the repository's root (the file's text becomes the body of a
 -- prepared statement; psql 15 has no \bind):
@@ -15,7 +16,9 @@
 --   EXECUTE report_follow_up (:'ws', NULL, NULL, 24);
 --   DEALLOCATE report_follow_up;
 --
--- waiting: handed over, no feedback yet, still open; overdue: waiting longer than the SLA.
+-- waiting: handed over, no feedback yet, still open; overdue: waiting longer than the SLA,
+-- counted in the workspace's business hours when it has them (ll_sla_cutoff); the
+-- follow-up times of report_leads are counted the same way.
 -- Times are in the API's one format (RFC 3339, UTC, microseconds).
 WITH x AS (
     SELECT r.*,
@@ -30,7 +33,7 @@ WITH x AS (
 SELECT owner_id, count(*) AS handed_to_sales,
        count(follow_up_s) AS followed_up,
        count(*) FILTER (WHERE waiting) AS waiting,
-       count(*) FILTER (WHERE waiting AND handed_at < now() - $4::integer * interval '1 hour')
+       count(*) FILTER (WHERE waiting AND handed_at < (SELECT ll_sla_cutoff($1, $4::integer)))
            AS overdue,
        to_char(min(handed_at) FILTER (WHERE waiting) AT TIME ZONE 'UTC',
                'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS oldest_waiting_since,

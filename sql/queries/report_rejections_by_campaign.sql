@@ -17,10 +17,11 @@
 -- One row per key and reason of the window's first-verdict rejections: how many (credited
 -- leads: fractional under linear attribution), the reason's label, and its share of the
 -- key's rejections.
--- The window is the days from $2 to $3 inclusive (UTC days of the leads' creation); NULL
--- leaves that side open. The sums come from report_reason_days and report_reason_deltas
--- through ll_report_reason_sums (sql/functions/45_report_queries.sql), which PostgreSQL
--- inlines: EXPLAIN shows its plan as part of this statement's.
+-- The window is the days from $2 to $3 inclusive (the days of the leads' creation in the
+-- workspace's time zone); NULL leaves that side open. The sums come from
+-- report_reason_days and report_reason_deltas through ll_report_reason_sums
+-- (sql/functions/45_report_queries.sql), which PostgreSQL inlines: EXPLAIN shows its plan
+-- as part of this statement's.
 SELECT x.key::uuid AS campaign_id, x.reason, fr.label,
        trim_scale(round(x.n, 4)) AS rejected,
        trim_scale(round(x.n / sum(x.n) OVER (PARTITION BY x.key), 4)) AS share

@@ -14,8 +14,8 @@
 --   EXECUTE report_sources (:'ws', '2026-01-01', NULL);
 --   DEALLOCATE report_sources;
 --
--- The window is the days from $2 to $3 inclusive (UTC days of the leads' creation); NULL
--- leaves that side open.
+-- The window is the days from $2 to $3 inclusive (the days of the leads' creation in the
+-- workspace's time zone); NULL leaves that side open.
 -- The figures come from functions shared with the other reports, in
 -- sql/functions/45_report_queries.sql: ll_report_sums, the additive figures (the month rows
 -- of report_days of the window's whole months, its day rows before and after them, and the

@@ -66,6 +66,8 @@ static const struct {
     {"migrate", migrate_suite},
     {"sessions", sessions_suite},
     {"worklists", worklists_suite},
+    {"timezone", timezone_suite},
+    {"history", history_suite},
     {"assets", assets_suite},
 };
 

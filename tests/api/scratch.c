@@ -11,12 +11,13 @@
 
 #include "support.h"
 
-/* Per lead of the window ($1 workspace, $2 from, $3 to): the facts, from the base tables. */
+/* Per lead of the window ($1 workspace, $2 from, $3 to: days of the workspace's time zone):
+ * the facts, from the base tables. */
 #define SCRATCH                                                                                    \
     "WITH lw AS (SELECT id, created_at, source, owner_id, stage FROM leads WHERE"                  \
-    " workspace_id = $1 AND merged_into IS NULL"                                                   \
-    " AND (created_at AT TIME ZONE 'UTC')::date >= coalesce($2::date,"                             \
-    " '-infinity') AND (created_at AT TIME ZONE 'UTC')::date <= coalesce($3::date, 'infinity')),"  \
+    " workspace_id = $1 AND merged_into IS NULL AND (created_at AT TIME ZONE (SELECT time_zone"    \
+    " FROM workspaces WHERE id = $1))::date BETWEEN coalesce($2::date, '-infinity')"               \
+    " AND coalesce($3::date, 'infinity')),"                                                        \
     " lf AS (SELECT lw.*, s.*, f.* FROM lw"                                                        \
     " LEFT JOIN LATERAL (SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,"        \
     " min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted', 'sales_qualified',"      \

@@ -33,6 +33,8 @@ Suite *changes_suite(void);
 Suite *migrate_suite(void);
 Suite *sessions_suite(void);
 Suite *worklists_suite(void);
+Suite *timezone_suite(void);
+Suite *history_suite(void);
 Suite *assets_suite(void);
 
 #endif

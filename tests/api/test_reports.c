@@ -802,7 +802,7 @@ static const char edge_funnel[] = FUNNEL("first_touch", "null", "null")
     STAGE("customer",        0, null, null) "]}";
 /* handed P Q R S; followed up P Q R (100, 200, 300 -> 200, 300); none waiting */
 static const char edge_follow_up[] =
-    "{'report':'follow-up','from':null,'to':null,'sla_hours':24,'data':["
+    "{'report':'follow-up','from':null,'to':null,'sla_hours':24,'time_zone':'UTC','business_hours':false,'data':["
     FU("null", 4, 3, 0, 0, "null", "null", 200, 300) "]}";
 
 /* clang-format on */
@@ -838,11 +838,13 @@ static void expect_rejections_and_follow_up(const struct fixture *f)
     expect_report("/v1/reports/rejections?group_by=owner", readonly, rej_owners);
 
     snprintf(doc, sizeof doc,
-             "{'report':'follow-up','from':null,'to':null,'sla_hours':24,'data':[%s,%s]}",
+             "{'report':'follow-up','from':null,'to':null,'sla_hours':24,'time_zone':'UTC','"
+             "business_hours':false,'data':[%s,%s]}",
              by_key(f->u1, fu_u1, f->u2, fu_u2), fu_none);
     expect_report("/v1/reports/follow-up", readonly, doc);
     snprintf(doc, sizeof doc,
-             "{'report':'follow-up','from':'2026-03-05','to':'2026-03-20','sla_hours':24,"
+             "{'report':'follow-up','from':'2026-03-05','to':'2026-03-20','sla_hours':24,'time_"
+             "zone':'UTC','business_hours':false,"
              "'data':[%s]}",
              by_key(f->u1, fu_u1_window, f->u2, fu_u2_window));
     expect_report("/v1/reports/follow-up?from=2026-03-05&to=2026-03-20", readonly, doc);

@@ -218,6 +218,16 @@ static const char *days_ago(int n, char buf[11])
     return buf;
 }
 
+static void set_time_zone(const char *zone)
+{
+    char body[96];
+    snprintf(body, sizeof body, "{\"time_zone\":\"%s\"}", zone);
+    struct resp *r = patch("/v1/workspace", admin, body, NULL);
+    ck_assert_msg(r->status == 200, "time zone %s: %ld %s", zone, r->status, r->body);
+    resp_free(r);
+    fprintf(stderr, "reports: time zone %s\n", zone);
+}
+
 START_TEST(reports_equal_a_computation_from_scratch)
 {
     const char *seed = getenv("LL_TEST_SEED");
@@ -230,6 +240,17 @@ START_TEST(reports_equal_a_computation_from_scratch)
     snprintf(ws_id, sizeof ws_id, "%s", id);
     free(id);
 
+    /* the workspace's days are those of a time zone of its own, one that is not whole
+     * hours away from UTC now and then */
+    static const char *const zones[] = {"UTC",
+                                        "America/Los_Angeles",
+                                        "Europe/Berlin",
+                                        "Asia/Kathmandu",
+                                        "Pacific/Chatham",
+                                        "Australia/Adelaide"};
+    const size_t nzones = sizeof zones / sizeof zones[0];
+    size_t zone = rnd((unsigned)nzones);
+    set_time_zone(zones[zone]);
     lap("start");
     make_users();
     make_campaigns();
@@ -315,7 +336,24 @@ START_TEST(reports_equal_a_computation_from_scratch)
     compared += scratch_compare_all(pg, &w, days_ago(200, a), days_ago(200, b));
     compared += scratch_compare_all(pg, &w, days_ago(45, c), NULL);
     compared += scratch_compare_all(pg, &w, NULL, days_ago(250, d));
+    /* a window from a month's first day to a day before its end has no whole month: with
+     * the deltas folded into the day rows (as the daemon does every second), it once
+     * counted nothing */
+    char m1[11], m2[11];
+    days_ago(100, m1);
+    memcpy(m1 + 8, "01", 2);
+    snprintf(m2, sizeof m2, "%.8s17", m1);
+    pg_ok(pg, "SELECT ll_report_compact(100000000)");
+    compared += scratch_compare_all(pg, &w, m1, m2);
     lap("all windows compared");
+    /* another time zone: every lead moves to its day there */
+    zone = (zone + 1 + rnd((unsigned)nzones - 1)) % nzones;
+    set_time_zone(zones[zone]);
+    lap("time zone changed");
+    compared += scratch_compare_all(pg, &w, NULL, NULL);
+    compared += scratch_compare_all(pg, &w, days_ago(90, a), days_ago(0, b));
+    compared += scratch_compare_all(pg, &w, days_ago(200, a), days_ago(200, b));
+    lap("windows compared in the new time zone");
     fprintf(stderr, "reports: %d reports equal to the computation from scratch\n", compared);
     PQfinish(pg);
 }
