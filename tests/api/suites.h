@@ -34,5 +34,6 @@ Suite *migrate_suite(void);
 Suite *sessions_suite(void);
 Suite *worklists_suite(void);
 Suite *assets_suite(void);
+Suite *deals_suite(void);
 
 #endif
