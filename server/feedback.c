@@ -2,7 +2,8 @@
  * in the same transaction (accepted -> sales_accepted, won -> customer, rejected / lost /
  * recycled -> recycled or disqualified as the reason says) with ll_lead_move, the one home
  * of a stage change and its history row (sql/functions/75_lead_move.sql). Corrections are new
- * events. */
+ * events: a correction names the won or lost entry of the same lead whose amount it
+ * replaces in the reports, and moves nothing. */
 #include "leadloop/feedback.h"
 
 #include <stdio.h>
@@ -21,23 +22,28 @@
 #include "leadloop/vocab.h"
 
 /* The lead, locked, with what the checks need: its stage, whether erased, whether
- * occurred_at ($3) is in the future, the workspace's currency, and the lead it was merged
- * into. */
+ * occurred_at ($3) is in the future, the workspace's currency, the lead it was merged
+ * into, and whether it was ever a customer (a lost deal then leaves it one). */
 static const char sql_lock[] =
     "SELECT l.stage, l.erased_at IS NOT NULL, coalesce($3::timestamptz > now() + interval"
-    " '1 minute', false), w.currency, l.merged_into"
+    " '1 minute', false), w.currency, l.merged_into, EXISTS (SELECT 1 FROM"
+    " lead_stage_changes s WHERE s.workspace_id = $1 AND s.lead_id = $2"
+    " AND s.to_stage = 'customer')"
     " FROM leads l JOIN workspaces w ON w.id = l.workspace_id"
     " WHERE l.workspace_id = $1 AND l.id = $2 FOR UPDATE OF l";
+/* The entry a correction names ($2), if it is of the workspace: its lead and kind. */
+static const char sql_corrected[] =
+    "SELECT lead_id = $3::uuid, kind FROM feedback WHERE workspace_id = $1 AND id = $2";
 static const char sql_reason[] = "SELECT kinds::text[] @> ARRAY[$3::text], disqualifies,"
                                  " recycle_after_days, active FROM feedback_reasons"
                                  " WHERE workspace_id = $1 AND code = $2";
 /* $1 ws, $2 lead, $3 kind, $4 reason, $5 rating, $6 amount, $7 currency, $8 note, $9 author
- * user, $10 key, $11 occurred_at, $12 stage before, $13 stage after */
+ * user, $10 key, $11 occurred_at, $12 stage before, $13 stage after, $14 corrects */
 static const char sql_insert[] =
     "WITH f AS (INSERT INTO feedback (workspace_id, lead_id, kind, reason, rating, amount,"
-    " currency, note, author_user_id, author_key_id, occurred_at, stage_before, stage_after)"
-    " VALUES ($1, $2, $3, $4, $5::smallint, $6::bigint, $7, $8, $9::uuid, $10,"
-    " coalesce($11::timestamptz, now()), $12, $13) RETURNING *)"
+    " currency, note, author_user_id, author_key_id, occurred_at, stage_before, stage_after,"
+    " corrects) VALUES ($1, $2, $3, $4, $5::smallint, $6::bigint, $7, $8, $9::uuid, $10,"
+    " coalesce($11::timestamptz, now()), $12, $13, $14::uuid) RETURNING *)"
     " SELECT " FEEDBACK_COLUMNS " FROM f";
 /* The move the feedback makes, after its row (so that the change feed tells the feedback
  * first): $1 ws, $2 lead, $3 stage after, $4 kind, $5 reason, $6 key, $7 author user, $8
@@ -61,21 +67,23 @@ static const char not_found[] = "no lead with this id";
 
 json_t *feedback_json(const PGresult *res, int row)
 {
-    return json_pack("{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o}",
-                     "id", db_json_text(res, row, 0), "lead_id", db_json_text(res, row, 1), "kind",
-                     db_json_text(res, row, 2), "reason", db_json_text(res, row, 3), "rating",
-                     db_json_int(res, row, 4), "amount", db_json_int(res, row, 5), "currency",
-                     db_json_text(res, row, 6), "note", db_json_text(res, row, 7), "author",
-                     "user_id", db_json_text(res, row, 8), "api_key_id", db_json_text(res, row, 9),
-                     "occurred_at", db_json_text(res, row, 10), "created_at",
-                     db_json_text(res, row, 11), "stage_before", db_json_text(res, row, 12),
-                     "stage_after", db_json_text(res, row, 13));
+    return json_pack(
+        "{s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o, s:o, s:o}", "id",
+        db_json_text(res, row, 0), "lead_id", db_json_text(res, row, 1), "kind",
+        db_json_text(res, row, 2), "reason", db_json_text(res, row, 3), "rating",
+        db_json_int(res, row, 4), "amount", db_json_int(res, row, 5), "currency",
+        db_json_text(res, row, 6), "note", db_json_text(res, row, 7), "author", "user_id",
+        db_json_text(res, row, 8), "api_key_id", db_json_text(res, row, 9), "occurred_at",
+        db_json_text(res, row, 10), "created_at", db_json_text(res, row, 11), "stage_before",
+        db_json_text(res, row, 12), "stage_after", db_json_text(res, row, 13), "corrects",
+        db_json_text(res, row, 14));
 }
 
 /* A piece of feedback: what it says, and what came of recording it. */
 struct feedback_in {
     const struct auth_ctx *auth;
     const char *lead, *kind, *reason, *currency, *note, *at, *author;
+    const char *corrects;        /* correction: the entry it corrects, else NULL */
     const char *rating, *amount; /* NULL when absent */
     /* the outcome: refused (with why), or res */
     enum ll_err refused; /* LL_OK, or NOT_FOUND, MERGED, GONE, VALIDATION, CONFLICT */
@@ -120,14 +128,35 @@ static enum ll_err feedback_reason(struct db_conn *db, struct feedback_in *f, bo
     return err;
 }
 
-/* The domain, run by db_tx_run: locks the lead, checks it, the time, the currency and the
- * reason, records the feedback and makes the move it implies. */
+/* Checks the entry a correction names: of this workspace (a foreign key keeps it so
+ * whatever writes), of this lead, and won or lost; LL_OK or refused. */
+static enum ll_err feedback_corrected(struct db_conn *db, struct feedback_in *f)
+{
+    const char *cv[3] = {f->auth->workspace_id, f->corrects, f->lead};
+    PGresult *res = db_exec(db, sql_corrected, 3, cv);
+    enum ll_err err = db_check(db, res);
+    if (err != LL_OK) {
+    } else if (PQntuples(res) == 0) {
+        err = refuse(f, LL_E_VALIDATION, "corrects", "names no feedback of this workspace");
+    } else if (PQgetvalue(res, 0, 0)[0] != 't') {
+        err = refuse(f, LL_E_VALIDATION, "corrects", "names feedback of another lead");
+    } else if (strcmp(PQgetvalue(res, 0, 1), "won") && strcmp(PQgetvalue(res, 0, 1), "lost")) {
+        err = refuse(f, LL_E_VALIDATION, "corrects", NULL);
+        snprintf(f->why, sizeof f->why, "names %s feedback; only won or lost amounts are corrected",
+                 PQgetvalue(res, 0, 1));
+    }
+    PQclear(res);
+    return err;
+}
+
+/* The domain, run by db_tx_run: locks the lead, checks it, the time, the currency, the
+ * reason and the corrected entry, records the feedback and makes the move it implies. */
 static enum ll_err feedback_record(struct db_conn *db, void *arg)
 {
     struct feedback_in *f = arg;
     const char *lv[3] = {f->auth->workspace_id, f->lead, f->at};
     char days[24] = "";
-    bool disqualifies = false;
+    bool disqualifies = false, was_customer = false;
     PGresult *res;
     enum ll_err err;
 
@@ -151,15 +180,18 @@ static enum ll_err feedback_record(struct db_conn *db, void *arg)
                  PQgetvalue(res, 0, 3));
     } else {
         snprintf(f->stage, sizeof f->stage, "%s", PQgetvalue(res, 0, 0));
+        was_customer = PQgetvalue(res, 0, 5)[0] == 't';
     }
     PQclear(res);
-    if (err != LL_OK || (f->reason && (err = feedback_reason(db, f, &disqualifies, days)) != LL_OK))
+    if (err != LL_OK ||
+        (f->reason && (err = feedback_reason(db, f, &disqualifies, days)) != LL_OK) ||
+        (f->corrects && (err = feedback_corrected(db, f)) != LL_OK))
         return err;
     const char *after =
-        stages_after_feedback(f->kind, f->stage, disqualifies, f->why, sizeof f->why);
+        stages_after_feedback(f->kind, f->stage, disqualifies, was_customer, f->why, sizeof f->why);
     if (!after)
         return refuse(f, LL_E_CONFLICT, NULL, NULL);
-    const char *iv[13] = {f->auth->workspace_id,
+    const char *iv[14] = {f->auth->workspace_id,
                           f->lead,
                           f->kind,
                           f->reason,
@@ -171,8 +203,9 @@ static enum ll_err feedback_record(struct db_conn *db, void *arg)
                           auth_key_or_null(f->auth),
                           f->at,
                           f->stage,
-                          after};
-    f->res = db_exec(db, sql_insert, 13, iv);
+                          after,
+                          f->corrects};
+    f->res = db_exec(db, sql_insert, 14, iv);
     err = db_check(db, f->res);
     const char *c = PQresultErrorField(f->res, PG_DIAG_CONSTRAINT_NAME);
     if (err == LL_E_VALIDATION && c && !strcmp(c, "feedback_author"))
@@ -197,8 +230,8 @@ static enum ll_err feedback_record(struct db_conn *db, void *arg)
 
 void feedback_create(struct request *r)
 {
-    static const char *const fields[] = {"kind", "reason",      "rating",    "amount", "currency",
-                                         "note", "occurred_at", "author_id", NULL};
+    static const char *const fields[] = {"kind", "reason",      "rating",    "amount",   "currency",
+                                         "note", "occurred_at", "author_id", "corrects", NULL};
     static const char *const readonly[] = {"id",           "lead_id",     "created_at", "author",
                                            "stage_before", "stage_after", NULL};
     json_t *body = NULL;
@@ -247,9 +280,21 @@ void feedback_create(struct request *r)
     if (kind && f.reason && strcmp(kind, "rejected") && strcmp(kind, "lost") &&
         strcmp(kind, "recycled"))
         jv_add(&v, "reason", "is given only with rejected, lost or recycled feedback");
-    if (kind && !strcmp(kind, "won") &&
+    bool correction = kind && !strcmp(kind, "correction");
+    if (kind && (!strcmp(kind, "won") || correction) &&
         (!json_object_get(body, "amount") || json_is_null(json_object_get(body, "amount"))))
-        jv_add(&v, "amount", "is required for won feedback");
+        jv_add(&v, "amount", "is required for %s feedback", kind);
+    if (correction &&
+        (!json_object_get(body, "corrects") || json_is_null(json_object_get(body, "corrects"))))
+        jv_add(&v, "corrects",
+               "is required for correction feedback: the id of the won or lost "
+               "feedback it corrects");
+    else if (json_object_get(body, "corrects") && kind && !correction)
+        jv_add(&v, "corrects", "is given only with correction feedback");
+    else if (correction)
+        jv_uuid(&v, body, "corrects", true, false, &f.corrects, &isnull);
+    if (correction && has_rating)
+        jv_add(&v, "rating", "is not given with correction feedback");
     if (has_amount && !f.currency)
         jv_add(&v, "currency", "is required with an amount");
     if (!has_amount && f.currency)

@@ -1,6 +1,7 @@
 /* The lifecycle. Forward along the funnel (new < mql < sales_accepted < sales_qualified <
  * opportunity < customer), any open stage to recycled or disqualified (disqualified with
- * a reason), recycled back to mql; customer and disqualified are final. A transition
+ * a reason), recycled back to mql, a customer to opportunity for its next deal, and a
+ * disqualified lead back to marketing as recycled (stages.c has the rules). A transition
  * locks the lead, checks the move, and moves it with ll_lead_move (sql/functions/75_lead_move.sql:
  * the stage and its history row; the change feed row comes from its trigger), in one
  * transaction that is run again when it meets a deadlock (db_tx_run). */
@@ -138,8 +139,6 @@ static void answer_not_allowed(struct request *r, const struct transition *t)
         len += snprintf(detail + len, sizeof detail - (size_t)len, "%s%s",
                         i ? ", " : "allowed: ", targets[i]);
     }
-    if (n == 0)
-        snprintf(detail + len, sizeof detail - (size_t)len, "%s is final", t->stage);
     reply_problem(r, LL_E_CONFLICT, detail, NULL,
                   json_pack("{s:s, s:o}", "stage", t->stage, "allowed", allowed));
 }

@@ -32,11 +32,6 @@ bool stages_is_open(const char *s)
     return i >= 0 && i < OPEN_STAGES;
 }
 
-bool stages_is_final(const char *s)
-{
-    return stages_is_stage(s) && stages_targets(s, (const char *[8]){0}) == 0;
-}
-
 size_t stages_targets(const char *from, const char *out[8])
 {
     size_t n = 0;
@@ -48,6 +43,10 @@ size_t stages_targets(const char *from, const char *out[8])
         out[n++] = "disqualified";
     } else if (from && !strcmp(from, "recycled")) {
         out[n++] = "mql";
+    } else if (from && !strcmp(from, "customer")) {
+        out[n++] = "opportunity"; /* a returning customer's next deal */
+    } else if (from && !strcmp(from, "disqualified")) {
+        out[n++] = "recycled"; /* a disqualification gone stale, back to marketing */
     }
     return n;
 }
@@ -62,8 +61,8 @@ bool stages_allowed(const char *from, const char *to)
     return false;
 }
 
-const char *stages_after_feedback(const char *kind, const char *stage, bool disqualifies, char *why,
-                                  size_t whylen)
+const char *stages_after_feedback(const char *kind, const char *stage, bool disqualifies,
+                                  bool was_customer, char *why, size_t whylen)
 {
     bool open = stages_is_open(stage);
     bool before_acceptance = !strcmp(stage, "new") || !strcmp(stage, "mql");
@@ -77,9 +76,12 @@ const char *stages_after_feedback(const char *kind, const char *stage, bool disq
                  kind);
         return NULL;
     }
+    if (!strcmp(kind, "correction")) /* of an amount: no move, in any stage */
+        return stage;
     if (!strcmp(kind, "won") || !strcmp(kind, "lost")) {
+        /* a customer's lost next deal leaves it a customer of the deals it won */
         if (accepted)
-            return !strcmp(kind, "won") ? "customer" : verdict;
+            return !strcmp(kind, "won") || was_customer ? "customer" : verdict;
         snprintf(why, whylen,
                  "a lead in stage %s cannot be %s: only leads sales has accepted "
                  "(sales_accepted, sales_qualified, opportunity) can",

@@ -16,8 +16,9 @@ const char *const vocab_campaign_statuses[] = {"planned",   "active",   "paused"
                                                "completed", "archived", NULL};
 const char *const vocab_touch_kinds[] = {
     "sent", "opened", "clicked", "responded", "registered", "attended", "visited", "created", NULL};
-const char *const vocab_feedback_kinds[] = {"accepted", "rejected", "contacted", "meeting_booked",
-                                            "won",      "lost",     "recycled",  NULL};
+const char *const vocab_feedback_kinds[] = {"accepted",       "rejected",   "contacted",
+                                            "meeting_booked", "won",        "lost",
+                                            "recycled",       "correction", NULL};
 const char *const vocab_reason_kinds[] = {"rejected", "lost", "recycled", NULL};
 const char *const vocab_roles[] = {"admin", "marketing", "sales", "readonly", NULL};
 const char *const vocab_teams[] = {"marketing", "sales", NULL};

@@ -576,7 +576,8 @@ CREATE FUNCTION public.ll_lead_timeline(ws uuid, lead uuid) RETURNS TABLE(type t
                                                          'api_key_id', f.author_key_id),
                              'occurred_at', ll_api_time(f.occurred_at),
                              'created_at', ll_api_time(f.created_at),
-                             'stage_before', f.stage_before, 'stage_after', f.stage_after)::text
+                             'stage_before', f.stage_before, 'stage_after', f.stage_after,
+                             'corrects', f.corrects)::text
     FROM feedback f WHERE f.workspace_id = ws AND f.lead_id = lead
     UNION ALL
     SELECT 'field_edit', a.created_at, a.id,
@@ -662,7 +663,8 @@ BEGIN
                sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
                sum(opportunities) AS opportunities, sum(won) AS won,
                sum(won_amount) AS won_amount, sum(rating_sum) AS rating_sum,
-               sum(rating_count) AS rating_count, sum(followed) AS followed
+               sum(rating_count) AS rating_count, sum(followed) AS followed,
+               sum(lost_amount) AS lost_amount
         FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
         GROUP BY 1, 2, 3, 4, 5),
     ins AS (
@@ -679,7 +681,8 @@ BEGIN
         won_amount = report_days.won_amount + excluded.won_amount,
         rating_sum = report_days.rating_sum + excluded.rating_sum,
         rating_count = report_days.rating_count + excluded.rating_count,
-        followed = report_days.followed + excluded.followed)
+        followed = report_days.followed + excluded.followed,
+        lost_amount = report_days.lost_amount + excluded.lost_amount)
     SELECT count(*) INTO n FROM del;
     WITH del AS (
         DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(
@@ -752,7 +755,8 @@ CREATE TABLE public.report_leads (
     won boolean NOT NULL,
     won_amount bigint NOT NULL,
     rating_sum integer NOT NULL,
-    rating_count integer NOT NULL
+    rating_count integer NOT NULL,
+    lost_amount bigint DEFAULT 0 NOT NULL
 );
 
 --
@@ -769,7 +773,7 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
            ll_business_seconds(s.handed_at, f.first_at, w.time_zone, w.business_days,
                                w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
-           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0)
+           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0)
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -791,17 +795,30 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
                          WHERE s.handed_at IS NULL OR occurred_at <= s.handed_at), '{}') AS cr
               FROM campaign_touches WHERE workspace_id = ws AND lead_id = l.id) x
         WHERE x.ft IS NOT NULL) t ON true
+    -- Sales' feedback: the verdict is the first accepted or rejected entry; a won or lost
+    -- entry counts with the amount of its latest correction (by occurred_at, created_at,
+    -- id), if any, else its own; the rating is the lead's latest (rating_sum the rating,
+    -- rating_count 1, so that the figures' sums give the mean over rated leads). A
+    -- correction is no follow-up: it leaves first_at alone.
     LEFT JOIN LATERAL (
         SELECT array_agg(kind ORDER BY occurred_at, created_at, id)
                    FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict,
                array_agg(reason ORDER BY occurred_at, created_at, id)
                    FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict_reason,
-               min(occurred_at) AS first_at,
+               min(occurred_at) FILTER (WHERE kind <> 'correction') AS first_at,
                bool_or(kind IN ('contacted', 'meeting_booked')) AS contacted,
                bool_or(kind = 'won') AS won,
-               sum(amount) FILTER (WHERE kind = 'won') AS won_amount,
-               sum(rating) AS rating_sum, count(rating) AS rating_count
-        FROM feedback WHERE workspace_id = ws AND lead_id = l.id) f ON true
+               sum(coalesce(c.amount, fb.amount)) FILTER (WHERE kind = 'won') AS won_amount,
+               sum(coalesce(c.amount, fb.amount)) FILTER (WHERE kind = 'lost') AS lost_amount,
+               (array_agg(rating ORDER BY occurred_at DESC, created_at DESC, id DESC)
+                   FILTER (WHERE rating IS NOT NULL))[1] AS rating_sum,
+               least(count(rating), 1) AS rating_count
+        FROM feedback fb
+        LEFT JOIN LATERAL (
+            SELECT x.amount FROM feedback x
+            WHERE fb.kind IN ('won', 'lost') AND x.workspace_id = ws AND x.corrects = fb.id
+            ORDER BY x.occurred_at DESC, x.created_at DESC, x.id DESC LIMIT 1) c ON true
+        WHERE fb.workspace_id = ws AND fb.lead_id = l.id) f ON true
     WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
 $$;
 
@@ -1138,7 +1155,7 @@ BEGIN
                r.verdict, r.verdict_reason, r.first_feedback_at,
                ll_business_seconds(r.handed_at, r.first_feedback_at, w.time_zone,
                                    w.business_days, w.business_start, w.business_end),
-               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count
+               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -1156,7 +1173,7 @@ BEGIN
             first_feedback_at = excluded.first_feedback_at, follow_up_s = excluded.follow_up_s,
             contacted = excluded.contacted, won = excluded.won,
             won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
-            rating_count = excluded.rating_count
+            rating_count = excluded.rating_count, lost_amount = excluded.lost_amount
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -1209,17 +1226,18 @@ BEGIN
                sum(sign * w * won_amount) AS won_amount,
                sum(sign * w * rating_sum) AS rating_sum,
                sum(sign * w * rating_count) AS rating_count,
-               sum(sign::numeric) FILTER (WHERE follow_up_s IS NOT NULL) AS followed
+               sum(sign::numeric) FILTER (WHERE follow_up_s IS NOT NULL) AS followed,
+               sum(sign * w * lost_amount) AS lost_amount
         FROM k GROUP BY 1, 2, 3)
     INSERT INTO report_day_deltas
     SELECT ws, dim, day, key, leads, coalesce(mqls, 0), coalesce(handed, 0),
            coalesce(accepted, 0), coalesce(rejected, 0), coalesce(contacted, 0),
            coalesce(opportunities, 0), coalesce(won, 0), won_amount, rating_sum, rating_count,
-           coalesce(followed, 0)
+           coalesce(followed, 0), lost_amount
     FROM d
     WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
        OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
-       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0;
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0;
 END
 $$;
 
@@ -1244,19 +1262,19 @@ $$;
 -- Name: ll_report_sums(uuid, date, date, smallint); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, leads numeric, mqls numeric, handed numeric, accepted numeric, rejected numeric, contacted numeric, opportunities numeric, won numeric, won_amount numeric, rating_sum numeric, rating_count numeric, followed numeric)
+CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, leads numeric, mqls numeric, handed numeric, accepted numeric, rejected numeric, contacted numeric, opportunities numeric, won numeric, won_amount numeric, rating_sum numeric, rating_count numeric, followed numeric, lost_amount numeric)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
            sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
            sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,
            sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count,
-           sum(followed) AS followed
+           sum(followed) AS followed, sum(lost_amount) AS lost_amount
     FROM (
         -- the month rows of the whole months inside the window
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
+               d.followed, d.lost_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND d.month
           AND d.day >= ll_report_months_from(from_day)
@@ -1265,7 +1283,7 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
         -- the day rows before the first whole month
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
+               d.followed, d.lost_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
@@ -1274,7 +1292,7 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
         -- the day rows after the last whole month
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
+               d.followed, d.lost_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
@@ -1285,7 +1303,7 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
         -- the deltas not folded in yet, of every day of the window
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
+               d.followed, d.lost_amount
         FROM report_day_deltas d
         WHERE d.workspace_id = ws AND d.dim = dimension
           AND d.day >= coalesce(from_day, '-infinity'::date)
@@ -1575,10 +1593,12 @@ CREATE TABLE public.feedback (
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     stage_before text NOT NULL,
     stage_after text NOT NULL,
+    corrects uuid,
     CONSTRAINT feedback_amount_check CHECK ((amount >= 0)),
     CONSTRAINT feedback_author_known CHECK (((author_key_id IS NOT NULL) OR (author_user_id IS NOT NULL))),
+    CONSTRAINT feedback_correction CHECK ((((corrects IS NOT NULL) = (kind = 'correction'::text)) AND ((kind <> 'correction'::text) OR ((amount IS NOT NULL) AND (currency IS NOT NULL) AND (rating IS NULL))))),
     CONSTRAINT feedback_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT feedback_kind_check CHECK ((kind = ANY (ARRAY['accepted'::text, 'rejected'::text, 'contacted'::text, 'meeting_booked'::text, 'won'::text, 'lost'::text, 'recycled'::text]))),
+    CONSTRAINT feedback_kind_check CHECK ((kind = ANY (ARRAY['accepted'::text, 'rejected'::text, 'contacted'::text, 'meeting_booked'::text, 'won'::text, 'lost'::text, 'recycled'::text, 'correction'::text]))),
     CONSTRAINT feedback_note_check CHECK ((octet_length(note) <= 4096)),
     CONSTRAINT feedback_rating_check CHECK (((rating >= 1) AND (rating <= 5))),
     CONSTRAINT feedback_reason_kind CHECK (((reason IS NOT NULL) = (kind = ANY (ARRAY['rejected'::text, 'lost'::text, 'recycled'::text])))),
@@ -1691,7 +1711,8 @@ CREATE TABLE public.report_day_deltas (
     won_amount numeric NOT NULL,
     rating_sum numeric NOT NULL,
     rating_count numeric NOT NULL,
-    followed numeric NOT NULL
+    followed numeric NOT NULL,
+    lost_amount numeric DEFAULT 0 NOT NULL
 )
 WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='20000', autovacuum_vacuum_insert_scale_factor='0', autovacuum_vacuum_insert_threshold='20000');
 
@@ -1716,7 +1737,8 @@ CREATE TABLE public.report_days (
     won_amount numeric NOT NULL,
     rating_sum numeric NOT NULL,
     rating_count numeric NOT NULL,
-    followed numeric NOT NULL
+    followed numeric NOT NULL,
+    lost_amount numeric DEFAULT 0 NOT NULL
 );
 
 --
@@ -2216,6 +2238,12 @@ CREATE INDEX feedback_by_lead ON public.feedback USING btree (workspace_id, lead
 CREATE INDEX feedback_by_time ON public.feedback USING btree (workspace_id, occurred_at, id);
 
 --
+-- Name: feedback_corrections; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX feedback_corrections ON public.feedback USING btree (workspace_id, corrects, occurred_at) WHERE (corrects IS NOT NULL);
+
+--
 -- Name: idempotency_keys_age; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2693,6 +2721,13 @@ ALTER TABLE ONLY public.campaigns
 
 ALTER TABLE ONLY public.feedback
     ADD CONSTRAINT feedback_author FOREIGN KEY (workspace_id, author_user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: feedback feedback_corrects; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.feedback
+    ADD CONSTRAINT feedback_corrects FOREIGN KEY (workspace_id, corrects) REFERENCES public.feedback(workspace_id, id);
 
 --
 -- Name: feedback feedback_reason; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -14,7 +14,7 @@ struct request;
 #define FEEDBACK_COLUMNS                                                                           \
     "f.id, f.lead_id, f.kind, f.reason, f.rating, f.amount, f.currency, f.note, "                  \
     "f.author_user_id, f.author_key_id, " DB_TS("f.occurred_at") ", " DB_TS(                       \
-        "f.created_at") ", f.stage_before, f.stage_after"
+        "f.created_at") ", f.stage_before, f.stage_after, f.corrects"
 /* The columns a reason is read with, in the order reasons_json expects. */
 #define REASON_COLUMNS                                                                             \
     "code, label, to_json(kinds)::text, disqualifies, recycle_after_days, active, "                \

@@ -14,12 +14,11 @@
 bool stages_is_stage(const char *s);
 /* True for the open stages: the funnel before customer (new .. opportunity). */
 bool stages_is_open(const char *s);
-/* True for the stages no transition leaves: customer and disqualified. */
-bool stages_is_final(const char *s);
-
 /* Writes into out (room for 8) the stages a lead in `from` may move to, borrowed static
- * names; returns how many (0 for a final or unknown stage). An open stage moves forward
- * along the funnel or out to recycled or disqualified; recycled goes back to mql. */
+ * names; returns how many (0 for an unknown stage). An open stage moves forward along the
+ * funnel or out to recycled or disqualified; recycled goes back to mql; customer starts a
+ * new deal as opportunity; disqualified goes back to marketing as recycled. No stage is
+ * final. */
 size_t stages_targets(const char *from, const char *out[8]);
 bool stages_allowed(const char *from, const char *to);
 
@@ -27,9 +26,10 @@ bool stages_allowed(const char *from, const char *to);
  * the stage does not take that kind, with why (whylen bytes) saying so. accepted and
  * rejected are the verdict on a lead in new or mql (to sales_accepted, or to disqualified
  * when disqualifies else recycled); won and lost close a lead sales accepted (customer,
- * or as rejected); contacted and meeting_booked keep an open stage, recycled sends it back
- * as a rejection does. */
-const char *stages_after_feedback(const char *kind, const char *stage, bool disqualifies, char *why,
-                                  size_t whylen);
+ * or as rejected; lost back to customer when was_customer: the lead was a customer
+ * before this deal); contacted and meeting_booked keep an open stage, recycled sends it
+ * back as a rejection does; a correction (of an amount) keeps any stage. */
+const char *stages_after_feedback(const char *kind, const char *stage, bool disqualifies,
+                                  bool was_customer, char *why, size_t whylen);
 
 #endif

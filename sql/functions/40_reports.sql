@@ -7,7 +7,7 @@
 -- function or trigger, edit it here; never copy it into a numbered migration.
 --
 -- report_leads holds one row of facts per lead (its attribution, when it reached each
--- stage, sales' first verdict, ratings, won amounts), recomputed from the lead's own rows
+-- stage, sales' first verdict, its latest rating, won and lost amounts), recomputed from the lead's own rows
 -- by ll_report_refresh. The additive figures per dimension, key and day are the sums of
 -- report_days (per day, and again per month) and report_day_deltas: a refresh appends
 -- the difference between a lead's old and new facts to the deltas (appending takes no
@@ -32,7 +32,7 @@ LANGUAGE sql STABLE AS $$
            ll_business_seconds(s.handed_at, f.first_at, w.time_zone, w.business_days,
                                w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
-           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0)
+           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0)
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -54,17 +54,30 @@ LANGUAGE sql STABLE AS $$
                          WHERE s.handed_at IS NULL OR occurred_at <= s.handed_at), '{}') AS cr
               FROM campaign_touches WHERE workspace_id = ws AND lead_id = l.id) x
         WHERE x.ft IS NOT NULL) t ON true
+    -- Sales' feedback: the verdict is the first accepted or rejected entry; a won or lost
+    -- entry counts with the amount of its latest correction (by occurred_at, created_at,
+    -- id), if any, else its own; the rating is the lead's latest (rating_sum the rating,
+    -- rating_count 1, so that the figures' sums give the mean over rated leads). A
+    -- correction is no follow-up: it leaves first_at alone.
     LEFT JOIN LATERAL (
         SELECT array_agg(kind ORDER BY occurred_at, created_at, id)
                    FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict,
                array_agg(reason ORDER BY occurred_at, created_at, id)
                    FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict_reason,
-               min(occurred_at) AS first_at,
+               min(occurred_at) FILTER (WHERE kind <> 'correction') AS first_at,
                bool_or(kind IN ('contacted', 'meeting_booked')) AS contacted,
                bool_or(kind = 'won') AS won,
-               sum(amount) FILTER (WHERE kind = 'won') AS won_amount,
-               sum(rating) AS rating_sum, count(rating) AS rating_count
-        FROM feedback WHERE workspace_id = ws AND lead_id = l.id) f ON true
+               sum(coalesce(c.amount, fb.amount)) FILTER (WHERE kind = 'won') AS won_amount,
+               sum(coalesce(c.amount, fb.amount)) FILTER (WHERE kind = 'lost') AS lost_amount,
+               (array_agg(rating ORDER BY occurred_at DESC, created_at DESC, id DESC)
+                   FILTER (WHERE rating IS NOT NULL))[1] AS rating_sum,
+               least(count(rating), 1) AS rating_count
+        FROM feedback fb
+        LEFT JOIN LATERAL (
+            SELECT x.amount FROM feedback x
+            WHERE fb.kind IN ('won', 'lost') AND x.workspace_id = ws AND x.corrects = fb.id
+            ORDER BY x.occurred_at DESC, x.created_at DESC, x.id DESC LIMIT 1) c ON true
+        WHERE fb.workspace_id = ws AND fb.lead_id = l.id) f ON true
     WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
 $$;
 
@@ -104,7 +117,7 @@ BEGIN
                r.verdict, r.verdict_reason, r.first_feedback_at,
                ll_business_seconds(r.handed_at, r.first_feedback_at, w.time_zone,
                                    w.business_days, w.business_start, w.business_end),
-               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count
+               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -122,7 +135,7 @@ BEGIN
             first_feedback_at = excluded.first_feedback_at, follow_up_s = excluded.follow_up_s,
             contacted = excluded.contacted, won = excluded.won,
             won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
-            rating_count = excluded.rating_count
+            rating_count = excluded.rating_count, lost_amount = excluded.lost_amount
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -175,17 +188,18 @@ BEGIN
                sum(sign * w * won_amount) AS won_amount,
                sum(sign * w * rating_sum) AS rating_sum,
                sum(sign * w * rating_count) AS rating_count,
-               sum(sign::numeric) FILTER (WHERE follow_up_s IS NOT NULL) AS followed
+               sum(sign::numeric) FILTER (WHERE follow_up_s IS NOT NULL) AS followed,
+               sum(sign * w * lost_amount) AS lost_amount
         FROM k GROUP BY 1, 2, 3)
     INSERT INTO report_day_deltas
     SELECT ws, dim, day, key, leads, coalesce(mqls, 0), coalesce(handed, 0),
            coalesce(accepted, 0), coalesce(rejected, 0), coalesce(contacted, 0),
            coalesce(opportunities, 0), coalesce(won, 0), won_amount, rating_sum, rating_count,
-           coalesce(followed, 0)
+           coalesce(followed, 0), lost_amount
     FROM d
     WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
        OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
-       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0;
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0;
 END
 $$;
 
@@ -361,7 +375,8 @@ BEGIN
                sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
                sum(opportunities) AS opportunities, sum(won) AS won,
                sum(won_amount) AS won_amount, sum(rating_sum) AS rating_sum,
-               sum(rating_count) AS rating_count, sum(followed) AS followed
+               sum(rating_count) AS rating_count, sum(followed) AS followed,
+               sum(lost_amount) AS lost_amount
         FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
         GROUP BY 1, 2, 3, 4, 5),
     ins AS (
@@ -378,7 +393,8 @@ BEGIN
         won_amount = report_days.won_amount + excluded.won_amount,
         rating_sum = report_days.rating_sum + excluded.rating_sum,
         rating_count = report_days.rating_count + excluded.rating_count,
-        followed = report_days.followed + excluded.followed)
+        followed = report_days.followed + excluded.followed,
+        lost_amount = report_days.lost_amount + excluded.lost_amount)
     SELECT count(*) INTO n FROM del;
     WITH del AS (
         DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(

@@ -60,18 +60,18 @@ CREATE OR REPLACE FUNCTION ll_report_sums(ws uuid, from_day date, to_day date,
 RETURNS TABLE (key text, leads numeric, mqls numeric, handed numeric, accepted numeric,
                rejected numeric, contacted numeric, opportunities numeric, won numeric,
                won_amount numeric, rating_sum numeric, rating_count numeric,
-               followed numeric)
+               followed numeric, lost_amount numeric)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
            sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
            sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,
            sum(rating_sum) AS rating_sum, sum(rating_count) AS rating_count,
-           sum(followed) AS followed
+           sum(followed) AS followed, sum(lost_amount) AS lost_amount
     FROM (
         -- the month rows of the whole months inside the window
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
+               d.followed, d.lost_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND d.month
           AND d.day >= ll_report_months_from(from_day)
@@ -80,7 +80,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         -- the day rows before the first whole month
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
+               d.followed, d.lost_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
@@ -89,7 +89,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         -- the day rows after the last whole month
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
+               d.followed, d.lost_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
@@ -100,7 +100,7 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         -- the deltas not folded in yet, of every day of the window
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
-               d.followed
+               d.followed, d.lost_amount
         FROM report_day_deltas d
         WHERE d.workspace_id = ws AND d.dim = dimension
           AND d.day >= coalesce(from_day, '-infinity'::date)

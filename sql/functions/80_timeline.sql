@@ -35,7 +35,8 @@ RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE sql STABL
                                                          'api_key_id', f.author_key_id),
                              'occurred_at', ll_api_time(f.occurred_at),
                              'created_at', ll_api_time(f.created_at),
-                             'stage_before', f.stage_before, 'stage_after', f.stage_after)::text
+                             'stage_before', f.stage_before, 'stage_after', f.stage_after,
+                             'corrects', f.corrects)::text
     FROM feedback f WHERE f.workspace_id = ws AND f.lead_id = lead
     UNION ALL
     SELECT 'field_edit', a.created_at, a.id,

@@ -12,12 +12,17 @@
 #include "support.h"
 
 /* Per lead of the window ($1 workspace, $2 from, $3 to: days of the workspace's time zone):
- * the facts, from the base tables. */
+ * the facts, from the base tables. lc: the amount that counts for each corrected won or
+ * lost entry, its latest correction's (DISTINCT ON, where the facts use a lateral LIMIT 1).
+ * A lead's rating is its latest; a correction is no follow-up. */
 #define SCRATCH                                                                                    \
     "WITH lw AS (SELECT id, created_at, source, owner_id, stage FROM leads WHERE"                  \
     " workspace_id = $1 AND merged_into IS NULL AND (created_at AT TIME ZONE (SELECT time_zone"    \
     " FROM workspaces WHERE id = $1))::date BETWEEN coalesce($2::date, '-infinity')"               \
     " AND coalesce($3::date, 'infinity')),"                                                        \
+    " lc AS (SELECT DISTINCT ON (corrects) corrects, amount FROM feedback WHERE"                   \
+    " workspace_id = $1 AND kind = 'correction'"                                                   \
+    " ORDER BY corrects, occurred_at DESC, created_at DESC, id DESC),"                             \
     " lf AS (SELECT lw.*, s.*, f.* FROM lw"                                                        \
     " LEFT JOIN LATERAL (SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,"        \
     " min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted', 'sales_qualified',"      \
@@ -32,12 +37,16 @@
     " lead_id = lw.id AND kind IN ('accepted', 'rejected') ORDER BY occurred_at, created_at, id"   \
     " LIMIT 1) AS verdict, (SELECT reason FROM feedback WHERE workspace_id = $1 AND"               \
     " lead_id = lw.id AND kind IN ('accepted', 'rejected') ORDER BY occurred_at, created_at, id"   \
-    " LIMIT 1) AS verdict_reason, min(occurred_at) AS first_fb,"                                   \
+    " LIMIT 1) AS verdict_reason, (SELECT rating FROM feedback WHERE workspace_id = $1"            \
+    " AND lead_id = lw.id AND rating IS NOT NULL ORDER BY occurred_at DESC, created_at DESC,"      \
+    " id DESC LIMIT 1) AS rating,"                                                                 \
+    " min(occurred_at) FILTER (WHERE kind <> 'correction') AS first_fb,"                           \
     " coalesce(bool_or(kind IN ('contacted', 'meeting_booked')), false) AS contacted,"             \
     " coalesce(bool_or(kind = 'won'), false) AS won,"                                              \
-    " coalesce(sum(amount) FILTER (WHERE kind = 'won'), 0) AS won_amount,"                         \
-    " coalesce(sum(rating), 0) AS rating_sum, count(rating) AS rating_count FROM feedback"         \
-    " WHERE workspace_id = $1 AND lead_id = lw.id) f ON true),"                                    \
+    " coalesce(sum(coalesce(lc.amount, fe.amount)) FILTER (WHERE kind = 'won'), 0) AS won_amount," \
+    " coalesce(sum(coalesce(lc.amount, fe.amount)) FILTER (WHERE kind = 'lost'), 0)"               \
+    " AS lost_amount FROM feedback fe LEFT JOIN lc ON lc.corrects = fe.id"                         \
+    " WHERE fe.workspace_id = $1 AND fe.lead_id = lw.id) f ON true),"                              \
     " lf2 AS (SELECT lf.*, CASE WHEN ho IS NOT NULL AND first_fb IS NOT NULL THEN"                 \
     " greatest(0, floor(extract(epoch FROM first_fb - ho)))::bigint END AS follow_up FROM lf),"    \
     " tt AS (SELECT t.lead_id, t.campaign_id, t.occurred_at, t.id, l.ho, row_number() OVER"        \
@@ -65,7 +74,9 @@ static const char scratch_figures[] = SCRATCH
     " sum(s.w) FILTER (WHERE l.contacted) AS contacted,"
     " sum(s.w) FILTER (WHERE l.opp IS NOT NULL) AS opportunities,"
     " sum(s.w) FILTER (WHERE l.won) AS won, sum(s.w * l.won_amount) AS won_amount,"
-    " sum(s.w * l.rating_sum) AS rating_sum, sum(s.w * l.rating_count) AS rating_count"
+    " sum(s.w * l.lost_amount) AS lost_amount,"
+    " sum(s.w * l.rating) AS rating_sum, sum(s.w) FILTER (WHERE l.rating IS NOT NULL)"
+    " AS rating_count"
     " FROM share s JOIN lf2 l ON l.id = s.lead_id WHERE s.model = $4::int GROUP BY s.key),"
     " fu AS (SELECT s.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY l.follow_up) AS p50,"
     " percentile_disc(0.9) WITHIN GROUP (ORDER BY l.follow_up) AS p90 FROM share s"
@@ -100,6 +111,7 @@ static const char scratch_figures[] = SCRATCH
     " 'follow_up_p50_seconds', fu.p50, 'follow_up_p90_seconds', fu.p90,"
     " 'opportunities', trim_scale(round(a.opportunities, 4)),"
     " 'won', trim_scale(round(a.won, 4)), 'won_amount', round(a.won_amount)::bigint,"
+    " 'lost_amount', round(a.lost_amount)::bigint,"
     " 'cost', k.cost,"
     " 'cost_per_lead', CASE WHEN a.leads > 0 THEN round(k.cost / a.leads)::bigint END,"
     " 'cost_per_accepted_lead', CASE WHEN a.accepted > 0 THEN"
@@ -112,7 +124,8 @@ static const char scratch_figures[] = SCRATCH
     " coalesce(sum(accepted), 0) AS accepted, coalesce(sum(rejected), 0) AS rejected,"
     " coalesce(sum(contacted), 0) AS contacted,"
     " coalesce(sum(opportunities), 0) AS opportunities, coalesce(sum(won), 0) AS won,"
-    " coalesce(sum(won_amount), 0) AS won_amount, coalesce(sum(rating_sum), 0) AS rating_sum,"
+    " coalesce(sum(won_amount), 0) AS won_amount, coalesce(sum(lost_amount), 0) AS lost_amount,"
+    " coalesce(sum(rating_sum), 0) AS rating_sum,"
     " coalesce(sum(rating_count), 0) AS rating_count FROM a0 WHERE a0.key = k.key) a ON true"
     " LEFT JOIN fu ON fu.key = k.key LEFT JOIN rr ON rr.key = k.key";
 

@@ -474,7 +474,8 @@ static void build_fixture(struct fixture *f)
     ",'accepted':" #accepted ",'rejected':" #rejected ",'acceptance_rate':" #rate           \
     ",'rejection_reasons':" reasons ",'avg_rating':" #avg ",'contacted':" #contacted        \
     ",'follow_up_p50_seconds':" #p50 ",'follow_up_p90_seconds':" #p90                       \
-    ",'opportunities':" #opps ",'won':" #won ",'won_amount':" #amount ",'cost':" #cost      \
+    ",'opportunities':" #opps ",'won':" #won ",'won_amount':" #amount                      \
+    ",'lost_amount':0,'cost':" #cost                                                          \
     ",'cost_per_lead':" #cpl ",'cost_per_accepted_lead':" #cpa ",'cost_per_won':" #cpw      \
     ",'roi':" #roi "}"
 /* sources have no cost, so no cost figures */
@@ -495,7 +496,10 @@ static void build_fixture(struct fixture *f)
 
 /* Each row: FIG(leads, mqls, handed_to_sales, accepted, rejected, acceptance_rate, reasons,
  *                avg_rating, contacted, follow_up_p50, follow_up_p90, opportunities, won,
- *                won_amount, cost, cost_per_lead, cost_per_accepted_lead, cost_per_won, roi) */
+ *                won_amount, cost, cost_per_lead, cost_per_accepted_lead, cost_per_won, roi);
+ * lost_amount is 0 in every row: the fixture's one lost deal (L6) has no amount (the deals
+ * suite tests lost amounts). avg_rating takes each lead's latest rating: L6, rated 2 at
+ * acceptance and 3 when contacted, counts once, as 3. */
 
 /* D: no touches, so no figures; cost 500 whatever the window (no ends_on); roi
  * (0 - 500) / 500 = -1. Rows come by name: Alpha, Beta, Delta, Gamma. */
@@ -520,12 +524,12 @@ static const char first_touch_all[] = CAMPAIGNS("first_touch", "null", "null")
                3, 0, 0, 0, 0, null) ","
     ROW_D ","
     /* C: leads 3 all handed; accepted L6 L8 = 2; rejected L2 no_budget = 1; rate 2/3 =
-     * 0.6667; ratings (2 + 3 + 4) / 3 = 3; contacted L6; follow-up 0, 30, 21600 -> p50 30,
+     * 0.6667; ratings L6 3 (its latest), L8 4 -> 3.5; contacted L6; follow-up 0, 30, 21600 -> p50 30,
      * p90 21600; L8 won 5000; cost 3001 (no window: not prorated); per lead 3001/3 =
      * 1000.33 -> 1000; per accepted 3001/2 = 1500.5 -> 1501; per won 3001; roi
      * (5000 - 3001) / 3001 = 0.66611 -> 0.6661 */
     HEAD_C FIG(3, 3, 3, 2, 1, 0.6667, "{'no_budget':1}",
-               3, 1, 30, 21600, 1, 1,
+               3.5, 1, 30, 21600, 1, 1,
                5000, 3001, 1000, 1501, 3001, 0.6661) "]}";
 
 /* last_touch, whole time: the last credited touch. A: L1 L4 L7 L9; B: L5; C: L2 (its only
@@ -543,11 +547,11 @@ static const char last_touch_all[] = CAMPAIGNS("last_touch", "null", "null")
                0, 0, 0, null, null, null) ","
     ROW_D ","
     /* C: leads 5 all handed; accepted L3 L6 L8 = 3; rejected L2 L11 = 2; rate 3/5 = 0.6;
-     * ratings (5 + 2 + 3 + 4) / 4 = 3.5; contacted L3 L6; follow-up 0, 30, 600, 21600, 86400
+     * ratings L3 5, L6 3, L8 4 -> 4; contacted L3 L6; follow-up 0, 30, 600, 21600, 86400
      * -> p50 600, p90 86400; won L3 L8 = 2, 3 + 5000; per lead 3001/5 = 600.2 -> 600; per
      * accepted 3001/3 -> 1000; per won 3001/2 = 1500.5 -> 1501; roi 2002/3001 -> 0.6671 */
     HEAD_C FIG(5, 5, 5, 3, 2, 0.6, "{'no_budget':1,'bad_timing':1}",
-               3.5, 2, 600, 86400, 2, 2,
+               4, 2, 600, 86400, 2, 2,
                5003, 3001, 600, 1000, 1501, 0.6671) "]}";
 
 /* linear, whole time: L1 A 2/3 B 1/3; L2 C; L3 B 1/2 C 1/2; L4 A; L5 A 1/2 B 1/2; L6 C;
@@ -572,13 +576,13 @@ static const char linear_all[] = CAMPAIGNS("linear", "null", "null")
                335, 0, 0, 0, 0, null) ","
     ROW_D ","
     /* C: leads 1 + 1/2 + 1 + 1 + 1/2 = 4, all handed; accepted L3 1/2 + L6 + L8 = 2.5;
-     * rejected L2 1 + L11 1/2 = 1.5; rate 2.5/4 = 0.625; rating (5/2 + 5 + 4) / (1/2 + 2 +
-     * 1) = 3.2857 -> 3.29; contacted 1/2 + 1 = 1.5; follow-up 0, 30, 600, 21600, 86400 ->
+     * rejected L2 1 + L11 1/2 = 1.5; rate 2.5/4 = 0.625; rating (5/2 + 3 + 4) / (1/2 + 1 +
+     * 1) = 3.8; contacted 1/2 + 1 = 1.5; follow-up 0, 30, 600, 21600, 86400 ->
      * 600, 86400; won 1/2 + 1 = 1.5; amount 3/2 + 5000 = 5001.5 -> 5002 (half away from
      * zero); per lead 3001/4 = 750.25 -> 750; per accepted 3001/2.5 = 1200.4 -> 1200; per won
      * 3001/1.5 = 2000.67 -> 2001; roi (5002 - 3001) / 3001 = 0.66678 -> 0.6668 */
     HEAD_C FIG(4, 4, 4, 2.5, 1.5, 0.625, "{'no_budget':1,'bad_timing':0.5}",
-               3.29, 1.5, 600, 86400, 1.5, 1.5,
+               3.8, 1.5, 600, 86400, 1.5, 1.5,
                5002, 3001, 750, 1200, 2001, 0.6668) "]}";
 
 /* linear, from 2026-03-05 to 2026-03-20 by the UTC day of creation: L1 L3 L4 L5 L6 (03-05
@@ -596,13 +600,13 @@ static const char linear_window[] = CAMPAIGNS("linear", "'2026-03-05'", "'2026-0
                335, 0, 0, 0, 0, null) ","
     ROW_D ","
     /* C: L3 1/2 + L6 1 + L11 1/2 = 2; accepted 1/2 + 1 = 1.5; rejected L11 0.5; rate 0.75;
-     * rating (5/2 + 5) / (1/2 + 2) = 3; contacted 1.5; follow-up 30, 600, 86400 -> 600,
+     * rating (5/2 + 3) / (1/2 + 1) = 3.67; contacted 1.5; follow-up 30, 600, 86400 -> 600,
      * 86400; won L3 0.5, amount 1.5 -> 2; cost prorated: 16 of the run's 30 days (03-05 ..
      * 03-20) -> 3001 * 16 / 30 = 1600.53 -> 1601; per lead 1601/2 = 800.5 -> 801; per
      * accepted 1601/1.5 = 1067.33 -> 1067; per won 1601/0.5 = 3202; roi (2 - 1601) / 1601 =
      * -0.99875 -> -0.9988 */
     HEAD_C FIG(2, 2, 2, 1.5, 0.5, 0.75, "{'bad_timing':0.5}",
-               3, 1.5, 600, 86400, 0.5, 0.5,
+               3.67, 1.5, 600, 86400, 0.5, 0.5,
                2, 1601, 801, 1067, 3202, -0.9988) "]}";
 
 /* first_touch, from 2026-02-15 to 2026-03-31: the whole month of March comes from the
@@ -618,7 +622,7 @@ static const char first_touch_months[] = CAMPAIGNS("first_touch", "'2026-02-15'"
     ROW_D ","
     /* C: the whole run lies inside the window: 30/30 of 3001 */
     HEAD_C FIG(3, 3, 3, 2, 1, 0.6667, "{'no_budget':1}",
-               3, 1, 30, 21600, 1, 1,
+               3.5, 1, 30, 21600, 1, 1,
                5000, 3001, 1000, 1501, 3001, 0.6661) "]}";
 
 /* sources, whole time, in the fixed order of sources. */
@@ -634,10 +638,10 @@ static const char sources_all[] =
     /* referral: L5 */
     SOURCE("referral") NOCOST(1, 0, 0, 0, 0, null, "{}",
                               null, 0, null, null, 0, 0, 0) ","
-    /* paid: L2 L6 L11; accepted L6; rejected L2 L11; rate 1/3; rating (2 + 3) / 2 = 2.5;
+    /* paid: L2 L6 L11; accepted L6; rejected L2 L11; rate 1/3; rating L6's latest, 3;
      * follow-up 30, 600, 21600 -> 600, 21600 */
     SOURCE("paid") NOCOST(3, 3, 3, 1, 2, 0.3333, "{'bad_timing':1,'no_budget':1}",
-                          2.5, 1, 600, 21600, 0, 0, 0) ","
+                          3, 1, 600, 21600, 0, 0, 0) ","
     /* outbound: L8; follow-up 0 (feedback before the hand-off) */
     SOURCE("outbound") NOCOST(1, 1, 1, 1, 0, 1, "{}",
                               4, 0, 0, 0, 1, 1, 5000) ","
@@ -867,17 +871,17 @@ static void expect_csv(void)
     static const char header[] =
         "campaign_id,name,channel,status,leads,mqls,handed_to_sales,accepted,rejected,"
         "acceptance_rate,rejection_reasons,avg_rating,contacted,follow_up_p50_seconds,"
-        "follow_up_p90_seconds,opportunities,won,won_amount,cost,cost_per_lead,"
+        "follow_up_p90_seconds,opportunities,won,won_amount,lost_amount,cost,cost_per_lead,"
         "cost_per_accepted_lead,cost_per_won,roi\r\n";
     ck_assert_msg(!strncmp(r->body, header, strlen(header)), "csv header: %s", r->body);
     /* the same figures as linear_all; text cells (ids, names, the reasons' JSON) are
      * quoted, their quotes doubled; numbers are not; nulls are empty cells */
     char *a = expand("\r\n\"<A>\",\"Alpha newsletter\",\"email\",\"active\",4.1667,2.6667,2.6667,"
                      "1.1667,1.5,0.4375,\"{ \"\"spam\"\" : 1, \"\"bad_timing\"\" : 0.5 }\",3.57,"
-                     "0.6667,7200,14400,0.6667,0.6667,667,1000,240,857,1500,-0.333\r\n",
+                     "0.6667,7200,14400,0.6667,0.6667,667,0,1000,240,857,1500,-0.333\r\n",
                      false);
     char *d = expand("\r\n\"<D>\",\"Delta idle\",\"content\",\"planned\",0,0,0,0,0,,\"{}\",,0,,,0,"
-                     "0,0,500,,,,-1\r\n",
+                     "0,0,0,500,,,,-1\r\n",
                      false);
     ck_assert_msg(strstr(r->body, a) != NULL, "csv: no row %s in %s", a, r->body);
     ck_assert_msg(strstr(r->body, d) != NULL, "csv: no row %s in %s", d, r->body);
@@ -1321,7 +1325,7 @@ START_TEST(csv_cells_cannot_become_formulas)
     ck_assert_msg(t.nrows == N + 1, "expected a header and %d rows, got %zu rows:\n%s", (int)N,
                   t.nrows, r->body);
     size_t ncols = t.rows[0].ncells;
-    ck_assert_msg(ncols == 23 && !strcmp(t.rows[0].cells[1], "name"),
+    ck_assert_msg(ncols == 24 && !strcmp(t.rows[0].cells[1], "name"),
                   "header: %zu columns, the second %s", ncols, t.rows[0].cells[1]);
     for (size_t i = 0; i < N; i++) {
         const struct csv_table_row *row = NULL;

@@ -1,5 +1,7 @@
 /* Reports against a from-scratch computation: a few thousand leads, touches, transitions
- * and feedback written through the API (then times spread over 400 days with SQL, which
+ * and feedback written through the API (returning customers' next deals, lost deals with
+ * amounts, corrections of won and lost amounts and leads rated more than once among them;
+ * then times spread over 400 days with SQL, which
  * the report triggers must follow), and every report, for several windows and each
  * attribution model, compared with the same figures computed straight from the
  * leads, campaign_touches, lead_stage_changes and feedback tables, without report_leads
@@ -164,11 +166,47 @@ static void transition(const char *lead, const char *to)
     resp_free(post_ok(path, admin, body, 201));
 }
 
-static void feedback(const char *lead, const char *body)
+/* Gives feedback; its id into id (37 bytes) when id is not NULL. */
+static void feedback_id(const char *lead, const char *body, char *id)
 {
     char path[384];
     snprintf(path, sizeof path, "/v1/leads/%s/feedback", lead);
-    resp_free(post_ok(path, sales, body, 201));
+    struct resp *r = post_ok(path, sales, body, 201);
+    if (id)
+        snprintf(id, 37, "%s", jstr(r, "id"));
+    resp_free(r);
+}
+
+static void feedback(const char *lead, const char *body)
+{
+    feedback_id(lead, body, NULL);
+}
+
+/* A deal's end on lead l (in an accepted stage): won or lost, a lost one with an amount
+ * half the time, and then, now and then, one or two corrections of its amount (0
+ * included). */
+static void deal_ends(const char *l, bool won)
+{
+    char body[200], id[37];
+    if (won)
+        snprintf(body, sizeof body, "{\"kind\":\"won\",\"amount\":%u,\"currency\":\"USD\"}",
+                 1 + rnd(2000000));
+    else if (rnd(2))
+        snprintf(body, sizeof body,
+                 "{\"kind\":\"lost\",\"reason\":\"%s\",\"rating\":%u,\"amount\":%u,"
+                 "\"currency\":\"USD\"}",
+                 lost_reasons[rnd(3)], 1 + rnd(5), rnd(900000));
+    else
+        snprintf(body, sizeof body, "{\"kind\":\"lost\",\"reason\":\"%s\",\"rating\":%u}",
+                 lost_reasons[rnd(3)], 1 + rnd(5));
+    feedback_id(l, body, id);
+    for (unsigned n = rnd(6) < 2 ? 1 + rnd(2) : 0; n > 0; n--) {
+        snprintf(body, sizeof body,
+                 "{\"kind\":\"correction\",\"corrects\":\"%s\",\"amount\":%u,"
+                 "\"currency\":\"USD\"}",
+                 id, rnd(5) ? rnd(1500000) : 0);
+        feedback(l, body);
+    }
 }
 
 /* A verdict and what follows it, on lead i (in stage mql or new). */
@@ -178,9 +216,19 @@ static void sales_works(int i)
     const char *l = leads[i];
     unsigned v = rnd(10);
     if (v < 4) {
+        unsigned why = rnd(6);
         snprintf(body, sizeof body, "{\"kind\":\"rejected\",\"reason\":\"%s\",\"rating\":%u}",
-                 reject_reasons[rnd(6)], 1 + rnd(3));
+                 reject_reasons[why], 1 + rnd(3));
         feedback(l, body);
+        /* now and then a disqualified lead comes back (to marketing, then to sales, whose
+         * new verdict is no first verdict) */
+        if ((why == 0 || why == 3 || why == 4) && rnd(4) == 0) {
+            transition(l, "recycled");
+            transition(l, "mql");
+            feedback(l, "{\"kind\":\"accepted\",\"rating\":5}");
+            if (rnd(2))
+                deal_ends(l, rnd(2));
+        }
         return;
     }
     if (v < 5) /* contact before any verdict */
@@ -198,13 +246,17 @@ static void sales_works(int i)
         transition(l, "opportunity");
     }
     if (next < 4) {
-        snprintf(body, sizeof body, "{\"kind\":\"won\",\"amount\":%u,\"currency\":\"USD\"}",
-                 1 + rnd(2000000));
-        feedback(l, body);
+        deal_ends(l, true);
+        /* a returning customer: its next deals, each won or lost (it stays a customer),
+         * sometimes rated again */
+        for (unsigned d = rnd(3) == 0 ? 1 + rnd(2) : 0; d > 0; d--) {
+            transition(l, "opportunity");
+            if (rnd(3) == 0)
+                feedback(l, "{\"kind\":\"meeting_booked\",\"rating\":4}");
+            deal_ends(l, rnd(2));
+        }
     } else if (next < 6) {
-        snprintf(body, sizeof body, "{\"kind\":\"lost\",\"reason\":\"%s\",\"rating\":%u}",
-                 lost_reasons[rnd(3)], 1 + rnd(5));
-        feedback(l, body);
+        deal_ends(l, false);
     }
 }
 
@@ -327,6 +379,22 @@ START_TEST(reports_equal_a_computation_from_scratch)
         pg_ok(pg, sql);
     }
     lap("more writes");
+    /* the data has what the rules are about: corrections, lost amounts, second deals,
+     * disqualified leads back in the funnel and leads rated more than once */
+    static const char *const present[] = {
+        "SELECT count(*) FROM feedback WHERE workspace_id = $1 AND kind = 'correction'",
+        "SELECT count(*) FROM feedback WHERE workspace_id = $1 AND kind = 'lost' AND amount > 0",
+        "SELECT count(*) FROM lead_stage_changes WHERE workspace_id = $1"
+        " AND from_stage = 'customer' AND to_stage = 'opportunity'",
+        "SELECT count(*) FROM lead_stage_changes WHERE workspace_id = $1"
+        " AND from_stage = 'disqualified' AND to_stage = 'recycled'",
+        "SELECT count(*) FROM (SELECT lead_id FROM feedback WHERE workspace_id = $1"
+        " AND rating IS NOT NULL GROUP BY lead_id HAVING count(*) > 1) x"};
+    for (size_t i = 0; i < sizeof present / sizeof present[0]; i++) {
+        char *n = pg_value_p(pg, present[i], ws_id);
+        ck_assert_msg(n && atol(n) > 0, "the random data has none of: %s", present[i]);
+        free(n);
+    }
     char a[11], b[11], c[11], d[11];
     const struct scratch_ws w = {ws_id, admin, {campaigns[3], campaigns[4], campaigns[5]}};
     compared += scratch_compare_all(pg, &w, NULL, NULL);

@@ -77,8 +77,8 @@ START_TEST(lifecycle_moves_history_and_if_match)
     lead_at("life.chain@example.com", id, path);
     for (int i = 1; i < 6; i++)
         move(path, chain[i - 1], chain[i], NULL);
-    refused(path, "mql", "");
-    refused(path, "recycled", "");
+    refused(path, "mql", "opportunity"); /* a customer's next deal starts as opportunity */
+    refused(path, "recycled", "opportunity");
 
     char hist[160];
     snprintf(hist, sizeof hist, "/v1/leads/%s/history", id);
@@ -127,7 +127,7 @@ START_TEST(lifecycle_moves_history_and_if_match)
     expect_status(r, 201, "disqualified with a reason");
     ck_assert_str_eq(jstr(r, "reason"), "No budget; maybe 2027");
     resp_free(r);
-    refused(path, "mql", "");
+    refused(path, "mql", "recycled"); /* back to marketing first */
 
     /* If-Match on the lead */
     lead_at("life.etag@example.com", id, path);

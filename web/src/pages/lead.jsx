@@ -13,6 +13,8 @@ const FUNNEL = ['new', 'mql', 'sales_accepted', 'sales_qualified', 'opportunity'
 // The moves the state machine allows from a stage (openapi.yaml, transitionLead).
 function allowedMoves(stage) {
   if (stage === 'recycled') return ['mql'];
+  if (stage === 'customer') return ['opportunity']; // its next deal
+  if (stage === 'disqualified') return ['recycled']; // back to marketing
   if (!OPEN.includes(stage)) return [];
   const later = FUNNEL.slice(FUNNEL.indexOf(stage) + 1).filter((s) => s !== 'mql' || stage === 'new');
   return [...later, 'recycled', 'disqualified'];
