@@ -1,6 +1,6 @@
 // /app/settings (admin): people and their invitations, API keys, feedback reasons and the
-// workspace's name and reporting currency. Secrets (an invitation link, a new key) are
-// shown once, as the API gives them once.
+// workspace's name, reporting currency and calendar (time zone, follow-up SLA, business
+// hours). Secrets (an invitation link, a new key) are shown once, as the API gives them once.
 import { useEffect, useState } from 'preact/hooks';
 import { api, can, listAll, refreshSession } from '../api.js';
 import { forget } from '../data.js';
@@ -307,8 +307,21 @@ function Workspace() {
   );
 }
 
+const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+// The time zones the browser knows, offered as suggestions; the daemon checks the name.
+const ZONES = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+
 function WorkspaceForm({ ws, onSaved }) {
-  const f = useForm({ name: ws.name, currency: ws.currency });
+  const bh = ws.business_hours;
+  const f = useForm({
+    name: ws.name,
+    currency: ws.currency,
+    time_zone: ws.time_zone,
+    sla_hours: ws.sla_hours == null ? '' : String(ws.sla_hours),
+    days: bh ? bh.days.join(', ') : '',
+    start: bh ? bh.start : '09:00',
+    end: bh ? bh.end : '17:00',
+  });
   const [saved, setSaved] = useState(false);
   const onSubmit = (e) => {
     e.preventDefault();
@@ -317,6 +330,15 @@ function WorkspaceForm({ ws, onSaved }) {
       const body = {};
       if (v.name.trim() !== ws.name) body.name = v.name.trim();
       if (v.currency.trim().toUpperCase() !== ws.currency) body.currency = v.currency.trim().toUpperCase();
+      if (v.time_zone.trim() !== ws.time_zone) body.time_zone = v.time_zone.trim();
+      const sla = v.sla_hours.trim() === '' ? null : Number(v.sla_hours);
+      if (sla !== ws.sla_hours) body.sla_hours = sla;
+      const days = v.days
+        .split(/[\s,]+/)
+        .map((d) => d.toLowerCase())
+        .filter(Boolean);
+      const hours = days.length ? { days, start: v.start, end: v.end } : null;
+      if (JSON.stringify(hours) !== JSON.stringify(bh ?? null)) body.business_hours = hours;
       if (!Object.keys(body).length) return;
       await api('/v1/workspace', {
         method: 'PATCH',
@@ -327,7 +349,7 @@ function WorkspaceForm({ ws, onSaved }) {
       await refreshSession().catch(() => {});
       setSaved(true);
       onSaved();
-    }, ['name', 'currency']);
+    }, ['name', 'currency', 'time_zone', 'sla_hours']);
   };
   return (
     <form onSubmit={onSubmit} noValidate class="grid-form panel">
@@ -339,6 +361,32 @@ function WorkspaceForm({ ws, onSaved }) {
       <Banner error={f.banner} />
       <TextField label="Workspace name" {...f.bind('name')} />
       <TextField label="Reporting currency" hint="ISO 4217 code; feedback amounts are in it" maxLength={3} {...f.bind('currency')} />
+      <TextField
+        label="Time zone"
+        hint="The reports' days are its days; changing it recounts every lead's day"
+        list="ll-zones"
+        {...f.bind('time_zone')}
+      />
+      <datalist id="ll-zones">
+        {ZONES.map((z) => (
+          <option key={z} value={z} />
+        ))}
+      </datalist>
+      <TextField
+        label="Follow-up SLA (hours)"
+        hint="Empty: the server's default"
+        type="number"
+        min="1"
+        max="8760"
+        {...f.bind('sla_hours')}
+      />
+      <TextField
+        label="Business days"
+        hint={`Empty: the SLA counts calendar time. Else e.g. ${DAYS.slice(0, 5).join(', ')}`}
+        {...f.bind('days')}
+      />
+      <TextField label="Business hours start" type="time" {...f.bind('start')} />
+      <TextField label="Business hours end" type="time" {...f.bind('end')} />
       <div class="actions">
         <button type="submit" disabled={f.busy}>
           Save workspace
