@@ -70,18 +70,7 @@ ADMIN=$("$LEADLOOPD" keys create --workspace history --role admin --name bench 2
 KEY=$("$LEADLOOPD" keys create --workspace history --role marketing --name importer --import 2>/dev/null)
 WS=$(sql_value "SELECT id FROM workspaces WHERE slug = 'history'")
 
-HTTP_PORT=$(free_port)
-BASE=http://127.0.0.1:$HTTP_PORT
-LEADLOOP_RATE_PER_S=100000 LEADLOOP_RATE_BURST=1000000 LEADLOOP_KEY_CONNECTIONS=$POOL \
-LEADLOOP_LISTEN=127.0.0.1:$HTTP_PORT LEADLOOP_DB_POOL=$POOL LEADLOOP_LOG_LEVEL=warn \
-	"$LEADLOOPD" serve --no-migrate >"$TMP/leadloopd.log" 2>&1 &
-DAEMON=$!
-for ((i = 0; i < 100; i++)); do
-	kill -0 "$DAEMON" 2>/dev/null || die "leadloopd exited at start"
-	[[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true)" == 200 ]] && break
-	sleep 0.1
-done
-((i < 100)) || die "leadloopd is not ready after 10 s"
+bench_serve
 
 api() { curl -s --fail-with-body --max-time 3600 -H "Authorization: Bearer $1" "${@:2}"; }
 curl -s --fail-with-body -X PATCH -H "Authorization: Bearer $ADMIN" \

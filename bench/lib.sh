@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# What bench/run.sh and bench/reports.sh share: messages, the owner of PostgreSQL's files,
+# What the bench scripts share: messages, the owner of PostgreSQL's files,
 # a temporary directory that is deleted however the run ends (with the daemon and the
 # cluster stopped first), the release build, and a private PostgreSQL 15 cluster on a free
 # 127.0.0.1 port, durable as shipped. Sourced, not run; the caller sets ROOT and PGBIN.
@@ -140,6 +140,28 @@ bench_postgres() {
 		cat "$PGLOG" >&2 2>/dev/null || true
 		die "PostgreSQL did not start"
 	}
+}
+
+# bench_serve: starts LEADLOOPD on a free loopback port (HTTP_PORT, BASE; its pid in DAEMON,
+# its log TMP/leadloopd.log) on DATABASE_URL with a pool of POOL, and waits until it is
+# ready. One key is the whole load of a bench: its rate limit is set far above what the
+# machine serves (the leases still run: one statement per 100 requests), and it may hold
+# every pool connection, as pgbench's clients do.
+bench_serve() {
+	local i
+	HTTP_PORT=$(free_port)
+	BASE=http://127.0.0.1:$HTTP_PORT
+	LEADLOOP_RATE_PER_S=100000 LEADLOOP_RATE_BURST=1000000 LEADLOOP_KEY_CONNECTIONS=$POOL \
+	LEADLOOP_LISTEN=127.0.0.1:$HTTP_PORT LEADLOOP_DB_POOL=$POOL LEADLOOP_LOG_LEVEL=warn \
+		"$LEADLOOPD" serve --no-migrate >"$TMP/leadloopd.log" 2>&1 &
+	DAEMON=$!
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$DAEMON" 2>/dev/null || die "leadloopd exited at start"
+		[[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true)" == 200 ]] && break
+		sleep 0.1
+	done
+	((i < 100)) || die "leadloopd is not ready after 10 s"
+	note "leadloopd (pid $DAEMON) serves $BASE with a pool of $POOL"
 }
 
 # bench_about CLIENT: the first lines of a result, what ran on what machine (CLIENT: the

@@ -133,22 +133,7 @@ echo >>"$CLIENT/lead.json"
 
 # ---------------------------------------------------------------- leadloopd
 
-HTTP_PORT=$(free_port)
-BASE=http://127.0.0.1:$HTTP_PORT
-# One key is the whole load here: its rate limit is set far above what the machine
-# serves (the leases still run: one statement per 100 requests), and it may hold every
-# pool connection, as pgbench's clients do.
-LEADLOOP_RATE_PER_S=100000 LEADLOOP_RATE_BURST=1000000 LEADLOOP_KEY_CONNECTIONS=$POOL \
-LEADLOOP_LISTEN=127.0.0.1:$HTTP_PORT LEADLOOP_DB_POOL=$POOL LEADLOOP_LOG_LEVEL=warn \
-	"$LEADLOOPD" serve --no-migrate >"$TMP/leadloopd.log" 2>&1 &
-DAEMON=$!
-for ((i = 0; i < 100; i++)); do
-	kill -0 "$DAEMON" 2>/dev/null || die "leadloopd exited at start"
-	[[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true)" == 200 ]] && break
-	sleep 0.1
-done
-((i < 100)) || die "leadloopd is not ready after 10 s"
-note "leadloopd (pid $DAEMON) serves $BASE with a pool of $POOL"
+bench_serve
 
 # http METHOD PATH [BODY]: prints the body, then the status on a line of its own.
 http() {
