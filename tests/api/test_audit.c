@@ -249,7 +249,7 @@ START_TEST(users_and_keys_are_recorded_with_who_changed_what)
     resp_free(r);
     rows = rows_of(adm, id);
     row = row_for(rows, "api_key", "create");
-    expect_fields(row, NULL, "name,prefix,role,user_id");
+    expect_fields(row, NULL, "can_import,name,prefix,role,user_id");
     ck_assert_str_eq(sget(row, "entity_id"), kid);
     json_decref(rows);
 
