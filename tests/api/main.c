@@ -69,6 +69,7 @@ static const struct {
     {"timezone", timezone_suite},
     {"history", history_suite},
     {"assets", assets_suite},
+    {"touches", touches_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */

@@ -36,5 +36,6 @@ Suite *worklists_suite(void);
 Suite *timezone_suite(void);
 Suite *history_suite(void);
 Suite *assets_suite(void);
+Suite *touches_suite(void);
 
 #endif
