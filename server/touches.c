@@ -1,12 +1,16 @@
 /* Touches: facts of the form "campaign C reached lead L at time T in this way", never
  * edited. Recording one also moves the lead's latest campaign (when it is the lead's
  * latest touch) and appends to the change feed, in one statement; the lead's version and
- * updated_at stay, because a touch is not an edit of the lead. A batch records each touch
- * in a savepoint of its own, so that a bad item fails alone. The members of a campaign
- * are derived from its touches, one row per lead. */
+ * updated_at stay, because a touch is not an edit of the lead. A batch validates every
+ * item in C, then records all the valid ones in one statement (sql_batch), so that the
+ * report triggers refresh its leads once; when that statement fails on a value one item
+ * could hold, the batch records each touch in a savepoint of its own instead, so that a
+ * bad item fails alone. The members of a campaign are derived from its touches, one row
+ * per lead. */
 #include "leadloop/touches.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "leadloop/db.h"
@@ -61,6 +65,48 @@ static const char sql_insert[] =
     " SELECT EXISTS (SELECT FROM c), EXISTS (SELECT FROM l),"
     " EXISTS (SELECT FROM l WHERE erased_at IS NOT NULL), (SELECT future FROM p), " TOUCH_COLUMNS
     ", (SELECT merged_into FROM l LIMIT 1) FROM (VALUES (1)) AS one LEFT JOIN t ON true";
+/* The batch's statement: $1 workspace, $2 campaign (checked before), $3 the valid items as
+ * a JSON array of {n, lead_id or email, kind, occurred_at}. Each item is decided as
+ * sql_insert decides one touch, with the same locks, and answers one row in item order with
+ * sql_insert's columns after n (the campaign's column is true). The touch ids are drawn
+ * beforehand so that each touch maps back to its item. Each touched lead is updated once,
+ * with the earliest and latest of its touches in the batch: as the batch is one campaign's,
+ * that gives what recording them one by one would (a touch before the lead's first makes
+ * the campaign its first, one at or after its latest its latest). Its rows are locked
+ * first in id order, as ll_report_refresh locks them, so that two batches over the same
+ * leads wait for each other instead of deadlocking. */
+static const char sql_batch[] =
+    "WITH i AS (SELECT gen_random_uuid() AS id, i.* FROM json_to_recordset($3::json)"
+    " AS i(n integer, lead_id uuid, email text, kind text, occurred_at timestamptz)),"
+    " li AS (SELECT id, erased_at, merged_into FROM leads WHERE workspace_id = $1"
+    " AND id IN (SELECT lead_id FROM i) FOR KEY SHARE),"
+    " le AS (SELECT id, ll_fold(email) AS folded, erased_at, merged_into FROM leads"
+    " WHERE workspace_id = $1 AND ll_fold(email) IN (SELECT ll_fold(email) FROM i)"
+    " AND email IS NOT NULL AND erased_at IS NULL FOR KEY SHARE),"
+    " d AS (SELECT i.id, i.n, i.kind, coalesce(i.occurred_at, now()) AS at,"
+    " coalesce(i.occurred_at > now() + interval '5 minutes', false) AS future,"
+    " coalesce(li.id, le.id) AS lead_id, coalesce(li.erased_at, le.erased_at) AS erased_at,"
+    " coalesce(li.merged_into, le.merged_into) AS merged_into"
+    " FROM i LEFT JOIN li ON li.id = i.lead_id LEFT JOIN le ON le.folded = ll_fold(i.email)),"
+    " t AS (INSERT INTO campaign_touches (id, workspace_id, campaign_id, lead_id, kind,"
+    " occurred_at) SELECT id, $1, $2, lead_id, kind, at FROM d WHERE lead_id IS NOT NULL"
+    " AND erased_at IS NULL AND merged_into IS NULL AND NOT future ORDER BY n RETURNING *),"
+    " m AS (SELECT lead_id, min(occurred_at) AS lo, max(occurred_at) AS hi FROM t"
+    " GROUP BY lead_id),"
+    " k AS (SELECT x.id, m.lo, m.hi FROM leads x JOIN m ON m.lead_id = x.id"
+    " WHERE x.workspace_id = $1 ORDER BY x.id FOR NO KEY UPDATE OF x),"
+    " u AS (UPDATE leads x SET"
+    " first_campaign_id = CASE WHEN x.first_touch_at IS NULL OR k.lo < x.first_touch_at"
+    " THEN $2::uuid ELSE x.first_campaign_id END,"
+    " first_touch_at = LEAST(x.first_touch_at, k.lo),"
+    " latest_campaign_id = CASE WHEN x.latest_touch_at IS NULL OR k.hi >= x.latest_touch_at"
+    " THEN $2::uuid ELSE x.latest_campaign_id END,"
+    " latest_touch_at = GREATEST(x.latest_touch_at, k.hi)"
+    " FROM k WHERE x.workspace_id = $1 AND x.id = k.id"
+    " AND (x.first_touch_at IS NULL OR k.lo < x.first_touch_at"
+    " OR x.latest_touch_at IS NULL OR k.hi >= x.latest_touch_at))"
+    " SELECT d.n, true, d.lead_id IS NOT NULL, d.erased_at IS NOT NULL, d.future, " TOUCH_COLUMNS
+    ", d.merged_into FROM d LEFT JOIN t ON t.id = d.id ORDER BY d.n";
 static const char sql_campaign_exists[] =
     "SELECT 1 FROM campaigns WHERE workspace_id = $1 AND id = $2";
 
@@ -159,6 +205,39 @@ static json_t *field_error(const char *field, const char *message)
     return json_pack("{s:s, s:s}", "field", field, "message", message);
 }
 
+/* What the row of sql_insert at row (or of sql_batch, whose columns start at base 1) says
+ * of the touch in in; res stays the caller's. */
+static void outcome_read(const PGresult *res, int row, int base, const struct touch_in *in,
+                         struct outcome *o)
+{
+    if (!is_true(res, row, base)) {
+        o->err = LL_E_NOT_FOUND;
+        o->detail = campaign_not_found;
+    } else if (!is_true(res, row, base + 1) || is_true(res, row, base + 3)) {
+        o->err = LL_E_VALIDATION;
+        o->detail = invalid;
+        o->errors = json_array();
+        if (!is_true(res, row, base + 1))
+            json_array_append_new(o->errors, in->lead_id ? field_error("lead_id", lead_unknown)
+                                                         : field_error("email", email_unknown));
+        if (is_true(res, row, base + 3))
+            json_array_append_new(
+                o->errors, field_error("occurred_at", "must not be more than 5 minutes ahead"));
+    } else if (!PQgetisnull(res, row, base + 10)) { /* a lead merged into another takes none */
+        char message[160];
+        snprintf(message, sizeof message, "names a lead merged into %s: record it on that lead",
+                 PQgetvalue(res, row, base + 10));
+        o->err = LL_E_VALIDATION;
+        o->detail = invalid;
+        o->errors = json_pack("[o]", field_error("lead_id", message));
+    } else if (is_true(res, row, base + 2)) {
+        o->err = LL_E_GONE;
+        o->detail = "the lead was erased; its touches stay, but it takes no new ones";
+    } else {
+        o->err = LL_OK;
+    }
+}
+
 /* Records the touch in in for the campaign of the path. */
 static void touch_insert(struct request *r, const struct touch_in *in, struct outcome *o)
 {
@@ -180,32 +259,12 @@ static void touch_insert(struct request *r, const struct touch_in *in, struct ou
         o->detail = "the touch conflicts with a concurrent change; retry it";
     } else if (o->err != LL_OK) {
         /* the database failed: detail stays NULL */
-    } else if (!is_true(res, 0, 0)) {
-        o->err = LL_E_NOT_FOUND;
-        o->detail = campaign_not_found;
-    } else if (!is_true(res, 0, 1) || is_true(res, 0, 3)) {
-        o->err = LL_E_VALIDATION;
-        o->detail = invalid;
-        o->errors = json_array();
-        if (!is_true(res, 0, 1))
-            json_array_append_new(o->errors, in->lead_id ? field_error("lead_id", lead_unknown)
-                                                         : field_error("email", email_unknown));
-        if (is_true(res, 0, 3))
-            json_array_append_new(
-                o->errors, field_error("occurred_at", "must not be more than 5 minutes ahead"));
-    } else if (!PQgetisnull(res, 0, 10)) { /* a lead merged into another takes no touches */
-        char message[160];
-        snprintf(message, sizeof message, "names a lead merged into %s: record it on that lead",
-                 PQgetvalue(res, 0, 10));
-        o->err = LL_E_VALIDATION;
-        o->detail = invalid;
-        o->errors = json_pack("[o]", field_error("lead_id", message));
-    } else if (is_true(res, 0, 2)) {
-        o->err = LL_E_GONE;
-        o->detail = "the lead was erased; its touches stay, but it takes no new ones";
     } else {
-        o->res = res;
-        res = NULL;
+        outcome_read(res, 0, 0, in, o);
+        if (o->err == LL_OK) {
+            o->res = res;
+            res = NULL;
+        }
     }
     PQclear(res);
 }
@@ -247,64 +306,134 @@ out:
     jv_free(&v);
 }
 
-/* Records item i of a batch in a savepoint of its own, so that its failure undoes only
- * itself, and appends its result. Returns LL_OK, or the error that fails the whole batch
- * (the database, not the item, is at fault). */
-static enum ll_err batch_item(struct request *r, size_t i, json_t *item, json_t *results,
-                              long *created)
-{
-    struct touch_in in = {0};
-    struct outcome o = {0};
-    struct jv v;
-    json_t *result;
-    enum ll_err err = LL_OK;
+/* One item of a batch: its touch (strings borrowed from the body), what became of it, and
+ * the id of its touch when it was recorded. */
+struct item {
+    struct touch_in in;
+    struct outcome o;
+    json_t *id;
+    bool done;
+};
 
+/* Validates item i in C, as POST /v1/campaigns/{id}/touches does; an invalid one is done. */
+static void item_read(size_t i, json_t *body, struct item *it)
+{
+    struct jv v;
     jv_init(&v);
-    if (!json_is_object(item)) {
+    if (!json_is_object(body)) {
         char field[32];
         snprintf(field, sizeof field, "touches[%zu]", i);
         jv_add(&v, field, "must be an object");
     } else {
-        read_touch(&v, item, &in);
+        read_touch(&v, body, &it->in);
     }
     if (!jv_ok(&v)) {
-        o.err = LL_E_VALIDATION;
-        o.detail = invalid;
-        o.errors = jv_take(&v);
-    } else {
-        if ((err = db_tx_begin(r->db)) != LL_OK)
-            goto out;
-        touch_insert(r, &in, &o);
-        if (o.err == LL_OK)
-            err = db_tx_commit(r->db);
-        else
-            db_tx_rollback(r->db);
-        if (err == LL_OK && o.err != LL_OK && !o.detail)
-            err = o.err;
-        if (err != LL_OK)
-            goto out;
+        it->o.err = LL_E_VALIDATION;
+        it->o.detail = invalid;
+        it->o.errors = jv_take(&v);
+        it->done = true;
     }
-    result = json_pack("{s:I, s:i}", "index", (json_int_t)i, "status",
-                       o.err == LL_OK ? 201 : problem_kind(o.err)->status);
-    if (o.err == LL_OK) {
-        json_object_set_new(result, "id", db_json_text(o.res, 0, 4));
-        (*created)++;
-    } else {
-        json_object_set_new(result, "problem",
-                            problem_new(o.err, o.detail, r->request_id, o.errors, NULL));
-        o.errors = NULL; /* stolen */
-    }
-    json_array_append_new(results, result);
-out:
-    outcome_free(&o);
     jv_free(&v);
+}
+
+/* Records every item not done yet with one statement (sql_batch), in a savepoint. Returns
+ * LL_OK with each of them done, or with none done when the statement failed on something
+ * one item could cause (a value PostgreSQL refuses, a deadlock with another writer): then
+ * item_write runs them one by one, so that each gets the answer it would get alone.
+ * Otherwise the error that fails the batch. */
+static enum ll_err batch_many(struct request *r, struct item *items, size_t n)
+{
+    json_t *records = json_array();
+    char *text = NULL;
+    PGresult *res = NULL;
+    enum ll_err err = LL_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct touch_in *in = &items[i].in;
+        if (!items[i].done)
+            json_array_append_new(records,
+                                  json_pack("{s:I, s:s?, s:s?, s:s, s:s?}", "n", (json_int_t)i,
+                                            "lead_id", in->lead_id, "email", in->email, "kind",
+                                            in->kind, "occurred_at", in->occurred_at));
+    }
+    if (json_array_size(records) == 0)
+        goto out;
+    if (!(text = json_dumps(records, JSON_COMPACT))) {
+        err = LL_E_INTERNAL;
+        goto out;
+    }
+    if ((err = db_tx_begin(r->db)) != LL_OK)
+        goto out;
+    const char *vals[3] = {r->auth.workspace_id, r->params[0], text};
+    res = db_exec_adhoc(r->db, sql_batch, 3, vals);
+    err = db_check(r->db, res);
+    if (err != LL_OK) {
+        db_tx_rollback(r->db);
+        if (err == LL_E_VALIDATION || err == LL_E_CONFLICT)
+            err = LL_OK; /* the items are recorded one by one instead */
+        goto out;
+    }
+    if ((err = db_tx_commit(r->db)) != LL_OK)
+        goto out;
+    for (int row = 0; row < PQntuples(res); row++) {
+        long k = atol(PQgetvalue(res, row, 0));
+        if (k < 0 || (size_t)k >= n || items[k].done)
+            continue;
+        outcome_read(res, row, 1, &items[k].in, &items[k].o);
+        if (items[k].o.err == LL_OK)
+            items[k].id = db_json_text(res, row, 5);
+        items[k].done = true;
+    }
+out:
+    PQclear(res);
+    free(text);
+    json_decref(records);
     return err;
+}
+
+/* Records one item in a savepoint of its own, so that its failure undoes only itself.
+ * Returns LL_OK, or the error that fails the whole batch (the database, not the item, is at
+ * fault). */
+static enum ll_err item_write(struct request *r, struct item *it)
+{
+    enum ll_err err;
+    if ((err = db_tx_begin(r->db)) != LL_OK)
+        return err;
+    touch_insert(r, &it->in, &it->o);
+    if (it->o.err == LL_OK)
+        err = db_tx_commit(r->db);
+    else
+        db_tx_rollback(r->db);
+    if (err == LL_OK && it->o.err != LL_OK && !it->o.detail)
+        err = it->o.err;
+    if (err == LL_OK && it->o.err == LL_OK)
+        it->id = db_json_text(it->o.res, 0, 4);
+    it->done = true;
+    return err;
+}
+
+/* The result of item i in the batch's answer (new reference). */
+static json_t *item_result(struct request *r, size_t i, struct item *it)
+{
+    json_t *result = json_pack("{s:I, s:i}", "index", (json_int_t)i, "status",
+                               it->o.err == LL_OK ? 201 : problem_kind(it->o.err)->status);
+    if (it->o.err == LL_OK) {
+        json_object_set(result, "id", it->id);
+    } else {
+        json_object_set_new(
+            result, "problem",
+            problem_new(it->o.err, it->o.detail, r->request_id, it->o.errors, NULL));
+        it->o.errors = NULL; /* stolen */
+    }
+    return result;
 }
 
 void touches_batch(struct request *r)
 {
     static const char *const batch_fields[] = {"touches", NULL};
     json_t *body = NULL, *items, *results = NULL;
+    struct item *list = NULL;
+    size_t n = 0;
     struct jv v;
     bool in_tx = false;
     long created = 0;
@@ -330,6 +459,13 @@ void touches_batch(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the batch is not valid", jv_take(&v), NULL);
         goto out;
     }
+    n = json_array_size(items);
+    if (!(list = calloc(n, sizeof *list))) {
+        reply_db_error(r, LL_E_INTERNAL);
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        item_read(i, json_array_get(items, i), &list[i]);
     /* One transaction for the batch: it is all there or (if the database fails) none. */
     if ((err = db_tx_begin(r->db)) != LL_OK) {
         reply_db_error(r, err);
@@ -338,24 +474,35 @@ void touches_batch(struct request *r)
     in_tx = true;
     if (!exists(r, sql_campaign_exists, r->params[0], campaign_not_found))
         goto out;
-    results = json_array();
-    for (size_t i = 0; i < json_array_size(items); i++) {
-        if ((err = batch_item(r, i, json_array_get(items, i), results, &created)) != LL_OK) {
-            reply_db_error(r, err);
-            goto out;
-        }
+    err = batch_many(r, list, n);
+    for (size_t i = 0; i < n && err == LL_OK; i++)
+        if (!list[i].done)
+            err = item_write(r, &list[i]);
+    if (err != LL_OK) {
+        reply_db_error(r, err);
+        goto out;
     }
     in_tx = false;
     if ((err = db_tx_commit(r->db)) != LL_OK) {
         reply_db_error(r, err);
         goto out;
     }
+    results = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_array_append_new(results, item_result(r, i, &list[i]));
+        created += list[i].o.err == LL_OK;
+    }
     reply_json(r, 200,
                json_pack("{s:O, s:I, s:I}", "results", results, "created", (json_int_t)created,
-                         "failed", (json_int_t)json_array_size(items) - created));
+                         "failed", (json_int_t)n - created));
 out:
     if (in_tx)
         db_tx_rollback(r->db);
+    for (size_t i = 0; i < n && list; i++) {
+        outcome_free(&list[i].o);
+        json_decref(list[i].id);
+    }
+    free(list);
     json_decref(results);
     json_decref(body);
     jv_free(&v);

@@ -70,6 +70,7 @@ static const struct {
     {"history", history_suite},
     {"assets", assets_suite},
     {"deals", deals_suite},
+    {"touches", touches_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */

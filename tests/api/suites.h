@@ -37,5 +37,6 @@ Suite *timezone_suite(void);
 Suite *history_suite(void);
 Suite *assets_suite(void);
 Suite *deals_suite(void);
+Suite *touches_suite(void);
 
 #endif
