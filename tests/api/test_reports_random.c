@@ -316,6 +316,11 @@ START_TEST(reports_equal_a_computation_from_scratch)
     compared += scratch_compare_all(pg, &w, days_ago(45, c), NULL);
     compared += scratch_compare_all(pg, &w, NULL, days_ago(250, d));
     lap("all windows compared");
+    /* the trends and the campaigns by channel, for a few of those windows */
+    compared += scratch_compare_trends(pg, &w, NULL, NULL);
+    compared += scratch_compare_trends(pg, &w, days_ago(300, a), days_ago(130, b));
+    compared += scratch_compare_trends(pg, &w, days_ago(45, c), NULL);
+    lap("trends compared");
     fprintf(stderr, "reports: %d reports equal to the computation from scratch\n", compared);
     PQfinish(pg);
 }
