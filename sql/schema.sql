@@ -1041,12 +1041,11 @@ CREATE FUNCTION public.ll_report_reason_sums(ws uuid, from_day date, to_day date
           AND d.day < least(ll_report_months_from(from_day),
                             coalesce(to_day, 'infinity'::date) + 1)
         UNION ALL
-        -- the day rows after the last whole month
+        -- the day rows after the last whole month (as in ll_report_sums)
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
-          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
           AND d.day >= greatest(ll_report_months_to(to_day),
-                                coalesce(from_day, '-infinity'::date))
+                                ll_report_months_from(from_day))
           AND d.day <= coalesce(to_day, 'infinity'::date)
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
@@ -1242,15 +1241,16 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
           AND d.day < least(ll_report_months_from(from_day),
                             coalesce(to_day, 'infinity'::date) + 1)
         UNION ALL
-        -- the day rows after the last whole month
+        -- the day rows after the last whole month, or (a window without one) after the
+        -- rows before: from the later of the two firsts of a month (in a window inside
+        -- one month, past its end: none)
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
                d.followed
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
-          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
           AND d.day >= greatest(ll_report_months_to(to_day),
-                                coalesce(from_day, '-infinity'::date))
+                                ll_report_months_from(from_day))
           AND d.day <= coalesce(to_day, 'infinity'::date)
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
