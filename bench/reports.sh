@@ -18,7 +18,8 @@
 #                       (BENCH_REPORT_LEADS=20000 for a quick run)
 #   BENCH_REPORT_RUNS   timed requests of each report and window: 21
 #   BENCH_REPORT_ONLY   only these reports, e.g. "funnel sources" (of: campaigns sources
-#                       funnel rejections follow-up search); "search" for the searches alone
+#                       funnel rejections follow-up trends search); "search" for the
+#                       searches alone
 #   BENCH_SEARCH_RUNS   timed requests of each search: 21
 #   BENCH_SEARCH_CLIENTS, BENCH_SEARCH_SECONDS  the concurrent searches (wrk): 16
 #                       connections, 10 s
@@ -47,7 +48,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--save) SAVE=1 ;;
 	-h | --help)
-		sed -n '2,38s/^# \{0,1\}//p' "$0"
+		sed -n '2,39s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -87,6 +88,12 @@ REPORTS=(
 	"rejections /v1/reports/rejections?group_by=source"
 	"rejections /v1/reports/rejections?group_by=owner"
 	"follow-up /v1/reports/follow-up"
+	"campaigns /v1/reports/campaigns?group_by=channel&attribution=first_touch"
+	"campaigns /v1/reports/campaigns?group_by=channel&attribution=linear"
+	"trends /v1/reports/trends?metric=leads&interval=week&group_by=campaign"
+	"trends /v1/reports/trends?metric=won_amount&interval=month&group_by=channel&attribution=linear"
+	"trends /v1/reports/trends?metric=cost&interval=week&group_by=channel"
+	"trends /v1/reports/trends?metric=mqls&interval=month&group_by=source"
 )
 only() { [[ -z "${BENCH_REPORT_ONLY:-}" || " ${BENCH_REPORT_ONLY//,/ } " == *" $1 "* ]]; }
 
