@@ -510,7 +510,7 @@ static void answer_trends(struct request *r, bool csv, const char *meta, const P
     bool any = false;
     for (int k = 0; k < rows;) {
         int i = (int)order[k];
-        const char *this = PQgetvalue(res, i, g);
+        const char *group = PQgetvalue(res, i, g);
         if (PQgetisnull(res, i, g)) {
             k++;
             continue;
@@ -521,7 +521,7 @@ static void answer_trends(struct request *r, bool csv, const char *meta, const P
             cell(&w, res, i, gc[c]);
         jw_json(&w, "total", res, i, total);
         jw_lit(&w, ",\"values\":[");
-        for (int n = 0; k < rows && !strcmp(PQgetvalue(res, (int)order[k], g), this); k++, n++) {
+        for (int n = 0; k < rows && !strcmp(PQgetvalue(res, (int)order[k], g), group); k++, n++) {
             int j = (int)order[k];
             jw_lit(&w, n ? "," : "");
             if (PQgetisnull(res, j, value))

@@ -410,7 +410,7 @@ int scratch_compare_trends(PGconn *pg, const struct scratch_ws *w, const char *f
     static const char *const groups[] = {"campaign", "channel", "source"};
     static const char *const intervals[] = {"week", "month"};
     int compared = 0;
-    char q[160], path[384], m[4];
+    char q[160], path[384], m[12];
     snprintf(q, sizeof q, "%s%s%s%s", from ? "&from=" : "", from ? from : "", to ? "&to=" : "",
              to ? to : "");
     for (int g = 0; g < 3; g++)
