@@ -444,24 +444,52 @@ static const char *const trends_campaign_cols[] = {"campaign_id", "name", "chann
 static const char *const trends_channel_cols[] = {"channel", NULL};
 static const char *const trends_source_cols[] = {"source", NULL};
 
-/* Writes the trends rows (sql/queries/report_trends.sql: g, the group's columns, period,
- * from, to, value, total; one row per group and period, each group's periods together and
- * in order) in the order given. CSV: one line per group and period, the group's columns
- * (those of group_by) then period, from, to, value and total. JSON: the periods once in
- * meta, then one object per group with its columns, total and values (one per period, in
- * the periods' order); rows with no group (g null: a workspace without campaigns) give
- * the periods only. */
+/* The next element of a one-dimensional PostgreSQL array of numbers or dates as text
+ * ("{1,2.5,NULL}": never quoted): *p starts at the '{' and moves past each element; false
+ * at the end. */
+static bool array_next(const char **p, const char **item, size_t *len)
+{
+    const char *s = *p + (**p == '{');
+    if (*s == '}' || !*s)
+        return false;
+    const char *e = s + strcspn(s, ",}");
+    *item = s;
+    *len = (size_t)(e - s);
+    *p = *e == ',' ? e + 1 : e;
+    return true;
+}
+
+static bool is_null_item(const char *item, size_t len)
+{
+    return len == 4 && !memcmp(item, "NULL", 4);
+}
+
+/* Writes the trends rows (sql/queries/report_trends.sql: g, the group's columns, the
+ * periods' first days, from and to as arrays on one row, values as an array in the periods'
+ * order, total; one row per group, or one with g null when there is none) in the order
+ * given. CSV: one line per group and period, the group's columns (those of group_by) then
+ * period, from, to, value and total. JSON: the periods once, then one object per group
+ * with its columns, total and values. */
 static void answer_trends(struct request *r, bool csv, const char *meta, const PGresult *res,
                           const size_t *order, const char *const *group_cols)
 {
     struct jw w;
-    int rows = PQntuples(res);
-    int g = PQfnumber(res, "g"), period = PQfnumber(res, "period"), from = PQfnumber(res, "from");
-    int to = PQfnumber(res, "to"), value = PQfnumber(res, "value"), total = PQfnumber(res, "total");
+    int rows = PQntuples(res), at = -1;
+    int g = PQfnumber(res, "g"), periods = PQfnumber(res, "periods");
+    int from = PQfnumber(res, "period_from"), to = PQfnumber(res, "period_to");
+    int values = PQfnumber(res, "values"), total = PQfnumber(res, "total");
     int gc[4], ngc = 0;
     for (; group_cols[ngc]; ngc++)
         gc[ngc] = PQfnumber(res, group_cols[ngc]);
-    jw_init(&w, 1024 + (size_t)rows * 48);
+    for (int i = 0; i < rows && at < 0; i++)
+        if (!PQgetisnull(res, i, periods))
+            at = i; /* the row with the periods */
+    const char *ps = at < 0 ? "{}" : PQgetvalue(res, at, periods);
+    const char *fs = at < 0 ? "{}" : PQgetvalue(res, at, from);
+    const char *ts = at < 0 ? "{}" : PQgetvalue(res, at, to);
+    const char *item, *f, *t;
+    size_t len, flen, tlen;
+    jw_init(&w, 1024 + (size_t)rows * 64 + strlen(ps) * 3);
     if (csv) {
         for (int c = 0; c < ngc; c++) {
             csv_cell(&w, group_cols[c], false);
@@ -472,69 +500,80 @@ static void answer_trends(struct request *r, bool csv, const char *meta, const P
             int i = (int)order[k];
             if (PQgetisnull(res, i, g))
                 continue;
-            for (int c = 0; c < ngc; c++) {
-                if (!PQgetisnull(res, i, gc[c]))
-                    csv_cell(&w, PQgetvalue(res, i, gc[c]), true);
+            const char *p = ps, *pf = fs, *pt = ts, *v = PQgetvalue(res, i, values);
+            while (array_next(&p, &item, &len) && array_next(&pf, &f, &flen) &&
+                   array_next(&pt, &t, &tlen)) {
+                const char *val;
+                size_t vlen;
+                if (!array_next(&v, &val, &vlen))
+                    break;
+                for (int c = 0; c < ngc; c++) {
+                    if (!PQgetisnull(res, i, gc[c]))
+                        csv_cell(&w, PQgetvalue(res, i, gc[c]), true);
+                    jw_lit(&w, ",");
+                }
+                /* dates and numbers: nothing to quote inside, so written as they are */
+                jw_lit(&w, "\"");
+                jw_raw(&w, item, len);
+                jw_lit(&w, "\",\"");
+                jw_raw(&w, f, flen);
+                jw_lit(&w, "\",\"");
+                jw_raw(&w, t, tlen);
+                jw_lit(&w, "\",");
+                if (!is_null_item(val, vlen))
+                    jw_raw(&w, val, vlen);
                 jw_lit(&w, ",");
+                if (!PQgetisnull(res, i, total))
+                    jw_raw(&w, PQgetvalue(res, i, total), (size_t)PQgetlength(res, i, total));
+                jw_lit(&w, "\r\n");
             }
-            const int rest[] = {period, from, to, value, total};
-            for (int c = 0; c < 5; c++) {
-                jw_lit(&w, c ? "," : "");
-                if (!PQgetisnull(res, i, rest[c]))
-                    csv_cell(&w, PQgetvalue(res, i, rest[c]), c < 3);
-            }
-            jw_lit(&w, "\r\n");
         }
-        size_t len;
-        char *body = jw_take(&w, &len);
+        size_t blen;
+        char *body = jw_take(&w, &blen);
         reply_header(r, "Content-Disposition", "attachment; filename=\"trends.csv\"");
-        reply_owned(r, 200, "text/csv; charset=utf-8", body, len);
+        reply_owned(r, 200, "text/csv; charset=utf-8", body, blen);
         return;
     }
     jw_lit(&w, "{\"report\":\"trends\",");
     jw_lit(&w, meta);
     jw_lit(&w, ",\"periods\":[");
-    /* the periods: those of the first group's rows (every group has the same) */
-    const char *first = rows ? PQgetvalue(res, (int)order[0], g) : NULL;
-    for (int k = 0; k < rows; k++) {
-        int i = (int)order[k];
-        if (strcmp(PQgetvalue(res, i, g), first))
-            break;
-        jw_lit(&w, k ? ",{" : "{");
-        jw_text(&w, "start", res, i, period);
-        jw_text(&w, "from", res, i, from);
-        jw_text(&w, "to", res, i, to);
-        jw_lit(&w, "}");
+    for (int n = 0;
+         array_next(&ps, &item, &len) && array_next(&fs, &f, &flen) && array_next(&ts, &t, &tlen);
+         n++) {
+        jw_lit(&w, n ? ",{\"start\":\"" : "{\"start\":\"");
+        jw_raw(&w, item, len);
+        jw_lit(&w, "\",\"from\":\"");
+        jw_raw(&w, f, flen);
+        jw_lit(&w, "\",\"to\":\"");
+        jw_raw(&w, t, tlen);
+        jw_lit(&w, "\"}");
     }
     jw_lit(&w, "],\"data\":[");
     bool any = false;
-    for (int k = 0; k < rows;) {
+    for (int k = 0; k < rows; k++) {
         int i = (int)order[k];
-        const char *group = PQgetvalue(res, i, g);
-        if (PQgetisnull(res, i, g)) {
-            k++;
+        if (PQgetisnull(res, i, g))
             continue;
-        }
         jw_lit(&w, any ? ",{" : "{");
         any = true;
         for (int c = 0; c < ngc; c++)
             cell(&w, res, i, gc[c]);
         jw_json(&w, "total", res, i, total);
         jw_lit(&w, ",\"values\":[");
-        for (int n = 0; k < rows && !strcmp(PQgetvalue(res, (int)order[k], g), group); k++, n++) {
-            int j = (int)order[k];
+        const char *v = PQgetvalue(res, i, values);
+        for (int n = 0; array_next(&v, &item, &len); n++) {
             jw_lit(&w, n ? "," : "");
-            if (PQgetisnull(res, j, value))
+            if (is_null_item(item, len))
                 jw_lit(&w, "null");
             else
-                jw_raw(&w, PQgetvalue(res, j, value), (size_t)PQgetlength(res, j, value));
+                jw_raw(&w, item, len);
         }
         jw_lit(&w, "]}");
     }
     jw_lit(&w, "]}");
-    size_t len;
-    char *body = jw_take(&w, &len);
-    reply_owned(r, 200, "application/json", body, len);
+    size_t blen;
+    char *body = jw_take(&w, &blen);
+    reply_owned(r, 200, "application/json", body, blen);
 }
 
 /* GET /v1/reports/trends: one figure per period and group (sql/queries/report_trends.sql). */

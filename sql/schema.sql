@@ -1020,6 +1020,18 @@ CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date
 $$;
 
 --
+-- Name: ll_report_periods(date, date, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_periods(from_day date, to_day date, period_kind text) RETURNS SETOF date
+    LANGUAGE sql IMMUTABLE STRICT ROWS 52 PARALLEL SAFE
+    AS $$
+    SELECT p::date
+    FROM generate_series(date_trunc(period_kind, from_day::timestamp), to_day::timestamp,
+                         ('1 ' || period_kind)::interval) AS p
+$$;
+
+--
 -- Name: ll_report_reason_sums(uuid, date, date, smallint); Type: FUNCTION; Schema: public; Owner: -
 --
 

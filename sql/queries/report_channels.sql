@@ -27,7 +27,11 @@
 -- channel's credited leads with a follow-up time, each lead once: under first and last
 -- touch a lead has one campaign, so the channel's times are its campaigns' times in
 -- report_follow_ups; under linear a lead credited to several campaigns of the channel
--- has a row for each, counted once by its lead id.
+-- has a row for each, counted once by its lead id. They are given for windows with both
+-- bounds under half a year (ll_report_follow_up_sorted) and null otherwise: a channel's
+-- times cannot be read by rank from one key's index as a campaign's are, and sorting
+-- two years of them took 0.2 s (first touch) to 2 s (linear, with the lead ids) at 1M
+-- leads (bench/reports.sh data, 170,000 leads with a follow-up time).
 WITH
 -- keys: the channels, in their order (i)
 keys AS (
@@ -59,18 +63,18 @@ rr AS (
           GROUP BY 1, 2 HAVING sum(r.n) <> 0) x
     GROUP BY channel),
 -- fu: the follow-up percentiles per channel, over its credited leads' times in the window
--- sorted: each lead's time once (linear: counted by lead id)
+-- sorted: each lead's time once (linear: counted by lead id); short windows only
 ft AS (
     SELECT c.channel, NULL::uuid AS lead_id, f.follow_up_s
     FROM report_follow_ups f JOIN camp c ON c.key = f.key
-    WHERE $4::smallint <> 3
+    WHERE $4::smallint <> 3 AND ll_report_follow_up_sorted($2::date, $3::date)
       AND f.workspace_id = $1 AND f.dim = $4
       AND f.day >= coalesce($2::date, '-infinity'::date)
       AND f.day <= coalesce($3::date, 'infinity'::date)
     UNION ALL
     SELECT DISTINCT c.channel, f.lead_id, f.follow_up_s
     FROM report_follow_ups f JOIN camp c ON c.key = f.key
-    WHERE $4::smallint = 3
+    WHERE $4::smallint = 3 AND ll_report_follow_up_sorted($2::date, $3::date)
       AND f.workspace_id = $1 AND f.dim = $4
       AND f.day >= coalesce($2::date, '-infinity'::date)
       AND f.day <= coalesce($3::date, 'infinity'::date)),

@@ -1,6 +1,6 @@
 -- report_trends: GET /v1/reports/trends (server/reports.c): one figure as a time series,
--- one row per group and period (ISO week from Monday, or month) of the window, in the
--- groups' order and then the periods'.
+-- one row per group, in the groups' order, with its value of each period (ISO week from
+-- Monday, or month) of the window as an array in the periods' order.
 --
 -- Parameters:
 --   $1  workspace id (uuid)
@@ -61,12 +61,9 @@ win AS (
             AND c.ends_on IS NOT NULL) x),
 -- the periods of the window, each with the window's days in it
 per AS (
-    SELECT p::date AS period, greatest(p::date, w.from_day) AS from_day,
-           least(ll_report_period_end(p::date, $5::text), w.to_day) AS to_day
-    FROM win w,
-         generate_series(ll_report_period(w.from_day, $5::text)::timestamp,
-                         w.to_day::timestamp, ('1 ' || $5::text)::interval) AS p
-    WHERE w.from_day <= w.to_day),
+    SELECT p.period, greatest(p.period, w.from_day) AS from_day,
+           least(ll_report_period_end(p.period, $5::text), w.to_day) AS to_day
+    FROM win w, ll_report_periods(w.from_day, w.to_day, $5::text) AS p (period)),
 -- the groups, in their order (g)
 grp AS (
     SELECT c.gkey AS key, row_number() OVER (ORDER BY c.name, c.id) AS g, c.id AS campaign_id,
@@ -103,12 +100,20 @@ pt AS (
     FROM per
     LEFT JOIN grp g ON true
     LEFT JOIN v ON v.key = g.key AND v.period = per.period)
-SELECT pt.g, pt.campaign_id, pt.name, pt.channel, pt.source, pt.period, pt.from_day AS "from",
-       pt.to_day AS "to",
-       CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(pt.value)
-            ELSE trim_scale(round(pt.value, 4)) END AS value,
-       CASE WHEN $6::text IN ('won_amount', 'cost')
-            THEN round(sum(pt.value) OVER (PARTITION BY pt.g))
-            ELSE trim_scale(round(sum(pt.value) OVER (PARTITION BY pt.g), 4)) END AS total
+-- one row per group (g null: no group, a workspace without campaigns), its values and
+-- the periods' days as arrays in the periods' order (the periods on the first group's row
+-- only, or the row of no group), total over them
+SELECT pt.g, pt.campaign_id, pt.name, pt.channel, pt.source,
+       CASE WHEN pt.g IS NULL OR pt.g = 1
+            THEN (SELECT array_agg(period ORDER BY period) FROM per) END AS periods,
+       CASE WHEN pt.g IS NULL OR pt.g = 1
+            THEN (SELECT array_agg(from_day ORDER BY period) FROM per) END AS period_from,
+       CASE WHEN pt.g IS NULL OR pt.g = 1
+            THEN (SELECT array_agg(to_day ORDER BY period) FROM per) END AS period_to,
+       array_agg(CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(pt.value)
+                      ELSE trim_scale(round(pt.value, 4)) END ORDER BY pt.period) AS "values",
+       CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(sum(pt.value))
+            ELSE trim_scale(round(sum(pt.value), 4)) END AS total
 FROM pt
-ORDER BY pt.g, pt.period
+GROUP BY pt.g, pt.campaign_id, pt.name, pt.channel, pt.source
+ORDER BY pt.g
