@@ -21,7 +21,8 @@
 #   BENCH_REPORT_TZ     the time zone the workspace moves to after the first runs, timed,
 #                       before the reports run again: Asia/Kathmandu (+05:45); UTC: none
 #   BENCH_REPORT_ONLY   only these reports, e.g. "funnel sources" (of: campaigns sources
-#                       funnel rejections follow-up search); "search" for the searches alone
+#                       funnel rejections follow-up trends search); "search" for the
+#                       searches alone
 #   BENCH_SEARCH_RUNS   timed requests of each search: 21
 #   BENCH_SEARCH_CLIENTS, BENCH_SEARCH_SECONDS  the concurrent searches (wrk): 16
 #                       connections, 10 s
@@ -50,7 +51,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--save) SAVE=1 ;;
 	-h | --help)
-		sed -n '2,40s/^# \{0,1\}//p' "$0"
+		sed -n '2,43s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -90,6 +91,12 @@ REPORTS=(
 	"rejections /v1/reports/rejections?group_by=source"
 	"rejections /v1/reports/rejections?group_by=owner"
 	"follow-up /v1/reports/follow-up"
+	"campaigns /v1/reports/campaigns?group_by=channel&attribution=first_touch"
+	"campaigns /v1/reports/campaigns?group_by=channel&attribution=linear"
+	"trends /v1/reports/trends?metric=leads&interval=week&group_by=campaign"
+	"trends /v1/reports/trends?metric=won_amount&interval=month&group_by=channel&attribution=linear"
+	"trends /v1/reports/trends?metric=cost&interval=week&group_by=channel"
+	"trends /v1/reports/trends?metric=mqls&interval=month&group_by=source"
 )
 only() { [[ -z "${BENCH_REPORT_ONLY:-}" || " ${BENCH_REPORT_ONLY//,/ } " == *" $1 "* ]]; }
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "leadloop/csv.h"
 #include "leadloop/db.h"
@@ -20,6 +21,7 @@
 #include "leadloop/jw.h"
 #include "leadloop/log.h"
 #include "leadloop/request.h"
+#include "leadloop/rowsort.h"
 #include "leadloop/ticker.h"
 #include "leadloop/util.h"
 #include "leadloop/vocab.h"
@@ -67,13 +69,122 @@ static bool is_number(Oid type)
            type == 16;
 }
 
-/* Answers the rows: CSV with a header line, or JSON {meta..., "data": [{column: value}]},
- * where meta is a JSON fragment ("key": value, ...) written before data. */
+/* One column of a row as "name": value, by its type. */
+static void cell(struct jw *w, const PGresult *res, int i, int c)
+{
+    Oid t = PQftype(res, c);
+    const char *key = PQfname(res, c);
+    if (t == 16)
+        jw_bool(w, key, res, i, c);
+    else if (is_text(t))
+        jw_text(w, key, res, i, c);
+    else
+        jw_json(w, key, res, i, c);
+}
+
+/* ------------------------------------------------------------------ sort */
+
+/* sort=field or sort=-field: the rows ordered by one of their figures (rowsort.h), nulls
+ * last, ties in the statement's own order. One rule for every report: each lists the
+ * figures it may be sorted by, and the rows are ordered after the statement, which keeps
+ * the statements free of an ORDER BY per figure. */
+struct sort {
+    const char *field; /* NULL: the statement's order */
+    bool desc;
+};
+
+/* Reads sort= against the report's figures (NULL-terminated); false after answering 400. */
+static bool sort_param(struct request *r, const char *const *fields, struct sort *s)
+{
+    const char *v = req_query(r, "sort");
+    memset(s, 0, sizeof *s);
+    if (!v)
+        return true;
+    s->desc = v[0] == '-';
+    s->field = s->desc ? v + 1 : v;
+    for (int i = 0; fields[i]; i++)
+        if (!strcmp(fields[i], s->field))
+            return true;
+    /* the whole list, however long: the detail of reply_bad_param is for short messages */
+    struct jw m;
+    jw_init(&m, 512);
+    jw_lit(&m, "must be a figure of the row, with - before it for descending: ");
+    for (int i = 0; fields[i]; i++) {
+        jw_lit(&m, i ? ", " : "");
+        jw_lit(&m, fields[i]);
+    }
+    size_t len;
+    char *msg = jw_take(&m, &len);
+    if (!msg) {
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+        return false;
+    }
+    char *detail = NULL;
+    if (asprintf(&detail, "query parameter sort %s", msg) < 0)
+        detail = NULL;
+    reply_problem(r, LL_E_PARAM, detail ? detail : "query parameter sort is not valid",
+                  json_pack("[{s:s, s:s}]", "field", "sort", "message", msg), NULL);
+    free(detail);
+    free(msg);
+    return false;
+}
+
+/* One column of a result, for rowsort_order. */
+struct column {
+    const PGresult *res;
+    int col;
+};
+
+static const char *cell_value(const void *ctx, size_t i)
+{
+    const struct column *c = ctx;
+    return PQgetisnull(c->res, (int)i, c->col) ? NULL : PQgetvalue(c->res, (int)i, c->col);
+}
+
+/* The order of res's rows by s (new array of PQntuples, caller frees), or NULL after
+ * answering 500. */
+static size_t *row_order(struct request *r, const PGresult *res, const struct sort *s)
+{
+    size_t n = (size_t)PQntuples(res);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    if (!order) {
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    if (!s->field)
+        return order;
+    int col = PQfnumber(res, s->field);
+    if (col < 0) {
+        /* a field listed for sort that the statement does not answer: a bug, said so */
+        log_error("report sort field %s is no column of the statement", s->field);
+        free(order);
+        reply_problem(r, LL_E_INTERNAL, "internal error", NULL, NULL);
+        return NULL;
+    }
+    const struct column c = {res, col};
+    if (!rowsort_order(n, cell_value, &c, is_number(PQftype(res, col)), s->desc, order)) {
+        free(order);
+        reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
+        return NULL;
+    }
+    return order;
+}
+
+/* ------------------------------------------------------------------ answers (rows) */
+
+/* Answers the rows in the order s asks for: CSV with a header line, or JSON {meta...,
+ * "data": [{column: value}]}, where meta is a JSON fragment ("key": value, ...) written
+ * before data. */
 static void answer(struct request *r, bool csv, const char *name, const char *meta,
-                   const PGresult *res)
+                   const PGresult *res, const struct sort *s)
 {
     struct jw w;
     int rows = PQntuples(res), cols = PQnfields(res);
+    size_t *order = row_order(r, res, s);
+    if (!order)
+        return;
     jw_init(&w, 1024 + (size_t)rows * (size_t)cols * 24);
     if (csv) {
         for (int c = 0; c < cols; c++) {
@@ -81,7 +192,8 @@ static void answer(struct request *r, bool csv, const char *name, const char *me
             csv_cell(&w, PQfname(res, c), false);
         }
         jw_lit(&w, "\r\n");
-        for (int i = 0; i < rows; i++) {
+        for (int k = 0; k < rows; k++) {
+            int i = (int)order[k];
             for (int c = 0; c < cols; c++) {
                 jw_lit(&w, c ? "," : "");
                 if (!PQgetisnull(res, i, c))
@@ -89,6 +201,7 @@ static void answer(struct request *r, bool csv, const char *name, const char *me
             }
             jw_lit(&w, "\r\n");
         }
+        free(order);
         size_t len;
         char *body = jw_take(&w, &len);
         reply_header(r, "Content-Disposition", "attachment; filename=\"%s.csv\"", name);
@@ -100,21 +213,15 @@ static void answer(struct request *r, bool csv, const char *name, const char *me
     jw_lit(&w, "\",");
     jw_lit(&w, meta);
     jw_lit(&w, ",\"data\":[");
-    for (int i = 0; i < rows; i++) {
-        jw_lit(&w, i ? ",{" : "{");
-        for (int c = 0; c < cols; c++) {
-            Oid t = PQftype(res, c);
-            const char *key = PQfname(res, c);
-            if (t == 16)
-                jw_bool(&w, key, res, i, c);
-            else if (is_text(t))
-                jw_text(&w, key, res, i, c);
-            else
-                jw_json(&w, key, res, i, c);
-        }
+    for (int k = 0; k < rows; k++) {
+        int i = (int)order[k];
+        jw_lit(&w, k ? ",{" : "{");
+        for (int c = 0; c < cols; c++)
+            cell(&w, res, i, c);
         jw_lit(&w, "}");
     }
     jw_lit(&w, "]}");
+    free(order);
     size_t len;
     char *body = jw_take(&w, &len);
     reply_owned(r, 200, "application/json", body, len);
@@ -131,17 +238,20 @@ static void window_meta(char *buf, size_t cap, const char *from, const char *to)
 
 struct report_req {
     bool csv;
+    struct sort sort;
     const char *from, *to;
     const char *params[8]; /* $1 workspace, $2 from, $3 to, then the report's */
     int n;
 };
 
-/* The common part: allowed parameters, the window and the representation. */
-static bool report_begin(struct request *r, struct report_req *q, const char *const *allowed)
+/* The common part: allowed parameters, the window, the order of the rows (sort= one of
+ * fields) and the representation. */
+static bool report_begin(struct request *r, struct report_req *q, const char *const *allowed,
+                         const char *const *fields)
 {
     int want;
     memset(q, 0, sizeof *q);
-    if (!req_query_allowed(r, allowed))
+    if (!req_query_allowed(r, allowed) || !sort_param(r, fields, &q->sort))
         return false;
     q->from = req_query(r, "from");
     q->to = req_query(r, "to");
@@ -212,48 +322,339 @@ static bool currency(struct request *r, char out[4])
 
 /* ------------------------------------------------------------------ campaigns, sources */
 
-/* The campaigns or sources report: the statement's rows with the window, the model (NULL
- * for sources) and the workspace's currency as meta. */
+/* The figures of a campaigns or sources row that sort= takes. */
+static const char *const figure_fields[] = {"leads",
+                                            "mqls",
+                                            "handed_to_sales",
+                                            "accepted",
+                                            "rejected",
+                                            "acceptance_rate",
+                                            "avg_rating",
+                                            "contacted",
+                                            "follow_up_p50_seconds",
+                                            "follow_up_p90_seconds",
+                                            "opportunities",
+                                            "won",
+                                            "won_amount",
+                                            "cost",
+                                            "cost_per_lead",
+                                            "cost_per_accepted_lead",
+                                            "cost_per_won",
+                                            "roi",
+                                            NULL};
+/* A channel's row has the same figures and the count of its campaigns. */
+static const char *const channel_fields[] = {"campaigns",
+                                             "leads",
+                                             "mqls",
+                                             "handed_to_sales",
+                                             "accepted",
+                                             "rejected",
+                                             "acceptance_rate",
+                                             "avg_rating",
+                                             "contacted",
+                                             "follow_up_p50_seconds",
+                                             "follow_up_p90_seconds",
+                                             "opportunities",
+                                             "won",
+                                             "won_amount",
+                                             "cost",
+                                             "cost_per_lead",
+                                             "cost_per_accepted_lead",
+                                             "cost_per_won",
+                                             "roi",
+                                             NULL};
+
+/* The campaigns or sources report: the statement's rows with the group (NULL for
+ * sources), the window, the model (NULL for sources) and the workspace's currency as
+ * meta. */
 static void figures_report(struct request *r, const struct report_req *q, const char *stmt,
-                           const char *name, const char *model)
+                           const char *name, const char *group, const char *model)
 {
-    char meta[256], win[128], cur[4];
+    char meta[256], win[128], cur[4], grp[48] = "";
     PGresult *res;
     if (!currency(r, cur))
         return;
     if (!(res = run(r, stmt, q)))
         return;
     window_meta(win, sizeof win, q->from, q->to);
+    if (group)
+        snprintf(grp, sizeof grp, "\"group_by\":\"%s\",", group);
     if (model)
-        snprintf(meta, sizeof meta, "\"attribution\":\"%s\",%s,\"currency\":\"%s\"", model, win,
-                 cur);
+        snprintf(meta, sizeof meta, "%s\"attribution\":\"%s\",%s,\"currency\":\"%s\"", grp, model,
+                 win, cur);
     else
         snprintf(meta, sizeof meta, "%s,\"currency\":\"%s\"", win, cur);
-    answer(r, q->csv, name, meta, res);
+    answer(r, q->csv, name, meta, res, &q->sort);
     PQclear(res);
 }
 
+/* group_by=campaign (one row per campaign, the default) or channel (one per channel, the
+ * figures of its campaigns summed: sql/queries/report_channels.sql). */
 void reports_campaigns(struct request *r)
 {
-    static const char *const allowed[] = {"from", "to", "attribution", NULL};
+    static const char *const allowed[] = {"from", "to", "attribution", "group_by", "sort", NULL};
+    static const char *const groups[] = {"campaign", "channel", NULL};
     struct report_req q;
     enum dim d = DIM_FIRST;
-    const char *model;
+    const char *model, *group = req_query(r, "group_by");
+    bool by_channel = group && !strcmp(group, "channel");
     char dimv[2] = {0};
-    if (!report_begin(r, &q, allowed) || !attribution(r, &d, &model))
+    if (!report_begin(r, &q, allowed, by_channel ? channel_fields : figure_fields))
+        return;
+    if (group && !jv_in_list(group, groups)) {
+        reply_bad_param(r, "group_by", "must be campaign or channel");
+        return;
+    }
+    if (!attribution(r, &d, &model))
         return;
     dimv[0] = (char)('0' + d);
     q.params[q.n++] = dimv;
-    figures_report(r, &q, "report_campaigns", "campaigns", model);
+    figures_report(r, &q, by_channel ? "report_channels" : "report_campaigns", "campaigns",
+                   by_channel ? "channel" : "campaign", model);
 }
 
 void reports_sources(struct request *r)
 {
-    static const char *const allowed[] = {"from", "to", NULL};
+    static const char *const allowed[] = {"from", "to", "sort", NULL};
     struct report_req q;
-    if (!report_begin(r, &q, allowed))
+    if (!report_begin(r, &q, allowed, figure_fields))
         return;
-    figures_report(r, &q, "report_sources", "sources", NULL);
+    figures_report(r, &q, "report_sources", "sources", NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ trends */
+
+/* The number of days from 1970-01-01 to a valid date YYYY-MM-DD. */
+static long day_number(const char *date)
+{
+    struct tm tm = {0};
+    if (sscanf(date, "%4d-%2d-%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday) != 3)
+        return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (long)(timegm(&tm) / 86400);
+}
+
+/* A trends answer has at most this many periods when both ends of its window are given (an
+ * open end reaches only as far as the figures): 19 years of weeks. */
+#define TRENDS_MAX_PERIODS 1000
+
+/* The columns of a trends row that name its group, by group_by. */
+static const char *const trends_campaign_cols[] = {"campaign_id", "name", "channel", NULL};
+static const char *const trends_channel_cols[] = {"channel", NULL};
+static const char *const trends_source_cols[] = {"source", NULL};
+
+/* The next element of a one-dimensional PostgreSQL array of numbers or dates as text
+ * ("{1,2.5,NULL}": never quoted): *p starts at the '{' and moves past each element; false
+ * at the end. */
+static bool array_next(const char **p, const char **item, size_t *len)
+{
+    const char *s = *p + (**p == '{');
+    if (*s == '}' || !*s)
+        return false;
+    const char *e = s + strcspn(s, ",}");
+    *item = s;
+    *len = (size_t)(e - s);
+    *p = *e == ',' ? e + 1 : e;
+    return true;
+}
+
+static bool is_null_item(const char *item, size_t len)
+{
+    return len == 4 && !memcmp(item, "NULL", 4);
+}
+
+/* Writes the trends rows (sql/queries/report_trends.sql: g, the group's columns, the
+ * periods' first days, from and to as arrays on one row, values as an array in the periods'
+ * order, total; one row per group, or one with g null when there is none) in the order
+ * given. CSV: one line per group and period, the group's columns (those of group_by) then
+ * period, from, to, value and total. JSON: the periods once, then one object per group
+ * with its columns, total and values. */
+static void answer_trends(struct request *r, bool csv, const char *meta, const PGresult *res,
+                          const size_t *order, const char *const *group_cols)
+{
+    struct jw w;
+    int rows = PQntuples(res), at = -1;
+    int g = PQfnumber(res, "g"), periods = PQfnumber(res, "periods");
+    int from = PQfnumber(res, "period_from"), to = PQfnumber(res, "period_to");
+    int values = PQfnumber(res, "values"), total = PQfnumber(res, "total");
+    int gc[4], ngc = 0;
+    for (; group_cols[ngc]; ngc++)
+        gc[ngc] = PQfnumber(res, group_cols[ngc]);
+    for (int i = 0; i < rows && at < 0; i++)
+        if (!PQgetisnull(res, i, periods))
+            at = i; /* the row with the periods */
+    const char *ps = at < 0 ? "{}" : PQgetvalue(res, at, periods);
+    const char *fs = at < 0 ? "{}" : PQgetvalue(res, at, from);
+    const char *ts = at < 0 ? "{}" : PQgetvalue(res, at, to);
+    const char *item, *f, *t;
+    size_t len, flen, tlen;
+    jw_init(&w, 1024 + (size_t)rows * 64 + strlen(ps) * 3);
+    if (csv) {
+        for (int c = 0; c < ngc; c++) {
+            csv_cell(&w, group_cols[c], false);
+            jw_lit(&w, ",");
+        }
+        jw_lit(&w, "period,from,to,value,total\r\n");
+        for (int k = 0; k < rows; k++) {
+            int i = (int)order[k];
+            if (PQgetisnull(res, i, g))
+                continue;
+            const char *p = ps, *pf = fs, *pt = ts, *v = PQgetvalue(res, i, values);
+            while (array_next(&p, &item, &len) && array_next(&pf, &f, &flen) &&
+                   array_next(&pt, &t, &tlen)) {
+                const char *val;
+                size_t vlen;
+                if (!array_next(&v, &val, &vlen))
+                    break;
+                for (int c = 0; c < ngc; c++) {
+                    if (!PQgetisnull(res, i, gc[c]))
+                        csv_cell(&w, PQgetvalue(res, i, gc[c]), true);
+                    jw_lit(&w, ",");
+                }
+                /* dates and numbers: nothing to quote inside, so written as they are */
+                jw_lit(&w, "\"");
+                jw_raw(&w, item, len);
+                jw_lit(&w, "\",\"");
+                jw_raw(&w, f, flen);
+                jw_lit(&w, "\",\"");
+                jw_raw(&w, t, tlen);
+                jw_lit(&w, "\",");
+                if (!is_null_item(val, vlen))
+                    jw_raw(&w, val, vlen);
+                jw_lit(&w, ",");
+                if (!PQgetisnull(res, i, total))
+                    jw_raw(&w, PQgetvalue(res, i, total), (size_t)PQgetlength(res, i, total));
+                jw_lit(&w, "\r\n");
+            }
+        }
+        size_t blen;
+        char *body = jw_take(&w, &blen);
+        reply_header(r, "Content-Disposition", "attachment; filename=\"trends.csv\"");
+        reply_owned(r, 200, "text/csv; charset=utf-8", body, blen);
+        return;
+    }
+    jw_lit(&w, "{\"report\":\"trends\",");
+    jw_lit(&w, meta);
+    jw_lit(&w, ",\"periods\":[");
+    for (int n = 0;
+         array_next(&ps, &item, &len) && array_next(&fs, &f, &flen) && array_next(&ts, &t, &tlen);
+         n++) {
+        jw_lit(&w, n ? ",{\"start\":\"" : "{\"start\":\"");
+        jw_raw(&w, item, len);
+        jw_lit(&w, "\",\"from\":\"");
+        jw_raw(&w, f, flen);
+        jw_lit(&w, "\",\"to\":\"");
+        jw_raw(&w, t, tlen);
+        jw_lit(&w, "\"}");
+    }
+    jw_lit(&w, "],\"data\":[");
+    bool any = false;
+    for (int k = 0; k < rows; k++) {
+        int i = (int)order[k];
+        if (PQgetisnull(res, i, g))
+            continue;
+        jw_lit(&w, any ? ",{" : "{");
+        any = true;
+        for (int c = 0; c < ngc; c++)
+            cell(&w, res, i, gc[c]);
+        jw_json(&w, "total", res, i, total);
+        jw_lit(&w, ",\"values\":[");
+        const char *v = PQgetvalue(res, i, values);
+        for (int n = 0; array_next(&v, &item, &len); n++) {
+            jw_lit(&w, n ? "," : "");
+            if (is_null_item(item, len))
+                jw_lit(&w, "null");
+            else
+                jw_raw(&w, item, len);
+        }
+        jw_lit(&w, "]}");
+    }
+    jw_lit(&w, "]}");
+    size_t blen;
+    char *body = jw_take(&w, &blen);
+    reply_owned(r, 200, "application/json", body, blen);
+}
+
+/* GET /v1/reports/trends: one figure per period and group (sql/queries/report_trends.sql). */
+void reports_trends(struct request *r)
+{
+    static const char *const allowed[] = {"from",     "to",          "metric", "interval",
+                                          "group_by", "attribution", "sort",   NULL};
+    static const char *const fields[] = {"total", NULL};
+    static const char *const metrics[] = {"leads",      "mqls", "accepted", "won",
+                                          "won_amount", "cost", NULL};
+    static const char *const intervals[] = {"week", "month", NULL};
+    static const char *const groups[] = {"campaign", "channel", "source", NULL};
+    struct report_req q;
+    enum dim d = DIM_SOURCE;
+    const char *model = NULL, *metric = req_query(r, "metric");
+    const char *interval = req_query(r, "interval"), *group = req_query(r, "group_by");
+    char meta[512], win[128], cur[4], dimv[2] = {0}, mod[40] = "null";
+    PGresult *res;
+    size_t *order;
+    if (!report_begin(r, &q, allowed, fields))
+        return;
+    if (!metric)
+        metric = "leads";
+    if (!interval)
+        interval = "month";
+    if (!group)
+        group = "campaign";
+    if (!jv_in_list(metric, metrics)) {
+        reply_bad_param(r, "metric", "must be leads, mqls, accepted, won, won_amount or cost");
+        return;
+    }
+    if (!jv_in_list(interval, intervals)) {
+        reply_bad_param(r, "interval", "must be week or month");
+        return;
+    }
+    if (!jv_in_list(group, groups)) {
+        reply_bad_param(r, "group_by", "must be campaign, channel or source");
+        return;
+    }
+    if (strcmp(group, "source")) {
+        if (!attribution(r, &d, &model))
+            return;
+        snprintf(mod, sizeof mod, "\"%s\"", model);
+    } else if (req_query(r, "attribution")) {
+        reply_bad_param(r, "attribution", "applies only to group_by=campaign or channel");
+        return;
+    } else if (!strcmp(metric, "cost")) {
+        reply_bad_param(r, "metric",
+                        "cost needs group_by=campaign or channel: sources have no cost");
+        return;
+    }
+    if (q.from && q.to &&
+        (day_number(q.to) - day_number(q.from)) / (strcmp(interval, "week") ? 28 : 7) + 2 >
+            TRENDS_MAX_PERIODS) {
+        reply_bad_param(r, "to",
+                        "makes a window of more than 1000 periods: narrow it, or take "
+                        "interval=month");
+        return;
+    }
+    dimv[0] = (char)('0' + d);
+    q.params[q.n++] = dimv;
+    q.params[q.n++] = interval;
+    q.params[q.n++] = metric;
+    q.params[q.n++] = group;
+    if (!currency(r, cur))
+        return;
+    if (!(res = run(r, "report_trends", &q)))
+        return;
+    if ((order = row_order(r, res, &q.sort))) {
+        window_meta(win, sizeof win, q.from, q.to);
+        snprintf(meta, sizeof meta,
+                 "\"metric\":\"%s\",\"interval\":\"%s\",\"group_by\":\"%s\","
+                 "\"attribution\":%s,%s,\"currency\":\"%s\"",
+                 metric, interval, group, mod, win, cur);
+        answer_trends(r, q.csv, meta, res, order,
+                      !strcmp(group, "campaign")  ? trends_campaign_cols
+                      : !strcmp(group, "channel") ? trends_channel_cols
+                                                  : trends_source_cols);
+        free(order);
+    }
+    PQclear(res);
 }
 
 /* ------------------------------------------------------------------ funnel */
@@ -263,7 +664,9 @@ static const char *const *const sources = vocab_lead_sources;
 void reports_funnel(struct request *r)
 {
     static const char *const allowed[] = {"from",   "to",       "attribution", "campaign_id",
-                                          "source", "owner_id", NULL};
+                                          "source", "owner_id", "sort",        NULL};
+    static const char *const fields[] = {"leads", "conversion_from_previous",
+                                         "median_days_from_previous", NULL};
     struct report_req q;
     enum dim d = DIM_FIRST;
     const char *model;
@@ -271,7 +674,7 @@ void reports_funnel(struct request *r)
     const char *owner = req_query(r, "owner_id");
     char meta[512], win[128], dimv[2] = {0};
     PGresult *res;
-    if (!report_begin(r, &q, allowed) || !attribution(r, &d, &model))
+    if (!report_begin(r, &q, allowed, fields) || !attribution(r, &d, &model))
         return;
     if (campaign && !util_is_uuid(campaign)) {
         reply_bad_param(r, "campaign_id", "must be a UUID");
@@ -300,7 +703,7 @@ void reports_funnel(struct request *r)
              model, win, campaign ? "\"" : "", campaign ? campaign : "null", campaign ? "\"" : "",
              source ? "\"" : "", source ? source : "null", source ? "\"" : "", owner ? "\"" : "",
              owner ? owner : "null", owner ? "\"" : "");
-    answer(r, q.csv, "funnel", meta, res);
+    answer(r, q.csv, "funnel", meta, res, &q.sort);
     PQclear(res);
 }
 
@@ -308,15 +711,16 @@ void reports_funnel(struct request *r)
 
 void reports_rejections(struct request *r)
 {
-    static const char *const allowed[] = {"from", "to", "group_by", "attribution", NULL};
+    static const char *const allowed[] = {"from", "to", "group_by", "attribution", "sort", NULL};
     static const char *const groups[] = {"campaign", "source", "owner", NULL};
+    static const char *const fields[] = {"rejected", "share", NULL};
     struct report_req q;
     enum dim d = DIM_SOURCE;
     const char *model = NULL, *group = req_query(r, "group_by");
     char meta[256], win[128], dimv[2] = {0};
     const char *stmt;
     PGresult *res;
-    if (!report_begin(r, &q, allowed))
+    if (!report_begin(r, &q, allowed, fields))
         return;
     if (!group)
         group = "campaign";
@@ -348,7 +752,7 @@ void reports_rejections(struct request *r)
                  win);
     else
         snprintf(meta, sizeof meta, "\"group_by\":\"%s\",%s", group, win);
-    answer(r, q.csv, "rejections", meta, res);
+    answer(r, q.csv, "rejections", meta, res, &q.sort);
     PQclear(res);
 }
 
@@ -356,12 +760,15 @@ void reports_rejections(struct request *r)
 
 void reports_follow_up(struct request *r)
 {
-    static const char *const allowed[] = {"from", "to", NULL};
+    static const char *const allowed[] = {"from", "to", "sort", NULL};
+    static const char *const fields[] = {
+        "handed_to_sales",       "followed_up",           "waiting", "overdue",
+        "follow_up_p50_seconds", "follow_up_p90_seconds", NULL};
     struct report_req q;
     char meta[512], win[128], sla[24];
     PGresult *res, *cal;
     enum ll_err err;
-    if (!report_begin(r, &q, allowed))
+    if (!report_begin(r, &q, allowed, fields))
         return;
     snprintf(sla, sizeof sla, "%ld", r->cfg->sla_hours);
     q.params[q.n++] = sla;
@@ -382,7 +789,7 @@ void reports_follow_up(struct request *r)
         snprintf(meta, sizeof meta, "%s,\"sla_hours\":%s,\"time_zone\":%s,\"business_hours\":%s",
                  win, PQgetvalue(cal, 0, 0), tz_json ? tz_json : "null",
                  PQgetvalue(cal, 0, 2)[0] == 't' ? "true" : "false");
-        answer(r, q.csv, "follow-up", meta, res);
+        answer(r, q.csv, "follow-up", meta, res, &q.sort);
         free(tz_json);
         json_decref(tz);
     }

@@ -705,6 +705,24 @@ END
 $$;
 
 --
+-- Name: ll_report_cost(bigint, date, date, date, date); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_cost(cost bigint, starts_on date, ends_on date, from_day date, to_day date) RETURNS bigint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN starts_on IS NULL OR ends_on IS NULL
+                     OR (from_day IS NULL AND to_day IS NULL)
+                THEN cost
+                ELSE round(cost::numeric
+                           * greatest(0, least(ends_on, coalesce(to_day, 'infinity'::date))
+                                         - greatest(starts_on,
+                                                    coalesce(from_day, '-infinity'::date))
+                                         + 1)
+                           / (ends_on - starts_on + 1))::bigint END
+$$;
+
+--
 -- Name: ll_report_day(timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -712,18 +730,6 @@ CREATE FUNCTION public.ll_report_day(at timestamp with time zone, tz text) RETUR
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT (at AT TIME ZONE tz)::date
-$$;
-
---
--- Name: ll_report_days_before_months(date, date); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.ll_report_days_before_months(from_day date, to_day date) RETURNS date
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    AS $$
-    SELECT CASE WHEN ll_report_months_from(from_day) < ll_report_months_to(to_day)
-                THEN ll_report_months_from(from_day)
-                ELSE coalesce(to_day, 'infinity'::date) + 1 END
 $$;
 
 --
@@ -1037,6 +1043,90 @@ END
 $$;
 
 --
+-- Name: ll_report_period(date, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_period(day date, period_kind text) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT date_trunc(period_kind, day::timestamp)::date
+$$;
+
+--
+-- Name: ll_report_period_end(date, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_period_end(period_start date, period_kind text) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT (period_start::timestamp + ('1 ' || period_kind)::interval)::date - 1
+$$;
+
+--
+-- Name: ll_report_period_sums(uuid, date, date, smallint, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date, dimension smallint, period_kind text, figure text) RETURNS TABLE(period date, key text, value numeric)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT ll_report_period(d.day, period_kind) AS period, d.key, sum(d.value) AS value
+    FROM (
+        -- the month rows of the whole months inside the window (months only)
+        SELECT d.day, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END AS value
+        FROM report_days d
+        WHERE period_kind = 'month'
+          AND d.workspace_id = ws AND d.dim = dimension AND d.month
+          AND d.day >= ll_report_months_from(from_day)
+          AND d.day < ll_report_months_to(to_day)
+        UNION ALL
+        -- the day rows of the window, for months only those outside its whole months
+        SELECT d.day, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+          AND (period_kind <> 'month'
+               OR d.day < ll_report_months_from(from_day)
+               OR d.day >= ll_report_months_to(to_day))
+        UNION ALL
+        -- the deltas not folded in yet, of every day of the window
+        SELECT d.day, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END
+        FROM report_day_deltas d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+    ) d
+    GROUP BY 1, 2
+$$;
+
+--
+-- Name: ll_report_periods(date, date, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_periods(from_day date, to_day date, period_kind text) RETURNS SETOF date
+    LANGUAGE sql IMMUTABLE STRICT ROWS 52 PARALLEL SAFE
+    AS $$
+    SELECT p::date
+    FROM generate_series(date_trunc(period_kind, from_day::timestamp), to_day::timestamp,
+                         ('1 ' || period_kind)::interval) AS p
+$$;
+
+--
 -- Name: ll_report_reason_sums(uuid, date, date, smallint); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1055,14 +1145,14 @@ CREATE FUNCTION public.ll_report_reason_sums(ws uuid, from_day date, to_day date
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
-          AND d.day < ll_report_days_before_months(from_day, to_day)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
         UNION ALL
-        -- the day rows after the last whole month
+        -- the day rows after the last whole month (as in ll_report_sums)
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
-          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
           AND d.day >= greatest(ll_report_months_to(to_day),
-                                coalesce(from_day, '-infinity'::date))
+                                ll_report_months_from(from_day))
           AND d.day <= coalesce(to_day, 'infinity'::date)
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
@@ -1287,17 +1377,19 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
-          AND d.day < ll_report_days_before_months(from_day, to_day)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
         UNION ALL
-        -- the day rows after the last whole month
+        -- the day rows after the last whole month, or (a window without one) after the
+        -- rows before: from the later of the two firsts of a month (in a window inside
+        -- one month, past its end: none)
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
                d.followed, d.lost_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
-          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
           AND d.day >= greatest(ll_report_months_to(to_day),
-                                coalesce(from_day, '-infinity'::date))
+                                ll_report_months_from(from_day))
           AND d.day <= coalesce(to_day, 'infinity'::date)
         UNION ALL
         -- the deltas not folded in yet, of every day of the window

@@ -40,17 +40,6 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE date_trunc('month', (to_day + 1)::timestamp)::date END
 $$;
 
--- The day after the window's day rows before its whole months: the first whole month's
--- first day, or, when the window has no whole month, the day after the window. (A window
--- from the first of a month to a day before its end has no whole month, though its start
--- is a month's first day.)
-CREATE OR REPLACE FUNCTION ll_report_days_before_months(from_day date, to_day date)
-RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN ll_report_months_from(from_day) < ll_report_months_to(to_day)
-                THEN ll_report_months_from(from_day)
-                ELSE coalesce(to_day, 'infinity'::date) + 1 END
-$$;
-
 -- The window's sums per key of one dimension (0 the source, 1 to 3 the campaign by
 -- attribution model): the month rows of report_days of the window's whole months, its day
 -- rows before and after them, and the deltas of report_day_deltas not folded in yet
@@ -84,17 +73,19 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
-          AND d.day < ll_report_days_before_months(from_day, to_day)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
         UNION ALL
-        -- the day rows after the last whole month
+        -- the day rows after the last whole month, or (a window without one) after the
+        -- rows before: from the later of the two firsts of a month (in a window inside
+        -- one month, past its end: none)
         SELECT d.key, d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
                d.opportunities, d.won, d.won_amount, d.rating_sum, d.rating_count,
                d.followed, d.lost_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
-          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
           AND d.day >= greatest(ll_report_months_to(to_day),
-                                coalesce(from_day, '-infinity'::date))
+                                ll_report_months_from(from_day))
           AND d.day <= coalesce(to_day, 'infinity'::date)
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
@@ -127,14 +118,14 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
-          AND d.day < ll_report_days_before_months(from_day, to_day)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
         UNION ALL
-        -- the day rows after the last whole month
+        -- the day rows after the last whole month (as in ll_report_sums)
         SELECT d.key, d.reason, d.rejected FROM report_reason_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
-          AND ll_report_months_from(from_day) < ll_report_months_to(to_day)
           AND d.day >= greatest(ll_report_months_to(to_day),
-                                coalesce(from_day, '-infinity'::date))
+                                ll_report_months_from(from_day))
           AND d.day <= coalesce(to_day, 'infinity'::date)
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
@@ -195,4 +186,107 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
       AND f.day >= coalesce(from_day, '-infinity'::date)
       AND f.day <= coalesce(to_day, 'infinity'::date)
     GROUP BY f.key
+$$;
+
+-- A campaign's cost inside the window from_day .. to_day: prorated by the days of its run
+-- (starts_on .. ends_on) inside the window, rounded half away from zero; the whole cost
+-- when the run has no start or no end, or the window has neither bound. The campaigns
+-- report's cost per window and the trends report's cost per period (the period's days
+-- inside the window, both bounds given, of campaigns with a whole run) are this.
+CREATE OR REPLACE FUNCTION ll_report_cost(cost bigint, starts_on date, ends_on date,
+                                          from_day date, to_day date)
+RETURNS bigint LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN starts_on IS NULL OR ends_on IS NULL
+                     OR (from_day IS NULL AND to_day IS NULL)
+                THEN cost
+                ELSE round(cost::numeric
+                           * greatest(0, least(ends_on, coalesce(to_day, 'infinity'::date))
+                                         - greatest(starts_on,
+                                                    coalesce(from_day, '-infinity'::date))
+                                         + 1)
+                           / (ends_on - starts_on + 1))::bigint END
+$$;
+
+-- The first day of the period (interval 'week': the ISO week, from Monday; 'month') that
+-- holds a report day. Days are the report's days already (no time zone here): a date is
+-- truncated as a timestamp without time zone, never converted.
+CREATE OR REPLACE FUNCTION ll_report_period(day date, period_kind text) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT date_trunc(period_kind, day::timestamp)::date
+$$;
+
+-- The last day of the period that starts on period_start.
+CREATE OR REPLACE FUNCTION ll_report_period_end(period_start date, period_kind text)
+RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT (period_start::timestamp + ('1 ' || period_kind)::interval)::date - 1
+$$;
+
+-- The window's sums of one figure (leads, mqls, handed, accepted, rejected, contacted,
+-- opportunities, won or won_amount) per period ('week' or 'month', ll_report_period) and
+-- key of one dimension, as ll_report_sums reads them: for months, the month rows of
+-- report_days of the window's whole months and its day rows before and after them; for
+-- weeks, the day rows; and the deltas not folded in yet. A period cut by the window holds
+-- the window's days only. The figure's name and the period are constants of the caller's
+-- statement, so the planner keeps one column and one way of the two.
+CREATE OR REPLACE FUNCTION ll_report_period_sums(ws uuid, from_day date, to_day date,
+                                                 dimension smallint, period_kind text,
+                                                 figure text)
+RETURNS TABLE (period date, key text, value numeric)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT ll_report_period(d.day, period_kind) AS period, d.key, sum(d.value) AS value
+    FROM (
+        -- the month rows of the whole months inside the window (months only)
+        SELECT d.day, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END AS value
+        FROM report_days d
+        WHERE period_kind = 'month'
+          AND d.workspace_id = ws AND d.dim = dimension AND d.month
+          AND d.day >= ll_report_months_from(from_day)
+          AND d.day < ll_report_months_to(to_day)
+        UNION ALL
+        -- the day rows of the window, for months only those outside its whole months
+        SELECT d.day, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+          AND (period_kind <> 'month'
+               OR d.day < ll_report_months_from(from_day)
+               OR d.day >= ll_report_months_to(to_day))
+        UNION ALL
+        -- the deltas not folded in yet, of every day of the window
+        SELECT d.day, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END
+        FROM report_day_deltas d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+    ) d
+    GROUP BY 1, 2
+$$;
+
+-- The first days of the periods ('week' or 'month') from the one holding from_day to the
+-- one holding to_day; none when either is NULL. The one function here that is not inlined,
+-- on purpose (STRICT forbids it): the planner then takes its ROWS estimate, a year of
+-- weeks, where it guesses 1000 rows for generate_series over timestamps. With that guess
+-- the trends' plan looked costly enough (periods x groups) for JIT compilation, which
+-- took 100 to 1000 ms of a statement that runs in tens.
+CREATE OR REPLACE FUNCTION ll_report_periods(from_day date, to_day date, period_kind text)
+RETURNS SETOF date LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 52 AS $$
+    SELECT p::date
+    FROM generate_series(date_trunc(period_kind, from_day::timestamp), to_day::timestamp,
+                         ('1 ' || period_kind)::interval) AS p
 $$;

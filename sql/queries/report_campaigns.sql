@@ -29,21 +29,12 @@
 -- keep the report tables exact in every writing transaction.
 -- A campaign's cost inside the window is prorated by the days of its run (starts_on ..
 -- ends_on) inside it, rounded half away from zero; it is the whole cost when the run has
--- no start or end, or the window no bounds.
+-- no start or end, or the window no bounds (ll_report_cost, shared with the trends).
 WITH
 -- keys: the campaigns, with their cost inside the window
 keys AS (
     SELECT c.id::text AS key, c.id AS campaign_id, c.name, c.channel, c.status,
-           CASE WHEN c.starts_on IS NULL OR c.ends_on IS NULL
-                     OR (coalesce($2::date, '-infinity'::date) = '-infinity'
-                         AND coalesce($3::date, 'infinity'::date) = 'infinity')
-                THEN c.cost
-                ELSE round(c.cost::numeric
-                           * greatest(0, least(c.ends_on, coalesce($3::date, 'infinity'::date))
-                                         - greatest(c.starts_on,
-                                                    coalesce($2::date, '-infinity'::date))
-                                         + 1)
-                           / (c.ends_on - c.starts_on + 1))::bigint END AS cost
+           ll_report_cost(c.cost, c.starts_on, c.ends_on, $2::date, $3::date) AS cost
     FROM campaigns c
     WHERE c.workspace_id = $1),
 -- bk: the window's sums per key (ll_report_sums)

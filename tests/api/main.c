@@ -53,6 +53,7 @@ static const struct {
     {"gate", gate_suite},
     {"reports_random", reports_random_suite},
     {"reports", reports_suite},
+    {"trends", trends_suite},
     {"lifecycle", lifecycle_suite},
     {"erasure", erasure_suite},
     {"owasp", owasp_suite},

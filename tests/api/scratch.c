@@ -271,3 +271,182 @@ int scratch_compare_all(PGconn *pg, const struct scratch_ws *w, const char *from
     compared += check_report(path, w->key, scratch(pg, scratch_follow_up, 3, p));
     return compared;
 }
+
+/* ------------------------------------------------------------------ trends and channels */
+
+/* The report day of each lead of lf2: its creation's day in the workspace's time zone. */
+#define SCRATCH_DAYS                                                                               \
+    ", ld AS (SELECT l.id, (l.created_at AT TIME ZONE (SELECT time_zone FROM workspaces"           \
+    " WHERE id = $1))::date AS day FROM lf2 l)"
+
+/* The trends report's answer ({periods, data}): $4 the model (0 source, 1..3), $5 week or
+ * month, $6 the figure, $7 the group (campaign, channel, source). Periods and costs are
+ * computed here with their own arithmetic, not with the report's SQL functions. */
+static const char scratch_trends[] = SCRATCH SCRATCH_DAYS
+    ", camp AS (SELECT c.*, CASE WHEN $7::text = 'channel' THEN c.channel ELSE c.id::text END"
+    " AS gkey FROM campaigns c WHERE c.workspace_id = $1 AND $7::text <> 'source'),"
+    " fig AS (SELECT date_trunc($5::text, d.day::timestamp)::date AS period,"
+    " coalesce(c.gkey, s.key) AS key, sum(s.w * CASE $6::text WHEN 'leads' THEN 1"
+    " WHEN 'mqls' THEN (l.mql_at IS NOT NULL)::int WHEN 'accepted' THEN"
+    " (l.verdict IS NOT DISTINCT FROM 'accepted')::int WHEN 'won' THEN l.won::int"
+    " WHEN 'won_amount' THEN l.won_amount END) AS v"
+    " FROM share s JOIN lf2 l ON l.id = s.lead_id JOIN ld d ON d.id = l.id"
+    " LEFT JOIN camp c ON $7::text = 'channel' AND c.id::text = s.key"
+    " WHERE s.model = $4::int AND $6::text <> 'cost' GROUP BY 1, 2),"
+    " ext AS (SELECT min(a) AS a, max(b) AS b FROM (SELECT period AS a, (period::timestamp"
+    " + ('1 ' || $5::text)::interval)::date - 1 AS b FROM fig WHERE v <> 0"
+    " UNION ALL SELECT date_trunc($5::text, starts_on::timestamp)::date,"
+    " (date_trunc($5::text, ends_on::timestamp) + ('1 ' || $5::text)::interval)::date - 1"
+    " FROM camp WHERE $6::text = 'cost' AND cost > 0 AND starts_on IS NOT NULL"
+    " AND ends_on IS NOT NULL) x),"
+    " win AS (SELECT coalesce($2::date, ext.a) AS a, coalesce($3::date, ext.b) AS b FROM ext),"
+    " per AS (SELECT p::date AS period, greatest(p::date, win.a) AS pf, least((p + ('1 ' ||"
+    " $5::text)::interval)::date - 1, win.b) AS pt FROM win, generate_series(date_trunc("
+    " $5::text, win.a::timestamp), win.b::timestamp, ('1 ' || $5::text)::interval) p),"
+    " cost AS (SELECT per.period, c.gkey AS key, sum(round(c.cost::numeric * greatest(0,"
+    " least(c.ends_on, per.pt) - greatest(c.starts_on, per.pf) + 1)"
+    " / (c.ends_on - c.starts_on + 1))) AS v FROM per, camp c WHERE $6::text = 'cost'"
+    " AND c.starts_on IS NOT NULL AND c.ends_on IS NOT NULL GROUP BY 1, 2),"
+    " grp AS (SELECT c.gkey AS key, jsonb_build_object('campaign_id', c.id, 'name', c.name,"
+    " 'channel', c.channel) AS label, c.name AS o1, c.id::text AS o2, lpad('', 3) AS o3,"
+    " c.starts_on IS NOT NULL AND c.ends_on IS NOT NULL AS placed FROM camp c"
+    " WHERE $7::text = 'campaign'"
+    " UNION ALL SELECT ch, jsonb_build_object('channel', ch), '', '', lpad(i::text, 3, '0'), true"
+    " FROM unnest(ARRAY['email', 'webinar', 'event', 'paid_search', 'paid_social', 'content',"
+    " 'direct_mail', 'referral', 'other']) WITH ORDINALITY AS x (ch, i) WHERE $7::text = 'channel'"
+    " UNION ALL SELECT s, jsonb_build_object('source', s), '', '', lpad(i::text, 3, '0'), true"
+    " FROM unnest(ARRAY['web', 'event', 'referral', 'paid', 'outbound', 'partner', 'import',"
+    " 'other']) WITH ORDINALITY AS x (s, i) WHERE $7::text = 'source'),"
+    " pts AS (SELECT g.key, per.period, CASE WHEN g.placed OR $6::text <> 'cost' THEN"
+    " coalesce(f.v, c.v, 0) END AS v FROM grp g CROSS JOIN per"
+    " LEFT JOIN fig f ON f.key = g.key AND f.period = per.period"
+    " LEFT JOIN cost c ON c.key = g.key AND c.period = per.period),"
+    " rnd AS (SELECT key, period, CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(v)"
+    " ELSE trim_scale(round(v, 4)) END AS v FROM pts)"
+    " SELECT jsonb_build_object("
+    " 'periods', coalesce((SELECT jsonb_agg(jsonb_build_object('start', period, 'from', pf,"
+    " 'to', pt) ORDER BY period) FROM per), '[]'),"
+    " 'data', coalesce((SELECT jsonb_agg(g.label || jsonb_build_object("
+    " 'total', (SELECT CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(sum(v))"
+    " ELSE trim_scale(round(sum(v), 4)) END FROM pts WHERE pts.key = g.key),"
+    " 'values', (SELECT coalesce(jsonb_agg(v ORDER BY period), '[]') FROM rnd"
+    " WHERE rnd.key = g.key)) ORDER BY g.o3, g.o1, g.o2) FROM grp g"
+    " WHERE EXISTS (SELECT 1 FROM per)), '[]'))::text";
+
+/* The campaigns report by channel: $4 the model (1..3). */
+static const char scratch_channels[] = SCRATCH
+    ", sc AS (SELECT c.channel, s.lead_id, sum(s.w) AS w FROM share s JOIN campaigns c"
+    " ON c.workspace_id = $1 AND c.id::text = s.key WHERE s.model = $4::int GROUP BY 1, 2),"
+    " a0 AS (SELECT s.channel, sum(s.w) AS leads,"
+    " coalesce(sum(s.w) FILTER (WHERE l.mql_at IS NOT NULL), 0) AS mqls,"
+    " coalesce(sum(s.w) FILTER (WHERE l.ho IS NOT NULL), 0) AS handed,"
+    " coalesce(sum(s.w) FILTER (WHERE l.verdict = 'accepted'), 0) AS accepted,"
+    " coalesce(sum(s.w) FILTER (WHERE l.verdict = 'rejected'), 0) AS rejected,"
+    " coalesce(sum(s.w) FILTER (WHERE l.contacted), 0) AS contacted,"
+    " coalesce(sum(s.w) FILTER (WHERE l.opp IS NOT NULL), 0) AS opportunities,"
+    " coalesce(sum(s.w) FILTER (WHERE l.won), 0) AS won, sum(s.w * l.won_amount) AS won_amount,"
+    " sum(s.w * l.rating_sum) AS rating_sum, sum(s.w * l.rating_count) AS rating_count"
+    " FROM sc s JOIN lf2 l ON l.id = s.lead_id GROUP BY s.channel),"
+    " fu AS (SELECT s.channel, percentile_disc(0.5) WITHIN GROUP (ORDER BY l.follow_up) AS p50,"
+    " percentile_disc(0.9) WITHIN GROUP (ORDER BY l.follow_up) AS p90 FROM sc s"
+    " JOIN lf2 l ON l.id = s.lead_id WHERE l.follow_up IS NOT NULL AND $2::date IS NOT NULL"
+    " AND $3::date - $2::date < 183 GROUP BY s.channel),"
+    " rr AS (SELECT channel, json_object_agg(reason, n ORDER BY n DESC, reason) AS reasons"
+    " FROM (SELECT s.channel, l.verdict_reason AS reason, trim_scale(round(sum(s.w), 4)) AS n"
+    " FROM sc s JOIN lf2 l ON l.id = s.lead_id WHERE l.verdict = 'rejected' GROUP BY 1, 2) y"
+    " GROUP BY channel),"
+    " cc AS (SELECT channel, count(*) AS campaigns, sum(CASE WHEN starts_on IS NULL OR"
+    " ends_on IS NULL OR ($2::date IS NULL AND $3::date IS NULL) THEN cost ELSE"
+    " round(cost::numeric * greatest(0, least(ends_on, coalesce($3::date, 'infinity'))"
+    " - greatest(starts_on, coalesce($2::date, '-infinity')) + 1)"
+    " / (ends_on - starts_on + 1)) END) AS cost FROM campaigns WHERE workspace_id = $1"
+    " GROUP BY channel),"
+    " k AS (SELECT ch AS channel, i FROM unnest(ARRAY['email', 'webinar', 'event',"
+    " 'paid_search', 'paid_social', 'content', 'direct_mail', 'referral', 'other'])"
+    " WITH ORDINALITY AS x (ch, i))"
+    " SELECT jsonb_agg(jsonb_build_object('channel', k.channel,"
+    " 'campaigns', coalesce(cc.campaigns, 0),"
+    " 'leads', trim_scale(round(coalesce(a.leads, 0), 4)),"
+    " 'mqls', trim_scale(round(coalesce(a.mqls, 0), 4)),"
+    " 'handed_to_sales', trim_scale(round(coalesce(a.handed, 0), 4)),"
+    " 'accepted', trim_scale(round(coalesce(a.accepted, 0), 4)),"
+    " 'rejected', trim_scale(round(coalesce(a.rejected, 0), 4)),"
+    " 'acceptance_rate', CASE WHEN a.accepted + a.rejected > 0 THEN"
+    " trim_scale(round(a.accepted / (a.accepted + a.rejected), 4)) END,"
+    " 'rejection_reasons', coalesce(rr.reasons, '{}'),"
+    " 'avg_rating', CASE WHEN a.rating_count > 0 THEN"
+    " trim_scale(round(a.rating_sum / a.rating_count, 2)) END,"
+    " 'contacted', trim_scale(round(coalesce(a.contacted, 0), 4)),"
+    " 'follow_up_p50_seconds', fu.p50, 'follow_up_p90_seconds', fu.p90,"
+    " 'opportunities', trim_scale(round(coalesce(a.opportunities, 0), 4)),"
+    " 'won', trim_scale(round(coalesce(a.won, 0), 4)),"
+    " 'won_amount', round(coalesce(a.won_amount, 0))::bigint,"
+    " 'cost', coalesce(cc.cost, 0)::bigint,"
+    " 'cost_per_lead', CASE WHEN a.leads > 0 THEN round(cc.cost / a.leads)::bigint END,"
+    " 'cost_per_accepted_lead', CASE WHEN a.accepted > 0 THEN"
+    " round(cc.cost / a.accepted)::bigint END,"
+    " 'cost_per_won', CASE WHEN a.won > 0 THEN round(cc.cost / a.won)::bigint END,"
+    " 'roi', CASE WHEN cc.cost > 0 THEN trim_scale(round((round(coalesce(a.won_amount, 0))"
+    " - cc.cost) / cc.cost, 4)) END) ORDER BY k.i)::text"
+    " FROM k LEFT JOIN a0 a ON a.channel = k.channel LEFT JOIN fu ON fu.channel = k.channel"
+    " LEFT JOIN rr ON rr.channel = k.channel LEFT JOIN cc ON cc.channel = k.channel";
+
+/* GETs the trends report and checks its periods and data against want (stolen); 1. */
+static int check_trends(const char *path, const char *key, json_t *want)
+{
+    struct resp *r = get(path, key);
+    ck_assert_msg(r->status == 200, "GET %s: %ld %.400s", path, r->status, r->body);
+    json_t *got = json_pack("{s:O?, s:O?}", "periods", json_object_get(r->json, "periods"), "data",
+                            json_object_get(r->json, "data"));
+    if (!json_equal(got, want)) {
+        char *w = json_dumps(want, JSON_COMPACT), *g = json_dumps(got, JSON_COMPACT);
+        size_t n = 0;
+        while (w && g && w[n] && w[n] == g[n])
+            n++;
+        ck_abort_msg("GET %s differs from scratch at character %zu:\n want ...%.600s\n got  "
+                     "...%.600s",
+                     path, n, w ? w + (n > 80 ? n - 80 : 0) : "-",
+                     g ? g + (n > 80 ? n - 80 : 0) : "-");
+        free(w), free(g);
+    }
+    json_decref(got);
+    resp_free(r);
+    json_decref(want);
+    return 1;
+}
+
+int scratch_compare_trends(PGconn *pg, const struct scratch_ws *w, const char *from, const char *to)
+{
+    static const char *const models[] = {"first_touch", "last_touch", "linear"};
+    static const char *const metrics[] = {"leads", "mqls", "accepted", "won", "won_amount", "cost"};
+    static const char *const groups[] = {"campaign", "channel", "source"};
+    static const char *const intervals[] = {"week", "month"};
+    int compared = 0;
+    char q[160], path[384], m[12];
+    snprintf(q, sizeof q, "%s%s%s%s", from ? "&from=" : "", from ? from : "", to ? "&to=" : "",
+             to ? to : "");
+    for (int g = 0; g < 3; g++)
+        for (int f = 0; f < 6; f++)
+            for (int i = 0; i < 2; i++) {
+                /* each model once per group and figure, in turn; sources have none, and
+                 * no cost */
+                int model = g == 2 ? -1 : (f + i) % 3;
+                if (g == 2 && f == 5)
+                    continue;
+                snprintf(m, sizeof m, "%d", model + 1);
+                const char *p[7] = {w->ws_id, from, to, m, intervals[i], metrics[f], groups[g]};
+                snprintf(path, sizeof path,
+                         "/v1/reports/trends?metric=%s&interval=%s&group_by=%s%s%s%s", metrics[f],
+                         intervals[i], groups[g], model >= 0 ? "&attribution=" : "",
+                         model >= 0 ? models[model] : "", q);
+                compared += check_trends(path, w->key, scratch(pg, scratch_trends, 7, p));
+            }
+    for (int i = 0; i < 3; i++) {
+        snprintf(m, sizeof m, "%d", i + 1);
+        const char *p[4] = {w->ws_id, from, to, m};
+        snprintf(path, sizeof path, "/v1/reports/campaigns?group_by=channel&attribution=%s%s",
+                 models[i], q);
+        compared += check_report(path, w->key, scratch(pg, scratch_channels, 4, p));
+    }
+    return compared;
+}

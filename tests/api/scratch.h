@@ -20,4 +20,10 @@ struct scratch_ws {
  * differs, naming its first differing row. Returns how many reports it compared. */
 int scratch_compare_all(PGconn *pg, const struct scratch_ws *w, const char *from, const char *to);
 
+/* Compares, for the window from..to, the trends report (every figure by campaign, channel
+ * and source, by week and by month, the models in turn) and the campaigns report by
+ * channel (each model) with the same computed from scratch. Returns how many it compared. */
+int scratch_compare_trends(PGconn *pg, const struct scratch_ws *w, const char *from,
+                           const char *to);
+
 #endif

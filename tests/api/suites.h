@@ -19,6 +19,7 @@ Suite *feedback_suite(void);
 Suite *bulk_suite(void);
 Suite *reports_random_suite(void);
 Suite *reports_suite(void);
+Suite *trends_suite(void);
 Suite *lifecycle_suite(void);
 Suite *gate_suite(void);
 Suite *erasure_suite(void);

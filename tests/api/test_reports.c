@@ -491,7 +491,7 @@ static void build_fixture(struct fixture *f)
 #define HEAD_D "{'campaign_id':'<D>','name':'Delta idle','channel':'content','status':'planned',"
 #define SOURCE(s) "{'source':'" s "',"
 #define CAMPAIGNS(model, from, to) \
-    "{'report':'campaigns','attribution':'" model "','from':" from ",'to':" to \
+    "{'report':'campaigns','group_by':'campaign','attribution':'" model "','from':" from ",'to':" to \
     ",'currency':'USD','data':["
 
 /* Each row: FIG(leads, mqls, handed_to_sales, accepted, rejected, acceptance_rate, reasons,

@@ -414,6 +414,11 @@ START_TEST(reports_equal_a_computation_from_scratch)
     pg_ok(pg, "SELECT ll_report_compact(100000000)");
     compared += scratch_compare_all(pg, &w, m1, m2);
     lap("all windows compared");
+    /* the trends and the campaigns by channel, for a few of those windows */
+    compared += scratch_compare_trends(pg, &w, NULL, NULL);
+    compared += scratch_compare_trends(pg, &w, days_ago(300, a), days_ago(130, b));
+    compared += scratch_compare_trends(pg, &w, days_ago(45, c), NULL);
+    lap("trends compared");
     /* another time zone: every lead moves to its day there */
     zone = (zone + 1 + rnd((unsigned)nzones - 1)) % nzones;
     set_time_zone(zones[zone]);

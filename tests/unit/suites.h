@@ -23,5 +23,6 @@ Suite *list_suite(void);
 Suite *webhook_client_suite(void);
 Suite *uri_suite(void);
 Suite *session_suite(void);
+Suite *rowsort_suite(void);
 
 #endif
