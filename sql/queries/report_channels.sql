@@ -51,6 +51,7 @@ bk AS (
            sum(b.accepted) AS accepted, sum(b.rejected) AS rejected,
            sum(b.contacted) AS contacted, sum(b.opportunities) AS opportunities,
            sum(b.won) AS won, sum(b.won_amount) AS won_amount,
+           sum(b.lost_amount) AS lost_amount,
            sum(b.rating_sum) AS rating_sum, sum(b.rating_count) AS rating_count
     FROM ll_report_sums($1, $2, $3, $4) b JOIN camp c ON c.key = b.key
     GROUP BY c.channel),
@@ -99,6 +100,7 @@ SELECT k.channel, coalesce(cc.campaigns, 0) AS campaigns,
        trim_scale(round(coalesce(b.opportunities, 0), 4)) AS opportunities,
        trim_scale(round(coalesce(b.won, 0), 4)) AS won,
        round(coalesce(b.won_amount, 0))::bigint AS won_amount,
+       round(coalesce(b.lost_amount, 0))::bigint AS lost_amount,
        coalesce(cc.cost, 0)::bigint AS cost,
        CASE WHEN b.leads > 0 THEN round(cc.cost / b.leads)::bigint END AS cost_per_lead,
        CASE WHEN b.accepted > 0 THEN round(cc.cost / b.accepted)::bigint END

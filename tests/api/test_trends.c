@@ -360,7 +360,7 @@ START_TEST(campaigns_by_channel)
                         "'rejection_reasons':{'bad_fit':1},'avg_rating':4,'contacted':0,"
                         "'follow_up_p50_seconds':null,'follow_up_p90_seconds':null,"
                         "'opportunities':1,'won':1,"
-                        "'won_amount':1000,'cost':31700,'cost_per_lead':10567,"
+                        "'won_amount':1000,'lost_amount':0,'cost':31700,'cost_per_lead':10567,"
                         "'cost_per_accepted_lead':31700,'cost_per_won':31700,'roi':-0.9685}");
     json_t *got = json_array_get(data, 0);
     /* the follow-up times are whatever the test's clock made them: present, p50 <= p90 */
