@@ -67,6 +67,7 @@ static const struct {
     {"sessions", sessions_suite},
     {"worklists", worklists_suite},
     {"assets", assets_suite},
+    {"lead_fields", lead_fields_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */

@@ -34,5 +34,6 @@ Suite *migrate_suite(void);
 Suite *sessions_suite(void);
 Suite *worklists_suite(void);
 Suite *assets_suite(void);
+Suite *lead_fields_suite(void);
 
 #endif
