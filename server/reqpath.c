@@ -412,7 +412,8 @@ static enum stage_result stage_handler(struct request *r)
 
 /* Answer: the idempotency record is stored with the answer (or rolled back), a write is
  * told to the change feed, and what the request held is given back before its answer is
- * sent: its pool connection, its key's turn, its bulk slot. Runs for every request that
+ * sent: its pool connection, its key's turn, its bulk slot (a streamed body keeps the
+ * first two until the request ends, reqpath_end). Runs for every request that
  * got this far, whichever stage answered it. */
 static enum stage_result stage_answer(struct request *r)
 {
@@ -420,9 +421,11 @@ static enum stage_result stage_answer(struct request *r)
     if (r->handled && write_hook && r->authed && r->status < 300 &&
         (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)))
         write_hook(r->auth.workspace_id);
-    db_release(r->db);
-    r->db = NULL;
-    key_turn_release(r);
+    if (!r->stream.read) { /* a streamed body still reads with them: reqpath_end's */
+        db_release(r->db);
+        r->db = NULL;
+        key_turn_release(r);
+    }
     bulk_release(r);
     return STAGE_NEXT;
 }

@@ -1,7 +1,9 @@
 /* The fields marketers need on a lead (issue 14, point 7): the visit's UTM parameters,
  * landing page and referrer on every write path and in every representation, the source
  * derived from them (ll_lead_source), the list's filters on them, and external ids as CSV
- * import columns. Each test works in a workspace of its own. */
+ * import columns. And the lead list as CSV (point 8): every match, streamed, guarded
+ * against formulas, read back by the import; a client that leaves and a database that
+ * fails mid-stream. Each test works in a workspace of its own. */
 #include <check.h>
 #include <jansson.h>
 #include <libpq-fe.h>
@@ -18,6 +20,7 @@
 #include "support.h"
 
 static const char *const csv_type[] = {"Content-Type: text/csv", NULL};
+static const char *const accept_csv[] = {"Accept: text/csv", NULL};
 
 /* A key of a new workspace named after tag (and the process, so reruns start afresh). */
 static void fresh_key(const char *tag, char key[64])
@@ -371,6 +374,405 @@ START_TEST(import_columns_name_external_ids_and_custom_fields)
 }
 END_TEST
 
+/* ------------------------------------------------------------------ the CSV export */
+
+static struct resp *export(const char *key, const char *query)
+{
+    char path[300];
+    snprintf(path, sizeof path, "/v1/leads%s%s", query ? "?" : "", query ? query : "");
+    return req(&main_daemon, "GET", path, key, accept_csv, NULL, 0);
+}
+
+/* The export's table (freed by the caller); the test fails unless it is 200 CSV. */
+static void export_table(const char *key, const char *query, struct csv_table *t)
+{
+    char why[200];
+    struct resp *r = export(key, query);
+    ck_assert_msg(r->status == 200, "export %s: %ld %.300s", query ? query : "", r->status,
+                  r->body);
+    char *ct = resp_header(r, "Content-Type"), *te = resp_header(r, "Transfer-Encoding");
+    ck_assert_str_eq(ct, "text/csv; charset=utf-8");
+    ck_assert_msg(te && !strcmp(te, "chunked"), "streamed, chunked: %s", te ? te : "(none)");
+    free(ct);
+    free(te);
+    ck_assert_msg(csv_table_read(r->body, r->len, t, why, sizeof why), "export: %s", why);
+    resp_free(r);
+}
+
+static int column(const struct csv_table *t, const char *name)
+{
+    for (size_t c = 0; c < t->rows[0].ncells; c++)
+        if (!strcmp(t->rows[0].cells[c], name))
+            return (int)c;
+    ck_abort_msg("no column %s", name);
+    return -1;
+}
+
+/* The row whose email is email. */
+static const struct csv_table_row *row_of(const struct csv_table *t, const char *email)
+{
+    int c = column(t, "email");
+    for (size_t i = 1; i < t->nrows; i++)
+        if (!strcmp(t->rows[i].cells[c], email))
+            return &t->rows[i];
+    ck_abort_msg("no row for %s", email);
+    return NULL;
+}
+
+START_TEST(export_lists_every_match_and_imports_back)
+{
+    static const char *const fixed[] = {"id",
+                                        "email",
+                                        "first_name",
+                                        "last_name",
+                                        "company",
+                                        "title",
+                                        "phone",
+                                        "country",
+                                        "source",
+                                        "stage",
+                                        "score",
+                                        "owner_id",
+                                        "first_campaign_id",
+                                        "latest_campaign_id",
+                                        "utm_source",
+                                        "utm_medium",
+                                        "utm_campaign",
+                                        "utm_term",
+                                        "utm_content",
+                                        "landing_page",
+                                        "referrer",
+                                        "consent.email_opt_in",
+                                        "consent.captured_at",
+                                        "consent.how",
+                                        "version",
+                                        "created_at",
+                                        "updated_at",
+                                        "stage_changed_at",
+                                        "recycle_on"};
+    const size_t nfixed = sizeof fixed / sizeof fixed[0];
+    char key[64], other[64];
+    struct csv_table t;
+    fresh_key("export", key);
+    json_decref(create(key, "{\"email\":\"e1@lf.example\",\"company\":\"=HYPERLINK(\\\"x\\\")\","
+                            "\"phone\":\"+49 30 1234\",\"title\":\"-lead\",\"score\":42,"
+                            "\"utm_campaign\":\"spring\",\"utm_medium\":\"cpc\","
+                            "\"custom\":{\"industry\":\"@retail\",\"seats\":12,\"vip\":true},"
+                            "\"external_ids\":{\"crm\":\"C-1\"},"
+                            "\"consent\":{\"email_opt_in\":true,\"how\":\"form\"}}"));
+    json_decref(create(key, "{\"email\":\"e2@lf.example\",\"first_name\":\"Ann, \\\"Jr\\\"\","
+                            "\"custom\":{\"note\":\"line1\\nline2\"},"
+                            "\"external_ids\":{\"hubspot\":\"h-2\"}}"));
+    json_decref(create(key, "{\"email\":\"e3@lf.example\",\"utm_campaign\":\"spring\"}"));
+
+    export_table(key, NULL, &t);
+    ck_assert_int_eq(t.nrows, 4);
+    ck_assert_int_eq(t.rows[0].ncells, nfixed + 6);
+    for (size_t c = 0; c < nfixed; c++)
+        ck_assert_str_eq(t.rows[0].cells[c], fixed[c]);
+    /* then the external id systems, then the custom fields, each by name */
+    ck_assert_str_eq(t.rows[0].cells[nfixed], "external_id.crm");
+    ck_assert_str_eq(t.rows[0].cells[nfixed + 1], "external_id.hubspot");
+    ck_assert_str_eq(t.rows[0].cells[nfixed + 2], "custom.industry");
+    ck_assert_str_eq(t.rows[0].cells[nfixed + 3], "custom.note");
+    ck_assert_str_eq(t.rows[0].cells[nfixed + 5], "custom.vip");
+    const struct csv_table_row *e1 = row_of(&t, "e1@lf.example");
+    /* the formula guard: an apostrophe in front of what a spreadsheet would run */
+    ck_assert_str_eq(e1->cells[column(&t, "company")], "'=HYPERLINK(\"x\")");
+    ck_assert_str_eq(e1->cells[column(&t, "phone")], "'+49 30 1234");
+    ck_assert_str_eq(e1->cells[column(&t, "title")], "'-lead");
+    ck_assert_str_eq(e1->cells[column(&t, "custom.industry")], "'@retail");
+    ck_assert_str_eq(e1->cells[column(&t, "custom.seats")], "12");
+    ck_assert_str_eq(e1->cells[column(&t, "score")], "42");
+    ck_assert_str_eq(e1->cells[column(&t, "consent.email_opt_in")], "true");
+    ck_assert_str_eq(e1->cells[column(&t, "consent.how")], "form");
+    ck_assert_str_eq(e1->cells[column(&t, "external_id.crm")], "C-1");
+    ck_assert_str_eq(e1->cells[column(&t, "external_id.hubspot")], "");
+    ck_assert_str_eq(e1->cells[column(&t, "source")], "paid");
+    ck_assert_str_eq(row_of(&t, "e2@lf.example")->cells[column(&t, "custom.note")], "line1\nline2");
+    csv_table_free(&t);
+
+    /* the filters apply, and the columns are those of the leads exported */
+    export_table(key, "utm_campaign=spring&sort=created_at", &t);
+    ck_assert_int_eq(t.nrows, 3);
+    ck_assert_str_eq(t.rows[1].cells[1], "e1@lf.example");
+    ck_assert_str_eq(t.rows[2].cells[1], "e3@lf.example");
+    ck_assert_int_eq(t.rows[0].ncells, nfixed + 4); /* no external_id.hubspot, no custom.note */
+    csv_table_free(&t);
+
+    /* the export imports back as it was into another workspace */
+    struct resp *r = export(key, NULL);
+    fresh_key("export-into", other);
+    struct resp *in =
+        req(&main_daemon, "POST", "/v1/leads/import", other, csv_type, r->body, r->len);
+    ck_assert_msg(in->status == 200 &&
+                      json_integer_value(json_object_get(in->json, "created")) == 3,
+                  "re-import: %ld %s", in->status, in->body);
+    ck_assert_int_eq(json_array_size(json_object_get(in->json, "ignored_columns")), 12);
+    resp_free(in);
+    resp_free(r);
+    json_t *a = get_lead(key, "/v1/leads/by-email/e1@lf.example");
+    json_t *b = get_lead(other, "/v1/leads/by-email/e1@lf.example");
+    static const char *const same[] = {"company",    "phone",        "title", "source",
+                                       "utm_medium", "utm_campaign", NULL};
+    for (const char *const *f = same; *f; f++)
+        ck_assert_msg(!strcmp(member(a, *f), member(b, *f)), "%s: %s, then %s", *f, member(a, *f),
+                      member(b, *f));
+    ck_assert(json_equal(json_object_get(a, "external_ids"), json_object_get(b, "external_ids")));
+    ck_assert_str_eq(member(json_object_get(b, "custom"), "industry"), "@retail");
+    json_decref(a);
+    json_decref(b);
+    a = get_lead(other, "/v1/leads/by-email/e2@lf.example");
+    ck_assert_str_eq(member(a, "first_name"), "Ann, \"Jr\"");
+    ck_assert_str_eq(member(json_object_get(a, "custom"), "note"), "line1\nline2");
+    json_decref(a);
+}
+END_TEST
+
+START_TEST(export_negotiates_and_refuses_paging)
+{
+    char key[64];
+    fresh_key("negotiate", key);
+    static const char *const html[] = {"Accept: text/html", NULL};
+    struct resp *r = req(&main_daemon, "GET", "/v1/leads", key, html, NULL, 0);
+    assert_problem(r, 406, "not-acceptable");
+    resp_free(r);
+    static const char *const either[] = {"Accept: text/csv;q=0.5, application/json", NULL};
+    r = req(&main_daemon, "GET", "/v1/leads", key, either, NULL, 0);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_ptr_nonnull(json_object_get(r->json, "data"));
+    resp_free(r);
+    r = export(key, "limit=10");
+    assert_problem(r, 400, "invalid-parameter");
+    resp_free(r);
+    r = export(key, "stage=nope");
+    assert_problem(r, 400, "invalid-parameter");
+    resp_free(r);
+    /* the work lists export too (their own FROM and keyset), here empty */
+    static const char *const lists[] = {"awaiting_feedback=true", "overdue=true",
+                                        "recycle_due=true", "recycle_due=true&sort=-recycle_on"};
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
+        r = export(key, lists[i]);
+        ck_assert_msg(r->status == 200 && r->len > 100 && !strchr(r->body, '\n')[1], "%s: %ld %s",
+                      lists[i], r->status, r->body);
+        resp_free(r);
+    }
+    r = export(key, NULL); /* no lead: the header alone */
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(!strncmp(r->body, "id,email,", 9) && strstr(r->body, "recycle_on\r\n") &&
+                      r->body[r->len - 1] == '\n' && !strchr(r->body, '\n')[1],
+                  "%s", r->body);
+    resp_free(r);
+}
+END_TEST
+
+/* Inserts n leads into the workspace of key (in database db, NULL: the test's), with
+ * blob characters of custom data each; every other one has utm_source "even". */
+static void many_leads(PGconn *pg, const char *slug, long n, int blob)
+{
+    char sql[900];
+    snprintf(
+        sql, sizeof sql,
+        "INSERT INTO leads (workspace_id, email, company, utm_source, custom, external_ids)"
+        " SELECT w.id, 'm' || g || '@many.example', 'Company ' || g,"
+        " CASE WHEN g %% 2 = 0 THEN 'even' END,"
+        " jsonb_build_object('blob', repeat('x', %d), 'n', g), jsonb_build_object('crm', 'M' || g)"
+        " FROM workspaces w, generate_series(1, %ld) g WHERE w.slug = '%s'",
+        blob, n, slug);
+    pg_ok(pg, sql);
+}
+
+START_TEST(export_streams_twenty_thousand_leads)
+{
+    char key[64], slug[64], why[200];
+    struct csv_table t;
+    snprintf(slug, sizeof slug, "lf-many-%d", (int)getpid());
+    ck_assert(workspace_key(slug, "readonly", key));
+    PGconn *pg = pg_test();
+    many_leads(pg, slug, 25000, 10);
+    PQfinish(pg);
+
+    struct resp *r = export(key, NULL);
+    ck_assert_int_eq(r->status, 200);
+    ck_assert_msg(csv_table_read(r->body, r->len, &t, why, sizeof why), "%s", why);
+    ck_assert_int_eq(t.nrows, 25001);
+    /* every lead once: the emails, newest first, are m25000 .. m1 */
+    int c = column(&t, "email"), x = column(&t, "external_id.crm");
+    size_t seen = 0;
+    char *flags = calloc(25001, 1);
+    for (size_t i = 1; i < t.nrows; i++) {
+        long k = atol(t.rows[i].cells[c] + 1);
+        ck_assert_msg(k >= 1 && k <= 25000 && !flags[k], "row %zu: %s", i, t.rows[i].cells[c]);
+        flags[k] = 1;
+        seen++;
+        ck_assert_int_eq(atol(t.rows[i].cells[x] + 1), k);
+    }
+    ck_assert_int_eq(seen, 25000);
+    free(flags);
+    csv_table_free(&t);
+    resp_free(r);
+
+    export_table(key, "utm_source=even&sort=score", &t);
+    ck_assert_int_eq(t.nrows, 12501);
+    csv_table_free(&t);
+    export_table(key, "q=m1234", &t); /* a search: m1234 and m12340..m12349 */
+    ck_assert_int_eq(t.nrows, 12);
+    csv_table_free(&t);
+}
+END_TEST
+
+/* A daemon of its own on a database of its own, with n leads of blob characters each in a
+ * workspace; its key into key. */
+static void own_daemon(const char *db, long n, int blob, struct daemon *d, char key[64])
+{
+    char url[512], envdb[600], out[256], err[2048];
+    static char envs[3][600];
+    fresh_database(db, url, sizeof url);
+    snprintf(envdb, sizeof envdb, "DATABASE_URL=%s", url);
+    snprintf(envs[0], sizeof envs[0], "%s", envdb);
+    snprintf(envs[1], sizeof envs[1], "LEADLOOP_DB_POOL=1");
+    snprintf(envs[2], sizeof envs[2], "LEADLOOP_DB_ACQUIRE_TIMEOUT_MS=5000");
+    const char *env[] = {envs[0], envs[1], envs[2], NULL};
+    const char *migrate[] = {"migrate", NULL};
+    const char *ws[] = {"workspace", "create", "stream", NULL};
+    const char *mk[] = {"keys",  "create", "--workspace", "stream", "--role",
+                        "admin", "--name", "t",           NULL};
+    ck_assert_msg(run_leadloopd(migrate, env, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(run_leadloopd(ws, env, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    ck_assert_msg(run_leadloopd(mk, env, out, sizeof out, err, sizeof err) == 0, "%s", err);
+    out[strcspn(out, "\n")] = '\0';
+    memcpy(key, out, 48);
+    PGconn *pg = pg_db(db);
+    many_leads(pg, "stream", n, blob);
+    PQfinish(pg);
+    ck_assert(daemon_start(d, env));
+}
+
+/* Sends the export's request on a socket that takes little at a time, and reads until
+ * the body has begun; what was read goes into got (a new string, when got is not NULL). */
+static int start_export(const struct daemon *d, const char *key, char **got)
+{
+    char head[300];
+    int small = 8192;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in dst = {.sin_family = AF_INET};
+    ck_assert_int_ge(fd, 0);
+    /* a small window: the daemon cannot send much ahead of what the test reads */
+    ck_assert_int_eq(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small), 0);
+    dst.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    dst.sin_port = htons((uint16_t)d->port);
+    ck_assert_int_eq(connect(fd, (struct sockaddr *)&dst, sizeof dst), 0);
+    snprintf(head, sizeof head,
+             "GET /v1/leads HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+             "Accept: text/csv\r\n\r\n",
+             key);
+    sock_send(fd, head, strlen(head));
+    char *buf = malloc(8192);
+    size_t len = 0;
+    ck_assert_ptr_nonnull(buf);
+    while (len < 4000) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        ck_assert_msg(poll(&p, 1, 20000) == 1, "no answer");
+        ssize_t n = recv(fd, buf + len, 8191 - len, 0);
+        ck_assert_msg(n > 0, "closed after %zu bytes", len);
+        len += (size_t)n;
+    }
+    buf[len] = '\0';
+    ck_assert_msg(!strncmp(buf, "HTTP/1.1 200", 12), "%.200s", buf);
+    ck_assert_msg(strcasestr(buf, "Transfer-Encoding: chunked"), "%.400s", buf);
+    if (got)
+        *got = buf;
+    else
+        free(buf);
+    return fd;
+}
+
+/* True when the answer (head and chunked body, len bytes) ends with its last chunk (of
+ * size 0) exactly where a chunk ends; false when the body stops before. */
+static bool chunked_complete(const char *s, size_t len)
+{
+    const char *end = s + len, *p = strstr(s, "\r\n\r\n");
+    ck_assert_ptr_nonnull(p);
+    for (p += 4; p < end;) {
+        char *after;
+        unsigned long size = strtoul(p, &after, 16);
+        const char *line_end = memchr(p, '\n', (size_t)(end - p));
+        if (after == p || !line_end)
+            return false;
+        if (size == 0)
+            return end - line_end >= 3 && !memcmp(line_end + 1, "\r\n", 2);
+        p = line_end + 1 + size + 2; /* the data and its CRLF */
+    }
+    return false;
+}
+
+/* A client that leaves mid-stream: the daemon's one pool connection comes back, idle. */
+START_TEST(export_client_leaves_mid_stream)
+{
+    struct daemon d;
+    char key[64];
+    own_daemon("ll_export_leave", 3000, 2000, &d, key);
+    int fd = start_export(&d, key, NULL);
+    close(fd);
+    /* the next request needs the only pool connection */
+    struct resp *r = req(&d, "GET", "/v1/leads?limit=1", key, NULL, NULL, 0);
+    ck_assert_msg(r->status == 200, "after the client left: %ld %s", r->status, r->body);
+    resp_free(r);
+    PGconn *pg = pg_db("ll_export_leave");
+    ck_assert_int_eq(pg_long(pg, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                                 " current_database() AND pid <> pg_backend_pid()"
+                                 " AND state LIKE 'idle in transaction%'"),
+                     0);
+    PQfinish(pg);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
+/* The database fails mid-stream: the answer cannot turn into a problem any more, so the
+ * connection closes before the chunked body's last chunk; the daemon goes on. */
+START_TEST(export_database_fails_mid_stream)
+{
+    struct daemon d;
+    char key[64];
+    bool closed;
+    own_daemon("ll_export_fail", 3000, 2000, &d, key);
+    char *begun;
+    int fd = start_export(&d, key, &begun);
+    PGconn *pg = pg_db("ll_export_fail");
+    ck_assert_int_ge(pg_long(pg, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                                 " AND backend_type = 'client backend'"),
+                     1);
+    PQfinish(pg);
+    char *rest = sock_read_until_close(fd, 30000, &closed);
+    size_t n1 = strlen(begun), n2 = strlen(rest);
+    char *all = malloc(n1 + n2 + 1);
+    ck_assert_ptr_nonnull(all);
+    memcpy(all, begun, n1);
+    memcpy(all + n1, rest, n2 + 1);
+    ck_assert_msg(closed, "the connection stays open");
+    ck_assert_msg(n1 + n2 < 3000 * 2000, "the whole export came (%zu bytes)", n1 + n2);
+    ck_assert_msg(!chunked_complete(all, n1 + n2), "the body ends with its last chunk");
+    /* (the reader tells the two apart: a whole body, and one cut inside a chunk) */
+    static const char whole[] = "HTTP/1.1 200 OK\r\n\r\n5\r\n,10\r\n\r\n0\r\n\r\n";
+    ck_assert(chunked_complete(whole, sizeof whole - 1));
+    ck_assert(!chunked_complete(whole, sizeof whole - 6));
+    free(all);
+    free(begun);
+    free(rest);
+    close(fd);
+    /* the daemon is up, its connection reset */
+    struct resp *r = NULL;
+    for (int i = 0; i < 3 && (!r || r->status != 200); i++) {
+        resp_free(r);
+        r = req(&d, "GET", "/v1/leads?limit=1", key, NULL, NULL, 0);
+    }
+    ck_assert_msg(r->status == 200, "after the failure: %ld %s", r->status, r->body);
+    resp_free(r);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 Suite *lead_fields_suite(void)
 {
     Suite *s = suite_create("lead_fields");
@@ -383,5 +785,13 @@ Suite *lead_fields_suite(void)
     tcase_add_test(t, list_filters_on_utm_parameters);
     tcase_add_test(t, import_columns_name_external_ids_and_custom_fields);
     suite_add_tcase(s, t);
+    TCase *e = tcase_create("export");
+    tcase_set_timeout(e, 300);
+    tcase_add_test(e, export_lists_every_match_and_imports_back);
+    tcase_add_test(e, export_negotiates_and_refuses_paging);
+    tcase_add_test(e, export_streams_twenty_thousand_leads);
+    tcase_add_test(e, export_client_leaves_mid_stream);
+    tcase_add_test(e, export_database_fails_mid_stream);
+    suite_add_tcase(s, e);
     return s;
 }
