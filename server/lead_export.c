@@ -8,10 +8,14 @@
  * a snapshot: a lead written during the export may be in it or not, as in the JSON list's
  * pages, but none is listed twice unless its sort value changes meanwhile.
  *
- * When the client leaves, nothing more is read: the request ends and gives its pool
- * connection back, with no transaction open (list_fetch rolls back its own). When the
- * database fails mid-stream, the status line has gone already: the connection is closed
- * before the chunked body's last chunk, so the client sees a truncated body. */
+ * The request gives its pool connection back once the first page is read, as any
+ * request does on its answer; each later page takes one from the pool for its statement
+ * only (the reader of a slow client holds none while its bytes go out). So a client
+ * that leaves mid-stream leaves no connection behind, and none in a transaction
+ * (list_fetch rolls back its own). When the database fails mid-stream, or no connection
+ * comes free within the acquire timeout, the status line has gone already: the
+ * connection is closed before the chunked body's last chunk, so the client sees a
+ * truncated body. */
 #include "leadloop/lead_export.h"
 
 #include <jansson.h>
@@ -202,13 +206,20 @@ static long export_read(void *arg, char *buf, size_t cap)
 {
     struct export *e = arg;
     enum ll_err err;
+    bool ok = false;
     size_t n;
     while (e->off == e->out.len) {
         if (!e->more)
             return 0;
         if (req_abandoned(e->r)) /* the client left, or the daemon stops */
             return -1;
-        if (!next_page(e, false, &err)) {
+        /* a connection for this page's statement only */
+        if ((err = db_acquire(&e->r->db)) == LL_OK) {
+            ok = next_page(e, false, &err);
+            db_release(e->r->db);
+            e->r->db = NULL;
+        }
+        if (err != LL_OK || !ok) {
             log_error("request %s: the lead export failed after %ld rows (%s); its connection "
                       "is closed before the body's end",
                       e->r->request_id, e->rows, problem_kind(err)->slug);

@@ -412,20 +412,19 @@ static enum stage_result stage_handler(struct request *r)
 
 /* Answer: the idempotency record is stored with the answer (or rolled back), a write is
  * told to the change feed, and what the request held is given back before its answer is
- * sent: its pool connection, its key's turn, its bulk slot (a streamed body keeps the
- * first two until the request ends, reqpath_end). Runs for every request that
- * got this far, whichever stage answered it. */
+ * sent: its pool connection, its key's turn, its bulk slot (a streamed body keeps its
+ * key's turn until the request ends, reqpath_end: its reader takes pool connections).
+ * Runs for every request that got this far, whichever stage answered it. */
 static enum stage_result stage_answer(struct request *r)
 {
     idem_after(r);
     if (r->handled && write_hook && r->authed && r->status < 300 &&
         (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)))
         write_hook(r->auth.workspace_id);
-    if (!r->stream.read) { /* a streamed body still reads with them: reqpath_end's */
-        db_release(r->db);
-        r->db = NULL;
+    db_release(r->db);
+    r->db = NULL;
+    if (!r->stream.read) /* a streamed body's reads count as the key's: reqpath_end's */
         key_turn_release(r);
-    }
     bulk_release(r);
     return STAGE_NEXT;
 }

@@ -48,8 +48,9 @@ struct req_transport {
 };
 
 /* A body made while it is sent (reply_stream), for an answer too large to hold at once.
- * Its functions run on the request's thread, after its handler has returned, while the
- * request still holds its pool connection. */
+ * Its functions run on the request's thread, after its handler has returned and the
+ * request has given its pool connection back: a reader that needs the database takes a
+ * connection (db_acquire into r->db) and gives it back before it returns. */
 struct req_stream {
     /* Writes the body's next bytes into buf (at most cap, cap > 0): returns how many (> 0),
      * 0 at the body's end, or -1 when it cannot go on: the connection is then closed
@@ -153,7 +154,7 @@ void reply_static(struct request *r, int status, const char *content_type, const
 void reply_owned(struct request *r, int status, const char *content_type, char *body, size_t len);
 /* Answers with a body that read makes while it is sent (struct req_stream); steals arg,
  * freed by free_arg when the request ends (at once when r was answered already). The
- * request keeps its pool connection and its key's turn until then. */
+ * request keeps its key's turn until then, not its pool connection. */
 void reply_stream(struct request *r, int status, const char *content_type,
                   long (*read)(void *arg, char *buf, size_t cap), void (*free_arg)(void *arg),
                   void *arg);

@@ -626,13 +626,15 @@ END_TEST
 static void own_daemon(const char *db, long n, int blob, struct daemon *d, char key[64])
 {
     char url[512], envdb[600], out[256], err[2048];
-    static char envs[3][600];
+    static char envs[4][600];
     fresh_database(db, url, sizeof url);
     snprintf(envdb, sizeof envdb, "DATABASE_URL=%s", url);
     snprintf(envs[0], sizeof envs[0], "%s", envdb);
     snprintf(envs[1], sizeof envs[1], "LEADLOOP_DB_POOL=1");
     snprintf(envs[2], sizeof envs[2], "LEADLOOP_DB_ACQUIRE_TIMEOUT_MS=5000");
-    const char *env[] = {envs[0], envs[1], envs[2], NULL};
+    /* an export holds one of its key's turns: room for one request beside it */
+    snprintf(envs[3], sizeof envs[3], "LEADLOOP_KEY_CONNECTIONS=2");
+    const char *env[] = {envs[0], envs[1], envs[2], envs[3], NULL};
     const char *migrate[] = {"migrate", NULL};
     const char *ws[] = {"workspace", "create", "stream", NULL};
     const char *mk[] = {"keys",  "create", "--workspace", "stream", "--role",
@@ -706,13 +708,18 @@ static bool chunked_complete(const char *s, size_t len)
     return false;
 }
 
-/* A client that leaves mid-stream: the daemon's one pool connection comes back, idle. */
+/* A slow client holds no pool connection, and one that leaves mid-stream leaves none
+ * behind: the daemon's only one serves the next requests, idle in between. */
 START_TEST(export_client_leaves_mid_stream)
 {
     struct daemon d;
     char key[64];
     own_daemon("ll_export_leave", 3000, 2000, &d, key);
     int fd = start_export(&d, key, NULL);
+    /* while its bytes wait for the client, the export holds no pool connection */
+    struct resp *w = req(&d, "GET", "/v1/leads?limit=1", key, NULL, NULL, 0);
+    ck_assert_msg(w->status == 200, "during the export: %ld %s", w->status, w->body);
+    resp_free(w);
     close(fd);
     /* the next request needs the only pool connection */
     struct resp *r = req(&d, "GET", "/v1/leads?limit=1", key, NULL, NULL, 0);
@@ -738,12 +745,14 @@ START_TEST(export_database_fails_mid_stream)
     own_daemon("ll_export_fail", 3000, 2000, &d, key);
     char *begun;
     int fd = start_export(&d, key, &begun);
-    PGconn *pg = pg_db("ll_export_fail");
-    ck_assert_int_ge(pg_long(pg, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                                 " AND backend_type = 'client backend'"),
+    /* the database goes away: its connections end, and no new one is let in (a page
+     * takes a connection from the pool, which would otherwise replace a broken one) */
+    PGconn *admin = pg_db("postgres");
+    pg_ok(admin, "ALTER DATABASE ll_export_fail ALLOW_CONNECTIONS false");
+    ck_assert_int_ge(pg_long(admin, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                    " WHERE datname = 'll_export_fail'"
+                                    " AND backend_type = 'client backend'"),
                      1);
-    PQfinish(pg);
     char *rest = sock_read_until_close(fd, 30000, &closed);
     size_t n1 = strlen(begun), n2 = strlen(rest);
     char *all = malloc(n1 + n2 + 1);
@@ -761,6 +770,8 @@ START_TEST(export_database_fails_mid_stream)
     free(begun);
     free(rest);
     close(fd);
+    pg_ok(admin, "ALTER DATABASE ll_export_fail ALLOW_CONNECTIONS true");
+    PQfinish(admin);
     /* the daemon is up, its connection reset */
     struct resp *r = NULL;
     for (int i = 0; i < 3 && (!r || r->status != 200); i++) {
