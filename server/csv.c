@@ -6,15 +6,42 @@
 
 #include "leadloop/jw.h"
 
-bool csv_formula_risk(const char *s)
+/* csv_formula_risk on n bytes. */
+static bool risk_n(const char *s, size_t n)
 {
+    size_t i = 0;
     /* OWASP's list: = + - @ start a formula; a tab or a carriage return first is on it
      * too (a line feed as well, its neighbour). Blanks and quotes before the sign are
      * dropped by some importers before they look, so they do not make it safe. */
-    if (*s == '\t' || *s == '\r' || *s == '\n')
+    if (n > 0 && (*s == '\t' || *s == '\r' || *s == '\n'))
         return true;
-    s += strspn(s, " \t\r\n\"'");
-    return *s == '=' || *s == '+' || *s == '-' || *s == '@';
+    while (i < n && memchr(" \t\r\n\"'", s[i], 6))
+        i++;
+    return i < n && (s[i] == '=' || s[i] == '+' || s[i] == '-' || s[i] == '@');
+}
+
+/* csv_guard_needed on n bytes. */
+static bool guard_n(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] == '\'')
+        i++;
+    return risk_n(s, n) || (i > 0 && i < n && (s[i] == '\t' || s[i] == '\r' || s[i] == '\n'));
+}
+
+bool csv_formula_risk(const char *s)
+{
+    return risk_n(s, strlen(s));
+}
+
+bool csv_guard_needed(const char *s)
+{
+    return guard_n(s, strlen(s));
+}
+
+size_t csv_unguard(const char *s, size_t n)
+{
+    return n > 1 && s[0] == '\'' && guard_n(s + 1, n - 1) ? 1 : 0;
 }
 
 void csv_cell(struct jw *w, const char *s, bool text)
@@ -25,7 +52,7 @@ void csv_cell(struct jw *w, const char *s, bool text)
     }
     /* The apostrophe goes inside the quotes: before the opening quote it would make the
      * cell unquoted, and its commas would split it into live cells. */
-    jw_lit(w, text && csv_formula_risk(s) ? "\"'" : "\"");
+    jw_lit(w, text && csv_guard_needed(s) ? "\"'" : "\"");
     for (const char *q; (q = strchr(s, '"')); s = q + 1) {
         jw_raw(w, s, (size_t)(q - s) + 1);
         jw_lit(w, "\"");

@@ -148,6 +148,18 @@ static void add_header(void *ctx, const char *name, const char *value)
     MHD_add_response_header(ctx, name, value);
 }
 
+/* The next bytes of a streamed body (reply_stream), on the connection's thread. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct exchange *x = cls;
+    long n = x->r.stream.read(x->r.stream.arg, buf, max);
+    (void)pos;
+    if (n > 0)
+        return (ssize_t)n;
+    /* an error closes the connection before the chunked body's last chunk */
+    return n == 0 ? MHD_CONTENT_READER_END_OF_STREAM : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
 /* Sends the request's answer. */
 static enum MHD_Result queue(struct exchange *x)
 {
@@ -155,7 +167,9 @@ static enum MHD_Result queue(struct exchange *x)
     struct MHD_Response *resp;
     enum MHD_Result ret;
 
-    if (r->resp_body)
+    if (r->stream.read) /* freed with the request (on_completed), not with the response */
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_read, x, NULL);
+    else if (r->resp_body)
         resp = MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body, free);
     else if (r->resp_static) /* lives as long as the program: libmicrohttpd copies nothing */
         resp = MHD_create_response_from_buffer(r->resp_len, (void *)r->resp_static,

@@ -462,6 +462,37 @@ bool jv_timestamp(struct jv *v, json_t *obj, const char *field, bool required, c
                  "an RFC 3339 timestamp with a time zone, e.g. 2026-11-25T17:10:09Z", out, NULL);
 }
 
+bool jv_url_valid(const char *s)
+{
+    size_t i = 1;
+    if (!s || !((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+        return false;
+    while ((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+           (s[i] >= '0' && s[i] <= '9') || s[i] == '+' || s[i] == '.' || s[i] == '-')
+        i++;
+    if (s[i] != ':' || !s[i + 1] || jv_utf8_chars(s) > 2048)
+        return false;
+    /* a blank or control character cannot be in a URL: it would end it in a log, a
+     * header or a CSV cell read by another tool */
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
+bool jv_url(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+            const char **out, bool *is_null)
+{
+    json_t *val = json_object_get(obj, field);
+    if (json_is_string(val) && memchr(json_string_value(val), 0, json_string_length(val))) {
+        jv_add(v, field, "must not contain NUL characters");
+        return false;
+    }
+    return coded(v, obj, field, required, nullable, jv_url_valid,
+                 "an absolute URL of at most 2048 characters, e.g. https://example.com/pricing",
+                 out, is_null);
+}
+
 bool jv_currency(struct jv *v, json_t *obj, const char *field, bool required, const char **out)
 {
     return coded(v, obj, field, required, false, iso_currency,

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "leadloop/auth.h"
+#include "leadloop/csv.h"
 #include "leadloop/csv_read.h"
 #include "leadloop/db.h"
 #include "leadloop/jsonv.h"
@@ -22,6 +23,7 @@
 #include "leadloop/leads.h"
 #include "leadloop/request.h"
 #include "leadloop/util.h"
+#include "leadloop/vocab.h"
 
 #define BATCH_MAX       1000
 #define CHUNK_ROWS      1000 /* CSV rows per statement and per transaction */
@@ -34,9 +36,11 @@
     " json_to_recordset($2::json) AS i(n integer, email text, first_name text, last_name text,"    \
     " company text, title text, phone text, country text, source text, score smallint,"            \
     " owner_id uuid, consent jsonb, custom jsonb, external_ids jsonb, campaign_id uuid,"           \
-    " created_at timestamptz)"
+    " created_at timestamptz, utm_source text, utm_medium text, utm_campaign text,"                \
+    " utm_term text, utm_content text, landing_page text, referrer text)"
 
-/* Creates leads: $1 workspace, $2 records, $3 key, $4 user, $5 the default source. A record
+/* Creates leads: $1 workspace, $2 records, $3 key, $4 user, $5 the default source (after
+ * the one the visit gives, ll_lead_source). A record
  * whose email is taken (by a lead, or by an earlier record) is skipped: its row comes back
  * with a NULL id. The ids are drawn beforehand so that each lead maps back to its record. */
 static const char sql_create[] =
@@ -44,32 +48,38 @@ static const char sql_create[] =
     " created AS (INSERT INTO leads (workspace_id, id, email, first_name, last_name, company, "
     "title,"
     " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
-    " latest_campaign_id, first_touch_at, latest_touch_at, created_at, stage_changed_at)"
-    " SELECT $1, id, email, first_name,"
-    " last_name, company, title, phone, country, coalesce(source, $5), score, owner_id,"
-    " ll_consent(consent), jsonb_strip_nulls(coalesce(custom, '{}')),"
+    " latest_campaign_id, first_touch_at, latest_touch_at, created_at, "
+    "stage_changed_at, " LEAD_VISIT_COLUMNS ")"
+    " SELECT $1, id, email, first_name, last_name, company, title, phone, country,"
+    " coalesce(source, ll_lead_source(utm_medium, utm_source, referrer, landing_page), $5),"
+    " score, owner_id, ll_consent(consent), jsonb_strip_nulls(coalesce(custom, '{}')),"
     " coalesce(external_ids, '{}'), campaign_id, campaign_id,"
     " CASE WHEN campaign_id IS NOT NULL THEN coalesce(created_at, now()) END,"
     " CASE WHEN campaign_id IS NOT NULL THEN coalesce(created_at, now()) END,"
-    " coalesce(created_at, now()), coalesce(created_at, now()) FROM i ORDER BY n"
+    " coalesce(created_at, now()), coalesce(created_at, now()), " LEAD_VISIT_COLUMNS
+    " FROM i ORDER BY n"
     " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO NOTHING RETURNING "
     "*)," LEADS_CREATED_CTES("$3", "$4") " SELECT i.n, created.id FROM i LEFT JOIN created"
                                          " ON created.id = i.id";
 
-/* The import's upsert: $1..$4 as above. A record creates a lead (source 'import' by
- * default) or updates the one holding its email with its non-empty cells, keeping the
+/* The import's upsert: $1..$4 as above. A record creates a lead (source: the visit's, else
+ * 'import') or updates the one holding its email with its non-empty cells, keeping the
  * lead's source when the record has none (so records with and without a source go through
- * two INSERTs, on disjoint emails); campaign_id only counts on create, as on PUT. Answers
- * the number created and the number updated. */
+ * two INSERTs, on disjoint emails); campaign_id only counts on create, as on PUT. External
+ * ids are merged in, and their lookup rows kept in step as leads_update keeps them (xd:
+ * a system's old pair goes when its id changed; xu: the new pairs come). Answers the number
+ * created and the number updated. */
 #define UPSERT_INSERT                                                                              \
     " INSERT INTO leads AS d (workspace_id, email, first_name, last_name, company, title, phone,"  \
-    " country, source, score, owner_id, custom, first_campaign_id, latest_campaign_id,"            \
-    " first_touch_at, latest_touch_at, created_at, stage_changed_at)"                              \
+    " country, source, score, owner_id, custom, external_ids, first_campaign_id,"                  \
+    " latest_campaign_id, first_touch_at, latest_touch_at, created_at, "                           \
+    "stage_changed_at, " LEAD_VISIT_COLUMNS ")"                                                    \
     " SELECT $1, email, first_name, last_name, company, title, phone, country,"                    \
-    " coalesce(source, 'import'), score, owner_id, coalesce(custom, '{}'), campaign_id,"           \
+    " coalesce(source, ll_lead_source(utm_medium, utm_source, referrer, landing_page), 'import')," \
+    " score, owner_id, coalesce(custom, '{}'), coalesce(external_ids, '{}'), campaign_id,"         \
     " campaign_id, CASE WHEN campaign_id IS NOT NULL THEN coalesce(created_at, now()) END,"        \
     " CASE WHEN campaign_id IS NOT NULL THEN coalesce(created_at, now()) END,"                     \
-    " coalesce(created_at, now()), coalesce(created_at, now()) FROM i"
+    " coalesce(created_at, now()), coalesce(created_at, now()), " LEAD_VISIT_COLUMNS " FROM i"
 #define UPSERT_UPDATE                                                                              \
     " ON CONFLICT (workspace_id, ll_fold(email)) WHERE email IS NOT NULL DO UPDATE SET"            \
     " email = EXCLUDED.email, first_name = coalesce(EXCLUDED.first_name, d.first_name),"           \
@@ -78,6 +88,14 @@ static const char sql_create[] =
     " phone = coalesce(EXCLUDED.phone, d.phone), country = coalesce(EXCLUDED.country, d.country)," \
     " score = coalesce(EXCLUDED.score, d.score),"                                                  \
     " owner_id = coalesce(EXCLUDED.owner_id, d.owner_id), custom = d.custom || EXCLUDED.custom,"   \
+    " external_ids = d.external_ids || EXCLUDED.external_ids,"                                     \
+    " utm_source = coalesce(EXCLUDED.utm_source, d.utm_source),"                                   \
+    " utm_medium = coalesce(EXCLUDED.utm_medium, d.utm_medium),"                                   \
+    " utm_campaign = coalesce(EXCLUDED.utm_campaign, d.utm_campaign),"                             \
+    " utm_term = coalesce(EXCLUDED.utm_term, d.utm_term),"                                         \
+    " utm_content = coalesce(EXCLUDED.utm_content, d.utm_content),"                                \
+    " landing_page = coalesce(EXCLUDED.landing_page, d.landing_page),"                             \
+    " referrer = coalesce(EXCLUDED.referrer, d.referrer),"                                         \
     " version = d.version + 1, updated_at = now()"
 #define UPSERT_RETURNING                                                                           \
     " RETURNING workspace_id, id, created_at, external_ids, first_campaign_id, xmax = 0 AS is_new"
@@ -87,6 +105,14 @@ static const char sql_import_upsert[] =
     ", source = EXCLUDED.source" UPSERT_RETURNING "),"
     " b AS (" UPSERT_INSERT " WHERE source IS NULL ORDER BY n" UPSERT_UPDATE UPSERT_RETURNING "),"
     " l AS (SELECT * FROM a UNION ALL SELECT * FROM b),"
+    " xd AS (DELETE FROM lead_external_ids x USING l WHERE NOT l.is_new"
+    " AND l.external_ids <> '{}' AND x.workspace_id = l.workspace_id AND x.lead_id = l.id"
+    " AND (l.external_ids ->> x.system) IS DISTINCT FROM x.external_id),"
+    " xu AS (INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
+    " SELECT l.workspace_id, e.key, e.value, l.id FROM l, jsonb_each_text(l.external_ids) e"
+    " WHERE NOT l.is_new AND NOT EXISTS (SELECT 1 FROM lead_external_ids x"
+    " WHERE x.workspace_id = l.workspace_id AND x.system = e.key AND x.external_id = e.value"
+    " AND x.lead_id = l.id)),"
     " created AS (SELECT * FROM l WHERE is_new)," LEADS_CREATED_CTES(
         "$3",
         "$4") " SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM l";
@@ -126,6 +152,14 @@ static void record_add(struct jw *b, long n, const struct lead_in *in)
         jw_lit(b, names[k]);
         jw_lit(b, "\":");
         jw_str(b, vals[k], strlen(vals[k]));
+    }
+    for (int k = 0; k < LEAD_NVISIT; k++) {
+        if (!in->visit[k])
+            continue;
+        jw_lit(b, ",\"");
+        jw_lit(b, vocab_visit_fields[k]);
+        jw_lit(b, "\":");
+        jw_str(b, in->visit[k], strlen(in->visit[k]));
     }
     if (in->has_score && in->score[0]) {
         jw_lit(b, ",\"score\":");
@@ -301,9 +335,12 @@ static void item_reset(struct item *it)
  * written. False when out of memory. */
 static bool item_own(struct item *it)
 {
-    const char **f[] = {&it->in.email,    &it->in.first_name,  &it->in.last_name, &it->in.company,
-                        &it->in.title,    &it->in.phone,       &it->in.country,   &it->in.source,
-                        &it->in.owner_id, &it->in.campaign_id, &it->in.created_at};
+    const char **f[] = {&it->in.email,    &it->in.first_name,  &it->in.last_name,  &it->in.company,
+                        &it->in.title,    &it->in.phone,       &it->in.country,    &it->in.source,
+                        &it->in.owner_id, &it->in.campaign_id, &it->in.created_at, &it->in.visit[0],
+                        &it->in.visit[1], &it->in.visit[2],    &it->in.visit[3],   &it->in.visit[4],
+                        &it->in.visit[5], &it->in.visit[6]};
+    _Static_assert(LEAD_NVISIT == 7, "item_own copies each field of the visit");
     size_t total = 0, nf = sizeof f / sizeof f[0];
     char *p;
     for (size_t k = 0; k < nf; k++)
@@ -725,13 +762,39 @@ static const char *cell_text(const struct csv_field *cell, struct jw *scratch, s
 
 /* ---------------------------------------------------------------- POST /v1/leads/import */
 
-/* The lead fields a column may name; any other column goes into custom. */
-static const char *const csv_fields[] = {"email", "first_name", "last_name",   "company",
-                                         "title", "phone",      "country",     "source",
-                                         "score", "owner_id",   "campaign_id", "created_at"};
+/* The lead fields a column may name (created_at: history, for admins and importing keys).
+ * A column `external_id.<system>` gives an external id, `custom.<name>` the custom field
+ * <name>; the columns of csv_ignored are ignored (and named in the answer); any other
+ * column goes into custom under its own name. */
+static const char *const csv_fields[] = {
+    "email",       "first_name",   "last_name",  "company",      "title",
+    "phone",       "country",      "source",     "score",        "owner_id",
+    "campaign_id", "utm_source",   "utm_medium", "utm_campaign", "utm_term",
+    "utm_content", "landing_page", "referrer",   "created_at"};
 #define FIELD_EMAIL 0
 #define FIELD_SCORE 8
 #define FIELD_COUNT (sizeof csv_fields / sizeof csv_fields[0])
+/* What else a column may be (struct import's fields[]). */
+#define FIELD_CUSTOM   -1
+#define FIELD_EXTERNAL -2
+#define FIELD_IGNORED  -3
+/* The columns of the lead list's CSV (lead_export.c) that an import cannot set: a lead's
+ * id, stage, dates and version are the database's, its campaigns come from touches, and
+ * consent is set through the JSON API. So an export imports back, with these left out.
+ * (Its created_at is history: imported by an admin or importing key, refused otherwise.) */
+static const char *const csv_ignored[] = {"id",
+                                          "stage",
+                                          "first_campaign_id",
+                                          "latest_campaign_id",
+                                          "consent.email_opt_in",
+                                          "consent.captured_at",
+                                          "consent.how",
+                                          "version",
+                                          "updated_at",
+                                          "stage_changed_at",
+                                          "recycle_on",
+                                          NULL};
+static const char custom_prefix[] = "custom.", external_prefix[] = "external_id.";
 
 struct rejection {
     long row, seq;
@@ -759,7 +822,8 @@ struct import {
     bool oom;
     size_t ncols;
     char *names[CSV_MAX_COLUMNS]; /* owned */
-    int fields[CSV_MAX_COLUMNS];  /* index in csv_fields, or -1 for custom */
+    int fields[CSV_MAX_COLUMNS];  /* index in csv_fields, or FIELD_CUSTOM, _EXTERNAL, _IGNORED */
+    const char *keys[CSV_MAX_COLUMNS]; /* custom and external: the key (in names[k]) */
     struct csv_field cells[CSV_MAX_COLUMNS + 1];
     struct jw scratch, text, payload;
     struct pending rows[CHUNK_ROWS];
@@ -840,6 +904,28 @@ static void import_free(struct import *im)
     free(im);
 }
 
+/* What column k (its name in im->names[k]) sets: fields[k] and, for a custom field or an
+ * external id, keys[k]. */
+static void column_kind(struct import *im, size_t k)
+{
+    const char *name = im->names[k];
+    im->fields[k] = FIELD_CUSTOM;
+    im->keys[k] = name;
+    for (size_t f = 0; f < FIELD_COUNT; f++)
+        if (!strcmp(name, csv_fields[f]))
+            im->fields[k] = (int)f;
+    if (im->fields[k] >= 0)
+        return;
+    if (jv_in_list(name, csv_ignored)) {
+        im->fields[k] = FIELD_IGNORED;
+    } else if (!strncmp(name, external_prefix, sizeof external_prefix - 1)) {
+        im->fields[k] = FIELD_EXTERNAL;
+        im->keys[k] = name + sizeof external_prefix - 1;
+    } else if (!strncmp(name, custom_prefix, sizeof custom_prefix - 1)) {
+        im->keys[k] = name + sizeof custom_prefix - 1;
+    }
+}
+
 /* Reads the header into names and fields. Answers 400/422 and returns false when it is
  * not usable: nothing is imported then. */
 static bool import_header(struct request *r, struct import *im, size_t n)
@@ -869,18 +955,23 @@ static bool import_header(struct request *r, struct import *im, size_t n)
             return false;
         }
         im->ncols = k + 1;
-        im->fields[k] = -1;
-        for (size_t f = 0; f < FIELD_COUNT; f++)
-            if (!strcmp(im->names[k], csv_fields[f]))
-                im->fields[k] = (int)f;
+        column_kind(im, k);
         email = email || im->fields[k] == FIELD_EMAIL;
         for (size_t j = 0; j < k; j++)
-            seen_before += !strcmp(im->names[j], im->names[k]);
+            seen_before += !strcmp(im->names[j], im->names[k]) ||
+                           (im->fields[j] == FIELD_CUSTOM && im->fields[k] == FIELD_CUSTOM &&
+                            !strcmp(im->keys[j], im->keys[k])); /* "x" and "custom.x" */
         if (len == 0)
             jv_add(&v, label, "has an empty name");
         else if (seen_before == 1)
-            jv_add(&v, im->names[k], "is a column name used twice");
-        else if (im->fields[k] < 0 && jv_utf8_chars(im->names[k]) > 64)
+            jv_add(&v, im->names[k],
+                   "is a column name used twice (or names a custom field "
+                   "another column names)");
+        else if (im->fields[k] == FIELD_EXTERNAL && !jv_external_system_ok(im->keys[k]))
+            jv_add(&v, im->names[k],
+                   "names an external id system that does not match ^[a-z0-9][a-z0-9_.-]{0,63}$");
+        else if (im->fields[k] == FIELD_CUSTOM &&
+                 (jv_utf8_chars(im->keys[k]) < 1 || jv_utf8_chars(im->keys[k]) > 64))
             jv_add(&v, im->names[k], "is too long for a custom field (at most 64 characters)");
     }
     if (!email)
@@ -920,7 +1011,7 @@ static json_t *score_value(const char *s, size_t len)
  * pending chunk, an invalid one is rejected with every problem found. */
 static void import_row(struct import *im, long row, size_t ncells)
 {
-    json_t *lead = json_object(), *custom = json_object();
+    json_t *lead = json_object(), *custom = json_object(), *external = json_object();
     struct lead_in in;
     struct jv v, cells;
     bool bad_email = false;
@@ -930,7 +1021,7 @@ static void import_row(struct import *im, long row, size_t ncells)
     memset(&in, 0, sizeof in);
     jv_init(&v);
     jv_init(&cells);
-    if (!lead || !custom) {
+    if (!lead || !custom || !external) {
         im->oom = true;
         goto out;
     }
@@ -945,13 +1036,18 @@ static void import_row(struct import *im, long row, size_t ncells)
         size_t len;
         const char *s = cell_text(&im->cells[k], &im->scratch, &len);
         int f = im->fields[k];
-        if (len == 0) /* an empty cell: the field is absent */
+        size_t guard = csv_unguard(s, len); /* what the lead list's CSV added, undone */
+        s += guard;
+        len -= guard;
+        if (len == 0 || f == FIELD_IGNORED) /* an empty cell: the field is absent */
             continue;
         if (!util_utf8_valid(s, len)) {
             jv_add(&cells, im->names[k], "must be UTF-8 text without NUL bytes");
             bad_email = bad_email || f == FIELD_EMAIL;
-        } else if (f < 0) {
-            json_object_set_new(custom, im->names[k], json_stringn(s, len));
+        } else if (f == FIELD_CUSTOM) {
+            json_object_set_new(custom, im->keys[k], json_stringn(s, len));
+        } else if (f == FIELD_EXTERNAL) {
+            json_object_set_new(external, im->keys[k], json_stringn(s, len));
         } else {
             json_object_set_new(lead, csv_fields[f],
                                 f == FIELD_SCORE ? score_value(s, len) : json_stringn(s, len));
@@ -959,6 +1055,8 @@ static void import_row(struct import *im, long row, size_t ncells)
     }
     if (json_object_size(custom) > 0)
         json_object_set(lead, "custom", custom);
+    if (json_object_size(external) > 0) /* validated as the JSON object is */
+        json_object_set(lead, "external_ids", external);
     leads_read(&v, lead, LEAD_CREATE, &in);
     if (!jv_ok(&v) || !jv_ok(&cells)) {
         json_array_foreach(cells.errors, i, e)
@@ -991,6 +1089,7 @@ out:
     jv_free(&v);
     jv_free(&cells);
     json_decref(custom);
+    json_decref(external);
     json_decref(lead);
 }
 
@@ -1234,9 +1333,13 @@ static json_t *import_answer(struct import *im)
         json_array_append_new(list, json_pack("{s:I, s:s?, s:s}", "row", (json_int_t)e->row,
                                               "field", e->field, "message", e->message));
     }
-    return json_pack("{s:I, s:I, s:I, s:o}", "created", (json_int_t)im->created, "updated",
+    json_t *ignored = json_array();
+    for (size_t k = 0; k < im->ncols; k++)
+        if (im->fields[k] == FIELD_IGNORED)
+            json_array_append_new(ignored, json_string(im->names[k]));
+    return json_pack("{s:I, s:I, s:I, s:o, s:o}", "created", (json_int_t)im->created, "updated",
                      (json_int_t)im->updated, "rejected", (json_int_t)im->rejected, "rejections",
-                     list);
+                     list, "ignored_columns", ignored);
 }
 
 /* The import stopped at a chunk that could not be written: say what was written before

@@ -19,29 +19,32 @@
 #include "leadloop/idempotency.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
+#include "leadloop/lead_filter.h"
 #include "leadloop/lead_route.h"
 #include "leadloop/list.h"
 #include "leadloop/request.h"
 #include "leadloop/resource.h"
-#include "leadloop/stages.h"
 #include "leadloop/util.h"
 #include "leadloop/vocab.h"
 
 /* $1 workspace, $2 email, $3..$7 names/company/title/phone, $8 country, $9 source, $10
  * score, $11 owner, $12 consent, $13 custom, $14 external ids, $15 campaign, $16 key,
- * $17 user */
+ * $17 user, $18..$24 the visit (LEAD_VISIT_COLUMNS). Without a source, the visit's
+ * (ll_lead_source), else other. */
 static const char sql_insert[] =
     "WITH created AS (INSERT INTO leads (workspace_id, email, first_name, last_name, company, "
     "title,"
     " phone, country, source, score, owner_id, consent, custom, external_ids, first_campaign_id,"
-    " latest_campaign_id, first_touch_at, latest_touch_at, created_at, stage_changed_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6,"
-    " $7, $8, coalesce($9, 'other'), $10::smallint, $11::uuid, ll_consent($12::jsonb),"
+    " latest_campaign_id, first_touch_at, latest_touch_at, created_at, "
+    "stage_changed_at, " LEAD_VISIT_COLUMNS ") VALUES ($1, $2, $3, $4, $5, $6,"
+    " $7, $8, coalesce($9, ll_lead_source($19, $18, $24, $23), 'other'), $10::smallint,"
+    " $11::uuid, ll_consent($12::jsonb),"
     " jsonb_strip_nulls(coalesce($13::jsonb, '{}')), coalesce($14::jsonb, '{}'), $15::uuid,"
-    " $15::uuid, CASE WHEN $15 IS NOT NULL THEN coalesce($18::timestamptz, now()) END,"
-    " CASE WHEN $15 IS NOT NULL THEN coalesce($18::timestamptz, now()) END,"
-    " coalesce($18::timestamptz, now()), coalesce($18::timestamptz, now())) RETURNING "
-    "*)," LEADS_CREATED_CTES("$16", "$17") " SELECT " LEAD_COLUMNS " FROM created";
+    " $15::uuid, CASE WHEN $15 IS NOT NULL THEN coalesce($25::timestamptz, now()) END,"
+    " CASE WHEN $15 IS NOT NULL THEN coalesce($25::timestamptz, now()) END,"
+    " coalesce($25::timestamptz, now()), coalesce($25::timestamptz, now()),"
+    " $18, $19, $20, $21, $22, $23, $24) RETURNING *)," LEADS_CREATED_CTES(
+        "$16", "$17") " SELECT " LEAD_COLUMNS " FROM created";
 /* and merged_into after the lead's columns (LEAD_NCOLS) */
 static const char sql_get[] =
     "SELECT " LEAD_COLUMNS ", merged_into FROM leads WHERE workspace_id = $1 AND id = $2";
@@ -74,6 +77,7 @@ static const char sql_erase_lock[] = "SELECT version, erased_at IS NOT NULL, mer
 static const char sql_erase[] =
     "WITH u AS (UPDATE leads SET email = NULL, first_name = NULL, last_name = NULL,"
     " company = NULL, title = NULL, phone = NULL, consent = NULL, custom = '{}',"
+    " landing_page = NULL, referrer = NULL,"
     " external_ids = '{}', erased_at = now(), version = version + 1, updated_at = now()"
     " WHERE workspace_id = $1 AND (id = $2 OR merged_into = $2) AND erased_at IS NULL"
     " RETURNING workspace_id, id),"
@@ -86,19 +90,26 @@ static const char sql_erase[] =
     " s AS (UPDATE lead_stage_changes c SET reason = NULL FROM u"
     " WHERE c.workspace_id = u.workspace_id AND c.lead_id = u.id AND c.reason IS NOT NULL)"
     " SELECT id FROM u";
+/* (The UTM parameters stay: they name the campaign, like the lead's touches. The two URLs
+ * go: a page's address may carry the visitor's email or name in its query.) */
 /* ... and leave the change feed's earlier rows about it (sql/0012_change_feed.sql). */
 static const char sql_erase_changes[] = "SELECT ll_changes_redact_lead($1, $2)";
 
 static const char *const *const sources = vocab_lead_sources;
-static const char *const writable[] = {"email",        "first_name",  "last_name", "company",
-                                       "title",        "phone",       "country",   "source",
-                                       "score",        "owner_id",    "consent",   "custom",
-                                       "external_ids", "campaign_id", NULL};
+static const char *const writable[] = {"email", "first_name", "last_name", "company", "title",
+                                       "phone", "country", "source", "score", "owner_id", "consent",
+                                       "custom", "external_ids", "campaign_id",
+                                       /* the visit: vocab_visit_fields */
+                                       "utm_source", "utm_medium", "utm_campaign", "utm_term",
+                                       "utm_content", "landing_page", "referrer", NULL};
 /* on create, a lead may say when it was created (history, for importers) */
 static const char *const writable_create[] = {
-    "email",        "first_name",  "last_name",  "company",  "title",   "phone",
-    "country",      "source",      "score",      "owner_id", "consent", "custom",
-    "external_ids", "campaign_id", "created_at", NULL};
+    "email",        "first_name",  "last_name",   "company",
+    "title",        "phone",       "country",     "source",
+    "score",        "owner_id",    "consent",     "custom",
+    "external_ids", "campaign_id", "utm_source",  "utm_medium",
+    "utm_campaign", "utm_term",    "utm_content", "landing_page",
+    "referrer",     "created_at",  NULL};
 static const char *const readonly_create[] = {"id",
                                               "stage",
                                               "version",
@@ -151,6 +162,8 @@ void leads_write(struct jw *w, const PGresult *res, int row)
     jw_text(w, "updated_at", res, row, 19);
     jw_text(w, "stage_changed_at", res, row, 20);
     jw_text(w, "recycle_on", res, row, 22);
+    for (int k = 0; k < LEAD_NVISIT; k++)
+        jw_text(w, vocab_visit_fields[k], res, row, LEAD_COL_VISIT + k);
     jw_lit(w, "}");
 }
 
@@ -273,6 +286,12 @@ void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in 
     if (!patch && !json_is_null(json_object_get(body, "campaign_id")))
         jv_uuid(v, body, "campaign_id", false, false, &in->campaign_id, &isnull);
     read_consent(v, body, patch, in);
+    /* the visit: UTM parameters of 1 to 255 characters, absolute URLs; null clears */
+    for (int k = 0; k < LEAD_NVISIT; k++)
+        in->set_visit[k] = k < LEAD_LANDING_PAGE ? jv_text(v, body, vocab_visit_fields[k], false,
+                                                           true, 1, 255, &in->visit[k], &isnull)
+                                                 : jv_url(v, body, vocab_visit_fields[k], false,
+                                                          true, &in->visit[k], &isnull);
     if (json_is_null(json_object_get(body, "custom")) ||
         json_is_null(json_object_get(body, "external_ids"))) {
         jv_add(v, json_is_null(json_object_get(body, "custom")) ? "custom" : "external_ids",
@@ -288,7 +307,7 @@ void leads_read(struct jv *v, json_t *body, enum lead_mode mode, struct lead_in 
 PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const struct lead_in *in,
                        enum ll_err *err)
 {
-    const char *vals[18] = {auth->workspace_id,
+    const char *vals[25] = {auth->workspace_id,
                             in->email,
                             in->first_name,
                             in->last_name,
@@ -304,9 +323,11 @@ PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const st
                             in->external_ids,
                             in->campaign_id,
                             auth_key_or_null(auth),
-                            auth->user_id[0] ? auth->user_id : NULL,
-                            in->created_at};
-    PGresult *res = db_exec(db, sql_insert, 18, vals);
+                            auth->user_id[0] ? auth->user_id : NULL};
+    for (int k = 0; k < LEAD_NVISIT; k++)
+        vals[17 + k] = in->visit[k];
+    vals[24] = in->created_at;
+    PGresult *res = db_exec(db, sql_insert, 25, vals);
     *err = db_check(db, res);
     return res;
 }
@@ -337,6 +358,13 @@ PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const ch
         qb_addp(&q, ", score = $?::smallint", in->score[0] ? in->score : NULL);
     if (in->set_owner)
         qb_addp(&q, ", owner_id = $?::uuid", in->owner_id);
+    for (int k = 0; k < LEAD_NVISIT; k++) {
+        char frag[48];
+        if (!in->set_visit[k])
+            continue;
+        snprintf(frag, sizeof frag, ", %s = $?", vocab_visit_fields[k]);
+        qb_addp(&q, frag, in->visit[k]);
+    }
     if (in->consent) { /* RFC 7396: null clears, an object merges */
         qb_addp(&q, ", consent = CASE WHEN $?::jsonb = 'null' THEN NULL", in->consent);
         qb_addp(&q, " ELSE ll_consent(jsonb_strip_nulls(coalesce(consent, '{}') || $?::jsonb)) END",
@@ -422,6 +450,10 @@ enum ll_err leads_write_problem(struct db_conn *db, const struct auth_ctx *auth,
     } else if (err == LL_E_VALIDATION && c && !strcmp(c, "leads_consent")) {
         *detail = "consent needs email_opt_in";
         *errors = field_error("consent.email_opt_in", "is required");
+    } else if (err == LL_E_VALIDATION && c && !strncmp(c, "leads_", 6) &&
+               jv_in_list(c + 6, vocab_visit_fields)) { /* the visit's CHECKs (schema 0017) */
+        *detail = "a field of the visit is too long or empty";
+        *errors = field_error(c + 6, "is too long or empty");
     } else if (err == LL_E_VALIDATION) {
         *detail = "a value was refused by the database";
     } else if (err == LL_E_CONFLICT) {
@@ -944,173 +976,21 @@ out:
     json_decref(body);
 }
 
-static const struct sort_key sorts[] = {{"created_at", "created_at", "timestamptz"},
-                                        {"updated_at", "updated_at", "timestamptz"},
-                                        {"score", "coalesce(score, -1)", "integer"},
-                                        /* the work lists' own (leads_list checks which) */
-                                        {"waiting_since", "waiting_since", "timestamptz"},
-                                        {"recycle_on", "recycle_on", "date"},
-                                        {NULL, NULL, NULL}};
-
-/* The leads handed to sales with no feedback yet, as the follow-up report counts them
- * (report_leads: handed_at set, first_feedback_at not), with the time they were handed
- * over: a table named leads, so that every other filter reads the same. The partial index
- * report_leads_waiting (workspace_id, handed_at, lead_id) gives them in the list's order,
- * and the page's keyset, on waiting_since and waiting_id (both the index's), starts
- * inside it, however deep the page. */
-static const char from_waiting[] =
-    ", waiting_id FROM (SELECT l.*, f.handed_at AS waiting_since, f.lead_id AS waiting_id"
-    " FROM leads l JOIN report_leads f"
-    " ON f.workspace_id = l.workspace_id AND f.lead_id = l.id"
-    " WHERE f.handed_at IS NOT NULL AND f.first_feedback_at IS NULL) leads"
-    " WHERE workspace_id = $? AND erased_at IS NULL AND merged_into IS NULL";
-
-/* A work list's filter: absent, or "true". Answers 400 and returns false for anything else. */
-static bool work_flag(struct request *r, const char *name, bool *on)
-{
-    const char *v = req_query(r, name);
-    *on = v != NULL;
-    if (!v || !strcmp(v, "true"))
-        return true;
-    reply_bad_param(r, name, "can only be true (leave it out to list every lead)");
-    return false;
-}
-
+/* GET /v1/leads as JSON: a page (lead_export_list negotiates, and answers CSV itself). */
 void leads_list(struct request *r)
 {
-    static const char *const allowed[] = {"limit",
-                                          "cursor",
-                                          "sort",
-                                          "stage",
-                                          "owner_id",
-                                          "campaign_id",
-                                          "source",
-                                          "score_min",
-                                          "created_since",
-                                          "created_until",
-                                          "updated_since",
-                                          "q",
-                                          "awaiting_feedback",
-                                          "overdue",
-                                          "recycle_due",
-                                          NULL};
-    const char *stage = req_query(r, "stage"), *owner = req_query(r, "owner_id");
-    const char *campaign = req_query(r, "campaign_id"), *source = req_query(r, "source");
-    const char *score_min = req_query(r, "score_min"), *text = req_query(r, "q");
-    const char *times[3] = {req_query(r, "created_since"), req_query(r, "created_until"),
-                            req_query(r, "updated_since")};
-    static const char *const time_names[3] = {"created_since", "created_until", "updated_since"};
-    static const char *const time_sql[3] = {" AND created_at >= $?::timestamptz",
-                                            " AND created_at < $?::timestamptz",
-                                            " AND updated_at >= $?::timestamptz"};
-    char like[400], sla[24];
-    long score;
-    bool awaiting, overdue, recycle_due;
+    struct lead_filter f;
     struct listing l;
     struct qb q;
 
-    if (!req_query_allowed(r, allowed) || !work_flag(r, "awaiting_feedback", &awaiting) ||
-        !work_flag(r, "overdue", &overdue) || !work_flag(r, "recycle_due", &recycle_due))
+    if (!lead_filter_read(r, &f, &l, true))
         return;
-    awaiting = awaiting || overdue; /* overdue leads are awaiting feedback too */
-    if (awaiting && recycle_due) {
-        reply_bad_param(r, "recycle_due",
-                        "cannot be combined with awaiting_feedback or overdue (a recycled lead "
-                        "awaits no verdict)");
-        return;
-    }
-    /* work lists come oldest first */
-    if (!list_params(r, &l, sorts,
-                     awaiting      ? "waiting_since"
-                     : recycle_due ? "recycle_on"
-                                   : "-created_at"))
-        return;
-    if ((!strcmp(l.sort->name, "waiting_since") && !awaiting) ||
-        (!strcmp(l.sort->name, "recycle_on") && !recycle_due)) {
-        reply_bad_param(r, "sort",
-                        awaiting || recycle_due
-                            ? "this work list sorts by waiting_since (awaiting_feedback, overdue) "
-                              "or recycle_on (recycle_due), or the list's own fields"
-                            : "waiting_since needs awaiting_feedback or overdue, recycle_on "
-                              "needs recycle_due");
-        return;
-    }
-    if (owner && !strcmp(owner, "me")) { /* the caller's own: a key's user, a person */
-        if (!r->auth.user_id[0]) {
-            reply_bad_param(r, "owner_id", "is me, but this API key has no user");
-            return;
-        }
-        owner = r->auth.user_id;
-    }
-    if (stage && !stages_is_stage(stage)) {
-        reply_bad_param(r, "stage", "is not a lifecycle stage");
-        return;
-    }
-    if (source && !jv_in_list(source, sources)) {
-        reply_bad_param(r, "source", "is not a lead source");
-        return;
-    }
-    if ((owner && !util_is_uuid(owner)) || (campaign && !util_is_uuid(campaign))) {
-        reply_bad_param(r, owner && !util_is_uuid(owner) ? "owner_id" : "campaign_id",
-                        "must be a UUID");
-        return;
-    }
-    if (score_min && !util_parse_long(score_min, 0, 100, &score)) {
-        reply_bad_param(r, "score_min", "must be an integer from 0 to 100");
-        return;
-    }
-    for (int i = 0; i < 3; i++) {
-        if (times[i] && !jv_timestamp_valid(times[i])) {
-            reply_bad_param(r, time_names[i], "must be an RFC 3339 timestamp with a time zone");
-            return;
-        }
-    }
-    if (text && (jv_utf8_chars(text) < 1 || jv_utf8_chars(text) > 100 ||
-                 !like_escape(text, like, sizeof like))) {
-        reply_bad_param(r, "q", "must be 1 to 100 characters");
-        return;
-    }
     list_begin(&q, "SELECT " LEAD_COLUMNS ", ", &l);
-    qb_addp(&q,
-            awaiting ? from_waiting
-                     : ", id FROM leads WHERE workspace_id = $? AND erased_at IS NULL"
-                       " AND merged_into IS NULL",
-            r->auth.workspace_id);
-    if (overdue) { /* the workspace's SLA, in its business hours when it has them */
-        snprintf(sla, sizeof sla, "%ld", r->cfg->sla_hours);
-        qb_addp(&q, " AND waiting_since < (SELECT ll_sla_cutoff($?::uuid,", r->auth.workspace_id);
-        qb_addc(&q, " $?::integer))", sla);
-    }
-    if (recycle_due) /* today in the workspace's time zone */
-        qb_addp(&q,
-                " AND stage = 'recycled' AND recycle_on <= (SELECT (now() AT TIME ZONE"
-                " time_zone)::date FROM workspaces WHERE id = $?::uuid)",
-                r->auth.workspace_id);
-    if (stage)
-        qb_addp(&q, " AND stage = $?", stage);
-    if (source)
-        qb_addp(&q, " AND source = $?", source);
-    if (owner)
-        qb_addp(&q, " AND owner_id = $?::uuid", owner);
-    if (campaign)
-        qb_addp(&q,
-                " AND EXISTS (SELECT 1 FROM campaign_touches t WHERE t.workspace_id ="
-                " leads.workspace_id AND t.lead_id = leads.id AND t.campaign_id = $?::uuid)",
-                campaign);
-    if (score_min)
-        qb_addp(&q, " AND score >= $?::smallint", score_min);
-    for (int i = 0; i < 3; i++)
-        if (times[i])
-            qb_addp(&q, time_sql[i], times[i]);
-    if (text) {
-        qb_addp(&q, " AND (ll_fold(email) LIKE ll_fold($?) || '%'", like);
-        qb_addp(&q, " OR ll_fold(first_name) LIKE ll_fold($?) || '%'", like);
-        qb_addp(&q, " OR ll_fold(last_name) LIKE ll_fold($?) || '%'", like);
-        qb_addp(&q, " OR ll_fold(company) LIKE ll_fold($?) || '%')", like);
-        list_apply_search(&q, &l, awaiting ? "waiting_id" : "id", "leads", r->auth.workspace_id);
-    } else {
-        list_apply(&q, &l, awaiting ? "waiting_id" : "id");
-    }
+    lead_filter_sql(&q, &f, r->auth.workspace_id);
+    if (f.text)
+        list_apply_search(&q, &l, lead_filter_id(&f), "leads", r->auth.workspace_id);
+    else
+        list_apply(&q, &l, lead_filter_id(&f));
     list_answer_w(r, &q, &l, leads_write);
     qb_free(&q);
 }

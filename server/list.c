@@ -204,7 +204,7 @@ void list_apply_search(struct qb *q, const struct listing *l, const char *id_exp
     after_cursor(q, l, id_expr);
     /* The window ends at the row 100 pages on, found in the list's index; PostgreSQL
      * takes the bound as an index condition, so that a scan in the list's order stops
-     * there. "true" for the switch folds the bound away (run() sets it). */
+     * there. "true" for the switch folds the bound away (list_fetch sets it). */
     q->window_param = q->n;
     snprintf(frag, sizeof frag,
              " AND ($?::boolean OR (%s, %s) %s (SELECT k, i FROM (SELECT %s AS k, %s AS i"
@@ -277,7 +277,7 @@ static void add_link(struct request *r, const char *cursor)
  * selects an index range), first within its window, then, when its page is not there,
  * over all its matches (list_apply_search). Returns the result (new, PQclear it, even
  * when *err is set). */
-static PGresult *run(struct request *r, struct qb *q, const struct listing *l, enum ll_err *err)
+PGresult *list_fetch(struct request *r, struct qb *q, const struct listing *l, enum ll_err *err)
 {
     long ms = r->cfg->list_timeout_ms, general = r->cfg->statement_timeout_ms;
     bool search = q->window_param >= 0;
@@ -285,6 +285,10 @@ static PGresult *run(struct request *r, struct qb *q, const struct listing *l, e
     bool bounded = ms > 0 && (general == 0 || ms < general);
     bool tx = bounded || search;
     PGresult *res = NULL;
+    if (!qb_sql(q)) {
+        *err = LL_E_INTERNAL;
+        return NULL;
+    }
     if (tx && (*err = db_tx_begin_bounded(r->db, bounded ? ms : 0)) != LL_OK)
         return NULL;
     if (!search) {
@@ -335,7 +339,7 @@ static void answer(struct request *r, struct qb *q, const struct listing *l,
                       NULL);
         return;
     }
-    res = run(r, q, l, &err);
+    res = list_fetch(r, q, l, &err);
     if (err) {
         if (err == LL_E_UNAVAILABLE && timed_out(res))
             reply_problem(r, err,
@@ -397,4 +401,32 @@ void list_answer_w(struct request *r, struct qb *q, const struct listing *l,
                    void (*row_write)(struct jw *w, const PGresult *res, int row))
 {
     answer(r, q, l, NULL, row_write);
+}
+
+void list_export_begin(struct listing *l, long page)
+{
+    const char *cast = l->sort->cast;
+    bool integer = !strcmp(cast, "integer");
+    l->limit = page - 1; /* list_apply reads one more than the limit */
+    l->has_cursor = true;
+    /* Every value of the sort's column comes after this one in the list's order: the
+     * columns sorted on are never infinite (times and days the API writes) nor beyond an
+     * integer's range. */
+    if (l->desc)
+        snprintf(l->after, sizeof l->after, "%s", integer ? "2147483647" : "infinity");
+    else
+        snprintf(l->after, sizeof l->after, "%s", integer ? "-2147483648" : "-infinity");
+    snprintf(l->after_id, sizeof l->after_id, "%s",
+             l->desc ? "ffffffff-ffff-ffff-ffff-ffffffffffff"
+                     : "00000000-0000-0000-0000-000000000000");
+}
+
+bool list_export_next(struct listing *l, const PGresult *res)
+{
+    int n = PQntuples(res), cols = PQnfields(res);
+    if (n == 0)
+        return false;
+    snprintf(l->after, sizeof l->after, "%s", PQgetvalue(res, n - 1, cols - 2));
+    snprintf(l->after_id, sizeof l->after_id, "%s", PQgetvalue(res, n - 1, cols - 1));
+    return n > l->limit;
 }

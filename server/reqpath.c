@@ -412,8 +412,9 @@ static enum stage_result stage_handler(struct request *r)
 
 /* Answer: the idempotency record is stored with the answer (or rolled back), a write is
  * told to the change feed, and what the request held is given back before its answer is
- * sent: its pool connection, its key's turn, its bulk slot. Runs for every request that
- * got this far, whichever stage answered it. */
+ * sent: its pool connection, its key's turn, its bulk slot (a streamed body keeps its
+ * key's turn until the request ends, reqpath_end: its reader takes pool connections).
+ * Runs for every request that got this far, whichever stage answered it. */
 static enum stage_result stage_answer(struct request *r)
 {
     idem_after(r);
@@ -422,7 +423,8 @@ static enum stage_result stage_answer(struct request *r)
         write_hook(r->auth.workspace_id);
     db_release(r->db);
     r->db = NULL;
-    key_turn_release(r);
+    if (!r->stream.read) /* a streamed body's reads count as the key's: reqpath_end's */
+        key_turn_release(r);
     bulk_release(r);
     return STAGE_NEXT;
 }

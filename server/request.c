@@ -47,6 +47,14 @@ bool req_arg_add(struct request *r, const char *key, const char *value)
     return true;
 }
 
+/* Frees a streamed body's state (an answer replaced, or the request's end). */
+static void stream_drop(struct request *r)
+{
+    if (r->stream.free)
+        r->stream.free(r->stream.arg);
+    memset(&r->stream, 0, sizeof r->stream);
+}
+
 void req_fini(struct request *r)
 {
     for (size_t i = 0; i < r->nargs; i++)
@@ -58,6 +66,7 @@ void req_fini(struct request *r)
     r->body = NULL;
     free(r->resp_body);
     r->resp_body = NULL;
+    stream_drop(r);
     free(r->path);
     r->path = NULL;
 }
@@ -132,6 +141,7 @@ void reply_header(struct request *r, const char *name, const char *fmt, ...)
 
 static void set_body(struct request *r, int status, const char *type, char *body, size_t len)
 {
+    stream_drop(r);
     free(r->resp_body);
     r->status = status;
     r->content_type = type;
@@ -146,6 +156,20 @@ void reply_static(struct request *r, int status, const char *content_type, const
 {
     set_body(r, status, content_type, NULL, len);
     r->resp_static = body;
+}
+
+void reply_stream(struct request *r, int status, const char *content_type,
+                  long (*read)(void *arg, char *buf, size_t cap), void (*free_arg)(void *arg),
+                  void *arg)
+{
+    if (r->answered) { /* a second answer would not be sent */
+        free_arg(arg);
+        return;
+    }
+    set_body(r, status, content_type, NULL, 0);
+    r->stream.read = read;
+    r->stream.free = free_arg;
+    r->stream.arg = arg;
 }
 
 void reply_json(struct request *r, int status, json_t *body)

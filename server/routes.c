@@ -12,6 +12,7 @@
 #include "leadloop/feedback.h"
 #include "leadloop/invitations.h"
 #include "leadloop/lead_bulk.h"
+#include "leadloop/lead_export.h"
 #include "leadloop/leads.h"
 #include "leadloop/lifecycle.h"
 #include "leadloop/merge.h"
@@ -86,7 +87,7 @@ static const struct route table[] = {
     {HTTP_POST, "/v1/leads", leads_create, ROLES_WRITERS, 0},
     {HTTP_POST, "/v1/leads/batch", lead_bulk_batch, ROLES_WRITERS, ROUTE_BULK},
     {HTTP_POST, "/v1/leads/import", lead_bulk_import, ROLES_WRITERS, ROUTE_CSV | ROUTE_BULK},
-    {HTTP_GET, "/v1/leads", leads_list, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads", lead_export_list, ROLES_ANY, 0},
     {HTTP_GET, "/v1/leads/{id}", leads_get, ROLES_ANY, 0},
     {HTTP_PATCH, "/v1/leads/{id}", leads_update_handler, ROLES_WRITERS, 0},
     {HTTP_DELETE, "/v1/leads/{id}", leads_erase, ROLES_WRITERS, 0},

@@ -24,3 +24,5 @@ const char *const vocab_roles[] = {"admin", "marketing", "sales", "readonly", NU
 const char *const vocab_teams[] = {"marketing", "sales", NULL};
 const char *const vocab_audit_actors[] = {"api_key", "user", "cli", "sql", NULL};
 const char *const vocab_delivery_statuses[] = {"pending", "delivered", "failed", NULL};
+const char *const vocab_visit_fields[] = {"utm_source",  "utm_medium",   "utm_campaign", "utm_term",
+                                          "utm_content", "landing_page", "referrer",     NULL};

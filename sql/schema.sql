@@ -92,7 +92,7 @@ CREATE FUNCTION public.ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigint
     AS $$
     WITH personal (entity, fields) AS (VALUES
         ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
-                       'consent', 'custom', 'external_ids']),
+                       'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
         ('feedback', ARRAY['note']),
         ('stage_change', ARRAY['reason'])),
     hit AS (
@@ -328,7 +328,8 @@ CREATE FUNCTION public.ll_changes_redact_lead(ws uuid, lead uuid) RETURNS bigint
         UPDATE changes SET doc = CASE entity
             WHEN 'lead' THEN doc || jsonb_build_object('email', NULL, 'first_name', NULL,
                 'last_name', NULL, 'company', NULL, 'title', NULL, 'phone', NULL,
-                'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb)
+                'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb,
+                'landing_page', NULL, 'referrer', NULL)
             WHEN 'feedback' THEN doc || jsonb_build_object('note', NULL)
             ELSE doc END
         WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
@@ -453,7 +454,7 @@ $$;
 
 CREATE FUNCTION public.ll_lead_edit_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
-    RETURN ARRAY['email'::text, 'first_name'::text, 'last_name'::text, 'company'::text, 'title'::text, 'phone'::text, 'country'::text, 'source'::text, 'score'::text, 'owner_id'::text, 'consent'::text, 'custom'::text, 'external_ids'::text];
+    RETURN ARRAY['email'::text, 'first_name'::text, 'last_name'::text, 'company'::text, 'title'::text, 'phone'::text, 'country'::text, 'source'::text, 'score'::text, 'owner_id'::text, 'utm_source'::text, 'utm_medium'::text, 'utm_campaign'::text, 'utm_term'::text, 'utm_content'::text, 'landing_page'::text, 'referrer'::text, 'consent'::text, 'custom'::text, 'external_ids'::text];
 
 --
 -- Name: lead_stage_changes; Type: TABLE; Schema: public; Owner: -
@@ -504,6 +505,13 @@ CREATE TABLE public.leads (
     stage_changed_at timestamp with time zone DEFAULT now() NOT NULL,
     recycle_on date,
     merged_into uuid,
+    utm_source text,
+    utm_medium text,
+    utm_campaign text,
+    utm_term text,
+    utm_content text,
+    landing_page text,
+    referrer text,
     CONSTRAINT leads_company_check CHECK ((char_length(company) <= 200)),
     CONSTRAINT leads_consent CHECK (((consent IS NULL) OR COALESCE((jsonb_typeof((consent -> 'email_opt_in'::text)) = 'boolean'::text), false))),
     CONSTRAINT leads_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
@@ -512,13 +520,20 @@ CREATE TABLE public.leads (
     CONSTRAINT leads_email_kept CHECK (((email IS NOT NULL) OR (erased_at IS NOT NULL) OR (merged_into IS NOT NULL))),
     CONSTRAINT leads_external_ids_check CHECK ((jsonb_typeof(external_ids) = 'object'::text)),
     CONSTRAINT leads_first_name_check CHECK ((char_length(first_name) <= 200)),
+    CONSTRAINT leads_landing_page CHECK (((char_length(landing_page) >= 1) AND (char_length(landing_page) <= 2048))),
     CONSTRAINT leads_last_name_check CHECK ((char_length(last_name) <= 200)),
     CONSTRAINT leads_merged_into_other CHECK ((merged_into <> id)),
     CONSTRAINT leads_phone_check CHECK ((char_length(phone) <= 50)),
+    CONSTRAINT leads_referrer CHECK (((char_length(referrer) >= 1) AND (char_length(referrer) <= 2048))),
     CONSTRAINT leads_score_check CHECK (((score >= 0) AND (score <= 100))),
     CONSTRAINT leads_source_check CHECK ((source = ANY (ARRAY['web'::text, 'event'::text, 'referral'::text, 'paid'::text, 'outbound'::text, 'partner'::text, 'import'::text, 'other'::text]))),
     CONSTRAINT leads_stage_check CHECK ((stage = ANY (ARRAY['new'::text, 'mql'::text, 'sales_accepted'::text, 'sales_qualified'::text, 'opportunity'::text, 'customer'::text, 'recycled'::text, 'disqualified'::text]))),
-    CONSTRAINT leads_title_check CHECK ((char_length(title) <= 200))
+    CONSTRAINT leads_title_check CHECK ((char_length(title) <= 200)),
+    CONSTRAINT leads_utm_campaign CHECK (((char_length(utm_campaign) >= 1) AND (char_length(utm_campaign) <= 255))),
+    CONSTRAINT leads_utm_content CHECK (((char_length(utm_content) >= 1) AND (char_length(utm_content) <= 255))),
+    CONSTRAINT leads_utm_medium CHECK (((char_length(utm_medium) >= 1) AND (char_length(utm_medium) <= 255))),
+    CONSTRAINT leads_utm_source CHECK (((char_length(utm_source) >= 1) AND (char_length(utm_source) <= 255))),
+    CONSTRAINT leads_utm_term CHECK (((char_length(utm_term) >= 1) AND (char_length(utm_term) <= 255)))
 );
 
 --
@@ -546,6 +561,14 @@ BEGIN
     RETURNING * INTO change;
 END
 $$;
+
+--
+-- Name: ll_lead_source(text, text, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_lead_source(utm_medium text, utm_source text, referrer text, landing_page text) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN (WITH v AS (SELECT lower(btrim(ll_lead_source.utm_medium)) AS m, lower(btrim(ll_lead_source.utm_source)) AS s, lower("substring"(ll_lead_source.referrer, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)'::text)) AS rh, lower("substring"(ll_lead_source.landing_page, '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^/?#@]*@)?([^/?#:]+)'::text)) AS lh) SELECT CASE WHEN (v.m ~ '^(.*cp.*|ppc|retargeting|display|banner|paid.*)$'::text) THEN 'paid'::text WHEN (v.m = ANY (ARRAY['event'::text, 'events'::text, 'webinar'::text, 'conference'::text, 'tradeshow'::text, 'trade-show'::text, 'meetup'::text])) THEN 'event'::text WHEN (v.m = ANY (ARRAY['affiliate'::text, 'affiliates'::text, 'partner'::text, 'partners'::text])) THEN 'partner'::text WHEN (v.m = 'referral'::text) THEN 'referral'::text WHEN (v.m = ANY (ARRAY['outbound'::text, 'sales'::text, 'sdr'::text, 'bdr'::text, 'prospecting'::text, 'cold-email'::text, 'cold_email'::text])) THEN 'outbound'::text WHEN (v.m = ANY (ARRAY['organic'::text, 'social'::text, 'social-network'::text, 'social-media'::text, 'sm'::text, 'email'::text, 'e-mail'::text, 'newsletter'::text, 'sms'::text, 'none'::text, '(none)'::text, 'direct'::text])) THEN 'web'::text WHEN ((v.m <> ''::text) OR (v.s <> ''::text)) THEN 'other'::text WHEN ((v.rh ~ '(^|\.)(google|bing|yahoo|duckduckgo|baidu|yandex|ecosia|linkedin|lnkd|facebook|instagram|twitter|x|t|reddit|youtube)\.[a-z]{2,}(\.[a-z]{2})?$'::text) OR (v.rh = v.lh)) THEN 'web'::text WHEN (v.rh <> ''::text) THEN 'referral'::text WHEN (ll_lead_source.landing_page IS NOT NULL) THEN 'web'::text ELSE NULL::text END AS "case" FROM v);
 
 --
 -- Name: ll_lead_timeline(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
@@ -2388,6 +2411,12 @@ CREATE INDEX leads_by_score ON public.leads USING btree (workspace_id, COALESCE(
 --
 
 CREATE INDEX leads_by_updated ON public.leads USING btree (workspace_id, updated_at, id);
+
+--
+-- Name: leads_by_utm_campaign; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_by_utm_campaign ON public.leads USING btree (workspace_id, utm_campaign, created_at, id) WHERE (utm_campaign IS NOT NULL);
 
 --
 -- Name: leads_email_key; Type: INDEX; Schema: public; Owner: -

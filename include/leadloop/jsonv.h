@@ -48,6 +48,12 @@ bool jv_timestamp(struct jv *v, json_t *obj, const char *field, bool required, c
 bool jv_currency(struct jv *v, json_t *obj, const char *field, bool required, const char **out);
 bool jv_country(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
                 const char **out, bool *is_null);
+/* An absolute URL (or IRI) of 1 to 2048 characters: a scheme ([A-Za-z][A-Za-z0-9+.-]*),
+ * ':', then at least one character and no blank or control character; or null when
+ * nullable. */
+bool jv_url(struct jv *v, json_t *obj, const char *field, bool required, bool nullable,
+            const char **out, bool *is_null);
+bool jv_url_valid(const char *s);
 /* An array of at most max_items distinct strings of 1..max_chars; *out borrowed. */
 bool jv_string_set(struct jv *v, json_t *obj, const char *field, bool required, size_t max_items,
                    size_t max_chars, json_t **out);

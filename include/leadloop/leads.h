@@ -21,10 +21,28 @@ struct conditional;
     "id, email, first_name, last_name, company, title, phone, country, source, stage, score, "     \
     "owner_id, consent::text, custom::text, external_ids::text, first_campaign_id, "               \
     "latest_campaign_id, version, " DB_TS("created_at") ", " DB_TS("updated_at") ", " DB_TS(       \
-        "stage_changed_at") ", erased_at IS NOT NULL, recycle_on::text"
+        "stage_changed_at") ", erased_at IS NOT NULL, recycle_on::text, " LEAD_VISIT_COLUMNS
 #define LEAD_COL_VERSION 17
 #define LEAD_COL_ERASED  21
-#define LEAD_NCOLS       23
+#define LEAD_COL_VISIT   23 /* the first of LEAD_VISIT_COLUMNS */
+#define LEAD_NCOLS       30
+
+/* The visit that brought the lead: its campaign (UTM) parameters, the page it landed on
+ * and the page that sent it there. Optional text; a new lead without a source gets one
+ * derived from them (ll_lead_source, sql/functions/10_basics.sql). In this order in
+ * struct lead_in's visit[] and vocab_visit_fields (their names). */
+#define LEAD_VISIT_COLUMNS                                                                         \
+    "utm_source, utm_medium, utm_campaign, utm_term, utm_content, landing_page, referrer"
+enum lead_visit {
+    LEAD_UTM_SOURCE,
+    LEAD_UTM_MEDIUM,
+    LEAD_UTM_CAMPAIGN,
+    LEAD_UTM_TERM,
+    LEAD_UTM_CONTENT,
+    LEAD_LANDING_PAGE,
+    LEAD_REFERRER,
+    LEAD_NVISIT
+};
 
 enum lead_mode {
     LEAD_CREATE, /* email required; nulls mean absent */
@@ -43,6 +61,8 @@ struct lead_in {
     /* which of the nullable fields the body set (to a value or to null) */
     bool set_first, set_last, set_company, set_title, set_phone, set_country, set_owner;
     bool set_consent;
+    const char *visit[LEAD_NVISIT]; /* enum lead_visit; NULL with set_visit: cleared */
+    bool set_visit[LEAD_NVISIT];
     char *consent, *custom, *external_ids; /* JSON text or NULL; consent "null" to clear */
 };
 
@@ -106,6 +126,7 @@ void leads_write(struct jw *w, const PGresult *res, int row);
 json_t *leads_json(const PGresult *res, int row);
 
 void leads_create(struct request *r);
+/* GET /v1/leads as JSON (lead_export_list routes it here). */
 void leads_list(struct request *r);
 void leads_get(struct request *r);
 void leads_update_handler(struct request *r);

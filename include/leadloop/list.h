@@ -90,6 +90,23 @@ void list_begin(struct qb *q, const char *columns, const struct listing *l);
 void list_answer(struct request *r, struct qb *q, const struct listing *l,
                  json_t *(*row_json)(const PGresult *res, int row));
 
+/* Runs a list's query as list_answer does (in a transaction bounded by
+ * LEADLOOP_LIST_TIMEOUT_MS; a search first within its window): for a caller that pages
+ * through a list itself. Returns the result (new, PQclear it, even when *err is set; NULL
+ * when it could not be run). */
+PGresult *list_fetch(struct request *r, struct qb *q, const struct listing *l, enum ll_err *err);
+
+/* Keyset paging of a whole list (an export), one page of `page` rows after the other with
+ * the same statement: l, read by list_params, gets a cursor before its first row (the
+ * bound of the sort's type: infinity, the largest integer, the all-f UUID, or their
+ * opposites), so that the statement list_apply builds has its keyset condition from the
+ * start and each page is an index range, whatever the plan. The statement borrows
+ * l->after and l->after_id: l must stay where it is while the statement is used. */
+void list_export_begin(struct listing *l, long page);
+/* After a page (the rows of res, which end with list_begin's two columns): moves l past its
+ * last row. Returns true when another page may follow (the page was full). */
+bool list_export_next(struct listing *l, const PGresult *res);
+
 struct jw;
 /* The same, with rows written as JSON text straight from the result. */
 void list_answer_w(struct request *r, struct qb *q, const struct listing *l,

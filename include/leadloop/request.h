@@ -47,6 +47,21 @@ struct req_transport {
     bool (*gone)(void *conn);
 };
 
+/* A body made while it is sent (reply_stream), for an answer too large to hold at once.
+ * Its functions run on the request's thread, after its handler has returned and the
+ * request has given its pool connection back: a reader that needs the database takes a
+ * connection (db_acquire into r->db) and gives it back before it returns. */
+struct req_stream {
+    /* Writes the body's next bytes into buf (at most cap, cap > 0): returns how many (> 0),
+     * 0 at the body's end, or -1 when it cannot go on: the connection is then closed
+     * before the body's end, which an HTTP/1.1 client sees as a chunked body without its
+     * last chunk. */
+    long (*read)(void *arg, char *buf, size_t cap);
+    /* Frees arg when the request ends, however it ends (the client may leave first). */
+    void (*free)(void *arg);
+    void *arg; /* owned through free */
+};
+
 struct request {
     const struct req_transport *transport; /* borrowed (static in the layer below) */
     void *conn;                            /* the transport's connection: opaque here */
@@ -89,8 +104,9 @@ struct request {
 
     /* the answer */
     int status;
-    char *resp_body;         /* owned */
-    const char *resp_static; /* or a body that outlives the request (reply_static): borrowed */
+    char *resp_body;          /* owned */
+    const char *resp_static;  /* or a body that outlives the request (reply_static): borrowed */
+    struct req_stream stream; /* or a body made while it is sent (reply_stream) */
     size_t resp_len;
     const char *content_type;
     struct {
@@ -136,6 +152,12 @@ void reply_static(struct request *r, int status, const char *content_type, const
                   size_t len);
 /* Answers with a body it takes over (malloc'd; NULL means out of memory: 500). */
 void reply_owned(struct request *r, int status, const char *content_type, char *body, size_t len);
+/* Answers with a body that read makes while it is sent (struct req_stream); steals arg,
+ * freed by free_arg when the request ends (at once when r was answered already). The
+ * request keeps its key's turn until then, not its pool connection. */
+void reply_stream(struct request *r, int status, const char *content_type,
+                  long (*read)(void *arg, char *buf, size_t cap), void (*free_arg)(void *arg),
+                  void *arg);
 /* Answers with a problem; errors and extra are stolen (either may be NULL). */
 void reply_problem(struct request *r, enum ll_err err, const char *detail, json_t *errors,
                    json_t *extra);

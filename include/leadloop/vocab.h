@@ -20,5 +20,8 @@ extern const char *const vocab_roles[];
 extern const char *const vocab_teams[];
 extern const char *const vocab_audit_actors[];
 extern const char *const vocab_delivery_statuses[];
+/* The fields of a lead's visit, in the order of enum lead_visit (leads.h): utm_source,
+ * utm_medium, utm_campaign, utm_term, utm_content, landing_page, referrer. */
+extern const char *const vocab_visit_fields[];
 
 #endif

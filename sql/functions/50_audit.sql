@@ -92,7 +92,7 @@ $$;
 CREATE OR REPLACE FUNCTION ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigint LANGUAGE sql AS $$
     WITH personal (entity, fields) AS (VALUES
         ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
-                       'consent', 'custom', 'external_ids']),
+                       'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
         ('feedback', ARRAY['note']),
         ('stage_change', ARRAY['reason'])),
     hit AS (

@@ -126,7 +126,8 @@ CREATE OR REPLACE FUNCTION ll_changes_redact_lead(ws uuid, lead uuid) RETURNS bi
         UPDATE changes SET doc = CASE entity
             WHEN 'lead' THEN doc || jsonb_build_object('email', NULL, 'first_name', NULL,
                 'last_name', NULL, 'company', NULL, 'title', NULL, 'phone', NULL,
-                'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb)
+                'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb,
+                'landing_page', NULL, 'referrer', NULL)
             WHEN 'feedback' THEN doc || jsonb_build_object('note', NULL)
             ELSE doc END
         WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL

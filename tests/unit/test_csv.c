@@ -110,6 +110,41 @@ START_TEST(numbers_and_column_names_stay_as_they_are)
 }
 END_TEST
 
+/* What csv_cell guards, csv_unguard takes back, and nothing else: a lead list exported and
+ * imported again keeps "+49 30 1234" and "'=1" as they were. */
+START_TEST(a_guarded_cell_reads_back_as_it_was)
+{
+    static const char *const values[] = {"+49 30 1234", "=1",    "-x",   "@a",    "\t=1", "\tplain",
+                                         "'=1",         "''=1",  "'\tx", "''\tx", "'x",   "''",
+                                         "'",           "plain", "",     " =1",   "\"=1", "it's",
+                                         "'+1",         "\n",    "'\n"};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+        const char *v = values[i];
+        struct jw w = {0};
+        csv_cell(&w, v, true);
+        const char *cell = jw_cstr(&w);
+        /* the cell's text, its quotes undone (the values hold no quote but "=1's) */
+        char text[64];
+        size_t n = 0;
+        for (const char *p = cell + 1; p[1]; p++) {
+            text[n++] = *p;
+            if (*p == '"')
+                p++;
+        }
+        ck_assert_uint_eq(csv_unguard(text, n) == 1, csv_guard_needed(v));
+        size_t skip = csv_unguard(text, n);
+        ck_assert_msg(n - skip == strlen(v) && !memcmp(text + skip, v, n - skip),
+                      "%s: read back as %.*s", v, (int)(n - skip), text + skip);
+        jw_free(&w);
+    }
+    /* a lone apostrophe and one before a harmless value stay */
+    ck_assert_uint_eq(csv_unguard("'", 1), 0);
+    ck_assert_uint_eq(csv_unguard("'abc", 4), 0);
+    ck_assert_uint_eq(csv_unguard("'=abc", 5), 1);
+    ck_assert_uint_eq(csv_unguard("'=abc", 1), 0); /* its length, not its NUL, ends it */
+}
+END_TEST
+
 Suite *csv_suite(void)
 {
     Suite *s = suite_create("csv");
@@ -117,6 +152,7 @@ Suite *csv_suite(void)
     tcase_add_test(tc, formula_starts_are_risky);
     tcase_add_test(tc, text_cells_are_quoted_and_guarded_inside_the_quotes);
     tcase_add_test(tc, numbers_and_column_names_stay_as_they_are);
+    tcase_add_test(tc, a_guarded_cell_reads_back_as_it_was);
     suite_add_tcase(s, tc);
     return s;
 }

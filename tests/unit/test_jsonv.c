@@ -387,6 +387,41 @@ END_TEST
 
 #define N(a) (int)(sizeof(a) / sizeof((a)[0]))
 
+START_TEST(url_field)
+{
+    static const char *const good[] = {"https://acme.example/pricing?x=1#top", "http://a.b",
+                                       "android-app://com.google.android.gm",
+                                       "https://caf\xC3\xA9.example/"};
+    static const char *const bad[] = {"acme.example/pricing",
+                                      "https://a.example/x y",
+                                      "https://a.example/\x01",
+                                      "1http://a",
+                                      "https:",
+                                      ":x",
+                                      ""};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        ck_assert_msg(jv_url_valid(good[i]), "%s refused", good[i]);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        ck_assert_msg(!jv_url_valid(bad[i]), "%s accepted", bad[i]);
+    char url[2100] = "https://a.example/";
+    memset(url + strlen(url), 'p', 2048 - strlen(url));
+    url[2048] = '\0';
+    ck_assert(jv_url_valid(url));
+    url[2048] = 'p';
+    url[2049] = '\0';
+    ck_assert(!jv_url_valid(url));
+
+    const char *out = NULL;
+    bool isnull = false;
+    obj = json_pack("{s:n, s:i, s:s}", "a", "b", 1, "c", "https://x.example");
+    ck_assert(jv_url(&v, obj, "a", false, true, &out, &isnull) && isnull);
+    ck_assert(!jv_url(&v, obj, "b", false, true, &out, &isnull));
+    ck_assert(jv_url(&v, obj, "c", false, false, &out, &isnull));
+    ck_assert_str_eq(out, "https://x.example");
+    ck_assert_int_eq(json_array_size(v.errors), 1);
+}
+END_TEST
+
 Suite *jsonv_suite(void)
 {
     Suite *s = suite_create("jsonv");
@@ -406,6 +441,7 @@ Suite *jsonv_suite(void)
     tcase_add_test(tc, email_field);
     tcase_add_test(tc, uuid_field);
     tcase_add_test(tc, bool_field);
+    tcase_add_test(tc, url_field);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("email");
