@@ -100,11 +100,14 @@ bool rowsort_order(size_t n, rowsort_value_fn value, const void *ctx, bool numer
                    size_t *order)
 {
     struct how how = {numeric, desc};
-    struct item *items = n ? malloc(n * sizeof *items) : NULL;
-    for (size_t i = 0; i < n; i++)
-        order[i] = i;
-    if (n && !items)
+    struct item *items;
+    if (n == 0) /* nothing to order (and qsort_r must not be given a null array) */
+        return true;
+    if (!(items = malloc(n * sizeof *items))) {
+        for (size_t i = 0; i < n; i++)
+            order[i] = i;
         return false;
+    }
     for (size_t i = 0; i < n; i++)
         items[i] = (struct item){i, value(ctx, i)};
     qsort_r(items, n, sizeof *items, item_cmp, &how);
