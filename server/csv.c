@@ -15,7 +15,8 @@ static bool risk_n(const char *s, size_t n)
      * dropped by some importers before they look, so they do not make it safe. */
     if (n > 0 && (*s == '\t' || *s == '\r' || *s == '\n'))
         return true;
-    while (i < n && memchr(" \t\r\n\"'", s[i], 6))
+    static const char blanks[] = {' ', '\t', '\r', '\n', '"', '\''}; /* not a string */
+    while (i < n && memchr(blanks, s[i], sizeof blanks))
         i++;
     return i < n && (s[i] == '=' || s[i] == '+' || s[i] == '-' || s[i] == '@');
 }

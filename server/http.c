@@ -168,7 +168,8 @@ static enum MHD_Result queue(struct exchange *x)
     enum MHD_Result ret;
 
     if (r->stream.read) /* freed with the request (on_completed), not with the response */
-        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024, stream_read, x, NULL);
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, (size_t)32 * 1024, stream_read,
+                                                 x, NULL);
     else if (r->resp_body)
         resp = MHD_create_response_from_buffer_with_free_callback(r->resp_len, r->resp_body, free);
     else if (r->resp_static) /* lives as long as the program: libmicrohttpd copies nothing */

@@ -282,7 +282,8 @@ long long jv_timestamp_epoch(const char *s)
     long long era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
     long long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     long long days = era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-    long long t = days * 86400 + num(s + 11, 2) * 3600 + num(s + 14, 2) * 60 + num(s + 17, 2);
+    long long t = days * 86400 + (long long)num(s + 11, 2) * 3600 + (long long)num(s + 14, 2) * 60 +
+                  num(s + 17, 2);
     size_t i = 19;
     if (s[i] == '.')
         for (i++; s[i] >= '0' && s[i] <= '9'; i++)

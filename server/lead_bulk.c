@@ -775,9 +775,9 @@ static const char *const csv_fields[] = {
 #define FIELD_SCORE 8
 #define FIELD_COUNT (sizeof csv_fields / sizeof csv_fields[0])
 /* What else a column may be (struct import's fields[]). */
-#define FIELD_CUSTOM   -1
-#define FIELD_EXTERNAL -2
-#define FIELD_IGNORED  -3
+#define FIELD_CUSTOM   (-1)
+#define FIELD_EXTERNAL (-2)
+#define FIELD_IGNORED  (-3)
 /* The columns of the lead list's CSV (lead_export.c) that an import cannot set: a lead's
  * id, stage, dates and version are the database's, its campaigns come from touches, and
  * consent is set through the JSON API. So an export imports back, with these left out.

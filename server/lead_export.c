@@ -306,7 +306,7 @@ void lead_export(struct request *r)
         list_apply_search(&e->q, &e->l, lead_filter_id(&e->f), "leads", r->auth.workspace_id);
     else
         list_apply(&e->q, &e->l, lead_filter_id(&e->f));
-    jw_init(&e->out, 64 * 1024);
+    jw_init(&e->out, (size_t)64 * 1024);
     write_header(e);
     if (!next_page(e, true, &err)) { /* nothing sent yet: still a problem */
         if (err == LL_E_INTERNAL)

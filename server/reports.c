@@ -146,7 +146,7 @@ static const char *cell_value(const void *ctx, size_t i)
 static size_t *row_order(struct request *r, const PGresult *res, const struct sort *s)
 {
     size_t n = (size_t)PQntuples(res);
-    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    size_t *order = calloc(n ? n : 1, sizeof *order); /* zeroed: the analyzer cannot see n = rows */
     if (!order) {
         reply_problem(r, LL_E_INTERNAL, "out of memory", NULL, NULL);
         return NULL;
@@ -322,49 +322,15 @@ static bool currency(struct request *r, char out[4])
 
 /* ------------------------------------------------------------------ campaigns, sources */
 
-/* The figures of a campaigns or sources row that sort= takes. */
-static const char *const figure_fields[] = {"leads",
-                                            "mqls",
-                                            "handed_to_sales",
-                                            "accepted",
-                                            "rejected",
-                                            "acceptance_rate",
-                                            "avg_rating",
-                                            "contacted",
-                                            "follow_up_p50_seconds",
-                                            "follow_up_p90_seconds",
-                                            "opportunities",
-                                            "won",
-                                            "won_amount",
-                                            "lost_amount",
-                                            "cost",
-                                            "cost_per_lead",
-                                            "cost_per_accepted_lead",
-                                            "cost_per_won",
-                                            "roi",
-                                            NULL};
-/* A channel's row has the same figures and the count of its campaigns. */
-static const char *const channel_fields[] = {"campaigns",
-                                             "leads",
-                                             "mqls",
-                                             "handed_to_sales",
-                                             "accepted",
-                                             "rejected",
-                                             "acceptance_rate",
-                                             "avg_rating",
-                                             "contacted",
-                                             "follow_up_p50_seconds",
-                                             "follow_up_p90_seconds",
-                                             "opportunities",
-                                             "won",
-                                             "won_amount",
-                                             "lost_amount",
-                                             "cost",
-                                             "cost_per_lead",
-                                             "cost_per_accepted_lead",
-                                             "cost_per_won",
-                                             "roi",
-                                             NULL};
+/* The figures of a campaigns or sources row that sort= takes; a channel's row has the same
+ * figures and the count of its campaigns. */
+#define FIGURE_FIELDS                                                                              \
+    "leads", "mqls", "handed_to_sales", "accepted", "rejected", "acceptance_rate", "avg_rating",   \
+        "contacted", "follow_up_p50_seconds", "follow_up_p90_seconds", "opportunities", "won",     \
+        "won_amount", "lost_amount", "cost", "cost_per_lead", "cost_per_accepted_lead",            \
+        "cost_per_won", "roi"
+static const char *const figure_fields[] = {FIGURE_FIELDS, NULL};
+static const char *const channel_fields[] = {"campaigns", FIGURE_FIELDS, NULL};
 
 /* The campaigns or sources report: the statement's rows with the group (NULL for
  * sources), the window, the model (NULL for sources) and the workspace's currency as

@@ -101,13 +101,12 @@ bool rowsort_order(size_t n, rowsort_value_fn value, const void *ctx, bool numer
 {
     struct how how = {numeric, desc};
     struct item *items;
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
     if (n == 0) /* nothing to order (and qsort_r must not be given a null array) */
         return true;
-    if (!(items = malloc(n * sizeof *items))) {
-        for (size_t i = 0; i < n; i++)
-            order[i] = i;
+    if (!(items = malloc(n * sizeof *items)))
         return false;
-    }
     for (size_t i = 0; i < n; i++)
         items[i] = (struct item){i, value(ctx, i)};
     qsort_r(items, n, sizeof *items, item_cmp, &how);
