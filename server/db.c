@@ -601,6 +601,11 @@ enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement
 
 static bool simple(struct db_conn *c, const char *sql);
 
+void db_set_deadline(struct db_conn *c, long ms)
+{
+    c->deadline_ms = ms > 0 ? ms : 0;
+}
+
 void db_release(struct db_conn *c)
 {
     if (!c)

@@ -207,6 +207,8 @@ void workspace_update(struct request *r)
             reply_db_error(r, err);
             goto out;
         }
+        /* the client-side deadline too; a little later, so that the server's bound ends it */
+        db_set_deadline(r->db, REBUCKET_TIMEOUT_MS + 5000);
         tx = true;
     }
     const char *vals[11] = {r->auth.workspace_id,

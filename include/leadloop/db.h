@@ -45,6 +45,10 @@ enum ll_err db_acquire(struct db_conn **out) __attribute__((warn_unused_result))
  * quickly whatever the database does. */
 enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement_ms)
     __attribute__((warn_unused_result));
+/* Sets the client-side deadline of c's next statements, for the rest of this borrow
+ * (ms; 0: none): for the rare statement that must run longer than the pool's timeout, with
+ * a server-side bound of its own (db_tx_begin_bounded). */
+void db_set_deadline(struct db_conn *c, long ms);
 /* Gives it back; NULL is fine. Rolls back an open transaction and runs the statement of
  * db_on_release. */
 void db_release(struct db_conn *c);
