@@ -137,6 +137,8 @@ START_TEST(workspace_calendar_is_validated)
          "business_hours.days"},
         {"{\"business_hours\":{\"days\":[\"mon\"],\"start\":\"9:00\",\"end\":\"17:00\"}}",
          "business_hours.start"},
+        {"{\"business_hours\":{\"days\":[\"mon\"],\"start\":\"24:00\",\"end\":\"24:00\"}}",
+         "business_hours.start"},
         {"{\"business_hours\":{\"days\":[\"mon\"],\"start\":\"09:00\",\"end\":\"24:01\"}}",
          "business_hours.end"},
         {"{\"business_hours\":{\"days\":[\"mon\"],\"start\":\"17:00\",\"end\":\"09:00\"}}",
