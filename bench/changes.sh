@@ -152,17 +152,17 @@ post_round() {
 }
 for ((r = 1; r <= ROUNDS; r++)); do
 	note "POST /v1/leads round $r: change feed on"
-	sql -c 'ALTER TABLE leads ENABLE TRIGGER change_feed'
+	sql -c 'ALTER TABLE leads ENABLE TRIGGER change_feed, ENABLE TRIGGER change_feed_insert'
 	read -r rps us < <(post_round)
 	ON_RPS+=("$rps")
 	ON_CPU+=("$us")
 	note "POST /v1/leads round $r: change feed off"
-	sql -c 'ALTER TABLE leads DISABLE TRIGGER change_feed'
+	sql -c 'ALTER TABLE leads DISABLE TRIGGER change_feed, DISABLE TRIGGER change_feed_insert'
 	read -r rps us < <(post_round)
 	OFF_RPS+=("$rps")
 	OFF_CPU+=("$us")
 done
-sql -c 'ALTER TABLE leads ENABLE TRIGGER change_feed'
+sql -c 'ALTER TABLE leads ENABLE TRIGGER change_feed, ENABLE TRIGGER change_feed_insert'
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
 report() {

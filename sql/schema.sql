@@ -67,6 +67,7 @@ CREATE FUNCTION public.ll_audit_attach(tbl regclass, entity text, ws_col text, i
     AS $$
 DECLARE
     skip text[];
+    args text;
 BEGIN
     SELECT array_agg(a.attname::text ORDER BY a.attnum) INTO skip
     FROM pg_attribute a
@@ -75,11 +76,13 @@ BEGIN
            OR a.attname ~* '(hash|secret|password|passwd|token|salt)');
     -- replaced in place: DROP TRIGGER would lock out the table's readers as well, on every
     -- migration that runs sql/functions/90_attach.sql
-    EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s'
-                   ' FOR EACH ROW'
-                   ' EXECUTE FUNCTION ll_audit_row(%L, %L, %L, %L%s)', tbl, entity, ws_col,
-                   id_col, coalesce(lead_col, ''),
+    args := format('%L, %L, %L, %L%s', entity, ws_col, id_col, coalesce(lead_col, ''),
                    (SELECT string_agg(format(', %L', s), '') FROM unnest(skip) AS s));
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION ll_audit_row(%s)', tbl, args);
+    EXECUTE format('CREATE OR REPLACE TRIGGER audit_insert AFTER INSERT ON %s'
+                   ' REFERENCING NEW TABLE AS written FOR EACH STATEMENT'
+                   ' EXECUTE FUNCTION ll_audit_rows(%s)', tbl, args);
 END
 $$;
 
@@ -171,6 +174,30 @@ END
 $$;
 
 --
+-- Name: ll_audit_rows(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_audit_rows() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    skip constant text[] := TG_ARGV[4:];
+    ctx constant jsonb := nullif(current_setting('leadloop.audit', true), '')::jsonb;
+BEGIN
+    INSERT INTO audit_log (workspace_id, actor, api_key_id, api_key_prefix, user_id, request_id,
+                           client_addr, method, route, entity, entity_id, lead_id, operation,
+                           new)
+    SELECT (x.r ->> TG_ARGV[1])::uuid, coalesce(ctx ->> 'actor', 'sql'),
+           (ctx ->> 'api_key_id')::uuid, ctx ->> 'api_key_prefix', (ctx ->> 'user_id')::uuid,
+           ctx ->> 'request_id', (ctx ->> 'client_addr')::inet, ctx ->> 'method',
+           ctx ->> 'route', TG_ARGV[0], x.r ->> TG_ARGV[2],
+           (x.r ->> nullif(TG_ARGV[3], ''))::uuid, 'create', jsonb_strip_nulls(x.r - skip)
+    FROM (SELECT to_jsonb(w) AS r FROM written w) x;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: ll_business_cutoff(timestamp with time zone, bigint, text, smallint[], time without time zone, time without time zone); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -232,18 +259,23 @@ CREATE FUNCTION public.ll_change_attach(tbl regclass, entity text, id_col text, 
     AS $$
 DECLARE
     secret text[];
+    args text;
 BEGIN
     SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}') INTO secret
     FROM pg_attribute a
     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
       AND a.attname ~* '(hash|secret|password|passwd|token|salt)';
     -- replaced in place, as ll_audit_attach does
-    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON %s'
-                   ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%L, %L, %L, %L%s%s)', tbl,
-                   entity, id_col, coalesce(lead_col, ''), cardinality(secret),
+    args := format('%L, %L, %L, %L%s%s', entity, id_col, coalesce(lead_col, ''),
+                   cardinality(secret),
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '') FROM unnest(secret) AS s),
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '')
                     FROM unnest(bookkeeping || ARRAY['version', 'updated_at']) AS s));
+    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%s)', tbl, args);
+    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed_insert AFTER INSERT ON %s'
+                   ' REFERENCING NEW TABLE AS written FOR EACH STATEMENT'
+                   ' EXECUTE FUNCTION ll_change_rows(%s)', tbl, args);
 END
 $$;
 
@@ -296,6 +328,28 @@ BEGIN
     -- No NOTIFY here: a transaction that notifies holds a database-wide lock from its
     -- commit's start to its end, WAL flush included, so every writer would commit one
     -- after the other. The daemon notifies after the write instead (ll_changes_notify).
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_change_rows(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_change_rows() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    secret constant text[] := TG_ARGV[4:3 + TG_ARGV[3]::integer];
+    ctx constant jsonb := nullif(current_setting('leadloop.audit', true), '')::jsonb;
+BEGIN
+    INSERT INTO changes (workspace_id, type, entity, entity_id, lead_id, actor, actor_key_id,
+                         actor_user_id, doc)
+    SELECT (x.doc ->> 'workspace_id')::uuid, TG_ARGV[0] || '.created', TG_ARGV[0],
+           x.doc ->> TG_ARGV[1], (x.doc ->> nullif(TG_ARGV[2], ''))::uuid,
+           coalesce(ctx ->> 'actor', 'sql'), (ctx ->> 'api_key_id')::uuid,
+           (ctx ->> 'user_id')::uuid, x.doc
+    FROM (SELECT to_jsonb(w) - secret AS doc FROM written w) x;
     RETURN NULL;
 END
 $$;
@@ -2578,67 +2632,133 @@ CREATE TRIGGER api_keys_notify AFTER DELETE OR UPDATE OF revoked_at, role, user_
 -- Name: api_keys audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('api_key', 'workspace_id', 'id', '', 'workspace_id', 'id', 'key_hash', 'created_at', 'last_used_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('api_key', 'workspace_id', 'id', '', 'workspace_id', 'id', 'key_hash', 'created_at', 'last_used_at');
 
 --
 -- Name: campaign_touches audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.campaign_touches FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('touch', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'created_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.campaign_touches FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('touch', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'created_at');
 
 --
 -- Name: campaigns audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('campaign', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('campaign', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: feedback audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.feedback FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'created_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.feedback FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'created_at');
 
 --
 -- Name: feedback_reasons audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: invitations audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.invitations FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('invitation', 'workspace_id', 'id', '', 'workspace_id', 'id', 'token_hash', 'created_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.invitations FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('invitation', 'workspace_id', 'id', '', 'workspace_id', 'id', 'token_hash', 'created_at');
 
 --
 -- Name: lead_stage_changes audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.lead_stage_changes FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('stage_change', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.lead_stage_changes FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('stage_change', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id');
 
 --
 -- Name: leads audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('lead', 'workspace_id', 'id', 'id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('lead', 'workspace_id', 'id', 'id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: users audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('user', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at', 'password_hash');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('user', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at', 'password_hash');
 
 --
 -- Name: webhook_endpoints audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('webhook', 'workspace_id', 'id', '', 'workspace_id', 'id', 'secret', 'previous_secret', 'version', 'created_at', 'updated_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.webhook_endpoints FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('webhook', 'workspace_id', 'id', '', 'workspace_id', 'id', 'secret', 'previous_secret', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: workspaces audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER audit AFTER INSERT OR DELETE OR UPDATE ON public.workspaces FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('workspace', 'id', 'id', '', 'id', 'version', 'created_at', 'updated_at');
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.workspaces FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('workspace', 'id', 'id', '', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: api_keys audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.api_keys REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('api_key', 'workspace_id', 'id', '', 'workspace_id', 'id', 'key_hash', 'created_at', 'last_used_at');
+
+--
+-- Name: campaign_touches audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.campaign_touches REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('touch', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'created_at');
+
+--
+-- Name: campaigns audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.campaigns REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('campaign', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: feedback audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.feedback REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('feedback', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'created_at');
+
+--
+-- Name: feedback_reasons audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.feedback_reasons REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: invitations audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.invitations REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('invitation', 'workspace_id', 'id', '', 'workspace_id', 'id', 'token_hash', 'created_at');
+
+--
+-- Name: lead_stage_changes audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.lead_stage_changes REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('stage_change', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id');
+
+--
+-- Name: leads audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.leads REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('lead', 'workspace_id', 'id', 'id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: users audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.users REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('user', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at', 'password_hash');
+
+--
+-- Name: webhook_endpoints audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.webhook_endpoints REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('webhook', 'workspace_id', 'id', '', 'workspace_id', 'id', 'secret', 'previous_secret', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: workspaces audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.workspaces REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('workspace', 'id', 'id', '', 'id', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: campaign_touches campaign_touches_report; Type: TRIGGER; Schema: public; Owner: -
@@ -2662,43 +2782,85 @@ CREATE TRIGGER campaign_touches_report_update AFTER UPDATE ON public.campaign_to
 -- Name: api_keys change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('api_key', 'id', '', '1', 'key_hash', 'last_used_at', 'version', 'updated_at');
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.api_keys FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('api_key', 'id', '', '1', 'key_hash', 'last_used_at', 'version', 'updated_at');
 
 --
 -- Name: campaign_touches change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.campaign_touches FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('touch', 'id', 'lead_id', '0', 'version', 'updated_at');
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.campaign_touches FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('touch', 'id', 'lead_id', '0', 'version', 'updated_at');
 
 --
 -- Name: campaigns change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('campaign', 'id', '', '0', 'version', 'updated_at');
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.campaigns FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('campaign', 'id', '', '0', 'version', 'updated_at');
 
 --
 -- Name: feedback change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.feedback FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('feedback', 'id', 'lead_id', '0', 'version', 'updated_at');
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.feedback FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('feedback', 'id', 'lead_id', '0', 'version', 'updated_at');
 
 --
 -- Name: feedback_reasons change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('reason', 'code', '', '0', 'version', 'updated_at');
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('reason', 'code', '', '0', 'version', 'updated_at');
 
 --
 -- Name: leads change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('lead', 'id', 'id', '0', 'first_touch_at', 'latest_touch_at', 'stage_changed_at', 'version', 'updated_at');
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('lead', 'id', 'id', '0', 'first_touch_at', 'latest_touch_at', 'stage_changed_at', 'version', 'updated_at');
 
 --
 -- Name: users change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
-CREATE TRIGGER change_feed AFTER INSERT OR DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('user', 'id', '', '1', 'password_hash', 'version', 'updated_at');
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.users FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('user', 'id', '', '1', 'password_hash', 'version', 'updated_at');
+
+--
+-- Name: api_keys change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.api_keys REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('api_key', 'id', '', '1', 'key_hash', 'last_used_at', 'version', 'updated_at');
+
+--
+-- Name: campaign_touches change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.campaign_touches REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('touch', 'id', 'lead_id', '0', 'version', 'updated_at');
+
+--
+-- Name: campaigns change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.campaigns REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('campaign', 'id', '', '0', 'version', 'updated_at');
+
+--
+-- Name: feedback change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.feedback REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('feedback', 'id', 'lead_id', '0', 'version', 'updated_at');
+
+--
+-- Name: feedback_reasons change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.feedback_reasons REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('reason', 'code', '', '0', 'version', 'updated_at');
+
+--
+-- Name: leads change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.leads REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('lead', 'id', 'id', '0', 'first_touch_at', 'latest_touch_at', 'stage_changed_at', 'version', 'updated_at');
+
+--
+-- Name: users change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.users REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('user', 'id', '', '1', 'password_hash', 'version', 'updated_at');
 
 --
 -- Name: feedback feedback_report; Type: TRIGGER; Schema: public; Owner: -

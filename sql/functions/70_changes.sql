@@ -6,9 +6,10 @@
 -- the other files of sql/functions/ that are due, in file-name order. To change a
 -- function or trigger, edit it here; never copy it into a numbered migration.
 
--- The change trigger. TG_ARGV: [0] the entity's name, [1] its id column, [2] its lead
--- column or '', [3] how many secret columns follow, [4..] the secret columns (never in
--- doc), then the bookkeeping columns (a change of those alone is no change).
+-- The change trigger, a row trigger for updates and deletes (inserts: ll_change_rows).
+-- TG_ARGV: [0] the entity's name, [1] its id column, [2] its lead column or '', [3] how
+-- many secret columns follow, [4..] the secret columns (never in doc), then the
+-- bookkeeping columns (a change of those alone is no change).
 CREATE OR REPLACE FUNCTION ll_change_row() RETURNS trigger LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
@@ -56,23 +57,48 @@ BEGIN
 END
 $$;
 
+-- The statement trigger for inserts, with ll_change_row's TG_ARGV: one set-based INSERT
+-- of a '.created' change per inserted row, in the order the rows were inserted (so a
+-- statement that creates leads with their touches lists the leads first: their table's
+-- statement triggers fire first).
+CREATE OR REPLACE FUNCTION ll_change_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    secret constant text[] := TG_ARGV[4:3 + TG_ARGV[3]::integer];
+    ctx constant jsonb := nullif(current_setting('leadloop.audit', true), '')::jsonb;
+BEGIN
+    INSERT INTO changes (workspace_id, type, entity, entity_id, lead_id, actor, actor_key_id,
+                         actor_user_id, doc)
+    SELECT (x.doc ->> 'workspace_id')::uuid, TG_ARGV[0] || '.created', TG_ARGV[0],
+           x.doc ->> TG_ARGV[1], (x.doc ->> nullif(TG_ARGV[2], ''))::uuid,
+           coalesce(ctx ->> 'actor', 'sql'), (ctx ->> 'api_key_id')::uuid,
+           (ctx ->> 'user_id')::uuid, x.doc
+    FROM (SELECT to_jsonb(w) - secret AS doc FROM written w) x;
+    RETURN NULL;
+END
+$$;
+
 -- Puts the change trigger on a table (again, after a migration changed its columns).
 CREATE OR REPLACE FUNCTION ll_change_attach(tbl regclass, entity text, id_col text, lead_col text,
                                             bookkeeping text[]) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     secret text[];
+    args text;
 BEGIN
     SELECT coalesce(array_agg(a.attname::text ORDER BY a.attnum), '{}') INTO secret
     FROM pg_attribute a
     WHERE a.attrelid = tbl AND a.attnum > 0 AND NOT a.attisdropped
       AND a.attname ~* '(hash|secret|password|passwd|token|salt)';
     -- replaced in place, as ll_audit_attach does
-    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE ON %s'
-                   ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%L, %L, %L, %L%s%s)', tbl,
-                   entity, id_col, coalesce(lead_col, ''), cardinality(secret),
+    args := format('%L, %L, %L, %L%s%s', entity, id_col, coalesce(lead_col, ''),
+                   cardinality(secret),
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '') FROM unnest(secret) AS s),
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '')
                     FROM unnest(bookkeeping || ARRAY['version', 'updated_at']) AS s));
+    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER UPDATE OR DELETE ON %s'
+                   ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%s)', tbl, args);
+    EXECUTE format('CREATE OR REPLACE TRIGGER change_feed_insert AFTER INSERT ON %s'
+                   ' REFERENCING NEW TABLE AS written FOR EACH STATEMENT'
+                   ' EXECUTE FUNCTION ll_change_rows(%s)', tbl, args);
 END
 $$;
 

@@ -6,9 +6,10 @@
 -- the other files of sql/functions/ that are due, in file-name order. To change a
 -- function or trigger, edit it here; never copy it into a numbered migration.
 --
--- The audit and change triggers of each table, with the columns they never record (secret
--- ones: from their names) and, for the feed, those whose change alone is no change
--- (bookkeeping). The attach functions compute the column lists from the table as it is, so
+-- The audit and change triggers of each table (row triggers for updates and deletes, and
+-- statement triggers for inserts, which record a bulk statement's rows set-based), with
+-- the columns they never record (secret ones: from their names) and, for the feed, those
+-- whose change alone is no change (bookkeeping). The attach functions compute the column lists from the table as it is, so
 -- this file runs after every numbered migration: a new column is seen at once.
 
 SELECT ll_audit_attach('workspaces', 'workspace', 'id', 'id', NULL);
