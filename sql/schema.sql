@@ -724,6 +724,9 @@ CREATE FUNCTION public.ll_report_compact(lim integer) RETURNS bigint
 DECLARE
     n bigint;
     m bigint;
+    zd jsonb; -- the keys of the day and month rows, week rows, reason rows now zero
+    zw jsonb;
+    zr jsonb;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
         RETURN 0;
@@ -744,6 +747,31 @@ BEGIN
                sum(lost_amount) AS lost_amount
         FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
         GROUP BY 1, 2, 3, 4, 5),
+    wk AS (
+        INSERT INTO report_weeks
+        SELECT workspace_id, dim, date_trunc('week', day::timestamp)::date, key, sum(leads),
+               sum(mqls), sum(handed), sum(accepted), sum(rejected), sum(contacted),
+               sum(opportunities), sum(won), sum(won_amount), sum(rating_sum),
+               sum(rating_count), sum(followed), sum(lost_amount)
+        FROM g WHERE NOT g.month
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (workspace_id, dim, week, key) DO UPDATE SET
+            leads = report_weeks.leads + excluded.leads,
+            mqls = report_weeks.mqls + excluded.mqls,
+            handed = report_weeks.handed + excluded.handed,
+            accepted = report_weeks.accepted + excluded.accepted,
+            rejected = report_weeks.rejected + excluded.rejected,
+            contacted = report_weeks.contacted + excluded.contacted,
+            opportunities = report_weeks.opportunities + excluded.opportunities,
+            won = report_weeks.won + excluded.won,
+            won_amount = report_weeks.won_amount + excluded.won_amount,
+            rating_sum = report_weeks.rating_sum + excluded.rating_sum,
+            rating_count = report_weeks.rating_count + excluded.rating_count,
+            followed = report_weeks.followed + excluded.followed,
+            lost_amount = report_weeks.lost_amount + excluded.lost_amount
+        RETURNING workspace_id, dim, week, key,
+            (leads, mqls, handed, accepted, rejected, contacted, opportunities, won, won_amount,
+                   rating_sum, rating_count, followed, lost_amount) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) AS zero),
     ins AS (
     INSERT INTO report_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (workspace_id, dim, month, day, key) DO UPDATE SET
@@ -759,8 +787,22 @@ BEGIN
         rating_sum = report_days.rating_sum + excluded.rating_sum,
         rating_count = report_days.rating_count + excluded.rating_count,
         followed = report_days.followed + excluded.followed,
-        lost_amount = report_days.lost_amount + excluded.lost_amount)
-    SELECT count(*) INTO n FROM del;
+        lost_amount = report_days.lost_amount + excluded.lost_amount
+    RETURNING workspace_id, dim, month, day, key,
+        (leads, mqls, handed, accepted, rejected, contacted, opportunities, won, won_amount,
+                   rating_sum, rating_count, followed, lost_amount) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) AS zero)
+    SELECT (SELECT count(*) FROM del),
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key)) FROM ins
+            WHERE zero),
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, week, key)) FROM wk
+            WHERE zero)
+      INTO n, zd, zw;
+    DELETE FROM report_days d USING jsonb_array_elements(zd) AS z (k)
+    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4;
+    DELETE FROM report_weeks d USING jsonb_array_elements(zw) AS z (k)
+    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+      AND d.week = (z.k ->> 2)::date AND d.key = z.k ->> 3;
     WITH del AS (
         DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(
             SELECT ctid FROM report_reason_deltas LIMIT lim))
@@ -775,8 +817,16 @@ BEGIN
     ins AS (
     INSERT INTO report_reason_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (workspace_id, dim, month, day, key, reason) DO UPDATE SET
-        rejected = report_reason_days.rejected + excluded.rejected)
-    SELECT count(*) INTO m FROM del;
+        rejected = report_reason_days.rejected + excluded.rejected
+    RETURNING workspace_id, dim, month, day, key, reason, rejected = 0 AS zero)
+    SELECT (SELECT count(*) FROM del),
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key, reason))
+            FROM ins WHERE zero)
+      INTO m, zr;
+    DELETE FROM report_reason_days d USING jsonb_array_elements(zr) AS z (k)
+    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4
+      AND d.reason = z.k ->> 5;
     RETURN n + m;
 END
 $$;
@@ -1158,10 +1208,23 @@ CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date
         FROM report_days d
         WHERE period_kind = 'month'
           AND d.workspace_id = ws AND d.dim = dimension AND d.month
-          AND d.day >= ll_report_months_from(from_day)
-          AND d.day < ll_report_months_to(to_day)
+          AND d.day >= ll_report_periods_from(from_day, 'month')
+          AND d.day < ll_report_periods_to(to_day, 'month')
         UNION ALL
-        -- the day rows of the window, for months only those outside its whole months
+        -- the week rows of the whole weeks inside the window (weeks only)
+        SELECT d.week, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END
+        FROM report_weeks d
+        WHERE period_kind = 'week'
+          AND d.workspace_id = ws AND d.dim = dimension
+          AND d.week >= ll_report_periods_from(from_day, 'week')
+          AND d.week < ll_report_periods_to(to_day, 'week')
+        UNION ALL
+        -- the day rows before the first whole period
         SELECT d.day, d.key,
                CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
                    WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
@@ -1171,10 +1234,22 @@ CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day < least(ll_report_periods_from(from_day, period_kind),
+                            coalesce(to_day, 'infinity'::date) + 1)
+        UNION ALL
+        -- the day rows after the last whole period, or (a window without one) after the
+        -- rows before (as in ll_report_sums)
+        SELECT d.day, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND d.day >= greatest(ll_report_periods_to(to_day, period_kind),
+                                ll_report_periods_from(from_day, period_kind))
           AND d.day <= coalesce(to_day, 'infinity'::date)
-          AND (period_kind <> 'month'
-               OR d.day < ll_report_months_from(from_day)
-               OR d.day >= ll_report_months_to(to_day))
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
         SELECT d.day, d.key,
@@ -1201,6 +1276,31 @@ CREATE FUNCTION public.ll_report_periods(from_day date, to_day date, period_kind
     SELECT p::date
     FROM generate_series(date_trunc(period_kind, from_day::timestamp), to_day::timestamp,
                          ('1 ' || period_kind)::interval) AS p
+$$;
+
+--
+-- Name: ll_report_periods_from(date, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_periods_from(from_day date, period_kind text) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN from_day IS NULL
+                     OR from_day = date_trunc(period_kind, from_day::timestamp)::date
+                THEN coalesce(from_day, '-infinity'::date)
+                ELSE (date_trunc(period_kind, from_day::timestamp)
+                      + ('1 ' || period_kind)::interval)::date END
+$$;
+
+--
+-- Name: ll_report_periods_to(date, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_periods_to(to_day date, period_kind text) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN to_day IS NULL THEN 'infinity'::date
+                ELSE date_trunc(period_kind, (to_day + 1)::timestamp)::date END
 $$;
 
 --
@@ -1285,6 +1385,7 @@ BEGIN
     -- not beside a compaction, which could deadlock with the deletes below
     PERFORM pg_advisory_xact_lock(hashtext('ll_report_compact'));
     DELETE FROM report_days WHERE workspace_id = ws;
+    DELETE FROM report_weeks WHERE workspace_id = ws;
     DELETE FROM report_reason_days WHERE workspace_id = ws;
     DELETE FROM report_day_deltas WHERE workspace_id = ws;
     DELETE FROM report_follow_ups WHERE workspace_id = ws;
@@ -1952,6 +2053,30 @@ CREATE TABLE public.report_reason_deltas (
 WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='20000', autovacuum_vacuum_insert_scale_factor='0', autovacuum_vacuum_insert_threshold='20000');
 
 --
+-- Name: report_weeks; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_weeks (
+    workspace_id uuid NOT NULL,
+    dim smallint NOT NULL,
+    week date NOT NULL,
+    key text NOT NULL,
+    leads numeric NOT NULL,
+    mqls numeric NOT NULL,
+    handed numeric NOT NULL,
+    accepted numeric NOT NULL,
+    rejected numeric NOT NULL,
+    contacted numeric NOT NULL,
+    opportunities numeric NOT NULL,
+    won numeric NOT NULL,
+    won_amount numeric NOT NULL,
+    rating_sum numeric NOT NULL,
+    rating_count numeric NOT NULL,
+    followed numeric NOT NULL,
+    lost_amount numeric NOT NULL
+);
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2261,6 +2386,13 @@ ALTER TABLE ONLY public.report_leads
 
 ALTER TABLE ONLY public.report_reason_days
     ADD CONSTRAINT report_reason_days_pkey PRIMARY KEY (workspace_id, dim, month, day, key, reason);
+
+--
+-- Name: report_weeks report_weeks_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.report_weeks
+    ADD CONSTRAINT report_weeks_pkey PRIMARY KEY (workspace_id, dim, week, key);
 
 --
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -

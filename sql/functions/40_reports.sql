@@ -353,12 +353,19 @@ CREATE OR REPLACE TRIGGER leads_report_update AFTER UPDATE ON leads
     FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads_update();
 
 -- Folds up to lim deltas of each kind into report_days and report_reason_days (day and
--- month rows), in the caller's transaction; returns how many deltas it folded. One caller at a
--- time (others get 0 at once).
+-- month rows), and the figures' deltas into report_weeks too (the trends by week), in the
+-- caller's transaction; returns how many deltas it folded. One caller at a time (others
+-- get 0 at once). A row whose figures fold to zero is deleted: a lead that moved to
+-- another day (its workspace changed time zone, an import corrected its creation) leaves
+-- nothing behind on the old one, and the reports read no more rows than hold figures
+-- (after a move of a whole workspace, they would read twice as many).
 CREATE OR REPLACE FUNCTION ll_report_compact(lim integer) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
     m bigint;
+    zd jsonb; -- the keys of the day and month rows, week rows, reason rows now zero
+    zw jsonb;
+    zr jsonb;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
         RETURN 0;
@@ -379,6 +386,31 @@ BEGIN
                sum(lost_amount) AS lost_amount
         FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
         GROUP BY 1, 2, 3, 4, 5),
+    wk AS (
+        INSERT INTO report_weeks
+        SELECT workspace_id, dim, date_trunc('week', day::timestamp)::date, key, sum(leads),
+               sum(mqls), sum(handed), sum(accepted), sum(rejected), sum(contacted),
+               sum(opportunities), sum(won), sum(won_amount), sum(rating_sum),
+               sum(rating_count), sum(followed), sum(lost_amount)
+        FROM g WHERE NOT g.month
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        ON CONFLICT (workspace_id, dim, week, key) DO UPDATE SET
+            leads = report_weeks.leads + excluded.leads,
+            mqls = report_weeks.mqls + excluded.mqls,
+            handed = report_weeks.handed + excluded.handed,
+            accepted = report_weeks.accepted + excluded.accepted,
+            rejected = report_weeks.rejected + excluded.rejected,
+            contacted = report_weeks.contacted + excluded.contacted,
+            opportunities = report_weeks.opportunities + excluded.opportunities,
+            won = report_weeks.won + excluded.won,
+            won_amount = report_weeks.won_amount + excluded.won_amount,
+            rating_sum = report_weeks.rating_sum + excluded.rating_sum,
+            rating_count = report_weeks.rating_count + excluded.rating_count,
+            followed = report_weeks.followed + excluded.followed,
+            lost_amount = report_weeks.lost_amount + excluded.lost_amount
+        RETURNING workspace_id, dim, week, key,
+            (leads, mqls, handed, accepted, rejected, contacted, opportunities, won, won_amount,
+                   rating_sum, rating_count, followed, lost_amount) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) AS zero),
     ins AS (
     INSERT INTO report_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5
     ON CONFLICT (workspace_id, dim, month, day, key) DO UPDATE SET
@@ -394,8 +426,22 @@ BEGIN
         rating_sum = report_days.rating_sum + excluded.rating_sum,
         rating_count = report_days.rating_count + excluded.rating_count,
         followed = report_days.followed + excluded.followed,
-        lost_amount = report_days.lost_amount + excluded.lost_amount)
-    SELECT count(*) INTO n FROM del;
+        lost_amount = report_days.lost_amount + excluded.lost_amount
+    RETURNING workspace_id, dim, month, day, key,
+        (leads, mqls, handed, accepted, rejected, contacted, opportunities, won, won_amount,
+                   rating_sum, rating_count, followed, lost_amount) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) AS zero)
+    SELECT (SELECT count(*) FROM del),
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key)) FROM ins
+            WHERE zero),
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, week, key)) FROM wk
+            WHERE zero)
+      INTO n, zd, zw;
+    DELETE FROM report_days d USING jsonb_array_elements(zd) AS z (k)
+    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4;
+    DELETE FROM report_weeks d USING jsonb_array_elements(zw) AS z (k)
+    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+      AND d.week = (z.k ->> 2)::date AND d.key = z.k ->> 3;
     WITH del AS (
         DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(
             SELECT ctid FROM report_reason_deltas LIMIT lim))
@@ -410,8 +456,16 @@ BEGIN
     ins AS (
     INSERT INTO report_reason_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5, 6
     ON CONFLICT (workspace_id, dim, month, day, key, reason) DO UPDATE SET
-        rejected = report_reason_days.rejected + excluded.rejected)
-    SELECT count(*) INTO m FROM del;
+        rejected = report_reason_days.rejected + excluded.rejected
+    RETURNING workspace_id, dim, month, day, key, reason, rejected = 0 AS zero)
+    SELECT (SELECT count(*) FROM del),
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key, reason))
+            FROM ins WHERE zero)
+      INTO m, zr;
+    DELETE FROM report_reason_days d USING jsonb_array_elements(zr) AS z (k)
+    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4
+      AND d.reason = z.k ->> 5;
     RETURN n + m;
 END
 $$;
@@ -461,6 +515,7 @@ BEGIN
     -- not beside a compaction, which could deadlock with the deletes below
     PERFORM pg_advisory_xact_lock(hashtext('ll_report_compact'));
     DELETE FROM report_days WHERE workspace_id = ws;
+    DELETE FROM report_weeks WHERE workspace_id = ws;
     DELETE FROM report_reason_days WHERE workspace_id = ws;
     DELETE FROM report_day_deltas WHERE workspace_id = ws;
     DELETE FROM report_follow_ups WHERE workspace_id = ws;

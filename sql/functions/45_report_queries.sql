@@ -221,13 +221,33 @@ RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (period_start::timestamp + ('1 ' || period_kind)::interval)::date - 1
 $$;
 
+-- The first day of the whole periods ('week' or 'month') of a window starting on from_day:
+-- that day when a period starts on it or it is NULL (-infinity), else the first day of the
+-- next period.
+CREATE OR REPLACE FUNCTION ll_report_periods_from(from_day date, period_kind text) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN from_day IS NULL
+                     OR from_day = date_trunc(period_kind, from_day::timestamp)::date
+                THEN coalesce(from_day, '-infinity'::date)
+                ELSE (date_trunc(period_kind, from_day::timestamp)
+                      + ('1 ' || period_kind)::interval)::date END
+$$;
+
+-- The day after the whole periods of a window ending on to_day: the first day of the period
+-- that holds the day after to_day (infinity when to_day is NULL).
+CREATE OR REPLACE FUNCTION ll_report_periods_to(to_day date, period_kind text) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN to_day IS NULL THEN 'infinity'::date
+                ELSE date_trunc(period_kind, (to_day + 1)::timestamp)::date END
+$$;
+
 -- The window's sums of one figure (leads, mqls, handed, accepted, rejected, contacted,
 -- opportunities, won or won_amount) per period ('week' or 'month', ll_report_period) and
--- key of one dimension, as ll_report_sums reads them: for months, the month rows of
--- report_days of the window's whole months and its day rows before and after them; for
--- weeks, the day rows; and the deltas not folded in yet. A period cut by the window holds
--- the window's days only. The figure's name and the period are constants of the caller's
--- statement, so the planner keeps one column and one way of the two.
+-- key of one dimension, as ll_report_sums reads them: the rows of the window's whole
+-- periods (the month rows of report_days, or the rows of report_weeks), the day rows
+-- before and after them, and the deltas not folded in yet. A period cut by the window
+-- holds the window's days only. The figure's name and the period are constants of the
+-- caller's statement, so the planner keeps one column and one way of the two.
 CREATE OR REPLACE FUNCTION ll_report_period_sums(ws uuid, from_day date, to_day date,
                                                  dimension smallint, period_kind text,
                                                  figure text)
@@ -245,10 +265,23 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         FROM report_days d
         WHERE period_kind = 'month'
           AND d.workspace_id = ws AND d.dim = dimension AND d.month
-          AND d.day >= ll_report_months_from(from_day)
-          AND d.day < ll_report_months_to(to_day)
+          AND d.day >= ll_report_periods_from(from_day, 'month')
+          AND d.day < ll_report_periods_to(to_day, 'month')
         UNION ALL
-        -- the day rows of the window, for months only those outside its whole months
+        -- the week rows of the whole weeks inside the window (weeks only)
+        SELECT d.week, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END
+        FROM report_weeks d
+        WHERE period_kind = 'week'
+          AND d.workspace_id = ws AND d.dim = dimension
+          AND d.week >= ll_report_periods_from(from_day, 'week')
+          AND d.week < ll_report_periods_to(to_day, 'week')
+        UNION ALL
+        -- the day rows before the first whole period
         SELECT d.day, d.key,
                CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
                    WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
@@ -258,10 +291,22 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day < least(ll_report_periods_from(from_day, period_kind),
+                            coalesce(to_day, 'infinity'::date) + 1)
+        UNION ALL
+        -- the day rows after the last whole period, or (a window without one) after the
+        -- rows before (as in ll_report_sums)
+        SELECT d.day, d.key,
+               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
+                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
+                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
+                   WHEN 'won_amount' THEN d.won_amount END
+        FROM report_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
+          AND d.day >= greatest(ll_report_periods_to(to_day, period_kind),
+                                ll_report_periods_from(from_day, period_kind))
           AND d.day <= coalesce(to_day, 'infinity'::date)
-          AND (period_kind <> 'month'
-               OR d.day < ll_report_months_from(from_day)
-               OR d.day >= ll_report_months_to(to_day))
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
         SELECT d.day, d.key,

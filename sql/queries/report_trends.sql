@@ -27,7 +27,8 @@
 -- reaches to the first (last) period that holds a figure, or for cost a day of a
 -- campaign's run. Every period of the window is listed for every group, 0 where it holds
 -- nothing. The figures come from ll_report_period_sums (sql/functions/45_report_queries.sql),
--- which PostgreSQL inlines: months read the month rows of report_days, weeks the day rows.
+-- which PostgreSQL inlines: months read the month rows of report_days, weeks the rows of
+-- report_weeks, and the periods the window cuts the day rows.
 -- Cost is each campaign's cost prorated by the days of its run inside the period's days
 -- (ll_report_cost, as the campaigns report does for a window), each period rounded on its
 -- own; a campaign without both starts_on and ends_on cannot be placed in time: its cost

@@ -749,7 +749,8 @@ static void r_work(int i, int kind)
 
 /* The report tables of the workspace as one text: every lead's facts, the day and month
  * sums per dimension and key (report_days and the deltas not yet folded, zero rows left
- * out), the rejection reasons the same way, and the follow-up times. New string. */
+ * out), the week sums (report_weeks) and the rejection reasons the same way, and the
+ * follow-up times. New string. */
 static char *report_state(PGconn *pg)
 {
     static const char sql[] =
@@ -765,6 +766,13 @@ static char *report_state(PGconn *pg)
         " WHERE workspace_id = $1::uuid UNION ALL SELECT dim, m.month, CASE WHEN m.month"
         " THEN date_trunc('month', day::timestamp)::date ELSE day END, key, reason, rejected"
         " FROM report_reason_deltas CROSS JOIN (VALUES (false), (true)) m (month)"
+        " WHERE workspace_id = $1::uuid),"
+        " wk AS (SELECT dim, week, key, leads, mqls, handed, accepted, rejected, contacted,"
+        " opportunities, won, won_amount, rating_sum, rating_count, followed, lost_amount"
+        " FROM report_weeks WHERE workspace_id = $1::uuid"
+        " UNION ALL SELECT dim, date_trunc('week', day::timestamp)::date, key, leads, mqls,"
+        " handed, accepted, rejected, contacted, opportunities, won, won_amount, rating_sum,"
+        " rating_count, followed, lost_amount FROM report_day_deltas"
         " WHERE workspace_id = $1::uuid)"
         " SELECT coalesce(string_agg(x, E'\\n' ORDER BY x), '') FROM ("
         " SELECT 'lead ' || (to_jsonb(r) - 'workspace_id')::text AS x FROM report_leads r"
@@ -779,6 +787,16 @@ static char *report_state(PGconn *pg)
         " OR sum(contacted) <> 0 OR sum(opportunities) <> 0 OR sum(won) <> 0"
         " OR sum(won_amount) <> 0 OR sum(rating_sum) <> 0 OR sum(rating_count) <> 0"
         " OR sum(followed) <> 0"
+        " UNION ALL SELECT concat_ws(' ', 'week', dim, week, key, trim_scale(sum(leads)),"
+        " trim_scale(sum(mqls)), trim_scale(sum(handed)), trim_scale(sum(accepted)),"
+        " trim_scale(sum(rejected)), trim_scale(sum(contacted)),"
+        " trim_scale(sum(opportunities)), trim_scale(sum(won)), trim_scale(sum(won_amount)),"
+        " trim_scale(sum(rating_sum)), trim_scale(sum(rating_count)), trim_scale(sum(followed)),"
+        " trim_scale(sum(lost_amount))) FROM wk GROUP BY dim, week, key"
+        " HAVING sum(leads) <> 0 OR sum(mqls) <> 0 OR sum(handed) <> 0 OR sum(accepted) <> 0"
+        " OR sum(rejected) <> 0 OR sum(contacted) <> 0 OR sum(opportunities) <> 0"
+        " OR sum(won) <> 0 OR sum(won_amount) <> 0 OR sum(rating_sum) <> 0"
+        " OR sum(rating_count) <> 0 OR sum(followed) <> 0 OR sum(lost_amount) <> 0"
         " UNION ALL SELECT concat_ws(' ', 'reason', dim, month, day, key, reason,"
         " trim_scale(sum(rejected))) FROM rr GROUP BY dim, month, day, key, reason"
         " HAVING sum(rejected) <> 0"
