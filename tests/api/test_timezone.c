@@ -108,8 +108,8 @@ static void expect_kept_figures_exact(void)
      * compactor runs here until this workspace has no deltas left (the daemon's own may
      * hold its lock for a moment). */
     for (int i = 0; i < 10000; i++) {
-        char *left = pg_value_p(pg, "SELECT count(*) FROM report_day_deltas WHERE workspace_id = $1",
-                                ws_id);
+        char *left =
+            pg_value_p(pg, "SELECT count(*) FROM report_day_deltas WHERE workspace_id = $1", ws_id);
         bool done = !strcmp(left, "0");
         free(left);
         if (done)
