@@ -50,7 +50,7 @@ API_BIN   := $(B)/api-tests
 FAULT_BIN := $(B)/fault-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
-.PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports lint-api format format-check tidy \
+.PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports bench-import lint-api format format-check tidy \
         db-stop db-clean deps clean valgrind-api test-readme demo man install schema-check \
         schema-dump fuzz fuzz-build test-web
 
@@ -262,6 +262,11 @@ bench:
 # The reports at scale: 1M leads, 3M touches, 300k feedback, 200 campaigns (see bench/reports.sh).
 bench-reports:
 	@bash bench/reports.sh
+
+# A team's history coming in: 100,000 dated leads in one CSV file, then 300,000 dated
+# touches (see bench/import.sh).
+bench-import:
+	@bash bench/import.sh
 
 # The manual page, leadloopd(8), written by the binary from its settings table.
 man: build/leadloopd.8
