@@ -80,10 +80,10 @@ struct transition {
     PGresult *res;        /* LL_OK: sql_move's row (new) */
 };
 
-/* The domain, run by db_tx_run: locks the lead, checks it and the move, moves it. */
-static enum ll_err transition_run(struct db_conn *db, void *arg)
+/* Locks the lead, checks it and the move, moves it. Returns LL_OK, the refusal (also in
+ * t->refused; nothing written) or the database's failure. */
+static enum ll_err transition_step(struct db_conn *db, struct transition *t)
 {
-    struct transition *t = arg;
     const char *lv[3] = {t->auth->workspace_id, t->lead, t->at};
     PGresult *res;
     enum ll_err err;
@@ -125,15 +125,22 @@ static enum ll_err transition_run(struct db_conn *db, void *arg)
     return db_check(db, t->res);
 }
 
-/* 409 naming the stages a lead in t->stage may move to. */
-static void answer_not_allowed(struct request *r, const struct transition *t)
+/* The domain of one transition, run by db_tx_run. */
+static enum ll_err transition_run(struct db_conn *db, void *arg)
+{
+    return transition_step(db, arg);
+}
+
+/* 409 naming the stages a lead in t->stage may move to; where (NULL, or the move's place
+ * in a list, "transitions[2]") leads the detail. */
+static void answer_not_allowed(struct request *r, const struct transition *t, const char *where)
 {
     const char *targets[8];
-    char detail[300];
+    char detail[340];
     size_t n = stages_targets(t->stage, targets);
     json_t *allowed = json_array();
-    int len =
-        snprintf(detail, sizeof detail, "a lead in stage %s cannot move to %s; ", t->stage, t->to);
+    int len = snprintf(detail, sizeof detail, "%s%sa lead in stage %s cannot move to %s; ",
+                       where ? where : "", where ? ": " : "", t->stage, t->to);
     for (size_t i = 0; i < n; i++) {
         json_array_append_new(allowed, json_string(targets[i]));
         len += snprintf(detail + len, sizeof detail - (size_t)len, "%s%s",
@@ -181,7 +188,7 @@ void lifecycle_transition(struct request *r)
     } else if (t.refused == LL_E_GONE) {
         reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
     } else if (t.refused == LL_E_CONFLICT) {
-        answer_not_allowed(r, &t);
+        answer_not_allowed(r, &t, NULL);
     } else if (t.refused == LL_E_VALIDATION) {
         char msg[120];
         if (t.last[0])
@@ -204,6 +211,155 @@ void lifecycle_transition(struct request *r)
     }
 out:
     PQclear(t.res);
+    json_decref(body);
+    jv_free(&v);
+}
+
+/* ------------------------------------------------------ a history brought in */
+
+#define HISTORY_MAX 100 /* moves in one POST /v1/leads/{id}/history */
+
+/* A lead's stage history from another CRM: its dated moves, oldest first. */
+struct history {
+    struct transition moves[HISTORY_MAX];
+    size_t n;
+    size_t at; /* the move being made, or the one refused */
+};
+
+/* The domain, run by db_tx_run: each move as a transition makes it, in order, in one
+ * transaction; the first one refused ends it, and nothing of the list is written. */
+static enum ll_err history_run(struct db_conn *db, void *arg)
+{
+    struct history *h = arg;
+    enum ll_err err = LL_OK;
+    for (size_t i = 0; i < h->n; i++) { /* run again after a deadlock: from the start */
+        PQclear(h->moves[i].res);
+        h->moves[i].res = NULL;
+        h->moves[i].refused = LL_OK;
+    }
+    for (h->at = 0; h->at < h->n; h->at++)
+        if ((err = transition_step(db, &h->moves[h->at])) != LL_OK)
+            break;
+    return err;
+}
+
+/* Reads move i of the list into t, its errors named transitions[i].<field> in v. */
+static void history_read(struct jv *v, json_t *item, size_t i, struct transition *t)
+{
+    static const char *const fields[] = {"to", "at", "reason", NULL};
+    struct jv one;
+    char prefix[32];
+    json_t *e;
+    size_t k;
+
+    snprintf(prefix, sizeof prefix, "transitions[%zu]", i);
+    if (!json_is_object(item)) {
+        jv_add(v, prefix, "must be an object");
+        return;
+    }
+    jv_init(&one);
+    jv_known(&one, item, fields, NULL);
+    jv_enum(&one, item, "to", true, vocab_stages, &t->to);
+    jv_timestamp(&one, item, "at", true, &t->at);
+    if (!json_is_null(json_object_get(item, "reason")))
+        jv_string(&one, item, "reason", false, 1, 500, &t->reason);
+    if (t->to && !strcmp(t->to, "disqualified") && !t->reason)
+        jv_add(&one, "reason", "is required to disqualify a lead");
+    json_array_foreach(one.errors, k, e)
+    {
+        char field[64];
+        snprintf(field, sizeof field, "%s.%s", prefix,
+                 json_string_value(json_object_get(e, "field")));
+        jv_add(v, field, "%s", json_string_value(json_object_get(e, "message")));
+    }
+    jv_free(&one);
+}
+
+/* POST /v1/leads/{id}/history: a lead's stage history from another CRM, a list of dated
+ * moves, oldest first, made in one transaction under the lifecycle's rules, each dated
+ * not before the one before it. A move that would be refused alone refuses the list,
+ * naming its place in it; then nothing is written. History, so for an admin key or a key
+ * with import only. */
+void lifecycle_history_import(struct request *r)
+{
+    json_t *body = NULL, *list, *item;
+    struct history *h = NULL;
+    struct jv v;
+    enum ll_err err;
+    size_t i;
+
+    jv_init(&v);
+    if (!req_query_allowed(r, NULL))
+        goto out;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        goto out;
+    }
+    if (!(body = req_json_object(r)))
+        goto out;
+    if (!auth_may_import(&r->auth)) { /* as the role check refuses, with the key's role */
+        reply_problem(r, LL_E_FORBIDDEN, leads_history_refused, leads_history_errors("transitions"),
+                      json_pack("{s:s}", "role", auth_role_name(r->auth.role)));
+        goto out;
+    }
+    if (!(h = calloc(1, sizeof *h))) {
+        reply_db_error(r, LL_E_INTERNAL);
+        goto out;
+    }
+    jv_known(&v, body, (const char *const[]){"transitions", NULL}, NULL);
+    list = json_object_get(body, "transitions");
+    if (!json_is_array(list) || json_array_size(list) < 1 || json_array_size(list) > HISTORY_MAX) {
+        jv_add(&v, "transitions", "is required: an array of 1 to %d moves, oldest first",
+               HISTORY_MAX);
+    } else {
+        h->n = json_array_size(list);
+        json_array_foreach(list, i, item)
+        {
+            h->moves[i].auth = &r->auth;
+            h->moves[i].lead = r->params[0];
+            history_read(&v, item, i, &h->moves[i]);
+        }
+    }
+    if (!jv_ok(&v)) {
+        reply_problem(r, LL_E_VALIDATION, "the history is not valid", jv_take(&v), NULL);
+        goto out;
+    }
+    conditional_from_request(&h->moves[0].cond, r); /* the lead as it is before the first */
+    err = db_tx_run(r->db, history_run, h);
+    struct transition *t = &h->moves[h->at < h->n ? h->at : h->n - 1];
+    char where[32], field[40], msg[120];
+    snprintf(where, sizeof where, "transitions[%zu]", h->at);
+    if (t->refused == LL_E_MERGED) {
+        lead_route_merged(r, r->params[0], t->merged_into);
+    } else if (t->refused == LL_E_GONE) {
+        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+    } else if (t->refused == LL_E_CONFLICT) {
+        answer_not_allowed(r, t, where);
+    } else if (t->refused == LL_E_VALIDATION) {
+        snprintf(field, sizeof field, "%s.at", where);
+        if (t->last[0])
+            snprintf(msg, sizeof msg, "must not be before the lead's creation or last move, %s",
+                     t->last);
+        else
+            snprintf(msg, sizeof msg, "must not be more than 5 minutes ahead");
+        reply_problem(r, LL_E_VALIDATION, "the history is not valid",
+                      json_pack("[{s:s, s:s}]", "field", field, "message", msg), NULL);
+    } else if (t->refused) {
+        conditional_reply(r, t->refused, t->version, not_found, NULL);
+    } else if (err) {
+        reply_db_error(r, err);
+    } else {
+        json_t *data = json_array();
+        for (i = 0; i < h->n; i++)
+            json_array_append_new(data, change_json_at(h->moves[i].res, 0, LEAD_NCOLS));
+        reply_header(r, "ETag", "\"%s\"", PQgetvalue(t->res, 0, LEAD_COL_VERSION));
+        reply_header(r, "Location", "/v1/leads/%s/history", r->params[0]);
+        reply_json(r, 201, json_pack("{s:o, s:o}", "data", data, "lead", leads_json(t->res, 0)));
+    }
+out:
+    for (i = 0; h && i < h->n; i++)
+        PQclear(h->moves[i].res);
+    free(h);
     json_decref(body);
     jv_free(&v);
 }

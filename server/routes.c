@@ -96,6 +96,7 @@ static const struct route table[] = {
     {HTTP_POST, "/v1/leads/{id}/transitions", lifecycle_transition, ROLES_WRITERS, 0},
     {HTTP_POST, "/v1/leads/{id}/merge", merge_leads, ROLES_WRITERS, 0},
     {HTTP_GET, "/v1/leads/{id}/history", lifecycle_history, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/leads/{id}/history", lifecycle_history_import, ROLES_WRITERS, 0},
     {HTTP_GET, "/v1/leads/{id}/timeline", lifecycle_timeline, ROLES_ANY, 0},
     {HTTP_POST, "/v1/leads/{id}/feedback", feedback_create, ROLES_SALES, 0},
     {HTTP_GET, "/v1/leads/{id}/feedback", feedback_list_lead, ROLES_ANY, 0},

@@ -10,6 +10,7 @@ struct request;
 
 void lifecycle_transition(struct request *r);
 void lifecycle_history(struct request *r);
+void lifecycle_history_import(struct request *r);
 void lifecycle_timeline(struct request *r);
 
 #endif

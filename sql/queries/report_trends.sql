@@ -93,28 +93,38 @@ v AS (
     FROM per, camp c
     WHERE $6::text = 'cost' AND c.starts_on IS NOT NULL AND c.ends_on IS NOT NULL
     GROUP BY 1, 2),
--- the points: every period of every group
-pt AS (
-    SELECT g.g, g.campaign_id, g.name, g.channel, g.source, per.period, per.from_day,
-           per.to_day, CASE WHEN g.placed OR $6::text <> 'cost' THEN coalesce(v.value, 0) END
-               AS value
-    FROM per
-    LEFT JOIN grp g ON true
-    LEFT JOIN v ON v.key = g.key AND v.period = per.period)
--- one row per group (g null: no group, a workspace without campaigns), its values and
--- the periods' days as arrays in the periods' order (the periods on the first group's row
--- only, or the row of no group), total over them
-SELECT pt.g, pt.campaign_id, pt.name, pt.channel, pt.source,
-       CASE WHEN pt.g IS NULL OR pt.g = 1
+-- the figure's values of each key, by period (a period's text: its first day)
+vk AS (
+    SELECT v.key, jsonb_object_agg(v.period::text, v.value) AS m
+    FROM v GROUP BY v.key),
+-- the groups, or one row of no group (a workspace without campaigns)
+gs AS (
+    SELECT * FROM grp
+    UNION ALL
+    SELECT NULL, NULL, NULL::uuid, NULL, NULL, NULL, NULL WHERE NOT EXISTS (SELECT FROM grp))
+-- one row per group (g null: no group), its value in every period of the window as an
+-- array in the periods' order (each looked up in its key's values, 0 where it has none),
+-- the periods' days as arrays (on the first group's row only, or the row of no group),
+-- and total over them. Built per group rather than by joining every period of every group
+-- with the values: 24,000 points (200 campaigns, 120 weeks) took 95 ms that way.
+SELECT g.g, g.campaign_id, g.name, g.channel, g.source,
+       CASE WHEN g.g IS NULL OR g.g = 1
             THEN (SELECT array_agg(period ORDER BY period) FROM per) END AS periods,
-       CASE WHEN pt.g IS NULL OR pt.g = 1
+       CASE WHEN g.g IS NULL OR g.g = 1
             THEN (SELECT array_agg(from_day ORDER BY period) FROM per) END AS period_from,
-       CASE WHEN pt.g IS NULL OR pt.g = 1
+       CASE WHEN g.g IS NULL OR g.g = 1
             THEN (SELECT array_agg(to_day ORDER BY period) FROM per) END AS period_to,
-       array_agg(CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(pt.value)
-                      ELSE trim_scale(round(pt.value, 4)) END ORDER BY pt.period) AS "values",
-       CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(sum(pt.value))
-            ELSE trim_scale(round(sum(pt.value), 4)) END AS total
-FROM pt
-GROUP BY pt.g, pt.campaign_id, pt.name, pt.channel, pt.source
-ORDER BY pt.g
+       x."values", x.total
+FROM gs g
+LEFT JOIN vk ON vk.key = g.key
+CROSS JOIN LATERAL (
+    SELECT array_agg(CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(p.value)
+                          ELSE trim_scale(round(p.value, 4)) END ORDER BY p.period) AS "values",
+           CASE WHEN $6::text IN ('won_amount', 'cost') THEN round(sum(p.value))
+                ELSE trim_scale(round(sum(p.value), 4)) END AS total
+    FROM (SELECT per.period,
+                 CASE WHEN g.placed OR $6::text <> 'cost'
+                      THEN coalesce((vk.m ->> per.period::text)::numeric, 0) END AS value
+          FROM per) p) x
+WHERE EXISTS (SELECT FROM per) -- a window of no period has no rows
+ORDER BY g.g

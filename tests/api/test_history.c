@@ -146,6 +146,67 @@ START_TEST(history_is_written_by_admins_and_importers_only)
     ck_assert_str_eq(jstr(r, "stage"), "sales_accepted");
     ck_assert_str_eq(jstr(r, "stage_changed_at"), "2024-05-04T12:00:00.000000Z");
     resp_free(r);
+    /* a lead's whole history in one request: all of it, or none of it */
+    char hist[40];
+    snprintf(body, sizeof body,
+             "{\"email\":\"list@history.example\",\"created_at\":\"2024-06-01T08:00:00Z\"}");
+    create("/v1/leads", importer, body, hist);
+    snprintf(path, sizeof path, "/v1/leads/%s/history", hist);
+    r = post(path, plain, "{\"transitions\":[{\"to\":\"mql\",\"at\":\"2024-06-02T08:00:00Z\"}]}");
+    assert_problem(r, 403, "forbidden");
+    ck_assert(problem_names(r, "transitions"));
+    resp_free(r);
+    r = post(path, importer, "{\"transitions\":[{\"to\":\"nowhere\"},7],\"extra\":1}");
+    expect_invalid(r, "transitions[0].to", "unknown stage");
+    ck_assert(problem_names(r, "transitions[0].at"));
+    ck_assert(problem_names(r, "transitions[1]"));
+    ck_assert(problem_names(r, "extra"));
+    resp_free(r);
+    r = post(path, importer, "{\"transitions\":[]}");
+    expect_invalid(r, "transitions", "empty list");
+    resp_free(r);
+    r = post(path, importer,
+             "{\"transitions\":[{\"to\":\"mql\",\"at\":\"2024-06-02T08:00:00Z\"},"
+             "{\"to\":\"recycled\",\"at\":\"2024-06-03T08:00:00Z\"},"
+             "{\"to\":\"sales_accepted\",\"at\":\"2024-06-04T08:00:00Z\"}]}");
+    assert_problem(r, 409, "conflict"); /* recycled may only go back to mql */
+    ck_assert_msg(strstr(jstr(r, "detail"), "transitions[2]"), "%s", r->body);
+    ck_assert_str_eq(jstr(r, "stage"), "recycled");
+    resp_free(r);
+    r = post(path, importer,
+             "{\"transitions\":[{\"to\":\"mql\",\"at\":\"2024-06-05T08:00:00Z\"},"
+             "{\"to\":\"sales_accepted\",\"at\":\"2024-06-04T08:00:00Z\"}]}");
+    expect_invalid(r, "transitions[1].at", "out of order");
+    resp_free(r);
+    r = get(path, importer); /* neither refused list left anything behind */
+    ck_assert_int_eq((long)json_array_size(json_object_get(r->json, "data")), 1);
+    resp_free(r);
+    r = post(path, importer,
+             "{\"transitions\":[{\"to\":\"mql\",\"at\":\"2024-06-02T08:00:00Z\"},"
+             "{\"to\":\"sales_accepted\",\"at\":\"2024-06-03T08:00:00Z\",\"reason\":\"Fit\"},"
+             "{\"to\":\"opportunity\",\"at\":\"2024-06-10T08:00:00Z\"},"
+             "{\"to\":\"customer\",\"at\":\"2024-07-01T08:00:00Z\"}]}");
+    expect_status(r, 201, "a list of moves");
+    json_t *made = json_object_get(r->json, "data");
+    ck_assert_int_eq((long)json_array_size(made), 4);
+    ck_assert_str_eq(js(json_object_get(json_array_get(made, 1), "from")), "\"mql\"");
+    ck_assert_str_eq(js(json_object_get(json_array_get(made, 1), "reason")), "\"Fit\"");
+    ck_assert_str_eq(js(json_object_get(json_array_get(made, 3), "changed_at")),
+                     "\"2024-07-01T08:00:00.000000Z\"");
+    ck_assert_str_eq(js(json_object_get(json_object_get(r->json, "lead"), "stage")),
+                     "\"customer\"");
+    resp_free(r);
+    r = get(path, importer);
+    ck_assert_int_eq((long)json_array_size(json_object_get(r->json, "data")), 5);
+    resp_free(r);
+    /* the funnel of the lead's month counts it to the end */
+    r = get("/v1/reports/funnel?from=2024-06-01&to=2024-06-30", importer);
+    expect_status(r, 200, "funnel of June 2024");
+    json_t *last = json_array_get(json_object_get(r->json, "data"), 5);
+    ck_assert_str_eq(js(json_object_get(last, "stage")), "\"customer\"");
+    ck_assert_str_eq(js(json_object_get(last, "leads")), "1");
+    resp_free(r);
+
     /* a future created_at is refused for everyone */
     snprintf(body, sizeof body, "{\"email\":\"future@history.example\",\"created_at\":\"%s\"}",
              ago(-86400, at));
@@ -230,8 +291,15 @@ START_TEST(imported_history_lands_on_its_days)
         long long verdict = handed + 600 + rand() % (24 * 3600 * 3);
         if (verdict >= now - 60)
             continue;
-        snprintf(path, sizeof path, "/v1/leads/%s/transitions", id);
-        snprintf(body, sizeof body, "{\"to\":\"mql\",\"at\":\"%s\"}", ago(now - handed, at));
+        /* the hand-off as one dated transition, or (every other lead) as a list of one */
+        if (i % 16 == 0) {
+            snprintf(path, sizeof path, "/v1/leads/%s/transitions", id);
+            snprintf(body, sizeof body, "{\"to\":\"mql\",\"at\":\"%s\"}", ago(now - handed, at));
+        } else {
+            snprintf(path, sizeof path, "/v1/leads/%s/history", id);
+            snprintf(body, sizeof body, "{\"transitions\":[{\"to\":\"mql\",\"at\":\"%s\"}]}",
+                     ago(now - handed, at));
+        }
         r = post(path, importer, body);
         expect_status(r, 201, body);
         resp_free(r);

@@ -582,6 +582,8 @@ static const struct {
     {"PUT", "/v1/leads/by-external-id/{system}/{external_id}", "{\"title\":\"owasp\"}"},
     {"PATCH", "/v1/leads/{id}", "{\"title\":\"owasp\"}"},
     {"POST", "/v1/leads/{id}/transitions", "{\"to\":\"sales_accepted\"}"},
+    {"POST", "/v1/leads/{id}/history",
+     "{\"transitions\":[{\"to\":\"sales_accepted\",\"at\":\"2020-01-01T00:00:00Z\"}]}"},
     {"POST", "/v1/leads/{id}/feedback", "{\"kind\":\"contacted\",\"rating\":2}"},
     {"POST", "/v1/leads/{id}/merge", "{\"from\":\"{lead}\"}"},
     {"POST", "/v1/feedback-reasons",
