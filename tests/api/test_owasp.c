@@ -790,11 +790,14 @@ static int role_rank(const char *role)
     return -1;
 }
 
-/* The one operation that does not follow the ranking, as info.description says:
- * feedback is sales' word, so a marketing key may not give it. */
+/* The operations that do not follow the ranking, as info.description says: feedback is
+ * sales' word, so a marketing key may not give it; and a lead's history from another CRM
+ * takes a key made with import (or an admin key), which the matrix's keys are not. */
 static const struct {
     const char *method, *path, *role;
-} refused_despite_rank[] = {{"POST", "/v1/leads/{id}/feedback", "marketing"}};
+} refused_despite_rank[] = {{"POST", "/v1/leads/{id}/feedback", "marketing"},
+                            {"POST", "/v1/leads/{id}/history", "marketing"},
+                            {"POST", "/v1/leads/{id}/history", "sales"}};
 
 static bool role_may(const struct op *o, const char *role)
 {
