@@ -1164,6 +1164,7 @@ CREATE FUNCTION public.ll_report_on_workspace_calendar() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('ll_report_calendar'), hashtext(NEW.id::text));
     PERFORM ll_report_rebucket(NEW.id);
     RETURN NULL;
 END
@@ -1411,7 +1412,7 @@ BEGIN
     IF cardinality(ids) > 20 THEN
         PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
-    PERFORM 1 FROM workspaces WHERE id = ws FOR SHARE;
+    PERFORM pg_advisory_xact_lock_shared(hashtext('ll_report_calendar'), hashtext(ws::text));
     PERFORM 1 FROM leads WHERE workspace_id = ws AND id = ANY (ids) ORDER BY id
         FOR NO KEY UPDATE;
     WITH n AS (

@@ -95,9 +95,11 @@ $$;
 -- the workspace's time zone and business hours (the day and the follow-up time) is
 -- recomputed from the kept facts, for ll_report_rebucket.
 --
--- Every refresh first takes a share lock on its workspace's row, which a change of the
+-- Every refresh first takes its workspace's calendar lock shared, which a change of the
 -- workspace's time zone or business hours holds exclusively while it re-buckets: facts are
--- never computed with settings that are being replaced.
+-- never computed with settings that are being replaced. An advisory lock, not a share
+-- lock on the workspace's row: that one wrote the row's lockers into it (a multixact for
+-- two writers at once) on every write of the workspace.
 CREATE OR REPLACE FUNCTION ll_report_refresh(ws uuid, ids uuid[], rebucket boolean DEFAULT false)
 RETURNS void LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
@@ -105,7 +107,7 @@ BEGIN
     IF cardinality(ids) > 20 THEN
         PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
-    PERFORM 1 FROM workspaces WHERE id = ws FOR SHARE;
+    PERFORM pg_advisory_xact_lock_shared(hashtext('ll_report_calendar'), hashtext(ws::text));
     PERFORM 1 FROM leads WHERE workspace_id = ws AND id = ANY (ids) ORDER BY id
         FOR NO KEY UPDATE;
     WITH n AS (
@@ -490,10 +492,14 @@ END
 $$;
 
 -- A change of a workspace's time zone or business hours re-buckets its figures, whatever
--- wrote it.
+-- wrote it, holding the workspace's calendar lock (ll_report_refresh) until it commits: it
+-- waits for the refreshes under way (their facts, computed with the old calendar, are
+-- committed by then and re-bucketed with the rest), and the refreshes after it wait for
+-- its commit, whose calendar their next statement sees.
 CREATE OR REPLACE FUNCTION ll_report_on_workspace_calendar() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
+    PERFORM pg_advisory_xact_lock(hashtext('ll_report_calendar'), hashtext(NEW.id::text));
     PERFORM ll_report_rebucket(NEW.id);
     RETURN NULL;
 END

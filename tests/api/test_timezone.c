@@ -5,6 +5,7 @@
  * of its own. */
 #include <check.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,61 @@ START_TEST(reports_count_the_workspace_days)
 }
 END_TEST
 
+/* A write of the workspace, sent while its calendar changes. */
+struct pending_write {
+    long status;
+};
+
+static void *write_in_background(void *arg)
+{
+    struct pending_write *w = arg;
+    char body[200];
+    snprintf(body, sizeof body,
+             "{\"email\":\"late-%d@tz.example\",\"source\":\"event\","
+             "\"created_at\":\"2026-05-01T03:00:00Z\"}",
+             (int)getpid());
+    struct resp *r = post("/v1/leads", key, body);
+    w->status = r->status;
+    resp_free(r);
+    return NULL;
+}
+
+/* A write waits while its workspace's calendar changes, then counts in the new calendar:
+ * the change holds the workspace's calendar lock until it commits, and the write's refresh
+ * takes it shared. The change is made here in SQL and held open; the write is seen waiting
+ * for the lock (pg_locks) before the change commits. */
+START_TEST(writes_wait_for_a_calendar_change)
+{
+    char got[256];
+    setup_ws("lock");
+    PGconn *pg = PQconnectdb(env_or_die("LL_TEST_DATABASE_URL"));
+    PGconn *watch = PQconnectdb(env_or_die("LL_TEST_DATABASE_URL"));
+    pg_ok(pg, "BEGIN");
+    char *n = pg_value_p(pg,
+                         "WITH u AS (UPDATE workspaces SET time_zone = 'America/Los_Angeles'"
+                         " WHERE id = $1::uuid RETURNING 1) SELECT count(*) FROM u",
+                         ws_id);
+    ck_assert_str_eq(n, "1");
+    free(n);
+    struct pending_write w = {0};
+    pthread_t t;
+    ck_assert_int_eq(pthread_create(&t, NULL, write_in_background, &w), 0);
+    bool waiting = false;
+    for (int i = 0; i < 200000 && !waiting; i++)
+        waiting = pg_long(watch, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+                                 " AND objsubid = 2 AND NOT granted") > 0;
+    pg_ok(pg, "COMMIT");
+    pthread_join(t, NULL);
+    ck_assert_msg(waiting, "the write never waited for the calendar lock");
+    ck_assert_int_eq(w.status, 201);
+    sources_on("2026-04-30", got, sizeof got); /* 03:00 UTC is 20:00 the day before in LA */
+    ck_assert_str_eq(got, "event=1");
+    expect_kept_figures_exact();
+    PQfinish(watch);
+    PQfinish(pg);
+}
+END_TEST
+
 /* The follow-up report's p50 of a lead handed over on Friday 16:00 in Berlin and accepted
  * on Monday 10:00: 65 hours in calendar time (the clocks went forward on Sunday), 2 hours
  * in business hours 09:00 to 17:00, Monday to Friday. */
@@ -353,6 +409,7 @@ Suite *timezone_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, workspace_calendar_is_validated);
     tcase_add_test(tc, reports_count_the_workspace_days);
+    tcase_add_test(tc, writes_wait_for_a_calendar_change);
     tcase_add_test(tc, follow_up_counts_business_hours);
     tcase_add_test(tc, overdue_follows_the_workspace_sla);
     suite_add_tcase(s, tc);
