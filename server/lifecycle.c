@@ -248,7 +248,7 @@ static void history_read(struct jv *v, json_t *item, size_t i, struct transition
 {
     static const char *const fields[] = {"to", "at", "reason", NULL};
     struct jv one;
-    char prefix[32];
+    char prefix[48];
     json_t *e;
     size_t k;
 
@@ -267,7 +267,7 @@ static void history_read(struct jv *v, json_t *item, size_t i, struct transition
         jv_add(&one, "reason", "is required to disqualify a lead");
     json_array_foreach(one.errors, k, e)
     {
-        char field[64];
+        char field[96];
         snprintf(field, sizeof field, "%s.%s", prefix,
                  json_string_value(json_object_get(e, "field")));
         jv_add(v, field, "%s", json_string_value(json_object_get(e, "message")));
@@ -327,7 +327,7 @@ void lifecycle_history_import(struct request *r)
     conditional_from_request(&h->moves[0].cond, r); /* the lead as it is before the first */
     err = db_tx_run(r->db, history_run, h);
     struct transition *t = &h->moves[h->at < h->n ? h->at : h->n - 1];
-    char where[32], field[40], msg[120];
+    char where[48], field[64], msg[120];
     snprintf(where, sizeof where, "transitions[%zu]", h->at);
     if (t->refused == LL_E_MERGED) {
         lead_route_merged(r, r->params[0], t->merged_into);
