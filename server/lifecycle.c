@@ -150,6 +150,45 @@ static void answer_not_allowed(struct request *r, const struct transition *t, co
                   json_pack("{s:s, s:o}", "stage", t->stage, "allowed", allowed));
 }
 
+/* Reads a move's fields from obj into t (at required or not), its errors into v named
+ * as in obj. */
+static void transition_read(struct jv *v, json_t *obj, bool at_required, struct transition *t)
+{
+    jv_known(v, obj, (const char *const[]){"to", "reason", "at", NULL}, NULL);
+    jv_enum(v, obj, "to", true, vocab_stages, &t->to);
+    jv_timestamp(v, obj, "at", at_required, &t->at);
+    if (!json_is_null(json_object_get(obj, "reason")))
+        jv_string(v, obj, "reason", false, 1, 500, &t->reason);
+    if (t->to && !strcmp(t->to, "disqualified") && !t->reason)
+        jv_add(v, "reason", "is required to disqualify a lead");
+}
+
+/* Answers a move the domain refused (t->refused, not LL_OK); where is NULL for a single
+ * transition, else the move's place in a list ("transitions[2]"), which the answer names. */
+static void answer_refused(struct request *r, const struct transition *t, const char *where)
+{
+    char field[64], msg[120];
+    if (t->refused == LL_E_MERGED) {
+        lead_route_merged(r, r->params[0], t->merged_into);
+    } else if (t->refused == LL_E_GONE) {
+        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
+    } else if (t->refused == LL_E_CONFLICT) {
+        answer_not_allowed(r, t, where);
+    } else if (t->refused == LL_E_VALIDATION) { /* at: before the last move, or ahead */
+        snprintf(field, sizeof field, "%s%sat", where ? where : "", where ? "." : "");
+        if (t->last[0])
+            snprintf(msg, sizeof msg, "must not be before the lead's creation or last move, %s",
+                     t->last);
+        else
+            snprintf(msg, sizeof msg, "must not be more than 5 minutes ahead");
+        reply_problem(r, LL_E_VALIDATION,
+                      where ? "the history is not valid" : "the transition is not valid",
+                      json_pack("[{s:s, s:s}]", "field", field, "message", msg), NULL);
+    } else {
+        conditional_reply(r, t->refused, t->version, not_found, NULL);
+    }
+}
+
 void lifecycle_transition(struct request *r)
 {
     json_t *body = NULL;
@@ -166,13 +205,7 @@ void lifecycle_transition(struct request *r)
     }
     if (!(body = req_json_object(r)))
         goto out;
-    jv_known(&v, body, (const char *const[]){"to", "reason", "at", NULL}, NULL);
-    jv_enum(&v, body, "to", true, vocab_stages, &t.to);
-    jv_timestamp(&v, body, "at", false, &t.at);
-    if (!json_is_null(json_object_get(body, "reason")))
-        jv_string(&v, body, "reason", false, 1, 500, &t.reason);
-    if (t.to && !strcmp(t.to, "disqualified") && !t.reason)
-        jv_add(&v, "reason", "is required to disqualify a lead");
+    transition_read(&v, body, false, &t);
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the transition is not valid", jv_take(&v), NULL);
         goto out;
@@ -183,23 +216,8 @@ void lifecycle_transition(struct request *r)
     }
     conditional_from_request(&t.cond, r);
     err = db_tx_run(r->db, transition_run, &t);
-    if (t.refused == LL_E_MERGED) {
-        lead_route_merged(r, r->params[0], t.merged_into);
-    } else if (t.refused == LL_E_GONE) {
-        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-    } else if (t.refused == LL_E_CONFLICT) {
-        answer_not_allowed(r, &t, NULL);
-    } else if (t.refused == LL_E_VALIDATION) {
-        char msg[120];
-        if (t.last[0])
-            snprintf(msg, sizeof msg, "must not be before the lead's creation or last move, %s",
-                     t.last);
-        else
-            snprintf(msg, sizeof msg, "must not be more than 5 minutes ahead");
-        reply_problem(r, LL_E_VALIDATION, "the transition is not valid",
-                      json_pack("[{s:s, s:s}]", "field", "at", "message", msg), NULL);
-    } else if (t.refused) {
-        conditional_reply(r, t.refused, t.version, not_found, NULL);
+    if (t.refused) {
+        answer_refused(r, &t, NULL);
     } else if (err) {
         reply_db_error(r, err);
     } else {
@@ -243,10 +261,10 @@ static enum ll_err history_run(struct db_conn *db, void *arg)
     return err;
 }
 
-/* Reads move i of the list into t, its errors named transitions[i].<field> in v. */
+/* Reads move i of the list into t (as a transition, with at required), its errors named
+ * transitions[i].<field> in v. */
 static void history_read(struct jv *v, json_t *item, size_t i, struct transition *t)
 {
-    static const char *const fields[] = {"to", "at", "reason", NULL};
     struct jv one;
     char prefix[48];
     json_t *e;
@@ -258,13 +276,7 @@ static void history_read(struct jv *v, json_t *item, size_t i, struct transition
         return;
     }
     jv_init(&one);
-    jv_known(&one, item, fields, NULL);
-    jv_enum(&one, item, "to", true, vocab_stages, &t->to);
-    jv_timestamp(&one, item, "at", true, &t->at);
-    if (!json_is_null(json_object_get(item, "reason")))
-        jv_string(&one, item, "reason", false, 1, 500, &t->reason);
-    if (t->to && !strcmp(t->to, "disqualified") && !t->reason)
-        jv_add(&one, "reason", "is required to disqualify a lead");
+    transition_read(&one, item, true, t);
     json_array_foreach(one.errors, k, e)
     {
         char field[96];
@@ -327,25 +339,10 @@ void lifecycle_history_import(struct request *r)
     conditional_from_request(&h->moves[0].cond, r); /* the lead as it is before the first */
     err = db_tx_run(r->db, history_run, h);
     struct transition *t = &h->moves[h->at < h->n ? h->at : h->n - 1];
-    char where[48], field[64], msg[120];
+    char where[48];
     snprintf(where, sizeof where, "transitions[%zu]", h->at);
-    if (t->refused == LL_E_MERGED) {
-        lead_route_merged(r, r->params[0], t->merged_into);
-    } else if (t->refused == LL_E_GONE) {
-        reply_problem(r, LL_E_GONE, "this lead was erased", NULL, NULL);
-    } else if (t->refused == LL_E_CONFLICT) {
-        answer_not_allowed(r, t, where);
-    } else if (t->refused == LL_E_VALIDATION) {
-        snprintf(field, sizeof field, "%s.at", where);
-        if (t->last[0])
-            snprintf(msg, sizeof msg, "must not be before the lead's creation or last move, %s",
-                     t->last);
-        else
-            snprintf(msg, sizeof msg, "must not be more than 5 minutes ahead");
-        reply_problem(r, LL_E_VALIDATION, "the history is not valid",
-                      json_pack("[{s:s, s:s}]", "field", field, "message", msg), NULL);
-    } else if (t->refused) {
-        conditional_reply(r, t->refused, t->version, not_found, NULL);
+    if (t->refused) {
+        answer_refused(r, t, where);
     } else if (err) {
         reply_db_error(r, err);
     } else {

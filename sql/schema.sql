@@ -1004,10 +1004,7 @@ $$;
 CREATE FUNCTION public.ll_report_months_from(from_day date) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT CASE WHEN from_day IS NULL
-                     OR from_day = date_trunc('month', from_day::timestamp)::date
-                THEN coalesce(from_day, '-infinity'::date)
-                ELSE (date_trunc('month', from_day::timestamp) + interval '1 month')::date END
+    SELECT ll_report_periods_from(from_day, 'month')
 $$;
 
 --
@@ -1017,8 +1014,7 @@ $$;
 CREATE FUNCTION public.ll_report_months_to(to_day date) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT CASE WHEN to_day IS NULL THEN 'infinity'::date
-                ELSE date_trunc('month', (to_day + 1)::timestamp)::date END
+    SELECT ll_report_periods_to(to_day, 'month')
 $$;
 
 --
@@ -1197,15 +1193,17 @@ $$;
 CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date, dimension smallint, period_kind text, figure text) RETURNS TABLE(period date, key text, value numeric)
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT ll_report_period(d.day, period_kind) AS period, d.key, sum(d.value) AS value
-    FROM (
-        -- the month rows of the whole months inside the window (months only)
-        SELECT d.day, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+    SELECT ll_report_period(d.day, period_kind) AS period, d.key,
+           sum(CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
                    WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
                    WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
                    WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END AS value
+                   WHEN 'won_amount' THEN d.won_amount END) AS value
+    FROM (
+        -- the month rows of the whole months inside the window (months only)
+        SELECT d.day, d.key,
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_days d
         WHERE period_kind = 'month'
           AND d.workspace_id = ws AND d.dim = dimension AND d.month
@@ -1214,11 +1212,8 @@ CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date
         UNION ALL
         -- the week rows of the whole weeks inside the window (weeks only)
         SELECT d.week, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
-                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
-                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
-                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_weeks d
         WHERE period_kind = 'week'
           AND d.workspace_id = ws AND d.dim = dimension
@@ -1227,11 +1222,8 @@ CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date
         UNION ALL
         -- the day rows before the first whole period
         SELECT d.day, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
-                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
-                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
-                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
@@ -1241,11 +1233,8 @@ CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date
         -- the day rows after the last whole period, or (a window without one) after the
         -- rows before (as in ll_report_sums)
         SELECT d.day, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
-                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
-                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
-                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= greatest(ll_report_periods_to(to_day, period_kind),
@@ -1254,11 +1243,8 @@ CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
         SELECT d.day, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
-                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
-                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
-                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_day_deltas d
         WHERE d.workspace_id = ws AND d.dim = dimension
           AND d.day >= coalesce(from_day, '-infinity'::date)

@@ -22,22 +22,35 @@
 -- column of that name would win over it.
 
 
--- The first day of the whole months of a window starting on from_day: that day when it is
--- the first of its month or NULL (-infinity), else the first of the next month.
-CREATE OR REPLACE FUNCTION ll_report_months_from(from_day date) RETURNS date
+-- The first day of the whole periods ('week' or 'month') of a window starting on from_day:
+-- that day when a period starts on it or it is NULL (-infinity), else the first day of the
+-- next period.
+CREATE OR REPLACE FUNCTION ll_report_periods_from(from_day date, period_kind text) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN from_day IS NULL
-                     OR from_day = date_trunc('month', from_day::timestamp)::date
+                     OR from_day = date_trunc(period_kind, from_day::timestamp)::date
                 THEN coalesce(from_day, '-infinity'::date)
-                ELSE (date_trunc('month', from_day::timestamp) + interval '1 month')::date END
+                ELSE (date_trunc(period_kind, from_day::timestamp)
+                      + ('1 ' || period_kind)::interval)::date END
 $$;
 
--- The day after the whole months of a window ending on to_day: the first of the month
--- after to_day's (infinity when to_day is NULL).
-CREATE OR REPLACE FUNCTION ll_report_months_to(to_day date) RETURNS date
+-- The day after the whole periods of a window ending on to_day: the first day of the period
+-- that holds the day after to_day (infinity when to_day is NULL).
+CREATE OR REPLACE FUNCTION ll_report_periods_to(to_day date, period_kind text) RETURNS date
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT CASE WHEN to_day IS NULL THEN 'infinity'::date
-                ELSE date_trunc('month', (to_day + 1)::timestamp)::date END
+                ELSE date_trunc(period_kind, (to_day + 1)::timestamp)::date END
+$$;
+
+-- The same for months, as ll_report_sums and ll_report_reason_sums read them.
+CREATE OR REPLACE FUNCTION ll_report_months_from(from_day date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ll_report_periods_from(from_day, 'month')
+$$;
+
+CREATE OR REPLACE FUNCTION ll_report_months_to(to_day date) RETURNS date
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT ll_report_periods_to(to_day, 'month')
 $$;
 
 -- The window's sums per key of one dimension (0 the source, 1 to 3 the campaign by
@@ -221,26 +234,6 @@ RETURNS date LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (period_start::timestamp + ('1 ' || period_kind)::interval)::date - 1
 $$;
 
--- The first day of the whole periods ('week' or 'month') of a window starting on from_day:
--- that day when a period starts on it or it is NULL (-infinity), else the first day of the
--- next period.
-CREATE OR REPLACE FUNCTION ll_report_periods_from(from_day date, period_kind text) RETURNS date
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN from_day IS NULL
-                     OR from_day = date_trunc(period_kind, from_day::timestamp)::date
-                THEN coalesce(from_day, '-infinity'::date)
-                ELSE (date_trunc(period_kind, from_day::timestamp)
-                      + ('1 ' || period_kind)::interval)::date END
-$$;
-
--- The day after the whole periods of a window ending on to_day: the first day of the period
--- that holds the day after to_day (infinity when to_day is NULL).
-CREATE OR REPLACE FUNCTION ll_report_periods_to(to_day date, period_kind text) RETURNS date
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN to_day IS NULL THEN 'infinity'::date
-                ELSE date_trunc(period_kind, (to_day + 1)::timestamp)::date END
-$$;
-
 -- The window's sums of one figure (leads, mqls, handed, accepted, rejected, contacted,
 -- opportunities, won or won_amount) per period ('week' or 'month', ll_report_period) and
 -- key of one dimension, as ll_report_sums reads them: the rows of the window's whole
@@ -253,15 +246,17 @@ CREATE OR REPLACE FUNCTION ll_report_period_sums(ws uuid, from_day date, to_day 
                                                  figure text)
 RETURNS TABLE (period date, key text, value numeric)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT ll_report_period(d.day, period_kind) AS period, d.key, sum(d.value) AS value
-    FROM (
-        -- the month rows of the whole months inside the window (months only)
-        SELECT d.day, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
+    SELECT ll_report_period(d.day, period_kind) AS period, d.key,
+           sum(CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
                    WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
                    WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
                    WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END AS value
+                   WHEN 'won_amount' THEN d.won_amount END) AS value
+    FROM (
+        -- the month rows of the whole months inside the window (months only)
+        SELECT d.day, d.key,
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_days d
         WHERE period_kind = 'month'
           AND d.workspace_id = ws AND d.dim = dimension AND d.month
@@ -270,11 +265,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         UNION ALL
         -- the week rows of the whole weeks inside the window (weeks only)
         SELECT d.week, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
-                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
-                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
-                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_weeks d
         WHERE period_kind = 'week'
           AND d.workspace_id = ws AND d.dim = dimension
@@ -283,11 +275,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         UNION ALL
         -- the day rows before the first whole period
         SELECT d.day, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
-                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
-                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
-                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= coalesce(from_day, '-infinity'::date)
@@ -297,11 +286,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         -- the day rows after the last whole period, or (a window without one) after the
         -- rows before (as in ll_report_sums)
         SELECT d.day, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
-                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
-                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
-                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_days d
         WHERE d.workspace_id = ws AND d.dim = dimension AND NOT d.month
           AND d.day >= greatest(ll_report_periods_to(to_day, period_kind),
@@ -310,11 +296,8 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
         UNION ALL
         -- the deltas not folded in yet, of every day of the window
         SELECT d.day, d.key,
-               CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
-                   WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
-                   WHEN 'rejected' THEN d.rejected WHEN 'contacted' THEN d.contacted
-                   WHEN 'opportunities' THEN d.opportunities WHEN 'won' THEN d.won
-                   WHEN 'won_amount' THEN d.won_amount END
+               d.leads, d.mqls, d.handed, d.accepted, d.rejected, d.contacted,
+               d.opportunities, d.won, d.won_amount
         FROM report_day_deltas d
         WHERE d.workspace_id = ws AND d.dim = dimension
           AND d.day >= coalesce(from_day, '-infinity'::date)

@@ -165,6 +165,18 @@ START_TEST(history_is_written_by_admins_and_importers_only)
     r = post(path, importer, "{\"transitions\":[]}");
     expect_invalid(r, "transitions", "empty list");
     resp_free(r);
+    r = post(path, importer, "{\"transitions\":{\"to\":\"mql\"}}");
+    expect_invalid(r, "transitions", "not a list");
+    resp_free(r);
+    char many[101 * 48 + 32];
+    size_t len = (size_t)snprintf(many, sizeof many, "{\"transitions\":[");
+    for (int k = 0; k < 101; k++) /* one move more than a list may hold */
+        len += (size_t)snprintf(many + len, sizeof many - len,
+                                "%s{\"to\":\"mql\",\"at\":\"2024-06-02T08:00:00Z\"}", k ? "," : "");
+    snprintf(many + len, sizeof many - len, "]}");
+    r = post(path, importer, many);
+    expect_invalid(r, "transitions", "101 moves");
+    resp_free(r);
     r = post(path, importer,
              "{\"transitions\":[{\"to\":\"mql\",\"at\":\"2024-06-02T08:00:00Z\"},"
              "{\"to\":\"recycled\",\"at\":\"2024-06-03T08:00:00Z\"},"
