@@ -10,6 +10,7 @@
 #include "leadloop/campaigns.h"
 #include "leadloop/changes.h"
 #include "leadloop/feedback.h"
+#include "leadloop/interactions.h"
 #include "leadloop/invitations.h"
 #include "leadloop/lead_bulk.h"
 #include "leadloop/lead_export.h"
@@ -101,6 +102,10 @@ static const struct route table[] = {
     {HTTP_POST, "/v1/leads/{id}/feedback", feedback_create, ROLES_SALES, 0},
     {HTTP_GET, "/v1/leads/{id}/feedback", feedback_list_lead, ROLES_ANY, 0},
     {HTTP_GET, "/v1/feedback", feedback_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/leads/{id}/interactions", interactions_create, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads/{id}/interactions", interactions_list_by_lead, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/interactions/batch", interactions_batch, ROLES_WRITERS, ROUTE_BULK},
+    {HTTP_GET, "/v1/interactions/{id}", interactions_get, ROLES_ANY, 0},
     {HTTP_GET, "/v1/feedback-reasons", reasons_list, ROLES_ANY, 0},
     {HTTP_POST, "/v1/feedback-reasons", reasons_create, ROLES_ADMIN, 0},
     {HTTP_PATCH, "/v1/feedback-reasons/{code}", reasons_update, ROLES_ADMIN, 0},

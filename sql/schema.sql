@@ -97,6 +97,7 @@ CREATE FUNCTION public.ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigint
         ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
                        'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
         ('feedback', ARRAY['note']),
+        ('interaction', ARRAY['subject', 'body', 'actor_name']),
         ('stage_change', ARRAY['reason'])),
     hit AS (
         SELECT a.id,
@@ -385,9 +386,11 @@ CREATE FUNCTION public.ll_changes_redact_lead(ws uuid, lead uuid) RETURNS bigint
                 'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb,
                 'landing_page', NULL, 'referrer', NULL)
             WHEN 'feedback' THEN doc || jsonb_build_object('note', NULL)
+            WHEN 'interaction' THEN doc || jsonb_build_object('subject', NULL, 'body', NULL,
+                                                              'actor_name', NULL)
             ELSE doc END
         WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
-          AND entity IN ('lead', 'feedback')
+          AND entity IN ('lead', 'feedback', 'interaction')
         RETURNING 1)
     SELECT count(*) FROM u
 $$;
@@ -681,11 +684,25 @@ CREATE FUNCTION public.ll_lead_timeline(ws uuid, lead uuid) RETURNS TABLE(type t
                              'moved', json_build_object('touches', m.touches,
                                                         'feedback', m.feedback,
                                                         'stage_changes', m.stage_changes,
-                                                        'external_ids', m.external_ids),
+                                                        'external_ids', m.external_ids,
+                                                        'interactions', m.interactions),
                              'merged_by', json_build_object('api_key_id', m.by_key_id,
                                                             'user_id', m.by_user_id),
                              'merged_at', ll_api_time(m.merged_at))::text
     FROM lead_merges m WHERE m.workspace_id = ws AND m.lead_id = lead
+    UNION ALL
+    SELECT 'interaction', i.occurred_at, i.id,
+           json_build_object('id', i.id, 'lead_id', i.lead_id, 'kind', i.kind,
+                             'direction', i.direction, 'outcome', i.outcome,
+                             'occurred_at', ll_api_time(i.occurred_at),
+                             'user_id', i.user_id, 'actor_name', i.actor_name,
+                             'subject', i.subject, 'body', i.body,
+                             'duration_seconds', i.duration_seconds,
+                             'campaign_id', i.campaign_id, 'source', i.source,
+                             'external_id', i.external_id, 'version', i.version,
+                             'created_at', ll_api_time(i.created_at),
+                             'updated_at', ll_api_time(i.updated_at))::text
+    FROM interactions i WHERE i.workspace_id = ws AND i.lead_id = lead
 $$;
 
 --
@@ -889,7 +906,9 @@ CREATE TABLE public.report_leads (
     won_amount bigint NOT NULL,
     rating_sum integer NOT NULL,
     rating_count integer NOT NULL,
-    lost_amount bigint DEFAULT 0 NOT NULL
+    lost_amount bigint DEFAULT 0 NOT NULL,
+    first_attempt_at timestamp with time zone,
+    first_contact_at timestamp with time zone
 );
 
 --
@@ -903,10 +922,11 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
            s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
-           ll_business_seconds(s.handed_at, f.first_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end),
+           ll_business_seconds(s.handed_at, least(f.first_at, i.attempt_at, i.contact_at),
+                               w.time_zone, w.business_days, w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
-           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0)
+           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
+           i.attempt_at, i.contact_at
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -952,6 +972,19 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
             WHERE fb.kind IN ('won', 'lost') AND x.workspace_id = ws AND x.corrects = fb.id
             ORDER BY x.occurred_at DESC, x.created_at DESC, x.id DESC LIMIT 1) c ON true
         WHERE fb.workspace_id = ws AND fb.lead_id = l.id) f ON true
+    -- The interactions logged since the hand-off (none before it: the clock is not
+    -- running): the first attempt (an outbound call, email, meeting or message) and the
+    -- first contact (one that reached the person: outcome connected, replied or held, or
+    -- an inbound call, email, meeting or message). Either stops the follow-up clock as the
+    -- first feedback does. Read through interactions_by_lead.
+    LEFT JOIN LATERAL (
+        SELECT min(occurred_at) FILTER (WHERE direction = 'outbound'
+                   AND kind IN ('call', 'email', 'meeting', 'message')) AS attempt_at,
+               min(occurred_at) FILTER (WHERE outcome IN ('connected', 'replied', 'held')
+                   OR (direction = 'inbound' AND kind IN ('call', 'email', 'meeting', 'message')))
+                   AS contact_at
+        FROM interactions
+        WHERE workspace_id = ws AND lead_id = l.id AND occurred_at >= s.handed_at) i ON true
     WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
 $$;
 
@@ -1029,6 +1062,25 @@ BEGIN
     FROM written w
     WHERE NOT EXISTS (
         SELECT 1 FROM feedback t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_interactions(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_interactions() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM interactions t JOIN report_leads f
             ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
         WHERE t.workspace_id = w.workspace_id AND t.id = w.id
             AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
@@ -1408,9 +1460,12 @@ BEGIN
                r.source, r.owner_id, r.stage, r.ft_campaign, r.lt_campaign, r.credits, r.mql_at,
                r.handed_at, r.accepted_at, r.qualified_at, r.opportunity_at, r.customer_at,
                r.verdict, r.verdict_reason, r.first_feedback_at,
-               ll_business_seconds(r.handed_at, r.first_feedback_at, w.time_zone,
-                                   w.business_days, w.business_start, w.business_end),
-               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount
+               ll_business_seconds(r.handed_at, least(r.first_feedback_at, r.first_attempt_at,
+                                                      r.first_contact_at),
+                                   w.time_zone, w.business_days, w.business_start,
+                                   w.business_end),
+               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount,
+               r.first_attempt_at, r.first_contact_at
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -1428,7 +1483,9 @@ BEGIN
             first_feedback_at = excluded.first_feedback_at, follow_up_s = excluded.follow_up_s,
             contacted = excluded.contacted, won = excluded.won,
             won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
-            rating_count = excluded.rating_count, lost_amount = excluded.lost_amount
+            rating_count = excluded.rating_count, lost_amount = excluded.lost_amount,
+            first_attempt_at = excluded.first_attempt_at,
+            first_contact_at = excluded.first_contact_at
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -1907,6 +1964,42 @@ CREATE TABLE public.idempotency_keys (
 COMMENT ON COLUMN public.idempotency_keys.request_hash IS 'SHA-256 of method, path, query and body; NULL when the answer was withdrawn because the lead it showed was erased';
 
 --
+-- Name: interactions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.interactions (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lead_id uuid NOT NULL,
+    kind text NOT NULL,
+    direction text,
+    occurred_at timestamp with time zone NOT NULL,
+    user_id uuid,
+    actor_name text,
+    outcome text,
+    subject text,
+    body text,
+    duration_seconds integer,
+    campaign_id uuid,
+    source text,
+    external_id text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT interactions_actor_name_check CHECK (((char_length(actor_name) >= 1) AND (char_length(actor_name) <= 200))),
+    CONSTRAINT interactions_body_check CHECK ((char_length(body) <= 10000)),
+    CONSTRAINT interactions_direction CHECK (((direction IS NOT NULL) OR (kind = ANY (ARRAY['note'::text, 'form'::text, 'ticket'::text])))),
+    CONSTRAINT interactions_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
+    CONSTRAINT interactions_duration_seconds_check CHECK ((duration_seconds >= 0)),
+    CONSTRAINT interactions_external_id_check CHECK (((char_length(external_id) >= 1) AND (char_length(external_id) <= 255))),
+    CONSTRAINT interactions_external_source CHECK (((external_id IS NULL) OR (source IS NOT NULL))),
+    CONSTRAINT interactions_kind_check CHECK ((kind = ANY (ARRAY['call'::text, 'email'::text, 'meeting'::text, 'note'::text, 'message'::text, 'form'::text, 'ticket'::text]))),
+    CONSTRAINT interactions_outcome_check CHECK ((outcome = ANY (ARRAY['connected'::text, 'no_answer'::text, 'left_message'::text, 'busy'::text, 'wrong_number'::text, 'sent'::text, 'replied'::text, 'bounced'::text, 'scheduled'::text, 'held'::text, 'no_show'::text, 'cancelled'::text, 'opened'::text, 'resolved'::text, 'other'::text]))),
+    CONSTRAINT interactions_source_check CHECK ((source ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'::text)),
+    CONSTRAINT interactions_subject_check CHECK ((char_length(subject) <= 200))
+);
+
+--
 -- Name: lead_external_ids; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -1934,7 +2027,8 @@ CREATE TABLE public.lead_merges (
     external_ids integer NOT NULL,
     by_key_id uuid,
     by_user_id uuid,
-    merged_at timestamp with time zone DEFAULT now() NOT NULL
+    merged_at timestamp with time zone DEFAULT now() NOT NULL,
+    interactions integer DEFAULT 0 NOT NULL
 );
 
 --
@@ -2298,6 +2392,20 @@ ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (workspace_id, api_key_id, key);
 
 --
+-- Name: interactions interactions_external; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_external UNIQUE (workspace_id, source, external_id);
+
+--
+-- Name: interactions interactions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_pkey PRIMARY KEY (workspace_id, id);
+
+--
 -- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2544,6 +2652,12 @@ CREATE INDEX idempotency_keys_age ON public.idempotency_keys USING btree (create
 CREATE INDEX idempotency_keys_by_lead ON public.idempotency_keys USING btree (workspace_id, split_part(location, '/'::text, 4)) WHERE (location ~~ '/v1/leads/%'::text);
 
 --
+-- Name: interactions_by_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX interactions_by_lead ON public.interactions USING btree (workspace_id, lead_id, occurred_at, id);
+
+--
 -- Name: invitations_page; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2667,7 +2781,7 @@ CREATE INDEX report_leads_rejected ON public.report_leads USING btree (workspace
 -- Name: report_leads_waiting; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_id, handed_at, lead_id) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL));
+CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_id, handed_at, lead_id) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL) AND (first_attempt_at IS NULL) AND (first_contact_at IS NULL));
 
 --
 -- Name: report_reason_deltas_by_day; Type: INDEX; Schema: public; Owner: -
@@ -2778,6 +2892,12 @@ CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.feedback FOR EACH ROW EXEC
 CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
 
 --
+-- Name: interactions audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.interactions FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('interaction', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
 -- Name: invitations audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2842,6 +2962,12 @@ CREATE TRIGGER audit_insert AFTER INSERT ON public.feedback REFERENCING NEW TABL
 --
 
 CREATE TRIGGER audit_insert AFTER INSERT ON public.feedback_reasons REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: interactions audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('interaction', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: invitations audit_insert; Type: TRIGGER; Schema: public; Owner: -
@@ -2928,6 +3054,12 @@ CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.feedback FOR EACH RO
 CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('reason', 'code', '', '0', 'version', 'updated_at');
 
 --
+-- Name: interactions change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.interactions FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('interaction', 'id', 'lead_id', '0', 'version', 'updated_at');
+
+--
 -- Name: leads change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2970,6 +3102,12 @@ CREATE TRIGGER change_feed_insert AFTER INSERT ON public.feedback REFERENCING NE
 CREATE TRIGGER change_feed_insert AFTER INSERT ON public.feedback_reasons REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('reason', 'code', '', '0', 'version', 'updated_at');
 
 --
+-- Name: interactions change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('interaction', 'id', 'lead_id', '0', 'version', 'updated_at');
+
+--
 -- Name: leads change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2998,6 +3136,24 @@ CREATE TRIGGER feedback_report_delete AFTER DELETE ON public.feedback REFERENCIN
 --
 
 CREATE TRIGGER feedback_report_update AFTER UPDATE ON public.feedback REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
+
+--
+-- Name: interactions interactions_report; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_report AFTER INSERT ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_interactions();
+
+--
+-- Name: interactions interactions_report_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_report_delete AFTER DELETE ON public.interactions REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows();
+
+--
+-- Name: interactions interactions_report_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_report_update AFTER UPDATE ON public.interactions REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
 
 --
 -- Name: campaigns keep_version; Type: TRIGGER; Schema: public; Owner: -
@@ -3151,6 +3307,27 @@ ALTER TABLE ONLY public.feedback_reasons
 
 ALTER TABLE ONLY public.feedback
     ADD CONSTRAINT feedback_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: interactions interactions_campaign; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_campaign FOREIGN KEY (workspace_id, campaign_id) REFERENCES public.campaigns(workspace_id, id);
+
+--
+-- Name: interactions interactions_lead; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_lead FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: interactions interactions_user; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_user FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
 
 --
 -- Name: invitations invitations_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
