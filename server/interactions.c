@@ -68,14 +68,16 @@ static const char sql_get[] =
 /* Columns of INTERACTION_COLUMNS. */
 enum { C_ID, C_LEAD, C_NCOLS = 17 };
 
-static const char *const fields[] = {
-    "kind",       "direction",   "outcome", "occurred_at",      "user_id",
-    "actor_name", "subject",     "body",    "duration_seconds", "campaign_id",
-    "source",     "external_id", "lead_id", "lead_email",       NULL};
-static const char *const readonly[] = {"id", "version", "created_at", "updated_at", NULL};
-/* The single route names its lead in the path: lead_id and lead_email are read-only. */
+#define INTERACTION_FIELDS                                                                         \
+    "kind", "direction", "outcome", "occurred_at", "user_id", "actor_name", "subject", "body",     \
+        "duration_seconds", "campaign_id", "source", "external_id"
+/* The single route names its lead in the path: lead_id and lead_email are read-only there;
+ * a batch's item names it by one of them. */
+static const char *const fields_single[] = {INTERACTION_FIELDS, NULL};
+static const char *const fields_item[] = {INTERACTION_FIELDS, "lead_id", "lead_email", NULL};
 static const char *const readonly_single[] = {"id",      "version",    "created_at", "updated_at",
                                               "lead_id", "lead_email", NULL};
+static const char *const readonly_item[] = {"id", "version", "created_at", "updated_at", NULL};
 
 static const char invalid[] = "the interaction is not valid";
 static const char not_found[] = "no lead with this id";
@@ -108,8 +110,9 @@ struct interaction_in {
     char merged_into[37];
     const char *field;
     char why[160];
-    bool created;  /* a new interaction (201), else the stored one (200) */
-    PGresult *res; /* LL_OK: the interaction (INTERACTION_COLUMNS), new */
+    char existing[37]; /* CONFLICT: the interaction that holds (source, external_id) */
+    bool created;      /* a new interaction (201), else the stored one (200) */
+    PGresult *res;     /* LL_OK: the interaction (INTERACTION_COLUMNS), new */
 };
 
 /* A kind that goes one way or the other, so that its direction is required. */
@@ -146,7 +149,8 @@ static void optional_enum(struct jv *v, json_t *body, const char *field, const c
 static void read_interaction(struct jv *v, json_t *body, bool by_item, struct interaction_in *in)
 {
     bool isnull = false;
-    jv_known(v, body, fields, by_item ? readonly : readonly_single);
+    jv_known(v, body, by_item ? fields_item : fields_single,
+             by_item ? readonly_item : readonly_single);
     if (by_item) {
         bool by_id = json_object_get(body, "lead_id") != NULL;
         bool by_email = json_object_get(body, "lead_email") != NULL;
@@ -207,6 +211,7 @@ static enum ll_err interaction_record(struct db_conn *db, void *arg)
     PQclear(in->res);
     in->res = NULL;
     in->refused = LL_OK;
+    in->existing[0] = '\0';
     in->created = false;
     res = db_exec(db, in->lead_id ? sql_lead_by_id : sql_lead_by_email, 2, lv);
     if ((err = db_check(db, res)) != LL_OK) {
@@ -264,6 +269,7 @@ static enum ll_err interaction_record(struct db_conn *db, void *arg)
         err = refuse(in, LL_E_CONFLICT, "external_id", NULL);
         snprintf(in->why, sizeof in->why, "is logged on another lead (%s) by this source",
                  PQgetvalue(res, 0, C_LEAD));
+        snprintf(in->existing, sizeof in->existing, "%s", PQgetvalue(res, 0, C_ID));
         PQclear(res);
         return err;
     }
@@ -274,14 +280,16 @@ static enum ll_err interaction_record(struct db_conn *db, void *arg)
 /* The problem of a refused interaction (new reference), for a batch's item. */
 static json_t *refusal_problem(struct request *r, const struct interaction_in *in)
 {
-    enum ll_err err = in->refused == LL_E_MERGED ? LL_E_VALIDATION : in->refused;
-    const char *detail = err == LL_E_NOT_FOUND  ? "no such lead"
-                         : err == LL_E_GONE     ? "the lead was erased"
+    /* as in a touches batch: an unknown or merged lead is a bad value of the item */
+    enum ll_err err =
+        in->refused == LL_E_MERGED || in->refused == LL_E_NOT_FOUND ? LL_E_VALIDATION : in->refused;
+    const char *detail = err == LL_E_GONE       ? "the lead was erased"
                          : err == LL_E_CONFLICT ? "the interaction conflicts with a stored one"
                                                 : invalid;
     json_t *errors =
         in->field ? json_pack("[{s:s, s:s}]", "field", in->field, "message", in->why) : NULL;
-    return problem_new(err, detail, r->request_id, errors, NULL);
+    return problem_new(err, detail, r->request_id, errors,
+                       in->existing[0] ? json_pack("{s:s}", "existing_id", in->existing) : NULL);
 }
 
 void interactions_create(struct request *r)
@@ -315,7 +323,8 @@ void interactions_create(struct request *r)
         reply_problem(r, LL_E_GONE, in.why, NULL, NULL);
     else if (in.refused == LL_E_CONFLICT)
         reply_problem(r, LL_E_CONFLICT, "the interaction conflicts with a stored one",
-                      json_pack("[{s:s, s:s}]", "field", in.field, "message", in.why), NULL);
+                      json_pack("[{s:s, s:s}]", "field", in.field, "message", in.why),
+                      json_pack("{s:s}", "existing_id", in.existing));
     else if (in.refused == LL_E_VALIDATION)
         reply_bad_field(r, in.field, in.why);
     else if (err)

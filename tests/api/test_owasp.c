@@ -586,6 +586,9 @@ static const struct {
      "{\"transitions\":[{\"to\":\"sales_accepted\",\"at\":\"2020-01-01T00:00:00Z\"}]}"},
     {"POST", "/v1/leads/{id}/feedback", "{\"kind\":\"contacted\",\"rating\":2}"},
     {"POST", "/v1/leads/{id}/merge", "{\"from\":\"{lead}\"}"},
+    {"POST", "/v1/leads/{id}/interactions", "{\"kind\":\"note\",\"subject\":\"owasp\"}"},
+    {"POST", "/v1/interactions/batch",
+     "{\"items\":[{\"lead_id\":\"{lead}\",\"kind\":\"note\",\"subject\":\"owasp\"}]}"},
     {"POST", "/v1/feedback-reasons",
      "{\"code\":\"owasp_mass\",\"label\":\"owasp\",\"kinds\":[\"rejected\"]}"},
     {"PATCH", "/v1/feedback-reasons/{code}", "{\"label\":\"owasp\"}"},
@@ -627,14 +630,14 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
     return out;
 }
 
-#define FIXTURE_BINDINGS 12
+#define FIXTURE_BINDINGS 13
 
 /* One of each resource of a workspace that a path can name, and what of them must never
  * show elsewhere. */
 struct fixtures {
     char marker[16]; /* in every free-text value */
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
-    char webhook[40], delivery[40], invitation[40], session[40];
+    char webhook[40], delivery[40], invitation[40], session[40], interaction[40];
     struct binding b[FIXTURE_BINDINGS];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
@@ -691,6 +694,10 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(body, sizeof body, "{\"kind\":\"contacted\",\"rating\":4,\"note\":\"%s called\"}",
              marker);
     created(post(path, key, body), "feedback", NULL, 0);
+    snprintf(path, sizeof path, "/v1/leads/%s/interactions", f->lead);
+    snprintf(body, sizeof body,
+             "{\"kind\":\"call\",\"direction\":\"outbound\",\"subject\":\"%s call\"}", marker);
+    created(post(path, key, body), "interaction", f->interaction, sizeof f->interaction);
     snprintf(body, sizeof body,
              "{\"url\":\"https://93.184.216.34/%s\",\"description\":\"%s hook\","
              "\"active\":false}",
@@ -728,6 +735,7 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
         {"system", "*", "crm"},           {"external_id", "*", ""},
         {"id", "webhooks", ""},           {"delivery_id", "*", ""},
         {"id", "invitations", ""},        {"id", "sessions", ""},
+        {"id", "interactions", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);
     snprintf(b[1].value, sizeof b[1].value, "%s", f->user);
@@ -740,6 +748,7 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(b[9].value, sizeof b[9].value, "%s", f->delivery);
     snprintf(b[10].value, sizeof b[10].value, "%s", f->invitation);
     snprintf(b[11].value, sizeof b[11].value, "%s", f->session);
+    snprintf(b[12].value, sizeof b[12].value, "%s", f->interaction);
     memcpy(f->b, b, sizeof b);
     f->nb = (int)(sizeof b / sizeof b[0]);
 
@@ -770,7 +779,8 @@ static void bindings_never_issued(const struct fixtures *f, struct binding *out)
 /* Why a body shows something of the fixtures, or NULL. */
 static const char *leaks(const struct fixtures *f, const char *body)
 {
-    const char *ids[] = {f->user, f->key, f->campaign, f->lead, f->webhook, f->delivery};
+    const char *ids[] = {f->user,    f->key,      f->campaign,   f->lead,
+                         f->webhook, f->delivery, f->interaction};
     if (strcasestr(body, f->marker))
         return "a value of test-a's";
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
