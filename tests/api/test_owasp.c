@@ -1134,6 +1134,9 @@ static void owned_members(struct names *nm, const char *resource)
 static void add_if_reference(const char *prop, void *arg)
 {
     size_t n = strlen(prop);
+    /* an interaction's external_id is the logging tool's id of it, no Leadloop resource */
+    if (!strcmp(prop, "external_id"))
+        return;
     if (n > 3 && !strcmp(prop + n - 3, "_id"))
         names_add(arg, prop);
 }
