@@ -334,6 +334,41 @@ START_TEST(a_batch_answers_each_item_and_a_retry_doubles_nothing)
 }
 END_TEST
 
+/* The largest batch: 1,000 items on ten leads, then one item too many. */
+START_TEST(a_batch_of_a_thousand_is_logged_and_one_more_is_refused)
+{
+    char lead[10][40];
+    keys("thousand");
+    for (int k = 0; k < 10; k++) {
+        char email[64];
+        snprintf(email, sizeof email, "thousand.%d@example.com", k);
+        new_lead(admin, email, lead[k]);
+    }
+    size_t cap = 1001 * 80 + 32, len;
+    char *body = malloc(cap);
+    ck_assert_ptr_nonnull(body);
+    len = (size_t)snprintf(body, cap, "{\"items\":[");
+    for (int i = 0; i < 1000; i++)
+        len += (size_t)snprintf(body + len, cap - len, "%s{\"lead_id\":\"%s\",\"kind\":\"note\"}",
+                                i ? "," : "", lead[i % 10]);
+    snprintf(body + len, cap - len, "]}");
+    long t0 = sock_now_ms();
+    struct resp *r = post("/v1/interactions/batch", sales, body);
+    fprintf(stderr, "interactions: a batch of 1,000 in %ld ms\n", sock_now_ms() - t0);
+    expect_status(r, 200, "1,000 items");
+    ck_assert_int_eq(jint(r, "created"), 1000);
+    ck_assert_int_eq(jint(r, "failed"), 0);
+    resp_free(r);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM interactions WHERE lead_id = $1", lead[3]),
+                     100);
+    snprintf(body + len, cap - len, ",{\"lead_id\":\"%s\",\"kind\":\"note\"}]}", lead[0]);
+    r = post("/v1/interactions/batch", sales, body);
+    expect_invalid(r, "items", "1,001 items");
+    resp_free(r);
+    free(body);
+}
+END_TEST
+
 START_TEST(the_timeline_shows_interactions_in_time_order)
 {
     char lead[40], path[160], stage_at[40];
@@ -558,6 +593,7 @@ Suite *interactions_suite(void)
     tcase_add_test(tc, a_resend_by_external_id_updates_in_place_and_never_doubles);
     tcase_add_test(tc, every_bad_input_names_its_field);
     tcase_add_test(tc, a_batch_answers_each_item_and_a_retry_doubles_nothing);
+    tcase_add_test(tc, a_batch_of_a_thousand_is_logged_and_one_more_is_refused);
     tcase_add_test(tc, the_timeline_shows_interactions_in_time_order);
     tcase_add_test(tc, the_first_outbound_call_stops_the_follow_up_clock);
     tcase_add_test(tc, erasure_strips_and_merge_moves_interactions);
