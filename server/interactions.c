@@ -330,7 +330,9 @@ void interactions_create(struct request *r)
     else if (err)
         reply_db_error(r, err);
     else {
-        reply_header(r, "Location", "/v1/interactions/%s", PQgetvalue(in.res, 0, C_ID));
+        /* the lead's interactions, as a touch's: an erasure of the lead withdraws an
+         * answer under its URL from Idempotency-Key replays (the text may name anyone) */
+        reply_header(r, "Location", "/v1/leads/%s/interactions", PQgetvalue(in.res, 0, C_LEAD));
         reply_json(r, in.created ? 201 : 200, interactions_json(in.res, 0));
     }
 out:

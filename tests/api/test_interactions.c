@@ -73,8 +73,9 @@ START_TEST(a_logged_call_is_answered_listed_and_fetched)
     ck_assert(json_is_null(json_object_get(r->json, "source")));
     char id[40];
     snprintf(id, sizeof id, "%s", jstr(r, "id"));
-    snprintf(path, sizeof path, "/v1/interactions/%s", id);
+    snprintf(path, sizeof path, "/v1/leads/%s/interactions", lead);
     expect_header(r, "Location", path);
+    snprintf(path, sizeof path, "/v1/interactions/%s", id);
     resp_free(r);
 
     r = get(path, readonly);
@@ -524,6 +525,12 @@ START_TEST(erasure_strips_and_merge_moves_interactions)
     keys("erase");
     new_lead(admin, "keep.me@example.com", a);
     new_lead(admin, "dup.me@example.com", b);
+    /* logged with an Idempotency-Key: its stored answer shows the subject */
+    snprintf(path, sizeof path, "/v1/leads/%s/interactions", a);
+    struct resp *k =
+        post_idem(path, sales, "{\"kind\":\"note\",\"subject\":\"Personal\"}", "inter-erase-1");
+    expect_status(k, 201, "with a key");
+    resp_free(k);
     struct resp *r = log_on(b, sales,
                             "{\"kind\":\"call\",\"direction\":\"outbound\","
                             "\"subject\":\"Private\",\"body\":\"secret notes\","
@@ -580,6 +587,12 @@ START_TEST(erasure_strips_and_merge_moves_interactions)
                      1);
     r = log_on(a, sales, "{\"kind\":\"note\"}");
     expect_status(r, 410, "on an erased lead");
+    resp_free(r);
+    /* the replay that showed the subject is withdrawn */
+    snprintf(path, sizeof path, "/v1/leads/%s/interactions", a);
+    r = post_idem(path, sales, "{\"kind\":\"note\",\"subject\":\"Personal\"}", "inter-erase-1");
+    expect_status(r, 410, "the replay after the erasure");
+    ck_assert_ptr_null(strstr(r->body, "Personal"));
     resp_free(r);
 }
 END_TEST
