@@ -121,6 +121,30 @@ START_TEST(a_logged_call_is_answered_listed_and_fetched)
 }
 END_TEST
 
+/* Whether the change feed (of sales' workspace) shows the interaction created and updated,
+ * rendered as the API shows it. */
+static bool feed_shows_create_and_update(void *arg)
+{
+    const char *id = arg;
+    struct resp *r = get("/v1/changes?types=interaction.*&limit=100", sales);
+    bool created = false, updated = false;
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(r->json, "data"), i, c)
+    {
+        const char *type = json_string_value(json_object_get(c, "type"));
+        json_t *data = json_object_get(c, "data");
+        if (!type || strcmp(json_string_value(json_object_get(data, "id")), id) ||
+            strcmp(json_string_value(json_object_get(c, "entity")), "interaction"))
+            continue;
+        created |= !strcmp(type, "interaction.created");
+        updated |= !strcmp(type, "interaction.updated") &&
+                   !strcmp(json_string_value(json_object_get(data, "outcome")), "connected");
+    }
+    resp_free(r);
+    return created && updated;
+}
+
 START_TEST(a_resend_by_external_id_updates_in_place_and_never_doubles)
 {
     char lead[40], lead2[40], id[40];
@@ -152,6 +176,8 @@ START_TEST(a_resend_by_external_id_updates_in_place_and_never_doubles)
     ck_assert_str_eq(jstr(r, "occurred_at"), "2026-02-01T10:00:00.000000Z");
     resp_free(r);
     ck_assert_int_eq(count_rows("SELECT count(*) FROM interactions WHERE lead_id = $1", lead), 1);
+    ck_assert_msg(wait_until(feed_shows_create_and_update, id, 5000),
+                  "the change feed shows the interaction created and updated");
 
     /* the same tool's id on another lead is a conflict naming it */
     r = log_on(lead2, sales, first);
