@@ -65,8 +65,8 @@ static const char sql_by_external[] =
 static const char sql_get[] =
     "SELECT " INTERACTION_COLUMNS " FROM interactions i WHERE i.workspace_id = $1 AND i.id = $2";
 
-/* Columns of INTERACTION_COLUMNS. */
-enum { C_ID, C_LEAD, C_NCOLS = 17 };
+/* Columns of INTERACTION_COLUMNS: the two the module reads, the two numbers, and how many. */
+enum { C_ID = 0, C_LEAD = 1, C_DURATION = 10, C_VERSION = 14, C_NCOLS = 17 };
 
 #define INTERACTION_FIELDS                                                                         \
     "kind", "direction", "outcome", "occurred_at", "user_id", "actor_name", "subject", "body",     \
@@ -90,7 +90,7 @@ json_t *interactions_json(const PGresult *res, int row)
         "source",  "external_id", "version", "created_at", "updated_at"};
     json_t *o = json_object();
     for (int c = 0; c < C_NCOLS; c++) {
-        bool number = c == 10 || c == 14;
+        bool number = c == C_DURATION || c == C_VERSION;
         json_object_set_new(o, names[c],
                             number ? db_json_int(res, row, c) : db_json_text(res, row, c));
     }

@@ -70,11 +70,11 @@ static const char sql_erase_lock[] = "SELECT version, erased_at IS NOT NULL, mer
                                      " FROM leads WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
 /* Every personal value of the lead, wherever it is kept: its own columns, its external
  * ids, the notes of its feedback, the reasons of its stage changes and the subjects,
- * bodies and actor names of its interactions (free text, which may name anyone). The facts stay:
- * stages, times, touches, kinds, ratings, amounts. The audit log's redaction (ll_audit_redact_lead,
- * sql/0009_audit.sql) names the same fields. The leads merged into it are the same person: they are
- * erased with it, and the email its merge records keep (lead_merges) goes. Returns the ids erased.
- */
+ * bodies and actor names of its interactions (free text, which may name anyone). The
+ * facts stay: stages, times, touches, kinds, ratings, amounts. The audit log's redaction
+ * (ll_audit_redact_lead, sql/0009_audit.sql) names the same fields. The leads merged into
+ * it are the same person: they are erased with it, and the email its merge records keep
+ * (lead_merges) goes. Returns the ids erased. */
 static const char sql_erase[] =
     "WITH u AS (UPDATE leads SET email = NULL, first_name = NULL, last_name = NULL,"
     " company = NULL, title = NULL, phone = NULL, consent = NULL, custom = '{}',"

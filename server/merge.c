@@ -1,7 +1,7 @@
 /* Merge (POST /v1/leads/{id}/merge): the lead named in `from`, a duplicate, is folded into
  * the lead of the path, which survives. In one transaction, with both leads locked: the
- * duplicate's touches, feedback, stage history, interactions and external ids move to the survivor,
- * the survivor's first and latest campaign are recomputed from all its touches, and the
+ * duplicate's touches, feedback, stage history, interactions and external ids move to the
+ * survivor, the survivor's first and latest campaign are recomputed from all its touches, and the
  * duplicate is marked merged_into the survivor and gives up its email. Everything else
  * follows from those rows: the report triggers refresh both leads (a merged lead has no
  * facts of its own, sql/0014_merge.sql), the change feed records lead.merged and the

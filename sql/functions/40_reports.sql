@@ -15,9 +15,8 @@
 -- ll_report_compact, run every second by the daemon, folds them into report_days in one
 -- transaction. A report reads both, so it is exact whether or not the deltas were folded.
 -- Statement triggers on leads, campaign_touches, lead_stage_changes, feedback and
--- interactions call the
--- refresh at the end of every writing statement, so no write path can forget it, and a
--- bulk statement refreshes its leads in one set-based pass.
+-- interactions call the refresh at the end of every writing statement, so no write path
+-- can forget it, and a bulk statement refreshes its leads in one set-based pass.
 
 
 -- The facts of some leads as their rows say now. A merged lead has none: its rows count
@@ -259,10 +258,10 @@ BEGIN
 END
 $$;
 
--- Inserted touches, stage changes, feedback, interactions and leads refresh their leads, except where
--- that was done already: a lead whose facts were written later in this transaction (or
--- subtransaction: the comparison is of the row's xmin with the facts') than the row, by
--- a higher command id, was refreshed by another trigger of the statement, which ran after
+-- Inserted touches, stage changes, feedback, interactions and leads refresh their leads,
+-- except where that was done already: a lead whose facts were written later in this
+-- transaction (or subtransaction: the comparison is of the row's xmin with the facts')
+-- than the row, by a higher command id, was refreshed by another trigger of the statement, which ran after
 -- it and saw everything it wrote. So a statement that creates leads with their rows (the
 -- created touch, the first stage row) refreshes each lead's facts once, whatever order
 -- its statement triggers fire in. No fact depends on a stage history row to 'new', the
