@@ -5,9 +5,12 @@
  * sync tool may resend an edited call log and a retried batch creates nothing twice. Each
  * write locks its lead (FOR KEY SHARE, as the foreign key would, but before the check
  * reads it: an erasure or a merge under way commits first) and runs in a transaction of
- * its own, or in a savepoint of the batch's one, so that a bad item fails alone. The
- * report triggers of the table refresh the lead's follow-up facts (first attempt, first
- * contact) in the same transaction. */
+ * its own. A batch writes its valid items with one statement (sql_batch), so that the
+ * report, audit and change triggers run once for it; when that statement cannot decide
+ * them (an item's value refused, one external id twice), each item is written in a
+ * savepoint of its own instead, so that a bad item fails alone. The report triggers of
+ * the table refresh the lead's follow-up facts (first attempt, first contact) in the
+ * same transaction. */
 #include "leadloop/interactions.h"
 
 #include <stdio.h>
@@ -341,11 +344,205 @@ out:
     jv_free(&v);
 }
 
-/* One item of a batch: its interaction, and its result once done. */
+/* One item of a batch: its interaction, and its result once done: the problem it failed
+ * with, or the id of its interaction (created, or found logged before). */
 struct item {
     struct interaction_in in;
     json_t *problem; /* new, when the item failed */
+    char id[37];
+    bool done;
 };
+
+/* The batch's statement: $1 workspace, $2 the valid items as a JSON array of
+ * {n, lead_id or lead_email, the fields}. Each item is decided as interaction_record
+ * decides one, with the same locks, and answers one row in item order: n, whether its
+ * lead was found, is erased, the lead it was merged into; the interaction written (id,
+ * whether created); and the one its (source, external_id) named before (id, whether on
+ * the item's lead). The ids of new interactions are drawn beforehand, so that each maps
+ * back to its item. The interactions named by the items' external ids are locked and read
+ * first, so that a resend without occurred_at keeps the stored time (an interaction
+ * logged by a concurrent transaction since this statement began is found by the insert's
+ * conflict, not by ex: such an item gets no row of either, and is written again one by one).
+ * Leads are looked up one item's lead at a time (LATERAL) by their unique indexes, as in
+ * a touches batch. */
+static const char sql_batch[] =
+    "WITH i AS (SELECT gen_random_uuid() AS new_id, i.* FROM json_to_recordset($2::json)"
+    " AS i(n integer, lead_id uuid, lead_email text, kind text, direction text, outcome text,"
+    " occurred_at timestamptz, user_id uuid, actor_name text, subject text, body text,"
+    " duration_seconds integer, campaign_id uuid, source text, external_id text)),"
+    " li AS (SELECT l.* FROM (SELECT DISTINCT lead_id FROM i WHERE lead_id IS NOT NULL) e,"
+    " LATERAL (SELECT id, erased_at, merged_into FROM leads WHERE workspace_id = $1"
+    " AND id = e.lead_id FOR KEY SHARE) l),"
+    " le AS (SELECT l.*, e.folded FROM (SELECT DISTINCT ll_fold(lead_email) AS folded FROM i"
+    " WHERE lead_email IS NOT NULL) e, LATERAL (SELECT id, erased_at, merged_into FROM leads"
+    " WHERE workspace_id = $1 AND ll_fold(email) = e.folded AND email IS NOT NULL"
+    " FOR KEY SHARE) l),"
+    " d AS (SELECT i.*, coalesce(li.id, le.id) AS lead,"
+    " coalesce(li.erased_at, le.erased_at) IS NOT NULL AS erased,"
+    " coalesce(li.merged_into, le.merged_into) AS merged"
+    " FROM i LEFT JOIN li ON li.id = i.lead_id LEFT JOIN le ON le.folded = ll_fold(i.lead_email)),"
+    " ex AS (SELECT x.id, x.lead_id, x.source, x.external_id, x.occurred_at FROM d,"
+    " LATERAL (SELECT * FROM interactions x WHERE x.workspace_id = $1 AND x.source = d.source"
+    " AND x.external_id = d.external_id FOR UPDATE) x WHERE d.external_id IS NOT NULL),"
+    " w AS (INSERT INTO interactions AS x (id, workspace_id, lead_id, kind, direction, outcome,"
+    " occurred_at, user_id, actor_name, subject, body, duration_seconds, campaign_id, source,"
+    " external_id) SELECT d.new_id, $1, d.lead, d.kind, d.direction, d.outcome,"
+    " coalesce(d.occurred_at, ex.occurred_at, now()), d.user_id, d.actor_name, d.subject,"
+    " d.body, d.duration_seconds, d.campaign_id, d.source, d.external_id FROM d"
+    " LEFT JOIN ex ON ex.source = d.source AND ex.external_id = d.external_id"
+    " WHERE d.lead IS NOT NULL AND NOT d.erased AND d.merged IS NULL ORDER BY d.n"
+    " ON CONFLICT (workspace_id, source, external_id) DO UPDATE SET kind = excluded.kind,"
+    " direction = excluded.direction, outcome = excluded.outcome,"
+    " occurred_at = excluded.occurred_at, user_id = excluded.user_id,"
+    " actor_name = excluded.actor_name, subject = excluded.subject, body = excluded.body,"
+    " duration_seconds = excluded.duration_seconds, campaign_id = excluded.campaign_id,"
+    " version = x.version + 1, updated_at = now()"
+    " WHERE x.lead_id = excluded.lead_id AND (x.kind, x.direction, x.outcome, x.occurred_at,"
+    " x.user_id, x.actor_name, x.subject, x.body, x.duration_seconds, x.campaign_id)"
+    " IS DISTINCT FROM (excluded.kind, excluded.direction, excluded.outcome,"
+    " excluded.occurred_at, excluded.user_id, excluded.actor_name, excluded.subject,"
+    " excluded.body, excluded.duration_seconds, excluded.campaign_id)"
+    " RETURNING x.id, x.source, x.external_id, x.xmax = 0 AS created)"
+    " SELECT d.n, d.lead IS NOT NULL, d.erased, d.merged, w.id, w.created, ex.id,"
+    " ex.lead_id = d.lead FROM d"
+    " LEFT JOIN w ON w.id = d.new_id OR (w.source = d.source AND w.external_id = d.external_id)"
+    " LEFT JOIN ex ON ex.source = d.source AND ex.external_id = d.external_id ORDER BY d.n";
+
+/* Whether two items to write name the same (source, external_id): one statement cannot
+ * write one interaction twice, so such a batch is written item by item. */
+static bool external_ids_repeat(const struct item *items, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        const struct interaction_in *a = &items[i].in;
+        if (items[i].problem || !a->external_id)
+            continue;
+        for (size_t j = i + 1; j < n; j++) {
+            const struct interaction_in *b = &items[j].in;
+            if (!items[j].problem && b->external_id && !strcmp(a->source, b->source) &&
+                !strcmp(a->external_id, b->external_id))
+                return true;
+        }
+    }
+    return false;
+}
+
+/* What the row of sql_batch says of its item it; false when it says nothing sure (the
+ * item is written one by one then). */
+static bool batch_row_read(struct request *r, const PGresult *res, int row, struct item *it)
+{
+    struct interaction_in *in = &it->in;
+    const char *lead_field = in->lead_id ? "lead_id" : "lead_email";
+    bool t[8] = {false};
+    for (int c = 1; c < 8; c++)
+        t[c] = !PQgetisnull(res, row, c) && PQgetvalue(res, row, c)[0] == 't';
+    in->existing[0] = '\0';
+    if (!t[1]) {
+        refuse(in, LL_E_NOT_FOUND, lead_field,
+               in->lead_id ? "no lead with this id in this workspace"
+                           : "no lead with this email in this workspace");
+    } else if (!PQgetisnull(res, row, 3)) {
+        refuse(in, LL_E_MERGED, lead_field, NULL);
+        snprintf(in->why, sizeof in->why, "names a lead merged into %s: log it on that lead",
+                 PQgetvalue(res, row, 3));
+    } else if (t[2]) {
+        refuse(in, LL_E_GONE, lead_field, "the lead was erased; it takes no interactions");
+    } else if (!PQgetisnull(res, row, 4)) { /* written: created or updated in place */
+        snprintf(it->id, sizeof it->id, "%s", PQgetvalue(res, row, 4));
+        in->created = t[5];
+        return true;
+    } else if (PQgetisnull(res, row, 6)) { /* logged meanwhile by another transaction */
+        return false;
+    } else if (t[7]) { /* logged before on this lead, as sent */
+        snprintf(it->id, sizeof it->id, "%s", PQgetvalue(res, row, 6));
+        in->created = false;
+        return true;
+    } else {
+        refuse(in, LL_E_CONFLICT, "external_id", NULL);
+        snprintf(in->why, sizeof in->why, "is logged on another lead by this source");
+        snprintf(in->existing, sizeof in->existing, "%s", PQgetvalue(res, row, 6));
+    }
+    it->problem = refusal_problem(r, in);
+    return true;
+}
+
+/* Writes every item not failed yet with one statement (sql_batch), in a savepoint: the
+ * report, audit and change triggers then run once for the batch, not once per item.
+ * Returns LL_OK with the items it decided done, or with none done when the statement
+ * failed on something one item could cause (an unknown user or campaign, a value the
+ * database refuses, a conflict with a concurrent writer): item_write then writes them one
+ * by one, so that each gets the answer it would get alone. Otherwise the error that fails
+ * the batch. */
+static enum ll_err batch_many(struct request *r, struct item *items, size_t n)
+{
+    json_t *records = json_array();
+    char *text = NULL;
+    PGresult *res = NULL;
+    enum ll_err err = LL_OK;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct interaction_in *in = &items[i].in;
+        if (items[i].problem)
+            continue;
+        json_t *rec = json_pack(
+            "{s:I, s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?}",
+            "n", (json_int_t)i, "lead_id", in->lead_id, "lead_email", in->lead_email, "kind",
+            in->kind, "direction", in->direction, "outcome", in->outcome, "occurred_at",
+            in->occurred_at, "user_id", in->user_id, "actor_name", in->actor_name, "subject",
+            in->subject, "body", in->body, "campaign_id", in->campaign_id, "source", in->source,
+            "external_id", in->external_id);
+        if (rec && in->duration)
+            json_object_set_new(rec, "duration_seconds",
+                                json_integer(strtoll(in->duration, NULL, 10)));
+        json_array_append_new(records, rec);
+    }
+    if (json_array_size(records) == 0 || external_ids_repeat(items, n))
+        goto out;
+    if (!(text = json_dumps(records, JSON_COMPACT))) {
+        err = LL_E_INTERNAL;
+        goto out;
+    }
+    if ((err = db_tx_begin(r->db)) != LL_OK)
+        goto out;
+    const char *vals[2] = {r->auth.workspace_id, text};
+    res = db_exec_adhoc(r->db, sql_batch, 2, vals);
+    err = db_check(r->db, res);
+    if (err != LL_OK) {
+        db_tx_rollback(r->db);
+        if (err == LL_E_VALIDATION || err == LL_E_CONFLICT)
+            err = LL_OK; /* the items are written one by one instead */
+        goto out;
+    }
+    if ((err = db_tx_commit(r->db)) != LL_OK)
+        goto out;
+    for (int row = 0; row < PQntuples(res); row++) {
+        long k = atol(PQgetvalue(res, row, 0));
+        if (k < 0 || (size_t)k >= n || items[k].problem || items[k].done)
+            continue;
+        items[k].done = batch_row_read(r, res, row, &items[k]);
+    }
+out:
+    PQclear(res);
+    free(text);
+    json_decref(records);
+    return err;
+}
+
+/* Writes one item in a savepoint of its own (interaction_record), so that its failure
+ * undoes only itself. Returns LL_OK, or the error that fails the whole batch (the
+ * database, not the item, is at fault). */
+static enum ll_err item_write(struct request *r, struct item *it)
+{
+    struct interaction_in *in = &it->in;
+    enum ll_err err = db_tx_run(r->db, interaction_record, in);
+    if (in->refused != LL_OK) {
+        it->problem = refusal_problem(r, in);
+        err = LL_OK;
+    } else if (err == LL_OK) {
+        snprintf(it->id, sizeof it->id, "%s", PQgetvalue(in->res, 0, C_ID));
+    }
+    it->done = true;
+    return err;
+}
 
 void interactions_batch(struct request *r)
 {
@@ -391,21 +588,15 @@ void interactions_batch(struct request *r)
                 problem_new(LL_E_VALIDATION, invalid, r->request_id, jv_take(&iv), NULL);
         jv_free(&iv);
     }
-    /* One transaction for the batch, a savepoint for each item: it is all there or (if
-     * the database fails) none, and a refused item undoes only itself. */
+    /* One transaction for the batch: it is all there or (if the database fails) none.
+     * The items are written by one statement, or one by one when it cannot decide them. */
     if ((err = db_tx_begin(r->db)) != LL_OK)
         goto out;
     in_tx = true;
-    for (size_t i = 0; i < n && err == LL_OK; i++) {
-        struct interaction_in *in = &list[i].in;
-        if (list[i].problem)
-            continue;
-        err = db_tx_run(r->db, interaction_record, in);
-        if (in->refused != LL_OK) {
-            list[i].problem = refusal_problem(r, in);
-            err = LL_OK;
-        }
-    }
+    err = batch_many(r, list, n);
+    for (size_t i = 0; i < n && err == LL_OK; i++)
+        if (!list[i].problem && !list[i].done)
+            err = item_write(r, &list[i]);
     if (err != LL_OK)
         goto out;
     in_tx = false;
@@ -420,8 +611,8 @@ void interactions_batch(struct request *r)
                                "problem", list[i].problem);
         } else {
             bool c = list[i].in.created;
-            result = json_pack("{s:I, s:i, s:o}", "index", (json_int_t)i, "status", c ? 201 : 200,
-                               "id", db_json_text(list[i].in.res, 0, C_ID));
+            result = json_pack("{s:I, s:i, s:s}", "index", (json_int_t)i, "status", c ? 201 : 200,
+                               "id", list[i].id);
             created += c;
             existing += !c;
         }

@@ -361,6 +361,87 @@ START_TEST(a_batch_answers_each_item_and_a_retry_doubles_nothing)
 }
 END_TEST
 
+/* The batch's one statement and its fall-back to one item at a time (an unknown campaign,
+ * an external id twice) answer alike; a resend keeps the stored time when it sends none;
+ * an external id of another lead is a conflict naming the holder. */
+START_TEST(a_batch_answers_alike_in_one_statement_or_item_by_item)
+{
+    char a[40], b[40], body[2048], first[40];
+    keys("paths");
+    new_lead(admin, "paths.a@example.com", a);
+    new_lead(admin, "paths.b@example.com", b);
+    snprintf(
+        body, sizeof body,
+        "{\"items\":[{\"lead_id\":\"%s\",\"kind\":\"call\",\"direction\":\"outbound\","
+        "\"occurred_at\":\"2026-04-01T10:00:00Z\",\"source\":\"tool\",\"external_id\":\"p-1\"}]}",
+        a);
+    struct resp *r = post("/v1/interactions/batch", sales, body);
+    expect_status(r, 200, "one item");
+    json_t *res = json_object_get(r->json, "results");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(res, 0), "status")), 201);
+    snprintf(first, sizeof first, "%s",
+             json_string_value(json_object_get(json_array_get(res, 0), "id")));
+    resp_free(r);
+
+    /* one statement: the resend without a time (updated, its time kept), the id on
+     * another lead (409), a new one */
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"lead_id\":\"%s\",\"kind\":\"call\",\"direction\":\"outbound\","
+             "\"outcome\":\"busy\",\"source\":\"tool\",\"external_id\":\"p-1\"},"
+             "{\"lead_id\":\"%s\",\"kind\":\"call\",\"direction\":\"outbound\","
+             "\"source\":\"tool\",\"external_id\":\"p-1\"},"
+             "{\"lead_email\":\"paths.b@example.com\",\"kind\":\"note\"}]}",
+             a, b);
+    r = post("/v1/interactions/batch", sales, body);
+    expect_status(r, 200, "one statement");
+    res = json_object_get(r->json, "results");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(res, 0), "status")), 200);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 0), "id")), first);
+    json_t *p1 = json_object_get(json_array_get(res, 1), "problem");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(res, 1), "status")), 409);
+    ck_assert_str_eq(json_string_value(json_object_get(p1, "existing_id")), first);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(res, 2), "status")), 201);
+    resp_free(r);
+    char path[128];
+    snprintf(path, sizeof path, "/v1/interactions/%s", first);
+    r = get(path, readonly);
+    ck_assert_str_eq(jstr(r, "outcome"), "busy");
+    ck_assert_str_eq(jstr(r, "occurred_at"), "2026-04-01T10:00:00.000000Z");
+    ck_assert_int_eq(jint(r, "version"), 2);
+    resp_free(r);
+
+    /* item by item: an unknown campaign fails its item alone; the same external id twice
+     * in one batch is written twice in order (created, then updated) */
+    snprintf(body, sizeof body,
+             "{\"items\":[{\"lead_id\":\"%s\",\"kind\":\"note\","
+             "\"campaign_id\":\"00000000-0000-4000-8000-000000000003\"},"
+             "{\"lead_id\":\"%s\",\"kind\":\"email\",\"direction\":\"inbound\","
+             "\"source\":\"tool\",\"external_id\":\"p-2\"},"
+             "{\"lead_id\":\"%s\",\"kind\":\"email\",\"direction\":\"inbound\","
+             "\"outcome\":\"replied\",\"source\":\"tool\",\"external_id\":\"p-2\"}]}",
+             a, a, a);
+    r = post("/v1/interactions/batch", sales, body);
+    expect_status(r, 200, "item by item");
+    res = json_object_get(r->json, "results");
+    json_t *p0 = json_object_get(json_array_get(res, 0), "problem");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(res, 0), "status")), 422);
+    ck_assert_str_eq(json_string_value(json_object_get(
+                         json_array_get(json_object_get(p0, "errors"), 0), "field")),
+                     "campaign_id");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(res, 1), "status")), 201);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(res, 2), "status")), 200);
+    ck_assert_int_eq(jint(r, "created"), 1);
+    ck_assert_int_eq(jint(r, "existing"), 1);
+    ck_assert_int_eq(jint(r, "failed"), 1);
+    resp_free(r);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM interactions WHERE lead_id = $1"
+                                " AND external_id = 'p-2' AND outcome = 'replied' AND version = 2",
+                                a),
+                     1);
+    ck_assert_int_eq(count_rows("SELECT count(*) FROM interactions WHERE lead_id = $1", a), 2);
+}
+END_TEST
+
 /* The largest batch: 1,000 items on ten leads, then one item too many. */
 START_TEST(a_batch_of_a_thousand_is_logged_and_one_more_is_refused)
 {
@@ -632,6 +713,7 @@ Suite *interactions_suite(void)
     tcase_add_test(tc, a_resend_by_external_id_updates_in_place_and_never_doubles);
     tcase_add_test(tc, every_bad_input_names_its_field);
     tcase_add_test(tc, a_batch_answers_each_item_and_a_retry_doubles_nothing);
+    tcase_add_test(tc, a_batch_answers_alike_in_one_statement_or_item_by_item);
     tcase_add_test(tc, a_batch_of_a_thousand_is_logged_and_one_more_is_refused);
     tcase_add_test(tc, the_timeline_shows_interactions_in_time_order);
     tcase_add_test(tc, the_first_outbound_call_stops_the_follow_up_clock);
