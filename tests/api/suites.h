@@ -40,5 +40,6 @@ Suite *assets_suite(void);
 Suite *deals_suite(void);
 Suite *touches_suite(void);
 Suite *lead_fields_suite(void);
+Suite *sla_suite(void);
 
 #endif
