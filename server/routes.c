@@ -113,6 +113,7 @@ static const struct route table[] = {
     {HTTP_GET, "/v1/reports/rejections", reports_rejections, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/follow-up", reports_follow_up, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/trends", reports_trends, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/sla", reports_sla, ROLES_ANY, 0},
     {HTTP_GET, "/v1/sla/goals", sla_goals_list, ROLES_ANY, 0},
     {HTTP_POST, "/v1/sla/goals", sla_goals_create, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/sla/goals/{id}", sla_goals_get, ROLES_ANY, 0},
