@@ -58,7 +58,9 @@ c AS (
                AS attempt_s,
            ll_business_seconds(r.handed_at, r.first_contact_at, t.tz, t.bd, t.b0, t.b1)
                AS contact_s,
-           greatest(0, floor(extract(epoch FROM v.at - r.handed_at)))::bigint AS verdict_s,
+           CASE WHEN v.at IS NOT NULL
+                THEN greatest(0, floor(extract(epoch FROM v.at - r.handed_at)))::bigint END
+               AS verdict_s,
            v.kind AS verdict,
            CASE WHEN r.follow_up_s IS NULL
                 THEN ll_business_seconds(r.handed_at, now(), t.tz, t.bd, t.b0, t.b1) END
@@ -138,7 +140,9 @@ goals AS (
                'projected',
                CASE WHEN goal.leads IS NOT NULL AND goal.elapsed > 0
                     THEN round(goal.leads / goal.elapsed, 1) END,
-               'met', goal.met, 'missed', goal.missed, 'pending', goal.pending,
+               'met', CASE WHEN goal.leads IS NULL THEN goal.met END,
+               'missed', CASE WHEN goal.leads IS NULL THEN goal.missed END,
+               'pending', CASE WHEN goal.leads IS NULL THEN goal.pending END,
                'status',
                CASE WHEN goal.leads IS NOT NULL THEN
                         CASE WHEN goal.leads >= goal.target THEN 'met'
