@@ -20,6 +20,7 @@
 #include "leadloop/ops.h"
 #include "leadloop/reports.h"
 #include "leadloop/session.h"
+#include "leadloop/sla.h"
 #include "leadloop/touches.h"
 #include "leadloop/webhooks.h"
 #include "leadloop/workspace.h"
@@ -117,6 +118,12 @@ static const struct route table[] = {
     {HTTP_GET, "/v1/reports/rejections", reports_rejections, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/follow-up", reports_follow_up, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/trends", reports_trends, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/sla", reports_sla, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/sla/goals", sla_goals_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/sla/goals", sla_goals_create, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/sla/goals/{id}", sla_goals_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/sla/goals/{id}", sla_goals_update, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/sla/goals/{id}", sla_goals_delete, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/leads/by-external-id/{system}/{external_id}", leads_get_by_external_id,
      ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,

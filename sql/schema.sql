@@ -2209,6 +2209,34 @@ CREATE UNLOGGED TABLE public.signin_failures (
 );
 
 --
+-- Name: sla_goals; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.sla_goals (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    period_kind text NOT NULL,
+    period_start date NOT NULL,
+    metric text NOT NULL,
+    owner_id uuid,
+    target integer NOT NULL,
+    within_hours integer,
+    min_attempts integer,
+    within_days integer,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT sla_goals_metric_check CHECK ((metric = ANY (ARRAY['mqls'::text, 'accepted_leads'::text, 'first_attempt_within'::text, 'attempts'::text, 'verdict_within'::text]))),
+    CONSTRAINT sla_goals_min_attempts_check CHECK (((min_attempts >= 1) AND (min_attempts <= 100))),
+    CONSTRAINT sla_goals_params CHECK ((((within_hours IS NOT NULL) = (metric = 'first_attempt_within'::text)) AND ((min_attempts IS NOT NULL) = (metric = 'attempts'::text)) AND ((within_days IS NOT NULL) = (metric = 'verdict_within'::text)) AND ((metric = ANY (ARRAY['mqls'::text, 'accepted_leads'::text])) OR (target <= 100)))),
+    CONSTRAINT sla_goals_period CHECK ((period_start = (date_trunc(period_kind, (period_start)::timestamp with time zone))::date)),
+    CONSTRAINT sla_goals_period_kind_check CHECK ((period_kind = ANY (ARRAY['month'::text, 'quarter'::text]))),
+    CONSTRAINT sla_goals_target_check CHECK (((target >= 1) AND (target <= 1000000))),
+    CONSTRAINT sla_goals_within_days_check CHECK (((within_days >= 1) AND (within_days <= 365))),
+    CONSTRAINT sla_goals_within_hours_check CHECK (((within_hours >= 1) AND (within_hours <= 8760)))
+);
+
+--
 -- Name: users; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2525,6 +2553,13 @@ ALTER TABLE ONLY public.signin_failures
     ADD CONSTRAINT signin_failures_pkey PRIMARY KEY (key);
 
 --
+-- Name: sla_goals sla_goals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sla_goals
+    ADD CONSTRAINT sla_goals_pkey PRIMARY KEY (workspace_id, id);
+
+--
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -2760,6 +2795,12 @@ CREATE INDEX report_follow_ups_by_day ON public.report_follow_ups USING btree (w
 CREATE INDEX report_follow_ups_rank ON public.report_follow_ups USING btree (workspace_id, dim, key, follow_up_s) INCLUDE (day);
 
 --
+-- Name: report_leads_accepted; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_accepted ON public.report_leads USING btree (workspace_id, accepted_at) WHERE (accepted_at IS NOT NULL);
+
+--
 -- Name: report_leads_by_day; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -2770,6 +2811,12 @@ CREATE INDEX report_leads_by_day ON public.report_leads USING btree (workspace_i
 --
 
 CREATE INDEX report_leads_followed_up ON public.report_leads USING btree (workspace_id, day) INCLUDE (follow_up_s, source, owner_id, ft_campaign, lt_campaign) WHERE (follow_up_s IS NOT NULL);
+
+--
+-- Name: report_leads_handed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_handed ON public.report_leads USING btree (workspace_id, handed_at) WHERE (handed_at IS NOT NULL);
 
 --
 -- Name: report_leads_rejected; Type: INDEX; Schema: public; Owner: -
@@ -2800,6 +2847,12 @@ CREATE INDEX sessions_by_user ON public.sessions USING btree (workspace_id, user
 --
 
 CREATE INDEX sessions_expiry ON public.sessions USING btree (expires_at);
+
+--
+-- Name: sla_goals_one; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX sla_goals_one ON public.sla_goals USING btree (workspace_id, period_start, period_kind, metric, owner_id) NULLS NOT DISTINCT;
 
 --
 -- Name: stage_changes_by_lead; Type: INDEX; Schema: public; Owner: -
@@ -2916,6 +2969,12 @@ CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.lead_stage_changes FOR EAC
 CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('lead', 'workspace_id', 'id', 'id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
 
 --
+-- Name: sla_goals audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.sla_goals FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('sla_goal', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
 -- Name: users audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -2986,6 +3045,12 @@ CREATE TRIGGER audit_insert AFTER INSERT ON public.lead_stage_changes REFERENCIN
 --
 
 CREATE TRIGGER audit_insert AFTER INSERT ON public.leads REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('lead', 'workspace_id', 'id', 'id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: sla_goals audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.sla_goals REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('sla_goal', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: users audit_insert; Type: TRIGGER; Schema: public; Owner: -
@@ -3419,6 +3484,20 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_workspace_id_user_id_fkey FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: sla_goals sla_goals_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sla_goals
+    ADD CONSTRAINT sla_goals_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: sla_goals sla_goals_workspace_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sla_goals
+    ADD CONSTRAINT sla_goals_workspace_id_owner_id_fkey FOREIGN KEY (workspace_id, owner_id) REFERENCES public.users(workspace_id, id);
 
 --
 -- Name: campaign_touches touches_campaign; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -24,6 +24,7 @@ SELECT ll_audit_attach('feedback_reasons', 'feedback_reason', 'workspace_id', 'c
 SELECT ll_audit_attach('webhook_endpoints', 'webhook', 'workspace_id', 'id', NULL);
 SELECT ll_audit_attach('invitations', 'invitation', 'workspace_id', 'id', NULL);
 SELECT ll_audit_attach('interactions', 'interaction', 'workspace_id', 'id', 'lead_id');
+SELECT ll_audit_attach('sla_goals', 'sla_goal', 'workspace_id', 'id', NULL);
 
 SELECT ll_change_attach('leads', 'lead', 'id', 'id',
                         ARRAY['first_touch_at', 'latest_touch_at', 'stage_changed_at']);

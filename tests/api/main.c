@@ -74,6 +74,7 @@ static const struct {
     {"touches", touches_suite},
     {"interactions", interactions_suite},
     {"lead_fields", lead_fields_suite},
+    {"sla", sla_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */

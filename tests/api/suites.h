@@ -41,5 +41,6 @@ Suite *deals_suite(void);
 Suite *touches_suite(void);
 Suite *lead_fields_suite(void);
 Suite *interactions_suite(void);
+Suite *sla_suite(void);
 
 #endif

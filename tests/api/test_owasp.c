@@ -593,6 +593,8 @@ static const struct {
      "{\"code\":\"owasp_mass\",\"label\":\"owasp\",\"kinds\":[\"rejected\"]}"},
     {"PATCH", "/v1/feedback-reasons/{code}", "{\"label\":\"owasp\"}"},
     {"PATCH", "/v1/workspace", "{\"name\":\"owasp\"}"},
+    {"POST", "/v1/sla/goals", "{\"period\":\"2031-01\",\"metric\":\"mqls\",\"target\":5}"},
+    {"PATCH", "/v1/sla/goals/{id}", "{\"target\":6}"},
     /* a public address (the main daemon refuses private ones), turned off: nothing is
      * sent to it, whichever daemon delivers */
     {"POST", "/v1/webhooks", "{\"url\":\"https://93.184.216.34/owasp\",\"active\":false}"},
@@ -630,14 +632,14 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
     return out;
 }
 
-#define FIXTURE_BINDINGS 13
+#define FIXTURE_BINDINGS 14
 
 /* One of each resource of a workspace that a path can name, and what of them must never
  * show elsewhere. */
 struct fixtures {
     char marker[16]; /* in every free-text value */
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
-    char webhook[40], delivery[40], invitation[40], session[40], interaction[40];
+    char webhook[40], delivery[40], invitation[40], session[40], interaction[40], goal[40];
     struct binding b[FIXTURE_BINDINGS];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
@@ -727,6 +729,11 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
              "\"role\":\"marketing\"}",
              tag, marker);
     created(post("/v1/invitations", key, body), "invitation", f->invitation, sizeof f->invitation);
+    /* the fixture user's goal: one per fixture, however many a workspace gets */
+    snprintf(body, sizeof body,
+             "{\"period\":\"2030-12\",\"metric\":\"mqls\",\"target\":9,\"owner_id\":\"%s\"}",
+             f->user);
+    created(post("/v1/sla/goals", key, body), "SLA goal", f->goal, sizeof f->goal);
 
     struct binding b[] = {
         {"id", "api-keys", ""},           {"id", "users", ""},
@@ -735,7 +742,7 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
         {"system", "*", "crm"},           {"external_id", "*", ""},
         {"id", "webhooks", ""},           {"delivery_id", "*", ""},
         {"id", "invitations", ""},        {"id", "sessions", ""},
-        {"id", "interactions", ""},
+        {"id", "interactions", ""},       {"id", "goals", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);
     snprintf(b[1].value, sizeof b[1].value, "%s", f->user);
@@ -749,6 +756,7 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(b[10].value, sizeof b[10].value, "%s", f->invitation);
     snprintf(b[11].value, sizeof b[11].value, "%s", f->session);
     snprintf(b[12].value, sizeof b[12].value, "%s", f->interaction);
+    snprintf(b[13].value, sizeof b[13].value, "%s", f->goal);
     memcpy(f->b, b, sizeof b);
     f->nb = (int)(sizeof b / sizeof b[0]);
 
