@@ -23,17 +23,21 @@ CROSS JOIN LATERAL (SELECT id FROM users WHERE workspace_id = :ws
                     ORDER BY md5(p.id::text || users.id::text) LIMIT 5) u
 WHERE p.workspace_id = :ws;
 ANALYZE;
-\timing on
-\echo 1,000 moves to mql without rules
-DO $$
+-- Each move in its own transaction, as the API makes them (one transaction of 1,000
+-- updates of a pool's row would walk 1,000 versions of it).
+CREATE PROCEDURE bench_moves(n integer) LANGUAGE plpgsql AS $$
 DECLARE l record;
 BEGIN
     FOR l IN SELECT id FROM leads WHERE workspace_id = '00000000-0000-0000-0000-0000000000b1'
-             ORDER BY email LIMIT 1000 LOOP
+             AND stage = 'new' ORDER BY email LIMIT n LOOP
         PERFORM ll_lead_move('00000000-0000-0000-0000-0000000000b1', l.id, 'mql', 'bench',
                              NULL, NULL, NULL);
+        COMMIT;
     END LOOP;
 END $$;
+\timing on
+\echo 1,000 moves to mql without rules
+CALL bench_moves(1000);
 \timing off
 INSERT INTO routing_rulesets (workspace_id, version) VALUES (:ws, 1);
 INSERT INTO routing_rules (workspace_id, position, conditions, target_pool_id)
@@ -47,17 +51,10 @@ FROM (SELECT id, row_number() OVER (ORDER BY id) AS n FROM routing_pools
 ANALYZE;
 \timing on
 \echo 1,000 moves to mql with 100 rules and 100 pools
-DO $$
-DECLARE l record;
-BEGIN
-    FOR l IN SELECT id FROM leads WHERE workspace_id = '00000000-0000-0000-0000-0000000000b1'
-             AND stage = 'new' ORDER BY email LIMIT 1000 LOOP
-        PERFORM ll_lead_move('00000000-0000-0000-0000-0000000000b1', l.id, 'mql', 'bench',
-                             NULL, NULL, NULL);
-    END LOOP;
-END $$;
+CALL bench_moves(1000);
 \timing off
 SELECT count(*) AS assignments, count(DISTINCT owner_id) AS owners,
        count(*) FILTER (WHERE rule_id IS NULL) AS without_rule
 FROM lead_assignments WHERE workspace_id = :ws;
 SELECT count(*) AS leads_routed FROM leads WHERE workspace_id = :ws AND stage = 'mql' AND owner_id IS NOT NULL;
+DROP PROCEDURE bench_moves;

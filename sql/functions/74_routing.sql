@@ -213,7 +213,7 @@ END
 $$;
 
 -- POST /v1/leads/{id}/route: routes the lead now (locked here) and gives it its new owner.
--- NULL outcome: no such lead.
+-- NULL outcome: no such lead; gone: erased or merged (nothing routed).
 CREATE OR REPLACE FUNCTION ll_lead_route(p_ws uuid, p_lead uuid, p_key uuid, p_user uuid,
                                          OUT outcome text, OUT assignment lead_assignments,
                                          OUT owner_id uuid)
@@ -224,6 +224,10 @@ DECLARE
 BEGIN
     SELECT * INTO l FROM leads WHERE workspace_id = p_ws AND id = p_lead FOR UPDATE;
     IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF l.erased_at IS NOT NULL OR l.merged_into IS NOT NULL THEN
+        outcome := 'gone';
         RETURN;
     END IF;
     a := ll_routing_assign(p_ws, l, 'on_demand', p_key, p_user);

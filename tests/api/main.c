@@ -73,6 +73,7 @@ static const struct {
     {"deals", deals_suite},
     {"touches", touches_suite},
     {"lead_fields", lead_fields_suite},
+    {"routing", routing_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */
