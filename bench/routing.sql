@@ -57,4 +57,5 @@ SELECT count(*) AS assignments, count(DISTINCT owner_id) AS owners,
        count(*) FILTER (WHERE rule_id IS NULL) AS without_rule
 FROM lead_assignments WHERE workspace_id = :ws;
 SELECT count(*) AS leads_routed FROM leads WHERE workspace_id = :ws AND stage = 'mql' AND owner_id IS NOT NULL;
+\i /tmp/route-prof.sql
 DROP PROCEDURE bench_moves;
