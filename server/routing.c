@@ -54,14 +54,14 @@ static const char sql_pool_update[] =
 static const char sql_pool_targeted[] =
     "SELECT position FROM routing_rules WHERE workspace_id = $1 AND target_pool_id = $2"
     " ORDER BY position LIMIT 1";
-static const char sql_pool_delete[] = "DELETE FROM routing_pools WHERE workspace_id = $1 AND id = $2"
-                                      " AND ($3::integer IS NULL OR version = $3) RETURNING id";
+static const char sql_pool_delete[] =
+    "DELETE FROM routing_pools WHERE workspace_id = $1 AND id = $2"
+    " AND ($3::integer IS NULL OR version = $3) RETURNING id";
 
-static const struct sort_key pool_sorts[] = {{"created_at", "p.created_at", "timestamptz"},
-                                             {"name", "p.name", "text"},
-                                             {NULL}};
+static const struct sort_key pool_sorts[] = {
+    {"created_at", "p.created_at", "timestamptz"}, {"name", "p.name", "text"}, {NULL}};
 static const char *const pool_fields[] = {"name", "method", "reassign_after_minutes", NULL};
-static const char *const pool_readonly[] = {"id",      "members",    "version",
+static const char *const pool_readonly[] = {"id",         "members",    "version",
                                             "created_at", "updated_at", NULL};
 
 static json_t *pool_json(const PGresult *res, int row)
@@ -95,8 +95,8 @@ static void pool_read(struct jv *v, json_t *body, bool create, const char **name
 {
     jv_string(v, body, "name", create, 1, 200, name);
     jv_enum(v, body, "method", create, methods, method);
-    *has_minutes = jv_int(v, body, "reassign_after_minutes", false, true, 1, 525600, minutes,
-                          minutes_null);
+    *has_minutes =
+        jv_int(v, body, "reassign_after_minutes", false, true, 1, 525600, minutes, minutes_null);
 }
 
 void routing_pools_create(struct request *r)
@@ -258,8 +258,13 @@ out:
  * and why it cannot take a lead (NULL: it can). */
 #define MEMBER_COLUMNS                                                                             \
     "m.user_id, m.weight, m.cap, m.hours::text, m.assigned, " DB_TS(                               \
-        "m.last_assigned_at") ", s.open, s.why, m.version, " DB_TS("m.created_at") ", " DB_TS(     \
-        "m.updated_at")
+        "m.last_assigned_at") ", s.open, s.why, m.version, " DB_TS("m.created_at") ", " DB_TS("m." \
+                                                                                              "up" \
+                                                                                              "da" \
+                                                                                              "te" \
+                                                                                              "d_" \
+                                                                                              "a"  \
+                                                                                              "t")
 #define MEMBER_FROM                                                                                \
     " FROM routing_pool_members m JOIN ll_routing_members($1, $2, '{}') s"                         \
     " ON s.user_id = m.user_id WHERE m.workspace_id = $1 AND m.pool_id = $2"
@@ -412,10 +417,9 @@ static void hours_read(struct jv *v, json_t *h, const char **tz)
 void routing_members_put(struct request *r)
 {
     static const char *const fields[] = {"weight", "cap", "working_hours", NULL};
-    static const char *const readonly[] = {"user_id",    "assigned",   "last_assigned_at",
-                                           "open_leads", "eligible",   "why_not",
-                                           "version",    "created_at", "updated_at",
-                                           NULL};
+    static const char *const readonly[] = {
+        "user_id", "assigned", "last_assigned_at", "open_leads", "eligible",
+        "why_not", "version",  "created_at",       "updated_at", NULL};
     json_t *body = NULL;
     PGresult *res = NULL;
     char weight[24] = "1", cap[24] = "";
@@ -465,7 +469,7 @@ void routing_members_put(struct request *r)
     }
     if (!pool_exists(r))
         goto out;
-    const char *vals[6] = {r->auth.workspace_id, r->params[0], r->params[1], weight,
+    const char *vals[6] = {r->auth.workspace_id,  r->params[0], r->params[1], weight,
                            cap_null ? NULL : cap, hours};
     res = db_exec(r->db, sql_member_put, 6, vals);
     if ((err = db_check(r->db, res)) != LL_OK) {
@@ -737,13 +741,18 @@ enum cond_kind { K_TEXT, K_SCORE, K_ID };
 
 /* One condition {field, op, value} of rules[i]; *lo and *hi narrow the score range the
  * rule's gte and lte leave (a range that is empty can never match). */
-static void condition_read(struct jv *v, json_t *c, const char *at, long *lo, long *hi,
-                           json_t *eqs)
+static void condition_read(struct jv *v, json_t *c, const char *at, long *lo, long *hi, json_t *eqs)
 {
     static const char *const keys[] = {"field", "op", "value", NULL};
-    static const char *const plain[] = {"source",  "country",      "company",
-                                        "title",   "email_domain", "first_campaign_id",
-                                        "latest_campaign_id", "score", NULL};
+    static const char *const plain[] = {"source",
+                                        "country",
+                                        "company",
+                                        "title",
+                                        "email_domain",
+                                        "first_campaign_id",
+                                        "latest_campaign_id",
+                                        "score",
+                                        NULL};
     char f[128];
     const char *field, *op, *key;
     json_t *value, *x;
@@ -782,9 +791,9 @@ static void condition_read(struct jv *v, json_t *c, const char *at, long *lo, lo
                         (kind == K_SCORE && (!strcmp(op, "gte") || !strcmp(op, "lte"))));
     if (!ok_op) {
         jv_add(v, f, "%s",
-               kind == K_SCORE  ? "must be eq, in, gte or lte for the score"
-               : kind == K_ID   ? "must be eq or in for a campaign id"
-                                : "must be eq, in or contains for a text field");
+               kind == K_SCORE ? "must be eq, in, gte or lte for the score"
+               : kind == K_ID  ? "must be eq or in for a campaign id"
+                               : "must be eq, in or contains for a text field");
         return;
     }
     snprintf(f, sizeof f, "%.80s.value", at);
@@ -797,15 +806,15 @@ static void condition_read(struct jv *v, json_t *c, const char *at, long *lo, lo
     }
     for (i = 0; i < (list ? json_array_size(value) : 1); i++) {
         x = list ? json_array_get(value, i) : value;
-        bool good = kind == K_SCORE  ? json_is_integer(x)
-                    : kind == K_ID   ? json_is_string(x) && util_is_uuid(json_string_value(x))
-                                     : json_is_string(x) && json_string_length(x) >= 1 &&
+        bool good = kind == K_SCORE ? json_is_integer(x)
+                    : kind == K_ID  ? json_is_string(x) && util_is_uuid(json_string_value(x))
+                                    : json_is_string(x) && json_string_length(x) >= 1 &&
                                          jv_utf8_chars(json_string_value(x)) <= 200;
         if (!good) {
             jv_add(v, f, "%s%s", list ? "each value " : "",
-                   kind == K_SCORE  ? "must be an integer"
-                   : kind == K_ID   ? "must be a campaign id (a UUID)"
-                                    : "must be a text of 1 to 200 characters");
+                   kind == K_SCORE ? "must be an integer"
+                   : kind == K_ID  ? "must be a campaign id (a UUID)"
+                                   : "must be a text of 1 to 200 characters");
             return;
         }
     }
@@ -820,8 +829,10 @@ static void condition_read(struct jv *v, json_t *c, const char *at, long *lo, lo
             *hi = n < *hi ? n : *hi;
         }
         if (*lo > *hi)
-            jv_add(v, f, "contradicts the rule's other score conditions: no score is >= %ld and "
-                         "<= %ld", *lo, *hi);
+            jv_add(v, f,
+                   "contradicts the rule's other score conditions: no score is >= %ld and "
+                   "<= %ld",
+                   *lo, *hi);
     } else if (!strcmp(op, "eq")) {
         /* two eq of one field with different values can never both hold */
         json_t *prev = json_object_get(eqs, field);
@@ -837,8 +848,8 @@ static void condition_read(struct jv *v, json_t *c, const char *at, long *lo, lo
  * conditions. */
 static void rule_read(struct jv *v, json_t *rule, size_t i, bool *catch_all)
 {
-    static const char *const keys[] = {"id", "name", "conditions", "target", "reassign_owned",
-                                       NULL};
+    static const char *const keys[] = {"id",     "name",           "conditions",
+                                       "target", "reassign_owned", NULL};
     char at[48], f[96];
     const char *key;
     json_t *x, *conds, *target;
@@ -889,8 +900,9 @@ static void rule_read(struct jv *v, json_t *rule, size_t i, bool *catch_all)
     snprintf(f, sizeof f, "%s.target", at);
     json_t *user = json_object_get(target, "user_id"), *pool = json_object_get(target, "pool_id");
     if (!json_is_object(target) || json_object_size(target) != 1 || (!user && !pool)) {
-        jv_add(v, f, "is required: {\"user_id\": ...} or {\"pool_id\": ...} (a rule routes to a "
-                     "user or a pool, never to another rule)");
+        jv_add(v, f,
+               "is required: {\"user_id\": ...} or {\"pool_id\": ...} (a rule routes to a "
+               "user or a pool, never to another rule)");
     } else {
         snprintf(f, sizeof f, "%s.target.%s", at, user ? "user_id" : "pool_id");
         x = user ? user : pool;
@@ -948,7 +960,8 @@ static enum ll_err rules_put_run(struct db_conn *db, void *arg)
         json_array_append_new(
             p->errors,
             json_pack("{s:s, s:s}", "field", f, "message",
-                      !strcmp(what, "id")     ? "is no rule of the workspace (leave it out for a new rule)"
+                      !strcmp(what, "id")
+                          ? "is no rule of the workspace (leave it out for a new rule)"
                       : !strcmp(what, "user") ? "no user with this id"
                       : !strcmp(what, "pool") ? "no routing pool with this id"
                                               : "the pool has no members: it could route nothing"));
@@ -1013,8 +1026,9 @@ void routing_rules_put(struct request *r)
         if (n > 0 && catch_all_at == (size_t)-1) {
             char f[48];
             snprintf(f, sizeof f, "rules[%zu].conditions", n - 1);
-            jv_add(&v, f, "the last rule must be a catch-all (no conditions), so that every lead "
-                          "meets a rule");
+            jv_add(&v, f,
+                   "the last rule must be a catch-all (no conditions), so that every lead "
+                   "meets a rule");
         }
     }
     if (!jv_ok(&v)) {
@@ -1060,8 +1074,8 @@ out:
 static const char sql_dry_run[] =
     "SELECT json_build_object('lead_id', l.id, 'previous_owner_id', l.owner_id) ::jsonb"
     " || " PLAN_JSON("p") "::jsonb"
-    " FROM leads l, ll_routing_plan($1, l, false) p"
-    " WHERE l.workspace_id = $1 AND l.id = $2 AND l.merged_into IS NULL";
+                          " FROM leads l, ll_routing_plan($1, l, false) p"
+                          " WHERE l.workspace_id = $1 AND l.id = $2 AND l.merged_into IS NULL";
 
 void routing_dry_run(struct request *r)
 {
@@ -1105,7 +1119,7 @@ out:
 static const char sql_route[] =
     "SELECT x.outcome, x.owner_id, CASE WHEN (x.assignment).id IS NOT NULL THEN"
     " " ASSIGNMENT_JSON("(x.assignment)") "::text END"
-    " FROM ll_lead_route($1, $2, $3, $4) x";
+                                          " FROM ll_lead_route($1, $2, $3, $4) x";
 
 void routing_lead_route(struct request *r)
 {

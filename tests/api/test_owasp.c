@@ -746,13 +746,20 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     created(post("/v1/routing/absences", key, body), "absence", f->absence, sizeof f->absence);
 
     struct binding b[] = {
-        {"id", "api-keys", ""},           {"id", "users", ""},
-        {"id", "campaigns", ""},          {"id", "leads", ""},
-        {"code", "feedback-reasons", ""}, {"email", "*", ""},
-        {"system", "*", "crm"},           {"external_id", "*", ""},
-        {"id", "webhooks", ""},           {"delivery_id", "*", ""},
-        {"id", "invitations", ""},        {"id", "sessions", ""},
-        {"id", "pools", ""},              {"user_id", "*", ""},
+        {"id", "api-keys", ""},
+        {"id", "users", ""},
+        {"id", "campaigns", ""},
+        {"id", "leads", ""},
+        {"code", "feedback-reasons", ""},
+        {"email", "*", ""},
+        {"system", "*", "crm"},
+        {"external_id", "*", ""},
+        {"id", "webhooks", ""},
+        {"delivery_id", "*", ""},
+        {"id", "invitations", ""},
+        {"id", "sessions", ""},
+        {"id", "pools", ""},
+        {"user_id", "*", ""},
         {"id", "absences", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);

@@ -175,8 +175,8 @@ START_TEST(a_weighted_pool_shares_by_weight_and_respects_absence_and_cap)
     /* the others took the rest by weight (1:2:3:4), each within 2 % of its share */
     for (int i = 0; i < 4; i++) {
         double share = (double)got[i] / (double)(1000 - got[5]), want = weights[i] / 10.0;
-        ck_assert_msg(share - want <= 0.02 && want - share <= 0.02, "member of weight %d: %ld leads, share %.3f",
-                      weights[i], got[i], share);
+        ck_assert_msg(share - want <= 0.02 && want - share <= 0.02,
+                      "member of weight %d: %ld leads, share %.3f", weights[i], got[i], share);
     }
     ck_assert_int_eq(count_sql(pg,
                                "SELECT count(*) FROM lead_assignments WHERE workspace_id = '%s'"
@@ -289,8 +289,8 @@ static long reassign_now(const struct ws *w, PGconn *pg, const char *lead_id)
 static const char *owner_of(PGconn *pg, const char *lead_id)
 {
     static char owner[40];
-    char *v = pg_value_p(pg, "SELECT coalesce(owner_id::text, '') FROM leads WHERE id = $1",
-                         lead_id);
+    char *v =
+        pg_value_p(pg, "SELECT coalesce(owner_id::text, '') FROM leads WHERE id = $1", lead_id);
     snprintf(owner, sizeof owner, "%s", v);
     free(v);
     return owner;
@@ -336,10 +336,8 @@ START_TEST(a_lead_without_feedback_after_the_sla_goes_to_another_member_never_ba
     json_t *data = json_object_get(r->json, "data");
     ck_assert_int_eq(json_array_size(data), 3);
     ck_assert_str_eq(js(json_array_get(data, 0), "reason"), "mql");
-    ck_assert_str_eq(js(json_array_get(data, 2), "reason"),
-                     "reassigned_sla");
-    ck_assert_str_eq(
-        js(json_array_get(data, 2), "previous_owner_id"), o2);
+    ck_assert_str_eq(js(json_array_get(data, 2), "reason"), "reassigned_sla");
+    ck_assert_str_eq(js(json_array_get(data, 2), "previous_owner_id"), o2);
     ck_assert_str_eq(js(json_array_get(data, 2), "owner_id"), o3);
     resp_free(r);
     snprintf(path, sizeof path, "/v1/leads/%s/timeline", l);
@@ -434,10 +432,8 @@ START_TEST(the_dry_run_says_what_would_happen_and_writes_nothing)
     ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
     json_t *rules = json_object_get(r->json, "rules");
     char corp_rule[40], all_rule[40];
-    snprintf(corp_rule, sizeof corp_rule, "%s",
-             js(json_array_get(rules, 0), "id"));
-    snprintf(all_rule, sizeof all_rule, "%s",
-             js(json_array_get(rules, 1), "id"));
+    snprintf(corp_rule, sizeof corp_rule, "%s", js(json_array_get(rules, 0), "id"));
+    snprintf(all_rule, sizeof all_rule, "%s", js(json_array_get(rules, 1), "id"));
     resp_free(r);
     lead(&w, "x@example.com", l);
 
@@ -455,8 +451,7 @@ START_TEST(the_dry_run_says_what_would_happen_and_writes_nothing)
     json_t *skipped = json_object_get(r->json, "skipped");
     ck_assert_int_eq(json_array_size(skipped), 1);
     ck_assert_str_eq(js(json_array_get(skipped, 0), "user_id"), a);
-    ck_assert_str_eq(js(json_array_get(skipped, 0), "why"),
-                     "absent");
+    ck_assert_str_eq(js(json_array_get(skipped, 0), "why"), "absent");
     resp_free(r);
     char *after = pg_value(pg, "SELECT (SELECT count(*) FROM lead_assignments) || '/' ||"
                                " (SELECT sum(assigned) FROM routing_pool_members) || '/' ||"
@@ -605,8 +600,8 @@ START_TEST(bad_input_is_refused_naming_the_field_and_other_workspaces_ids_are_40
         {"POST", "/v1/routing/dry-run", "{\"lead_id\":\"x\"}", 422, "lead_id"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        r = send_json(cases[i].method, cases[i].path, w.key, cases[i].body,
-                      strlen(cases[i].body), NULL, NULL);
+        r = send_json(cases[i].method, cases[i].path, w.key, cases[i].body, strlen(cases[i].body),
+                      NULL, NULL);
         ck_assert_msg(r->status == cases[i].status && problem_names(r, cases[i].field),
                       "%s %s %s: expected %ld naming %s, got %ld %s", cases[i].method,
                       cases[i].path, cases[i].body, cases[i].status, cases[i].field, r->status,
@@ -616,12 +611,8 @@ START_TEST(bad_input_is_refused_naming_the_field_and_other_workspaces_ids_are_40
 
     /* another workspace's ids: 404, as ids never issued */
     const char *paths[][2] = {
-        {"GET", pool_path},
-        {"GET", "members"},
-        {"PUT", members_path},
-        {"DELETE", members_path},
-        {"POST", "route"},
-        {"GET", "assignments"},
+        {"GET", pool_path},       {"GET", "members"}, {"PUT", members_path},
+        {"DELETE", members_path}, {"POST", "route"},  {"GET", "assignments"},
     };
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
         if (!strcmp(paths[i][1], "members"))
