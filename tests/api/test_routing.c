@@ -688,6 +688,34 @@ START_TEST(owned_leads_keep_their_owner_and_dated_moves_route_nothing)
 }
 END_TEST
 
+/* A member who joins a weighted pool starts at the others' ratio: no burst of leads. */
+START_TEST(a_member_joining_a_weighted_pool_gets_no_burst)
+{
+    struct ws w;
+    char a[40], b[40], c[40], p[40], l[40], got[40];
+    int to_c = 0;
+    ws_make(&w, "routing-join");
+    pool(&w, "weighted", NULL, p);
+    user(&w, "joa", a);
+    user(&w, "job", b);
+    user(&w, "joc", c);
+    member(&w, p, a, "{}");
+    member(&w, p, b, "{}");
+    catch_all(&w, p);
+    for (int i = 0; i < 13; i++) {
+        char email[64];
+        if (i == 10)
+            member(&w, p, c, "{}");
+        snprintf(email, sizeof email, "join%d@example.com", i);
+        lead(&w, email, l);
+        route(&w, l, got);
+        if (i >= 10)
+            to_c += !strcmp(got, c);
+    }
+    ck_assert_msg(to_c == 1, "the joiner got %d of the 3 leads after joining", to_c);
+}
+END_TEST
+
 Suite *routing_suite(void)
 {
     Suite *s = suite_create("routing");
@@ -696,6 +724,7 @@ Suite *routing_suite(void)
     tcase_add_test(tc, a_weighted_pool_shares_by_weight_and_respects_absence_and_cap);
     tcase_add_test(tc, round_robin_keeps_its_order_when_members_change);
     tcase_add_test(tc, least_loaded_picks_the_member_with_the_fewest_open_leads);
+    tcase_add_test(tc, a_member_joining_a_weighted_pool_gets_no_burst);
     tcase_add_test(tc, a_lead_without_feedback_after_the_sla_goes_to_another_member_never_back);
     tcase_add_test(tc, with_two_members_the_second_reassignment_finds_nobody_and_logs_it);
     tcase_add_test(tc, the_dry_run_says_what_would_happen_and_writes_nothing);
