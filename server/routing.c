@@ -1076,12 +1076,61 @@ static const char sql_dry_run[] =
     " || " PLAN_JSON("p") "::jsonb"
                           " FROM leads l, ll_routing_plan($1, l, false) p"
                           " WHERE l.workspace_id = $1 AND l.id = $2 AND l.merged_into IS NULL";
+/* The same for a lead that does not exist: its fields ($2, validated) as a leads row. */
+static const char sql_dry_run_fields[] =
+    "SELECT json_build_object('lead_id', NULL, 'previous_owner_id', l.owner_id) ::jsonb"
+    " || " PLAN_JSON("p") "::jsonb"
+                          " FROM jsonb_populate_record(NULL::leads, $2::jsonb"
+                          " || jsonb_build_object('workspace_id', $1::uuid)) l,"
+                          " ll_routing_plan($1, l, false) p";
+
+/* A lead's fields for a dry run: those rules read, and its owner. */
+static void lead_fields_read(struct jv *v, json_t *lead)
+{
+    static const char *const text[] = {"source", "country", "company", "title", NULL};
+    static const char *const ids[] = {"first_campaign_id", "latest_campaign_id", "owner_id", NULL};
+    const char *key;
+    json_t *x;
+    char f[96];
+    if (!json_is_object(lead)) {
+        jv_add(v, "lead", "must be an object of the lead's fields");
+        return;
+    }
+    json_object_foreach(lead, key, x)
+    {
+        snprintf(f, sizeof f, "lead.%.64s", key);
+        if (json_is_null(x))
+            continue;
+        if (jv_in_list(key, text)) {
+            if (!json_is_string(x) || jv_utf8_chars(json_string_value(x)) > 200)
+                jv_add(v, f, "must be a text of at most 200 characters");
+        } else if (jv_in_list(key, ids)) {
+            if (!json_is_string(x) || !util_is_uuid(json_string_value(x)))
+                jv_add(v, f, "must be an id (a UUID)");
+        } else if (!strcmp(key, "email")) {
+            if (!json_is_string(x) || !jv_email_valid(json_string_value(x)))
+                jv_add(v, f, "must be an email address");
+        } else if (!strcmp(key, "score")) {
+            if (!json_is_integer(x) || json_integer_value(x) < -32768 ||
+                json_integer_value(x) > 32767)
+                jv_add(v, f, "must be an integer");
+        } else if (!strcmp(key, "custom")) {
+            if (!json_is_object(x))
+                jv_add(v, f, "must be an object");
+        } else {
+            jv_add(v, f,
+                   "is not a field routing reads (source, country, company, title, email, "
+                   "score, first_campaign_id, latest_campaign_id, custom, owner_id)");
+        }
+    }
+}
 
 void routing_dry_run(struct request *r)
 {
-    json_t *body = NULL;
+    json_t *body = NULL, *lead_fields;
     PGresult *res = NULL;
     const char *lead = NULL;
+    char *fields = NULL;
     bool null = false;
     struct jv v;
     enum ll_err err;
@@ -1089,14 +1138,28 @@ void routing_dry_run(struct request *r)
     jv_init(&v);
     if (!req_query_allowed(r, NULL) || !(body = req_json_object(r)))
         goto out;
-    jv_known(&v, body, (const char *const[]){"lead_id", NULL}, NULL);
-    jv_uuid(&v, body, "lead_id", true, false, &lead, &null);
+    jv_known(&v, body, (const char *const[]){"lead_id", "lead", NULL}, NULL);
+    lead_fields = json_object_get(body, "lead");
+    if (lead_fields && json_object_get(body, "lead_id"))
+        jv_add(&v, "lead", "give lead_id or lead, not both");
+    else if (lead_fields)
+        lead_fields_read(&v, lead_fields);
+    else
+        jv_uuid(&v, body, "lead_id", true, false, &lead, &null);
     if (!jv_ok(&v)) {
         reply_problem(r, LL_E_VALIDATION, "the dry run is not valid", jv_take(&v), NULL);
         goto out;
     }
-    const char *vals[2] = {r->auth.workspace_id, lead};
-    res = db_exec(r->db, sql_dry_run, 2, vals);
+    if (lead_fields) {
+        json_t *copy = json_deep_copy(lead_fields);
+        json_t *custom = json_object_get(copy, "custom");
+        if (json_is_null(custom))
+            json_object_del(copy, "custom"); /* the column's default, {} */
+        fields = json_dumps(copy, JSON_COMPACT);
+        json_decref(copy);
+    }
+    const char *vals[2] = {r->auth.workspace_id, fields ? fields : lead};
+    res = db_exec(r->db, fields ? sql_dry_run_fields : sql_dry_run, 2, vals);
     if ((err = db_check(r->db, res)) != LL_OK)
         reply_db_error(r, err);
     else if (PQntuples(res) == 0)
@@ -1104,6 +1167,7 @@ void routing_dry_run(struct request *r)
     else
         reply_json(r, 200, json_column(res, 0, 0));
 out:
+    free(fields);
     PQclear(res);
     json_decref(body);
     jv_free(&v);

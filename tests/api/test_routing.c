@@ -460,6 +460,17 @@ START_TEST(the_dry_run_says_what_would_happen_and_writes_nothing)
     ck_assert_str_eq(owner_of(pg, l), "");
     free(before);
     free(after);
+    /* a lead that does not exist, by its fields: the first rule, b */
+    r = post("/v1/routing/dry-run", w.key,
+             "{\"lead\":{\"email\":\"cfo@corp.example\",\"score\":10,\"custom\":null}}");
+    ck_assert_msg(r->status == 200, "%ld %s", r->status, r->body);
+    ck_assert_str_eq(jstr(r, "rule_id"), corp_rule);
+    ck_assert_str_eq(jstr(r, "owner_id"), b);
+    ck_assert(json_is_null(json_object_get(r->json, "lead_id")));
+    resp_free(r);
+    r = post("/v1/routing/dry-run", w.key, "{\"lead\":{\"stage\":\"mql\"}}");
+    ck_assert_msg(r->status == 422 && problem_names(r, "lead.stage"), "%ld %s", r->status, r->body);
+    resp_free(r);
     /* the corp lead meets the first rule: straight to b */
     char l2[40];
     lead(&w, "buyer@CORP.example", l2);
