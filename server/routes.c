@@ -19,6 +19,7 @@
 #include "leadloop/merge.h"
 #include "leadloop/ops.h"
 #include "leadloop/reports.h"
+#include "leadloop/routing.h"
 #include "leadloop/session.h"
 #include "leadloop/sla.h"
 #include "leadloop/touches.h"
@@ -124,6 +125,25 @@ static const struct route table[] = {
     {HTTP_GET, "/v1/sla/goals/{id}", sla_goals_get, ROLES_ANY, 0},
     {HTTP_PATCH, "/v1/sla/goals/{id}", sla_goals_update, ROLES_ADMIN, 0},
     {HTTP_DELETE, "/v1/sla/goals/{id}", sla_goals_delete, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/leads/{id}/route", routing_lead_route, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads/{id}/assignments", routing_lead_assignments, ROLES_ANY, 0},
+    /* routing (issue 17): reads for every role, writes for admins */
+    {HTTP_GET, "/v1/routing/pools", routing_pools_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/routing/pools", routing_pools_create, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/routing/pools/{id}", routing_pools_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/routing/pools/{id}", routing_pools_update, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/routing/pools/{id}", routing_pools_delete, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/routing/pools/{id}/members", routing_members_list, ROLES_ANY, 0},
+    {HTTP_PUT, "/v1/routing/pools/{id}/members/{user_id}", routing_members_put, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/routing/pools/{id}/members/{user_id}", routing_members_delete, ROLES_ADMIN,
+     0},
+    {HTTP_GET, "/v1/routing/absences", routing_absences_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/routing/absences", routing_absences_create, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/routing/absences/{id}", routing_absences_delete, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/routing/rules", routing_rules_get, ROLES_ANY, 0},
+    {HTTP_PUT, "/v1/routing/rules", routing_rules_put, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/routing/dry-run", routing_dry_run, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/routing/reassign-due", routing_reassign_due, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/leads/by-external-id/{system}/{external_id}", leads_get_by_external_id,
      ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,

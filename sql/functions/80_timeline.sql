@@ -82,4 +82,14 @@ RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE sql STABL
                              'created_at', ll_api_time(i.created_at),
                              'updated_at', ll_api_time(i.updated_at))::text
     FROM interactions i WHERE i.workspace_id = ws AND i.lead_id = lead
+    UNION ALL -- who routing gave the lead to (sql/functions/74_routing.sql)
+    SELECT 'assignment', g.at, g.id,
+           json_build_object('id', g.id, 'lead_id', g.lead_id, 'rule_id', g.rule_id,
+                             'pool_id', g.pool_id, 'previous_owner_id', g.previous_owner_id,
+                             'owner_id', g.owner_id, 'reason', g.reason, 'outcome', g.outcome,
+                             'skipped', g.skipped,
+                             'assigned_by', json_build_object('api_key_id', g.by_key_id,
+                                                              'user_id', g.by_user_id),
+                             'at', ll_api_time(g.at))::text
+    FROM lead_assignments g WHERE g.workspace_id = ws AND g.lead_id = lead
 $$;

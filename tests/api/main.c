@@ -75,6 +75,7 @@ static const struct {
     {"interactions", interactions_suite},
     {"lead_fields", lead_fields_suite},
     {"sla", sla_suite},
+    {"routing", routing_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */

@@ -24,6 +24,7 @@ Suite *lifecycle_suite(void);
 Suite *gate_suite(void);
 Suite *erasure_suite(void);
 Suite *owasp_suite(void);
+Suite *routing_suite(void);
 Suite *search_suite(void);
 Suite *audit_suite(void);
 Suite *receiver_suite(void);

@@ -607,6 +607,19 @@ static const struct {
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
      "\"password\":\"owasp password 1\"}"},
     {"POST", "/v1/session", "{\"email\":\"owasp.nobody@example.com\",\"password\":\"owasp pw\"}"},
+    /* routing: shapes that pass validation; their ids need not exist (a refused id answers
+     * after the members are checked) */
+    {"POST", "/v1/routing/pools", "{\"name\":\"owasp\",\"method\":\"weighted\"}"},
+    {"PATCH", "/v1/routing/pools/{id}", "{\"name\":\"owasp renamed\"}"},
+    {"PUT", "/v1/routing/pools/{id}/members/{user_id}", "{\"weight\":2}"},
+    {"POST", "/v1/routing/absences",
+     "{\"user_id\":\"00000000-0000-4000-8000-000000000000\","
+     "\"starts_at\":\"2031-01-01T00:00:00Z\",\"ends_at\":\"2031-01-02T00:00:00Z\"}"},
+    {"PUT", "/v1/routing/rules",
+     "{\"rules\":[{\"target\":{\"user_id\":\"00000000-0000-4000-8000-000000000000\"}}]}"},
+    {"POST", "/v1/routing/dry-run", "{\"lead_id\":\"{lead}\"}"},
+    {"POST", "/v1/routing/reassign-due", "{}"},
+    {"POST", "/v1/leads/{id}/route", "{}"},
     {"PUT", "/v1/session/password",
      "{\"current_password\":\"owasp password 1\",\"new_password\":\"owasp password 2\"}"},
 };
@@ -632,7 +645,7 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
     return out;
 }
 
-#define FIXTURE_BINDINGS 14
+#define FIXTURE_BINDINGS 17
 
 /* One of each resource of a workspace that a path can name, and what of them must never
  * show elsewhere. */
@@ -640,6 +653,7 @@ struct fixtures {
     char marker[16]; /* in every free-text value */
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
     char webhook[40], delivery[40], invitation[40], session[40], interaction[40], goal[40];
+    char pool[40], absence[40];
     struct binding b[FIXTURE_BINDINGS];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
@@ -735,14 +749,35 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
              f->user);
     created(post("/v1/sla/goals", key, body), "SLA goal", f->goal, sizeof f->goal);
 
+    /* a routing pool with the user as its member, and an absence of theirs */
+    snprintf(body, sizeof body, "{\"name\":\"%s pool\",\"method\":\"round_robin\"}", marker);
+    created(post("/v1/routing/pools", key, body), "routing pool", f->pool, sizeof f->pool);
+    snprintf(path, sizeof path, "/v1/routing/pools/%s/members/%s", f->pool, f->user);
+    created(put(path, key, "{\"weight\":3}", NULL), "pool member", NULL, 0);
+    snprintf(body, sizeof body,
+             "{\"user_id\":\"%s\",\"starts_at\":\"2030-01-01T00:00:00Z\","
+             "\"ends_at\":\"2030-01-02T00:00:00Z\",\"note\":\"%s away\"}",
+             f->user, marker);
+    created(post("/v1/routing/absences", key, body), "absence", f->absence, sizeof f->absence);
+
     struct binding b[] = {
-        {"id", "api-keys", ""},           {"id", "users", ""},
-        {"id", "campaigns", ""},          {"id", "leads", ""},
-        {"code", "feedback-reasons", ""}, {"email", "*", ""},
-        {"system", "*", "crm"},           {"external_id", "*", ""},
-        {"id", "webhooks", ""},           {"delivery_id", "*", ""},
-        {"id", "invitations", ""},        {"id", "sessions", ""},
-        {"id", "interactions", ""},       {"id", "goals", ""},
+        {"id", "api-keys", ""},
+        {"id", "users", ""},
+        {"id", "campaigns", ""},
+        {"id", "leads", ""},
+        {"code", "feedback-reasons", ""},
+        {"email", "*", ""},
+        {"system", "*", "crm"},
+        {"external_id", "*", ""},
+        {"id", "webhooks", ""},
+        {"delivery_id", "*", ""},
+        {"id", "invitations", ""},
+        {"id", "sessions", ""},
+        {"id", "interactions", ""},
+        {"id", "goals", ""},
+        {"id", "pools", ""},
+        {"user_id", "*", ""},
+        {"id", "absences", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);
     snprintf(b[1].value, sizeof b[1].value, "%s", f->user);
@@ -757,6 +792,9 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(b[11].value, sizeof b[11].value, "%s", f->session);
     snprintf(b[12].value, sizeof b[12].value, "%s", f->interaction);
     snprintf(b[13].value, sizeof b[13].value, "%s", f->goal);
+    snprintf(b[14].value, sizeof b[14].value, "%s", f->pool);
+    snprintf(b[15].value, sizeof b[15].value, "%s", f->user);
+    snprintf(b[16].value, sizeof b[16].value, "%s", f->absence);
     memcpy(f->b, b, sizeof b);
     f->nb = (int)(sizeof b / sizeof b[0]);
 
