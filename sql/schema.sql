@@ -983,7 +983,9 @@ CREATE TABLE public.report_leads (
     rating_count integer NOT NULL,
     lost_amount bigint DEFAULT 0 NOT NULL,
     first_attempt_at timestamp with time zone,
-    first_contact_at timestamp with time zone
+    first_contact_at timestamp with time zone,
+    verdict_at timestamp with time zone,
+    attempts integer DEFAULT 0 NOT NULL
 );
 
 --
@@ -1001,7 +1003,7 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
                                w.time_zone, w.business_days, w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
            coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
-           i.attempt_at, i.contact_at
+           i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0)
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -1033,6 +1035,7 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
                    FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict,
                array_agg(reason ORDER BY occurred_at, created_at, id)
                    FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict_reason,
+               min(occurred_at) FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict_at,
                min(occurred_at) FILTER (WHERE kind <> 'correction') AS first_at,
                bool_or(kind IN ('contacted', 'meeting_booked')) AS contacted,
                bool_or(kind = 'won') AS won,
@@ -1051,13 +1054,16 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
     -- running): the first attempt (an outbound call, email, meeting or message) and the
     -- first contact (one that reached the person: outcome connected, replied or held, or
     -- an inbound call, email, meeting or message). Either stops the follow-up clock as the
-    -- first feedback does. Read through interactions_by_lead.
+    -- first feedback does; and the attempts since the hand-off (the SLA report's). Read
+    -- through interactions_by_lead.
     LEFT JOIN LATERAL (
         SELECT min(occurred_at) FILTER (WHERE direction = 'outbound'
                    AND kind IN ('call', 'email', 'meeting', 'message')) AS attempt_at,
                min(occurred_at) FILTER (WHERE outcome IN ('connected', 'replied', 'held')
                    OR (direction = 'inbound' AND kind IN ('call', 'email', 'meeting', 'message')))
-                   AS contact_at
+                   AS contact_at,
+               count(*) FILTER (WHERE direction = 'outbound'
+                   AND kind IN ('call', 'email', 'meeting', 'message')) AS attempts
         FROM interactions
         WHERE workspace_id = ws AND lead_id = l.id AND occurred_at >= s.handed_at) i ON true
     WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
@@ -1540,7 +1546,7 @@ BEGIN
                                    w.time_zone, w.business_days, w.business_start,
                                    w.business_end),
                r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount,
-               r.first_attempt_at, r.first_contact_at
+               r.first_attempt_at, r.first_contact_at, r.verdict_at, r.attempts
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -1560,7 +1566,8 @@ BEGIN
             won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
             rating_count = excluded.rating_count, lost_amount = excluded.lost_amount,
             first_attempt_at = excluded.first_attempt_at,
-            first_contact_at = excluded.first_contact_at
+            first_contact_at = excluded.first_contact_at,
+            verdict_at = excluded.verdict_at, attempts = excluded.attempts
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -3289,7 +3296,7 @@ CREATE INDEX report_follow_ups_rank ON public.report_follow_ups USING btree (wor
 -- Name: report_leads_accepted; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX report_leads_accepted ON public.report_leads USING btree (workspace_id, accepted_at) WHERE (accepted_at IS NOT NULL);
+CREATE INDEX report_leads_accepted ON public.report_leads USING btree (workspace_id, accepted_at) INCLUDE (owner_id) WHERE (accepted_at IS NOT NULL);
 
 --
 -- Name: report_leads_by_day; Type: INDEX; Schema: public; Owner: -
@@ -3307,7 +3314,7 @@ CREATE INDEX report_leads_followed_up ON public.report_leads USING btree (worksp
 -- Name: report_leads_handed; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX report_leads_handed ON public.report_leads USING btree (workspace_id, handed_at) WHERE (handed_at IS NOT NULL);
+CREATE INDEX report_leads_handed ON public.report_leads USING btree (workspace_id, handed_at) INCLUDE (owner_id, follow_up_s, first_attempt_at, first_contact_at, verdict, verdict_at, attempts) WHERE (handed_at IS NOT NULL);
 
 --
 -- Name: report_leads_rejected; Type: INDEX; Schema: public; Owner: -

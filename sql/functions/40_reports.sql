@@ -33,7 +33,7 @@ LANGUAGE sql STABLE AS $$
                                w.time_zone, w.business_days, w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
            coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
-           i.attempt_at, i.contact_at
+           i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0)
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -65,6 +65,7 @@ LANGUAGE sql STABLE AS $$
                    FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict,
                array_agg(reason ORDER BY occurred_at, created_at, id)
                    FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict_reason,
+               min(occurred_at) FILTER (WHERE kind IN ('accepted', 'rejected')) AS verdict_at,
                min(occurred_at) FILTER (WHERE kind <> 'correction') AS first_at,
                bool_or(kind IN ('contacted', 'meeting_booked')) AS contacted,
                bool_or(kind = 'won') AS won,
@@ -83,13 +84,16 @@ LANGUAGE sql STABLE AS $$
     -- running): the first attempt (an outbound call, email, meeting or message) and the
     -- first contact (one that reached the person: outcome connected, replied or held, or
     -- an inbound call, email, meeting or message). Either stops the follow-up clock as the
-    -- first feedback does. Read through interactions_by_lead.
+    -- first feedback does; and the attempts since the hand-off (the SLA report's). Read
+    -- through interactions_by_lead.
     LEFT JOIN LATERAL (
         SELECT min(occurred_at) FILTER (WHERE direction = 'outbound'
                    AND kind IN ('call', 'email', 'meeting', 'message')) AS attempt_at,
                min(occurred_at) FILTER (WHERE outcome IN ('connected', 'replied', 'held')
                    OR (direction = 'inbound' AND kind IN ('call', 'email', 'meeting', 'message')))
-                   AS contact_at
+                   AS contact_at,
+               count(*) FILTER (WHERE direction = 'outbound'
+                   AND kind IN ('call', 'email', 'meeting', 'message')) AS attempts
         FROM interactions
         WHERE workspace_id = ws AND lead_id = l.id AND occurred_at >= s.handed_at) i ON true
     WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
@@ -136,7 +140,7 @@ BEGIN
                                    w.time_zone, w.business_days, w.business_start,
                                    w.business_end),
                r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount,
-               r.first_attempt_at, r.first_contact_at
+               r.first_attempt_at, r.first_contact_at, r.verdict_at, r.attempts
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -156,7 +160,8 @@ BEGIN
             won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
             rating_count = excluded.rating_count, lost_amount = excluded.lost_amount,
             first_attempt_at = excluded.first_attempt_at,
-            first_contact_at = excluded.first_contact_at
+            first_contact_at = excluded.first_contact_at,
+            verdict_at = excluded.verdict_at, attempts = excluded.attempts
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)

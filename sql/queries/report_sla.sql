@@ -16,12 +16,12 @@
 --   DEALLOCATE report_sla;
 --
 -- The cohort: the leads first handed to sales (report_leads.handed_at) in the period, in
--- the workspace's time zone. For each: the response time (follow_up_s: business seconds
--- from the hand-off to the first attempt, contact or feedback, the follow-up report's
--- clock), the times to its first attempt and first contact (business seconds too), the
--- time to its verdict (the first accepted or rejected feedback since the hand-off, in
--- calendar seconds: its goal is in days) and its attempts since the hand-off (outbound
--- calls, emails, meetings and messages).
+-- the workspace's time zone, read from report_leads_handed alone. For each: the response
+-- time (follow_up_s: business seconds from the hand-off to the first attempt, contact or
+-- feedback, the follow-up report's clock), the times to its first attempt and first
+-- contact (business seconds too), the time to its verdict (its first accepted or rejected
+-- feedback, verdict_at, in calendar seconds: its goal is in days) and its attempts since
+-- the hand-off (outbound calls, emails, meetings and messages).
 --
 -- A goal of sales counts each lead of its cohort as met, missed or pending:
 --   first_attempt_within N: met when answered within N business hours; missed when
@@ -54,34 +54,35 @@ t AS (
     FROM b),
 c AS (
     SELECT r.lead_id, r.owner_id, u.team, r.follow_up_s,
-           ll_business_seconds(r.handed_at, r.first_attempt_at, t.tz, t.bd, t.b0, t.b1)
-               AS attempt_s,
-           ll_business_seconds(r.handed_at, r.first_contact_at, t.tz, t.bd, t.b0, t.b1)
-               AS contact_s,
-           CASE WHEN v.at IS NOT NULL
-                THEN greatest(0, floor(extract(epoch FROM v.at - r.handed_at)))::bigint END
-               AS verdict_s,
-           v.kind AS verdict,
-           CASE WHEN r.follow_up_s IS NULL
-                THEN ll_business_seconds(r.handed_at, now(), t.tz, t.bd, t.b0, t.b1) END
+           -- calendar seconds by arithmetic when the workspace has no business hours: a
+           -- call of ll_business_seconds (not inlined: it has a subquery) costs more than
+           -- the rest of a lead's figures
+           CASE WHEN r.first_attempt_at IS NULL THEN NULL
+                WHEN t.bd IS NULL
+                THEN greatest(0, floor(extract(epoch FROM r.first_attempt_at - r.handed_at)))::bigint
+                ELSE ll_business_seconds(r.handed_at, r.first_attempt_at, t.tz, t.bd, t.b0, t.b1)
+                END AS attempt_s,
+           CASE WHEN r.first_contact_at IS NULL THEN NULL
+                WHEN t.bd IS NULL
+                THEN greatest(0, floor(extract(epoch FROM r.first_contact_at - r.handed_at)))::bigint
+                ELSE ll_business_seconds(r.handed_at, r.first_contact_at, t.tz, t.bd, t.b0, t.b1)
+                END AS contact_s,
+           CASE WHEN r.verdict_at IS NOT NULL
+                THEN greatest(0, floor(extract(epoch FROM r.verdict_at - r.handed_at)))::bigint
+                END AS verdict_s,
+           r.verdict,
+           CASE WHEN r.follow_up_s IS NOT NULL THEN NULL
+                WHEN t.bd IS NULL THEN greatest(0, floor(extract(epoch FROM now() - r.handed_at)))::bigint
+                ELSE ll_business_seconds(r.handed_at, now(), t.tz, t.bd, t.b0, t.b1) END
                AS waited_s,
            greatest(0, floor(extract(epoch FROM now() - r.handed_at)))::bigint AS age_s,
-           a.n AS attempts
+           r.attempts
     FROM t
     JOIN report_leads r
       ON r.workspace_id = t.ws AND r.handed_at >= t.t0 AND r.handed_at < t.t1
-    LEFT JOIN users u ON u.workspace_id = r.workspace_id AND u.id = r.owner_id
-    LEFT JOIN LATERAL (
-        SELECT f.occurred_at AS at, f.kind FROM feedback f
-        WHERE f.workspace_id = r.workspace_id AND f.lead_id = r.lead_id
-          AND f.occurred_at >= r.handed_at AND f.kind IN ('accepted', 'rejected')
-        ORDER BY f.occurred_at, f.id LIMIT 1) v ON true
-    LEFT JOIN LATERAL (
-        SELECT count(*) AS n FROM interactions i
-        WHERE i.workspace_id = r.workspace_id AND i.lead_id = r.lead_id
-          AND i.occurred_at >= r.handed_at AND i.direction = 'outbound'
-          AND i.kind IN ('call', 'email', 'meeting', 'message')) a ON true),
-goal AS (
+    LEFT JOIN users u ON u.workspace_id = r.workspace_id AND u.id = r.owner_id),
+-- materialized: the answer names each goal's figures several times
+goal AS MATERIALIZED (
     SELECT g.*, t.elapsed, t.t0, t.t1,
            CASE g.metric
                WHEN 'mqls' THEN
