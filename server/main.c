@@ -28,6 +28,7 @@
 #include "leadloop/password.h"
 #include "leadloop/session.h"
 #include "leadloop/reports.h"
+#include "leadloop/scoring.h"
 #include "leadloop/migrate.h"
 
 #ifndef LEADLOOP_VERSION
@@ -270,6 +271,8 @@ static int cmd_serve(const struct config *cfg)
         failed = "session janitor";
     else if (!reports_compactor_start(cfg->database_url))
         failed = "report compactor";
+    else if (!scoring_rescorer_start(cfg->database_url))
+        failed = "rescorer";
     else if (!audit_janitor_start(cfg->database_url, cfg->audit_retention_days,
                                   cfg->audit_purge_interval_s))
         failed = "audit janitor";
@@ -298,6 +301,7 @@ static int cmd_serve(const struct config *cfg)
     }
     webhook_delivery_stop();
     audit_janitor_stop();
+    scoring_rescorer_stop();
     reports_compactor_stop();
     session_janitor_stop();
     idem_janitor_stop();

@@ -590,6 +590,7 @@ static const struct {
      "{\"code\":\"owasp_mass\",\"label\":\"owasp\",\"kinds\":[\"rejected\"]}"},
     {"PATCH", "/v1/feedback-reasons/{code}", "{\"label\":\"owasp\"}"},
     {"PATCH", "/v1/workspace", "{\"name\":\"owasp\"}"},
+    {"PUT", "/v1/scoring/draft", "{\"groups\":[],\"rules\":[]}"},
     /* a public address (the main daemon refuses private ones), turned off: nothing is
      * sent to it, whichever daemon delivers */
     {"POST", "/v1/webhooks", "{\"url\":\"https://93.184.216.34/owasp\",\"active\":false}"},
@@ -627,14 +628,14 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
     return out;
 }
 
-#define FIXTURE_BINDINGS 12
+#define FIXTURE_BINDINGS 13
 
 /* One of each resource of a workspace that a path can name, and what of them must never
  * show elsewhere. */
 struct fixtures {
     char marker[16]; /* in every free-text value */
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
-    char webhook[40], delivery[40], invitation[40], session[40];
+    char webhook[40], delivery[40], invitation[40], session[40], scoring_version[16];
     struct binding b[FIXTURE_BINDINGS];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
@@ -720,14 +721,32 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
              "\"role\":\"marketing\"}",
              tag, marker);
     created(post("/v1/invitations", key, body), "invitation", f->invitation, sizeof f->invitation);
+    /* a published scoring version (an empty rule set: every lead scores 0) */
+    struct resp *draft = put("/v1/scoring/draft", key, "{\"groups\":[],\"rules\":[]}", NULL);
+    ck_assert_msg(draft->status == 200, "fixture scoring draft: %ld %s", draft->status,
+                  draft->body);
+    resp_free(draft);
+    struct resp *pub = post("/v1/scoring/draft/publish", key, "{}");
+    ck_assert_msg(pub->status == 202, "fixture scoring version: %ld %s", pub->status, pub->body);
+    json_t *pv = json_object_get(pub->json, "published_version");
+    snprintf(f->scoring_version, sizeof f->scoring_version, "%lld",
+             (long long)json_integer_value(pv));
+    resp_free(pub);
 
     struct binding b[] = {
-        {"id", "api-keys", ""},           {"id", "users", ""},
-        {"id", "campaigns", ""},          {"id", "leads", ""},
-        {"code", "feedback-reasons", ""}, {"email", "*", ""},
-        {"system", "*", "crm"},           {"external_id", "*", ""},
-        {"id", "webhooks", ""},           {"delivery_id", "*", ""},
-        {"id", "invitations", ""},        {"id", "sessions", ""},
+        {"id", "api-keys", ""},
+        {"id", "users", ""},
+        {"id", "campaigns", ""},
+        {"id", "leads", ""},
+        {"code", "feedback-reasons", ""},
+        {"email", "*", ""},
+        {"system", "*", "crm"},
+        {"external_id", "*", ""},
+        {"id", "webhooks", ""},
+        {"delivery_id", "*", ""},
+        {"id", "invitations", ""},
+        {"id", "sessions", ""},
+        {"n", "versions", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);
     snprintf(b[1].value, sizeof b[1].value, "%s", f->user);
@@ -740,6 +759,7 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(b[9].value, sizeof b[9].value, "%s", f->delivery);
     snprintf(b[10].value, sizeof b[10].value, "%s", f->invitation);
     snprintf(b[11].value, sizeof b[11].value, "%s", f->session);
+    snprintf(b[12].value, sizeof b[12].value, "%s", f->scoring_version);
     memcpy(f->b, b, sizeof b);
     f->nb = (int)(sizeof b / sizeof b[0]);
 
@@ -764,6 +784,8 @@ static void bindings_never_issued(const struct fixtures *f, struct binding *out)
             snprintf(out[i].value, sizeof out[i].value, "owasp.never.%.8s@example.com", u);
         else if (!strcmp(out[i].param, "external_id"))
             snprintf(out[i].value, sizeof out[i].value, "NEVER-%.8s", u);
+        else if (!strcmp(out[i].param, "n"))
+            snprintf(out[i].value, sizeof out[i].value, "999999");
     }
 }
 
