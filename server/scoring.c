@@ -21,8 +21,10 @@
 
 /* Leads scored per rescore step (one statement, one transaction). */
 #define RESCORE_CHUNK 10000
-#define STR_(x)       #x
-#define STR(x)        STR_(x)
+/* The bound of one step. */
+#define RESCORE_STEP_MS 120000
+#define STR_(x)         #x
+#define STR(x)          STR_(x)
 
 static const char state_sql[] =
     "SELECT json_build_object('published_version', s.version,"
@@ -314,9 +316,15 @@ static void rescore_once(void *arg)
     char err[256];
     (void)arg;
     while (!ticker_stopping(&rescorer.ticker)) {
-        if (!rescorer.pg && !(rescorer.pg = db_connect_once(rescorer.conninfo, err, sizeof err))) {
-            log_warn("rescorer: %s", err);
-            return;
+        if (!rescorer.pg) {
+            if (!(rescorer.pg = db_connect_once(rescorer.conninfo, err, sizeof err))) {
+                log_warn("rescorer: %s", err);
+                return;
+            }
+            /* a step of RESCORE_CHUNK leads takes about a second on two cores: its bound is
+             * its own, not the requests' */
+            PGresult *set = PQexec(rescorer.pg, "SET statement_timeout = " STR(RESCORE_STEP_MS));
+            PQclear(set);
         }
         PGresult *res = PQexec(rescorer.pg, "SELECT ll_score_step(" STR(RESCORE_CHUNK) ")");
         long n = -1;

@@ -1605,19 +1605,21 @@ $$;
 
 CREATE FUNCTION public.ll_score_leads(ws uuid, ids uuid[], p_cause text) RETURNS integer
     LANGUAGE plpgsql
+    SET jit TO 'off'
     AS $$
 DECLARE
-    s scoring_runs; n integer; mv uuid[]; v_id uuid;
+    s scoring_runs; n integer; mv uuid[]; v_id uuid; live uuid[];
 BEGIN
     SELECT * INTO s FROM scoring_runs WHERE workspace_id = ws;
     IF NOT FOUND OR cardinality(ids) = 0 THEN
         RETURN 0;
     END IF;
+    live := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = ws AND l.id = ANY (ids)
+                  AND l.merged_into IS NULL AND l.erased_at IS NULL);
     DELETE FROM lead_score_points p WHERE p.workspace_id = ws AND p.lead_id = ANY (ids);
     INSERT INTO lead_score_points (workspace_id, lead_id, kind, grp, rule_id, points, version, adjust)
-    WITH l AS (
-        SELECT * FROM leads
-        WHERE workspace_id = ws AND leads.id = ANY (ids) AND merged_into IS NULL AND erased_at IS NULL
+    WITH l AS MATERIALIZED (
+        SELECT * FROM leads WHERE workspace_id = ws AND leads.id = ANY (live)
     ), fit AS (
         SELECT l.id AS lead_id, r.kind, r.grp, r.rule_id, r.points
         FROM l JOIN scoring_rules r ON r.workspace_id = ws AND r.version = s.version AND r.kind = 'fit'
@@ -1645,17 +1647,16 @@ BEGIN
         SELECT t.lead_id, r.kind, r.grp, r.rule_id,
                round(sum(r.points * CASE
                    WHEN r.half_life_days IS NOT NULL THEN
-                       power(0.5, greatest(0, extract(epoch FROM now() - t.occurred_at))
-                                  / 86400 / r.half_life_days)
+                       power(0.5::float8, greatest(0::float8, extract(epoch FROM now() - t.occurred_at)::float8)
+                                          / 86400 / r.half_life_days::float8)
                    WHEN r.halve_after_days IS NOT NULL
-                        AND t.occurred_at <= now() - r.halve_after_days * interval '1 day' THEN 0.5
-                   ELSE 1 END))::integer AS points
+                        AND t.occurred_at <= now() - r.halve_after_days * interval '1 day' THEN 0.5::float8
+                   ELSE 1::float8 END))::integer AS points
         FROM campaign_touches t
-        JOIN l ON l.id = t.lead_id
         JOIN scoring_rules r ON r.workspace_id = ws AND r.version = s.version
              AND r.kind = 'engagement' AND r.event_source = 'touch' AND r.event_kind = t.kind
              AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
-        WHERE t.workspace_id = ws AND t.lead_id = ANY (ids)
+        WHERE t.workspace_id = ws AND t.lead_id = ANY (live)
         GROUP BY 1, 2, 3, 4
     ), raw AS (
         SELECT * FROM fit UNION ALL SELECT * FROM engagement
@@ -1674,26 +1675,32 @@ BEGIN
     SELECT ws, lead_id, kind, '', '', (greatest(0, least(100, sum)) - sum)::integer, s.version, 'clamp'
     FROM tot WHERE sum NOT BETWEEN 0 AND 100;
 
-    DELETE FROM lead_scores o WHERE o.workspace_id = ws AND o.lead_id = ANY (ids)
-        AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.workspace_id = ws AND l.id = o.lead_id
-                        AND l.merged_into IS NULL AND l.erased_at IS NULL);
+    IF cardinality(live) < cardinality(ids) THEN
+        DELETE FROM lead_scores o WHERE o.workspace_id = ws
+            AND o.lead_id = ANY (ARRAY(SELECT unnest(ids) EXCEPT SELECT unnest(live)));
+    END IF;
+    -- per lead, index lookups: subplans, which the planner never turns into a hash join
+    -- over the workspace's million rows (the ledger's statistics may lag behind a rescore)
     WITH cur AS (
-        SELECT l.id AS lead_id, l.stage,
-               coalesce(sum(p.points) FILTER (WHERE p.kind = 'fit'), 0)::smallint AS fit,
-               coalesce(sum(p.points) FILTER (WHERE p.kind = 'engagement'), 0)::smallint AS engagement
+        SELECT l.id AS lead_id, l.stage, coalesce(p.fit, 0)::smallint AS fit,
+               coalesce(p.engagement, 0)::smallint AS engagement,
+               (SELECT x FROM lead_scores x WHERE x.workspace_id = ws AND x.lead_id = l.id) AS o
         FROM leads l
-        LEFT JOIN lead_score_points p ON p.workspace_id = ws AND p.lead_id = l.id
-        WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL AND l.erased_at IS NULL
-        GROUP BY l.id, l.stage
+        CROSS JOIN LATERAL (SELECT sum(q.points) FILTER (WHERE q.kind = 'fit') AS fit,
+                                   sum(q.points) FILTER (WHERE q.kind = 'engagement') AS engagement
+                            FROM lead_score_points q
+                            WHERE q.workspace_id = ws AND q.lead_id = l.id) p
+        WHERE l.workspace_id = ws AND l.id = ANY (live)
     ), old AS (
-        SELECT o.lead_id, o.fit, o.engagement FROM lead_scores o
-        WHERE o.workspace_id = ws AND o.lead_id = ANY (ids)
+        SELECT cur.lead_id, (cur.o).fit, (cur.o).engagement FROM cur WHERE cur.o IS NOT NULL
     ), up AS (
         INSERT INTO lead_scores AS x (workspace_id, lead_id, fit, engagement, version, scored_at)
         SELECT ws, cur.lead_id, cur.fit, cur.engagement, s.version, now() FROM cur
         ON CONFLICT (workspace_id, lead_id) DO UPDATE
         SET fit = EXCLUDED.fit, engagement = EXCLUDED.engagement, version = EXCLUDED.version,
             scored_at = EXCLUDED.scored_at
+        WHERE (x.fit, x.engagement, x.version) IS DISTINCT FROM
+              (EXCLUDED.fit, EXCLUDED.engagement, EXCLUDED.version)
         RETURNING x.lead_id
     ), ch AS (
         INSERT INTO lead_score_changes (workspace_id, lead_id, version, cause, fit_from, fit_to,
@@ -1708,7 +1715,7 @@ BEGIN
           AND (old.lead_id IS NOT NULL OR cur.fit <> 0 OR cur.engagement <> 0 OR c.crossed)
         RETURNING lead_id, moved_to
     )
-    SELECT (SELECT count(*) FROM up), (SELECT array_agg(lead_id ORDER BY lead_id) FROM ch WHERE moved_to IS NOT NULL)
+    SELECT (SELECT count(*) FROM cur), (SELECT array_agg(lead_id ORDER BY lead_id) FROM ch WHERE moved_to IS NOT NULL)
     INTO n, mv;
     FOREACH v_id IN ARRAY coalesce(mv, '{}') LOOP
         PERFORM 1 FROM leads WHERE workspace_id = ws AND leads.id = v_id AND stage IN ('new', 'recycled') FOR UPDATE;
@@ -2125,6 +2132,8 @@ BEGIN
         threshold_engagement = EXCLUDED.threshold_engagement,
         threshold_mode = EXCLUDED.threshold_mode, total = EXCLUDED.total, done = 0,
         after_id = NULL, started_at = EXCLUDED.started_at, finished_at = NULL;
+    -- the plans of the scoring statements depend on how many rules and groups there are
+    ANALYZE scoring_rules, scoring_groups;
     RETURN v;
 END
 $$;

@@ -641,6 +641,15 @@ struct fixtures {
     char workspace_b[40]; /* test-b's workspace id */
 };
 
+static bool scoring_done(void *key)
+{
+    struct resp *r = get("/v1/scoring", key);
+    json_t *state = json_object_get(json_object_get(r->json, "rescore"), "state");
+    bool done = json_is_string(state) && !strcmp(json_string_value(state), "done");
+    resp_free(r);
+    return done;
+}
+
 static void created(struct resp *r, const char *what, char *id, size_t cap)
 {
     ck_assert_msg(r->status == 201, "fixture %s: %ld %s", what, r->status, r->body);
@@ -732,6 +741,8 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(f->scoring_version, sizeof f->scoring_version, "%lld",
              (long long)json_integer_value(pv));
     resp_free(pub);
+    /* its rescore runs in the background: done before the tests compare test-a's rows */
+    ck_assert_msg(wait_until(scoring_done, (void *)key, 60000), "fixture scoring: no rescore");
 
     struct binding b[] = {
         {"id", "api-keys", ""},
