@@ -119,6 +119,7 @@ static const struct route table[] = {
     {HTTP_GET, "/v1/reports/rejections", reports_rejections, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/follow-up", reports_follow_up, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/trends", reports_trends, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/scoring", scoring_report, ROLES_ANY, 0},
     {HTTP_GET, "/v1/leads/by-external-id/{system}/{external_id}", leads_get_by_external_id,
      ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,

@@ -14,6 +14,8 @@
 
 #include "leadloop/conditional.h"
 #include "leadloop/db.h"
+#include "leadloop/embedded.h"
+#include "leadloop/jsonv.h"
 #include "leadloop/log.h"
 #include "leadloop/request.h"
 #include "leadloop/ticker.h"
@@ -301,6 +303,76 @@ void scoring_lead_get(struct request *r)
     else
         answer_text(r, 200, res);
     PQclear(res);
+}
+
+/* GET /v1/reports/scoring: per score band of width 10, the leads, how many sales accepted
+ * and won, their rates and the amount won (sql/queries/report_scoring.sql). JSON only. */
+void scoring_report(struct request *r)
+{
+    static const char *const allowed[] = {"score", "version", "from", "to", NULL};
+    const char *score = req_query(r, "score"), *version = req_query(r, "version");
+    const char *from = req_query(r, "from"), *to = req_query(r, "to"), *sql = NULL;
+    if (!req_query_allowed(r, allowed))
+        return;
+    if (!score)
+        score = "fit";
+    if (strcmp(score, "fit") && strcmp(score, "engagement")) {
+        reply_bad_param(r, "score", "must be fit or engagement");
+        return;
+    }
+    if (version && (strlen(version) == 0 || strlen(version) > 9 ||
+                    strspn(version, "0123456789") != strlen(version) || version[0] == '0')) {
+        reply_bad_param(r, "version", "must be a published version's number (1, 2, ...)");
+        return;
+    }
+    if (from && !jv_date_valid(from)) {
+        reply_bad_param(r, "from", "must be a date YYYY-MM-DD");
+        return;
+    }
+    if (to && !jv_date_valid(to)) {
+        reply_bad_param(r, "to", "must be a date YYYY-MM-DD");
+        return;
+    }
+    if (from && to && strcmp(from, to) > 0) {
+        reply_bad_param(r, "to", "must not be before from");
+        return;
+    }
+    for (size_t i = 0; i < embedded_queries_count; i++)
+        if (!strcmp(embedded_queries[i].name, "report_scoring"))
+            sql = embedded_queries[i].text;
+    if (!sql) {
+        reply_problem(r, LL_E_INTERNAL, "internal error", NULL, NULL);
+        return;
+    }
+    const char *vals[5] = {r->auth.workspace_id, from, to, score, version};
+    PGresult *res = db_exec(r->db, sql, 5, vals);
+    enum ll_err err = db_check(r->db, res);
+    if (err != LL_OK) {
+        reply_db_error(r, err);
+        PQclear(res);
+        return;
+    }
+    json_t *bands = json_array();
+    for (int i = 0; i < PQntuples(res); i++) {
+        json_t *rate =
+            PQgetisnull(res, i, 4) ? json_null() : json_real(atof(PQgetvalue(res, i, 4)));
+        json_t *wrate =
+            PQgetisnull(res, i, 6) ? json_null() : json_real(atof(PQgetvalue(res, i, 6)));
+        json_array_append_new(
+            bands, json_pack("{s:I, s:I, s:I, s:I, s:o, s:I, s:o, s:I}", "score_from",
+                             (json_int_t)atoll(PQgetvalue(res, i, 0)), "score_to",
+                             (json_int_t)atoll(PQgetvalue(res, i, 1)), "leads",
+                             (json_int_t)atoll(PQgetvalue(res, i, 2)), "accepted",
+                             (json_int_t)atoll(PQgetvalue(res, i, 3)), "acceptance_rate", rate,
+                             "won", (json_int_t)atoll(PQgetvalue(res, i, 5)), "won_rate", wrate,
+                             "won_amount", (json_int_t)atoll(PQgetvalue(res, i, 7))));
+    }
+    PQclear(res);
+    reply_json(r, 200,
+               json_pack("{s:s, s:o, s:o, s:o, s:o}", "score", score, "version",
+                         version ? json_integer(atol(version)) : json_null(), "from",
+                         from ? json_string(from) : json_null(), "to",
+                         to ? json_string(to) : json_null(), "data", bands));
 }
 
 /* The rescorer: runs the steps of due rescores, each its own transaction, so that a

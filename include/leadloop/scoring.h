@@ -13,6 +13,7 @@ void scoring_draft_put(struct request *r);
 void scoring_publish(struct request *r);
 void scoring_version_get(struct request *r);
 void scoring_lead_get(struct request *r);
+void scoring_report(struct request *r);
 
 /* The rescorer: a thread that runs the steps of due rescores (ll_score_step) on its own
  * connection. Stop is safe when start did not run or failed. */

@@ -541,6 +541,99 @@ START_TEST(bad_rule_sets_are_refused_naming_the_field)
 }
 END_TEST
 
+static void lead_post(const struct world *w, const char *lead, const char *what, const char *body)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/v1/leads/%s/%s", lead, what);
+    struct resp *r = post(path, w->key, body);
+    ck_assert_msg(r->status == 201 || r->status == 200, "%s %s: %ld %s", what, body, r->status,
+                  r->body);
+    resp_free(r);
+}
+
+START_TEST(the_scoring_report_counts_sales_verdicts_per_band)
+{
+    struct world w;
+    char leads[8][40], body[160], sql[2048];
+    static const char *const countries[8] = {"US", "US", "US", "US", "DE", "DE", "FR", "FR"};
+    world_setup(&w, "score-report");
+    for (int i = 0; i < 8; i++) {
+        snprintf(body, sizeof body, "{\"email\":\"r%d@acme.test\",\"country\":\"%s\"}", i,
+                 countries[i]);
+        lead_new(&w, body, leads[i]);
+    }
+    draft_put(&w, "{\"groups\":[{\"name\":\"geo\",\"score\":\"fit\"}],\"rules\":["
+                  "{\"id\":\"us\",\"group\":\"geo\",\"field\":\"country\",\"op\":\"eq\","
+                  "\"value\":\"US\",\"points\":55},"
+                  "{\"id\":\"de\",\"group\":\"geo\",\"field\":\"country\",\"op\":\"eq\","
+                  "\"value\":\"DE\",\"points\":25}]}");
+    long v = publish(&w);
+    for (int i = 0; i < 5; i++) {
+        lead_post(&w, leads[i], "transitions", "{\"to\":\"mql\"}");
+        lead_post(&w, leads[i], "feedback", "{\"kind\":\"accepted\"}");
+    }
+    lead_post(&w, leads[0], "feedback", "{\"kind\":\"won\",\"amount\":1000,\"currency\":\"USD\"}");
+    lead_post(&w, leads[1], "feedback", "{\"kind\":\"won\",\"amount\":500,\"currency\":\"USD\"}");
+
+    char path[96];
+    snprintf(path, sizeof path, "/v1/reports/scoring?score=fit&version=%ld", v);
+    struct resp *r = get(path, w.key);
+    expect_status(r, 200, "the scoring report");
+    json_t *data = json_object_get(r->json, "data");
+    ck_assert_int_eq(json_array_size(data), 10);
+    json_t *b50 = json_array_get(data, 5), *b20 = json_array_get(data, 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(b50, "leads")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(b50, "accepted")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(b50, "won")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(b50, "won_amount")), 1500);
+    ck_assert(json_real_value(json_object_get(b50, "won_rate")) == 0.5);
+    ck_assert_int_eq(json_integer_value(json_object_get(b20, "leads")), 2);
+    ck_assert(json_real_value(json_object_get(b20, "acceptance_rate")) == 0.5);
+    /* every band against a computation from the stage history and the feedback */
+    PGconn *pg = pg_test();
+    for (size_t i = 0; i < json_array_size(data); i++) {
+        json_t *b = json_array_get(data, i);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) || '/' || count(*) FILTER (WHERE EXISTS (SELECT 1 FROM"
+                 " lead_stage_changes c WHERE c.workspace_id = l.workspace_id AND c.lead_id ="
+                 " l.id AND c.to_stage IN ('sales_accepted', 'sales_qualified', 'opportunity',"
+                 " 'customer'))) || '/' || count(*) FILTER (WHERE EXISTS (SELECT 1 FROM feedback f"
+                 " WHERE f.workspace_id = l.workspace_id AND f.lead_id = l.id AND f.kind ="
+                 " 'won')) || '/' || coalesce(sum((SELECT sum(f.amount) FROM feedback f WHERE"
+                 " f.workspace_id = l.workspace_id AND f.lead_id = l.id AND f.kind = 'won')), 0)"
+                 " FROM leads l JOIN lead_scores s ON s.workspace_id = l.workspace_id AND"
+                 " s.lead_id = l.id WHERE l.workspace_id = '%s' AND least(s.fit / 10, 9) = %zu",
+                 w.ws, i);
+        char *want = pg_value(pg, sql), got[96];
+        snprintf(got, sizeof got, "%lld/%lld/%lld/%lld",
+                 (long long)json_integer_value(json_object_get(b, "leads")),
+                 (long long)json_integer_value(json_object_get(b, "accepted")),
+                 (long long)json_integer_value(json_object_get(b, "won")),
+                 (long long)json_integer_value(json_object_get(b, "won_amount")));
+        ck_assert_msg(!strcmp(want, got), "band %zu: computed %s, reported %s", i, want, got);
+        free(want);
+    }
+    PQfinish(pg);
+    resp_free(r);
+    /* a window before the leads: every band empty; bad parameters named */
+    r = get("/v1/reports/scoring?score=engagement&to=2000-01-01", w.key);
+    expect_status(r, 200, "an empty window");
+    ck_assert_int_eq(json_integer_value(json_object_get(
+                         json_array_get(json_object_get(r->json, "data"), 0), "leads")),
+                     0);
+    resp_free(r);
+    r = get("/v1/reports/scoring?score=vibes", w.key);
+    assert_problem(r, 400, "invalid-parameter");
+    resp_free(r);
+    r = get("/v1/reports/scoring?version=0", w.key);
+    assert_problem(r, 400, "invalid-parameter");
+    resp_free(r);
+    r = get("/v1/reports/scoring?from=2026-02-01&to=2026-01-01", w.key);
+    assert_problem(r, 400, "invalid-parameter");
+    resp_free(r);
+}
+END_TEST
+
 Suite *scoring_suite(void)
 {
     Suite *s = suite_create("scoring");
@@ -551,6 +644,7 @@ Suite *scoring_suite(void)
     tcase_add_test(tc, the_threshold_moves_a_lead_to_mql_once);
     tcase_add_test(tc, a_draft_changes_no_score_until_published);
     tcase_add_test(tc, bad_rule_sets_are_refused_naming_the_field);
+    tcase_add_test(tc, the_scoring_report_counts_sales_verdicts_per_band);
     suite_add_tcase(s, tc);
     return s;
 }
