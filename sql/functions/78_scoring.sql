@@ -340,8 +340,8 @@ BEGIN
     END IF;
     live := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = ws AND l.id = ANY (ids)
                   AND l.merged_into IS NULL AND l.erased_at IS NULL);
-    DELETE FROM lead_score_points p WHERE p.workspace_id = ws AND p.lead_id = ANY (ids);
-    INSERT INTO lead_score_points (workspace_id, lead_id, kind, grp, rule_id, points, version, adjust)
+    -- the ledger is upserted: a row whose points did not change is not written again (a
+    -- republish touches only what the new version changes), and rows no rule gives any more go
     WITH l AS MATERIALIZED (
         SELECT * FROM leads WHERE workspace_id = ws AND leads.id = ANY (live)
     ), fit AS (
@@ -391,13 +391,23 @@ BEGIN
         GROUP BY 1, 2, 3
     ), tot AS (
         SELECT lead_id, kind, sum(kept) AS sum FROM grp GROUP BY 1, 2
+    ), new AS MATERIALIZED (
+        SELECT lead_id, kind, grp, rule_id, points, NULL::text AS adjust FROM raw WHERE points <> 0
+        UNION ALL
+        SELECT lead_id, kind, grp, '', (kept - sum)::integer, 'cap' FROM grp WHERE kept < sum
+        UNION ALL
+        SELECT lead_id, kind, '', '', (greatest(0, least(100, sum)) - sum)::integer, 'clamp'
+        FROM tot WHERE sum NOT BETWEEN 0 AND 100
+    ), gone AS (
+        DELETE FROM lead_score_points p WHERE p.workspace_id = ws AND p.lead_id = ANY (ids)
+            AND NOT EXISTS (SELECT 1 FROM new n WHERE n.lead_id = p.lead_id AND n.kind = p.kind
+                            AND n.grp = p.grp AND n.rule_id = p.rule_id)
     )
-    SELECT ws, lead_id, kind, grp, rule_id, points, s.version, NULL FROM raw WHERE points <> 0
-    UNION ALL
-    SELECT ws, lead_id, kind, grp, '', (kept - sum)::integer, s.version, 'cap' FROM grp WHERE kept < sum
-    UNION ALL
-    SELECT ws, lead_id, kind, '', '', (greatest(0, least(100, sum)) - sum)::integer, s.version, 'clamp'
-    FROM tot WHERE sum NOT BETWEEN 0 AND 100;
+    INSERT INTO lead_score_points AS p (workspace_id, lead_id, kind, grp, rule_id, points, version, adjust)
+    SELECT ws, lead_id, kind, grp, rule_id, points, s.version, adjust FROM new
+    ON CONFLICT (workspace_id, lead_id, kind, grp, rule_id) DO UPDATE
+    SET points = EXCLUDED.points, version = EXCLUDED.version, adjust = EXCLUDED.adjust
+    WHERE (p.points, p.adjust) IS DISTINCT FROM (EXCLUDED.points, EXCLUDED.adjust);
 
     IF cardinality(live) < cardinality(ids) THEN
         DELETE FROM lead_scores o WHERE o.workspace_id = ws
