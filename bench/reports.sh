@@ -21,7 +21,7 @@
 #   BENCH_REPORT_TZ     the time zone the workspace moves to after the first runs, timed,
 #                       before the reports run again: Asia/Kathmandu (+05:45); UTC: none
 #   BENCH_REPORT_ONLY   only these reports, e.g. "funnel sources" (of: campaigns sources
-#                       funnel rejections follow-up trends search); "search" for the
+#                       funnel rejections follow-up trends sla search); "search" for the
 #                       searches alone
 #   BENCH_SEARCH_RUNS   timed requests of each search: 21
 #   BENCH_SEARCH_CLIENTS, BENCH_SEARCH_SECONDS  the concurrent searches (wrk): 16
@@ -97,6 +97,9 @@ REPORTS=(
 	"trends /v1/reports/trends?metric=won_amount&interval=month&group_by=channel&attribution=linear"
 	"trends /v1/reports/trends?metric=cost&interval=week&group_by=channel"
 	"trends /v1/reports/trends?metric=mqls&interval=month&group_by=source"
+	"sla /v1/reports/sla"
+	"sla /v1/reports/sla?period=$(date -u -d "$(date -u +%Y-%m-15) -1 month" +%Y-%m)"
+	"sla /v1/reports/sla?period=$(date -u -d "$(date -u +%Y-%m-15) -3 months" +%Y)-Q$((($(date -u -d "$(date -u +%Y-%m-15) -3 months" +%-m) + 2) / 3))"
 )
 only() { [[ -z "${BENCH_REPORT_ONLY:-}" || " ${BENCH_REPORT_ONLY//,/ } " == *" $1 "* ]]; }
 
@@ -206,12 +209,15 @@ n=0
 # run_reports SUFFIX: times every report of BENCH_REPORT_ONLY in each window (labelled with
 # SUFFIX, the workspace's time zone when it is not UTC).
 run_reports() {
-local entry key path window label query url answer code secs bytes r stats
+local entry key path window label query url answer code secs bytes r stats windows
 for entry in "${REPORTS[@]}"; do
 	key=${entry%% *}
 	path=${entry#* }
 	only "$key" || continue
-	for window in "${WINDOWS[@]}"; do
+	windows=("${WINDOWS[@]}")
+	# the SLA report names its own period (a month or a quarter), no window
+	[[ "$key" == sla ]] && windows=("period|")
+	for window in "${windows[@]}"; do
 		label=${window%%|*}$1
 		query=${window#*|}
 		url=$BASE$path
@@ -243,6 +249,22 @@ for entry in "${REPORTS[@]}"; do
 	done
 done
 }
+# The SLA report measures goals: last month's and last quarter's, one of each metric, the
+# team's (each goal reads the period's cohort once more).
+if only sla; then
+	for period in "${REPORTS[@]}"; do
+		[[ "$period" == *period=* ]] || continue
+		period=${period##*period=}
+		for goal in '"metric":"mqls","target":4000' '"metric":"accepted_leads","target":2000' \
+			'"metric":"first_attempt_within","within_hours":4,"target":90' \
+			'"metric":"attempts","min_attempts":3,"target":80' \
+			'"metric":"verdict_within","within_days":5,"target":95'; do
+			curl -s --fail-with-body -o /dev/null -H "Authorization: Bearer $KEY" \
+				-H 'Content-Type: application/json' -d "{\"period\":\"$period\",$goal}" \
+				"$BASE/v1/sla/goals" || die "could not set an SLA goal for $period"
+		done
+	done
+fi
 run_reports ""
 
 # ---------------------------------------------------------------- another time zone

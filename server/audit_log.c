@@ -20,11 +20,22 @@
 
 static const struct sort_key sorts[] = {{"created_at", "created_at", "timestamptz"},
                                         {NULL, NULL, NULL}};
-static const char *const entities[] = {
-    "workspace", "user",         "api_key",         "campaign", "lead",       "touch",
-    "feedback",  "stage_change", "feedback_reason", "webhook",  "invitation", NULL};
+static const char *const entities[] = {"workspace",
+                                       "user",
+                                       "api_key",
+                                       "campaign",
+                                       "lead",
+                                       "touch",
+                                       "feedback",
+                                       "stage_change",
+                                       "feedback_reason",
+                                       "webhook",
+                                       "invitation",
+                                       "interaction",
+                                       "sla_goal",
+                                       NULL};
 /* The entities whose rows carry their lead's id as their subject (audit_log_by_subject). */
-static const char *const lead_parts[] = {"touch", "feedback", "stage_change", NULL};
+static const char *const lead_parts[] = {"touch", "feedback", "stage_change", "interaction", NULL};
 static const char *const operations[] = {"create", "update",  "delete",     "erase",
                                          "revoke", "archive", "transition", NULL};
 static const char *const *const actors = vocab_audit_actors;

@@ -18,6 +18,7 @@
 #include "leadloop/campaigns.h"
 #include "leadloop/db.h"
 #include "leadloop/feedback.h"
+#include "leadloop/interactions.h"
 #include "leadloop/janitor.h"
 #include "leadloop/jw.h"
 #include "leadloop/leads.h"
@@ -28,12 +29,17 @@
 #include "leadloop/util.h"
 
 /* The types a change can have, as clients filter on them and webhooks subscribe to. */
-static const char *const change_types[] = {
-    "lead.created",    "lead.updated",     "lead.stage_changed", "lead.erased",
-    "lead.merged",     "campaign.created", "campaign.updated",   "campaign.archived",
-    "touch.created",   "touch.updated",    "feedback.created",   "feedback.updated",
-    "user.created",    "user.updated",     "api_key.created",    "api_key.updated",
-    "api_key.revoked", "reason.created",   "reason.updated",     NULL};
+static const char *const change_types[] = {"lead.created",        "lead.updated",
+                                           "lead.stage_changed",  "lead.erased",
+                                           "lead.merged",         "campaign.created",
+                                           "campaign.updated",    "campaign.archived",
+                                           "touch.created",       "touch.updated",
+                                           "feedback.created",    "feedback.updated",
+                                           "user.created",        "user.updated",
+                                           "api_key.created",     "api_key.updated",
+                                           "api_key.revoked",     "reason.created",
+                                           "reason.updated",      "interaction.created",
+                                           "interaction.updated", NULL};
 
 /* Each entity's representation: its module's columns over the stored row (the table's
  * type, under the alias its columns use) and its module's JSON. */
@@ -50,6 +56,7 @@ static const struct kind kinds[] = {
     {"user", "users", "u", USER_COLUMNS, admin_user_json, NULL},
     {"api_key", "api_keys", "k", AUTH_KEY_COLUMNS, admin_key_json, NULL},
     {"reason", "feedback_reasons", "r", REASON_COLUMNS, reasons_json, NULL},
+    {"interaction", "interactions", "i", INTERACTION_COLUMNS, interactions_json, NULL},
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 

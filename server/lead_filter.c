@@ -22,17 +22,18 @@ static const struct sort_key sorts[] = {{"created_at", "created_at", "timestampt
                                         {"recycle_on", "recycle_on", "date"},
                                         {NULL, NULL, NULL}};
 
-/* The leads handed to sales with no feedback yet, as the follow-up report counts them
- * (report_leads: handed_at set, first_feedback_at not), with the time they were handed
- * over: a table named leads, so that every other filter reads the same. The partial index
- * report_leads_waiting (workspace_id, handed_at, lead_id) gives them in the list's order,
- * and the page's keyset, on waiting_since and waiting_id (both the index's), starts
- * inside it, however deep the page. */
+/* The leads handed to sales with no follow-up yet, as the follow-up report counts them
+ * (report_leads: handed_at set; first_feedback_at, first_attempt_at and first_contact_at
+ * not), with the time they were handed over: a table named leads, so that every other
+ * filter reads the same. The partial index report_leads_waiting (workspace_id, handed_at,
+ * lead_id) gives them in the list's order, and the page's keyset, on waiting_since and
+ * waiting_id (both the index's), starts inside it, however deep the page. */
 static const char from_waiting[] =
     ", waiting_id FROM (SELECT l.*, f.handed_at AS waiting_since, f.lead_id AS waiting_id"
     " FROM leads l JOIN report_leads f"
     " ON f.workspace_id = l.workspace_id AND f.lead_id = l.id"
-    " WHERE f.handed_at IS NOT NULL AND f.first_feedback_at IS NULL) leads"
+    " WHERE f.handed_at IS NOT NULL AND f.first_feedback_at IS NULL"
+    " AND f.first_attempt_at IS NULL AND f.first_contact_at IS NULL) leads"
     " WHERE workspace_id = $? AND erased_at IS NULL AND merged_into IS NULL";
 
 static const char *const time_names[3] = {"created_since", "created_until", "updated_since"};

@@ -69,11 +69,12 @@ static const char sql_get_by_external[] =
 static const char sql_erase_lock[] = "SELECT version, erased_at IS NOT NULL, merged_into"
                                      " FROM leads WHERE workspace_id = $1 AND id = $2 FOR UPDATE";
 /* Every personal value of the lead, wherever it is kept: its own columns, its external
- * ids, the notes of its feedback and the reasons of its stage changes (free text, which
- * may name anyone). The facts stay: stages, times, touches, kinds, ratings, amounts. The
- * audit log's redaction (ll_audit_redact_lead, sql/0009_audit.sql) names the same fields.
- * The leads merged into it are the same person: they are erased with it, and the email
- * its merge records keep (lead_merges) goes. Returns the ids erased. */
+ * ids, the notes of its feedback, the reasons of its stage changes and the subjects,
+ * bodies and actor names of its interactions (free text, which may name anyone). The
+ * facts stay: stages, times, touches, kinds, ratings, amounts. The audit log's redaction
+ * (ll_audit_redact_lead, sql/0009_audit.sql) names the same fields. The leads merged into
+ * it are the same person: they are erased with it, and the email its merge records keep
+ * (lead_merges) goes. Returns the ids erased. */
 static const char sql_erase[] =
     "WITH u AS (UPDATE leads SET email = NULL, first_name = NULL, last_name = NULL,"
     " company = NULL, title = NULL, phone = NULL, consent = NULL, custom = '{}',"
@@ -88,7 +89,10 @@ static const char sql_erase[] =
     " n AS (UPDATE feedback b SET note = NULL FROM u"
     " WHERE b.workspace_id = u.workspace_id AND b.lead_id = u.id AND b.note IS NOT NULL),"
     " s AS (UPDATE lead_stage_changes c SET reason = NULL FROM u"
-    " WHERE c.workspace_id = u.workspace_id AND c.lead_id = u.id AND c.reason IS NOT NULL)"
+    " WHERE c.workspace_id = u.workspace_id AND c.lead_id = u.id AND c.reason IS NOT NULL),"
+    " i AS (UPDATE interactions x SET subject = NULL, body = NULL, actor_name = NULL FROM u"
+    " WHERE x.workspace_id = u.workspace_id AND x.lead_id = u.id"
+    " AND (x.subject IS NOT NULL OR x.body IS NOT NULL OR x.actor_name IS NOT NULL))"
     " SELECT id FROM u";
 /* (The UTM parameters stay: they name the campaign, like the lead's touches. The two URLs
  * go: a page's address may carry the visitor's email or name in its query.) */

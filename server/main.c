@@ -29,6 +29,7 @@
 #include "leadloop/session.h"
 #include "leadloop/reports.h"
 #include "leadloop/scoring.h"
+#include "leadloop/routing.h"
 #include "leadloop/migrate.h"
 
 #ifndef LEADLOOP_VERSION
@@ -276,6 +277,8 @@ static int cmd_serve(const struct config *cfg)
     else if (!audit_janitor_start(cfg->database_url, cfg->audit_retention_days,
                                   cfg->audit_purge_interval_s))
         failed = "audit janitor";
+    else if (!routing_janitor_start(cfg->database_url, 30))
+        failed = "routing re-assignment";
     else if (!webhook_delivery_start(
                  &(struct webhook_delivery_config){.senders = cfg->webhook_senders,
                                                    .allow_private = cfg->webhook_allow_private,
@@ -300,6 +303,7 @@ static int cmd_serve(const struct config *cfg)
         http_stop(cfg->shutdown_timeout_s);
     }
     webhook_delivery_stop();
+    routing_janitor_stop();
     audit_janitor_stop();
     scoring_rescorer_stop();
     reports_compactor_stop();

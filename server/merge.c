@@ -1,7 +1,7 @@
 /* Merge (POST /v1/leads/{id}/merge): the lead named in `from`, a duplicate, is folded into
  * the lead of the path, which survives. In one transaction, with both leads locked: the
- * duplicate's touches, feedback, stage history and external ids move to the survivor,
- * the survivor's first and latest campaign are recomputed from all its touches, and the
+ * duplicate's touches, feedback, stage history, interactions and external ids move to the
+ * survivor, the survivor's first and latest campaign are recomputed from all its touches, and the
  * duplicate is marked merged_into the survivor and gives up its email. Everything else
  * follows from those rows: the report triggers refresh both leads (a merged lead has no
  * facts of its own, sql/0014_merge.sql), the change feed records lead.merged and the
@@ -47,6 +47,8 @@ static const char sql_merge[] =
     " AND lead_id = $3 RETURNING 1),"
     " x AS (UPDATE lead_external_ids SET lead_id = $2 WHERE workspace_id = $1"
     " AND lead_id = $3 RETURNING 1),"
+    " i AS (UPDATE interactions SET lead_id = $2 WHERE workspace_id = $1"
+    " AND lead_id = $3 RETURNING 1),"
     " m AS (UPDATE lead_merges SET lead_id = $2 WHERE workspace_id = $1 AND lead_id = $3),"
     " a AS (UPDATE leads SET merged_into = $2 WHERE workspace_id = $1 AND merged_into = $3),"
     " d AS (UPDATE leads SET merged_into = $2, email = NULL, external_ids = '{}',"
@@ -66,9 +68,9 @@ static const char sql_merge[] =
     " WHERE l.workspace_id = $1 AND l.id = $2 AND o.workspace_id = $1 AND o.id = $3"
     " RETURNING l.*),"
     " r AS (INSERT INTO lead_merges (workspace_id, merged_id, lead_id, email, touches, feedback,"
-    " stage_changes, external_ids, by_key_id, by_user_id) SELECT $1, $3, $2, o.email,"
-    " (SELECT count(*) FROM t), (SELECT count(*) FROM f), (SELECT count(*) FROM s),"
-    " (SELECT count(*) FROM x), $4::uuid, $5::uuid FROM leads o"
+    " stage_changes, external_ids, interactions, by_key_id, by_user_id) SELECT $1, $3, $2,"
+    " o.email, (SELECT count(*) FROM t), (SELECT count(*) FROM f), (SELECT count(*) FROM s),"
+    " (SELECT count(*) FROM x), (SELECT count(*) FROM i), $4::uuid, $5::uuid FROM leads o"
     " WHERE o.workspace_id = $1 AND o.id = $3)"
     " SELECT " LEAD_COLUMNS " FROM v";
 static const char sql_get[] =

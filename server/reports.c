@@ -21,6 +21,7 @@
 #include "leadloop/jw.h"
 #include "leadloop/log.h"
 #include "leadloop/request.h"
+#include "leadloop/sla.h"
 #include "leadloop/rowsort.h"
 #include "leadloop/ticker.h"
 #include "leadloop/util.h"
@@ -762,6 +763,40 @@ void reports_follow_up(struct request *r)
         json_decref(tz);
     }
     PQclear(cal);
+    PQclear(res);
+}
+
+/* The two-sided SLA of a month or quarter (sql/queries/report_sla.sql): its goals with
+ * progress and pacing, and sales' response times per owner, team and in all. One nested
+ * JSON document, rendered by PostgreSQL (a few rows: no CSV form). */
+void reports_sla(struct request *r)
+{
+    static const char *const allowed[] = {"period", NULL};
+    const char *period = req_query(r, "period");
+    const char *sql = query("report_sla");
+    char kind[8], start[11];
+    PGresult *res;
+    enum ll_err err;
+    if (!req_query_allowed(r, allowed))
+        return;
+    if (period && !sla_period_parse(period, kind, start)) {
+        reply_bad_param(r, "period", "must be a month (2026-12) or a quarter (2026-Q4)");
+        return;
+    }
+    if (!sql) {
+        log_error("report statement report_sla is not embedded");
+        reply_problem(r, LL_E_INTERNAL, "internal error", NULL, NULL);
+        return;
+    }
+    const char *vals[3] = {r->auth.workspace_id, period ? start : NULL, period ? kind : NULL};
+    res = db_exec(r->db, sql, 3, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        reply_db_error(r, err);
+    else if (PQntuples(res) != 1)
+        reply_db_error(r, LL_E_INTERNAL);
+    else
+        reply_raw(r, 200, "application/json", PQgetvalue(res, 0, 0),
+                  (size_t)PQgetlength(res, 0, 0));
     PQclear(res);
 }
 

@@ -10,6 +10,7 @@
 #include "leadloop/campaigns.h"
 #include "leadloop/changes.h"
 #include "leadloop/feedback.h"
+#include "leadloop/interactions.h"
 #include "leadloop/invitations.h"
 #include "leadloop/lead_bulk.h"
 #include "leadloop/lead_export.h"
@@ -19,7 +20,9 @@
 #include "leadloop/ops.h"
 #include "leadloop/reports.h"
 #include "leadloop/scoring.h"
+#include "leadloop/routing.h"
 #include "leadloop/session.h"
+#include "leadloop/sla.h"
 #include "leadloop/touches.h"
 #include "leadloop/webhooks.h"
 #include "leadloop/workspace.h"
@@ -102,6 +105,10 @@ static const struct route table[] = {
     {HTTP_POST, "/v1/leads/{id}/feedback", feedback_create, ROLES_SALES, 0},
     {HTTP_GET, "/v1/leads/{id}/feedback", feedback_list_lead, ROLES_ANY, 0},
     {HTTP_GET, "/v1/feedback", feedback_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/leads/{id}/interactions", interactions_create, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads/{id}/interactions", interactions_list_by_lead, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/interactions/batch", interactions_batch, ROLES_WRITERS, ROUTE_BULK},
+    {HTTP_GET, "/v1/interactions/{id}", interactions_get, ROLES_ANY, 0},
     {HTTP_GET, "/v1/feedback-reasons", reasons_list, ROLES_ANY, 0},
     {HTTP_POST, "/v1/feedback-reasons", reasons_create, ROLES_ADMIN, 0},
     {HTTP_PATCH, "/v1/feedback-reasons/{code}", reasons_update, ROLES_ADMIN, 0},
@@ -120,6 +127,31 @@ static const struct route table[] = {
     {HTTP_GET, "/v1/reports/follow-up", reports_follow_up, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/trends", reports_trends, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/scoring", scoring_report, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/sla", reports_sla, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/sla/goals", sla_goals_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/sla/goals", sla_goals_create, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/sla/goals/{id}", sla_goals_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/sla/goals/{id}", sla_goals_update, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/sla/goals/{id}", sla_goals_delete, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/leads/{id}/route", routing_lead_route, ROLES_WRITERS, 0},
+    {HTTP_GET, "/v1/leads/{id}/assignments", routing_lead_assignments, ROLES_ANY, 0},
+    /* routing (issue 17): reads for every role, writes for admins */
+    {HTTP_GET, "/v1/routing/pools", routing_pools_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/routing/pools", routing_pools_create, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/routing/pools/{id}", routing_pools_get, ROLES_ANY, 0},
+    {HTTP_PATCH, "/v1/routing/pools/{id}", routing_pools_update, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/routing/pools/{id}", routing_pools_delete, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/routing/pools/{id}/members", routing_members_list, ROLES_ANY, 0},
+    {HTTP_PUT, "/v1/routing/pools/{id}/members/{user_id}", routing_members_put, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/routing/pools/{id}/members/{user_id}", routing_members_delete, ROLES_ADMIN,
+     0},
+    {HTTP_GET, "/v1/routing/absences", routing_absences_list, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/routing/absences", routing_absences_create, ROLES_ADMIN, 0},
+    {HTTP_DELETE, "/v1/routing/absences/{id}", routing_absences_delete, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/routing/rules", routing_rules_get, ROLES_ANY, 0},
+    {HTTP_PUT, "/v1/routing/rules", routing_rules_put, ROLES_ADMIN, 0},
+    {HTTP_POST, "/v1/routing/dry-run", routing_dry_run, ROLES_ANY, 0},
+    {HTTP_POST, "/v1/routing/reassign-due", routing_reassign_due, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/leads/by-external-id/{system}/{external_id}", leads_get_by_external_id,
      ROLES_ANY, 0},
     {HTTP_PUT, "/v1/leads/by-external-id/{system}/{external_id}", leads_put_by_external_id,

@@ -19,6 +19,13 @@ const char *const vocab_touch_kinds[] = {
 const char *const vocab_feedback_kinds[] = {"accepted",       "rejected",   "contacted",
                                             "meeting_booked", "won",        "lost",
                                             "recycled",       "correction", NULL};
+const char *const vocab_interaction_kinds[] = {"call",    "email", "meeting", "note",
+                                               "message", "form",  "ticket",  NULL};
+const char *const vocab_interaction_directions[] = {"inbound", "outbound", NULL};
+const char *const vocab_interaction_outcomes[] = {
+    "connected", "no_answer", "left_message", "busy", "wrong_number", "sent",
+    "replied",   "bounced",   "scheduled",    "held", "no_show",      "cancelled",
+    "opened",    "resolved",  "other",        NULL};
 const char *const vocab_reason_kinds[] = {"rejected", "lost", "recycled", NULL};
 const char *const vocab_roles[] = {"admin", "marketing", "sales", "readonly", NULL};
 const char *const vocab_teams[] = {"marketing", "sales", NULL};

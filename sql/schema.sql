@@ -97,6 +97,7 @@ CREATE FUNCTION public.ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigint
         ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
                        'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
         ('feedback', ARRAY['note']),
+        ('interaction', ARRAY['subject', 'body', 'actor_name']),
         ('stage_change', ARRAY['reason'])),
     hit AS (
         SELECT a.id,
@@ -385,9 +386,11 @@ CREATE FUNCTION public.ll_changes_redact_lead(ws uuid, lead uuid) RETURNS bigint
                 'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb,
                 'landing_page', NULL, 'referrer', NULL)
             WHEN 'feedback' THEN doc || jsonb_build_object('note', NULL)
+            WHEN 'interaction' THEN doc || jsonb_build_object('subject', NULL, 'body', NULL,
+                                                              'actor_name', NULL)
             ELSE doc END
         WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
-          AND entity IN ('lead', 'feedback')
+          AND entity IN ('lead', 'feedback', 'interaction')
         RETURNING 1)
     SELECT count(*) FROM u
 $$;
@@ -598,14 +601,25 @@ CREATE FUNCTION public.ll_lead_move(p_ws uuid, p_lead uuid, p_to text, p_reason 
     LANGUAGE plpgsql
     AS $$
 DECLARE
+    v_lead leads;
     v_from text;
+    v_owner uuid;
+    v_route record;
 BEGIN
-    SELECT stage INTO v_from FROM leads WHERE workspace_id = p_ws AND id = p_lead;
+    SELECT * INTO v_lead FROM leads WHERE workspace_id = p_ws AND id = p_lead;
     IF NOT FOUND THEN
         RETURN;
     END IF;
+    v_from := v_lead.stage;
+    IF p_to = 'mql' AND p_at IS NULL AND v_from <> 'mql' THEN
+        v_lead.stage := p_to;
+        v_route := ll_routing_assign(p_ws, v_lead, 'mql', p_key, p_user);
+        IF v_route.outcome = 'assigned' THEN
+            v_owner := (v_route.assignment).owner_id;
+        END IF;
+    END IF;
     UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
-                     recycle_on = p_recycle_on,
+                     recycle_on = p_recycle_on, owner_id = coalesce(v_owner, owner_id),
                      version = version + 1, updated_at = now()
     WHERE workspace_id = p_ws AND id = p_lead
     RETURNING * INTO moved;
@@ -613,6 +627,60 @@ BEGIN
                                     by_key_id, by_user_id, changed_at)
     VALUES (p_ws, p_lead, v_from, p_to, p_reason, p_key, p_user, (moved).stage_changed_at)
     RETURNING * INTO change;
+END
+$$;
+
+--
+-- Name: lead_assignments; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lead_assignments (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lead_id uuid NOT NULL,
+    rule_id uuid,
+    pool_id uuid,
+    previous_owner_id uuid,
+    owner_id uuid,
+    reason text NOT NULL,
+    outcome text NOT NULL,
+    skipped jsonb DEFAULT '[]'::jsonb NOT NULL,
+    by_key_id uuid,
+    by_user_id uuid,
+    at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lead_assignments_outcome_check CHECK ((outcome = ANY (ARRAY['assigned'::text, 'nobody_eligible'::text]))),
+    CONSTRAINT lead_assignments_reason_check CHECK ((reason = ANY (ARRAY['mql'::text, 'on_demand'::text, 'reassigned_sla'::text])))
+);
+
+--
+-- Name: ll_lead_route(uuid, uuid, uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_lead_route(p_ws uuid, p_lead uuid, p_key uuid, p_user uuid, OUT outcome text, OUT assignment public.lead_assignments, OUT owner_id uuid) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    l leads;
+    a record;
+BEGIN
+    SELECT * INTO l FROM leads WHERE workspace_id = p_ws AND id = p_lead FOR UPDATE;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF l.erased_at IS NOT NULL OR l.merged_into IS NOT NULL THEN
+        outcome := 'gone';
+        RETURN;
+    END IF;
+    a := ll_routing_assign(p_ws, l, 'on_demand', p_key, p_user);
+    outcome := a.outcome;
+    assignment := a.assignment;
+    owner_id := l.owner_id;
+    IF a.outcome = 'assigned' AND (a.assignment).owner_id IS DISTINCT FROM l.owner_id THEN
+        UPDATE leads SET owner_id = (a.assignment).owner_id, version = version + 1,
+                         updated_at = now()
+        WHERE workspace_id = p_ws AND id = p_lead;
+        owner_id := (a.assignment).owner_id;
+    END IF;
 END
 $$;
 
@@ -681,11 +749,35 @@ CREATE FUNCTION public.ll_lead_timeline(ws uuid, lead uuid) RETURNS TABLE(type t
                              'moved', json_build_object('touches', m.touches,
                                                         'feedback', m.feedback,
                                                         'stage_changes', m.stage_changes,
-                                                        'external_ids', m.external_ids),
+                                                        'external_ids', m.external_ids,
+                                                        'interactions', m.interactions),
                              'merged_by', json_build_object('api_key_id', m.by_key_id,
                                                             'user_id', m.by_user_id),
                              'merged_at', ll_api_time(m.merged_at))::text
     FROM lead_merges m WHERE m.workspace_id = ws AND m.lead_id = lead
+    UNION ALL
+    SELECT 'interaction', i.occurred_at, i.id,
+           json_build_object('id', i.id, 'lead_id', i.lead_id, 'kind', i.kind,
+                             'direction', i.direction, 'outcome', i.outcome,
+                             'occurred_at', ll_api_time(i.occurred_at),
+                             'user_id', i.user_id, 'actor_name', i.actor_name,
+                             'subject', i.subject, 'body', i.body,
+                             'duration_seconds', i.duration_seconds,
+                             'campaign_id', i.campaign_id, 'source', i.source,
+                             'external_id', i.external_id, 'version', i.version,
+                             'created_at', ll_api_time(i.created_at),
+                             'updated_at', ll_api_time(i.updated_at))::text
+    FROM interactions i WHERE i.workspace_id = ws AND i.lead_id = lead
+    UNION ALL -- who routing gave the lead to (sql/functions/74_routing.sql)
+    SELECT 'assignment', g.at, g.id,
+           json_build_object('id', g.id, 'lead_id', g.lead_id, 'rule_id', g.rule_id,
+                             'pool_id', g.pool_id, 'previous_owner_id', g.previous_owner_id,
+                             'owner_id', g.owner_id, 'reason', g.reason, 'outcome', g.outcome,
+                             'skipped', g.skipped,
+                             'assigned_by', json_build_object('api_key_id', g.by_key_id,
+                                                              'user_id', g.by_user_id),
+                             'at', ll_api_time(g.at))::text
+    FROM lead_assignments g WHERE g.workspace_id = ws AND g.lead_id = lead
 $$;
 
 --
@@ -889,7 +981,9 @@ CREATE TABLE public.report_leads (
     won_amount bigint NOT NULL,
     rating_sum integer NOT NULL,
     rating_count integer NOT NULL,
-    lost_amount bigint DEFAULT 0 NOT NULL
+    lost_amount bigint DEFAULT 0 NOT NULL,
+    first_attempt_at timestamp with time zone,
+    first_contact_at timestamp with time zone
 );
 
 --
@@ -903,10 +997,11 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
            s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
-           ll_business_seconds(s.handed_at, f.first_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end),
+           ll_business_seconds(s.handed_at, least(f.first_at, i.attempt_at, i.contact_at),
+                               w.time_zone, w.business_days, w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
-           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0)
+           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
+           i.attempt_at, i.contact_at
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -952,6 +1047,19 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
             WHERE fb.kind IN ('won', 'lost') AND x.workspace_id = ws AND x.corrects = fb.id
             ORDER BY x.occurred_at DESC, x.created_at DESC, x.id DESC LIMIT 1) c ON true
         WHERE fb.workspace_id = ws AND fb.lead_id = l.id) f ON true
+    -- The interactions logged since the hand-off (none before it: the clock is not
+    -- running): the first attempt (an outbound call, email, meeting or message) and the
+    -- first contact (one that reached the person: outcome connected, replied or held, or
+    -- an inbound call, email, meeting or message). Either stops the follow-up clock as the
+    -- first feedback does. Read through interactions_by_lead.
+    LEFT JOIN LATERAL (
+        SELECT min(occurred_at) FILTER (WHERE direction = 'outbound'
+                   AND kind IN ('call', 'email', 'meeting', 'message')) AS attempt_at,
+               min(occurred_at) FILTER (WHERE outcome IN ('connected', 'replied', 'held')
+                   OR (direction = 'inbound' AND kind IN ('call', 'email', 'meeting', 'message')))
+                   AS contact_at
+        FROM interactions
+        WHERE workspace_id = ws AND lead_id = l.id AND occurred_at >= s.handed_at) i ON true
     WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
 $$;
 
@@ -1029,6 +1137,25 @@ BEGIN
     FROM written w
     WHERE NOT EXISTS (
         SELECT 1 FROM feedback t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_interactions(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_interactions() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM interactions t JOIN report_leads f
             ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
         WHERE t.workspace_id = w.workspace_id AND t.id = w.id
             AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
@@ -1408,9 +1535,12 @@ BEGIN
                r.source, r.owner_id, r.stage, r.ft_campaign, r.lt_campaign, r.credits, r.mql_at,
                r.handed_at, r.accepted_at, r.qualified_at, r.opportunity_at, r.customer_at,
                r.verdict, r.verdict_reason, r.first_feedback_at,
-               ll_business_seconds(r.handed_at, r.first_feedback_at, w.time_zone,
-                                   w.business_days, w.business_start, w.business_end),
-               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount
+               ll_business_seconds(r.handed_at, least(r.first_feedback_at, r.first_attempt_at,
+                                                      r.first_contact_at),
+                                   w.time_zone, w.business_days, w.business_start,
+                                   w.business_end),
+               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount,
+               r.first_attempt_at, r.first_contact_at
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -1428,7 +1558,9 @@ BEGIN
             first_feedback_at = excluded.first_feedback_at, follow_up_s = excluded.follow_up_s,
             contacted = excluded.contacted, won = excluded.won,
             won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
-            rating_count = excluded.rating_count, lost_amount = excluded.lost_amount
+            rating_count = excluded.rating_count, lost_amount = excluded.lost_amount,
+            first_attempt_at = excluded.first_attempt_at,
+            first_contact_at = excluded.first_contact_at
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -1568,6 +1700,313 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
     ) d
     GROUP BY key
 $$;
+
+--
+-- Name: ll_routing_assign(uuid, public.leads, text, uuid, uuid, uuid, uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_routing_assign(p_ws uuid, p_lead public.leads, p_reason text, p_key uuid, p_user uuid, p_pool uuid DEFAULT NULL::uuid, p_rule uuid DEFAULT NULL::uuid, p_exclude uuid[] DEFAULT '{}'::uuid[], OUT outcome text, OUT assignment public.lead_assignments) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    p record;
+    v_turn bigint;
+    v_sla integer;
+BEGIN
+    p := ll_routing_plan(p_ws, p_lead, true, p_pool, p_exclude);
+    outcome := p.outcome;
+    IF p.outcome NOT IN ('assigned', 'nobody_eligible') THEN
+        RETURN;
+    END IF;
+    IF p.outcome = 'assigned' AND p.pool_id IS NOT NULL THEN
+        UPDATE routing_pools SET turn = turn + 1
+        WHERE workspace_id = p_ws AND id = p.pool_id
+        RETURNING turn, reassign_after_minutes INTO v_turn, v_sla;
+        UPDATE routing_pool_members SET assigned = assigned + 1, last_turn = v_turn,
+                                        last_assigned_at = now()
+        WHERE workspace_id = p_ws AND pool_id = p.pool_id AND user_id = p.owner_id;
+    END IF;
+    INSERT INTO lead_assignments (workspace_id, lead_id, rule_id, pool_id, previous_owner_id,
+                                  owner_id, reason, outcome, skipped, by_key_id, by_user_id)
+    VALUES (p_ws, p_lead.id, coalesce(p.rule_id, p_rule), p.pool_id, p_lead.owner_id,
+            p.owner_id, p_reason, p.outcome, p.skipped, p_key, p_user)
+    RETURNING * INTO assignment;
+    IF v_sla IS NOT NULL THEN
+        INSERT INTO routing_sla (workspace_id, lead_id, assignment_id, pool_id, owner_id,
+                                 assigned_at, due_at)
+        VALUES (p_ws, p_lead.id, assignment.id, p.pool_id, p.owner_id, assignment.at,
+                assignment.at + make_interval(mins => v_sla))
+        ON CONFLICT (workspace_id, lead_id) DO UPDATE
+        SET assignment_id = excluded.assignment_id, pool_id = excluded.pool_id,
+            owner_id = excluded.owner_id, assigned_at = excluded.assigned_at,
+            due_at = excluded.due_at;
+    ELSIF p.outcome = 'assigned' THEN
+        DELETE FROM routing_sla WHERE workspace_id = p_ws AND lead_id = p_lead.id;
+    END IF;
+END
+$$;
+
+--
+-- Name: ll_routing_in_hours(jsonb, timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_routing_in_hours(h jsonb, t timestamp with time zone) RETURNS boolean
+    LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN (SELECT (((EXTRACT(isodow FROM x.lt))::integer IN (SELECT (jsonb_array_elements_text((ll_routing_in_hours.h -> 'days'::text)))::integer AS jsonb_array_elements_text)) AND CASE WHEN (((ll_routing_in_hours.h ->> 'start'::text))::time without time zone < ((ll_routing_in_hours.h ->> 'end'::text))::time without time zone) THEN (((x.lt)::time without time zone >= ((ll_routing_in_hours.h ->> 'start'::text))::time without time zone) AND ((x.lt)::time without time zone < ((ll_routing_in_hours.h ->> 'end'::text))::time without time zone)) ELSE (((x.lt)::time without time zone >= ((ll_routing_in_hours.h ->> 'start'::text))::time without time zone) OR ((x.lt)::time without time zone < ((ll_routing_in_hours.h ->> 'end'::text))::time without time zone)) END) FROM (SELECT (ll_routing_in_hours.t AT TIME ZONE (ll_routing_in_hours.h ->> 'time_zone'::text)) AS lt) x);
+
+--
+-- Name: ll_routing_members(uuid, uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_routing_members(p_ws uuid, p_pool uuid, p_exclude uuid[]) RETURNS TABLE(user_id uuid, weight integer, cap integer, assigned bigint, last_turn bigint, joined timestamp with time zone, open bigint, why text)
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT m.user_id, m.weight, m.cap, m.assigned, m.last_turn, m.created_at, o.open,
+           CASE WHEN NOT u.active THEN 'inactive'
+                WHEN m.user_id = ANY (p_exclude) THEN 'previous_owner'
+                WHEN EXISTS (SELECT 1 FROM routing_absences a
+                             WHERE a.workspace_id = p_ws AND a.user_id = m.user_id
+                               AND a.ends_at > now() AND a.starts_at <= now()) THEN 'absent'
+                WHEN m.hours IS NOT NULL AND NOT ll_routing_in_hours(m.hours, now())
+                     THEN 'outside_hours'
+                WHEN m.cap IS NOT NULL AND o.open >= m.cap THEN 'at_cap'
+           END
+    FROM routing_pool_members m
+    JOIN users u ON u.workspace_id = m.workspace_id AND u.id = m.user_id
+    CROSS JOIN LATERAL (SELECT count(*) AS open FROM leads l
+                        WHERE l.workspace_id = p_ws AND l.owner_id = m.user_id
+                          AND l.stage = 'mql') o
+    WHERE m.workspace_id = p_ws AND m.pool_id = p_pool
+$$;
+
+--
+-- Name: ll_routing_pick(uuid, uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_routing_pick(p_ws uuid, p_pool uuid, p_exclude uuid[], OUT owner_id uuid, OUT skipped jsonb) RETURNS record
+    LANGUAGE plpgsql STABLE
+    AS $$
+-- plpgsql, not SQL: its statement is planned once per connection (an SQL function called
+-- for one row is planned on every call: 1 ms of a move's time).
+DECLARE
+    v_method text;
+BEGIN
+    SELECT p.method INTO v_method FROM routing_pools p WHERE p.workspace_id = p_ws AND p.id = p_pool;
+    SELECT (array_agg(w.user_id ORDER BY
+                      CASE v_method WHEN 'weighted' THEN (w.assigned + 1)::float8 / w.weight
+                                    WHEN 'least_loaded' THEN w.open::float8 ELSE 0 END,
+                      w.last_turn, w.joined, w.user_id) FILTER (WHERE w.why IS NULL))[1],
+           coalesce(jsonb_agg(jsonb_build_object('user_id', w.user_id, 'why', w.why)
+                              ORDER BY w.user_id) FILTER (WHERE w.why IS NOT NULL), '[]')
+    INTO owner_id, skipped
+    FROM ll_routing_members(p_ws, p_pool, p_exclude) w;
+END
+$$;
+
+--
+-- Name: ll_routing_plan(uuid, public.leads, boolean, uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_routing_plan(p_ws uuid, p_lead public.leads, p_lock boolean, p_pool uuid DEFAULT NULL::uuid, p_exclude uuid[] DEFAULT '{}'::uuid[], OUT outcome text, OUT rule_id uuid, OUT pool_id uuid, OUT owner_id uuid, OUT skipped jsonb) RETURNS record
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    r routing_rules;
+    v_why text;
+BEGIN
+    skipped := '[]';
+    pool_id := p_pool;
+    IF p_pool IS NULL THEN
+        r := ll_routing_rule(p_ws, p_lead);
+        IF r.id IS NULL THEN
+            outcome := 'no_rule';
+            RETURN;
+        END IF;
+        rule_id := r.id;
+        pool_id := r.target_pool_id;
+        IF p_lead.owner_id IS NOT NULL AND NOT r.reassign_owned
+           AND EXISTS (SELECT 1 FROM users u WHERE u.workspace_id = p_ws
+                         AND u.id = p_lead.owner_id AND u.active) THEN
+            outcome := 'kept_owner';
+            owner_id := p_lead.owner_id;
+            RETURN;
+        END IF;
+        IF r.target_user_id IS NOT NULL THEN
+            v_why := ll_routing_user_why(p_ws, r.target_user_id);
+            IF v_why IS NULL THEN
+                outcome := 'assigned';
+                owner_id := r.target_user_id;
+            ELSE
+                outcome := 'nobody_eligible';
+                skipped := jsonb_build_array(jsonb_build_object('user_id', r.target_user_id,
+                                                                'why', v_why));
+            END IF;
+            RETURN;
+        END IF;
+    END IF;
+    IF p_lock THEN
+        PERFORM 1 FROM routing_pools p WHERE p.workspace_id = p_ws AND p.id = pool_id FOR UPDATE;
+    END IF;
+    SELECT k.owner_id, k.skipped INTO owner_id, skipped
+    FROM ll_routing_pick(p_ws, pool_id, p_exclude) k;
+    outcome := CASE WHEN owner_id IS NULL THEN 'nobody_eligible' ELSE 'assigned' END;
+END
+$$;
+
+--
+-- Name: ll_routing_reassign_due(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_routing_reassign_due(p_ws uuid, p_limit integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    c record;
+    s routing_sla;
+    l leads;
+    a record;
+    v_ex uuid[];
+    n integer := 0;
+BEGIN
+    FOR c IN SELECT workspace_id, lead_id FROM routing_sla
+             WHERE due_at <= now() AND (p_ws IS NULL OR workspace_id = p_ws)
+             ORDER BY due_at LIMIT p_limit LOOP
+        SELECT * INTO l FROM leads WHERE workspace_id = c.workspace_id AND id = c.lead_id
+        FOR UPDATE SKIP LOCKED;
+        CONTINUE WHEN NOT FOUND;
+        DELETE FROM routing_sla WHERE workspace_id = c.workspace_id AND lead_id = c.lead_id
+                                  AND due_at <= now()
+        RETURNING * INTO s;
+        CONTINUE WHEN NOT FOUND;
+        n := n + 1;
+        CONTINUE WHEN l.owner_id IS DISTINCT FROM s.owner_id OR l.stage <> 'mql'
+                      OR l.erased_at IS NOT NULL OR l.merged_into IS NOT NULL
+                      OR EXISTS (SELECT 1 FROM feedback f
+                                 WHERE f.workspace_id = s.workspace_id AND f.lead_id = s.lead_id
+                                   AND f.created_at >= s.assigned_at);
+        SELECT array_agg(DISTINCT x.owner_id) INTO v_ex FROM lead_assignments x
+        WHERE x.workspace_id = s.workspace_id AND x.lead_id = s.lead_id
+          AND x.pool_id = s.pool_id AND x.owner_id IS NOT NULL;
+        a := ll_routing_assign(s.workspace_id, l, 'reassigned_sla', NULL, NULL, s.pool_id,
+                               (SELECT x.rule_id FROM lead_assignments x
+                                WHERE x.workspace_id = s.workspace_id
+                                  AND x.id = s.assignment_id),
+                               coalesce(v_ex, '{}') || l.owner_id);
+        IF a.outcome = 'assigned' THEN
+            UPDATE leads SET owner_id = (a.assignment).owner_id, version = version + 1,
+                             updated_at = now()
+            WHERE workspace_id = s.workspace_id AND id = s.lead_id;
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: routing_rules; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.routing_rules (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    "position" integer NOT NULL,
+    name text,
+    conditions jsonb DEFAULT '[]'::jsonb NOT NULL,
+    target_user_id uuid,
+    target_pool_id uuid,
+    reassign_owned boolean DEFAULT false NOT NULL,
+    CONSTRAINT routing_rules_check CHECK (((target_user_id IS NULL) <> (target_pool_id IS NULL))),
+    CONSTRAINT routing_rules_name_check CHECK ((char_length(name) <= 200))
+);
+
+--
+-- Name: ll_routing_rule(uuid, public.leads); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_routing_rule(p_ws uuid, p_lead public.leads) RETURNS public.routing_rules
+    LANGUAGE plpgsql STABLE
+    AS $$
+DECLARE
+    r routing_rules;
+    v_domain text := nullif(split_part(p_lead.email, '@', 2), '');
+BEGIN
+    SELECT * INTO r FROM routing_rules x
+    WHERE x.workspace_id = p_ws
+      AND NOT EXISTS (
+          SELECT 1
+          FROM jsonb_array_elements(x.conditions) c
+          CROSS JOIN LATERAL (SELECT CASE c ->> 'field'
+                                  WHEN 'source' THEN p_lead.source
+                                  WHEN 'country' THEN p_lead.country
+                                  WHEN 'company' THEN p_lead.company
+                                  WHEN 'title' THEN p_lead.title
+                                  WHEN 'email_domain' THEN v_domain
+                                  WHEN 'first_campaign_id' THEN p_lead.first_campaign_id::text
+                                  WHEN 'latest_campaign_id' THEN p_lead.latest_campaign_id::text
+                                  WHEN 'score' THEN p_lead.score::text
+                                  ELSE p_lead.custom ->> substr(c ->> 'field', 8)
+                              END AS v) f
+          WHERE NOT coalesce(CASE c ->> 'op'
+                  WHEN 'gte' THEN f.v::numeric >= (c ->> 'value')::numeric
+                  WHEN 'lte' THEN f.v::numeric <= (c ->> 'value')::numeric
+                  WHEN 'eq' THEN lower(f.v) = lower(c ->> 'value')
+                  WHEN 'contains' THEN strpos(lower(f.v), lower(c ->> 'value')) > 0
+                  WHEN 'in' THEN lower(f.v) IN (SELECT lower(i)
+                                                FROM jsonb_array_elements_text(c -> 'value') i)
+              END, false))
+    ORDER BY x.position
+    LIMIT 1;
+    RETURN r;
+END
+$$;
+
+--
+-- Name: routing_absences; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.routing_absences (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    user_id uuid NOT NULL,
+    starts_at timestamp with time zone NOT NULL,
+    ends_at timestamp with time zone NOT NULL,
+    note text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT routing_absences_check CHECK ((ends_at > starts_at)),
+    CONSTRAINT routing_absences_note_check CHECK ((char_length(note) <= 500))
+);
+
+--
+-- Name: users; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.users (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    email text NOT NULL,
+    team text NOT NULL,
+    active boolean DEFAULT true NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    role text NOT NULL,
+    password_hash text,
+    activated_at timestamp with time zone,
+    CONSTRAINT users_email_check CHECK (((char_length(email) >= 3) AND (char_length(email) <= 254))),
+    CONSTRAINT users_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT users_password_hash_check CHECK ((password_hash ~~ '$argon2id$%'::text)),
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'marketing'::text, 'sales'::text, 'readonly'::text]))),
+    CONSTRAINT users_team_check CHECK ((team = ANY (ARRAY['marketing'::text, 'sales'::text])))
+);
+
+--
+-- Name: ll_routing_user_why(uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_routing_user_why(p_ws uuid, p_user uuid) RETURNS text
+    LANGUAGE sql STABLE
+    RETURN (SELECT CASE WHEN (NOT u.active) THEN 'inactive'::text WHEN (EXISTS (SELECT 1 FROM public.routing_absences a WHERE ((a.workspace_id = ll_routing_user_why.p_ws) AND (a.user_id = ll_routing_user_why.p_user) AND (a.ends_at > now()) AND (a.starts_at <= now())))) THEN 'absent'::text ELSE NULL::text END AS "case" FROM public.users u WHERE ((u.workspace_id = ll_routing_user_why.p_ws) AND (u.id = ll_routing_user_why.p_user)));
 
 --
 -- Name: ll_score_days(jsonb); Type: FUNCTION; Schema: public; Owner: -
@@ -2486,6 +2925,42 @@ CREATE TABLE public.idempotency_keys (
 COMMENT ON COLUMN public.idempotency_keys.request_hash IS 'SHA-256 of method, path, query and body; NULL when the answer was withdrawn because the lead it showed was erased';
 
 --
+-- Name: interactions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.interactions (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    lead_id uuid NOT NULL,
+    kind text NOT NULL,
+    direction text,
+    occurred_at timestamp with time zone NOT NULL,
+    user_id uuid,
+    actor_name text,
+    outcome text,
+    subject text,
+    body text,
+    duration_seconds integer,
+    campaign_id uuid,
+    source text,
+    external_id text,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT interactions_actor_name_check CHECK (((char_length(actor_name) >= 1) AND (char_length(actor_name) <= 200))),
+    CONSTRAINT interactions_body_check CHECK ((char_length(body) <= 10000)),
+    CONSTRAINT interactions_direction CHECK (((direction IS NOT NULL) OR (kind = ANY (ARRAY['note'::text, 'form'::text, 'ticket'::text])))),
+    CONSTRAINT interactions_direction_check CHECK ((direction = ANY (ARRAY['inbound'::text, 'outbound'::text]))),
+    CONSTRAINT interactions_duration_seconds_check CHECK ((duration_seconds >= 0)),
+    CONSTRAINT interactions_external_id_check CHECK (((char_length(external_id) >= 1) AND (char_length(external_id) <= 255))),
+    CONSTRAINT interactions_external_source CHECK (((external_id IS NULL) OR (source IS NOT NULL))),
+    CONSTRAINT interactions_kind_check CHECK ((kind = ANY (ARRAY['call'::text, 'email'::text, 'meeting'::text, 'note'::text, 'message'::text, 'form'::text, 'ticket'::text]))),
+    CONSTRAINT interactions_outcome_check CHECK ((outcome = ANY (ARRAY['connected'::text, 'no_answer'::text, 'left_message'::text, 'busy'::text, 'wrong_number'::text, 'sent'::text, 'replied'::text, 'bounced'::text, 'scheduled'::text, 'held'::text, 'no_show'::text, 'cancelled'::text, 'opened'::text, 'resolved'::text, 'other'::text]))),
+    CONSTRAINT interactions_source_check CHECK ((source ~ '^[a-z0-9][a-z0-9_.-]{0,63}$'::text)),
+    CONSTRAINT interactions_subject_check CHECK ((char_length(subject) <= 200))
+);
+
+--
 -- Name: lead_external_ids; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2513,7 +2988,8 @@ CREATE TABLE public.lead_merges (
     external_ids integer NOT NULL,
     by_key_id uuid,
     by_user_id uuid,
-    merged_at timestamp with time zone DEFAULT now() NOT NULL
+    merged_at timestamp with time zone DEFAULT now() NOT NULL,
+    interactions integer DEFAULT 0 NOT NULL
 );
 
 --
@@ -2707,6 +3183,71 @@ CREATE TABLE public.report_weeks (
 );
 
 --
+-- Name: routing_pool_members; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.routing_pool_members (
+    workspace_id uuid NOT NULL,
+    pool_id uuid NOT NULL,
+    user_id uuid NOT NULL,
+    weight integer DEFAULT 1 NOT NULL,
+    cap integer,
+    hours jsonb,
+    assigned bigint DEFAULT 0 NOT NULL,
+    last_turn bigint DEFAULT 0 NOT NULL,
+    last_assigned_at timestamp with time zone,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT routing_pool_members_assigned_check CHECK ((assigned >= 0)),
+    CONSTRAINT routing_pool_members_cap_check CHECK ((cap >= 0)),
+    CONSTRAINT routing_pool_members_weight_check CHECK (((weight >= 1) AND (weight <= 1000)))
+);
+
+--
+-- Name: routing_pools; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.routing_pools (
+    workspace_id uuid NOT NULL,
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    name text NOT NULL,
+    method text NOT NULL,
+    reassign_after_minutes integer,
+    turn bigint DEFAULT 0 NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT routing_pools_method_check CHECK ((method = ANY (ARRAY['round_robin'::text, 'weighted'::text, 'least_loaded'::text]))),
+    CONSTRAINT routing_pools_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT routing_pools_reassign_after_minutes_check CHECK (((reassign_after_minutes >= 1) AND (reassign_after_minutes <= 525600)))
+);
+
+--
+-- Name: routing_rulesets; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.routing_rulesets (
+    workspace_id uuid NOT NULL,
+    version integer DEFAULT 0 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: routing_sla; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.routing_sla (
+    workspace_id uuid NOT NULL,
+    lead_id uuid NOT NULL,
+    assignment_id uuid NOT NULL,
+    pool_id uuid NOT NULL,
+    owner_id uuid NOT NULL,
+    assigned_at timestamp with time zone NOT NULL,
+    due_at timestamp with time zone NOT NULL
+);
+
+--
 -- Name: schema_migrations; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2822,27 +3363,31 @@ CREATE UNLOGGED TABLE public.signin_failures (
 );
 
 --
--- Name: users; Type: TABLE; Schema: public; Owner: -
+-- Name: sla_goals; Type: TABLE; Schema: public; Owner: -
 --
 
-CREATE TABLE public.users (
+CREATE TABLE public.sla_goals (
     workspace_id uuid NOT NULL,
     id uuid DEFAULT gen_random_uuid() NOT NULL,
-    name text NOT NULL,
-    email text NOT NULL,
-    team text NOT NULL,
-    active boolean DEFAULT true NOT NULL,
+    period_kind text NOT NULL,
+    period_start date NOT NULL,
+    metric text NOT NULL,
+    owner_id uuid,
+    target integer NOT NULL,
+    within_hours integer,
+    min_attempts integer,
+    within_days integer,
     version integer DEFAULT 1 NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    role text NOT NULL,
-    password_hash text,
-    activated_at timestamp with time zone,
-    CONSTRAINT users_email_check CHECK (((char_length(email) >= 3) AND (char_length(email) <= 254))),
-    CONSTRAINT users_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
-    CONSTRAINT users_password_hash_check CHECK ((password_hash ~~ '$argon2id$%'::text)),
-    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['admin'::text, 'marketing'::text, 'sales'::text, 'readonly'::text]))),
-    CONSTRAINT users_team_check CHECK ((team = ANY (ARRAY['marketing'::text, 'sales'::text])))
+    CONSTRAINT sla_goals_metric_check CHECK ((metric = ANY (ARRAY['mqls'::text, 'accepted_leads'::text, 'first_attempt_within'::text, 'attempts'::text, 'verdict_within'::text]))),
+    CONSTRAINT sla_goals_min_attempts_check CHECK (((min_attempts >= 1) AND (min_attempts <= 100))),
+    CONSTRAINT sla_goals_params CHECK ((((within_hours IS NOT NULL) = (metric = 'first_attempt_within'::text)) AND ((min_attempts IS NOT NULL) = (metric = 'attempts'::text)) AND ((within_days IS NOT NULL) = (metric = 'verdict_within'::text)) AND ((metric = ANY (ARRAY['mqls'::text, 'accepted_leads'::text])) OR (target <= 100)))),
+    CONSTRAINT sla_goals_period CHECK ((period_start = (date_trunc(period_kind, (period_start)::timestamp with time zone))::date)),
+    CONSTRAINT sla_goals_period_kind_check CHECK ((period_kind = ANY (ARRAY['month'::text, 'quarter'::text]))),
+    CONSTRAINT sla_goals_target_check CHECK (((target >= 1) AND (target <= 1000000))),
+    CONSTRAINT sla_goals_within_days_check CHECK (((within_days >= 1) AND (within_days <= 365))),
+    CONSTRAINT sla_goals_within_hours_check CHECK (((within_hours >= 1) AND (within_hours <= 8760)))
 );
 
 --
@@ -3005,6 +3550,20 @@ ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (workspace_id, api_key_id, key);
 
 --
+-- Name: interactions interactions_external; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_external UNIQUE (workspace_id, source, external_id);
+
+--
+-- Name: interactions interactions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_pkey PRIMARY KEY (workspace_id, id);
+
+--
 -- Name: invitations invitations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3017,6 +3576,13 @@ ALTER TABLE ONLY public.invitations
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_workspace_id_token_hash_key UNIQUE (workspace_id, token_hash);
+
+--
+-- Name: lead_assignments lead_assignments_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_assignments
+    ADD CONSTRAINT lead_assignments_pkey PRIMARY KEY (workspace_id, id);
 
 --
 -- Name: lead_external_ids lead_external_ids_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -3110,6 +3676,55 @@ ALTER TABLE ONLY public.report_weeks
     ADD CONSTRAINT report_weeks_pkey PRIMARY KEY (workspace_id, dim, week, key);
 
 --
+-- Name: routing_absences routing_absences_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_absences
+    ADD CONSTRAINT routing_absences_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: routing_pool_members routing_pool_members_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_pool_members
+    ADD CONSTRAINT routing_pool_members_pkey PRIMARY KEY (workspace_id, pool_id, user_id);
+
+--
+-- Name: routing_pools routing_pools_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_pools
+    ADD CONSTRAINT routing_pools_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: routing_rules routing_rules_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_rules
+    ADD CONSTRAINT routing_rules_pkey PRIMARY KEY (workspace_id, id);
+
+--
+-- Name: routing_rules routing_rules_workspace_id_position_key; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_rules
+    ADD CONSTRAINT routing_rules_workspace_id_position_key UNIQUE (workspace_id, "position");
+
+--
+-- Name: routing_rulesets routing_rulesets_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_rulesets
+    ADD CONSTRAINT routing_rulesets_pkey PRIMARY KEY (workspace_id);
+
+--
+-- Name: routing_sla routing_sla_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_sla
+    ADD CONSTRAINT routing_sla_pkey PRIMARY KEY (workspace_id, lead_id);
+
+--
 -- Name: schema_migrations schema_migrations_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3178,6 +3793,13 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.signin_failures
     ADD CONSTRAINT signin_failures_pkey PRIMARY KEY (key);
+
+--
+-- Name: sla_goals sla_goals_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sla_goals
+    ADD CONSTRAINT sla_goals_pkey PRIMARY KEY (workspace_id, id);
 
 --
 -- Name: users users_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -3307,10 +3929,22 @@ CREATE INDEX idempotency_keys_age ON public.idempotency_keys USING btree (create
 CREATE INDEX idempotency_keys_by_lead ON public.idempotency_keys USING btree (workspace_id, split_part(location, '/'::text, 4)) WHERE (location ~~ '/v1/leads/%'::text);
 
 --
+-- Name: interactions_by_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX interactions_by_lead ON public.interactions USING btree (workspace_id, lead_id, occurred_at, id);
+
+--
 -- Name: invitations_page; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX invitations_page ON public.invitations USING btree (workspace_id, created_at, id);
+
+--
+-- Name: lead_assignments_lead; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX lead_assignments_lead ON public.lead_assignments USING btree (workspace_id, lead_id, at);
 
 --
 -- Name: lead_external_ids_lead; Type: INDEX; Schema: public; Owner: -
@@ -3361,6 +3995,12 @@ CREATE INDEX leads_by_utm_campaign ON public.leads USING btree (workspace_id, ut
 CREATE UNIQUE INDEX leads_email_key ON public.leads USING btree (workspace_id, public.ll_fold(email)) WHERE (email IS NOT NULL);
 
 --
+-- Name: leads_open_by_owner; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX leads_open_by_owner ON public.leads USING btree (workspace_id, owner_id) WHERE (stage = 'mql'::text);
+
+--
 -- Name: leads_recycle_due; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3409,6 +4049,12 @@ CREATE INDEX report_follow_ups_by_day ON public.report_follow_ups USING btree (w
 CREATE INDEX report_follow_ups_rank ON public.report_follow_ups USING btree (workspace_id, dim, key, follow_up_s) INCLUDE (day);
 
 --
+-- Name: report_leads_accepted; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_accepted ON public.report_leads USING btree (workspace_id, accepted_at) WHERE (accepted_at IS NOT NULL);
+
+--
 -- Name: report_leads_by_day; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3421,6 +4067,12 @@ CREATE INDEX report_leads_by_day ON public.report_leads USING btree (workspace_i
 CREATE INDEX report_leads_followed_up ON public.report_leads USING btree (workspace_id, day) INCLUDE (follow_up_s, source, owner_id, ft_campaign, lt_campaign) WHERE (follow_up_s IS NOT NULL);
 
 --
+-- Name: report_leads_handed; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_handed ON public.report_leads USING btree (workspace_id, handed_at) WHERE (handed_at IS NOT NULL);
+
+--
 -- Name: report_leads_rejected; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3430,13 +4082,25 @@ CREATE INDEX report_leads_rejected ON public.report_leads USING btree (workspace
 -- Name: report_leads_waiting; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_id, handed_at, lead_id) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL));
+CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_id, handed_at, lead_id) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL) AND (first_attempt_at IS NULL) AND (first_contact_at IS NULL));
 
 --
 -- Name: report_reason_deltas_by_day; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX report_reason_deltas_by_day ON public.report_reason_deltas USING btree (workspace_id, dim, day);
+
+--
+-- Name: routing_absences_user; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX routing_absences_user ON public.routing_absences USING btree (workspace_id, user_id, ends_at);
+
+--
+-- Name: routing_sla_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX routing_sla_due ON public.routing_sla USING btree (due_at);
 
 --
 -- Name: scoring_rules_event; Type: INDEX; Schema: public; Owner: -
@@ -3461,6 +4125,12 @@ CREATE INDEX sessions_by_user ON public.sessions USING btree (workspace_id, user
 --
 
 CREATE INDEX sessions_expiry ON public.sessions USING btree (expires_at);
+
+--
+-- Name: sla_goals_one; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE UNIQUE INDEX sla_goals_one ON public.sla_goals USING btree (workspace_id, period_start, period_kind, metric, owner_id) NULLS NOT DISTINCT;
 
 --
 -- Name: stage_changes_by_lead; Type: INDEX; Schema: public; Owner: -
@@ -3553,6 +4223,12 @@ CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.feedback FOR EACH ROW EXEC
 CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
 
 --
+-- Name: interactions audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.interactions FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('interaction', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
 -- Name: invitations audit; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3569,6 +4245,12 @@ CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.lead_stage_changes FOR EAC
 --
 
 CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.leads FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('lead', 'workspace_id', 'id', 'id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: sla_goals audit; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit AFTER DELETE OR UPDATE ON public.sla_goals FOR EACH ROW EXECUTE FUNCTION public.ll_audit_row('sla_goal', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: users audit; Type: TRIGGER; Schema: public; Owner: -
@@ -3619,6 +4301,12 @@ CREATE TRIGGER audit_insert AFTER INSERT ON public.feedback REFERENCING NEW TABL
 CREATE TRIGGER audit_insert AFTER INSERT ON public.feedback_reasons REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('feedback_reason', 'workspace_id', 'code', '', 'workspace_id', 'code', 'version', 'created_at', 'updated_at');
 
 --
+-- Name: interactions audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('interaction', 'workspace_id', 'id', 'lead_id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
 -- Name: invitations audit_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3635,6 +4323,12 @@ CREATE TRIGGER audit_insert AFTER INSERT ON public.lead_stage_changes REFERENCIN
 --
 
 CREATE TRIGGER audit_insert AFTER INSERT ON public.leads REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('lead', 'workspace_id', 'id', 'id', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
+
+--
+-- Name: sla_goals audit_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER audit_insert AFTER INSERT ON public.sla_goals REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_audit_rows('sla_goal', 'workspace_id', 'id', '', 'workspace_id', 'id', 'version', 'created_at', 'updated_at');
 
 --
 -- Name: users audit_insert; Type: TRIGGER; Schema: public; Owner: -
@@ -3709,6 +4403,12 @@ CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.feedback FOR EACH RO
 CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.feedback_reasons FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('reason', 'code', '', '0', 'version', 'updated_at');
 
 --
+-- Name: interactions change_feed; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed AFTER DELETE OR UPDATE ON public.interactions FOR EACH ROW EXECUTE FUNCTION public.ll_change_row('interaction', 'id', 'lead_id', '0', 'version', 'updated_at');
+
+--
 -- Name: leads change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3751,6 +4451,12 @@ CREATE TRIGGER change_feed_insert AFTER INSERT ON public.feedback REFERENCING NE
 CREATE TRIGGER change_feed_insert AFTER INSERT ON public.feedback_reasons REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('reason', 'code', '', '0', 'version', 'updated_at');
 
 --
+-- Name: interactions change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER change_feed_insert AFTER INSERT ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_change_rows('interaction', 'id', 'lead_id', '0', 'version', 'updated_at');
+
+--
 -- Name: leads change_feed_insert; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3779,6 +4485,24 @@ CREATE TRIGGER feedback_report_delete AFTER DELETE ON public.feedback REFERENCIN
 --
 
 CREATE TRIGGER feedback_report_update AFTER UPDATE ON public.feedback REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
+
+--
+-- Name: interactions interactions_report; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_report AFTER INSERT ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_interactions();
+
+--
+-- Name: interactions interactions_report_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_report_delete AFTER DELETE ON public.interactions REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows();
+
+--
+-- Name: interactions interactions_report_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_report_update AFTER UPDATE ON public.interactions REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
 
 --
 -- Name: campaigns keep_version; Type: TRIGGER; Schema: public; Owner: -
@@ -3946,6 +4670,27 @@ ALTER TABLE ONLY public.feedback
     ADD CONSTRAINT feedback_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
 
 --
+-- Name: interactions interactions_campaign; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_campaign FOREIGN KEY (workspace_id, campaign_id) REFERENCES public.campaigns(workspace_id, id);
+
+--
+-- Name: interactions interactions_lead; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_lead FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: interactions interactions_user; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.interactions
+    ADD CONSTRAINT interactions_user FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
+
+--
 -- Name: invitations invitations_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3958,6 +4703,13 @@ ALTER TABLE ONLY public.invitations
 
 ALTER TABLE ONLY public.invitations
     ADD CONSTRAINT invitations_workspace_id_user_id_fkey FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: lead_assignments lead_assignments_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_assignments
+    ADD CONSTRAINT lead_assignments_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
 
 --
 -- Name: lead_external_ids lead_external_ids_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
@@ -4030,6 +4782,69 @@ ALTER TABLE ONLY public.leads
     ADD CONSTRAINT leads_workspace_id_owner_id_fkey FOREIGN KEY (workspace_id, owner_id) REFERENCES public.users(workspace_id, id);
 
 --
+-- Name: routing_absences routing_absences_workspace_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_absences
+    ADD CONSTRAINT routing_absences_workspace_id_user_id_fkey FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: routing_pool_members routing_pool_members_workspace_id_pool_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_pool_members
+    ADD CONSTRAINT routing_pool_members_workspace_id_pool_id_fkey FOREIGN KEY (workspace_id, pool_id) REFERENCES public.routing_pools(workspace_id, id) ON DELETE CASCADE;
+
+--
+-- Name: routing_pool_members routing_pool_members_workspace_id_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_pool_members
+    ADD CONSTRAINT routing_pool_members_workspace_id_user_id_fkey FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: routing_pools routing_pools_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_pools
+    ADD CONSTRAINT routing_pools_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: routing_rules routing_rules_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_rules
+    ADD CONSTRAINT routing_rules_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.routing_rulesets(workspace_id);
+
+--
+-- Name: routing_rules routing_rules_workspace_id_target_pool_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_rules
+    ADD CONSTRAINT routing_rules_workspace_id_target_pool_id_fkey FOREIGN KEY (workspace_id, target_pool_id) REFERENCES public.routing_pools(workspace_id, id);
+
+--
+-- Name: routing_rules routing_rules_workspace_id_target_user_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_rules
+    ADD CONSTRAINT routing_rules_workspace_id_target_user_id_fkey FOREIGN KEY (workspace_id, target_user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: routing_rulesets routing_rulesets_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_rulesets
+    ADD CONSTRAINT routing_rulesets_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: routing_sla routing_sla_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.routing_sla
+    ADD CONSTRAINT routing_sla_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
 -- Name: scoring_drafts scoring_drafts_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4084,6 +4899,20 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_workspace_id_user_id_fkey FOREIGN KEY (workspace_id, user_id) REFERENCES public.users(workspace_id, id);
+
+--
+-- Name: sla_goals sla_goals_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sla_goals
+    ADD CONSTRAINT sla_goals_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
+
+--
+-- Name: sla_goals sla_goals_workspace_id_owner_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.sla_goals
+    ADD CONSTRAINT sla_goals_workspace_id_owner_id_fkey FOREIGN KEY (workspace_id, owner_id) REFERENCES public.users(workspace_id, id);
 
 --
 -- Name: campaign_touches touches_campaign; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -11,6 +11,7 @@ void reports_sources(struct request *r);
 void reports_funnel(struct request *r);
 void reports_rejections(struct request *r);
 void reports_follow_up(struct request *r);
+void reports_sla(struct request *r);
 void reports_trends(struct request *r);
 
 /* The thread that folds the report deltas into the day and month sums every second. */

@@ -13,6 +13,10 @@ extern const char *const vocab_channels[];
 extern const char *const vocab_campaign_statuses[];
 extern const char *const vocab_touch_kinds[];
 extern const char *const vocab_feedback_kinds[];
+/* What an interaction logged on a lead may be, which way it went, and what came of it. */
+extern const char *const vocab_interaction_kinds[];
+extern const char *const vocab_interaction_directions[];
+extern const char *const vocab_interaction_outcomes[];
 /* The feedback kinds that give a reason, and that a feedback reason may be for. */
 extern const char *const vocab_reason_kinds[];
 /* In the order of enum role's bits (auth.h): admin, marketing, sales, readonly. */

@@ -14,9 +14,9 @@
 -- lock, so concurrent writes never queue behind a shared figure's row), and
 -- ll_report_compact, run every second by the daemon, folds them into report_days in one
 -- transaction. A report reads both, so it is exact whether or not the deltas were folded.
--- Statement triggers on leads, campaign_touches, lead_stage_changes and feedback call the
--- refresh at the end of every writing statement, so no write path can forget it, and a
--- bulk statement refreshes its leads in one set-based pass.
+-- Statement triggers on leads, campaign_touches, lead_stage_changes, feedback and
+-- interactions call the refresh at the end of every writing statement, so no write path
+-- can forget it, and a bulk statement refreshes its leads in one set-based pass.
 
 
 -- The facts of some leads as their rows say now. A merged lead has none: its rows count
@@ -29,10 +29,11 @@ LANGUAGE sql STABLE AS $$
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
            s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
-           ll_business_seconds(s.handed_at, f.first_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end),
+           ll_business_seconds(s.handed_at, least(f.first_at, i.attempt_at, i.contact_at),
+                               w.time_zone, w.business_days, w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
-           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0)
+           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
+           i.attempt_at, i.contact_at
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -78,6 +79,19 @@ LANGUAGE sql STABLE AS $$
             WHERE fb.kind IN ('won', 'lost') AND x.workspace_id = ws AND x.corrects = fb.id
             ORDER BY x.occurred_at DESC, x.created_at DESC, x.id DESC LIMIT 1) c ON true
         WHERE fb.workspace_id = ws AND fb.lead_id = l.id) f ON true
+    -- The interactions logged since the hand-off (none before it: the clock is not
+    -- running): the first attempt (an outbound call, email, meeting or message) and the
+    -- first contact (one that reached the person: outcome connected, replied or held, or
+    -- an inbound call, email, meeting or message). Either stops the follow-up clock as the
+    -- first feedback does. Read through interactions_by_lead.
+    LEFT JOIN LATERAL (
+        SELECT min(occurred_at) FILTER (WHERE direction = 'outbound'
+                   AND kind IN ('call', 'email', 'meeting', 'message')) AS attempt_at,
+               min(occurred_at) FILTER (WHERE outcome IN ('connected', 'replied', 'held')
+                   OR (direction = 'inbound' AND kind IN ('call', 'email', 'meeting', 'message')))
+                   AS contact_at
+        FROM interactions
+        WHERE workspace_id = ws AND lead_id = l.id AND occurred_at >= s.handed_at) i ON true
     WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
 $$;
 
@@ -117,9 +131,12 @@ BEGIN
                r.source, r.owner_id, r.stage, r.ft_campaign, r.lt_campaign, r.credits, r.mql_at,
                r.handed_at, r.accepted_at, r.qualified_at, r.opportunity_at, r.customer_at,
                r.verdict, r.verdict_reason, r.first_feedback_at,
-               ll_business_seconds(r.handed_at, r.first_feedback_at, w.time_zone,
-                                   w.business_days, w.business_start, w.business_end),
-               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount
+               ll_business_seconds(r.handed_at, least(r.first_feedback_at, r.first_attempt_at,
+                                                      r.first_contact_at),
+                                   w.time_zone, w.business_days, w.business_start,
+                                   w.business_end),
+               r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount,
+               r.first_attempt_at, r.first_contact_at
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -137,7 +154,9 @@ BEGIN
             first_feedback_at = excluded.first_feedback_at, follow_up_s = excluded.follow_up_s,
             contacted = excluded.contacted, won = excluded.won,
             won_amount = excluded.won_amount, rating_sum = excluded.rating_sum,
-            rating_count = excluded.rating_count, lost_amount = excluded.lost_amount
+            rating_count = excluded.rating_count, lost_amount = excluded.lost_amount,
+            first_attempt_at = excluded.first_attempt_at,
+            first_contact_at = excluded.first_contact_at
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -239,14 +258,14 @@ BEGIN
 END
 $$;
 
--- Inserted touches, stage changes, feedback and leads refresh their leads, except where
--- that was done already: a lead whose facts were written later in this transaction (or
--- subtransaction: the comparison is of the row's xmin with the facts') than the row, by
--- a higher command id, was refreshed by another trigger of the statement, which ran after
+-- Inserted touches, stage changes, feedback, interactions and leads refresh their leads,
+-- except where that was done already: a lead whose facts were written later in this
+-- transaction (or subtransaction: the comparison is of the row's xmin with the facts')
+-- than the row, by a higher command id, was refreshed by another trigger of the statement, which ran after
 -- it and saw everything it wrote. So a statement that creates leads with their rows (the
 -- created touch, the first stage row) refreshes each lead's facts once, whatever order
 -- its statement triggers fire in. No fact depends on a stage history row to 'new', the
--- first row of every lead. The four differ only in the table (named in the query, so that
+-- first row of every lead. The five differ only in the table (named in the query, so that
 -- its plan is kept: the xmin and cmin are the table's row's, not the transition table's).
 CREATE OR REPLACE FUNCTION ll_report_on_touches() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -280,6 +299,19 @@ BEGIN
     FROM written w
     WHERE NOT EXISTS (
         SELECT 1 FROM feedback t JOIN report_leads f
+            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION ll_report_on_interactions() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
+    FROM written w
+    WHERE NOT EXISTS (
+        SELECT 1 FROM interactions t JOIN report_leads f
             ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
         WHERE t.workspace_id = w.workspace_id AND t.id = w.id
             AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
@@ -343,6 +375,14 @@ CREATE OR REPLACE TRIGGER feedback_report_update AFTER UPDATE ON feedback
     REFERENCING OLD TABLE AS previous NEW TABLE AS written
     FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
 CREATE OR REPLACE TRIGGER feedback_report_delete AFTER DELETE ON feedback
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+CREATE OR REPLACE TRIGGER interactions_report AFTER INSERT ON interactions
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT
+    EXECUTE FUNCTION ll_report_on_interactions();
+CREATE OR REPLACE TRIGGER interactions_report_update AFTER UPDATE ON interactions
+    REFERENCING OLD TABLE AS previous NEW TABLE AS written
+    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+CREATE OR REPLACE TRIGGER interactions_report_delete AFTER DELETE ON interactions
     REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
 
 CREATE OR REPLACE TRIGGER leads_report_insert AFTER INSERT ON leads

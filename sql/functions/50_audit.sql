@@ -121,6 +121,7 @@ CREATE OR REPLACE FUNCTION ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigi
         ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
                        'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
         ('feedback', ARRAY['note']),
+        ('interaction', ARRAY['subject', 'body', 'actor_name']),
         ('stage_change', ARRAY['reason'])),
     hit AS (
         SELECT a.id,

@@ -155,9 +155,11 @@ CREATE OR REPLACE FUNCTION ll_changes_redact_lead(ws uuid, lead uuid) RETURNS bi
                 'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb,
                 'landing_page', NULL, 'referrer', NULL)
             WHEN 'feedback' THEN doc || jsonb_build_object('note', NULL)
+            WHEN 'interaction' THEN doc || jsonb_build_object('subject', NULL, 'body', NULL,
+                                                              'actor_name', NULL)
             ELSE doc END
         WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
-          AND entity IN ('lead', 'feedback')
+          AND entity IN ('lead', 'feedback', 'interaction')
         RETURNING 1)
     SELECT count(*) FROM u
 $$;

@@ -13,19 +13,34 @@
 -- NULL. p_at: when the move happened, for history imported from another system (the
 -- caller checked it is not before the lead's last move); NULL: now. Returns the lead as
 -- moved and its history row; both NULL when there is no lead.
+--
+-- A live move (p_at NULL) to mql routes the lead (74_routing.sql: the workspace's rules,
+-- logged in lead_assignments) and writes its new owner in the same UPDATE, so the move
+-- stays one version. Imported history (p_at given) routes nothing.
 CREATE OR REPLACE FUNCTION ll_lead_move(p_ws uuid, p_lead uuid, p_to text, p_reason text, p_key uuid,
                              p_user uuid, p_recycle_on date, p_at timestamptz DEFAULT NULL,
                              OUT moved leads, OUT change lead_stage_changes)
 LANGUAGE plpgsql AS $$
 DECLARE
+    v_lead leads;
     v_from text;
+    v_owner uuid;
+    v_route record;
 BEGIN
-    SELECT stage INTO v_from FROM leads WHERE workspace_id = p_ws AND id = p_lead;
+    SELECT * INTO v_lead FROM leads WHERE workspace_id = p_ws AND id = p_lead;
     IF NOT FOUND THEN
         RETURN;
     END IF;
+    v_from := v_lead.stage;
+    IF p_to = 'mql' AND p_at IS NULL AND v_from <> 'mql' THEN
+        v_lead.stage := p_to;
+        v_route := ll_routing_assign(p_ws, v_lead, 'mql', p_key, p_user);
+        IF v_route.outcome = 'assigned' THEN
+            v_owner := (v_route.assignment).owner_id;
+        END IF;
+    END IF;
     UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
-                     recycle_on = p_recycle_on,
+                     recycle_on = p_recycle_on, owner_id = coalesce(v_owner, owner_id),
                      version = version + 1, updated_at = now()
     WHERE workspace_id = p_ws AND id = p_lead
     RETURNING * INTO moved;

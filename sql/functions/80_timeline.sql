@@ -9,7 +9,7 @@
 -- its type, when, its id (the key's tie-breaker) and its item as JSON text. The entries:
 -- touches, stage changes, feedback, field edits (the audit log's updates of the lead's
 -- writable fields, old and new, by whom; as long as the log keeps them, and redacted as
--- it is by an erasure) and the leads merged into it. Inlined into the caller's query
+-- it is by an erasure), the leads merged into it and its interactions. Inlined into the caller's query
 -- (SQL, STABLE, not STRICT), so that its keyset condition and order reach each branch.
 CREATE OR REPLACE FUNCTION ll_lead_timeline(ws uuid, lead uuid)
 RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE sql STABLE AS $$
@@ -63,9 +63,33 @@ RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE sql STABL
                              'moved', json_build_object('touches', m.touches,
                                                         'feedback', m.feedback,
                                                         'stage_changes', m.stage_changes,
-                                                        'external_ids', m.external_ids),
+                                                        'external_ids', m.external_ids,
+                                                        'interactions', m.interactions),
                              'merged_by', json_build_object('api_key_id', m.by_key_id,
                                                             'user_id', m.by_user_id),
                              'merged_at', ll_api_time(m.merged_at))::text
     FROM lead_merges m WHERE m.workspace_id = ws AND m.lead_id = lead
+    UNION ALL
+    SELECT 'interaction', i.occurred_at, i.id,
+           json_build_object('id', i.id, 'lead_id', i.lead_id, 'kind', i.kind,
+                             'direction', i.direction, 'outcome', i.outcome,
+                             'occurred_at', ll_api_time(i.occurred_at),
+                             'user_id', i.user_id, 'actor_name', i.actor_name,
+                             'subject', i.subject, 'body', i.body,
+                             'duration_seconds', i.duration_seconds,
+                             'campaign_id', i.campaign_id, 'source', i.source,
+                             'external_id', i.external_id, 'version', i.version,
+                             'created_at', ll_api_time(i.created_at),
+                             'updated_at', ll_api_time(i.updated_at))::text
+    FROM interactions i WHERE i.workspace_id = ws AND i.lead_id = lead
+    UNION ALL -- who routing gave the lead to (sql/functions/74_routing.sql)
+    SELECT 'assignment', g.at, g.id,
+           json_build_object('id', g.id, 'lead_id', g.lead_id, 'rule_id', g.rule_id,
+                             'pool_id', g.pool_id, 'previous_owner_id', g.previous_owner_id,
+                             'owner_id', g.owner_id, 'reason', g.reason, 'outcome', g.outcome,
+                             'skipped', g.skipped,
+                             'assigned_by', json_build_object('api_key_id', g.by_key_id,
+                                                              'user_id', g.by_user_id),
+                             'at', ll_api_time(g.at))::text
+    FROM lead_assignments g WHERE g.workspace_id = ws AND g.lead_id = lead
 $$;

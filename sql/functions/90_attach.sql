@@ -23,6 +23,8 @@ SELECT ll_audit_attach('feedback', 'feedback', 'workspace_id', 'id', 'lead_id');
 SELECT ll_audit_attach('feedback_reasons', 'feedback_reason', 'workspace_id', 'code', NULL);
 SELECT ll_audit_attach('webhook_endpoints', 'webhook', 'workspace_id', 'id', NULL);
 SELECT ll_audit_attach('invitations', 'invitation', 'workspace_id', 'id', NULL);
+SELECT ll_audit_attach('interactions', 'interaction', 'workspace_id', 'id', 'lead_id');
+SELECT ll_audit_attach('sla_goals', 'sla_goal', 'workspace_id', 'id', NULL);
 
 SELECT ll_change_attach('leads', 'lead', 'id', 'id',
                         ARRAY['first_touch_at', 'latest_touch_at', 'stage_changed_at']);
@@ -32,3 +34,4 @@ SELECT ll_change_attach('feedback', 'feedback', 'id', 'lead_id', '{}');
 SELECT ll_change_attach('users', 'user', 'id', NULL, '{}');
 SELECT ll_change_attach('api_keys', 'api_key', 'id', NULL, ARRAY['last_used_at']);
 SELECT ll_change_attach('feedback_reasons', 'reason', 'code', NULL, '{}');
+SELECT ll_change_attach('interactions', 'interaction', 'id', 'lead_id', '{}');

@@ -16,13 +16,14 @@
 --   EXECUTE report_follow_up (:'ws', NULL, NULL, 24);
 --   DEALLOCATE report_follow_up;
 --
--- waiting: handed over, no feedback yet, still open; overdue: waiting longer than the SLA,
+-- waiting: handed over, no feedback, attempt or contact yet (report_leads), still open; overdue: waiting longer than the SLA,
 -- counted in the workspace's business hours when it has them (ll_sla_cutoff); the
 -- follow-up times of report_leads are counted the same way.
 -- Times are in the API's one format (RFC 3339, UTC, microseconds).
 WITH x AS (
     SELECT r.*,
-           r.first_feedback_at IS NULL
+           r.first_feedback_at IS NULL AND r.first_attempt_at IS NULL
+               AND r.first_contact_at IS NULL
                AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
                AS waiting
     FROM report_leads r

@@ -73,7 +73,10 @@ static const struct {
     {"deals", deals_suite},
     {"touches", touches_suite},
     {"scoring", scoring_suite},
+    {"interactions", interactions_suite},
     {"lead_fields", lead_fields_suite},
+    {"sla", sla_suite},
+    {"routing", routing_suite},
 };
 
 /* The suite called name (len bytes), or NULL. */

@@ -1,7 +1,7 @@
 /* Reports against a computation from scratch (tests/api/scratch.h): each report's figures
- * computed in SQL straight from leads, campaign_touches, lead_stage_changes and feedback,
- * without report_leads or report_days, and compared with what the report endpoints
- * answer. A merged lead is no lead of the reports: its rows count for its survivor. */
+ * computed in SQL straight from leads, campaign_touches, lead_stage_changes, feedback and
+ * interactions, without report_leads or report_days, and compared with what the report
+ * endpoints answer. A merged lead is no lead of the reports: its rows count for its survivor. */
 #include "scratch.h"
 
 #include <check.h>
@@ -14,7 +14,10 @@
 /* Per lead of the window ($1 workspace, $2 from, $3 to: days of the workspace's time zone):
  * the facts, from the base tables. lc: the amount that counts for each corrected won or
  * lost entry, its latest correction's (DISTINCT ON, where the facts use a lateral LIMIT 1).
- * A lead's rating is its latest; a correction is no follow-up. */
+ * A lead's rating is its latest; a correction is no follow-up. Follow-up ends at the first
+ * feedback or the first attempt or contact logged since the hand-off (an interaction whose
+ * outcome reached the person, or any call, email, meeting or message: they go one way or
+ * the other), whichever comes first. */
 #define SCRATCH                                                                                    \
     "WITH lw AS (SELECT id, created_at, source, owner_id, stage FROM leads WHERE"                  \
     " workspace_id = $1 AND merged_into IS NULL AND (created_at AT TIME ZONE (SELECT time_zone"    \
@@ -23,7 +26,7 @@
     " lc AS (SELECT DISTINCT ON (corrects) corrects, amount FROM feedback WHERE"                   \
     " workspace_id = $1 AND kind = 'correction'"                                                   \
     " ORDER BY corrects, occurred_at DESC, created_at DESC, id DESC),"                             \
-    " lf AS (SELECT lw.*, s.*, f.* FROM lw"                                                        \
+    " lf AS (SELECT lw.*, s.*, f.*, ia.* FROM lw"                                                  \
     " LEFT JOIN LATERAL (SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,"        \
     " min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted', 'sales_qualified',"      \
     " 'opportunity', 'customer')) AS ho,"                                                          \
@@ -46,9 +49,14 @@
     " coalesce(sum(coalesce(lc.amount, fe.amount)) FILTER (WHERE kind = 'won'), 0) AS won_amount," \
     " coalesce(sum(coalesce(lc.amount, fe.amount)) FILTER (WHERE kind = 'lost'), 0)"               \
     " AS lost_amount FROM feedback fe LEFT JOIN lc ON lc.corrects = fe.id"                         \
-    " WHERE fe.workspace_id = $1 AND fe.lead_id = lw.id) f ON true),"                              \
-    " lf2 AS (SELECT lf.*, CASE WHEN ho IS NOT NULL AND first_fb IS NOT NULL THEN"                 \
-    " greatest(0, floor(extract(epoch FROM first_fb - ho)))::bigint END AS follow_up FROM lf),"    \
+    " WHERE fe.workspace_id = $1 AND fe.lead_id = lw.id) f ON true"                                \
+    " LEFT JOIN LATERAL (SELECT min(occurred_at) AS first_ia FROM interactions WHERE"              \
+    " workspace_id = $1 AND lead_id = lw.id AND occurred_at >= s.ho AND (outcome IN ('connected'," \
+    " 'replied', 'held') OR (kind IN ('call', 'email', 'meeting', 'message')"                      \
+    " AND direction IN ('inbound', 'outbound')))) ia ON true),"                                    \
+    " lf2 AS (SELECT lf.*, least(first_fb, first_ia) AS first_fu, CASE WHEN ho IS NOT NULL"        \
+    " AND least(first_fb, first_ia) IS NOT NULL THEN greatest(0, floor(extract(epoch FROM"         \
+    " least(first_fb, first_ia) - ho)))::bigint END AS follow_up FROM lf),"                        \
     " tt AS (SELECT t.lead_id, t.campaign_id, t.occurred_at, t.id, l.ho, row_number() OVER"        \
     " (PARTITION BY t.lead_id ORDER BY t.occurred_at, t.id) AS rn FROM campaign_touches t"         \
     " JOIN lf2 l ON l.id = t.lead_id WHERE t.workspace_id = $1),"                                  \
@@ -165,7 +173,7 @@ static const char scratch_funnel[] = SCRATCH
 
 /* The follow-up report's data. */
 static const char scratch_follow_up[] = SCRATCH
-    ", h AS (SELECT l.*, l.first_fb IS NULL AND l.stage IN ('mql', 'sales_accepted',"
+    ", h AS (SELECT l.*, l.first_fu IS NULL AND l.stage IN ('mql', 'sales_accepted',"
     " 'sales_qualified', 'opportunity') AS waiting FROM lf2 l WHERE l.ho IS NOT NULL),"
     " o AS (SELECT owner_id, count(*) AS handed, count(follow_up) AS followed,"
     " count(*) FILTER (WHERE waiting) AS waiting,"

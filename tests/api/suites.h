@@ -24,6 +24,7 @@ Suite *lifecycle_suite(void);
 Suite *gate_suite(void);
 Suite *erasure_suite(void);
 Suite *owasp_suite(void);
+Suite *routing_suite(void);
 Suite *search_suite(void);
 Suite *audit_suite(void);
 Suite *receiver_suite(void);
@@ -41,5 +42,7 @@ Suite *deals_suite(void);
 Suite *touches_suite(void);
 Suite *scoring_suite(void);
 Suite *lead_fields_suite(void);
+Suite *interactions_suite(void);
+Suite *sla_suite(void);
 
 #endif

@@ -685,7 +685,7 @@ START_TEST(secrets_never_reach_the_audit_log)
              " AND NOT a.attname::text = ANY (string_to_array(encode(t.tgargs, 'escape'),"
              " '\\000'))");
     ck_assert_int_eq(pg_long(pg, sql), 0);
-    ck_assert_int_eq(pg_long(pg, "SELECT count(*) FROM pg_trigger WHERE tgname = 'audit'"), 11);
+    ck_assert_int_eq(pg_long(pg, "SELECT count(*) FROM pg_trigger WHERE tgname = 'audit'"), 13);
     free(hash);
     PQfinish(pg);
 }

@@ -586,10 +586,15 @@ static const struct {
      "{\"transitions\":[{\"to\":\"sales_accepted\",\"at\":\"2020-01-01T00:00:00Z\"}]}"},
     {"POST", "/v1/leads/{id}/feedback", "{\"kind\":\"contacted\",\"rating\":2}"},
     {"POST", "/v1/leads/{id}/merge", "{\"from\":\"{lead}\"}"},
+    {"POST", "/v1/leads/{id}/interactions", "{\"kind\":\"note\",\"subject\":\"owasp\"}"},
+    {"POST", "/v1/interactions/batch",
+     "{\"items\":[{\"lead_id\":\"{lead}\",\"kind\":\"note\",\"subject\":\"owasp\"}]}"},
     {"POST", "/v1/feedback-reasons",
      "{\"code\":\"owasp_mass\",\"label\":\"owasp\",\"kinds\":[\"rejected\"]}"},
     {"PATCH", "/v1/feedback-reasons/{code}", "{\"label\":\"owasp\"}"},
     {"PATCH", "/v1/workspace", "{\"name\":\"owasp\"}"},
+    {"POST", "/v1/sla/goals", "{\"period\":\"2031-01\",\"metric\":\"mqls\",\"target\":5}"},
+    {"PATCH", "/v1/sla/goals/{id}", "{\"target\":6}"},
     {"PUT", "/v1/scoring/draft", "{\"groups\":[],\"rules\":[]}"},
     /* a public address (the main daemon refuses private ones), turned off: nothing is
      * sent to it, whichever daemon delivers */
@@ -603,6 +608,19 @@ static const struct {
      "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
      "\"password\":\"owasp password 1\"}"},
     {"POST", "/v1/session", "{\"email\":\"owasp.nobody@example.com\",\"password\":\"owasp pw\"}"},
+    /* routing: shapes that pass validation; their ids need not exist (a refused id answers
+     * after the members are checked) */
+    {"POST", "/v1/routing/pools", "{\"name\":\"owasp\",\"method\":\"weighted\"}"},
+    {"PATCH", "/v1/routing/pools/{id}", "{\"name\":\"owasp renamed\"}"},
+    {"PUT", "/v1/routing/pools/{id}/members/{user_id}", "{\"weight\":2}"},
+    {"POST", "/v1/routing/absences",
+     "{\"user_id\":\"00000000-0000-4000-8000-000000000000\","
+     "\"starts_at\":\"2031-01-01T00:00:00Z\",\"ends_at\":\"2031-01-02T00:00:00Z\"}"},
+    {"PUT", "/v1/routing/rules",
+     "{\"rules\":[{\"target\":{\"user_id\":\"00000000-0000-4000-8000-000000000000\"}}]}"},
+    {"POST", "/v1/routing/dry-run", "{\"lead_id\":\"{lead}\"}"},
+    {"POST", "/v1/routing/reassign-due", "{}"},
+    {"POST", "/v1/leads/{id}/route", "{}"},
     {"PUT", "/v1/session/password",
      "{\"current_password\":\"owasp password 1\",\"new_password\":\"owasp password 2\"}"},
 };
@@ -628,14 +646,16 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
     return out;
 }
 
-#define FIXTURE_BINDINGS 13
+#define FIXTURE_BINDINGS 18
 
 /* One of each resource of a workspace that a path can name, and what of them must never
  * show elsewhere. */
 struct fixtures {
     char marker[16]; /* in every free-text value */
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
-    char webhook[40], delivery[40], invitation[40], session[40], scoring_version[16];
+    char webhook[40], delivery[40], invitation[40], session[40], interaction[40], goal[40];
+    char pool[40], absence[40];
+    char scoring_version[16];
     struct binding b[FIXTURE_BINDINGS];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
@@ -701,6 +721,10 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(body, sizeof body, "{\"kind\":\"contacted\",\"rating\":4,\"note\":\"%s called\"}",
              marker);
     created(post(path, key, body), "feedback", NULL, 0);
+    snprintf(path, sizeof path, "/v1/leads/%s/interactions", f->lead);
+    snprintf(body, sizeof body,
+             "{\"kind\":\"call\",\"direction\":\"outbound\",\"subject\":\"%s call\"}", marker);
+    created(post(path, key, body), "interaction", f->interaction, sizeof f->interaction);
     snprintf(body, sizeof body,
              "{\"url\":\"https://93.184.216.34/%s\",\"description\":\"%s hook\","
              "\"active\":false}",
@@ -730,6 +754,22 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
              "\"role\":\"marketing\"}",
              tag, marker);
     created(post("/v1/invitations", key, body), "invitation", f->invitation, sizeof f->invitation);
+    /* the fixture user's goal: one per fixture, however many a workspace gets */
+    snprintf(body, sizeof body,
+             "{\"period\":\"2030-12\",\"metric\":\"mqls\",\"target\":9,\"owner_id\":\"%s\"}",
+             f->user);
+    created(post("/v1/sla/goals", key, body), "SLA goal", f->goal, sizeof f->goal);
+
+    /* a routing pool with the user as its member, and an absence of theirs */
+    snprintf(body, sizeof body, "{\"name\":\"%s pool\",\"method\":\"round_robin\"}", marker);
+    created(post("/v1/routing/pools", key, body), "routing pool", f->pool, sizeof f->pool);
+    snprintf(path, sizeof path, "/v1/routing/pools/%s/members/%s", f->pool, f->user);
+    created(put(path, key, "{\"weight\":3}", NULL), "pool member", NULL, 0);
+    snprintf(body, sizeof body,
+             "{\"user_id\":\"%s\",\"starts_at\":\"2030-01-01T00:00:00Z\","
+             "\"ends_at\":\"2030-01-02T00:00:00Z\",\"note\":\"%s away\"}",
+             f->user, marker);
+    created(post("/v1/routing/absences", key, body), "absence", f->absence, sizeof f->absence);
     /* a published scoring version (an empty rule set: every lead scores 0) */
     struct resp *draft = put("/v1/scoring/draft", key, "{\"groups\":[],\"rules\":[]}", NULL);
     ck_assert_msg(draft->status == 200, "fixture scoring draft: %ld %s", draft->status,
@@ -757,6 +797,11 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
         {"delivery_id", "*", ""},
         {"id", "invitations", ""},
         {"id", "sessions", ""},
+        {"id", "interactions", ""},
+        {"id", "goals", ""},
+        {"id", "pools", ""},
+        {"user_id", "*", ""},
+        {"id", "absences", ""},
         {"n", "versions", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);
@@ -770,7 +815,12 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(b[9].value, sizeof b[9].value, "%s", f->delivery);
     snprintf(b[10].value, sizeof b[10].value, "%s", f->invitation);
     snprintf(b[11].value, sizeof b[11].value, "%s", f->session);
-    snprintf(b[12].value, sizeof b[12].value, "%s", f->scoring_version);
+    snprintf(b[12].value, sizeof b[12].value, "%s", f->interaction);
+    snprintf(b[13].value, sizeof b[13].value, "%s", f->goal);
+    snprintf(b[14].value, sizeof b[14].value, "%s", f->pool);
+    snprintf(b[15].value, sizeof b[15].value, "%s", f->user);
+    snprintf(b[16].value, sizeof b[16].value, "%s", f->absence);
+    snprintf(b[17].value, sizeof b[17].value, "%s", f->scoring_version);
     memcpy(f->b, b, sizeof b);
     f->nb = (int)(sizeof b / sizeof b[0]);
 
@@ -803,7 +853,8 @@ static void bindings_never_issued(const struct fixtures *f, struct binding *out)
 /* Why a body shows something of the fixtures, or NULL. */
 static const char *leaks(const struct fixtures *f, const char *body)
 {
-    const char *ids[] = {f->user, f->key, f->campaign, f->lead, f->webhook, f->delivery};
+    const char *ids[] = {f->user,    f->key,      f->campaign,   f->lead,
+                         f->webhook, f->delivery, f->interaction};
     if (strcasestr(body, f->marker))
         return "a value of test-a's";
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
@@ -1157,6 +1208,9 @@ static void owned_members(struct names *nm, const char *resource)
 static void add_if_reference(const char *prop, void *arg)
 {
     size_t n = strlen(prop);
+    /* an interaction's external_id is the logging tool's id of it, no Leadloop resource */
+    if (!strcmp(prop, "external_id"))
+        return;
     if (n > 3 && !strcmp(prop + n - 3, "_id"))
         names_add(arg, prop);
 }

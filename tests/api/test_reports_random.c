@@ -1,6 +1,7 @@
 /* Reports against a from-scratch computation: a few thousand leads, touches, transitions
  * and feedback written through the API (returning customers' next deals, lost deals with
  * amounts, corrections of won and lost amounts and leads rated more than once among them;
+ * and interactions logged by sales tools, some sent again with other values;
  * then times spread over 400 days with SQL, which
  * the report triggers must follow), and every report, for several windows and each
  * attribution model, compared with the same figures computed straight from the
@@ -260,6 +261,67 @@ static void sales_works(int i)
     }
 }
 
+static const char *const ia_kinds[] = {"call",    "email", "meeting", "note",
+                                       "message", "form",  "ticket"};
+static const char *const ia_outcomes[] = {"connected",    "no_answer", "left_message", "busy",
+                                          "wrong_number", "sent",      "replied",      "bounced",
+                                          "scheduled",    "held",      "no_show",      "cancelled",
+                                          "opened",       "resolved",  "other"};
+static int ia_logged;      /* external ids i0 .. i<ia_logged - 1> */
+static int ia_lead[LEADS]; /* the lead of each (an index of leads) */
+
+/* Interactions with random kinds, directions and outcomes on random leads, at random
+ * times of the last 30 days, in batches, half of them with an external id; with resend,
+ * the items are earlier ones again (same external id and lead; another kind, time,
+ * outcome, direction: updated in place). */
+static void make_interactions(int count, bool resend)
+{
+    size_t cap = 200 * 260 + 64;
+    char *body = malloc(cap);
+    ck_assert_ptr_nonnull(body);
+    for (int done = 0; done < count;) {
+        size_t len = (size_t)snprintf(body, cap, "{\"items\":[");
+        int n = count - done < 200 ? count - done : 200;
+        for (int i = 0; i < n; i++) {
+            time_t t = time(NULL) - 60 - (time_t)rnd(30 * 86400);
+            char at[32];
+            const char *kind = ia_kinds[rnd(7)];
+            bool directed = !strcmp(kind, "call") || !strcmp(kind, "email") ||
+                            !strcmp(kind, "meeting") || !strcmp(kind, "message");
+            unsigned d = rnd(3);
+            int ext = -1, lead = (int)rnd(LEADS);
+            if (resend) {
+                ext = (int)rnd((unsigned)ia_logged);
+                lead = ia_lead[ext];
+            } else if (rnd(2) && ia_logged < LEADS) {
+                ext = ia_logged++;
+                ia_lead[ext] = lead;
+            }
+            strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+            len += (size_t)snprintf(body + len, cap - len,
+                                    "%s{\"lead_id\":\"%s\",\"kind\":\"%s\",\"occurred_at\":\"%s\"",
+                                    i ? "," : "", leads[lead], kind, at);
+            if (directed || d < 2)
+                len += (size_t)snprintf(body + len, cap - len, ",\"direction\":\"%s\"",
+                                        d == 0 ? "inbound" : "outbound");
+            if (rnd(3))
+                len += (size_t)snprintf(body + len, cap - len, ",\"outcome\":\"%s\"",
+                                        ia_outcomes[rnd(15)]);
+            if (ext >= 0)
+                len += (size_t)snprintf(body + len, cap - len,
+                                        ",\"source\":\"rnd\",\"external_id\":\"i%d\"", ext);
+            len += (size_t)snprintf(body + len, cap - len, "}");
+        }
+        snprintf(body + len, cap - len, "]}");
+        struct resp *r = post_ok("/v1/interactions/batch", sales, body, 200);
+        ck_assert_msg(json_integer_value(json_object_get(r->json, "failed")) == 0,
+                      "interactions: %.600s", r->body);
+        resp_free(r);
+        done += n;
+    }
+    free(body);
+}
+
 /* ------------------------------------------------------------------ the test */
 
 /* A date n days before today (UTC). */
@@ -318,6 +380,8 @@ START_TEST(reports_equal_a_computation_from_scratch)
     for (int i = 1; i < LEADS; i += 48) /* i % 3 == 1: still new */
         sales_works(i);
     lap("transitions and feedback");
+    make_interactions(1200, false);
+    lap("interactions");
 
     /* Spread the history over 400 days with SQL, as an operator's correction would: the
      * report triggers must follow updates as well. Creation first, then the hand-offs
@@ -332,6 +396,11 @@ START_TEST(reports_equal_a_computation_from_scratch)
               " FROM (SELECT lead_id, max(changed_at) AS at FROM lead_stage_changes"
               " GROUP BY lead_id) s WHERE s.lead_id = f.lead_id"
               " AND f.workspace_id = (SELECT id FROM workspaces WHERE slug = 'reports-r')");
+    /* interactions before and after the hand-offs, some before the first feedback */
+    pg_ok(pg, "UPDATE interactions i SET occurred_at = l.created_at + (random() * 360)"
+              " * interval '1 hour' FROM leads l WHERE l.workspace_id = i.workspace_id"
+              " AND l.id = i.lead_id"
+              " AND l.workspace_id = (SELECT id FROM workspaces WHERE slug = 'reports-r')");
     lap("history spread with SQL");
     /* and more writes through the API after that */
     make_touches(100);
@@ -339,6 +408,9 @@ START_TEST(reports_equal_a_computation_from_scratch)
         transition(leads[i], "mql");
         sales_works(i);
     }
+    /* new interactions now, and earlier ones sent again with other values */
+    make_interactions(300, false);
+    make_interactions(300, true);
 
     /* and an operator's writes in SQL: a lead, then in later statements of the same
      * transaction its touches, hand-off and feedback, which its insert trigger's refresh
@@ -389,7 +461,12 @@ START_TEST(reports_equal_a_computation_from_scratch)
         "SELECT count(*) FROM lead_stage_changes WHERE workspace_id = $1"
         " AND from_stage = 'disqualified' AND to_stage = 'recycled'",
         "SELECT count(*) FROM (SELECT lead_id FROM feedback WHERE workspace_id = $1"
-        " AND rating IS NOT NULL GROUP BY lead_id HAVING count(*) > 1) x"};
+        " AND rating IS NOT NULL GROUP BY lead_id HAVING count(*) > 1) x",
+        /* leads whose follow-up an interaction ended before any feedback, and
+         * interactions updated by a resend */
+        "SELECT count(*) FROM report_leads WHERE workspace_id = $1 AND least(first_attempt_at,"
+        " first_contact_at) < coalesce(first_feedback_at, 'infinity')",
+        "SELECT count(*) FROM interactions WHERE workspace_id = $1 AND version > 1"};
     for (size_t i = 0; i < sizeof present / sizeof present[0]; i++) {
         char *n = pg_value_p(pg, present[i], ws_id);
         ck_assert_msg(n && atol(n) > 0, "the random data has none of: %s", present[i]);

@@ -24,6 +24,7 @@ int main(void)
     srunner_add_suite(sr, csv_read_suite());
     srunner_add_suite(sr, headers_suite());
     srunner_add_suite(sr, cursor_suite());
+    srunner_add_suite(sr, sla_suite());
     srunner_add_suite(sr, stages_suite());
     srunner_add_suite(sr, inventory_suite());
     srunner_add_suite(sr, list_suite());

@@ -8,6 +8,7 @@ Suite *config_suite(void);
 Suite *csv_suite(void);
 Suite *csv_read_suite(void);
 Suite *cursor_suite(void);
+Suite *sla_suite(void);
 Suite *headers_suite(void);
 Suite *http_suite(void);
 Suite *jsonv_suite(void);

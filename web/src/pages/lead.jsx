@@ -164,6 +164,19 @@ function Entry({ e, camps, people, reasons, currency }) {
       return <>Edited {e.field_edit.changes.map((c) => label(c.field)).join(', ')}</>;
     case 'merge':
       return <>Merged with another lead</>;
+    case 'interaction': {
+      const ia = e.interaction;
+      const by = ia.user_id ? personName(people, ia.user_id) : ia.actor_name;
+      return (
+        <>
+          {label(ia.kind)}
+          {ia.direction && <> ({ia.direction})</>}
+          {ia.outcome && <> · {label(ia.outcome)}</>}
+          {ia.subject && <> · “{ia.subject}”</>}
+          {by && <> · by {by}</>}
+        </>
+      );
+    }
     default:
       return <>{label(e.type)}</>;
   }
