@@ -28,6 +28,7 @@
 #include "leadloop/password.h"
 #include "leadloop/session.h"
 #include "leadloop/reports.h"
+#include "leadloop/scoring.h"
 #include "leadloop/routing.h"
 #include "leadloop/migrate.h"
 
@@ -271,6 +272,8 @@ static int cmd_serve(const struct config *cfg)
         failed = "session janitor";
     else if (!reports_compactor_start(cfg->database_url))
         failed = "report compactor";
+    else if (!scoring_rescorer_start(cfg->database_url))
+        failed = "rescorer";
     else if (!audit_janitor_start(cfg->database_url, cfg->audit_retention_days,
                                   cfg->audit_purge_interval_s))
         failed = "audit janitor";
@@ -302,6 +305,7 @@ static int cmd_serve(const struct config *cfg)
     webhook_delivery_stop();
     routing_janitor_stop();
     audit_janitor_stop();
+    scoring_rescorer_stop();
     reports_compactor_stop();
     session_janitor_stop();
     idem_janitor_stop();

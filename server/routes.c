@@ -19,6 +19,7 @@
 #include "leadloop/merge.h"
 #include "leadloop/ops.h"
 #include "leadloop/reports.h"
+#include "leadloop/scoring.h"
 #include "leadloop/routing.h"
 #include "leadloop/session.h"
 #include "leadloop/sla.h"
@@ -113,12 +114,19 @@ static const struct route table[] = {
     {HTTP_PATCH, "/v1/feedback-reasons/{code}", reasons_update, ROLES_ADMIN, 0},
     {HTTP_GET, "/v1/workspace", workspace_get, ROLES_ANY, 0},
     {HTTP_PATCH, "/v1/workspace", workspace_update, ROLES_ADMIN, 0},
+    {HTTP_GET, "/v1/scoring", scoring_get, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/scoring/draft", scoring_draft_get, ROLES_ANY, 0},
+    {HTTP_PUT, "/v1/scoring/draft", scoring_draft_put, ROLES_MARKETING, 0},
+    {HTTP_POST, "/v1/scoring/draft/publish", scoring_publish, ROLES_MARKETING, 0},
+    {HTTP_GET, "/v1/scoring/versions/{n}", scoring_version_get, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/leads/{id}/score", scoring_lead_get, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/campaigns", reports_campaigns, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/sources", reports_sources, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/funnel", reports_funnel, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/rejections", reports_rejections, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/follow-up", reports_follow_up, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/trends", reports_trends, ROLES_ANY, 0},
+    {HTTP_GET, "/v1/reports/scoring", scoring_report, ROLES_ANY, 0},
     {HTTP_GET, "/v1/reports/sla", reports_sla, ROLES_ANY, 0},
     {HTTP_GET, "/v1/sla/goals", sla_goals_list, ROLES_ANY, 0},
     {HTTP_POST, "/v1/sla/goals", sla_goals_create, ROLES_ADMIN, 0},

@@ -2016,6 +2016,585 @@ CREATE FUNCTION public.ll_routing_user_why(p_ws uuid, p_user uuid) RETURNS text
     RETURN (SELECT CASE WHEN (NOT u.active) THEN 'inactive'::text WHEN (EXISTS (SELECT 1 FROM public.routing_absences a WHERE ((a.workspace_id = ll_routing_user_why.p_ws) AND (a.user_id = ll_routing_user_why.p_user) AND (a.ends_at > now()) AND (a.starts_at <= now())))) THEN 'absent'::text ELSE NULL::text END AS "case" FROM public.users u WHERE ((u.workspace_id = ll_routing_user_why.p_ws) AND (u.id = ll_routing_user_why.p_user)));
 
 --
+-- Name: ll_score_days(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_days(d jsonb) RETURNS numeric
+    LANGUAGE sql IMMUTABLE
+    AS $_$
+    SELECT CASE
+        WHEN jsonb_typeof(d) = 'number' AND d::text ~ '^[0-9]{1,4}$'
+             AND d::text::integer BETWEEN 1 AND 3650 THEN d::text::numeric
+        WHEN jsonb_typeof(d) = 'string' AND d #>> '{}' ~ '^P([0-9]{1,3}W)?([0-9]{1,4}D)?$'
+             AND d #>> '{}' <> 'P' THEN
+            (SELECT n FROM (SELECT coalesce(substring(d #>> '{}' FROM '([0-9]+)W')::numeric * 7, 0)
+                                 + coalesce(substring(d #>> '{}' FROM '([0-9]+)D')::numeric, 0) AS n) x
+             WHERE n BETWEEN 1 AND 3650)
+    END
+$_$;
+
+--
+-- Name: ll_score_fields(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_fields() RETURNS text[]
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT ARRAY['source', 'country', 'title', 'company', 'email', 'email_domain',
+                 'first_campaign', 'latest_campaign', 'utm_source', 'utm_medium',
+                 'utm_campaign', 'utm_term', 'utm_content']
+$$;
+
+--
+-- Name: ll_score_leads(uuid, uuid[], text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_leads(ws uuid, ids uuid[], p_cause text) RETURNS integer
+    LANGUAGE plpgsql
+    SET jit TO 'off'
+    AS $$
+DECLARE
+    s scoring_runs; n integer; mv uuid[]; v_id uuid; live uuid[];
+BEGIN
+    SELECT * INTO s FROM scoring_runs WHERE workspace_id = ws;
+    IF NOT FOUND OR cardinality(ids) = 0 THEN
+        RETURN 0;
+    END IF;
+    live := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = ws AND l.id = ANY (ids)
+                  AND l.merged_into IS NULL AND l.erased_at IS NULL);
+    -- the ledger is upserted: a row whose points did not change is not written again (a
+    -- republish touches only what the new version changes), and rows no rule gives any more go
+    WITH l AS MATERIALIZED (
+        SELECT * FROM leads WHERE workspace_id = ws AND leads.id = ANY (live)
+    ), fit AS (
+        SELECT l.id AS lead_id, r.kind, r.grp, r.rule_id, r.points
+        FROM l JOIN scoring_rules r ON r.workspace_id = ws AND r.version = s.version AND r.kind = 'fit'
+        CROSS JOIN LATERAL (SELECT lower(CASE r.field
+                WHEN 'source' THEN l.source WHEN 'country' THEN l.country
+                WHEN 'title' THEN l.title WHEN 'company' THEN l.company WHEN 'email' THEN l.email
+                WHEN 'email_domain' THEN nullif(split_part(l.email, '@', 2), '')
+                WHEN 'first_campaign' THEN l.first_campaign_id::text
+                WHEN 'latest_campaign' THEN l.latest_campaign_id::text
+                WHEN 'utm_source' THEN l.utm_source WHEN 'utm_medium' THEN l.utm_medium
+                WHEN 'utm_campaign' THEN l.utm_campaign WHEN 'utm_term' THEN l.utm_term
+                WHEN 'utm_content' THEN l.utm_content
+                ELSE l.custom ->> substr(r.field, 8) END) AS val) f
+        WHERE CASE r.op
+                WHEN 'exists' THEN coalesce(f.val <> '', false)
+                WHEN 'eq' THEN coalesce(f.val = r.vals[1], false)
+                WHEN 'ne' THEN f.val IS DISTINCT FROM r.vals[1]
+                WHEN 'in' THEN coalesce(f.val = ANY (r.vals), false)
+                WHEN 'not_in' THEN NOT coalesce(f.val = ANY (r.vals), false)
+                WHEN 'contains' THEN coalesce(strpos(f.val, r.vals[1]) > 0, false)
+                ELSE coalesce(ll_score_num(f.val) >= coalesce(r.num_min, ll_score_num(f.val))
+                              AND ll_score_num(f.val) <= coalesce(r.num_max, ll_score_num(f.val)), false)
+              END
+    ), engagement AS (
+        SELECT t.lead_id, r.kind, r.grp, r.rule_id,
+               round(sum(r.points * CASE
+                   WHEN r.half_life_days IS NOT NULL THEN
+                       power(0.5::float8, greatest(0::float8, extract(epoch FROM now() - t.occurred_at)::float8)
+                                          / 86400 / r.half_life_days::float8)
+                   WHEN r.halve_after_days IS NOT NULL
+                        AND t.occurred_at <= now() - r.halve_after_days * interval '1 day' THEN 0.5::float8
+                   ELSE 1::float8 END))::integer AS points
+        FROM campaign_touches t
+        JOIN scoring_rules r ON r.workspace_id = ws AND r.version = s.version
+             AND r.kind = 'engagement' AND r.event_source = 'touch' AND r.event_kind = t.kind
+             AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
+        WHERE t.workspace_id = ws AND t.lead_id = ANY (live)
+        GROUP BY 1, 2, 3, 4
+    ), raw AS (
+        SELECT * FROM fit UNION ALL SELECT * FROM engagement
+    ), grp AS (
+        SELECT raw.lead_id, raw.kind, raw.grp, sum(raw.points) AS sum,
+               least(sum(raw.points), coalesce(min(g.cap), sum(raw.points))) AS kept
+        FROM raw JOIN scoring_groups g ON g.workspace_id = ws AND g.version = s.version AND g.name = raw.grp
+        GROUP BY 1, 2, 3
+    ), tot AS (
+        SELECT lead_id, kind, sum(kept) AS sum FROM grp GROUP BY 1, 2
+    ), new AS MATERIALIZED (
+        SELECT lead_id, kind, grp, rule_id, points, NULL::text AS adjust FROM raw WHERE points <> 0
+        UNION ALL
+        SELECT lead_id, kind, grp, '', (kept - sum)::integer, 'cap' FROM grp WHERE kept < sum
+        UNION ALL
+        SELECT lead_id, kind, '', '', (greatest(0, least(100, sum)) - sum)::integer, 'clamp'
+        FROM tot WHERE sum NOT BETWEEN 0 AND 100
+    ), gone AS (
+        DELETE FROM lead_score_points p WHERE p.workspace_id = ws AND p.lead_id = ANY (ids)
+            AND NOT EXISTS (SELECT 1 FROM new n WHERE n.lead_id = p.lead_id AND n.kind = p.kind
+                            AND n.grp = p.grp AND n.rule_id = p.rule_id)
+    )
+    INSERT INTO lead_score_points AS p (workspace_id, lead_id, kind, grp, rule_id, points, version, adjust)
+    SELECT ws, lead_id, kind, grp, rule_id, points, s.version, adjust FROM new
+    ON CONFLICT (workspace_id, lead_id, kind, grp, rule_id) DO UPDATE
+    SET points = EXCLUDED.points, version = EXCLUDED.version, adjust = EXCLUDED.adjust
+    WHERE (p.points, p.adjust) IS DISTINCT FROM (EXCLUDED.points, EXCLUDED.adjust);
+
+    IF cardinality(live) < cardinality(ids) THEN
+        DELETE FROM lead_scores o WHERE o.workspace_id = ws
+            AND o.lead_id = ANY (ARRAY(SELECT unnest(ids) EXCEPT SELECT unnest(live)));
+    END IF;
+    -- per lead, index lookups: subplans, which the planner never turns into a hash join
+    -- over the workspace's million rows (the ledger's statistics may lag behind a rescore)
+    WITH cur AS (
+        SELECT l.id AS lead_id, l.stage, coalesce(p.fit, 0)::smallint AS fit,
+               coalesce(p.engagement, 0)::smallint AS engagement,
+               (SELECT x FROM lead_scores x WHERE x.workspace_id = ws AND x.lead_id = l.id) AS o
+        FROM leads l
+        CROSS JOIN LATERAL (SELECT sum(q.points) FILTER (WHERE q.kind = 'fit') AS fit,
+                                   sum(q.points) FILTER (WHERE q.kind = 'engagement') AS engagement
+                            FROM lead_score_points q
+                            WHERE q.workspace_id = ws AND q.lead_id = l.id) p
+        WHERE l.workspace_id = ws AND l.id = ANY (live)
+    ), old AS (
+        SELECT cur.lead_id, (cur.o).fit, (cur.o).engagement FROM cur WHERE cur.o IS NOT NULL
+    ), up AS (
+        INSERT INTO lead_scores AS x (workspace_id, lead_id, fit, engagement, version, scored_at)
+        SELECT ws, cur.lead_id, cur.fit, cur.engagement, s.version, now() FROM cur
+        ON CONFLICT (workspace_id, lead_id) DO UPDATE
+        SET fit = EXCLUDED.fit, engagement = EXCLUDED.engagement, version = EXCLUDED.version,
+            scored_at = EXCLUDED.scored_at
+        WHERE (x.fit, x.engagement, x.version) IS DISTINCT FROM
+              (EXCLUDED.fit, EXCLUDED.engagement, EXCLUDED.version)
+        RETURNING x.lead_id
+    ), ch AS (
+        INSERT INTO lead_score_changes (workspace_id, lead_id, version, cause, fit_from, fit_to,
+                                        engagement_from, engagement_to, crossed, moved_to)
+        SELECT ws, cur.lead_id, s.version, p_cause, old.fit, cur.fit, old.engagement, cur.engagement,
+               c.crossed, CASE WHEN c.crossed AND cur.stage IN ('new', 'recycled') THEN 'mql' END
+        FROM cur LEFT JOIN old ON old.lead_id = cur.lead_id
+        CROSS JOIN LATERAL (SELECT ll_score_meets(s, cur.fit, cur.engagement)
+                                   AND NOT coalesce(ll_score_meets(s, old.fit, old.engagement), false)
+                                   AS crossed) c
+        WHERE (old.fit, old.engagement) IS DISTINCT FROM (cur.fit, cur.engagement)
+          AND (old.lead_id IS NOT NULL OR cur.fit <> 0 OR cur.engagement <> 0 OR c.crossed)
+        RETURNING lead_id, moved_to
+    )
+    SELECT (SELECT count(*) FROM cur), (SELECT array_agg(lead_id ORDER BY lead_id) FROM ch WHERE moved_to IS NOT NULL)
+    INTO n, mv;
+    FOREACH v_id IN ARRAY coalesce(mv, '{}') LOOP
+        PERFORM 1 FROM leads WHERE workspace_id = ws AND leads.id = v_id AND stage IN ('new', 'recycled') FOR UPDATE;
+        IF FOUND THEN
+            PERFORM ll_lead_move(ws, v_id, 'mql', format('score threshold (scoring version %s)', s.version),
+                                 NULL, NULL, NULL);
+        END IF;
+    END LOOP;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: scoring_runs; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.scoring_runs (
+    workspace_id uuid NOT NULL,
+    version integer NOT NULL,
+    threshold_fit smallint,
+    threshold_engagement smallint,
+    threshold_mode text,
+    total bigint DEFAULT 0 NOT NULL,
+    done bigint DEFAULT 0 NOT NULL,
+    after_id uuid,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    finished_at timestamp with time zone,
+    CONSTRAINT scoring_runs_threshold_mode_check CHECK ((threshold_mode = ANY (ARRAY['both'::text, 'either'::text])))
+);
+
+--
+-- Name: ll_score_meets(public.scoring_runs, integer, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_meets(s public.scoring_runs, fit integer, engagement integer) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT CASE WHEN s.threshold_mode IS NULL THEN false
+                WHEN s.threshold_mode = 'both' THEN
+                    (s.threshold_fit IS NULL OR fit >= s.threshold_fit)
+                    AND (s.threshold_engagement IS NULL OR engagement >= s.threshold_engagement)
+                ELSE coalesce(fit >= s.threshold_fit, false)
+                     OR coalesce(engagement >= s.threshold_engagement, false) END
+$$;
+
+--
+-- Name: ll_score_num(text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_num(t text) RETURNS numeric
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $_$
+    SELECT CASE WHEN t ~ '^\s*-?[0-9]{1,15}(\.[0-9]{1,10})?\s*$' THEN t::numeric END
+$_$;
+
+--
+-- Name: ll_score_on_leads_insert(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_on_leads_insert() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ws uuid; ids uuid[];
+BEGIN
+    FOR ws, ids IN SELECT w.workspace_id, array_agg(w.id) FROM written w
+                   WHERE EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                   GROUP BY 1 LOOP
+        PERFORM ll_score_leads(ws, ids, 'lead');
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_score_on_leads_update(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_on_leads_update() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ws uuid; ids uuid[];
+BEGIN
+    FOR ws, ids IN SELECT w.workspace_id, array_agg(w.id) FROM written w
+                   JOIN previous p ON p.workspace_id = w.workspace_id AND p.id = w.id
+                   WHERE (w.source, w.country, w.title, w.company, w.email, w.custom,
+                          w.first_campaign_id, w.latest_campaign_id, w.utm_source, w.utm_medium,
+                          w.utm_campaign, w.utm_term, w.utm_content, w.merged_into, w.erased_at)
+                         IS DISTINCT FROM
+                         (p.source, p.country, p.title, p.company, p.email, p.custom,
+                          p.first_campaign_id, p.latest_campaign_id, p.utm_source, p.utm_medium,
+                          p.utm_campaign, p.utm_term, p.utm_content, p.merged_into, p.erased_at)
+                     AND EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                   GROUP BY 1 LOOP
+        PERFORM ll_score_leads(ws, ids, 'lead');
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_score_on_touches(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_on_touches() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ws uuid; ids uuid[];
+BEGIN
+    FOR ws, ids IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) FROM written w
+                   WHERE EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                   GROUP BY 1 LOOP
+        PERFORM ll_score_leads(ws, ids, 'touch');
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_score_step(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_step(lim integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    s scoring_runs; ids uuid[]; n integer;
+BEGIN
+    SELECT * INTO s FROM scoring_runs WHERE finished_at IS NULL
+    ORDER BY started_at LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    ids := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = s.workspace_id
+                 AND (s.after_id IS NULL OR l.id > s.after_id)
+                 AND l.merged_into IS NULL AND l.erased_at IS NULL
+                 ORDER BY l.id LIMIT lim);
+    n := cardinality(ids);
+    PERFORM ll_score_leads(s.workspace_id, ids, 'publish');
+    UPDATE scoring_runs SET done = done + n, after_id = coalesce(ids[n], after_id),
+                            total = CASE WHEN n < lim THEN done + n ELSE greatest(total, done + n) END,
+                            finished_at = CASE WHEN n < lim THEN clock_timestamp() END
+    WHERE workspace_id = s.workspace_id;
+    RETURN greatest(n, 1);
+END
+$$;
+
+--
+-- Name: ll_scoring_check(uuid, jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_scoring_check(ws uuid, doc jsonb) RETURNS TABLE(field text, message text)
+    LANGUAGE plpgsql STABLE
+    AS $_$
+DECLARE
+    g jsonb; r jsonb; k text; i integer; p text; kinds jsonb := '{}'; ids text[] := '{}';
+    v jsonb; op text; f text; ev text; kind text; n integer;
+    touch_kinds text[] := ARRAY['sent', 'opened', 'clicked', 'responded', 'registered',
+                                'attended', 'visited', 'created'];
+BEGIN
+    IF jsonb_typeof(doc) <> 'object' THEN
+        field := ''; message := 'must be an object with groups, rules and threshold'; RETURN NEXT;
+        RETURN;
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(doc) LOOP
+        IF k NOT IN ('groups', 'rules', 'threshold') THEN
+            field := k; message := 'is not a field of a rule set (groups, rules, threshold)';
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+    -- groups
+    IF jsonb_typeof(doc -> 'groups') IS DISTINCT FROM 'array' OR jsonb_array_length(doc -> 'groups') > 50 THEN
+        field := 'groups'; message := 'must be a list of at most 50 groups'; RETURN NEXT;
+    ELSE
+        FOR i IN 0 .. jsonb_array_length(doc -> 'groups') - 1 LOOP
+            g := doc -> 'groups' -> i; p := format('groups[%s]', i);
+            IF jsonb_typeof(g) <> 'object' THEN
+                field := p; message := 'must be an object with name, score and cap'; RETURN NEXT;
+                CONTINUE;
+            END IF;
+            FOR k IN SELECT jsonb_object_keys(g) LOOP
+                IF k NOT IN ('name', 'score', 'cap') THEN
+                    field := p || '.' || k; message := 'is not a field of a group (name, score, cap)';
+                    RETURN NEXT;
+                END IF;
+            END LOOP;
+            IF jsonb_typeof(g -> 'name') IS DISTINCT FROM 'string'
+               OR NOT (g ->> 'name') ~ '^[A-Za-z0-9_.-]{1,64}$' THEN
+                field := p || '.name'; message := 'must be 1 to 64 letters, digits, _ . or -'; RETURN NEXT;
+            ELSIF kinds ? (g ->> 'name') THEN
+                field := p || '.name'; message := 'names a group twice'; RETURN NEXT;
+            ELSIF (g ->> 'score') IN ('fit', 'engagement') AND jsonb_typeof(g -> 'score') = 'string' THEN
+                kinds := kinds || jsonb_build_object(g ->> 'name', g ->> 'score');
+            END IF;
+            IF jsonb_typeof(g -> 'score') IS DISTINCT FROM 'string' OR (g ->> 'score') NOT IN ('fit', 'engagement') THEN
+                field := p || '.score'; message := 'must be fit or engagement'; RETURN NEXT;
+            END IF;
+            IF g ? 'cap' AND jsonb_typeof(g -> 'cap') <> 'null' AND
+               (jsonb_typeof(g -> 'cap') <> 'number' OR NOT (g ->> 'cap') ~ '^-?[0-9]{1,6}$'
+                OR (g ->> 'cap')::integer NOT BETWEEN 0 AND 100) THEN
+                field := p || '.cap'; message := 'must be a whole number from 0 to 100, or null (no cap)';
+                RETURN NEXT;
+            END IF;
+        END LOOP;
+    END IF;
+    -- rules
+    IF jsonb_typeof(doc -> 'rules') IS DISTINCT FROM 'array' OR jsonb_array_length(doc -> 'rules') > 200 THEN
+        field := 'rules'; message := 'must be a list of at most 200 rules'; RETURN NEXT;
+    ELSE
+        FOR i IN 0 .. jsonb_array_length(doc -> 'rules') - 1 LOOP
+            r := doc -> 'rules' -> i; p := format('rules[%s]', i);
+            IF jsonb_typeof(r) <> 'object' THEN
+                field := p; message := 'must be an object'; RETURN NEXT;
+                CONTINUE;
+            END IF;
+            FOR k IN SELECT jsonb_object_keys(r) LOOP
+                IF k NOT IN ('id', 'group', 'points', 'field', 'op', 'value', 'event',
+                             'campaign_id', 'decay') THEN
+                    field := p || '.' || k;
+                    message := 'is not a field of a rule (id, group, points, field, op, value, event, campaign_id, decay)';
+                    RETURN NEXT;
+                END IF;
+            END LOOP;
+            IF jsonb_typeof(r -> 'id') IS DISTINCT FROM 'string'
+               OR NOT (r ->> 'id') ~ '^[A-Za-z0-9_.-]{1,64}$' THEN
+                field := p || '.id'; message := 'must be 1 to 64 letters, digits, _ . or -'; RETURN NEXT;
+            ELSIF (r ->> 'id') = ANY (ids) THEN
+                field := p || '.id'; message := 'names a rule twice'; RETURN NEXT;
+            ELSE
+                ids := ids || (r ->> 'id');
+            END IF;
+            IF jsonb_typeof(r -> 'points') IS DISTINCT FROM 'number' OR NOT (r ->> 'points') ~ '^-?[0-9]{1,6}$'
+               OR (r ->> 'points')::integer NOT BETWEEN -100 AND 100 OR (r ->> 'points')::integer = 0 THEN
+                field := p || '.points'; message := 'must be a whole number from -100 to 100, not 0';
+                RETURN NEXT;
+            END IF;
+            kind := kinds ->> (r ->> 'group');
+            IF jsonb_typeof(r -> 'group') IS DISTINCT FROM 'string' OR kind IS NULL THEN
+                field := p || '.group'; message := 'must name a group of groups'; RETURN NEXT;
+                CONTINUE;
+            END IF;
+            IF kind = 'fit' THEN
+                FOR k IN SELECT x FROM unnest(ARRAY['event', 'campaign_id', 'decay']) x WHERE r ? x LOOP
+                    field := p || '.' || k; message := 'belongs to engagement rules; this rule''s group is a fit group';
+                    RETURN NEXT;
+                END LOOP;
+                f := r ->> 'field'; op := r ->> 'op'; v := r -> 'value';
+                IF jsonb_typeof(r -> 'field') IS DISTINCT FROM 'string'
+                   OR NOT (f = ANY (ll_score_fields()) OR f ~ '^custom\.[A-Za-z0-9_]{1,64}$') THEN
+                    field := p || '.field';
+                    message := 'must be one of ' || array_to_string(ll_score_fields(), ', ') || ', or custom.<name>';
+                    RETURN NEXT;
+                END IF;
+                IF jsonb_typeof(r -> 'op') IS DISTINCT FROM 'string'
+                   OR op NOT IN ('eq', 'ne', 'in', 'not_in', 'contains', 'exists', 'gte', 'lte', 'between') THEN
+                    field := p || '.op'; message := 'must be eq, ne, in, not_in, contains, exists, gte, lte or between';
+                    RETURN NEXT;
+                ELSIF op IN ('eq', 'ne', 'contains') AND (jsonb_typeof(v) IS DISTINCT FROM 'string'
+                      OR char_length(v #>> '{}') NOT BETWEEN 1 AND 200) THEN
+                    field := p || '.value'; message := 'must be a text of 1 to 200 characters'; RETURN NEXT;
+                ELSIF op IN ('in', 'not_in') AND (jsonb_typeof(v) IS DISTINCT FROM 'array'
+                      OR jsonb_array_length(v) NOT BETWEEN 1 AND 500
+                      OR EXISTS (SELECT 1 FROM jsonb_array_elements(v) e
+                                 WHERE jsonb_typeof(e) <> 'string' OR char_length(e #>> '{}') NOT BETWEEN 1 AND 200)) THEN
+                    field := p || '.value';
+                    message := CASE WHEN jsonb_typeof(v) = 'array' AND jsonb_array_length(v) = 0
+                                    THEN 'is an empty list: the rule could never match'
+                                    ELSE 'must be a list of 1 to 500 texts' END;
+                    RETURN NEXT;
+                ELSIF op = 'exists' AND v IS NOT NULL THEN
+                    field := p || '.value'; message := 'must be left out for exists'; RETURN NEXT;
+                ELSIF op IN ('gte', 'lte') AND (jsonb_typeof(v) IS DISTINCT FROM 'number' OR ll_score_num(v::text) IS NULL) THEN
+                    field := p || '.value'; message := 'must be a number'; RETURN NEXT;
+                ELSIF op = 'between' THEN
+                    IF jsonb_typeof(v) IS DISTINCT FROM 'object' OR jsonb_typeof(v -> 'min') IS DISTINCT FROM 'number'
+                       OR jsonb_typeof(v -> 'max') IS DISTINCT FROM 'number'
+                       OR (SELECT count(*) FROM jsonb_object_keys(v)) <> 2
+                       OR ll_score_num(v ->> 'min') IS NULL OR ll_score_num(v ->> 'max') IS NULL THEN
+                        field := p || '.value'; message := 'must be {"min": number, "max": number}'; RETURN NEXT;
+                    ELSIF (v ->> 'min')::numeric > (v ->> 'max')::numeric THEN
+                        field := p || '.value.min'; message := 'is above max: the rule could never match'; RETURN NEXT;
+                    END IF;
+                END IF;
+                IF op IN ('gte', 'lte', 'between') AND NOT f LIKE 'custom.%' THEN
+                    field := p || '.op'; message := 'compares numbers: only custom fields hold them'; RETURN NEXT;
+                END IF;
+                IF f IN ('first_campaign', 'latest_campaign') AND op IN ('eq', 'ne') AND jsonb_typeof(v) = 'string'
+                   AND NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.workspace_id = ws
+                                   AND c.id::text = lower(v #>> '{}')) THEN
+                    field := p || '.value'; message := 'is not a campaign of this workspace'; RETURN NEXT;
+                END IF;
+            ELSE
+                FOR k IN SELECT x FROM unnest(ARRAY['field', 'op', 'value']) x WHERE r ? x LOOP
+                    field := p || '.' || k; message := 'belongs to fit rules; this rule''s group is an engagement group';
+                    RETURN NEXT;
+                END LOOP;
+                ev := r ->> 'event';
+                IF jsonb_typeof(r -> 'event') IS DISTINCT FROM 'string'
+                   OR NOT (ev LIKE 'touch:%' AND substr(ev, 7) = ANY (touch_kinds)) THEN
+                    field := p || '.event';
+                    message := CASE WHEN ev LIKE 'interaction:%' THEN 'names an interaction: interactions are not scored yet'
+                                    ELSE 'must be touch:<kind> (' || array_to_string(touch_kinds, ', ') || ')' END;
+                    RETURN NEXT;
+                END IF;
+                IF r ? 'campaign_id' AND jsonb_typeof(r -> 'campaign_id') <> 'null' AND (
+                   jsonb_typeof(r -> 'campaign_id') <> 'string'
+                   OR NOT EXISTS (SELECT 1 FROM campaigns c WHERE c.workspace_id = ws
+                                  AND c.id::text = lower(r ->> 'campaign_id'))) THEN
+                    field := p || '.campaign_id'; message := 'is not a campaign of this workspace'; RETURN NEXT;
+                END IF;
+                IF r ? 'decay' AND jsonb_typeof(r -> 'decay') <> 'null' THEN
+                    IF jsonb_typeof(r -> 'decay') <> 'object' OR (SELECT count(*) FROM jsonb_object_keys(r -> 'decay')) <> 1
+                       OR NOT (r -> 'decay' ?| ARRAY['half_life', 'halve_after']) THEN
+                        field := p || '.decay'; message := 'must be {"half_life": duration} or {"halve_after": duration}';
+                        RETURN NEXT;
+                    ELSE
+                        k := (SELECT x FROM jsonb_object_keys(r -> 'decay') x);
+                        IF ll_score_days(r -> 'decay' -> k) IS NULL THEN
+                            field := p || '.decay.' || k;
+                            message := 'must be a duration: days from 1 to 3650, or ISO 8601 weeks and days (P30D, P4W)';
+                            RETURN NEXT;
+                        END IF;
+                    END IF;
+                END IF;
+            END IF;
+        END LOOP;
+    END IF;
+    -- threshold
+    v := doc -> 'threshold';
+    IF v IS NOT NULL AND jsonb_typeof(v) <> 'null' THEN
+        IF jsonb_typeof(v) <> 'object' THEN
+            field := 'threshold'; message := 'must be {"fit": n, "engagement": n, "mode": "both" | "either"} or null';
+            RETURN NEXT;
+        ELSE
+            FOR k IN SELECT jsonb_object_keys(v) LOOP
+                IF k NOT IN ('fit', 'engagement', 'mode') THEN
+                    field := 'threshold.' || k; message := 'is not a field of a threshold (fit, engagement, mode)';
+                    RETURN NEXT;
+                END IF;
+            END LOOP;
+            n := 0;
+            FOREACH k IN ARRAY ARRAY['fit', 'engagement'] LOOP
+                IF v ? k AND jsonb_typeof(v -> k) <> 'null' THEN
+                    n := n + 1;
+                    IF jsonb_typeof(v -> k) <> 'number' OR NOT (v ->> k) ~ '^-?[0-9]{1,6}$'
+                       OR (v ->> k)::integer NOT BETWEEN 0 AND 100 THEN
+                        field := 'threshold.' || k; message := 'must be a whole number from 0 to 100'; RETURN NEXT;
+                    END IF;
+                END IF;
+            END LOOP;
+            IF n = 0 THEN
+                field := 'threshold'; message := 'must give fit, engagement or both'; RETURN NEXT;
+            END IF;
+            IF v ? 'mode' AND (jsonb_typeof(v -> 'mode') <> 'string' OR (v ->> 'mode') NOT IN ('both', 'either')) THEN
+                field := 'threshold.mode'; message := 'must be both or either'; RETURN NEXT;
+            END IF;
+        END IF;
+    END IF;
+END
+$_$;
+
+--
+-- Name: ll_scoring_publish(uuid, integer, uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_scoring_publish(ws uuid, draft_version integer, by_key uuid, by_user uuid) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    d scoring_drafts; v integer; t jsonb;
+BEGIN
+    SELECT * INTO d FROM scoring_drafts WHERE workspace_id = ws FOR UPDATE;
+    IF NOT FOUND OR (draft_version IS NOT NULL AND d.version <> draft_version) THEN
+        RETURN NULL;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('ll_scoring_publish'), hashtext(ws::text));
+    SELECT coalesce(max(version), 0) + 1 INTO v FROM scoring_versions WHERE workspace_id = ws;
+    INSERT INTO scoring_versions (workspace_id, version, document, draft_version, published_by_key, published_by_user)
+    VALUES (ws, v, d.document, d.version, by_key, by_user);
+    INSERT INTO scoring_groups (workspace_id, version, name, kind, cap)
+    SELECT ws, v, g ->> 'name', g ->> 'score', (g ->> 'cap')::integer
+    FROM jsonb_array_elements(d.document -> 'groups') g;
+    INSERT INTO scoring_rules (workspace_id, version, rule_id, grp, kind, points, field, op, vals,
+                               num_min, num_max, event_source, event_kind, campaign_id,
+                               half_life_days, halve_after_days)
+    SELECT ws, v, r ->> 'id', r ->> 'group', g.kind, (r ->> 'points')::integer,
+           r ->> 'field', r ->> 'op',
+           CASE WHEN jsonb_typeof(r -> 'value') = 'array'
+                THEN ARRAY(SELECT lower(e) FROM jsonb_array_elements_text(r -> 'value') e)
+                WHEN jsonb_typeof(r -> 'value') = 'string' THEN ARRAY[lower(r ->> 'value')] END,
+           CASE r ->> 'op' WHEN 'gte' THEN (r ->> 'value')::numeric
+                           WHEN 'between' THEN (r -> 'value' ->> 'min')::numeric END,
+           CASE r ->> 'op' WHEN 'lte' THEN (r ->> 'value')::numeric
+                           WHEN 'between' THEN (r -> 'value' ->> 'max')::numeric END,
+           split_part(r ->> 'event', ':', 1), nullif(split_part(r ->> 'event', ':', 2), ''),
+           (r ->> 'campaign_id')::uuid,
+           ll_score_days(r -> 'decay' -> 'half_life'), ll_score_days(r -> 'decay' -> 'halve_after')
+    FROM jsonb_array_elements(d.document -> 'rules') r
+    JOIN scoring_groups g ON g.workspace_id = ws AND g.version = v AND g.name = r ->> 'group';
+    t := d.document -> 'threshold';
+    IF jsonb_typeof(t) IS DISTINCT FROM 'object' THEN
+        t := NULL;
+    END IF;
+    INSERT INTO scoring_runs AS s (workspace_id, version, threshold_fit, threshold_engagement,
+                                   threshold_mode, total, done, after_id, started_at, finished_at)
+    VALUES (ws, v, (t ->> 'fit')::smallint, (t ->> 'engagement')::smallint,
+            CASE WHEN t IS NOT NULL THEN coalesce(t ->> 'mode', 'both') END,
+            (SELECT count(*) FROM leads WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL),
+            0, NULL, clock_timestamp(), NULL)
+    ON CONFLICT (workspace_id) DO UPDATE
+    SET version = EXCLUDED.version, threshold_fit = EXCLUDED.threshold_fit,
+        threshold_engagement = EXCLUDED.threshold_engagement,
+        threshold_mode = EXCLUDED.threshold_mode, total = EXCLUDED.total, done = 0,
+        after_id = NULL, started_at = EXCLUDED.started_at, finished_at = NULL;
+    -- the plans of the scoring statements depend on how many rules and groups there are
+    ANALYZE scoring_rules, scoring_groups;
+    RETURN v;
+END
+$$;
+
+--
 -- Name: ll_seed_reasons(uuid); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2421,6 +3000,70 @@ CREATE TABLE public.lead_merges (
 );
 
 --
+-- Name: lead_score_changes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lead_score_changes (
+    workspace_id uuid NOT NULL,
+    lead_id uuid NOT NULL,
+    seq bigint NOT NULL,
+    version integer NOT NULL,
+    cause text NOT NULL,
+    fit_from smallint,
+    fit_to smallint NOT NULL,
+    engagement_from smallint,
+    engagement_to smallint NOT NULL,
+    crossed boolean DEFAULT false NOT NULL,
+    moved_to text,
+    changed_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lead_score_changes_cause_check CHECK ((cause = ANY (ARRAY['publish'::text, 'touch'::text, 'lead'::text])))
+);
+
+--
+-- Name: lead_score_changes_seq_seq; Type: SEQUENCE; Schema: public; Owner: -
+--
+
+ALTER TABLE public.lead_score_changes ALTER COLUMN seq ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME public.lead_score_changes_seq_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+--
+-- Name: lead_score_points; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lead_score_points (
+    workspace_id uuid NOT NULL,
+    lead_id uuid NOT NULL,
+    kind text NOT NULL,
+    grp text NOT NULL,
+    rule_id text NOT NULL,
+    points integer NOT NULL,
+    version integer NOT NULL,
+    adjust text,
+    CONSTRAINT lead_score_points_adjust_check CHECK ((adjust = ANY (ARRAY['cap'::text, 'clamp'::text])))
+);
+
+--
+-- Name: lead_scores; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.lead_scores (
+    workspace_id uuid NOT NULL,
+    lead_id uuid NOT NULL,
+    fit smallint NOT NULL,
+    engagement smallint NOT NULL,
+    version integer NOT NULL,
+    scored_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT lead_scores_engagement_check CHECK (((engagement >= 0) AND (engagement <= 100))),
+    CONSTRAINT lead_scores_fit_check CHECK (((fit >= 0) AND (fit <= 100)))
+);
+
+--
 -- Name: rate_buckets; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -2629,6 +3272,70 @@ CREATE TABLE public.schema_repeatables (
     name text NOT NULL,
     checksum text NOT NULL,
     applied_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: scoring_drafts; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.scoring_drafts (
+    workspace_id uuid NOT NULL,
+    document jsonb NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL
+);
+
+--
+-- Name: scoring_groups; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.scoring_groups (
+    workspace_id uuid NOT NULL,
+    version integer NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    cap integer,
+    CONSTRAINT scoring_groups_cap_check CHECK ((cap >= 0)),
+    CONSTRAINT scoring_groups_kind_check CHECK ((kind = ANY (ARRAY['fit'::text, 'engagement'::text])))
+);
+
+--
+-- Name: scoring_rules; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.scoring_rules (
+    workspace_id uuid NOT NULL,
+    version integer NOT NULL,
+    rule_id text NOT NULL,
+    grp text NOT NULL,
+    kind text NOT NULL,
+    points integer NOT NULL,
+    field text,
+    op text,
+    vals text[],
+    num_min numeric,
+    num_max numeric,
+    event_source text,
+    event_kind text,
+    campaign_id uuid,
+    half_life_days numeric,
+    halve_after_days numeric,
+    CONSTRAINT scoring_rules_kind_check CHECK ((kind = ANY (ARRAY['fit'::text, 'engagement'::text])))
+);
+
+--
+-- Name: scoring_versions; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.scoring_versions (
+    workspace_id uuid NOT NULL,
+    version integer NOT NULL,
+    document jsonb NOT NULL,
+    draft_version integer NOT NULL,
+    published_at timestamp with time zone DEFAULT now() NOT NULL,
+    published_by_key uuid,
+    published_by_user uuid,
+    CONSTRAINT scoring_versions_version_check CHECK ((version >= 1))
 );
 
 --
@@ -2899,6 +3606,27 @@ ALTER TABLE ONLY public.lead_merges
     ADD CONSTRAINT lead_merges_pkey PRIMARY KEY (workspace_id, merged_id);
 
 --
+-- Name: lead_score_changes lead_score_changes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_score_changes
+    ADD CONSTRAINT lead_score_changes_pkey PRIMARY KEY (workspace_id, lead_id, seq);
+
+--
+-- Name: lead_score_points lead_score_points_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_score_points
+    ADD CONSTRAINT lead_score_points_pkey PRIMARY KEY (workspace_id, lead_id, kind, grp, rule_id);
+
+--
+-- Name: lead_scores lead_scores_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_scores
+    ADD CONSTRAINT lead_scores_pkey PRIMARY KEY (workspace_id, lead_id);
+
+--
 -- Name: lead_stage_changes lead_stage_changes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -3016,6 +3744,41 @@ ALTER TABLE ONLY public.schema_migrations
 
 ALTER TABLE ONLY public.schema_repeatables
     ADD CONSTRAINT schema_repeatables_pkey PRIMARY KEY (name);
+
+--
+-- Name: scoring_drafts scoring_drafts_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_drafts
+    ADD CONSTRAINT scoring_drafts_pkey PRIMARY KEY (workspace_id);
+
+--
+-- Name: scoring_groups scoring_groups_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_groups
+    ADD CONSTRAINT scoring_groups_pkey PRIMARY KEY (workspace_id, version, name);
+
+--
+-- Name: scoring_rules scoring_rules_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_rules
+    ADD CONSTRAINT scoring_rules_pkey PRIMARY KEY (workspace_id, version, rule_id);
+
+--
+-- Name: scoring_runs scoring_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_runs
+    ADD CONSTRAINT scoring_runs_pkey PRIMARY KEY (workspace_id);
+
+--
+-- Name: scoring_versions scoring_versions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_versions
+    ADD CONSTRAINT scoring_versions_pkey PRIMARY KEY (workspace_id, version);
 
 --
 -- Name: sessions sessions_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -3347,6 +4110,18 @@ CREATE INDEX routing_absences_user ON public.routing_absences USING btree (works
 CREATE INDEX routing_sla_due ON public.routing_sla USING btree (due_at);
 
 --
+-- Name: scoring_rules_event; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX scoring_rules_event ON public.scoring_rules USING btree (workspace_id, version, event_kind) WHERE (kind = 'engagement'::text);
+
+--
+-- Name: scoring_runs_due; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX scoring_runs_due ON public.scoring_runs USING btree (started_at) WHERE (finished_at IS NULL);
+
+--
 -- Name: sessions_by_user; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -3599,6 +4374,12 @@ CREATE TRIGGER campaign_touches_report_delete AFTER DELETE ON public.campaign_to
 CREATE TRIGGER campaign_touches_report_update AFTER UPDATE ON public.campaign_touches REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
 
 --
+-- Name: campaign_touches campaign_touches_score; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER campaign_touches_score AFTER INSERT ON public.campaign_touches REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_touches();
+
+--
 -- Name: api_keys change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3797,6 +4578,18 @@ CREATE TRIGGER leads_report_insert AFTER INSERT ON public.leads REFERENCING NEW 
 CREATE TRIGGER leads_report_update AFTER UPDATE ON public.leads REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_leads_update();
 
 --
+-- Name: leads leads_score_insert; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER leads_score_insert AFTER INSERT ON public.leads REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_leads_insert();
+
+--
+-- Name: leads leads_score_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER leads_score_update AFTER UPDATE ON public.leads REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_leads_update();
+
+--
 -- Name: users user_role_default; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -3947,6 +4740,13 @@ ALTER TABLE ONLY public.lead_merges
     ADD CONSTRAINT lead_merges_workspace_id_merged_id_fkey FOREIGN KEY (workspace_id, merged_id) REFERENCES public.leads(workspace_id, id);
 
 --
+-- Name: lead_scores lead_scores_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.lead_scores
+    ADD CONSTRAINT lead_scores_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id) ON DELETE CASCADE;
+
+--
 -- Name: lead_stage_changes lead_stage_changes_workspace_id_lead_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4050,6 +4850,48 @@ ALTER TABLE ONLY public.routing_rulesets
 
 ALTER TABLE ONLY public.routing_sla
     ADD CONSTRAINT routing_sla_workspace_id_lead_id_fkey FOREIGN KEY (workspace_id, lead_id) REFERENCES public.leads(workspace_id, id);
+
+--
+-- Name: scoring_drafts scoring_drafts_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_drafts
+    ADD CONSTRAINT scoring_drafts_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
+
+--
+-- Name: scoring_groups scoring_groups_workspace_id_version_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_groups
+    ADD CONSTRAINT scoring_groups_workspace_id_version_fkey FOREIGN KEY (workspace_id, version) REFERENCES public.scoring_versions(workspace_id, version) ON DELETE CASCADE;
+
+--
+-- Name: scoring_rules scoring_rules_workspace_id_version_grp_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_rules
+    ADD CONSTRAINT scoring_rules_workspace_id_version_grp_fkey FOREIGN KEY (workspace_id, version, grp) REFERENCES public.scoring_groups(workspace_id, version, name) ON DELETE CASCADE;
+
+--
+-- Name: scoring_runs scoring_runs_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_runs
+    ADD CONSTRAINT scoring_runs_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
+
+--
+-- Name: scoring_runs scoring_runs_workspace_id_version_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_runs
+    ADD CONSTRAINT scoring_runs_workspace_id_version_fkey FOREIGN KEY (workspace_id, version) REFERENCES public.scoring_versions(workspace_id, version);
+
+--
+-- Name: scoring_versions scoring_versions_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_versions
+    ADD CONSTRAINT scoring_versions_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id) ON DELETE CASCADE;
 
 --
 -- Name: sessions sessions_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -72,6 +72,7 @@ static const struct {
     {"assets", assets_suite},
     {"deals", deals_suite},
     {"touches", touches_suite},
+    {"scoring", scoring_suite},
     {"interactions", interactions_suite},
     {"lead_fields", lead_fields_suite},
     {"sla", sla_suite},

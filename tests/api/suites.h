@@ -40,6 +40,7 @@ Suite *history_suite(void);
 Suite *assets_suite(void);
 Suite *deals_suite(void);
 Suite *touches_suite(void);
+Suite *scoring_suite(void);
 Suite *lead_fields_suite(void);
 Suite *interactions_suite(void);
 Suite *sla_suite(void);

@@ -595,6 +595,7 @@ static const struct {
     {"PATCH", "/v1/workspace", "{\"name\":\"owasp\"}"},
     {"POST", "/v1/sla/goals", "{\"period\":\"2031-01\",\"metric\":\"mqls\",\"target\":5}"},
     {"PATCH", "/v1/sla/goals/{id}", "{\"target\":6}"},
+    {"PUT", "/v1/scoring/draft", "{\"groups\":[],\"rules\":[]}"},
     /* a public address (the main daemon refuses private ones), turned off: nothing is
      * sent to it, whichever daemon delivers */
     {"POST", "/v1/webhooks", "{\"url\":\"https://93.184.216.34/owasp\",\"active\":false}"},
@@ -645,7 +646,7 @@ static char *body_for(const struct op *o, const char *lead_id, bool *known)
     return out;
 }
 
-#define FIXTURE_BINDINGS 17
+#define FIXTURE_BINDINGS 18
 
 /* One of each resource of a workspace that a path can name, and what of them must never
  * show elsewhere. */
@@ -654,10 +655,20 @@ struct fixtures {
     char user[40], key[40], campaign[40], lead[40], reason[64], email[128], external_id[64];
     char webhook[40], delivery[40], invitation[40], session[40], interaction[40], goal[40];
     char pool[40], absence[40];
+    char scoring_version[16];
     struct binding b[FIXTURE_BINDINGS];
     int nb;
     char workspace_b[40]; /* test-b's workspace id */
 };
+
+static bool scoring_done(void *key)
+{
+    struct resp *r = get("/v1/scoring", key);
+    json_t *state = json_object_get(json_object_get(r->json, "rescore"), "state");
+    bool done = json_is_string(state) && !strcmp(json_string_value(state), "done");
+    resp_free(r);
+    return done;
+}
 
 static void created(struct resp *r, const char *what, char *id, size_t cap)
 {
@@ -759,6 +770,19 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
              "\"ends_at\":\"2030-01-02T00:00:00Z\",\"note\":\"%s away\"}",
              f->user, marker);
     created(post("/v1/routing/absences", key, body), "absence", f->absence, sizeof f->absence);
+    /* a published scoring version (an empty rule set: every lead scores 0) */
+    struct resp *draft = put("/v1/scoring/draft", key, "{\"groups\":[],\"rules\":[]}", NULL);
+    ck_assert_msg(draft->status == 200, "fixture scoring draft: %ld %s", draft->status,
+                  draft->body);
+    resp_free(draft);
+    struct resp *pub = post("/v1/scoring/draft/publish", key, "{}");
+    ck_assert_msg(pub->status == 202, "fixture scoring version: %ld %s", pub->status, pub->body);
+    json_t *pv = json_object_get(pub->json, "published_version");
+    snprintf(f->scoring_version, sizeof f->scoring_version, "%lld",
+             (long long)json_integer_value(pv));
+    resp_free(pub);
+    /* its rescore runs in the background: done before the tests compare test-a's rows */
+    ck_assert_msg(wait_until(scoring_done, (void *)key, 60000), "fixture scoring: no rescore");
 
     struct binding b[] = {
         {"id", "api-keys", ""},
@@ -778,6 +802,7 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
         {"id", "pools", ""},
         {"user_id", "*", ""},
         {"id", "absences", ""},
+        {"n", "versions", ""},
     };
     snprintf(b[0].value, sizeof b[0].value, "%s", f->key);
     snprintf(b[1].value, sizeof b[1].value, "%s", f->user);
@@ -795,6 +820,7 @@ static void fixtures_make(struct fixtures *f, const char *tag, const char *key, 
     snprintf(b[14].value, sizeof b[14].value, "%s", f->pool);
     snprintf(b[15].value, sizeof b[15].value, "%s", f->user);
     snprintf(b[16].value, sizeof b[16].value, "%s", f->absence);
+    snprintf(b[17].value, sizeof b[17].value, "%s", f->scoring_version);
     memcpy(f->b, b, sizeof b);
     f->nb = (int)(sizeof b / sizeof b[0]);
 
@@ -819,6 +845,8 @@ static void bindings_never_issued(const struct fixtures *f, struct binding *out)
             snprintf(out[i].value, sizeof out[i].value, "owasp.never.%.8s@example.com", u);
         else if (!strcmp(out[i].param, "external_id"))
             snprintf(out[i].value, sizeof out[i].value, "NEVER-%.8s", u);
+        else if (!strcmp(out[i].param, "n"))
+            snprintf(out[i].value, sizeof out[i].value, "999999");
     }
 }
 
