@@ -119,7 +119,7 @@ CREATE TABLE lead_score_changes (
     lead_id uuid NOT NULL,
     seq bigint GENERATED ALWAYS AS IDENTITY,
     version integer NOT NULL,
-    cause text NOT NULL CHECK (cause IN ('publish', 'touch', 'lead')),
+    cause text NOT NULL CHECK (cause IN ('publish', 'touch', 'interaction', 'lead')),
     fit_from smallint,
     fit_to smallint NOT NULL,
     engagement_from smallint,

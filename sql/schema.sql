@@ -778,6 +778,15 @@ CREATE FUNCTION public.ll_lead_timeline(ws uuid, lead uuid) RETURNS TABLE(type t
                                                               'user_id', g.by_user_id),
                              'at', ll_api_time(g.at))::text
     FROM lead_assignments g WHERE g.workspace_id = ws AND g.lead_id = lead
+    UNION ALL -- the lead's scores crossed the workspace's threshold (78_scoring.sql); a
+              -- change row has no uuid of its own: one is made of the lead and its number
+    SELECT 'score_crossing', c.changed_at, md5(c.lead_id::text || '/' || c.seq)::uuid,
+           json_build_object('lead_id', c.lead_id, 'version', c.version, 'cause', c.cause,
+                             'fit_from', c.fit_from, 'fit_to', c.fit_to,
+                             'engagement_from', c.engagement_from,
+                             'engagement_to', c.engagement_to, 'moved_to', c.moved_to,
+                             'changed_at', ll_api_time(c.changed_at))::text
+    FROM lead_score_changes c WHERE c.workspace_id = ws AND c.lead_id = lead AND c.crossed
 $$;
 
 --
@@ -2098,11 +2107,14 @@ BEGIN
                    WHEN r.halve_after_days IS NOT NULL
                         AND t.occurred_at <= now() - r.halve_after_days * interval '1 day' THEN 0.5::float8
                    ELSE 1::float8 END))::integer AS points
-        FROM campaign_touches t
+        FROM (SELECT 'touch' AS source, lead_id, kind, campaign_id, occurred_at
+              FROM campaign_touches WHERE workspace_id = ws AND lead_id = ANY (live)
+              UNION ALL
+              SELECT 'interaction', lead_id, kind, campaign_id, occurred_at
+              FROM interactions WHERE workspace_id = ws AND lead_id = ANY (live)) t
         JOIN scoring_rules r ON r.workspace_id = ws AND r.version = s.version
-             AND r.kind = 'engagement' AND r.event_source = 'touch' AND r.event_kind = t.kind
+             AND r.kind = 'engagement' AND r.event_source = t.source AND r.event_kind = t.kind
              AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
-        WHERE t.workspace_id = ws AND t.lead_id = ANY (live)
         GROUP BY 1, 2, 3, 4
     ), raw AS (
         SELECT * FROM fit UNION ALL SELECT * FROM engagement
@@ -2228,6 +2240,25 @@ CREATE FUNCTION public.ll_score_num(t text) RETURNS numeric
 $_$;
 
 --
+-- Name: ll_score_on_interactions(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_on_interactions() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ws uuid; ids uuid[];
+BEGIN
+    FOR ws, ids IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) FROM written w
+                   WHERE EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                   GROUP BY 1 LOOP
+        PERFORM ll_score_leads(ws, ids, 'interaction');
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
 -- Name: ll_score_on_leads_insert(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2333,6 +2364,8 @@ DECLARE
     v jsonb; op text; f text; ev text; kind text; n integer;
     touch_kinds text[] := ARRAY['sent', 'opened', 'clicked', 'responded', 'registered',
                                 'attended', 'visited', 'created'];
+    interaction_kinds text[] := ARRAY['call', 'email', 'meeting', 'note', 'message', 'form',
+                                      'ticket'];
 BEGIN
     IF jsonb_typeof(doc) <> 'object' THEN
         field := ''; message := 'must be an object with groups, rules and threshold'; RETURN NEXT;
@@ -2472,10 +2505,11 @@ BEGIN
                 END LOOP;
                 ev := r ->> 'event';
                 IF jsonb_typeof(r -> 'event') IS DISTINCT FROM 'string'
-                   OR NOT (ev LIKE 'touch:%' AND substr(ev, 7) = ANY (touch_kinds)) THEN
+                   OR NOT ((ev LIKE 'touch:%' AND substr(ev, 7) = ANY (touch_kinds))
+                           OR (ev LIKE 'interaction:%' AND substr(ev, 13) = ANY (interaction_kinds))) THEN
                     field := p || '.event';
-                    message := CASE WHEN ev LIKE 'interaction:%' THEN 'names an interaction: interactions are not scored yet'
-                                    ELSE 'must be touch:<kind> (' || array_to_string(touch_kinds, ', ') || ')' END;
+                    message := 'must be touch:<kind> (' || array_to_string(touch_kinds, ', ')
+                               || ') or interaction:<kind> (' || array_to_string(interaction_kinds, ', ') || ')';
                     RETURN NEXT;
                 END IF;
                 IF r ? 'campaign_id' AND jsonb_typeof(r -> 'campaign_id') <> 'null' AND (
@@ -3016,7 +3050,7 @@ CREATE TABLE public.lead_score_changes (
     crossed boolean DEFAULT false NOT NULL,
     moved_to text,
     changed_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT lead_score_changes_cause_check CHECK ((cause = ANY (ARRAY['publish'::text, 'touch'::text, 'lead'::text])))
+    CONSTRAINT lead_score_changes_cause_check CHECK ((cause = ANY (ARRAY['publish'::text, 'touch'::text, 'interaction'::text, 'lead'::text])))
 );
 
 --
@@ -4510,6 +4544,18 @@ CREATE TRIGGER interactions_report_delete AFTER DELETE ON public.interactions RE
 --
 
 CREATE TRIGGER interactions_report_update AFTER UPDATE ON public.interactions REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_report_on_rows_update();
+
+--
+-- Name: interactions interactions_score; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_score AFTER INSERT ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_interactions();
+
+--
+-- Name: interactions interactions_score_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_score_update AFTER UPDATE ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_interactions();
 
 --
 -- Name: campaigns keep_version; Type: TRIGGER; Schema: public; Owner: -

@@ -11,8 +11,8 @@
 --    "threshold": {"fit": 60, "engagement": 40, "mode": "both"} | null}
 -- A rule's score (fit or engagement) is its group's. Fit rules compare one field of the
 -- lead (case-insensitive); engagement rules give their points for each event of their kind,
--- decayed by its age when the rule says so. 'interaction:<kind>' is the name reserved for
--- the interactions' kinds (refused until they are scored).
+-- decayed by its age when the rule says so; 'interaction:<kind>' does the same for the
+-- interactions logged on the lead (sql/0024_interactions.sql).
 
 -- A number in a text, or NULL (custom fields are text to the rules).
 CREATE OR REPLACE FUNCTION ll_score_num(t text) RETURNS numeric
@@ -51,6 +51,8 @@ DECLARE
     v jsonb; op text; f text; ev text; kind text; n integer;
     touch_kinds text[] := ARRAY['sent', 'opened', 'clicked', 'responded', 'registered',
                                 'attended', 'visited', 'created'];
+    interaction_kinds text[] := ARRAY['call', 'email', 'meeting', 'note', 'message', 'form',
+                                      'ticket'];
 BEGIN
     IF jsonb_typeof(doc) <> 'object' THEN
         field := ''; message := 'must be an object with groups, rules and threshold'; RETURN NEXT;
@@ -190,10 +192,11 @@ BEGIN
                 END LOOP;
                 ev := r ->> 'event';
                 IF jsonb_typeof(r -> 'event') IS DISTINCT FROM 'string'
-                   OR NOT (ev LIKE 'touch:%' AND substr(ev, 7) = ANY (touch_kinds)) THEN
+                   OR NOT ((ev LIKE 'touch:%' AND substr(ev, 7) = ANY (touch_kinds))
+                           OR (ev LIKE 'interaction:%' AND substr(ev, 13) = ANY (interaction_kinds))) THEN
                     field := p || '.event';
-                    message := CASE WHEN ev LIKE 'interaction:%' THEN 'names an interaction: interactions are not scored yet'
-                                    ELSE 'must be touch:<kind> (' || array_to_string(touch_kinds, ', ') || ')' END;
+                    message := 'must be touch:<kind> (' || array_to_string(touch_kinds, ', ')
+                               || ') or interaction:<kind> (' || array_to_string(interaction_kinds, ', ') || ')';
                     RETURN NEXT;
                 END IF;
                 IF r ? 'campaign_id' AND jsonb_typeof(r -> 'campaign_id') <> 'null' AND (
@@ -376,11 +379,14 @@ BEGIN
                    WHEN r.halve_after_days IS NOT NULL
                         AND t.occurred_at <= now() - r.halve_after_days * interval '1 day' THEN 0.5::float8
                    ELSE 1::float8 END))::integer AS points
-        FROM campaign_touches t
+        FROM (SELECT 'touch' AS source, lead_id, kind, campaign_id, occurred_at
+              FROM campaign_touches WHERE workspace_id = ws AND lead_id = ANY (live)
+              UNION ALL
+              SELECT 'interaction', lead_id, kind, campaign_id, occurred_at
+              FROM interactions WHERE workspace_id = ws AND lead_id = ANY (live)) t
         JOIN scoring_rules r ON r.workspace_id = ws AND r.version = s.version
-             AND r.kind = 'engagement' AND r.event_source = 'touch' AND r.event_kind = t.kind
+             AND r.kind = 'engagement' AND r.event_source = t.source AND r.event_kind = t.kind
              AND (r.campaign_id IS NULL OR r.campaign_id = t.campaign_id)
-        WHERE t.workspace_id = ws AND t.lead_id = ANY (live)
         GROUP BY 1, 2, 3, 4
     ), raw AS (
         SELECT * FROM fit UNION ALL SELECT * FROM engagement
@@ -504,6 +510,21 @@ BEGIN
 END
 $$;
 
+-- A statement's interactions (inserted, or updated: a resend may change the kind or the
+-- time) score their leads again, as touches do.
+CREATE OR REPLACE FUNCTION ll_score_on_interactions() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ws uuid; ids uuid[];
+BEGIN
+    FOR ws, ids IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) FROM written w
+                   WHERE EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                   GROUP BY 1 LOOP
+        PERFORM ll_score_leads(ws, ids, 'interaction');
+    END LOOP;
+    RETURN NULL;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION ll_score_on_leads_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ws uuid; ids uuid[];
@@ -540,6 +561,10 @@ $$;
 
 CREATE OR REPLACE TRIGGER campaign_touches_score AFTER INSERT ON campaign_touches
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
+CREATE OR REPLACE TRIGGER interactions_score AFTER INSERT ON interactions
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
+CREATE OR REPLACE TRIGGER interactions_score_update AFTER UPDATE ON interactions
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
 CREATE OR REPLACE TRIGGER leads_score_insert AFTER INSERT ON leads
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_leads_insert();
 CREATE OR REPLACE TRIGGER leads_score_update AFTER UPDATE ON leads

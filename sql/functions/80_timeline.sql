@@ -92,4 +92,13 @@ RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE sql STABL
                                                               'user_id', g.by_user_id),
                              'at', ll_api_time(g.at))::text
     FROM lead_assignments g WHERE g.workspace_id = ws AND g.lead_id = lead
+    UNION ALL -- the lead's scores crossed the workspace's threshold (78_scoring.sql); a
+              -- change row has no uuid of its own: one is made of the lead and its number
+    SELECT 'score_crossing', c.changed_at, md5(c.lead_id::text || '/' || c.seq)::uuid,
+           json_build_object('lead_id', c.lead_id, 'version', c.version, 'cause', c.cause,
+                             'fit_from', c.fit_from, 'fit_to', c.fit_to,
+                             'engagement_from', c.engagement_from,
+                             'engagement_to', c.engagement_to, 'moved_to', c.moved_to,
+                             'changed_at', ll_api_time(c.changed_at))::text
+    FROM lead_score_changes c WHERE c.workspace_id = ws AND c.lead_id = lead AND c.crossed
 $$;

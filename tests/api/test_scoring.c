@@ -358,6 +358,21 @@ START_TEST(the_threshold_moves_a_lead_to_mql_once)
     ck_assert(json_is_true(json_object_get(c0, "crossed_threshold")));
     ck_assert_str_eq(json_string_value(json_object_get(c0, "moved_to")), "mql");
     resp_free(r);
+    /* and in the lead's timeline, after the move it made */
+    snprintf(path, sizeof path, "/v1/leads/%s/timeline?limit=50", lead);
+    r = get(path, w.key);
+    expect_status(r, 200, "the timeline");
+    json_t *crossing = NULL, *e;
+    size_t i;
+    json_array_foreach(json_object_get(r->json, "data"), i,
+                       e) if (!strcmp(json_string_value(json_object_get(e, "type")),
+                                      "score_crossing")) crossing = e;
+    ck_assert_msg(crossing, "no score_crossing in %s", r->body);
+    json_t *item = json_object_get(crossing, "score_crossing");
+    ck_assert_int_eq(json_integer_value(json_object_get(item, "fit_to")), 60);
+    ck_assert_str_eq(json_string_value(json_object_get(item, "moved_to")), "mql");
+    ck_assert_str_eq(json_string_value(json_object_get(item, "cause")), "publish");
+    resp_free(r);
     /* still above: no second move; below and above again while in mql: none either */
     snprintf(path, sizeof path, "/v1/leads/%s", lead);
     r = patch(path, w.key, "{\"title\":\"CTO\"}", NULL);
@@ -487,7 +502,7 @@ START_TEST(bad_rule_sets_are_refused_naming_the_field)
          "\"group\":\"e\",\"event\":\"touch:clicked\",\"points\":1,\"decay\":{\"fade\":3}}]}",
          "rules[0].decay"},
         {"{\"groups\":[{\"name\":\"e\",\"score\":\"engagement\"}],\"rules\":[{\"id\":\"a\","
-         "\"group\":\"e\",\"event\":\"interaction:call\",\"points\":1}]}",
+         "\"group\":\"e\",\"event\":\"interaction:fax\",\"points\":1}]}",
          "rules[0].event"},
         {"{\"groups\":[{\"name\":\"e\",\"score\":\"engagement\"}],\"rules\":[{\"id\":\"a\","
          "\"group\":\"e\",\"event\":\"touch:clicked\",\"points\":1,\"campaign_id\":"
@@ -634,6 +649,61 @@ START_TEST(the_scoring_report_counts_sales_verdicts_per_band)
 }
 END_TEST
 
+/* Interactions count for engagement like touches: a call logged on the lead scores it in
+ * the call's own transaction, a resend that makes it a meeting scores it again, and the
+ * ledger names the rules. */
+START_TEST(interactions_score_engagement)
+{
+    struct world w;
+    char lead[40], path[128];
+    long fit, eng;
+    world_setup(&w, "score-interactions");
+    lead_new(&w, "{\"email\":\"caller@acme.test\"}", lead);
+    draft_put(&w, "{\"groups\":[{\"name\":\"talks\",\"score\":\"engagement\",\"cap\":25}],"
+                  "\"rules\":[{\"id\":\"calls\",\"group\":\"talks\",\"event\":\"interaction:call\","
+                  "\"points\":10},{\"id\":\"meetings\",\"group\":\"talks\","
+                  "\"event\":\"interaction:meeting\",\"points\":20}]}");
+    publish(&w);
+    lead_scores(&w, lead, &fit, &eng);
+    ck_assert_int_eq(eng, 0);
+    snprintf(path, sizeof path, "/v1/leads/%s/interactions", lead);
+    struct resp *r = post(path, w.key,
+                          "{\"kind\":\"call\",\"direction\":\"outbound\",\"outcome\":\"connected\","
+                          "\"source\":\"crm\",\"external_id\":\"call-1\"}");
+    expect_status(r, 201, "a call");
+    resp_free(r);
+    lead_scores(&w, lead, &fit, &eng);
+    ck_assert_int_eq(eng, 10);
+    r = post(path, w.key,
+             "{\"kind\":\"call\",\"direction\":\"outbound\",\"outcome\":\"no_answer\","
+             "\"source\":\"crm\",\"external_id\":\"call-2\"}");
+    expect_status(r, 201, "a second call");
+    resp_free(r);
+    lead_scores(&w, lead, &fit, &eng);
+    ck_assert_int_eq(eng, 20);
+    /* the second call was a meeting after all: 10 + 20, capped at 25 */
+    r = post(path, w.key,
+             "{\"kind\":\"meeting\",\"direction\":\"outbound\",\"outcome\":\"held\","
+             "\"source\":\"crm\",\"external_id\":\"call-2\"}");
+    expect_status(r, 200, "the resend");
+    resp_free(r);
+    lead_scores(&w, lead, &fit, &eng);
+    ck_assert_int_eq(eng, 25);
+    PGconn *pg = pg_test();
+    ck_assert_int_eq(lead_sql_long(pg,
+                                   "SELECT sum(points) FROM lead_score_points WHERE lead_id = $1"
+                                   " AND kind = 'engagement'",
+                                   lead),
+                     25);
+    ck_assert_int_eq(lead_sql_long(pg,
+                                   "SELECT count(*) FROM lead_score_changes WHERE lead_id = $1"
+                                   " AND cause = 'interaction'",
+                                   lead),
+                     3);
+    PQfinish(pg);
+}
+END_TEST
+
 Suite *scoring_suite(void)
 {
     Suite *s = suite_create("scoring");
@@ -642,6 +712,7 @@ Suite *scoring_suite(void)
     tcase_add_test(tc, publish_scores_every_lead_and_the_ledger_adds_up);
     tcase_add_test(tc, caps_negative_points_and_decay);
     tcase_add_test(tc, the_threshold_moves_a_lead_to_mql_once);
+    tcase_add_test(tc, interactions_score_engagement);
     tcase_add_test(tc, a_draft_changes_no_score_until_published);
     tcase_add_test(tc, bad_rule_sets_are_refused_naming_the_field);
     tcase_add_test(tc, the_scoring_report_counts_sales_verdicts_per_band);
