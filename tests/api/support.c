@@ -25,6 +25,12 @@ char admin_key[64], readonly_key[64], other_admin_key[64];
 
 extern char **environ;
 
+int test_scale(int full)
+{
+    const char *quick = getenv("LL_TEST_QUICK");
+    return quick && !strcmp(quick, "1") ? (full + 9) / 10 : full;
+}
+
 const char *env_or_die(const char *name)
 {
     const char *v = getenv(name);

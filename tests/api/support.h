@@ -29,6 +29,9 @@ extern struct daemon main_daemon;
 extern char admin_key[64], readonly_key[64], other_admin_key[64];
 
 const char *env_or_die(const char *name);
+/* How many rows a test of scale writes: full, or a tenth with LL_TEST_QUICK=1 (the daemon
+ * under ASan/UBSan in CI, where the C paths matter and PostgreSQL's time does not). */
+int test_scale(int full);
 int free_port(void);
 
 /* Starts the daemon with extra environment entries ("NAME=value", NULL-terminated) and
