@@ -994,7 +994,11 @@ CREATE TABLE public.report_leads (
     first_attempt_at timestamp with time zone,
     first_contact_at timestamp with time zone,
     verdict_at timestamp with time zone,
-    attempts integer DEFAULT 0 NOT NULL
+    attempts integer DEFAULT 0 NOT NULL,
+    attempt_s bigint,
+    contact_s bigint,
+    fit_band smallint,
+    engagement_band smallint
 );
 
 --
@@ -1012,9 +1016,15 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
                                w.time_zone, w.business_days, w.business_start, w.business_end),
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
            coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
-           i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0)
+           i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0),
+           ll_business_seconds(s.handed_at, i.attempt_at, w.time_zone, w.business_days,
+                               w.business_start, w.business_end),
+           ll_business_seconds(s.handed_at, i.contact_at, w.time_zone, w.business_days,
+                               w.business_start, w.business_end),
+           ll_score_band(sc.fit), ll_score_band(sc.engagement)
     FROM leads l
     JOIN workspaces w ON w.id = ws
+    LEFT JOIN lead_scores sc ON sc.workspace_id = ws AND sc.lead_id = l.id
     LEFT JOIN LATERAL (
         SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,
                min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted',
@@ -1138,6 +1148,67 @@ CREATE FUNCTION public.ll_report_months_to(to_day date) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT ll_report_periods_to(to_day, 'month')
+$$;
+
+--
+-- Name: ll_report_move_bands(uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_move_bands(ws uuid, ids uuid[]) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    -- per lead, index lookups of its scores (subplans: never a hash of the whole table)
+    WITH x AS MATERIALIZED (
+        SELECT r.lead_id, r.fit_band AS f0, r.engagement_band AS e0,
+               ll_score_band((q.y).fit) AS f1, ll_score_band((q.y).engagement) AS e1
+        FROM report_leads r
+        CROSS JOIN LATERAL (SELECT (SELECT y FROM lead_scores y WHERE y.workspace_id = ws
+                                    AND y.lead_id = r.lead_id) AS y) q
+        WHERE r.workspace_id = ws AND r.lead_id = ANY (ids)),
+    up AS (
+        UPDATE report_leads r SET fit_band = x.f1, engagement_band = x.e1
+        FROM x
+        WHERE r.workspace_id = ws AND r.lead_id = x.lead_id
+          AND (x.f0, x.e0) IS DISTINCT FROM (x.f1, x.e1)
+        RETURNING r.*, x.f0, x.e0),
+    k AS (
+        SELECT up.*, v.dim, v.band::text AS key, v.sign
+        FROM up
+        CROSS JOIN LATERAL (VALUES (5::smallint, up.f0, -1), (5::smallint, up.fit_band, 1),
+                                   (6::smallint, up.e0, -1),
+                                   (6::smallint, up.engagement_band, 1)) v (dim, band, sign)
+        WHERE v.band IS NOT NULL
+          AND CASE v.dim WHEN 5 THEN up.f0 IS DISTINCT FROM up.fit_band
+                         ELSE up.e0 IS DISTINCT FROM up.engagement_band END),
+    d AS (
+        SELECT k.dim, k.day, k.key,
+               sum(sign) AS leads,
+               coalesce(sum(sign) FILTER (WHERE mql_at IS NOT NULL), 0) AS mqls,
+               coalesce(sum(sign) FILTER (WHERE handed_at IS NOT NULL), 0) AS handed,
+               coalesce(sum(sign) FILTER (WHERE verdict = 'accepted'), 0) AS accepted,
+               coalesce(sum(sign) FILTER (WHERE verdict = 'rejected'), 0) AS rejected,
+               coalesce(sum(sign) FILTER (WHERE contacted), 0) AS contacted,
+               coalesce(sum(sign) FILTER (WHERE opportunity_at IS NOT NULL), 0) AS opportunities,
+               coalesce(sum(sign) FILTER (WHERE won), 0) AS won,
+               sum(sign * won_amount) AS won_amount, sum(sign * rating_sum) AS rating_sum,
+               sum(sign * rating_count) AS rating_count,
+               coalesce(sum(sign) FILTER (WHERE follow_up_s IS NOT NULL), 0) AS followed,
+               sum(sign * lost_amount) AS lost_amount
+        FROM k GROUP BY 1, 2, 3),
+    ins AS (
+        INSERT INTO report_day_deltas
+        SELECT ws, dim, day, key, leads, mqls, handed, accepted, rejected, contacted,
+               opportunities, won, won_amount, rating_sum, rating_count, followed, lost_amount
+        FROM d
+        WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
+           OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
+           OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0)
+    SELECT count(*) INTO n FROM up;
+    RETURN n;
+END
 $$;
 
 --
@@ -1555,7 +1626,12 @@ BEGIN
                                    w.time_zone, w.business_days, w.business_start,
                                    w.business_end),
                r.contacted, r.won, r.won_amount, r.rating_sum, r.rating_count, r.lost_amount,
-               r.first_attempt_at, r.first_contact_at, r.verdict_at, r.attempts
+               r.first_attempt_at, r.first_contact_at, r.verdict_at, r.attempts,
+               ll_business_seconds(r.handed_at, r.first_attempt_at, w.time_zone,
+                                   w.business_days, w.business_start, w.business_end),
+               ll_business_seconds(r.handed_at, r.first_contact_at, w.time_zone,
+                                   w.business_days, w.business_start, w.business_end),
+               r.fit_band, r.engagement_band
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -1576,7 +1652,9 @@ BEGIN
             rating_count = excluded.rating_count, lost_amount = excluded.lost_amount,
             first_attempt_at = excluded.first_attempt_at,
             first_contact_at = excluded.first_contact_at,
-            verdict_at = excluded.verdict_at, attempts = excluded.attempts
+            verdict_at = excluded.verdict_at, attempts = excluded.attempts,
+            attempt_s = excluded.attempt_s, contact_s = excluded.contact_s,
+            fit_band = excluded.fit_band, engagement_band = excluded.engagement_band
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -1591,7 +1669,12 @@ BEGIN
         UNION ALL
         SELECT c.*, 3::smallint, x.campaign::text, x.k::numeric / cardinality(c.credits)
         FROM c, LATERAL (SELECT campaign, count(*) AS k FROM unnest(c.credits) AS campaign
-                         GROUP BY campaign) x),
+                         GROUP BY campaign) x
+        UNION ALL
+        SELECT c.*, 5::smallint, c.fit_band::text, 1 FROM c WHERE c.fit_band IS NOT NULL
+        UNION ALL
+        SELECT c.*, 6::smallint, c.engagement_band::text, 1 FROM c
+        WHERE c.engagement_band IS NOT NULL),
     fch AS (
         SELECT coalesce(n.lead_id, o.lead_id) AS lead_id FROM n FULL JOIN o ON o.lead_id = n.lead_id
         WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits)
@@ -1599,7 +1682,7 @@ BEGIN
                                 o.credits)),
     fnew AS (
         SELECT ws AS workspace_id, k.lead_id, k.dim, k.key, k.day, k.follow_up_s FROM k
-        WHERE k.sign = 1 AND k.follow_up_s IS NOT NULL
+        WHERE k.sign = 1 AND k.follow_up_s IS NOT NULL AND k.dim < 5
           AND k.lead_id IN (SELECT lead_id FROM fch)),
     fdel AS (
         DELETE FROM report_follow_ups f WHERE f.workspace_id = ws
@@ -1613,7 +1696,7 @@ BEGIN
     rd AS (
         INSERT INTO report_reason_deltas
         SELECT ws, k.dim, k.day, k.key, k.verdict_reason, sum(sign * w)
-        FROM k WHERE k.verdict = 'rejected'
+        FROM k WHERE k.verdict = 'rejected' AND k.dim < 5
         GROUP BY 2, 3, 4, 5
         HAVING sum(sign * w) <> 0),
     d AS (
@@ -2025,6 +2108,16 @@ CREATE FUNCTION public.ll_routing_user_why(p_ws uuid, p_user uuid) RETURNS text
     RETURN (SELECT CASE WHEN (NOT u.active) THEN 'inactive'::text WHEN (EXISTS (SELECT 1 FROM public.routing_absences a WHERE ((a.workspace_id = ll_routing_user_why.p_ws) AND (a.user_id = ll_routing_user_why.p_user) AND (a.ends_at > now()) AND (a.starts_at <= now())))) THEN 'absent'::text ELSE NULL::text END AS "case" FROM public.users u WHERE ((u.workspace_id = ll_routing_user_why.p_ws) AND (u.id = ll_routing_user_why.p_user)));
 
 --
+-- Name: ll_score_band(smallint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_band(score smallint) RETURNS smallint
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT (least(score / 10, 9) * 10)::smallint
+$$;
+
+--
 -- Name: ll_score_days(jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2061,6 +2154,7 @@ $$;
 CREATE FUNCTION public.ll_score_leads(ws uuid, ids uuid[], p_cause text) RETURNS integer
     LANGUAGE plpgsql
     SET jit TO 'off'
+    SET random_page_cost TO '1.1'
     AS $$
 DECLARE
     s scoring_runs; n integer; mv uuid[]; v_id uuid; live uuid[];
@@ -2069,6 +2163,11 @@ BEGIN
     IF NOT FOUND OR cardinality(ids) = 0 THEN
         RETURN 0;
     END IF;
+    -- the leads' rows first, as a refresh of their report facts locks them: a rescore and a
+    -- write of the same lead take their locks in one order, and the bands below are moved
+    -- with the lead's facts as committed
+    PERFORM 1 FROM leads WHERE workspace_id = ws AND leads.id = ANY (ids) ORDER BY leads.id
+        FOR NO KEY UPDATE;
     live := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = ws AND l.id = ANY (ids)
                   AND l.merged_into IS NULL AND l.erased_at IS NULL);
     -- the ledger is upserted: a row whose points did not change is not written again (a
@@ -2185,6 +2284,9 @@ BEGIN
     )
     SELECT (SELECT count(*) FROM cur), (SELECT array_agg(lead_id ORDER BY lead_id) FROM ch WHERE moved_to IS NOT NULL)
     INTO n, mv;
+    -- the leads now in another band of the kept report figures (dimensions 5 and 6) move
+    -- their figures there (GET /v1/reports/scoring)
+    PERFORM ll_report_move_bands(ws, ids);
     FOREACH v_id IN ARRAY coalesce(mv, '{}') LOOP
         PERFORM 1 FROM leads WHERE workspace_id = ws AND leads.id = v_id AND stage IN ('new', 'recycled') FOR UPDATE;
         IF FOUND THEN
@@ -4111,7 +4213,7 @@ CREATE INDEX report_leads_followed_up ON public.report_leads USING btree (worksp
 -- Name: report_leads_handed; Type: INDEX; Schema: public; Owner: -
 --
 
-CREATE INDEX report_leads_handed ON public.report_leads USING btree (workspace_id, handed_at) INCLUDE (owner_id, follow_up_s, first_attempt_at, first_contact_at, verdict, verdict_at, attempts) WHERE (handed_at IS NOT NULL);
+CREATE INDEX report_leads_handed ON public.report_leads USING btree (workspace_id, handed_at) INCLUDE (owner_id, follow_up_s, attempt_s, contact_s, verdict, verdict_at, attempts) WHERE (handed_at IS NOT NULL);
 
 --
 -- Name: report_leads_rejected; Type: INDEX; Schema: public; Owner: -

@@ -54,7 +54,7 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- The window's sums per key of one dimension (0 the source, 1 to 3 the campaign by
--- attribution model): the month rows of report_days of the window's whole months, its day
+-- attribution model, 5 and 6 the band of the fit and engagement scores): the month rows of report_days of the window's whole months, its day
 -- rows before and after them, and the deltas of report_day_deltas not folded in yet
 -- (ll_report_compact) of every day of the window.
 CREATE OR REPLACE FUNCTION ll_report_sums(ws uuid, from_day date, to_day date,

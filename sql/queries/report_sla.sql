@@ -19,9 +19,9 @@
 -- the workspace's time zone, read from report_leads_handed alone. For each: the response
 -- time (follow_up_s: business seconds from the hand-off to the first attempt, contact or
 -- feedback, the follow-up report's clock), the times to its first attempt and first
--- contact (business seconds too), the time to its verdict (its first accepted or rejected
--- feedback, verdict_at, in calendar seconds: its goal is in days) and its attempts since
--- the hand-off (outbound calls, emails, meetings and messages).
+-- contact (attempt_s, contact_s: business seconds too), the time to its verdict (its
+-- first accepted or rejected feedback, verdict_at, in calendar seconds: its goal is in
+-- days) and its attempts since the hand-off (outbound calls, emails, meetings and messages).
 --
 -- A goal of sales counts each lead of its cohort as met, missed or pending:
 --   first_attempt_within N: met when answered within N business hours; missed when
@@ -52,36 +52,23 @@ t AS (
                                                          - d0::timestamp AT TIME ZONE tz)))
                AS elapsed
     FROM b),
-c AS (
-    SELECT r.lead_id, r.owner_id, u.team, r.follow_up_s,
-           -- calendar seconds by arithmetic when the workspace has no business hours: a
-           -- call of ll_business_seconds (not inlined: it has a subquery) costs more than
-           -- the rest of a lead's figures
-           CASE WHEN r.first_attempt_at IS NULL THEN NULL
-                WHEN t.bd IS NULL
-                THEN greatest(0, floor(extract(epoch FROM r.first_attempt_at - r.handed_at)))::bigint
-                ELSE ll_business_seconds(r.handed_at, r.first_attempt_at, t.tz, t.bd, t.b0, t.b1)
-                END AS attempt_s,
-           CASE WHEN r.first_contact_at IS NULL THEN NULL
-                WHEN t.bd IS NULL
-                THEN greatest(0, floor(extract(epoch FROM r.first_contact_at - r.handed_at)))::bigint
-                ELSE ll_business_seconds(r.handed_at, r.first_contact_at, t.tz, t.bd, t.b0, t.b1)
-                END AS contact_s,
-           CASE WHEN r.verdict_at IS NOT NULL
-                THEN greatest(0, floor(extract(epoch FROM r.verdict_at - r.handed_at)))::bigint
-                END AS verdict_s,
-           r.verdict,
-           CASE WHEN r.follow_up_s IS NOT NULL THEN NULL
-                WHEN t.bd IS NULL THEN greatest(0, floor(extract(epoch FROM now() - r.handed_at)))::bigint
-                ELSE ll_business_seconds(r.handed_at, now(), t.tz, t.bd, t.b0, t.b1) END
-               AS waited_s,
-           greatest(0, floor(extract(epoch FROM now() - r.handed_at)))::bigint AS age_s,
-           r.attempts
+-- The cohort, read from report_leads_handed alone (an index-only scan: the period's bounds
+-- are subqueries, so that the scan is planned as a range of the index, not a join). The
+-- times to the first attempt and contact are kept facts (business seconds when the
+-- workspace has business hours); the time to the verdict is an interval here, turned into
+-- seconds only for the percentiles (floor of at least 0 keeps their order).
+c AS MATERIALIZED (
+    SELECT r.owner_id, u.team, r.handed_at, r.follow_up_s, r.attempt_s, r.contact_s,
+           r.verdict_at - r.handed_at AS verdict_t, r.verdict, r.attempts
     FROM t
     JOIN report_leads r
-      ON r.workspace_id = t.ws AND r.handed_at >= t.t0 AND r.handed_at < t.t1
+      ON r.workspace_id = t.ws
+     AND r.handed_at >= (SELECT t0 FROM t) AND r.handed_at < (SELECT t1 FROM t)
     LEFT JOIN users u ON u.workspace_id = r.workspace_id AND u.id = r.owner_id),
--- materialized: the answer names each goal's figures several times
+-- materialized: the answer names each goal's figures several times. A goal of sales counts
+-- its cohort in one pass, with its bounds worked out once: N business hours before now
+-- (the follow-up report's overdue rule, ll_business_cutoff), D days (and the second the
+-- whole seconds round off) before now.
 goal AS MATERIALIZED (
     SELECT g.*, t.elapsed, t.t0, t.t1,
            CASE g.metric
@@ -98,26 +85,37 @@ goal AS MATERIALIZED (
     JOIN sla_goals g
       ON g.workspace_id = t.ws AND g.period_start = t.d0 AND g.period_kind = t.kind
     LEFT JOIN LATERAL (
-        SELECT count(*) FILTER (WHERE o = 1) AS met, count(*) FILTER (WHERE o = -1) AS missed,
-               count(*) FILTER (WHERE o = 0) AS pending
-        FROM (SELECT CASE g.metric
-                  WHEN 'first_attempt_within' THEN
-                      CASE WHEN c.follow_up_s <= g.within_hours * 3600 THEN 1
-                           WHEN c.follow_up_s IS NOT NULL
-                                OR c.waited_s > g.within_hours * 3600 THEN -1
-                           ELSE 0 END
-                  WHEN 'attempts' THEN
-                      CASE WHEN c.attempts >= g.min_attempts OR c.verdict = 'accepted' THEN 1
-                           WHEN c.verdict = 'rejected' THEN -1
-                           ELSE 0 END
-                  ELSE
-                      CASE WHEN c.verdict_s <= g.within_days * 86400 THEN 1
-                           WHEN c.verdict_s IS NOT NULL
-                                OR c.age_s > g.within_days * 86400 THEN -1
-                           ELSE 0 END
-                  END AS o
-              FROM c WHERE g.owner_id IS NULL OR c.owner_id = g.owner_id) x
-        WHERE g.metric NOT IN ('mqls', 'accepted_leads')) s ON true),
+        SELECT g.within_hours * 3600::bigint AS within_s,
+               ll_business_cutoff(now(), g.within_hours * 3600::bigint, t.tz, t.bd, t.b0, t.b1)
+                   AS waited_since,
+               make_interval(days => g.within_days, secs => 1) AS verdict_by,
+               now() - make_interval(days => g.within_days, secs => 1) AS aged_since) k ON true
+    LEFT JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE c.follow_up_s <= k.within_s) AS met,
+               count(*) FILTER (WHERE c.follow_up_s > k.within_s
+                                   OR (c.follow_up_s IS NULL AND c.handed_at < k.waited_since))
+                   AS missed,
+               count(*) FILTER (WHERE c.follow_up_s IS NULL AND c.handed_at >= k.waited_since)
+                   AS pending
+        FROM c
+        WHERE g.owner_id IS NULL OR c.owner_id = g.owner_id
+        HAVING g.metric = 'first_attempt_within'
+        UNION ALL
+        SELECT count(*) FILTER (WHERE c.attempts >= g.min_attempts OR c.verdict = 'accepted'),
+               count(*) FILTER (WHERE c.attempts < g.min_attempts AND c.verdict = 'rejected'),
+               count(*) FILTER (WHERE c.attempts < g.min_attempts AND c.verdict IS NULL)
+        FROM c
+        WHERE g.owner_id IS NULL OR c.owner_id = g.owner_id
+        HAVING g.metric = 'attempts'
+        UNION ALL
+        SELECT count(*) FILTER (WHERE c.verdict_t < k.verdict_by),
+               count(*) FILTER (WHERE c.verdict_t >= k.verdict_by
+                                   OR (c.verdict_t IS NULL AND c.handed_at <= k.aged_since)),
+               count(*) FILTER (WHERE c.verdict_t IS NULL AND c.handed_at > k.aged_since)
+        FROM c
+        WHERE g.owner_id IS NULL OR c.owner_id = g.owner_id
+        HAVING g.metric = 'verdict_within')
+        s ON true),
 goals AS (
     SELECT coalesce(json_agg(json_build_object(
                'goal_id', goal.id, 'side',
@@ -165,7 +163,7 @@ groups AS (
                'handed_to_sales', count(*),
                'answered', count(c.follow_up_s),
                'attempted', count(c.attempt_s), 'contacted', count(c.contact_s),
-               'verdicts', count(c.verdict_s),
+               'verdicts', count(c.verdict_t),
                'first_response_p50_seconds',
                percentile_disc(0.5) WITHIN GROUP (ORDER BY c.follow_up_s),
                'first_response_p95_seconds',
@@ -178,8 +176,12 @@ groups AS (
                percentile_disc(0.5) WITHIN GROUP (ORDER BY c.contact_s),
                'first_contact_p95_seconds',
                percentile_disc(0.95) WITHIN GROUP (ORDER BY c.contact_s),
-               'verdict_p50_seconds', percentile_disc(0.5) WITHIN GROUP (ORDER BY c.verdict_s),
-               'verdict_p95_seconds', percentile_disc(0.95) WITHIN GROUP (ORDER BY c.verdict_s),
+               'verdict_p50_seconds',
+               greatest(0, floor(extract(epoch FROM
+                   percentile_disc(0.5) WITHIN GROUP (ORDER BY c.verdict_t))))::bigint,
+               'verdict_p95_seconds',
+               greatest(0, floor(extract(epoch FROM
+                   percentile_disc(0.95) WITHIN GROUP (ORDER BY c.verdict_t))))::bigint,
                'response_bands', json_build_object(
                    'under_5m', count(*) FILTER (WHERE c.follow_up_s < 300),
                    '5m_15m', count(*) FILTER (WHERE c.follow_up_s >= 300 AND c.follow_up_s < 900),

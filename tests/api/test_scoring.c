@@ -566,10 +566,50 @@ static void lead_post(const struct world *w, const char *lead, const char *what,
     resp_free(r);
 }
 
+/* Every band of a scoring report (query: its path) against a computation from the leads'
+ * scores, their feedback (the first verdict accepted; won and its amount) and, when version
+ * is not 0, only the leads of that version. */
+static void scoring_report_is_exact(const struct world *w, const char *query, const char *score,
+                                    long version)
+{
+    char sql[2048];
+    struct resp *r = get(query, w->key);
+    expect_status(r, 200, query);
+    json_t *data = json_object_get(r->json, "data");
+    ck_assert_int_eq(json_array_size(data), 10);
+    PGconn *pg = pg_test();
+    for (size_t i = 0; i < json_array_size(data); i++) {
+        json_t *b = json_array_get(data, i);
+        snprintf(sql, sizeof sql,
+                 "SELECT count(*) || '/' || count(*) FILTER (WHERE (SELECT f.kind FROM feedback f"
+                 " WHERE f.workspace_id = l.workspace_id AND f.lead_id = l.id AND f.kind IN"
+                 " ('accepted', 'rejected') ORDER BY f.occurred_at, f.created_at, f.id LIMIT 1) ="
+                 " 'accepted') || '/' || count(*) FILTER (WHERE EXISTS (SELECT 1 FROM feedback f"
+                 " WHERE f.workspace_id = l.workspace_id AND f.lead_id = l.id AND f.kind ="
+                 " 'won')) || '/' || coalesce(sum((SELECT sum(f.amount) FROM feedback f WHERE"
+                 " f.workspace_id = l.workspace_id AND f.lead_id = l.id AND f.kind = 'won')), 0)"
+                 " FROM leads l JOIN lead_scores s ON s.workspace_id = l.workspace_id AND"
+                 " s.lead_id = l.id WHERE l.workspace_id = '%s' AND least(s.%s / 10, 9) = %zu"
+                 " AND (%ld = 0 OR s.version = %ld)",
+                 w->ws, score, i, version, version);
+        char *want = pg_value(pg, sql), got[96];
+        snprintf(got, sizeof got, "%lld/%lld/%lld/%lld",
+                 (long long)json_integer_value(json_object_get(b, "leads")),
+                 (long long)json_integer_value(json_object_get(b, "accepted")),
+                 (long long)json_integer_value(json_object_get(b, "won")),
+                 (long long)json_integer_value(json_object_get(b, "won_amount")));
+        ck_assert_msg(!strcmp(want, got), "%s band %zu: computed %s, reported %s", query, i, want,
+                      got);
+        free(want);
+    }
+    PQfinish(pg);
+    resp_free(r);
+}
+
 START_TEST(the_scoring_report_counts_sales_verdicts_per_band)
 {
     struct world w;
-    char leads[8][40], body[160], sql[2048];
+    char leads[8][40], body[160];
     static const char *const countries[8] = {"US", "US", "US", "US", "DE", "DE", "FR", "FR"};
     world_setup(&w, "score-report");
     for (int i = 0; i < 8; i++) {
@@ -589,6 +629,8 @@ START_TEST(the_scoring_report_counts_sales_verdicts_per_band)
     }
     lead_post(&w, leads[0], "feedback", "{\"kind\":\"won\",\"amount\":1000,\"currency\":\"USD\"}");
     lead_post(&w, leads[1], "feedback", "{\"kind\":\"won\",\"amount\":500,\"currency\":\"USD\"}");
+    lead_post(&w, leads[6], "transitions", "{\"to\":\"mql\"}");
+    lead_post(&w, leads[6], "feedback", "{\"kind\":\"rejected\",\"reason\":\"bad_timing\"}");
 
     char path[96];
     snprintf(path, sizeof path, "/v1/reports/scoring?score=fit&version=%ld", v);
@@ -596,7 +638,8 @@ START_TEST(the_scoring_report_counts_sales_verdicts_per_band)
     expect_status(r, 200, "the scoring report");
     json_t *data = json_object_get(r->json, "data");
     ck_assert_int_eq(json_array_size(data), 10);
-    json_t *b50 = json_array_get(data, 5), *b20 = json_array_get(data, 2);
+    json_t *b50 = json_array_get(data, 5), *b20 = json_array_get(data, 2),
+           *b0 = json_array_get(data, 0);
     ck_assert_int_eq(json_integer_value(json_object_get(b50, "leads")), 4);
     ck_assert_int_eq(json_integer_value(json_object_get(b50, "accepted")), 4);
     ck_assert_int_eq(json_integer_value(json_object_get(b50, "won")), 2);
@@ -604,32 +647,59 @@ START_TEST(the_scoring_report_counts_sales_verdicts_per_band)
     ck_assert(json_real_value(json_object_get(b50, "won_rate")) == 0.5);
     ck_assert_int_eq(json_integer_value(json_object_get(b20, "leads")), 2);
     ck_assert(json_real_value(json_object_get(b20, "acceptance_rate")) == 0.5);
-    /* every band against a computation from the stage history and the feedback */
-    PGconn *pg = pg_test();
-    for (size_t i = 0; i < json_array_size(data); i++) {
-        json_t *b = json_array_get(data, i);
-        snprintf(sql, sizeof sql,
-                 "SELECT count(*) || '/' || count(*) FILTER (WHERE EXISTS (SELECT 1 FROM"
-                 " lead_stage_changes c WHERE c.workspace_id = l.workspace_id AND c.lead_id ="
-                 " l.id AND c.to_stage IN ('sales_accepted', 'sales_qualified', 'opportunity',"
-                 " 'customer'))) || '/' || count(*) FILTER (WHERE EXISTS (SELECT 1 FROM feedback f"
-                 " WHERE f.workspace_id = l.workspace_id AND f.lead_id = l.id AND f.kind ="
-                 " 'won')) || '/' || coalesce(sum((SELECT sum(f.amount) FROM feedback f WHERE"
-                 " f.workspace_id = l.workspace_id AND f.lead_id = l.id AND f.kind = 'won')), 0)"
-                 " FROM leads l JOIN lead_scores s ON s.workspace_id = l.workspace_id AND"
-                 " s.lead_id = l.id WHERE l.workspace_id = '%s' AND least(s.fit / 10, 9) = %zu",
-                 w.ws, i);
-        char *want = pg_value(pg, sql), got[96];
-        snprintf(got, sizeof got, "%lld/%lld/%lld/%lld",
-                 (long long)json_integer_value(json_object_get(b, "leads")),
-                 (long long)json_integer_value(json_object_get(b, "accepted")),
-                 (long long)json_integer_value(json_object_get(b, "won")),
-                 (long long)json_integer_value(json_object_get(b, "won_amount")));
-        ck_assert_msg(!strcmp(want, got), "band %zu: computed %s, reported %s", i, want, got);
-        free(want);
-    }
-    PQfinish(pg);
+    /* the two French leads: one rejected, neither accepted */
+    ck_assert_int_eq(json_integer_value(json_object_get(b0, "leads")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(b0, "accepted")), 0);
     resp_free(r);
+    /* every band against a computation from the scores and the feedback: the version in
+     * force (kept figures), any version, the engagement score */
+    scoring_report_is_exact(&w, path, "fit", v);
+    scoring_report_is_exact(&w, "/v1/reports/scoring?score=fit", "fit", 0);
+    scoring_report_is_exact(&w, "/v1/reports/scoring?score=engagement", "engagement", 0);
+
+    /* a new version moves leads between bands: the kept figures follow, the old version
+     * has no leads left (answered from the leads' scores), and the kept figures equal a
+     * rebuild of the report tables */
+    draft_put(&w, "{\"groups\":[{\"name\":\"geo\",\"score\":\"fit\"}],\"rules\":["
+                  "{\"id\":\"us\",\"group\":\"geo\",\"field\":\"country\",\"op\":\"eq\","
+                  "\"value\":\"US\",\"points\":15},"
+                  "{\"id\":\"fr\",\"group\":\"geo\",\"field\":\"country\",\"op\":\"eq\","
+                  "\"value\":\"FR\",\"points\":100}]}");
+    long v2 = publish(&w);
+    ck_assert_int_eq(v2, v + 1);
+    snprintf(path, sizeof path, "/v1/reports/scoring?score=fit&version=%ld", v2);
+    scoring_report_is_exact(&w, path, "fit", v2);
+    scoring_report_is_exact(&w, "/v1/reports/scoring?score=fit", "fit", 0);
+    snprintf(path, sizeof path, "/v1/reports/scoring?score=fit&version=%ld", v);
+    scoring_report_is_exact(&w, path, "fit", v);
+    r = get("/v1/reports/scoring?score=fit", w.key);
+    data = json_object_get(r->json, "data");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(data, 9), "leads")), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(data, 1), "leads")), 4);
+    resp_free(r);
+    PGconn *pg = pg_test();
+    static const char *const figures =
+        "SELECT string_agg(dim || ':' || key || ':' || leads || ':' || accepted || ':' || won,"
+        " ' ' ORDER BY dim, key) FROM (SELECT dim, key, sum(leads) AS leads,"
+        " sum(accepted) AS accepted, sum(won) AS won FROM (SELECT dim, key, leads, accepted, won"
+        " FROM report_days WHERE workspace_id = $1 AND dim IN (5, 6) AND NOT month UNION ALL"
+        " SELECT dim, key, leads, accepted, won FROM report_day_deltas WHERE workspace_id = $1"
+        " AND dim IN (5, 6)) x GROUP BY dim, key HAVING sum(leads) <> 0) y";
+    const char *p1[1] = {w.ws};
+    PGresult *kept = PQexecParams(pg, figures, 1, NULL, p1, NULL, NULL, 0);
+    ck_assert_int_eq(PQresultStatus(kept), PGRES_TUPLES_OK);
+    PGresult *rb = PQexecParams(pg, "SELECT ll_report_rebuild($1)", 1, NULL, p1, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(rb) == PGRES_TUPLES_OK, "%s", PQerrorMessage(pg));
+    PQclear(rb);
+    PGresult *rebuilt = PQexecParams(pg, figures, 1, NULL, p1, NULL, NULL, 0);
+    ck_assert_int_eq(PQresultStatus(rebuilt), PGRES_TUPLES_OK);
+    ck_assert_msg(!strcmp(PQgetvalue(kept, 0, 0), PQgetvalue(rebuilt, 0, 0)), "kept %s, rebuilt %s",
+                  PQgetvalue(kept, 0, 0), PQgetvalue(rebuilt, 0, 0));
+    ck_assert_msg(strstr(PQgetvalue(kept, 0, 0), "5:90:2:0:0"), "%s", PQgetvalue(kept, 0, 0));
+    PQclear(kept);
+    PQclear(rebuilt);
+    PQfinish(pg);
+
     /* a window before the leads: every band empty; bad parameters named */
     r = get("/v1/reports/scoring?score=engagement&to=2000-01-01", w.key);
     expect_status(r, 200, "an empty window");
