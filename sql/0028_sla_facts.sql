@@ -1,4 +1,4 @@
--- Leadloop schema 0028: the SLA report's times and the score bands kept as facts (issue 17).
+-- Leadloop schema 0028: the SLA report's times kept as facts (issue 17).
 --
 -- The time from the hand-off to the lead's first attempt and to its first contact, in the
 -- workspace's business seconds when it has business hours (calendar seconds when not), as
@@ -8,15 +8,11 @@
 -- report_leads_handed alone (an index-only scan), which therefore carries these instead of
 -- the two timestamps.
 --
--- The band of the lead's fit and engagement scores (0, 10, ..., 90: the first score of the
--- band; 100 is in 90's; NULL while no version scored it): report dimensions 5 and 6 of the
--- kept figures, so GET /v1/reports/scoring sums report_days as the campaigns report does,
--- for any window, instead of joining every lead's facts with its scores. A rescore that
--- moves a lead to another band moves its figures (ll_report_move_bands).
+-- (The score bands of GET /v1/reports/scoring, report dimensions 5 and 6, need no column:
+-- the refresh reads them from lead_scores, and a rescore moves them, ll_report_band_deltas.
+-- 0029 adds the figures of the leads scored already.)
 --
--- 0029 fills all four in for the leads there are.
-ALTER TABLE report_leads ADD COLUMN attempt_s bigint, ADD COLUMN contact_s bigint,
-    ADD COLUMN fit_band smallint, ADD COLUMN engagement_band smallint;
+ALTER TABLE report_leads ADD COLUMN attempt_s bigint, ADD COLUMN contact_s bigint;
 
 DROP INDEX report_leads_handed;
 CREATE INDEX report_leads_handed ON report_leads (workspace_id, handed_at)

@@ -618,15 +618,22 @@ BEGIN
             v_owner := (v_route.assignment).owner_id;
         END IF;
     END IF;
-    UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
-                     recycle_on = p_recycle_on, owner_id = coalesce(v_owner, owner_id),
-                     version = version + 1, updated_at = now()
-    WHERE workspace_id = p_ws AND id = p_lead
-    RETURNING * INTO moved;
-    INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,
-                                    by_key_id, by_user_id, changed_at)
-    VALUES (p_ws, p_lead, v_from, p_to, p_reason, p_key, p_user, (moved).stage_changed_at)
-    RETURNING * INTO change;
+    -- one statement: the report triggers of both writes fire after both, so the lead's
+    -- facts are refreshed once (the second trigger finds them written after its row),
+    -- where a routed move refreshed them for the new owner and again for the stage row
+    WITH u AS (
+        UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
+                         recycle_on = p_recycle_on, owner_id = coalesce(v_owner, owner_id),
+                         version = version + 1, updated_at = now()
+        WHERE workspace_id = p_ws AND id = p_lead
+        RETURNING *),
+    c AS (
+        INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,
+                                        by_key_id, by_user_id, changed_at)
+        SELECT p_ws, p_lead, v_from, p_to, p_reason, p_key, p_user, u.stage_changed_at FROM u
+        RETURNING *)
+    SELECT * INTO change FROM c;
+    SELECT * INTO moved FROM leads WHERE workspace_id = p_ws AND id = p_lead;
 END
 $$;
 
@@ -816,6 +823,42 @@ END
 $$;
 
 --
+-- Name: ll_report_band_deltas(uuid, uuid[], smallint[], smallint[], integer[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_band_deltas(ws uuid, ids uuid[], dims smallint[], bands smallint[], signs integer[]) RETURNS void
+    LANGUAGE sql
+    AS $$
+    WITH k AS (
+        SELECT r.*, m.dim, m.band::text AS key, m.sign
+        FROM unnest(ids, dims, bands, signs) AS m (lead_id, dim, band, sign)
+        JOIN report_leads r ON r.workspace_id = ws AND r.lead_id = m.lead_id
+        WHERE m.band IS NOT NULL),
+    d AS (
+        SELECT k.dim, k.day, k.key,
+               sum(sign) AS leads,
+               coalesce(sum(sign) FILTER (WHERE mql_at IS NOT NULL), 0) AS mqls,
+               coalesce(sum(sign) FILTER (WHERE handed_at IS NOT NULL), 0) AS handed,
+               coalesce(sum(sign) FILTER (WHERE verdict = 'accepted'), 0) AS accepted,
+               coalesce(sum(sign) FILTER (WHERE verdict = 'rejected'), 0) AS rejected,
+               coalesce(sum(sign) FILTER (WHERE contacted), 0) AS contacted,
+               coalesce(sum(sign) FILTER (WHERE opportunity_at IS NOT NULL), 0) AS opportunities,
+               coalesce(sum(sign) FILTER (WHERE won), 0) AS won,
+               sum(sign * won_amount) AS won_amount, sum(sign * rating_sum) AS rating_sum,
+               sum(sign * rating_count) AS rating_count,
+               coalesce(sum(sign) FILTER (WHERE follow_up_s IS NOT NULL), 0) AS followed,
+               sum(sign * lost_amount) AS lost_amount
+        FROM k GROUP BY 1, 2, 3)
+    INSERT INTO report_day_deltas
+    SELECT ws, dim, day, key, leads, mqls, handed, accepted, rejected, contacted,
+           opportunities, won, won_amount, rating_sum, rating_count, followed, lost_amount
+    FROM d
+    WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
+       OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0
+$$;
+
+--
 -- Name: ll_report_compact(integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -996,9 +1039,7 @@ CREATE TABLE public.report_leads (
     verdict_at timestamp with time zone,
     attempts integer DEFAULT 0 NOT NULL,
     attempt_s bigint,
-    contact_s bigint,
-    fit_band smallint,
-    engagement_band smallint
+    contact_s bigint
 );
 
 --
@@ -1020,11 +1061,9 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
            ll_business_seconds(s.handed_at, i.attempt_at, w.time_zone, w.business_days,
                                w.business_start, w.business_end),
            ll_business_seconds(s.handed_at, i.contact_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end),
-           ll_score_band(sc.fit), ll_score_band(sc.engagement)
+                               w.business_start, w.business_end)
     FROM leads l
     JOIN workspaces w ON w.id = ws
-    LEFT JOIN lead_scores sc ON sc.workspace_id = ws AND sc.lead_id = l.id
     LEFT JOIN LATERAL (
         SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,
                min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted',
@@ -1151,67 +1190,6 @@ CREATE FUNCTION public.ll_report_months_to(to_day date) RETURNS date
 $$;
 
 --
--- Name: ll_report_move_bands(uuid, uuid[]); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.ll_report_move_bands(ws uuid, ids uuid[]) RETURNS integer
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    n integer;
-BEGIN
-    -- per lead, index lookups of its scores (subplans: never a hash of the whole table)
-    WITH x AS MATERIALIZED (
-        SELECT r.lead_id, r.fit_band AS f0, r.engagement_band AS e0,
-               ll_score_band((q.y).fit) AS f1, ll_score_band((q.y).engagement) AS e1
-        FROM report_leads r
-        CROSS JOIN LATERAL (SELECT (SELECT y FROM lead_scores y WHERE y.workspace_id = ws
-                                    AND y.lead_id = r.lead_id) AS y) q
-        WHERE r.workspace_id = ws AND r.lead_id = ANY (ids)),
-    up AS (
-        UPDATE report_leads r SET fit_band = x.f1, engagement_band = x.e1
-        FROM x
-        WHERE r.workspace_id = ws AND r.lead_id = x.lead_id
-          AND (x.f0, x.e0) IS DISTINCT FROM (x.f1, x.e1)
-        RETURNING r.*, x.f0, x.e0),
-    k AS (
-        SELECT up.*, v.dim, v.band::text AS key, v.sign
-        FROM up
-        CROSS JOIN LATERAL (VALUES (5::smallint, up.f0, -1), (5::smallint, up.fit_band, 1),
-                                   (6::smallint, up.e0, -1),
-                                   (6::smallint, up.engagement_band, 1)) v (dim, band, sign)
-        WHERE v.band IS NOT NULL
-          AND CASE v.dim WHEN 5 THEN up.f0 IS DISTINCT FROM up.fit_band
-                         ELSE up.e0 IS DISTINCT FROM up.engagement_band END),
-    d AS (
-        SELECT k.dim, k.day, k.key,
-               sum(sign) AS leads,
-               coalesce(sum(sign) FILTER (WHERE mql_at IS NOT NULL), 0) AS mqls,
-               coalesce(sum(sign) FILTER (WHERE handed_at IS NOT NULL), 0) AS handed,
-               coalesce(sum(sign) FILTER (WHERE verdict = 'accepted'), 0) AS accepted,
-               coalesce(sum(sign) FILTER (WHERE verdict = 'rejected'), 0) AS rejected,
-               coalesce(sum(sign) FILTER (WHERE contacted), 0) AS contacted,
-               coalesce(sum(sign) FILTER (WHERE opportunity_at IS NOT NULL), 0) AS opportunities,
-               coalesce(sum(sign) FILTER (WHERE won), 0) AS won,
-               sum(sign * won_amount) AS won_amount, sum(sign * rating_sum) AS rating_sum,
-               sum(sign * rating_count) AS rating_count,
-               coalesce(sum(sign) FILTER (WHERE follow_up_s IS NOT NULL), 0) AS followed,
-               sum(sign * lost_amount) AS lost_amount
-        FROM k GROUP BY 1, 2, 3),
-    ins AS (
-        INSERT INTO report_day_deltas
-        SELECT ws, dim, day, key, leads, mqls, handed, accepted, rejected, contacted,
-               opportunities, won, won_amount, rating_sum, rating_count, followed, lost_amount
-        FROM d
-        WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
-           OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
-           OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0)
-    SELECT count(*) INTO n FROM up;
-    RETURN n;
-END
-$$;
-
---
 -- Name: ll_report_on_feedback(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -1294,7 +1272,11 @@ BEGIN
     EXECUTE 'SELECT ll_report_refresh_rows(array_agg(n.workspace_id), array_agg(n.id))'
             ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
             ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
-            ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)';
+            ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)'
+            ' AND NOT EXISTS (SELECT 1 FROM leads t JOIN report_leads f'
+            ' ON f.workspace_id = t.workspace_id AND f.lead_id = t.id'
+            ' WHERE t.workspace_id = n.workspace_id AND t.id = n.id'
+            ' AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint)';
     RETURN NULL;
 END
 $$;
@@ -1630,8 +1612,7 @@ BEGIN
                ll_business_seconds(r.handed_at, r.first_attempt_at, w.time_zone,
                                    w.business_days, w.business_start, w.business_end),
                ll_business_seconds(r.handed_at, r.first_contact_at, w.time_zone,
-                                   w.business_days, w.business_start, w.business_end),
-               r.fit_band, r.engagement_band
+                                   w.business_days, w.business_start, w.business_end)
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -1653,8 +1634,7 @@ BEGIN
             first_attempt_at = excluded.first_attempt_at,
             first_contact_at = excluded.first_contact_at,
             verdict_at = excluded.verdict_at, attempts = excluded.attempts,
-            attempt_s = excluded.attempt_s, contact_s = excluded.contact_s,
-            fit_band = excluded.fit_band, engagement_band = excluded.engagement_band
+            attempt_s = excluded.attempt_s, contact_s = excluded.contact_s
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -1671,10 +1651,16 @@ BEGIN
         FROM c, LATERAL (SELECT campaign, count(*) AS k FROM unnest(c.credits) AS campaign
                          GROUP BY campaign) x
         UNION ALL
-        SELECT c.*, 5::smallint, c.fit_band::text, 1 FROM c WHERE c.fit_band IS NOT NULL
-        UNION ALL
-        SELECT c.*, 6::smallint, c.engagement_band::text, 1 FROM c
-        WHERE c.engagement_band IS NOT NULL),
+        -- the bands of the lead's scores now, for its old facts and its new alike: a rescore
+        -- that changes a band moves the lead's figures itself (ll_report_band_deltas), under
+        -- the lead's lock as here; per lead an index lookup, never a hash of every score
+        SELECT c.*, v.dim, v.band::text, 1
+        FROM c
+        CROSS JOIN LATERAL (SELECT (SELECT y FROM lead_scores y WHERE y.workspace_id = ws
+                                    AND y.lead_id = c.lead_id) AS y) q
+        CROSS JOIN LATERAL (VALUES (5::smallint, ll_score_band((q.y).fit)),
+                                   (6::smallint, ll_score_band((q.y).engagement))) v (dim, band)
+        WHERE q.y IS NOT NULL),
     fch AS (
         SELECT coalesce(n.lead_id, o.lead_id) AS lead_id FROM n FULL JOIN o ON o.lead_id = n.lead_id
         WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits)
@@ -2112,7 +2098,7 @@ CREATE FUNCTION public.ll_routing_user_why(p_ws uuid, p_user uuid) RETURNS text
 --
 
 CREATE FUNCTION public.ll_score_band(score smallint) RETURNS smallint
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     AS $$
     SELECT (least(score / 10, 9) * 10)::smallint
 $$;
@@ -2158,14 +2144,15 @@ CREATE FUNCTION public.ll_score_leads(ws uuid, ids uuid[], p_cause text) RETURNS
     AS $$
 DECLARE
     s scoring_runs; n integer; mv uuid[]; v_id uuid; live uuid[];
+    m_ids uuid[]; m_dims smallint[]; m_bands smallint[]; m_signs integer[];
 BEGIN
     SELECT * INTO s FROM scoring_runs WHERE workspace_id = ws;
     IF NOT FOUND OR cardinality(ids) = 0 THEN
         RETURN 0;
     END IF;
     -- the leads' rows first, as a refresh of their report facts locks them: a rescore and a
-    -- write of the same lead take their locks in one order, and the bands below are moved
-    -- with the lead's facts as committed
+    -- write of the same lead take their locks in one order, and a band is moved below with
+    -- the lead's facts as committed (ll_report_band_deltas)
     PERFORM 1 FROM leads WHERE workspace_id = ws AND leads.id = ANY (ids) ORDER BY leads.id
         FOR NO KEY UPDATE;
     live := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = ws AND l.id = ANY (ids)
@@ -2242,9 +2229,20 @@ BEGIN
     SET points = EXCLUDED.points, version = EXCLUDED.version, adjust = EXCLUDED.adjust
     WHERE (p.points, p.adjust) IS DISTINCT FROM (EXCLUDED.points, EXCLUDED.adjust);
 
+    -- merged and erased leads lose their scores, and their figures their bands
     IF cardinality(live) < cardinality(ids) THEN
-        DELETE FROM lead_scores o WHERE o.workspace_id = ws
-            AND o.lead_id = ANY (ARRAY(SELECT unnest(ids) EXCEPT SELECT unnest(live)));
+        WITH gone AS (
+            DELETE FROM lead_scores o WHERE o.workspace_id = ws
+                AND o.lead_id = ANY (ARRAY(SELECT unnest(ids) EXCEPT SELECT unnest(live)))
+            RETURNING o.lead_id, o.fit, o.engagement)
+        SELECT array_agg(g.lead_id), array_agg(v.dim), array_agg(v.band), array_agg(-1)
+        INTO m_ids, m_dims, m_bands, m_signs
+        FROM gone g
+        CROSS JOIN LATERAL (VALUES (5::smallint, ll_score_band(g.fit)),
+                                   (6::smallint, ll_score_band(g.engagement))) v (dim, band);
+        IF m_ids IS NOT NULL THEN
+            PERFORM ll_report_band_deltas(ws, m_ids, m_dims, m_bands, m_signs);
+        END IF;
     END IF;
     -- per lead, index lookups: subplans, which the planner never turns into a hash join
     -- over the workspace's million rows (the ledger's statistics may lag behind a rescore)
@@ -2281,12 +2279,29 @@ BEGIN
         WHERE (old.fit, old.engagement) IS DISTINCT FROM (cur.fit, cur.engagement)
           AND (old.lead_id IS NOT NULL OR cur.fit <> 0 OR cur.engagement <> 0 OR c.crossed)
         RETURNING lead_id, moved_to
+    ), bands AS (
+        -- a lead whose score moved to another band: its figures leave the old band of the
+        -- kept report figures (dimensions 5 and 6) and join the new one
+        SELECT cur.lead_id, v.dim, v.band, v.sign
+        FROM cur
+        CROSS JOIN LATERAL (VALUES (5::smallint, ll_score_band((cur.o).fit), -1),
+                                   (5::smallint, ll_score_band(cur.fit), 1),
+                                   (6::smallint, ll_score_band((cur.o).engagement), -1),
+                                   (6::smallint, ll_score_band(cur.engagement), 1))
+            v (dim, band, sign)
+        WHERE v.band IS NOT NULL
+          AND CASE v.dim WHEN 5 THEN ll_score_band((cur.o).fit) IS DISTINCT FROM ll_score_band(cur.fit)
+                         ELSE ll_score_band((cur.o).engagement)
+                              IS DISTINCT FROM ll_score_band(cur.engagement) END
     )
-    SELECT (SELECT count(*) FROM cur), (SELECT array_agg(lead_id ORDER BY lead_id) FROM ch WHERE moved_to IS NOT NULL)
-    INTO n, mv;
-    -- the leads now in another band of the kept report figures (dimensions 5 and 6) move
-    -- their figures there (GET /v1/reports/scoring)
-    PERFORM ll_report_move_bands(ws, ids);
+    SELECT (SELECT count(*) FROM cur), (SELECT array_agg(lead_id ORDER BY lead_id) FROM ch WHERE moved_to IS NOT NULL),
+           b.ids, b.dims, b.bands, b.signs
+    INTO n, mv, m_ids, m_dims, m_bands, m_signs
+    FROM (SELECT array_agg(lead_id) AS ids, array_agg(dim) AS dims, array_agg(band) AS bands,
+                 array_agg(sign) AS signs FROM bands) b;
+    IF m_ids IS NOT NULL THEN
+        PERFORM ll_report_band_deltas(ws, m_ids, m_dims, m_bands, m_signs);
+    END IF;
     FOREACH v_id IN ARRAY coalesce(mv, '{}') LOOP
         PERFORM 1 FROM leads WHERE workspace_id = ws AND leads.id = v_id AND stage IN ('new', 'recycled') FOR UPDATE;
         IF FOUND THEN

@@ -20,9 +20,10 @@
 
 
 -- The band of a score (0..100) in the report facts and dimensions 5 (fit) and 6
--- (engagement): the first score of its band of ten, 100 in the band of 90.
+-- (engagement): the first score of its band of ten, 100 in the band of 90; none for none
+-- (STRICT: least() would take NULL for 9).
 CREATE OR REPLACE FUNCTION ll_score_band(score smallint) RETURNS smallint
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT (least(score / 10, 9) * 10)::smallint
 $$;
 
@@ -45,11 +46,9 @@ LANGUAGE sql STABLE AS $$
            ll_business_seconds(s.handed_at, i.attempt_at, w.time_zone, w.business_days,
                                w.business_start, w.business_end),
            ll_business_seconds(s.handed_at, i.contact_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end),
-           ll_score_band(sc.fit), ll_score_band(sc.engagement)
+                               w.business_start, w.business_end)
     FROM leads l
     JOIN workspaces w ON w.id = ws
-    LEFT JOIN lead_scores sc ON sc.workspace_id = ws AND sc.lead_id = l.id
     LEFT JOIN LATERAL (
         SELECT min(changed_at) FILTER (WHERE to_stage = 'mql') AS mql_at,
                min(changed_at) FILTER (WHERE to_stage IN ('mql', 'sales_accepted',
@@ -159,8 +158,7 @@ BEGIN
                ll_business_seconds(r.handed_at, r.first_attempt_at, w.time_zone,
                                    w.business_days, w.business_start, w.business_end),
                ll_business_seconds(r.handed_at, r.first_contact_at, w.time_zone,
-                                   w.business_days, w.business_start, w.business_end),
-               r.fit_band, r.engagement_band
+                                   w.business_days, w.business_start, w.business_end)
         FROM report_leads r JOIN workspaces w ON w.id = ws
         WHERE rebucket AND r.workspace_id = ws AND r.lead_id = ANY (ids)),
     o AS (SELECT * FROM report_leads WHERE workspace_id = ws AND lead_id = ANY (ids)),
@@ -182,8 +180,7 @@ BEGIN
             first_attempt_at = excluded.first_attempt_at,
             first_contact_at = excluded.first_contact_at,
             verdict_at = excluded.verdict_at, attempts = excluded.attempts,
-            attempt_s = excluded.attempt_s, contact_s = excluded.contact_s,
-            fit_band = excluded.fit_band, engagement_band = excluded.engagement_band
+            attempt_s = excluded.attempt_s, contact_s = excluded.contact_s
         WHERE report_leads IS DISTINCT FROM excluded),
     gone AS (
         DELETE FROM report_leads x WHERE x.workspace_id = ws AND x.lead_id = ANY (ids)
@@ -200,10 +197,16 @@ BEGIN
         FROM c, LATERAL (SELECT campaign, count(*) AS k FROM unnest(c.credits) AS campaign
                          GROUP BY campaign) x
         UNION ALL
-        SELECT c.*, 5::smallint, c.fit_band::text, 1 FROM c WHERE c.fit_band IS NOT NULL
-        UNION ALL
-        SELECT c.*, 6::smallint, c.engagement_band::text, 1 FROM c
-        WHERE c.engagement_band IS NOT NULL),
+        -- the bands of the lead's scores now, for its old facts and its new alike: a rescore
+        -- that changes a band moves the lead's figures itself (ll_report_band_deltas), under
+        -- the lead's lock as here; per lead an index lookup, never a hash of every score
+        SELECT c.*, v.dim, v.band::text, 1
+        FROM c
+        CROSS JOIN LATERAL (SELECT (SELECT y FROM lead_scores y WHERE y.workspace_id = ws
+                                    AND y.lead_id = c.lead_id) AS y) q
+        CROSS JOIN LATERAL (VALUES (5::smallint, ll_score_band((q.y).fit)),
+                                   (6::smallint, ll_score_band((q.y).engagement))) v (dim, band)
+        WHERE q.y IS NOT NULL),
     fch AS (
         SELECT coalesce(n.lead_id, o.lead_id) AS lead_id FROM n FULL JOIN o ON o.lead_id = n.lead_id
         WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits)
@@ -256,43 +259,24 @@ BEGIN
 END
 $$;
 
--- Moves the leads whose score bands changed (lead_scores, written by ll_score_leads) to
--- their new bands in the kept figures of dimensions 5 (fit) and 6 (engagement): their
--- facts' bands are set, and their figures leave the old band's key and join the new one's.
--- A rescore moves up to every lead of a workspace, so this is not a refresh (which
--- recomputes every fact and every dimension: 1 s per 10,000 leads) but one statement over
--- the kept facts (0.2 s). Its figures are ll_report_refresh's (the d above), lead by lead;
+-- Moves leads' figures between the bands of their scores in the kept figures of
+-- dimensions 5 (fit) and 6 (engagement): move i takes lead ids[i]'s figures (its kept
+-- facts) times signs[i] (1 or -1) to band bands[i] of dimension dims[i]. ll_score_leads
+-- calls it when a rescore changes a lead's bands (minus in the old band, plus in the new),
+-- for up to every lead of a workspace: not a refresh, which recomputes every fact and
+-- dimension (1 s per 10,000 leads), but one statement over the kept facts, which writes
+-- nothing to them. The figures are ll_report_refresh's (the d above), lead by lead;
 -- tests/api/test_scoring.c compares them with a rebuild. The caller has locked the leads'
 -- rows (FOR NO KEY UPDATE, as a refresh locks them) in an earlier statement: a refresh of
--- the same lead waits, or was waited for and is seen. Returns how many leads moved.
-CREATE OR REPLACE FUNCTION ll_report_move_bands(ws uuid, ids uuid[]) RETURNS integer
-LANGUAGE plpgsql AS $$
-DECLARE
-    n integer;
-BEGIN
-    -- per lead, index lookups of its scores (subplans: never a hash of the whole table)
-    WITH x AS MATERIALIZED (
-        SELECT r.lead_id, r.fit_band AS f0, r.engagement_band AS e0,
-               ll_score_band((q.y).fit) AS f1, ll_score_band((q.y).engagement) AS e1
-        FROM report_leads r
-        CROSS JOIN LATERAL (SELECT (SELECT y FROM lead_scores y WHERE y.workspace_id = ws
-                                    AND y.lead_id = r.lead_id) AS y) q
-        WHERE r.workspace_id = ws AND r.lead_id = ANY (ids)),
-    up AS (
-        UPDATE report_leads r SET fit_band = x.f1, engagement_band = x.e1
-        FROM x
-        WHERE r.workspace_id = ws AND r.lead_id = x.lead_id
-          AND (x.f0, x.e0) IS DISTINCT FROM (x.f1, x.e1)
-        RETURNING r.*, x.f0, x.e0),
-    k AS (
-        SELECT up.*, v.dim, v.band::text AS key, v.sign
-        FROM up
-        CROSS JOIN LATERAL (VALUES (5::smallint, up.f0, -1), (5::smallint, up.fit_band, 1),
-                                   (6::smallint, up.e0, -1),
-                                   (6::smallint, up.engagement_band, 1)) v (dim, band, sign)
-        WHERE v.band IS NOT NULL
-          AND CASE v.dim WHEN 5 THEN up.f0 IS DISTINCT FROM up.fit_band
-                         ELSE up.e0 IS DISTINCT FROM up.engagement_band END),
+-- the same lead waits, or was waited for and is seen.
+CREATE OR REPLACE FUNCTION ll_report_band_deltas(ws uuid, ids uuid[], dims smallint[],
+                                                 bands smallint[], signs integer[])
+RETURNS void LANGUAGE sql AS $$
+    WITH k AS (
+        SELECT r.*, m.dim, m.band::text AS key, m.sign
+        FROM unnest(ids, dims, bands, signs) AS m (lead_id, dim, band, sign)
+        JOIN report_leads r ON r.workspace_id = ws AND r.lead_id = m.lead_id
+        WHERE m.band IS NOT NULL),
     d AS (
         SELECT k.dim, k.day, k.key,
                sum(sign) AS leads,
@@ -307,18 +291,14 @@ BEGIN
                sum(sign * rating_count) AS rating_count,
                coalesce(sum(sign) FILTER (WHERE follow_up_s IS NOT NULL), 0) AS followed,
                sum(sign * lost_amount) AS lost_amount
-        FROM k GROUP BY 1, 2, 3),
-    ins AS (
-        INSERT INTO report_day_deltas
-        SELECT ws, dim, day, key, leads, mqls, handed, accepted, rejected, contacted,
-               opportunities, won, won_amount, rating_sum, rating_count, followed, lost_amount
-        FROM d
-        WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
-           OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
-           OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0)
-    SELECT count(*) INTO n FROM up;
-    RETURN n;
-END
+        FROM k GROUP BY 1, 2, 3)
+    INSERT INTO report_day_deltas
+    SELECT ws, dim, day, key, leads, mqls, handed, accepted, rejected, contacted,
+           opportunities, won, won_amount, rating_sum, rating_count, followed, lost_amount
+    FROM d
+    WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
+       OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0
 $$;
 
 -- Refreshes the leads of the rows a statement wrote, per workspace (ll_report_refresh): row
@@ -438,7 +418,10 @@ END
 $$;
 
 -- An update matters when it changes what the facts take from the lead itself (a merge
--- included); stage moves are seen through lead_stage_changes.
+-- included); stage moves are seen through lead_stage_changes. A lead whose facts were
+-- written after this version of its row, in this transaction, is left alone: a trigger of
+-- the same statement (ll_lead_move writes the lead and its stage row together) refreshed
+-- it after the update.
 CREATE OR REPLACE FUNCTION ll_report_on_leads_update() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- planned on every call (EXECUTE): a plan kept from a one-row update joins the
@@ -446,7 +429,11 @@ BEGIN
     EXECUTE 'SELECT ll_report_refresh_rows(array_agg(n.workspace_id), array_agg(n.id))'
             ' FROM written n JOIN previous o ON o.workspace_id = n.workspace_id AND o.id = n.id'
             ' WHERE (n.source, n.owner_id, n.created_at, n.merged_into)'
-            ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)';
+            ' IS DISTINCT FROM (o.source, o.owner_id, o.created_at, o.merged_into)'
+            ' AND NOT EXISTS (SELECT 1 FROM leads t JOIN report_leads f'
+            ' ON f.workspace_id = t.workspace_id AND f.lead_id = t.id'
+            ' WHERE t.workspace_id = n.workspace_id AND t.id = n.id'
+            ' AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint)';
     RETURN NULL;
 END
 $$;

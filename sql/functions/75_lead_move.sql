@@ -39,14 +39,21 @@ BEGIN
             v_owner := (v_route.assignment).owner_id;
         END IF;
     END IF;
-    UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
-                     recycle_on = p_recycle_on, owner_id = coalesce(v_owner, owner_id),
-                     version = version + 1, updated_at = now()
-    WHERE workspace_id = p_ws AND id = p_lead
-    RETURNING * INTO moved;
-    INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,
-                                    by_key_id, by_user_id, changed_at)
-    VALUES (p_ws, p_lead, v_from, p_to, p_reason, p_key, p_user, (moved).stage_changed_at)
-    RETURNING * INTO change;
+    -- one statement: the report triggers of both writes fire after both, so the lead's
+    -- facts are refreshed once (the second trigger finds them written after its row),
+    -- where a routed move refreshed them for the new owner and again for the stage row
+    WITH u AS (
+        UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
+                         recycle_on = p_recycle_on, owner_id = coalesce(v_owner, owner_id),
+                         version = version + 1, updated_at = now()
+        WHERE workspace_id = p_ws AND id = p_lead
+        RETURNING *),
+    c AS (
+        INSERT INTO lead_stage_changes (workspace_id, lead_id, from_stage, to_stage, reason,
+                                        by_key_id, by_user_id, changed_at)
+        SELECT p_ws, p_lead, v_from, p_to, p_reason, p_key, p_user, u.stage_changed_at FROM u
+        RETURNING *)
+    SELECT * INTO change FROM c;
+    SELECT * INTO moved FROM leads WHERE workspace_id = p_ws AND id = p_lead;
 END
 $$;

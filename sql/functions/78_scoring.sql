@@ -340,14 +340,15 @@ CREATE OR REPLACE FUNCTION ll_score_leads(ws uuid, ids uuid[], p_cause text) RET
 LANGUAGE plpgsql SET jit = off SET random_page_cost = 1.1 AS $$
 DECLARE
     s scoring_runs; n integer; mv uuid[]; v_id uuid; live uuid[];
+    m_ids uuid[]; m_dims smallint[]; m_bands smallint[]; m_signs integer[];
 BEGIN
     SELECT * INTO s FROM scoring_runs WHERE workspace_id = ws;
     IF NOT FOUND OR cardinality(ids) = 0 THEN
         RETURN 0;
     END IF;
     -- the leads' rows first, as a refresh of their report facts locks them: a rescore and a
-    -- write of the same lead take their locks in one order, and the bands below are moved
-    -- with the lead's facts as committed
+    -- write of the same lead take their locks in one order, and a band is moved below with
+    -- the lead's facts as committed (ll_report_band_deltas)
     PERFORM 1 FROM leads WHERE workspace_id = ws AND leads.id = ANY (ids) ORDER BY leads.id
         FOR NO KEY UPDATE;
     live := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = ws AND l.id = ANY (ids)
@@ -424,9 +425,20 @@ BEGIN
     SET points = EXCLUDED.points, version = EXCLUDED.version, adjust = EXCLUDED.adjust
     WHERE (p.points, p.adjust) IS DISTINCT FROM (EXCLUDED.points, EXCLUDED.adjust);
 
+    -- merged and erased leads lose their scores, and their figures their bands
     IF cardinality(live) < cardinality(ids) THEN
-        DELETE FROM lead_scores o WHERE o.workspace_id = ws
-            AND o.lead_id = ANY (ARRAY(SELECT unnest(ids) EXCEPT SELECT unnest(live)));
+        WITH gone AS (
+            DELETE FROM lead_scores o WHERE o.workspace_id = ws
+                AND o.lead_id = ANY (ARRAY(SELECT unnest(ids) EXCEPT SELECT unnest(live)))
+            RETURNING o.lead_id, o.fit, o.engagement)
+        SELECT array_agg(g.lead_id), array_agg(v.dim), array_agg(v.band), array_agg(-1)
+        INTO m_ids, m_dims, m_bands, m_signs
+        FROM gone g
+        CROSS JOIN LATERAL (VALUES (5::smallint, ll_score_band(g.fit)),
+                                   (6::smallint, ll_score_band(g.engagement))) v (dim, band);
+        IF m_ids IS NOT NULL THEN
+            PERFORM ll_report_band_deltas(ws, m_ids, m_dims, m_bands, m_signs);
+        END IF;
     END IF;
     -- per lead, index lookups: subplans, which the planner never turns into a hash join
     -- over the workspace's million rows (the ledger's statistics may lag behind a rescore)
@@ -463,12 +475,29 @@ BEGIN
         WHERE (old.fit, old.engagement) IS DISTINCT FROM (cur.fit, cur.engagement)
           AND (old.lead_id IS NOT NULL OR cur.fit <> 0 OR cur.engagement <> 0 OR c.crossed)
         RETURNING lead_id, moved_to
+    ), bands AS (
+        -- a lead whose score moved to another band: its figures leave the old band of the
+        -- kept report figures (dimensions 5 and 6) and join the new one
+        SELECT cur.lead_id, v.dim, v.band, v.sign
+        FROM cur
+        CROSS JOIN LATERAL (VALUES (5::smallint, ll_score_band((cur.o).fit), -1),
+                                   (5::smallint, ll_score_band(cur.fit), 1),
+                                   (6::smallint, ll_score_band((cur.o).engagement), -1),
+                                   (6::smallint, ll_score_band(cur.engagement), 1))
+            v (dim, band, sign)
+        WHERE v.band IS NOT NULL
+          AND CASE v.dim WHEN 5 THEN ll_score_band((cur.o).fit) IS DISTINCT FROM ll_score_band(cur.fit)
+                         ELSE ll_score_band((cur.o).engagement)
+                              IS DISTINCT FROM ll_score_band(cur.engagement) END
     )
-    SELECT (SELECT count(*) FROM cur), (SELECT array_agg(lead_id ORDER BY lead_id) FROM ch WHERE moved_to IS NOT NULL)
-    INTO n, mv;
-    -- the leads now in another band of the kept report figures (dimensions 5 and 6) move
-    -- their figures there (GET /v1/reports/scoring)
-    PERFORM ll_report_move_bands(ws, ids);
+    SELECT (SELECT count(*) FROM cur), (SELECT array_agg(lead_id ORDER BY lead_id) FROM ch WHERE moved_to IS NOT NULL),
+           b.ids, b.dims, b.bands, b.signs
+    INTO n, mv, m_ids, m_dims, m_bands, m_signs
+    FROM (SELECT array_agg(lead_id) AS ids, array_agg(dim) AS dims, array_agg(band) AS bands,
+                 array_agg(sign) AS signs FROM bands) b;
+    IF m_ids IS NOT NULL THEN
+        PERFORM ll_report_band_deltas(ws, m_ids, m_dims, m_bands, m_signs);
+    END IF;
     FOREACH v_id IN ARRAY coalesce(mv, '{}') LOOP
         PERFORM 1 FROM leads WHERE workspace_id = ws AND leads.id = v_id AND stage IN ('new', 'recycled') FOR UPDATE;
         IF FOUND THEN
