@@ -2098,9 +2098,9 @@ CREATE FUNCTION public.ll_routing_user_why(p_ws uuid, p_user uuid) RETURNS text
 --
 
 CREATE FUNCTION public.ll_score_band(score smallint) RETURNS smallint
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-    SELECT (least(score / 10, 9) * 10)::smallint
+    SELECT (CASE WHEN score >= 90 THEN 90 ELSE score / 10 * 10 END)::smallint
 $$;
 
 --
