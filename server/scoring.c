@@ -34,7 +34,8 @@ static const char state_sql[] =
     " 'threshold', CASE WHEN s.threshold_mode IS NOT NULL THEN json_build_object('fit',"
     " s.threshold_fit, 'engagement', s.threshold_engagement, 'mode', s.threshold_mode) END,"
     " 'rescore', CASE WHEN s.workspace_id IS NOT NULL THEN json_build_object('version', s.version,"
-    " 'total', s.total, 'done', s.done, 'state', CASE WHEN s.finished_at IS NULL THEN 'running'"
+    " 'total', s.total, 'done', coalesce((SELECT sum(x.done)::bigint FROM scoring_run_lanes x"
+    " WHERE x.workspace_id = $1), s.done), 'state', CASE WHEN s.finished_at IS NULL THEN 'running'"
     " ELSE 'done' END, 'started_at', " DB_TS("s.started_at") ", 'finished_at', " DB_TS(
         "s.finished_at") ") END)::text"
                          " FROM (SELECT 1) one LEFT JOIN scoring_runs s ON s.workspace_id = $1";
@@ -375,39 +376,42 @@ void scoring_report(struct request *r)
                          to ? json_string(to) : json_null(), "data", bands));
 }
 
-/* The rescorer: runs the steps of due rescores, each its own transaction, so that a
- * restart resumes from the cursor the last committed step left (scoring_runs). */
-static struct {
+/* The rescorers: threads that run the steps of due rescores, each step its own
+ * transaction, so that a restart resumes from the cursors the last committed steps left
+ * (scoring_run_lanes). A rescore has RESCORERS lanes, and each thread takes the step of a
+ * lane the others are not in: one per core. */
+#define RESCORERS 2
+static char *rescore_conninfo;
+static struct rescorer {
     struct ticker ticker;
-    char *conninfo;
-    PGconn *pg; /* the ticker thread's alone */
-} rescorer;
+    PGconn *pg; /* its thread's alone */
+} rescorers[RESCORERS];
 
 static void rescore_once(void *arg)
 {
+    struct rescorer *me = arg;
     char err[256];
-    (void)arg;
-    while (!ticker_stopping(&rescorer.ticker)) {
-        if (!rescorer.pg) {
-            if (!(rescorer.pg = db_connect_once(rescorer.conninfo, err, sizeof err))) {
+    while (!ticker_stopping(&me->ticker)) {
+        if (!me->pg) {
+            if (!(me->pg = db_connect_once(rescore_conninfo, err, sizeof err))) {
                 log_warn("rescorer: %s", err);
                 return;
             }
             /* a step of RESCORE_CHUNK leads takes about a second on two cores: its bound is
              * its own, not the requests' */
-            PGresult *set = PQexec(rescorer.pg, "SET statement_timeout = " STR(RESCORE_STEP_MS));
+            PGresult *set = PQexec(me->pg, "SET statement_timeout = " STR(RESCORE_STEP_MS));
             PQclear(set);
         }
-        PGresult *res = PQexec(rescorer.pg, "SELECT ll_score_step(" STR(RESCORE_CHUNK) ")");
+        PGresult *res = PQexec(me->pg, "SELECT ll_score_step(" STR(RESCORE_CHUNK) ")");
         long n = -1;
         if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
             n = atol(PQgetvalue(res, 0, 0));
         else
-            log_warn("rescorer: %s", PQerrorMessage(rescorer.pg));
+            log_warn("rescorer: %s", PQerrorMessage(me->pg));
         PQclear(res);
         if (n < 0) {
-            PQfinish(rescorer.pg);
-            rescorer.pg = NULL;
+            PQfinish(me->pg);
+            me->pg = NULL;
             return;
         }
         if (n == 0)
@@ -415,25 +419,31 @@ static void rescore_once(void *arg)
     }
 }
 
-bool scoring_rescorer_start(const char *conninfo)
-{
-    rescorer.conninfo = strdup(conninfo ? conninfo : "");
-    if (!rescorer.conninfo)
-        return false;
-    if (!ticker_start(&rescorer.ticker, 250, rescore_once, NULL)) {
-        free(rescorer.conninfo);
-        rescorer.conninfo = NULL;
-        return false;
-    }
-    return true;
-}
-
 void scoring_rescorer_stop(void)
 {
-    ticker_stop(&rescorer.ticker);
-    if (rescorer.pg)
-        PQfinish(rescorer.pg);
-    rescorer.pg = NULL;
-    free(rescorer.conninfo);
-    rescorer.conninfo = NULL;
+    for (int i = 0; i < RESCORERS; i++) {
+        ticker_stop(&rescorers[i].ticker);
+        if (rescorers[i].pg)
+            PQfinish(rescorers[i].pg);
+        rescorers[i].pg = NULL;
+    }
+    free(rescore_conninfo);
+    rescore_conninfo = NULL;
+}
+
+bool scoring_rescorer_start(const char *conninfo)
+{
+    rescore_conninfo = strdup(conninfo ? conninfo : "");
+    if (!rescore_conninfo)
+        return false;
+    for (int i = 0; i < RESCORERS; i++) {
+        if (!ticker_start(&rescorers[i].ticker, 250, rescore_once, &rescorers[i])) {
+            for (int j = 0; j < i; j++)
+                ticker_stop(&rescorers[j].ticker);
+            free(rescore_conninfo);
+            rescore_conninfo = NULL;
+            return false;
+        }
+    }
+    return true;
 }

@@ -2448,23 +2448,36 @@ CREATE FUNCTION public.ll_score_step(lim integer) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    s scoring_runs; ids uuid[]; n integer;
+    l scoring_run_lanes; ids uuid[]; n integer;
 BEGIN
-    SELECT * INTO s FROM scoring_runs WHERE finished_at IS NULL
-    ORDER BY started_at LIMIT 1 FOR UPDATE SKIP LOCKED;
+    SELECT x.* INTO l FROM scoring_run_lanes x
+    JOIN scoring_runs r ON r.workspace_id = x.workspace_id
+    WHERE x.finished_at IS NULL AND r.finished_at IS NULL
+    ORDER BY r.started_at, x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
-    ids := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = s.workspace_id
-                 AND (s.after_id IS NULL OR l.id > s.after_id)
-                 AND l.merged_into IS NULL AND l.erased_at IS NULL
-                 ORDER BY l.id LIMIT lim);
+    ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = l.workspace_id
+                 AND (l.after_id IS NULL OR d.id > l.after_id)
+                 AND (l.from_id IS NULL OR d.id >= l.from_id)
+                 AND (l.below_id IS NULL OR d.id < l.below_id)
+                 AND d.merged_into IS NULL AND d.erased_at IS NULL
+                 ORDER BY d.id LIMIT lim);
     n := cardinality(ids);
-    PERFORM ll_score_leads(s.workspace_id, ids, 'publish');
-    UPDATE scoring_runs SET done = done + n, after_id = coalesce(ids[n], after_id),
-                            total = CASE WHEN n < lim THEN done + n ELSE greatest(total, done + n) END,
-                            finished_at = CASE WHEN n < lim THEN clock_timestamp() END
-    WHERE workspace_id = s.workspace_id;
+    PERFORM ll_score_leads(l.workspace_id, ids, 'publish');
+    UPDATE scoring_run_lanes SET done = done + n, after_id = coalesce(ids[n], after_id),
+                                 finished_at = CASE WHEN n < lim THEN clock_timestamp() END
+    WHERE workspace_id = l.workspace_id AND lane = l.lane;
+    IF n < lim THEN
+        PERFORM 1 FROM scoring_runs WHERE workspace_id = l.workspace_id FOR UPDATE;
+        UPDATE scoring_runs r
+        SET done = x.done, total = x.done, finished_at = clock_timestamp()
+        FROM (SELECT sum(done)::bigint AS done FROM scoring_run_lanes
+              WHERE workspace_id = l.workspace_id) x
+        WHERE r.workspace_id = l.workspace_id AND r.finished_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM scoring_run_lanes y
+                          WHERE y.workspace_id = l.workspace_id AND y.finished_at IS NULL);
+    END IF;
     RETURN greatest(n, 1);
 END
 $$;
@@ -2728,6 +2741,9 @@ BEGIN
     IF jsonb_typeof(t) IS DISTINCT FROM 'object' THEN
         t := NULL;
     END IF;
+    -- the last rescore's lanes go first: a step under way holds its lane's row, then the
+    -- run's (when it ends the run), so the publish takes them in that order too
+    DELETE FROM scoring_run_lanes WHERE workspace_id = ws;
     INSERT INTO scoring_runs AS s (workspace_id, version, threshold_fit, threshold_engagement,
                                    threshold_mode, total, done, after_id, started_at, finished_at)
     VALUES (ws, v, (t ->> 'fit')::smallint, (t ->> 'engagement')::smallint,
@@ -2739,6 +2755,10 @@ BEGIN
         threshold_engagement = EXCLUDED.threshold_engagement,
         threshold_mode = EXCLUDED.threshold_mode, total = EXCLUDED.total, done = 0,
         after_id = NULL, started_at = EXCLUDED.started_at, finished_at = NULL;
+    -- its two lanes
+    INSERT INTO scoring_run_lanes (workspace_id, lane, from_id, below_id)
+    VALUES (ws, 0, NULL, '80000000-0000-0000-0000-000000000000'),
+           (ws, 1, '80000000-0000-0000-0000-000000000000', NULL);
     -- the plans of the scoring statements depend on how many rules and groups there are
     ANALYZE scoring_rules, scoring_groups;
     RETURN v;
@@ -3475,6 +3495,20 @@ CREATE TABLE public.scoring_rules (
 );
 
 --
+-- Name: scoring_run_lanes; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.scoring_run_lanes (
+    workspace_id uuid NOT NULL,
+    lane smallint NOT NULL,
+    from_id uuid,
+    below_id uuid,
+    after_id uuid,
+    done bigint DEFAULT 0 NOT NULL,
+    finished_at timestamp with time zone
+);
+
+--
 -- Name: scoring_versions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -3916,6 +3950,13 @@ ALTER TABLE ONLY public.scoring_groups
 
 ALTER TABLE ONLY public.scoring_rules
     ADD CONSTRAINT scoring_rules_pkey PRIMARY KEY (workspace_id, version, rule_id);
+
+--
+-- Name: scoring_run_lanes scoring_run_lanes_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_run_lanes
+    ADD CONSTRAINT scoring_run_lanes_pkey PRIMARY KEY (workspace_id, lane);
 
 --
 -- Name: scoring_runs scoring_runs_pkey; Type: CONSTRAINT; Schema: public; Owner: -
@@ -5034,6 +5075,13 @@ ALTER TABLE ONLY public.scoring_groups
 
 ALTER TABLE ONLY public.scoring_rules
     ADD CONSTRAINT scoring_rules_workspace_id_version_grp_fkey FOREIGN KEY (workspace_id, version, grp) REFERENCES public.scoring_groups(workspace_id, version, name) ON DELETE CASCADE;
+
+--
+-- Name: scoring_run_lanes scoring_run_lanes_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.scoring_run_lanes
+    ADD CONSTRAINT scoring_run_lanes_workspace_id_fkey FOREIGN KEY (workspace_id) REFERENCES public.workspaces(id);
 
 --
 -- Name: scoring_runs scoring_runs_workspace_id_fkey; Type: FK CONSTRAINT; Schema: public; Owner: -

@@ -296,6 +296,9 @@ BEGIN
     IF jsonb_typeof(t) IS DISTINCT FROM 'object' THEN
         t := NULL;
     END IF;
+    -- the last rescore's lanes go first: a step under way holds its lane's row, then the
+    -- run's (when it ends the run), so the publish takes them in that order too
+    DELETE FROM scoring_run_lanes WHERE workspace_id = ws;
     INSERT INTO scoring_runs AS s (workspace_id, version, threshold_fit, threshold_engagement,
                                    threshold_mode, total, done, after_id, started_at, finished_at)
     VALUES (ws, v, (t ->> 'fit')::smallint, (t ->> 'engagement')::smallint,
@@ -307,6 +310,10 @@ BEGIN
         threshold_engagement = EXCLUDED.threshold_engagement,
         threshold_mode = EXCLUDED.threshold_mode, total = EXCLUDED.total, done = 0,
         after_id = NULL, started_at = EXCLUDED.started_at, finished_at = NULL;
+    -- its two lanes
+    INSERT INTO scoring_run_lanes (workspace_id, lane, from_id, below_id)
+    VALUES (ws, 0, NULL, '80000000-0000-0000-0000-000000000000'),
+           (ws, 1, '80000000-0000-0000-0000-000000000000', NULL);
     -- the plans of the scoring statements depend on how many rules and groups there are
     ANALYZE scoring_rules, scoring_groups;
     RETURN v;
@@ -509,29 +516,45 @@ BEGIN
 END
 $$;
 
--- One step of the rescore that a publish started: the next lim leads (in id order) of the
--- workspace whose rescore began first, in the caller's transaction, moving its cursor. The
--- run's row is locked for the step (SKIP LOCKED: another daemon takes another workspace or
--- waits for the next step). Returns the leads scored; 0 when no rescore is due.
+-- One step of the rescore that a publish started: the next lim leads (in id order) of a
+-- lane of the workspace whose rescore began first, in the caller's transaction, moving the
+-- lane's cursor. The lane's row is locked for the step (SKIP LOCKED: another rescorer
+-- thread, or daemon, takes the other lane or another workspace, or waits for the next
+-- step). The last lane to end ends the run, under the run's row lock (two lanes that end
+-- together take turns, and the second sees the first's end). Returns the leads scored;
+-- 0 when no rescore is due.
 CREATE OR REPLACE FUNCTION ll_score_step(lim integer) RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-    s scoring_runs; ids uuid[]; n integer;
+    l scoring_run_lanes; ids uuid[]; n integer;
 BEGIN
-    SELECT * INTO s FROM scoring_runs WHERE finished_at IS NULL
-    ORDER BY started_at LIMIT 1 FOR UPDATE SKIP LOCKED;
+    SELECT x.* INTO l FROM scoring_run_lanes x
+    JOIN scoring_runs r ON r.workspace_id = x.workspace_id
+    WHERE x.finished_at IS NULL AND r.finished_at IS NULL
+    ORDER BY r.started_at, x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
-    ids := ARRAY(SELECT l.id FROM leads l WHERE l.workspace_id = s.workspace_id
-                 AND (s.after_id IS NULL OR l.id > s.after_id)
-                 AND l.merged_into IS NULL AND l.erased_at IS NULL
-                 ORDER BY l.id LIMIT lim);
+    ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = l.workspace_id
+                 AND (l.after_id IS NULL OR d.id > l.after_id)
+                 AND (l.from_id IS NULL OR d.id >= l.from_id)
+                 AND (l.below_id IS NULL OR d.id < l.below_id)
+                 AND d.merged_into IS NULL AND d.erased_at IS NULL
+                 ORDER BY d.id LIMIT lim);
     n := cardinality(ids);
-    PERFORM ll_score_leads(s.workspace_id, ids, 'publish');
-    UPDATE scoring_runs SET done = done + n, after_id = coalesce(ids[n], after_id),
-                            total = CASE WHEN n < lim THEN done + n ELSE greatest(total, done + n) END,
-                            finished_at = CASE WHEN n < lim THEN clock_timestamp() END
-    WHERE workspace_id = s.workspace_id;
+    PERFORM ll_score_leads(l.workspace_id, ids, 'publish');
+    UPDATE scoring_run_lanes SET done = done + n, after_id = coalesce(ids[n], after_id),
+                                 finished_at = CASE WHEN n < lim THEN clock_timestamp() END
+    WHERE workspace_id = l.workspace_id AND lane = l.lane;
+    IF n < lim THEN
+        PERFORM 1 FROM scoring_runs WHERE workspace_id = l.workspace_id FOR UPDATE;
+        UPDATE scoring_runs r
+        SET done = x.done, total = x.done, finished_at = clock_timestamp()
+        FROM (SELECT sum(done)::bigint AS done FROM scoring_run_lanes
+              WHERE workspace_id = l.workspace_id) x
+        WHERE r.workspace_id = l.workspace_id AND r.finished_at IS NULL
+          AND NOT EXISTS (SELECT 1 FROM scoring_run_lanes y
+                          WHERE y.workspace_id = l.workspace_id AND y.finished_at IS NULL);
+    END IF;
     RETURN greatest(n, 1);
 END
 $$;

@@ -170,6 +170,12 @@ START_TEST(publish_scores_every_lead_and_the_ledger_adds_up)
     ck_assert_int_eq(pg_long(pg, sql), 0);
     snprintf(sql, sizeof sql, "SELECT count(*) FROM lead_scores WHERE workspace_id = '%s'", w.ws);
     ck_assert_int_eq(pg_long(pg, sql), BIG_LEADS);
+    /* the rescore ran in its two lanes, each over its half of the ids, and ended both */
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM scoring_run_lanes WHERE workspace_id = '%s' AND done > 1000"
+             " AND finished_at IS NOT NULL",
+             w.ws);
+    ck_assert_int_eq(pg_long(pg, sql), 2);
     /* the fit score is what the rules say, computed here from scratch */
     snprintf(sql, sizeof sql,
              "SELECT count(*) FROM leads l JOIN lead_scores s ON s.workspace_id = l.workspace_id"
