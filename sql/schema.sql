@@ -2122,6 +2122,40 @@ CREATE FUNCTION public.ll_score_days(d jsonb) RETURNS numeric
 $_$;
 
 --
+-- Name: ll_score_decay(integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_decay(lim integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET random_page_cost TO '1.1'
+    AS $$
+DECLARE
+    ws uuid; ids uuid[];
+BEGIN
+    SELECT s.workspace_id INTO ws FROM lead_scores s
+    WHERE s.engagement > 0 AND s.scored_at < now() - interval '1 day'
+    ORDER BY s.scored_at LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    ids := ARRAY(SELECT l.id FROM leads l
+                 WHERE l.workspace_id = ws
+                   AND l.id IN (SELECT s.lead_id FROM lead_scores s
+                                WHERE s.workspace_id = ws AND s.engagement > 0
+                                  AND s.scored_at < now() - interval '1 day'
+                                ORDER BY s.scored_at LIMIT lim)
+                 ORDER BY l.id FOR NO KEY UPDATE SKIP LOCKED);
+    IF cardinality(ids) = 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM ll_score_leads(ws, ids, 'decay');
+    UPDATE lead_scores SET scored_at = now()
+    WHERE workspace_id = ws AND lead_id = ANY (ids) AND scored_at < now() - interval '1 day';
+    RETURN cardinality(ids);
+END
+$$;
+
+--
 -- Name: ll_score_fields(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -2455,7 +2489,7 @@ BEGIN
     WHERE x.finished_at IS NULL AND r.finished_at IS NULL
     ORDER BY r.started_at, x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
     IF NOT FOUND THEN
-        RETURN 0;
+        RETURN ll_score_decay(lim);
     END IF;
     ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = l.workspace_id
                  AND (l.after_id IS NULL OR d.id > l.after_id)
@@ -3187,7 +3221,7 @@ CREATE TABLE public.lead_score_changes (
     crossed boolean DEFAULT false NOT NULL,
     moved_to text,
     changed_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT lead_score_changes_cause_check CHECK ((cause = ANY (ARRAY['publish'::text, 'touch'::text, 'interaction'::text, 'lead'::text])))
+    CONSTRAINT lead_score_changes_cause_check CHECK ((cause = ANY (ARRAY['publish'::text, 'touch'::text, 'interaction'::text, 'lead'::text, 'decay'::text])))
 );
 
 --
@@ -4158,6 +4192,12 @@ CREATE INDEX lead_external_ids_lead ON public.lead_external_ids USING btree (wor
 CREATE INDEX lead_merges_by_lead ON public.lead_merges USING btree (workspace_id, lead_id, merged_at);
 
 --
+-- Name: lead_scores_to_decay; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX lead_scores_to_decay ON public.lead_scores USING btree (scored_at) WHERE (engagement > 0);
+
+--
 -- Name: leads_by_created; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4572,6 +4612,18 @@ CREATE TRIGGER campaign_touches_report_update AFTER UPDATE ON public.campaign_to
 CREATE TRIGGER campaign_touches_score AFTER INSERT ON public.campaign_touches REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_touches();
 
 --
+-- Name: campaign_touches campaign_touches_score_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER campaign_touches_score_delete AFTER DELETE ON public.campaign_touches REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_touches();
+
+--
+-- Name: campaign_touches campaign_touches_score_update; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER campaign_touches_score_update AFTER UPDATE ON public.campaign_touches REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_touches();
+
+--
 -- Name: api_keys change_feed; Type: TRIGGER; Schema: public; Owner: -
 --
 
@@ -4708,6 +4760,12 @@ CREATE TRIGGER interactions_report_update AFTER UPDATE ON public.interactions RE
 --
 
 CREATE TRIGGER interactions_score AFTER INSERT ON public.interactions REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_interactions();
+
+--
+-- Name: interactions interactions_score_delete; Type: TRIGGER; Schema: public; Owner: -
+--
+
+CREATE TRIGGER interactions_score_delete AFTER DELETE ON public.interactions REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION public.ll_score_on_interactions();
 
 --
 -- Name: interactions interactions_score_update; Type: TRIGGER; Schema: public; Owner: -

@@ -516,6 +516,40 @@ BEGIN
 END
 $$;
 
+-- When no publish is being rescored: engagement fades with its events' age, so the leads
+-- whose engagement is above 0 and was computed a day ago or more are rescored, up to lim
+-- of the workspace of the oldest, oldest first (cause 'decay'), and their scored_at moves
+-- on even when the score did not change. Their leads' rows are locked first, skipping the
+-- locked ones (a write of the lead rescores it anyway; the other rescorer thread takes
+-- others). Returns the leads rescored; 0 when none is due.
+CREATE OR REPLACE FUNCTION ll_score_decay(lim integer) RETURNS integer
+LANGUAGE plpgsql SET random_page_cost = 1.1 AS $$
+DECLARE
+    ws uuid; ids uuid[];
+BEGIN
+    SELECT s.workspace_id INTO ws FROM lead_scores s
+    WHERE s.engagement > 0 AND s.scored_at < now() - interval '1 day'
+    ORDER BY s.scored_at LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN 0;
+    END IF;
+    ids := ARRAY(SELECT l.id FROM leads l
+                 WHERE l.workspace_id = ws
+                   AND l.id IN (SELECT s.lead_id FROM lead_scores s
+                                WHERE s.workspace_id = ws AND s.engagement > 0
+                                  AND s.scored_at < now() - interval '1 day'
+                                ORDER BY s.scored_at LIMIT lim)
+                 ORDER BY l.id FOR NO KEY UPDATE SKIP LOCKED);
+    IF cardinality(ids) = 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM ll_score_leads(ws, ids, 'decay');
+    UPDATE lead_scores SET scored_at = now()
+    WHERE workspace_id = ws AND lead_id = ANY (ids) AND scored_at < now() - interval '1 day';
+    RETURN cardinality(ids);
+END
+$$;
+
 -- One step of the rescore that a publish started: the next lim leads (in id order) of a
 -- lane of the workspace whose rescore began first, in the caller's transaction, moving the
 -- lane's cursor. The lane's row is locked for the step (SKIP LOCKED: another rescorer
@@ -532,7 +566,7 @@ BEGIN
     WHERE x.finished_at IS NULL AND r.finished_at IS NULL
     ORDER BY r.started_at, x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
     IF NOT FOUND THEN
-        RETURN 0;
+        RETURN ll_score_decay(lim);
     END IF;
     ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = l.workspace_id
                  AND (l.after_id IS NULL OR d.id > l.after_id)
@@ -559,8 +593,9 @@ BEGIN
 END
 $$;
 
--- The triggers: a statement's touches, new leads or leads whose scored fields changed are
--- scored again in the writing transaction, per workspace that has a version in force.
+-- The triggers: a statement's touches (inserted, updated or deleted: a merge moves them,
+-- an operator fixes a date), new leads or leads whose scored fields changed are scored
+-- again in the writing transaction, per workspace that has a version in force.
 CREATE OR REPLACE FUNCTION ll_score_on_touches() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ws uuid; ids uuid[];
@@ -574,8 +609,8 @@ BEGIN
 END
 $$;
 
--- A statement's interactions (inserted, or updated: a resend may change the kind or the
--- time) score their leads again, as touches do.
+-- A statement's interactions (inserted, updated: a resend may change the kind or the
+-- time, or deleted) score their leads again, as touches do.
 CREATE OR REPLACE FUNCTION ll_score_on_interactions() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     ws uuid; ids uuid[];
@@ -625,10 +660,16 @@ $$;
 
 CREATE OR REPLACE TRIGGER campaign_touches_score AFTER INSERT ON campaign_touches
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
+CREATE OR REPLACE TRIGGER campaign_touches_score_update AFTER UPDATE ON campaign_touches
+    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
+CREATE OR REPLACE TRIGGER campaign_touches_score_delete AFTER DELETE ON campaign_touches
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
 CREATE OR REPLACE TRIGGER interactions_score AFTER INSERT ON interactions
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
 CREATE OR REPLACE TRIGGER interactions_score_update AFTER UPDATE ON interactions
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
+CREATE OR REPLACE TRIGGER interactions_score_delete AFTER DELETE ON interactions
+    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
 CREATE OR REPLACE TRIGGER leads_score_insert AFTER INSERT ON leads
     REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_leads_insert();
 CREATE OR REPLACE TRIGGER leads_score_update AFTER UPDATE ON leads

@@ -101,6 +101,21 @@ static long lead_sql_long(PGconn *pg, const char *sql, const char *lead)
     return n;
 }
 
+/* Whether the rescorer rescored a lead for its engagement's decay. */
+struct faded {
+    PGconn *pg;
+    const char *lead;
+};
+
+static bool faded(void *arg)
+{
+    const struct faded *f = arg;
+    return lead_sql_long(f->pg,
+                         "SELECT count(*) FROM lead_score_changes WHERE lead_id = $1"
+                         " AND cause = 'decay' AND engagement_to = 5",
+                         f->lead) == 1;
+}
+
 START_TEST(publish_scores_every_lead_and_the_ledger_adds_up)
 {
     struct world w, other;
@@ -311,10 +326,13 @@ START_TEST(caps_negative_points_and_decay)
                                    " AND rule_id = 'opens'",
                                    lead),
                      10);
-    char sql[256];
+    char sql[512];
+    /* deleted clicks rescore the lead in their statement: the open's 10 is left */
     snprintf(sql, sizeof sql,
              "DELETE FROM campaign_touches WHERE lead_id = '%s' AND kind = 'clicked'", lead);
     pg_ok(pg, sql);
+    lead_scores(&w, lead, &fit, &eng);
+    ck_assert_int_eq(eng, 10);
     /* a field edit rescored in its transaction: the email's penalty goes, fit is 30 */
     snprintf(path, sizeof path, "/v1/leads/%s", lead);
     r = patch(path, w.key, "{\"email\":\"pat@acme.test\"}", NULL);
@@ -326,6 +344,29 @@ START_TEST(caps_negative_points_and_decay)
     ck_assert_int_eq(lead_sql_long(pg,
                                    "SELECT count(*) FROM lead_score_changes WHERE lead_id = $1"
                                    " AND cause = 'lead'",
+                                   lead),
+                     1);
+    /* nothing happens to the lead for a day while its open ages to 90 days (moved back
+     * with the triggers off, as time would move it): the rescorer rescores the lead by
+     * itself (cause 'decay'), 40 / 8 = 5 */
+    snprintf(sql, sizeof sql,
+             "BEGIN; SET LOCAL session_replication_role = replica;"
+             " UPDATE campaign_touches SET occurred_at = now() - interval '90 days'"
+             " WHERE lead_id = '%s' AND kind = 'opened'; COMMIT",
+             lead);
+    pg_ok(pg, sql);
+    snprintf(sql, sizeof sql,
+             "UPDATE lead_scores SET scored_at = now() - interval '25 hours' WHERE lead_id = '%s'",
+             lead);
+    pg_ok(pg, sql);
+    struct faded f = {pg, lead};
+    ck_assert_msg(wait_until(faded, &f, 20000), "the engagement did not fade by itself");
+    lead_scores(&w, lead, &fit, &eng);
+    ck_assert_int_eq(fit, 30);
+    ck_assert_int_eq(eng, 5);
+    ck_assert_int_eq(lead_sql_long(pg,
+                                   "SELECT count(*) FROM lead_scores WHERE lead_id = $1"
+                                   " AND scored_at > now() - interval '1 hour'",
                                    lead),
                      1);
     PQfinish(pg);
