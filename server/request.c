@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "leadloop/db.h"
 #include "leadloop/uri.h"
 #include "leadloop/util.h"
 
@@ -245,6 +246,27 @@ void reply_db_error(struct request *r, enum ll_err err)
         reply_problem(r, LL_E_INTERNAL,
                       "an internal error occurred; the request id helps us find it", NULL, NULL);
     }
+}
+
+bool req_owned(struct request *r, const char *sql, const char *not_found)
+{
+    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
+    PGresult *res;
+    enum ll_err err;
+    bool ok = false;
+    if (!util_is_uuid(r->params[0])) {
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+        return false;
+    }
+    res = db_exec(r->db, sql, 2, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        reply_db_error(r, err);
+    else if (PQntuples(res) == 0)
+        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
+    else
+        ok = true;
+    PQclear(res);
+    return ok;
 }
 
 /* ---------------------------------------------------------------- request helpers */

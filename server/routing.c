@@ -315,33 +315,11 @@ static json_t *member_json(const PGresult *res, int row)
                      "updated_at", db_json_text(res, row, 10));
 }
 
-/* 404 unless the pool is the workspace's; false when it answered. */
-static bool pool_exists(struct request *r)
-{
-    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res;
-    enum ll_err err;
-    bool ok = false;
-    if (!util_is_uuid(r->params[0])) {
-        reply_problem(r, LL_E_NOT_FOUND, pool_not_found, NULL, NULL);
-        return false;
-    }
-    res = db_exec(r->db, sql_pool_exists, 2, vals);
-    if ((err = db_check(r->db, res)) != LL_OK)
-        reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        reply_problem(r, LL_E_NOT_FOUND, pool_not_found, NULL, NULL);
-    else
-        ok = true;
-    PQclear(res);
-    return ok;
-}
-
 void routing_members_list(struct request *r)
 {
     PGresult *res;
     enum ll_err err;
-    if (!req_query_allowed(r, NULL) || !pool_exists(r))
+    if (!req_query_allowed(r, NULL) || !req_owned(r, sql_pool_exists, pool_not_found))
         return;
     const char *vals[2] = {r->auth.workspace_id, r->params[0]};
     res = db_exec(r->db, sql_members, 2, vals);
@@ -467,7 +445,7 @@ void routing_members_put(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the member is not valid", jv_take(&v), NULL);
         goto out;
     }
-    if (!pool_exists(r))
+    if (!req_owned(r, sql_pool_exists, pool_not_found))
         goto out;
     const char *vals[6] = {r->auth.workspace_id,  r->params[0], r->params[1], weight,
                            cap_null ? NULL : cap, hours};
@@ -501,7 +479,7 @@ void routing_members_delete(struct request *r)
 {
     PGresult *res;
     enum ll_err err;
-    if (!req_query_allowed(r, NULL) || !pool_exists(r))
+    if (!req_query_allowed(r, NULL) || !req_owned(r, sql_pool_exists, pool_not_found))
         return;
     if (!util_is_uuid(r->params[1])) {
         reply_problem(r, LL_E_NOT_FOUND, "the pool has no member with this user id", NULL, NULL);

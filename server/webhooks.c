@@ -393,28 +393,6 @@ out:
     json_decref(body);
 }
 
-/* 404 unless the endpoint is the workspace's; false when it answered. */
-static bool endpoint_exists(struct request *r)
-{
-    const char *vals[2] = {r->auth.workspace_id, r->params[0]};
-    PGresult *res;
-    enum ll_err err;
-    bool ok = false;
-    if (!util_is_uuid(r->params[0])) {
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-        return false;
-    }
-    res = db_exec(r->db, sql_endpoint_exists, 2, vals);
-    if ((err = db_check(r->db, res)) != LL_OK)
-        reply_db_error(r, err);
-    else if (PQntuples(res) == 0)
-        reply_problem(r, LL_E_NOT_FOUND, not_found, NULL, NULL);
-    else
-        ok = true;
-    PQclear(res);
-    return ok;
-}
-
 void webhooks_deliveries(struct request *r)
 {
     static const char *const allowed[] = {"limit", "cursor", "sort", "status", NULL};
@@ -428,7 +406,7 @@ void webhooks_deliveries(struct request *r)
         (void)reply_bad_param(r, "status", "must be pending, delivered or failed");
         return;
     }
-    if (!endpoint_exists(r))
+    if (!req_owned(r, sql_endpoint_exists, not_found))
         return;
     list_begin(&q, "SELECT " WEBHOOK_DELIVERY_COLUMNS ", ", &l);
     qb_addp(&q, ", d.id FROM webhook_deliveries d WHERE d.workspace_id = $?", r->auth.workspace_id);

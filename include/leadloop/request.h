@@ -163,6 +163,10 @@ void reply_problem(struct request *r, enum ll_err err, const char *detail, json_
                    json_t *extra);
 /* A 503 from a failed statement when the database is the cause, else the mapped error. */
 void reply_db_error(struct request *r, enum ll_err err);
+/* Whether the resource the path names (r->params[0], a UUID) is the workspace's: sql takes
+ * the workspace ($1) and that id ($2) and returns a row if so. Answers 404 with not_found
+ * (or the database's error) and returns false when it is not. */
+bool req_owned(struct request *r, const char *sql, const char *not_found);
 /* Adds the {name, value} pairs of list (ended by a NULL name, borrowed: it must outlive
  * the request, as a static table does) to the answer's headers. */
 void reply_fixed_headers(struct request *r, const char *const (*list)[2]);
