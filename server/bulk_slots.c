@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leadloop/fiber.h"
 #include "leadloop/util.h"
 
 #define BULK_HOLDERS 256
@@ -63,7 +64,36 @@ static long *bulk_held(const char *workspace_id, bool want_new)
     return &bulk.holders[free_i].held;
 }
 
+struct take_call {
+    const char *workspace_id;
+    long wait_ms;
+    bool got;
+};
+
+static bool take_blocking(const char *workspace_id, long wait_ms);
+
+static void take_offloaded(void *arg)
+{
+    struct take_call *c = arg;
+    c->got = take_blocking(c->workspace_id, c->wait_ms);
+}
+
+/* On a fiber, a slot free now is taken in place and a wait for one runs on a helper
+ * thread (fiber_offload). */
 bool bulk_slots_take(const char *workspace_id, long wait_ms)
+{
+    struct take_call c = {workspace_id, wait_ms, false};
+    if (!fiber_in())
+        return take_blocking(workspace_id, wait_ms);
+    if (take_blocking(workspace_id, 0))
+        return true;
+    if (wait_ms <= 0)
+        return false;
+    fiber_offload(take_offloaded, &c);
+    return c.got;
+}
+
+static bool take_blocking(const char *workspace_id, long wait_ms)
 {
     struct timespec deadline;
     long *held = NULL;

@@ -18,6 +18,7 @@
 #include "leadloop/campaigns.h"
 #include "leadloop/db.h"
 #include "leadloop/feedback.h"
+#include "leadloop/fiber.h"
 #include "leadloop/interactions.h"
 #include "leadloop/janitor.h"
 #include "leadloop/jw.h"
@@ -489,7 +490,30 @@ uint64_t changes_generation(const char *workspace_id)
     return g;
 }
 
+struct wait_call {
+    const char *workspace_id;
+    uint64_t seen;
+    long timeout_ms;
+    bool moved;
+};
+
+static bool wait_blocking(const char *workspace_id, uint64_t seen, long timeout_ms);
+
+static void wait_offloaded(void *arg)
+{
+    struct wait_call *c = arg;
+    c->moved = wait_blocking(c->workspace_id, c->seen, c->timeout_ms);
+}
+
+/* On a fiber the wait runs on a helper thread (fiber_offload), the loop goes on. */
 bool changes_wait(const char *workspace_id, uint64_t seen, long timeout_ms)
+{
+    struct wait_call c = {workspace_id, seen, timeout_ms, false};
+    fiber_offload(wait_offloaded, &c);
+    return c.moved;
+}
+
+static bool wait_blocking(const char *workspace_id, uint64_t seen, long timeout_ms)
 {
     struct timespec until = deadline_in(timeout_ms);
     unsigned b = bucket_of(workspace_id);

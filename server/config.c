@@ -26,6 +26,7 @@ struct setting {
 static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL};
 static const char *const log_formats[] = {"json", "text", NULL};
 static const char *const cookie_secure_modes[] = {"auto", "always", "never", NULL};
+static const char *const io_modes[] = {"events", "threads", NULL};
 
 #define STR(field)                                                                                 \
     T_STR, NULL, 0, 0, NULL, offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -72,8 +73,13 @@ static const struct setting settings[] = {
      "largest request body in bytes; larger gets 413"},
     {"LEADLOOP_MAX_IMPORT", "--max-import", LNG("67108864", 1024, 1073741824, max_import),
      "largest CSV import body in bytes (POST /v1/leads/import); larger gets 413"},
-    {"LEADLOOP_MAX_CONNECTIONS", "--max-connections", LNG("512", 1, 65536, max_connections),
-     "open HTTP connections at most (each has a thread)"},
+    {"LEADLOOP_IO", "--io", ENM("events", io_modes, io_mode),
+     "how requests are carried: events (a few event-loop threads, each running many requests "
+     "as fibers over non-blocking sockets) or threads (a thread per connection)"},
+    {"LEADLOOP_LOOPS", "--loops", LNG("0", 0, 64, loops),
+     "event-loop threads with LEADLOOP_IO=events (0: one per CPU core)"},
+    {"LEADLOOP_MAX_CONNECTIONS", "--max-connections", LNG("512", 1, 1048576, max_connections),
+     "open HTTP connections at most (with LEADLOOP_IO=threads each has a thread)"},
     {"LEADLOOP_MAX_CONNECTIONS_PER_IP", "--max-connections-per-ip",
      LNG("256", 1, 65536, max_connections_per_ip), "open HTTP connections per client address"},
     {"LEADLOOP_CONNECTION_TIMEOUT_S", "--connection-timeout-s",

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "leadloop/fiber.h"
 #include "leadloop/log.h"
 #include "leadloop/util.h"
 
@@ -167,6 +168,7 @@ void db_cancel_all(void)
 {
     uint64_t one = 1;
     atomic_store(&pool.cancelling, true);
+    fiber_interrupt_all();
     if (pool.wake_fd >= 0 && write(pool.wake_fd, &one, sizeof one) < 0)
         log_warn("cannot wake the statements in flight: %s", strerror(errno));
 }
@@ -184,6 +186,18 @@ static uint64_t deadline_in(long ms)
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
     struct pollfd pfd[2] = {{.fd = fd, .events = events}, {.fd = pool.wake_fd, .events = POLLIN}};
+    if (fiber_in()) { /* the loop waits for it, with its other fibers' sockets */
+        for (;;) {
+            int r;
+            if (atomic_load(&pool.cancelling))
+                return -1;
+            if (deadline && util_now_ns() >= deadline)
+                return 0;
+            r = fiber_wait_fd(fd, events, deadline);
+            if (r != 2)
+                return r;
+        }
+    }
     for (;;) {
         int timeout = -1, n;
         if (atomic_load(&pool.cancelling))
@@ -523,6 +537,7 @@ static bool conn_ready(struct db_conn *c, uint64_t deadline)
  * which kept early waiters waiting for hundreds of milliseconds under load. */
 struct waiter {
     pthread_cond_t cv;
+    struct fiber *f; /* a fiber's wait: unparked instead of signalled */
     struct db_conn *conn;
     struct waiter *next;
 };
@@ -564,7 +579,7 @@ enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement
         c->in_use = true; /* NOLINT(clang-analyzer-core.NullDereference): in_use < size */
         pool.in_use++;
     } else {
-        struct waiter w = {.conn = NULL, .next = NULL};
+        struct waiter w = {.conn = NULL, .next = NULL, .f = fiber_self()};
         pthread_condattr_t attr;
         pthread_condattr_init(&attr);
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -577,7 +592,15 @@ enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement
         queue_tail = &w;
         pool.waiting++;
         while (!w.conn) {
-            if (pthread_cond_timedwait(&w.cv, &pool.mu, &deadline) == ETIMEDOUT && !w.conn) {
+            bool timed_out;
+            if (w.f) {
+                pthread_mutex_unlock(&pool.mu);
+                timed_out = !fiber_park(connect_deadline ? connect_deadline : 1);
+                pthread_mutex_lock(&pool.mu);
+            } else {
+                timed_out = pthread_cond_timedwait(&w.cv, &pool.mu, &deadline) == ETIMEDOUT;
+            }
+            if (timed_out && !w.conn) {
                 queue_remove(&w);
                 break;
             }
@@ -640,7 +663,10 @@ void db_release(struct db_conn *c)
         if (!queue_head)
             queue_tail = NULL;
         w->conn = c;
-        pthread_cond_signal(&w->cv);
+        if (w->f)
+            fiber_unpark(w->f); /* w lives on the fiber's stack: nothing of it after this */
+        else
+            pthread_cond_signal(&w->cv);
     } else {
         c->in_use = false;
         pool.in_use--;
@@ -733,6 +759,10 @@ static void retry_pause(int attempt)
     uint64_t ns = base_ns + util_now_ns() % base_ns; /* the clock's low digits as jitter */
     struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
     atomic_fetch_add(&pool.retries, 1);
+    if (fiber_in()) {
+        fiber_sleep_until(util_now_ns() + ns);
+        return;
+    }
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
 }

@@ -23,6 +23,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "leadloop/log.h"
@@ -225,6 +226,7 @@ static struct {
     pthread_t thread;
     bool running;
     struct MHD_Daemon *mhd;
+    bool (*handoff)(int fd, const struct sockaddr *addr, unsigned alen);
     long header_ns, idle_ns, min_rate, max_pending, per_ip, max_conns;
     long mhd_limit; /* libmicrohttpd's own connection limit: max_conns and some slack */
     struct pend *head, *tail;
@@ -238,6 +240,8 @@ static struct {
     long count;    /* watched connections */
     long closing;  /* of them, shut by the gate and not yet closed by libmicrohttpd */
     long arriving; /* handed to libmicrohttpd, not yet taken (its thread takes them later) */
+    struct gate_conn **by_fd; /* watched connections by socket, for gate_intercept */
+    long by_fd_cap;
 } watch = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static struct {
@@ -245,6 +249,17 @@ static struct {
 } st;
 
 static _Thread_local struct gate_conn *thread_conn;
+static _Thread_local int thread_fd = -1; /* the socket this thread read last */
+
+/* libmicrohttpd's error pages name no connection, and with event loops one thread reads
+ * many. So the library's recv() (a definition in the program takes precedence for the
+ * shared library's calls) notes the socket it reads on this thread: an error it then
+ * reports is that connection's. The system call itself is made directly. */
+ssize_t recv(int fd, void *buf, size_t n, int flags)
+{
+    thread_fd = fd;
+    return syscall(SYS_recvfrom, fd, buf, n, flags, NULL, NULL);
+}
 
 static const char *what(const struct sockaddr_storage *a, char *buf, size_t cap)
 {
@@ -366,14 +381,21 @@ static void hand_over(struct pend *p)
     watch.arriving++;
     pthread_mutex_unlock(&watch.mu);
     /* libmicrohttpd owns the socket from here, and closes it itself when it refuses */
-    if (MHD_add_connection(g.mhd, fd, (const struct sockaddr *)&p->addr, p->alen) != MHD_YES) {
-        log_warn("gate: libmicrohttpd refused a connection (its connection limit per address "
-                 "or in all)");
-        pthread_mutex_lock(&watch.mu);
-        watch.arriving--;
-        pthread_mutex_unlock(&watch.mu);
-    }
+    if (g.handoff
+            ? !g.handoff(fd, (const struct sockaddr *)&p->addr, (unsigned)p->alen)
+            : MHD_add_connection(g.mhd, fd, (const struct sockaddr *)&p->addr, p->alen) != MHD_YES)
+        gate_handoff_failed();
     free(p);
+}
+
+void gate_handoff_failed(void)
+{
+    log_warn("gate: libmicrohttpd refused a connection (its connection limit per address or in "
+             "all)");
+    pthread_mutex_lock(&watch.mu);
+    if (watch.arriving > 0)
+        watch.arriving--;
+    pthread_mutex_unlock(&watch.mu);
 }
 
 static void pend_readable(struct pend *p, uint32_t events)
@@ -605,6 +627,12 @@ bool gate_listen(const struct config *cfg)
     return true;
 }
 
+bool gate_start_with(bool (*handoff)(int fd, const struct sockaddr *addr, unsigned alen))
+{
+    g.handoff = handoff;
+    return gate_start(NULL);
+}
+
 bool gate_start(struct MHD_Daemon *d)
 {
     struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &g.lfd};
@@ -655,6 +683,19 @@ struct gate_conn *gate_conn_open(int fd)
     c->phase = GATE_IDLE;
     c->since_ns = util_now_ns();
     pthread_mutex_lock(&watch.mu);
+    if (fd >= watch.by_fd_cap) {
+        long cap = watch.by_fd_cap ? watch.by_fd_cap : 1024;
+        struct gate_conn **grown;
+        while (cap <= fd)
+            cap *= 2;
+        if ((grown = realloc(watch.by_fd, (size_t)cap * sizeof *grown))) {
+            memset(grown + watch.by_fd_cap, 0, (size_t)(cap - watch.by_fd_cap) * sizeof *grown);
+            watch.by_fd = grown;
+            watch.by_fd_cap = cap;
+        }
+    }
+    if (fd >= 0 && fd < watch.by_fd_cap)
+        watch.by_fd[fd] = c;
     if (watch.arriving > 0)
         watch.arriving--;
     c->next = watch.head;
@@ -679,6 +720,8 @@ void gate_conn_close(struct gate_conn *c)
         c->next->prev = c->prev;
     watch.count--;
     watch.closing -= c->shut;
+    if (c->fd >= 0 && c->fd < watch.by_fd_cap && watch.by_fd[c->fd] == c)
+        watch.by_fd[c->fd] = NULL;
     pthread_mutex_unlock(&watch.mu);
     if (thread_conn == c)
         thread_conn = NULL;
@@ -722,15 +765,22 @@ bool gate_conn_gone(struct gate_conn *c)
 void gate_conn_bind_thread(struct gate_conn *c)
 {
     thread_conn = c;
+    thread_fd = c ? c->fd : -1;
 }
 
 bool gate_intercept(const char *msg)
 {
     static const char prefix[] = "Error processing request (HTTP response code is ";
-    struct gate_conn *c = thread_conn;
+    struct gate_conn *c = NULL;
     enum ll_err err;
     const char *detail;
     long status;
+    pthread_mutex_lock(&watch.mu);
+    if (thread_fd >= 0 && thread_fd < watch.by_fd_cap)
+        c = watch.by_fd[thread_fd];
+    pthread_mutex_unlock(&watch.mu);
+    if (!c)
+        c = thread_conn;
     if (!c)
         return false;
     if (c->intercepted) { /* the failed send of its own page, and the like */

@@ -19,6 +19,7 @@
 #include "leadloop/problem.h"
 
 struct MHD_Daemon;
+struct sockaddr;
 
 /* Limits of a request head, checked by the gate for a connection's first request. */
 #define GATE_HEAD_MAX    16384 /* request line and headers, bytes */
@@ -45,6 +46,13 @@ long gate_mhd_limit(const struct config *cfg);
 bool gate_listen(const struct config *cfg) __attribute__((warn_unused_result));
 /* Starts the gate thread, which hands checked connections to d. */
 bool gate_start(struct MHD_Daemon *d) __attribute__((warn_unused_result));
+/* The same, handing them to handoff instead, which owns fd from then on (it closes it when
+ * it fails) and answers false when it took it but could not pass it on at once. A handoff
+ * that later fails to pass a connection on (the event loops add them on their own threads)
+ * calls gate_handoff_failed. */
+bool gate_start_with(bool (*handoff)(int fd, const struct sockaddr *addr, unsigned alen))
+    __attribute__((warn_unused_result));
+void gate_handoff_failed(void);
 /* Stops accepting: closes the listening socket and the connections still in the gate,
  * and ends the thread. Connections already handed over are libmicrohttpd's. */
 void gate_stop(void);
