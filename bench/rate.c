@@ -16,8 +16,11 @@
  * the end is sent; answers are awaited 10 s past the end, then the rest count as errors.
  * Prints one line:
  *   RATE target=R achieved=R due=N done=N non2xx=N errors=N p50_us=N p90_us=N p99_us=N
- *        p999_us=N max_us=N lag_p99_us=N codes=C
- * lag: from due to sent (the wait for a busy connection, and the generator's own delay). */
+ *        p999_us=N max_us=N lag_p99_us=N late_p99_us=N queued=N codes=C
+ * lag: from due to sent, of every request (the wait for a busy connection, and the
+ * generator's own delay); late: the same of the requests whose connection was free when they
+ * were due (the generator's own delay alone: the timer's, and waiting for a core); queued:
+ * requests that were due while their connection still waited for an answer. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -190,8 +193,8 @@ static int ep;
 static struct sockaddr_in dst;
 static long conns_n;
 static uint64_t start, period_ns, total_due;
-static uint32_t *lat_us, *lag_us;
-static size_t lat_n, lag_n;
+static uint32_t *lat_us, *lag_us, *late_us;
+static size_t lat_n, lag_n, late_n;
 static uint64_t done_n, non2xx, errors, codes[600];
 
 static uint64_t due_of(uint64_t i)
@@ -237,13 +240,16 @@ static void flush_out(struct conn *c)
     }
 }
 
-/* The current request of c is due at c->due; sends it now. */
-static void send_now(struct conn *c, uint64_t now)
+/* The current request of c is due at c->due; sends it now. queued: it was due while c
+ * still waited for an answer. */
+static void send_now(struct conn *c, uint64_t now, bool queued)
 {
     build_request(c);
     c->busy = true;
     c->in_len = 0;
     lag_us[lag_n++] = (uint32_t)((now - c->due) / 1000);
+    if (!queued)
+        late_us[late_n++] = (uint32_t)((now - c->due) / 1000);
     flush_out(c);
 }
 
@@ -337,11 +343,12 @@ int main(int argc, char **argv)
     period_ns = (uint64_t)(1e12 / rate); /* in thousandths of a nanosecond */
     lat_us = malloc(total_due * sizeof *lat_us);
     lag_us = malloc(total_due * sizeof *lag_us);
+    late_us = malloc(total_due * sizeof *late_us);
     cs = calloc((size_t)conns_n, sizeof *cs);
     next_i = calloc((size_t)conns_n, sizeof *next_i);
     ep = epoll_create1(EPOLL_CLOEXEC);
     tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-    if (!lat_us || !lag_us || !cs || !next_i || ep < 0 || tfd < 0)
+    if (!lat_us || !lag_us || !late_us || !cs || !next_i || ep < 0 || tfd < 0)
         die("setup");
     tev.events = EPOLLIN;
     tev.data.ptr = NULL;
@@ -374,7 +381,7 @@ int main(int argc, char **argv)
                 continue;
             pending = true;
             if (x->due <= now)
-                send_now(x, now);
+                send_now(x, now, false);
             else if (x->due < first)
                 first = x->due;
         }
@@ -446,7 +453,7 @@ int main(int argc, char **argv)
                 if (closing)
                     conn_reopen(x);
                 if (advance(x, &next_i[x->index]) && x->due <= now)
-                    send_now(x, now);
+                    send_now(x, now, true);
                 if (closing)
                     break;
             }
@@ -462,12 +469,15 @@ int main(int argc, char **argv)
     }
     qsort(lat_us, lat_n, sizeof *lat_us, cmp_u32);
     qsort(lag_us, lag_n, sizeof *lag_us, cmp_u32);
-    printf("RATE target=%.0f achieved=%.0f due=%llu done=%llu non2xx=%llu errors=%llu p50_us=%u "
-           "p90_us=%u p99_us=%u p999_us=%u max_us=%u lag_p99_us=%u codes=",
-           rate, (double)done_n / (double)secs, (unsigned long long)total_due,
-           (unsigned long long)done_n, (unsigned long long)non2xx, (unsigned long long)errors,
-           pct(lat_us, lat_n, 0.5), pct(lat_us, lat_n, 0.9), pct(lat_us, lat_n, 0.99),
-           pct(lat_us, lat_n, 0.999), lat_n ? lat_us[lat_n - 1] : 0, pct(lag_us, lag_n, 0.99));
+    qsort(late_us, late_n, sizeof *late_us, cmp_u32);
+    printf(
+        "RATE target=%.0f achieved=%.0f due=%llu done=%llu non2xx=%llu errors=%llu p50_us=%u "
+        "p90_us=%u p99_us=%u p999_us=%u max_us=%u lag_p99_us=%u late_p99_us=%u queued=%zu codes=",
+        rate, (double)done_n / (double)secs, (unsigned long long)total_due,
+        (unsigned long long)done_n, (unsigned long long)non2xx, (unsigned long long)errors,
+        pct(lat_us, lat_n, 0.5), pct(lat_us, lat_n, 0.9), pct(lat_us, lat_n, 0.99),
+        pct(lat_us, lat_n, 0.999), lat_n ? lat_us[lat_n - 1] : 0, pct(lag_us, lag_n, 0.99),
+        pct(late_us, late_n, 0.99), lag_n - late_n);
     {
         bool any = false;
         for (int s = 0; s < 600; s++)

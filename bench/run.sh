@@ -367,7 +367,7 @@ field() {
 }
 ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
 
-declare -A R_MAX R_TARGET R_DONE R_P50 R_P90 R_P99 R_P999 R_PMAX R_LAG R_ERRS
+declare -A R_MAX R_TARGET R_DONE R_P50 R_P90 R_P99 R_P999 R_PMAX R_LAG R_LATE R_QUEUED R_ERRS
 
 # rate_run KEY LABEL KIND MAX: bench/rate.c, open loop at half of MAX requests/s for the
 # run's length over BENCH_CONNECTIONS keep-alive connections; latency from each request's
@@ -394,6 +394,8 @@ rate_run() {
 	R_P999[$key]=$(ms "$(field p999_us "$line")")
 	R_PMAX[$key]=$(ms "$(field max_us "$line")")
 	R_LAG[$key]=$(ms "$(field lag_p99_us "$line")")
+	R_LATE[$key]=$(ms "$(field late_p99_us "$line")")
+	R_QUEUED[$key]=$(field queued "$line")
 	R_ERRS[$key]=$(($(field non2xx "$line") + $(field errors "$line")))
 	codes=$(field codes "$line")
 	if [[ "$codes" != - ]]; then R_ERRS[$key]+=" (HTTP ${codes//,/, })"; fi
@@ -580,18 +582,19 @@ summary() {
 		echo "so a queue shows in it (no coordinated omission). The rate is half the maximum wrk measured in"
 		echo "this run (rows 1 and 3). Targets: p99 < 5 ms for reads, < 15 ms for writes."
 		echo
-		echo "| scenario | max req/s (wrk) | offered req/s | answered req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | p99 target | send lag p99 ms | CPU s/1k req |"
-		echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|--:|--:|"
+		echo "| scenario | max req/s (wrk) | offered req/s | answered req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | p99 target | send lag p99 ms | generator late p99 ms | queued | CPU s/1k req |"
+		echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|--:|--:|--:|--:|"
 		for k in rate_get rate_post; do
 			[[ -n "${LABEL[$k]:-}" ]] || continue
 			local goal=5 met
 			[[ "$k" == rate_post ]] && goal=15
 			met=$(awk -v p="${R_P99[$k]}" -v g="$goal" 'BEGIN { print (p < g) ? "met" : "missed" }')
-			echo "| ${LABEL[$k]} | ${R_MAX[$k]} | ${R_TARGET[$k]} | ${R_DONE[$k]} | ${R_P50[$k]} | ${R_P90[$k]} | ${R_P99[$k]} | ${R_P999[$k]} | ${R_PMAX[$k]} | ${R_ERRS[$k]} | < $goal ms: $met | ${R_LAG[$k]} | ${CPU[$k]} |"
+			echo "| ${LABEL[$k]} | ${R_MAX[$k]} | ${R_TARGET[$k]} | ${R_DONE[$k]} | ${R_P50[$k]} | ${R_P90[$k]} | ${R_P99[$k]} | ${R_P999[$k]} | ${R_PMAX[$k]} | ${R_ERRS[$k]} | < $goal ms: $met | ${R_LAG[$k]} | ${R_LATE[$k]} | ${R_QUEUED[$k]} | ${CPU[$k]} |"
 		done
 		echo
-		echo "- send lag: from a request's due time to its sending (a busy connection, or the generator late"
-		echo "  on the shared cores); it is inside the latency, not added to it."
+		echo "- send lag: from a request's due time to its sending, inside the latency (not added to it);"
+		echo "  generator late: the same for the requests whose connection was free when due, the generator's"
+		echo "  own delay (its timer, a core); queued: requests due while their connection awaited an answer."
 	fi
 	if [[ -n "${LABEL[idle0]:-}" ]]; then
 		echo
