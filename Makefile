@@ -50,7 +50,7 @@ API_BIN   := $(B)/api-tests
 FAULT_BIN := $(B)/fault-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
-.PHONY: all run test test-unit test-api test-faults run-faults bench bench-reports bench-import lint-api format format-check tidy \
+.PHONY: all run test test-unit test-api test-faults run-faults bench bench-tools bench-reports bench-import lint-api format format-check tidy \
         db-stop db-clean deps clean valgrind-api test-readme demo man install schema-check \
         schema-dump fuzz fuzz-build test-web
 
@@ -243,11 +243,11 @@ lint-api:
 
 format:
 	clang-format -i server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c tests/api/*.h \
-	    tests/faults/*.c tests/faults/*.h tests/fuzz/*.c
+	    tests/faults/*.c tests/faults/*.h tests/fuzz/*.c bench/*.c
 
 format-check:
 	clang-format --dry-run --Werror server/*.c include/leadloop/*.h tests/unit/*.c tests/api/*.c \
-	    tests/api/*.h tests/faults/*.c tests/faults/*.h tests/fuzz/*.c
+	    tests/api/*.h tests/faults/*.c tests/faults/*.h tests/fuzz/*.c bench/*.c
 
 # clang-tidy with .clang-tidy over server/*.c, two files at a time (a file takes 1-15 s);
 # any finding fails. TIDY_JOBS=N for more.
@@ -258,6 +258,15 @@ tidy:
 
 bench:
 	@bash bench/run.sh
+
+# make bench's load generators in C (bench/run.sh builds them with these rules): N idle
+# keep-alive connections held open, and an open-loop generator at a fixed rate.
+BENCH_TOOLS := build/bench/idle_conns build/bench/rate
+bench-tools: $(BENCH_TOOLS)
+
+$(BENCH_TOOLS): build/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 $(WARN) -o $@ $<
 
 # The reports at scale: 1M leads, 3M touches, 300k feedback, 200 campaigns (see bench/reports.sh).
 bench-reports:

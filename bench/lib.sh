@@ -32,6 +32,7 @@ bench_setup() {
 	mkdir "$CLIENT"
 	DAEMON=
 	CHILD=
+	BENCH_PIDS= # more processes of the run to end (space-separated pids)
 	trap bench_cleanup EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
@@ -45,6 +46,10 @@ bench_cleanup() {
 		kill -TERM "$CHILD" 2>/dev/null || true
 		wait "$CHILD" 2>/dev/null || true
 	fi
+	for i in ${BENCH_PIDS:-}; do
+		kill -TERM "$i" 2>/dev/null || true
+		wait "$i" 2>/dev/null || true
+	done
 	if [[ -n "$DAEMON" ]] && kill -TERM "$DAEMON" 2>/dev/null; then
 		for ((i = 0; i < 150; i++)); do
 			kill -0 "$DAEMON" 2>/dev/null || break

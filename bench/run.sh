@@ -17,8 +17,11 @@
 #   BENCH_LEADS        seeded leads: 100000        BENCH_CAMPAIGNS  campaigns: 100
 #   BENCH_BATCH_SIZE   leads per POST /v1/leads/batch: 1000
 #   BENCH_ONLY         only these scenarios, e.g. "get list" (of: get list post patch feedback
-#                      batch mixed); each brings its pgbench limit along
+#                      batch mixed rate idle); each brings its pgbench limit along; rate runs
+#                      get and post first when they are not selected (it needs their maximum)
+#   BENCH_IDLE         idle keep-alive connections held during the idle run: 10000
 #   BENCH_SAVE=1       as --save
+#   BENCH_RESULT_TAG   a word in the saved file's name: YYYY-MM-DD-<tag>-<cores>core.md
 #   BENCH_PGSS=1       load pg_stat_statements (with planning times) and print the top
 #                      statements of the runs at the end: for profiling, not for figures
 #   BENCH_KEEP=DIR     copy what the run made to DIR at the end: the pgbench scripts, wrk's
@@ -35,7 +38,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--save) SAVE=1 ;;
 	-h | --help)
-		sed -n '2,27s/^# \{0,1\}//p' "$0"
+		sed -n '2,30s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -61,7 +64,8 @@ THREADS=${BENCH_THREADS:-2}
 LEADS=${BENCH_LEADS:-100000}
 CAMPAIGNS=${BENCH_CAMPAIGNS:-100}
 BATCH=${BENCH_BATCH_SIZE:-1000}
-for v in POOL CONNS THREADS LEADS CAMPAIGNS BATCH; do posint "$v" "${!v}"; done
+IDLE=${BENCH_IDLE:-10000}
+for v in POOL CONNS THREADS LEADS CAMPAIGNS BATCH IDLE; do posint "$v" "${!v}"; done
 ((POOL >= 2)) || die "BENCH_POOL must be at least 2 (pgbench runs 2 threads)"
 # The filter of the page scenario: about a third of the seeded leads are from the web.
 LIST_QUERY="limit=50&source=web"
@@ -80,6 +84,11 @@ done
 
 bench_setup bench
 bench_build build/bench "$LEADLOOPD"
+# The load generators in C of the rate and idle runs (bench/rate.c, bench/idle_conns.c).
+make --no-print-directory bench-tools >"$CLIENT/tools.log" 2>&1 || {
+	cat "$CLIENT/tools.log" >&2
+	die "bench/rate.c or bench/idle_conns.c does not build"
+}
 EXTRA_CONF=
 if [[ "${BENCH_PGSS:-0}" == 1 ]]; then
 	EXTRA_CONF="shared_preload_libraries = 'pg_stat_statements'
@@ -133,6 +142,22 @@ echo >>"$CLIENT/lead.json"
 
 # ---------------------------------------------------------------- leadloopd
 
+# BENCH_ONLY: run only these scenarios (get list post patch feedback batch mixed rate idle);
+# a scenario brings its pgbench limit along.
+only() { [[ -z "${BENCH_ONLY:-}" || " ${BENCH_ONLY//,/ } " == *" $1 "* ]]; }
+
+# The idle run holds BENCH_IDLE connections from 127.0.0.1 beside wrk's: the daemon's
+# connection limits (512 in all, 256 an address by default) are raised above them for the
+# whole bench, and idle connections are not closed after the default 30 s. Limits only:
+# below them the daemon serves the same way.
+IDLE_ENV=
+if only idle; then
+	IDLE_ENV="LEADLOOP_MAX_CONNECTIONS=$((IDLE + IDLE / 4 + 2 * CONNS + 64))"
+	IDLE_ENV+=" LEADLOOP_MAX_CONNECTIONS_PER_IP=$((IDLE + IDLE / 4 + 2 * CONNS + 64))"
+	IDLE_ENV+=" LEADLOOP_MAX_PENDING=$((IDLE + 4096)) LEADLOOP_CONNECTION_TIMEOUT_S=3600"
+	# shellcheck disable=SC2086 # words
+	export ${IDLE_ENV?}
+fi
 bench_serve
 
 # http METHOD PATH [BODY]: prints the body, then the status on a line of its own.
@@ -326,6 +351,108 @@ pgbench_run() {
 	rm -f "$CLIENT/pgb-$key".*
 }
 
+daemon_rss() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$DAEMON/status"; }
+daemon_threads() { awk '/^Threads:/ { print $2 }' "/proc/$DAEMON/status"; }
+
+# field NAME LINE: the value of NAME=value in a line of words.
+field() {
+	local kv
+	for kv in $2; do
+		if [[ "${kv%%=*}" == "$1" ]]; then
+			echo "${kv#*=}"
+			return
+		fi
+	done
+	echo -
+}
+ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
+
+declare -A R_MAX R_TARGET R_DONE R_P50 R_P90 R_P99 R_P999 R_PMAX R_LAG R_LATE R_QUEUED R_ERRS
+
+# rate_run KEY LABEL KIND MAX: bench/rate.c, open loop at half of MAX requests/s for the
+# run's length over BENCH_CONNECTIONS keep-alive connections; latency from each request's
+# due time (no coordinated omission).
+rate_run() {
+	local key=$1 label=$2 kind=$3 max=$4 rate before after line codes log=$CLIENT/rate-$1.log
+	rate=$((max / 2))
+	((rate > 0)) || rate=1
+	LABEL[$key]=$label
+	note "rate: $label: $rate requests/s offered, open loop (${SECS} s)"
+	sql -c CHECKPOINT
+	before=$(daemon_ticks)
+	BENCH_KEY=$KEY BENCH_DATA=$CLIENT BENCH_TAG=$key run_child "$ROOT/build/bench/rate" \
+		"$HTTP_PORT" "$kind" "$rate" "$SECS" "$CONNS" >"$log" 2>&1 ||
+		die "bench/rate failed: $(tail -n 5 "$log")"
+	after=$(daemon_ticks)
+	line=$(grep '^RATE ' "$log" | head -n 1) || die "bench/rate printed no summary: $(tail -n 5 "$log")"
+	R_MAX[$key]=$max
+	R_TARGET[$key]=$rate
+	R_DONE[$key]=$(field achieved "$line")
+	R_P50[$key]=$(ms "$(field p50_us "$line")")
+	R_P90[$key]=$(ms "$(field p90_us "$line")")
+	R_P99[$key]=$(ms "$(field p99_us "$line")")
+	R_P999[$key]=$(ms "$(field p999_us "$line")")
+	R_PMAX[$key]=$(ms "$(field max_us "$line")")
+	R_LAG[$key]=$(ms "$(field lag_p99_us "$line")")
+	R_LATE[$key]=$(ms "$(field late_p99_us "$line")")
+	R_QUEUED[$key]=$(field queued "$line")
+	R_ERRS[$key]=$(($(field non2xx "$line") + $(field errors "$line")))
+	codes=$(field codes "$line")
+	if [[ "$codes" != - ]]; then R_ERRS[$key]+=" (HTTP ${codes//,/, })"; fi
+	CPU[$key]=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$(field "done" "$line")" \
+		'BEGIN { if (n > 0) printf "%.3f", t / hz / n * 1000; else printf "-" }')
+	HWM[$key]=$(daemon_hwm)
+}
+
+# idle_run: GET by id as run 1, then BENCH_IDLE keep-alive connections (bench/idle_conns.c:
+# each has had one GET /healthz answered, then stays idle) opened and held, and GET by id
+# again beside them; the daemon's RSS and threads while it holds them.
+IDLE_NOTE=
+idle_run() {
+	local out=$CLIENT/idle.out line i readyz
+	: >"$out"
+	wrk_run idle0 "10. GET /v1/leads/{id}, before the idle connections" get_lead.lua
+	I_RSS0=$(daemon_rss)
+	I_THR0=$(daemon_threads)
+	note "idle: opening $IDLE keep-alive connections"
+	"$ROOT/build/bench/idle_conns" "$HTTP_PORT" "$IDLE" /healthz >"$out" 2>"$CLIENT/idle.err" </dev/null &
+	IDLE_PID=$!
+	BENCH_PIDS+=" $IDLE_PID"
+	for ((i = 0; i < 3000; i++)); do
+		if grep -q '^IDLE ready' "$out"; then break; fi
+		kill -0 "$IDLE_PID" 2>/dev/null || die "bench/idle_conns exited: $(tail -n 5 "$CLIENT/idle.err")"
+		sleep 0.1
+	done
+	line=$(grep '^IDLE ready' "$out") || die "bench/idle_conns did not get ready in 300 s"
+	I_OPEN=$(field open "$line")
+	I_FAILED=$(($(field failed "$line") + $(field non200 "$line") + $(field unfinished "$line")))
+	I_SETUP=$(awk -v v="$(field setup_ms "$line")" 'BEGIN { printf "%.1f", v / 1000 }')
+	if [[ -s "$CLIENT/idle.err" ]]; then IDLE_NOTE=$(head -n 3 "$CLIENT/idle.err" | tr '\n' ' '); fi
+	if ! kill -0 "$DAEMON" 2>/dev/null; then
+		IDLE_NOTE+=" leadloopd exited while the connections were opened."
+		skip idle "11. GET /v1/leads/{id}, $IDLE idle connections held" "leadloopd exited"
+		DAEMON=
+		return
+	fi
+	I_RSS1=$(daemon_rss)
+	I_THR1=$(daemon_threads)
+	# One fresh client meanwhile: how long /readyz takes beside them.
+	readyz=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 "$BASE/readyz" || true)
+	I_READYZ="${readyz% *} in $(awk -v t="${readyz#* }" 'BEGIN { printf "%.1f", t * 1000 }') ms"
+	wrk_run idle "11. GET /v1/leads/{id}, $IDLE idle connections held" get_lead.lua
+	I_RSS2=$(daemon_rss)
+	I_THR2=$(daemon_threads)
+	I_HWM=$(daemon_hwm)
+	kill -USR1 "$IDLE_PID"
+	for ((i = 0; i < 50; i++)); do
+		if grep -q '^IDLE status' "$out"; then break; fi
+		sleep 0.1
+	done
+	I_STILL=$(field open "$(grep '^IDLE status' "$out" | tail -n 1)")
+	kill -TERM "$IDLE_PID" 2>/dev/null || true
+	wait "$IDLE_PID" 2>/dev/null || true
+}
+
 skip() {
 	LABEL[$1]=$2
 	RPS[$1]=skipped
@@ -339,10 +466,6 @@ if [[ "${BENCH_PGSS:-0}" == 1 ]]; then sql -c 'SELECT pg_stat_statements_reset()
 note "warming up (3 s)"
 BENCH_LUA_DIR=$ROOT/bench BENCH_DATA=$CLIENT BENCH_KEY=$KEY \
 	run_child wrk -t"$THREADS" -c"$CONNS" -d3s -s bench/get_lead.lua "$BASE" >/dev/null 2>&1 || true
-
-# BENCH_ONLY: run only these scenarios (get list post patch feedback batch mixed); a
-# scenario brings its pgbench limit along.
-only() { [[ -z "${BENCH_ONLY:-}" || " ${BENCH_ONLY//,/ } " == *" $1 "* ]]; }
 
 if only get; then
 	wrk_run get "1. GET /v1/leads/{id}" get_lead.lua
@@ -366,6 +489,14 @@ if only feedback; then
 fi
 # The mix before the batch, so that it meets the seeded data, not a million new leads.
 if only mixed; then wrk_run mixed "7. mixed: 80 % reads, 20 % writes" mixed.lua; fi
+if only rate; then
+	# The maximum of each, measured by wrk in this run (runs 1 and 3, made now if not
+	# selected), then an open-loop run at half of it.
+	if [[ -z "${RPS[get]:-}" ]]; then wrk_run get "1. GET /v1/leads/{id}" get_lead.lua; fi
+	if [[ -z "${RPS[post]:-}" ]]; then wrk_run post "3. POST /v1/leads" post_lead.lua; fi
+	rate_run rate_get "8. GET /v1/leads/{id} at half the maximum" get "${RPS[get]}"
+	rate_run rate_post "9. POST /v1/leads at half the maximum" post "${RPS[post]}"
+fi
 if only batch; then
 	if [[ -n "$HAS_BATCH" ]]; then
 		wrk_run batch "6. POST /v1/leads/batch of $BATCH (leads/s)" batch.lua "$BATCH"
@@ -375,7 +506,10 @@ if only batch; then
 fi
 
 PEAK=$(daemon_hwm)
-NOW=$(awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$DAEMON/status")
+NOW=$(daemon_rss)
+
+# Last, after the peak RSS of the bench was read: the idle connections.
+if only idle; then idle_run; fi
 
 # ---------------------------------------------------------------- the table
 
@@ -394,7 +528,7 @@ table() {
 	local k
 	{
 		printf 'scenario\trequests/s\tp50 ms\tp99 ms\terrors\tvs pgbench\tCPU s/1k req\tRSS MiB\n'
-		for k in get list post patch feedback batch mixed pg_get pg_list pg_post; do
+		for k in get list post patch feedback batch mixed idle0 idle pg_get pg_list pg_post; do
 			[[ -n "${LABEL[$k]:-}" ]] || continue
 			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${LABEL[$k]}" "${RPS[$k]}" "${P50[$k]:--}" \
 				"${P99[$k]:--}" "${ERRS[$k]:--}" "$(ratio "$k")" "${CPU[$k]:--}" "${HWM[$k]:--}"
@@ -439,6 +573,49 @@ summary() {
 	echo "  as wrk's ($LEADS leads, $NCURSORS of the $PAGES pages of $LIST_QUERY, $CAMPAIGNS campaigns). Not in it:"
 	echo "  API-key statements (the daemon caches keys; a miss costs it one lookup). The create sends no"
 	echo "  Idempotency-Key, so neither writes an idempotency row."
+	if [[ -n "${LABEL[rate_get]:-}" ]]; then
+		echo
+		echo "### Latency at a fixed offered load (bench/rate.c)"
+		echo
+		echo "Open loop: request i is due at start + i / rate, sent then over $CONNS keep-alive connections"
+		echo "(or as soon as its connection is free); latency runs from the due time to the end of the answer,"
+		echo "so a queue shows in it (no coordinated omission). The rate is half the maximum wrk measured in"
+		echo "this run (rows 1 and 3). Targets: p99 < 5 ms for reads, < 15 ms for writes."
+		echo
+		echo "| scenario | max req/s (wrk) | offered req/s | answered req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | p99 target | send lag p99 ms | generator late p99 ms | queued | CPU s/1k req |"
+		echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|---|---|--:|--:|--:|--:|"
+		for k in rate_get rate_post; do
+			[[ -n "${LABEL[$k]:-}" ]] || continue
+			local goal=5 met
+			[[ "$k" == rate_post ]] && goal=15
+			met=$(awk -v p="${R_P99[$k]}" -v g="$goal" 'BEGIN { print (p < g) ? "met" : "missed" }')
+			echo "| ${LABEL[$k]} | ${R_MAX[$k]} | ${R_TARGET[$k]} | ${R_DONE[$k]} | ${R_P50[$k]} | ${R_P90[$k]} | ${R_P99[$k]} | ${R_P999[$k]} | ${R_PMAX[$k]} | ${R_ERRS[$k]} | < $goal ms: $met | ${R_LAG[$k]} | ${R_LATE[$k]} | ${R_QUEUED[$k]} | ${CPU[$k]} |"
+		done
+		echo
+		echo "- send lag: from a request's due time to its sending, inside the latency (not added to it);"
+		echo "  generator late: the same for the requests whose connection was free when due, the generator's"
+		echo "  own delay (its timer, a core); queued: requests due while their connection awaited an answer."
+	fi
+	if [[ -n "${LABEL[idle0]:-}" ]]; then
+		echo
+		echo "### $IDLE idle keep-alive connections (bench/idle_conns.c)"
+		echo
+		echo "Each connection from 127.0.0.1 has had one GET /healthz answered, then stays idle (at most 256"
+		echo "being set up at once); rows 10 and 11 run wrk as row 1, before and while they are held."
+		echo "The daemon ran with $IDLE_ENV for the whole bench (limits only)."
+		echo "Targets: GET requests/s with them within 10 % of without; daemon RSS holding them < 64 MiB."
+		echo
+		echo "| measure | value |"
+		echo "|---|---|"
+		echo "| connections open after setup / failed or refused | ${I_OPEN:--} / ${I_FAILED:--} (setup ${I_SETUP:--} s) |"
+		echo "| still open after the wrk run | ${I_STILL:--} |"
+		echo "| GET /v1/leads/{id} req/s without / with them | ${RPS[idle0]:--} / ${RPS[idle]:--} ($(awk -v a="${RPS[idle]:-0}" -v b="${RPS[idle0]:-0}" 'BEGIN { if (b > 0 && a ~ /^[0-9]+$/) printf "%+.1f %%", 100 * (a - b) / b; else printf "-" }')) |"
+		echo "| p99 ms without / with them | ${P99[idle0]:--} / ${P99[idle]:--} |"
+		echo "| daemon VmRSS MiB before / holding / holding after wrk | ${I_RSS0:--} / ${I_RSS1:--} / ${I_RSS2:--} (VmHWM ${I_HWM:--}) |"
+		echo "| daemon threads before / holding / after wrk | ${I_THR0:--} / ${I_THR1:--} / ${I_THR2:--} |"
+		echo "| a fresh GET /readyz while holding them | ${I_READYZ:--} |"
+		if [[ -n "$IDLE_NOTE" ]]; then echo "| notes | $IDLE_NOTE |"; fi
+	fi
 }
 
 echo
@@ -446,7 +623,7 @@ summary
 
 if [[ "$SAVE" == 1 ]]; then
 	mkdir -p bench/results
-	out=bench/results/$(date '+%Y-%m-%d')-${CORES}core.md
+	out=bench/results/$(date '+%Y-%m-%d')-${BENCH_RESULT_TAG:+$BENCH_RESULT_TAG-}${CORES}core.md
 	{
 		echo "# make bench, $(date '+%Y-%m-%d'), $CORES cores"
 		echo
