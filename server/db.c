@@ -306,6 +306,26 @@ none:
     return false;
 }
 
+struct cancel_call {
+    PGconn *pg;
+    uint64_t deadline;
+    bool sent;
+};
+
+static void cancel_offloaded(void *arg)
+{
+    struct cancel_call *cc = arg;
+    cc->sent = cancel_until(cc->pg, cc->deadline);
+}
+
+/* cancel_until, which waits on a condition variable: on a fiber, from a helper thread. */
+static bool cancel_sent(PGconn *pg, uint64_t deadline)
+{
+    struct cancel_call cc = {pg, deadline, false};
+    fiber_offload(cancel_offloaded, &cc);
+    return cc.sent;
+}
+
 /* True when the server has closed an idle connection (e.g. it restarted): its socket is
  * readable, and reading it shows the end. */
 static bool idle_conn_dead(PGconn *pg)
@@ -438,7 +458,7 @@ static PGresult *run(struct db_conn *c, const struct stmt *s, uint64_t deadline)
     if (c->deadline_ms > 0 && c->deadline_ms < cancel_ms)
         cancel_ms = c->deadline_ms;
     cancel_deadline = deadline_in(cancel_ms);
-    if (cancel_until(c->pg, cancel_deadline) && collect_until(c, &last, cancel_deadline)) {
+    if (cancel_sent(c->pg, cancel_deadline) && collect_until(c, &last, cancel_deadline)) {
         log_warn("database statement passed its deadline of %ld ms and was cancelled",
                  c->deadline_ms);
         return last ? last : no_answer(c);
