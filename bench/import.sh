@@ -14,6 +14,7 @@
 #   BENCH_IMPORT_LEADS    leads in the CSV file: 100000
 #   BENCH_IMPORT_TOUCHES  dated touches after the leads' created touches: 300000
 #   BENCH_IMPORT_CLIENTS  touch batches sent at once: 2
+#   BENCH_IMPORT_KEY=1    send the leads' import with an Idempotency-Key (chunked commits)
 #   BENCH_POOL            LEADLOOP_DB_POOL: 8
 #   BENCH_BUILD_DIR, BENCH_BIN, BENCH_PREBUILT=1, BENCH_KEEP=DIR, PG_BINDIR: as bench/reports.sh
 set -euo pipefail
@@ -25,7 +26,7 @@ for arg in "$@"; do
 	case "$arg" in
 	--save) SAVE=1 ;;
 	-h | --help)
-		sed -n '2,18s/^# \{0,1\}//p' "$0"
+		sed -n '2,19s/^# \{0,1\}//p' "$0"
 		exit 0
 		;;
 	*)
@@ -119,13 +120,15 @@ with open(f"{out}/batches", "w") as index:
             n += 1
 PY
 
+IDEM=()
+[[ "${BENCH_IMPORT_KEY:-0}" == 1 ]] && IDEM=(-H "Idempotency-Key: bench-import-$$")
 t0=$(date +%s.%N)
-api "$KEY" -H 'Content-Type: text/csv' --data-binary "@$CLIENT/leads.csv" \
+api "$KEY" "${IDEM[@]}" -H 'Content-Type: text/csv' --data-binary "@$CLIENT/leads.csv" \
 	"$BASE/v1/leads/import?mode=create" >"$CLIENT/import.json" || die "the import failed: $(head -c 500 "$CLIENT/import.json")"
 T_LEADS=$(echo "$(date +%s.%N) - $t0" | bc)
 CREATED=$(jq -r .created "$CLIENT/import.json")
 [[ "$CREATED" == "$LEADS" ]] || die "the import created $CREATED of $LEADS leads: $(head -c 500 "$CLIENT/import.json")"
-note "$LEADS leads imported in $(printf '%.1f' "$T_LEADS") s"
+note "$LEADS leads imported in $(printf '%.1f' "$T_LEADS") s${IDEM[*]:+ (with an Idempotency-Key)}"
 
 t0=$(date +%s.%N)
 # shellcheck disable=SC2016 # expanded by the inner shell

@@ -33,6 +33,24 @@ static const char sql_forget_lead[] =
     " AND location LIKE '/v1/leads/%' AND split_part(location, '/', 4) = $2";
 static const char sql_purge[] =
     "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'";
+static const char sql_purge_progress[] =
+    "DELETE FROM idempotency_progress WHERE created_at < now() - interval '24 hours'";
+
+/* Chunked mode (idem_chunked_begin): the key's lock held by the session, across the
+ * chunks' transactions, and the progress the committed chunks saved. */
+static const char sql_session_lock[] =
+    "SELECT pg_try_advisory_lock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))";
+static const char sql_session_unlock[] =
+    "SELECT pg_advisory_unlock(hashtextextended($1 || '/' || $2 || '/' || $3, 0))";
+static const char sql_progress_find[] =
+    "SELECT request_hash, next_row, progress::text, created_at > now() - interval '24 hours'"
+    " FROM idempotency_progress WHERE workspace_id = $1 AND principal = $2 AND key = $3";
+static const char sql_progress_save[] =
+    "INSERT INTO idempotency_progress (workspace_id, principal, key, request_hash, next_row,"
+    " progress) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, principal, key)"
+    " DO UPDATE SET request_hash = $4, next_row = $5, progress = $6, updated_at = now()";
+static const char sql_progress_drop[] =
+    "DELETE FROM idempotency_progress WHERE workspace_id = $1 AND principal = $2 AND key = $3";
 
 static bool key_ok(const char *k)
 {
@@ -180,28 +198,14 @@ fail:
     return true;
 }
 
-void idem_after(struct request *r)
+/* Stores the answer in the transaction open on r->db (the caller commits). */
+static enum ll_err store(struct request *r)
 {
     char status[8];
     char location[REQ_HEADER_VALUE_MAX] = "", etag[64] = "";
     PGresult *res;
     enum ll_err err;
 
-    if (!r->idem_active)
-        return;
-    r->idem_active = false;
-    /* the handler's own nesting is closed by now; what is left is ours: 2 levels */
-    while (db_tx_depth(r->db) > 2)
-        db_tx_rollback(r->db);
-    if (!r->answered || r->status >= 500) { /* not stored: a retry may succeed */
-        while (db_tx_depth(r->db) > 0)
-            db_tx_rollback(r->db);
-        return;
-    }
-    if (r->status >= 400)
-        db_tx_rollback(r->db);
-    else if (db_tx_commit(r->db) != LL_OK)
-        goto fail;
     for (int i = 0; i < r->nheaders; i++) {
         if (!strcmp(r->headers[i].name, "Location"))
             snprintf(location, sizeof location, "%s", r->headers[i].value);
@@ -221,16 +225,168 @@ void idem_after(struct request *r)
     res = db_exec(r->db, sql_store, 9, vals);
     err = db_check(r->db, res);
     PQclear(res);
-    if (err != LL_OK || db_tx_commit(r->db) != LL_OK)
-        goto fail;
-    return;
-fail:
+    return err;
+}
+
+/* Nothing was committed: say so, rather than the answer of a write that is not. */
+static void not_committed(struct request *r)
+{
     while (db_tx_depth(r->db) > 0)
         db_tx_rollback(r->db);
-    /* Nothing was committed: say so, rather than the answer of a write that is not. */
     r->nheaders = 0;
     reply_problem(r, LL_E_UNAVAILABLE, "the write could not be committed; retry with the same key",
                   NULL, NULL);
+}
+
+/* The key's three values, for the statements above. */
+static void key_vals(struct request *r, const char *vals[3])
+{
+    vals[0] = r->auth.workspace_id;
+    vals[1] = auth_principal(&r->auth); /* a key, or a person in a session */
+    vals[2] = r->idem_key;
+}
+
+/* Lets the key's session lock go (a lost connection lets it go with the session). */
+static void session_unlock(struct request *r)
+{
+    const char *vals[3];
+    key_vals(r, vals);
+    PGresult *res = db_exec(r->db, sql_session_unlock, 3, vals);
+    if (db_check(r->db, res) != LL_OK)
+        log_warn("idempotency: the lock of a key could not be let go");
+    PQclear(res);
+}
+
+bool idem_chunked_begin(struct request *r, long *next_row, char **progress)
+{
+    const char *vals[3];
+    PGresult *res = NULL;
+    enum ll_err err;
+
+    *next_row = 1;
+    *progress = NULL;
+    key_vals(r, vals);
+    /* inside idem_before's transaction, which holds the key's transaction lock: the
+     * session's lock on the same key is granted at once, and outlives it */
+    res = db_exec(r->db, sql_session_lock, 3, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        goto fail;
+    if (PQgetvalue(res, 0, 0)[0] != 't') {
+        err = LL_E_UNAVAILABLE;
+        goto fail;
+    }
+    PQclear(res);
+    res = db_exec(r->db, sql_progress_find, 3, vals);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        goto fail_locked;
+    if (PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't') {
+        if (strcmp(PQgetvalue(res, 0, 0), r->idem_hash) != 0) {
+            PQclear(res);
+            while (db_tx_depth(r->db) > 0)
+                db_tx_rollback(r->db);
+            session_unlock(r);
+            r->idem_active = false;
+            reply_problem(r, LL_E_VALIDATION,
+                          "this Idempotency-Key was used for another request; use a new key",
+                          json_pack("[{s:s, s:s}]", "field", "Idempotency-Key", "message",
+                                    "was used for another request"),
+                          NULL);
+            return false;
+        }
+        *next_row = atol(PQgetvalue(res, 0, 1));
+        if (!(*progress = strdup(PQgetvalue(res, 0, 2)))) {
+            err = LL_E_INTERNAL;
+            goto fail_locked;
+        }
+    }
+    PQclear(res);
+    /* nothing was written in it: the chunks commit on their own from here */
+    while (db_tx_depth(r->db) > 0)
+        db_tx_rollback(r->db);
+    r->idem_active = false;
+    r->idem_chunked = true;
+    return true;
+fail_locked:
+    while (db_tx_depth(r->db) > 0)
+        db_tx_rollback(r->db);
+    session_unlock(r);
+    goto out;
+fail:
+    while (db_tx_depth(r->db) > 0)
+        db_tx_rollback(r->db);
+out:
+    PQclear(res);
+    free(*progress);
+    *progress = NULL;
+    r->idem_active = false;
+    reply_db_error(r, err);
+    return false;
+}
+
+enum ll_err idem_chunked_save(struct request *r, long next_row, const char *progress)
+{
+    char row[24];
+    const char *vals[6];
+    key_vals(r, vals);
+    snprintf(row, sizeof row, "%ld", next_row);
+    vals[3] = r->idem_hash;
+    vals[4] = row;
+    vals[5] = progress;
+    PGresult *res = db_exec(r->db, sql_progress_save, 6, vals);
+    enum ll_err err = db_check(r->db, res);
+    PQclear(res);
+    return err;
+}
+
+/* idem_after in chunked mode: the answer and the end of the progress, together. */
+static void chunked_after(struct request *r)
+{
+    const char *vals[3];
+    PGresult *res;
+    enum ll_err err;
+
+    r->idem_chunked = false;
+    while (db_tx_depth(r->db) > 0) /* the handler's chunks are closed by now */
+        db_tx_rollback(r->db);
+    if (r->answered && r->status < 500) {
+        key_vals(r, vals);
+        if ((err = db_tx_begin(r->db)) == LL_OK && (err = store(r)) == LL_OK) {
+            res = db_exec(r->db, sql_progress_drop, 3, vals);
+            err = db_check(r->db, res);
+            PQclear(res);
+        }
+        if (err != LL_OK || db_tx_commit(r->db) != LL_OK)
+            not_committed(r);
+    }
+    session_unlock(r);
+}
+
+void idem_after(struct request *r)
+{
+    if (r->idem_chunked) {
+        chunked_after(r);
+        return;
+    }
+    if (!r->idem_active)
+        return;
+    r->idem_active = false;
+    /* the handler's own nesting is closed by now; what is left is ours: 2 levels */
+    while (db_tx_depth(r->db) > 2)
+        db_tx_rollback(r->db);
+    if (!r->answered || r->status >= 500) { /* not stored: a retry may succeed */
+        while (db_tx_depth(r->db) > 0)
+            db_tx_rollback(r->db);
+        return;
+    }
+    if (r->status >= 400)
+        db_tx_rollback(r->db);
+    else if (db_tx_commit(r->db) != LL_OK)
+        goto fail;
+    if (store(r) != LL_OK || db_tx_commit(r->db) != LL_OK)
+        goto fail;
+    return;
+fail:
+    not_committed(r);
 }
 
 enum ll_err idem_forget_lead(struct db_conn *db, const char *workspace_id, const char *lead_id)
@@ -247,6 +403,7 @@ static struct janitor janitor;
 static void purge(struct janitor *j, PGconn *pg)
 {
     janitor_exec(j, pg, sql_purge);
+    janitor_exec(j, pg, sql_purge_progress);
 }
 
 bool idem_janitor_start(const char *conninfo, long interval_s)

@@ -18,6 +18,7 @@
 #include "leadloop/csv.h"
 #include "leadloop/csv_read.h"
 #include "leadloop/db.h"
+#include "leadloop/idempotency.h"
 #include "leadloop/jsonv.h"
 #include "leadloop/jw.h"
 #include "leadloop/leads.h"
@@ -833,6 +834,14 @@ struct import {
     size_t nrej, caprej;
     long seq;
     long failed_row; /* the first row of a chunk the database failed to write */
+    long row;        /* the last data row read */
+    /* Chunked idempotent import (idem_chunked_begin): the rows before resume_row were
+     * written by an earlier try, whose counts and rejections come back from resumed (JSON
+     * text); each chunk saves how far it got with save(save_arg, ...) before its commit. */
+    long resume_row;
+    const char *resumed;
+    enum ll_err (*save)(void *arg, long next_row, const char *progress);
+    void *save_arg;
 };
 
 static int rejection_cmp(const void *a, const void *b)
@@ -902,6 +911,61 @@ static void import_free(struct import *im)
     jw_free(&im->payload);
     seen_free(&im->seen);
     free(im);
+}
+
+/* The import's counts and rejections so far, as JSON text (new), for its progress. */
+static char *progress_text(struct import *im)
+{
+    json_t *list = json_array();
+    char *text;
+    rejections_trim(im);
+    for (size_t i = 0; i < im->nrej; i++) {
+        const struct rejection *e = &im->rej[i];
+        json_array_append_new(list, json_pack("{s:I, s:s?, s:s}", "row", (json_int_t)e->row,
+                                              "field", e->field, "message", e->message));
+    }
+    json_t *p = json_pack("{s:I, s:I, s:I, s:o}", "created", (json_int_t)im->created, "updated",
+                          (json_int_t)im->updated, "rejected", (json_int_t)im->rejected,
+                          "rejections", list);
+    text = p ? json_dumps(p, JSON_COMPACT) : NULL;
+    json_decref(p);
+    return text;
+}
+
+/* Takes the counts and rejections an earlier try saved (progress_text) in place of what
+ * the rows before resume_row gave this time. False when it does not read. */
+static bool progress_restore(struct import *im, const char *text)
+{
+    json_t *p = json_loads(text, 0, NULL), *list, *e;
+    json_int_t created, updated, rejected;
+    size_t i;
+    bool ok = p &&
+              !json_unpack(p, "{s:I, s:I, s:I, s:o}", "created", &created, "updated", &updated,
+                           "rejected", &rejected, "rejections", &list) &&
+              json_is_array(list);
+    if (ok) {
+        for (size_t k = 0; k < im->nrej; k++) {
+            free(im->rej[k].field);
+            free(im->rej[k].message);
+        }
+        im->nrej = 0;
+        im->seq = 0;
+        im->created = (long)created;
+        im->updated = (long)updated;
+        im->rejected = (long)rejected;
+        json_array_foreach(list, i, e)
+        {
+            json_t *row = json_object_get(e, "row"), *msg = json_object_get(e, "message");
+            if (!json_is_integer(row) || !json_is_string(msg)) {
+                ok = false;
+                break;
+            }
+            reject(im, (long)json_integer_value(row),
+                   json_string_value(json_object_get(e, "field")), json_string_value(msg));
+        }
+    }
+    json_decref(p);
+    return ok && !im->oom;
 }
 
 /* What column k (its name in im->names[k]) sets: fields[k] and, for a custom field or an
@@ -1289,6 +1353,11 @@ static enum ll_err import_flush(struct import *im)
             err = import_abandoned(im) ? LL_E_UNAVAILABLE : import_exec(im, &idx[k], 1, &single);
         if (err == LL_OK && import_abandoned(im))
             err = LL_E_UNAVAILABLE;
+        if (err == LL_OK && im->save) { /* how far it got, committed with the chunk */
+            char *progress = progress_text(im);
+            err = progress ? im->save(im->save_arg, im->row + 1, progress) : LL_E_INTERNAL;
+            free(progress);
+        }
         if (err == LL_OK)
             err = db_tx_commit(im->db);
         else
@@ -1302,6 +1371,16 @@ static enum ll_err import_flush(struct import *im)
     im->nrows = 0;
     jw_reset(&im->text);
     return err != LL_OK ? err : im->oom ? LL_E_INTERNAL : LL_OK;
+}
+
+/* The pending rows of a chunk an earlier try wrote: their emails join those seen (for the
+ * duplicates of later rows), nothing is written. */
+static enum ll_err import_skip(struct import *im)
+{
+    enum ll_err err = im->oom ? LL_E_INTERNAL : im->nrows ? import_dedup(im) : LL_OK;
+    im->nrows = 0;
+    jw_reset(&im->text);
+    return err;
 }
 
 /* The first pass: the whole file must read as CSV before a row is written. */
@@ -1347,24 +1426,19 @@ static json_t *import_answer(struct import *im)
 static void import_failed(struct request *r, const struct import *im, enum ll_err err)
 {
     long row = im->failed_row;
-    char detail[200];
+    const char *written =
+        r->idem_chunked ? "the rows before it were written; retry with the same Idempotency-Key"
+                          " to import the rest (the answer then counts the whole file)"
+                        : "the rows counted in created and updated were written";
+    char detail[240];
     if (err == LL_E_UNAVAILABLE && req_abandoned(r))
         snprintf(detail, sizeof detail,
                  "the import stopped at row %ld because the server is stopping (or the client "
                  "left); %s",
-                 row,
-                 r->idem_active ? "nothing was written, retry with the same Idempotency-Key"
-                                : "the rows counted in created and updated were written");
-    else if (r->idem_active)
-        snprintf(detail, sizeof detail,
-                 "the import stopped at row %ld because the database failed; nothing was written,"
-                 " retry with the same Idempotency-Key",
-                 row);
+                 row, written);
     else
         snprintf(detail, sizeof detail,
-                 "the import stopped at row %ld because the database failed; the rows counted in"
-                 " created and updated were written",
-                 row);
+                 "the import stopped at row %ld because the database failed; %s", row, written);
     reply_problem(r, err == LL_E_UNAVAILABLE ? err : LL_E_INTERNAL, detail, NULL,
                   json_pack("{s:I, s:I}", "created", (json_int_t)im->created, "updated",
                             (json_int_t)im->updated));
@@ -1386,9 +1460,17 @@ static enum ll_err import_run(struct db_conn *db, const struct auth_ctx *auth, s
     im->auth = auth;
     im->stopped = false;
     while (csv_row(c, im->cells, CSV_MAX_COLUMNS + 1, &n) == CSV_ROW) {
-        import_row(im, ++row, n);
+        import_row(im, im->row = ++row, n);
         if (im->oom)
             return LL_E_INTERNAL;
+        if (row < im->resume_row) { /* written by an earlier try: only seen */
+            if ((im->nrows == CHUNK_ROWS || row == im->resume_row - 1) &&
+                (err = import_skip(im)) != LL_OK)
+                return err;
+            if (row == im->resume_row - 1 && !progress_restore(im, im->resumed))
+                return LL_E_INTERNAL;
+            continue;
+        }
         if (im->nrows == CHUNK_ROWS && (err = import_flush(im)) != LL_OK) {
             im->stopped = true;
             return err;
@@ -1404,6 +1486,11 @@ static bool client_gone(void *r)
     return req_abandoned(r);
 }
 
+static enum ll_err save_progress(void *r, long next_row, const char *progress)
+{
+    return idem_chunked_save(r, next_row, progress);
+}
+
 void lead_bulk_import(struct request *r)
 {
     static const char *const allowed[] = {"mode", NULL};
@@ -1411,6 +1498,7 @@ void lead_bulk_import(struct request *r)
     struct import *im = NULL;
     struct csv c;
     size_t n;
+    char *resumed = NULL;
     enum ll_err err;
 
     if (!req_query_allowed(r, allowed))
@@ -1434,6 +1522,16 @@ void lead_bulk_import(struct request *r)
         goto empty;
     if (!import_header(r, im, n))
         goto out;
+    /* With an Idempotency-Key, each chunk commits with the progress a retry goes on from,
+     * under the key's lock (not one transaction: 100,000 rows ran past the statement
+     * timeout in one). */
+    if (r->idem_active) {
+        if (!idem_chunked_begin(r, &im->resume_row, &resumed))
+            goto out;
+        im->resumed = resumed;
+        im->save = save_progress;
+        im->save_arg = r;
+    }
     err = import_run(r->db, &r->auth, im, &c);
     if (err != LL_OK && im->stopped)
         import_failed(r, im, err);
@@ -1447,4 +1545,5 @@ empty:
         reply_problem(r, LL_E_MALFORMED, "the body must be CSV with a header row", NULL, NULL);
 out:
     import_free(im);
+    free(resumed);
 }

@@ -1053,15 +1053,22 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
            s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
+           -- (called only when both ends are known: NULL otherwise, and a new lead's
+           -- facts skip the three calls, 30 ms of a batch of 1,000)
+           CASE WHEN s.handed_at IS NOT NULL
+                     AND least(f.first_at, i.attempt_at, i.contact_at) IS NOT NULL THEN
            ll_business_seconds(s.handed_at, least(f.first_at, i.attempt_at, i.contact_at),
-                               w.time_zone, w.business_days, w.business_start, w.business_end),
+                               w.time_zone, w.business_days, w.business_start, w.business_end)
+           END,
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
            coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
            i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0),
+           CASE WHEN s.handed_at IS NOT NULL AND i.attempt_at IS NOT NULL THEN
            ll_business_seconds(s.handed_at, i.attempt_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end),
+                               w.business_start, w.business_end) END,
+           CASE WHEN s.handed_at IS NOT NULL AND i.contact_at IS NOT NULL THEN
            ll_business_seconds(s.handed_at, i.contact_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end)
+                               w.business_start, w.business_end) END
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -1197,13 +1204,14 @@ CREATE FUNCTION public.ll_report_on_feedback() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
-    FROM written w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM feedback t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.lead_id))
+    FROM (SELECT w.workspace_id, w.lead_id, EXISTS (
+              SELECT 1 FROM feedback t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w) x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
@@ -1216,13 +1224,14 @@ CREATE FUNCTION public.ll_report_on_interactions() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
-    FROM written w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM interactions t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.lead_id))
+    FROM (SELECT w.workspace_id, w.lead_id, EXISTS (
+              SELECT 1 FROM interactions t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w) x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
@@ -1248,13 +1257,14 @@ CREATE FUNCTION public.ll_report_on_leads_insert() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.id))
-    FROM written w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM leads t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.id))
+    FROM (SELECT w.workspace_id, w.id, EXISTS (
+              SELECT 1 FROM leads t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w) x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
@@ -1317,13 +1327,14 @@ CREATE FUNCTION public.ll_report_on_stage_changes() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
-    FROM written w
-    WHERE w.to_stage <> 'new' AND NOT EXISTS (
-        SELECT 1 FROM lead_stage_changes t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.lead_id))
+    FROM (SELECT w.workspace_id, w.lead_id, EXISTS (
+              SELECT 1 FROM lead_stage_changes t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w WHERE w.to_stage <> 'new') x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
@@ -1336,13 +1347,14 @@ CREATE FUNCTION public.ll_report_on_touches() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
-    FROM written w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM campaign_touches t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.lead_id))
+    FROM (SELECT w.workspace_id, w.lead_id, EXISTS (
+              SELECT 1 FROM campaign_touches t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w) x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
@@ -2419,8 +2431,15 @@ CREATE FUNCTION public.ll_score_on_leads_insert() RETURNS trigger
 DECLARE
     ws uuid; ids uuid[];
 BEGIN
+    -- (not twice: a lead its created touch's trigger scored already, as above)
     FOR ws, ids IN SELECT w.workspace_id, array_agg(w.id) FROM written w
                    WHERE EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                     AND NOT (SELECT EXISTS (
+                         SELECT 1 FROM leads t JOIN lead_scores f
+                             ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+                         WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                           AND f.xmin = t.xmin
+                           AND f.cmin::text::bigint > t.cmin::text::bigint))
                    GROUP BY 1 LOOP
         PERFORM ll_score_leads(ws, ids, 'lead');
     END LOOP;
@@ -2465,8 +2484,18 @@ CREATE FUNCTION public.ll_score_on_touches() RETURNS trigger
 DECLARE
     ws uuid; ids uuid[];
 BEGIN
+    -- A lead scored after the touch was written, by another trigger of the same statement
+    -- (a batch creating leads with their created touch: the leads' insert scored them,
+    -- and saw the touches), is not scored twice; the test is the report triggers' (a row
+    -- of the same transaction with a higher command id), per touch, through the keys.
     FOR ws, ids IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) FROM written w
                    WHERE EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                     AND NOT (SELECT EXISTS (
+                         SELECT 1 FROM campaign_touches t JOIN lead_scores f
+                             ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                         WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                           AND f.xmin = t.xmin
+                           AND f.cmin::text::bigint > t.cmin::text::bigint))
                    GROUP BY 1 LOOP
         PERFORM ll_score_leads(ws, ids, 'touch');
     END LOOP;
@@ -3137,6 +3166,22 @@ CREATE TABLE public.idempotency_keys (
 COMMENT ON COLUMN public.idempotency_keys.request_hash IS 'SHA-256 of method, path, query and body; NULL when the answer was withdrawn because the lead it showed was erased';
 
 --
+-- Name: idempotency_progress; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.idempotency_progress (
+    workspace_id uuid NOT NULL,
+    principal uuid NOT NULL,
+    key text NOT NULL,
+    request_hash text NOT NULL,
+    next_row bigint NOT NULL,
+    progress jsonb NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT idempotency_progress_next_row_check CHECK ((next_row >= 1))
+);
+
+--
 -- Name: interactions; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -3776,6 +3821,13 @@ ALTER TABLE ONLY public.idempotency_keys
     ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (workspace_id, api_key_id, key);
 
 --
+-- Name: idempotency_progress idempotency_progress_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.idempotency_progress
+    ADD CONSTRAINT idempotency_progress_pkey PRIMARY KEY (workspace_id, principal, key);
+
+--
 -- Name: interactions interactions_external; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4160,6 +4212,12 @@ CREATE INDEX idempotency_keys_age ON public.idempotency_keys USING btree (create
 --
 
 CREATE INDEX idempotency_keys_by_lead ON public.idempotency_keys USING btree (workspace_id, split_part(location, '/'::text, 4)) WHERE (location ~~ '/v1/leads/%'::text);
+
+--
+-- Name: idempotency_progress_age; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX idempotency_progress_age ON public.idempotency_progress USING btree (created_at);
 
 --
 -- Name: interactions_by_lead; Type: INDEX; Schema: public; Owner: -

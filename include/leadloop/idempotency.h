@@ -15,8 +15,25 @@ struct db_conn;
  * it has answered (a replay, 409, 422, 503); false when the handler should run inside the
  * transaction it opened. */
 bool idem_before(struct request *r) __attribute__((warn_unused_result));
-/* Called after the handler: stores the answer (not a 5xx) and commits, or rolls back. */
+/* Called after the handler: stores the answer (not a 5xx) and commits, or rolls back. In
+ * chunked mode, stores the answer (not a 5xx: the saved progress stays for a retry) and
+ * deletes the progress in one transaction, then lets the key's lock go. */
 void idem_after(struct request *r);
+
+/* For a handler that commits in chunks (POST /v1/leads/import), called inside the
+ * transaction idem_before opened, before it writes anything: trades that transaction for
+ * a session lock on the key, held until idem_after, so that the handler may commit chunk
+ * after chunk while a retry with the key still answers 409. Sets *next_row and *progress
+ * (new JSON text, or NULL) to what the committed chunks of an earlier try of the same
+ * request saved (idem_chunked_save): the handler goes on after them. *next_row is 1 and
+ * *progress NULL when there was none. Returns false when it has answered (a progress of
+ * another request with the key: 422; or 503). */
+bool idem_chunked_begin(struct request *r, long *next_row, char **progress)
+    __attribute__((warn_unused_result));
+/* Inside a chunk's transaction, before its commit: how far the handler got (the first row
+ * not written yet) and what it would answer so far (JSON text of its own). */
+enum ll_err idem_chunked_save(struct request *r, long next_row, const char *progress)
+    __attribute__((warn_unused_result));
 
 /* For the erasure of lead_id, inside the caller's transaction: withdraws the stored
  * answers that show the lead, those whose Location is the lead's path or below it (its

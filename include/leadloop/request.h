@@ -98,7 +98,8 @@ struct request {
     char rl_state[128];
     struct db_conn *db; /* borrowed from the pool for the request's life */
 
-    bool idem_active; /* inside the transaction of an Idempotency-Key */
+    bool idem_active;  /* inside the transaction of an Idempotency-Key */
+    bool idem_chunked; /* or committing in chunks under its lock (idem_chunked_begin) */
     char idem_key[256];
     char idem_hash[65];
 

@@ -39,15 +39,22 @@ LANGUAGE sql STABLE AS $$
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
            s.opportunity_at, s.customer_at, f.verdict[1], f.verdict_reason[1], f.first_at,
+           -- (called only when both ends are known: NULL otherwise, and a new lead's
+           -- facts skip the three calls, 30 ms of a batch of 1,000)
+           CASE WHEN s.handed_at IS NOT NULL
+                     AND least(f.first_at, i.attempt_at, i.contact_at) IS NOT NULL THEN
            ll_business_seconds(s.handed_at, least(f.first_at, i.attempt_at, i.contact_at),
-                               w.time_zone, w.business_days, w.business_start, w.business_end),
+                               w.time_zone, w.business_days, w.business_start, w.business_end)
+           END,
            coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
            coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
            i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0),
+           CASE WHEN s.handed_at IS NOT NULL AND i.attempt_at IS NOT NULL THEN
            ll_business_seconds(s.handed_at, i.attempt_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end),
+                               w.business_start, w.business_end) END,
+           CASE WHEN s.handed_at IS NOT NULL AND i.contact_at IS NOT NULL THEN
            ll_business_seconds(s.handed_at, i.contact_at, w.time_zone, w.business_days,
-                               w.business_start, w.business_end)
+                               w.business_start, w.business_end) END
     FROM leads l
     JOIN workspaces w ON w.id = ws
     LEFT JOIN LATERAL (
@@ -345,67 +352,75 @@ $$;
 -- its statement triggers fire in. No fact depends on a stage history row to 'new', the
 -- first row of every lead. The five differ only in the table (named in the query, so that
 -- its plan is kept: the xmin and cmin are the table's row's, not the transition table's).
+-- The test is a subquery per written row (in the select list, so that it stays one: two
+-- index lookups), not an anti-join: planned as a join it hashed the whole table and its
+-- facts, 100,000 leads or 300,000 touches, for every batch that wrote 1,000.
 CREATE OR REPLACE FUNCTION ll_report_on_touches() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
-    FROM written w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM campaign_touches t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.lead_id))
+    FROM (SELECT w.workspace_id, w.lead_id, EXISTS (
+              SELECT 1 FROM campaign_touches t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w) x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION ll_report_on_stage_changes() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
-    FROM written w
-    WHERE w.to_stage <> 'new' AND NOT EXISTS (
-        SELECT 1 FROM lead_stage_changes t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.lead_id))
+    FROM (SELECT w.workspace_id, w.lead_id, EXISTS (
+              SELECT 1 FROM lead_stage_changes t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w WHERE w.to_stage <> 'new') x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION ll_report_on_feedback() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
-    FROM written w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM feedback t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.lead_id))
+    FROM (SELECT w.workspace_id, w.lead_id, EXISTS (
+              SELECT 1 FROM feedback t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w) x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION ll_report_on_interactions() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.lead_id))
-    FROM written w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM interactions t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.lead_id))
+    FROM (SELECT w.workspace_id, w.lead_id, EXISTS (
+              SELECT 1 FROM interactions t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w) x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;
 
 CREATE OR REPLACE FUNCTION ll_report_on_leads_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    PERFORM ll_report_refresh_rows(array_agg(w.workspace_id), array_agg(w.id))
-    FROM written w
-    WHERE NOT EXISTS (
-        SELECT 1 FROM leads t JOIN report_leads f
-            ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
-        WHERE t.workspace_id = w.workspace_id AND t.id = w.id
-            AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint);
+    PERFORM ll_report_refresh_rows(array_agg(x.workspace_id), array_agg(x.id))
+    FROM (SELECT w.workspace_id, w.id, EXISTS (
+              SELECT 1 FROM leads t JOIN report_leads f
+                  ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+              WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                  AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint) AS done
+          FROM written w) x
+    WHERE NOT x.done;
     RETURN NULL;
 END
 $$;

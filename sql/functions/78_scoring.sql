@@ -600,8 +600,18 @@ CREATE OR REPLACE FUNCTION ll_score_on_touches() RETURNS trigger LANGUAGE plpgsq
 DECLARE
     ws uuid; ids uuid[];
 BEGIN
+    -- A lead scored after the touch was written, by another trigger of the same statement
+    -- (a batch creating leads with their created touch: the leads' insert scored them,
+    -- and saw the touches), is not scored twice; the test is the report triggers' (a row
+    -- of the same transaction with a higher command id), per touch, through the keys.
     FOR ws, ids IN SELECT w.workspace_id, array_agg(DISTINCT w.lead_id) FROM written w
                    WHERE EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                     AND NOT (SELECT EXISTS (
+                         SELECT 1 FROM campaign_touches t JOIN lead_scores f
+                             ON f.workspace_id = t.workspace_id AND f.lead_id = t.lead_id
+                         WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                           AND f.xmin = t.xmin
+                           AND f.cmin::text::bigint > t.cmin::text::bigint))
                    GROUP BY 1 LOOP
         PERFORM ll_score_leads(ws, ids, 'touch');
     END LOOP;
@@ -628,8 +638,15 @@ CREATE OR REPLACE FUNCTION ll_score_on_leads_insert() RETURNS trigger LANGUAGE p
 DECLARE
     ws uuid; ids uuid[];
 BEGIN
+    -- (not twice: a lead its created touch's trigger scored already, as above)
     FOR ws, ids IN SELECT w.workspace_id, array_agg(w.id) FROM written w
                    WHERE EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = w.workspace_id)
+                     AND NOT (SELECT EXISTS (
+                         SELECT 1 FROM leads t JOIN lead_scores f
+                             ON f.workspace_id = t.workspace_id AND f.lead_id = t.id
+                         WHERE t.workspace_id = w.workspace_id AND t.id = w.id
+                           AND f.xmin = t.xmin
+                           AND f.cmin::text::bigint > t.cmin::text::bigint))
                    GROUP BY 1 LOOP
         PERFORM ll_score_leads(ws, ids, 'lead');
     END LOOP;

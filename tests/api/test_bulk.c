@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "suites.h"
 #include "support.h"
@@ -262,6 +263,229 @@ START_TEST(batches_that_deadlock_are_run_again)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- chunked idempotent import */
+
+/* A file of `rows` data rows, email c<i>@<tag>.example (i from 1), with a bad email at
+ * row 10, row 1500 a duplicate of row 5, a score out of range at row 2200, and the email
+ * `special` at row `at` (0: none). New; its length in *len. */
+static char *chunk_file(int rows, const char *tag, const char *special, int at, size_t *len)
+{
+    size_t cap = (size_t)rows * 64 + 64, n = 0;
+    char *file = malloc(cap);
+    ck_assert_ptr_nonnull(file);
+    n += (size_t)snprintf(file + n, cap - n, "email,first_name,score\n");
+    for (int i = 1; i <= rows; i++) {
+        if (i == 10)
+            n += (size_t)snprintf(file + n, cap - n, "not-an-email,Bad,1\n");
+        else if (i == 1500)
+            n += (size_t)snprintf(file + n, cap - n, "C5@%s.example,Dup,1\n", tag);
+        else if (i == 2200)
+            n += (size_t)snprintf(file + n, cap - n, "c%d@%s.example,Score,500\n", i, tag);
+        else if (i == at)
+            n += (size_t)snprintf(file + n, cap - n, "%s,Special,1\n", special);
+        else
+            n += (size_t)snprintf(file + n, cap - n, "c%d@%s.example,Row %d,%d\n", i, tag, i,
+                                  i % 100);
+    }
+    *len = n;
+    return file;
+}
+
+static long workspace_leads(PGconn *pg, const char *slug)
+{
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM leads l JOIN workspaces w ON w.id = l.workspace_id"
+             " WHERE w.slug = '%s'",
+             slug);
+    return pg_long(pg, sql);
+}
+
+static long created_of(const struct resp *r)
+{
+    return (long)json_integer_value(json_object_get(r->json, "created"));
+}
+
+/* With an Idempotency-Key, an import commits a chunk at a time with its progress. A chunk
+ * the database fails (a trigger of the test's raises for one row of the third chunk)
+ * stops it with 500 and leaves the first two chunks written; a retry with the same key
+ * goes on after them, so each lead is written once and the answer is the one an import
+ * without trouble gives (the same file imported without a key into another workspace),
+ * rejections of the first chunks included. Then the key replays that answer, and refuses
+ * another file (422). */
+START_TEST(import_with_key_goes_on_after_a_failed_chunk)
+{
+    char key[64], other[64];
+    size_t len;
+    ck_assert(workspace_key("bulk-chunks", "admin", key));
+    ck_assert(workspace_key("bulk-chunks-ref", "admin", other));
+    PGconn *pg = pg_test();
+    pg_ok(pg, "CREATE OR REPLACE FUNCTION test_bulk_boom() RETURNS trigger LANGUAGE plpgsql AS"
+              " $$ BEGIN IF NEW.email = 'boom@chunks.example' THEN"
+              " RAISE EXCEPTION 'the test fails this row'; END IF; RETURN NEW; END $$");
+    pg_ok(pg, "CREATE TRIGGER test_bulk_boom BEFORE INSERT ON leads FOR EACH ROW"
+              " EXECUTE FUNCTION test_bulk_boom()");
+    char *file = chunk_file(2500, "chunks", "boom@chunks.example", 2300, &len);
+    const char *const hdr[] = {"Content-Type: text/csv", "Idempotency-Key: chunks-1", NULL};
+    /* chunk 1: rows 1-1001 (row 10 rejected), chunk 2: rows 1002-2001 (row 1500 a
+     * duplicate), chunk 3 fails */
+    struct resp *r = req(&main_daemon, "POST", "/v1/leads/import?mode=create", key, hdr, file, len);
+    ck_assert_msg(r->status == 500 && created_of(r) == 1999, "failed chunk: %ld %s", r->status,
+                  r->body);
+    ck_assert_msg(strstr(json_string_value(json_object_get(r->json, "detail")), "row 2002"),
+                  "detail: %s", r->body);
+    resp_free(r);
+    ck_assert_int_eq(workspace_leads(pg, "bulk-chunks"), 1999);
+    ck_assert_int_eq(pg_long(pg, "SELECT next_row FROM idempotency_progress"
+                                 " WHERE key = 'chunks-1'"),
+                     2002);
+    /* the same failure again: nothing written twice */
+    r = req(&main_daemon, "POST", "/v1/leads/import?mode=create", key, hdr, file, len);
+    ck_assert_msg(r->status == 500 && created_of(r) == 1999, "again: %ld %s", r->status, r->body);
+    resp_free(r);
+    ck_assert_int_eq(workspace_leads(pg, "bulk-chunks"), 1999);
+    pg_ok(pg, "DROP TRIGGER test_bulk_boom ON leads");
+    pg_ok(pg, "DROP FUNCTION test_bulk_boom()");
+
+    r = req(&main_daemon, "POST", "/v1/leads/import?mode=create", key, hdr, file, len);
+    const char *const plain[] = {"Content-Type: text/csv", NULL};
+    struct resp *ref =
+        req(&main_daemon, "POST", "/v1/leads/import?mode=create", other, plain, file, len);
+    ck_assert_msg(r->status == 200 && ref->status == 200, "retry: %ld %s / %s", r->status, r->body,
+                  ref->body);
+    ck_assert_int_eq(created_of(r), 2497);
+    ck_assert_int_eq(json_integer_value(json_object_get(r->json, "rejected")), 3);
+    ck_assert_msg(r->len == ref->len && !memcmp(r->body, ref->body, r->len),
+                  "the resumed answer differs from an import without trouble:\n%s\n%s", r->body,
+                  ref->body);
+    json_t *rej = json_object_get(r->json, "rejections");
+    ck_assert_int_eq(json_array_size(rej), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(rej, 1), "row")), 1500);
+    ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rej, 1), "message")),
+                     "duplicate of row 5");
+    ck_assert_int_eq(workspace_leads(pg, "bulk-chunks"), 2497);
+    ck_assert_int_eq(pg_long(pg, "SELECT count(DISTINCT ll_fold(email)) FROM leads l JOIN"
+                                 " workspaces w ON w.id = l.workspace_id"
+                                 " WHERE w.slug = 'bulk-chunks'"),
+                     2497);
+    ck_assert_int_eq(pg_long(pg, "SELECT count(*) FROM idempotency_progress"
+                                 " WHERE key = 'chunks-1'"),
+                     0);
+    /* the stored answer */
+    struct resp *again =
+        req(&main_daemon, "POST", "/v1/leads/import?mode=create", key, hdr, file, len);
+    ck_assert_msg(again->status == 200 && again->len == r->len &&
+                      !memcmp(again->body, r->body, r->len),
+                  "replay: %ld %s", again->status, again->body);
+    char *replayed = resp_header(again, "Idempotent-Replayed");
+    ck_assert_msg(replayed && !strcmp(replayed, "true"), "not marked as a replay");
+    free(replayed);
+    resp_free(again);
+    ck_assert_int_eq(workspace_leads(pg, "bulk-chunks"), 2497);
+    /* the key with another file */
+    again =
+        req(&main_daemon, "POST", "/v1/leads/import?mode=create", key, hdr, "email\nx@y.z\n", 12);
+    ck_assert_msg(again->status == 422 && problem_names(again, "Idempotency-Key"),
+                  "another file: %ld %s", again->status, again->body);
+    resp_free(again);
+    resp_free(r);
+    resp_free(ref);
+    free(file);
+    PQfinish(pg);
+}
+END_TEST
+
+/* An import sent from a thread of its own. */
+struct sent_csv {
+    struct daemon *d;
+    const char *key, *idem;
+    const char *file;
+    size_t len;
+    struct resp *r;
+};
+
+static void *send_import(void *arg)
+{
+    struct sent_csv *s = arg;
+    char h[300];
+    snprintf(h, sizeof h, "Idempotency-Key: %s", s->idem);
+    const char *const hdr[] = {"Content-Type: text/csv", h, NULL};
+    s->r = req(s->d, "POST", "/v1/leads/import?mode=create", s->key, hdr, s->file, s->len);
+    return NULL;
+}
+
+/* For wait_until: a retry of the import answers something else than 409 (kept in *arg). */
+static bool import_not_busy(void *arg)
+{
+    struct sent_csv *s = arg;
+    resp_free(s->r);
+    send_import(s);
+    return s->r->status != 409;
+}
+
+/* While an import with a key runs (its second chunk held by a lock of the test), the key
+ * answers 409. The daemon is then killed in the middle of that chunk: the first chunk
+ * stays, the second is rolled back with the session, and a retry with the same key on a
+ * new daemon writes the rest, each lead once, and answers as an import without trouble. */
+START_TEST(import_with_key_survives_a_killed_daemon)
+{
+    struct daemon d;
+    char key[64], other[64];
+    size_t len;
+    ck_assert(workspace_key("bulk-killed", "admin", key));
+    ck_assert(workspace_key("bulk-killed-ref", "admin", other));
+    PGconn *pg = pg_test(), *locker = pg_test();
+    pg_ok(pg, "CREATE OR REPLACE FUNCTION test_bulk_hold() RETURNS trigger LANGUAGE plpgsql AS"
+              " $$ BEGIN IF NEW.email = 'hold@killed.example' THEN"
+              " PERFORM pg_advisory_xact_lock_shared(151515); END IF; RETURN NEW; END $$");
+    pg_ok(pg, "CREATE TRIGGER test_bulk_hold BEFORE INSERT ON leads FOR EACH ROW"
+              " EXECUTE FUNCTION test_bulk_hold()");
+    free(pg_value(locker, "SELECT pg_advisory_lock(151515)"));
+    char *file = chunk_file(2500, "killed", "hold@killed.example", 1700, &len);
+    /* it waits for the kill; a second bulk request of the workspace gets a slot */
+    const char *env[] = {"LEADLOOP_STATEMENT_TIMEOUT_MS=0", "LEADLOOP_BULK_SLOTS=4", NULL};
+    ck_assert(daemon_start(&d, env));
+    /* sent on a socket of the test's: the kill leaves it without an answer */
+    char head[512];
+    int hn = snprintf(head, sizeof head,
+                      "POST /v1/leads/import?mode=create HTTP/1.1\r\nHost: test\r\n"
+                      "Authorization: Bearer %s\r\nContent-Type: text/csv\r\n"
+                      "Idempotency-Key: killed-1\r\nContent-Length: %zu\r\n\r\n",
+                      key, len);
+    int fd = sock_from(&d, 1);
+    sock_send(fd, head, (size_t)hn);
+    sock_send(fd, file, len);
+    struct lock_wait w = {pg, 1};
+    ck_assert_msg(wait_until(lock_waiters, &w, 20000), "the import never waited for the lock");
+    ck_assert_int_eq(workspace_leads(pg, "bulk-killed"), 1000);
+    struct sent_csv busy = {&d, key, "killed-1", file, len, NULL};
+    send_import(&busy);
+    assert_problem(busy.r, 409, "conflict");
+    resp_free(busy.r);
+    ck_assert_int_eq(daemon_stop(&d, SIGKILL), 128 + SIGKILL);
+    close(fd);
+    free(pg_value(locker, "SELECT pg_advisory_unlock(151515)"));
+    pg_ok(pg, "DROP TRIGGER test_bulk_hold ON leads");
+    pg_ok(pg, "DROP FUNCTION test_bulk_hold()");
+
+    /* the killed daemon's session may hold the key a moment longer: 409 until it ends */
+    struct sent_csv retry = {&main_daemon, key, "killed-1", file, len, NULL};
+    ck_assert_msg(wait_until(import_not_busy, &retry, 20000), "the key stayed busy");
+    const char *const plain[] = {"Content-Type: text/csv", NULL};
+    struct resp *ref =
+        req(&main_daemon, "POST", "/v1/leads/import?mode=create", other, plain, file, len);
+    ck_assert_msg(retry.r->status == 200 && created_of(retry.r) == 2497 &&
+                      retry.r->len == ref->len && !memcmp(retry.r->body, ref->body, ref->len),
+                  "retry: %ld %s\nwithout trouble: %s", retry.r->status, retry.r->body, ref->body);
+    ck_assert_int_eq(workspace_leads(pg, "bulk-killed"), 2497);
+    resp_free(retry.r);
+    resp_free(ref);
+    free(file);
+    PQfinish(locker);
+    PQfinish(pg);
+}
+END_TEST
+
 Suite *bulk_suite(void)
 {
     Suite *s = suite_create("bulk");
@@ -271,6 +495,8 @@ Suite *bulk_suite(void)
     tcase_add_test(tc, batches_that_deadlock_are_run_again);
     tcase_add_test(tc, import_reads_rfc4180_and_reports_rejections);
     tcase_add_test(tc, import_of_100000_rows);
+    tcase_add_test(tc, import_with_key_goes_on_after_a_failed_chunk);
+    tcase_add_test(tc, import_with_key_survives_a_killed_daemon);
     suite_add_tcase(s, tc);
     return s;
 }
