@@ -802,8 +802,8 @@ void reports_sla(struct request *r)
 
 /* ------------------------------------------------------------------ compaction */
 
-/* Folds the deltas of report_day_deltas and report_reason_deltas into the day and month
- * rows every second, on its own connection (kept; reopened after a failure). */
+/* Folds the deltas of report_day_deltas, report_reason_deltas and report_funnel_deltas into
+ * the day and month rows every second, on its own connection (kept; reopened after a failure). */
 static struct {
     struct ticker ticker;
     char *conninfo;
@@ -846,7 +846,8 @@ static void compact_once(void *arg)
     /* a large fold (a bulk load) leaves many dead index entries for the reports to step
      * over until autovacuum comes: clear them now */
     if (total >= COMPACT_BATCH) {
-        PGresult *res = PQexec(compactor.pg, "VACUUM report_day_deltas, report_reason_deltas");
+        PGresult *res = PQexec(compactor.pg, "VACUUM report_day_deltas, report_reason_deltas,"
+                                             " report_funnel_deltas");
         if (PQresultStatus(res) != PGRES_COMMAND_OK)
             log_warn("report compactor: %s", PQerrorMessage(compactor.pg));
         PQclear(res);
