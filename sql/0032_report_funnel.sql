@@ -35,6 +35,9 @@ CREATE TABLE report_funnel_days (
     PRIMARY KEY (workspace_id, dim, key, source, month, day)
 );
 
+-- every key's rows of a window (the follow-up report reads every owner's)
+CREATE INDEX report_funnel_days_by_day ON report_funnel_days (workspace_id, dim, source, month, day);
+
 CREATE TABLE report_funnel_deltas (
     workspace_id uuid NOT NULL,
     dim          smallint NOT NULL,

@@ -4607,6 +4607,12 @@ CREATE INDEX report_follow_ups_by_day ON public.report_follow_ups USING btree (w
 CREATE INDEX report_follow_ups_rank ON public.report_follow_ups USING btree (workspace_id, dim, key, follow_up_s) INCLUDE (day);
 
 --
+-- Name: report_funnel_days_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_funnel_days_by_day ON public.report_funnel_days USING btree (workspace_id, dim, source, month, day);
+
+--
 -- Name: report_funnel_deltas_by_key; Type: INDEX; Schema: public; Owner: -
 --
 
