@@ -99,6 +99,12 @@ CREATE INDEX report_leads_waiting_by_day ON report_leads (workspace_id, owner_id
       AND first_contact_at IS NULL
       AND stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity');
 
+-- A short window's funnel medians (ll_report_follow_up_sorted) sort its leads' times read
+-- from here, index-only.
+CREATE INDEX report_leads_funnel_by_day ON report_leads (workspace_id, day)
+    INCLUDE (source, owner_id, ft_campaign, lt_campaign, credits, created_at, handed_at,
+             accepted_at, qualified_at, opportunity_at, customer_at);
+
 -- A funnel filtered by a campaign and an owner at once reads the owner's leads.
 CREATE INDEX report_leads_by_owner ON report_leads (workspace_id, owner_id, day);
 

@@ -4643,6 +4643,12 @@ CREATE INDEX report_leads_by_owner ON public.report_leads USING btree (workspace
 CREATE INDEX report_leads_followed_up ON public.report_leads USING btree (workspace_id, day) INCLUDE (follow_up_s, source, owner_id, ft_campaign, lt_campaign) WHERE (follow_up_s IS NOT NULL);
 
 --
+-- Name: report_leads_funnel_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_funnel_by_day ON public.report_leads USING btree (workspace_id, day) INCLUDE (source, owner_id, ft_campaign, lt_campaign, credits, created_at, handed_at, accepted_at, qualified_at, opportunity_at, customer_at);
+
+--
 -- Name: report_leads_handed; Type: INDEX; Schema: public; Owner: -
 --
 

@@ -29,9 +29,11 @@
 -- (ll_report_funnel_sums), of one filter key: the campaign's by the model, else the owner's,
 -- else every lead's, for the source or for all. A campaign and an owner at once have no
 -- kept key: their counts come from the owner's leads of the window (report_leads_by_owner).
--- Each median is percentile_cont(0.5) of the times between the two stages, read at its rank
--- (from the counts) from the stage's index in value order (ll_report_stage_median); the
--- result is the one that sorting the window's times gives.
+-- Each median is percentile_cont(0.5) of the times between the two stages: for a short
+-- window (both bounds, under half a year: ll_report_follow_up_sorted) over its leads' times
+-- read index-only (report_leads_funnel_by_day) and sorted; for a longer one read at its
+-- rank (from the counts) from the stage's index in value order (ll_report_stage_median),
+-- which gives what sorting gives.
 WITH
 counts AS (
     SELECT coalesce(sum(k.leads), 0)::bigint AS n0, coalesce(sum(k.handed), 0)::bigint AS n1,
@@ -59,13 +61,47 @@ counts AS (
                ELSE $4::uuid = ANY (r.credits) END
       AND ($5::text IS NULL OR r.source = $5)
     HAVING $4::uuid IS NOT NULL AND $6::uuid IS NOT NULL),
+-- a short window (ll_report_follow_up_sorted): the medians of its leads' times, sorted
+sorted AS (
+    SELECT percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM r.handed_at - r.created_at)) AS m1,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM r.accepted_at - r.handed_at)) AS m2,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM r.qualified_at - r.accepted_at)) AS m3,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM r.opportunity_at - r.qualified_at)) AS m4,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at)) AS m5
+    FROM report_leads r
+    WHERE ll_report_follow_up_sorted($2, $3)
+      AND r.workspace_id = $1
+      AND r.day >= coalesce($2::date, '-infinity'::date)
+      AND r.day <= coalesce($3::date, 'infinity'::date)
+      AND ($4::uuid IS NULL
+           OR CASE WHEN $7::smallint = 1 THEN r.ft_campaign = $4::uuid
+                   WHEN $7::smallint = 2 THEN r.lt_campaign = $4::uuid
+                   ELSE $4::uuid = ANY (r.credits) END)
+      AND ($5::text IS NULL OR r.source = $5)
+      AND ($6::uuid IS NULL OR r.owner_id = $6)),
+-- else each read at its rank from the stage's index (ll_report_stage_median)
 a AS (
     SELECT c.*,
-           (SELECT median FROM ll_report_stage_median($1, $2, $3, 1, $4, $7, $5, $6, c.n1)) AS m1,
-           (SELECT median FROM ll_report_stage_median($1, $2, $3, 2, $4, $7, $5, $6, c.n2)) AS m2,
-           (SELECT median FROM ll_report_stage_median($1, $2, $3, 3, $4, $7, $5, $6, c.n3)) AS m3,
-           (SELECT median FROM ll_report_stage_median($1, $2, $3, 4, $4, $7, $5, $6, c.n4)) AS m4,
-           (SELECT median FROM ll_report_stage_median($1, $2, $3, 5, $4, $7, $5, $6, c.n5)) AS m5
+           CASE WHEN ll_report_follow_up_sorted($2, $3) THEN (SELECT m1 FROM sorted)
+                ELSE (SELECT median FROM ll_report_stage_median($1, $2, $3, 1, $4, $7, $5, $6,
+                                                                 c.n1)) END AS m1,
+           CASE WHEN ll_report_follow_up_sorted($2, $3) THEN (SELECT m2 FROM sorted)
+                ELSE (SELECT median FROM ll_report_stage_median($1, $2, $3, 2, $4, $7, $5, $6,
+                                                                 c.n2)) END AS m2,
+           CASE WHEN ll_report_follow_up_sorted($2, $3) THEN (SELECT m3 FROM sorted)
+                ELSE (SELECT median FROM ll_report_stage_median($1, $2, $3, 3, $4, $7, $5, $6,
+                                                                 c.n3)) END AS m3,
+           CASE WHEN ll_report_follow_up_sorted($2, $3) THEN (SELECT m4 FROM sorted)
+                ELSE (SELECT median FROM ll_report_stage_median($1, $2, $3, 4, $4, $7, $5, $6,
+                                                                 c.n4)) END AS m4,
+           CASE WHEN ll_report_follow_up_sorted($2, $3) THEN (SELECT m5 FROM sorted)
+                ELSE (SELECT median FROM ll_report_stage_median($1, $2, $3, 5, $4, $7, $5, $6,
+                                                                 c.n5)) END AS m5
     FROM counts c)
 SELECT s.stage, s.n AS leads,
        CASE WHEN s.prev > 0 THEN trim_scale(round(s.n::numeric / s.prev, 4)) END
