@@ -871,6 +871,8 @@ DECLARE
     zd jsonb; -- the keys of the day and month rows, week rows, reason rows now zero
     zw jsonb;
     zr jsonb;
+    f bigint; -- the funnel's deltas folded (report_funnel_days), and its rows now zero
+    zf jsonb;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
         RETURN 0;
@@ -971,7 +973,42 @@ BEGIN
     WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
       AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4
       AND d.reason = z.k ->> 5;
-    RETURN n + m;
+    WITH del AS (
+        DELETE FROM report_funnel_deltas WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM report_funnel_deltas LIMIT lim))
+        RETURNING *),
+    g AS (
+        SELECT workspace_id, dim, key, source, m.month,
+               CASE WHEN m.month THEN date_trunc('month', day::timestamp)::date ELSE day END
+                   AS day,
+               sum(leads) AS leads, sum(handed) AS handed, sum(accepted) AS accepted,
+               sum(qualified) AS qualified, sum(opportunity) AS opportunity,
+               sum(customer) AS customer, sum(followed) AS followed, sum(waiting) AS waiting
+        FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
+        GROUP BY 1, 2, 3, 4, 5, 6),
+    ins AS (
+    INSERT INTO report_funnel_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (workspace_id, dim, key, source, month, day) DO UPDATE SET
+        leads = report_funnel_days.leads + excluded.leads,
+        handed = report_funnel_days.handed + excluded.handed,
+        accepted = report_funnel_days.accepted + excluded.accepted,
+        qualified = report_funnel_days.qualified + excluded.qualified,
+        opportunity = report_funnel_days.opportunity + excluded.opportunity,
+        customer = report_funnel_days.customer + excluded.customer,
+        followed = report_funnel_days.followed + excluded.followed,
+        waiting = report_funnel_days.waiting + excluded.waiting
+    RETURNING workspace_id, dim, key, source, month, day,
+        (leads, handed, accepted, qualified, opportunity, customer, followed, waiting)
+            = (0, 0, 0, 0, 0, 0, 0, 0) AS zero)
+    SELECT (SELECT count(*) FROM del),
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, key, source, month, day))
+            FROM ins WHERE zero)
+      INTO f, zf;
+    DELETE FROM report_funnel_days d USING jsonb_array_elements(zf) AS z (k)
+    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+      AND d.key = z.k ->> 2 AND d.source = z.k ->> 3 AND d.month = (z.k ->> 4)::boolean
+      AND d.day = (z.k ->> 5)::date;
+    RETURN n + m + f;
 END
 $$;
 
@@ -1174,6 +1211,59 @@ CREATE FUNCTION public.ll_report_follow_up_sorted(from_day date, to_day date) RE
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT from_day IS NOT NULL AND to_day IS NOT NULL AND to_day - from_day < 183
+$$;
+
+--
+-- Name: ll_report_funnel_sums(uuid, date, date, smallint, text, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_funnel_sums(ws uuid, from_day date, to_day date, dimension smallint, for_key text, for_source text) RETURNS TABLE(key text, leads bigint, handed bigint, accepted bigint, qualified bigint, opportunity bigint, customer bigint, followed bigint, waiting bigint)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT key, sum(leads)::bigint AS leads, sum(handed)::bigint AS handed,
+           sum(accepted)::bigint AS accepted, sum(qualified)::bigint AS qualified,
+           sum(opportunity)::bigint AS opportunity, sum(customer)::bigint AS customer,
+           sum(followed)::bigint AS followed, sum(waiting)::bigint AS waiting
+    FROM (
+        -- the month rows of the whole months inside the window
+        SELECT d.key, d.leads, d.handed, d.accepted, d.qualified, d.opportunity, d.customer,
+               d.followed, d.waiting
+        FROM report_funnel_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND (for_key IS NULL OR d.key = for_key) AND d.source = for_source AND d.month
+          AND d.day >= ll_report_months_from(from_day)
+          AND d.day < ll_report_months_to(to_day)
+        UNION ALL
+        -- the day rows before the first whole month
+        SELECT d.key, d.leads, d.handed, d.accepted, d.qualified, d.opportunity, d.customer,
+               d.followed, d.waiting
+        FROM report_funnel_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND (for_key IS NULL OR d.key = for_key) AND d.source = for_source AND NOT d.month
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
+        UNION ALL
+        -- the day rows after the last whole month (as in ll_report_sums)
+        SELECT d.key, d.leads, d.handed, d.accepted, d.qualified, d.opportunity, d.customer,
+               d.followed, d.waiting
+        FROM report_funnel_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND (for_key IS NULL OR d.key = for_key) AND d.source = for_source AND NOT d.month
+          AND d.day >= greatest(ll_report_months_to(to_day),
+                                ll_report_months_from(from_day))
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+        UNION ALL
+        -- the deltas not folded in yet, of every day of the window
+        SELECT d.key, d.leads, d.handed, d.accepted, d.qualified, d.opportunity, d.customer,
+               d.followed, d.waiting
+        FROM report_funnel_deltas d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND (for_key IS NULL OR d.key = for_key) AND d.source = for_source
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+    ) d
+    GROUP BY key
 $$;
 
 --
@@ -1584,6 +1674,8 @@ BEGIN
     DELETE FROM report_day_deltas WHERE workspace_id = ws;
     DELETE FROM report_follow_ups WHERE workspace_id = ws;
     DELETE FROM report_reason_deltas WHERE workspace_id = ws;
+    DELETE FROM report_funnel_days WHERE workspace_id = ws;
+    DELETE FROM report_funnel_deltas WHERE workspace_id = ws;
     DELETE FROM report_leads WHERE workspace_id = ws;
     FOR ids IN SELECT array_agg(id) FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
                                           FROM leads WHERE workspace_id = ws) x
@@ -1675,13 +1767,19 @@ BEGIN
         WHERE q.y IS NOT NULL),
     fch AS (
         SELECT coalesce(n.lead_id, o.lead_id) AS lead_id FROM n FULL JOIN o ON o.lead_id = n.lead_id
-        WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits)
+        WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits,
+               n.owner_id)
               IS DISTINCT FROM (o.follow_up_s, o.day, o.source, o.ft_campaign, o.lt_campaign,
-                                o.credits)),
+                                o.credits, o.owner_id)),
+    -- the follow-up times per source and campaign (dims 0 to 3), and per owner (dim 4,
+    -- key '' for none: the follow-up report's percentiles)
     fnew AS (
         SELECT ws AS workspace_id, k.lead_id, k.dim, k.key, k.day, k.follow_up_s FROM k
         WHERE k.sign = 1 AND k.follow_up_s IS NOT NULL AND k.dim < 5
-          AND k.lead_id IN (SELECT lead_id FROM fch)),
+          AND k.lead_id IN (SELECT lead_id FROM fch)
+        UNION ALL
+        SELECT ws, n.lead_id, 4::smallint, coalesce(n.owner_id::text, ''), n.day, n.follow_up_s
+        FROM n WHERE n.follow_up_s IS NOT NULL AND n.lead_id IN (SELECT lead_id FROM fch)),
     fdel AS (
         DELETE FROM report_follow_ups f WHERE f.workspace_id = ws
             AND f.lead_id IN (SELECT lead_id FROM fch)
@@ -1697,6 +1795,41 @@ BEGIN
         FROM k WHERE k.verdict = 'rejected' AND k.dim < 5
         GROUP BY 2, 3, 4, 5
         HAVING sum(sign * w) <> 0),
+    -- the funnel's and follow-up report's counts (report_funnel_days) per filter key: every
+    -- lead (dim 0), its first and last touch's campaign (1, 2), each campaign it credits
+    -- once (3), its owner (4); each for all sources ('') and for its own
+    fk AS (
+        SELECT c.*, 0::smallint AS dim, ''::text AS key FROM c
+        UNION ALL
+        SELECT c.*, 1::smallint, c.ft_campaign::text FROM c WHERE c.ft_campaign IS NOT NULL
+        UNION ALL
+        SELECT c.*, 2::smallint, c.lt_campaign::text FROM c WHERE c.lt_campaign IS NOT NULL
+        UNION ALL
+        SELECT c.*, 3::smallint, x.campaign::text
+        FROM c, LATERAL (SELECT DISTINCT campaign FROM unnest(c.credits) AS campaign) x
+        UNION ALL
+        SELECT c.*, 4::smallint, coalesce(c.owner_id::text, '') FROM c),
+    fd AS (
+        SELECT f.dim, f.key, s.src, f.day, sum(f.sign) AS leads,
+               coalesce(sum(f.sign) FILTER (WHERE f.handed_at IS NOT NULL), 0) AS handed,
+               coalesce(sum(f.sign) FILTER (WHERE f.accepted_at IS NOT NULL), 0) AS accepted,
+               coalesce(sum(f.sign) FILTER (WHERE f.qualified_at IS NOT NULL), 0) AS qualified,
+               coalesce(sum(f.sign) FILTER (WHERE f.opportunity_at IS NOT NULL), 0)
+                   AS opportunity,
+               coalesce(sum(f.sign) FILTER (WHERE f.customer_at IS NOT NULL), 0) AS customer,
+               coalesce(sum(f.sign) FILTER (WHERE f.follow_up_s IS NOT NULL), 0) AS followed,
+               coalesce(sum(f.sign) FILTER (WHERE ll_report_waiting(f.handed_at,
+                   f.first_feedback_at, f.first_attempt_at, f.first_contact_at, f.stage)), 0)
+                   AS waiting
+        FROM fk f CROSS JOIN LATERAL (VALUES (''::text), (f.source)) AS s (src)
+        GROUP BY 1, 2, 3, 4),
+    fdi AS (
+        INSERT INTO report_funnel_deltas
+        SELECT ws, dim, key, src, day, leads, handed, accepted, qualified, opportunity,
+               customer, followed, waiting
+        FROM fd
+        WHERE leads <> 0 OR handed <> 0 OR accepted <> 0 OR qualified <> 0 OR opportunity <> 0
+           OR customer <> 0 OR followed <> 0 OR waiting <> 0),
     d AS (
         SELECT k.dim, k.day, k.key,
                sum(sign * w) AS leads,
@@ -1740,6 +1873,83 @@ BEGIN
         PERFORM ll_report_refresh(r.workspace_id, r.lead_ids);
     END LOOP;
 END
+$$;
+
+--
+-- Name: ll_report_stage_median(uuid, date, date, integer, uuid, smallint, text, uuid, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_stage_median(ws uuid, from_day date, to_day date, step integer, campaign uuid, model smallint, for_source text, owner uuid, n bigint) RETURNS TABLE(median double precision)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN count(*) = 2 THEN min(v) + (max(v) - min(v)) * 0.5::float8
+                ELSE min(v) END
+    FROM ll_report_stage_times(ws, from_day, to_day, step, campaign, model, for_source, owner,
+                               (greatest(n, 1) - 1) / 2, 2 - n % 2) AS v
+    WHERE n > 0
+$$;
+
+--
+-- Name: ll_report_stage_times(uuid, date, date, integer, uuid, smallint, text, uuid, bigint, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_stage_times(ws uuid, from_day date, to_day date, step integer, campaign uuid, model smallint, for_source text, owner uuid, n bigint, lim bigint) RETURNS SETOF double precision
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    (SELECT extract(epoch FROM r.handed_at - r.created_at)::float8 FROM report_leads r
+     WHERE step = 1 AND r.workspace_id = ws AND r.handed_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.handed_at - r.created_at) OFFSET n LIMIT lim)
+    UNION ALL
+    (SELECT extract(epoch FROM r.accepted_at - r.handed_at)::float8 FROM report_leads r
+     WHERE step = 2 AND r.workspace_id = ws AND r.accepted_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.accepted_at - r.handed_at) OFFSET n LIMIT lim)
+    UNION ALL
+    (SELECT extract(epoch FROM r.qualified_at - r.accepted_at)::float8 FROM report_leads r
+     WHERE step = 3 AND r.workspace_id = ws AND r.qualified_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.qualified_at - r.accepted_at) OFFSET n LIMIT lim)
+    UNION ALL
+    (SELECT extract(epoch FROM r.opportunity_at - r.qualified_at)::float8 FROM report_leads r
+     WHERE step = 4 AND r.workspace_id = ws AND r.opportunity_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.opportunity_at - r.qualified_at) OFFSET n LIMIT lim)
+    UNION ALL
+    (SELECT extract(epoch FROM r.customer_at - r.opportunity_at)::float8 FROM report_leads r
+     WHERE step = 5 AND r.workspace_id = ws AND r.customer_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at) OFFSET n LIMIT lim)
 $$;
 
 --
@@ -1796,6 +2006,66 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
     GROUP BY key
+$$;
+
+--
+-- Name: ll_report_waiting(timestamp with time zone, timestamp with time zone, timestamp with time zone, timestamp with time zone, text); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_waiting(handed_at timestamp with time zone, first_feedback_at timestamp with time zone, first_attempt_at timestamp with time zone, first_contact_at timestamp with time zone, stage text) RETURNS boolean
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT handed_at IS NOT NULL AND first_feedback_at IS NULL AND first_attempt_at IS NULL
+           AND first_contact_at IS NULL
+           AND stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+$$;
+
+--
+-- Name: ll_report_waiting_leads(uuid, date, date, uuid, timestamp with time zone, boolean, bigint); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_waiting_leads(ws uuid, from_day date, to_day date, owner uuid, since timestamp with time zone, by_day boolean, lim bigint) RETURNS TABLE(handed_at timestamp with time zone, lead_id uuid)
+    LANGUAGE sql STABLE PARALLEL SAFE
+    AS $$
+    (SELECT r.handed_at, r.lead_id FROM report_leads r
+     WHERE NOT by_day AND owner IS NOT NULL AND r.workspace_id = ws AND r.owner_id = owner
+       AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
+       AND r.first_attempt_at IS NULL AND r.first_contact_at IS NULL
+       AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+       AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+     ORDER BY r.handed_at, r.lead_id LIMIT lim)
+    UNION ALL
+    (SELECT r.handed_at, r.lead_id FROM report_leads r
+     WHERE NOT by_day AND owner IS NULL AND r.workspace_id = ws AND r.owner_id IS NULL
+       AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
+       AND r.first_attempt_at IS NULL AND r.first_contact_at IS NULL
+       AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+       AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+     ORDER BY r.handed_at, r.lead_id LIMIT lim)
+    UNION ALL
+    (SELECT r.handed_at, r.lead_id FROM report_leads r
+     WHERE by_day AND owner IS NOT NULL AND r.workspace_id = ws AND r.owner_id = owner
+       AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
+       AND r.first_attempt_at IS NULL AND r.first_contact_at IS NULL
+       AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+       AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim)
+    UNION ALL
+    (SELECT r.handed_at, r.lead_id FROM report_leads r
+     WHERE by_day AND owner IS NULL AND r.workspace_id = ws AND r.owner_id IS NULL
+       AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
+       AND r.first_attempt_at IS NULL AND r.first_contact_at IS NULL
+       AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+       AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim)
 $$;
 
 --
@@ -3388,6 +3658,48 @@ CREATE TABLE public.report_follow_ups (
 );
 
 --
+-- Name: report_funnel_days; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_funnel_days (
+    workspace_id uuid NOT NULL,
+    dim smallint NOT NULL,
+    key text NOT NULL,
+    source text NOT NULL,
+    month boolean NOT NULL,
+    day date NOT NULL,
+    leads bigint NOT NULL,
+    handed bigint NOT NULL,
+    accepted bigint NOT NULL,
+    qualified bigint NOT NULL,
+    opportunity bigint NOT NULL,
+    customer bigint NOT NULL,
+    followed bigint NOT NULL,
+    waiting bigint NOT NULL
+);
+
+--
+-- Name: report_funnel_deltas; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.report_funnel_deltas (
+    workspace_id uuid NOT NULL,
+    dim smallint NOT NULL,
+    key text NOT NULL,
+    source text NOT NULL,
+    day date NOT NULL,
+    leads bigint NOT NULL,
+    handed bigint NOT NULL,
+    accepted bigint NOT NULL,
+    qualified bigint NOT NULL,
+    opportunity bigint NOT NULL,
+    customer bigint NOT NULL,
+    followed bigint NOT NULL,
+    waiting bigint NOT NULL
+)
+WITH (autovacuum_vacuum_scale_factor='0', autovacuum_vacuum_threshold='20000', autovacuum_vacuum_insert_scale_factor='0', autovacuum_vacuum_insert_threshold='20000');
+
+--
 -- Name: report_reason_days; Type: TABLE; Schema: public; Owner: -
 --
 
@@ -3933,6 +4245,13 @@ ALTER TABLE ONLY public.report_follow_ups
     ADD CONSTRAINT report_follow_ups_pkey PRIMARY KEY (workspace_id, lead_id, dim, key);
 
 --
+-- Name: report_funnel_days report_funnel_days_pkey; Type: CONSTRAINT; Schema: public; Owner: -
+--
+
+ALTER TABLE ONLY public.report_funnel_days
+    ADD CONSTRAINT report_funnel_days_pkey PRIMARY KEY (workspace_id, dim, key, source, month, day);
+
+--
 -- Name: report_leads report_leads_pkey; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -4346,6 +4665,18 @@ CREATE INDEX report_follow_ups_by_day ON public.report_follow_ups USING btree (w
 CREATE INDEX report_follow_ups_rank ON public.report_follow_ups USING btree (workspace_id, dim, key, follow_up_s) INCLUDE (day);
 
 --
+-- Name: report_funnel_days_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_funnel_days_by_day ON public.report_funnel_days USING btree (workspace_id, dim, source, month, day);
+
+--
+-- Name: report_funnel_deltas_by_key; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_funnel_deltas_by_key ON public.report_funnel_deltas USING btree (workspace_id, dim, key, source, day);
+
+--
 -- Name: report_leads_accepted; Type: INDEX; Schema: public; Owner: -
 --
 
@@ -4358,10 +4689,22 @@ CREATE INDEX report_leads_accepted ON public.report_leads USING btree (workspace
 CREATE INDEX report_leads_by_day ON public.report_leads USING btree (workspace_id, day);
 
 --
+-- Name: report_leads_by_owner; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_by_owner ON public.report_leads USING btree (workspace_id, owner_id, day);
+
+--
 -- Name: report_leads_followed_up; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX report_leads_followed_up ON public.report_leads USING btree (workspace_id, day) INCLUDE (follow_up_s, source, owner_id, ft_campaign, lt_campaign) WHERE (follow_up_s IS NOT NULL);
+
+--
+-- Name: report_leads_funnel_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_funnel_by_day ON public.report_leads USING btree (workspace_id, day) INCLUDE (source, owner_id, ft_campaign, lt_campaign, credits, created_at, handed_at, accepted_at, qualified_at, opportunity_at, customer_at);
 
 --
 -- Name: report_leads_handed; Type: INDEX; Schema: public; Owner: -
@@ -4376,10 +4719,52 @@ CREATE INDEX report_leads_handed ON public.report_leads USING btree (workspace_i
 CREATE INDEX report_leads_rejected ON public.report_leads USING btree (workspace_id, day) INCLUDE (verdict_reason, source, owner_id, ft_campaign, lt_campaign) WHERE (verdict = 'rejected'::text);
 
 --
+-- Name: report_leads_stage1; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_stage1 ON public.report_leads USING btree (workspace_id, EXTRACT(epoch FROM (handed_at - created_at))) INCLUDE (day, source, owner_id, ft_campaign, lt_campaign, credits, created_at, handed_at) WHERE (handed_at IS NOT NULL);
+
+--
+-- Name: report_leads_stage2; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_stage2 ON public.report_leads USING btree (workspace_id, EXTRACT(epoch FROM (accepted_at - handed_at))) INCLUDE (day, source, owner_id, ft_campaign, lt_campaign, credits, handed_at, accepted_at) WHERE (accepted_at IS NOT NULL);
+
+--
+-- Name: report_leads_stage3; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_stage3 ON public.report_leads USING btree (workspace_id, EXTRACT(epoch FROM (qualified_at - accepted_at))) INCLUDE (day, source, owner_id, ft_campaign, lt_campaign, credits, accepted_at, qualified_at) WHERE (qualified_at IS NOT NULL);
+
+--
+-- Name: report_leads_stage4; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_stage4 ON public.report_leads USING btree (workspace_id, EXTRACT(epoch FROM (opportunity_at - qualified_at))) INCLUDE (day, source, owner_id, ft_campaign, lt_campaign, credits, qualified_at, opportunity_at) WHERE (opportunity_at IS NOT NULL);
+
+--
+-- Name: report_leads_stage5; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_stage5 ON public.report_leads USING btree (workspace_id, EXTRACT(epoch FROM (customer_at - opportunity_at))) INCLUDE (day, source, owner_id, ft_campaign, lt_campaign, credits, opportunity_at, customer_at) WHERE (customer_at IS NOT NULL);
+
+--
 -- Name: report_leads_waiting; Type: INDEX; Schema: public; Owner: -
 --
 
 CREATE INDEX report_leads_waiting ON public.report_leads USING btree (workspace_id, handed_at, lead_id) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL) AND (first_attempt_at IS NULL) AND (first_contact_at IS NULL));
+
+--
+-- Name: report_leads_waiting_by_day; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_waiting_by_day ON public.report_leads USING btree (workspace_id, owner_id, day) INCLUDE (handed_at, lead_id) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL) AND (first_attempt_at IS NULL) AND (first_contact_at IS NULL) AND (stage = ANY (ARRAY['mql'::text, 'sales_accepted'::text, 'sales_qualified'::text, 'opportunity'::text])));
+
+--
+-- Name: report_leads_waiting_owner; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX report_leads_waiting_owner ON public.report_leads USING btree (workspace_id, owner_id, handed_at, lead_id) INCLUDE (day) WHERE ((handed_at IS NOT NULL) AND (first_feedback_at IS NULL) AND (first_attempt_at IS NULL) AND (first_contact_at IS NULL) AND (stage = ANY (ARRAY['mql'::text, 'sales_accepted'::text, 'sales_qualified'::text, 'opportunity'::text])));
 
 --
 -- Name: report_reason_deltas_by_day; Type: INDEX; Schema: public; Owner: -

@@ -28,6 +28,18 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT (CASE WHEN score >= 90 THEN 90 ELSE score / 10 * 10 END)::smallint
 $$;
 
+-- Whether a lead's facts say it waits for sales: handed over, no feedback, attempt or
+-- contact yet, and still in sales' stages (the follow-up report's waiting; the partial
+-- index report_leads_waiting_owner is over the same condition, written out).
+CREATE OR REPLACE FUNCTION ll_report_waiting(handed_at timestamptz, first_feedback_at timestamptz,
+                                             first_attempt_at timestamptz,
+                                             first_contact_at timestamptz, stage text)
+RETURNS boolean LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT handed_at IS NOT NULL AND first_feedback_at IS NULL AND first_attempt_at IS NULL
+           AND first_contact_at IS NULL
+           AND stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+$$;
+
 -- The facts of some leads as their rows say now. A merged lead has none: its rows count
 -- for its survivor. Its day is the day it was created in its workspace's time zone, and its
 -- follow-up time, and its times to the first attempt and the first contact (the SLA
@@ -217,13 +229,19 @@ BEGIN
         WHERE q.y IS NOT NULL),
     fch AS (
         SELECT coalesce(n.lead_id, o.lead_id) AS lead_id FROM n FULL JOIN o ON o.lead_id = n.lead_id
-        WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits)
+        WHERE (n.follow_up_s, n.day, n.source, n.ft_campaign, n.lt_campaign, n.credits,
+               n.owner_id)
               IS DISTINCT FROM (o.follow_up_s, o.day, o.source, o.ft_campaign, o.lt_campaign,
-                                o.credits)),
+                                o.credits, o.owner_id)),
+    -- the follow-up times per source and campaign (dims 0 to 3), and per owner (dim 4,
+    -- key '' for none: the follow-up report's percentiles)
     fnew AS (
         SELECT ws AS workspace_id, k.lead_id, k.dim, k.key, k.day, k.follow_up_s FROM k
         WHERE k.sign = 1 AND k.follow_up_s IS NOT NULL AND k.dim < 5
-          AND k.lead_id IN (SELECT lead_id FROM fch)),
+          AND k.lead_id IN (SELECT lead_id FROM fch)
+        UNION ALL
+        SELECT ws, n.lead_id, 4::smallint, coalesce(n.owner_id::text, ''), n.day, n.follow_up_s
+        FROM n WHERE n.follow_up_s IS NOT NULL AND n.lead_id IN (SELECT lead_id FROM fch)),
     fdel AS (
         DELETE FROM report_follow_ups f WHERE f.workspace_id = ws
             AND f.lead_id IN (SELECT lead_id FROM fch)
@@ -239,6 +257,41 @@ BEGIN
         FROM k WHERE k.verdict = 'rejected' AND k.dim < 5
         GROUP BY 2, 3, 4, 5
         HAVING sum(sign * w) <> 0),
+    -- the funnel's and follow-up report's counts (report_funnel_days) per filter key: every
+    -- lead (dim 0), its first and last touch's campaign (1, 2), each campaign it credits
+    -- once (3), its owner (4); each for all sources ('') and for its own
+    fk AS (
+        SELECT c.*, 0::smallint AS dim, ''::text AS key FROM c
+        UNION ALL
+        SELECT c.*, 1::smallint, c.ft_campaign::text FROM c WHERE c.ft_campaign IS NOT NULL
+        UNION ALL
+        SELECT c.*, 2::smallint, c.lt_campaign::text FROM c WHERE c.lt_campaign IS NOT NULL
+        UNION ALL
+        SELECT c.*, 3::smallint, x.campaign::text
+        FROM c, LATERAL (SELECT DISTINCT campaign FROM unnest(c.credits) AS campaign) x
+        UNION ALL
+        SELECT c.*, 4::smallint, coalesce(c.owner_id::text, '') FROM c),
+    fd AS (
+        SELECT f.dim, f.key, s.src, f.day, sum(f.sign) AS leads,
+               coalesce(sum(f.sign) FILTER (WHERE f.handed_at IS NOT NULL), 0) AS handed,
+               coalesce(sum(f.sign) FILTER (WHERE f.accepted_at IS NOT NULL), 0) AS accepted,
+               coalesce(sum(f.sign) FILTER (WHERE f.qualified_at IS NOT NULL), 0) AS qualified,
+               coalesce(sum(f.sign) FILTER (WHERE f.opportunity_at IS NOT NULL), 0)
+                   AS opportunity,
+               coalesce(sum(f.sign) FILTER (WHERE f.customer_at IS NOT NULL), 0) AS customer,
+               coalesce(sum(f.sign) FILTER (WHERE f.follow_up_s IS NOT NULL), 0) AS followed,
+               coalesce(sum(f.sign) FILTER (WHERE ll_report_waiting(f.handed_at,
+                   f.first_feedback_at, f.first_attempt_at, f.first_contact_at, f.stage)), 0)
+                   AS waiting
+        FROM fk f CROSS JOIN LATERAL (VALUES (''::text), (f.source)) AS s (src)
+        GROUP BY 1, 2, 3, 4),
+    fdi AS (
+        INSERT INTO report_funnel_deltas
+        SELECT ws, dim, key, src, day, leads, handed, accepted, qualified, opportunity,
+               customer, followed, waiting
+        FROM fd
+        WHERE leads <> 0 OR handed <> 0 OR accepted <> 0 OR qualified <> 0 OR opportunity <> 0
+           OR customer <> 0 OR followed <> 0 OR waiting <> 0),
     d AS (
         SELECT k.dim, k.day, k.key,
                sum(sign * w) AS leads,
@@ -494,8 +547,8 @@ CREATE OR REPLACE TRIGGER leads_report_update AFTER UPDATE ON leads
     REFERENCING OLD TABLE AS previous NEW TABLE AS written
     FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads_update();
 
--- Folds up to lim deltas of each kind into report_days and report_reason_days (day and
--- month rows), and the figures' deltas into report_weeks too (the trends by week), in the
+-- Folds up to lim deltas of each kind into report_days, report_reason_days and
+-- report_funnel_days (day and month rows), and the figures' deltas into report_weeks too (the trends by week), in the
 -- caller's transaction; returns how many deltas it folded. One caller at a time (others
 -- get 0 at once). A row whose figures fold to zero is deleted: a lead that moved to
 -- another day (its workspace changed time zone, an import corrected its creation) leaves
@@ -508,6 +561,8 @@ DECLARE
     zd jsonb; -- the keys of the day and month rows, week rows, reason rows now zero
     zw jsonb;
     zr jsonb;
+    f bigint; -- the funnel's deltas folded (report_funnel_days), and its rows now zero
+    zf jsonb;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
         RETURN 0;
@@ -608,7 +663,42 @@ BEGIN
     WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
       AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4
       AND d.reason = z.k ->> 5;
-    RETURN n + m;
+    WITH del AS (
+        DELETE FROM report_funnel_deltas WHERE ctid = ANY (ARRAY(
+            SELECT ctid FROM report_funnel_deltas LIMIT lim))
+        RETURNING *),
+    g AS (
+        SELECT workspace_id, dim, key, source, m.month,
+               CASE WHEN m.month THEN date_trunc('month', day::timestamp)::date ELSE day END
+                   AS day,
+               sum(leads) AS leads, sum(handed) AS handed, sum(accepted) AS accepted,
+               sum(qualified) AS qualified, sum(opportunity) AS opportunity,
+               sum(customer) AS customer, sum(followed) AS followed, sum(waiting) AS waiting
+        FROM del CROSS JOIN (VALUES (false), (true)) AS m (month)
+        GROUP BY 1, 2, 3, 4, 5, 6),
+    ins AS (
+    INSERT INTO report_funnel_days SELECT * FROM g ORDER BY 1, 2, 3, 4, 5, 6
+    ON CONFLICT (workspace_id, dim, key, source, month, day) DO UPDATE SET
+        leads = report_funnel_days.leads + excluded.leads,
+        handed = report_funnel_days.handed + excluded.handed,
+        accepted = report_funnel_days.accepted + excluded.accepted,
+        qualified = report_funnel_days.qualified + excluded.qualified,
+        opportunity = report_funnel_days.opportunity + excluded.opportunity,
+        customer = report_funnel_days.customer + excluded.customer,
+        followed = report_funnel_days.followed + excluded.followed,
+        waiting = report_funnel_days.waiting + excluded.waiting
+    RETURNING workspace_id, dim, key, source, month, day,
+        (leads, handed, accepted, qualified, opportunity, customer, followed, waiting)
+            = (0, 0, 0, 0, 0, 0, 0, 0) AS zero)
+    SELECT (SELECT count(*) FROM del),
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, key, source, month, day))
+            FROM ins WHERE zero)
+      INTO f, zf;
+    DELETE FROM report_funnel_days d USING jsonb_array_elements(zf) AS z (k)
+    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+      AND d.key = z.k ->> 2 AND d.source = z.k ->> 3 AND d.month = (z.k ->> 4)::boolean
+      AND d.day = (z.k ->> 5)::date;
+    RETURN n + m + f;
 END
 $$;
 
@@ -666,6 +756,8 @@ BEGIN
     DELETE FROM report_day_deltas WHERE workspace_id = ws;
     DELETE FROM report_follow_ups WHERE workspace_id = ws;
     DELETE FROM report_reason_deltas WHERE workspace_id = ws;
+    DELETE FROM report_funnel_days WHERE workspace_id = ws;
+    DELETE FROM report_funnel_deltas WHERE workspace_id = ws;
     DELETE FROM report_leads WHERE workspace_id = ws;
     FOR ids IN SELECT array_agg(id) FROM (SELECT id, row_number() OVER (ORDER BY id) AS n
                                           FROM leads WHERE workspace_id = ws) x

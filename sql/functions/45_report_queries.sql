@@ -318,3 +318,197 @@ RETURNS SETOF date LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE ROWS 52 AS $$
     FROM generate_series(date_trunc(period_kind, from_day::timestamp), to_day::timestamp,
                          ('1 ' || period_kind)::interval) AS p
 $$;
+
+-- The funnel's and the follow-up report's counts in the window per key of one filter
+-- dimension of report_funnel_days (0 every lead, key ''; 1 to 3 the campaign by
+-- attribution model; 4 the owner, key '' for none), of one source ('' every source), for
+-- one key (for_key) or all (NULL): its month rows of the window's whole months, its day
+-- rows before and after them, and the deltas not folded in yet, as ll_report_sums.
+CREATE OR REPLACE FUNCTION ll_report_funnel_sums(ws uuid, from_day date, to_day date,
+                                                 dimension smallint, for_key text,
+                                                 for_source text)
+RETURNS TABLE (key text, leads bigint, handed bigint, accepted bigint, qualified bigint,
+               opportunity bigint, customer bigint, followed bigint, waiting bigint)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT key, sum(leads)::bigint AS leads, sum(handed)::bigint AS handed,
+           sum(accepted)::bigint AS accepted, sum(qualified)::bigint AS qualified,
+           sum(opportunity)::bigint AS opportunity, sum(customer)::bigint AS customer,
+           sum(followed)::bigint AS followed, sum(waiting)::bigint AS waiting
+    FROM (
+        -- the month rows of the whole months inside the window
+        SELECT d.key, d.leads, d.handed, d.accepted, d.qualified, d.opportunity, d.customer,
+               d.followed, d.waiting
+        FROM report_funnel_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND (for_key IS NULL OR d.key = for_key) AND d.source = for_source AND d.month
+          AND d.day >= ll_report_months_from(from_day)
+          AND d.day < ll_report_months_to(to_day)
+        UNION ALL
+        -- the day rows before the first whole month
+        SELECT d.key, d.leads, d.handed, d.accepted, d.qualified, d.opportunity, d.customer,
+               d.followed, d.waiting
+        FROM report_funnel_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND (for_key IS NULL OR d.key = for_key) AND d.source = for_source AND NOT d.month
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day < least(ll_report_months_from(from_day),
+                            coalesce(to_day, 'infinity'::date) + 1)
+        UNION ALL
+        -- the day rows after the last whole month (as in ll_report_sums)
+        SELECT d.key, d.leads, d.handed, d.accepted, d.qualified, d.opportunity, d.customer,
+               d.followed, d.waiting
+        FROM report_funnel_days d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND (for_key IS NULL OR d.key = for_key) AND d.source = for_source AND NOT d.month
+          AND d.day >= greatest(ll_report_months_to(to_day),
+                                ll_report_months_from(from_day))
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+        UNION ALL
+        -- the deltas not folded in yet, of every day of the window
+        SELECT d.key, d.leads, d.handed, d.accepted, d.qualified, d.opportunity, d.customer,
+               d.followed, d.waiting
+        FROM report_funnel_deltas d
+        WHERE d.workspace_id = ws AND d.dim = dimension
+          AND (for_key IS NULL OR d.key = for_key) AND d.source = for_source
+          AND d.day >= coalesce(from_day, '-infinity'::date)
+          AND d.day <= coalesce(to_day, 'infinity'::date)
+    ) d
+    GROUP BY key
+$$;
+
+-- The times in seconds from one funnel stage to the next (step 1: created to handed over,
+-- 2: to accepted, 3: to qualified, 4: to opportunity, 5: to customer) of the window's leads
+-- that pass the funnel's filters (campaign by model: 1 first touch, 2 last touch, 3 any
+-- credited touch; source; owner; NULL: none), in value order from offset n, at most lim:
+-- the index report_leads_stage<step> walked from its smallest time, stepping over the
+-- leads outside the window or the filters. The funnel passes the median's rank, from its
+-- kept counts.
+CREATE OR REPLACE FUNCTION ll_report_stage_times(ws uuid, from_day date, to_day date,
+                                                 step integer, campaign uuid, model smallint,
+                                                 for_source text, owner uuid, n bigint,
+                                                 lim bigint)
+RETURNS SETOF float8
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    (SELECT extract(epoch FROM r.handed_at - r.created_at)::float8 FROM report_leads r
+     WHERE step = 1 AND r.workspace_id = ws AND r.handed_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.handed_at - r.created_at) OFFSET n LIMIT lim)
+    UNION ALL
+    (SELECT extract(epoch FROM r.accepted_at - r.handed_at)::float8 FROM report_leads r
+     WHERE step = 2 AND r.workspace_id = ws AND r.accepted_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.accepted_at - r.handed_at) OFFSET n LIMIT lim)
+    UNION ALL
+    (SELECT extract(epoch FROM r.qualified_at - r.accepted_at)::float8 FROM report_leads r
+     WHERE step = 3 AND r.workspace_id = ws AND r.qualified_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.qualified_at - r.accepted_at) OFFSET n LIMIT lim)
+    UNION ALL
+    (SELECT extract(epoch FROM r.opportunity_at - r.qualified_at)::float8 FROM report_leads r
+     WHERE step = 4 AND r.workspace_id = ws AND r.opportunity_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.opportunity_at - r.qualified_at) OFFSET n LIMIT lim)
+    UNION ALL
+    (SELECT extract(epoch FROM r.customer_at - r.opportunity_at)::float8 FROM report_leads r
+     WHERE step = 5 AND r.workspace_id = ws AND r.customer_at IS NOT NULL
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+       AND (campaign IS NULL OR CASE WHEN model = 1 THEN r.ft_campaign = campaign
+                                     WHEN model = 2 THEN r.lt_campaign = campaign
+                                     ELSE campaign = ANY (r.credits) END)
+       AND (for_source IS NULL OR r.source = for_source)
+       AND (owner IS NULL OR r.owner_id = owner)
+     ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at) OFFSET n LIMIT lim)
+$$;
+
+-- The median of the times from one stage to the next (ll_report_stage_times) of n leads,
+-- exactly as percentile_cont(0.5) computes it: the value at rank (n - 1) / 2 when n is
+-- odd, else the two middle ones' lo + (hi - lo) * 0.5 in float8; NULL for none.
+CREATE OR REPLACE FUNCTION ll_report_stage_median(ws uuid, from_day date, to_day date,
+                                                  step integer, campaign uuid, model smallint,
+                                                  for_source text, owner uuid, n bigint)
+RETURNS TABLE (median float8)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN count(*) = 2 THEN min(v) + (max(v) - min(v)) * 0.5::float8
+                ELSE min(v) END
+    FROM ll_report_stage_times(ws, from_day, to_day, step, campaign, model, for_source, owner,
+                               (greatest(n, 1) - 1) / 2, 2 - n % 2) AS v
+    WHERE n > 0
+$$;
+
+-- The first lim (NULL: all) waiting leads (ll_report_waiting) of one owner (NULL: those of
+-- none) created in the window and handed over at or after since (NULL: any time), oldest
+-- hand-off first: walked by hand-off on the index report_leads_waiting_owner, or with
+-- by_day (a short window, ll_report_follow_up_sorted) the window's read by day from
+-- report_leads_waiting_by_day and sorted (the order's "+ interval '0'" keeps the planner
+-- from walking the other index, whose order it would otherwise take). One of the four
+-- parts runs: each is gated by conditions of the arguments alone.
+CREATE OR REPLACE FUNCTION ll_report_waiting_leads(ws uuid, from_day date, to_day date,
+                                                   owner uuid, since timestamptz,
+                                                   by_day boolean, lim bigint)
+RETURNS TABLE (handed_at timestamptz, lead_id uuid)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    (SELECT r.handed_at, r.lead_id FROM report_leads r
+     WHERE NOT by_day AND owner IS NOT NULL AND r.workspace_id = ws AND r.owner_id = owner
+       AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
+       AND r.first_attempt_at IS NULL AND r.first_contact_at IS NULL
+       AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+       AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+     ORDER BY r.handed_at, r.lead_id LIMIT lim)
+    UNION ALL
+    (SELECT r.handed_at, r.lead_id FROM report_leads r
+     WHERE NOT by_day AND owner IS NULL AND r.workspace_id = ws AND r.owner_id IS NULL
+       AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
+       AND r.first_attempt_at IS NULL AND r.first_contact_at IS NULL
+       AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+       AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+     ORDER BY r.handed_at, r.lead_id LIMIT lim)
+    UNION ALL
+    (SELECT r.handed_at, r.lead_id FROM report_leads r
+     WHERE by_day AND owner IS NOT NULL AND r.workspace_id = ws AND r.owner_id = owner
+       AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
+       AND r.first_attempt_at IS NULL AND r.first_contact_at IS NULL
+       AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+       AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim)
+    UNION ALL
+    (SELECT r.handed_at, r.lead_id FROM report_leads r
+     WHERE by_day AND owner IS NULL AND r.workspace_id = ws AND r.owner_id IS NULL
+       AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
+       AND r.first_attempt_at IS NULL AND r.first_contact_at IS NULL
+       AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
+       AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
+       AND r.day >= coalesce(from_day, '-infinity'::date)
+       AND r.day <= coalesce(to_day, 'infinity'::date)
+     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim)
+$$;

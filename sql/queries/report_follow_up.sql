@@ -1,5 +1,5 @@
 -- report_follow_up: GET /v1/reports/follow-up (server/reports.c): per owner, how sales followed up
--- the window's leads handed over to them, from the facts of report_leads.
+-- the window's leads handed over to them, from kept figures (below).
 --
 -- Parameters:
 --   $1  workspace id (uuid)
@@ -20,28 +20,45 @@
 -- counted in the workspace's business hours when it has them (ll_sla_cutoff); the
 -- follow-up times of report_leads are counted the same way.
 -- Times are in the API's one format (RFC 3339, UTC, microseconds).
-WITH x AS (
-    SELECT r.*,
-           r.first_feedback_at IS NULL AND r.first_attempt_at IS NULL
-               AND r.first_contact_at IS NULL
-               AND r.stage IN ('mql', 'sales_accepted', 'sales_qualified', 'opportunity')
-               AS waiting
-    FROM report_leads r
-    WHERE r.workspace_id = $1
-      AND r.day >= coalesce($2::date, '-infinity'::date)
-      AND r.day <= coalesce($3::date, 'infinity'::date)
-      AND r.handed_at IS NOT NULL)
-SELECT owner_id, count(*) AS handed_to_sales,
-       count(follow_up_s) AS followed_up,
-       count(*) FILTER (WHERE waiting) AS waiting,
-       count(*) FILTER (WHERE waiting AND handed_at < (SELECT ll_sla_cutoff($1, $4::integer)))
-           AS overdue,
-       to_char(min(handed_at) FILTER (WHERE waiting) AT TIME ZONE 'UTC',
-               'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS oldest_waiting_since,
-       (array_agg(lead_id ORDER BY handed_at, lead_id) FILTER (WHERE waiting))[1]
-           AS oldest_waiting_lead_id,
-       percentile_disc(0.5) WITHIN GROUP (ORDER BY follow_up_s) AS follow_up_p50_seconds,
-       percentile_disc(0.9) WITHIN GROUP (ORDER BY follow_up_s) AS follow_up_p90_seconds
-FROM x
-GROUP BY owner_id
-ORDER BY owner_id NULLS LAST
+--
+-- From kept figures (sql/0032_report_funnel.sql): each owner's handed, followed-up and
+-- waiting leads of the window are the sums of report_funnel_days and report_funnel_deltas
+-- of dimension 4 (the owner; key '' for none) over every source (ll_report_funnel_sums); the
+-- overdue are the waiting less those handed over at or after the SLA's cutoff (a few, from
+-- the index of the waiting leads by owner and hand-off); the oldest waiting lead is the
+-- first of that index in the window (ll_report_waiting_leads); the percentiles are the
+-- follow-up times of report_follow_ups' dimension 4 at their ranks, as the campaigns
+-- report's (ll_report_follow_up_at, or sorted for a short window).
+WITH
+cut AS (SELECT ll_sla_cutoff($1, $4::integer) AS at),
+o AS (
+    SELECT k.key, nullif(k.key, '')::uuid AS owner_id, k.handed, k.followed, k.waiting
+    FROM ll_report_funnel_sums($1, $2, $3, 4::smallint, NULL, '') k
+    WHERE k.handed > 0),
+fu AS (
+    SELECT o.key,
+           (SELECT * FROM ll_report_follow_up_at($1, $2, $3, 4::smallint, o.key,
+                              greatest(ceil(0.5 * o.followed) - 1, 0)::bigint)) AS p50,
+           (SELECT * FROM ll_report_follow_up_at($1, $2, $3, 4::smallint, o.key,
+                              greatest(ceil(0.9 * o.followed) - 1, 0)::bigint)) AS p90
+    FROM o
+    WHERE o.followed > 0 AND NOT ll_report_follow_up_sorted($2, $3)
+    UNION ALL
+    SELECT * FROM ll_report_follow_up_percentiles($1, $2, $3, 4::smallint))
+SELECT o.owner_id, o.handed AS handed_to_sales, o.followed AS followed_up,
+       o.waiting,
+       CASE WHEN o.waiting = 0 OR cut.at IS NULL THEN 0
+            ELSE o.waiting - (SELECT count(*) FROM ll_report_waiting_leads(
+                     $1, $2, $3, o.owner_id, cut.at, false, NULL)) END AS overdue,
+       to_char(w.handed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
+           AS oldest_waiting_since,
+       w.lead_id AS oldest_waiting_lead_id,
+       fu.p50 AS follow_up_p50_seconds, fu.p90 AS follow_up_p90_seconds
+FROM o CROSS JOIN cut
+LEFT JOIN LATERAL (
+    SELECT x.handed_at, x.lead_id
+    FROM ll_report_waiting_leads($1, $2, $3, o.owner_id, NULL,
+                                 ll_report_follow_up_sorted($2, $3), 1) x
+    WHERE o.waiting > 0) w ON true
+LEFT JOIN fu ON fu.key = o.key
+ORDER BY o.owner_id NULLS LAST

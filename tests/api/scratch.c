@@ -149,11 +149,12 @@ static const char scratch_rejections[] = SCRATCH
     " x.key), 4))) ORDER BY x.key NULLS LAST, x.n DESC, x.reason), '[]')::text FROM x"
     " LEFT JOIN feedback_reasons fr ON fr.workspace_id = $1 AND fr.code = x.reason";
 
-/* The funnel's data: $4 the model of the campaign filter, $5 campaign id, $6 source. */
+/* The funnel's data: $4 the model of the campaign filter, $5 campaign id, $6 source, $7
+ * owner. */
 static const char scratch_funnel[] = SCRATCH
     ", f AS (SELECT * FROM lf2 l WHERE ($5::uuid IS NULL OR EXISTS (SELECT 1 FROM share s"
     " WHERE s.model = $4::int AND s.lead_id = l.id AND s.key = $5::text))"
-    " AND ($6::text IS NULL OR l.source = $6)),"
+    " AND ($6::text IS NULL OR l.source = $6) AND ($7::uuid IS NULL OR l.owner_id = $7)),"
     " st (i, stage, at, prev_at) AS (VALUES"
     " (1, 'new', NULL::text, NULL::text), (2, 'mql', 'ho', 'created_at'),"
     " (3, 'sales_accepted', 'acc', 'ho'), (4, 'sales_qualified', 'qual', 'acc'),"
@@ -237,7 +238,7 @@ int scratch_compare_all(PGconn *pg, const struct scratch_ws *w, const char *from
     char q[160], path[256], m[12];
     snprintf(q, sizeof q, "%s%s%s%s", from ? "&from=" : "", from ? from : "", to ? "&to=" : "",
              to ? to : "");
-    const char *p[6] = {w->ws_id, from, to, m, NULL, NULL};
+    const char *p[7] = {w->ws_id, from, to, m, NULL, NULL, NULL};
     for (int i = 0; i < 3; i++) {
         snprintf(m, sizeof m, "%d", i + 1);
         snprintf(path, sizeof path, "/v1/reports/campaigns?attribution=%s%s", models[i], q);
@@ -263,18 +264,41 @@ int scratch_compare_all(PGconn *pg, const struct scratch_ws *w, const char *from
     p[5] = NULL;
     snprintf(m, sizeof m, "1");
     snprintf(path, sizeof path, "/v1/reports/funnel?%s", q + (*q ? 1 : 0));
-    compared += check_report(path, w->key, scratch(pg, scratch_funnel, 6, p));
+    compared += check_report(path, w->key, scratch(pg, scratch_funnel, 7, p));
     for (int i = 0; i < 3; i++) {
         snprintf(m, sizeof m, "%d", i + 1);
         p[4] = w->funnel_campaigns[i];
         snprintf(path, sizeof path, "/v1/reports/funnel?attribution=%s&campaign_id=%s%s", models[i],
                  w->funnel_campaigns[i], q);
-        compared += check_report(path, w->key, scratch(pg, scratch_funnel, 6, p));
+        compared += check_report(path, w->key, scratch(pg, scratch_funnel, 7, p));
     }
     p[4] = NULL;
     p[5] = "web";
     snprintf(path, sizeof path, "/v1/reports/funnel?source=web%s", q);
-    compared += check_report(path, w->key, scratch(pg, scratch_funnel, 6, p));
+    compared += check_report(path, w->key, scratch(pg, scratch_funnel, 7, p));
+    if (w->funnel_owner) {
+        /* an owner, alone and with a source; a campaign with a source; a campaign with an
+         * owner (the one pair without kept figures of its own), each model in turn */
+        p[6] = w->funnel_owner;
+        snprintf(path, sizeof path, "/v1/reports/funnel?owner_id=%s%s", w->funnel_owner, q);
+        p[5] = NULL;
+        compared += check_report(path, w->key, scratch(pg, scratch_funnel, 7, p));
+        p[5] = "web";
+        snprintf(path, sizeof path, "/v1/reports/funnel?owner_id=%s&source=web%s", w->funnel_owner,
+                 q);
+        compared += check_report(path, w->key, scratch(pg, scratch_funnel, 7, p));
+        for (int i = 0; i < 3; i++) {
+            snprintf(m, sizeof m, "%d", i + 1);
+            p[4] = w->funnel_campaigns[i];
+            p[5] = i == 1 ? NULL : "web";
+            p[6] = i == 0 ? NULL : w->funnel_owner;
+            snprintf(path, sizeof path, "/v1/reports/funnel?attribution=%s&campaign_id=%s%s%s%s%s",
+                     models[i], w->funnel_campaigns[i], p[5] ? "&source=web" : "",
+                     p[6] ? "&owner_id=" : "", p[6] ? p[6] : "", q);
+            compared += check_report(path, w->key, scratch(pg, scratch_funnel, 7, p));
+        }
+        p[4] = p[5] = p[6] = NULL;
+    }
     snprintf(path, sizeof path, "/v1/reports/follow-up?%s", q + (*q ? 1 : 0));
     compared += check_report(path, w->key, scratch(pg, scratch_follow_up, 3, p));
     return compared;
