@@ -154,7 +154,7 @@ static bool heap_add(struct sched *s, struct fiber *f, uint64_t deadline)
 {
     if (s->nheap == s->capheap) {
         long cap = s->capheap ? s->capheap * 2 : 64;
-        struct fiber **h = realloc(s->heap, (size_t)cap * sizeof *h);
+        struct fiber **h = realloc(s->heap, (size_t)cap * sizeof(struct fiber *));
         if (!h)
             return false;
         s->heap = h;
@@ -432,8 +432,8 @@ int fiber_wait_fd(int fd, short events, uint64_t deadline_ns)
         return n > 0 ? 1 : n == 0 ? 0 : 2;
     }
     f->wait_fd = fd;
-    if (deadline_ns && !heap_add(s, f, deadline_ns))
-        deadline_ns = 0; /* out of memory: no deadline of our own; the caller's stays */
+    if (deadline_ns)
+        (void)heap_add(s, f, deadline_ns); /* out of memory: no deadline; the caller's stays */
     why = park_self(s, f);
     f->wait_fd = -1;
     if (why != W_READY)

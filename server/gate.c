@@ -688,8 +688,9 @@ struct gate_conn *gate_conn_open(int fd)
         struct gate_conn **grown;
         while (cap <= fd)
             cap *= 2;
-        if ((grown = realloc(watch.by_fd, (size_t)cap * sizeof *grown))) {
-            memset(grown + watch.by_fd_cap, 0, (size_t)(cap - watch.by_fd_cap) * sizeof *grown);
+        if ((grown = realloc(watch.by_fd, (size_t)cap * sizeof(struct gate_conn *)))) {
+            memset(grown + watch.by_fd_cap, 0,
+                   (size_t)(cap - watch.by_fd_cap) * sizeof(struct gate_conn *));
             watch.by_fd = grown;
             watch.by_fd_cap = cap;
         }
