@@ -406,6 +406,7 @@ START_TEST(reports_equal_a_computation_from_scratch)
     /* hand a third over to sales (a ninth with LL_TEST_QUICK=1: under the sanitizers the
      * requests cost four times as much); sales works most of them and a few new ones */
     const int every = test_scale(10) == 10 ? 3 : 9;
+    const bool whole = every == 3; /* false with LL_TEST_QUICK=1 */
     for (int i = 0; i < LEADS; i += every) {
         transition(leads[i], "mql");
         if (rnd(10) < 7)
@@ -547,14 +548,18 @@ START_TEST(reports_equal_a_computation_from_scratch)
     compared += scratch_compare_all(pg, &w, days_ago(200, a), days_ago(200, b));
     lap("windows compared in the new time zone");
     expect_funnel_kept_exact(pg);
-    /* rebuilt from the rows (the figures all in deltas), then folded: the same answers */
+    /* rebuilt from the rows (the figures all in deltas), then folded: the same answers
+     * (with LL_TEST_QUICK=1, all time only: the sanitizers' run has the rest above) */
     free(pg_value_p(pg, "SELECT ll_report_rebuild($1::uuid)::text", ws_id));
     compared += scratch_compare_all(pg, &w, NULL, NULL);
-    compared += scratch_compare_all(pg, &w, days_ago(300, a), days_ago(130, b));
+    if (whole)
+        compared += scratch_compare_all(pg, &w, days_ago(300, a), days_ago(130, b));
     pg_ok(pg, "SELECT ll_report_compact(100000000)");
     compared += scratch_compare_all(pg, &w, NULL, NULL);
-    compared += scratch_compare_all(pg, &w, days_ago(90, a), days_ago(0, b));
-    compared += scratch_compare_all(pg, &w, m1, m2);
+    if (whole) {
+        compared += scratch_compare_all(pg, &w, days_ago(90, a), days_ago(0, b));
+        compared += scratch_compare_all(pg, &w, m1, m2);
+    }
     lap("windows compared after a rebuild and a compaction");
     fprintf(stderr, "reports: %d reports equal to the computation from scratch\n", compared);
     free(owner);
