@@ -291,6 +291,16 @@ static atomic_ulong next_loop;
 
 static enum MHD_Result ev_continue(struct exchange *x);
 
+static void end_fn(void *arg)
+{
+    struct exchange *x = arg;
+    reqpath_end(&x->r);
+    req_fini(&x->r);
+    free(x->sbuf);
+    free(x);
+    atomic_fetch_sub(&inflight, 1);
+}
+
 /* A step's fiber has ended after parking: the connection goes on (libmicrohttpd calls
  * back), or, when it was let go meanwhile, the exchange goes. */
 static void step_done(void *arg)
@@ -298,11 +308,7 @@ static void step_done(void *arg)
     struct exchange *x = arg;
     x->running = false;
     if (x->orphan) {
-        reqpath_end(&x->r);
-        req_fini(&x->r);
-        free(x->sbuf);
-        free(x);
-        atomic_fetch_sub(&inflight, 1);
+        end_fn(x); /* on the loop's stack: its release blocks this loop, a rare case */
         return;
     }
     if (x->suspended) {
@@ -433,16 +439,6 @@ static ssize_t stream_read_ev(void *cls, uint64_t pos, char *buf, size_t max)
     if (!ev_run(x, piece_fn))
         return 0; /* called again once resumed */
     return stream_read_ev(cls, pos, buf, max);
-}
-
-static void end_fn(void *arg)
-{
-    struct exchange *x = arg;
-    reqpath_end(&x->r);
-    req_fini(&x->r);
-    free(x->sbuf);
-    free(x);
-    atomic_fetch_sub(&inflight, 1);
 }
 
 static void on_completed_ev(void *cls, struct MHD_Connection *c, void **con_cls,
