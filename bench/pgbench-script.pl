@@ -17,8 +17,8 @@
 # The statements are those the request's backend ran, in order, BEGIN/COMMIT included when
 # the daemon sends them: every statement logged since OFFSET by the backend whose
 # parameters hold the first VALUE, less those about API keys (the lookup, which the
-# daemon's key cache mostly skips, and its last_used_at touch) and a new connection's
-# session settings. Other parameters become the literals the daemon sent (NULL stays
+# daemon's key cache mostly skips, and its last_used_at touch), a new connection's
+# session settings, the rate limit's leases and the webhook dispatcher's poll (below). Other parameters become the literals the daemon sent (NULL stays
 # NULL); PostgreSQL plans an unnamed statement of the daemon with its values known, so
 # this changes nothing for the planner.
 #
@@ -68,8 +68,12 @@ my ($pid) = grep {
     grep { grep { defined && index($_, $key) >= 0 } @{$_->[1]} } @{$by_pid{$_}}
 } @pids;
 die "$0: no statement logged since offset $offset holds '$key'\n" unless defined $pid;
+# Not the request's own work, though its backend may run it within the window: the rate
+# limit's lease (one statement per hundred requests of a key, not one per request) and the
+# webhook dispatcher's poll, which borrows a pooled connection between requests.
 my @statements = grep {
     $_->[0] !~ /\bapi_keys\b/ && $_->[0] !~ /^\s*(SET statement_timeout|LISTEN)\b/
+      && $_->[0] !~ /\bll_rate_take\b/ && $_->[0] !~ /\bwebhook_(?:cursors|deliveries)\b/
 } @{$by_pid{$pid}};
 die "$0: the request ran no statement of its own\n" unless @statements;
 

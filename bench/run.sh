@@ -571,8 +571,10 @@ summary() {
 	echo "- pgbench runs the statements the daemon sent for one probe request of each kind, captured from"
 	echo "  PostgreSQL's log, with the id, page, email and campaign drawn per transaction from the same sets"
 	echo "  as wrk's ($LEADS leads, $NCURSORS of the $PAGES pages of $LIST_QUERY, $CAMPAIGNS campaigns). Not in it:"
-	echo "  API-key statements (the daemon caches keys; a miss costs it one lookup). The create sends no"
-	echo "  Idempotency-Key, so neither writes an idempotency row."
+	echo "  API-key statements (the daemon caches keys; a miss costs it one lookup), the rate limit's leases"
+	echo "  (one statement per 100 requests of a key) and the webhook dispatcher's poll (it borrows a pooled"
+	echo "  connection between requests). The create sends no Idempotency-Key, so neither writes an"
+	echo "  idempotency row."
 	if [[ -n "${LABEL[rate_get]:-}" ]]; then
 		echo
 		echo "### Latency at a fixed offered load (bench/rate.c)"

@@ -27,6 +27,7 @@ static const char *const log_levels[] = {"debug", "info", "warn", "error", NULL}
 static const char *const log_formats[] = {"json", "text", NULL};
 static const char *const cookie_secure_modes[] = {"auto", "always", "never", NULL};
 static const char *const io_modes[] = {"events", "threads", NULL};
+static const char *const on_off[] = {"on", "off", NULL};
 
 #define STR(field)                                                                                 \
     T_STR, NULL, 0, 0, NULL, offsetof(struct config, field), sizeof(((struct config *)0)->field)
@@ -78,6 +79,10 @@ static const struct setting settings[] = {
      "as fibers over non-blocking sockets) or threads (a thread per connection)"},
     {"LEADLOOP_LOOPS", "--loops", LNG("0", 0, 64, loops),
      "event-loop threads with LEADLOOP_IO=events (0: one per CPU core)"},
+    {"LEADLOOP_DB_PIPELINE", "--db-pipeline", ENM("on", on_off, db_pipeline),
+     "with LEADLOOP_IO=events, point reads (GET of one resource) send their statements on "
+     "their loop's pipelined connection, one more connection per loop beside the pool (on), "
+     "or each takes a pool connection (off)"},
     {"LEADLOOP_MAX_CONNECTIONS", "--max-connections", LNG("512", 1, 1048576, max_connections),
      "open HTTP connections at most (with LEADLOOP_IO=threads each has a thread)"},
     {"LEADLOOP_MAX_CONNECTIONS_PER_IP", "--max-connections-per-ip",

@@ -54,6 +54,12 @@ struct db_conn {
     int tx_depth;           /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
     bool conflicted;        /* a statement met 40001 or 40P01 (db_tx_run reruns) */
     const char *on_release; /* undoes session state set for one request (db_on_release) */
+    /* A shared handle (db_acquire_shared): no connection of its own until it needs one
+     * (a transaction, session state, the raw connection), then `bound`; until then its
+     * statements go to its loop's pipelined connection. */
+    bool shared;
+    bool bind_failed;      /* no connection came: every later statement answers 503 */
+    struct db_conn *bound; /* the pool connection it took, or NULL */
 };
 
 static struct {
@@ -65,7 +71,8 @@ static struct {
     int wake_fd;             /* readable once db_cancel_all ran: wakes every statement */
     atomic_bool cancelling;  /* set by db_cancel_all: statements give up at once */
     atomic_int cancels_busy; /* cancel threads still running */
-    atomic_ulong timeouts, errors, late, closed, retries;
+    atomic_ulong timeouts, errors, late, closed, retries, pipelined;
+    atomic_bool pipelines; /* db_pipelines: shared handles pipeline on event loops */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
 
 static void notice_quiet(void *arg, const PGresult *res)
@@ -385,7 +392,7 @@ static void conn_close(struct db_conn *c)
  * New; NULL only when out of memory, which callers treat the same. */
 static PGresult *no_answer(struct db_conn *c)
 {
-    return PQmakeEmptyPGresult(c->pg, PGRES_FATAL_ERROR);
+    return PQmakeEmptyPGresult(c ? c->pg : NULL, PGRES_FATAL_ERROR);
 }
 
 /* Keeps what PQexec would return: the last result, or the first error. */
@@ -647,16 +654,25 @@ enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement
 }
 
 static bool simple(struct db_conn *c, const char *sql);
+static struct db_conn *cur(struct db_conn *c);
+static struct db_conn *own(struct db_conn *c);
 
 void db_set_deadline(struct db_conn *c, long ms)
 {
     c->deadline_ms = ms > 0 ? ms : 0;
+    if (c->shared && c->bound)
+        c->bound->deadline_ms = c->deadline_ms;
 }
 
 void db_release(struct db_conn *c)
 {
     if (!c)
         return;
+    if (c->shared) {
+        db_release(c->bound);
+        free(c);
+        return;
+    }
     if (c->pg && !c->needs_reset) {
         PGTransactionStatusType ts = PQtransactionStatus(c->pg);
         if (ts == PQTRANS_INTRANS || ts == PQTRANS_INERROR) {
@@ -754,6 +770,329 @@ static PGresult *exec_prepared(struct db_conn *c, const char *sql, int nparams,
     return run(c, &plain, deadline);
 }
 
+/* ---------------------------------------------------------------- the loops' pipelines */
+
+/* Each event-loop thread keeps one connection in libpq's pipeline mode for the statements of
+ * shared handles (db_acquire_shared). A fiber sends its statement with a sync after it (so
+ * that each is a transaction of its own, and one's error does not abort the next), appends
+ * itself to the loop's queue and parks; the fiber at the head of the queue reads for all of
+ * them: each answer, in order, goes to its fiber, which the reader unparks, and when the
+ * reader's own answer is in, the next in the queue takes its place. The requests of one
+ * loop round thus share one connection and one wake-up of its PostgreSQL backend, with no
+ * pool hand-over.
+ *
+ * Only the loop's own fibers touch its pipeline, so it needs no lock. A statement has the
+ * pool's statement timeout on the server; a pipeline that gives no answer for that long and
+ * CANCEL_WAIT_MS more is closed, and every statement in it answers 503 (one cannot cancel
+ * a single statement of a pipeline). */
+struct pitem {
+    struct fiber *f;
+    PGresult *res; /* what PQexec would return */
+    int prep_slot; /* the prepared statement this item's Prepare makes, or -1 */
+    int nres;      /* results seen so far */
+    bool done;
+    uint64_t deadline;
+    struct pitem *next;
+};
+
+struct pipe {
+    struct db_conn c; /* the connection and its prepared statements */
+    struct pitem *head, *tail;
+    bool want_write; /* a statement is not all sent: the reader flushes */
+    bool connecting;
+};
+
+static _Thread_local struct pipe *tls_pipe;
+
+void db_pipelines(bool on)
+{
+    atomic_store(&pool.pipelines, on);
+}
+
+void db_loop_done(void)
+{
+    struct pipe *p = tls_pipe;
+    if (!p)
+        return;
+    PQfinish(p->c.pg);
+    free(p);
+    tls_pipe = NULL;
+}
+
+/* Every statement in the pipeline answers what it has, or 503; the connection is closed
+ * (the next statement connects anew). */
+static void pipe_fail_all(struct pipe *p)
+{
+    struct pitem *it = p->head;
+    struct fiber *self = fiber_self();
+    p->head = p->tail = NULL;
+    p->want_write = false;
+    while (it) {
+        struct pitem *next = it->next;
+        if (!it->res || PQresultStatus(it->res) != PGRES_FATAL_ERROR) {
+            PQclear(it->res);
+            it->res = no_answer(&p->c);
+        }
+        it->done = true;
+        if (it->f != self)
+            fiber_unpark(it->f);
+        it = next; /* `it` lives on its fiber's stack: nothing of it after the unpark */
+    }
+    if (p->c.pg) {
+        PQfinish(p->c.pg);
+        p->c.pg = NULL;
+        atomic_fetch_add(&pool.closed, 1);
+    }
+    p->c.needs_reset = true;
+    p->c.nprepared = 0;
+}
+
+/* One result of the head item; at its sync the item is done and leaves the queue. */
+static void pipe_take(struct pipe *p, PGresult *res)
+{
+    struct pitem *it = p->head;
+    if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+        PQclear(res);
+        p->head = it->next;
+        if (!p->head)
+            p->tail = NULL;
+        if (!it->res)
+            it->res = no_answer(&p->c);
+        it->done = true;
+        if (it->f != fiber_self())
+            fiber_unpark(it->f);
+        return;
+    }
+    if (it->nres++ == 0 && it->prep_slot >= 0 && PQresultStatus(res) != PGRES_COMMAND_OK) {
+        /* the Prepare failed: its name names nothing */
+        p->c.prepared[it->prep_slot].hash = 0;
+        p->c.prepared[it->prep_slot].len = 0;
+    }
+    keep(&it->res, res);
+}
+
+/* The reader's turn (the head item's fiber): reads until its own answer is in, handing out
+ * the answers before it; the whole pipeline fails on a lost connection, a deadline, or
+ * db_cancel_all. */
+static void pipe_read(struct pipe *p, struct pitem *mine)
+{
+    PGconn *pg = p->c.pg;
+    int nulls = 0;
+    while (!mine->done) {
+        while (!PQisBusy(pg)) {
+            PGresult *res = PQgetResult(pg);
+            if (!res) { /* the end of one statement's results, before its sync */
+                if (++nulls > 2) {
+                    log_warn("database pipeline out of step; connection closed");
+                    pipe_fail_all(p);
+                    return;
+                }
+                continue;
+            }
+            nulls = 0;
+            pipe_take(p, res);
+            if (PQstatus(pg) != CONNECTION_OK) {
+                pipe_fail_all(p);
+                return;
+            }
+            if (mine->done)
+                return;
+        }
+        if (p->want_write) {
+            int f = PQflush(pg);
+            if (f < 0) {
+                pipe_fail_all(p);
+                return;
+            }
+            p->want_write = f == 1;
+        }
+        {
+            int w =
+                wait_fd(PQsocket(pg), POLLIN | (p->want_write ? POLLOUT : 0), p->head->deadline);
+            if (w <= 0) {
+                if (w == 0) {
+                    atomic_fetch_add(&pool.late, 1);
+                    log_warn("database pipeline gave no answer within its deadline; connection "
+                             "closed");
+                }
+                pipe_fail_all(p);
+                return;
+            }
+        }
+        if (!PQconsumeInput(pg) || PQstatus(pg) != CONNECTION_OK) {
+            pipe_fail_all(p);
+            return;
+        }
+    }
+}
+
+/* An idle pipeline expects nothing from the server: anything readable is its goodbye (a
+ * terminated backend's 57P01, which libpq in pipeline mode would keep for the next
+ * statement, then the end of the connection). */
+static bool pipe_idle_dead(PGconn *pg)
+{
+    struct pollfd pfd = {.fd = PQsocket(pg), .events = POLLIN};
+    return pfd.fd < 0 || PQstatus(pg) != CONNECTION_OK || poll(&pfd, 1, 0) != 0;
+}
+
+/* The loop's pipeline, connected and in pipeline mode; NULL when it cannot be had now: the
+ * database is down (*down), or not now (out of memory, connecting on another fiber), when
+ * the caller takes a pool connection instead. */
+static struct pipe *pipe_ready(bool *down)
+{
+    struct pipe *p = tls_pipe;
+    char err[512];
+    if (!p) {
+        if (!(p = calloc(1, sizeof *p)))
+            return NULL;
+        p->c.needs_reset = true;
+        tls_pipe = p;
+    }
+    if (p->connecting)
+        return NULL;
+    if (p->head) /* busy, hence alive as far as anyone knows */
+        return p->c.pg ? p : NULL;
+    if (p->c.pg && !p->c.needs_reset && !pipe_idle_dead(p->c.pg))
+        return p;
+    PQfinish(p->c.pg);
+    p->c.pg = NULL;
+    p->c.nprepared = 0;
+    p->connecting = true;
+    if (!conn_open(&p->c, deadline_in(pool.acquire_ms), err, sizeof err)) {
+        p->connecting = false;
+        atomic_fetch_add(&pool.errors, 1);
+        log_warn("database connection failed: %s", err);
+        *down = true;
+        return NULL;
+    }
+    p->connecting = false;
+    if (PQenterPipelineMode(p->c.pg) != 1) {
+        log_warn("database connection cannot enter pipeline mode: %s", PQerrorMessage(p->c.pg));
+        PQfinish(p->c.pg);
+        p->c.pg = NULL;
+        return NULL;
+    }
+    p->c.needs_reset = false;
+    return p;
+}
+
+/* Runs one statement of a shared handle on the loop's pipeline (adhoc: planned for its
+ * values, not prepared). NULL when the pipeline cannot take it now (the caller runs it on a
+ * connection of its own); otherwise a new PGresult, as run() answers. */
+static PGresult *pipe_exec(const char *sql, int nparams, const char *const *values, bool adhoc,
+                           long deadline_ms)
+{
+    bool down = false;
+    struct pipe *p;
+    struct pitem it = {.f = fiber_self(), .prep_slot = -1};
+    PGconn *pg;
+    bool sent;
+    int f;
+    if (atomic_load(&pool.cancelling))
+        return no_answer(NULL);
+    if (!(p = pipe_ready(&down)))
+        return down ? no_answer(NULL) : NULL;
+    pg = p->c.pg;
+    if (adhoc) {
+        sent = PQsendQueryParams(pg, sql, nparams, NULL, values, NULL, NULL, 0) == 1;
+    } else {
+        size_t len;
+        uint64_t h = fnv1a(sql, &len);
+        char name[24];
+        int i = 0;
+        while (i < p->c.nprepared && !(p->c.prepared[i].hash == h && p->c.prepared[i].len == len))
+            i++;
+        if (i == p->c.nprepared && i < PREPARED_MAX) { /* Prepare then Execute, one sync */
+            snprintf(name, sizeof name, "ll_%d", i);
+            if (PQsendPrepare(pg, name, sql, nparams, NULL) != 1) {
+                pipe_fail_all(p);
+                return no_answer(NULL);
+            }
+            p->c.prepared[i].hash = h;
+            p->c.prepared[i].len = len;
+            p->c.nprepared++;
+            it.prep_slot = i;
+        }
+        snprintf(name, sizeof name, "ll_%d", i);
+        sent = i < PREPARED_MAX
+                   ? PQsendQueryPrepared(pg, name, nparams, values, NULL, NULL, 0) == 1
+                   : PQsendQueryParams(pg, sql, nparams, NULL, values, NULL, NULL, 0) == 1;
+    }
+    if (!sent || PQpipelineSync(pg) != 1) {
+        /* a statement half queued leaves the pipeline out of step: start afresh */
+        log_warn("database pipeline send failed: %s", PQerrorMessage(pg));
+        pipe_fail_all(p);
+        return no_answer(NULL);
+    }
+    if ((f = PQflush(pg)) < 0) {
+        pipe_fail_all(p);
+        return no_answer(NULL);
+    }
+    p->want_write = p->want_write || f == 1;
+    atomic_fetch_add(&pool.pipelined, 1);
+    it.deadline = deadline_in((deadline_ms > 0 ? deadline_ms : pool.statement_ms) + CANCEL_WAIT_MS);
+    if (p->tail)
+        p->tail->next = &it;
+    else
+        p->head = &it;
+    p->tail = &it;
+    while (!it.done) {
+        if (p->head != &it) {
+            fiber_park(0); /* the reader unparks it with its answer, or its turn to read */
+            continue;
+        }
+        pipe_read(p, &it);
+        if (p->head)
+            fiber_unpark(p->head->f); /* the reader's turn passes on */
+    }
+    return it.res;
+}
+
+/* ---------------------------------------------------------------- shared handles */
+
+enum ll_err db_acquire_shared(struct db_conn **out)
+{
+    struct db_conn *c;
+    if (!fiber_in() || !atomic_load(&pool.pipelines))
+        return db_acquire(out);
+    if (!(c = malloc(sizeof *c)))
+        return LL_E_UNAVAILABLE;
+    c->nprepared = 0;
+    c->pg = NULL;
+    c->in_use = true;
+    c->needs_reset = false;
+    c->deadline_ms = pool.statement_ms;
+    c->tx_depth = 0;
+    c->conflicted = false;
+    c->on_release = NULL;
+    c->shared = true;
+    c->bind_failed = false;
+    c->bound = NULL;
+    *out = c;
+    return LL_OK;
+}
+
+/* The connection c's statements run on now: a shared handle's pool connection (NULL
+ * while it has none), else c. */
+static struct db_conn *cur(struct db_conn *c)
+{
+    return c->shared && c->bound ? c->bound : c;
+}
+
+/* The connection of c's own, taken from the pool for a shared handle on first need; a
+ * handle that could get none answers itself, whose statements answer no_answer(). */
+static struct db_conn *own(struct db_conn *c)
+{
+    if (!c->shared || c->bound || c->bind_failed)
+        return cur(c);
+    if (db_acquire_within(&c->bound, pool.acquire_ms, c->deadline_ms) != LL_OK) {
+        c->bound = NULL;
+        c->bind_failed = true;
+        return c;
+    }
+    return c->bound;
+}
+
 static PGresult *after(struct db_conn *c, PGresult *res);
 
 /* ---------------------------------------------------------------- serialization failures */
@@ -808,19 +1147,50 @@ static PGresult *exec_retrying(struct db_conn *c, const struct stmt *adhoc, cons
     }
 }
 
+/* A statement of a shared handle without a connection of its own: on the loop's pipeline,
+ * run again on a conflict as exec_retrying does; on a pool connection of its own when the
+ * pipeline cannot take it now. */
+static PGresult *shared_exec(struct db_conn *c, const char *sql, int nparams,
+                             const char *const *values, bool adhoc)
+{
+    for (int attempt = 1;; attempt++) {
+        PGresult *res = c->bind_failed ? no_answer(NULL)
+                                       : pipe_exec(sql, nparams, values, adhoc, c->deadline_ms);
+        if (!res) {
+            struct db_conn *o = own(c);
+            if (o == c)
+                return no_answer(NULL);
+            return adhoc ? db_exec_adhoc(o, sql, nparams, values)
+                         : db_exec(o, sql, nparams, values);
+        }
+        if (attempt == RETRY_ATTEMPTS || !conflict(res))
+            return res;
+        log_info("database statement met a serialization failure or deadlock (%s); running it "
+                 "again",
+                 PQresultErrorField(res, PG_DIAG_SQLSTATE));
+        PQclear(res);
+        retry_pause(attempt + 1);
+    }
+}
+
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
-    return exec_retrying(c, NULL, sql, nparams, values);
+    if (c->shared && !c->bound)
+        return shared_exec(c, sql, nparams, values, false);
+    return exec_retrying(cur(c), NULL, sql, nparams, values);
 }
 
 PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
     struct stmt s = {STMT_PARAMS, sql, NULL, nparams, values};
-    return exec_retrying(c, &s, NULL, 0, NULL);
+    if (c->shared && !c->bound)
+        return shared_exec(c, sql, nparams, values, true);
+    return exec_retrying(cur(c), &s, NULL, 0, NULL);
 }
 
-enum ll_err db_tx_run(struct db_conn *c, enum ll_err (*fn)(struct db_conn *c, void *arg), void *arg)
+enum ll_err db_tx_run(struct db_conn *h, enum ll_err (*fn)(struct db_conn *c, void *arg), void *arg)
 {
+    struct db_conn *c = own(h);
     bool outer = c->conflicted; /* a conflict of an enclosing transaction stays its own */
     enum ll_err err;
     for (int attempt = 1;; attempt++) {
@@ -828,7 +1198,7 @@ enum ll_err db_tx_run(struct db_conn *c, enum ll_err (*fn)(struct db_conn *c, vo
         c->conflicted = false;
         if ((err = db_tx_begin(c)) != LL_OK)
             break;
-        err = fn(c, arg);
+        err = fn(h, arg);
         /* A conflict the function got past (an item of a batch answered 409, say) still
          * reruns the whole: its answer would tell of a race that a rerun does not lose. */
         if (err == LL_OK && (!c->conflicted || last)) {
@@ -866,6 +1236,7 @@ static PGresult *after(struct db_conn *c, PGresult *res)
 enum ll_err db_tx_begin(struct db_conn *c)
 {
     char sql[48];
+    c = own(c);
     if (c->tx_depth == 0)
         snprintf(sql, sizeof sql, "BEGIN");
     else
@@ -881,6 +1252,7 @@ enum ll_err db_tx_begin_bounded(struct db_conn *c, long timeout_ms)
     char sql[96];
     if (timeout_ms <= 0)
         return db_tx_begin(c);
+    c = own(c);
     /* One round trip for both: a list pays it on every page. */
     if (c->tx_depth == 0)
         snprintf(sql, sizeof sql, "BEGIN; SET LOCAL statement_timeout = %ld", timeout_ms);
@@ -904,6 +1276,7 @@ enum ll_err db_tx_commit(struct db_conn *c)
 {
     char sql[48];
     bool ok;
+    c = cur(c);
     if (c->tx_depth <= 0)
         return LL_OK;
     if (c->tx_depth == 1)
@@ -923,6 +1296,7 @@ enum ll_err db_tx_commit(struct db_conn *c)
 void db_tx_rollback(struct db_conn *c)
 {
     char sql[80];
+    c = cur(c);
     if (c->tx_depth <= 0)
         return;
     if (c->tx_depth == 1)
@@ -946,17 +1320,17 @@ enum ll_err db_tx_set(struct db_conn *c, const char *name, const char *value)
 
 void db_on_release(struct db_conn *c, const char *sql)
 {
-    c->on_release = sql;
+    own(c)->on_release = sql;
 }
 
 void db_tx_custom_plans(struct db_conn *c)
 {
-    simple(c, "SET LOCAL plan_cache_mode = force_custom_plan");
+    simple(cur(c), "SET LOCAL plan_cache_mode = force_custom_plan");
 }
 
 int db_tx_depth(const struct db_conn *c)
 {
-    return c->tx_depth;
+    return c->shared && c->bound ? c->bound->tx_depth : c->tx_depth;
 }
 
 enum ll_err db_check(struct db_conn *c, const PGresult *res)
@@ -966,6 +1340,7 @@ enum ll_err db_check(struct db_conn *c, const PGresult *res)
     enum ll_err err;
     if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
         return LL_OK;
+    c = cur(c);
     state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     if (!state || PQstatus(c->pg) != CONNECTION_OK)
         c->needs_reset = true;
@@ -992,6 +1367,7 @@ void db_stats(struct db_stats *out)
     out->statements_late = atomic_load(&pool.late);
     out->connections_closed = atomic_load(&pool.closed);
     out->retries = atomic_load(&pool.retries);
+    out->pipelined = atomic_load(&pool.pipelined);
 }
 
 json_t *db_json_text(const PGresult *res, int row, int col)
@@ -1017,5 +1393,5 @@ json_t *db_json_int(const PGresult *res, int row, int col)
 
 PGconn *db_pg(struct db_conn *c)
 {
-    return c->pg;
+    return own(c)->pg;
 }

@@ -167,13 +167,10 @@ static const char *reason_phrase(int status)
 static size_t answer_text(enum ll_err err, const char *detail, char *out, size_t cap)
 {
     const struct problem_kind *k = problem_kind(err);
-    unsigned char raw[16];
     char rid[33], *body;
     json_t *p;
     int n;
-    if (!util_random(raw, sizeof raw))
-        memset(raw, 0, sizeof raw);
-    util_hex(raw, sizeof raw, rid);
+    util_request_id(rid);
     p = problem_new(err, detail, rid, NULL, NULL);
     body = p ? json_dumps(p, JSON_COMPACT) : NULL;
     json_decref(p);

@@ -508,6 +508,7 @@ static void *loop_main(void *arg)
                             .inbox = loop_inbox,
                             .arg = lp};
     sched_loop(lp->s, &h);
+    db_loop_done();
     return NULL;
 }
 
@@ -681,6 +682,7 @@ bool http_start(const struct config *cfg)
     bool events = cfg->io_mode == 0;
 
     conf = cfg;
+    db_pipelines(events && cfg->db_pipeline == 0);
     reqpath_start(cfg);
     raise_fd_limit();
     if (!gate_listen(cfg))

@@ -151,9 +151,12 @@ char *metrics_render(size_t *len)
         "leadloop_db_connections_closed_total %lu\n"
         "# HELP leadloop_db_retries_total Statements and transactions run again after a "
         "serialization failure or a deadlock.\n"
-        "# TYPE leadloop_db_retries_total counter\nleadloop_db_retries_total %lu\n",
+        "# TYPE leadloop_db_retries_total counter\nleadloop_db_retries_total %lu\n"
+        "# HELP leadloop_db_pipelined_total Statements sent on an event loop's pipelined "
+        "connection (point reads, LEADLOOP_DB_PIPELINE).\n"
+        "# TYPE leadloop_db_pipelined_total counter\nleadloop_db_pipelined_total %lu\n",
         st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors, st.statements_late,
-        st.connections_closed, st.retries);
+        st.connections_closed, st.retries, st.pipelined);
     bulk_slots_stats(&slots, &bulk_in_use, &bulk_waiting);
     jw_printf(&b,
               "# HELP leadloop_bulk_slots Bulk requests served at once (LEADLOOP_BULK_SLOTS).\n"

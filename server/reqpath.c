@@ -376,7 +376,7 @@ static enum stage_result stage_connection(struct request *r)
                       NULL, NULL);
         return STAGE_ANSWERED;
     }
-    err = db_acquire(&r->db);
+    err = (r->route->flags & ROUTE_POINT) ? db_acquire_shared(&r->db) : db_acquire(&r->db);
     if (err == LL_OK)
         return STAGE_NEXT;
     reply_problem(r, err, "no database connection is free or the database is down; retry shortly",
@@ -509,10 +509,7 @@ bool reqpath_begin(struct request *r, const char *method, const char *url)
     if (http_request_id_ok(rid)) {
         snprintf(r->request_id, sizeof r->request_id, "%s", rid);
     } else {
-        unsigned char raw[16];
-        if (!util_random(raw, sizeof raw))
-            memset(raw, 0, sizeof raw);
-        util_hex(raw, sizeof raw, r->request_id);
+        util_request_id(r->request_id);
     }
     return true;
 }

@@ -25,6 +25,29 @@ bool util_random(void *buf, size_t n)
     return true;
 }
 
+/* splitmix64: each output a bijection of its counter, so a thread's ids never repeat
+ * within 2^64; threads start from random seeds. */
+void util_request_id(char out[33])
+{
+    static _Thread_local uint64_t state;
+    static _Thread_local bool seeded;
+    unsigned char raw[16];
+    if (!seeded) {
+        if (!util_random(&state, sizeof state))
+            state = (uint64_t)util_now_ns();
+        seeded = true;
+    }
+    for (int half = 0; half < 2; half++) {
+        uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+        z ^= z >> 31;
+        for (int i = 0; i < 8; i++)
+            raw[half * 8 + i] = (unsigned char)(z >> (8 * i));
+    }
+    util_hex(raw, sizeof raw, out);
+}
+
 void util_sha256(const void *data, size_t len, unsigned char out[32])
 {
     unsigned int outlen = 32;

@@ -24,6 +24,7 @@ struct db_stats {
     unsigned long statements_late;    /* passed their client-side deadline */
     unsigned long connections_closed; /* closed for want of an answer, then connected again */
     unsigned long retries;            /* runs again after a serialization failure or deadlock */
+    unsigned long pipelined;          /* statements sent on an event loop's pipelined connection */
 };
 
 /* Sets up the pool (no connection is opened yet). conninfo is copied. statement_timeout_ms
@@ -45,6 +46,20 @@ enum ll_err db_acquire(struct db_conn **out) __attribute__((warn_unused_result))
  * quickly whatever the database does. */
 enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement_ms)
     __attribute__((warn_unused_result));
+/* For a request of a few short statements that need no transaction and no session state
+ * (a point read): on an event loop's fiber (with db_pipelines on), a handle without a
+ * connection of its own, whose statements go out on the loop's pipelined connection
+ * together with those of the loop's other requests (libpq pipeline mode, a sync after each
+ * statement so that each stays a transaction of its own). The first call that needs a
+ * connection of its own (a transaction, db_on_release, db_pg) takes one from the pool for
+ * the rest of the borrow, waiting as db_acquire does; when none comes, that call and every
+ * later statement fail as on a lost connection (LL_E_UNAVAILABLE). Off a loop, or with
+ * pipelines off: db_acquire. Never waits itself. Given back with db_release. */
+enum ll_err db_acquire_shared(struct db_conn **out) __attribute__((warn_unused_result));
+/* Turns the pipelined connections on or off (the daemon's LEADLOOP_DB_PIPELINE). */
+void db_pipelines(bool on);
+/* On an event-loop thread whose loop has ended: closes its pipelined connection. */
+void db_loop_done(void);
 /* Sets the client-side deadline of c's next statements, for the rest of this borrow
  * (ms; 0: none): for the rare statement that must run longer than the pool's timeout, with
  * a server-side bound of its own (db_tx_begin_bounded). */

@@ -30,6 +30,9 @@ enum route_flags {
     /* the pattern's last {name} takes the rest of the path, slashes and all, and may be
      * empty: "/app/{path}" matches /app/, /app/leads and /app/assets/main.js */
     ROUTE_TAIL = 32,
+    /* a point read (GET of one resource): a few short statements, no transaction, so they
+     * share their event loop's pipelined connection (db_acquire_shared) */
+    ROUTE_POINT = 64,
 };
 
 struct route {

@@ -8,6 +8,9 @@
 
 /* Fills buf with n bytes from the kernel's CSPRNG; false only if the kernel refuses. */
 bool util_random(void *buf, size_t n) __attribute__((warn_unused_result));
+/* A request id: 32 hex digits and a NUL, unique, not secret (a per-thread generator seeded
+ * once from getrandom: no system call per request). */
+void util_request_id(char out[33]);
 
 /* SHA-256 of data. */
 void util_sha256(const void *data, size_t len, unsigned char out[32]);

@@ -953,6 +953,88 @@ START_TEST(concurrent_upserts_make_one_lead)
 }
 END_TEST
 
+/* Point reads (GET of one lead, by id or by email) share their event loop's pipelined
+ * connection: many at once, of different leads and of none, each gets its own answer, and
+ * the statements went out on the pipeline (leadloop_db_pipelined_total). */
+#define PR_LEADS   24
+#define PR_THREADS 8
+#define PR_ROUNDS  40
+
+struct pr_worker {
+    int k;
+    char (*ids)[40];
+    int wrong;
+    char why[512];
+};
+
+static void *pr_run(void *arg)
+{
+    struct pr_worker *w = arg;
+    for (int r = 0; r < PR_ROUNDS; r++) {
+        int i = (w->k * 7 + r) % (PR_LEADS + 1);
+        char path[160];
+        struct resp *g;
+        if (i == PR_LEADS) /* none: a well-formed id of no lead */
+            snprintf(path, sizeof path, "/v1/leads/00000000-0000-4000-8000-%012d", w->k * 1000 + r);
+        else if (r % 2)
+            snprintf(path, sizeof path, "/v1/leads/by-email/pipe.%d%%40example.com", i);
+        else
+            snprintf(path, sizeof path, "/v1/leads/%s", w->ids[i]);
+        g = get(path, readonly_key);
+        if (i == PR_LEADS
+                ? g->status != 404
+                : g->status != 200 || !jstr(g, "id") || strcmp(jstr(g, "id"), w->ids[i])) {
+            snprintf(w->why, sizeof w->why, "GET %s answered %ld: %.300s", path, g->status,
+                     g->body ? g->body : "");
+            w->wrong++;
+        }
+        resp_free(g);
+    }
+    return NULL;
+}
+
+static long metric(const char *name)
+{
+    char line[128];
+    struct resp *r = get("/metrics", NULL);
+    const char *at;
+    long v;
+    expect_status(r, 200, "/metrics");
+    snprintf(line, sizeof line, "\n%s ", name);
+    at = strstr(r->body, line);
+    ck_assert_msg(at, "/metrics has no %s", name);
+    v = atol(at + strlen(line));
+    resp_free(r);
+    return v;
+}
+
+START_TEST(point_reads_at_once_each_get_their_own_answer)
+{
+    char ids[PR_LEADS][40];
+    struct pr_worker w[PR_THREADS];
+    pthread_t th[PR_THREADS];
+    long before, after;
+    for (int i = 0; i < PR_LEADS; i++) {
+        char body[128];
+        snprintf(body, sizeof body, "{\"email\":\"pipe.%d@example.com\",\"source\":\"web\"}", i);
+        create("/v1/leads", admin_key, body, ids[i]);
+    }
+    before = metric("leadloop_db_pipelined_total");
+    for (int k = 0; k < PR_THREADS; k++) {
+        w[k] = (struct pr_worker){.k = k, .ids = ids};
+        ck_assert_int_eq(pthread_create(&th[k], NULL, pr_run, &w[k]), 0);
+    }
+    for (int k = 0; k < PR_THREADS; k++) {
+        pthread_join(th[k], NULL);
+        ck_assert_msg(w[k].wrong == 0, "%d wrong answers, the last: %s", w[k].wrong, w[k].why);
+    }
+    after = metric("leadloop_db_pipelined_total");
+    ck_assert_msg(after - before >= PR_THREADS * PR_ROUNDS,
+                  "%ld statements pipelined for %d point reads", after - before,
+                  PR_THREADS * PR_ROUNDS);
+}
+END_TEST
+
 Suite *leads_suite(void)
 {
     Suite *s = suite_create("leads");
@@ -987,5 +1069,9 @@ Suite *leads_suite(void)
     tcase_add_test(tc_concurrent_writes, concurrent_patches_with_one_if_match_one_wins);
     tcase_add_test(tc_concurrent_writes, concurrent_upserts_make_one_lead);
     suite_add_tcase(s, tc_concurrent_writes);
+    TCase *tc_point_reads = tcase_create("point_reads_pipelined");
+    tcase_set_timeout(tc_point_reads, 120);
+    tcase_add_test(tc_point_reads, point_reads_at_once_each_get_their_own_answer);
+    suite_add_tcase(s, tc_point_reads);
     return s;
 }
