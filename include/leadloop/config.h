@@ -21,8 +21,8 @@ struct config {
     long max_body;
     long max_import; /* body limit of the CSV import route */
     long max_connections;
-    long io_mode; /* 0 events (fibers on event loops), 1 threads (a thread per connection) */
-    long loops;   /* event-loop threads (0: one per core) */
+    long io_mode;     /* 0 events (fibers on event loops), 1 threads (a thread per connection) */
+    long loops;       /* event-loop threads (0: one per core) */
     long db_pipeline; /* 0 on: point reads pipelined on their loop's connection; 1 off */
     long max_connections_per_ip;
     long connection_timeout_s;
