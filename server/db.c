@@ -1126,6 +1126,19 @@ static void retry_pause(int attempt)
         ;
 }
 
+/* After attempt `attempt` of a statement outside a transaction answered res: true when it
+ * met a conflict and may run again (res cleared, the pause waited), false to answer res. */
+static bool rerun(PGresult *res, int attempt)
+{
+    if (attempt == RETRY_ATTEMPTS || !conflict(res))
+        return false;
+    log_info("database statement met a serialization failure or deadlock (%s); running it again",
+             PQresultErrorField(res, PG_DIAG_SQLSTATE));
+    PQclear(res);
+    retry_pause(attempt + 1);
+    return true;
+}
+
 /* Outside a transaction a statement is a transaction of its own: one that failed on a
  * conflict did nothing, so running it again is what its caller would do. Inside one, the
  * transaction's owner reruns it whole (db_tx_run). */
@@ -1137,13 +1150,8 @@ static PGresult *exec_retrying(struct db_conn *c, const struct stmt *adhoc, cons
         res = adhoc ? run(c, adhoc, deadline_in(c->deadline_ms))
                     : exec_prepared(c, sql, nparams, values);
         res = after(c, res);
-        if (c->tx_depth > 0 || attempt == RETRY_ATTEMPTS || !conflict(res))
+        if (c->tx_depth > 0 || !rerun(res, attempt))
             return res;
-        log_info("database statement met a serialization failure or deadlock (%s); running it "
-                 "again",
-                 PQresultErrorField(res, PG_DIAG_SQLSTATE));
-        PQclear(res);
-        retry_pause(attempt + 1);
     }
 }
 
@@ -1163,13 +1171,8 @@ static PGresult *shared_exec(struct db_conn *c, const char *sql, int nparams,
             return adhoc ? db_exec_adhoc(o, sql, nparams, values)
                          : db_exec(o, sql, nparams, values);
         }
-        if (attempt == RETRY_ATTEMPTS || !conflict(res))
+        if (!rerun(res, attempt))
             return res;
-        log_info("database statement met a serialization failure or deadlock (%s); running it "
-                 "again",
-                 PQresultErrorField(res, PG_DIAG_SQLSTATE));
-        PQclear(res);
-        retry_pause(attempt + 1);
     }
 }
 
