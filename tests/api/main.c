@@ -3,12 +3,14 @@
  * daemon with SIGTERM (it must exit 0). Run it through tests/harness.sh. */
 #include <check.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "suites.h"
 #include "support.h"
@@ -40,46 +42,46 @@ static bool make_key(const char *ws, const char *role, char key[64])
 static const struct {
     const char *name;
     Suite *(*make)(void);
-    double seconds; /* its wall time in `make test-api`, for LL_SHARD's split */
+    int seconds; /* about its wall time in `make test-api` (2-core machine): heaviest first */
 } suites[] = {
-    {"http", http_suite},
-    {"admin", admin_suite},
-    {"contract", contract_suite},
-    {"campaigns", campaigns_suite},
-    {"leads", leads_suite},
-    {"transitions", transitions_suite},
-    {"idempotency", idempotency_suite},
-    {"workspaces", workspaces_suite},
-    {"catalogue", catalogue_suite},
-    {"feedback", feedback_suite},
-    {"bulk", bulk_suite},
-    {"gate", gate_suite},
-    {"reports_random", reports_random_suite},
-    {"reports", reports_suite},
-    {"trends", trends_suite},
-    {"lifecycle", lifecycle_suite},
-    {"erasure", erasure_suite},
-    {"owasp", owasp_suite},
-    {"search", search_suite},
-    {"audit", audit_suite},
-    {"receiver", receiver_suite},
-    {"sync", sync_suite},
-    {"merge", merge_suite},
-    {"webhooks", webhooks_suite},
-    {"changes", changes_suite},
-    {"migrate", migrate_suite},
-    {"sessions", sessions_suite},
-    {"worklists", worklists_suite},
-    {"timezone", timezone_suite},
-    {"history", history_suite},
-    {"assets", assets_suite},
-    {"deals", deals_suite},
-    {"touches", touches_suite},
-    {"scoring", scoring_suite},
-    {"interactions", interactions_suite},
-    {"lead_fields", lead_fields_suite},
-    {"sla", sla_suite},
-    {"routing", routing_suite},
+    {"http", http_suite, 0},
+    {"admin", admin_suite, 0},
+    {"contract", contract_suite, 1},
+    {"campaigns", campaigns_suite, 0},
+    {"leads", leads_suite, 2},
+    {"transitions", transitions_suite, 0},
+    {"idempotency", idempotency_suite, 0},
+    {"workspaces", workspaces_suite, 0},
+    {"catalogue", catalogue_suite, 3},
+    {"feedback", feedback_suite, 1},
+    {"bulk", bulk_suite, 138},
+    {"gate", gate_suite, 5},
+    {"reports_random", reports_random_suite, 128},
+    {"reports", reports_suite, 3},
+    {"trends", trends_suite, 2},
+    {"lifecycle", lifecycle_suite, 9},
+    {"erasure", erasure_suite, 14},
+    {"owasp", owasp_suite, 12},
+    {"search", search_suite, 24},
+    {"audit", audit_suite, 10},
+    {"receiver", receiver_suite, 2},
+    {"sync", sync_suite, 1},
+    {"merge", merge_suite, 7},
+    {"webhooks", webhooks_suite, 17},
+    {"changes", changes_suite, 36},
+    {"migrate", migrate_suite, 4},
+    {"sessions", sessions_suite, 3},
+    {"worklists", worklists_suite, 1},
+    {"timezone", timezone_suite, 2},
+    {"history", history_suite, 97},
+    {"assets", assets_suite, 4},
+    {"deals", deals_suite, 3},
+    {"touches", touches_suite, 7},
+    {"scoring", scoring_suite, 8},
+    {"interactions", interactions_suite, 3},
+    {"lead_fields", lead_fields_suite, 25},
+    {"sla", sla_suite, 1},
+    {"routing", routing_suite, 7},
 };
 
 /* The suite called name (len bytes), or NULL. */
@@ -133,57 +135,58 @@ static int run_suite(const char *name, int len, Suite *(*make)(void), int *ran)
     return failed;
 }
 
-/* Whether suite i belongs to shard k of n (LL_SHARD="k/n", k from 1): the suites, heaviest
- * first by their recorded seconds, each go to the shard with the least seconds so far, so
- * that n runners (each with a cluster and a daemon of its own) end at about the same time.
- * Every suite lands in exactly one shard. */
-static bool in_shard(size_t i, int k, int n)
+/* Whether this runner takes the suite called name: always, unless LL_SHARD_QUEUE names a
+ * directory shared with other runners (tests/api/shards.sh), where the first runner to
+ * create the file DIR/NAME takes it (O_EXCL), so that every suite runs exactly once. */
+static bool claim(const char *name)
 {
-    enum { N = sizeof suites / sizeof suites[0] };
-    size_t order[N];
-    double load[16] = {0};
-    int shard_of[N];
-    if (n <= 1)
+    const char *queue = getenv("LL_SHARD_QUEUE");
+    char path[512];
+    if (!queue || !*queue)
         return true;
-    for (size_t a = 0; a < N; a++)
-        order[a] = a;
-    for (size_t a = 1; a < N; a++) /* stable: by seconds, then the table's order */
-        for (size_t b = a; b > 0 && suites[order[b]].seconds > suites[order[b - 1]].seconds; b--) {
-            size_t t = order[b];
-            order[b] = order[b - 1];
-            order[b - 1] = t;
-        }
-    for (size_t a = 0; a < N; a++) {
-        int best = 0;
-        for (int s = 1; s < n; s++)
-            if (load[s] < load[best])
-                best = s;
-        shard_of[order[a]] = best;
-        load[best] += suites[order[a]].seconds > 0 ? suites[order[a]].seconds : 1;
-    }
-    return shard_of[i] == k - 1;
+    snprintf(path, sizeof path, "%s/%s", queue, name);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0)
+        return false;
+    close(fd);
+    return true;
 }
 
-/* Runs every suite in the table's order (of LL_SHARD's shard, if set), or those LL_SUITES
- * names ("leads,contract") in its order. Returns the number of tests that failed, or -1,
- * saying why, when LL_SUITES names a suite that does not exist or LL_SHARD is not k/n. */
+/* Runs every suite in the table's order, or with LL_SHARD_QUEUE those that this runner
+ * claims, heaviest first, so that runners taking suites from one queue end at about the
+ * same time; or those LL_SUITES names ("leads,contract") in its order. Returns the number
+ * of tests that failed, or -1, saying why, when LL_SUITES names a suite that does not
+ * exist. */
 static int run_suites(void)
 {
-    const char *only = getenv("LL_SUITES"), *shard = getenv("LL_SHARD");
-    int failed = 0, ran = 0, k = 1, n = 1;
+    enum { N = sizeof suites / sizeof suites[0] };
+    const char *only = getenv("LL_SUITES"), *queue = getenv("LL_SHARD_QUEUE");
+    int failed = 0, ran = 0;
     double t0 = now_s();
-    if (shard && *shard &&
-        (sscanf(shard, "%d/%d", &k, &n) != 2 || n < 1 || n > 16 || k < 1 || k > n)) {
-        fprintf(stderr, "LL_SHARD: '%s' is not k/n with 1 <= k <= n <= 16\n", shard);
-        return -1;
-    }
     if (!only || !*only) {
-        for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
-            if (in_shard(i, k, n))
-                failed +=
-                    run_suite(suites[i].name, (int)strlen(suites[i].name), suites[i].make, &ran);
-        fprintf(stderr, "all suites%s%s: %d tests, %d failed, %.1f s\n", n > 1 ? " of shard " : "",
-                n > 1 ? shard : "", ran, failed, now_s() - t0);
+        size_t order[N];
+        char took[1024] = "";
+        for (size_t a = 0; a < N; a++)
+            order[a] = a;
+        if (queue && *queue) /* stable: by seconds, then the table's order */
+            for (size_t a = 1; a < N; a++)
+                for (size_t b = a; b > 0 && suites[order[b]].seconds > suites[order[b - 1]].seconds;
+                     b--) {
+                    size_t t = order[b];
+                    order[b] = order[b - 1];
+                    order[b - 1] = t;
+                }
+        for (size_t a = 0; a < N; a++) {
+            const char *name = suites[order[a]].name;
+            if (!claim(name))
+                continue;
+            failed += run_suite(name, (int)strlen(name), suites[order[a]].make, &ran);
+            snprintf(took + strlen(took), sizeof took - strlen(took), "%s%s", took[0] ? "," : "",
+                     name);
+        }
+        fprintf(stderr, "all suites: %d tests, %d failed, %.1f s\n", ran, failed, now_s() - t0);
+        if (queue && *queue) /* what reproduces this runner's order */
+            fprintf(stderr, "this runner's suites, in order: LL_SUITES=%s\n", took);
         return failed;
     }
     for (const char *p = only; *p; p += strcspn(p, ","), p += *p == ',')
