@@ -3,14 +3,12 @@
  * daemon with SIGTERM (it must exit 0). Run it through tests/harness.sh. */
 #include <check.h>
 #include <curl/curl.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "suites.h"
 #include "support.h"
@@ -42,46 +40,48 @@ static bool make_key(const char *ws, const char *role, char key[64])
 static const struct {
     const char *name;
     Suite *(*make)(void);
-    int seconds; /* about its wall time in `make test-api` (2-core machine): heaviest first */
+    /* about its wall time in seconds on a 2-core machine, in `make test-api` and with
+     * LL_TEST_QUICK=1 under ASan (`make test-api SANITIZE=1`): for LL_SHARD's split */
+    int seconds, quick_seconds;
 } suites[] = {
-    {"http", http_suite, 0},
-    {"admin", admin_suite, 0},
-    {"contract", contract_suite, 1},
-    {"campaigns", campaigns_suite, 0},
-    {"leads", leads_suite, 2},
-    {"transitions", transitions_suite, 0},
-    {"idempotency", idempotency_suite, 0},
-    {"workspaces", workspaces_suite, 0},
-    {"catalogue", catalogue_suite, 3},
-    {"feedback", feedback_suite, 1},
-    {"bulk", bulk_suite, 138},
-    {"gate", gate_suite, 5},
-    {"reports_random", reports_random_suite, 128},
-    {"reports", reports_suite, 3},
-    {"trends", trends_suite, 2},
-    {"lifecycle", lifecycle_suite, 9},
-    {"erasure", erasure_suite, 14},
-    {"owasp", owasp_suite, 12},
-    {"search", search_suite, 24},
-    {"audit", audit_suite, 10},
-    {"receiver", receiver_suite, 2},
-    {"sync", sync_suite, 1},
-    {"merge", merge_suite, 7},
-    {"webhooks", webhooks_suite, 17},
-    {"changes", changes_suite, 36},
-    {"migrate", migrate_suite, 4},
-    {"sessions", sessions_suite, 3},
-    {"worklists", worklists_suite, 1},
-    {"timezone", timezone_suite, 2},
-    {"history", history_suite, 97},
-    {"assets", assets_suite, 4},
-    {"deals", deals_suite, 3},
-    {"touches", touches_suite, 7},
-    {"scoring", scoring_suite, 8},
-    {"interactions", interactions_suite, 3},
-    {"lead_fields", lead_fields_suite, 25},
-    {"sla", sla_suite, 1},
-    {"routing", routing_suite, 7},
+    {"http", http_suite, 0, 2},
+    {"admin", admin_suite, 0, 5},
+    {"contract", contract_suite, 1, 4},
+    {"campaigns", campaigns_suite, 0, 1},
+    {"leads", leads_suite, 2, 9},
+    {"transitions", transitions_suite, 0, 0},
+    {"idempotency", idempotency_suite, 0, 1},
+    {"workspaces", workspaces_suite, 0, 0},
+    {"catalogue", catalogue_suite, 3, 18},
+    {"feedback", feedback_suite, 1, 10},
+    {"bulk", bulk_suite, 138, 125},
+    {"gate", gate_suite, 5, 6},
+    {"reports_random", reports_random_suite, 128, 105},
+    {"reports", reports_suite, 3, 5},
+    {"trends", trends_suite, 2, 3},
+    {"lifecycle", lifecycle_suite, 9, 11},
+    {"erasure", erasure_suite, 14, 4},
+    {"owasp", owasp_suite, 12, 9},
+    {"search", search_suite, 24, 38},
+    {"audit", audit_suite, 10, 6},
+    {"receiver", receiver_suite, 2, 8},
+    {"sync", sync_suite, 1, 2},
+    {"merge", merge_suite, 7, 5},
+    {"webhooks", webhooks_suite, 17, 21},
+    {"changes", changes_suite, 36, 19},
+    {"migrate", migrate_suite, 4, 5},
+    {"sessions", sessions_suite, 3, 8},
+    {"worklists", worklists_suite, 1, 2},
+    {"timezone", timezone_suite, 2, 3},
+    {"history", history_suite, 97, 30},
+    {"assets", assets_suite, 4, 2},
+    {"deals", deals_suite, 3, 2},
+    {"touches", touches_suite, 7, 4},
+    {"scoring", scoring_suite, 8, 11},
+    {"interactions", interactions_suite, 3, 8},
+    {"lead_fields", lead_fields_suite, 25, 70},
+    {"sla", sla_suite, 1, 4},
+    {"routing", routing_suite, 7, 15},
 };
 
 /* The suite called name (len bytes), or NULL. */
@@ -135,58 +135,68 @@ static int run_suite(const char *name, int len, Suite *(*make)(void), int *ran)
     return failed;
 }
 
-/* Whether this runner takes the suite called name: always, unless LL_SHARD_QUEUE names a
- * directory shared with other runners (tests/api/shards.sh), where the first runner to
- * create the file DIR/NAME takes it (O_EXCL), so that every suite runs exactly once. */
-static bool claim(const char *name)
-{
-    const char *queue = getenv("LL_SHARD_QUEUE");
-    char path[512];
-    if (!queue || !*queue)
-        return true;
-    snprintf(path, sizeof path, "%s/%s", queue, name);
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0)
-        return false;
-    close(fd);
-    return true;
-}
-
-/* Runs every suite in the table's order, or with LL_SHARD_QUEUE those that this runner
- * claims, heaviest first, so that runners taking suites from one queue end at about the
- * same time; or those LL_SUITES names ("leads,contract") in its order. Returns the number
- * of tests that failed, or -1, saying why, when LL_SUITES names a suite that does not
- * exist. */
-static int run_suites(void)
+/* Whether suite i belongs to shard k of n (LL_SHARD="k/n", k from 1, set by
+ * tests/api/shards.sh): the suites, heaviest first by their seconds in the table, each go
+ * to the shard with the fewest seconds so far, so that n runners (each with a cluster and
+ * a daemon of its own) end at about the same time. Every suite lands in exactly one shard,
+ * always the same one, and each shard runs its suites in the table's order, as one runner
+ * would. */
+static bool in_shard(size_t i, int k, int n)
 {
     enum { N = sizeof suites / sizeof suites[0] };
-    const char *only = getenv("LL_SUITES"), *queue = getenv("LL_SHARD_QUEUE");
-    int failed = 0, ran = 0;
+    const bool quick = test_scale(10) != 10;
+    size_t order[N];
+    int load[16] = {0}, shard_of[N];
+    if (n <= 1)
+        return true;
+    for (size_t a = 0; a < N; a++)
+        order[a] = a;
+    for (size_t a = 1; a < N; a++) /* stable: by seconds, then the table's order */
+        for (size_t b = a; b > 0; b--) {
+            size_t x = order[b], y = order[b - 1];
+            int sx = quick ? suites[x].quick_seconds : suites[x].seconds;
+            int sy = quick ? suites[y].quick_seconds : suites[y].seconds;
+            if (sx <= sy)
+                break;
+            order[b] = y;
+            order[b - 1] = x;
+        }
+    for (size_t a = 0; a < N; a++) {
+        int best = 0, s = quick ? suites[order[a]].quick_seconds : suites[order[a]].seconds;
+        for (int j = 1; j < n; j++)
+            if (load[j] < load[best])
+                best = j;
+        shard_of[order[a]] = best;
+        load[best] += s > 0 ? s : 1;
+    }
+    return shard_of[i] == k - 1;
+}
+
+/* Runs every suite in the table's order (of LL_SHARD's shard, if set), or those LL_SUITES
+ * names ("leads,contract") in its order. Returns the number of tests that failed, or -1,
+ * saying why, when LL_SUITES names a suite that does not exist or LL_SHARD is not k/n. */
+static int run_suites(void)
+{
+    const char *only = getenv("LL_SUITES"), *shard = getenv("LL_SHARD");
+    int failed = 0, ran = 0, k = 1, n = 1;
     double t0 = now_s();
+    if (shard && *shard &&
+        (sscanf(shard, "%d/%d", &k, &n) != 2 || n < 1 || n > 16 || k < 1 || k > n)) {
+        fprintf(stderr, "LL_SHARD: '%s' is not k/n with 1 <= k <= n <= 16\n", shard);
+        return -1;
+    }
     if (!only || !*only) {
-        size_t order[N];
         char took[1024] = "";
-        for (size_t a = 0; a < N; a++)
-            order[a] = a;
-        if (queue && *queue) /* stable: by seconds, then the table's order */
-            for (size_t a = 1; a < N; a++)
-                for (size_t b = a; b > 0 && suites[order[b]].seconds > suites[order[b - 1]].seconds;
-                     b--) {
-                    size_t t = order[b];
-                    order[b] = order[b - 1];
-                    order[b - 1] = t;
-                }
-        for (size_t a = 0; a < N; a++) {
-            const char *name = suites[order[a]].name;
-            if (!claim(name))
+        for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++) {
+            if (!in_shard(i, k, n))
                 continue;
-            failed += run_suite(name, (int)strlen(name), suites[order[a]].make, &ran);
+            failed += run_suite(suites[i].name, (int)strlen(suites[i].name), suites[i].make, &ran);
             snprintf(took + strlen(took), sizeof took - strlen(took), "%s%s", took[0] ? "," : "",
-                     name);
+                     suites[i].name);
         }
         fprintf(stderr, "all suites: %d tests, %d failed, %.1f s\n", ran, failed, now_s() - t0);
-        if (queue && *queue) /* what reproduces this runner's order */
-            fprintf(stderr, "this runner's suites, in order: LL_SUITES=%s\n", took);
+        if (n > 1) /* what runs this shard's suites again, alone */
+            fprintf(stderr, "shard %s: LL_SUITES=%s\n", shard, took);
         return failed;
     }
     for (const char *p = only; *p; p += strcspn(p, ","), p += *p == ',')

@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # Runs the HTTP tests in N processes at once, each under a tests/harness.sh of its own (a
-# PostgreSQL cluster, two workspaces and a daemon per process). They share one queue
-# (LL_SHARD_QUEUE, a directory): each runner (tests/api/main.c) goes through the suites
-# heaviest first and runs those it claims first, so every suite runs exactly once and the
-# runners end at about the same time. Most of the suites' time is PostgreSQL's, about one
-# core for one runner, so two pay on two cores. Each line of output is prefixed with [k/N];
-# each runner ends with the LL_SUITES that runs its suites again in its order; the exit
-# code is 0 only if every runner passed.
+# PostgreSQL cluster, two workspaces and a daemon per process), the k-th with LL_SHARD=k/N:
+# the runner (tests/api/main.c) splits the suites by the seconds its table gives them, the
+# same way every time, and runs its share in the table's order. Most of the suites' time
+# is PostgreSQL's, about one core for one runner, so two pay on two cores. Each line of
+# output is prefixed with [k/N]; each runner ends with the LL_SUITES that runs its suites
+# again alone; the exit code is 0 only if every runner passed.
 #
 # Usage: tests/api/shards.sh N API_TESTS_BINARY
 # N <= 1, or LL_SUITES set (suites picked by hand), runs one process as before.
 set -euo pipefail
 
 [[ $# -eq 2 ]] || {
-	sed -n '2,12s/^# \{0,1\}//p' "$0" >&2
+	sed -n '2,11s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 n=$1
@@ -25,14 +24,12 @@ if [[ ! "$n" =~ ^[0-9]+$ || "$n" -le 1 || -n "${LL_SUITES:-}" ]]; then
 	exec bash "$harness" "$bin"
 fi
 
-queue=$(mktemp -d /tmp/leadloop-shards.XXXXXX)
 pids=()
 # shellcheck disable=SC2317 # reached through the trap below
 stop_shards() {
 	local p
 	for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
 	wait || true
-	rm -rf "$queue"
 }
 trap 'stop_shards; exit 143' TERM
 trap 'stop_shards; exit 130' INT
@@ -41,7 +38,7 @@ start=$SECONDS
 # Each harness runs in the background with its output through sed, so that $! is the
 # harness itself: TERM to it stops its runner and deletes its cluster.
 for ((k = 1; k <= n; k++)); do
-	LL_SHARD_QUEUE=$queue bash "$harness" "$bin" </dev/null > >(sed -u "s|^|[$k/$n] |") 2>&1 &
+	LL_SHARD="$k/$n" bash "$harness" "$bin" </dev/null > >(sed -u "s|^|[$k/$n] |") 2>&1 &
 	pids+=("$!")
 done
 
@@ -55,6 +52,5 @@ for ((k = 1; k <= n; k++)); do
 	fi
 done
 wait # for the sed processes to print the last lines
-rm -rf "$queue"
 echo "shards.sh: $n shards in $((SECONDS - start)) s: $([[ $failed -eq 0 ]] && echo passed || echo FAILED)"
 exit "$failed"
