@@ -154,9 +154,13 @@ demo:
 test-unit: $(UNIT_BIN)
 	$(UNIT_BIN)
 
+# The HTTP suites in LL_SHARDS processes at once (tests/api/shards.sh), each with a
+# PostgreSQL cluster and a daemon of its own; every suite runs in exactly one of them.
+# LL_SHARDS=1, or LL_SUITES=a,b, runs one process. Each suite prints its wall time.
+LL_SHARDS ?= 2
 test-api: $(BIN) $(API_BIN)
 	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) LL_TEST_DATA=$(abspath tests/data) \
-	bash tests/harness.sh $(API_BIN)
+	bash tests/api/shards.sh $(LL_SHARDS) $(API_BIN)
 
 # The fault suite (tests/faults): PostgreSQL crashed, frozen, its backends terminated, its
 # connections exhausted; the daemon killed and stopped; under load. About 45 s.

@@ -15,6 +15,7 @@
  * whose ids or bodies the fixtures below do not know fails, saying what to add. Each
  * test prints how many checks it made. docs/SECURITY.md maps the tests to the risks. */
 #include <check.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -473,6 +474,58 @@ static struct resp *call(struct report *rep, const struct op *o, const char *pat
     }
     answer_check(rep, o->method, path, r);
     return r;
+}
+
+/* ------------------------------------------------------------------ a database of its own */
+
+/* What own_database replaced, for own_database_end to put back. */
+struct own_db {
+    struct daemon main;
+    char admin[64], readonly[64], other_admin[64], url[512];
+};
+
+/* A fresh database called name, migrated, with the workspaces test-a and test-b and their
+ * keys, and a daemon on it (main()'s settings) that stands in for main_daemon, with
+ * admin_key, readonly_key, other_admin_key and LL_TEST_DATABASE_URL, until
+ * own_database_end. For the tests that fingerprint every row of every table around each of
+ * hundreds of requests ("no row of any workspace changed"): in the test database that would
+ * read every row the suites before wrote (a 100,000-row import among them), a scan of a
+ * fraction of a second each time; here only the test's own fixtures. */
+static void own_database(const char *name, struct own_db *saved)
+{
+    const char *env[] = {"LEADLOOP_MAX_BODY=" MAIN_MAX_BODY, "LEADLOOP_CORS_ORIGINS=" MAIN_CORS,
+                         NULL};
+    const char *migrate[] = {"migrate", NULL};
+    char url[512], err[2048];
+    saved->main = main_daemon;
+    memcpy(saved->admin, admin_key, sizeof saved->admin);
+    memcpy(saved->readonly, readonly_key, sizeof saved->readonly);
+    memcpy(saved->other_admin, other_admin_key, sizeof saved->other_admin);
+    snprintf(saved->url, sizeof saved->url, "%s", env_or_die("LL_TEST_DATABASE_URL"));
+    fresh_database(name, url, sizeof url);
+    setenv("LL_TEST_DATABASE_URL", url, 1);
+    ck_assert_msg(run_leadloopd(migrate, NULL, NULL, 0, err, sizeof err) == 0, "migrate %s: %s",
+                  name, err);
+    ck_assert(workspace_key("test-a", "admin", admin_key));
+    ck_assert(workspace_key("test-a", "readonly", readonly_key));
+    ck_assert(workspace_key("test-b", "admin", other_admin_key));
+    ck_assert_msg(daemon_start(&main_daemon, env), "the daemon on %s did not start", name);
+}
+
+/* Stops own_database's daemon (it must exit 0 on SIGTERM) and puts main_daemon, the keys
+ * and LL_TEST_DATABASE_URL back. */
+static void own_database_end(struct own_db *saved)
+{
+    int rc = daemon_stop(&main_daemon, SIGTERM);
+    char log[256];
+    snprintf(log, sizeof log, "%s", main_daemon.log);
+    main_daemon = saved->main;
+    memcpy(admin_key, saved->admin, sizeof saved->admin);
+    memcpy(readonly_key, saved->readonly, sizeof saved->readonly);
+    memcpy(other_admin_key, saved->other_admin, sizeof saved->other_admin);
+    setenv("LL_TEST_DATABASE_URL", saved->url, 1);
+    ck_assert_msg(rc == 0, "the daemon of its own database exited with %d on SIGTERM; log: %s", rc,
+                  log);
 }
 
 /* ------------------------------------------------------------------ fingerprints */
@@ -1328,6 +1381,8 @@ START_TEST(members_the_server_owns_are_refused_on_every_json_write)
     static struct names lists[SPEC_PROPS + 1];
     struct probe probes[256];
     int operations = 0, members = 0, items = 0;
+    struct own_db saved;
+    own_database("ll_owasp_mass", &saved);
     fixtures_make(&f, "mass", admin_key, "zq7alpha");
     PGconn *pg = pg_test();
 
@@ -1367,6 +1422,7 @@ START_TEST(members_the_server_owns_are_refused_on_every_json_write)
            operations, members, items);
     PQfinish(pg);
     spec_free(sp);
+    own_database_end(&saved);
     report_finish(&rep, "mass assignment");
 }
 END_TEST
@@ -1382,6 +1438,8 @@ START_TEST(another_workspaces_ids_in_a_body_are_refused_like_unknown_ones)
     static struct names lists[SPEC_PROPS + 1];
     struct probe probes[256];
     int operations = 0, references = 0;
+    struct own_db saved;
+    own_database("ll_owasp_refs", &saved);
     fixtures_make(&a, "refa", admin_key, "zq7alpha");
     fixtures_make(&b, "refb", other_admin_key, "zq7beta");
     const struct {
@@ -1450,6 +1508,7 @@ START_TEST(another_workspaces_ids_in_a_body_are_refused_like_unknown_ones)
            operations, references);
     PQfinish(pg);
     spec_free(sp);
+    own_database_end(&saved);
     report_finish(&rep, "ids of another workspace in bodies");
 }
 END_TEST
