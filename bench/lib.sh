@@ -153,18 +153,27 @@ bench_postgres() {
 # machine serves (the leases still run: one statement per 100 requests), and it may hold
 # every pool connection, as pgbench's clients do.
 bench_serve() {
-	local i
-	HTTP_PORT=$(free_port)
-	BASE=http://127.0.0.1:$HTTP_PORT
-	LEADLOOP_RATE_PER_S=100000 LEADLOOP_RATE_BURST=1000000 LEADLOOP_KEY_CONNECTIONS=$POOL \
-	LEADLOOP_LISTEN=127.0.0.1:$HTTP_PORT LEADLOOP_DB_POOL=$POOL LEADLOOP_LOG_LEVEL=warn \
-		"$LEADLOOPD" serve --no-migrate >"$TMP/leadloopd.log" 2>&1 &
-	DAEMON=$!
-	for ((i = 0; i < 100; i++)); do
-		kill -0 "$DAEMON" 2>/dev/null || die "leadloopd exited at start"
-		[[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true)" == 200 ]] && break
-		sleep 0.1
+	local i attempt
+	# A free port can be taken by another process before the daemon binds it: then
+	# another port, a few times.
+	for attempt in 1 2 3 4 5; do
+		HTTP_PORT=$(free_port)
+		BASE=http://127.0.0.1:$HTTP_PORT
+		LEADLOOP_RATE_PER_S=100000 LEADLOOP_RATE_BURST=1000000 LEADLOOP_KEY_CONNECTIONS=$POOL \
+		LEADLOOP_LISTEN=127.0.0.1:$HTTP_PORT LEADLOOP_DB_POOL=$POOL LEADLOOP_LOG_LEVEL=warn \
+			"$LEADLOOPD" serve --no-migrate >"$TMP/leadloopd.log" 2>&1 &
+		DAEMON=$!
+		for ((i = 0; i < 100; i++)); do
+			kill -0 "$DAEMON" 2>/dev/null || break
+			[[ "$(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" || true)" == 200 ]] && break
+			sleep 0.1
+		done
+		kill -0 "$DAEMON" 2>/dev/null && break
+		wait "$DAEMON" 2>/dev/null || true
+		grep -q 'Address already in use' "$TMP/leadloopd.log" || die "leadloopd exited at start"
+		note "port $HTTP_PORT was taken (attempt $attempt), trying another"
 	done
+	kill -0 "$DAEMON" 2>/dev/null || die "leadloopd could not bind a port in 5 attempts"
 	((i < 100)) || die "leadloopd is not ready after 10 s"
 	note "leadloopd (pid $DAEMON) serves $BASE with a pool of $POOL"
 }
