@@ -82,6 +82,7 @@ static const struct {
     {"lead_fields", lead_fields_suite, 14, 34},
     {"sla", sla_suite, 0, 2},
     {"routing", routing_suite, 6, 6},
+    {"daemons", daemons_suite, 0, 0},
 };
 
 /* The suite called name (len bytes), or NULL. */

@@ -118,6 +118,12 @@ static bool healthy(void *arg)
 
 bool daemon_start(struct daemon *d, const char *const *env)
 {
+    daemon_spawn(d, env);
+    return daemon_ready(d);
+}
+
+void daemon_spawn(struct daemon *d, const char *const *env)
+{
     static int seq;
     const char *argv[32];
     char wrap[512];
@@ -145,6 +151,10 @@ bool daemon_start(struct daemon *d, const char *const *env)
         execvp(argv[0], (char *const *)argv);
         _exit(127);
     }
+}
+
+bool daemon_ready(struct daemon *d)
+{
     /* 30 s (valgrind, which takes a while to start a process: 60 s): a daemon migrates
      * first, and under the sanitizers on a loaded machine another daemon's migration (the
      * advisory lock) or a busy PostgreSQL can hold it that long */

@@ -37,6 +37,11 @@ int free_port(void);
 /* Starts the daemon with extra environment entries ("NAME=value", NULL-terminated) and
  * waits until /healthz answers. Returns false if it exited or never answered. */
 bool daemon_start(struct daemon *d, const char *const *env);
+/* daemon_start's two halves, for daemons that must start at once: fork and exec (from a
+ * thread alone in its process: a fork beside other threads may copy a lock they hold),
+ * then wait for /healthz. */
+void daemon_spawn(struct daemon *d, const char *const *env);
+bool daemon_ready(struct daemon *d);
 /* Sends sig and waits for the exit; returns the exit status (or 128+signal). */
 int daemon_stop(struct daemon *d, int sig);
 /* Waits for the exit without signalling. */

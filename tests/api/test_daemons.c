@@ -1,0 +1,197 @@
+/* Three daemons on one database, their clients spread over them (issue 16's many
+ * daemons): started at once on a fresh database, they migrate it once between them; an
+ * Idempotency-Key sent to all three at once makes one lead; one key's rate limit holds
+ * across them; the change feed read through one daemon has every write made through the
+ * others, once. The database is one of its own, so that the counts are exact. */
+#include <check.h>
+#include <dirent.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checks.h"
+#include "suites.h"
+#include "support.h"
+
+#define NDAEMONS 3
+/* The rate limit of every key on these daemons: a burst, then this many a second. */
+#define RATE_BURST "40"
+#define RATE_PER_S "2"
+
+static const char *const three_env[] = {"LEADLOOP_RATE_PER_S=" RATE_PER_S,
+                                        "LEADLOOP_RATE_BURST=" RATE_BURST, NULL};
+
+struct td_starter {
+    struct daemon d;
+    bool ok;
+};
+
+/* The numbered migrations in LL_MIGRATIONS (sql/NNNN_name.sql). */
+static long migrations_on_disk(void)
+{
+    DIR *dir = opendir(env_or_die("LL_MIGRATIONS"));
+    struct dirent *e;
+    long n = 0;
+    ck_assert_ptr_nonnull(dir);
+    while ((e = readdir(dir)))
+        if (e->d_name[0] >= '0' && e->d_name[0] <= '9' && strstr(e->d_name, ".sql"))
+            n++;
+    closedir(dir);
+    return n;
+}
+
+struct td_racer {
+    struct daemon *d;
+    const char *key;
+    long status;
+    char id[40];
+    char body[300];
+};
+
+static void *race_run(void *arg)
+{
+    struct td_racer *r = arg;
+    const char *headers[] = {"Content-Type: application/json",
+                             "Idempotency-Key: three-daemons-race-1", NULL};
+    static const char body[] = "{\"email\":\"race@three.example\",\"source\":\"web\"}";
+    struct resp *a = req(r->d, "POST", "/v1/leads", r->key, headers, body, strlen(body));
+    r->status = a->status;
+    snprintf(r->id, sizeof r->id, "%s", a->status == 201 && jstr(a, "id") ? jstr(a, "id") : "");
+    snprintf(r->body, sizeof r->body, "%.290s", a->body ? a->body : "");
+    resp_free(a);
+    return NULL;
+}
+
+START_TEST(three_daemons_on_one_database)
+{
+    struct td_starter st[NDAEMONS];
+    pthread_t th[NDAEMONS * 3];
+    struct td_racer racers[NDAEMONS * 3];
+    char url[512], key[64], rate_key[64];
+    int created = 0;
+
+    fresh_database("ll_three", url, sizeof url);
+    setenv("LL_TEST_DATABASE_URL", url, 1);
+
+    /* 1. Started at once on an empty database: each migrates before it serves (one at a
+     * time, by an advisory lock); all three come up and the migrations are there once. */
+    for (int k = 0; k < NDAEMONS; k++)
+        daemon_spawn(&st[k].d, three_env);
+    for (int k = 0; k < NDAEMONS; k++)
+        st[k].ok = daemon_ready(&st[k].d);
+    for (int k = 0; k < NDAEMONS; k++)
+        ck_assert_msg(st[k].ok, "daemon %d of %d started at once did not come up", k + 1, NDAEMONS);
+    PGconn *pg = pg_db("ll_three");
+    ck_assert_int_eq(pg_long(pg, "SELECT count(*) FROM schema_migrations"), migrations_on_disk());
+    ck_assert(workspace_key("three", "admin", key));
+    ck_assert(workspace_key("three-rate", "admin", rate_key));
+
+    /* 2. One Idempotency-Key, sent three times to each daemon at once: one lead; every
+     * answer is that lead (the first try or its replay) or 409 (the first try still ran). */
+    for (int i = 0; i < NDAEMONS * 3; i++) {
+        racers[i] = (struct td_racer){.d = &st[i % NDAEMONS].d, .key = key};
+        ck_assert_int_eq(pthread_create(&th[i], NULL, race_run, &racers[i]), 0);
+    }
+    for (int i = 0; i < NDAEMONS * 3; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < NDAEMONS * 3; i++) {
+        ck_assert_msg(racers[i].status == 201 || racers[i].status == 409, "try %d answered %ld: %s",
+                      i, racers[i].status, racers[i].body);
+        if (racers[i].status != 201)
+            continue;
+        ck_assert_msg(!created || !strcmp(racers[i].id, racers[0].id) ||
+                          !strcmp(racers[i].id, racers[created - 1].id),
+                      "two leads for one key: %s and %s", racers[i].id, racers[created - 1].id);
+        racers[created++] = racers[i]; /* the 201s gather at the front */
+    }
+    ck_assert_msg(created >= 1, "no try of the key was answered 201");
+    for (int i = 1; i < created; i++)
+        ck_assert_str_eq(racers[i].id, racers[0].id);
+    ck_assert_int_eq(pg_long(pg, "SELECT count(*) FROM leads WHERE email = 'race@three.example'"),
+                     1);
+
+    /* 3. The change feed read through the first daemon has each lead made through any of
+     * them, once. */
+    char ids[30][40], path[320], cursor[200] = "";
+    for (int i = 0; i < 30; i++) {
+        char body[96];
+        snprintf(body, sizeof body, "{\"email\":\"feed%d@three.example\",\"source\":\"web\"}", i);
+        struct resp *c =
+            req(&st[i % NDAEMONS].d, "POST", "/v1/leads", key,
+                (const char *[]){"Content-Type: application/json", NULL}, body, strlen(body));
+        expect_status(c, 201, body);
+        snprintf(ids[i], sizeof ids[i], "%s", jstr(c, "id"));
+        resp_free(c);
+    }
+    int seen[30] = {0};
+    for (int page = 0; page < 50; page++) {
+        snprintf(path, sizeof path, "/v1/changes?limit=100%s%s", cursor[0] ? "&after=" : "",
+                 cursor);
+        struct resp *f = req(&st[0].d, "GET", path, key, NULL, NULL, 0);
+        expect_status(f, 200, path);
+        json_t *data = json_object_get(f->json, "data"), *ch;
+        size_t j;
+        json_array_foreach(data, j, ch)
+        {
+            const char *type = json_string_value(json_object_get(ch, "type"));
+            const char *id = json_string_value(json_object_get(ch, "entity_id"));
+            for (int i = 0; type && id && !strcmp(type, "lead.created") && i < 30; i++)
+                if (!strcmp(id, ids[i]))
+                    seen[i]++;
+        }
+        bool more = json_is_true(json_object_get(f->json, "has_more"));
+        snprintf(cursor, sizeof cursor, "%s", jstr(f, "next_cursor") ? jstr(f, "next_cursor") : "");
+        resp_free(f);
+        if (!more)
+            break;
+    }
+    for (int i = 0; i < 30; i++)
+        ck_assert_msg(seen[i] == 1, "lead %d (%s, made through daemon %d) is in the feed %d times",
+                      i, ids[i], i % NDAEMONS + 1, seen[i]);
+
+    /* 4. One key's rate limit across the three: requests spread over them are let through
+     * no more than the burst and the rate since the first allow. */
+    int allowed = 0, limited = 0;
+    long t0 = sock_now_ms();
+    for (int i = 0; i < 120; i++) {
+        struct resp *g =
+            req(&st[i % NDAEMONS].d, "GET", "/v1/leads?limit=1", rate_key, NULL, NULL, 0);
+        ck_assert_msg(g->status == 200 || g->status == 429, "GET %d answered %ld: %s", i, g->status,
+                      g->body);
+        if (g->status == 200)
+            allowed++;
+        else
+            limited++;
+        resp_free(g);
+    }
+    double secs = (double)(sock_now_ms() - t0) / 1000.0;
+    ck_assert_msg(limited > 0, "120 requests at once, none limited (burst " RATE_BURST ")");
+    ck_assert_msg(
+        allowed <= atoi(RATE_BURST) + atoi(RATE_PER_S) * secs + 1,
+        "%d of 120 allowed in %.1f s across %d daemons: more than the burst of " RATE_BURST
+        " and " RATE_PER_S " a second",
+        allowed, secs, NDAEMONS);
+    ck_assert_msg(allowed >= 1, "none of 120 allowed");
+    fprintf(stderr,
+            "daemons: %d started at once; one key %d times at once: %d answered 201 (one lead),"
+            " %d 409; 30 leads through all three, each once in one daemon's feed; 120 GETs: %d"
+            " allowed, %d limited in %.2f s\n",
+            NDAEMONS, NDAEMONS * 3, created, NDAEMONS * 3 - created, allowed, limited, secs);
+
+    for (int k = 0; k < NDAEMONS; k++)
+        ck_assert_int_eq(daemon_stop(&st[k].d, SIGTERM), 0);
+    PQfinish(pg);
+}
+END_TEST
+
+Suite *daemons_suite(void)
+{
+    Suite *s = suite_create("daemons");
+    TCase *tc = tcase_create("three_on_one_database");
+    tcase_set_timeout(tc, 180);
+    tcase_add_test(tc, three_daemons_on_one_database);
+    suite_add_tcase(s, tc);
+    return s;
+}
