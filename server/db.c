@@ -1030,7 +1030,10 @@ static PGresult *pipe_exec(const char *sql, int nparams, const char *const *valu
     }
     p->want_write = p->want_write || f == 1;
     atomic_fetch_add(&pool.pipelined, 1);
-    it.deadline = deadline_in((deadline_ms > 0 ? deadline_ms : pool.statement_ms) + CANCEL_WAIT_MS);
+    if (deadline_ms <= 0)
+        deadline_ms = pool.statement_ms;
+    /* no statement timeout: no deadline either (0.5 s alone would cut every slow read) */
+    it.deadline = deadline_ms > 0 ? deadline_in(deadline_ms + CANCEL_WAIT_MS) : 0;
     if (p->tail)
         p->tail->next = &it;
     else

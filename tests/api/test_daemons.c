@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "checks.h"
 #include "suites.h"
@@ -186,6 +187,63 @@ START_TEST(three_daemons_on_one_database)
 }
 END_TEST
 
+/* There: the GET of one lead is waiting for a lock (pg_locks has an ungranted one). */
+static bool lead_read_waits(void *arg)
+{
+    return pg_long(arg, "SELECT count(*) FROM pg_locks WHERE NOT granted AND"
+                        " relation = 'leads'::regclass") > 0;
+}
+
+struct td_get {
+    struct daemon *d;
+    const char *key, *id;
+    long status, ms;
+};
+
+static void *get_run(void *arg)
+{
+    struct td_get *g = arg;
+    char path[96];
+    long t0 = sock_now_ms();
+    snprintf(path, sizeof path, "/v1/leads/%s", g->id);
+    struct resp *r = req(g->d, "GET", path, g->key, NULL, NULL, 0);
+    g->status = r->status;
+    g->ms = sock_now_ms() - t0;
+    resp_free(r);
+    return NULL;
+}
+
+/* With no statement timeout (LEADLOOP_STATEMENT_TIMEOUT_MS=0) a point read on the loop's
+ * pipelined connection waits as long as its statement does: held 1 s behind a lock, it
+ * still answers 200 (the pipeline's deadline is the timeout plus 0.5 s, and none here). */
+START_TEST(a_pipelined_read_without_a_statement_timeout_waits_for_its_lock)
+{
+    const char *env[] = {"LEADLOOP_STATEMENT_TIMEOUT_MS=0", NULL};
+    char key[64], id[40];
+    struct daemon d;
+    pthread_t th;
+    ck_assert(workspace_key("pipe-wait", "admin", key));
+    create("/v1/leads", key, "{\"email\":\"pipe.wait@example.com\"}", id);
+    ck_assert(daemon_start(&d, env));
+    PGconn *locker = pg_test(), *watch = pg_test();
+    pg_ok(locker, "BEGIN");
+    pg_ok(locker, "LOCK TABLE leads IN ACCESS EXCLUSIVE MODE");
+    struct td_get g = {.d = &d, .key = key, .id = id};
+    ck_assert_int_eq(pthread_create(&th, NULL, get_run, &g), 0);
+    ck_assert_msg(wait_until(lead_read_waits, watch, 10000), "the GET never waited for the lock");
+    struct timespec hold = {1, 0}; /* the scene: the lock is held 1 s past the GET's arrival */
+    nanosleep(&hold, NULL);
+    pg_ok(locker, "COMMIT");
+    pthread_join(th, NULL);
+    ck_assert_msg(g.status == 200, "GET behind a lock held 1 s answered %ld after %ld ms", g.status,
+                  g.ms);
+    ck_assert_msg(g.ms >= 1000, "answered after %ld ms, before the lock went", g.ms);
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+    PQfinish(locker);
+    PQfinish(watch);
+}
+END_TEST
+
 Suite *daemons_suite(void)
 {
     Suite *s = suite_create("daemons");
@@ -193,5 +251,9 @@ Suite *daemons_suite(void)
     tcase_set_timeout(tc, 180);
     tcase_add_test(tc, three_daemons_on_one_database);
     suite_add_tcase(s, tc);
+    TCase *tc_pipe = tcase_create("pipelined_reads");
+    tcase_set_timeout(tc_pipe, 60);
+    tcase_add_test(tc_pipe, a_pipelined_read_without_a_statement_timeout_waits_for_its_lock);
+    suite_add_tcase(s, tc_pipe);
     return s;
 }
