@@ -521,7 +521,7 @@ void reasons_create(struct request *r)
                   "INSERT INTO feedback_reasons (workspace_id, code, label, kinds, disqualifies,"
                   " recycle_after_days, active) VALUES ($1, $2, $3, ARRAY(SELECT"
                   " jsonb_array_elements_text($4::jsonb)), $5::boolean, $6::integer, $7::boolean)"
-                  " RETURNING " REASON_COLUMNS,
+                  " RETURNING " REASON_RETURNING,
                   7, vals);
     err = db_check(r->db, res);
     if (err == LL_E_CONFLICT && PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) &&
@@ -587,7 +587,7 @@ void reasons_update(struct request *r)
     conditional_from_request(&cond, r);
     if (conditional_param(&cond))
         qb_addp(&q, " AND version = $?::integer", conditional_param(&cond));
-    qb_add(&q, " RETURNING " REASON_COLUMNS);
+    qb_add(&q, " RETURNING " REASON_RETURNING);
     res = qb_exec(r->db, &q, &err);
     qb_free(&q);
     if (err)

@@ -59,7 +59,7 @@ static const char sql_upsert[] =
     " IS DISTINCT FROM (excluded.kind, excluded.direction, excluded.outcome,"
     " coalesce($6::timestamptz, i.occurred_at), excluded.user_id, excluded.actor_name,"
     " excluded.subject, excluded.body, excluded.duration_seconds, excluded.campaign_id)"
-    " RETURNING " INTERACTION_COLUMNS ", i.xmax = 0";
+    " RETURNING " INTERACTION_RETURNING ", i.xmax = 0";
 /* The interaction a tool's (source, external_id) names, after sql_upsert wrote nothing
  * (its conflict locked the row, so it is the committed one). */
 static const char sql_by_external[] =

@@ -17,6 +17,12 @@ struct db_conn;
 /* A timestamptz column rendered as RFC 3339 UTC with microseconds (the API's format,
  * exact enough to be a keyset cursor). */
 #define DB_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+/* The same for a RETURNING clause, and only there: an IMMUTABLE function
+ * (sql/functions/10_basics.sql), since Citus refuses a write whose RETURNING calls a STABLE
+ * one such as to_char. Not inlined, so about twice DB_TS's cost: keep DB_TS in select lists. */
+#define DB_TS_RET(col) "ll_api_time_ret(" col ")"
+/* A text[] column as a JSON array, in a RETURNING clause (to_json is STABLE). */
+#define DB_TEXTS_RET(col) "ll_api_texts_ret(" col ")"
 
 struct db_stats {
     long size, in_use, waiting;
