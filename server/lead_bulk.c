@@ -97,7 +97,7 @@ static const char sql_create[] =
     " utm_content = coalesce(EXCLUDED.utm_content, d.utm_content),"                                \
     " landing_page = coalesce(EXCLUDED.landing_page, d.landing_page),"                             \
     " referrer = coalesce(EXCLUDED.referrer, d.referrer),"                                         \
-    " version = d.version + 1, updated_at = now()"
+    " version = d.version + 1, updated_at = EXCLUDED.updated_at"
 #define UPSERT_RETURNING                                                                           \
     " RETURNING workspace_id, id, created_at, external_ids, first_campaign_id, xmax = 0 AS is_new"
 static const char sql_import_upsert[] =

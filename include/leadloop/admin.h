@@ -10,8 +10,8 @@ struct request;
 
 /* The columns a user is read with, in the order admin_user_json expects. */
 #define USER_COLUMNS_WITH(TS)                                                                      \
-    "id, name, email, team, active, version, " TS("created_at") ", " TS("updated_at") ", role, " TS( \
-        "activated_at")
+    "id, name, email, team, active, version, " TS("created_at") ", " TS(                           \
+        "updated_at") ", role, " TS("activated_at")
 #define USER_COLUMNS USER_COLUMNS_WITH(DB_TS)
 /* The same in a RETURNING clause (db.h DB_TS_RET). */
 #define USER_RETURNING USER_COLUMNS_WITH(DB_TS_RET)
