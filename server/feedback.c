@@ -519,8 +519,8 @@ void reasons_create(struct request *r)
                            in.has_active ? (in.active ? "true" : "false") : "true"};
     res = db_exec(r->db,
                   "INSERT INTO feedback_reasons (workspace_id, code, label, kinds, disqualifies,"
-                  " recycle_after_days, active) VALUES ($1, $2, $3, ARRAY(SELECT"
-                  " jsonb_array_elements_text($4::jsonb)), $5::boolean, $6::integer, $7::boolean)"
+                  " recycle_after_days, active) VALUES ($1, $2, $3, ll_json_texts($4::jsonb),"
+                  " $5::boolean, $6::integer, $7::boolean)"
                   " RETURNING " REASON_RETURNING,
                   7, vals);
     err = db_check(r->db, res);

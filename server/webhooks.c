@@ -30,8 +30,8 @@ static const char not_found[] = "no webhook with this id";
 
 static const char sql_insert[] =
     "WITH e AS (INSERT INTO webhook_endpoints (workspace_id, url, description, types, active,"
-    " secret) VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text(coalesce($4::jsonb,"
-    " '[]'))), coalesce($5::boolean, true), $6) RETURNING *),"
+    " secret) VALUES ($1, $2, $3, ll_json_texts($4::jsonb), coalesce($5::boolean, true), $6) "
+    "RETURNING *),"
     " c AS (INSERT INTO webhook_cursors (workspace_id, endpoint_id) SELECT workspace_id, id FROM e)"
     " SELECT " WEBHOOK_COLUMNS " FROM e";
 static const char sql_get[] =

@@ -51,6 +51,12 @@ CREATE OR REPLACE FUNCTION ll_api_texts_ret(a text[]) RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN to_json(a)::text;
 
+-- A JSON array of strings as text[] ('{}' for NULL). A function rather than ARRAY(SELECT
+-- ...) in place because Citus refuses a subquery inside INSERT ... VALUES.
+CREATE OR REPLACE FUNCTION ll_json_texts(j jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY(SELECT jsonb_array_elements_text(j));
+
 -- The fields of a lead that its field_edit timeline entries show: those a client writes.
 -- The stage has entries of its own (stage_change), and the rest follow from other entries
 -- (touches move the campaigns, feedback the recycle date, a merge merged_into).
