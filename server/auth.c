@@ -148,10 +148,9 @@ PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name
             return NULL;
         PQclear(res);
         res = PQexecParams(pg, sql, 9, NULL, vals, NULL, NULL, 0);
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        if (!(state && !strcmp(state, "23505") && constraint &&
-              !strcmp(constraint, "api_keys_prefix_key")))
+        char buf[64];
+        const char *constraint = db_constraint(res, buf, sizeof buf);
+        if (!(db_unique_violation(res) && constraint && !strcmp(constraint, "api_keys_prefix_key")))
             break;
     }
     return res;

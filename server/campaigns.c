@@ -71,7 +71,8 @@ static void answer_campaign(struct request *r, int status, const PGresult *res)
 /* Maps what PostgreSQL refused about a campaign to the field at fault. */
 static void answer_write_error(struct request *r, const PGresult *res, enum ll_err err)
 {
-    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    char buf[64];
+    const char *c = db_constraint(res, buf, sizeof buf);
     if (err == LL_E_VALIDATION && c && strstr(c, "owner_id"))
         reply_bad_field(r, "owner_id", "is not a user of this workspace");
     else if (err == LL_E_VALIDATION && c && !strcmp(c, "campaigns_dates"))

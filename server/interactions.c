@@ -243,7 +243,8 @@ static enum ll_err interaction_record(struct db_conn *db, void *arg)
     res = db_exec(db, sql_upsert, 14, iv);
     err = db_check(db, res);
     if (err == LL_E_VALIDATION) {
-        const char *c = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        char buf[64];
+        const char *c = db_constraint(res, buf, sizeof buf);
         if (c && !strcmp(c, "interactions_user"))
             err = refuse(in, err, "user_id", "is not a user of this workspace");
         else if (c && !strcmp(c, "interactions_campaign"))

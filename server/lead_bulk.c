@@ -264,7 +264,8 @@ static bool fatal(enum ll_err err)
 
 static bool email_taken(const PGresult *res, enum ll_err err)
 {
-    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    char buf[64];
+    const char *c = db_constraint(res, buf, sizeof buf);
     return err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key");
 }
 

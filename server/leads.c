@@ -462,7 +462,8 @@ enum ll_err leads_write_problem(struct db_conn *db, const struct auth_ctx *auth,
                                 const PGresult *res, enum ll_err err, const struct lead_in *in,
                                 const char **detail, json_t **errors, json_t **extra)
 {
-    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    char buf[64];
+    const char *c = db_constraint(res, buf, sizeof buf);
     char *id = NULL;
     *errors = *extra = NULL;
     *detail = NULL;
@@ -877,7 +878,8 @@ static enum ll_err upsert_write(struct db_conn *db, const struct auth_ctx *auth,
         }
         in->email = body_email ? body_email : email;
         u->res = leads_insert(db, auth, in, &err);
-        const char *c = u->res ? PQresultErrorField(u->res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+        char buf[64];
+        const char *c = db_constraint(u->res, buf, sizeof buf);
         if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key") && attempt == 0 &&
             (u->id = holder_of(db, auth, sql_by_email, in->email)) != NULL)
             continue;

@@ -133,6 +133,18 @@ PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const c
  * borrowed. */
 enum ll_err db_check(struct db_conn *c, const PGresult *res) __attribute__((warn_unused_result));
 
+/* The constraint an error names, as the schema names it, copied into buf (n bytes): the
+ * CONSTRAINT NAME field when PostgreSQL sends it; else (Citus sends none, and names the
+ * shard's constraint in the message: "leads_email_key_102013") the name quoted after
+ * "constraint" in the primary message, its shard suffix "_<digits>" cut. NULL when the
+ * error names none (or res is NULL). */
+const char *db_constraint(const PGresult *res, char *buf, size_t n);
+/* The same from the two fields' text (either may be NULL): for db_constraint and tests. */
+const char *db_constraint_of(const char *field, const char *message, char *buf, size_t n);
+/* Whether res failed on a unique violation: SQLSTATE 23505, or XX000 with PostgreSQL's
+ * unique-violation message (what Citus answers for one met by INSERT ... SELECT). */
+bool db_unique_violation(const PGresult *res);
+
 /* Opens a standalone connection with the pool's settings (for commands and migrations);
  * NULL with a message in err on failure. Caller PQfinish()es it. */
 PGconn *db_connect_once(const char *conninfo, char *err, size_t errlen);

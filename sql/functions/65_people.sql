@@ -38,10 +38,13 @@ END
 $$;
 
 -- The latest time any of the keys is locked until, or NULL.
+-- PL/pgSQL: Citus cannot plan a SQL function's parameterized statement over its tables.
 CREATE OR REPLACE FUNCTION ll_signin_locked(keys text[])
-RETURNS timestamptz LANGUAGE sql STABLE AS $$
-    SELECT max(locked_until) FROM signin_failures
-    WHERE key = ANY (keys) AND locked_until > now()
+RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT max(locked_until) FROM signin_failures
+            WHERE key = ANY (keys) AND locked_until > now());
+END
 $$;
 
 -- A user written without a role (an operator's SQL, an older client) gets their team's:
