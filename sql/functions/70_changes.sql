@@ -162,10 +162,12 @@ DECLARE
                                                           'actor_name', NULL);
     n bigint;
 BEGIN
-    UPDATE changes SET doc = CASE entity
-        WHEN 'lead' THEN doc || lead_gone
-        WHEN 'feedback' THEN doc || feedback_gone
-        WHEN 'interaction' THEN doc || interaction_gone
+    -- a searched CASE: Citus 13.2 deparses "CASE entity WHEN ..." wrongly for the shard
+    -- ("operator does not exist: text = boolean")
+    UPDATE changes SET doc = CASE
+        WHEN entity = 'lead' THEN doc || lead_gone
+        WHEN entity = 'feedback' THEN doc || feedback_gone
+        WHEN entity = 'interaction' THEN doc || interaction_gone
         ELSE doc END
     WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
       AND entity IN ('lead', 'feedback', 'interaction');
