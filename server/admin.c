@@ -23,8 +23,11 @@ static const char sql_keys_list[] = "SELECT " AUTH_KEY_COLUMNS ", ";
 static const struct sort_key key_sorts[] = {{"created_at", "created_at", "timestamptz"}, {NULL}};
 static const char sql_key_get[] =
     "SELECT " AUTH_KEY_COLUMNS " FROM api_keys WHERE workspace_id = $1 AND id = $2";
+/* least() skips NULL: a key revoked before keeps its first revocation time, as
+ * coalesce(revoked_at, now()) would, which Citus refuses (a STABLE function in COALESCE or
+ * CASE of an UPDATE) where it takes now() alone, evaluated once. */
 static const char sql_key_revoke[] =
-    "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+    "UPDATE api_keys SET revoked_at = least(revoked_at, now())"
     " WHERE workspace_id = $1 AND id = $2 RETURNING id, encode(key_hash, 'hex')";
 
 static const char *const *const roles = vocab_roles;
@@ -34,7 +37,8 @@ static const char sql_key_update[] =
     " rate_per_s = CASE WHEN $4::boolean THEN $5::integer ELSE rate_per_s END,"
     " rate_burst = CASE WHEN $4::boolean THEN $6::integer ELSE rate_burst END,"
     " can_import = coalesce($7::boolean, can_import)"
-    " WHERE workspace_id = $1 AND id = $2 RETURNING " AUTH_KEY_COLUMNS ", encode(key_hash, 'hex')";
+    " WHERE workspace_id = $1 AND id = $2 RETURNING " AUTH_KEY_RETURNING
+    ", encode(key_hash, 'hex')";
 
 /* One API key as the API shows it (never its hash). New reference. */
 json_t *admin_key_json(const PGresult *res, int row)
@@ -247,7 +251,7 @@ static const char sql_user_version[] =
     "SELECT version FROM users WHERE workspace_id = $1 AND id = $2";
 static const char sql_user_insert[] =
     "INSERT INTO users (workspace_id, name, email, team, role) VALUES ($1, $2, $3, $4,"
-    " coalesce($5, $4)) RETURNING " USER_COLUMNS;
+    " coalesce($5, $4)) RETURNING " USER_RETURNING;
 static const char sql_user_by_email[] =
     "SELECT id FROM users WHERE workspace_id = $1"
     " AND lower(email COLLATE \"und-x-icu\") = lower($2 COLLATE \"und-x-icu\")";
@@ -257,7 +261,7 @@ static const char sql_user_update[] =
     " team = coalesce($5, team), active = coalesce($6::boolean, active),"
     " role = coalesce($8, role), version = version + 1, updated_at = now()"
     " WHERE workspace_id = $1 AND id = $2 AND ($7::integer IS NULL OR version = $7)"
-    " RETURNING " USER_COLUMNS;
+    " RETURNING " USER_RETURNING;
 
 static const char *const *const teams = vocab_teams;
 static const char *const user_fields[] = {"name", "email", "team", "role", "active", NULL};

@@ -137,7 +137,7 @@ PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name
     static const char sql[] =
         "INSERT INTO api_keys (workspace_id, name, prefix, key_hash, role, user_id, rate_per_s,"
         " rate_burst, can_import) VALUES ($1, $2, $3, decode($4, 'hex'), $5, $6, $7, $8, $9)"
-        " RETURNING " AUTH_KEY_COLUMNS;
+        " RETURNING " AUTH_KEY_RETURNING;
     PGresult *res = NULL;
     for (int attempt = 0; attempt < 2; attempt++) {
         char prefix[AUTH_PREFIX_LEN + 1], hash[65];
@@ -148,10 +148,9 @@ PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name
             return NULL;
         PQclear(res);
         res = PQexecParams(pg, sql, 9, NULL, vals, NULL, NULL, 0);
-        const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-        const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
-        if (!(state && !strcmp(state, "23505") && constraint &&
-              !strcmp(constraint, "api_keys_prefix_key")))
+        char buf[64];
+        const char *constraint = db_constraint(res, buf, sizeof buf);
+        if (!(db_unique_violation(res) && constraint && !strcmp(constraint, "api_keys_prefix_key")))
             break;
     }
     return res;

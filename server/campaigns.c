@@ -18,13 +18,14 @@
 #include "leadloop/util.h"
 #include "leadloop/vocab.h"
 
+/* INSERT ... SELECT from the workspace for its currency: Citus refuses a subquery inside
+ * INSERT ... VALUES. */
 static const char sql_insert[] =
     "WITH c AS (INSERT INTO campaigns (workspace_id, name, channel, status, budget, cost,"
     " currency, starts_on, ends_on, owner_id, tags, description)"
-    " VALUES ($1, $2, $3, coalesce($4, 'planned'), coalesce($5::bigint, 0),"
-    " coalesce($6::bigint, 0),"
-    " coalesce($7, (SELECT currency FROM workspaces WHERE id = $1)), $8, $9, $10,"
-    " coalesce(ARRAY(SELECT jsonb_array_elements_text($11::jsonb)), '{}'), $12) RETURNING *)"
+    " SELECT $1, $2::text, $3::text, coalesce($4::text, 'planned'), coalesce($5::bigint, 0),"
+    " coalesce($6::bigint, 0), coalesce($7::text, w.currency), $8::date, $9::date, $10::uuid,"
+    " ll_json_texts($11::jsonb), $12::text FROM workspaces w WHERE w.id = $1 RETURNING *)"
     " SELECT " CAMPAIGN_COLUMNS " FROM c";
 static const char sql_get[] =
     "SELECT " CAMPAIGN_COLUMNS " FROM campaigns WHERE workspace_id = $1 AND id = $2";
@@ -70,7 +71,8 @@ static void answer_campaign(struct request *r, int status, const PGresult *res)
 /* Maps what PostgreSQL refused about a campaign to the field at fault. */
 static void answer_write_error(struct request *r, const PGresult *res, enum ll_err err)
 {
-    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    char buf[64];
+    const char *c = db_constraint(res, buf, sizeof buf);
     if (err == LL_E_VALIDATION && c && strstr(c, "owner_id"))
         reply_bad_field(r, "owner_id", "is not a user of this workspace");
     else if (err == LL_E_VALIDATION && c && !strcmp(c, "campaigns_dates"))

@@ -1419,13 +1419,58 @@ enum ll_err db_check(struct db_conn *c, const PGresult *res)
         c->needs_reset = true;
     if (conflict(res))
         c->conflicted = true;
-    err = problem_from_sqlstate(state);
+    /* Citus answers XX000 for a unique violation that INSERT ... SELECT met on a worker:
+     * that one, and no other internal error, is the conflict it is */
+    err = db_unique_violation(res) ? LL_E_CONFLICT : problem_from_sqlstate(state);
     if (err == LL_E_UNAVAILABLE || err == LL_E_INTERNAL) {
         const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         atomic_fetch_add(&pool.errors, 1);
         log_warn("database error %s: %s", state ? state : "(none)", msg ? msg : "connection lost");
     }
     return err;
+}
+
+const char *db_constraint_of(const char *field, const char *message, char *buf, size_t n)
+{
+    static const char quote[] = "constraint \"";
+    const char *p, *end;
+    size_t len;
+    if (field) {
+        snprintf(buf, n, "%s", field);
+        return buf;
+    }
+    if (!message || !(p = strstr(message, quote)))
+        return NULL;
+    p += sizeof quote - 1;
+    if (!(end = strchr(p, '"')) || end == p || (len = (size_t)(end - p)) >= n)
+        return NULL;
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    /* Citus: the shard's copy of the constraint, named with the shard's id after it */
+    char *u = strrchr(buf, '_');
+    if (u && u != buf && u[1] && strspn(u + 1, "0123456789") == strlen(u + 1))
+        *u = '\0';
+    return buf;
+}
+
+const char *db_constraint(const PGresult *res, char *buf, size_t n)
+{
+    if (!res || n == 0)
+        return NULL;
+    return db_constraint_of(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME),
+                            PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY), buf, n);
+}
+
+bool db_unique_violation(const PGresult *res)
+{
+    static const char unique[] = "duplicate key value violates unique constraint \"";
+    const char *s = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = res ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    if (!s)
+        return false;
+    if (!strcmp(s, "23505"))
+        return true;
+    return !strcmp(s, "XX000") && msg && !strncmp(msg, unique, sizeof unique - 1);
 }
 
 void db_stats(struct db_stats *out)

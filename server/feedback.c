@@ -207,7 +207,8 @@ static enum ll_err feedback_record(struct db_conn *db, void *arg)
                           f->corrects};
     f->res = db_exec(db, sql_insert, 14, iv);
     err = db_check(db, f->res);
-    const char *c = PQresultErrorField(f->res, PG_DIAG_CONSTRAINT_NAME);
+    char buf[64];
+    const char *c = db_constraint(f->res, buf, sizeof buf);
     if (err == LL_E_VALIDATION && c && !strcmp(c, "feedback_author"))
         return refuse(f, LL_E_VALIDATION, "author_id", "is not a user of this workspace");
     if (err != LL_OK || !strcmp(f->stage, after))
@@ -519,13 +520,14 @@ void reasons_create(struct request *r)
                            in.has_active ? (in.active ? "true" : "false") : "true"};
     res = db_exec(r->db,
                   "INSERT INTO feedback_reasons (workspace_id, code, label, kinds, disqualifies,"
-                  " recycle_after_days, active) VALUES ($1, $2, $3, ARRAY(SELECT"
-                  " jsonb_array_elements_text($4::jsonb)), $5::boolean, $6::integer, $7::boolean)"
-                  " RETURNING " REASON_COLUMNS,
+                  " recycle_after_days, active) VALUES ($1, $2, $3, ll_json_texts($4::jsonb),"
+                  " $5::boolean, $6::integer, $7::boolean)"
+                  " RETURNING " REASON_RETURNING,
                   7, vals);
     err = db_check(r->db, res);
-    if (err == LL_E_CONFLICT && PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) &&
-        !strcmp(PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME), "feedback_reasons_pkey"))
+    char buf[64];
+    const char *c = db_constraint(res, buf, sizeof buf);
+    if (err == LL_E_CONFLICT && c && !strcmp(c, "feedback_reasons_pkey"))
         reply_problem(r, err, "a reason with this code exists",
                       json_pack("[{s:s, s:s}]", "field", "code", "message", "is already taken"),
                       NULL);
@@ -587,7 +589,7 @@ void reasons_update(struct request *r)
     conditional_from_request(&cond, r);
     if (conditional_param(&cond))
         qb_addp(&q, " AND version = $?::integer", conditional_param(&cond));
-    qb_add(&q, " RETURNING " REASON_COLUMNS);
+    qb_add(&q, " RETURNING " REASON_RETURNING);
     res = qb_exec(r->db, &q, &err);
     qb_free(&q);
     if (err)

@@ -24,7 +24,7 @@ static const char sql_store[] =
     "INSERT INTO idempotency_keys (workspace_id, api_key_id, key, request_hash, status,"
     " content_type, location, etag, body) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     " ON CONFLICT (workspace_id, api_key_id, key) DO UPDATE SET request_hash = $4, status = $5,"
-    " content_type = $6, location = $7, etag = $8, body = $9, created_at = now()";
+    " content_type = $6, location = $7, etag = $8, body = $9, created_at = excluded.created_at";
 /* Withdraws the answers that show lead $2 (see idem_forget_lead); the LIKE is the partial
  * index's predicate, written the same so that the index serves. */
 static const char sql_forget_lead[] =
@@ -48,7 +48,8 @@ static const char sql_progress_find[] =
 static const char sql_progress_save[] =
     "INSERT INTO idempotency_progress (workspace_id, principal, key, request_hash, next_row,"
     " progress) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (workspace_id, principal, key)"
-    " DO UPDATE SET request_hash = $4, next_row = $5, progress = $6, updated_at = now()";
+    " DO UPDATE SET request_hash = $4, next_row = $5, progress = $6, updated_at = "
+    "excluded.updated_at";
 static const char sql_progress_drop[] =
     "DELETE FROM idempotency_progress WHERE workspace_id = $1 AND principal = $2 AND key = $3";
 

@@ -53,13 +53,13 @@ static const char sql_upsert[] =
     " occurred_at = coalesce($6::timestamptz, i.occurred_at), user_id = excluded.user_id,"
     " actor_name = excluded.actor_name, subject = excluded.subject, body = excluded.body,"
     " duration_seconds = excluded.duration_seconds, campaign_id = excluded.campaign_id,"
-    " version = i.version + 1, updated_at = now()"
+    " version = i.version + 1, updated_at = excluded.updated_at"
     " WHERE i.lead_id = excluded.lead_id AND (i.kind, i.direction, i.outcome, i.occurred_at,"
     " i.user_id, i.actor_name, i.subject, i.body, i.duration_seconds, i.campaign_id)"
     " IS DISTINCT FROM (excluded.kind, excluded.direction, excluded.outcome,"
     " coalesce($6::timestamptz, i.occurred_at), excluded.user_id, excluded.actor_name,"
     " excluded.subject, excluded.body, excluded.duration_seconds, excluded.campaign_id)"
-    " RETURNING " INTERACTION_COLUMNS ", i.xmax = 0";
+    " RETURNING " INTERACTION_RETURNING ", i.xmax = 0";
 /* The interaction a tool's (source, external_id) names, after sql_upsert wrote nothing
  * (its conflict locked the row, so it is the committed one). */
 static const char sql_by_external[] =
@@ -243,7 +243,8 @@ static enum ll_err interaction_record(struct db_conn *db, void *arg)
     res = db_exec(db, sql_upsert, 14, iv);
     err = db_check(db, res);
     if (err == LL_E_VALIDATION) {
-        const char *c = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+        char buf[64];
+        const char *c = db_constraint(res, buf, sizeof buf);
         if (c && !strcmp(c, "interactions_user"))
             err = refuse(in, err, "user_id", "is not a user of this workspace");
         else if (c && !strcmp(c, "interactions_campaign"))
@@ -396,7 +397,7 @@ static const char sql_batch[] =
     " occurred_at = excluded.occurred_at, user_id = excluded.user_id,"
     " actor_name = excluded.actor_name, subject = excluded.subject, body = excluded.body,"
     " duration_seconds = excluded.duration_seconds, campaign_id = excluded.campaign_id,"
-    " version = x.version + 1, updated_at = now()"
+    " version = x.version + 1, updated_at = excluded.updated_at"
     " WHERE x.lead_id = excluded.lead_id AND (x.kind, x.direction, x.outcome, x.occurred_at,"
     " x.user_id, x.actor_name, x.subject, x.body, x.duration_seconds, x.campaign_id)"
     " IS DISTINCT FROM (excluded.kind, excluded.direction, excluded.outcome,"

@@ -30,8 +30,10 @@
 const char invitations_sql_create[] =
     "SELECT " INVITATION_COLUMNS " FROM ll_invite($1, $2, $3, $4, $5, decode($6, 'hex'), $7, $8,"
     " $9)";
+/* least() keeps the first time, as coalesce(x, now()) would: in a form Citus takes
+ * (server/admin.c sql_key_revoke) */
 static const char sql_revoke[] =
-    "UPDATE invitations SET revoked_at = coalesce(revoked_at, now()) WHERE workspace_id = $1"
+    "UPDATE invitations SET revoked_at = least(revoked_at, now()) WHERE workspace_id = $1"
     " AND id = $2 RETURNING accepted_at IS NOT NULL";
 static const char sql_for_accept[] =
     "SELECT i.id, i.user_id, i.role, u.email, i.accepted_at IS NOT NULL,"
@@ -40,7 +42,7 @@ static const char sql_for_accept[] =
     " WHERE i.workspace_id = $1 AND i.token_hash = decode($2, 'hex') FOR UPDATE OF i, u";
 static const char sql_accept_user[] =
     "UPDATE users SET password_hash = $3, role = $4, active = true,"
-    " activated_at = coalesce(activated_at, now()), version = version + 1, updated_at = now()"
+    " activated_at = least(activated_at, now()), version = version + 1, updated_at = now()"
     " WHERE workspace_id = $1 AND id = $2";
 static const char sql_accepted[] =
     "UPDATE invitations SET accepted_at = now() WHERE workspace_id = $1 AND id = $2";

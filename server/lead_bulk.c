@@ -97,7 +97,7 @@ static const char sql_create[] =
     " utm_content = coalesce(EXCLUDED.utm_content, d.utm_content),"                                \
     " landing_page = coalesce(EXCLUDED.landing_page, d.landing_page),"                             \
     " referrer = coalesce(EXCLUDED.referrer, d.referrer),"                                         \
-    " version = d.version + 1, updated_at = now()"
+    " version = d.version + 1, updated_at = EXCLUDED.updated_at"
 #define UPSERT_RETURNING                                                                           \
     " RETURNING workspace_id, id, created_at, external_ids, first_campaign_id, xmax = 0 AS is_new"
 static const char sql_import_upsert[] =
@@ -264,7 +264,8 @@ static bool fatal(enum ll_err err)
 
 static bool email_taken(const PGresult *res, enum ll_err err)
 {
-    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    char buf[64];
+    const char *c = db_constraint(res, buf, sizeof buf);
     return err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key");
 }
 

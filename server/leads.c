@@ -336,8 +336,27 @@ PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const st
     return res;
 }
 
-PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const char *id,
-                       const struct lead_in *in, const struct conditional *cond, enum ll_err *err)
+/* Keeps lead_external_ids in step with a patch's external ids ($3) once lead $2 is
+ * updated: drops the pairs whose system changed, adds the new ones. Old and new pairs
+ * differ, so they cannot collide; another lead holding a new pair is a unique violation
+ * (409). Statements of their own after the UPDATE, each with workspace_id = $1, rather
+ * than CTEs reading the UPDATE's RETURNING: Citus refuses that chain (a correlated
+ * subquery over a CTE). */
+static const char sql_external_drop[] =
+    "DELETE FROM lead_external_ids x USING leads l WHERE l.workspace_id = $1 AND l.id = $2"
+    " AND x.workspace_id = $1 AND x.lead_id = $2"
+    " AND x.system IN (SELECT jsonb_object_keys($3::jsonb))"
+    " AND (l.external_ids ->> x.system) IS DISTINCT FROM x.external_id";
+static const char sql_external_add[] =
+    "INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
+    " SELECT $1, e.key, e.value, $2 FROM jsonb_each_text(jsonb_strip_nulls($3::jsonb)) e"
+    " WHERE NOT EXISTS (SELECT 1 FROM lead_external_ids x WHERE x.workspace_id = $1"
+    " AND x.system = e.key AND x.external_id = e.value AND x.lead_id = $2)";
+
+/* The UPDATE of leads_update, and its new row (LEAD_COLUMNS) or the failure (new). */
+static PGresult *update_row(struct db_conn *db, const struct auth_ctx *auth, const char *id,
+                            const struct lead_in *in, const struct conditional *cond,
+                            enum ll_err *err)
 {
     struct qb q;
     PGresult *res;
@@ -383,28 +402,41 @@ PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const ch
     qb_addp(&q, " AND id = $? AND erased_at IS NULL AND merged_into IS NULL", id);
     if (cond && conditional_param(cond))
         qb_addc(&q, " AND version = $?::integer", conditional_param(cond));
-    qb_add(&q, " RETURNING *)");
-    if (in->external_ids) {
-        /* Keep lead_external_ids in step: drop the pairs whose system changed, add the
-         * new ones. Old and new pairs differ, so one statement cannot collide with
-         * itself; another lead holding a new pair is a unique violation (409). */
-        qb_addp(&q,
-                ", xd AS (DELETE FROM lead_external_ids x USING u"
-                " WHERE x.workspace_id = u.workspace_id AND x.lead_id = u.id"
-                " AND x.system IN (SELECT jsonb_object_keys($?::jsonb))"
-                " AND (u.external_ids ->> x.system) IS DISTINCT FROM x.external_id)",
-                in->external_ids);
-        qb_addp(&q,
-                ", xi AS (INSERT INTO lead_external_ids (workspace_id, system, external_id,"
-                " lead_id) SELECT u.workspace_id, e.key, e.value, u.id FROM u,"
-                " jsonb_each_text(jsonb_strip_nulls($?::jsonb)) e WHERE NOT EXISTS (SELECT 1"
-                " FROM lead_external_ids x WHERE x.workspace_id = u.workspace_id"
-                " AND x.system = e.key AND x.external_id = e.value AND x.lead_id = u.id))",
-                in->external_ids);
-    }
-    qb_add(&q, " SELECT " LEAD_COLUMNS " FROM u");
+    qb_add(&q, " RETURNING *) SELECT " LEAD_COLUMNS " FROM u");
     res = qb_exec(db, &q, err);
     qb_free(&q);
+    return res;
+}
+
+PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const char *id,
+                       const struct lead_in *in, const struct conditional *cond, enum ll_err *err)
+{
+    PGresult *res, *ext;
+    if (!in->external_ids)
+        return update_row(db, auth, id, in, cond, err);
+    /* three statements that stand or fall together: a transaction (a savepoint in one) */
+    if ((*err = db_tx_begin(db)) != LL_OK)
+        return NULL;
+    res = update_row(db, auth, id, in, cond, err);
+    if (*err == LL_OK && PQntuples(res) == 1) {
+        const char *vals[3] = {auth->workspace_id, id, in->external_ids};
+        ext = db_exec(db, sql_external_drop, 3, vals);
+        if ((*err = db_check(db, ext)) == LL_OK) {
+            PQclear(ext);
+            ext = db_exec(db, sql_external_add, 3, vals);
+            *err = db_check(db, ext);
+        }
+        if (*err != LL_OK) { /* the failed statement answers: its error says why */
+            PQclear(res);
+            res = ext;
+        } else {
+            PQclear(ext);
+        }
+    }
+    if (*err == LL_OK)
+        *err = db_tx_commit(db);
+    else
+        db_tx_rollback(db);
     return res;
 }
 
@@ -430,7 +462,8 @@ enum ll_err leads_write_problem(struct db_conn *db, const struct auth_ctx *auth,
                                 const PGresult *res, enum ll_err err, const struct lead_in *in,
                                 const char **detail, json_t **errors, json_t **extra)
 {
-    const char *c = res ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    char buf[64];
+    const char *c = db_constraint(res, buf, sizeof buf);
     char *id = NULL;
     *errors = *extra = NULL;
     *detail = NULL;
@@ -845,7 +878,8 @@ static enum ll_err upsert_write(struct db_conn *db, const struct auth_ctx *auth,
         }
         in->email = body_email ? body_email : email;
         u->res = leads_insert(db, auth, in, &err);
-        const char *c = u->res ? PQresultErrorField(u->res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+        char buf[64];
+        const char *c = db_constraint(u->res, buf, sizeof buf);
         if (err == LL_E_CONFLICT && c && !strcmp(c, "leads_email_key") && attempt == 0 &&
             (u->id = holder_of(db, auth, sql_by_email, in->email)) != NULL)
             continue;

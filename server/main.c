@@ -460,7 +460,8 @@ static int keys_list(PGconn *pg, char **args, int n)
 
 static int keys_revoke(PGconn *pg, char **args, int n)
 {
-    static const char sql[] = "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now())"
+    /* least(): as coalesce(revoked_at, now()), in a form Citus takes (server/admin.c) */
+    static const char sql[] = "UPDATE api_keys SET revoked_at = least(revoked_at, now())"
                               " WHERE id::text = $1 OR prefix = $1 RETURNING prefix";
     PGresult *res;
     int rc = 1;

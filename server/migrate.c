@@ -355,7 +355,7 @@ static bool apply_repeatables(PGconn *pg, const struct set *rep, const PGresult 
             !exec_params_ok(pg,
                             "INSERT INTO schema_repeatables (name, checksum) VALUES ($1, $2)"
                             " ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum,"
-                            " applied_at = now()",
+                            " applied_at = excluded.applied_at",
                             m->name, m->sum, err, errlen, what)) {
             PQclear(PQexec(pg, "ROLLBACK"));
             return false;

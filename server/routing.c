@@ -290,7 +290,7 @@ static const char sql_member_put[] =
     " ON CONFLICT (workspace_id, pool_id, user_id) DO UPDATE SET weight = excluded.weight,"
     " cap = excluded.cap, hours = excluded.hours,"
     " assigned = round(m.assigned::numeric * excluded.weight / m.weight),"
-    " version = m.version + 1, updated_at = now()"
+    " version = m.version + 1, updated_at = excluded.updated_at"
     " RETURNING xmax = 0";
 static const char sql_member_delete[] =
     "DELETE FROM routing_pool_members WHERE workspace_id = $1 AND pool_id = $2 AND user_id = $3"

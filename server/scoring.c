@@ -141,7 +141,8 @@ void scoring_draft_put(struct request *r)
                   " workspace_id = $1 FOR UPDATE), 0) AS v), w AS (INSERT INTO scoring_drafts"
                   " AS d (workspace_id, document) SELECT $1, $2::jsonb FROM cur WHERE"
                   " $3::integer IS NULL OR cur.v = $3 ON CONFLICT (workspace_id) DO UPDATE SET"
-                  " document = EXCLUDED.document, version = d.version + 1, updated_at = now()"
+                  " document = EXCLUDED.document, version = d.version + 1,"
+                  " updated_at = excluded.updated_at"
                   " RETURNING d.version) SELECT (SELECT version FROM w), (SELECT v FROM cur)",
                   3, vals);
     if ((err = db_check(r->db, res)) != LL_OK) {

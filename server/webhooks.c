@@ -22,14 +22,16 @@
     "previous_expires_at > now() THEN " DB_TS("previous_expires_at") " END, " DB_TS(               \
         "failing_since") ", version, " DB_TS("created_at") ", " DB_TS("updated_at")
 #define COL_VERSION 8
+/* WEBHOOK_COLUMNS compares with now() and calls to_json, neither IMMUTABLE: a write selects
+ * them from its RETURNING * (Citus refuses them in RETURNING itself). */
 
 static bool allow_private;
 static const char not_found[] = "no webhook with this id";
 
 static const char sql_insert[] =
     "WITH e AS (INSERT INTO webhook_endpoints (workspace_id, url, description, types, active,"
-    " secret) VALUES ($1, $2, $3, ARRAY(SELECT jsonb_array_elements_text(coalesce($4::jsonb,"
-    " '[]'))), coalesce($5::boolean, true), $6) RETURNING *),"
+    " secret) VALUES ($1, $2, $3, ll_json_texts($4::jsonb), coalesce($5::boolean, true), $6) "
+    "RETURNING *),"
     " c AS (INSERT INTO webhook_cursors (workspace_id, endpoint_id) SELECT workspace_id, id FROM e)"
     " SELECT " WEBHOOK_COLUMNS " FROM e";
 static const char sql_get[] =
@@ -40,7 +42,7 @@ static const char sql_version[] =
  * Turning it on again clears why the daemon turned it off. Types absent ($6 NULL) keep the
  * list: ARRAY() of no rows is '{}' (every type), not NULL, so coalesce would not. */
 static const char sql_update[] =
-    "UPDATE webhook_endpoints SET url = coalesce($3, url),"
+    "WITH w AS (UPDATE webhook_endpoints SET url = coalesce($3, url),"
     " description = CASE WHEN $4::boolean THEN $5 ELSE description END,"
     " types = CASE WHEN $6::jsonb IS NULL THEN types"
     " ELSE ARRAY(SELECT jsonb_array_elements_text($6::jsonb)) END,"
@@ -49,27 +51,27 @@ static const char sql_update[] =
     " failing_since = CASE WHEN $7::boolean AND NOT active THEN NULL ELSE failing_since END,"
     " version = version + 1, updated_at = now()"
     " WHERE workspace_id = $1 AND id = $2 AND ($8::integer IS NULL OR version = $8)"
-    " RETURNING " WEBHOOK_COLUMNS;
+    " RETURNING *) SELECT " WEBHOOK_COLUMNS " FROM w";
 static const char sql_delete[] = "DELETE FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2"
                                  " AND ($3::integer IS NULL OR version = $3) RETURNING id";
 /* The old secret keeps signing (beside the new one) for $4 seconds. */
 static const char sql_rotate[] =
-    "UPDATE webhook_endpoints SET previous_secret = secret, secret = $3,"
+    "WITH w AS (UPDATE webhook_endpoints SET previous_secret = secret, secret = $3,"
     " previous_expires_at = now() + make_interval(secs => $4::integer),"
     " version = version + 1, updated_at = now()"
     " WHERE workspace_id = $1 AND id = $2 AND ($5::integer IS NULL OR version = $5)"
-    " RETURNING " WEBHOOK_COLUMNS;
+    " RETURNING *) SELECT " WEBHOOK_COLUMNS " FROM w";
 static const char sql_ping[] =
     "INSERT INTO webhook_deliveries AS d (workspace_id, endpoint_id, type, payload)"
     " SELECT e.workspace_id, e.id, 'webhook.ping', json_build_object('type', 'webhook.ping',"
     " 'webhook_id', e.id, 'occurred_at', " DB_TS(
         "now()") ")::text"
                  " FROM webhook_endpoints e WHERE e.workspace_id = $1 AND e.id = $2"
-                 " RETURNING " WEBHOOK_DELIVERY_COLUMNS;
+                 " RETURNING " WEBHOOK_DELIVERY_RETURNING;
 static const char sql_redeliver[] =
     "UPDATE webhook_deliveries d SET status = 'pending', next_attempt_at = now()"
     " WHERE d.workspace_id = $1 AND d.endpoint_id = $2 AND d.id = $3"
-    " RETURNING " WEBHOOK_DELIVERY_COLUMNS;
+    " RETURNING " WEBHOOK_DELIVERY_RETURNING;
 static const char sql_endpoint_exists[] =
     "SELECT 1 FROM webhook_endpoints WHERE workspace_id = $1 AND id = $2";
 

@@ -51,11 +51,27 @@ END
 $$;
 
 --
+-- Name: ll_api_texts_ret(text[]); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_api_texts_ret(a text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN (to_json(a))::text;
+
+--
 -- Name: ll_api_time(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
 --
 
 CREATE FUNCTION public.ll_api_time(t timestamp with time zone) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
+    RETURN to_char((t AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::text);
+
+--
+-- Name: ll_api_time_ret(timestamp with time zone); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_api_time_ret(t timestamp with time zone) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN to_char((t AT TIME ZONE 'UTC'::text), 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'::text);
 
 --
@@ -99,33 +115,42 @@ $$;
 --
 
 CREATE FUNCTION public.ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigint
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
-    WITH personal (entity, fields) AS (VALUES
-        ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
-                       'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
-        ('feedback', ARRAY['note']),
-        ('interaction', ARRAY['subject', 'body', 'actor_name']),
-        ('stage_change', ARRAY['reason'])),
-    hit AS (
-        SELECT a.id,
-               ARRAY(SELECT f FROM unnest(p.fields) AS f
-                     WHERE a.old ? f OR a.new ? f) AS gone
-        FROM audit_log a JOIN personal p ON p.entity = a.entity
-        WHERE a.workspace_id = ws AND coalesce(a.lead_id::text, a.entity_id) = lead::text
-          AND a.lead_id = lead
-          AND (a.old ?| p.fields OR a.new ?| p.fields)),
-    u AS (
-        UPDATE audit_log a SET
-            old = a.old || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
-                            FROM unnest(hit.gone) AS f WHERE a.old ? f),
-            new = a.new || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
-                            FROM unnest(hit.gone) AS f WHERE a.new ? f),
-            redacted = ARRAY(SELECT DISTINCT f FROM unnest(coalesce(a.redacted, '{}') || hit.gone)
-                             AS f ORDER BY f)
-        FROM hit WHERE a.workspace_id = ws AND a.id = hit.id
-        RETURNING 1)
-    SELECT count(*) FROM u
+DECLARE
+    r record;
+    n bigint := 0;
+BEGIN
+    FOR r IN
+        WITH personal (entity, fields) AS (VALUES
+            ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
+                           'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
+            ('feedback', ARRAY['note']),
+            ('interaction', ARRAY['subject', 'body', 'actor_name']),
+            ('stage_change', ARRAY['reason'])),
+        hit AS (
+            SELECT a.id, a.old, a.new, a.redacted,
+                   ARRAY(SELECT f FROM unnest(p.fields) AS f
+                         WHERE a.old ? f OR a.new ? f) AS gone
+            FROM audit_log a JOIN personal p ON p.entity = a.entity
+            WHERE a.workspace_id = ws AND coalesce(a.lead_id::text, a.entity_id) = lead::text
+              AND a.lead_id = lead
+              AND (a.old ?| p.fields OR a.new ?| p.fields))
+        SELECT hit.id,
+               hit.old || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
+                           FROM unnest(hit.gone) AS f WHERE hit.old ? f) AS old,
+               hit.new || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
+                           FROM unnest(hit.gone) AS f WHERE hit.new ? f) AS new,
+               ARRAY(SELECT DISTINCT f FROM unnest(coalesce(hit.redacted, '{}') || hit.gone)
+                     AS f ORDER BY f) AS redacted
+        FROM hit
+    LOOP
+        UPDATE audit_log SET old = r.old, new = r.new, redacted = r.redacted
+        WHERE workspace_id = ws AND id = r.id;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
 $$;
 
 --
@@ -393,22 +418,28 @@ $$;
 --
 
 CREATE FUNCTION public.ll_changes_redact_lead(ws uuid, lead uuid) RETURNS bigint
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
-    WITH u AS (
-        UPDATE changes SET doc = CASE entity
-            WHEN 'lead' THEN doc || jsonb_build_object('email', NULL, 'first_name', NULL,
-                'last_name', NULL, 'company', NULL, 'title', NULL, 'phone', NULL,
-                'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb,
-                'landing_page', NULL, 'referrer', NULL)
-            WHEN 'feedback' THEN doc || jsonb_build_object('note', NULL)
-            WHEN 'interaction' THEN doc || jsonb_build_object('subject', NULL, 'body', NULL,
-                                                              'actor_name', NULL)
-            ELSE doc END
-        WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
-          AND entity IN ('lead', 'feedback', 'interaction')
-        RETURNING 1)
-    SELECT count(*) FROM u
+DECLARE
+    lead_gone constant jsonb := jsonb_build_object('email', NULL, 'first_name', NULL,
+        'last_name', NULL, 'company', NULL, 'title', NULL, 'phone', NULL,
+        'consent', NULL, 'custom', '{}'::jsonb, 'external_ids', '{}'::jsonb,
+        'landing_page', NULL, 'referrer', NULL);
+    feedback_gone constant jsonb := jsonb_build_object('note', NULL);
+    interaction_gone constant jsonb := jsonb_build_object('subject', NULL, 'body', NULL,
+                                                          'actor_name', NULL);
+    n bigint;
+BEGIN
+    UPDATE changes SET doc = CASE entity
+        WHEN 'lead' THEN doc || lead_gone
+        WHEN 'feedback' THEN doc || feedback_gone
+        WHEN 'interaction' THEN doc || interaction_gone
+        ELSE doc END
+    WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
+      AND entity IN ('lead', 'feedback', 'interaction');
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
 $$;
 
 --
@@ -579,6 +610,14 @@ END
 $$;
 
 --
+-- Name: ll_json_texts(jsonb); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_json_texts(j jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY(SELECT jsonb_array_elements_text(j) AS jsonb_array_elements_text);
+
+--
 -- Name: ll_keep_version(); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -699,6 +738,9 @@ DECLARE
     v_from text;
     v_owner uuid;
     v_route record;
+    -- when the move happened, computed before the UPDATE: Citus refuses a function that is
+    -- not IMMUTABLE inside COALESCE or CASE in an UPDATE of a distributed table
+    v_at timestamptz := coalesce(p_at, now());
 BEGIN
     SELECT * INTO v_lead FROM leads WHERE workspace_id = p_ws AND id = p_lead;
     IF NOT FOUND THEN
@@ -716,7 +758,7 @@ BEGIN
     -- facts are refreshed once (the second trigger finds them written after its row),
     -- where a routed move refreshed them for the new owner and again for the stage row
     WITH u AS (
-        UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
+        UPDATE leads SET stage = p_to, stage_changed_at = v_at,
                          recycle_on = p_recycle_on, owner_id = coalesce(v_owner, owner_id),
                          version = version + 1, updated_at = now()
         WHERE workspace_id = p_ws AND id = p_lead
@@ -798,8 +840,10 @@ CREATE FUNCTION public.ll_lead_source(utm_medium text, utm_source text, referrer
 --
 
 CREATE FUNCTION public.ll_lead_timeline(ws uuid, lead uuid) RETURNS TABLE(type text, at timestamp with time zone, id uuid, item text)
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     SELECT 'touch', t.occurred_at, t.id,
            json_build_object('id', t.id, 'campaign_id', t.campaign_id, 'lead_id', t.lead_id,
                              'kind', t.kind, 'occurred_at', ll_api_time(t.occurred_at),
@@ -887,7 +931,8 @@ CREATE FUNCTION public.ll_lead_timeline(ws uuid, lead uuid) RETURNS TABLE(type t
                              'engagement_from', c.engagement_from,
                              'engagement_to', c.engagement_to, 'moved_to', c.moved_to,
                              'changed_at', ll_api_time(c.changed_at))::text
-    FROM lead_score_changes c WHERE c.workspace_id = ws AND c.lead_id = lead AND c.crossed
+    FROM lead_score_changes c WHERE c.workspace_id = ws AND c.lead_id = lead AND c.crossed;
+END
 $$;
 
 --
@@ -900,15 +945,17 @@ CREATE FUNCTION public.ll_rate_take(p_ws uuid, p_bucket text, p_rate double prec
 DECLARE
     t double precision;
     now_ts timestamptz;
+    v_now timestamptz;
 BEGIN
     INSERT INTO rate_buckets VALUES (p_ws, p_bucket, p_burst, clock_timestamp())
         ON CONFLICT (workspace_id, bucket) DO NOTHING;
     SELECT tokens, at INTO t, now_ts FROM rate_buckets
         WHERE workspace_id = p_ws AND bucket = p_bucket FOR UPDATE;
-    t := least(p_burst, t + p_rate * greatest(0, extract(epoch FROM clock_timestamp() - now_ts)));
+    v_now := clock_timestamp();
+    t := least(p_burst, t + p_rate * greatest(0, extract(epoch FROM v_now - now_ts)));
     granted := least(p_want, floor(t))::integer;
     t := t - granted;
-    UPDATE rate_buckets SET tokens = t, at = clock_timestamp()
+    UPDATE rate_buckets SET tokens = t, at = v_now
         WHERE workspace_id = p_ws AND bucket = p_bucket;
     remaining := t;
     reset_s := (p_burst - t) / p_rate;
@@ -1274,14 +1321,17 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_follow_up_at(ws uuid, from_day date, to_day date, dimension smallint, for_key text, n bigint) RETURNS SETOF bigint
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     SELECT f.follow_up_s FROM report_follow_ups f
     WHERE f.workspace_id = ws AND f.dim = dimension AND f.key = for_key
       AND f.day >= coalesce(from_day, '-infinity'::date)
       AND f.day <= coalesce(to_day, 'infinity'::date)
     ORDER BY f.follow_up_s
-    OFFSET n LIMIT 1
+    OFFSET n LIMIT 1;
+END
 $$;
 
 --
@@ -1289,8 +1339,10 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_follow_up_percentiles(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, p50 bigint, p90 bigint)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     SELECT f.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY f.follow_up_s) AS p50,
            percentile_disc(0.9) WITHIN GROUP (ORDER BY f.follow_up_s) AS p90
     FROM report_follow_ups f
@@ -1298,7 +1350,8 @@ CREATE FUNCTION public.ll_report_follow_up_percentiles(ws uuid, from_day date, t
       AND f.workspace_id = ws AND f.dim = dimension
       AND f.day >= coalesce(from_day, '-infinity'::date)
       AND f.day <= coalesce(to_day, 'infinity'::date)
-    GROUP BY f.key
+    GROUP BY f.key;
+END
 $$;
 
 --
@@ -1316,8 +1369,10 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_funnel_sums(ws uuid, from_day date, to_day date, dimension smallint, for_key text, for_source text) RETURNS TABLE(key text, leads bigint, handed bigint, accepted bigint, qualified bigint, opportunity bigint, customer bigint, followed bigint, waiting bigint)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     SELECT key, sum(leads)::bigint AS leads, sum(handed)::bigint AS handed,
            sum(accepted)::bigint AS accepted, sum(qualified)::bigint AS qualified,
            sum(opportunity)::bigint AS opportunity, sum(customer)::bigint AS customer,
@@ -1361,7 +1416,8 @@ CREATE FUNCTION public.ll_report_funnel_sums(ws uuid, from_day date, to_day date
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key
+    GROUP BY key;
+END
 $$;
 
 --
@@ -1613,8 +1669,10 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date, dimension smallint, period_kind text, figure text) RETURNS TABLE(period date, key text, value numeric)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     SELECT ll_report_period(d.day, period_kind) AS period, d.key,
            sum(CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
                    WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
@@ -1672,7 +1730,8 @@ CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY 1, 2
+    GROUP BY 1, 2;
+END
 $$;
 
 --
@@ -1717,8 +1776,10 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_reason_sums(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, reason text, n numeric)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     SELECT key, reason, sum(rejected) AS n
     FROM (
         -- the month rows of the whole months inside the window
@@ -1747,7 +1808,8 @@ CREATE FUNCTION public.ll_report_reason_sums(ws uuid, from_day date, to_day date
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key, reason HAVING sum(rejected) <> 0
+    GROUP BY key, reason HAVING sum(rejected) <> 0;
+END
 $$;
 
 --
@@ -2020,8 +2082,10 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_stage_times(ws uuid, from_day date, to_day date, step integer, campaign uuid, model smallint, for_source text, owner uuid, n bigint, lim bigint) RETURNS SETOF double precision
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     (SELECT extract(epoch FROM r.handed_at - r.created_at)::float8 FROM report_leads r
      WHERE step = 1 AND r.workspace_id = ws AND r.handed_at IS NOT NULL
        AND r.day >= coalesce(from_day, '-infinity'::date)
@@ -2075,7 +2139,8 @@ CREATE FUNCTION public.ll_report_stage_times(ws uuid, from_day date, to_day date
                                      ELSE campaign = ANY (r.credits) END)
        AND (for_source IS NULL OR r.source = for_source)
        AND (owner IS NULL OR r.owner_id = owner)
-     ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at) OFFSET n LIMIT lim)
+     ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at) OFFSET n LIMIT lim);
+END
 $$;
 
 --
@@ -2083,8 +2148,10 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, leads numeric, mqls numeric, handed numeric, accepted numeric, rejected numeric, contacted numeric, opportunities numeric, won numeric, won_amount numeric, rating_sum numeric, rating_count numeric, followed numeric, lost_amount numeric)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
            sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
            sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,
@@ -2131,7 +2198,8 @@ CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimen
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key
+    GROUP BY key;
+END
 $$;
 
 --
@@ -2151,8 +2219,10 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_waiting_leads(ws uuid, from_day date, to_day date, owner uuid, since timestamp with time zone, by_day boolean, lim bigint) RETURNS TABLE(handed_at timestamp with time zone, lead_id uuid)
-    LANGUAGE sql STABLE PARALLEL SAFE
+    LANGUAGE plpgsql STABLE PARALLEL SAFE
     AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     (SELECT r.handed_at, r.lead_id FROM report_leads r
      WHERE NOT by_day AND owner IS NOT NULL AND r.workspace_id = ws AND r.owner_id = owner
        AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
@@ -2191,7 +2261,8 @@ CREATE FUNCTION public.ll_report_waiting_leads(ws uuid, from_day date, to_day da
        AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
        AND r.day >= coalesce(from_day, '-infinity'::date)
        AND r.day <= coalesce(to_day, 'infinity'::date)
-     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim)
+     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim);
+END
 $$;
 
 --
@@ -3283,15 +3354,17 @@ DECLARE
     n integer;
     until timestamptz;
     latest timestamptz;
+    -- computed before the upsert: Citus refuses a function that is not IMMUTABLE in the
+    -- DO UPDATE SET of a distributed or reference table (timestamptz - interval is STABLE)
+    v_now timestamptz := now();
+    v_window timestamptz := now() - interval '15 minutes';
 BEGIN
     FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
         INSERT INTO signin_failures AS f (key, failures, window_start)
-        VALUES (keys[i], 1, now())
+        VALUES (keys[i], 1, v_now)
         ON CONFLICT (key) DO UPDATE SET
-            failures = CASE WHEN f.window_start < now() - interval '15 minutes'
-                            THEN 1 ELSE f.failures + 1 END,
-            window_start = CASE WHEN f.window_start < now() - interval '15 minutes'
-                                THEN now() ELSE f.window_start END
+            failures = CASE WHEN f.window_start < v_window THEN 1 ELSE f.failures + 1 END,
+            window_start = CASE WHEN f.window_start < v_window THEN v_now ELSE f.window_start END
         RETURNING failures INTO n;
         IF n > frees[i] THEN
             until := now() + least(interval '1 second' * 2 ^ least(n - frees[i] - 1, 20),
@@ -3309,10 +3382,12 @@ $$;
 --
 
 CREATE FUNCTION public.ll_signin_locked(keys text[]) RETURNS timestamp with time zone
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
-    SELECT max(locked_until) FROM signin_failures
-    WHERE key = ANY (keys) AND locked_until > now()
+BEGIN
+    RETURN (SELECT max(locked_until) FROM signin_failures
+            WHERE key = ANY (keys) AND locked_until > now());
+END
 $$;
 
 --

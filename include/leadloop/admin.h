@@ -9,9 +9,12 @@
 struct request;
 
 /* The columns a user is read with, in the order admin_user_json expects. */
-#define USER_COLUMNS                                                                               \
-    "id, name, email, team, active, version, " DB_TS("created_at") ", " DB_TS(                     \
-        "updated_at") ", role, " DB_TS("activated_at")
+#define USER_COLUMNS_WITH(TS)                                                                      \
+    "id, name, email, team, active, version, " TS("created_at") ", " TS(                           \
+        "updated_at") ", role, " TS("activated_at")
+#define USER_COLUMNS USER_COLUMNS_WITH(DB_TS)
+/* The same in a RETURNING clause (db.h DB_TS_RET). */
+#define USER_RETURNING USER_COLUMNS_WITH(DB_TS_RET)
 
 /* The one representation of an API key (AUTH_KEY_COLUMNS) and of a user (new references). */
 json_t *admin_key_json(const PGresult *res, int row);

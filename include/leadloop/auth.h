@@ -42,9 +42,12 @@ PGresult *auth_key_insert(PGconn *pg, const char *workspace_id, const char *name
                           const char *user_id, const char *rate_per_s, const char *rate_burst,
                           bool can_import, char secret[AUTH_SECRET_LEN + 1]);
 /* The columns an API key is shown with, in this order. */
-#define AUTH_KEY_COLUMNS                                                                           \
-    "id, name, prefix, role, user_id, " DB_TS("created_at") ", " DB_TS("last_used_at") ", " DB_TS( \
+#define AUTH_KEY_COLUMNS_WITH(TS)                                                                  \
+    "id, name, prefix, role, user_id, " TS("created_at") ", " TS("last_used_at") ", " TS(          \
         "revoked_at") ", rate_per_s, rate_burst, can_import"
+#define AUTH_KEY_COLUMNS AUTH_KEY_COLUMNS_WITH(DB_TS)
+/* The same in a RETURNING clause (db.h DB_TS_RET). */
+#define AUTH_KEY_RETURNING AUTH_KEY_COLUMNS_WITH(DB_TS_RET)
 
 /* 0 when unknown. */
 int auth_role_parse(const char *name);

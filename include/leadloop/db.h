@@ -17,6 +17,12 @@ struct db_conn;
 /* A timestamptz column rendered as RFC 3339 UTC with microseconds (the API's format,
  * exact enough to be a keyset cursor). */
 #define DB_TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+/* The same for a RETURNING clause, and only there: an IMMUTABLE function
+ * (sql/functions/10_basics.sql), since Citus refuses a write whose RETURNING calls a STABLE
+ * one such as to_char. Not inlined, so about twice DB_TS's cost: keep DB_TS in select lists. */
+#define DB_TS_RET(col) "ll_api_time_ret(" col ")"
+/* A text[] column as a JSON array, in a RETURNING clause (to_json is STABLE). */
+#define DB_TEXTS_RET(col) "ll_api_texts_ret(" col ")"
 
 struct db_stats {
     long size, in_use, waiting;
@@ -138,6 +144,18 @@ PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const c
  * and maps it (and notes a serialization failure or deadlock for db_tx_run). res is
  * borrowed. */
 enum ll_err db_check(struct db_conn *c, const PGresult *res) __attribute__((warn_unused_result));
+
+/* The constraint an error names, as the schema names it, copied into buf (n bytes): the
+ * CONSTRAINT NAME field when PostgreSQL sends it; else (Citus sends none, and names the
+ * shard's constraint in the message: "leads_email_key_102013") the name quoted after
+ * "constraint" in the primary message, its shard suffix "_<digits>" cut. NULL when the
+ * error names none (or res is NULL). */
+const char *db_constraint(const PGresult *res, char *buf, size_t n);
+/* The same from the two fields' text (either may be NULL): for db_constraint and tests. */
+const char *db_constraint_of(const char *field, const char *message, char *buf, size_t n);
+/* Whether res failed on a unique violation: SQLSTATE 23505, or XX000 with PostgreSQL's
+ * unique-violation message (what Citus answers for one met by INSERT ... SELECT). */
+bool db_unique_violation(const PGresult *res);
 
 /* Opens a standalone connection with the pool's settings (for commands and migrations);
  * NULL with a message in err on failure. Caller PQfinish()es it. */

@@ -19,6 +19,11 @@ struct request;
 #define REASON_COLUMNS                                                                             \
     "code, label, to_json(kinds)::text, disqualifies, recycle_after_days, active, "                \
     "version, " DB_TS("created_at") ", " DB_TS("updated_at")
+/* The same in a RETURNING clause (db.h DB_TS_RET). */
+#define REASON_RETURNING                                                                           \
+    "code, label, " DB_TEXTS_RET("kinds") ", disqualifies, recycle_after_days, active, "           \
+                                          "version, " DB_TS_RET("created_at") ", " DB_TS_RET(      \
+                                              "updated_at")
 
 /* The one representation of feedback and of a reason (new references). */
 json_t *feedback_json(const PGresult *res, int row);

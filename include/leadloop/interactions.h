@@ -13,11 +13,14 @@ struct request;
 
 /* The columns an interaction is read with (from interactions AS i), in the order
  * interactions_json expects. */
-#define INTERACTION_COLUMNS                                                                        \
-    "i.id, i.lead_id, i.kind, i.direction, i.outcome, " DB_TS(                                     \
+#define INTERACTION_COLUMNS_WITH(TS)                                                               \
+    "i.id, i.lead_id, i.kind, i.direction, i.outcome, " TS(                                        \
         "i.occurred_at") ", i.user_id, i.actor_name, i.subject, i.body, i.duration_seconds, "      \
-                         "i.campaign_id, i.source, i.external_id, i.version, " DB_TS(              \
-                             "i.created_at") ", " DB_TS("i.updated_at")
+                         "i.campaign_id, i.source, i.external_id, i.version, " TS(                 \
+                             "i.created_at") ", " TS("i.updated_at")
+#define INTERACTION_COLUMNS INTERACTION_COLUMNS_WITH(DB_TS)
+/* The same in a RETURNING clause (db.h DB_TS_RET). */
+#define INTERACTION_RETURNING INTERACTION_COLUMNS_WITH(DB_TS_RET)
 
 /* The one representation of an interaction (new reference) from INTERACTION_COLUMNS at
  * row. */

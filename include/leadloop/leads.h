@@ -108,7 +108,9 @@ PGresult *leads_insert(struct db_conn *db, const struct auth_ctx *auth, const st
                        enum ll_err *err);
 
 /* Merge-updates lead id with the fields set in in, if cond (If-Match; NULL: any version)
- * allows its version. No row: not found, erased, merged or refused by cond. */
+ * allows its version. No row: not found, erased, merged or refused by cond. Returns the
+ * new row (LEAD_COLUMNS) or the failed result (NULL when the transaction that new external
+ * ids need could not begin), and the error. */
 PGresult *leads_update(struct db_conn *db, const struct auth_ctx *auth, const char *id,
                        const struct lead_in *in, const struct conditional *cond, enum ll_err *err);
 

@@ -26,12 +26,15 @@ void webhooks_redeliver(struct request *r);
 
 /* The columns a delivery is read with (from webhook_deliveries AS d), in the order
  * webhooks_delivery_json expects, and its representation (new reference). */
-#define WEBHOOK_DELIVERY_COLUMNS                                                                   \
+#define WEBHOOK_DELIVERY_COLUMNS_WITH(TS)                                                          \
     "d.id, d.endpoint_id, d.type, d.change_seq, d.status, d.attempts, CASE WHEN d.status ="        \
-    " 'pending' THEN " DB_TS("d.next_attempt_at") " END, " DB_TS(                                  \
+    " 'pending' THEN " TS("d.next_attempt_at") " END, " TS(                                        \
         "d.last_attempt_at") ", "                                                                  \
-                             "d.last_status, d.last_error, " DB_TS("d.delivered_at") ", " DB_TS(   \
+                             "d.last_status, d.last_error, " TS("d.delivered_at") ", " TS(         \
                                  "d.created_at")
+#define WEBHOOK_DELIVERY_COLUMNS WEBHOOK_DELIVERY_COLUMNS_WITH(DB_TS)
+/* The same in a RETURNING clause (db.h DB_TS_RET). */
+#define WEBHOOK_DELIVERY_RETURNING WEBHOOK_DELIVERY_COLUMNS_WITH(DB_TS_RET)
 json_t *webhooks_delivery_json(const PGresult *res, int row);
 
 #endif

@@ -35,6 +35,28 @@ CREATE OR REPLACE FUNCTION ll_api_time(t timestamptz) RETURNS text
     LANGUAGE sql STABLE PARALLEL SAFE
     RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
 
+-- The same, IMMUTABLE, for RETURNING clauses only (include/leadloop/db.h DB_TS_RET): Citus
+-- refuses a write whose RETURNING calls a function that is not IMMUTABLE, and to_char is
+-- STABLE (a format with TM or a locale-dependent field would depend on settings; this one,
+-- in UTC with a fixed pattern, does not). PostgreSQL does not inline a function declared
+-- more immutable than its body, so each call costs about twice the inlined to_char: that
+-- is why select lists keep DB_TS (to_char, inlined) and ll_api_time.
+CREATE OR REPLACE FUNCTION ll_api_time_ret(t timestamptz) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"');
+
+-- A text array as a JSON array's text, IMMUTABLE for RETURNING clauses (to_json is STABLE
+-- because other types' output depends on settings; a text array's does not).
+CREATE OR REPLACE FUNCTION ll_api_texts_ret(a text[]) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN to_json(a)::text;
+
+-- A JSON array of strings as text[] ('{}' for NULL). A function rather than ARRAY(SELECT
+-- ...) in place because Citus refuses a subquery inside INSERT ... VALUES.
+CREATE OR REPLACE FUNCTION ll_json_texts(j jsonb) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    RETURN ARRAY(SELECT jsonb_array_elements_text(j));
+
 -- The fields of a lead that its field_edit timeline entries show: those a client writes.
 -- The stage has entries of its own (stage_change), and the rest follow from other entries
 -- (touches move the campaigns, feedback the recycle date, a merge merged_into).

@@ -124,30 +124,43 @@ $$;
 -- the erasure clears (the lead's own columns that server/leads.c sql_erase empties, its
 -- feedback notes, its stage-change reasons) become null in old and new and are named in
 -- redacted; who, when, what and the other fields stay. Returns the rows redacted.
-CREATE OR REPLACE FUNCTION ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigint LANGUAGE sql AS $$
-    WITH personal (entity, fields) AS (VALUES
-        ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
-                       'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
-        ('feedback', ARRAY['note']),
-        ('interaction', ARRAY['subject', 'body', 'actor_name']),
-        ('stage_change', ARRAY['reason'])),
-    hit AS (
-        SELECT a.id,
-               ARRAY(SELECT f FROM unnest(p.fields) AS f
-                     WHERE a.old ? f OR a.new ? f) AS gone
-        FROM audit_log a JOIN personal p ON p.entity = a.entity
-        WHERE a.workspace_id = ws AND coalesce(a.lead_id::text, a.entity_id) = lead::text
-          AND a.lead_id = lead
-          AND (a.old ?| p.fields OR a.new ?| p.fields)),
-    u AS (
-        UPDATE audit_log a SET
-            old = a.old || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
-                            FROM unnest(hit.gone) AS f WHERE a.old ? f),
-            new = a.new || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
-                            FROM unnest(hit.gone) AS f WHERE a.new ? f),
-            redacted = ARRAY(SELECT DISTINCT f FROM unnest(coalesce(a.redacted, '{}') || hit.gone)
-                             AS f ORDER BY f)
-        FROM hit WHERE a.workspace_id = ws AND a.id = hit.id
-        RETURNING 1)
-    SELECT count(*) FROM u
+-- PL/pgSQL: Citus plans neither a SQL function's parameterized statements over distributed
+-- tables nor an UPDATE whose correlated subqueries read a CTE. So the rows and their
+-- redacted values are read first (one statement), then each row is written by its key.
+CREATE OR REPLACE FUNCTION ll_audit_redact_lead(ws uuid, lead uuid) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+    r record;
+    n bigint := 0;
+BEGIN
+    FOR r IN
+        WITH personal (entity, fields) AS (VALUES
+            ('lead', ARRAY['email', 'first_name', 'last_name', 'company', 'title', 'phone',
+                           'consent', 'custom', 'external_ids', 'landing_page', 'referrer']),
+            ('feedback', ARRAY['note']),
+            ('interaction', ARRAY['subject', 'body', 'actor_name']),
+            ('stage_change', ARRAY['reason'])),
+        hit AS (
+            SELECT a.id, a.old, a.new, a.redacted,
+                   ARRAY(SELECT f FROM unnest(p.fields) AS f
+                         WHERE a.old ? f OR a.new ? f) AS gone
+            FROM audit_log a JOIN personal p ON p.entity = a.entity
+            WHERE a.workspace_id = ws AND coalesce(a.lead_id::text, a.entity_id) = lead::text
+              AND a.lead_id = lead
+              AND (a.old ?| p.fields OR a.new ?| p.fields))
+        SELECT hit.id,
+               hit.old || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
+                           FROM unnest(hit.gone) AS f WHERE hit.old ? f) AS old,
+               hit.new || (SELECT coalesce(jsonb_object_agg(f, 'null'::jsonb), '{}')
+                           FROM unnest(hit.gone) AS f WHERE hit.new ? f) AS new,
+               ARRAY(SELECT DISTINCT f FROM unnest(coalesce(hit.redacted, '{}') || hit.gone)
+                     AS f ORDER BY f) AS redacted
+        FROM hit
+    LOOP
+        UPDATE audit_log SET old = r.old, new = r.new, redacted = r.redacted
+        WHERE workspace_id = ws AND id = r.id;
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
 $$;

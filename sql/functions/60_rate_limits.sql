@@ -8,7 +8,9 @@
 -- Takes up to want tokens from a bucket that refills at rate per second up to burst.
 -- granted: how many it got (0 when the bucket holds less than one); remaining: what the
 -- bucket holds after; reset_s: seconds until it is full again; wait_s: seconds until one
--- token is there (0 when granted). One row lock, held for the statement.
+-- token is there (0 when granted). One row lock, held for the statement. The clock is read
+-- once the row is locked, into a variable: Citus refuses a VOLATILE function (such as
+-- clock_timestamp) in an UPDATE of a distributed table.
 CREATE OR REPLACE FUNCTION ll_rate_take(p_ws uuid, p_bucket text, p_rate double precision,
                                         p_burst double precision, p_want integer,
                                         OUT granted integer, OUT remaining double precision,
@@ -17,15 +19,17 @@ LANGUAGE plpgsql AS $$
 DECLARE
     t double precision;
     now_ts timestamptz;
+    v_now timestamptz;
 BEGIN
     INSERT INTO rate_buckets VALUES (p_ws, p_bucket, p_burst, clock_timestamp())
         ON CONFLICT (workspace_id, bucket) DO NOTHING;
     SELECT tokens, at INTO t, now_ts FROM rate_buckets
         WHERE workspace_id = p_ws AND bucket = p_bucket FOR UPDATE;
-    t := least(p_burst, t + p_rate * greatest(0, extract(epoch FROM clock_timestamp() - now_ts)));
+    v_now := clock_timestamp();
+    t := least(p_burst, t + p_rate * greatest(0, extract(epoch FROM v_now - now_ts)));
     granted := least(p_want, floor(t))::integer;
     t := t - granted;
-    UPDATE rate_buckets SET tokens = t, at = clock_timestamp()
+    UPDATE rate_buckets SET tokens = t, at = v_now
         WHERE workspace_id = p_ws AND bucket = p_bucket;
     remaining := t;
     reset_s := (p_burst - t) / p_rate;

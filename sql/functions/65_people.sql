@@ -14,15 +14,17 @@ DECLARE
     n integer;
     until timestamptz;
     latest timestamptz;
+    -- computed before the upsert: Citus refuses a function that is not IMMUTABLE in the
+    -- DO UPDATE SET of a distributed or reference table (timestamptz - interval is STABLE)
+    v_now timestamptz := now();
+    v_window timestamptz := now() - interval '15 minutes';
 BEGIN
     FOR i IN 1 .. coalesce(array_length(keys, 1), 0) LOOP
         INSERT INTO signin_failures AS f (key, failures, window_start)
-        VALUES (keys[i], 1, now())
+        VALUES (keys[i], 1, v_now)
         ON CONFLICT (key) DO UPDATE SET
-            failures = CASE WHEN f.window_start < now() - interval '15 minutes'
-                            THEN 1 ELSE f.failures + 1 END,
-            window_start = CASE WHEN f.window_start < now() - interval '15 minutes'
-                                THEN now() ELSE f.window_start END
+            failures = CASE WHEN f.window_start < v_window THEN 1 ELSE f.failures + 1 END,
+            window_start = CASE WHEN f.window_start < v_window THEN v_now ELSE f.window_start END
         RETURNING failures INTO n;
         IF n > frees[i] THEN
             until := now() + least(interval '1 second' * 2 ^ least(n - frees[i] - 1, 20),
@@ -36,10 +38,13 @@ END
 $$;
 
 -- The latest time any of the keys is locked until, or NULL.
+-- PL/pgSQL: Citus cannot plan a SQL function's parameterized statement over its tables.
 CREATE OR REPLACE FUNCTION ll_signin_locked(keys text[])
-RETURNS timestamptz LANGUAGE sql STABLE AS $$
-    SELECT max(locked_until) FROM signin_failures
-    WHERE key = ANY (keys) AND locked_until > now()
+RETURNS timestamptz LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN (SELECT max(locked_until) FROM signin_failures
+            WHERE key = ANY (keys) AND locked_until > now());
+END
 $$;
 
 -- A user written without a role (an operator's SQL, an older client) gets their team's:

@@ -26,6 +26,9 @@ DECLARE
     v_from text;
     v_owner uuid;
     v_route record;
+    -- when the move happened, computed before the UPDATE: Citus refuses a function that is
+    -- not IMMUTABLE inside COALESCE or CASE in an UPDATE of a distributed table
+    v_at timestamptz := coalesce(p_at, now());
 BEGIN
     SELECT * INTO v_lead FROM leads WHERE workspace_id = p_ws AND id = p_lead;
     IF NOT FOUND THEN
@@ -43,7 +46,7 @@ BEGIN
     -- facts are refreshed once (the second trigger finds them written after its row),
     -- where a routed move refreshed them for the new owner and again for the stage row
     WITH u AS (
-        UPDATE leads SET stage = p_to, stage_changed_at = coalesce(p_at, now()),
+        UPDATE leads SET stage = p_to, stage_changed_at = v_at,
                          recycle_on = p_recycle_on, owner_id = coalesce(v_owner, owner_id),
                          version = version + 1, updated_at = now()
         WHERE workspace_id = p_ws AND id = p_lead

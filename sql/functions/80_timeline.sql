@@ -9,10 +9,15 @@
 -- its type, when, its id (the key's tie-breaker) and its item as JSON text. The entries:
 -- touches, stage changes, feedback, field edits (the audit log's updates of the lead's
 -- writable fields, old and new, by whom; as long as the log keeps them, and redacted as
--- it is by an erasure), the leads merged into it and its interactions. Inlined into the caller's query
--- (SQL, STABLE, not STRICT), so that its keyset condition and order reach each branch.
+-- it is by an erasure), the leads merged into it and its interactions. PL/pgSQL, not an
+-- inlined SQL function: Citus cannot plan a SQL function's parameterized statements over
+-- distributed tables; a PL/pgSQL function's statements it plans for their values (each
+-- reads one workspace: one node). The caller's keyset condition and order apply to what
+-- it returns.
 CREATE OR REPLACE FUNCTION ll_lead_timeline(ws uuid, lead uuid)
-RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE sql STABLE AS $$
+RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE plpgsql STABLE AS $$
+#variable_conflict use_column
+BEGIN RETURN QUERY
     SELECT 'touch', t.occurred_at, t.id,
            json_build_object('id', t.id, 'campaign_id', t.campaign_id, 'lead_id', t.lead_id,
                              'kind', t.kind, 'occurred_at', ll_api_time(t.occurred_at),
@@ -100,5 +105,6 @@ RETURNS TABLE (type text, at timestamptz, id uuid, item text) LANGUAGE sql STABL
                              'engagement_from', c.engagement_from,
                              'engagement_to', c.engagement_to, 'moved_to', c.moved_to,
                              'changed_at', ll_api_time(c.changed_at))::text
-    FROM lead_score_changes c WHERE c.workspace_id = ws AND c.lead_id = lead AND c.crossed
+    FROM lead_score_changes c WHERE c.workspace_id = ws AND c.lead_id = lead AND c.crossed;
+END
 $$;
