@@ -40,6 +40,17 @@ static const char sql_key_update[] =
     " WHERE workspace_id = $1 AND id = $2 RETURNING " AUTH_KEY_RETURNING
     ", encode(key_hash, 'hex')";
 
+/* The other daemons' key caches forget the key. On plain PostgreSQL the trigger of
+ * sql/functions/30_api_keys.sql sends this notice; on Citus the trigger fires on a worker,
+ * whose notices reach nobody (the daemons listen on the coordinator), so the daemon sends it
+ * there. A failure leaves the other caches to their TTL (LEADLOOP_AUTH_CACHE_TTL_S). */
+static void key_changed_elsewhere(struct db_conn *db, const char *hash_hex)
+{
+    const char *vals[1] = {hash_hex};
+    if (db_citus())
+        PQclear(db_exec(db, "SELECT pg_notify('leadloop_api_keys', $1)", 1, vals));
+}
+
 /* One API key as the API shows it (never its hash). New reference. */
 json_t *admin_key_json(const PGresult *res, int row)
 {
@@ -223,6 +234,7 @@ void admin_keys_update(struct request *r)
         reply_problem(r, LL_E_NOT_FOUND, "no API key with this id", NULL, NULL);
     else {
         keycache_forget(PQgetvalue(res, 0, 11)); /* here at once; elsewhere by notification */
+        key_changed_elsewhere(r->db, PQgetvalue(res, 0, 11));
         reply_json(r, 200, admin_key_json(res, 0));
     }
 out:
@@ -236,6 +248,7 @@ void admin_keys_revoke(struct request *r)
     PGresult *res = req_fetch_by_id(r, sql_key_revoke, "no API key with this id");
     if (res) {
         keycache_forget(PQgetvalue(res, 0, 1)); /* here at once; elsewhere by notification */
+        key_changed_elsewhere(r->db, PQgetvalue(res, 0, 1));
         reply_empty(r, 204);
     }
     PQclear(res);

@@ -462,7 +462,8 @@ static int keys_revoke(PGconn *pg, char **args, int n)
 {
     /* least(): as coalesce(revoked_at, now()), in a form Citus takes (server/admin.c) */
     static const char sql[] = "UPDATE api_keys SET revoked_at = least(revoked_at, now())"
-                              " WHERE id::text = $1 OR prefix = $1 RETURNING prefix";
+                              " WHERE id::text = $1 OR prefix = $1"
+                              " RETURNING prefix, encode(key_hash, 'hex')";
     PGresult *res;
     int rc = 1;
     if (n != 1 || args[0][0] == '-') {
@@ -478,6 +479,11 @@ static int keys_revoke(PGconn *pg, char **args, int n)
     else {
         fprintf(stderr, "API key %s revoked\n", PQgetvalue(res, 0, 0));
         rc = 0;
+        if (db_citus()) { /* the daemons' caches: see sql/functions/30_api_keys.sql */
+            const char *hv[1] = {PQgetvalue(res, 0, 1)};
+            PQclear(PQexecParams(pg, "SELECT pg_notify('leadloop_api_keys', $1)", 1, NULL, hv,
+                                 NULL, NULL, 0));
+        }
     }
     PQclear(res);
     return rc;

@@ -8,6 +8,12 @@
 
 CREATE OR REPLACE FUNCTION ll_api_key_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- (on Citus this fires on a worker, where no daemon listens, and a notice would fail a
+    -- change of keys on two workers at once (no PREPARE after NOTIFY): there the daemon
+    -- and `leadloopd keys revoke` send it on the coordinator)
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN NULL;
+    END IF;
     PERFORM pg_notify('leadloop_api_keys', encode(OLD.key_hash, 'hex'));
     RETURN NULL;
 END
