@@ -430,10 +430,12 @@ DECLARE
                                                           'actor_name', NULL);
     n bigint;
 BEGIN
-    UPDATE changes SET doc = CASE entity
-        WHEN 'lead' THEN doc || lead_gone
-        WHEN 'feedback' THEN doc || feedback_gone
-        WHEN 'interaction' THEN doc || interaction_gone
+    -- a searched CASE: Citus 13.2 deparses "CASE entity WHEN ..." wrongly for the shard
+    -- ("operator does not exist: text = boolean")
+    UPDATE changes SET doc = CASE
+        WHEN entity = 'lead' THEN doc || lead_gone
+        WHEN entity = 'feedback' THEN doc || feedback_gone
+        WHEN entity = 'interaction' THEN doc || interaction_gone
         ELSE doc END
     WHERE workspace_id = ws AND lead_id = lead AND doc IS NOT NULL
       AND entity IN ('lead', 'feedback', 'interaction');
@@ -1321,17 +1323,14 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_follow_up_at(ws uuid, from_day date, to_day date, dimension smallint, for_key text, n bigint) RETURNS SETOF bigint
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
     SELECT f.follow_up_s FROM report_follow_ups f
     WHERE f.workspace_id = ws AND f.dim = dimension AND f.key = for_key
       AND f.day >= coalesce(from_day, '-infinity'::date)
       AND f.day <= coalesce(to_day, 'infinity'::date)
     ORDER BY f.follow_up_s
-    OFFSET n LIMIT 1;
-END
+    OFFSET n LIMIT 1
 $$;
 
 --
@@ -1339,10 +1338,8 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_follow_up_percentiles(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, p50 bigint, p90 bigint)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
     SELECT f.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY f.follow_up_s) AS p50,
            percentile_disc(0.9) WITHIN GROUP (ORDER BY f.follow_up_s) AS p90
     FROM report_follow_ups f
@@ -1350,8 +1347,7 @@ BEGIN RETURN QUERY
       AND f.workspace_id = ws AND f.dim = dimension
       AND f.day >= coalesce(from_day, '-infinity'::date)
       AND f.day <= coalesce(to_day, 'infinity'::date)
-    GROUP BY f.key;
-END
+    GROUP BY f.key
 $$;
 
 --
@@ -1369,10 +1365,8 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_funnel_sums(ws uuid, from_day date, to_day date, dimension smallint, for_key text, for_source text) RETURNS TABLE(key text, leads bigint, handed bigint, accepted bigint, qualified bigint, opportunity bigint, customer bigint, followed bigint, waiting bigint)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
     SELECT key, sum(leads)::bigint AS leads, sum(handed)::bigint AS handed,
            sum(accepted)::bigint AS accepted, sum(qualified)::bigint AS qualified,
            sum(opportunity)::bigint AS opportunity, sum(customer)::bigint AS customer,
@@ -1416,8 +1410,7 @@ BEGIN RETURN QUERY
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key;
-END
+    GROUP BY key
 $$;
 
 --
@@ -1669,10 +1662,8 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_period_sums(ws uuid, from_day date, to_day date, dimension smallint, period_kind text, figure text) RETURNS TABLE(period date, key text, value numeric)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
     SELECT ll_report_period(d.day, period_kind) AS period, d.key,
            sum(CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
                    WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
@@ -1730,8 +1721,7 @@ BEGIN RETURN QUERY
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY 1, 2;
-END
+    GROUP BY 1, 2
 $$;
 
 --
@@ -1776,10 +1766,8 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_reason_sums(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, reason text, n numeric)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
     SELECT key, reason, sum(rejected) AS n
     FROM (
         -- the month rows of the whole months inside the window
@@ -1808,8 +1796,7 @@ BEGIN RETURN QUERY
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key, reason HAVING sum(rejected) <> 0;
-END
+    GROUP BY key, reason HAVING sum(rejected) <> 0
 $$;
 
 --
@@ -2082,10 +2069,8 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_stage_times(ws uuid, from_day date, to_day date, step integer, campaign uuid, model smallint, for_source text, owner uuid, n bigint, lim bigint) RETURNS SETOF double precision
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
     (SELECT extract(epoch FROM r.handed_at - r.created_at)::float8 FROM report_leads r
      WHERE step = 1 AND r.workspace_id = ws AND r.handed_at IS NOT NULL
        AND r.day >= coalesce(from_day, '-infinity'::date)
@@ -2139,8 +2124,7 @@ BEGIN RETURN QUERY
                                      ELSE campaign = ANY (r.credits) END)
        AND (for_source IS NULL OR r.source = for_source)
        AND (owner IS NULL OR r.owner_id = owner)
-     ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at) OFFSET n LIMIT lim);
-END
+     ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at) OFFSET n LIMIT lim)
 $$;
 
 --
@@ -2148,10 +2132,8 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_sums(ws uuid, from_day date, to_day date, dimension smallint) RETURNS TABLE(key text, leads numeric, mqls numeric, handed numeric, accepted numeric, rejected numeric, contacted numeric, opportunities numeric, won numeric, won_amount numeric, rating_sum numeric, rating_count numeric, followed numeric, lost_amount numeric)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
     SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
            sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
            sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,
@@ -2198,8 +2180,7 @@ BEGIN RETURN QUERY
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key;
-END
+    GROUP BY key
 $$;
 
 --
@@ -2219,10 +2200,8 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_waiting_leads(ws uuid, from_day date, to_day date, owner uuid, since timestamp with time zone, by_day boolean, lim bigint) RETURNS TABLE(handed_at timestamp with time zone, lead_id uuid)
-    LANGUAGE plpgsql STABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
     (SELECT r.handed_at, r.lead_id FROM report_leads r
      WHERE NOT by_day AND owner IS NOT NULL AND r.workspace_id = ws AND r.owner_id = owner
        AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
@@ -2261,8 +2240,7 @@ BEGIN RETURN QUERY
        AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
        AND r.day >= coalesce(from_day, '-infinity'::date)
        AND r.day <= coalesce(to_day, 'infinity'::date)
-     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim);
-END
+     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim)
 $$;
 
 --

@@ -2,19 +2,17 @@
 -- the window's sums per key from the report tables (sql/0005_reports.sql, kept exact by
 -- 40_reports.sql), its rejection reasons, and the follow-up percentiles.
 --
--- A repeatable migration (sql/README.md). The functions that read the report tables are
--- PL/pgSQL (RETURN QUERY, #variable_conflict use_column so that a column wins over an
--- output column of the same name): Citus plans a PL/pgSQL function's statements for their
--- values, each on the one node of its workspace, but refuses a SQL function's
--- parameterized statements over distributed tables ("parameterized queries for SQL
--- functions referencing distributed tables are not supported"), and inlining cannot save
--- that: it happens after Citus has planned the calling statement. So they are not inlined
--- into the report statements any more: each call runs its statement apart, planned for
--- the call's values (PL/pgSQL's custom plans; a generic one after five calls, whose
--- conditions of the arguments alone are one-time filters). Measured on plain PostgreSQL
--- with a seeded workspace: the reports took about as long as inlined (issue 16, the
--- helper's report). The small IMMUTABLE helpers stay LANGUAGE sql, one SELECT, not STRICT,
--- and are still inlined wherever they are used. Each function is PARALLEL SAFE.
+-- A repeatable migration (sql/README.md). Every function here is written so that
+-- PostgreSQL inlines it into the calling statement: LANGUAGE sql, one SELECT, STABLE or
+-- IMMUTABLE, not STRICT, no SECURITY DEFINER and no SET clause (the conditions of
+-- inline_set_returning_function and inline_function). Inlined, a call is its SELECT with
+-- the caller's parameters in place of the arguments, planned with the rest of the
+-- statement: the plan is the one the text written out in full had, and EXPLAIN in psql
+-- still shows it (no Function Scan of these functions). Keep them so; a function that is
+-- not inlined would be a black box to the planner, run apart for each call. Each is
+-- PARALLEL SAFE too: the planner decides whether a statement may have a parallel plan
+-- before it inlines, from the functions it calls, so one unmarked function would cost the
+-- reports their parallel scans.
 --
 -- The window is the days from from_day to to_day inclusive (the days of the leads'
 -- creation in the workspace's time zone); NULL leaves that side open. Its bounds are written out as expressions of the
@@ -65,9 +63,7 @@ RETURNS TABLE (key text, leads numeric, mqls numeric, handed numeric, accepted n
                rejected numeric, contacted numeric, opportunities numeric, won numeric,
                won_amount numeric, rating_sum numeric, rating_count numeric,
                followed numeric, lost_amount numeric)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT key, sum(leads) AS leads, sum(mqls) AS mqls, sum(handed) AS handed,
            sum(accepted) AS accepted, sum(rejected) AS rejected, sum(contacted) AS contacted,
            sum(opportunities) AS opportunities, sum(won) AS won, sum(won_amount) AS won_amount,
@@ -114,8 +110,7 @@ BEGIN RETURN QUERY
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key;
-END
+    GROUP BY key
 $$;
 
 -- The window's first-verdict rejections per key of one dimension and reason, none that sum
@@ -123,9 +118,7 @@ $$;
 CREATE OR REPLACE FUNCTION ll_report_reason_sums(ws uuid, from_day date, to_day date,
                                                  dimension smallint)
 RETURNS TABLE (key text, reason text, n numeric)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT key, reason, sum(rejected) AS n
     FROM (
         -- the month rows of the whole months inside the window
@@ -154,8 +147,7 @@ BEGIN RETURN QUERY
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key, reason HAVING sum(rejected) <> 0;
-END
+    GROUP BY key, reason HAVING sum(rejected) <> 0
 $$;
 
 -- The rejection reasons per key as a JSON object of reason and count, largest first.
@@ -184,16 +176,13 @@ CREATE OR REPLACE FUNCTION ll_report_follow_up_at(ws uuid, from_day date, to_day
                                                   dimension smallint, for_key text,
                                                   n bigint)
 RETURNS SETOF bigint
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT f.follow_up_s FROM report_follow_ups f
     WHERE f.workspace_id = ws AND f.dim = dimension AND f.key = for_key
       AND f.day >= coalesce(from_day, '-infinity'::date)
       AND f.day <= coalesce(to_day, 'infinity'::date)
     ORDER BY f.follow_up_s
-    OFFSET n LIMIT 1;
-END
+    OFFSET n LIMIT 1
 $$;
 
 -- Sorted: the window's follow-up percentiles (p50, p90) per key, its follow-up times read
@@ -201,9 +190,7 @@ $$;
 CREATE OR REPLACE FUNCTION ll_report_follow_up_percentiles(ws uuid, from_day date,
                                                            to_day date, dimension smallint)
 RETURNS TABLE (key text, p50 bigint, p90 bigint)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT f.key, percentile_disc(0.5) WITHIN GROUP (ORDER BY f.follow_up_s) AS p50,
            percentile_disc(0.9) WITHIN GROUP (ORDER BY f.follow_up_s) AS p90
     FROM report_follow_ups f
@@ -211,8 +198,7 @@ BEGIN RETURN QUERY
       AND f.workspace_id = ws AND f.dim = dimension
       AND f.day >= coalesce(from_day, '-infinity'::date)
       AND f.day <= coalesce(to_day, 'infinity'::date)
-    GROUP BY f.key;
-END
+    GROUP BY f.key
 $$;
 
 -- A campaign's cost inside the window from_day .. to_day: prorated by the days of its run
@@ -259,9 +245,7 @@ CREATE OR REPLACE FUNCTION ll_report_period_sums(ws uuid, from_day date, to_day 
                                                  dimension smallint, period_kind text,
                                                  figure text)
 RETURNS TABLE (period date, key text, value numeric)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT ll_report_period(d.day, period_kind) AS period, d.key,
            sum(CASE figure WHEN 'leads' THEN d.leads WHEN 'mqls' THEN d.mqls
                    WHEN 'handed' THEN d.handed WHEN 'accepted' THEN d.accepted
@@ -319,8 +303,7 @@ BEGIN RETURN QUERY
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY 1, 2;
-END
+    GROUP BY 1, 2
 $$;
 
 -- The first days of the periods ('week' or 'month') from the one holding from_day to the
@@ -346,9 +329,7 @@ CREATE OR REPLACE FUNCTION ll_report_funnel_sums(ws uuid, from_day date, to_day 
                                                  for_source text)
 RETURNS TABLE (key text, leads bigint, handed bigint, accepted bigint, qualified bigint,
                opportunity bigint, customer bigint, followed bigint, waiting bigint)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT key, sum(leads)::bigint AS leads, sum(handed)::bigint AS handed,
            sum(accepted)::bigint AS accepted, sum(qualified)::bigint AS qualified,
            sum(opportunity)::bigint AS opportunity, sum(customer)::bigint AS customer,
@@ -392,8 +373,7 @@ BEGIN RETURN QUERY
           AND d.day >= coalesce(from_day, '-infinity'::date)
           AND d.day <= coalesce(to_day, 'infinity'::date)
     ) d
-    GROUP BY key;
-END
+    GROUP BY key
 $$;
 
 -- The times in seconds from one funnel stage to the next (step 1: created to handed over,
@@ -408,9 +388,7 @@ CREATE OR REPLACE FUNCTION ll_report_stage_times(ws uuid, from_day date, to_day 
                                                  for_source text, owner uuid, n bigint,
                                                  lim bigint)
 RETURNS SETOF float8
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     (SELECT extract(epoch FROM r.handed_at - r.created_at)::float8 FROM report_leads r
      WHERE step = 1 AND r.workspace_id = ws AND r.handed_at IS NOT NULL
        AND r.day >= coalesce(from_day, '-infinity'::date)
@@ -464,8 +442,7 @@ BEGIN RETURN QUERY
                                      ELSE campaign = ANY (r.credits) END)
        AND (for_source IS NULL OR r.source = for_source)
        AND (owner IS NULL OR r.owner_id = owner)
-     ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at) OFFSET n LIMIT lim);
-END
+     ORDER BY extract(epoch FROM r.customer_at - r.opportunity_at) OFFSET n LIMIT lim)
 $$;
 
 -- The median of the times from one stage to the next (ll_report_stage_times) of n leads,
@@ -494,9 +471,7 @@ CREATE OR REPLACE FUNCTION ll_report_waiting_leads(ws uuid, from_day date, to_da
                                                    owner uuid, since timestamptz,
                                                    by_day boolean, lim bigint)
 RETURNS TABLE (handed_at timestamptz, lead_id uuid)
-LANGUAGE plpgsql STABLE PARALLEL SAFE AS $$
-#variable_conflict use_column
-BEGIN RETURN QUERY
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
     (SELECT r.handed_at, r.lead_id FROM report_leads r
      WHERE NOT by_day AND owner IS NOT NULL AND r.workspace_id = ws AND r.owner_id = owner
        AND r.handed_at IS NOT NULL AND r.first_feedback_at IS NULL
@@ -535,6 +510,5 @@ BEGIN RETURN QUERY
        AND r.handed_at >= coalesce(since, '-infinity'::timestamptz)
        AND r.day >= coalesce(from_day, '-infinity'::date)
        AND r.day <= coalesce(to_day, 'infinity'::date)
-     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim);
-END
+     ORDER BY r.handed_at + interval '0', r.lead_id LIMIT lim)
 $$;
