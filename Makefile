@@ -50,7 +50,7 @@ API_BIN   := $(B)/api-tests
 FAULT_BIN := $(B)/fault-tests
 TEST_LIBS := $(shell pkg-config --libs check libcurl 2>/dev/null)
 
-.PHONY: all run test test-unit test-api test-faults run-faults bench bench-tools bench-reports bench-import lint-api format format-check tidy \
+.PHONY: all run test test-unit test-api test-citus test-faults run-faults bench bench-tools bench-reports bench-import lint-api format format-check tidy \
         db-stop db-clean deps clean valgrind-api test-readme demo man install schema-check \
         schema-dump fuzz fuzz-build test-web
 
@@ -161,6 +161,19 @@ LL_SHARDS ?= 2
 test-api: $(BIN) $(API_BIN)
 	LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) LL_TEST_DATA=$(abspath tests/data) \
 	bash tests/api/shards.sh $(LL_SHARDS) $(API_BIN)
+
+# The HTTP suites (the randomized report test among them) on a Citus cluster: a
+# coordinator and two workers on loopback, per shard of the run (tests/harness.sh with
+# LL_TEST_CITUS=1, CITUS_SHARD_COUNT shards a table); `leadloopd migrate` distributes the
+# schema by workspace, and the suites' workspaces land on both workers. Citus is built
+# and installed from CITUS_SRC first when this PostgreSQL has none (root: apt-get, make
+# install; about 4 minutes).
+CITUS_SRC ?= $(abspath ../shared/citus)
+test-citus: $(BIN) $(API_BIN)
+	@[ -f "$$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/citus.so" ] || \
+	    bash $(CITUS_SRC)/build.sh
+	LL_TEST_CITUS=1 LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) \
+	LL_TEST_DATA=$(abspath tests/data) bash tests/api/shards.sh $(LL_SHARDS) $(API_BIN)
 
 # The fault suite (tests/faults): PostgreSQL crashed, frozen, its backends terminated, its
 # connections exhausted; the daemon killed and stopped; under load. About 45 s.

@@ -57,12 +57,14 @@ t AS (
 -- times to the first attempt and contact are kept facts (business seconds when the
 -- workspace has business hours); the time to the verdict is an interval here, turned into
 -- seconds only for the percentiles (floor of at least 0 keeps their order).
+-- (every table is joined on workspace_id = $1 itself, not on p's copy of it: so Citus sees
+-- one workspace and routes the whole statement to its node)
 c AS MATERIALIZED (
     SELECT r.owner_id, u.team, r.handed_at, r.follow_up_s, r.attempt_s, r.contact_s,
            r.verdict_at - r.handed_at AS verdict_t, r.verdict, r.attempts
     FROM t
     JOIN report_leads r
-      ON r.workspace_id = t.ws
+      ON r.workspace_id = $1
      AND r.handed_at >= (SELECT t0 FROM t) AND r.handed_at < (SELECT t1 FROM t)
     LEFT JOIN users u ON u.workspace_id = r.workspace_id AND u.id = r.owner_id),
 -- materialized: the answer names each goal's figures several times. A goal of sales counts
@@ -76,14 +78,14 @@ goal AS MATERIALIZED (
                    (SELECT count(*) FROM c WHERE g.owner_id IS NULL OR c.owner_id = g.owner_id)
                WHEN 'accepted_leads' THEN
                    (SELECT count(*) FROM report_leads r
-                    WHERE r.workspace_id = t.ws AND r.accepted_at >= t.t0
+                    WHERE r.workspace_id = $1 AND r.accepted_at >= t.t0
                       AND r.accepted_at < t.t1
                       AND (g.owner_id IS NULL OR r.owner_id = g.owner_id))
            END AS leads,
            s.met, s.missed, s.pending
     FROM t
     JOIN sla_goals g
-      ON g.workspace_id = t.ws AND g.period_start = t.d0 AND g.period_kind = t.kind
+      ON g.workspace_id = $1 AND g.period_start = t.d0 AND g.period_kind = t.kind
     LEFT JOIN LATERAL (
         SELECT g.within_hours * 3600::bigint AS within_s,
                ll_business_cutoff(now(), g.within_hours * 3600::bigint, t.tz, t.bd, t.b0, t.b1)
