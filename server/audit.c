@@ -144,7 +144,7 @@ bool audit_cli_begin(PGconn *pg, const char *command)
     free(text);
     if (!set)
         return false;
-    PQclear(PQexec(pg, "BEGIN"));
+    PQclear(PQexec(pg, "SET citus.propagate_set_commands = 'local'; BEGIN"));
     res = PQexec(pg, set);
     ok = PQresultStatus(res) == PGRES_COMMAND_OK;
     PQclear(res);
