@@ -151,9 +151,19 @@ void admin_keys_create(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the API key is not valid", jv_take(&v), NULL);
         goto out;
     }
+    /* in a transaction of the handle's: on Citus that is where the audit context is set
+     * (db_set_tx_local), and the insert runs on the raw connection */
+    if ((err = db_tx_begin(r->db)) != LL_OK) {
+        reply_db_error(r, err);
+        goto out;
+    }
     res = auth_key_insert(db_pg(r->db), r->auth.workspace_id, name, role,
                           user_null ? NULL : user_id, per, burst, can_import, secret);
     err = db_check(r->db, res);
+    if (err == LL_OK)
+        err = db_tx_commit(r->db);
+    else
+        db_tx_rollback(r->db);
     if (err == LL_E_VALIDATION && user_id) { /* the only foreign key */
         reply_problem(r, err, "the API key is not valid",
                       json_pack("[{s:s, s:s}]", "field", "user_id", "message",
