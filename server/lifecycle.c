@@ -30,7 +30,9 @@ static const char not_found[] = "no lead with this id";
         "s.changed_at")
 
 /* The lead, locked, and for a dated move ($3, else NULL): whether it comes before the
- * lead's creation or last move (then that time), or more than 5 minutes ahead. */
+ * lead's creation or last move (then that time), or more than 5 minutes ahead. Every table
+ * by workspace_id = $1 itself: Citus locks rows (FOR UPDATE) only in a statement it can
+ * route by that constant. */
 static const char sql_lock[] =
     "SELECT stage, version, erased_at IS NOT NULL, merged_into,"
     " CASE WHEN $3::timestamptz < h.last THEN " DB_TS(
@@ -38,7 +40,7 @@ static const char sql_lock[] =
                   " coalesce($3::timestamptz > now() + interval '5 minutes', false)"
                   " FROM leads l CROSS JOIN LATERAL (SELECT greatest(l.created_at, (SELECT "
                   "max(changed_at)"
-                  " FROM lead_stage_changes s WHERE s.workspace_id = l.workspace_id AND s.lead_id "
+                  " FROM lead_stage_changes s WHERE s.workspace_id = $1 AND s.lead_id "
                   "= l.id))"
                   " AS last) h WHERE l.workspace_id = $1 AND l.id = $2 FOR UPDATE OF l";
 /* $1 ws, $2 lead, $3 to, $4 reason, $5 key, $6 user, $7 when (NULL: now): the lead as moved

@@ -34,45 +34,11 @@ static const char sql_clash[] =
     "SELECT d.system, s.external_id, d.external_id FROM lead_external_ids d"
     " JOIN lead_external_ids s ON s.workspace_id = d.workspace_id AND s.system = d.system"
     " AND s.lead_id = $2 WHERE d.workspace_id = $1 AND d.lead_id = $3 ORDER BY d.system";
-/* $1 workspace, $2 survivor, $3 duplicate, $4 key, $5 user. One statement: every CTE
- * reads the leads as they were before it, so the survivor's campaigns come from the
- * touches of both. The leads merged into the duplicate earlier, and their records, move
- * on to the survivor, so that every merged lead names a lead that is not merged. */
+/* $1 workspace, $2 survivor, $3 duplicate, $4 key, $5 user (sql/functions/76_lead_merge.sql):
+ * statements one after another, each on the workspace's rows (on Citus, a chain of
+ * modifying CTEs would run as steps that see each other's writes). */
 static const char sql_merge[] =
-    "WITH t AS (UPDATE campaign_touches SET lead_id = $2 WHERE workspace_id = $1"
-    " AND lead_id = $3 RETURNING 1),"
-    " f AS (UPDATE feedback SET lead_id = $2 WHERE workspace_id = $1 AND lead_id = $3"
-    " RETURNING 1),"
-    " s AS (UPDATE lead_stage_changes SET lead_id = $2 WHERE workspace_id = $1"
-    " AND lead_id = $3 RETURNING 1),"
-    " x AS (UPDATE lead_external_ids SET lead_id = $2 WHERE workspace_id = $1"
-    " AND lead_id = $3 RETURNING 1),"
-    " i AS (UPDATE interactions SET lead_id = $2 WHERE workspace_id = $1"
-    " AND lead_id = $3 RETURNING 1),"
-    " m AS (UPDATE lead_merges SET lead_id = $2 WHERE workspace_id = $1 AND lead_id = $3),"
-    " a AS (UPDATE leads SET merged_into = $2 WHERE workspace_id = $1 AND merged_into = $3),"
-    " d AS (UPDATE leads SET merged_into = $2, email = NULL, external_ids = '{}',"
-    " first_campaign_id = NULL, latest_campaign_id = NULL, first_touch_at = NULL,"
-    " latest_touch_at = NULL, version = version + 1, updated_at = now()"
-    " WHERE workspace_id = $1 AND id = $3),"
-    " ft AS (SELECT campaign_id, occurred_at FROM campaign_touches WHERE workspace_id = $1"
-    " AND lead_id IN ($2, $3) ORDER BY occurred_at, created_at, id LIMIT 1),"
-    " lt AS (SELECT campaign_id, occurred_at FROM campaign_touches WHERE workspace_id = $1"
-    " AND lead_id IN ($2, $3) ORDER BY occurred_at DESC, created_at DESC, id DESC LIMIT 1),"
-    " v AS (UPDATE leads l SET external_ids = l.external_ids || o.external_ids,"
-    " first_campaign_id = (SELECT campaign_id FROM ft),"
-    " first_touch_at = (SELECT occurred_at FROM ft),"
-    " latest_campaign_id = (SELECT campaign_id FROM lt),"
-    " latest_touch_at = (SELECT occurred_at FROM lt),"
-    " version = l.version + 1, updated_at = now() FROM leads o"
-    " WHERE l.workspace_id = $1 AND l.id = $2 AND o.workspace_id = $1 AND o.id = $3"
-    " RETURNING l.*),"
-    " r AS (INSERT INTO lead_merges (workspace_id, merged_id, lead_id, email, touches, feedback,"
-    " stage_changes, external_ids, interactions, by_key_id, by_user_id) SELECT $1, $3, $2,"
-    " o.email, (SELECT count(*) FROM t), (SELECT count(*) FROM f), (SELECT count(*) FROM s),"
-    " (SELECT count(*) FROM x), (SELECT count(*) FROM i), $4::uuid, $5::uuid FROM leads o"
-    " WHERE o.workspace_id = $1 AND o.id = $3)"
-    " SELECT " LEAD_COLUMNS " FROM v";
+    "SELECT ll_lead_merge($1::uuid, $2::uuid, $3::uuid, $4::uuid, $5::uuid)";
 static const char sql_get[] =
     "SELECT " LEAD_COLUMNS " FROM leads WHERE workspace_id = $1 AND id = $2";
 
@@ -246,6 +212,10 @@ void merge_leads(struct request *r)
     const char *mv[5] = {r->auth.workspace_id, id, from, auth_key_or_null(&r->auth),
                          r->auth.user_id[0] ? r->auth.user_id : NULL};
     res = db_exec(r->db, sql_merge, 5, mv);
+    if ((err = db_check(r->db, res)) != LL_OK)
+        goto fail;
+    PQclear(res);
+    res = db_exec(r->db, sql_get, 2, lv);
     if ((err = db_check(r->db, res)) != LL_OK || PQntuples(res) != 1)
         goto fail;
     open = false; /* a failed commit rolls back */
