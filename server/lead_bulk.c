@@ -67,9 +67,11 @@ static const char sql_create[] =
  * 'import') or updates the one holding its email with its non-empty cells, keeping the
  * lead's source when the record has none (so records with and without a source go through
  * two INSERTs, on disjoint emails); campaign_id only counts on create, as on PUT. External
- * ids are merged in, and their lookup rows kept in step as leads_update keeps them (xd:
- * a system's old pair goes when its id changed; xu: the new pairs come). Answers the number
- * created and the number updated. */
+ * ids are merged in. Answers the number created, the number updated, and the updated leads
+ * that hold external ids (a uuid[], NULL for none), whose lookup rows
+ * sql_import_external_drop and _add then keep in step in the same transaction, as
+ * leads_update keeps them: statements of their own, because Citus refuses them as CTEs
+ * over this statement's RETURNING (a correlated subquery over a CTE). */
 #define UPSERT_INSERT                                                                              \
     " INSERT INTO leads AS d (workspace_id, email, first_name, last_name, company, title, phone,"  \
     " country, source, score, owner_id, custom, external_ids, first_campaign_id,"                  \
@@ -106,17 +108,21 @@ static const char sql_import_upsert[] =
     ", source = EXCLUDED.source" UPSERT_RETURNING "),"
     " b AS (" UPSERT_INSERT " WHERE source IS NULL ORDER BY n" UPSERT_UPDATE UPSERT_RETURNING "),"
     " l AS (SELECT * FROM a UNION ALL SELECT * FROM b),"
-    " xd AS (DELETE FROM lead_external_ids x USING l WHERE NOT l.is_new"
-    " AND l.external_ids <> '{}' AND x.workspace_id = l.workspace_id AND x.lead_id = l.id"
-    " AND (l.external_ids ->> x.system) IS DISTINCT FROM x.external_id),"
-    " xu AS (INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
-    " SELECT l.workspace_id, e.key, e.value, l.id FROM l, jsonb_each_text(l.external_ids) e"
-    " WHERE NOT l.is_new AND NOT EXISTS (SELECT 1 FROM lead_external_ids x"
-    " WHERE x.workspace_id = l.workspace_id AND x.system = e.key AND x.external_id = e.value"
-    " AND x.lead_id = l.id)),"
     " created AS (SELECT * FROM l WHERE is_new)," LEADS_CREATED_CTES(
-        "$3",
-        "$4") " SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new) FROM l";
+        "$3", "$4") " SELECT count(*) FILTER (WHERE is_new), count(*) FILTER (WHERE NOT is_new),"
+                    " array_agg(id) FILTER (WHERE NOT is_new AND external_ids <> '{}') FROM l";
+/* $1 workspace, $2 the updated leads that hold external ids: a system's old pair goes when
+ * its id changed; the new pairs come. */
+static const char sql_import_external_drop[] =
+    "DELETE FROM lead_external_ids x USING leads l WHERE l.workspace_id = $1"
+    " AND l.id = ANY ($2::uuid[]) AND x.workspace_id = $1 AND x.lead_id = l.id"
+    " AND (l.external_ids ->> x.system) IS DISTINCT FROM x.external_id";
+static const char sql_import_external_add[] =
+    "INSERT INTO lead_external_ids (workspace_id, system, external_id, lead_id)"
+    " SELECT l.workspace_id, e.key, e.value, l.id FROM leads l, jsonb_each_text(l.external_ids) e"
+    " WHERE l.workspace_id = $1 AND l.id = ANY ($2::uuid[]) AND NOT EXISTS (SELECT 1"
+    " FROM lead_external_ids x WHERE x.workspace_id = l.workspace_id AND x.system = e.key"
+    " AND x.external_id = e.value AND x.lead_id = l.id)";
 
 /* $1 workspace, $2 a JSON array of emails (or nulls): each folded as the unique index
  * compares emails, and the lead holding it, in order. */
@@ -1293,6 +1299,21 @@ static enum ll_err import_exec(struct import *im, const size_t *idx, size_t n, b
     res = db_exec_adhoc(im->db, im->create ? sql_create : sql_import_upsert, im->create ? 5 : 4,
                         vals);
     werr = db_check(im->db, res);
+    if (werr == LL_OK && !im->create && !PQgetisnull(res, 0, 2)) {
+        const char *ids[2] = {im->auth->workspace_id, PQgetvalue(res, 0, 2)};
+        PGresult *ext = db_exec_adhoc(im->db, sql_import_external_drop, 2, ids);
+        if ((werr = db_check(im->db, ext)) == LL_OK) {
+            PQclear(ext);
+            ext = db_exec_adhoc(im->db, sql_import_external_add, 2, ids);
+            werr = db_check(im->db, ext);
+        }
+        if (werr != LL_OK) { /* the failed statement answers: its error says why */
+            PQclear(res);
+            res = ext;
+        } else {
+            PQclear(ext);
+        }
+    }
     if (werr == LL_OK && import_abandoned(im)) { /* nobody waits for it, or the daemon stops */
         db_tx_rollback(im->db);
         err = LL_E_UNAVAILABLE;

@@ -31,15 +31,19 @@ static const char *const methods[] = {"round_robin", "weighted", "least_loaded",
 
 /* ------------------------------------------------------------------ pools */
 
+#define POOL_COLUMNS_WITH(members)                                                                 \
+    "p.id, p.name, p.method, p.reassign_after_minutes, " members                                   \
+    ", p.version, " DB_TS("p.created_at") ", " DB_TS("p.updated_at")
 #define POOL_COLUMNS                                                                               \
-    "p.id, p.name, p.method, p.reassign_after_minutes, (SELECT count(*) FROM"                      \
-    " routing_pool_members m WHERE m.workspace_id = p.workspace_id AND m.pool_id = p.id),"         \
-    " p.version, " DB_TS("p.created_at") ", " DB_TS("p.updated_at")
+    POOL_COLUMNS_WITH("(SELECT count(*) FROM routing_pool_members m"                               \
+                      " WHERE m.workspace_id = p.workspace_id AND m.pool_id = p.id)")
 #define POOL_VERSION 5
 
+/* A new pool has no members: no count over the INSERT's RETURNING (Citus refuses a
+ * correlated subquery over it, the CTE of an INSERT being planned apart). */
 static const char sql_pool_insert[] =
     "WITH p AS (INSERT INTO routing_pools (workspace_id, name, method, reassign_after_minutes)"
-    " VALUES ($1, $2, $3, $4::integer) RETURNING *) SELECT " POOL_COLUMNS " FROM p";
+    " VALUES ($1, $2, $3, $4::integer) RETURNING *) SELECT " POOL_COLUMNS_WITH("0") " FROM p";
 static const char sql_pool_get[] =
     "SELECT " POOL_COLUMNS " FROM routing_pools p WHERE p.workspace_id = $1 AND p.id = $2";
 static const char sql_pool_version[] =

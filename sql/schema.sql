@@ -3240,7 +3240,7 @@ CREATE FUNCTION public.ll_scoring_publish(ws uuid, draft_version integer, by_key
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    d scoring_drafts; v integer; t jsonb;
+    d scoring_drafts; v integer; t jsonb; n bigint;
 BEGIN
     SELECT * INTO d FROM scoring_drafts WHERE workspace_id = ws FOR UPDATE;
     IF NOT FOUND OR (draft_version IS NOT NULL AND d.version <> draft_version) THEN
@@ -3277,12 +3277,13 @@ BEGIN
     -- the last rescore's lanes go first: a step under way holds its lane's row, then the
     -- run's (when it ends the run), so the publish takes them in that order too
     DELETE FROM scoring_run_lanes WHERE workspace_id = ws;
+    -- counted first: Citus refuses a subquery inside INSERT ... VALUES
+    SELECT count(*) INTO n FROM leads WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL;
     INSERT INTO scoring_runs AS s (workspace_id, version, threshold_fit, threshold_engagement,
                                    threshold_mode, total, done, after_id, started_at, finished_at)
     VALUES (ws, v, (t ->> 'fit')::smallint, (t ->> 'engagement')::smallint,
             CASE WHEN t IS NOT NULL THEN coalesce(t ->> 'mode', 'both') END,
-            (SELECT count(*) FROM leads WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL),
-            0, NULL, clock_timestamp(), NULL)
+            n, 0, NULL, clock_timestamp(), NULL)
     ON CONFLICT (workspace_id) DO UPDATE
     SET version = EXCLUDED.version, threshold_fit = EXCLUDED.threshold_fit,
         threshold_engagement = EXCLUDED.threshold_engagement,
@@ -3369,15 +3370,38 @@ END
 $$;
 
 --
--- Name: ll_sla_cutoff(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+-- Name: workspaces; Type: TABLE; Schema: public; Owner: -
 --
 
-CREATE FUNCTION public.ll_sla_cutoff(ws uuid, default_hours integer) RETURNS timestamp with time zone
+CREATE TABLE public.workspaces (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    currency character(3) DEFAULT 'USD'::bpchar NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    sla_hours integer,
+    business_days smallint[],
+    business_start time without time zone,
+    business_end time without time zone,
+    CONSTRAINT workspaces_business_hours CHECK ((((business_days IS NULL) AND (business_start IS NULL) AND (business_end IS NULL)) OR (((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::smallint[]) AND (array_position(business_days, NULL::smallint) IS NULL) AND (business_start < business_end)))),
+    CONSTRAINT workspaces_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT workspaces_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT workspaces_sla_hours_check CHECK (((sla_hours >= 1) AND (sla_hours <= 8760))),
+    CONSTRAINT workspaces_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
+);
+
+--
+-- Name: ll_sla_cutoff(public.workspaces, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_sla_cutoff(w public.workspaces, default_hours integer) RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
     SELECT ll_business_cutoff(now(), coalesce(w.sla_hours, default_hours) * 3600::bigint,
                               w.time_zone, w.business_days, w.business_start, w.business_end)
-    FROM workspaces w WHERE w.id = ws
 $$;
 
 --
@@ -4233,30 +4257,6 @@ CREATE TABLE public.webhook_endpoints (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT webhook_endpoints_description_check CHECK ((char_length(description) <= 500)),
     CONSTRAINT webhook_endpoints_url_check CHECK (((char_length(url) >= 8) AND (char_length(url) <= 2048)))
-);
-
---
--- Name: workspaces; Type: TABLE; Schema: public; Owner: -
---
-
-CREATE TABLE public.workspaces (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    slug text NOT NULL,
-    name text NOT NULL,
-    currency character(3) DEFAULT 'USD'::bpchar NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    time_zone text DEFAULT 'UTC'::text NOT NULL,
-    sla_hours integer,
-    business_days smallint[],
-    business_start time without time zone,
-    business_end time without time zone,
-    CONSTRAINT workspaces_business_hours CHECK ((((business_days IS NULL) AND (business_start IS NULL) AND (business_end IS NULL)) OR (((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::smallint[]) AND (array_position(business_days, NULL::smallint) IS NULL) AND (business_start < business_end)))),
-    CONSTRAINT workspaces_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT workspaces_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
-    CONSTRAINT workspaces_sla_hours_check CHECK (((sla_hours >= 1) AND (sla_hours <= 8760))),
-    CONSTRAINT workspaces_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
 );
 
 --

@@ -65,12 +65,15 @@ BEGIN
 END
 $$;
 
--- The follow-up SLA's cutoff for a workspace now: leads handed over before it and still
+-- The follow-up SLA's cutoff for workspace w now: leads handed over before it and still
 -- waiting are overdue. Its hours are the workspace's, or default_hours (the daemon's
 -- LEADLOOP_SLA_HOURS) when it has none; counted in its business hours when it has them.
-CREATE OR REPLACE FUNCTION ll_sla_cutoff(ws uuid, default_hours integer) RETURNS timestamptz
+-- The caller reads the workspace's row ((SELECT ll_sla_cutoff(w, $n) FROM workspaces w
+-- WHERE w.id = $ws)): a function that read it itself would, on Citus, run a distributed
+-- query inside the statement routed to the workspace's node, which Citus refuses.
+DROP FUNCTION IF EXISTS ll_sla_cutoff(uuid, integer);
+CREATE OR REPLACE FUNCTION ll_sla_cutoff(w workspaces, default_hours integer) RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT ll_business_cutoff(now(), coalesce(w.sla_hours, default_hours) * 3600::bigint,
                               w.time_zone, w.business_days, w.business_start, w.business_end)
-    FROM workspaces w WHERE w.id = ws
 $$;

@@ -262,7 +262,7 @@ $$;
 CREATE OR REPLACE FUNCTION ll_scoring_publish(ws uuid, draft_version integer, by_key uuid, by_user uuid)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-    d scoring_drafts; v integer; t jsonb;
+    d scoring_drafts; v integer; t jsonb; n bigint;
 BEGIN
     SELECT * INTO d FROM scoring_drafts WHERE workspace_id = ws FOR UPDATE;
     IF NOT FOUND OR (draft_version IS NOT NULL AND d.version <> draft_version) THEN
@@ -299,12 +299,13 @@ BEGIN
     -- the last rescore's lanes go first: a step under way holds its lane's row, then the
     -- run's (when it ends the run), so the publish takes them in that order too
     DELETE FROM scoring_run_lanes WHERE workspace_id = ws;
+    -- counted first: Citus refuses a subquery inside INSERT ... VALUES
+    SELECT count(*) INTO n FROM leads WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL;
     INSERT INTO scoring_runs AS s (workspace_id, version, threshold_fit, threshold_engagement,
                                    threshold_mode, total, done, after_id, started_at, finished_at)
     VALUES (ws, v, (t ->> 'fit')::smallint, (t ->> 'engagement')::smallint,
             CASE WHEN t IS NOT NULL THEN coalesce(t ->> 'mode', 'both') END,
-            (SELECT count(*) FROM leads WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL),
-            0, NULL, clock_timestamp(), NULL)
+            n, 0, NULL, clock_timestamp(), NULL)
     ON CONFLICT (workspace_id) DO UPDATE
     SET version = EXCLUDED.version, threshold_fit = EXCLUDED.threshold_fit,
         threshold_engagement = EXCLUDED.threshold_engagement,

@@ -32,6 +32,7 @@ int main(void)
     srunner_add_suite(sr, uri_suite());
     srunner_add_suite(sr, session_suite());
     srunner_add_suite(sr, rowsort_suite());
+    srunner_add_suite(sr, db_suite());
     srunner_run_all(sr, CK_NORMAL);
     failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -25,5 +25,6 @@ Suite *webhook_client_suite(void);
 Suite *uri_suite(void);
 Suite *session_suite(void);
 Suite *rowsort_suite(void);
+Suite *db_suite(void);
 
 #endif
