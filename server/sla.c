@@ -233,11 +233,13 @@ void sla_goals_create(struct request *r)
                            in.has_param[0] ? in.param[0] : NULL,
                            in.has_param[1] ? in.param[1] : NULL,
                            in.has_param[2] ? in.param[2] : NULL};
+    /* the columns formatted outside the INSERT: Citus takes only IMMUTABLE functions in a
+     * RETURNING clause, and to_char is STABLE */
     res = db_exec(r->db,
-                  "INSERT INTO sla_goals (workspace_id, period_kind, period_start, metric,"
-                  " owner_id, target, within_hours, min_attempts, within_days) VALUES ($1, $2,"
-                  " $3::date, $4, $5::uuid, $6::integer, $7::integer, $8::integer, $9::integer)"
-                  " RETURNING " GOAL_COLUMNS,
+                  "WITH g AS (INSERT INTO sla_goals (workspace_id, period_kind, period_start,"
+                  " metric, owner_id, target, within_hours, min_attempts, within_days) VALUES ($1,"
+                  " $2, $3::date, $4, $5::uuid, $6::integer, $7::integer, $8::integer,"
+                  " $9::integer) RETURNING *) SELECT " GOAL_COLUMNS " FROM g",
                   9, vals);
     err = db_check(r->db, res);
     if (err && owner_missing(res))
@@ -317,7 +319,7 @@ void sla_goals_update(struct request *r)
         reply_problem(r, LL_E_VALIDATION, "the change is not valid", jv_take(&v), NULL);
         goto out;
     }
-    qb_init(&q, "UPDATE sla_goals SET version = version + 1, updated_at = now()");
+    qb_init(&q, "WITH g AS (UPDATE sla_goals SET version = version + 1, updated_at = now()");
     if (in.has_target)
         qb_addp(&q, ", target = $?::integer", in.target);
     for (int i = 0; params[i]; i++)
@@ -331,7 +333,7 @@ void sla_goals_update(struct request *r)
     conditional_from_request(&cond, r);
     if (conditional_param(&cond))
         qb_addp(&q, " AND version = $?::integer", conditional_param(&cond));
-    qb_add(&q, " RETURNING " GOAL_COLUMNS);
+    qb_add(&q, " RETURNING *) SELECT " GOAL_COLUMNS " FROM g"); /* (as the INSERT above) */
     res = qb_exec(r->db, &q, &err);
     qb_free(&q);
     if (err)
