@@ -397,11 +397,17 @@ static bool distribute(PGconn *pg, const struct set *rep, const PGresult *rows, 
         PQclear(PQexec(pg, "ROLLBACK"));
         return false;
     }
-    if (n == 0)
-        return true;
-    if (progress)
-        fprintf(progress, "distributed %ld tables by workspace (Citus)\n", n);
-    return apply_repeatables(pg, rep, rows, true, progress, err, errlen);
+    if (n > 0) {
+        if (progress)
+            fprintf(progress, "distributed %ld tables by workspace (Citus)\n", n);
+        if (!apply_repeatables(pg, rep, rows, true, progress, err, errlen))
+            return false;
+    }
+    /* whenever sql/functions/ was applied, its SQL functions that read distributed tables
+     * are back: as PL/pgSQL again (sql/functions/95_citus.sql) */
+    return begin(pg, err, errlen, "functions for Citus") &&
+           exec_ok(pg, "SELECT ll_citus_functions()", err, errlen, "functions for Citus") &&
+           exec_ok(pg, "COMMIT", err, errlen, "functions for Citus");
 }
 
 bool migrate_run(PGconn *pg, const char *dir, FILE *progress, char *err, size_t errlen)

@@ -65,15 +65,19 @@ BEGIN
 END
 $$;
 
--- The follow-up SLA's cutoff for workspace w now: leads handed over before it and still
--- waiting are overdue. Its hours are the workspace's, or default_hours (the daemon's
--- LEADLOOP_SLA_HOURS) when it has none; counted in its business hours when it has them.
--- The caller reads the workspace's row ((SELECT ll_sla_cutoff(w, $n) FROM workspaces w
--- WHERE w.id = $ws)): a function that read it itself would, on Citus, run a distributed
--- query inside the statement routed to the workspace's node, which Citus refuses.
+-- The follow-up SLA's cutoff of a workspace now: leads handed over before it and still
+-- waiting are overdue. Its hours are the workspace's (sla_hours), or default_hours (the
+-- daemon's LEADLOOP_SLA_HOURS) when it has none; counted in its business hours when it has
+-- them. The caller passes the workspace's columns (SELECT ll_sla_cutoff(w.sla_hours, $n,
+-- w.time_zone, w.business_days, w.business_start, w.business_end) FROM workspaces w WHERE
+-- w.id = $ws): a function that read the row itself would, on Citus, run a distributed
+-- query inside the statement routed to the workspace's node, which Citus refuses, and the
+-- row's type is the shard's there, not workspaces.
 DROP FUNCTION IF EXISTS ll_sla_cutoff(uuid, integer);
-CREATE OR REPLACE FUNCTION ll_sla_cutoff(w workspaces, default_hours integer) RETURNS timestamptz
+DROP FUNCTION IF EXISTS ll_sla_cutoff(workspaces, integer);
+CREATE OR REPLACE FUNCTION ll_sla_cutoff(sla_hours integer, default_hours integer, tz text,
+                                         bd smallint[], b0 time, b1 time) RETURNS timestamptz
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT ll_business_cutoff(now(), coalesce(w.sla_hours, default_hours) * 3600::bigint,
-                              w.time_zone, w.business_days, w.business_start, w.business_end)
+    SELECT ll_business_cutoff(now(), coalesce(sla_hours, default_hours) * 3600::bigint,
+                              tz, bd, b0, b1)
 $$;

@@ -72,41 +72,54 @@ BEGIN
 END
 $$;
 
--- On Citus a report statement (sql/queries/) is routed whole to its workspace's node, and
--- the set-returning SQL functions it calls (sql/functions/45_report_queries.sql) would run
--- their statements over the report tables there, inside the shard's query: a SQL function
--- cannot be planned by Citus with parameters, and inlined it would read the coordinator's
--- empty shell tables. So there each becomes the same SELECT in PL/pgSQL (RETURN QUERY; a
--- column wins over an output column of the same name, as in SQL), allowed to run its
--- statements from inside the shard's query: they are routed to the same node, the one that
--- holds the workspace's colocated shards. On plain PostgreSQL they stay SQL, inlined into
--- each report's plan (as PL/pgSQL the reports over a whole history took 4 to 10 times
--- longer there).
+-- On Citus a statement that names its workspace is routed whole to the workspace's node,
+-- and a SQL function it calls that reads distributed tables (the report sums of
+-- sql/functions/45_report_queries.sql, the routing members, ...) would run its statements
+-- there, inside the shard's query: Citus cannot plan a SQL function's statements with
+-- parameters, and inlined the function would read the node's empty shell tables. So on
+-- Citus each such function becomes the same statement in PL/pgSQL (a column wins over an
+-- output column of the same name, as in SQL), allowed to run its statements from inside
+-- the shard's query: they are routed to the same node, which holds the workspace's
+-- colocated shards. On plain PostgreSQL they stay SQL, inlined into each statement's plan
+-- (as PL/pgSQL the reports over a whole history took 4 to 10 times longer there).
 CREATE OR REPLACE FUNCTION ll_citus_plpgsql(fn regprocedure) RETURNS void
 LANGUAGE plpgsql AS $$
 DECLARE
     p pg_proc;
+    body text;
 BEGIN
     SELECT * INTO p FROM pg_proc WHERE oid = fn;
+    body := rtrim(p.prosrc, E' \n\t;');
+    body := CASE WHEN p.proretset THEN 'RETURN QUERY ' || body || ';'
+                 WHEN p.prorettype = 'void'::regtype THEN body || ';'
+                 ELSE 'RETURN (' || body || ');' END;
     EXECUTE format('CREATE OR REPLACE FUNCTION %s.%I(%s) RETURNS %s LANGUAGE plpgsql %s'
-                   ' PARALLEL SAFE SET citus.allow_nested_distributed_execution = on AS %L',
+                   ' SET citus.allow_nested_distributed_execution = on AS %L',
                    p.pronamespace::regnamespace, p.proname, pg_get_function_arguments(fn),
                    pg_get_function_result(fn),
                    CASE p.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE'
                                       ELSE 'VOLATILE' END,
-                   E'#variable_conflict use_column\nBEGIN RETURN QUERY '
-                   || rtrim(p.prosrc, E' \n\t;') || E';\nEND');
+                   E'#variable_conflict use_column\nBEGIN ' || body || E'\nEND');
 END
 $$;
 
-DO $do$
+-- Every SQL function of the schema that reads a distributed table, as PL/pgSQL
+-- (ll_citus_plpgsql). `leadloopd migrate` calls it on Citus after applying sql/functions/
+-- (which puts the SQL ones back when their file changed); returns how many it rewrote.
+CREATE OR REPLACE FUNCTION ll_citus_functions() RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    n integer;
 BEGIN
-    IF ll_distributed('leads') THEN
-        PERFORM ll_citus_plpgsql(p.oid)
-        FROM pg_proc p
-        WHERE p.pronamespace = 'public'::regnamespace AND p.proretset
-          AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql')
-          AND p.proname LIKE 'll\_report\_%';
+    IF NOT ll_distributed('leads') THEN
+        RETURN 0;
     END IF;
+    PERFORM ll_citus_plpgsql(p.oid)
+    FROM pg_proc p
+    WHERE p.pronamespace = 'public'::regnamespace
+      AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql')
+      AND EXISTS (SELECT 1 FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+                  WHERE p.prosrc ~ ('\m' || c.relname || '\M'));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
 END
-$do$;
+$$;
