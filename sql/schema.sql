@@ -866,6 +866,31 @@ CREATE FUNCTION public.ll_report_compact(lim integer) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
 DECLARE
+    ws uuid;
+    k bigint;
+    total bigint := 0;
+BEGIN
+    FOR ws IN SELECT workspace_id FROM report_day_deltas
+              UNION SELECT workspace_id FROM report_reason_deltas
+              UNION SELECT workspace_id FROM report_funnel_deltas LOOP
+        LOOP
+            k := ll_report_compact(ws, lim);
+            total := total + k;
+            EXIT WHEN k < lim;
+        END LOOP;
+    END LOOP;
+    RETURN total;
+END
+$$;
+
+--
+-- Name: ll_report_compact(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_compact(ws uuid, lim integer) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
     n bigint;
     m bigint;
     zd jsonb; -- the keys of the day and month rows, week rows, reason rows now zero
@@ -873,13 +898,26 @@ DECLARE
     zr jsonb;
     f bigint; -- the funnel's deltas folded (report_funnel_days), and its rows now zero
     zf jsonb;
+    -- each batch's bound (the lim-th row in index order); all: fewer rows than lim
+    all_d boolean; b_dim smallint; b_day date;
+    all_r boolean; r_dim smallint; r_day date;
+    all_f boolean; f_dim smallint; f_key text; f_source text; f_day date;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
+    IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact'), hashtext(ws::text)) THEN
         RETURN 0;
     END IF;
+    SELECT dim, day INTO b_dim, b_day FROM report_day_deltas WHERE workspace_id = ws
+    ORDER BY dim, day OFFSET lim - 1 LIMIT 1;
+    all_d := NOT FOUND;
+    SELECT dim, day INTO r_dim, r_day FROM report_reason_deltas WHERE workspace_id = ws
+    ORDER BY dim, day OFFSET lim - 1 LIMIT 1;
+    all_r := NOT FOUND;
+    SELECT dim, key, source, day INTO f_dim, f_key, f_source, f_day FROM report_funnel_deltas
+    WHERE workspace_id = ws ORDER BY dim, key, source, day OFFSET lim - 1 LIMIT 1;
+    all_f := NOT FOUND;
     WITH del AS (
-        DELETE FROM report_day_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_day_deltas LIMIT lim))
+        DELETE FROM report_day_deltas
+        WHERE workspace_id = ws AND (all_d OR (dim, day) <= (b_dim, b_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, m.month,
@@ -944,14 +982,14 @@ BEGIN
             WHERE zero)
       INTO n, zd, zw;
     DELETE FROM report_days d USING jsonb_array_elements(zd) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
       AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4;
     DELETE FROM report_weeks d USING jsonb_array_elements(zw) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
       AND d.week = (z.k ->> 2)::date AND d.key = z.k ->> 3;
     WITH del AS (
-        DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_reason_deltas LIMIT lim))
+        DELETE FROM report_reason_deltas
+        WHERE workspace_id = ws AND (all_r OR (dim, day) <= (r_dim, r_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, m.month,
@@ -970,12 +1008,13 @@ BEGIN
             FROM ins WHERE zero)
       INTO m, zr;
     DELETE FROM report_reason_days d USING jsonb_array_elements(zr) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
       AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4
       AND d.reason = z.k ->> 5;
     WITH del AS (
-        DELETE FROM report_funnel_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_funnel_deltas LIMIT lim))
+        DELETE FROM report_funnel_deltas
+        WHERE workspace_id = ws
+          AND (all_f OR (dim, key, source, day) <= (f_dim, f_key, f_source, f_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, key, source, m.month,
@@ -1005,7 +1044,7 @@ BEGIN
             FROM ins WHERE zero)
       INTO f, zf;
     DELETE FROM report_funnel_days d USING jsonb_array_elements(zf) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
       AND d.key = z.k ->> 2 AND d.source = z.k ->> 3 AND d.month = (z.k ->> 4)::boolean
       AND d.day = (z.k ->> 5)::date;
     RETURN n + m + f;
@@ -2409,10 +2448,9 @@ $_$;
 
 CREATE FUNCTION public.ll_score_decay(lim integer) RETURNS integer
     LANGUAGE plpgsql
-    SET random_page_cost TO '1.1'
     AS $$
 DECLARE
-    ws uuid; ids uuid[];
+    ws uuid;
 BEGIN
     SELECT s.workspace_id INTO ws FROM lead_scores s
     WHERE s.engagement > 0 AND s.scored_at < now() - interval '1 day'
@@ -2420,19 +2458,36 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
+    RETURN ll_score_decay(ws, lim);
+END
+$$;
+
+--
+-- Name: ll_score_decay(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_decay(ws uuid, lim integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET random_page_cost TO '1.1'
+    AS $$
+DECLARE
+    ids uuid[];
+    t constant timestamptz := now();
+    cutoff constant timestamptz := t - interval '1 day';
+BEGIN
     ids := ARRAY(SELECT l.id FROM leads l
                  WHERE l.workspace_id = ws
                    AND l.id IN (SELECT s.lead_id FROM lead_scores s
                                 WHERE s.workspace_id = ws AND s.engagement > 0
-                                  AND s.scored_at < now() - interval '1 day'
+                                  AND s.scored_at < cutoff
                                 ORDER BY s.scored_at LIMIT lim)
                  ORDER BY l.id FOR NO KEY UPDATE SKIP LOCKED);
     IF cardinality(ids) = 0 THEN
         RETURN 0;
     END IF;
     PERFORM ll_score_leads(ws, ids, 'decay');
-    UPDATE lead_scores SET scored_at = now()
-    WHERE workspace_id = ws AND lead_id = ANY (ids) AND scored_at < now() - interval '1 day';
+    UPDATE lead_scores SET scored_at = t
+    WHERE workspace_id = ws AND lead_id = ANY (ids) AND scored_at < cutoff;
     RETURN cardinality(ids);
 END
 $$;
@@ -2781,35 +2836,58 @@ CREATE FUNCTION public.ll_score_step(lim integer) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    l scoring_run_lanes; ids uuid[]; n integer;
+    ws uuid; n integer;
+BEGIN
+    FOR ws IN SELECT r.workspace_id FROM scoring_runs r WHERE r.finished_at IS NULL
+              ORDER BY r.started_at LOOP
+        n := ll_score_step(ws, lim);
+        IF n > 0 THEN
+            RETURN n;
+        END IF;
+    END LOOP;
+    RETURN ll_score_decay(lim);
+END
+$$;
+
+--
+-- Name: ll_score_step(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_step(ws uuid, lim integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    l scoring_run_lanes; ids uuid[]; n integer; t timestamptz;
 BEGIN
     SELECT x.* INTO l FROM scoring_run_lanes x
     JOIN scoring_runs r ON r.workspace_id = x.workspace_id
-    WHERE x.finished_at IS NULL AND r.finished_at IS NULL
-    ORDER BY r.started_at, x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
+    WHERE x.workspace_id = ws AND r.workspace_id = ws
+      AND x.finished_at IS NULL AND r.finished_at IS NULL
+    ORDER BY x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
     IF NOT FOUND THEN
-        RETURN ll_score_decay(lim);
+        RETURN 0;
     END IF;
-    ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = l.workspace_id
+    ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = ws
                  AND (l.after_id IS NULL OR d.id > l.after_id)
                  AND (l.from_id IS NULL OR d.id >= l.from_id)
                  AND (l.below_id IS NULL OR d.id < l.below_id)
                  AND d.merged_into IS NULL AND d.erased_at IS NULL
                  ORDER BY d.id LIMIT lim);
     n := cardinality(ids);
-    PERFORM ll_score_leads(l.workspace_id, ids, 'publish');
+    PERFORM ll_score_leads(ws, ids, 'publish');
+    t := clock_timestamp();
     UPDATE scoring_run_lanes SET done = done + n, after_id = coalesce(ids[n], after_id),
-                                 finished_at = CASE WHEN n < lim THEN clock_timestamp() END
-    WHERE workspace_id = l.workspace_id AND lane = l.lane;
+                                 finished_at = CASE WHEN n < lim THEN t END
+    WHERE workspace_id = ws AND lane = l.lane;
     IF n < lim THEN
-        PERFORM 1 FROM scoring_runs WHERE workspace_id = l.workspace_id FOR UPDATE;
+        PERFORM 1 FROM scoring_runs WHERE workspace_id = ws FOR UPDATE;
         UPDATE scoring_runs r
-        SET done = x.done, total = x.done, finished_at = clock_timestamp()
+        SET done = x.done, total = x.done, finished_at = t
         FROM (SELECT sum(done)::bigint AS done FROM scoring_run_lanes
-              WHERE workspace_id = l.workspace_id) x
-        WHERE r.workspace_id = l.workspace_id AND r.finished_at IS NULL
+              WHERE workspace_id = ws) x
+        WHERE r.workspace_id = ws AND r.finished_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM scoring_run_lanes y
-                          WHERE y.workspace_id = l.workspace_id AND y.finished_at IS NULL);
+                          WHERE y.workspace_id = ws AND y.finished_at IS NULL);
     END IF;
     RETURN greatest(n, 1);
 END
@@ -3040,7 +3118,7 @@ CREATE FUNCTION public.ll_scoring_publish(ws uuid, draft_version integer, by_key
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    d scoring_drafts; v integer; t jsonb;
+    d scoring_drafts; v integer; t jsonb; v_total bigint; v_started timestamptz;
 BEGIN
     SELECT * INTO d FROM scoring_drafts WHERE workspace_id = ws FOR UPDATE;
     IF NOT FOUND OR (draft_version IS NOT NULL AND d.version <> draft_version) THEN
@@ -3077,12 +3155,15 @@ BEGIN
     -- the last rescore's lanes go first: a step under way holds its lane's row, then the
     -- run's (when it ends the run), so the publish takes them in that order too
     DELETE FROM scoring_run_lanes WHERE workspace_id = ws;
+    -- read before the insert: Citus takes no subquery in an INSERT's VALUES
+    SELECT count(*) INTO v_total FROM leads
+    WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL;
+    v_started := clock_timestamp();
     INSERT INTO scoring_runs AS s (workspace_id, version, threshold_fit, threshold_engagement,
                                    threshold_mode, total, done, after_id, started_at, finished_at)
     VALUES (ws, v, (t ->> 'fit')::smallint, (t ->> 'engagement')::smallint,
             CASE WHEN t IS NOT NULL THEN coalesce(t ->> 'mode', 'both') END,
-            (SELECT count(*) FROM leads WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL),
-            0, NULL, clock_timestamp(), NULL)
+            v_total, 0, NULL, v_started, NULL)
     ON CONFLICT (workspace_id) DO UPDATE
     SET version = EXCLUDED.version, threshold_fit = EXCLUDED.threshold_fit,
         threshold_engagement = EXCLUDED.threshold_engagement,
@@ -3200,6 +3281,54 @@ BEGIN
     UPDATE sessions SET revoked_at = now()
     WHERE workspace_id = NEW.workspace_id AND user_id = NEW.id AND revoked_at IS NULL;
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_webhook_outcome(uuid, uuid, text, smallint, text, double precision, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_webhook_outcome(p_ws uuid, p_id uuid, p_outcome text, p_status smallint, p_error text, p_delay_ms double precision, p_retry_for_s integer) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    t constant timestamptz := now();
+    v_next constant timestamptz := t + make_interval(secs => p_delay_ms / 1000);
+    -- created before this, a delivery's next attempt would come after its retry period
+    v_expired constant timestamptz := v_next - make_interval(secs => p_retry_for_s);
+    v_failing_before constant timestamptz := t - make_interval(secs => p_retry_for_s);
+    v_endpoint uuid;
+    v_status text;
+    v_failing_since timestamptz;
+    v_gone constant boolean := p_outcome = 'gone';
+    v_exhausted boolean;
+BEGIN
+    UPDATE webhook_deliveries
+    SET status = CASE WHEN p_outcome = 'delivered' THEN 'delivered'
+                      WHEN p_outcome IN ('gone', 'failed') OR created_at < v_expired
+                      THEN 'failed' ELSE 'pending' END,
+        next_attempt_at = v_next, last_status = p_status, last_error = p_error,
+        delivered_at = CASE WHEN p_outcome = 'delivered' THEN t END
+    WHERE workspace_id = p_ws AND id = p_id
+    RETURNING endpoint_id, status INTO v_endpoint, v_status;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT failing_since INTO v_failing_since FROM webhook_endpoints
+    WHERE workspace_id = p_ws AND id = v_endpoint;
+    v_exhausted := coalesce(v_status = 'failed' AND v_failing_since < v_failing_before, false);
+    -- only when something changes: a delivery after failures, a first failure, an end
+    IF (v_status = 'delivered') = (v_failing_since IS NOT NULL) OR v_gone OR v_exhausted THEN
+        UPDATE webhook_endpoints w
+        SET failing_since = CASE WHEN v_status = 'delivered' THEN NULL
+                                 ELSE coalesce(w.failing_since, t) END,
+            active = w.active AND NOT (v_gone OR v_exhausted),
+            disabled_reason = CASE WHEN v_gone THEN 'the receiver answered 410 Gone'
+                                   WHEN v_exhausted
+                                   THEN 'every delivery failed for the whole retry period'
+                                   ELSE w.disabled_reason END
+        WHERE w.workspace_id = p_ws AND w.id = v_endpoint;
+    END IF;
 END
 $$;
 
@@ -4855,6 +4984,12 @@ CREATE INDEX users_signin ON public.users USING btree (lower((email COLLATE "und
 --
 
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+--
+-- Name: webhook_deliveries_due_by_workspace; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due_by_workspace ON public.webhook_deliveries USING btree (workspace_id, next_attempt_at) WHERE (status = 'pending'::text);
 
 --
 -- Name: webhook_deliveries_page; Type: INDEX; Schema: public; Owner: -
