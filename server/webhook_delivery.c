@@ -4,10 +4,9 @@
  * back, and the unique (endpoint, change) makes a second row impossible anyway. Senders
  * take due deliveries, one workspace at a time (every statement names its workspace, so
  * that on Citus it goes to one node), with FOR UPDATE SKIP LOCKED and a lease (the attempt
- * counts at once;
- * a daemon killed mid-attempt leaves it to be retried when the lease ends), render each
- * change as GET /v1/changes shows it, sign, POST, and record the outcome. Threads borrow
- * pooled connections only for their statements, never across an HTTP call. */
+ * counts at once; a daemon killed mid-attempt leaves it to be retried when the lease ends),
+ * render each change as GET /v1/changes shows it, sign, POST, and record the outcome.
+ * Threads borrow pooled connections only for their statements, never across an HTTP call. */
 #include "leadloop/webhook_delivery.h"
 
 #include <pthread.h>

@@ -827,8 +827,9 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_band_deltas(ws uuid, ids uuid[], dims smallint[], bands smallint[], signs integer[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
+BEGIN
     WITH k AS (
         SELECT r.*, m.dim, m.band::text AS key, m.sign
         FROM unnest(ids, dims, bands, signs) AS m (lead_id, dim, band, sign)
@@ -855,7 +856,8 @@ CREATE FUNCTION public.ll_report_band_deltas(ws uuid, ids uuid[], dims smallint[
     FROM d
     WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
        OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
-       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0;
+END
 $$;
 
 --
@@ -898,6 +900,8 @@ DECLARE
     zr jsonb;
     f bigint; -- the funnel's deltas folded (report_funnel_days), and its rows now zero
     zf jsonb;
+    -- (the keys of rows now zero carry their days as numbers, days since 2000-01-01: a
+    -- cast of text to date is STABLE, which Citus refuses over a column in a DELETE)
     -- each batch's bound (the lim-th row in index order); all: fewer rows than lim
     all_d boolean; b_dim smallint; b_day date;
     all_r boolean; r_dim smallint; r_day date;
@@ -976,17 +980,20 @@ BEGIN
         (leads, mqls, handed, accepted, rejected, contacted, opportunities, won, won_amount,
                    rating_sum, rating_count, followed, lost_amount) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key)) FROM ins
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month,
+                                               day - date '2000-01-01', key)) FROM ins
             WHERE zero),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, week, key)) FROM wk
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, week - date '2000-01-01', key))
+            FROM wk
             WHERE zero)
       INTO n, zd, zw;
     DELETE FROM report_days d USING jsonb_array_elements(zd) AS z (k)
     WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
-      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4;
+      AND d.month = (z.k ->> 2)::boolean AND d.day = date '2000-01-01' + (z.k ->> 3)::integer
+      AND d.key = z.k ->> 4;
     DELETE FROM report_weeks d USING jsonb_array_elements(zw) AS z (k)
     WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
-      AND d.week = (z.k ->> 2)::date AND d.key = z.k ->> 3;
+      AND d.week = date '2000-01-01' + (z.k ->> 2)::integer AND d.key = z.k ->> 3;
     WITH del AS (
         DELETE FROM report_reason_deltas
         WHERE workspace_id = ws AND (all_r OR (dim, day) <= (r_dim, r_day))
@@ -1004,12 +1011,14 @@ BEGIN
         rejected = report_reason_days.rejected + excluded.rejected
     RETURNING workspace_id, dim, month, day, key, reason, rejected = 0 AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key, reason))
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month,
+                                               day - date '2000-01-01', key, reason))
             FROM ins WHERE zero)
       INTO m, zr;
     DELETE FROM report_reason_days d USING jsonb_array_elements(zr) AS z (k)
     WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
-      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4
+      AND d.month = (z.k ->> 2)::boolean AND d.day = date '2000-01-01' + (z.k ->> 3)::integer
+      AND d.key = z.k ->> 4
       AND d.reason = z.k ->> 5;
     WITH del AS (
         DELETE FROM report_funnel_deltas
@@ -1040,13 +1049,14 @@ BEGIN
         (leads, handed, accepted, qualified, opportunity, customer, followed, waiting)
             = (0, 0, 0, 0, 0, 0, 0, 0) AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, key, source, month, day))
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, key, source, month,
+                                               day - date '2000-01-01'))
             FROM ins WHERE zero)
       INTO f, zf;
     DELETE FROM report_funnel_days d USING jsonb_array_elements(zf) AS z (k)
     WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
       AND d.key = z.k ->> 2 AND d.source = z.k ->> 3 AND d.month = (z.k ->> 4)::boolean
-      AND d.day = (z.k ->> 5)::date;
+      AND d.day = date '2000-01-01' + (z.k ->> 5)::integer;
     RETURN n + m + f;
 END
 $$;
