@@ -28,15 +28,18 @@
 #define PASS_GAP_MS 50
 
 /* The active endpoints that have something to follow: a change past their cursor (one probe
- * of the changes' key each), or a cursor ahead of every transaction (a restored database:
- * the feed page says so and the cursor goes to the frontier). Endpoints with nothing new
- * cost no statement of their own, however many workspaces there are. */
+ * of the changes' key each), a cursor behind the horizon (the changes it had not reached
+ * were deleted: it goes on from the frontier) or ahead of every transaction (a restored
+ * database: the same). Endpoints with nothing new cost no statement of their own, however
+ * many workspaces there are. */
 static const char sql_endpoints[] =
     "SELECT e.workspace_id, e.id, to_json(e.types)::text, c.xid::text, c.seq"
     " FROM webhook_endpoints e JOIN webhook_cursors c"
     " ON c.workspace_id = e.workspace_id AND c.endpoint_id = e.id"
     " WHERE e.active AND (EXISTS (SELECT 1 FROM changes x WHERE x.workspace_id = c.workspace_id"
-    " AND (x.xid, x.seq) > (c.xid, c.seq)) OR c.xid > pg_snapshot_xmax(pg_current_snapshot()))"
+    " AND (x.xid, x.seq) > (c.xid, c.seq)) OR EXISTS (SELECT 1 FROM change_horizons h"
+    " WHERE h.workspace_id = c.workspace_id AND (h.xid, h.seq) > (c.xid, c.seq))"
+    " OR c.xid > pg_snapshot_xmax(pg_current_snapshot()))"
     " ORDER BY e.workspace_id, e.id";
 /* $1 $2 the endpoint, $3 $4 where its cursor must still be, $5 $6 where it goes. */
 static const char sql_advance[] =
