@@ -3454,6 +3454,21 @@ END
 $$;
 
 --
+-- Name: ll_webhook_cursor_start(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_webhook_cursor_start() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.xid := pg_snapshot_xmin(pg_current_snapshot());
+    NEW.seq := 0;
+    NEW.since := pg_current_snapshot();
+    RETURN NEW;
+END
+$$;
+
+--
 -- Name: ll_webhook_outcome(uuid, uuid, text, smallint, text, double precision, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 

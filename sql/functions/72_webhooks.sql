@@ -55,3 +55,30 @@ BEGIN
     END IF;
 END
 $$;
+
+-- On Citus a new endpoint's cursor starts at the frontier of the node that holds its
+-- workspace. The column defaults (sql/0013_webhooks.sql: the snapshot's xmin and the
+-- snapshot itself) are evaluated where the INSERT is planned, the coordinator, in its own
+-- transaction ids; the workspace's changes carry the ids of the node that wrote them
+-- (measured: a cursor at 1068 on the coordinator, the workspace's changes at 745-748 on
+-- its worker, so the endpoint would have skipped them as older than itself). A row
+-- trigger runs on the shard, in the worker's transaction: it takes the worker's snapshot.
+-- On plain PostgreSQL there is one node and the defaults are right: no trigger.
+CREATE OR REPLACE FUNCTION ll_webhook_cursor_start() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.xid := pg_snapshot_xmin(pg_current_snapshot());
+    NEW.seq := 0;
+    NEW.since := pg_current_snapshot();
+    RETURN NEW;
+END
+$$;
+
+DO $do$
+BEGIN
+    IF ll_distributed('webhook_cursors') THEN
+        SET LOCAL citus.enable_unsafe_triggers = on;
+        CREATE OR REPLACE TRIGGER webhook_cursors_start BEFORE INSERT ON webhook_cursors
+            FOR EACH ROW EXECUTE FUNCTION ll_webhook_cursor_start();
+    END IF;
+END
+$do$;
