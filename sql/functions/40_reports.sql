@@ -654,7 +654,11 @@ DECLARE
     all_r boolean; r_dim smallint; r_day date;
     all_f boolean; f_dim smallint; f_key text; f_source text; f_day date;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact'), hashtext(ws::text)) THEN
+    -- the workspace's lock, and the compactors' common one shared: whatever must hold off
+    -- every compaction (ll_report_rebuild, schema 0023, a compactor of an older release
+    -- during a rolling upgrade) takes that one exclusively
+    IF NOT pg_try_advisory_xact_lock_shared(hashtext('ll_report_compact'))
+       OR NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact'), hashtext(ws::text)) THEN
         RETURN 0;
     END IF;
     SELECT dim, day INTO b_dim, b_day FROM report_day_deltas WHERE workspace_id = ws
