@@ -31,10 +31,21 @@ static const char sql_forget_lead[] =
     "UPDATE idempotency_keys SET request_hash = NULL, status = 410, content_type = NULL,"
     " location = NULL, etag = NULL, body = '' WHERE workspace_id = $1"
     " AND location LIKE '/v1/leads/%' AND split_part(location, '/', 4) = $2";
+/* The janitor's, a workspace at a time (janitor_each_workspace): the workspaces with
+ * expired rows (their age indexes), then each one's, 5,000 a statement. */
+#define PURGE_BATCH 5000
+static const char sql_purge_due[] =
+    "SELECT workspace_id FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
+    " UNION SELECT workspace_id FROM idempotency_progress"
+    " WHERE created_at < now() - interval '24 hours'";
 static const char sql_purge[] =
-    "DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'";
+    "DELETE FROM idempotency_keys WHERE workspace_id = $1 AND (api_key_id, key) IN ("
+    " SELECT api_key_id, key FROM idempotency_keys WHERE workspace_id = $1"
+    " AND created_at < now() - interval '24 hours' LIMIT 5000)";
 static const char sql_purge_progress[] =
-    "DELETE FROM idempotency_progress WHERE created_at < now() - interval '24 hours'";
+    "DELETE FROM idempotency_progress WHERE workspace_id = $1 AND (principal, key) IN ("
+    " SELECT principal, key FROM idempotency_progress WHERE workspace_id = $1"
+    " AND created_at < now() - interval '24 hours' LIMIT 5000)";
 
 /* Chunked mode (idem_chunked_begin): the key's lock held by the session, across the
  * chunks' transactions, and the progress the committed chunks saved. */
@@ -403,8 +414,8 @@ static struct janitor janitor;
 
 static void purge(struct janitor *j, PGconn *pg)
 {
-    janitor_exec(j, pg, sql_purge);
-    janitor_exec(j, pg, sql_purge_progress);
+    static const char *const stmts[] = {sql_purge, sql_purge_progress, NULL};
+    janitor_each_workspace(j, pg, sql_purge_due, stmts, PURGE_BATCH);
 }
 
 bool idem_janitor_start(const char *conninfo, long interval_s)

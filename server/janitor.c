@@ -1,6 +1,7 @@
 /* Janitors (include/leadloop/janitor.h): a ticker, a connection per run, the work. */
 #include "leadloop/janitor.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,4 +61,34 @@ void janitor_exec(struct janitor *j, PGconn *pg, const char *sql)
     else if (st != PGRES_TUPLES_OK)
         log_warn("%s: %s", j->name, PQresultErrorField(res, PG_DIAG_SQLSTATE));
     PQclear(res);
+}
+
+void janitor_each_workspace(struct janitor *j, PGconn *pg, const char *due,
+                            const char *const *stmts, long batch)
+{
+    PGresult *ws = PQexec(pg, due);
+    bool ok = PQresultStatus(ws) == PGRES_TUPLES_OK;
+    if (!ok)
+        log_warn("%s: %s", j->name, PQresultErrorField(ws, PG_DIAG_SQLSTATE));
+    for (int i = 0; ok && i < PQntuples(ws) && !janitor_stopping(j); i++) {
+        const char *vals[1] = {PQgetvalue(ws, i, 0)};
+        long deleted = 0, statements = 0;
+        for (const char *const *s = stmts; ok && *s; s++) {
+            long n;
+            do {
+                PGresult *res = PQexecParams(pg, *s, 1, NULL, vals, NULL, NULL, 0);
+                ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+                n = ok ? atol(PQcmdTuples(res)) : 0;
+                if (!ok)
+                    log_warn("%s: %s", j->name, PQresultErrorField(res, PG_DIAG_SQLSTATE));
+                PQclear(res);
+                deleted += n;
+                statements++;
+            } while (ok && n >= batch && !janitor_stopping(j));
+        }
+        if (deleted > 0)
+            log_info("%s: deleted %ld rows in %ld statements (workspace %s)", j->name, deleted,
+                     statements, vals[0]);
+    }
+    PQclear(ws);
 }

@@ -810,7 +810,10 @@ void reports_sla(struct request *r)
 /* ------------------------------------------------------------------ compaction */
 
 /* Folds the deltas of report_day_deltas, report_reason_deltas and report_funnel_deltas into
- * the day and month rows every second, on its own connection (kept; reopened after a failure). */
+ * the day and month rows every second, on its own connection (kept; reopened after a failure),
+ * a workspace at a time: the workspaces that have deltas are listed first (a read of the
+ * three small tables), then each is folded a batch a transaction, every statement naming
+ * it (on Citus, one node runs it). */
 static struct {
     struct ticker ticker;
     char *conninfo;
@@ -821,32 +824,57 @@ static struct {
 #define STR_(x)       #x
 #define STR(x)        STR_(x)
 
-static void compact_once(void *arg)
+static const char sql_compact_due[] = "SELECT workspace_id FROM report_day_deltas"
+                                      " UNION SELECT workspace_id FROM report_reason_deltas"
+                                      " UNION SELECT workspace_id FROM report_funnel_deltas";
+static const char sql_compact[] = "SELECT ll_report_compact($1, " STR(COMPACT_BATCH) ")";
+
+/* Folds one workspace's deltas, up to 100 batches; how many, or -1 when a statement failed
+ * (the connection is closed then). */
+static long compact_workspace(const char *ws)
 {
-    char err[256];
     long total = 0;
-    (void)arg;
-    for (int round = 0; round < 100; round++) {
-        if (!compactor.pg &&
-            !(compactor.pg = db_connect_once(compactor.conninfo, err, sizeof err))) {
-            log_warn("report compactor: %s", err);
-            return;
-        }
-        PGresult *res = PQexec(compactor.pg, "SELECT ll_report_compact(" STR(COMPACT_BATCH) ")");
+    const char *vals[1] = {ws};
+    for (int round = 0; round < 100 && !ticker_stopping(&compactor.ticker); round++) {
+        PGresult *res = PQexecParams(compactor.pg, sql_compact, 1, NULL, vals, NULL, NULL, 0);
         long folded = -1;
         if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
             folded = atol(PQgetvalue(res, 0, 0));
         else
             log_warn("report compactor: %s", PQerrorMessage(compactor.pg));
         PQclear(res);
-        if (folded < 0) {
-            PQfinish(compactor.pg);
-            compactor.pg = NULL;
-            return;
-        }
+        if (folded < 0)
+            return -1;
         total += folded;
         if (folded < COMPACT_BATCH)
             break;
+    }
+    return total;
+}
+
+static void compact_once(void *arg)
+{
+    char err[256];
+    long total = 0;
+    (void)arg;
+    if (!compactor.pg && !(compactor.pg = db_connect_once(compactor.conninfo, err, sizeof err))) {
+        log_warn("report compactor: %s", err);
+        return;
+    }
+    PGresult *due = PQexec(compactor.pg, sql_compact_due);
+    bool ok = PQresultStatus(due) == PGRES_TUPLES_OK;
+    if (!ok)
+        log_warn("report compactor: %s", PQerrorMessage(compactor.pg));
+    for (int i = 0; ok && i < PQntuples(due) && !ticker_stopping(&compactor.ticker); i++) {
+        long folded = compact_workspace(PQgetvalue(due, i, 0));
+        ok = folded >= 0;
+        total += ok ? folded : 0;
+    }
+    PQclear(due);
+    if (!ok) {
+        PQfinish(compactor.pg);
+        compactor.pg = NULL;
+        return;
     }
     if (total > 0)
         log_debug("report compactor: %ld deltas folded", total);

@@ -1267,19 +1267,32 @@ out:
 
 static struct janitor janitor;
 
-/* Batches of every workspace until one comes back short (or the daemon stops). */
+/* The workspaces with SLAs due (routing_sla_due: only the due ones are read). */
+static const char sql_reassign_due[] =
+    "SELECT DISTINCT workspace_id FROM routing_sla WHERE due_at <= now()";
+
+/* Each workspace with SLAs due, a batch at a time until one comes back short (at most 20
+ * batches a workspace a run), or the daemon stops: every statement names its workspace
+ * (on Citus, one node runs it). */
 static void reassign(struct janitor *j, PGconn *pg)
 {
-    for (int batch = 0; batch < 20 && !janitor_stopping(j); batch++) {
-        PGresult *res = PQexec(pg, "SELECT ll_routing_reassign_due(NULL, " REASSIGN_BATCH ")");
-        bool more = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
-                    atol(PQgetvalue(res, 0, 0)) >= atol(REASSIGN_BATCH);
-        if (PQresultStatus(res) != PGRES_TUPLES_OK)
-            log_warn("%s: %s", j->name, PQresultErrorMessage(res));
-        PQclear(res);
-        if (!more)
-            break;
+    PGresult *due = PQexec(pg, sql_reassign_due);
+    if (PQresultStatus(due) != PGRES_TUPLES_OK)
+        log_warn("%s: %s", j->name, PQresultErrorMessage(due));
+    for (int i = 0; PQresultStatus(due) == PGRES_TUPLES_OK && i < PQntuples(due); i++) {
+        const char *vals[2] = {PQgetvalue(due, i, 0), REASSIGN_BATCH};
+        for (int batch = 0; batch < 20 && !janitor_stopping(j); batch++) {
+            PGresult *res = PQexecParams(pg, sql_reassign_ws, 2, NULL, vals, NULL, NULL, 0);
+            bool more = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+                        atol(PQgetvalue(res, 0, 0)) >= atol(REASSIGN_BATCH);
+            if (PQresultStatus(res) != PGRES_TUPLES_OK)
+                log_warn("%s: %s", j->name, PQresultErrorMessage(res));
+            PQclear(res);
+            if (!more)
+                break;
+        }
     }
+    PQclear(due);
 }
 
 bool routing_janitor_start(const char *conninfo, long interval_s)

@@ -619,20 +619,27 @@ void sessions_revoke(struct request *r)
 /* ------------------------------------------------------------------ the janitor */
 
 /* Ended sessions are kept a week (an admin looking into a sign-in finds it), then go, a
- * bounded batch a run; failure counts go once their window and lock are over. */
+ * workspace at a time (janitor_each_workspace), 5,000 a statement; failure counts go once
+ * their window and lock are over (signin_failures belongs to no workspace). */
+#define PURGE_BATCH 5000
+static const char sql_purge_due[] =
+    "SELECT DISTINCT workspace_id FROM sessions WHERE expires_at < now() - interval '7 days'"
+    " OR revoked_at < now() - interval '7 days'";
 static const char sql_purge[] =
-    "WITH gone AS (DELETE FROM sessions WHERE (workspace_id, id) IN ("
-    " SELECT workspace_id, id FROM sessions WHERE expires_at < now() - interval '7 days'"
-    " OR revoked_at < now() - interval '7 days' LIMIT 5000) RETURNING 1),"
-    " forgiven AS (DELETE FROM signin_failures WHERE window_start < now() - interval '15 minutes'"
-    " AND (locked_until IS NULL OR locked_until < now()) RETURNING 1)"
-    " SELECT (SELECT count(*) FROM gone), (SELECT count(*) FROM forgiven)";
+    "DELETE FROM sessions WHERE workspace_id = $1 AND id IN (SELECT id FROM sessions"
+    " WHERE workspace_id = $1 AND (expires_at < now() - interval '7 days'"
+    " OR revoked_at < now() - interval '7 days') LIMIT 5000)";
+static const char sql_forgive[] =
+    "DELETE FROM signin_failures WHERE window_start < now() - interval '15 minutes'"
+    " AND (locked_until IS NULL OR locked_until < now())";
 
 static struct janitor janitor;
 
 static void purge(struct janitor *j, PGconn *pg)
 {
-    janitor_exec(j, pg, sql_purge);
+    static const char *const stmts[] = {sql_purge, NULL};
+    janitor_each_workspace(j, pg, sql_purge_due, stmts, PURGE_BATCH);
+    janitor_exec(j, pg, sql_forgive);
 }
 
 bool session_janitor_start(const char *conninfo, long interval_s)

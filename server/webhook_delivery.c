@@ -2,10 +2,11 @@
  * cursor in webhook_cursors) and writes one delivery per change it subscribes to, moving
  * the cursor in the same transaction; a cursor another daemon moved first makes it roll
  * back, and the unique (endpoint, change) makes a second row impossible anyway. Senders
- * take due deliveries with FOR UPDATE SKIP LOCKED and a lease (the attempt counts at once;
- * a daemon killed mid-attempt leaves it to be retried when the lease ends), render each
- * change as GET /v1/changes shows it, sign, POST, and record the outcome. Threads borrow
- * pooled connections only for their statements, never across an HTTP call. */
+ * take due deliveries, one workspace at a time (every statement names its workspace, so
+ * that on Citus it goes to one node), with FOR UPDATE SKIP LOCKED and a lease (the attempt
+ * counts at once; a daemon killed mid-attempt leaves it to be retried when the lease ends),
+ * render each change as GET /v1/changes shows it, sign, POST, and record the outcome.
+ * Threads borrow pooled connections only for their statements, never across an HTTP call. */
 #include "leadloop/webhook_delivery.h"
 
 #include <pthread.h>
@@ -26,11 +27,20 @@
 #define MAX_SENDERS 16
 #define PASS_GAP_MS 50
 
+/* The active endpoints that have something to follow: a change past their cursor (one probe
+ * of the changes' key each), a cursor behind the horizon (the changes it had not reached
+ * were deleted: it goes on from the frontier) or ahead of every transaction (a restored
+ * database: the same). Endpoints with nothing new cost no statement of their own, however
+ * many workspaces there are. */
 static const char sql_endpoints[] =
     "SELECT e.workspace_id, e.id, to_json(e.types)::text, c.xid::text, c.seq"
     " FROM webhook_endpoints e JOIN webhook_cursors c"
     " ON c.workspace_id = e.workspace_id AND c.endpoint_id = e.id"
-    " WHERE e.active ORDER BY e.workspace_id, e.id";
+    " WHERE e.active AND (EXISTS (SELECT 1 FROM changes x WHERE x.workspace_id = c.workspace_id"
+    " AND (x.xid, x.seq) > (c.xid, c.seq)) OR EXISTS (SELECT 1 FROM change_horizons h"
+    " WHERE h.workspace_id = c.workspace_id AND (h.xid, h.seq) > (c.xid, c.seq))"
+    " OR c.xid > pg_snapshot_xmax(pg_current_snapshot()))"
+    " ORDER BY e.workspace_id, e.id";
 /* $1 $2 the endpoint, $3 $4 where its cursor must still be, $5 $6 where it goes. */
 static const char sql_advance[] =
     "UPDATE webhook_cursors SET xid = $5::xid8, seq = $6::bigint WHERE workspace_id = $1"
@@ -42,43 +52,38 @@ static const char sql_fan_out[] =
     " SELECT $1, $2, x, s, t FROM unnest($3::xid8[], $4::bigint[], $5::text[]) AS u(x, s, t),"
     " webhook_cursors c WHERE c.workspace_id = $1 AND c.endpoint_id = $2"
     " AND NOT pg_visible_in_snapshot(x, c.since) ON CONFLICT DO NOTHING";
-/* $1 how many, $2 the lease in seconds. */
-static const char sql_claim[] =
-    "WITH due AS (SELECT d.workspace_id, d.id FROM webhook_deliveries d"
+/* The workspaces of the oldest due deliveries of active endpoints ($1 how many deliveries
+ * to look at), the oldest first: one index range of webhook_deliveries_due. The senders then
+ * claim one workspace at a time, so that each statement that locks rows names one
+ * workspace_id (on Citus such a statement must, to go to one node). */
+static const char sql_due[] =
+    "SELECT workspace_id FROM (SELECT d.workspace_id, d.next_attempt_at FROM webhook_deliveries d"
     " JOIN webhook_endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
     " AND e.active WHERE d.status = 'pending' AND d.next_attempt_at <= now()"
-    " ORDER BY d.next_attempt_at LIMIT $1::integer FOR UPDATE OF d SKIP LOCKED)"
+    " ORDER BY d.next_attempt_at LIMIT $1::integer) d GROUP BY workspace_id"
+    " ORDER BY min(next_attempt_at)";
+/* $1 the workspace, $2 how many, $3 the lease in seconds. The previous secret is returned
+ * while it signs too (the claim's time is last_attempt_at: no function in the RETURNING,
+ * which Citus refuses unless IMMUTABLE). */
+static const char sql_claim[] =
+    "WITH due AS (SELECT d.id FROM webhook_deliveries d"
+    " JOIN webhook_endpoints e ON e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+    " AND e.active WHERE d.workspace_id = $1 AND d.status = 'pending'"
+    " AND d.next_attempt_at <= now()"
+    " ORDER BY d.next_attempt_at LIMIT $2::integer FOR UPDATE OF d SKIP LOCKED)"
     " UPDATE webhook_deliveries d SET attempts = d.attempts + 1, last_attempt_at = now(),"
-    " next_attempt_at = now() + make_interval(secs => $2::integer)"
-    " FROM due, webhook_endpoints e WHERE d.workspace_id = due.workspace_id AND d.id = due.id"
-    " AND e.workspace_id = d.workspace_id AND e.id = d.endpoint_id"
+    " next_attempt_at = now() + make_interval(secs => $3::integer)"
+    " FROM due, webhook_endpoints e WHERE d.workspace_id = $1 AND d.id = due.id"
+    " AND e.workspace_id = $1 AND e.id = d.endpoint_id"
     " RETURNING d.workspace_id, d.id, d.change_xid::text, d.change_seq, d.payload, d.attempts,"
-    " e.url, e.secret, CASE WHEN e.previous_expires_at > now() THEN e.previous_secret END";
+    " e.url, e.secret, CASE WHEN e.previous_expires_at > d.last_attempt_at"
+    " THEN e.previous_secret END";
 enum { C_WS, C_ID, C_XID, C_SEQ, C_PAYLOAD, C_ATTEMPTS, C_URL, C_SECRET, C_PREVIOUS };
-/* An attempt's outcome. $1 $2 the delivery, $3 delivered, retry, failed or gone (the
- * receiver answered 410: the endpoint is turned off), $4 the HTTP status, $5 the error,
- * $6 the delay before the next attempt (ms), $7 how long a delivery is retried (s). The
- * endpoint remembers since when it fails; one that failed for the whole retry period, or
- * answered 410, is turned off. */
-static const char sql_outcome[] =
-    "WITH d AS (UPDATE webhook_deliveries SET status = CASE WHEN $3 = 'delivered' THEN"
-    " 'delivered' WHEN $3 IN ('gone', 'failed') OR created_at + make_interval(secs =>"
-    " $7::integer) < now() + make_interval(secs => $6::double precision / 1000) THEN 'failed'"
-    " ELSE 'pending' END, next_attempt_at = now() + make_interval(secs =>"
-    " $6::double precision / 1000), last_status = $4::smallint, last_error = $5,"
-    " delivered_at = CASE WHEN $3 = 'delivered' THEN now() END"
-    " WHERE workspace_id = $1 AND id = $2 RETURNING endpoint_id, status),"
-    " e AS (SELECT e.workspace_id, e.id, d.status, $3 = 'gone' AS gone, d.status = 'failed'"
-    " AND e.failing_since < now() - make_interval(secs => $7::integer) AS exhausted,"
-    " e.failing_since IS NOT NULL AS failing FROM d JOIN webhook_endpoints e"
-    " ON e.workspace_id = $1 AND e.id = d.endpoint_id)"
-    " UPDATE webhook_endpoints w SET failing_since = CASE WHEN e.status = 'delivered' THEN NULL"
-    " ELSE coalesce(w.failing_since, now()) END, active = w.active AND NOT (e.gone OR e.exhausted),"
-    " disabled_reason = CASE WHEN e.gone THEN 'the receiver answered 410 Gone'"
-    " WHEN e.exhausted THEN 'every delivery failed for the whole retry period'"
-    " ELSE w.disabled_reason END"
-    " FROM e WHERE w.workspace_id = e.workspace_id AND w.id = e.id"
-    " AND ((e.status = 'delivered') = e.failing OR e.gone OR e.exhausted)";
+/* An attempt's outcome (sql/functions/72_webhooks.sql): $1 $2 the delivery, $3 delivered,
+ * retry, failed or gone, $4 the HTTP status, $5 the error, $6 the delay before the next
+ * attempt (ms), $7 how long a delivery is retried (s). */
+static const char sql_outcome[] = "SELECT ll_webhook_outcome($1, $2, $3, $4::smallint, $5,"
+                                  " $6::double precision, $7::integer)";
 /* Gives back a claimed delivery not attempted (its lease would end first). */
 static const char sql_unclaim[] =
     "UPDATE webhook_deliveries SET attempts = attempts - 1, next_attempt_at = now()"
@@ -251,7 +256,8 @@ static void *dispatch(void *arg)
 
 struct job {
     const char *ws, *id, *url, *secrets[3];
-    char *body; /* new: the JSON sent */
+    const char *xid, *seq; /* the change delivered; NULL for a ping */
+    char *body;            /* new: the JSON sent */
     long attempts;
     struct webhook_result result;
     bool tried;
@@ -263,19 +269,18 @@ struct job {
  * not found is gone (its delivery fails); a render that failed leaves its workspace's jobs
  * without a body, to be retried later. Either concerns that workspace only: the batch's
  * other workspaces are rendered all the same. */
-static void render_bodies(struct db_conn *db, const PGresult *res, struct job *jobs, int n)
+static void render_bodies(struct db_conn *db, struct job *jobs, int n)
 {
     for (int i = 0; i < n; i++) {
-        if (jobs[i].looked || !PQgetisnull(res, i, C_PAYLOAD) || PQgetisnull(res, i, C_SEQ))
+        if (jobs[i].looked || !jobs[i].seq)
             continue;
         /* every change of this workspace in the batch, from i on */
         json_t *xs = json_array(), *ss = json_array(), *items = NULL;
         for (int j = i; j < n; j++)
-            if (!strcmp(jobs[j].ws, jobs[i].ws) && PQgetisnull(res, j, C_PAYLOAD) &&
-                !PQgetisnull(res, j, C_SEQ)) {
+            if (jobs[j].seq && !strcmp(jobs[j].ws, jobs[i].ws)) {
                 jobs[j].looked = true;
-                json_array_append_new(xs, json_pack("{s:s}", "v", PQgetvalue(res, j, C_XID)));
-                json_array_append_new(ss, json_pack("{s:s}", "v", PQgetvalue(res, j, C_SEQ)));
+                json_array_append_new(xs, json_pack("{s:s}", "v", jobs[j].xid));
+                json_array_append_new(ss, json_pack("{s:s}", "v", jobs[j].seq));
             }
         char *xids = array_of(xs, "v", false), *seqs = array_of(ss, "v", false);
         if (xids && seqs && changes_render(db, jobs[i].ws, xids, seqs, &items) == LL_OK) {
@@ -285,13 +290,12 @@ static void render_bodies(struct db_conn *db, const PGresult *res, struct job *j
             {
                 json_int_t seq = json_integer_value(json_object_get(it, "seq"));
                 for (int j = i; j < n; j++)
-                    if (!jobs[j].body && !strcmp(jobs[j].ws, jobs[i].ws) &&
-                        !PQgetisnull(res, j, C_SEQ) &&
-                        atoll(PQgetvalue(res, j, C_SEQ)) == (long long)seq)
+                    if (!jobs[j].body && jobs[j].seq && !strcmp(jobs[j].ws, jobs[i].ws) &&
+                        atoll(jobs[j].seq) == (long long)seq)
                         jobs[j].body = strdup(json_string_value(json_object_get(it, "body")));
             }
             for (int j = i; j < n; j++) /* rendered, and not there: deleted by retention */
-                if (!jobs[j].body && !strcmp(jobs[j].ws, jobs[i].ws) && !PQgetisnull(res, j, C_SEQ))
+                if (!jobs[j].body && jobs[j].seq && !strcmp(jobs[j].ws, jobs[i].ws))
                     jobs[j].gone = true;
         }
         json_decref(items);
@@ -354,37 +358,68 @@ static void record(struct db_conn *db, const struct job *j, long retry_for)
     PQclear(res);
 }
 
-/* One batch: claim, render, send, record. Returns how many were claimed. */
-static int send_batch(struct webhook_client *client)
+/* Claims up to BATCH - *n due deliveries of one workspace into jobs from *n on; the
+ * result, which the jobs point into, goes to *claimed (NULL when none). False when the
+ * claim failed. */
+static bool claim(struct db_conn *db, const char *ws, struct job *jobs, int *n, PGresult **claimed)
 {
-    struct db_conn *db = NULL;
-    PGresult *res = NULL;
-    struct job jobs[BATCH];
     char limit[16], lease[24];
-    int n = 0;
-    uint64_t until_ns;
-    memset(jobs, 0, sizeof jobs);
-    if (db_acquire(&db) != LL_OK)
-        return 0;
-    snprintf(limit, sizeof limit, "%d", BATCH);
+    snprintf(limit, sizeof limit, "%d", BATCH - *n);
     snprintf(lease, sizeof lease, "%ld", wd.cfg.lease_s);
-    const char *cv[2] = {limit, lease};
-    res = db_exec(db, sql_claim, 2, cv);
-    until_ns = util_now_ns() + (uint64_t)wd.cfg.lease_s * 1000000000u;
-    if (db_check(db, res) != LL_OK || (n = PQntuples(res)) == 0)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        struct job *j = &jobs[i];
+    const char *cv[3] = {ws, limit, lease};
+    PGresult *res = db_exec(db, sql_claim, 3, cv);
+    *claimed = NULL;
+    if (db_check(db, res) != LL_OK) {
+        PQclear(res);
+        return false;
+    }
+    for (int i = 0; i < PQntuples(res) && *n < BATCH; i++) {
+        struct job *j = &jobs[(*n)++];
         j->ws = PQgetvalue(res, i, C_WS);
         j->id = PQgetvalue(res, i, C_ID);
         j->url = PQgetvalue(res, i, C_URL);
         j->attempts = atol(PQgetvalue(res, i, C_ATTEMPTS));
         j->secrets[0] = PQgetvalue(res, i, C_SECRET);
         j->secrets[1] = PQgetisnull(res, i, C_PREVIOUS) ? NULL : PQgetvalue(res, i, C_PREVIOUS);
-        if (!PQgetisnull(res, i, C_PAYLOAD))
+        if (!PQgetisnull(res, i, C_PAYLOAD)) {
             j->body = strdup(PQgetvalue(res, i, C_PAYLOAD));
+        } else if (!PQgetisnull(res, i, C_SEQ)) {
+            j->xid = PQgetvalue(res, i, C_XID);
+            j->seq = PQgetvalue(res, i, C_SEQ);
+        }
     }
-    render_bodies(db, res, jobs, n);
+    *claimed = res;
+    return true;
+}
+
+/* One batch: claim (the workspaces of the oldest due deliveries, then each one's), render,
+ * send, record. Returns how many were claimed. */
+static int send_batch(struct webhook_client *client)
+{
+    struct db_conn *db = NULL;
+    PGresult *due = NULL, *claims[BATCH];
+    struct job jobs[BATCH];
+    char look[16];
+    int n = 0, nclaims = 0;
+    uint64_t until_ns;
+    memset(jobs, 0, sizeof jobs);
+    if (db_acquire(&db) != LL_OK)
+        return 0;
+    snprintf(look, sizeof look, "%d", BATCH);
+    const char *dv[1] = {look};
+    due = db_exec(db, sql_due, 1, dv);
+    until_ns = util_now_ns() + (uint64_t)wd.cfg.lease_s * 1000000000u;
+    if (db_check(db, due) != LL_OK)
+        goto out;
+    for (int w = 0; w < PQntuples(due) && n < BATCH && nclaims < BATCH; w++) {
+        PGresult *claimed;
+        if (!claim(db, PQgetvalue(due, w, 0), jobs, &n, &claimed))
+            break;
+        claims[nclaims++] = claimed;
+    }
+    if (n == 0)
+        goto out;
+    render_bodies(db, jobs, n);
     db_release(db); /* no connection held across the HTTP calls */
     db = NULL;
     /* NOLINTNEXTLINE(clang-analyzer-unix.Malloc): every body is freed at out */
@@ -422,7 +457,9 @@ out:
         free(jobs[i].body);
         webhook_result_free(&jobs[i].result);
     }
-    PQclear(res);
+    for (int i = 0; i < nclaims; i++)
+        PQclear(claims[i]);
+    PQclear(due);
     db_release(db);
     return n;
 }

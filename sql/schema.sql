@@ -45,6 +45,12 @@ CREATE FUNCTION public.ll_api_key_changed() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
+    -- (on Citus this fires on a worker, where no daemon listens, and a notice would fail a
+    -- change of keys on two workers at once (no PREPARE after NOTIFY): there the daemon
+    -- and `leadloopd keys revoke` send it on the coordinator)
+    IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN NULL;
+    END IF;
     PERFORM pg_notify('leadloop_api_keys', encode(OLD.key_hash, 'hex'));
     RETURN NULL;
 END
@@ -504,6 +510,56 @@ END
 $$;
 
 --
+-- Name: ll_citus_functions(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_citus_functions() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    n integer;
+BEGIN
+    IF NOT ll_distributed('leads') THEN
+        RETURN 0;
+    END IF;
+    PERFORM ll_citus_plpgsql(p.oid)
+    FROM pg_proc p
+    WHERE p.pronamespace = 'public'::regnamespace
+      AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'sql')
+      AND EXISTS (SELECT 1 FROM pg_dist_partition d JOIN pg_class c ON c.oid = d.logicalrelid
+                  WHERE p.prosrc ~ ('\m' || c.relname || '\M'));
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n;
+END
+$$;
+
+--
+-- Name: ll_citus_plpgsql(regprocedure); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_citus_plpgsql(fn regprocedure) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    p pg_proc;
+    body text;
+BEGIN
+    SELECT * INTO p FROM pg_proc WHERE oid = fn;
+    body := rtrim(p.prosrc, E' \n\t;');
+    body := CASE WHEN p.proretset THEN 'RETURN QUERY ' || body || ';'
+                 WHEN p.prorettype = 'void'::regtype THEN body || ';'
+                 ELSE 'RETURN (' || body || ');' END;
+    EXECUTE format('CREATE OR REPLACE FUNCTION %s.%I(%s) RETURNS %s LANGUAGE plpgsql %s'
+                   ' SET citus.allow_nested_distributed_execution = on AS %L',
+                   p.pronamespace::regnamespace, p.proname, pg_get_function_arguments(fn),
+                   pg_get_function_result(fn),
+                   CASE p.provolatile WHEN 'i' THEN 'IMMUTABLE' WHEN 's' THEN 'STABLE'
+                                      ELSE 'VOLATILE' END,
+                   E'#variable_conflict use_column\nBEGIN ' || body || E'\nEND');
+END
+$$;
+
+--
 -- Name: ll_consent(jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -647,6 +703,55 @@ $$;
 CREATE FUNCTION public.ll_lead_edit_fields() RETURNS text[]
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     RETURN ARRAY['email'::text, 'first_name'::text, 'last_name'::text, 'company'::text, 'title'::text, 'phone'::text, 'country'::text, 'source'::text, 'score'::text, 'owner_id'::text, 'utm_source'::text, 'utm_medium'::text, 'utm_campaign'::text, 'utm_term'::text, 'utm_content'::text, 'landing_page'::text, 'referrer'::text, 'consent'::text, 'custom'::text, 'external_ids'::text];
+
+--
+-- Name: ll_lead_merge(uuid, uuid, uuid, uuid, uuid); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_lead_merge(ws uuid, keep uuid, dup uuid, by_key uuid, by_user uuid) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    dup_email text;
+    dup_ids jsonb;
+    n_t integer; n_f integer; n_s integer; n_x integer; n_i integer;
+    ft record;
+    lt record;
+BEGIN
+    SELECT email, external_ids INTO dup_email, dup_ids FROM leads
+    WHERE workspace_id = ws AND id = dup;
+    UPDATE campaign_touches SET lead_id = keep WHERE workspace_id = ws AND lead_id = dup;
+    GET DIAGNOSTICS n_t = ROW_COUNT;
+    UPDATE feedback SET lead_id = keep WHERE workspace_id = ws AND lead_id = dup;
+    GET DIAGNOSTICS n_f = ROW_COUNT;
+    UPDATE lead_stage_changes SET lead_id = keep WHERE workspace_id = ws AND lead_id = dup;
+    GET DIAGNOSTICS n_s = ROW_COUNT;
+    UPDATE lead_external_ids SET lead_id = keep WHERE workspace_id = ws AND lead_id = dup;
+    GET DIAGNOSTICS n_x = ROW_COUNT;
+    UPDATE interactions SET lead_id = keep WHERE workspace_id = ws AND lead_id = dup;
+    GET DIAGNOSTICS n_i = ROW_COUNT;
+    UPDATE lead_merges SET lead_id = keep WHERE workspace_id = ws AND lead_id = dup;
+    UPDATE leads SET merged_into = keep WHERE workspace_id = ws AND merged_into = dup;
+    UPDATE leads SET merged_into = keep, email = NULL, external_ids = '{}',
+                     first_campaign_id = NULL, latest_campaign_id = NULL, first_touch_at = NULL,
+                     latest_touch_at = NULL, version = version + 1, updated_at = now()
+    WHERE workspace_id = ws AND id = dup;
+    -- the first and latest touch of the two, all now keep's
+    SELECT campaign_id, occurred_at INTO ft FROM campaign_touches
+    WHERE workspace_id = ws AND lead_id = keep ORDER BY occurred_at, created_at, id LIMIT 1;
+    SELECT campaign_id, occurred_at INTO lt FROM campaign_touches
+    WHERE workspace_id = ws AND lead_id = keep
+    ORDER BY occurred_at DESC, created_at DESC, id DESC LIMIT 1;
+    UPDATE leads SET external_ids = external_ids || coalesce(dup_ids, '{}'),
+                     first_campaign_id = ft.campaign_id, first_touch_at = ft.occurred_at,
+                     latest_campaign_id = lt.campaign_id, latest_touch_at = lt.occurred_at,
+                     version = version + 1, updated_at = now()
+    WHERE workspace_id = ws AND id = keep;
+    INSERT INTO lead_merges (workspace_id, merged_id, lead_id, email, touches, feedback,
+                             stage_changes, external_ids, interactions, by_key_id, by_user_id)
+    VALUES (ws, dup, keep, dup_email, n_t, n_f, n_s, n_x, n_i, by_key, by_user);
+END
+$$;
 
 --
 -- Name: lead_stage_changes; Type: TABLE; Schema: public; Owner: -
@@ -970,8 +1075,9 @@ $$;
 --
 
 CREATE FUNCTION public.ll_report_band_deltas(ws uuid, ids uuid[], dims smallint[], bands smallint[], signs integer[]) RETURNS void
-    LANGUAGE sql
+    LANGUAGE plpgsql
     AS $$
+BEGIN
     WITH k AS (
         SELECT r.*, m.dim, m.band::text AS key, m.sign
         FROM unnest(ids, dims, bands, signs) AS m (lead_id, dim, band, sign)
@@ -998,7 +1104,8 @@ CREATE FUNCTION public.ll_report_band_deltas(ws uuid, ids uuid[], dims smallint[
     FROM d
     WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
        OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
-       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0;
+END
 $$;
 
 --
@@ -1009,6 +1116,31 @@ CREATE FUNCTION public.ll_report_compact(lim integer) RETURNS bigint
     LANGUAGE plpgsql
     AS $$
 DECLARE
+    ws uuid;
+    k bigint;
+    total bigint := 0;
+BEGIN
+    FOR ws IN SELECT workspace_id FROM report_day_deltas
+              UNION SELECT workspace_id FROM report_reason_deltas
+              UNION SELECT workspace_id FROM report_funnel_deltas LOOP
+        LOOP
+            k := ll_report_compact(ws, lim);
+            total := total + k;
+            EXIT WHEN k < lim;
+        END LOOP;
+    END LOOP;
+    RETURN total;
+END
+$$;
+
+--
+-- Name: ll_report_compact(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_compact(ws uuid, lim integer) RETURNS bigint
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
     n bigint;
     m bigint;
     zd jsonb; -- the keys of the day and month rows, week rows, reason rows now zero
@@ -1016,13 +1148,32 @@ DECLARE
     zr jsonb;
     f bigint; -- the funnel's deltas folded (report_funnel_days), and its rows now zero
     zf jsonb;
+    -- (the keys of rows now zero carry their days as numbers, days since 2000-01-01: a
+    -- cast of text to date is STABLE, which Citus refuses over a column in a DELETE)
+    -- each batch's bound (the lim-th row in index order); all: fewer rows than lim
+    all_d boolean; b_dim smallint; b_day date;
+    all_r boolean; r_dim smallint; r_day date;
+    all_f boolean; f_dim smallint; f_key text; f_source text; f_day date;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
+    -- the workspace's lock, and the compactors' common one shared: whatever must hold off
+    -- every compaction (ll_report_rebuild, schema 0023, a compactor of an older release
+    -- during a rolling upgrade) takes that one exclusively
+    IF NOT pg_try_advisory_xact_lock_shared(hashtext('ll_report_compact'))
+       OR NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact'), hashtext(ws::text)) THEN
         RETURN 0;
     END IF;
+    SELECT dim, day INTO b_dim, b_day FROM report_day_deltas WHERE workspace_id = ws
+    ORDER BY dim, day OFFSET lim - 1 LIMIT 1;
+    all_d := NOT FOUND;
+    SELECT dim, day INTO r_dim, r_day FROM report_reason_deltas WHERE workspace_id = ws
+    ORDER BY dim, day OFFSET lim - 1 LIMIT 1;
+    all_r := NOT FOUND;
+    SELECT dim, key, source, day INTO f_dim, f_key, f_source, f_day FROM report_funnel_deltas
+    WHERE workspace_id = ws ORDER BY dim, key, source, day OFFSET lim - 1 LIMIT 1;
+    all_f := NOT FOUND;
     WITH del AS (
-        DELETE FROM report_day_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_day_deltas LIMIT lim))
+        DELETE FROM report_day_deltas
+        WHERE workspace_id = ws AND (all_d OR (dim, day) <= (b_dim, b_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, m.month,
@@ -1081,20 +1232,23 @@ BEGIN
         (leads, mqls, handed, accepted, rejected, contacted, opportunities, won, won_amount,
                    rating_sum, rating_count, followed, lost_amount) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key)) FROM ins
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month,
+                                               day - date '2000-01-01', key)) FROM ins
             WHERE zero),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, week, key)) FROM wk
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, week - date '2000-01-01', key))
+            FROM wk
             WHERE zero)
       INTO n, zd, zw;
     DELETE FROM report_days d USING jsonb_array_elements(zd) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
-      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4;
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
+      AND d.month = (z.k ->> 2)::boolean AND d.day = date '2000-01-01' + (z.k ->> 3)::integer
+      AND d.key = z.k ->> 4;
     DELETE FROM report_weeks d USING jsonb_array_elements(zw) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
-      AND d.week = (z.k ->> 2)::date AND d.key = z.k ->> 3;
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
+      AND d.week = date '2000-01-01' + (z.k ->> 2)::integer AND d.key = z.k ->> 3;
     WITH del AS (
-        DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_reason_deltas LIMIT lim))
+        DELETE FROM report_reason_deltas
+        WHERE workspace_id = ws AND (all_r OR (dim, day) <= (r_dim, r_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, m.month,
@@ -1109,16 +1263,19 @@ BEGIN
         rejected = report_reason_days.rejected + excluded.rejected
     RETURNING workspace_id, dim, month, day, key, reason, rejected = 0 AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key, reason))
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month,
+                                               day - date '2000-01-01', key, reason))
             FROM ins WHERE zero)
       INTO m, zr;
     DELETE FROM report_reason_days d USING jsonb_array_elements(zr) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
-      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
+      AND d.month = (z.k ->> 2)::boolean AND d.day = date '2000-01-01' + (z.k ->> 3)::integer
+      AND d.key = z.k ->> 4
       AND d.reason = z.k ->> 5;
     WITH del AS (
-        DELETE FROM report_funnel_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_funnel_deltas LIMIT lim))
+        DELETE FROM report_funnel_deltas
+        WHERE workspace_id = ws
+          AND (all_f OR (dim, key, source, day) <= (f_dim, f_key, f_source, f_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, key, source, m.month,
@@ -1144,13 +1301,14 @@ BEGIN
         (leads, handed, accepted, qualified, opportunity, customer, followed, waiting)
             = (0, 0, 0, 0, 0, 0, 0, 0) AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, key, source, month, day))
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, key, source, month,
+                                               day - date '2000-01-01'))
             FROM ins WHERE zero)
       INTO f, zf;
     DELETE FROM report_funnel_days d USING jsonb_array_elements(zf) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
       AND d.key = z.k ->> 2 AND d.source = z.k ->> 3 AND d.month = (z.k ->> 4)::boolean
-      AND d.day = (z.k ->> 5)::date;
+      AND d.day = date '2000-01-01' + (z.k ->> 5)::integer;
     RETURN n + m + f;
 END
 $$;
@@ -2408,15 +2566,23 @@ DECLARE
     l leads;
     a record;
     v_ex uuid[];
+    ws uuid;
     n integer := 0;
 BEGIN
-    FOR c IN SELECT workspace_id, lead_id FROM routing_sla
-             WHERE due_at <= now() AND (p_ws IS NULL OR workspace_id = p_ws)
+    IF p_ws IS NULL THEN
+        FOR ws IN SELECT DISTINCT workspace_id FROM routing_sla WHERE due_at <= now() LOOP
+            EXIT WHEN n >= p_limit;
+            n := n + ll_routing_reassign_due(ws, p_limit - n);
+        END LOOP;
+        RETURN n;
+    END IF;
+    FOR c IN SELECT lead_id FROM routing_sla
+             WHERE workspace_id = p_ws AND due_at <= now()
              ORDER BY due_at LIMIT p_limit LOOP
-        SELECT * INTO l FROM leads WHERE workspace_id = c.workspace_id AND id = c.lead_id
+        SELECT * INTO l FROM leads WHERE workspace_id = p_ws AND id = c.lead_id
         FOR UPDATE SKIP LOCKED;
         CONTINUE WHEN NOT FOUND;
-        DELETE FROM routing_sla WHERE workspace_id = c.workspace_id AND lead_id = c.lead_id
+        DELETE FROM routing_sla WHERE workspace_id = p_ws AND lead_id = c.lead_id
                                   AND due_at <= now()
         RETURNING * INTO s;
         CONTINUE WHEN NOT FOUND;
@@ -2424,20 +2590,20 @@ BEGIN
         CONTINUE WHEN l.owner_id IS DISTINCT FROM s.owner_id OR l.stage <> 'mql'
                       OR l.erased_at IS NOT NULL OR l.merged_into IS NOT NULL
                       OR EXISTS (SELECT 1 FROM feedback f
-                                 WHERE f.workspace_id = s.workspace_id AND f.lead_id = s.lead_id
+                                 WHERE f.workspace_id = p_ws AND f.lead_id = s.lead_id
                                    AND f.created_at >= s.assigned_at);
         SELECT array_agg(DISTINCT x.owner_id) INTO v_ex FROM lead_assignments x
-        WHERE x.workspace_id = s.workspace_id AND x.lead_id = s.lead_id
+        WHERE x.workspace_id = p_ws AND x.lead_id = s.lead_id
           AND x.pool_id = s.pool_id AND x.owner_id IS NOT NULL;
-        a := ll_routing_assign(s.workspace_id, l, 'reassigned_sla', NULL, NULL, s.pool_id,
+        a := ll_routing_assign(p_ws, l, 'reassigned_sla', NULL, NULL, s.pool_id,
                                (SELECT x.rule_id FROM lead_assignments x
-                                WHERE x.workspace_id = s.workspace_id
+                                WHERE x.workspace_id = p_ws
                                   AND x.id = s.assignment_id),
                                coalesce(v_ex, '{}') || l.owner_id);
         IF a.outcome = 'assigned' THEN
             UPDATE leads SET owner_id = (a.assignment).owner_id, version = version + 1,
                              updated_at = now()
-            WHERE workspace_id = s.workspace_id AND id = s.lead_id;
+            WHERE workspace_id = p_ws AND id = s.lead_id;
         END IF;
     END LOOP;
     RETURN n;
@@ -2584,10 +2750,9 @@ $_$;
 
 CREATE FUNCTION public.ll_score_decay(lim integer) RETURNS integer
     LANGUAGE plpgsql
-    SET random_page_cost TO '1.1'
     AS $$
 DECLARE
-    ws uuid; ids uuid[];
+    ws uuid;
 BEGIN
     SELECT s.workspace_id INTO ws FROM lead_scores s
     WHERE s.engagement > 0 AND s.scored_at < now() - interval '1 day'
@@ -2595,19 +2760,36 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
+    RETURN ll_score_decay(ws, lim);
+END
+$$;
+
+--
+-- Name: ll_score_decay(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_decay(ws uuid, lim integer) RETURNS integer
+    LANGUAGE plpgsql
+    SET random_page_cost TO '1.1'
+    AS $$
+DECLARE
+    ids uuid[];
+    t constant timestamptz := now();
+    cutoff constant timestamptz := t - interval '1 day';
+BEGIN
     ids := ARRAY(SELECT l.id FROM leads l
                  WHERE l.workspace_id = ws
                    AND l.id IN (SELECT s.lead_id FROM lead_scores s
                                 WHERE s.workspace_id = ws AND s.engagement > 0
-                                  AND s.scored_at < now() - interval '1 day'
+                                  AND s.scored_at < cutoff
                                 ORDER BY s.scored_at LIMIT lim)
                  ORDER BY l.id FOR NO KEY UPDATE SKIP LOCKED);
     IF cardinality(ids) = 0 THEN
         RETURN 0;
     END IF;
     PERFORM ll_score_leads(ws, ids, 'decay');
-    UPDATE lead_scores SET scored_at = now()
-    WHERE workspace_id = ws AND lead_id = ANY (ids) AND scored_at < now() - interval '1 day';
+    UPDATE lead_scores SET scored_at = t
+    WHERE workspace_id = ws AND lead_id = ANY (ids) AND scored_at < cutoff;
     RETURN cardinality(ids);
 END
 $$;
@@ -2981,35 +3163,58 @@ CREATE FUNCTION public.ll_score_step(lim integer) RETURNS integer
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    l scoring_run_lanes; ids uuid[]; n integer;
+    ws uuid; n integer;
+BEGIN
+    FOR ws IN SELECT r.workspace_id FROM scoring_runs r WHERE r.finished_at IS NULL
+              ORDER BY r.started_at LOOP
+        n := ll_score_step(ws, lim);
+        IF n > 0 THEN
+            RETURN n;
+        END IF;
+    END LOOP;
+    RETURN ll_score_decay(lim);
+END
+$$;
+
+--
+-- Name: ll_score_step(uuid, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_step(ws uuid, lim integer) RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    l scoring_run_lanes; ids uuid[]; n integer; t timestamptz;
 BEGIN
     SELECT x.* INTO l FROM scoring_run_lanes x
     JOIN scoring_runs r ON r.workspace_id = x.workspace_id
-    WHERE x.finished_at IS NULL AND r.finished_at IS NULL
-    ORDER BY r.started_at, x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
+    WHERE x.workspace_id = ws AND r.workspace_id = ws
+      AND x.finished_at IS NULL AND r.finished_at IS NULL
+    ORDER BY x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
     IF NOT FOUND THEN
-        RETURN ll_score_decay(lim);
+        RETURN 0;
     END IF;
-    ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = l.workspace_id
+    ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = ws
                  AND (l.after_id IS NULL OR d.id > l.after_id)
                  AND (l.from_id IS NULL OR d.id >= l.from_id)
                  AND (l.below_id IS NULL OR d.id < l.below_id)
                  AND d.merged_into IS NULL AND d.erased_at IS NULL
                  ORDER BY d.id LIMIT lim);
     n := cardinality(ids);
-    PERFORM ll_score_leads(l.workspace_id, ids, 'publish');
+    PERFORM ll_score_leads(ws, ids, 'publish');
+    t := clock_timestamp();
     UPDATE scoring_run_lanes SET done = done + n, after_id = coalesce(ids[n], after_id),
-                                 finished_at = CASE WHEN n < lim THEN clock_timestamp() END
-    WHERE workspace_id = l.workspace_id AND lane = l.lane;
+                                 finished_at = CASE WHEN n < lim THEN t END
+    WHERE workspace_id = ws AND lane = l.lane;
     IF n < lim THEN
-        PERFORM 1 FROM scoring_runs WHERE workspace_id = l.workspace_id FOR UPDATE;
+        PERFORM 1 FROM scoring_runs WHERE workspace_id = ws FOR UPDATE;
         UPDATE scoring_runs r
-        SET done = x.done, total = x.done, finished_at = clock_timestamp()
+        SET done = x.done, total = x.done, finished_at = t
         FROM (SELECT sum(done)::bigint AS done FROM scoring_run_lanes
-              WHERE workspace_id = l.workspace_id) x
-        WHERE r.workspace_id = l.workspace_id AND r.finished_at IS NULL
+              WHERE workspace_id = ws) x
+        WHERE r.workspace_id = ws AND r.finished_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM scoring_run_lanes y
-                          WHERE y.workspace_id = l.workspace_id AND y.finished_at IS NULL);
+                          WHERE y.workspace_id = ws AND y.finished_at IS NULL);
     END IF;
     RETURN greatest(n, 1);
 END
@@ -3240,7 +3445,7 @@ CREATE FUNCTION public.ll_scoring_publish(ws uuid, draft_version integer, by_key
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    d scoring_drafts; v integer; t jsonb; n bigint;
+    d scoring_drafts; v integer; t jsonb; v_total bigint; v_started timestamptz;
 BEGIN
     SELECT * INTO d FROM scoring_drafts WHERE workspace_id = ws FOR UPDATE;
     IF NOT FOUND OR (draft_version IS NOT NULL AND d.version <> draft_version) THEN
@@ -3277,13 +3482,15 @@ BEGIN
     -- the last rescore's lanes go first: a step under way holds its lane's row, then the
     -- run's (when it ends the run), so the publish takes them in that order too
     DELETE FROM scoring_run_lanes WHERE workspace_id = ws;
-    -- counted first: Citus refuses a subquery inside INSERT ... VALUES
-    SELECT count(*) INTO n FROM leads WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL;
+    -- read before the insert: Citus takes no subquery in an INSERT's VALUES
+    SELECT count(*) INTO v_total FROM leads
+    WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL;
+    v_started := clock_timestamp();
     INSERT INTO scoring_runs AS s (workspace_id, version, threshold_fit, threshold_engagement,
                                    threshold_mode, total, done, after_id, started_at, finished_at)
     VALUES (ws, v, (t ->> 'fit')::smallint, (t ->> 'engagement')::smallint,
             CASE WHEN t IS NOT NULL THEN coalesce(t ->> 'mode', 'both') END,
-            n, 0, NULL, clock_timestamp(), NULL)
+            v_total, 0, NULL, v_started, NULL)
     ON CONFLICT (workspace_id) DO UPDATE
     SET version = EXCLUDED.version, threshold_fit = EXCLUDED.threshold_fit,
         threshold_engagement = EXCLUDED.threshold_engagement,
@@ -3370,38 +3577,14 @@ END
 $$;
 
 --
--- Name: workspaces; Type: TABLE; Schema: public; Owner: -
+-- Name: ll_sla_cutoff(integer, integer, text, smallint[], time without time zone, time without time zone); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE TABLE public.workspaces (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    slug text NOT NULL,
-    name text NOT NULL,
-    currency character(3) DEFAULT 'USD'::bpchar NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    time_zone text DEFAULT 'UTC'::text NOT NULL,
-    sla_hours integer,
-    business_days smallint[],
-    business_start time without time zone,
-    business_end time without time zone,
-    CONSTRAINT workspaces_business_hours CHECK ((((business_days IS NULL) AND (business_start IS NULL) AND (business_end IS NULL)) OR (((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::smallint[]) AND (array_position(business_days, NULL::smallint) IS NULL) AND (business_start < business_end)))),
-    CONSTRAINT workspaces_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT workspaces_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
-    CONSTRAINT workspaces_sla_hours_check CHECK (((sla_hours >= 1) AND (sla_hours <= 8760))),
-    CONSTRAINT workspaces_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
-);
-
---
--- Name: ll_sla_cutoff(public.workspaces, integer); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.ll_sla_cutoff(w public.workspaces, default_hours integer) RETURNS timestamp with time zone
+CREATE FUNCTION public.ll_sla_cutoff(sla_hours integer, default_hours integer, tz text, bd smallint[], b0 time without time zone, b1 time without time zone) RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT ll_business_cutoff(now(), coalesce(w.sla_hours, default_hours) * 3600::bigint,
-                              w.time_zone, w.business_days, w.business_start, w.business_end)
+    SELECT ll_business_cutoff(now(), coalesce(sla_hours, default_hours) * 3600::bigint,
+                              tz, bd, b0, b1)
 $$;
 
 --
@@ -3428,6 +3611,69 @@ BEGIN
     UPDATE sessions SET revoked_at = now()
     WHERE workspace_id = NEW.workspace_id AND user_id = NEW.id AND revoked_at IS NULL;
     RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_webhook_cursor_start(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_webhook_cursor_start() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    NEW.xid := pg_snapshot_xmin(pg_current_snapshot());
+    NEW.seq := 0;
+    NEW.since := pg_current_snapshot();
+    RETURN NEW;
+END
+$$;
+
+--
+-- Name: ll_webhook_outcome(uuid, uuid, text, smallint, text, double precision, integer); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_webhook_outcome(p_ws uuid, p_id uuid, p_outcome text, p_status smallint, p_error text, p_delay_ms double precision, p_retry_for_s integer) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    t constant timestamptz := now();
+    v_next constant timestamptz := t + make_interval(secs => p_delay_ms / 1000);
+    -- created before this, a delivery's next attempt would come after its retry period
+    v_expired constant timestamptz := v_next - make_interval(secs => p_retry_for_s);
+    v_failing_before constant timestamptz := t - make_interval(secs => p_retry_for_s);
+    v_endpoint uuid;
+    v_status text;
+    v_failing_since timestamptz;
+    v_gone constant boolean := p_outcome = 'gone';
+    v_exhausted boolean;
+BEGIN
+    UPDATE webhook_deliveries
+    SET status = CASE WHEN p_outcome = 'delivered' THEN 'delivered'
+                      WHEN p_outcome IN ('gone', 'failed') OR created_at < v_expired
+                      THEN 'failed' ELSE 'pending' END,
+        next_attempt_at = v_next, last_status = p_status, last_error = p_error,
+        delivered_at = CASE WHEN p_outcome = 'delivered' THEN t END
+    WHERE workspace_id = p_ws AND id = p_id
+    RETURNING endpoint_id, status INTO v_endpoint, v_status;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    SELECT failing_since INTO v_failing_since FROM webhook_endpoints
+    WHERE workspace_id = p_ws AND id = v_endpoint;
+    v_exhausted := coalesce(v_status = 'failed' AND v_failing_since < v_failing_before, false);
+    -- only when something changes: a delivery after failures, a first failure, an end
+    IF (v_status = 'delivered') = (v_failing_since IS NOT NULL) OR v_gone OR v_exhausted THEN
+        UPDATE webhook_endpoints w
+        SET failing_since = CASE WHEN v_status = 'delivered' THEN NULL
+                                 ELSE coalesce(w.failing_since, t) END,
+            active = w.active AND NOT (v_gone OR v_exhausted),
+            disabled_reason = CASE WHEN v_gone THEN 'the receiver answered 410 Gone'
+                                   WHEN v_exhausted
+                                   THEN 'every delivery failed for the whole retry period'
+                                   ELSE w.disabled_reason END
+        WHERE w.workspace_id = p_ws AND w.id = v_endpoint;
+    END IF;
 END
 $$;
 
@@ -4260,6 +4506,30 @@ CREATE TABLE public.webhook_endpoints (
 );
 
 --
+-- Name: workspaces; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.workspaces (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    currency character(3) DEFAULT 'USD'::bpchar NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    sla_hours integer,
+    business_days smallint[],
+    business_start time without time zone,
+    business_end time without time zone,
+    CONSTRAINT workspaces_business_hours CHECK ((((business_days IS NULL) AND (business_start IS NULL) AND (business_end IS NULL)) OR (((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::smallint[]) AND (array_position(business_days, NULL::smallint) IS NULL) AND (business_start < business_end)))),
+    CONSTRAINT workspaces_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT workspaces_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT workspaces_sla_hours_check CHECK (((sla_hours >= 1) AND (sla_hours <= 8760))),
+    CONSTRAINT workspaces_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
+);
+
+--
 -- Name: api_keys api_keys_key_hash_key; Type: CONSTRAINT; Schema: public; Owner: -
 --
 
@@ -5059,6 +5329,12 @@ CREATE INDEX users_signin ON public.users USING btree (lower((email COLLATE "und
 --
 
 CREATE INDEX webhook_deliveries_due ON public.webhook_deliveries USING btree (next_attempt_at) WHERE (status = 'pending'::text);
+
+--
+-- Name: webhook_deliveries_due_by_workspace; Type: INDEX; Schema: public; Owner: -
+--
+
+CREATE INDEX webhook_deliveries_due_by_workspace ON public.webhook_deliveries USING btree (workspace_id, next_attempt_at) WHERE (status = 'pending'::text);
 
 --
 -- Name: webhook_deliveries_page; Type: INDEX; Schema: public; Owner: -

@@ -30,5 +30,13 @@ void janitor_stop(struct janitor *j);
  * what it did, or its failure as a warning: the work of the janitors whose job is one
  * statement. */
 void janitor_exec(struct janitor *j, PGconn *pg, const char *sql);
+/* The work of the janitors that delete per workspace (on Citus a statement that names one
+ * workspace_id goes to one node): due lists the workspaces with something to delete (one
+ * column; a cheap query, through an index of what has expired), then for each, each of
+ * the statements deletes ($1 the workspace; at most batch rows a statement), again while
+ * one deleted batch rows. Logs what it deleted per workspace (info), or a failure (warn,
+ * and the run ends: the next one goes on). stmts is NULL-terminated. */
+void janitor_each_workspace(struct janitor *j, PGconn *pg, const char *due,
+                            const char *const *stmts, long batch);
 
 #endif

@@ -337,10 +337,12 @@ $$;
 -- nothing to them. The figures are ll_report_refresh's (the d above), lead by lead;
 -- tests/api/test_scoring.c compares them with a rebuild. The caller has locked the leads'
 -- rows (FOR NO KEY UPDATE, as a refresh locks them) in an earlier statement: a refresh of
--- the same lead waits, or was waited for and is seen.
+-- the same lead waits, or was waited for and is seen. plpgsql, not sql: Citus cannot plan
+-- a parameterised SQL function's statement on distributed tables (the rescorer's steps).
 CREATE OR REPLACE FUNCTION ll_report_band_deltas(ws uuid, ids uuid[], dims smallint[],
                                                  bands smallint[], signs integer[])
-RETURNS void LANGUAGE sql AS $$
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
     WITH k AS (
         SELECT r.*, m.dim, m.band::text AS key, m.sign
         FROM unnest(ids, dims, bands, signs) AS m (lead_id, dim, band, sign)
@@ -367,7 +369,8 @@ RETURNS void LANGUAGE sql AS $$
     FROM d
     WHERE leads <> 0 OR mqls <> 0 OR handed <> 0 OR accepted <> 0 OR rejected <> 0
        OR contacted <> 0 OR opportunities <> 0 OR won <> 0 OR won_amount <> 0
-       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0
+       OR rating_sum <> 0 OR rating_count <> 0 OR followed <> 0 OR lost_amount <> 0;
+END
 $$;
 
 -- Refreshes the leads of the rows a statement wrote, per workspace (ll_report_refresh): row
@@ -622,14 +625,20 @@ BEGIN
 END
 $do$;
 
--- Folds up to lim deltas of each kind into report_days, report_reason_days and
--- report_funnel_days (day and month rows), and the figures' deltas into report_weeks too (the trends by week), in the
--- caller's transaction; returns how many deltas it folded. One caller at a time (others
--- get 0 at once). A row whose figures fold to zero is deleted: a lead that moved to
--- another day (its workspace changed time zone, an import corrected its creation) leaves
--- nothing behind on the old one, and the reports read no more rows than hold figures
--- (after a move of a whole workspace, they would read twice as many).
-CREATE OR REPLACE FUNCTION ll_report_compact(lim integer) RETURNS bigint LANGUAGE plpgsql AS $$
+-- Folds about lim deltas of each kind of workspace ws into report_days, report_reason_days
+-- and report_funnel_days (day and month rows), and the figures' deltas into report_weeks
+-- too (the trends by week), in the caller's transaction; returns how many deltas it
+-- folded, less than lim when none is left. One caller at a time per workspace (others get
+-- 0 at once). The deltas have no key: a batch is a range of their index, up to the
+-- (dim, day) of the lim-th (the rows at that bound too, so a batch can be a little
+-- larger), deleted by that range. Every statement names the workspace: on Citus one node
+-- runs it (a delete by ctid across shards is refused there). A row whose figures fold to
+-- zero is deleted: a lead that moved to another day (its workspace changed time zone, an
+-- import corrected its creation) leaves nothing behind on the old one, and the reports
+-- read no more rows than hold figures (after a move of a whole workspace, they would read
+-- twice as many).
+CREATE OR REPLACE FUNCTION ll_report_compact(ws uuid, lim integer) RETURNS bigint
+LANGUAGE plpgsql AS $$
 DECLARE
     n bigint;
     m bigint;
@@ -638,13 +647,32 @@ DECLARE
     zr jsonb;
     f bigint; -- the funnel's deltas folded (report_funnel_days), and its rows now zero
     zf jsonb;
+    -- (the keys of rows now zero carry their days as numbers, days since 2000-01-01: a
+    -- cast of text to date is STABLE, which Citus refuses over a column in a DELETE)
+    -- each batch's bound (the lim-th row in index order); all: fewer rows than lim
+    all_d boolean; b_dim smallint; b_day date;
+    all_r boolean; r_dim smallint; r_day date;
+    all_f boolean; f_dim smallint; f_key text; f_source text; f_day date;
 BEGIN
-    IF NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact')) THEN
+    -- the workspace's lock, and the compactors' common one shared: whatever must hold off
+    -- every compaction (ll_report_rebuild, schema 0023, a compactor of an older release
+    -- during a rolling upgrade) takes that one exclusively
+    IF NOT pg_try_advisory_xact_lock_shared(hashtext('ll_report_compact'))
+       OR NOT pg_try_advisory_xact_lock(hashtext('ll_report_compact'), hashtext(ws::text)) THEN
         RETURN 0;
     END IF;
+    SELECT dim, day INTO b_dim, b_day FROM report_day_deltas WHERE workspace_id = ws
+    ORDER BY dim, day OFFSET lim - 1 LIMIT 1;
+    all_d := NOT FOUND;
+    SELECT dim, day INTO r_dim, r_day FROM report_reason_deltas WHERE workspace_id = ws
+    ORDER BY dim, day OFFSET lim - 1 LIMIT 1;
+    all_r := NOT FOUND;
+    SELECT dim, key, source, day INTO f_dim, f_key, f_source, f_day FROM report_funnel_deltas
+    WHERE workspace_id = ws ORDER BY dim, key, source, day OFFSET lim - 1 LIMIT 1;
+    all_f := NOT FOUND;
     WITH del AS (
-        DELETE FROM report_day_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_day_deltas LIMIT lim))
+        DELETE FROM report_day_deltas
+        WHERE workspace_id = ws AND (all_d OR (dim, day) <= (b_dim, b_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, m.month,
@@ -703,20 +731,23 @@ BEGIN
         (leads, mqls, handed, accepted, rejected, contacted, opportunities, won, won_amount,
                    rating_sum, rating_count, followed, lost_amount) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key)) FROM ins
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month,
+                                               day - date '2000-01-01', key)) FROM ins
             WHERE zero),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, week, key)) FROM wk
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, week - date '2000-01-01', key))
+            FROM wk
             WHERE zero)
       INTO n, zd, zw;
     DELETE FROM report_days d USING jsonb_array_elements(zd) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
-      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4;
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
+      AND d.month = (z.k ->> 2)::boolean AND d.day = date '2000-01-01' + (z.k ->> 3)::integer
+      AND d.key = z.k ->> 4;
     DELETE FROM report_weeks d USING jsonb_array_elements(zw) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
-      AND d.week = (z.k ->> 2)::date AND d.key = z.k ->> 3;
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
+      AND d.week = date '2000-01-01' + (z.k ->> 2)::integer AND d.key = z.k ->> 3;
     WITH del AS (
-        DELETE FROM report_reason_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_reason_deltas LIMIT lim))
+        DELETE FROM report_reason_deltas
+        WHERE workspace_id = ws AND (all_r OR (dim, day) <= (r_dim, r_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, m.month,
@@ -731,16 +762,19 @@ BEGIN
         rejected = report_reason_days.rejected + excluded.rejected
     RETURNING workspace_id, dim, month, day, key, reason, rejected = 0 AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month, day, key, reason))
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, month,
+                                               day - date '2000-01-01', key, reason))
             FROM ins WHERE zero)
       INTO m, zr;
     DELETE FROM report_reason_days d USING jsonb_array_elements(zr) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
-      AND d.month = (z.k ->> 2)::boolean AND d.day = (z.k ->> 3)::date AND d.key = z.k ->> 4
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
+      AND d.month = (z.k ->> 2)::boolean AND d.day = date '2000-01-01' + (z.k ->> 3)::integer
+      AND d.key = z.k ->> 4
       AND d.reason = z.k ->> 5;
     WITH del AS (
-        DELETE FROM report_funnel_deltas WHERE ctid = ANY (ARRAY(
-            SELECT ctid FROM report_funnel_deltas LIMIT lim))
+        DELETE FROM report_funnel_deltas
+        WHERE workspace_id = ws
+          AND (all_f OR (dim, key, source, day) <= (f_dim, f_key, f_source, f_day))
         RETURNING *),
     g AS (
         SELECT workspace_id, dim, key, source, m.month,
@@ -766,14 +800,37 @@ BEGIN
         (leads, handed, accepted, qualified, opportunity, customer, followed, waiting)
             = (0, 0, 0, 0, 0, 0, 0, 0) AS zero)
     SELECT (SELECT count(*) FROM del),
-           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, key, source, month, day))
+           (SELECT jsonb_agg(jsonb_build_array(workspace_id, dim, key, source, month,
+                                               day - date '2000-01-01'))
             FROM ins WHERE zero)
       INTO f, zf;
     DELETE FROM report_funnel_days d USING jsonb_array_elements(zf) AS z (k)
-    WHERE d.workspace_id = (z.k ->> 0)::uuid AND d.dim = (z.k ->> 1)::smallint
+    WHERE d.workspace_id = ws AND d.dim = (z.k ->> 1)::smallint
       AND d.key = z.k ->> 2 AND d.source = z.k ->> 3 AND d.month = (z.k ->> 4)::boolean
-      AND d.day = (z.k ->> 5)::date;
+      AND d.day = date '2000-01-01' + (z.k ->> 5)::integer;
     RETURN n + m + f;
+END
+$$;
+
+-- Folds every workspace's deltas, lim at a time (tests, benchmarks, an operator); the
+-- daemon's compactor calls ll_report_compact(ws, lim) itself, a transaction per batch.
+-- Returns how many deltas it folded.
+CREATE OR REPLACE FUNCTION ll_report_compact(lim integer) RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    ws uuid;
+    k bigint;
+    total bigint := 0;
+BEGIN
+    FOR ws IN SELECT workspace_id FROM report_day_deltas
+              UNION SELECT workspace_id FROM report_reason_deltas
+              UNION SELECT workspace_id FROM report_funnel_deltas LOOP
+        LOOP
+            k := ll_report_compact(ws, lim);
+            total := total + k;
+            EXIT WHEN k < lim;
+        END LOOP;
+    END LOOP;
+    RETURN total;
 END
 $$;
 

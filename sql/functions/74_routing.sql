@@ -251,9 +251,11 @@ $$;
 -- The re-assignment pass: leads a pool assigned that have no sales feedback since and are
 -- still the same owner's at mql when the pool's SLA runs out go to another eligible member
 -- of the pool, never back to an owner the pool gave them before. At most p_limit SLAs (of
--- p_ws, or of every workspace when NULL); a lead locked by a write meanwhile waits for the
--- next pass. Locks in the order a move does: the lead, the pool, the SLA row. Returns
--- how many SLAs it settled.
+-- p_ws, or of every workspace when NULL: the workspaces with SLAs due, through
+-- routing_sla_due, then each one's); a lead locked by a write meanwhile waits for the next
+-- pass. Locks in the order a move does: the lead, the pool, the SLA row. Returns how many
+-- SLAs it settled. Every statement that locks or writes names the workspace (on Citus, one
+-- node runs it).
 CREATE OR REPLACE FUNCTION ll_routing_reassign_due(p_ws uuid, p_limit integer) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -262,15 +264,23 @@ DECLARE
     l leads;
     a record;
     v_ex uuid[];
+    ws uuid;
     n integer := 0;
 BEGIN
-    FOR c IN SELECT workspace_id, lead_id FROM routing_sla
-             WHERE due_at <= now() AND (p_ws IS NULL OR workspace_id = p_ws)
+    IF p_ws IS NULL THEN
+        FOR ws IN SELECT DISTINCT workspace_id FROM routing_sla WHERE due_at <= now() LOOP
+            EXIT WHEN n >= p_limit;
+            n := n + ll_routing_reassign_due(ws, p_limit - n);
+        END LOOP;
+        RETURN n;
+    END IF;
+    FOR c IN SELECT lead_id FROM routing_sla
+             WHERE workspace_id = p_ws AND due_at <= now()
              ORDER BY due_at LIMIT p_limit LOOP
-        SELECT * INTO l FROM leads WHERE workspace_id = c.workspace_id AND id = c.lead_id
+        SELECT * INTO l FROM leads WHERE workspace_id = p_ws AND id = c.lead_id
         FOR UPDATE SKIP LOCKED;
         CONTINUE WHEN NOT FOUND;
-        DELETE FROM routing_sla WHERE workspace_id = c.workspace_id AND lead_id = c.lead_id
+        DELETE FROM routing_sla WHERE workspace_id = p_ws AND lead_id = c.lead_id
                                   AND due_at <= now()
         RETURNING * INTO s;
         CONTINUE WHEN NOT FOUND;
@@ -278,20 +288,20 @@ BEGIN
         CONTINUE WHEN l.owner_id IS DISTINCT FROM s.owner_id OR l.stage <> 'mql'
                       OR l.erased_at IS NOT NULL OR l.merged_into IS NOT NULL
                       OR EXISTS (SELECT 1 FROM feedback f
-                                 WHERE f.workspace_id = s.workspace_id AND f.lead_id = s.lead_id
+                                 WHERE f.workspace_id = p_ws AND f.lead_id = s.lead_id
                                    AND f.created_at >= s.assigned_at);
         SELECT array_agg(DISTINCT x.owner_id) INTO v_ex FROM lead_assignments x
-        WHERE x.workspace_id = s.workspace_id AND x.lead_id = s.lead_id
+        WHERE x.workspace_id = p_ws AND x.lead_id = s.lead_id
           AND x.pool_id = s.pool_id AND x.owner_id IS NOT NULL;
-        a := ll_routing_assign(s.workspace_id, l, 'reassigned_sla', NULL, NULL, s.pool_id,
+        a := ll_routing_assign(p_ws, l, 'reassigned_sla', NULL, NULL, s.pool_id,
                                (SELECT x.rule_id FROM lead_assignments x
-                                WHERE x.workspace_id = s.workspace_id
+                                WHERE x.workspace_id = p_ws
                                   AND x.id = s.assignment_id),
                                coalesce(v_ex, '{}') || l.owner_id);
         IF a.outcome = 'assigned' THEN
             UPDATE leads SET owner_id = (a.assignment).owner_id, version = version + 1,
                              updated_at = now()
-            WHERE workspace_id = s.workspace_id AND id = s.lead_id;
+            WHERE workspace_id = p_ws AND id = s.lead_id;
         END IF;
     END LOOP;
     RETURN n;

@@ -262,7 +262,7 @@ $$;
 CREATE OR REPLACE FUNCTION ll_scoring_publish(ws uuid, draft_version integer, by_key uuid, by_user uuid)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE
-    d scoring_drafts; v integer; t jsonb; n bigint;
+    d scoring_drafts; v integer; t jsonb; v_total bigint; v_started timestamptz;
 BEGIN
     SELECT * INTO d FROM scoring_drafts WHERE workspace_id = ws FOR UPDATE;
     IF NOT FOUND OR (draft_version IS NOT NULL AND d.version <> draft_version) THEN
@@ -299,13 +299,15 @@ BEGIN
     -- the last rescore's lanes go first: a step under way holds its lane's row, then the
     -- run's (when it ends the run), so the publish takes them in that order too
     DELETE FROM scoring_run_lanes WHERE workspace_id = ws;
-    -- counted first: Citus refuses a subquery inside INSERT ... VALUES
-    SELECT count(*) INTO n FROM leads WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL;
+    -- read before the insert: Citus takes no subquery in an INSERT's VALUES
+    SELECT count(*) INTO v_total FROM leads
+    WHERE workspace_id = ws AND merged_into IS NULL AND erased_at IS NULL;
+    v_started := clock_timestamp();
     INSERT INTO scoring_runs AS s (workspace_id, version, threshold_fit, threshold_engagement,
                                    threshold_mode, total, done, after_id, started_at, finished_at)
     VALUES (ws, v, (t ->> 'fit')::smallint, (t ->> 'engagement')::smallint,
             CASE WHEN t IS NOT NULL THEN coalesce(t ->> 'mode', 'both') END,
-            n, 0, NULL, clock_timestamp(), NULL)
+            v_total, 0, NULL, v_started, NULL)
     ON CONFLICT (workspace_id) DO UPDATE
     SET version = EXCLUDED.version, threshold_fit = EXCLUDED.threshold_fit,
         threshold_engagement = EXCLUDED.threshold_engagement,
@@ -519,14 +521,41 @@ $$;
 
 -- When no publish is being rescored: engagement fades with its events' age, so the leads
 -- whose engagement is above 0 and was computed a day ago or more are rescored, up to lim
--- of the workspace of the oldest, oldest first (cause 'decay'), and their scored_at moves
--- on even when the score did not change. Their leads' rows are locked first, skipping the
--- locked ones (a write of the lead rescores it anyway; the other rescorer thread takes
--- others). Returns the leads rescored; 0 when none is due.
-CREATE OR REPLACE FUNCTION ll_score_decay(lim integer) RETURNS integer
+-- of workspace ws, oldest first (cause 'decay'), and their scored_at moves on even when
+-- the score did not change. Their leads' rows are locked first, skipping the locked ones
+-- (a write of the lead rescores it anyway; the other rescorer thread takes others).
+-- Returns the leads rescored; 0 when none is due. Every statement names the workspace (on
+-- Citus, one node), and the time is taken once (plain PostgreSQL's now() in each).
+CREATE OR REPLACE FUNCTION ll_score_decay(ws uuid, lim integer) RETURNS integer
 LANGUAGE plpgsql SET random_page_cost = 1.1 AS $$
 DECLARE
-    ws uuid; ids uuid[];
+    ids uuid[];
+    t constant timestamptz := now();
+    cutoff constant timestamptz := t - interval '1 day';
+BEGIN
+    ids := ARRAY(SELECT l.id FROM leads l
+                 WHERE l.workspace_id = ws
+                   AND l.id IN (SELECT s.lead_id FROM lead_scores s
+                                WHERE s.workspace_id = ws AND s.engagement > 0
+                                  AND s.scored_at < cutoff
+                                ORDER BY s.scored_at LIMIT lim)
+                 ORDER BY l.id FOR NO KEY UPDATE SKIP LOCKED);
+    IF cardinality(ids) = 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM ll_score_leads(ws, ids, 'decay');
+    UPDATE lead_scores SET scored_at = t
+    WHERE workspace_id = ws AND lead_id = ANY (ids) AND scored_at < cutoff;
+    RETURN cardinality(ids);
+END
+$$;
+
+-- The decay of the workspace whose engagement was computed longest ago (one probe of
+-- lead_scores_to_decay, across workspaces: a plain read, which Citus sends to every node).
+CREATE OR REPLACE FUNCTION ll_score_decay(lim integer) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+    ws uuid;
 BEGIN
     SELECT s.workspace_id INTO ws FROM lead_scores s
     WHERE s.engagement > 0 AND s.scored_at < now() - interval '1 day'
@@ -534,63 +563,73 @@ BEGIN
     IF NOT FOUND THEN
         RETURN 0;
     END IF;
-    ids := ARRAY(SELECT l.id FROM leads l
-                 WHERE l.workspace_id = ws
-                   AND l.id IN (SELECT s.lead_id FROM lead_scores s
-                                WHERE s.workspace_id = ws AND s.engagement > 0
-                                  AND s.scored_at < now() - interval '1 day'
-                                ORDER BY s.scored_at LIMIT lim)
-                 ORDER BY l.id FOR NO KEY UPDATE SKIP LOCKED);
-    IF cardinality(ids) = 0 THEN
-        RETURN 0;
-    END IF;
-    PERFORM ll_score_leads(ws, ids, 'decay');
-    UPDATE lead_scores SET scored_at = now()
-    WHERE workspace_id = ws AND lead_id = ANY (ids) AND scored_at < now() - interval '1 day';
-    RETURN cardinality(ids);
+    RETURN ll_score_decay(ws, lim);
 END
 $$;
 
--- One step of the rescore that a publish started: the next lim leads (in id order) of a
--- lane of the workspace whose rescore began first, in the caller's transaction, moving the
--- lane's cursor. The lane's row is locked for the step (SKIP LOCKED: another rescorer
--- thread, or daemon, takes the other lane or another workspace, or waits for the next
--- step). The last lane to end ends the run, under the run's row lock (two lanes that end
--- together take turns, and the second sees the first's end). Returns the leads scored;
--- 0 when no rescore is due.
-CREATE OR REPLACE FUNCTION ll_score_step(lim integer) RETURNS integer LANGUAGE plpgsql AS $$
+-- One step of the rescore that a publish started in workspace ws: the next lim leads (in
+-- id order) of one of its lanes, in the caller's transaction, moving the lane's cursor.
+-- The lane's row is locked for the step (SKIP LOCKED: another rescorer thread, or daemon,
+-- takes the other lane, or waits for the next step). The last lane to end ends the run,
+-- under the run's row lock (two lanes that end together take turns, and the second sees
+-- the first's end). Returns the leads scored (at least 1 for a step that ran); 0 when no
+-- lane of ws is due or free. Every statement names the workspace: on Citus a statement
+-- that locks rows must, to go to one node.
+CREATE OR REPLACE FUNCTION ll_score_step(ws uuid, lim integer) RETURNS integer
+LANGUAGE plpgsql AS $$
 DECLARE
-    l scoring_run_lanes; ids uuid[]; n integer;
+    l scoring_run_lanes; ids uuid[]; n integer; t timestamptz;
 BEGIN
     SELECT x.* INTO l FROM scoring_run_lanes x
     JOIN scoring_runs r ON r.workspace_id = x.workspace_id
-    WHERE x.finished_at IS NULL AND r.finished_at IS NULL
-    ORDER BY r.started_at, x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
+    WHERE x.workspace_id = ws AND r.workspace_id = ws
+      AND x.finished_at IS NULL AND r.finished_at IS NULL
+    ORDER BY x.lane LIMIT 1 FOR UPDATE OF x SKIP LOCKED;
     IF NOT FOUND THEN
-        RETURN ll_score_decay(lim);
+        RETURN 0;
     END IF;
-    ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = l.workspace_id
+    ids := ARRAY(SELECT d.id FROM leads d WHERE d.workspace_id = ws
                  AND (l.after_id IS NULL OR d.id > l.after_id)
                  AND (l.from_id IS NULL OR d.id >= l.from_id)
                  AND (l.below_id IS NULL OR d.id < l.below_id)
                  AND d.merged_into IS NULL AND d.erased_at IS NULL
                  ORDER BY d.id LIMIT lim);
     n := cardinality(ids);
-    PERFORM ll_score_leads(l.workspace_id, ids, 'publish');
+    PERFORM ll_score_leads(ws, ids, 'publish');
+    t := clock_timestamp();
     UPDATE scoring_run_lanes SET done = done + n, after_id = coalesce(ids[n], after_id),
-                                 finished_at = CASE WHEN n < lim THEN clock_timestamp() END
-    WHERE workspace_id = l.workspace_id AND lane = l.lane;
+                                 finished_at = CASE WHEN n < lim THEN t END
+    WHERE workspace_id = ws AND lane = l.lane;
     IF n < lim THEN
-        PERFORM 1 FROM scoring_runs WHERE workspace_id = l.workspace_id FOR UPDATE;
+        PERFORM 1 FROM scoring_runs WHERE workspace_id = ws FOR UPDATE;
         UPDATE scoring_runs r
-        SET done = x.done, total = x.done, finished_at = clock_timestamp()
+        SET done = x.done, total = x.done, finished_at = t
         FROM (SELECT sum(done)::bigint AS done FROM scoring_run_lanes
-              WHERE workspace_id = l.workspace_id) x
-        WHERE r.workspace_id = l.workspace_id AND r.finished_at IS NULL
+              WHERE workspace_id = ws) x
+        WHERE r.workspace_id = ws AND r.finished_at IS NULL
           AND NOT EXISTS (SELECT 1 FROM scoring_run_lanes y
-                          WHERE y.workspace_id = l.workspace_id AND y.finished_at IS NULL);
+                          WHERE y.workspace_id = ws AND y.finished_at IS NULL);
     END IF;
     RETURN greatest(n, 1);
+END
+$$;
+
+-- One step of the rescores due, as the rescorer threads run it: the workspaces whose
+-- rescore began first come first (their unfinished runs, found through scoring_runs_due:
+-- a plain read across workspaces), the first with a free lane takes the step; with none
+-- due, one step of the decay. Returns what the step returned; 0 when nothing was due.
+CREATE OR REPLACE FUNCTION ll_score_step(lim integer) RETURNS integer LANGUAGE plpgsql AS $$
+DECLARE
+    ws uuid; n integer;
+BEGIN
+    FOR ws IN SELECT r.workspace_id FROM scoring_runs r WHERE r.finished_at IS NULL
+              ORDER BY r.started_at LOOP
+        n := ll_score_step(ws, lim);
+        IF n > 0 THEN
+            RETURN n;
+        END IF;
+    END LOOP;
+    RETURN ll_score_decay(lim);
 END
 $$;
 
