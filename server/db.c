@@ -1139,7 +1139,7 @@ enum ll_err db_acquire_replica(struct db_conn **out, long wait_ms, bool fail_ove
         c->in_use = true;
     pthread_mutex_unlock(&rpool.mu);
     if (!c)
-        return LL_E_UNAVAILABLE;
+        return LL_E_RATE_LIMITED;
     if (!conn_ready(c, deadline_in(wait_ms)) || !(h = malloc(sizeof *h))) {
         db_release(c);
         return LL_E_UNAVAILABLE;

@@ -60,8 +60,9 @@ enum ll_err db_acquire_shared(struct db_conn **out) __attribute__((warn_unused_r
 /* The replica pool (DATABASE_READ_URL): size connections to a streaming replica, opened
  * lazily, with the pool's statement settings. conninfo is copied. Before any thread. */
 bool db_replica_init(const char *conninfo, long size) __attribute__((warn_unused_result));
-/* A handle on a connection to the replica, never waiting for one: LL_E_UNAVAILABLE when
- * every replica slot is taken, or the replica cannot be reached within wait_ms. Only for
+/* A handle on a connection to the replica, never waiting for one: LL_E_RATE_LIMITED when
+ * every replica slot is taken, LL_E_UNAVAILABLE when the replica cannot be reached within
+ * wait_ms. Only for
  * reads. With fail_over, a statement (or BEGIN) the replica fails (connection lost, the
  * replica shutting down, a conflict with recovery, a write) runs again on a primary
  * connection that the handle takes for the rest of the borrow (its open transaction levels
