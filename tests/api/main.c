@@ -83,6 +83,7 @@ static const struct {
     {"sla", sla_suite, 0, 2},
     {"routing", routing_suite, 6, 6},
     {"daemons", daemons_suite, 0, 0},
+    {"replica", replica_suite, 0, 0},
 };
 
 /* The suite called name (len bytes), or NULL. */

@@ -12,6 +12,7 @@ Suite *contract_suite(void);
 Suite *campaigns_suite(void);
 Suite *leads_suite(void);
 Suite *daemons_suite(void);
+Suite *replica_suite(void);
 Suite *transitions_suite(void);
 Suite *idempotency_suite(void);
 Suite *workspaces_suite(void);
