@@ -337,9 +337,8 @@ void replica_note_write(struct db_conn *db, const char *principal)
     }
     pthread_mutex_lock(&rep.mu);
     b = bucket_of(principal);
-    if (!b->t || b->t < atomic_load(&rep.current_at)) /* the last one is on the replica */
-        b->lsn = lsn;
-    else if (b->lsn < lsn)
+    /* the bucket's last write, when the replica has it already, no longer counts */
+    if (!b->t || b->t < atomic_load(&rep.current_at) || b->lsn < lsn)
         b->lsn = lsn;
     b->t = t;
     pthread_mutex_unlock(&rep.mu);

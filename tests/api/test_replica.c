@@ -130,8 +130,8 @@ static void start_daemon(struct daemon *d, const char *max_lag_ms)
     ck_assert(daemon_start(d, (const char *[]){url, lag, NULL}));
 }
 
-/* A new lead with this email through d by key; 201. */
-static void new_lead(struct daemon *d, const char *key, const char *email)
+/* A new lead with this email through d by key; 201; its id into id (NULL: not kept). */
+static void new_lead_id(struct daemon *d, const char *key, const char *email, char id[40])
 {
     char body[200];
     snprintf(body, sizeof body, "{\"email\":\"%s\",\"source\":\"web\"}", email);
@@ -139,7 +139,14 @@ static void new_lead(struct daemon *d, const char *key, const char *email)
         req(d, "POST", "/v1/leads", key, (const char *[]){"Content-Type: application/json", NULL},
             body, strlen(body));
     expect_status(c, 201, body);
+    if (id)
+        snprintf(id, 40, "%s", jstr(c, "id"));
     resp_free(c);
+}
+
+static void new_lead(struct daemon *d, const char *key, const char *email)
+{
+    new_lead_id(d, key, email, NULL);
 }
 
 /* GET /v1/leads?q=email through d by key: 200; whether the lead is in it. */
@@ -191,24 +198,50 @@ static void unique_email(char *out, size_t cap, const char *what)
 
 START_TEST(lists_and_reports_read_from_the_replica)
 {
-    static const char *const paths[] = {"/v1/campaigns",         "/v1/leads?limit=5",
-                                        "/v1/feedback",          "/v1/reports/funnel",
-                                        "/v1/reports/campaigns", "/v1/reports/sources"};
+    /* every route marked ROUTE_REPLICA */
+    static const char *const paths[] = {"/v1/campaigns",
+                                        "/v1/leads?limit=5",
+                                        "/v1/feedback",
+                                        "/v1/reports/campaigns",
+                                        "/v1/reports/sources",
+                                        "/v1/reports/funnel",
+                                        "/v1/reports/rejections",
+                                        "/v1/reports/follow-up",
+                                        "/v1/reports/trends",
+                                        "/v1/reports/scoring",
+                                        "/v1/reports/sla",
+                                        "/v1/leads/{id}/touches",
+                                        "/v1/leads/{id}/history",
+                                        "/v1/leads/{id}/timeline",
+                                        "/v1/leads/{id}/feedback",
+                                        "/v1/leads/{id}/interactions",
+                                        "/v1/campaigns/{id}/members"};
     struct daemon d;
-    char email[120];
+    char email[120], lead[40], campaign[40], path[200];
     start_daemon(&d, "5000");
     replay(false);
-    /* A lead made on the primary behind the daemon's back: on the replica in a moment. */
+    /* A campaign, then a lead, made on the primary behind the daemon's back (through
+     * another daemon): on the replica in a moment, in that order. */
+    create("/v1/campaigns", admin_key, "{\"name\":\"replica members\",\"channel\":\"email\"}",
+           campaign);
     unique_email(email, sizeof email, "seen");
-    new_lead(&main_daemon, admin_key, email);
+    new_lead_id(&main_daemon, admin_key, email, lead);
     ck_assert_msg(wait_until(replica_has_lead, email, 10000), "the replica never replayed %s",
                   email);
     /* Every list and report here is served by the replica, and answers as the primary. */
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        struct served s = {&d, paths[i]};
+        struct served s = {&d, path};
+        const char *hole = strstr(paths[i], "{id}");
+        if (hole)
+            snprintf(path, sizeof path, "%.*s%s%s", (int)(hole - paths[i]), paths[i],
+                     strstr(paths[i], "campaigns/") ? campaign : lead, hole + 4);
+        else
+            snprintf(path, sizeof path, "%s", paths[i]);
         ck_assert_msg(wait_until(served_by_replica, &s, 10000),
-                      "%s was never served by the replica", paths[i]);
+                      "%s was never served by the replica", path);
     }
+    /* none of them failed there (a write on a standby, say) and ran on the primary */
+    ck_assert_int_eq((long)metric_of(&d, "leadloop_replica_fallbacks_total"), 0);
     ck_assert_msg(lists_lead(&d, readonly_key, email), "the replica's list lacks %s", email);
     ck_assert_int_eq((long)metric_of(&d, "leadloop_replica_up"), 1);
     /* A point read and a write are not the replica's. */
