@@ -1154,6 +1154,11 @@ enum ll_err db_acquire_replica(struct db_conn **out, long wait_ms, bool fail_ove
     return LL_OK;
 }
 
+unsigned long db_replica_fallbacks(void)
+{
+    return atomic_load(&rpool.fallbacks);
+}
+
 bool db_on_replica(const struct db_conn *c)
 {
     return c && c->shared && c->bound && c->bound->replica;

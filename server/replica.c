@@ -78,6 +78,7 @@ static struct {
     _Atomic uint64_t replayed;   /* its replay position, as last seen */
     _Atomic uint64_t block_size, seg_size;
     atomic_bool up;
+    atomic_ulong fallbacks_seen; /* db_replica_fallbacks() when a read last looked */
     atomic_ulong served, lagging, down, own_writes, busy;
     pthread_mutex_t mu; /* guards keys */
     struct bucket keys[BUCKETS];
@@ -282,8 +283,16 @@ bool replica_acquire(struct db_conn **out, const char *principal)
 {
     uint64_t now, cur, pending;
     enum ll_err err;
+    unsigned long fallbacks = db_replica_fallbacks(), seen = atomic_load(&rep.fallbacks_seen);
     if (!rep.on)
         return false;
+    /* A read the replica failed since (a frozen or dying replica fails each one only after
+     * the statement timeout): no more reads there until the next probe that reaches it. */
+    if (fallbacks != seen &&
+        atomic_compare_exchange_strong(&rep.fallbacks_seen, &seen, fallbacks) &&
+        atomic_exchange(&rep.up, false))
+        log_warn("a read failed on the read replica; reads go to the primary until it answers a "
+                 "probe");
     if (!atomic_load(&rep.up)) {
         atomic_fetch_add(&rep.down, 1);
         return false;

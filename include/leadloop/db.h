@@ -72,6 +72,8 @@ enum ll_err db_acquire_replica(struct db_conn **out, long wait_ms, bool fail_ove
     __attribute__((warn_unused_result));
 /* True when c's statements go to the replica now (false once it failed over). */
 bool db_on_replica(const struct db_conn *c);
+/* Replica reads that failed there and ran on the primary, so far. */
+unsigned long db_replica_fallbacks(void);
 /* Turns the pipelined connections on or off (the daemon's LEADLOOP_DB_PIPELINE). */
 void db_pipelines(bool on);
 /* On an event-loop thread whose loop has ended: closes its pipelined connection. */

@@ -5,6 +5,9 @@
 #
 # Usage: tests/api/replica.sh create DIR PORT   base backup into DIR/data, then start it
 #        tests/api/replica.sh start|immediate|stop DIR
+#        tests/api/replica.sh freeze|thaw DIR   SIGSTOP / SIGCONT to the postmaster and
+#                                               every process it started
+#        tests/api/replica.sh up DIR            thawed and running, whatever a test left
 #        tests/api/replica.sh destroy DIR       stop it (immediate) and delete DIR
 # Env in: LL_TEST_PGPORT (the primary's port, from the harness), PG_BINDIR.
 set -euo pipefail
@@ -23,7 +26,7 @@ else
 	as_owner() { "$@"; }
 fi
 
-[[ $# -ge 2 ]] || die "usage: $0 create DIR PORT | start|immediate|stop|destroy DIR"
+[[ $# -ge 2 ]] || die "usage: $0 create DIR PORT | start|immediate|stop|freeze|thaw|up|destroy DIR"
 cmd=$1
 dir=$2
 data=$dir/data
@@ -56,10 +59,25 @@ create)
 		}
 	;;
 start) as_owner "$BIN/pg_ctl" start -D "$data" -l "$log" -w -t 60 >/dev/null ;;
+up)
+	if [[ -f "$data/postmaster.pid" ]]; then "$0" thaw "$dir" 2>/dev/null || :; fi
+	as_owner "$BIN/pg_ctl" status -D "$data" >/dev/null ||
+		as_owner "$BIN/pg_ctl" start -D "$data" -l "$log" -w -t 60 >/dev/null
+	;;
 stop) as_owner "$BIN/pg_ctl" stop -D "$data" -m fast -w >/dev/null ;;
 immediate) as_owner "$BIN/pg_ctl" stop -D "$data" -m immediate -w >/dev/null ;;
+freeze | thaw)
+	# the postmaster first, so that it starts nothing while its children stop; a child may
+	# exit between the listing and the signal
+	pm=$(head -n 1 "$data/postmaster.pid")
+	sig=STOP
+	[[ $cmd == thaw ]] && sig=CONT
+	kill -s "$sig" "$pm"
+	for pid in $(ps -o pid= --ppid "$pm"); do kill -s "$sig" "$pid" 2>/dev/null || :; done
+	;;
 destroy)
 	if [[ -f "$data/postmaster.pid" ]]; then
+		"$0" thaw "$dir" 2>/dev/null || :
 		as_owner "$BIN/pg_ctl" stop -D "$data" -m immediate -w >/dev/null 2>&1 || true
 	fi
 	rm -rf "$dir"

@@ -121,13 +121,21 @@ static double metric_of(struct daemon *d, const char *name)
 #define READS      "leadloop_replica_reads_total"
 #define SKIPPED(r) "leadloop_replica_skipped_total{reason=\"" r "\"}"
 
-static void start_daemon(struct daemon *d, const char *max_lag_ms)
+/* A daemon reading from the replica, with this lag bound and one more setting (or NULL). */
+static void start_daemon_with(struct daemon *d, const char *max_lag_ms, const char *more)
 {
     char url[600], lag[64];
+    ck_assert_msg(repl_ok, "no replica: tests/api/replica.sh create failed (see above)");
+    snprintf(url, sizeof url, "up '%s'", repl_dir); /* whatever an earlier test left */
+    ck_assert_msg(replica_sh(url), "the replica is not running and cannot be started");
     snprintf(url, sizeof url, "DATABASE_READ_URL=%s", repl_url);
     snprintf(lag, sizeof lag, "LEADLOOP_READ_MAX_LAG_MS=%s", max_lag_ms);
-    ck_assert_msg(repl_ok, "no replica: tests/api/replica.sh create failed (see above)");
-    ck_assert(daemon_start(d, (const char *[]){url, lag, NULL}));
+    ck_assert(daemon_start(d, (const char *[]){url, lag, more, NULL}));
+}
+
+static void start_daemon(struct daemon *d, const char *max_lag_ms)
+{
+    start_daemon_with(d, max_lag_ms, NULL);
 }
 
 /* A new lead with this email through d by key; 201; its id into id (NULL: not kept). */
@@ -368,6 +376,41 @@ START_TEST(a_replica_stopped_mid_run_costs_no_request_and_is_used_again_when_bac
 }
 END_TEST
 
+START_TEST(a_read_the_replica_fails_mid_request_runs_on_the_primary)
+{
+    struct daemon d;
+    char email[120], args[600];
+    struct served s = {&d, "/v1/campaigns"};
+    /* a frozen replica fails a statement after the statement timeout (then the cancel's
+     * 0.5 s): 1 s here */
+    start_daemon_with(&d, "5000", "LEADLOOP_STATEMENT_TIMEOUT_MS=1000");
+    replay(false);
+    ck_assert_msg(wait_until(served_by_replica, &s, 10000), "the replica never served a list");
+    double fallbacks = metric_of(&d, "leadloop_replica_fallbacks_total");
+    snprintf(args, sizeof args, "freeze '%s'", repl_dir);
+    ck_assert_msg(replica_sh(args), "could not freeze the replica");
+    /* Frozen, it still looks up: the next read starts there (its BEGIN, a search's
+     * transaction, gets no answer), and ends on the primary, current. */
+    unique_email(email, sizeof email, "frozen");
+    new_lead(&main_daemon, admin_key, email);
+    ck_assert_msg(lists_lead(&d, readonly_key, email), "the read that fell over lacks %s", email);
+    ck_assert_msg(metric_of(&d, "leadloop_replica_fallbacks_total") > fallbacks,
+                  "the read did not start on the replica and fall over");
+    /* The reads after it skip the replica at once, without a statement timeout each. */
+    double down = metric_of(&d, SKIPPED("down"));
+    struct resp *r = req(&d, "GET", "/v1/reports/funnel", readonly_key, NULL, NULL, 0);
+    expect_status(r, 200, "a report after the fall-over");
+    resp_free(r);
+    ck_assert_msg(metric_of(&d, SKIPPED("down")) > down,
+                  "the read after a fall-over was not sent to the primary as replica down");
+    snprintf(args, sizeof args, "thaw '%s'", repl_dir);
+    ck_assert_msg(replica_sh(args), "could not thaw the replica");
+    ck_assert_msg(wait_until(served_by_replica, &s, 15000),
+                  "the replica was not used again after it thawed");
+    ck_assert_int_eq(daemon_stop(&d, SIGTERM), 0);
+}
+END_TEST
+
 Suite *replica_suite(void)
 {
     Suite *s = suite_create("replica");
@@ -378,6 +421,7 @@ Suite *replica_suite(void)
     tcase_add_test(tc, a_client_reads_its_own_writes_while_replay_is_paused);
     tcase_add_test(tc, a_replica_past_the_lag_bound_is_skipped_until_it_catches_up);
     tcase_add_test(tc, a_replica_stopped_mid_run_costs_no_request_and_is_used_again_when_back);
+    tcase_add_test(tc, a_read_the_replica_fails_mid_request_runs_on_the_primary);
     suite_add_tcase(s, tc);
     return s;
 }
