@@ -24,6 +24,27 @@ static const char sql_redact[] = "SELECT ll_audit_redact_lead($1, $2)";
 
 #define WRITE_METHODS (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)
 
+char *audit_set_local(const char *ctx)
+{
+    static const char head[] = "SET LOCAL leadloop.audit = '";
+    size_t n = strlen(ctx), q = 0;
+    char *sql, *o;
+    for (size_t i = 0; i < n; i++)
+        q += ctx[i] == '\'';
+    if (!(sql = malloc(sizeof head + n + q + 1)))
+        return NULL;
+    o = sql + strlen(head);
+    memcpy(sql, head, strlen(head));
+    for (size_t i = 0; i < n; i++) { /* standard_conforming_strings: only ' is special */
+        if (ctx[i] == '\'')
+            *o++ = '\'';
+        *o++ = ctx[i];
+    }
+    *o++ = '\'';
+    *o = '\0';
+    return sql;
+}
+
 bool audit_attach(struct request *r)
 {
     json_t *ctx;
@@ -45,6 +66,16 @@ bool audit_attach(struct request *r)
                         "route", r->route->pattern);
     text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
     json_decref(ctx);
+    if (text && db_citus()) {
+        char *set = audit_set_local(text);
+        free(text);
+        if (!set) {
+            reply_db_error(r, LL_E_INTERNAL);
+            return true;
+        }
+        db_set_tx_local(r->db, set);
+        return false;
+    }
     if (text) {
         const char *vals[1] = {text};
         /* first: whatever the statement did to the session, the release undoes */
@@ -68,7 +99,13 @@ enum ll_err audit_user_local(struct db_conn *db, const char *user_id, const char
                             "request_id", request_id, "route", route);
     char *text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
     enum ll_err err = LL_E_INTERNAL;
-    if (text) {
+    if (text && db_citus()) { /* a SET LOCAL statement, which Citus passes on */
+        char *set = audit_set_local(text);
+        PGresult *res = set ? db_exec_adhoc(db, set, 0, NULL) : NULL;
+        err = res ? db_check(db, res) : LL_E_INTERNAL;
+        PQclear(res);
+        free(set);
+    } else if (text) {
         const char *vals[1] = {text};
         PGresult *res = db_exec(db, sql_set_local, 1, vals);
         err = db_check(db, res);
@@ -89,6 +126,43 @@ bool audit_cli(PGconn *pg, const char *command)
     PQclear(res);
     free(text);
     json_decref(ctx);
+    return ok;
+}
+
+bool audit_cli_begin(PGconn *pg, const char *command)
+{
+    json_t *ctx;
+    char *text, *set;
+    PGresult *res;
+    bool ok;
+    if (!db_detect_citus(pg))
+        return audit_cli(pg, command);
+    ctx = json_pack("{s:s, s:s}", "actor", "cli", "route", command);
+    text = ctx ? json_dumps(ctx, JSON_COMPACT) : NULL;
+    set = text ? audit_set_local(text) : NULL;
+    json_decref(ctx);
+    free(text);
+    if (!set)
+        return false;
+    PQclear(PQexec(pg, "BEGIN"));
+    res = PQexec(pg, set);
+    ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    free(set);
+    return ok;
+}
+
+bool audit_cli_end(PGconn *pg, bool commit)
+{
+    PGresult *res;
+    bool ok;
+    if (PQtransactionStatus(pg) == PQTRANS_IDLE)
+        return true;
+    if (PQtransactionStatus(pg) != PQTRANS_INTRANS)
+        commit = false;
+    res = PQexec(pg, commit ? "COMMIT" : "ROLLBACK");
+    ok = commit && PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
     return ok;
 }
 

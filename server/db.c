@@ -54,6 +54,7 @@ struct db_conn {
     int tx_depth;           /* 0: autocommit; 1: BEGIN; n > 1: savepoint ll_sp<n> inside */
     bool conflicted;        /* a statement met 40001 or 40P01 (db_tx_run reruns) */
     const char *on_release; /* undoes session state set for one request (db_on_release) */
+    char *tx_local;         /* Citus: runs after each outermost BEGIN (db_set_tx_local) */
     /* A shared handle (db_acquire_shared): no connection of its own until it needs one
      * (a transaction, session state, the raw connection), then `bound`; until then its
      * statements go to its loop's pipelined connection. */
@@ -79,6 +80,7 @@ static struct {
     atomic_int cancels_busy; /* cancel threads still running */
     atomic_ulong timeouts, errors, late, closed, retries, pipelined;
     atomic_bool pipelines; /* db_pipelines: shared handles pipeline on event loops */
+    atomic_bool citus;     /* db_detect_citus */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
 
 /* The replica's connections (DATABASE_READ_URL): a few slots, never waited for (a busy
@@ -105,14 +107,32 @@ static void session_sql(char *sql, size_t len)
 {
     snprintf(sql, len,
              "SET statement_timeout = %ld; SET TIME ZONE 'UTC'; SET application_name = 'leadloopd';"
-             " SET jit = off",
-             pool.statement_ms);
+             " SET jit = off%s",
+             pool.statement_ms,
+             /* SET LOCAL reaches the workers' sessions of the transaction (db_set_tx_local) */
+             atomic_load(&pool.citus) ? "; SET citus.propagate_set_commands = 'local'" : "");
+}
+
+bool db_detect_citus(PGconn *pg)
+{
+    PGresult *res =
+        PQexec(pg, "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')");
+    bool on = PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+              PQgetvalue(res, 0, 0)[0] == 't';
+    PQclear(res);
+    atomic_store(&pool.citus, on);
+    return on;
+}
+
+bool db_citus(void)
+{
+    return atomic_load(&pool.citus);
 }
 
 /* For the standalone connections of commands and background threads, which block. */
 static bool conn_setup(PGconn *pg, char *err, size_t errlen)
 {
-    char sql[160];
+    char sql[224];
     PGresult *res;
     bool ok;
     PQsetNoticeReceiver(pg, notice_quiet, NULL);
@@ -729,6 +749,8 @@ void db_release(struct db_conn *c)
     if (c->on_release && c->pg && !c->needs_reset && !simple(c, c->on_release))
         c->needs_reset = true;
     c->on_release = NULL;
+    free(c->tx_local);
+    c->tx_local = NULL;
     c->tx_depth = 0;
     c->tx_bound_ms = 0;
     c->conflicted = false;
@@ -1122,6 +1144,7 @@ enum ll_err db_acquire_shared(struct db_conn **out)
     c->no_fail_over = false;
     c->pinned = 0;
     c->tx_bound_ms = 0;
+    c->tx_local = NULL; /* read by cur() users once a bind failed */
     *out = c;
     return LL_OK;
 }
@@ -1331,13 +1354,37 @@ static PGresult *replica_exec(struct db_conn *h, const struct stmt *adhoc, const
     return exec_retrying(h->bound, adhoc, sql, nparams, values);
 }
 
+/* On Citus, with a SET LOCAL to give (db_set_tx_local), a statement outside a transaction
+ * runs in one of its own: BEGIN and the SET LOCAL, the statement, COMMIT (or ROLLBACK when
+ * it failed). A failed COMMIT answers as a statement without answer (503). */
+static PGresult *exec_in_tx(struct db_conn *c, const struct stmt *adhoc, const char *sql,
+                            int nparams, const char *const *values)
+{
+    PGresult *res;
+    if (db_tx_begin(c) != LL_OK)
+        return no_answer(c);
+    res = exec_retrying(c, adhoc, sql, nparams, values);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK || PQresultStatus(res) == PGRES_COMMAND_OK) {
+        if (db_tx_commit(c) != LL_OK) {
+            PQclear(res);
+            res = no_answer(c);
+        }
+    } else {
+        db_tx_rollback(c);
+    }
+    return res;
+}
+
 PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *const *values)
 {
     if (c->shared && !c->bound)
         return shared_exec(c, sql, nparams, values, false);
     if (db_on_replica(c))
         return replica_exec(c, NULL, sql, nparams, values);
-    return exec_retrying(cur(c), NULL, sql, nparams, values);
+    c = cur(c);
+    if (c->tx_local && c->tx_depth == 0)
+        return exec_in_tx(c, NULL, sql, nparams, values);
+    return exec_retrying(c, NULL, sql, nparams, values);
 }
 
 PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const char *const *values)
@@ -1347,7 +1394,20 @@ PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const c
         return shared_exec(c, sql, nparams, values, true);
     if (db_on_replica(c))
         return replica_exec(c, &s, sql, nparams, values);
-    return exec_retrying(cur(c), &s, NULL, 0, NULL);
+    c = cur(c);
+    if (c->tx_local && c->tx_depth == 0)
+        return exec_in_tx(c, &s, NULL, 0, NULL);
+    return exec_retrying(c, &s, NULL, 0, NULL);
+}
+
+void db_set_tx_local(struct db_conn *h, char *sql)
+{
+    struct db_conn *c = own(h);
+    free(c->tx_local);
+    c->tx_local = sql;
+    /* a transaction already open gets it now */
+    if (sql && c->tx_depth > 0 && !simple(c, sql))
+        c->needs_reset = true;
 }
 
 enum ll_err db_tx_run(struct db_conn *h, enum ll_err (*fn)(struct db_conn *c, void *arg), void *arg)
@@ -1423,6 +1483,10 @@ enum ll_err db_tx_begin(struct db_conn *c)
     if (!simple(c, sql))
         return LL_E_UNAVAILABLE;
     c->tx_depth++;
+    if (c->tx_depth == 1 && c->tx_local && !simple(c, c->tx_local)) {
+        db_tx_rollback(c);
+        return LL_E_UNAVAILABLE;
+    }
     return LL_OK;
 }
 
@@ -1457,6 +1521,10 @@ static enum ll_err tx_begin_bounded(struct db_conn *c, long timeout_ms)
         return LL_E_UNAVAILABLE;
     }
     c->tx_depth++;
+    if (c->tx_depth == 1 && c->tx_local && !simple(c, c->tx_local)) {
+        db_tx_rollback(c);
+        return LL_E_UNAVAILABLE;
+    }
     return LL_OK;
 }
 

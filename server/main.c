@@ -201,6 +201,7 @@ static int cmd_migrate(const struct config *cfg, FILE *progress)
     int rc = 1;
     if (!pg)
         return 1;
+    db_detect_citus(pg); /* for the daemon's connections (db.c) */
     if (!audit_cli(pg, "migrate"))
         fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
     else if (migrate_run(pg, cfg->migrations_dir, progress, err, sizeof err))
@@ -231,6 +232,12 @@ static int cmd_serve(const struct config *cfg)
     int sig = 0;
     if (!cfg->no_migrate && cmd_migrate(cfg, NULL) != 0)
         return 1;
+    if (cfg->no_migrate) { /* whether it runs on Citus: cmd_migrate found out otherwise */
+        PGconn *pg = connect_or_say(cfg);
+        if (pg)
+            db_detect_citus(pg);
+        PQfinish(pg);
+    }
     /* Block the signals before any thread starts, so that only sigwait sees them. */
     sigemptyset(&set);
     sigaddset(&set, SIGTERM);
@@ -325,8 +332,11 @@ static int cmd_serve(const struct config *cfg)
 static int cmd_workspace(const struct config *cfg, char **args, int n)
 {
     static const char *const flags[] = {"--name", NULL};
-    static const char sql[] = "INSERT INTO workspaces (slug, name) VALUES ($1, $2)"
-                              " ON CONFLICT (slug) DO NOTHING RETURNING id";
+    /* Under a lock, not ON CONFLICT: on Citus the slug has no unique key (workspaces are
+     * distributed by id); on plain PostgreSQL the key stays as well. */
+    static const char sql_lock[] = "SELECT pg_advisory_lock(hashtext('ll_workspace_slug'))";
+    static const char sql_find[] = "SELECT id FROM workspaces WHERE slug = $1";
+    static const char sql[] = "INSERT INTO workspaces (slug, name) VALUES ($1, $2) RETURNING id";
     const char *slug = n >= 2 ? args[1] : NULL, *name;
     PGconn *pg;
     PGresult *res;
@@ -341,21 +351,31 @@ static int cmd_workspace(const struct config *cfg, char **args, int n)
         name = slug;
     if (!(pg = connect_or_say(cfg)))
         return 1;
-    if (!audit_cli(pg, "workspace create")) {
+    if (!audit_cli_begin(pg, "workspace create")) {
         fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
         PQfinish(pg);
         return 1;
     }
     const char *vals[2] = {slug, name};
-    res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
-    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+    PQclear(PQexec(pg, sql_lock));
+    res = PQexecParams(pg, sql_find, 1, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 0) {
+        PQclear(res);
+        res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
+    }
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || !audit_cli_end(pg, true)) {
         fprintf(stderr, "leadloopd: cannot create workspace '%s': %s", slug,
-                PQresultErrorMessage(res));
+                PQresultStatus(res) != PGRES_TUPLES_OK ? PQresultErrorMessage(res)
+                                                       : PQerrorMessage(pg));
     } else {
-        fprintf(stderr, PQntuples(res) ? "workspace %s created\n" : "workspace %s exists\n", slug);
+        fprintf(stderr,
+                !strncmp(PQcmdStatus(res), "INSERT", 6) ? "workspace %s created\n"
+                                                        : "workspace %s exists\n",
+                slug);
         rc = 0;
     }
     PQclear(res);
+    audit_cli_end(pg, false);
     PQfinish(pg);
     return rc;
 }
@@ -497,7 +517,7 @@ static int cmd_invite(const struct config *cfg, char **args, int n)
         snprintf(base, sizeof base, "http://%s", cfg->listen);
     if (!(pg = connect_or_say(cfg)))
         return 1;
-    if (!audit_cli(pg, "invite")) {
+    if (!audit_cli_begin(pg, "invite")) {
         fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
         goto out;
     }
@@ -528,10 +548,14 @@ static int cmd_invite(const struct config *cfg, char **args, int n)
                 "%s invited into workspace %s as %s; the link works once, until %s, and is "
                 "shown only now:\n",
                 email, ws, role, PQgetvalue(res, 0, 5));
-        printf("%s/app/invitation#token=%s\n", base, token);
-        rc = 0;
+        rc = audit_cli_end(pg, true) ? 0 : 1;
+        if (rc == 0)
+            printf("%s/app/invitation#token=%s\n", base, token);
+        else
+            fprintf(stderr, "leadloopd: cannot invite: %s", PQerrorMessage(pg));
     }
 out:
+    audit_cli_end(pg, false);
     explicit_bzero(token, sizeof token);
     PQclear(res);
     PQclear(wres);
@@ -552,7 +576,7 @@ static int cmd_keys(const struct config *cfg, char **args, int n)
     if (!(pg = connect_or_say(cfg)))
         return 1;
     snprintf(command, sizeof command, "keys %s", args[0]);
-    if (!audit_cli(pg, command)) {
+    if (!audit_cli_begin(pg, command)) {
         fprintf(stderr, "leadloopd: cannot set the audit context: %s", PQerrorMessage(pg));
         PQfinish(pg);
         return 1;
@@ -563,6 +587,10 @@ static int cmd_keys(const struct config *cfg, char **args, int n)
         rc = keys_list(pg, args + 1, n - 1);
     else
         rc = keys_revoke(pg, args + 1, n - 1);
+    if (!audit_cli_end(pg, rc == 0) && rc == 0) {
+        fprintf(stderr, "leadloopd: keys %s: %s", args[0], PQerrorMessage(pg));
+        rc = 1;
+    }
     PQfinish(pg);
     return rc;
 }

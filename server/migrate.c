@@ -183,6 +183,9 @@ static bool load(const char *dir, struct set *numbered, struct set *repeatable, 
            load_dir(sub, repeatable_file, true, repeatable, err, errlen);
 }
 
+/* Whether the database runs Citus (migrate_run finds out). */
+static bool citus;
+
 static bool exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen, const char *what)
 {
     PGresult *res = PQexec(pg, sql);
@@ -192,6 +195,82 @@ static bool exec_ok(PGconn *pg, const char *sql, char *err, size_t errlen, const
         snprintf(err, errlen, "%s: %s", what, PQresultErrorMessage(res));
     PQclear(res);
     return ok;
+}
+
+/* The length of the statement at sql, up to and with its terminating ';' (or the rest).
+ * Knows what may hold a ';' in our files: quoted strings and identifiers, dollar-quoted
+ * bodies, line and block comments (no E'' strings, no BEGIN ATOMIC bodies). */
+static size_t statement_len(const char *sql)
+{
+    const char *p = sql;
+    while (*p) {
+        if (*p == ';')
+            return (size_t)(p - sql) + 1;
+        if (*p == '\'' || *p == '"') {
+            char q = *p++;
+            while (*p && *p != q)
+                p++;
+            if (*p)
+                p++;
+        } else if (p[0] == '-' && p[1] == '-') {
+            while (*p && *p != '\n')
+                p++;
+        } else if (p[0] == '/' && p[1] == '*') {
+            int depth = 1;
+            for (p += 2; *p && depth; p++) {
+                if (p[0] == '/' && p[1] == '*')
+                    depth++, p++;
+                else if (p[0] == '*' && p[1] == '/')
+                    depth--, p++;
+            }
+        } else if (*p == '$' && (p == sql || !(p[-1] == '_' || (p[-1] >= 'a' && p[-1] <= 'z') ||
+                                               (p[-1] >= 'A' && p[-1] <= 'Z') ||
+                                               (p[-1] >= '0' && p[-1] <= '9')))) {
+            const char *t = p + 1, *end;
+            while (*t == '_' || (*t >= 'a' && *t <= 'z') || (*t >= 'A' && *t <= 'Z'))
+                t++;
+            if (*t != '$') {
+                p++;
+                continue;
+            }
+            size_t taglen = (size_t)(t - p) + 1;
+            char tag[64];
+            if (taglen >= sizeof tag) {
+                p++;
+                continue;
+            }
+            memcpy(tag, p, taglen);
+            tag[taglen] = '\0';
+            end = strstr(t + 1, tag);
+            p = end ? end + taglen : p + strlen(p);
+        } else {
+            p++;
+        }
+    }
+    return (size_t)(p - sql);
+}
+
+/* On Citus, each statement of a file on its own: Citus sends the text of a DDL statement
+ * on a distributed table to the workers as it came, and a text of many is refused there. */
+static bool exec_file(PGconn *pg, const char *sql, char *err, size_t errlen, const char *what)
+{
+    if (!citus)
+        return exec_ok(pg, sql, err, errlen, what);
+    while (*sql) {
+        size_t n = statement_len(sql);
+        bool blank = true;
+        for (size_t i = 0; i < n && blank; i++)
+            blank = sql[i] == ' ' || sql[i] == '\n' || sql[i] == '\t' || sql[i] == ';';
+        if (!blank) {
+            char *one = strndup(sql, n);
+            bool ok = one && exec_ok(pg, one, err, errlen, what);
+            free(one);
+            if (!ok)
+                return false;
+        }
+        sql += n;
+    }
+    return true;
 }
 
 static bool exec_params_ok(PGconn *pg, const char *sql, const char *a, const char *b, char *err,
@@ -221,13 +300,24 @@ static bool after_functions(const struct migration *m)
            strstr(m->text, "\n" AFTER_FUNCTIONS) != NULL;
 }
 
+/* On Citus, a migration's DDL runs on one connection per node (a transaction that changed
+ * a distributed table may not change another in parallel), and may change the triggers of
+ * distributed tables (every trigger here touches only its workspace's rows, on its node). */
+static const char sql_begin_citus[] = "BEGIN; SET LOCAL citus.multi_shard_modify_mode TO "
+                                      "'sequential'; SET LOCAL citus.enable_unsafe_triggers TO on";
+
+static bool begin(PGconn *pg, char *err, size_t errlen, const char *what)
+{
+    return exec_ok(pg, citus ? sql_begin_citus : "BEGIN", err, errlen, what);
+}
+
 /* Applies one numbered file with its row, in a transaction. */
 static bool apply_numbered(PGconn *pg, const struct migration *m, FILE *progress, char *err,
                            size_t errlen)
 {
-    if (!exec_ok(pg, "BEGIN", err, errlen, m->name))
+    if (!begin(pg, err, errlen, m->name))
         return false;
-    if (!exec_ok(pg, m->text, err, errlen, m->name) ||
+    if (!exec_file(pg, m->text, err, errlen, m->name) ||
         !exec_params_ok(pg, "INSERT INTO schema_migrations (name, checksum) VALUES ($1, $2)",
                         m->name, m->sum, err, errlen, m->name) ||
         !exec_ok(pg, "COMMIT", err, errlen, m->name)) {
@@ -253,7 +343,7 @@ static bool apply_repeatables(PGconn *pg, const struct set *rep, const PGresult 
     }
     if (due == 0)
         return true;
-    if (!exec_ok(pg, "BEGIN", err, errlen, "functions"))
+    if (!begin(pg, err, errlen, "functions"))
         return false;
     for (size_t i = 0; i < rep->n; i++) {
         const struct migration *m = &rep->m[i];
@@ -261,7 +351,7 @@ static bool apply_repeatables(PGconn *pg, const struct set *rep, const PGresult 
         if (!every && have && !strcmp(have, m->sum))
             continue;
         snprintf(what, sizeof what, "functions/%s", m->name);
-        if (!exec_ok(pg, m->text, err, errlen, what) ||
+        if (!exec_file(pg, m->text, err, errlen, what) ||
             !exec_params_ok(pg,
                             "INSERT INTO schema_repeatables (name, checksum) VALUES ($1, $2)"
                             " ON CONFLICT (name) DO UPDATE SET checksum = excluded.checksum,"
@@ -281,6 +371,37 @@ static bool apply_repeatables(PGconn *pg, const struct set *rep, const PGresult 
             fprintf(progress, "applied functions/%s\n", rep->m[i].name);
     }
     return true;
+}
+
+/* On Citus: distributes the tables that are not yet (sql/functions/95_citus.sql), and
+ * when it did, applies every repeatable file again, which creates the functions on the
+ * workers too (a function is propagated once the tables it reads are distributed) and
+ * turns the statement triggers of the distributed tables into row triggers. */
+static bool distribute(PGconn *pg, const struct set *rep, const PGresult *rows, FILE *progress,
+                       char *err, size_t errlen)
+{
+    PGresult *res;
+    long n = 0;
+    if (!begin(pg, err, errlen, "distributing"))
+        return false;
+    res = PQexec(pg, "SELECT ll_citus_distribute()");
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        snprintf(err, errlen, "distributing: %s", PQresultErrorMessage(res));
+        PQclear(res);
+        PQclear(PQexec(pg, "ROLLBACK"));
+        return false;
+    }
+    n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    if (!exec_ok(pg, "COMMIT", err, errlen, "distributing")) {
+        PQclear(PQexec(pg, "ROLLBACK"));
+        return false;
+    }
+    if (n == 0)
+        return true;
+    if (progress)
+        fprintf(progress, "distributed %ld tables by workspace (Citus)\n", n);
+    return apply_repeatables(pg, rep, rows, true, progress, err, errlen);
 }
 
 bool migrate_run(PGconn *pg, const char *dir, FILE *progress, char *err, size_t errlen)
@@ -306,6 +427,11 @@ bool migrate_run(PGconn *pg, const char *dir, FILE *progress, char *err, size_t 
                  " applied_at timestamptz NOT NULL DEFAULT now())",
                  err, errlen, "creating schema_migrations"))
         goto out;
+    {
+        PGresult *ext = PQexec(pg, "SELECT 1 FROM pg_extension WHERE extname = 'citus'");
+        citus = PQresultStatus(ext) == PGRES_TUPLES_OK && PQntuples(ext) == 1;
+        PQclear(ext);
+    }
     applied = PQexec(pg, "SELECT name, checksum FROM schema_migrations ORDER BY name");
     if (PQresultStatus(applied) != PGRES_TUPLES_OK) {
         snprintf(err, errlen, "reading schema_migrations: %s", PQresultErrorMessage(applied));
@@ -358,6 +484,8 @@ bool migrate_run(PGconn *pg, const char *dir, FILE *progress, char *err, size_t 
         if (!recorded(applied, num.m[i].name) && after_functions(&num.m[i]) &&
             !apply_numbered(pg, &num.m[i], progress, err, errlen))
             goto out;
+    if (citus && !newer && !distribute(pg, &rep, reps, progress, err, errlen))
+        goto out;
     ok = true;
 out:
     if (locked)

@@ -78,6 +78,14 @@ BEGIN
     -- migration that runs sql/functions/90_attach.sql
     args := format('%L, %L, %L, %L%s', entity, ws_col, id_col, coalesce(lead_col, ''),
                    (SELECT string_agg(format(', %L', s), '') FROM unnest(skip) AS s));
+    IF ll_distributed(tbl) THEN
+        -- Citus: no transition table can be read by a distributed query, so inserts are
+        -- recorded row by row as well (on the worker that holds the row)
+        EXECUTE format('DROP TRIGGER IF EXISTS audit_insert ON %s', tbl);
+        EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+                       ' FOR EACH ROW EXECUTE FUNCTION ll_audit_row(%s)', tbl, args);
+        RETURN;
+    END IF;
     EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER UPDATE OR DELETE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION ll_audit_row(%s)', tbl, args);
     EXECUTE format('CREATE OR REPLACE TRIGGER audit_insert AFTER INSERT ON %s'
@@ -272,6 +280,14 @@ BEGIN
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '') FROM unnest(secret) AS s),
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '')
                     FROM unnest(bookkeeping || ARRAY['version', 'updated_at']) AS s));
+    IF ll_distributed(tbl) THEN
+        -- Citus: inserts row by row too (as ll_audit_attach), on the worker that holds the
+        -- row, so that the change's xid is that node's (the feed's rule: sql/0012)
+        EXECUTE format('DROP TRIGGER IF EXISTS change_feed_insert ON %s', tbl);
+        EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE'
+                       ' ON %s FOR EACH ROW EXECUTE FUNCTION ll_change_row(%s)', tbl, args);
+        RETURN;
+    END IF;
     EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER UPDATE OR DELETE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%s)', tbl, args);
     EXECUTE format('CREATE OR REPLACE TRIGGER change_feed_insert AFTER INSERT ON %s'
@@ -396,6 +412,65 @@ CREATE FUNCTION public.ll_changes_redact_lead(ws uuid, lead uuid) RETURNS bigint
 $$;
 
 --
+-- Name: ll_citus_distribute(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_citus_distribute() RETURNS integer
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    todo regclass[];
+    t regclass;
+    fk record;
+    fks text[] := '{}';
+    ddl text;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN 0;
+    END IF;
+    todo := ARRAY(
+        SELECT c.oid::regclass FROM pg_class c
+        WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r'
+          AND (c.relname = 'workspaces'
+               OR EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
+                          AND a.attname = 'workspace_id' AND NOT a.attisdropped))
+          AND NOT ll_distributed(c.oid)
+        ORDER BY c.relname <> 'workspaces', c.relname);
+    IF cardinality(todo) = 0 THEN
+        RETURN 0;
+    END IF;
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    PERFORM set_config('citus.enable_unsafe_triggers', 'on', true);
+    FOR fk IN SELECT conrelid::regclass AS rel, conname, pg_get_constraintdef(oid) AS def
+              FROM pg_constraint
+              WHERE contype = 'f' AND (conrelid = ANY (todo) OR confrelid = ANY (todo))
+              ORDER BY conrelid::regclass::text, conname LOOP
+        fks := fks || format('ALTER TABLE %s ADD CONSTRAINT %I %s', fk.rel, fk.conname, fk.def);
+        EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', fk.rel, fk.conname);
+    END LOOP;
+    IF 'workspaces'::regclass = ANY (todo) THEN
+        ALTER TABLE workspaces DROP CONSTRAINT IF EXISTS workspaces_slug_key;
+        CREATE INDEX IF NOT EXISTS workspaces_slug ON workspaces (slug);
+        PERFORM create_distributed_table('workspaces', 'id', colocate_with => 'none');
+    END IF;
+    IF 'api_keys'::regclass = ANY (todo) THEN
+        ALTER TABLE api_keys DROP CONSTRAINT IF EXISTS api_keys_key_hash_key,
+                             DROP CONSTRAINT IF EXISTS api_keys_prefix_key;
+        CREATE INDEX IF NOT EXISTS api_keys_key_hash ON api_keys (key_hash);
+        CREATE INDEX IF NOT EXISTS api_keys_prefix ON api_keys (prefix);
+    END IF;
+    FOREACH t IN ARRAY todo LOOP
+        CONTINUE WHEN t = 'workspaces'::regclass;
+        PERFORM create_distributed_table(t, 'workspace_id', colocate_with => 'workspaces');
+    END LOOP;
+    FOREACH ddl IN ARRAY fks LOOP
+        EXECUTE ddl;
+    END LOOP;
+    RETURN cardinality(todo);
+END
+$$;
+
+--
 -- Name: ll_consent(jsonb); Type: FUNCTION; Schema: public; Owner: -
 --
 
@@ -410,6 +485,25 @@ CREATE FUNCTION public.ll_consent(c jsonb) RETURNS jsonb
 CREATE FUNCTION public.ll_custom_ok(c jsonb) RETURNS boolean
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     RETURN ((jsonb_typeof(c) = 'object'::text) AND (octet_length((c)::text) <= 16384) AND (SELECT ((count(*) <= 50) AND (bool_and((jsonb_typeof(e.v) <> ALL (ARRAY['object'::text, 'array'::text]))) IS NOT FALSE)) FROM jsonb_each(ll_custom_ok.c) e(k, v)));
+
+--
+-- Name: ll_distributed(regclass); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_distributed(tbl regclass) RETURNS boolean
+    LANGUAGE plpgsql STABLE
+    AS $_$
+DECLARE
+    d boolean;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1)'
+        INTO d USING tbl;
+    RETURN d;
+END
+$_$;
 
 --
 -- Name: ll_fold(text); Type: FUNCTION; Schema: public; Owner: -
@@ -1084,8 +1178,10 @@ CREATE TABLE public.report_leads (
 --
 
 CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public.report_leads
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     AS $$
+BEGIN
+    RETURN QUERY
     SELECT l.workspace_id, l.id, l.created_at, ll_report_day(l.created_at, w.time_zone),
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
@@ -1097,9 +1193,10 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
            ll_business_seconds(s.handed_at, least(f.first_at, i.attempt_at, i.contact_at),
                                w.time_zone, w.business_days, w.business_start, w.business_end)
            END,
-           coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
-           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
-           i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0),
+           coalesce(f.contacted, false), coalesce(f.won, false),
+           coalesce(f.won_amount, 0)::bigint, coalesce(f.rating_sum, 0)::integer,
+           coalesce(f.rating_count, 0)::integer, coalesce(f.lost_amount, 0)::bigint,
+           i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0)::integer,
            CASE WHEN s.handed_at IS NOT NULL AND i.attempt_at IS NOT NULL THEN
            ll_business_seconds(s.handed_at, i.attempt_at, w.time_zone, w.business_days,
                                w.business_start, w.business_end) END,
@@ -1168,7 +1265,8 @@ CREATE FUNCTION public.ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF public
                    AND kind IN ('call', 'email', 'meeting', 'message')) AS attempts
         FROM interactions
         WHERE workspace_id = ws AND lead_id = l.id AND occurred_at >= s.handed_at) i ON true
-    WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
+    WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL;
+END
 $$;
 
 --
@@ -1377,6 +1475,33 @@ BEGIN
             ' ON f.workspace_id = t.workspace_id AND f.lead_id = t.id'
             ' WHERE t.workspace_id = n.workspace_id AND t.id = n.id'
             ' AND f.xmin = t.xmin AND f.cmin::text::bigint > t.cmin::text::bigint)';
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_report_on_row(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_report_on_row() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ws uuid;
+    a uuid;
+    b uuid;
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        ws := NEW.workspace_id;
+        IF TG_ARGV[0] = 'id' THEN a := NEW.id; ELSE a := NEW.lead_id; END IF;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        ws := OLD.workspace_id;
+        IF TG_ARGV[0] = 'id' THEN b := OLD.id; ELSE b := OLD.lead_id; END IF;
+    END IF;
+    PERFORM ll_report_refresh(ws, CASE WHEN a IS NULL THEN ARRAY[b]
+                                       WHEN b IS NULL OR b = a THEN ARRAY[a]
+                                       ELSE ARRAY[a, b] END);
     RETURN NULL;
 END
 $$;
@@ -1694,7 +1819,8 @@ CREATE FUNCTION public.ll_report_refresh(ws uuid, ids uuid[], rebucket boolean D
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 BEGIN
-    IF cardinality(ids) > 20 THEN
+    -- (and always on Citus, which cannot route a generic plan of these statements)
+    IF cardinality(ids) > 20 OR current_setting('citus.version', true) IS NOT NULL THEN
         PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
     PERFORM pg_advisory_xact_lock_shared(hashtext('ll_report_calendar'), hashtext(ws::text));
@@ -2740,6 +2866,31 @@ BEGIN
                    GROUP BY 1 LOOP
         PERFORM ll_score_leads(ws, ids, 'lead');
     END LOOP;
+    RETURN NULL;
+END
+$$;
+
+--
+-- Name: ll_score_on_row(); Type: FUNCTION; Schema: public; Owner: -
+--
+
+CREATE FUNCTION public.ll_score_on_row() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+DECLARE
+    ws uuid;
+    a uuid;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        ws := OLD.workspace_id;
+        IF TG_ARGV[0] = 'id' THEN a := OLD.id; ELSE a := OLD.lead_id; END IF;
+    ELSE
+        ws := NEW.workspace_id;
+        IF TG_ARGV[0] = 'id' THEN a := NEW.id; ELSE a := NEW.lead_id; END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = ws) THEN
+        PERFORM ll_score_leads(ws, ARRAY[a], TG_ARGV[1]);
+    END IF;
     RETURN NULL;
 END
 $$;

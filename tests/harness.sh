@@ -13,7 +13,10 @@
 #   LL_TEST_PGDATA        its data directory
 #   LL_TEST_PGPORT        its port
 # The cluster is stopped and deleted however CMD ends; the exit code is CMD's.
-# Env in: PG_BINDIR (default /usr/lib/postgresql/15/bin).
+# Env in: PG_BINDIR (default /usr/lib/postgresql/15/bin). LL_TEST_CITUS=1: a Citus cluster
+# instead (scripts/citus-cluster.sh: a coordinator and two workers on loopback, with
+# CITUS_SHARD_COUNT shards per table, default 4), leadloop_test on the coordinator, where
+# the variables point; LL_TEST_PGCTL then stops and starts the coordinator.
 set -euo pipefail
 
 [[ $# -ge 1 ]] || {
@@ -46,6 +49,12 @@ fi
 TMP=$(mktemp -d /tmp/leadloop-test.XXXXXX)
 DATA=$TMP/data
 LOG=$TMP/postgres.log
+CITUS=${LL_TEST_CITUS:-}
+CLUSTER_SH=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/scripts/citus-cluster.sh
+if [[ -n "$CITUS" ]]; then
+	DATA=$TMP/citus/coord/data
+	LOG=$TMP/citus/coord/postgres.log
+fi
 child=
 
 # shellcheck disable=SC2317 # reached through the trap below
@@ -67,6 +76,10 @@ cleanup() {
 		[[ -x "${PGCTL:-}" ]] && "$PGCTL" thaw >/dev/null 2>&1 || true
 		as_owner "$BIN/pg_ctl" stop -D "$DATA" -m immediate -w >/dev/null 2>&1 || true
 	fi
+	# a Citus cluster: the workers too
+	if [[ -n "$CITUS" && -d "$TMP/citus" ]]; then
+		bash "$CLUSTER_SH" clean "$TMP/citus" >/dev/null 2>&1 || true
+	fi
 	rm -rf "$TMP"
 	exit "$rc"
 }
@@ -77,58 +90,65 @@ trap 'exit 143' TERM
 
 if is_root; then chown postgres:postgres "$TMP"; fi
 
-# No fsync during initdb (-N): the cluster lives for one test run.
-as_owner "$BIN/initdb" -D "$DATA" -N -E UTF8 --locale=C -A trust --no-instructions \
-	>"$TMP/initdb.log" 2>&1 || {
-	cat "$TMP/initdb.log" >&2
-	die "initdb failed"
-}
-echo "include = 'harness.conf'" >>"$DATA/postgresql.conf"
+if [[ -n "$CITUS" ]]; then
+	url=$(CITUS_DB=leadloop_test CITUS_SHARD_COUNT=${CITUS_SHARD_COUNT:-4} \
+		bash "$CLUSTER_SH" start "$TMP/citus") || die "the Citus cluster did not start"
+	PORT=${url##*:}
+	PORT=${PORT%%/*}
+else
+	# No fsync during initdb (-N): the cluster lives for one test run.
+	as_owner "$BIN/initdb" -D "$DATA" -N -E UTF8 --locale=C -A trust --no-instructions \
+		>"$TMP/initdb.log" 2>&1 || {
+		cat "$TMP/initdb.log" >&2
+		die "initdb failed"
+	}
+	echo "include = 'harness.conf'" >>"$DATA/postgresql.conf"
 
-# Port is in use if something answers on it; start from a random point to stay clear of
-# other harnesses running at the same time.
-find_port() {
-	local p=$((20000 + RANDOM % 20000)) i
-	for ((i = 0; i < 200; i++)); do
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-			echo "$p"
-			return
+	# Port is in use if something answers on it; start from a random point to stay clear of
+	# other harnesses running at the same time.
+	find_port() {
+		local p=$((20000 + RANDOM % 20000)) i
+		for ((i = 0; i < 200; i++)); do
+			if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+				echo "$p"
+				return
+			fi
+			p=$((p >= 40000 ? 20000 : p + 1))
+		done
+		die "no free TCP port found in 20000-40000"
+	}
+
+	write_conf() {
+		cat >"$DATA/harness.conf" <<-EOF
+			# Written by tests/harness.sh: a disposable cluster, fast rather than durable.
+			listen_addresses = '127.0.0.1'
+			port = $1
+			unix_socket_directories = '$TMP'
+			max_connections = 200
+			fsync = off
+			synchronous_commit = off
+			full_page_writes = off
+		EOF
+		if is_root; then chown postgres:postgres "$DATA/harness.conf"; fi
+	}
+
+	# Another process may take the port between the probe and the bind: then try another.
+	started=
+	for attempt in 1 2 3; do
+		PORT=$(find_port)
+		write_conf "$PORT"
+		if as_owner "$BIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t 60 >/dev/null 2>&1; then
+			started=1
+			break
 		fi
-		p=$((p >= 40000 ? 20000 : p + 1))
+		grep -q 'could not bind\|Address already in use' "$LOG" 2>/dev/null || break
+		echo "harness.sh: port $PORT was taken (attempt $attempt), trying another" >&2
 	done
-	die "no free TCP port found in 20000-40000"
-}
-
-write_conf() {
-	cat >"$DATA/harness.conf" <<-EOF
-		# Written by tests/harness.sh: a disposable cluster, fast rather than durable.
-		listen_addresses = '127.0.0.1'
-		port = $1
-		unix_socket_directories = '$TMP'
-		max_connections = 200
-		fsync = off
-		synchronous_commit = off
-		full_page_writes = off
-	EOF
-	if is_root; then chown postgres:postgres "$DATA/harness.conf"; fi
-}
-
-# Another process may take the port between the probe and the bind: then try another.
-started=
-for attempt in 1 2 3; do
-	PORT=$(find_port)
-	write_conf "$PORT"
-	if as_owner "$BIN/pg_ctl" start -D "$DATA" -l "$LOG" -w -t 60 >/dev/null 2>&1; then
-		started=1
-		break
-	fi
-	grep -q 'could not bind\|Address already in use' "$LOG" 2>/dev/null || break
-	echo "harness.sh: port $PORT was taken (attempt $attempt), trying another" >&2
-done
-[[ -n "$started" ]] || {
-	cat "$LOG" >&2 2>/dev/null || true
-	die "PostgreSQL did not start"
-}
+	[[ -n "$started" ]] || {
+		cat "$LOG" >&2 2>/dev/null || true
+		die "PostgreSQL did not start"
+	}
+fi
 
 # The command that stops and starts this very cluster, for tests that restart PostgreSQL
 # under a running daemon. Paths and port are baked in, so it needs no environment.
@@ -162,7 +182,7 @@ PGCTL=$TMP/pgctl
 } >"$PGCTL"
 chmod 755 "$PGCTL"
 
-"$BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+[[ -n "$CITUS" ]] || "$BIN/psql" -X -q -v ON_ERROR_STOP=1 \
 	-d "postgresql://$OWNER@127.0.0.1:$PORT/postgres" -c 'CREATE DATABASE leadloop_test' ||
 	die "could not create database leadloop_test"
 

@@ -28,6 +28,14 @@ enum ll_err audit_user_local(struct db_conn *db, const char *user_id, const char
 /* The same for a leadloopd command on its own connection: its writes are recorded with the
  * actor `cli` and the command's name (e.g. "keys create") as the route. */
 bool audit_cli(PGconn *pg, const char *command) __attribute__((warn_unused_result));
+/* The same for a command whose writes then form one transaction on Citus (BEGIN and a
+ * SET LOCAL of the context: a session setting does not reach Citus' workers); the command
+ * ends it with audit_cli_end (COMMIT when commit and nothing failed, else ROLLBACK; true
+ * when committed, or when there was no transaction: plain PostgreSQL). */
+bool audit_cli_begin(PGconn *pg, const char *command) __attribute__((warn_unused_result));
+bool audit_cli_end(PGconn *pg, bool commit);
+/* "SET LOCAL leadloop.audit = '<ctx>'" (malloc'd), or NULL when out of memory. */
+char *audit_set_local(const char *ctx);
 
 /* In the erasure's transaction, after the lead's values are gone: the same values leave
  * the audit log (ll_audit_redact_lead). */

@@ -91,6 +91,18 @@ void db_release(struct db_conn *c);
  * The latest call wins. */
 void db_on_release(struct db_conn *c, const char *sql);
 
+/* Citus (docs/SCALING.md): whether the database is a Citus coordinator, found once at the
+ * start on a connection of the daemon's (db_detect_citus, which also answers it). There a
+ * session setting does not reach the workers, whose triggers read the audit context: it
+ * goes with each write transaction as a SET LOCAL, which Citus passes on. */
+bool db_detect_citus(PGconn *pg);
+bool db_citus(void);
+/* sql (a SET LOCAL; c owns it from now on; NULL: none) runs after the BEGIN of each of c's
+ * outermost transactions for the rest of this borrow, and a statement outside one runs in
+ * a transaction of its own with it. Used on Citus only: it costs each statement three
+ * round trips more. */
+void db_set_tx_local(struct db_conn *c, char *sql);
+
 /* Runs one parameterised statement (text format). Returns a new PGresult (PQclear it),
  * or NULL when out of memory. A failure on a lost connection marks it for reset. A
  * statement past its deadline, or on a connection already closed, answers a failure

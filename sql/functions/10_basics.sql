@@ -95,3 +95,20 @@ CREATE OR REPLACE FUNCTION ll_lead_source(utm_medium text, utm_source text, refe
             WHEN rh <> '' THEN 'referral'
             WHEN landing_page IS NOT NULL THEN 'web'
         END FROM v);
+
+-- Whether a table is distributed by Citus (false on plain PostgreSQL, and for a table
+-- that stays on the coordinator). The trigger definitions ask it: on Citus, statement
+-- triggers become row triggers (sql/functions/95_citus.sql).
+CREATE OR REPLACE FUNCTION ll_distributed(tbl regclass) RETURNS boolean
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    d boolean;
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+        RETURN false;
+    END IF;
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM pg_dist_partition WHERE logicalrelid = $1)'
+        INTO d USING tbl;
+    RETURN d;
+END
+$$;

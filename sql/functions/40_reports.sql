@@ -45,8 +45,13 @@ $$;
 -- follow-up time, and its times to the first attempt and the first contact (the SLA
 -- report's), are counted in the workspace's business hours when it has them
 -- (sql/functions/35_time.sql).
+--
+-- PL/pgSQL, not SQL: Citus cannot plan a SQL function that reads distributed tables with
+-- parameters, and the refresh reads the result once into its CTE either way.
 CREATE OR REPLACE FUNCTION ll_report_facts(ws uuid, ids uuid[]) RETURNS SETOF report_leads
-LANGUAGE sql STABLE AS $$
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN QUERY
     SELECT l.workspace_id, l.id, l.created_at, ll_report_day(l.created_at, w.time_zone),
            l.source, l.owner_id, l.stage, t.ft, t.credits[cardinality(t.credits)],
            coalesce(t.credits, '{}'), s.mql_at, s.handed_at, s.accepted_at, s.qualified_at,
@@ -58,9 +63,10 @@ LANGUAGE sql STABLE AS $$
            ll_business_seconds(s.handed_at, least(f.first_at, i.attempt_at, i.contact_at),
                                w.time_zone, w.business_days, w.business_start, w.business_end)
            END,
-           coalesce(f.contacted, false), coalesce(f.won, false), coalesce(f.won_amount, 0),
-           coalesce(f.rating_sum, 0), coalesce(f.rating_count, 0), coalesce(f.lost_amount, 0),
-           i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0),
+           coalesce(f.contacted, false), coalesce(f.won, false),
+           coalesce(f.won_amount, 0)::bigint, coalesce(f.rating_sum, 0)::integer,
+           coalesce(f.rating_count, 0)::integer, coalesce(f.lost_amount, 0)::bigint,
+           i.attempt_at, i.contact_at, f.verdict_at, coalesce(i.attempts, 0)::integer,
            CASE WHEN s.handed_at IS NOT NULL AND i.attempt_at IS NOT NULL THEN
            ll_business_seconds(s.handed_at, i.attempt_at, w.time_zone, w.business_days,
                                w.business_start, w.business_end) END,
@@ -129,7 +135,8 @@ LANGUAGE sql STABLE AS $$
                    AND kind IN ('call', 'email', 'meeting', 'message')) AS attempts
         FROM interactions
         WHERE workspace_id = ws AND lead_id = l.id AND occurred_at >= s.handed_at) i ON true
-    WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL
+    WHERE l.workspace_id = ws AND l.id = ANY (ids) AND l.merged_into IS NULL;
+END
 $$;
 
 -- Brings the facts of some leads and the figures they contribute up to date. The leads'
@@ -156,7 +163,8 @@ CREATE OR REPLACE FUNCTION ll_report_refresh(ws uuid, ids uuid[], rebucket boole
 RETURNS void LANGUAGE plpgsql
 SET plan_cache_mode = force_generic_plan AS $$
 BEGIN
-    IF cardinality(ids) > 20 THEN
+    -- (and always on Citus, which cannot route a generic plan of these statements)
+    IF cardinality(ids) > 20 OR current_setting('citus.version', true) IS NOT NULL THEN
         PERFORM set_config('plan_cache_mode', 'force_custom_plan', true);
     END IF;
     PERFORM pg_advisory_xact_lock_shared(hashtext('ll_report_calendar'), hashtext(ws::text));
@@ -507,45 +515,112 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER campaign_touches_report AFTER INSERT ON campaign_touches
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_touches();
-CREATE OR REPLACE TRIGGER campaign_touches_report_update AFTER UPDATE ON campaign_touches
-    REFERENCING OLD TABLE AS previous NEW TABLE AS written
-    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
-CREATE OR REPLACE TRIGGER campaign_touches_report_delete AFTER DELETE ON campaign_touches
-    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
-CREATE OR REPLACE TRIGGER lead_stage_changes_report AFTER INSERT ON lead_stage_changes
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT
-    EXECUTE FUNCTION ll_report_on_stage_changes();
-CREATE OR REPLACE TRIGGER lead_stage_changes_report_update AFTER UPDATE ON lead_stage_changes
-    REFERENCING OLD TABLE AS previous NEW TABLE AS written
-    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
-CREATE OR REPLACE TRIGGER lead_stage_changes_report_delete AFTER DELETE ON lead_stage_changes
-    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
-CREATE OR REPLACE TRIGGER feedback_report AFTER INSERT ON feedback
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_feedback();
-CREATE OR REPLACE TRIGGER feedback_report_update AFTER UPDATE ON feedback
-    REFERENCING OLD TABLE AS previous NEW TABLE AS written
-    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
-CREATE OR REPLACE TRIGGER feedback_report_delete AFTER DELETE ON feedback
-    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
-CREATE OR REPLACE TRIGGER interactions_report AFTER INSERT ON interactions
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT
-    EXECUTE FUNCTION ll_report_on_interactions();
-CREATE OR REPLACE TRIGGER interactions_report_update AFTER UPDATE ON interactions
-    REFERENCING OLD TABLE AS previous NEW TABLE AS written
-    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
-CREATE OR REPLACE TRIGGER interactions_report_delete AFTER DELETE ON interactions
-    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+-- On Citus the same refreshes run from row triggers (a query that reads a statement
+-- trigger's transition table cannot be distributed): each written row refreshes its lead
+-- (its old and new lead for an update) after the statement, on the worker that holds it.
+-- A lead is refreshed as often as the statement wrote rows of it: more work than one
+-- set-based pass, the same facts.
+CREATE OR REPLACE FUNCTION ll_report_on_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ws uuid;
+    a uuid;
+    b uuid;
+BEGIN
+    IF TG_OP <> 'DELETE' THEN
+        ws := NEW.workspace_id;
+        IF TG_ARGV[0] = 'id' THEN a := NEW.id; ELSE a := NEW.lead_id; END IF;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        ws := OLD.workspace_id;
+        IF TG_ARGV[0] = 'id' THEN b := OLD.id; ELSE b := OLD.lead_id; END IF;
+    END IF;
+    PERFORM ll_report_refresh(ws, CASE WHEN a IS NULL THEN ARRAY[b]
+                                       WHEN b IS NULL OR b = a THEN ARRAY[a]
+                                       ELSE ARRAY[a, b] END);
+    RETURN NULL;
+END
+$$;
 
-CREATE OR REPLACE TRIGGER leads_report_insert AFTER INSERT ON leads
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT
-    EXECUTE FUNCTION ll_report_on_leads_insert();
-CREATE OR REPLACE TRIGGER leads_report_delete AFTER DELETE ON leads
-    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads();
-CREATE OR REPLACE TRIGGER leads_report_update AFTER UPDATE ON leads
-    REFERENCING OLD TABLE AS previous NEW TABLE AS written
-    FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads_update();
+DO $do$
+BEGIN
+    IF ll_distributed('leads') THEN
+        SET LOCAL citus.enable_unsafe_triggers = on;
+        DROP TRIGGER IF EXISTS campaign_touches_report_update ON campaign_touches;
+        DROP TRIGGER IF EXISTS campaign_touches_report_delete ON campaign_touches;
+        DROP TRIGGER IF EXISTS lead_stage_changes_report_update ON lead_stage_changes;
+        DROP TRIGGER IF EXISTS lead_stage_changes_report_delete ON lead_stage_changes;
+        DROP TRIGGER IF EXISTS feedback_report_update ON feedback;
+        DROP TRIGGER IF EXISTS feedback_report_delete ON feedback;
+        DROP TRIGGER IF EXISTS interactions_report_update ON interactions;
+        DROP TRIGGER IF EXISTS interactions_report_delete ON interactions;
+        DROP TRIGGER IF EXISTS leads_report_insert ON leads;
+        DROP TRIGGER IF EXISTS leads_report_delete ON leads;
+        DROP TRIGGER IF EXISTS leads_report_update ON leads;
+        DROP TRIGGER IF EXISTS campaign_touches_report ON campaign_touches;
+        DROP TRIGGER IF EXISTS lead_stage_changes_report ON lead_stage_changes;
+        DROP TRIGGER IF EXISTS feedback_report ON feedback;
+        DROP TRIGGER IF EXISTS interactions_report ON interactions;
+        CREATE TRIGGER campaign_touches_report AFTER INSERT OR UPDATE OR DELETE
+            ON campaign_touches FOR EACH ROW EXECUTE FUNCTION ll_report_on_row('lead_id');
+        CREATE TRIGGER lead_stage_changes_report AFTER INSERT ON lead_stage_changes
+            FOR EACH ROW WHEN (NEW.to_stage <> 'new')
+            EXECUTE FUNCTION ll_report_on_row('lead_id');
+        CREATE TRIGGER lead_stage_changes_report_update AFTER UPDATE OR DELETE
+            ON lead_stage_changes FOR EACH ROW EXECUTE FUNCTION ll_report_on_row('lead_id');
+        CREATE TRIGGER feedback_report AFTER INSERT OR UPDATE OR DELETE ON feedback
+            FOR EACH ROW EXECUTE FUNCTION ll_report_on_row('lead_id');
+        CREATE TRIGGER interactions_report AFTER INSERT OR UPDATE OR DELETE ON interactions
+            FOR EACH ROW EXECUTE FUNCTION ll_report_on_row('lead_id');
+        CREATE TRIGGER leads_report_insert AFTER INSERT OR DELETE ON leads
+            FOR EACH ROW EXECUTE FUNCTION ll_report_on_row('id');
+        CREATE TRIGGER leads_report_update AFTER UPDATE ON leads
+            FOR EACH ROW WHEN ((NEW.source, NEW.owner_id, NEW.created_at, NEW.merged_into)
+                               IS DISTINCT FROM
+                               (OLD.source, OLD.owner_id, OLD.created_at, OLD.merged_into))
+            EXECUTE FUNCTION ll_report_on_row('id');
+    ELSE
+        CREATE OR REPLACE TRIGGER campaign_touches_report AFTER INSERT ON campaign_touches
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_touches();
+        CREATE OR REPLACE TRIGGER campaign_touches_report_update AFTER UPDATE ON campaign_touches
+            REFERENCING OLD TABLE AS previous NEW TABLE AS written
+            FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+        CREATE OR REPLACE TRIGGER campaign_touches_report_delete AFTER DELETE ON campaign_touches
+            REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+        CREATE OR REPLACE TRIGGER lead_stage_changes_report AFTER INSERT ON lead_stage_changes
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT
+            EXECUTE FUNCTION ll_report_on_stage_changes();
+        CREATE OR REPLACE TRIGGER lead_stage_changes_report_update AFTER UPDATE ON lead_stage_changes
+            REFERENCING OLD TABLE AS previous NEW TABLE AS written
+            FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+        CREATE OR REPLACE TRIGGER lead_stage_changes_report_delete AFTER DELETE ON lead_stage_changes
+            REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+        CREATE OR REPLACE TRIGGER feedback_report AFTER INSERT ON feedback
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_feedback();
+        CREATE OR REPLACE TRIGGER feedback_report_update AFTER UPDATE ON feedback
+            REFERENCING OLD TABLE AS previous NEW TABLE AS written
+            FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+        CREATE OR REPLACE TRIGGER feedback_report_delete AFTER DELETE ON feedback
+            REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+        CREATE OR REPLACE TRIGGER interactions_report AFTER INSERT ON interactions
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT
+            EXECUTE FUNCTION ll_report_on_interactions();
+        CREATE OR REPLACE TRIGGER interactions_report_update AFTER UPDATE ON interactions
+            REFERENCING OLD TABLE AS previous NEW TABLE AS written
+            FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows_update();
+        CREATE OR REPLACE TRIGGER interactions_report_delete AFTER DELETE ON interactions
+            REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_rows();
+
+        CREATE OR REPLACE TRIGGER leads_report_insert AFTER INSERT ON leads
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT
+            EXECUTE FUNCTION ll_report_on_leads_insert();
+        CREATE OR REPLACE TRIGGER leads_report_delete AFTER DELETE ON leads
+            REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads();
+        CREATE OR REPLACE TRIGGER leads_report_update AFTER UPDATE ON leads
+            REFERENCING OLD TABLE AS previous NEW TABLE AS written
+            FOR EACH STATEMENT EXECUTE FUNCTION ll_report_on_leads_update();
+    END IF;
+END
+$do$;
 
 -- Folds up to lim deltas of each kind into report_days, report_reason_days and
 -- report_funnel_days (day and month rows), and the figures' deltas into report_weeks too (the trends by week), in the

@@ -103,6 +103,14 @@ BEGIN
     -- migration that runs sql/functions/90_attach.sql
     args := format('%L, %L, %L, %L%s', entity, ws_col, id_col, coalesce(lead_col, ''),
                    (SELECT string_agg(format(', %L', s), '') FROM unnest(skip) AS s));
+    IF ll_distributed(tbl) THEN
+        -- Citus: no transition table can be read by a distributed query, so inserts are
+        -- recorded row by row as well (on the worker that holds the row)
+        EXECUTE format('DROP TRIGGER IF EXISTS audit_insert ON %s', tbl);
+        EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+                       ' FOR EACH ROW EXECUTE FUNCTION ll_audit_row(%s)', tbl, args);
+        RETURN;
+    END IF;
     EXECUTE format('CREATE OR REPLACE TRIGGER audit AFTER UPDATE OR DELETE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION ll_audit_row(%s)', tbl, args);
     EXECUTE format('CREATE OR REPLACE TRIGGER audit_insert AFTER INSERT ON %s'

@@ -94,6 +94,14 @@ BEGIN
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '') FROM unnest(secret) AS s),
                    (SELECT coalesce(string_agg(format(', %L', s), ''), '')
                     FROM unnest(bookkeeping || ARRAY['version', 'updated_at']) AS s));
+    IF ll_distributed(tbl) THEN
+        -- Citus: inserts row by row too (as ll_audit_attach), on the worker that holds the
+        -- row, so that the change's xid is that node's (the feed's rule: sql/0012)
+        EXECUTE format('DROP TRIGGER IF EXISTS change_feed_insert ON %s', tbl);
+        EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER INSERT OR UPDATE OR DELETE'
+                       ' ON %s FOR EACH ROW EXECUTE FUNCTION ll_change_row(%s)', tbl, args);
+        RETURN;
+    END IF;
     EXECUTE format('CREATE OR REPLACE TRIGGER change_feed AFTER UPDATE OR DELETE ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION ll_change_row(%s)', tbl, args);
     EXECUTE format('CREATE OR REPLACE TRIGGER change_feed_insert AFTER INSERT ON %s'

@@ -675,20 +675,75 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE TRIGGER campaign_touches_score AFTER INSERT ON campaign_touches
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
-CREATE OR REPLACE TRIGGER campaign_touches_score_update AFTER UPDATE ON campaign_touches
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
-CREATE OR REPLACE TRIGGER campaign_touches_score_delete AFTER DELETE ON campaign_touches
-    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
-CREATE OR REPLACE TRIGGER interactions_score AFTER INSERT ON interactions
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
-CREATE OR REPLACE TRIGGER interactions_score_update AFTER UPDATE ON interactions
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
-CREATE OR REPLACE TRIGGER interactions_score_delete AFTER DELETE ON interactions
-    REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
-CREATE OR REPLACE TRIGGER leads_score_insert AFTER INSERT ON leads
-    REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_leads_insert();
-CREATE OR REPLACE TRIGGER leads_score_update AFTER UPDATE ON leads
-    REFERENCING OLD TABLE AS previous NEW TABLE AS written
-    FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_leads_update();
+-- On Citus, row triggers (as the report triggers, sql/functions/40_reports.sql): each
+-- written row scores its lead again after the statement. TG_ARGV: [0] the lead column,
+-- [1] the reason ll_score_leads records.
+CREATE OR REPLACE FUNCTION ll_score_on_row() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ws uuid;
+    a uuid;
+BEGIN
+    IF TG_OP = 'DELETE' THEN
+        ws := OLD.workspace_id;
+        IF TG_ARGV[0] = 'id' THEN a := OLD.id; ELSE a := OLD.lead_id; END IF;
+    ELSE
+        ws := NEW.workspace_id;
+        IF TG_ARGV[0] = 'id' THEN a := NEW.id; ELSE a := NEW.lead_id; END IF;
+    END IF;
+    IF EXISTS (SELECT 1 FROM scoring_runs s WHERE s.workspace_id = ws) THEN
+        PERFORM ll_score_leads(ws, ARRAY[a], TG_ARGV[1]);
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+DO $do$
+BEGIN
+    IF ll_distributed('leads') THEN
+        SET LOCAL citus.enable_unsafe_triggers = on;
+        DROP TRIGGER IF EXISTS campaign_touches_score ON campaign_touches;
+        DROP TRIGGER IF EXISTS campaign_touches_score_update ON campaign_touches;
+        DROP TRIGGER IF EXISTS campaign_touches_score_delete ON campaign_touches;
+        DROP TRIGGER IF EXISTS interactions_score ON interactions;
+        DROP TRIGGER IF EXISTS interactions_score_update ON interactions;
+        DROP TRIGGER IF EXISTS interactions_score_delete ON interactions;
+        DROP TRIGGER IF EXISTS leads_score_insert ON leads;
+        DROP TRIGGER IF EXISTS leads_score_update ON leads;
+        CREATE TRIGGER campaign_touches_score AFTER INSERT OR UPDATE OR DELETE
+            ON campaign_touches FOR EACH ROW EXECUTE FUNCTION ll_score_on_row('lead_id', 'touch');
+        CREATE TRIGGER interactions_score AFTER INSERT OR UPDATE OR DELETE ON interactions
+            FOR EACH ROW EXECUTE FUNCTION ll_score_on_row('lead_id', 'interaction');
+        CREATE TRIGGER leads_score_insert AFTER INSERT ON leads
+            FOR EACH ROW EXECUTE FUNCTION ll_score_on_row('id', 'lead');
+        CREATE TRIGGER leads_score_update AFTER UPDATE ON leads
+            FOR EACH ROW WHEN ((NEW.source, NEW.country, NEW.title, NEW.company, NEW.email,
+                                NEW.custom, NEW.first_campaign_id, NEW.latest_campaign_id,
+                                NEW.utm_source, NEW.utm_medium, NEW.utm_campaign, NEW.utm_term,
+                                NEW.utm_content, NEW.merged_into, NEW.erased_at)
+                               IS DISTINCT FROM
+                               (OLD.source, OLD.country, OLD.title, OLD.company, OLD.email,
+                                OLD.custom, OLD.first_campaign_id, OLD.latest_campaign_id,
+                                OLD.utm_source, OLD.utm_medium, OLD.utm_campaign, OLD.utm_term,
+                                OLD.utm_content, OLD.merged_into, OLD.erased_at))
+            EXECUTE FUNCTION ll_score_on_row('id', 'lead');
+    ELSE
+        CREATE OR REPLACE TRIGGER campaign_touches_score AFTER INSERT ON campaign_touches
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
+        CREATE OR REPLACE TRIGGER campaign_touches_score_update AFTER UPDATE ON campaign_touches
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
+        CREATE OR REPLACE TRIGGER campaign_touches_score_delete AFTER DELETE ON campaign_touches
+            REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_touches();
+        CREATE OR REPLACE TRIGGER interactions_score AFTER INSERT ON interactions
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
+        CREATE OR REPLACE TRIGGER interactions_score_update AFTER UPDATE ON interactions
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
+        CREATE OR REPLACE TRIGGER interactions_score_delete AFTER DELETE ON interactions
+            REFERENCING OLD TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_interactions();
+        CREATE OR REPLACE TRIGGER leads_score_insert AFTER INSERT ON leads
+            REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_leads_insert();
+        CREATE OR REPLACE TRIGGER leads_score_update AFTER UPDATE ON leads
+            REFERENCING OLD TABLE AS previous NEW TABLE AS written
+            FOR EACH STATEMENT EXECUTE FUNCTION ll_score_on_leads_update();
+    END IF;
+END
+$do$;
