@@ -43,6 +43,14 @@ static const struct setting settings[] = {
      "PostgreSQL connection string or URI (libpq); empty: libpq's PG* environment"},
     {"LEADLOOP_DB_POOL", "--db-pool", LNG("8", 1, 500, db_pool),
      "PostgreSQL connections in the pool"},
+    {"DATABASE_READ_URL", "--database-read-url", STR(database_read_url),
+     "a streaming replica of DATABASE_URL (connection string or URI) that lists and reports "
+     "may read from; empty: every read goes to DATABASE_URL"},
+    {"LEADLOOP_READ_POOL", "--read-pool", LNG("4", 1, 100, read_pool),
+     "connections to DATABASE_READ_URL; a read that finds none free goes to the primary"},
+    {"LEADLOOP_READ_MAX_LAG_MS", "--read-max-lag-ms", LNG("3000", 100, 600000, read_max_lag_ms),
+     "reads go to the replica only while it has everything the primary had this long ago; "
+     "a replica further behind, or down, is skipped until it catches up"},
     {"LEADLOOP_DB_ACQUIRE_TIMEOUT_MS", "--db-acquire-timeout-ms",
      LNG("2000", 1, 600000, db_acquire_timeout_ms),
      "wait at most this long for a pool connection, then answer 503"},

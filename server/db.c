@@ -61,6 +61,12 @@ struct db_conn {
     bool shared;
     bool bind_failed;      /* no connection came: every later statement answers 503 */
     struct db_conn *bound; /* the pool connection it took, or NULL */
+    /* A slot of the replica pool (db_replica_init): connects to the replica, and goes back
+     * to that pool. A shared handle bound to one falls over to the primary (fail_over). */
+    bool replica;
+    bool no_fail_over; /* a replica handle whose failures are its own (a probe) */
+    int pinned;        /* db_tx_run holds the bound connection: no fail-over now */
+    long tx_bound_ms;  /* the outermost transaction's SET LOCAL statement_timeout, or 0 */
 };
 
 static struct {
@@ -76,6 +82,16 @@ static struct {
     atomic_bool pipelines; /* db_pipelines: shared handles pipeline on event loops */
     atomic_bool citus;     /* db_detect_citus */
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .wake_fd = -1};
+
+/* The replica's connections (DATABASE_READ_URL): a few slots, never waited for (a busy
+ * replica sends the read to the primary), with the pool's statement settings. */
+static struct {
+    pthread_mutex_t mu;
+    struct db_conn *conns;
+    long size;
+    char *conninfo;
+    atomic_ulong fallbacks; /* replica statements that failed and ran on the primary */
+} rpool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static void notice_quiet(void *arg, const PGresult *res)
 {
@@ -175,8 +191,32 @@ bool db_init(const char *conninfo, long size, long acquire_ms, long statement_ms
     return true;
 }
 
+bool db_replica_init(const char *conninfo, long size)
+{
+    rpool.conninfo = strdup(conninfo);
+    rpool.conns = calloc((size_t)size, sizeof *rpool.conns);
+    if (!rpool.conninfo || !rpool.conns) {
+        free(rpool.conninfo);
+        free(rpool.conns);
+        rpool.conninfo = NULL;
+        rpool.conns = NULL;
+        return false;
+    }
+    for (long i = 0; i < size; i++)
+        rpool.conns[i].replica = true;
+    rpool.size = size;
+    return true;
+}
+
 void db_shutdown(void)
 {
+    for (long i = 0; i < rpool.size; i++)
+        PQfinish(rpool.conns[i].pg);
+    free(rpool.conns);
+    free(rpool.conninfo);
+    rpool.conns = NULL;
+    rpool.conninfo = NULL;
+    rpool.size = 0;
     for (long i = 0; i < pool.size; i++)
         PQfinish(pool.conns[i].pg);
     if (pool.wake_fd >= 0)
@@ -510,7 +550,7 @@ static PGresult *run_sql(struct db_conn *c, const char *sql)
 static bool conn_open(struct db_conn *c, uint64_t deadline, char *err, size_t errlen)
 {
     const char *keys[] = {"dbname", "connect_timeout", NULL};
-    const char *vals[] = {pool.conninfo, "5", NULL};
+    const char *vals[] = {c->replica ? rpool.conninfo : pool.conninfo, "5", NULL};
     PostgresPollingStatusType st = PGRES_POLLING_WRITING;
     char sql[160];
     PGresult *res;
@@ -712,8 +752,15 @@ void db_release(struct db_conn *c)
     free(c->tx_local);
     c->tx_local = NULL;
     c->tx_depth = 0;
+    c->tx_bound_ms = 0;
     c->conflicted = false;
     c->deadline_ms = pool.statement_ms;
+    if (c->replica) { /* nobody waits for a replica slot */
+        pthread_mutex_lock(&rpool.mu);
+        c->in_use = false;
+        pthread_mutex_unlock(&rpool.mu);
+        return;
+    }
     pthread_mutex_lock(&pool.mu);
     if (queue_head) { /* straight to the oldest waiter, still in use */
         struct waiter *w = queue_head;
@@ -1093,8 +1140,51 @@ enum ll_err db_acquire_shared(struct db_conn **out)
     c->shared = true;
     c->bind_failed = false;
     c->bound = NULL;
+    c->replica = false;
+    c->no_fail_over = false;
+    c->pinned = 0;
+    c->tx_bound_ms = 0;
+    c->tx_local = NULL; /* read by cur() users once a bind failed */
     *out = c;
     return LL_OK;
+}
+
+enum ll_err db_acquire_replica(struct db_conn **out, long wait_ms, bool fail_over)
+{
+    struct db_conn *c = NULL, *h;
+    pthread_mutex_lock(&rpool.mu);
+    for (long i = 0; i < rpool.size; i++) { /* prefer a slot already connected */
+        struct db_conn *s = &rpool.conns[i];
+        if (!s->in_use && (!c || (s->pg && !c->pg)))
+            c = s;
+    }
+    if (c)
+        c->in_use = true;
+    pthread_mutex_unlock(&rpool.mu);
+    if (!c)
+        return LL_E_RATE_LIMITED;
+    if (!conn_ready(c, deadline_in(wait_ms)) || !(h = malloc(sizeof *h))) {
+        db_release(c);
+        return LL_E_UNAVAILABLE;
+    }
+    c->deadline_ms = pool.statement_ms;
+    *h = (struct db_conn){.in_use = true,
+                          .deadline_ms = pool.statement_ms,
+                          .shared = true,
+                          .bound = c,
+                          .no_fail_over = !fail_over};
+    *out = h;
+    return LL_OK;
+}
+
+unsigned long db_replica_fallbacks(void)
+{
+    return atomic_load(&rpool.fallbacks);
+}
+
+bool db_on_replica(const struct db_conn *c)
+{
+    return c && c->shared && c->bound && c->bound->replica;
 }
 
 /* The connection c's statements run on now: a shared handle's pool connection (NULL
@@ -1201,6 +1291,69 @@ static PGresult *shared_exec(struct db_conn *c, const char *sql, int nparams,
     }
 }
 
+/* ---------------------------------------------------------------- replica fail-over */
+
+/* Whether a replica statement's failure is the replica's: its connection is lost or
+ * going (57P01-57P03), it met a conflict with recovery (40001, 40P01: on a read-only
+ * standby nothing else makes one), or it tried to write (25006: a route marked for the
+ * replica that writes, a bug, logged). The same read on the primary then answers. */
+static bool replica_failed(struct db_conn *rc, const PGresult *res)
+{
+    ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+    const char *state;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return false;
+    state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    if (!state || !rc->pg || PQstatus(rc->pg) != CONNECTION_OK)
+        return true;
+    if (!strcmp(state, "25006"))
+        log_warn("a statement of a route that reads from the replica writes (25006); it runs "
+                 "on the primary");
+    return !strncmp(state, "57P0", 4) || !strcmp(state, "40001") || !strcmp(state, "40P01") ||
+           !strcmp(state, "25006");
+}
+
+/* Moves the replica handle h to a primary connection, with as many transaction levels
+ * open as it had (the outermost with its bound), so that the caller's read goes on there.
+ * The transaction's earlier statements read the replica's snapshot, later ones the
+ * primary's: for a read, newer rows, never a 503 for want of the replica. False when no
+ * primary connection comes (then h answers 503, as any request without one). */
+static bool fail_over(struct db_conn *h)
+{
+    struct db_conn *rc = h->bound, *pc = NULL;
+    int depth = rc->tx_depth;
+    long bound_ms = rc->tx_bound_ms;
+    if (h->no_fail_over || h->pinned)
+        return false;
+    atomic_fetch_add(&rpool.fallbacks, 1);
+    log_warn("a read on the replica failed; it runs on the primary");
+    db_release(rc);
+    h->bound = NULL;
+    if (db_acquire_within(&pc, pool.acquire_ms, h->deadline_ms) != LL_OK) {
+        h->bind_failed = true;
+        return false;
+    }
+    h->bound = pc;
+    for (int d = 0; d < depth; d++)
+        if ((d == 0 ? db_tx_begin_bounded(pc, bound_ms) : db_tx_begin(pc)) != LL_OK)
+            return false;
+    return true;
+}
+
+/* A statement of a replica handle: on the replica, and again on the primary when the
+ * replica failed it. */
+static PGresult *replica_exec(struct db_conn *h, const struct stmt *adhoc, const char *sql,
+                              int nparams, const char *const *values)
+{
+    PGresult *res = exec_retrying(h->bound, adhoc, sql, nparams, values);
+    if (!replica_failed(h->bound, res))
+        return res;
+    if (!fail_over(h))
+        return h->bound ? res : (PQclear(res), no_answer(NULL));
+    PQclear(res);
+    return exec_retrying(h->bound, adhoc, sql, nparams, values);
+}
+
 /* On Citus, with a SET LOCAL to give (db_set_tx_local), a statement outside a transaction
  * runs in one of its own: BEGIN and the SET LOCAL, the statement, COMMIT (or ROLLBACK when
  * it failed). A failed COMMIT answers as a statement without answer (503). */
@@ -1226,6 +1379,8 @@ PGresult *db_exec(struct db_conn *c, const char *sql, int nparams, const char *c
 {
     if (c->shared && !c->bound)
         return shared_exec(c, sql, nparams, values, false);
+    if (db_on_replica(c))
+        return replica_exec(c, NULL, sql, nparams, values);
     c = cur(c);
     if (c->tx_local && c->tx_depth == 0)
         return exec_in_tx(c, NULL, sql, nparams, values);
@@ -1237,6 +1392,8 @@ PGresult *db_exec_adhoc(struct db_conn *c, const char *sql, int nparams, const c
     struct stmt s = {STMT_PARAMS, sql, NULL, nparams, values};
     if (c->shared && !c->bound)
         return shared_exec(c, sql, nparams, values, true);
+    if (db_on_replica(c))
+        return replica_exec(c, &s, sql, nparams, values);
     c = cur(c);
     if (c->tx_local && c->tx_depth == 0)
         return exec_in_tx(c, &s, NULL, 0, NULL);
@@ -1258,6 +1415,7 @@ enum ll_err db_tx_run(struct db_conn *h, enum ll_err (*fn)(struct db_conn *c, vo
     struct db_conn *c = own(h);
     bool outer = c->conflicted; /* a conflict of an enclosing transaction stays its own */
     enum ll_err err;
+    h->pinned++; /* c stays h's connection until the end: a replica handle does not fail over */
     for (int attempt = 1;; attempt++) {
         bool last = attempt == RETRY_ATTEMPTS;
         c->conflicted = false;
@@ -1279,6 +1437,7 @@ enum ll_err db_tx_run(struct db_conn *h, enum ll_err (*fn)(struct db_conn *c, vo
         retry_pause(attempt + 1);
     }
     c->conflicted = outer || (err != LL_OK && c->conflicted);
+    h->pinned--;
     return err;
 }
 
@@ -1298,10 +1457,25 @@ static PGresult *after(struct db_conn *c, PGresult *res)
     return res;
 }
 
+static enum ll_err tx_begin_bounded(struct db_conn *c, long timeout_ms);
+
+/* A replica handle's BEGIN that failed on the replica: once more on the primary. */
+static enum ll_err replica_begin(struct db_conn *h, long timeout_ms)
+{
+    enum ll_err err = tx_begin_bounded(h->bound, timeout_ms);
+    if (err == LL_OK || !fail_over(h))
+        return err;
+    return tx_begin_bounded(h->bound, timeout_ms);
+}
+
 enum ll_err db_tx_begin(struct db_conn *c)
 {
     char sql[48];
+    if (db_on_replica(c))
+        return replica_begin(c, 0);
     c = own(c);
+    if (c->tx_depth == 0)
+        c->tx_bound_ms = 0;
     if (c->tx_depth == 0)
         snprintf(sql, sizeof sql, "BEGIN");
     else
@@ -1318,10 +1492,19 @@ enum ll_err db_tx_begin(struct db_conn *c)
 
 enum ll_err db_tx_begin_bounded(struct db_conn *c, long timeout_ms)
 {
+    if (db_on_replica(c))
+        return replica_begin(c, timeout_ms);
+    return tx_begin_bounded(c, timeout_ms);
+}
+
+static enum ll_err tx_begin_bounded(struct db_conn *c, long timeout_ms)
+{
     char sql[96];
     if (timeout_ms <= 0)
         return db_tx_begin(c);
     c = own(c);
+    if (c->tx_depth == 0)
+        c->tx_bound_ms = timeout_ms;
     /* One round trip for both: a list pays it on every page. */
     if (c->tx_depth == 0)
         snprintf(sql, sizeof sql, "BEGIN; SET LOCAL statement_timeout = %ld", timeout_ms);
@@ -1486,6 +1669,7 @@ void db_stats(struct db_stats *out)
     out->connections_closed = atomic_load(&pool.closed);
     out->retries = atomic_load(&pool.retries);
     out->pipelined = atomic_load(&pool.pipelined);
+    out->replica_fallbacks = atomic_load(&rpool.fallbacks);
 }
 
 json_t *db_json_text(const PGresult *res, int row, int col)

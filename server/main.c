@@ -31,6 +31,7 @@
 #include "leadloop/scoring.h"
 #include "leadloop/routing.h"
 #include "leadloop/migrate.h"
+#include "leadloop/replica.h"
 
 #ifndef LEADLOOP_VERSION
 #define LEADLOOP_VERSION "dev"
@@ -266,7 +267,9 @@ static int cmd_serve(const struct config *cfg)
     /* The background threads, in order; each stop function is safe when its start did not
      * run or failed, so one cleanup stops whatever started. */
     const char *failed = NULL;
-    if (!keycache_start(cfg->auth_cache_ttl_s))
+    if (!replica_start(cfg->database_read_url, cfg->read_pool, cfg->read_max_lag_ms))
+        failed = "read replica probe";
+    else if (!keycache_start(cfg->auth_cache_ttl_s))
         failed = "key cache";
     else if (!changes_start(cfg->database_url, cfg->changes_retention_days,
                             cfg->changes_purge_interval_s))
@@ -319,6 +322,7 @@ static int cmd_serve(const struct config *cfg)
     listen_stop();
     changes_stop();
     keycache_stop();
+    replica_stop();
     db_shutdown();
     webhook_client_global_cleanup();
     log_info("stopped");

@@ -12,6 +12,7 @@
 #include "leadloop/db.h"
 #include "leadloop/gate.h"
 #include "leadloop/jw.h"
+#include "leadloop/replica.h"
 #include "leadloop/router.h"
 
 #define MAX_ROUTES 64
@@ -68,6 +69,7 @@ char *metrics_render(size_t *len)
     struct db_stats st;
     long slots, bulk_in_use, bulk_waiting;
     struct gate_stats gs;
+    struct replica_stats rs;
     jw_init(&b, 16384);
     jw_printf(&b,
               "# HELP leadloop_http_requests_total HTTP requests answered, by route and status.\n"
@@ -157,6 +159,31 @@ char *metrics_render(size_t *len)
         "# TYPE leadloop_db_pipelined_total counter\nleadloop_db_pipelined_total %lu\n",
         st.size, st.in_use, st.waiting, st.acquire_timeouts, st.errors, st.statements_late,
         st.connections_closed, st.retries, st.pipelined);
+    replica_stats(&rs);
+    if (rs.on)
+        jw_printf(
+            &b,
+            "# HELP leadloop_replica_up Whether the read replica (DATABASE_READ_URL) answered its "
+            "last probe as a standby.\n"
+            "# TYPE leadloop_replica_up gauge\nleadloop_replica_up %d\n"
+            "# HELP leadloop_replica_lag_seconds How long ago the primary had nothing the replica "
+            "has not replayed (-1: never measured).\n"
+            "# TYPE leadloop_replica_lag_seconds gauge\nleadloop_replica_lag_seconds %.3f\n"
+            "# HELP leadloop_replica_reads_total Lists and reports sent to the read replica.\n"
+            "# TYPE leadloop_replica_reads_total counter\nleadloop_replica_reads_total %lu\n"
+            "# HELP leadloop_replica_skipped_total Lists and reports sent to the primary instead, "
+            "by reason.\n"
+            "# TYPE leadloop_replica_skipped_total counter\n"
+            "leadloop_replica_skipped_total{reason=\"lag\"} %lu\n"
+            "leadloop_replica_skipped_total{reason=\"down\"} %lu\n"
+            "leadloop_replica_skipped_total{reason=\"own_writes\"} %lu\n"
+            "leadloop_replica_skipped_total{reason=\"busy\"} %lu\n"
+            "# HELP leadloop_replica_fallbacks_total Reads the replica failed mid-request "
+            "(connection lost, shutting down, recovery conflict) that then ran on the primary.\n"
+            "# TYPE leadloop_replica_fallbacks_total counter\nleadloop_replica_fallbacks_total "
+            "%lu\n",
+            rs.up ? 1 : 0, rs.lag_s, rs.served, rs.lagging, rs.down, rs.own_writes, rs.busy,
+            st.replica_fallbacks);
     bulk_slots_stats(&slots, &bulk_in_use, &bulk_waiting);
     jw_printf(&b,
               "# HELP leadloop_bulk_slots Bulk requests served at once (LEADLOOP_BULK_SLOTS).\n"

@@ -25,6 +25,7 @@
 #include "leadloop/log.h"
 #include "leadloop/metrics.h"
 #include "leadloop/ratelimit.h"
+#include "leadloop/replica.h"
 #include "leadloop/router.h"
 #include "leadloop/routes.h"
 #include "leadloop/session.h"
@@ -376,6 +377,9 @@ static enum stage_result stage_connection(struct request *r)
                       NULL, NULL);
         return STAGE_ANSWERED;
     }
+    if ((r->route->flags & ROUTE_REPLICA) && r->method == HTTP_GET &&
+        replica_acquire(&r->db, r->authed ? auth_principal(&r->auth) : NULL))
+        return STAGE_NEXT;
     err = (r->route->flags & ROUTE_POINT) ? db_acquire_shared(&r->db) : db_acquire(&r->db);
     if (err == LL_OK)
         return STAGE_NEXT;
@@ -418,6 +422,9 @@ static enum stage_result stage_handler(struct request *r)
 static enum stage_result stage_answer(struct request *r)
 {
     idem_after(r);
+    /* before the answer: the caller's next read may come the moment it has it */
+    if (r->handled && r->authed && (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)))
+        replica_note_write(r->db, auth_principal(&r->auth));
     if (r->handled && write_hook && r->authed && r->status < 300 &&
         (r->method & (HTTP_POST | HTTP_PUT | HTTP_PATCH | HTTP_DELETE)))
         write_hook(r->auth.workspace_id);

@@ -12,6 +12,9 @@ struct config {
     unsigned short listen_port;
     char database_url[1024];
     long db_pool;
+    char database_read_url[1024]; /* a streaming replica; empty: none */
+    long read_pool;               /* connections to it */
+    long read_max_lag_ms;         /* skipped while further behind than this */
     long db_acquire_timeout_ms;
     long key_connections;              /* pool connections one API key may hold (0: all but one) */
     long rate_per_s, rate_burst;       /* a key's default rate limit (0: none) */

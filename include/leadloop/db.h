@@ -31,6 +31,7 @@ struct db_stats {
     unsigned long connections_closed; /* closed for want of an answer, then connected again */
     unsigned long retries;            /* runs again after a serialization failure or deadlock */
     unsigned long pipelined;          /* statements sent on an event loop's pipelined connection */
+    unsigned long replica_fallbacks;  /* replica reads that failed there and ran on the primary */
 };
 
 /* Sets up the pool (no connection is opened yet). conninfo is copied. statement_timeout_ms
@@ -62,6 +63,23 @@ enum ll_err db_acquire_within(struct db_conn **out, long wait_ms, long statement
  * later statement fail as on a lost connection (LL_E_UNAVAILABLE). Off a loop, or with
  * pipelines off: db_acquire. Never waits itself. Given back with db_release. */
 enum ll_err db_acquire_shared(struct db_conn **out) __attribute__((warn_unused_result));
+/* The replica pool (DATABASE_READ_URL): size connections to a streaming replica, opened
+ * lazily, with the pool's statement settings. conninfo is copied. Before any thread. */
+bool db_replica_init(const char *conninfo, long size) __attribute__((warn_unused_result));
+/* A handle on a connection to the replica, never waiting for one: LL_E_RATE_LIMITED when
+ * every replica slot is taken, LL_E_UNAVAILABLE when the replica cannot be reached within
+ * wait_ms. Only for
+ * reads. With fail_over, a statement (or BEGIN) the replica fails (connection lost, the
+ * replica shutting down, a conflict with recovery, a write) runs again on a primary
+ * connection that the handle takes for the rest of the borrow (its open transaction levels
+ * opened there again): the request never fails for the replica's sake. Without (a probe),
+ * the replica's failures are answered. Given back with db_release. */
+enum ll_err db_acquire_replica(struct db_conn **out, long wait_ms, bool fail_over)
+    __attribute__((warn_unused_result));
+/* True when c's statements go to the replica now (false once it failed over). */
+bool db_on_replica(const struct db_conn *c);
+/* Replica reads that failed there and ran on the primary, so far. */
+unsigned long db_replica_fallbacks(void);
 /* Turns the pipelined connections on or off (the daemon's LEADLOOP_DB_PIPELINE). */
 void db_pipelines(bool on);
 /* On an event-loop thread whose loop has ended: closes its pipelined connection. */

@@ -33,6 +33,9 @@ enum route_flags {
     /* a point read (GET of one resource): a few short statements, no transaction, so they
      * share their event loop's pipelined connection (db_acquire_shared) */
     ROUTE_POINT = 64,
+    /* a list or report (GET, no writes): may read from the read replica
+     * (DATABASE_READ_URL, server/replica.c) */
+    ROUTE_REPLICA = 128,
 };
 
 struct route {

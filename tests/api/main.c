@@ -84,6 +84,7 @@ static const struct {
     {"routing", routing_suite, 6, 6},
     {"daemons", daemons_suite, 0, 0},
     {"citus", citus_suite, 0, 0},
+    {"replica", replica_suite, 0, 0},
 };
 
 /* The suite called name (len bytes), or NULL. */

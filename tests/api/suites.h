@@ -13,6 +13,7 @@ Suite *campaigns_suite(void);
 Suite *leads_suite(void);
 Suite *daemons_suite(void);
 Suite *citus_suite(void);
+Suite *replica_suite(void);
 Suite *transitions_suite(void);
 Suite *idempotency_suite(void);
 Suite *workspaces_suite(void);

@@ -13,13 +13,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # --help: "  VARIABLE   --flag VALUE" lines.
-"$bin" --help | awk '$1 ~ /^(LEADLOOP_[A-Z0-9_]+|DATABASE_URL)$/ && $2 ~ /^--/ { print $1, $2 }' |
+"$bin" --help | awk '$1 ~ /^(LEADLOOP_[A-Z0-9_]+|DATABASE_URL|DATABASE_READ_URL)$/ && $2 ~ /^--/ { print $1, $2 }' |
 	sort >"$tmp/help"
 # The man page: ".BR VARIABLE ", " \-\-flag ..." lines, roff escapes undone.
-"$bin" --man | awk '$1 == ".BR" && $2 ~ /^(LEADLOOP_|DATABASE_URL)/ { gsub(/\\-/, "-", $5); print $2, $5 }' |
+"$bin" --man | awk '$1 == ".BR" && $2 ~ /^(LEADLOOP_|DATABASE_URL|DATABASE_READ_URL)/ { gsub(/\\-/, "-", $5); print $2, $5 }' |
 	sort >"$tmp/man"
 # The README: "| `VARIABLE` | `--flag` | ..." rows of the Configuration table.
-sed -n 's/^| `\(LEADLOOP_[A-Z0-9_]*\|DATABASE_URL\)` | `\(--[a-z0-9-]*\)` |.*/\1 \2/p' README.md |
+sed -n 's/^| `\(LEADLOOP_[A-Z0-9_]*\|DATABASE_URL\|DATABASE_READ_URL\)` | `\(--[a-z0-9-]*\)` |.*/\1 \2/p' README.md |
 	sort >"$tmp/readme"
 
 rc=0
