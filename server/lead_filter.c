@@ -158,7 +158,10 @@ void lead_filter_sql(struct qb *q, const struct lead_filter *f, const char *work
                           " AND merged_into IS NULL",
             workspace_id);
     if (f->overdue) { /* the workspace's SLA, in its business hours when it has them */
-        qb_addp(q, " AND waiting_since < (SELECT ll_sla_cutoff(w, $?::integer)", f->sla);
+        qb_addp(q,
+                " AND waiting_since < (SELECT ll_sla_cutoff(w.sla_hours, w.time_zone,"
+                " w.business_days, w.business_start, w.business_end, $?::integer)",
+                f->sla);
         qb_addp(q, " FROM workspaces w WHERE w.id = $?::uuid)", workspace_id);
     }
     if (f->recycle_due) /* today in the workspace's time zone */

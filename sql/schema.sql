@@ -3219,38 +3219,14 @@ END
 $$;
 
 --
--- Name: workspaces; Type: TABLE; Schema: public; Owner: -
+-- Name: ll_sla_cutoff(integer, text, smallint[], time without time zone, time without time zone, integer); Type: FUNCTION; Schema: public; Owner: -
 --
 
-CREATE TABLE public.workspaces (
-    id uuid DEFAULT gen_random_uuid() NOT NULL,
-    slug text NOT NULL,
-    name text NOT NULL,
-    currency character(3) DEFAULT 'USD'::bpchar NOT NULL,
-    version integer DEFAULT 1 NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    time_zone text DEFAULT 'UTC'::text NOT NULL,
-    sla_hours integer,
-    business_days smallint[],
-    business_start time without time zone,
-    business_end time without time zone,
-    CONSTRAINT workspaces_business_hours CHECK ((((business_days IS NULL) AND (business_start IS NULL) AND (business_end IS NULL)) OR (((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::smallint[]) AND (array_position(business_days, NULL::smallint) IS NULL) AND (business_start < business_end)))),
-    CONSTRAINT workspaces_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
-    CONSTRAINT workspaces_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
-    CONSTRAINT workspaces_sla_hours_check CHECK (((sla_hours >= 1) AND (sla_hours <= 8760))),
-    CONSTRAINT workspaces_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
-);
-
---
--- Name: ll_sla_cutoff(public.workspaces, integer); Type: FUNCTION; Schema: public; Owner: -
---
-
-CREATE FUNCTION public.ll_sla_cutoff(w public.workspaces, default_hours integer) RETURNS timestamp with time zone
+CREATE FUNCTION public.ll_sla_cutoff(sla_hours integer, time_zone text, business_days smallint[], business_start time without time zone, business_end time without time zone, default_hours integer) RETURNS timestamp with time zone
     LANGUAGE sql STABLE PARALLEL SAFE
     AS $$
-    SELECT ll_business_cutoff(now(), coalesce(w.sla_hours, default_hours) * 3600::bigint,
-                              w.time_zone, w.business_days, w.business_start, w.business_end)
+    SELECT ll_business_cutoff(now(), coalesce(sla_hours, default_hours) * 3600::bigint,
+                              time_zone, business_days, business_start, business_end)
 $$;
 
 --
@@ -4106,6 +4082,30 @@ CREATE TABLE public.webhook_endpoints (
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
     CONSTRAINT webhook_endpoints_description_check CHECK ((char_length(description) <= 500)),
     CONSTRAINT webhook_endpoints_url_check CHECK (((char_length(url) >= 8) AND (char_length(url) <= 2048)))
+);
+
+--
+-- Name: workspaces; Type: TABLE; Schema: public; Owner: -
+--
+
+CREATE TABLE public.workspaces (
+    id uuid DEFAULT gen_random_uuid() NOT NULL,
+    slug text NOT NULL,
+    name text NOT NULL,
+    currency character(3) DEFAULT 'USD'::bpchar NOT NULL,
+    version integer DEFAULT 1 NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    time_zone text DEFAULT 'UTC'::text NOT NULL,
+    sla_hours integer,
+    business_days smallint[],
+    business_start time without time zone,
+    business_end time without time zone,
+    CONSTRAINT workspaces_business_hours CHECK ((((business_days IS NULL) AND (business_start IS NULL) AND (business_end IS NULL)) OR (((cardinality(business_days) >= 1) AND (cardinality(business_days) <= 7)) AND (business_days <@ '{1,2,3,4,5,6,7}'::smallint[]) AND (array_position(business_days, NULL::smallint) IS NULL) AND (business_start < business_end)))),
+    CONSTRAINT workspaces_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
+    CONSTRAINT workspaces_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT workspaces_sla_hours_check CHECK (((sla_hours >= 1) AND (sla_hours <= 8760))),
+    CONSTRAINT workspaces_slug_check CHECK ((slug ~ '^[a-z0-9][a-z0-9-]{0,62}$'::text))
 );
 
 --

@@ -65,15 +65,20 @@ BEGIN
 END
 $$;
 
--- The follow-up SLA's cutoff for workspace w now: leads handed over before it and still
--- waiting are overdue. Its hours are the workspace's, or default_hours (the daemon's
--- LEADLOOP_SLA_HOURS) when it has none; counted in its business hours when it has them.
--- The caller reads the workspace's row ((SELECT ll_sla_cutoff(w, $n) FROM workspaces w
--- WHERE w.id = $ws)): a function that read it itself would, on Citus, run a distributed
--- query inside the statement routed to the workspace's node, which Citus refuses.
+-- The follow-up SLA's cutoff for a workspace now: leads handed over before it and still
+-- waiting are overdue. Its hours are the workspace's (sla_hours), or default_hours (the
+-- daemon's LEADLOOP_SLA_HOURS) when it has none; counted in its business hours when it has
+-- them. The caller reads the workspace's columns ((SELECT ll_sla_cutoff(w.sla_hours,
+-- w.time_zone, w.business_days, w.business_start, w.business_end, $n) FROM workspaces w
+-- WHERE w.id = $ws)): on Citus, a function that read the table itself would run a
+-- distributed query inside the statement routed to the workspace's node, which Citus
+-- refuses; and a whole row would reach that node as the shard's row type
+-- (workspaces_102011), for which no such function exists.
 DROP FUNCTION IF EXISTS ll_sla_cutoff(uuid, integer);
-CREATE OR REPLACE FUNCTION ll_sla_cutoff(w workspaces, default_hours integer) RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT ll_business_cutoff(now(), coalesce(w.sla_hours, default_hours) * 3600::bigint,
-                              w.time_zone, w.business_days, w.business_start, w.business_end)
+CREATE OR REPLACE FUNCTION ll_sla_cutoff(sla_hours integer, time_zone text,
+                                         business_days smallint[], business_start time,
+                                         business_end time, default_hours integer)
+RETURNS timestamptz LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT ll_business_cutoff(now(), coalesce(sla_hours, default_hours) * 3600::bigint,
+                              time_zone, business_days, business_start, business_end)
 $$;

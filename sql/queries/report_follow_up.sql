@@ -30,7 +30,9 @@
 -- follow-up times of report_follow_ups' dimension 4 at their ranks, as the campaigns
 -- report's (ll_report_follow_up_at, or sorted for a short window).
 WITH
-cut AS (SELECT ll_sla_cutoff(w, $4::integer) AS at FROM workspaces w WHERE w.id = $1),
+cut AS (SELECT ll_sla_cutoff(w.sla_hours, w.time_zone, w.business_days, w.business_start,
+                            w.business_end, $4::integer) AS at
+        FROM workspaces w WHERE w.id = $1),
 o AS (
     SELECT k.key, nullif(k.key, '')::uuid AS owner_id, k.handed, k.followed, k.waiting
     FROM ll_report_funnel_sums($1, $2, $3, 4::smallint, NULL, '') k
