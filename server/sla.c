@@ -205,7 +205,8 @@ static void read_goal(struct jv *v, json_t *body, struct goal_in *in)
 /* An owner that is no user of the workspace, named as the field. */
 static bool owner_missing(const PGresult *res)
 {
-    const char *c = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+    char buf[96]; /* (db_constraint: also the name Citus gives in the message alone) */
+    const char *c = db_constraint(res, buf, sizeof buf);
     return c && !strcmp(c, "sla_goals_workspace_id_owner_id_fkey");
 }
 
