@@ -543,6 +543,98 @@ long pg_long(PGconn *pg, const char *sql)
     return n;
 }
 
+bool test_on_citus(void)
+{
+    const char *v = getenv("LL_TEST_CITUS");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+/* True when pg's database has the citus extension (fresh_database's do not). */
+static bool pg_has_citus(PGconn *pg)
+{
+    return test_on_citus() &&
+           pg_long(pg, "SELECT count(*) FROM pg_extension WHERE extname = 'citus'") > 0;
+}
+
+void pg_lock_row(PGconn *pg, const char *table, const char *id)
+{
+    char sql[400];
+    PGresult *res;
+    const char *vals[2] = {id, id};
+    if (!strcmp(table, "workspaces")) { /* distributed by id */
+        res = PQexecParams(pg, "SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", 1, NULL, vals,
+                           NULL, NULL, 0);
+    } else {
+        snprintf(sql, sizeof sql, "SELECT workspace_id FROM %s WHERE id = $1", table);
+        char *ws = pg_value_p(pg, sql, id);
+        vals[0] = ws;
+        /* the distribution column's equality makes the locking read one Citus can route */
+        snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE workspace_id = $1 AND id = $2 FOR UPDATE",
+                 table);
+        res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
+        free(ws);
+    }
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "lock %s %s: %s",
+                  table, id, PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+void pg_lock_workspaces(PGconn *pg, const char *slug)
+{
+    const char *vals[1] = {slug};
+    PGresult *res = PQexecParams(pg,
+                                 slug ? "SELECT id FROM workspaces WHERE slug = $1 ORDER BY id"
+                                      : "SELECT id FROM workspaces ORDER BY id",
+                                 slug ? 1 : 0, NULL, vals, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0, "workspaces %s: %s",
+                  slug ? slug : "(all)", PQresultErrorMessage(res));
+    for (int i = 0; i < PQntuples(res); i++)
+        pg_lock_row(pg, "workspaces", PQgetvalue(res, i, 0));
+    PQclear(res);
+}
+
+long pg_lock_waiters(PGconn *pg, const char *application_name)
+{
+    /* on Citus a session waits for a row lock on the worker that holds the row, where its
+     * backend is named after the coordinator's (global pid), not after the application */
+    const char *sql =
+        pg_has_citus(pg)
+            ? "SELECT count(DISTINCT a.global_pid) FROM citus_stat_activity a"
+              " JOIN citus_stat_activity w ON w.global_pid = a.global_pid"
+              " AND w.wait_event_type = 'Lock'"
+              " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+              " AND ($1::text IS NULL OR a.application_name = $1)"
+            : "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+              " AND wait_event_type = 'Lock' AND ($1::text IS NULL OR application_name = $1)";
+    char *v = pg_value_p(pg, sql, application_name);
+    long n = atol(v);
+    free(v);
+    return n;
+}
+
+void pg_trigger_ok(PGconn *pg, const char *sql)
+{
+    if (pg_has_citus(pg))
+        pg_ok(pg, "SET citus.enable_unsafe_triggers = on");
+    pg_ok(pg, sql);
+}
+
+void pg_function_ok(PGconn *pg, const char *sql, const char *signature)
+{
+    pg_ok(pg, sql);
+    if (!pg_has_citus(pg))
+        return;
+    /* a function that depends on no distributed object stays on the coordinator; the
+     * triggers that call it fire on the workers */
+    char q[300];
+    snprintf(q, sizeof q, "SELECT count(*) FROM pg_dist_object WHERE objid = '%s'::regprocedure",
+             signature);
+    if (pg_long(pg, q) == 0) {
+        snprintf(q, sizeof q, "SELECT create_distributed_function('%s')", signature);
+        pg_ok(pg, q);
+    }
+}
+
 bool workspace_key(const char *slug, const char *role, char key[64])
 {
     char out[256], err[1024];
