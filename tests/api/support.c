@@ -549,8 +549,7 @@ bool test_on_citus(void)
     return v && *v && strcmp(v, "0") != 0;
 }
 
-/* True when pg's database has the citus extension (fresh_database's do not). */
-static bool pg_has_citus(PGconn *pg)
+bool pg_has_citus(PGconn *pg)
 {
     return test_on_citus() &&
            pg_long(pg, "SELECT count(*) FROM pg_extension WHERE extname = 'citus'") > 0;

@@ -101,6 +101,8 @@ long pg_long(PGconn *pg, const char *sql);
 
 /* True when the tests run against a Citus cluster (LL_TEST_CITUS). */
 bool test_on_citus(void);
+/* True on Citus when pg's database has the citus extension (fresh_database's do not). */
+bool pg_has_citus(PGconn *pg);
 /* Locks row id of table FOR UPDATE, in pg's open transaction, through its workspace: Citus
  * runs a locking read only with an equality on the distribution column. */
 void pg_lock_row(PGconn *pg, const char *table, const char *id);
