@@ -555,6 +555,22 @@ bool pg_has_citus(PGconn *pg)
            pg_long(pg, "SELECT count(*) FROM pg_extension WHERE extname = 'citus'") > 0;
 }
 
+long pg_cluster_long(PGconn *pg, const char *sql)
+{
+    if (!pg_has_citus(pg))
+        return pg_long(pg, sql);
+    const char *vals[1] = {sql};
+    PGresult *res = PQexecParams(pg,
+                                 "SELECT coalesce(sum(result::bigint), 0), bool_and(success)"
+                                 " FROM run_command_on_all_nodes($1)",
+                                 1, NULL, vals, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 1), "t"),
+                  "%s on every node: %s", sql, PQresultErrorMessage(res));
+    long n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
 void pg_lock_row(PGconn *pg, const char *table, const char *id)
 {
     char sql[400];

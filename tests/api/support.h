@@ -103,6 +103,9 @@ long pg_long(PGconn *pg, const char *sql);
 bool test_on_citus(void);
 /* True on Citus when pg's database has the citus extension (fresh_database's do not). */
 bool pg_has_citus(PGconn *pg);
+/* A one-number query (a count) run on every node of a Citus cluster and summed; on plain
+ * PostgreSQL pg_long. For what lives per node: pg_locks, pg_stat_database. */
+long pg_cluster_long(PGconn *pg, const char *sql);
 /* Locks row id of table FOR UPDATE, in pg's open transaction, through its workspace: Citus
  * runs a locking read only with an equality on the distribution column. */
 void pg_lock_row(PGconn *pg, const char *table, const char *id);

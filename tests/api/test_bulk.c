@@ -179,11 +179,9 @@ struct deadlocks {
 static long deadlock_count(PGconn *pg)
 {
     pg_ok(pg, "SELECT pg_stat_clear_snapshot()");
-    if (pg_has_citus(pg)) /* the workspace's rows, and so its deadlocks, are on a worker */
-        return pg_long(pg,
-                       "SELECT sum(result::bigint) FROM run_command_on_all_nodes($$SELECT"
-                       " deadlocks FROM pg_stat_database WHERE datname = current_database()$$)");
-    return pg_long(pg, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()");
+    /* on Citus the workspace's rows, and so its deadlocks, are on a worker */
+    return pg_cluster_long(pg, "SELECT deadlocks FROM pg_stat_database"
+                               " WHERE datname = current_database()");
 }
 
 static bool deadlock_counted(void *arg)

@@ -295,8 +295,9 @@ START_TEST(writes_wait_for_a_calendar_change)
     ck_assert_int_eq(pthread_create(&t, NULL, write_in_background, &w), 0);
     bool waiting = false;
     for (int i = 0; i < 200000 && !waiting; i++)
-        waiting = pg_long(watch, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
-                                 " AND objsubid = 2 AND NOT granted") > 0;
+        /* on Citus the lock is the workspace's node's */
+        waiting = pg_cluster_long(watch, "SELECT count(*) FROM pg_locks WHERE locktype ="
+                                         " 'advisory' AND objsubid = 2 AND NOT granted") > 0;
     pg_ok(pg, "COMMIT");
     pthread_join(t, NULL);
     ck_assert_msg(waiting, "the write never waited for the calendar lock");
