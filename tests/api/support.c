@@ -610,20 +610,37 @@ void pg_lock_workspaces(PGconn *pg, const char *slug)
 
 long pg_lock_waiters(PGconn *pg, const char *application_name)
 {
+    if (!pg_has_citus(pg)) {
+        char *v = pg_value_p(pg,
+                             "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                             " current_database() AND wait_event_type = 'Lock'"
+                             " AND ($1::text IS NULL OR application_name = $1)",
+                             application_name);
+        long n = atol(v);
+        free(v);
+        return n;
+    }
     /* on Citus a session waits for a row lock on the worker that holds the row, where its
-     * backend is named after the coordinator's (global pid), not after the application */
-    const char *sql =
-        pg_has_citus(pg)
-            ? "SELECT count(DISTINCT a.global_pid) FROM citus_stat_activity a"
-              " JOIN citus_stat_activity w ON w.global_pid = a.global_pid"
-              " AND w.wait_event_type = 'Lock'"
-              " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
-              " AND ($1::text IS NULL OR a.application_name = $1)"
-            : "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-              " AND wait_event_type = 'Lock' AND ($1::text IS NULL OR application_name = $1)";
-    char *v = pg_value_p(pg, sql, application_name);
-    long n = atol(v);
-    free(v);
+     * backend is named after the coordinator's (global pid), not after the application.
+     * The look at every node is bounded: a stuck one counts as no waiter (-1 noted). */
+    const char *vals[1] = {application_name};
+    pg_ok(pg, "SET statement_timeout = 5000");
+    PGresult *res = PQexecParams(
+        pg,
+        "WITH s AS MATERIALIZED (SELECT global_pid, pid, nodeid, datname, application_name,"
+        " wait_event_type FROM citus_stat_activity)"
+        " SELECT count(DISTINCT a.global_pid) FROM s a"
+        " JOIN s w ON w.global_pid = a.global_pid AND w.wait_event_type = 'Lock'"
+        " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+        " AND ($1::text IS NULL OR a.application_name = $1)",
+        1, NULL, vals, NULL, NULL, 0);
+    long n = 0;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        n = atol(PQgetvalue(res, 0, 0));
+    else
+        fprintf(stderr, "pg_lock_waiters: citus_stat_activity: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    pg_ok(pg, "RESET statement_timeout");
     return n;
 }
 
