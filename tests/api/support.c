@@ -509,7 +509,7 @@ void pg_ok(PGconn *pg, const char *sql)
 {
     PGresult *res = PQexec(pg, sql);
     ExecStatusType st = PQresultStatus(res);
-    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%.1000s: %.2000s", sql,
                   PQresultErrorMessage(res));
     PQclear(res);
 }
@@ -517,8 +517,8 @@ void pg_ok(PGconn *pg, const char *sql)
 char *pg_value(PGconn *pg, const char *sql)
 {
     PGresult *res = PQexec(pg, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
-                  PQresultErrorMessage(res));
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%.1000s: %.2000s",
+                  sql, PQresultErrorMessage(res));
     char *v = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return v;
@@ -528,8 +528,8 @@ char *pg_value_p(PGconn *pg, const char *sql, const char *param)
 {
     const char *vals[1] = {param};
     PGresult *res = PQexecParams(pg, sql, 1, NULL, vals, NULL, NULL, 0);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
-                  PQresultErrorMessage(res));
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%.1000s: %.2000s",
+                  sql, PQresultErrorMessage(res));
     char *v = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return v;

@@ -35,7 +35,7 @@ static void sql2(const char *statement, const char *id, const char *at)
     const char *vals[2] = {id, at};
     PGresult *res = PQexecParams(pg, statement, 2, NULL, vals, NULL, NULL, 0);
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK,
-                  "%s: %s", statement, PQresultErrorMessage(res));
+                  "%.1000s: %.2000s", statement, PQresultErrorMessage(res));
     PQclear(res);
     PQfinish(pg);
 }
