@@ -509,7 +509,7 @@ void pg_ok(PGconn *pg, const char *sql)
 {
     PGresult *res = PQexec(pg, sql);
     ExecStatusType st = PQresultStatus(res);
-    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%s: %s", sql,
+    ck_assert_msg(st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK, "%.1000s: %.2000s", sql,
                   PQresultErrorMessage(res));
     PQclear(res);
 }
@@ -517,8 +517,8 @@ void pg_ok(PGconn *pg, const char *sql)
 char *pg_value(PGconn *pg, const char *sql)
 {
     PGresult *res = PQexec(pg, sql);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
-                  PQresultErrorMessage(res));
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%.1000s: %.2000s",
+                  sql, PQresultErrorMessage(res));
     char *v = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return v;
@@ -528,8 +528,8 @@ char *pg_value_p(PGconn *pg, const char *sql, const char *param)
 {
     const char *vals[1] = {param};
     PGresult *res = PQexecParams(pg, sql, 1, NULL, vals, NULL, NULL, 0);
-    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%s: %s", sql,
-                  PQresultErrorMessage(res));
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "%.1000s: %.2000s",
+                  sql, PQresultErrorMessage(res));
     char *v = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return v;
@@ -541,6 +541,134 @@ long pg_long(PGconn *pg, const char *sql)
     long n = atol(v);
     free(v);
     return n;
+}
+
+bool test_on_citus(void)
+{
+    const char *v = getenv("LL_TEST_CITUS");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+bool pg_has_citus(PGconn *pg)
+{
+    return test_on_citus() &&
+           pg_long(pg, "SELECT count(*) FROM pg_extension WHERE extname = 'citus'") > 0;
+}
+
+long pg_cluster_long(PGconn *pg, const char *sql)
+{
+    if (!pg_has_citus(pg))
+        return pg_long(pg, sql);
+    const char *vals[1] = {sql};
+    PGresult *res = PQexecParams(pg,
+                                 "SELECT coalesce(sum(result::bigint), 0), bool_and(success)"
+                                 " FROM run_command_on_all_nodes($1)",
+                                 1, NULL, vals, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && !strcmp(PQgetvalue(res, 0, 1), "t"),
+                  "%s on every node: %s", sql, PQresultErrorMessage(res));
+    long n = atol(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return n;
+}
+
+void pg_lock_row(PGconn *pg, const char *table, const char *id)
+{
+    char sql[400];
+    PGresult *res;
+    const char *vals[2] = {id, id};
+    if (!strcmp(table, "workspaces")) { /* distributed by id */
+        res = PQexecParams(pg, "SELECT 1 FROM workspaces WHERE id = $1 FOR UPDATE", 1, NULL, vals,
+                           NULL, NULL, 0);
+    } else {
+        snprintf(sql, sizeof sql, "SELECT workspace_id FROM %s WHERE id = $1", table);
+        char *ws = pg_value_p(pg, sql, id);
+        vals[0] = ws;
+        /* the distribution column's equality makes the locking read one Citus can route */
+        snprintf(sql, sizeof sql, "SELECT 1 FROM %s WHERE workspace_id = $1 AND id = $2 FOR UPDATE",
+                 table);
+        res = PQexecParams(pg, sql, 2, NULL, vals, NULL, NULL, 0);
+        free(ws);
+    }
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1, "lock %s %s: %s",
+                  table, id, PQresultErrorMessage(res));
+    PQclear(res);
+}
+
+void pg_lock_workspaces(PGconn *pg, const char *slug)
+{
+    const char *vals[1] = {slug};
+    PGresult *res = PQexecParams(pg,
+                                 slug ? "SELECT id FROM workspaces WHERE slug = $1 ORDER BY id"
+                                      : "SELECT id FROM workspaces ORDER BY id",
+                                 slug ? 1 : 0, NULL, vals, NULL, NULL, 0);
+    ck_assert_msg(PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0, "workspaces %s: %s",
+                  slug ? slug : "(all)", PQresultErrorMessage(res));
+    for (int i = 0; i < PQntuples(res); i++)
+        pg_lock_row(pg, "workspaces", PQgetvalue(res, i, 0));
+    PQclear(res);
+}
+
+long pg_lock_waiters(PGconn *pg, const char *application_name)
+{
+    if (!pg_has_citus(pg)) {
+        char *v = pg_value_p(pg,
+                             "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                             " current_database() AND wait_event_type = 'Lock'"
+                             " AND ($1::text IS NULL OR application_name = $1)",
+                             application_name);
+        long n = atol(v);
+        free(v);
+        return n;
+    }
+    /* on Citus a session waits for a row lock on the worker that holds the row, where its
+     * backend is named after the coordinator's (global pid), not after the application.
+     * The look at every node is bounded: a stuck one counts as no waiter (-1 noted). */
+    const char *vals[1] = {application_name};
+    pg_ok(pg, "SET statement_timeout = 5000");
+    PGresult *res = PQexecParams(
+        pg,
+        "WITH s AS MATERIALIZED (SELECT global_pid, pid, nodeid, datname, application_name,"
+        " wait_event_type FROM citus_stat_activity)"
+        " SELECT count(DISTINCT a.global_pid) FROM s a"
+        " JOIN s w ON w.global_pid = a.global_pid AND w.wait_event_type = 'Lock'"
+        " WHERE a.datname = current_database() AND a.pid <> pg_backend_pid()"
+        " AND ($1::text IS NULL OR a.application_name = $1)",
+        1, NULL, vals, NULL, NULL, 0);
+    long n = 0;
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+        n = atol(PQgetvalue(res, 0, 0));
+    else
+        fprintf(stderr, "pg_lock_waiters: citus_stat_activity: %s", PQresultErrorMessage(res));
+    PQclear(res);
+    pg_ok(pg, "RESET statement_timeout");
+    return n;
+}
+
+void pg_trigger_ok(PGconn *pg, const char *sql)
+{
+    if (pg_has_citus(pg))
+        pg_ok(pg, "SET citus.enable_unsafe_triggers = on");
+    pg_ok(pg, sql);
+}
+
+void pg_function_ok(PGconn *pg, const char *sql, const char *signature)
+{
+    pg_ok(pg, sql);
+    if (!pg_has_citus(pg))
+        return;
+    /* a function that depends on no distributed object stays on the coordinator; the
+     * triggers that call it fire on the workers */
+    char q[300];
+    snprintf(q, sizeof q, "SELECT count(*) FROM pg_dist_object WHERE objid = '%s'::regprocedure",
+             signature);
+    if (pg_long(pg, q) == 0) {
+        snprintf(q, sizeof q, "SELECT create_distributed_function('%s')", signature);
+        pg_ok(pg, q);
+    }
+    /* fired on a shard, it may still write a reference table */
+    snprintf(q, sizeof q, "ALTER FUNCTION %s SET citus.allow_nested_distributed_execution = on",
+             signature);
+    pg_ok(pg, q);
 }
 
 bool workspace_key(const char *slug, const char *role, char key[64])

@@ -99,6 +99,28 @@ char *pg_value_p(PGconn *pg, const char *sql, const char *param);
 /* The single value of a one-row query as a number. */
 long pg_long(PGconn *pg, const char *sql);
 
+/* True when the tests run against a Citus cluster (LL_TEST_CITUS). */
+bool test_on_citus(void);
+/* True on Citus when pg's database has the citus extension (fresh_database's do not). */
+bool pg_has_citus(PGconn *pg);
+/* A one-number query (a count) run on every node of a Citus cluster and summed; on plain
+ * PostgreSQL pg_long. For what lives per node: pg_locks, pg_stat_database. */
+long pg_cluster_long(PGconn *pg, const char *sql);
+/* Locks row id of table FOR UPDATE, in pg's open transaction, through its workspace: Citus
+ * runs a locking read only with an equality on the distribution column. */
+void pg_lock_row(PGconn *pg, const char *table, const char *id);
+/* Locks workspace slug's row FOR UPDATE (slug NULL: every workspace's, one at a time). */
+void pg_lock_workspaces(PGconn *pg, const char *slug);
+/* Sessions of this application (NULL: any) in the test database waiting for a lock, on any
+ * node of a Citus cluster. */
+long pg_lock_waiters(PGconn *pg, const char *application_name);
+/* Runs trigger DDL (CREATE/DROP TRIGGER); on Citus with citus.enable_unsafe_triggers on in
+ * pg's session first. */
+void pg_trigger_ok(PGconn *pg, const char *sql);
+/* Runs sql, which creates function signature (e.g. "f()"); on Citus also makes sure the
+ * workers have it, where triggers fire. */
+void pg_function_ok(PGconn *pg, const char *sql, const char *signature);
+
 /* The whole test database as pg_dump writes it (plain SQL: the schema and every row); new
  * string, len bytes. */
 char *pg_dump_test(size_t *len);

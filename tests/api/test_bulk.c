@@ -167,9 +167,7 @@ struct lock_wait {
 static bool lock_waiters(void *arg)
 {
     const struct lock_wait *w = arg;
-    return pg_long(w->pg, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
-                          " current_database() AND application_name = 'leadloopd'"
-                          " AND wait_event_type = 'Lock'") >= w->want;
+    return pg_lock_waiters(w->pg, "leadloopd") >= w->want;
 }
 
 /* For wait_until: PostgreSQL has counted a deadlock in this database since *arg's count. */
@@ -181,7 +179,9 @@ struct deadlocks {
 static long deadlock_count(PGconn *pg)
 {
     pg_ok(pg, "SELECT pg_stat_clear_snapshot()");
-    return pg_long(pg, "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()");
+    /* on Citus the workspace's rows, and so its deadlocks, are on a worker */
+    return pg_cluster_long(pg, "SELECT deadlocks FROM pg_stat_database"
+                               " WHERE datname = current_database()");
 }
 
 static bool deadlock_counted(void *arg)
@@ -218,7 +218,7 @@ START_TEST(batches_that_deadlock_are_run_again)
     PGconn *locker = pg_test(), *watch = pg_test();
     struct deadlocks dl = {watch, deadlock_count(watch)};
     pg_ok(locker, "BEGIN");
-    free(pg_value_p(locker, "SELECT id FROM leads WHERE id = $1 FOR UPDATE", z));
+    pg_lock_row(locker, "leads", z);
     struct sent one = {&d, key,
                        "{\"mode\":\"upsert\",\"leads\":[{\"email\":\"dl-a@example.com\","
                        "\"title\":\"one\"},{\"email\":\"dl-z@example.com\",\"title\":\"one\"},"
@@ -320,11 +320,13 @@ START_TEST(import_with_key_goes_on_after_a_failed_chunk)
     ck_assert(workspace_key("bulk-chunks", "admin", key));
     ck_assert(workspace_key("bulk-chunks-ref", "admin", other));
     PGconn *pg = pg_test();
-    pg_ok(pg, "CREATE OR REPLACE FUNCTION test_bulk_boom() RETURNS trigger LANGUAGE plpgsql AS"
-              " $$ BEGIN IF NEW.email = 'boom@chunks.example' THEN"
-              " RAISE EXCEPTION 'the test fails this row'; END IF; RETURN NEW; END $$");
-    pg_ok(pg, "CREATE TRIGGER test_bulk_boom BEFORE INSERT ON leads FOR EACH ROW"
-              " EXECUTE FUNCTION test_bulk_boom()");
+    pg_function_ok(pg,
+                   "CREATE OR REPLACE FUNCTION test_bulk_boom() RETURNS trigger LANGUAGE plpgsql AS"
+                   " $$ BEGIN IF NEW.email = 'boom@chunks.example' THEN"
+                   " RAISE EXCEPTION 'the test fails this row'; END IF; RETURN NEW; END $$",
+                   "test_bulk_boom()");
+    pg_trigger_ok(pg, "CREATE TRIGGER test_bulk_boom BEFORE INSERT ON leads FOR EACH ROW"
+                      " EXECUTE FUNCTION test_bulk_boom()");
     char *file = chunk_file(2500, "chunks", "boom@chunks.example", 2300, &len);
     const char *const hdr[] = {"Content-Type: text/csv", "Idempotency-Key: chunks-1", NULL};
     /* chunk 1: rows 1-1001 (row 10 rejected), chunk 2: rows 1002-2001 (row 1500 a
@@ -344,7 +346,7 @@ START_TEST(import_with_key_goes_on_after_a_failed_chunk)
     ck_assert_msg(r->status == 500 && created_of(r) == 1999, "again: %ld %s", r->status, r->body);
     resp_free(r);
     ck_assert_int_eq(workspace_leads(pg, "bulk-chunks"), 1999);
-    pg_ok(pg, "DROP TRIGGER test_bulk_boom ON leads");
+    pg_trigger_ok(pg, "DROP TRIGGER test_bulk_boom ON leads");
     pg_ok(pg, "DROP FUNCTION test_bulk_boom()");
 
     r = req(&main_daemon, "POST", "/v1/leads/import?mode=create", key, hdr, file, len);
@@ -435,12 +437,21 @@ START_TEST(import_with_key_survives_a_killed_daemon)
     ck_assert(workspace_key("bulk-killed", "admin", key));
     ck_assert(workspace_key("bulk-killed-ref", "admin", other));
     PGconn *pg = pg_test(), *locker = pg_test();
-    pg_ok(pg, "CREATE OR REPLACE FUNCTION test_bulk_hold() RETURNS trigger LANGUAGE plpgsql AS"
-              " $$ BEGIN IF NEW.email = 'hold@killed.example' THEN"
-              " PERFORM pg_advisory_xact_lock_shared(151515); END IF; RETURN NEW; END $$");
-    pg_ok(pg, "CREATE TRIGGER test_bulk_hold BEFORE INSERT ON leads FOR EACH ROW"
-              " EXECUTE FUNCTION test_bulk_hold()");
-    free(pg_value(locker, "SELECT pg_advisory_lock(151515)"));
+    pg_function_ok(pg,
+                   "CREATE OR REPLACE FUNCTION test_bulk_hold() RETURNS trigger LANGUAGE plpgsql AS"
+                   " $$ BEGIN IF NEW.email = 'hold@killed.example' THEN"
+                   " PERFORM pg_advisory_xact_lock_shared(151515); END IF; RETURN NEW; END $$",
+                   "test_bulk_hold()");
+    pg_trigger_ok(pg, "CREATE TRIGGER test_bulk_hold BEFORE INSERT ON leads FOR EACH ROW"
+                      " EXECUTE FUNCTION test_bulk_hold()");
+    /* the trigger fires where the workspace's rows are (on Citus a worker, whose advisory
+     * locks are its own): the lock is taken there, by a read routed to the workspace, and
+     * held by the locker's transaction */
+    char *ws = pg_value(pg, "SELECT id FROM workspaces WHERE slug = 'bulk-killed'");
+    pg_ok(locker, "BEGIN");
+    free(pg_value_p(locker, "SELECT pg_advisory_xact_lock(151515) FROM workspaces WHERE id = $1",
+                    ws));
+    free(ws);
     char *file = chunk_file(2500, "killed", "hold@killed.example", 1700, &len);
     /* it waits for the kill; a second bulk request of the workspace gets a slot */
     const char *env[] = {"LEADLOOP_STATEMENT_TIMEOUT_MS=0", "LEADLOOP_BULK_SLOTS=4", NULL};
@@ -464,8 +475,8 @@ START_TEST(import_with_key_survives_a_killed_daemon)
     resp_free(busy.r);
     ck_assert_int_eq(daemon_stop(&d, SIGKILL), 128 + SIGKILL);
     close(fd);
-    free(pg_value(locker, "SELECT pg_advisory_unlock(151515)"));
-    pg_ok(pg, "DROP TRIGGER test_bulk_hold ON leads");
+    pg_ok(locker, "COMMIT");
+    pg_trigger_ok(pg, "DROP TRIGGER test_bulk_hold ON leads");
     pg_ok(pg, "DROP FUNCTION test_bulk_hold()");
 
     /* the killed daemon's session may hold the key a moment longer: 409 until it ends */

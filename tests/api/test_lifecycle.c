@@ -198,13 +198,7 @@ static void *patch_in_thread(void *arg)
 
 static bool lock_waiter_present(void *arg)
 {
-    PGconn *pg = arg;
-    char *n =
-        pg_value(pg, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'leadloopd'"
-                     " AND wait_event_type = 'Lock'");
-    bool yes = atoi(n) > 0;
-    free(n);
-    return yes;
+    return pg_lock_waiters(arg, "leadloopd") > 0;
 }
 
 static bool port_closed(void *arg)
@@ -223,11 +217,9 @@ static bool port_closed(void *arg)
 /* Starts a PATCH on user `id` that blocks on a row lock held by `locker`. */
 static void hold_request(struct held *h, pthread_t *t, PGconn *locker, const char *id)
 {
-    char sql[160];
     PGconn *watch = pg_test();
     pg_ok(locker, "BEGIN");
-    snprintf(sql, sizeof sql, "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE", id);
-    pg_ok(locker, sql);
+    pg_lock_row(locker, "users", id);
     snprintf(h->path, sizeof h->path, "/v1/users/%s", id);
     ck_assert_int_eq(pthread_create(t, NULL, patch_in_thread, h), 0);
     ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
@@ -306,12 +298,13 @@ static void *batch_in_thread(void *arg)
 }
 
 /* Starts a batch (of lead h->path) whose foreign-key check on its workspace blocks on a
- * lock held by `locker`: it holds a bulk slot until the lock goes. */
-static void hold_batch_on(struct held *h, pthread_t *t, PGconn *locker, const char *lock_sql)
+ * lock held by `locker` on workspace slug's row (NULL: every workspace's): it holds a bulk
+ * slot until the lock goes. */
+static void hold_batch_on(struct held *h, pthread_t *t, PGconn *locker, const char *slug)
 {
     PGconn *watch = pg_test();
     pg_ok(locker, "BEGIN");
-    pg_ok(locker, lock_sql);
+    pg_lock_workspaces(locker, slug);
     ck_assert_int_eq(pthread_create(t, NULL, batch_in_thread, h), 0);
     ck_assert_msg(wait_until(lock_waiter_present, watch, 10000),
                   "the batch never reached the lock");
@@ -320,7 +313,7 @@ static void hold_batch_on(struct held *h, pthread_t *t, PGconn *locker, const ch
 
 static void hold_batch(struct held *h, pthread_t *t, PGconn *locker)
 {
-    hold_batch_on(h, t, locker, "SELECT 1 FROM workspaces FOR UPDATE");
+    hold_batch_on(h, t, locker, NULL);
 }
 
 /* For wait_until: the daemon's /metrics shows a text. */
@@ -429,7 +422,7 @@ START_TEST(one_workspace_cannot_hold_every_bulk_slot)
     ck_assert(daemon_start(&d, env));
     PGconn *locker = pg_test();
     /* only workspace A's row: A's batches block on it, B's do not */
-    hold_batch_on(&h, &t, locker, "SELECT 1 FROM workspaces WHERE slug = 'test-a' FOR UPDATE");
+    hold_batch_on(&h, &t, locker, "test-a");
 
     struct resp *r = req(&d, "POST", "/v1/leads/batch", admin_key, json_ct, second, strlen(second));
     assert_problem(r, 503, "unavailable"); /* A may not take the last slot */
@@ -496,7 +489,7 @@ START_TEST(sigterm_during_an_import_keeps_the_deadline_and_commits_nothing)
     ck_assert(daemon_start(&d, env));
     PGconn *locker = pg_test(), *watch = pg_test();
     pg_ok(locker, "BEGIN");
-    pg_ok(locker, "SELECT 1 FROM workspaces WHERE slug = 'test-a' FOR UPDATE");
+    pg_lock_workspaces(locker, "test-a");
     ck_assert_int_eq(pthread_create(&t, NULL, import_in_thread, &c), 0);
     ck_assert_msg(wait_until(lock_waiter_present, watch, 10000), "the import never waited");
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -529,7 +522,7 @@ START_TEST(an_import_whose_client_left_commits_nothing)
     ck_assert(daemon_start(&d, NULL));
     PGconn *locker = pg_test(), *watch = pg_test();
     pg_ok(locker, "BEGIN");
-    pg_ok(locker, "SELECT 1 FROM workspaces WHERE slug = 'test-a' FOR UPDATE");
+    pg_lock_workspaces(locker, "test-a");
     int fd = socket(AF_INET, SOCK_STREAM, 0), n;
     a.sin_port = htons((uint16_t)d.port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -555,11 +548,7 @@ END_TEST
 
 static bool lock_waiters(PGconn *pg, int n)
 {
-    char *v = pg_value(pg, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
-                           "'leadloopd' AND wait_event_type = 'Lock'");
-    bool yes = atoi(v) >= n;
-    free(v);
-    return yes;
+    return pg_lock_waiters(pg, "leadloopd") >= n;
 }
 
 static bool two_lock_waiters(void *arg)
@@ -575,13 +564,12 @@ START_TEST(one_key_cannot_take_the_whole_pool)
     const char *env[] = {"LEADLOOP_DB_POOL=3", "LEADLOOP_DB_ACQUIRE_TIMEOUT_MS=300", NULL};
     struct held a = {&d, "", NULL}, b = {&d, "", NULL}, c = {&d, "", NULL};
     pthread_t ta, tb;
-    char id[40], sql[160];
+    char id[40];
     new_user(id, "keycap@example.com");
     ck_assert(daemon_start(&d, env));
     PGconn *locker = pg_test(), *watch = pg_test();
     pg_ok(locker, "BEGIN");
-    snprintf(sql, sizeof sql, "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE", id);
-    pg_ok(locker, sql);
+    pg_lock_row(locker, "users", id);
     snprintf(a.path, sizeof a.path, "/v1/users/%s", id);
     snprintf(b.path, sizeof b.path, "/v1/users/%s", id);
     snprintf(c.path, sizeof c.path, "/v1/users/%s", id);
@@ -718,13 +706,12 @@ START_TEST(statement_timeout_answers_503)
     struct daemon d;
     const char *env[] = {"LEADLOOP_STATEMENT_TIMEOUT_MS=300", NULL};
     const char *const ct[] = {"Content-Type: application/json", NULL};
-    char id[40], sql[160], path[96];
+    char id[40], path[96];
     new_user(id, "timeout@example.com");
     ck_assert(daemon_start(&d, env));
     PGconn *locker = pg_test();
     pg_ok(locker, "BEGIN");
-    snprintf(sql, sizeof sql, "SELECT 1 FROM users WHERE id = '%s' FOR UPDATE", id);
-    pg_ok(locker, sql);
+    pg_lock_row(locker, "users", id);
     snprintf(path, sizeof path, "/v1/users/%s", id);
     struct resp *r = req(&d, "PATCH", path, admin_key, ct, "{\"name\":\"Late\"}", 15);
     assert_problem(r, 503, "unavailable");

@@ -477,11 +477,7 @@ struct lock_waits {
 static bool waiting_for_locks(void *arg)
 {
     struct lock_waits *w = arg;
-    PGresult *res = PQexec(w->pg, "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type"
-                                  " = 'Lock' AND datname = current_database()");
-    bool yes = PQresultStatus(res) == PGRES_TUPLES_OK && atol(PQgetvalue(res, 0, 0)) >= w->n;
-    PQclear(res);
-    return yes;
+    return pg_lock_waiters(w->pg, NULL) >= w->n;
 }
 
 START_TEST(crossing_merges_never_deadlock_and_a_racing_touch_is_refused)
@@ -528,9 +524,8 @@ START_TEST(crossing_merges_never_deadlock_and_a_racing_touch_is_refused)
     }
     post_expect("/v1/campaigns", admin, "{\"name\":\"Race\",\"channel\":\"email\"}", 201, campaign);
     PGconn *holder = pg_test(), *watch = pg_test();
-    char sql[256];
-    snprintf(sql, sizeof sql, "BEGIN; SELECT 1 FROM leads WHERE id = '%s' FOR UPDATE", hi);
-    pg_ok(holder, sql);
+    pg_ok(holder, "BEGIN");
+    pg_lock_row(holder, "leads", hi);
     struct crossing m = {.status = 0};
     snprintf(m.key, sizeof m.key, "%s", admin);
     snprintf(m.a, sizeof m.a, "%s", hi); /* hi survives; lo, the duplicate, is locked first */

@@ -24,12 +24,13 @@ static void setup(void)
     resp_free(r);
 }
 
-/* Runs a statement with $1 = id, as an operator would fix data by hand. */
+/* Runs a statement with $1 = id and $2 = the workspace's id, as an operator would fix data
+ * by hand (with the workspace, Citus sends it to the one node that holds the rows). */
 static void sql(const char *statement, const char *id)
 {
     PGconn *pg = PQconnectdb(env_or_die("LL_TEST_DATABASE_URL"));
-    const char *vals[1] = {id};
-    PGresult *res = PQexecParams(pg, statement, 1, NULL, vals, NULL, NULL, 0);
+    const char *vals[2] = {id, ws_id};
+    PGresult *res = PQexecParams(pg, statement, 2, NULL, vals, NULL, NULL, 0);
     ck_assert_msg(PQresultStatus(res) == PGRES_COMMAND_OK, "%s: %s", statement,
                   PQresultErrorMessage(res));
     ck_assert_str_eq(PQcmdTuples(res), "1");
@@ -90,11 +91,14 @@ START_TEST(awaiting_overdue_and_recycled_leads_come_oldest_first)
     resp_free(r);
     /* handed over two days ago (the report facts follow the stage history) */
     sql("UPDATE lead_stage_changes SET changed_at = now() - interval '2 days'"
-        " WHERE lead_id = $1 AND to_stage = 'mql'",
+        " WHERE workspace_id = $2 AND lead_id = $1 AND to_stage = 'mql'",
         older);
-    sql("UPDATE leads SET stage = 'recycled', recycle_on = current_date - 3 WHERE id = $1",
+    sql("UPDATE leads SET stage = 'recycled', recycle_on = current_date - 3"
+        " WHERE workspace_id = $2 AND id = $1",
         recycled);
-    sql("UPDATE leads SET stage = 'recycled', recycle_on = current_date + 30 WHERE id = $1", later);
+    sql("UPDATE leads SET stage = 'recycled', recycle_on = current_date + 30"
+        " WHERE workspace_id = $2 AND id = $1",
+        later);
 
     ck_assert_int_eq(list_ids("awaiting_feedback=true", got, sizeof got), 200);
     snprintf(want, sizeof want, "%s %s", older, newer);
