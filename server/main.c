@@ -485,8 +485,8 @@ static int keys_revoke(PGconn *pg, char **args, int n)
         rc = 0;
         if (db_citus()) { /* the daemons' caches: see sql/functions/30_api_keys.sql */
             const char *hv[1] = {PQgetvalue(res, 0, 1)};
-            PQclear(PQexecParams(pg, "SELECT pg_notify('leadloop_api_keys', $1)", 1, NULL, hv,
-                                 NULL, NULL, 0));
+            PQclear(PQexecParams(pg, "SELECT pg_notify('leadloop_api_keys', $1)", 1, NULL, hv, NULL,
+                                 NULL, 0));
         }
     }
     PQclear(res);

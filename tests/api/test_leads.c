@@ -732,8 +732,8 @@ START_TEST(paging_sees_every_lead_once_while_others_are_inserted)
 #define PAGING_T "now() - interval '1 hour' + (g / 2) * interval '1 ms'"
     snprintf(sql, sizeof sql,
              "INSERT INTO leads (workspace_id, email, created_at, updated_at, stage_changed_at)"
-             " SELECT w.id, 'bulk' || g || '@paging.example', " PAGING_T ", " PAGING_T
-             ", " PAGING_T " FROM workspaces w, generate_series(1, %d) g"
+             " SELECT w.id, 'bulk' || g || '@paging.example', " PAGING_T ", " PAGING_T ", " PAGING_T
+             " FROM workspaces w, generate_series(1, %d) g"
              " WHERE w.slug = 'core-paging'",
              PAGING_LEADS - PAGING_BY_API);
     pg_ok(pg, sql);
