@@ -54,7 +54,13 @@ static const char sql_pool_update[] =
     " reassign_after_minutes = CASE WHEN $5::boolean THEN $6::integer"
     " ELSE reassign_after_minutes END, version = version + 1, updated_at = now()"
     " WHERE workspace_id = $1 AND id = $2 AND ($7::integer IS NULL OR version = $7)"
-    " RETURNING *) SELECT " POOL_COLUMNS " FROM p";
+    " RETURNING *) SELECT " POOL_COLUMNS_WITH(
+        "(SELECT count(*) FROM routing_pool_members m"
+        " WHERE m.workspace_id = $1 AND m.pool_id = $2)") " FROM p"; /* (the count by the
+                                                                      * parameters, not correlated
+                                                                      * with the UPDATE's RETURNING,
+                                                                      * which Citus refuses, as for
+                                                                      * the insert above) */
 static const char sql_pool_targeted[] =
     "SELECT position FROM routing_rules WHERE workspace_id = $1 AND target_pool_id = $2"
     " ORDER BY position LIMIT 1";
