@@ -171,7 +171,9 @@ test-api: $(BIN) $(API_BIN)
 CITUS_SRC ?= $(abspath ../shared/citus)
 test-citus: $(BIN) $(API_BIN)
 	@[ -f "$$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/citus.so" ] || \
-	    bash $(CITUS_SRC)/build.sh
+	    { [ -f $(CITUS_SRC)/build.sh ] || { echo "make test-citus: no Citus in this PostgreSQL," \
+	      "and no $(CITUS_SRC)/build.sh to build it (set CITUS_SRC)" >&2; exit 1; }; \
+	      bash $(CITUS_SRC)/build.sh; }
 	LL_TEST_CITUS=1 LL_DAEMON=$(abspath $(BIN)) LL_MIGRATIONS=$(abspath sql) \
 	LL_TEST_DATA=$(abspath tests/data) bash tests/api/shards.sh $(LL_SHARDS) $(API_BIN)
 
